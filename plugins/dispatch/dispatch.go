@@ -1,0 +1,280 @@
+package dispatch
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/version"
+)
+
+// Prefix is the name every verb binary starts with.
+const Prefix = "kubectl-gitops-"
+
+// Exit codes the dispatcher itself uses; a verb's own exit code passes through.
+const (
+	exitOK      = 0
+	exitUsage   = 2
+	exitFailure = 3
+)
+
+// known verbs and what they do, for the listing. Verbs found on disk that are
+// not listed here are shown too.
+var known = map[string]string{
+	"drift":   "Compare the live cluster with the desired state in Git",
+	"promote": "Promote versions between environments through Git commits",
+	"tenant":  "Generate hardened multi-tenant GitOps manifests and verify isolation",
+	"seal":    "Encrypt Secrets for Git with Sealed Secrets or SOPS, and scan for plaintext",
+}
+
+// Dispatcher finds and runs verb binaries.
+type Dispatcher struct {
+	// Self is the dispatcher's own executable path (symlinks are resolved).
+	Self string
+	// Path is the PATH to search after the dispatcher's own directory.
+	Path   string
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	// Exec runs a verb binary and returns its exit code; on Unix the default
+	// replaces the process (syscall.Exec).
+	Exec func(path string, argv []string) (int, error)
+}
+
+// Main runs the dispatcher for os.Args and returns its exit code.
+func Main(argv []string) int {
+	self, err := os.Executable()
+	if err != nil {
+		self = argv[0]
+	}
+	d := &Dispatcher{
+		Self: self, Path: os.Getenv("PATH"),
+		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
+		Exec: execVerb,
+	}
+	return d.Run(argv[1:])
+}
+
+// Run dispatches args (without the program name).
+func (d *Dispatcher) Run(args []string) int {
+	if len(args) == 0 {
+		d.usage(d.Stdout)
+		return exitOK
+	}
+	verb := args[0]
+	switch verb {
+	case "-h", "--help", "help":
+		d.usage(d.Stdout)
+		return exitOK
+	case "version":
+		return d.version(args[1:])
+	case "__complete", "__completeNoDesc":
+		return d.complete(verb, args[1:])
+	}
+	if strings.HasPrefix(verb, "-") {
+		fmt.Fprintf(d.Stderr, "error: unknown flag %q: a verb must come first\n", verb)
+		d.hint()
+		return exitUsage
+	}
+	path, ok := d.Find(verb)
+	if !ok {
+		fmt.Fprintf(d.Stderr, "error: unknown verb %q for \"kubectl gitops\"\n", verb)
+		d.listVerbs(d.Stderr)
+		d.hint()
+		return exitUsage
+	}
+	code, err := d.Exec(path, append([]string{Prefix + verb}, args[1:]...))
+	if err != nil {
+		fmt.Fprintf(d.Stderr, "error: running %s: %v\n", path, err)
+		return exitFailure
+	}
+	return code
+}
+
+func (d *Dispatcher) hint() {
+	fmt.Fprintln(d.Stderr, "See 'kubectl gitops --help' for usage.")
+}
+
+// dirs returns the directories searched, in order: the dispatcher's own
+// (resolved) directory, then PATH.
+func (d *Dispatcher) dirs() []string {
+	var dirs []string
+	if d.Self != "" {
+		self := d.Self
+		if resolved, err := filepath.EvalSymlinks(self); err == nil {
+			self = resolved
+		}
+		dirs = append(dirs, filepath.Dir(self))
+	}
+	for _, dir := range filepath.SplitList(d.Path) {
+		if dir == "" {
+			dir = "."
+		}
+		dirs = append(dirs, dir)
+	}
+	return dirs
+}
+
+func exeName(verb string) string {
+	if runtime.GOOS == "windows" {
+		return Prefix + verb + ".exe"
+	}
+	return Prefix + verb
+}
+
+// Find returns the path of the binary for verb.
+func (d *Dispatcher) Find(verb string) (string, bool) {
+	if verb == "" || strings.ContainsAny(verb, `/\`) {
+		return "", false
+	}
+	for _, dir := range d.dirs() {
+		p := filepath.Join(dir, exeName(verb))
+		if isExecutable(p) {
+			return p, true
+		}
+	}
+	return "", false
+}
+
+func isExecutable(p string) bool {
+	fi, err := os.Stat(p)
+	if err != nil || fi.IsDir() {
+		return false
+	}
+	if runtime.GOOS == "windows" {
+		return true
+	}
+	return fi.Mode()&0o111 != 0
+}
+
+// Verbs lists the verbs whose binaries can be found, sorted.
+func (d *Dispatcher) Verbs() []string {
+	seen := map[string]bool{}
+	for _, dir := range d.dirs() {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			continue
+		}
+		for _, e := range entries {
+			name := strings.TrimSuffix(e.Name(), ".exe")
+			verb, ok := strings.CutPrefix(name, Prefix)
+			if !ok || verb == "" || seen[verb] || e.Type()&fs.ModeDir != 0 {
+				continue
+			}
+			if isExecutable(filepath.Join(dir, e.Name())) {
+				seen[verb] = true
+			}
+		}
+	}
+	verbs := make([]string, 0, len(seen))
+	for v := range seen {
+		verbs = append(verbs, v)
+	}
+	sort.Strings(verbs)
+	return verbs
+}
+
+func (d *Dispatcher) usage(w io.Writer) {
+	fmt.Fprint(w, `kubectl gitops: GitOps for Kubernetes with Argo CD or Flux, as kubectl plugins.
+
+Usage:
+  kubectl gitops VERB [flags]
+  kubectl gitops version [-o json|yaml]
+
+`)
+	d.listVerbs(w)
+	fmt.Fprint(w, `
+Run 'kubectl gitops VERB --help' for a verb's flags and examples.
+`)
+}
+
+func (d *Dispatcher) listVerbs(w io.Writer) {
+	verbs := d.Verbs()
+	if len(verbs) == 0 {
+		fmt.Fprintf(w, "No verbs found: install the %s* binaries next to kubectl-gitops or on PATH.\n", Prefix)
+		return
+	}
+	fmt.Fprintln(w, "Verbs found:")
+	for _, v := range verbs {
+		desc := known[v]
+		if desc == "" {
+			desc = "(found as " + Prefix + v + ")"
+		}
+		fmt.Fprintf(w, "  %-10s %s\n", v, desc)
+	}
+}
+
+func (d *Dispatcher) version(args []string) int {
+	format := ""
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "-o" || a == "--output":
+			if i+1 >= len(args) {
+				fmt.Fprintf(d.Stderr, "error: flag needs an argument: %s\n", a)
+				d.hint()
+				return exitUsage
+			}
+			i++
+			format = args[i]
+		case strings.HasPrefix(a, "-o="), strings.HasPrefix(a, "--output="):
+			_, format, _ = strings.Cut(a, "=")
+		case strings.HasPrefix(a, "-o") && len(a) > 2:
+			format = a[2:]
+		default:
+			fmt.Fprintf(d.Stderr, "error: unknown argument %q for \"kubectl gitops version\"\n", a)
+			d.hint()
+			return exitUsage
+		}
+	}
+	if format != version.FormatText && format != version.FormatJSON && format != version.FormatYAML {
+		fmt.Fprintf(d.Stderr, "error: --output must be json or yaml, not %q\n", format)
+		d.hint()
+		return exitUsage
+	}
+	if err := (version.Report{ClientVersion: version.Get()}).Write(d.Stdout, "kubectl gitops", format); err != nil {
+		fmt.Fprintf(d.Stderr, "error: %v\n", err)
+		return exitFailure
+	}
+	return exitOK
+}
+
+// complete implements cobra's hidden completion protocol for kubectl's plugin
+// completion (kubectl runs `kubectl_complete-gitops __complete ARGS…`): the
+// verb is completed here, everything after it by the verb binary.
+func (d *Dispatcher) complete(mode string, args []string) int {
+	if len(args) >= 2 {
+		if path, ok := d.Find(args[0]); ok {
+			code, err := d.Exec(path, append([]string{Prefix + args[0], mode}, args[1:]...))
+			if err != nil {
+				return exitFailure
+			}
+			return code
+		}
+	}
+	prefix := ""
+	if len(args) == 1 {
+		prefix = args[0]
+	}
+	for _, v := range append(d.Verbs(), "version") {
+		if !strings.HasPrefix(v, prefix) {
+			continue
+		}
+		if desc := known[v]; desc != "" && mode == "__complete" {
+			fmt.Fprintf(d.Stdout, "%s\t%s\n", v, desc)
+		} else {
+			fmt.Fprintln(d.Stdout, v)
+		}
+	}
+	fmt.Fprintln(d.Stdout, ":4") // cobra.ShellCompDirectiveNoFileComp
+	return exitOK
+}
+
+// errExec reports that the verb binary could not be started.
+var errExec = errors.New("cannot start verb binary")

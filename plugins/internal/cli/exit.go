@@ -1,0 +1,77 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// Exit codes. They are a stable, documented contract (README "Exit codes").
+const (
+	// ExitOK: the command did what was asked and found nothing to report.
+	ExitOK = 0
+	// ExitFindings: the command ran and found what it looks for (drift,
+	// plaintext secrets, isolation gaps, …), like `kubectl diff` exiting 1.
+	ExitFindings = 1
+	// ExitUsage: the command line or the input was wrong (unknown flag or
+	// verb, bad arguments, invalid manifest or configuration).
+	ExitUsage = 2
+	// ExitFailure: the command could not finish (API server, Git, file
+	// system, or a tool it runs failed).
+	ExitFailure = 3
+	// ExitInterrupted: stopped by SIGINT or SIGTERM (128+SIGINT, as shells do).
+	ExitInterrupted = 130
+)
+
+// ExitCoder is implemented by errors that choose their own exit code.
+type ExitCoder interface {
+	ExitCode() int
+}
+
+// UsageError reports a wrong command line or invalid input: exit code 2.
+type UsageError struct {
+	Err error
+}
+
+func (e *UsageError) Error() string { return e.Err.Error() }
+func (e *UsageError) Unwrap() error { return e.Err }
+
+// ExitCode implements ExitCoder.
+func (e *UsageError) ExitCode() int { return ExitUsage }
+
+// Usagef returns a *UsageError with a formatted message.
+func Usagef(format string, args ...any) error {
+	return &UsageError{Err: fmt.Errorf(format, args...)}
+}
+
+// FindingsError reports that the command found what it looks for. It is not
+// a failure: its message, if any, is printed without the "error:" prefix.
+type FindingsError struct {
+	// Summary is printed on stderr when not empty, e.g. "3 objects drifted".
+	Summary string
+}
+
+func (e *FindingsError) Error() string {
+	if e.Summary == "" {
+		return "findings reported"
+	}
+	return e.Summary
+}
+
+// ExitCode implements ExitCoder.
+func (e *FindingsError) ExitCode() int { return ExitFindings }
+
+// ExitCodeOf maps an error returned by a command to the process exit code.
+func ExitCodeOf(err error) int {
+	if err == nil {
+		return ExitOK
+	}
+	if errors.Is(err, context.Canceled) {
+		return ExitInterrupted
+	}
+	var ec ExitCoder
+	if errors.As(err, &ec) {
+		return ec.ExitCode()
+	}
+	return ExitFailure
+}

@@ -1,0 +1,156 @@
+package cli
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/spf13/cobra"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/version"
+)
+
+// Setup turns a plugin's root command into a kubectl plugin: display name
+// from argv[0], kubeconfig flags, the version and completion subcommands,
+// usage errors for flag mistakes, and silence (Run prints errors itself).
+// The returned flag becomes true once any command's Run starts, so errors
+// raised by cobra before that are known to be usage errors.
+func Setup(root *cobra.Command, env *Env) *bool {
+	_, args, _ := strings.Cut(root.Use, " ")
+	root.Use = strings.TrimSpace(env.Binary + " " + args)
+	if root.Annotations == nil {
+		root.Annotations = map[string]string{}
+	}
+	root.Annotations[cobra.CommandDisplayNameAnnotation] = env.Name
+	root.SilenceUsage = true
+	root.SilenceErrors = true
+	root.SetIn(env.Streams.In)
+	root.SetOut(env.Streams.Out)
+	root.SetErr(env.Streams.ErrOut)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		return &UsageError{Err: err}
+	})
+
+	env.ConfigFlags.AddFlags(root.PersistentFlags())
+	registerKubeconfigCompletion(root, env)
+
+	root.AddCommand(newVersionCmd(env))
+	root.CompletionOptions.HiddenDefaultCmd = false
+
+	ran := new(bool)
+	markRuns(root, ran)
+	return ran
+}
+
+// markRuns wraps every command's Run/RunE so that *ran is set when one starts.
+func markRuns(c *cobra.Command, ran *bool) {
+	if run := c.RunE; run != nil {
+		c.RunE = func(cmd *cobra.Command, args []string) error {
+			*ran = true
+			return run(cmd, args)
+		}
+	} else if run := c.Run; run != nil {
+		c.Run = nil
+		c.RunE = func(cmd *cobra.Command, args []string) error {
+			*ran = true
+			run(cmd, args)
+			return nil
+		}
+	}
+	for _, sub := range c.Commands() {
+		markRuns(sub, ran)
+	}
+}
+
+func newVersionCmd(env *Env) *cobra.Command {
+	var output string
+	var server bool
+	cmd := &cobra.Command{
+		Use:   "version",
+		Short: "Print the version of this plugin (and of the API server with --server)",
+		Example: fmt.Sprintf(`  %[1]s version
+  %[1]s version -o json
+  %[1]s version --server --context prod`, env.Name),
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if output != version.FormatText && output != version.FormatJSON && output != version.FormatYAML {
+				return Usagef("--output must be json or yaml, not %q", output)
+			}
+			report := version.Report{ClientVersion: version.Get()}
+			if server {
+				cfg, err := env.ConfigFlags.ToRESTConfig()
+				if err != nil {
+					return fmt.Errorf("loading kubeconfig: %w", err)
+				}
+				cs, err := kubernetes.NewForConfig(cfg)
+				if err != nil {
+					return fmt.Errorf("creating client: %w", err)
+				}
+				sv, err := cs.Discovery().ServerVersion()
+				if err != nil {
+					return fmt.Errorf("getting server version: %w", err)
+				}
+				report.ServerVersion = &version.Server{GitVersion: sv.GitVersion, GoVersion: sv.GoVersion, Platform: sv.Platform}
+			}
+			return report.Write(env.Streams.Out, env.Name, output)
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", "", "Output format: json or yaml (default: one line of text)")
+	cmd.Flags().BoolVar(&server, "server", false, "Also print the API server's version (needs a reachable cluster)")
+	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"json", "yaml"}, cobra.ShellCompDirectiveNoFileComp))
+	return cmd
+}
+
+// registerKubeconfigCompletion completes --context, --cluster and --user from
+// the kubeconfig, and --namespace from the API server.
+func registerKubeconfigCompletion(root *cobra.Command, env *Env) {
+	fromConfig := func(pick func(names *kubeconfigNames) []string) cobra.CompletionFunc {
+		return func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+			raw, err := env.ConfigFlags.ToRawKubeConfigLoader().RawConfig()
+			if err != nil {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			names := &kubeconfigNames{}
+			for n := range raw.Contexts {
+				names.contexts = append(names.contexts, n)
+			}
+			for n := range raw.Clusters {
+				names.clusters = append(names.clusters, n)
+			}
+			for n := range raw.AuthInfos {
+				names.users = append(names.users, n)
+			}
+			out := pick(names)
+			sort.Strings(out)
+			return out, cobra.ShellCompDirectiveNoFileComp
+		}
+	}
+	_ = root.RegisterFlagCompletionFunc("context", fromConfig(func(n *kubeconfigNames) []string { return n.contexts }))
+	_ = root.RegisterFlagCompletionFunc("cluster", fromConfig(func(n *kubeconfigNames) []string { return n.clusters }))
+	_ = root.RegisterFlagCompletionFunc("user", fromConfig(func(n *kubeconfigNames) []string { return n.users }))
+	_ = root.RegisterFlagCompletionFunc("namespace", func(cmd *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCompDirective) {
+		cfg, err := env.ConfigFlags.ToRESTConfig()
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		cs, err := kubernetes.NewForConfig(cfg)
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		list, err := cs.CoreV1().Namespaces().List(cmd.Context(), metav1.ListOptions{})
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		out := make([]string, 0, len(list.Items))
+		for _, ns := range list.Items {
+			out = append(out, ns.Name)
+		}
+		return out, cobra.ShellCompDirectiveNoFileComp
+	})
+}
+
+type kubeconfigNames struct {
+	contexts, clusters, users []string
+}
