@@ -66,41 +66,51 @@ func markRuns(c *cobra.Command, ran *bool) {
 
 func newVersionCmd(env *Env) *cobra.Command {
 	var output string
-	var server bool
+	var clientOnly bool
 	cmd := &cobra.Command{
 		Use:   "version",
-		Short: "Print the version of this plugin (and of the API server with --server)",
-		Example: fmt.Sprintf(`  %[1]s version
+		Short: "Print the version of this plugin and of the API server",
+		Long: `Print the version of this plugin and, unless --client is given, of the API server
+of the current context (like 'kubectl version').`,
+		Example: fmt.Sprintf(`  %[1]s version --client
   %[1]s version -o json
-  %[1]s version --server --context prod`, env.Name),
+  %[1]s version --context prod`, env.Name),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if output != version.FormatText && output != version.FormatJSON && output != version.FormatYAML {
 				return Usagef("--output must be json or yaml, not %q", output)
 			}
 			report := version.Report{ClientVersion: version.Get()}
-			if server {
-				cfg, err := env.ConfigFlags.ToRESTConfig()
-				if err != nil {
-					return fmt.Errorf("loading kubeconfig: %w", err)
-				}
-				cs, err := kubernetes.NewForConfig(cfg)
-				if err != nil {
-					return fmt.Errorf("creating client: %w", err)
-				}
-				sv, err := cs.Discovery().ServerVersion()
-				if err != nil {
-					return fmt.Errorf("getting server version: %w", err)
-				}
-				report.ServerVersion = &version.Server{GitVersion: sv.GitVersion, GoVersion: sv.GoVersion, Platform: sv.Platform}
+			var serverErr error
+			if !clientOnly {
+				report.ServerVersion, serverErr = serverVersion(env)
 			}
-			return report.Write(env.Streams.Out, env.Name, output)
+			if err := report.Write(env.Streams.Out, env.Name, output); err != nil {
+				return err
+			}
+			return serverErr
 		},
 	}
-	cmd.Flags().StringVarP(&output, "output", "o", "", "Output format: json or yaml (default: one line of text)")
-	cmd.Flags().BoolVar(&server, "server", false, "Also print the API server's version (needs a reachable cluster)")
+	cmd.Flags().StringVarP(&output, "output", "o", "", "Output format: json or yaml (default: text)")
+	cmd.Flags().BoolVar(&clientOnly, "client", false, "Print the plugin's version only; do not contact the API server")
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"json", "yaml"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
+}
+
+func serverVersion(env *Env) (*version.Server, error) {
+	cfg, err := env.ConfigFlags.ToRESTConfig()
+	if err != nil {
+		return nil, fmt.Errorf("loading kubeconfig: %w", err)
+	}
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("creating client: %w", err)
+	}
+	sv, err := cs.Discovery().ServerVersion()
+	if err != nil {
+		return nil, fmt.Errorf("getting server version: %w", err)
+	}
+	return &version.Server{GitVersion: sv.GitVersion, GoVersion: sv.GoVersion, Platform: sv.Platform}, nil
 }
 
 // registerKubeconfigCompletion completes --context, --cluster and --user from
