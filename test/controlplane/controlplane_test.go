@@ -103,15 +103,15 @@ spec:
 	if found == nil {
 		t.Fatalf("no Apply managedFields entry for kubectl-gitops-test: %+v", dep.ManagedFields)
 	}
-	if !strings.Contains(string(found.FieldsV1.Raw), `"f:replicas"`) {
-		t.Errorf("managedFields of the applier do not own spec.replicas: %s", found.FieldsV1.Raw)
+	if !strings.Contains(found.FieldsV1.GetRawString(), `"f:replicas"`) {
+		t.Errorf("managedFields of the applier do not own spec.replicas: %s", found.FieldsV1.GetRawString())
 	}
 	// Defaulting happened on the server, and nobody owns the defaulted field.
 	if dep.Spec.Strategy.Type != appsv1.RollingUpdateDeploymentStrategyType {
 		t.Errorf("strategy not defaulted by the server: %q", dep.Spec.Strategy.Type)
 	}
-	if strings.Contains(string(found.FieldsV1.Raw), `"f:strategy"`) {
-		t.Errorf("the applier must not own the defaulted strategy: %s", found.FieldsV1.Raw)
+	if strings.Contains(found.FieldsV1.GetRawString(), `"f:strategy"`) {
+		t.Errorf("the applier must not own the defaulted strategy: %s", found.FieldsV1.GetRawString())
 	}
 }
 

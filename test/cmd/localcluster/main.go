@@ -42,7 +42,11 @@ func run() int {
 		}
 		return 3
 	}
-	defer cp.Stop()
+	defer func() {
+		if err := cp.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "localcluster: stopping:", err)
+		}
+	}()
 	if *kubeconfig != "" {
 		data, err := os.ReadFile(cp.Kubeconfig)
 		if err == nil {
