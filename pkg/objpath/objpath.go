@@ -244,3 +244,42 @@ func sortedKeys(m map[string]any) []string {
 	sort.Strings(keys)
 	return keys
 }
+
+// Set stores v at p in obj, creating missing maps along the way; an index
+// equal to a list's length appends. It reports whether it could.
+func Set(obj any, p Path, v any) bool {
+	if len(p) == 0 {
+		return false
+	}
+	parent, ok := Get(obj, p[:len(p)-1])
+	if !ok {
+		// Create the missing parent as a map when the last known element is a key.
+		if _, isKey := p[len(p)-1].(string); !isKey || !Set(obj, p[:len(p)-1], map[string]any{}) {
+			return false
+		}
+		parent, _ = Get(obj, p[:len(p)-1])
+	}
+	switch k := p[len(p)-1].(type) {
+	case string:
+		m, ok := parent.(map[string]any)
+		if !ok {
+			return false
+		}
+		m[k] = v
+		return true
+	case int:
+		l, ok := parent.([]any)
+		if !ok || k < 0 || k > len(l) {
+			return false
+		}
+		if k < len(l) {
+			l[k] = v
+			return true
+		}
+		if len(p) == 1 {
+			return false
+		}
+		return Set(obj, p[:len(p)-1], append(l, v))
+	}
+	return false
+}

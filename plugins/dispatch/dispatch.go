@@ -21,7 +21,7 @@ const Prefix = "kubectl-gitops-"
 const (
 	exitOK      = 0
 	exitUsage   = 2
-	exitFailure = 3
+	exitFailure = 2
 )
 
 // known verbs and what they do, for the listing. Verbs found on disk that are

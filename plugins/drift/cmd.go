@@ -1,8 +1,19 @@
 package drift
 
 import (
-	"github.com/spf13/cobra"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
 
+	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/cluster"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/compare"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/ignore"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/manifest"
 	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/cli"
 )
 
@@ -11,14 +22,258 @@ func Main(argv []string) int {
 	return cli.Main(argv, NewCmd)
 }
 
+// DefaultIgnoreFile is read when present and --ignore-file is not given.
+const DefaultIgnoreFile = ".gitops/drift-ignore.yaml"
+
+// Output formats.
+var outputs = []string{"diff", "summary", "json", "yaml", "markdown"}
+
+// Options are the drift command's options.
+type Options struct {
+	env     *cli.Env
+	Streams genericiooptions.IOStreams
+
+	Filenames        []string
+	Recursive        bool
+	Kustomize        string
+	Selector         string
+	Mode             string
+	FieldManager     string
+	Concurrency      int
+	IgnoreFile       string
+	NoBuiltinIgnores bool
+	ListIgnoreRules  bool
+	PruneSelector    string
+	ShowSecrets      bool
+	Output           string
+	ExitCode         bool
+
+	// Set by Complete.
+	namespace        string
+	enforceNamespace bool
+	selector         labels.Selector
+	ignore           *ignore.Set
+	color            bool
+}
+
+// NewOptions returns options with their defaults.
+func NewOptions(env *cli.Env) *Options {
+	return &Options{env: env, Streams: env.Streams, Mode: string(compare.ModeServer), Concurrency: 16, Output: "diff", ExitCode: true}
+}
+
 // NewCmd builds the plugin's root command.
 func NewCmd(env *cli.Env) *cobra.Command {
-	return &cobra.Command{
-		Use:   "drift",
+	o := NewOptions(env)
+	cmd := &cobra.Command{
+		Use:   "drift -f FILENAME | -k DIRECTORY",
 		Short: "Compare the live cluster with the desired state in Git",
 		Long: `Compare the live cluster with the desired state in Git: what differs, who changed it
-(managedFields), what is missing or extraneous. Exits 0 when in sync, 1 when drift is found,
-and 2 or more on errors, like 'kubectl diff'.`,
-		Example: "  " + env.Name + " --help\n  " + env.Name + " version -o json",
+(managedFields), what is missing from the cluster and what is extraneous in it.
+
+Modes:
+  --mode=server (default)  ask the API server what applying Git would change: a server-side
+                           apply dry-run with the field manager of the GitOps agent owning the
+                           object (detected, or --field-manager), as exact as
+                           'kubectl diff --server-side', but concurrent.
+  --mode=local             send no write request at all (read-only RBAC is enough): compare the
+                           fields Git sets, after normalisation, using managedFields for the rest.
+
+In both modes, fields that another manager added to a live object (a 'kubectl label', a
+'kubectl edit') are reported even though Git does not set them: server-side apply keeps such
+fields, so 'kubectl diff' cannot show them.
+
+Secret values are masked everywhere, the last-applied-configuration annotation included,
+unless --show-secrets is given.
+
+Exit status: 0 in sync, 1 drift found, 2 on error (also when any object could not be
+compared, after reporting the others). --exit-code=false exits 0 on drift.`,
+		Example: fmt.Sprintf(`  # What differs between the cluster and the manifests in ./deploy?
+  %[1]s -f ./deploy -R
+
+  # A kustomize overlay, as a table, without any write request
+  %[1]s -k overlays/prod --mode=local -o summary
+
+  # Machine-readable report for CI, and a pull-request comment
+  %[1]s -f ./deploy -o json > drift.json
+  %[1]s -f ./deploy -o markdown > comment.md
+
+  # List the ignore rules in force (built-in and .gitops/drift-ignore.yaml)
+  %[1]s --list-ignore-rules`, env.Name),
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.Complete(cmd); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(cmd)
+		},
 	}
+	f := cmd.Flags()
+	f.StringSliceVarP(&o.Filenames, "filename", "f", nil, "Files, directories or - (stdin) with the desired objects (repeatable)")
+	f.BoolVarP(&o.Recursive, "recursive", "R", false, "Process the directories given with -f recursively")
+	f.StringVarP(&o.Kustomize, "kustomize", "k", "", "Build the kustomization in this directory and compare its output")
+	f.StringVarP(&o.Selector, "selector", "l", "", "Only objects whose labels match this selector (e.g. app=web)")
+	f.StringVar(&o.Mode, "mode", o.Mode, "How to compute what Git would change: server or local")
+	f.StringVar(&o.FieldManager, "field-manager", "", "Field manager to dry-run apply with (default: detected from the live object's managedFields and tracking labels)")
+	f.IntVar(&o.Concurrency, "concurrency", o.Concurrency, "Requests in flight at once")
+	f.StringVar(&o.IgnoreFile, "ignore-file", "", "Ignore rules (Argo CD ignoreDifferences / Flux spec.ignore grammar); default "+DefaultIgnoreFile+" when present")
+	f.BoolVar(&o.NoBuiltinIgnores, "no-builtin-ignores", false, "Do not apply the built-in ignore rules (see --list-ignore-rules)")
+	f.BoolVar(&o.ListIgnoreRules, "list-ignore-rules", false, "Print the ignore rules in force and exit")
+	f.StringVar(&o.PruneSelector, "prune-selector", "", "Also report live objects matching this label selector that Git does not declare as extraneous")
+	f.BoolVar(&o.ShowSecrets, "show-secrets", false, "Show Secret values instead of masking them")
+	f.StringVarP(&o.Output, "output", "o", o.Output, "Output format: "+strings.Join(outputs, ", "))
+	f.BoolVar(&o.ExitCode, "exit-code", true, "Exit 1 when drift is found (false: exit 0)")
+	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(outputs, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("mode", cobra.FixedCompletions([]string{"server", "local"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.MarkFlagFilename("filename", "yaml", "yml", "json")
+	_ = cmd.MarkFlagDirname("kustomize")
+	_ = cmd.MarkFlagFilename("ignore-file", "yaml", "yml")
+	return cmd
+}
+
+// Complete resolves the namespace, selectors and ignore rules.
+func (o *Options) Complete(cmd *cobra.Command) error {
+	ns, explicit, err := o.env.ConfigFlags.ToRawKubeConfigLoader().Namespace()
+	if err != nil && !o.ListIgnoreRules {
+		return fmt.Errorf("loading kubeconfig: %w", err)
+	}
+	o.namespace, o.enforceNamespace = ns, explicit
+	if o.Selector != "" {
+		if o.selector, err = labels.Parse(o.Selector); err != nil {
+			return cli.Usagef("invalid --selector %q: %v", o.Selector, err)
+		}
+	}
+	if o.PruneSelector != "" {
+		if _, err := labels.Parse(o.PruneSelector); err != nil {
+			return cli.Usagef("invalid --prune-selector %q: %v", o.PruneSelector, err)
+		}
+	}
+	rules := &ignore.Set{}
+	if !o.NoBuiltinIgnores {
+		rules = ignore.Builtin()
+	}
+	file := o.IgnoreFile
+	if file == "" {
+		if _, err := os.Stat(DefaultIgnoreFile); err == nil {
+			file = DefaultIgnoreFile
+		}
+	}
+	if file != "" {
+		fromFile, err := ignore.LoadFile(file)
+		if err != nil {
+			return &cli.UsageError{Err: err}
+		}
+		rules = rules.Merge(fromFile)
+	}
+	o.ignore = rules
+	o.color = cli.ColorEnabled(o.Streams.Out)
+	return nil
+}
+
+// Validate checks the flags.
+func (o *Options) Validate() error {
+	if o.ListIgnoreRules {
+		return nil
+	}
+	if len(o.Filenames) == 0 && o.Kustomize == "" {
+		return cli.Usagef("must specify one of -f or -k")
+	}
+	if len(o.Filenames) > 0 && o.Kustomize != "" {
+		return cli.Usagef("only one of -f or -k can be specified")
+	}
+	if o.Mode != string(compare.ModeServer) && o.Mode != string(compare.ModeLocal) {
+		return cli.Usagef("--mode must be server or local, not %q", o.Mode)
+	}
+	if !isOutput(o.Output) {
+		return cli.Usagef("--output must be one of %s, not %q", strings.Join(outputs, ", "), o.Output)
+	}
+	if o.Concurrency < 1 {
+		return cli.Usagef("--concurrency must be at least 1")
+	}
+	return nil
+}
+
+func isOutput(s string) bool {
+	for _, o := range outputs {
+		if s == o {
+			return true
+		}
+	}
+	return false
+}
+
+// Run loads the manifests, compares them with the cluster and renders the
+// report.
+func (o *Options) Run(cmd *cobra.Command) error {
+	ctx := cmd.Context()
+	if o.ListIgnoreRules {
+		return writeRules(o.Streams.Out, o.ignore)
+	}
+	set, err := manifest.Load(ctx, manifest.Options{
+		Filenames: o.Filenames, Recursive: o.Recursive, Kustomize: o.Kustomize, Stdin: o.Streams.In,
+	})
+	if err != nil {
+		var pe *manifest.ParseError
+		if errors.As(err, &pe) {
+			return &cli.UsageError{Err: err}
+		}
+		return err
+	}
+	for _, s := range set.Skipped {
+		fmt.Fprintf(o.Streams.ErrOut, "warning: skipped %s: %s\n", s.Source, s.Reason)
+	}
+	desired := make([]compare.Desired, 0, len(set.Objects))
+	for _, obj := range set.Objects {
+		desired = append(desired, compare.Desired{Object: obj.Obj, Source: obj.Source.String()})
+	}
+
+	cfg, err := o.env.ConfigFlags.ToRESTConfig()
+	if err != nil {
+		return fmt.Errorf("loading kubeconfig: %w", err)
+	}
+	client, err := cluster.New(cfg)
+	if err != nil {
+		return err
+	}
+	engine := &compare.Engine{Reader: client, Applier: client}
+	opts := compare.Options{
+		Mode: compare.Mode(o.Mode), FieldManager: o.FieldManager, Concurrency: o.Concurrency,
+		Namespace: o.namespace, EnforceNamespace: o.enforceNamespace, Selector: o.selector,
+		PruneSelector: o.PruneSelector, Ignore: o.ignore, ShowSecrets: o.ShowSecrets,
+	}
+	if len(desired) > progressThreshold && cli.ColorEnabled(o.Streams.ErrOut) {
+		opts.Progress = progress(o.Streams.ErrOut)
+	}
+	rep, err := engine.Run(ctx, desired, opts)
+	if opts.Progress != nil {
+		fmt.Fprint(o.Streams.ErrOut, "\r\033[K")
+	}
+	if err != nil {
+		return fmt.Errorf("comparing with the cluster: %w", err)
+	}
+	for _, w := range rep.Warnings {
+		fmt.Fprintln(o.Streams.ErrOut, "warning:", w)
+	}
+	if err := render(o.Streams.Out, o.Streams.ErrOut, rep, o.Output, o.color); err != nil {
+		return err
+	}
+	return result(rep, o.ExitCode)
+}
+
+// progressThreshold is the object count above which progress is shown on a
+// terminal.
+const progressThreshold = 200
+
+// result maps a report to the exit-code contract.
+func result(rep *compare.Report, exitOnDrift bool) error {
+	counts := rep.Counts()
+	if n := counts[compare.StatusError]; n > 0 {
+		return fmt.Errorf("%d object(s) could not be compared (see above)", n)
+	}
+	if rep.Drifted() && exitOnDrift {
+		return &cli.FindingsError{}
+	}
+	return nil
 }

@@ -13,12 +13,15 @@ const (
 	// ExitFindings: the command ran and found what it looks for (drift,
 	// plaintext secrets, isolation gaps, …), like `kubectl diff` exiting 1.
 	ExitFindings = 1
-	// ExitUsage: the command line or the input was wrong (unknown flag or
-	// verb, bad arguments, invalid manifest or configuration).
-	ExitUsage = 2
-	// ExitFailure: the command could not finish (API server, Git, file
-	// system, or a tool it runs failed).
-	ExitFailure = 3
+	// ExitError: the command failed: a wrong command line or input (unknown
+	// flag or verb, bad arguments, invalid manifest: a one-line message and a
+	// usage hint), or an operation that could not be done (API server, Git,
+	// file system, a tool it runs). Like `kubectl diff` and `flux diff`, every
+	// error is >1, so "1" always means findings.
+	ExitError = 2
+	// ExitUsage and ExitFailure name the two kinds of error; both exit 2.
+	ExitUsage   = ExitError
+	ExitFailure = ExitError
 	// ExitInterrupted: stopped by SIGINT or SIGTERM (128+SIGINT, as shells do).
 	ExitInterrupted = 130
 )

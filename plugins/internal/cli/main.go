@@ -10,9 +10,11 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/klog/v2"
 )
 
 // Env is what a plugin's command constructor receives: the streams to write
@@ -49,6 +51,9 @@ type NewCommand func(env *Env) *cobra.Command
 func Main(argv []string, newCmd NewCommand) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// client-go reports some failures through klog as well as by returning
+	// them; the returned error is printed once, in kubectl's wording.
+	klog.SetLogger(logr.Discard())
 	streams := genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
 	code := Run(ctx, argv, streams, newCmd)
 	if code != ExitOK && ctx.Err() != nil {

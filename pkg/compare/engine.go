@@ -1,0 +1,323 @@
+package compare
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/cluster"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/ignore"
+)
+
+// Desired is one object as Git declares it.
+type Desired struct {
+	Object *unstructured.Unstructured
+	// Source is where it was read from, e.g. "apps/web.yaml:3".
+	Source string
+}
+
+// Options tune a comparison.
+type Options struct {
+	Mode Mode
+	// FieldManager overrides the detected GitOps agent's field manager.
+	FieldManager string
+	// Concurrency bounds parallel requests (default 16).
+	Concurrency int
+	// Namespace is the namespace for namespaced objects that declare none.
+	Namespace string
+	// EnforceNamespace (an explicit -n) makes objects declaring another
+	// namespace an error, as kubectl does.
+	EnforceNamespace bool
+	// Selector keeps only desired and extraneous objects whose labels match.
+	Selector labels.Selector
+	// PruneSelector finds extraneous objects by label, besides Argo CD
+	// tracking ids and Flux labels learnt from the live objects.
+	PruneSelector string
+	// Ignore holds the ignore rules (nil: none).
+	Ignore *ignore.Set
+	// ShowSecrets disables masking of Secret values.
+	ShowSecrets bool
+	// ListThreshold: live objects of one kind and namespace are fetched with
+	// one LIST when Git has at least this many of them (default 3), else with
+	// GETs.
+	ListThreshold int
+	// Progress, when set, is called after each object is compared.
+	Progress func(done, total int)
+}
+
+// Engine compares desired objects with a cluster.
+type Engine struct {
+	Reader  cluster.Reader
+	Applier cluster.Applier
+}
+
+// item is one desired object being compared.
+type item struct {
+	desired *unstructured.Unstructured
+	source  string
+	mapping *meta.RESTMapping
+	report  *ObjectReport
+}
+
+type groupKey struct {
+	resource  schema.GroupVersionResource
+	namespace string
+}
+
+// Run compares desired with the cluster. It returns an error only when the
+// comparison as a whole cannot be done (cluster unreachable, context
+// cancelled); per-object problems are reported as StatusError.
+func (e *Engine) Run(ctx context.Context, desired []Desired, opts Options) (*Report, error) {
+	if opts.Mode == "" {
+		opts.Mode = ModeServer
+	}
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = 16
+	}
+	if opts.ListThreshold <= 0 {
+		opts.ListThreshold = 3
+	}
+	rep := &Report{Mode: opts.Mode}
+	items, err := e.prepare(ctx, desired, opts, rep)
+	if err != nil {
+		return nil, err
+	}
+	lives, err := e.fetchLive(ctx, items, opts, rep)
+	if err != nil {
+		return nil, err
+	}
+
+	sweeper := newSecrets(opts.ShowSecrets)
+	var done int
+	var mu sync.Mutex
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for range min(opts.Concurrency, max(len(items), 1)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				it := items[i]
+				if it.report.Status != StatusError {
+					e.compareOne(ctx, it, lives[i], opts, sweeper)
+				}
+				if opts.Progress != nil {
+					mu.Lock()
+					done++
+					opts.Progress(done, len(items))
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	for i := range items {
+		if ctx.Err() != nil {
+			break
+		}
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	for _, it := range items {
+		rep.Objects = append(rep.Objects, *it.report)
+	}
+	extraneous, err := e.extraneous(ctx, items, lives, opts, rep, sweeper)
+	if err != nil {
+		return nil, err
+	}
+	rep.Objects = append(rep.Objects, extraneous...)
+	sweeper.finish(rep)
+	sort.SliceStable(rep.Objects, func(i, j int) bool { return less(&rep.Objects[i], &rep.Objects[j]) })
+	return rep, nil
+}
+
+func less(a, b *ObjectReport) bool {
+	ga, gb := groupOf(a.APIVersion), groupOf(b.APIVersion)
+	if ga != gb {
+		return ga < gb
+	}
+	if a.Kind != b.Kind {
+		return a.Kind < b.Kind
+	}
+	if a.Namespace != b.Namespace {
+		return a.Namespace < b.Namespace
+	}
+	return a.Name < b.Name
+}
+
+func groupOf(apiVersion string) string {
+	if g, _, ok := strings.Cut(apiVersion, "/"); ok {
+		return g
+	}
+	return ""
+}
+
+// prepare resolves kinds and namespaces and filters by selector.
+func (e *Engine) prepare(ctx context.Context, desired []Desired, opts Options, rep *Report) ([]*item, error) {
+	var items []*item
+	seen := map[string]string{}
+	for _, d := range desired {
+		obj := d.Object.DeepCopy()
+		if opts.Selector != nil && !opts.Selector.Matches(labels.Set(obj.GetLabels())) {
+			continue
+		}
+		r := &ObjectReport{APIVersion: obj.GetAPIVersion(), Kind: obj.GetKind(), Namespace: obj.GetNamespace(), Name: obj.GetName(), Source: d.Source}
+		it := &item{desired: obj, source: d.Source, report: r}
+		items = append(items, it)
+		m, err := e.Reader.Mapping(ctx, obj.GroupVersionKind())
+		if err != nil {
+			if errors.Is(err, cluster.ErrKindNotServed) {
+				r.Status, r.Reason = StatusError, err.Error()+" (is its CRD installed?)"
+				continue
+			}
+			return nil, err
+		}
+		it.mapping = m
+		if m.Scope.Name() == meta.RESTScopeNameNamespace {
+			switch ns := obj.GetNamespace(); {
+			case ns == "":
+				obj.SetNamespace(opts.Namespace)
+			case opts.EnforceNamespace && ns != opts.Namespace:
+				r.Status = StatusError
+				r.Reason = fmt.Sprintf("the namespace from the provided object %q does not match the namespace %q; you must pass '--namespace=%s' to perform this operation", ns, opts.Namespace, ns)
+				continue
+			}
+		} else if obj.GetNamespace() != "" {
+			rep.Warnings = append(rep.Warnings, fmt.Sprintf("%s: %s %s is cluster-scoped; its namespace %q is ignored", d.Source, obj.GetKind(), obj.GetName(), obj.GetNamespace()))
+			obj.SetNamespace("")
+		}
+		r.Namespace = obj.GetNamespace()
+		if obj.GetName() == "" {
+			r.Status = StatusError
+			r.Reason = "metadata.generateName objects get a new name on every apply and cannot be compared; give the object a metadata.name"
+			continue
+		}
+		key := m.Resource.String() + "|" + obj.GetNamespace() + "|" + obj.GetName()
+		if prev, dup := seen[key]; dup {
+			r.Status = StatusError
+			r.Reason = "declared twice in Git (also at " + prev + ")"
+			continue
+		}
+		seen[key] = d.Source
+	}
+	return items, nil
+}
+
+// fetchLive reads the live object of every item: one LIST per kind and
+// namespace where Git has ListThreshold or more objects, GETs otherwise.
+func (e *Engine) fetchLive(ctx context.Context, items []*item, opts Options, rep *Report) ([]*unstructured.Unstructured, error) {
+	lives := make([]*unstructured.Unstructured, len(items))
+	groups := map[groupKey][]int{}
+	for i, it := range items {
+		if it.report.Status == StatusError {
+			continue
+		}
+		k := groupKey{it.mapping.Resource, it.desired.GetNamespace()}
+		groups[k] = append(groups[k], i)
+	}
+	type job struct {
+		key  groupKey
+		idxs []int
+	}
+	var jobs []job
+	for k, idxs := range groups {
+		if len(idxs) >= opts.ListThreshold {
+			jobs = append(jobs, job{k, idxs})
+			continue
+		}
+		for _, i := range idxs {
+			jobs = append(jobs, job{k, []int{i}})
+		}
+	}
+	var mu sync.Mutex
+	var fatal error
+	sem := make(chan struct{}, opts.Concurrency)
+	var wg sync.WaitGroup
+	for _, j := range jobs {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			first := items[j.idxs[0]]
+			var found map[string]*unstructured.Unstructured
+			var err error
+			if len(j.idxs) == 1 {
+				var obj *unstructured.Unstructured
+				obj, err = e.Reader.Get(ctx, first.mapping, j.key.namespace, first.desired.GetName())
+				if apierrors.IsNotFound(err) {
+					err = nil
+				}
+				found = map[string]*unstructured.Unstructured{}
+				if obj != nil && err == nil {
+					found[obj.GetName()] = obj
+				}
+			} else {
+				var list []unstructured.Unstructured
+				list, err = e.Reader.List(ctx, first.mapping, j.key.namespace, "")
+				found = make(map[string]*unstructured.Unstructured, len(list))
+				for k := range list {
+					found[list[k].GetName()] = &list[k]
+				}
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				if isFatal(err) {
+					if fatal == nil {
+						fatal = err
+					}
+					return
+				}
+				for _, i := range j.idxs {
+					items[i].report.Status = StatusError
+					items[i].report.Reason = "reading the live object: " + err.Error()
+				}
+				if apierrors.IsForbidden(err) {
+					rep.Warnings = append(rep.Warnings, fmt.Sprintf("forbidden to read %s in %s: those objects are reported as errors", j.key.resource.GroupResource(), nsLabel(j.key.namespace)))
+				}
+				return
+			}
+			for _, i := range j.idxs {
+				lives[i] = found[items[i].desired.GetName()]
+			}
+		}()
+	}
+	wg.Wait()
+	if fatal != nil {
+		return nil, fatal
+	}
+	return lives, ctx.Err()
+}
+
+func nsLabel(ns string) string {
+	if ns == "" {
+		return "the cluster scope"
+	}
+	return "namespace " + ns
+}
+
+// isFatal reports errors that make the whole comparison pointless: the
+// server cannot be reached or the credentials are rejected.
+func isFatal(err error) bool {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	if apierrors.IsUnauthorized(err) {
+		return true
+	}
+	var status apierrors.APIStatus
+	return !errors.As(err, &status)
+}

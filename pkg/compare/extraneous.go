@@ -1,0 +1,144 @@
+package compare
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
+)
+
+// tracker decides whether a live object belongs to the same GitOps source
+// as the desired set.
+type tracker struct {
+	argoApps  map[string]bool
+	fluxPairs map[string]bool
+	selector  labels.Selector
+}
+
+func (t *tracker) empty() bool {
+	return len(t.argoApps) == 0 && len(t.fluxPairs) == 0 && t.selector == nil
+}
+
+func argoApp(o *unstructured.Unstructured) (string, bool) {
+	id, ok := o.GetAnnotations()[ArgoTrackingID]
+	if !ok {
+		return "", false
+	}
+	app, rest, ok := strings.Cut(id, ":")
+	if !ok {
+		return "", false
+	}
+	// Only a self-referencing id tracks: <app>:<group>/<Kind>:<ns>/<name>.
+	gk, nn, ok := strings.Cut(rest, ":")
+	if !ok {
+		return "", false
+	}
+	group, kind, _ := strings.Cut(gk, "/")
+	ns, name, _ := strings.Cut(nn, "/")
+	if kind != o.GetKind() || name != o.GetName() || ns != o.GetNamespace() || group != o.GroupVersionKind().Group {
+		return "", false
+	}
+	return app, true
+}
+
+func fluxPair(o *unstructured.Unstructured) (string, bool) {
+	l := o.GetLabels()
+	name, ok1 := l[FluxNameLabel]
+	ns, ok2 := l[FluxNamespaceLabel]
+	return ns + "/" + name, ok1 && ok2
+}
+
+func (t *tracker) tracks(o *unstructured.Unstructured) bool {
+	if app, ok := argoApp(o); ok && t.argoApps[app] {
+		return true
+	}
+	if p, ok := fluxPair(o); ok && t.fluxPairs[p] {
+		return true
+	}
+	return t.selector != nil && t.selector.Matches(labels.Set(o.GetLabels()))
+}
+
+// extraneous lists, for every kind and namespace of the desired set, the
+// live objects carrying this source's tracking metadata that Git does not
+// declare.
+func (e *Engine) extraneous(ctx context.Context, items []*item, lives []*unstructured.Unstructured, opts Options, rep *Report, sec *secrets) ([]ObjectReport, error) {
+	t := &tracker{argoApps: map[string]bool{}, fluxPairs: map[string]bool{}}
+	for _, l := range lives {
+		if l == nil {
+			continue
+		}
+		if app, ok := argoApp(l); ok {
+			t.argoApps[app] = true
+		}
+		if p, ok := fluxPair(l); ok {
+			t.fluxPairs[p] = true
+		}
+	}
+	if opts.PruneSelector != "" {
+		sel, err := labels.Parse(opts.PruneSelector)
+		if err != nil {
+			return nil, fmt.Errorf("parsing --prune-selector: %w", err)
+		}
+		t.selector = sel
+	}
+	if t.empty() {
+		return nil, nil
+	}
+	groups := map[groupKey]*item{}
+	declared := map[string]bool{}
+	for _, it := range items {
+		if it.mapping == nil {
+			continue
+		}
+		k := groupKey{it.mapping.Resource, it.desired.GetNamespace()}
+		if groups[k] == nil {
+			groups[k] = it
+		}
+		declared[k.resource.String()+"|"+k.namespace+"|"+it.desired.GetName()] = true
+	}
+	var out []ObjectReport
+	for k, it := range groups {
+		list, err := e.Reader.List(ctx, it.mapping, k.namespace, "")
+		if err != nil {
+			if isFatal(err) {
+				return nil, err
+			}
+			if apierrors.IsForbidden(err) {
+				rep.Warnings = append(rep.Warnings, fmt.Sprintf("forbidden to list %s in %s: extraneous objects there are not detected", k.resource.GroupResource(), nsLabel(k.namespace)))
+				continue
+			}
+			return nil, err
+		}
+		for i := range list {
+			o := &list[i]
+			if declared[k.resource.String()+"|"+k.namespace+"|"+o.GetName()] || !t.tracks(o) {
+				continue
+			}
+			if strings.Contains(o.GetAnnotations()[ArgoCompareOptions], "IgnoreExtraneous") || reconcileDisabled(o) {
+				continue
+			}
+			if opts.Selector != nil && !opts.Selector.Matches(labels.Set(o.GetLabels())) {
+				continue
+			}
+			sec.add(o.Object)
+			out = append(out, ObjectReport{
+				APIVersion: o.GetAPIVersion(), Kind: o.GetKind(), Namespace: o.GetNamespace(), Name: o.GetName(),
+				Status: StatusExtraneous, Reason: trackedBy(o, t), Live: normalize(o.Object),
+			})
+		}
+	}
+	return out, nil
+}
+
+func trackedBy(o *unstructured.Unstructured, t *tracker) string {
+	if app, ok := argoApp(o); ok && t.argoApps[app] {
+		return "tracked by Argo CD application " + app + ", not in Git"
+	}
+	if p, ok := fluxPair(o); ok && t.fluxPairs[p] {
+		return "tracked by Flux Kustomization " + p + ", not in Git"
+	}
+	return "matches --prune-selector, not in Git"
+}

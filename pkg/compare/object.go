@@ -1,0 +1,268 @@
+package compare
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/cluster"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/objdiff"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/objpath"
+)
+
+// Annotations and labels the engine honours.
+const (
+	ArgoTrackingID      = "argocd.argoproj.io/tracking-id"
+	ArgoCompareOptions  = "argocd.argoproj.io/compare-options"
+	FluxNameLabel       = "kustomize.toolkit.fluxcd.io/name"
+	FluxNamespaceLabel  = "kustomize.toolkit.fluxcd.io/namespace"
+	FluxReconcile       = "kustomize.toolkit.fluxcd.io/reconcile"
+	HelmFluxNameLabel   = "helm.toolkit.fluxcd.io/name"
+	DefaultFieldManager = "kubectl-gitops"
+)
+
+// agentManager guesses the GitOps agent's field manager from tracking
+// metadata.
+func agentManager(objs ...*unstructured.Unstructured) string {
+	for _, o := range objs {
+		if o == nil {
+			continue
+		}
+		if _, ok := o.GetAnnotations()[ArgoTrackingID]; ok {
+			return "argocd-controller"
+		}
+		l := o.GetLabels()
+		if _, ok := l[FluxNameLabel]; ok {
+			return "kustomize-controller"
+		}
+		if _, ok := l[HelmFluxNameLabel]; ok {
+			return "helm-controller"
+		}
+	}
+	return ""
+}
+
+func reconcileDisabled(o *unstructured.Unstructured) bool {
+	return o != nil && strings.EqualFold(o.GetAnnotations()[FluxReconcile], "disabled")
+}
+
+// compareOne fills it.report.
+func (e *Engine) compareOne(ctx context.Context, it *item, live *unstructured.Unstructured, opts Options, sec *secrets) {
+	r := it.report
+	desired := it.desired
+	if reconcileDisabled(desired) || reconcileDisabled(live) {
+		r.Status, r.Reason = StatusSkipped, FluxReconcile+": disabled"
+		return
+	}
+	sec.add(desired.Object)
+	if live != nil {
+		sec.add(live.Object)
+	}
+
+	manager := opts.FieldManager
+	var own *objdiff.Ownership
+	if live != nil {
+		var err error
+		if own, err = objdiff.NewOwnership(live.Object); err != nil {
+			r.Status, r.Reason = StatusError, "reading managedFields: "+err.Error()
+			return
+		}
+		if manager == "" {
+			manager = own.Applier()
+		}
+	}
+	if manager == "" {
+		manager = agentManager(desired, live)
+	}
+	if manager == "" {
+		manager = DefaultFieldManager
+	}
+	r.FieldManager = manager
+
+	desiredN := normalizeDesired(desired.Object)
+	var after map[string]any
+	var serverErr error
+	if opts.Mode == ModeServer {
+		merged, err := e.Applier.Apply(ctx, it.mapping, desired, cluster.ApplyOptions{FieldManager: manager, Force: true, DryRun: true})
+		switch {
+		case err == nil:
+			sec.add(merged.Object)
+			after = normalize(merged.Object)
+		case live == nil && apierrors.IsNotFound(err):
+			r.Reason = fmt.Sprintf("namespace %q does not exist", desired.GetNamespace())
+		case live != nil && apierrors.IsInvalid(err):
+			// Typically an immutable field: report the drift field by field
+			// from a local comparison, and say why the server refused.
+			serverErr = err
+		default:
+			r.Status, r.Reason = StatusError, "server-side apply dry-run: "+err.Error()
+			return
+		}
+	}
+	if live == nil {
+		r.Status = StatusMissing
+		if after == nil {
+			after = desiredN
+		}
+		r.After = after
+		r.Changes = nil
+		return
+	}
+
+	// Parse again, now classifying the detected manager as the agent.
+	own, _ = objdiff.NewOwnership(live.Object, manager)
+	liveN := normalize(live.Object)
+	created := live.GetCreationTimestamp().Time
+	appliedAtCreation := false
+	for _, o := range own.Entries() {
+		if o.Operation == "Apply" && o.Subresource == "" && o.Time != nil && o.Time.Unix() == created.Unix() {
+			appliedAtCreation = true
+		}
+	}
+
+	var changes []objdiff.Change
+	if after != nil {
+		changes = objdiff.Full(liveN, after)
+	} else {
+		changes = objdiff.Subset(desiredN, liveN)
+		// Fields the agent applied before and Git no longer sets. Only Apply
+		// entries: an Update entry also owns the defaults of what it wrote.
+		changes = mergeChanges(changes, objdiff.Foreign(desiredN, liveN, own, func(o objdiff.Owner) bool {
+			return o.Class == objdiff.ClassAgent && o.Operation == "Apply"
+		}))
+		if serverErr != nil {
+			r.Reason = "the server refuses to apply Git's state (" + serverErr.Error() + "); fields compared locally"
+		}
+	}
+	// Fields people and unknown tools added, which apply keeps.
+	foreign := objdiff.Foreign(desiredN, liveN, own, func(o objdiff.Owner) bool {
+		return (o.Class == objdiff.ClassHuman || o.Class == objdiff.ClassUnknown) && (appliedAtCreation || !isCreator(o, created))
+	})
+	changes = mergeChanges(changes, foreign)
+	for i := range changes {
+		if changes[i].Owners == nil && changes[i].Type != objdiff.Missing {
+			changes[i].Owners = own.Owners(changes[i].Path)
+		}
+	}
+
+	rules := matchRules(opts.Ignore, desired, live)
+	var err error
+	changes, err = applyIgnore(ctx, rules, changes, liveN, own)
+	if err != nil {
+		r.Status, r.Reason = StatusError, "applying ignore rules: "+err.Error()
+		return
+	}
+
+	if after == nil {
+		after = runtime.DeepCopyJSON(liveN)
+		for _, c := range changes {
+			switch c.Type {
+			case objdiff.Extra:
+				objpath.Delete(after, c.Path)
+			default:
+				objpath.Set(after, c.Path, runtime.DeepCopyJSONValue(c.Desired))
+			}
+		}
+	} else {
+		after = runtime.DeepCopyJSON(after)
+		for _, c := range foreign {
+			if kept(changes, c.Path) {
+				objpath.Delete(after, c.Path)
+			}
+		}
+	}
+	if err := stripIgnored(ctx, rules, liveN, after); err != nil {
+		r.Status, r.Reason = StatusError, "applying ignore rules: "+err.Error()
+		return
+	}
+	r.Live, r.After, r.Changes = liveN, after, changes
+	if len(changes) > 0 {
+		r.Status = StatusModified
+	} else {
+		r.Status = StatusUnchanged
+	}
+}
+
+// isCreator reports whether o may be the Update that created the object
+// (managedFields times have one-second resolution): such an entry owns every
+// server default of what it wrote, so its fields cannot be told apart from
+// defaults and are not reported as added by another manager. When an Apply
+// entry dates from the creation second too, the object was created by apply
+// and no Update is taken for its creator.
+func isCreator(o objdiff.Owner, created time.Time) bool {
+	return o.Operation == "Update" && o.Subresource == "" && o.Time != nil && !created.IsZero() &&
+		o.Time.Unix() == created.Unix()
+}
+
+func kept(changes []objdiff.Change, p objpath.Path) bool {
+	for _, c := range changes {
+		if c.Path.Equal(p) {
+			return true
+		}
+	}
+	return false
+}
+
+// mergeChanges adds the changes of extra whose path no change of base
+// covers (is equal to, or a prefix of).
+func mergeChanges(base, extra []objdiff.Change) []objdiff.Change {
+	out := base
+outer:
+	for _, x := range extra {
+		for _, b := range base {
+			if x.Path.HasPrefix(b.Path) {
+				continue outer
+			}
+		}
+		out = append(out, x)
+	}
+	objdiff.SortChanges(out)
+	return out
+}
+
+// serverFields are set by the API server, never by Git.
+var serverFields = []string{"managedFields", "resourceVersion", "uid", "generation", "creationTimestamp", "selfLink"}
+
+// normalize returns a copy of obj without status and server-maintained metadata.
+func normalize(obj map[string]any) map[string]any {
+	out := runtime.DeepCopyJSON(obj)
+	delete(out, "status")
+	if md, ok := out["metadata"].(map[string]any); ok {
+		for _, f := range serverFields {
+			delete(md, f)
+		}
+		for _, f := range []string{"annotations", "labels"} {
+			if m, ok := md[f].(map[string]any); ok && len(m) == 0 {
+				delete(md, f)
+			}
+		}
+	}
+	return out
+}
+
+// normalizeDesired also folds a Secret's stringData into data, as the API
+// server does on write.
+func normalizeDesired(obj map[string]any) map[string]any {
+	out := normalize(obj)
+	if out["kind"] == "Secret" && out["apiVersion"] == "v1" {
+		if sd, ok := out["stringData"].(map[string]any); ok {
+			data, _ := out["data"].(map[string]any)
+			if data == nil {
+				data = map[string]any{}
+			}
+			for k, v := range sd {
+				if s, ok := v.(string); ok {
+					data[k] = base64Encode(s)
+				}
+			}
+			out["data"] = data
+			delete(out, "stringData")
+		}
+	}
+	return out
+}

@@ -1,0 +1,91 @@
+package compare
+
+import (
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/objdiff"
+)
+
+// Status is an object's drift status.
+type Status string
+
+// Statuses.
+const (
+	StatusUnchanged  Status = "unchanged"
+	StatusModified   Status = "modified"
+	StatusMissing    Status = "missing"
+	StatusExtraneous Status = "extraneous"
+	StatusSkipped    Status = "skipped"
+	StatusError      Status = "error"
+)
+
+// Mode chooses how the engine computes what Git would change.
+type Mode string
+
+// Modes.
+const (
+	ModeServer Mode = "server"
+	ModeLocal  Mode = "local"
+)
+
+// ObjectReport is the result for one object.
+type ObjectReport struct {
+	APIVersion string
+	Kind       string
+	Namespace  string
+	Name       string
+	// Source is where Git declares the object ("file.yaml:12"), empty for
+	// extraneous objects.
+	Source string
+	Status Status
+	// Reason explains an error, a skip or a missing namespace.
+	Reason string
+	// FieldManager is the manager Git's state is applied with (detected or
+	// given).
+	FieldManager string
+	Changes      []objdiff.Change
+	// Live and After are the live object and what it would be after applying
+	// Git, normalised (no status, managedFields, resourceVersion…), with
+	// ignored fields removed and secrets masked: for rendering a diff. Live is
+	// nil when missing, After nil when extraneous.
+	Live  map[string]any
+	After map[string]any
+}
+
+// Drifted reports whether the object counts as drift.
+func (o *ObjectReport) Drifted() bool {
+	switch o.Status {
+	case StatusModified, StatusMissing, StatusExtraneous:
+		return true
+	}
+	return false
+}
+
+// Report is the result of one comparison.
+type Report struct {
+	Mode     Mode
+	Objects  []ObjectReport
+	Warnings []string
+}
+
+// Counts returns the number of objects per status.
+func (r *Report) Counts() map[Status]int {
+	out := map[Status]int{}
+	for i := range r.Objects {
+		out[r.Objects[i].Status]++
+	}
+	return out
+}
+
+// Drifted reports whether any object drifted.
+func (r *Report) Drifted() bool {
+	for i := range r.Objects {
+		if r.Objects[i].Drifted() {
+			return true
+		}
+	}
+	return false
+}
+
+// Errored reports whether any object could not be compared.
+func (r *Report) Errored() bool {
+	return r.Counts()[StatusError] > 0
+}

@@ -1,0 +1,81 @@
+package compare
+
+import (
+	"sync"
+
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/redact"
+)
+
+// secrets collects secret values while comparing and masks the report at
+// the end, unless they are to be shown.
+type secrets struct {
+	show bool
+	mu   sync.Mutex
+	sw   *redact.Sweeper
+}
+
+func newSecrets(show bool) *secrets { return &secrets{show: show, sw: redact.NewSweeper()} }
+
+func (s *secrets) add(obj map[string]any) {
+	if s.show {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sw.Add(obj)
+}
+
+// finish masks every Secret value in the report: Secret data in objects and
+// changes, last-applied annotations, and any known value anywhere else
+// (other annotations, reasons, warnings).
+func (s *secrets) finish(rep *Report) {
+	if s.show {
+		return
+	}
+	for i := range rep.Objects {
+		o := &rep.Objects[i]
+		if o.Kind == "Secret" && o.APIVersion == "v1" {
+			redact.Pair(o.Live, o.After)
+			for j := range o.Changes {
+				c := &o.Changes[j]
+				if len(c.Path) > 0 && (c.Path[0] == "data" || c.Path[0] == "stringData") {
+					c.Live, c.Desired = redact.Value(c.Live, c.Desired)
+				}
+			}
+		}
+		redact.LastAppliedAnnotation(o.Live)
+		redact.LastAppliedAnnotation(o.After)
+		for j := range o.Changes {
+			c := &o.Changes[j]
+			if isLastApplied(c.Path) {
+				c.Live, c.Desired = maskLastAppliedValue(c.Live), maskLastAppliedValue(c.Desired)
+			}
+			c.Live, c.Desired = s.sw.Value(c.Live), s.sw.Value(c.Desired)
+			c.Note = s.sw.String(c.Note)
+		}
+		if o.Live != nil {
+			o.Live = s.sw.Value(o.Live).(map[string]any)
+		}
+		if o.After != nil {
+			o.After = s.sw.Value(o.After).(map[string]any)
+		}
+		o.Reason = s.sw.String(o.Reason)
+	}
+	for i, w := range rep.Warnings {
+		rep.Warnings[i] = s.sw.String(w)
+	}
+}
+
+func isLastApplied(p []any) bool {
+	return len(p) == 3 && p[0] == "metadata" && p[1] == "annotations" && p[2] == redact.LastApplied
+}
+
+func maskLastAppliedValue(v any) any {
+	str, ok := v.(string)
+	if !ok {
+		return v
+	}
+	obj := map[string]any{"metadata": map[string]any{"annotations": map[string]any{redact.LastApplied: str}}}
+	redact.LastAppliedAnnotation(obj)
+	return obj["metadata"].(map[string]any)["annotations"].(map[string]any)[redact.LastApplied]
+}

@@ -1,0 +1,171 @@
+package ignore
+
+import (
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/yaml"
+
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/objpath"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+// object builds an object with the given identity; mods add to it.
+func object(apiVersion, kind, namespace, name string, mods ...func(*unstructured.Unstructured)) *unstructured.Unstructured {
+	u := &unstructured.Unstructured{Object: map[string]any{}}
+	u.SetAPIVersion(apiVersion)
+	u.SetKind(kind)
+	u.SetName(name)
+	if namespace != "" {
+		u.SetNamespace(namespace)
+	}
+	for _, m := range mods {
+		m(u)
+	}
+	return u
+}
+
+// withLabels sets labels from key, value pairs.
+func withLabels(kv ...string) func(*unstructured.Unstructured) {
+	return func(u *unstructured.Unstructured) { u.SetLabels(pairs(kv)) }
+}
+
+// withAnnotations sets annotations from key, value pairs.
+func withAnnotations(kv ...string) func(*unstructured.Unstructured) {
+	return func(u *unstructured.Unstructured) { u.SetAnnotations(pairs(kv)) }
+}
+
+func pairs(kv []string) map[string]string {
+	m := map[string]string{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
+	}
+	return m
+}
+
+// loadObject reads a YAML manifest from testdata the way the engine gets
+// objects: through JSON, so integers are int64.
+func loadObject(t *testing.T, name string) *unstructured.Unstructured {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := yaml.YAMLToJSON(data)
+	if err != nil {
+		t.Fatalf("converting %s: %v", name, err)
+	}
+	u := &unstructured.Unstructured{}
+	if err := u.UnmarshalJSON(j); err != nil {
+		t.Fatalf("decoding %s: %v", name, err)
+	}
+	return u
+}
+
+// mustParse parses a rule file given as text.
+func mustParse(t *testing.T, text string) *Set {
+	t.Helper()
+	s, err := Parse([]byte(text), "rules.yaml")
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	return s
+}
+
+// ruleView is what a test compares of a rule.
+type ruleView struct {
+	Name, Description, Source string
+	Targets                   []string
+	JSONPointers              []string
+	JQ                        []string
+	Managers                  []string
+	OwnedBy                   []string
+}
+
+func view(r *Rule) ruleView {
+	v := ruleView{
+		Name: r.Name, Description: r.Description, Source: r.Source,
+		JSONPointers: r.JSONPointers, JQ: r.JQPathExpressions,
+		Managers: r.ManagedFieldsManagers, OwnedBy: r.OwnedBy,
+	}
+	for i := range r.Targets {
+		v.Targets = append(v.Targets, r.Targets[i].String())
+	}
+	return v
+}
+
+func names(rules []*Rule) []string {
+	var out []string
+	for _, r := range rules {
+		out = append(out, r.Name)
+	}
+	return out
+}
+
+// errorLines splits an error (possibly joined) into its messages.
+func errorLines(err error) []string {
+	if err == nil {
+		return nil
+	}
+	var joined interface{ Unwrap() []error }
+	if errors.As(err, &joined) {
+		var out []string
+		for _, e := range joined.Unwrap() {
+			out = append(out, errorLines(e)...)
+		}
+		return out
+	}
+	return []string{err.Error()}
+}
+
+// pointers renders paths as JSON pointers, for readable comparisons.
+func pointers(ps []objpath.Path) []string {
+	var out []string
+	for _, p := range ps {
+		out = append(out, p.Pointer())
+	}
+	return out
+}
+
+func golden(t *testing.T, path, got string) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("reading golden file (run go test -update to create it): %v", err)
+	}
+	if diff := cmp.Diff(string(want), got); diff != "" {
+		t.Errorf("%s mismatch (-want +got):\n%s", path, diff)
+	}
+}
+
+// indent strips the common tab indentation of a raw string literal, so rule
+// files can be written indented inside the tables.
+func indent(s string) string {
+	s = strings.TrimPrefix(s, "\n")
+	lines := strings.Split(s, "\n")
+	prefix := ""
+	for _, l := range lines {
+		if strings.TrimSpace(l) == "" {
+			continue
+		}
+		prefix = l[:len(l)-len(strings.TrimLeft(l, "\t"))]
+		break
+	}
+	for i, l := range lines {
+		lines[i] = strings.TrimPrefix(l, prefix)
+	}
+	return strings.TrimRight(strings.Join(lines, "\n"), " \t\n") + "\n"
+}

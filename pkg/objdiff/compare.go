@@ -1,0 +1,369 @@
+package objdiff
+
+import (
+	"sort"
+
+	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/objpath"
+)
+
+// ChangeType says how a field differs, seen from Git.
+type ChangeType string
+
+// Change types.
+const (
+	// Modified: Git and the cluster both set the field, to different values.
+	Modified ChangeType = "modified"
+	// Missing: Git sets the field; the cluster does not have it.
+	Missing ChangeType = "missing"
+	// Extra: the cluster has the field; Git does not set it (another manager
+	// added it, or Git stopped setting it).
+	Extra ChangeType = "extra"
+)
+
+// Change is one drifted field.
+type Change struct {
+	Path objpath.Path
+	Type ChangeType
+	// Live is the cluster's value (nil when Missing).
+	Live any
+	// Desired is Git's value, or what the cluster would hold after applying
+	// Git (nil when Extra).
+	Desired any
+	// Owners are the managers owning the live field (most recent first).
+	Owners []Owner
+	// Note explains an Extra field: "added by another manager" or "not in Git".
+	Note string
+}
+
+// Full compares two complete objects, live and what it would become after
+// applying Git (a server-side dry-run result), field by field.
+func Full(live, after map[string]any) []Change {
+	var out []Change
+	full(objpath.Path{}, live, after, &out)
+	SortChanges(out)
+	return out
+}
+
+func full(p objpath.Path, a, b any, out *[]Change) {
+	am, aMap := a.(map[string]any)
+	bm, bMap := b.(map[string]any)
+	if aMap && bMap {
+		for k, av := range am {
+			bv, ok := bm[k]
+			if !ok {
+				*out = append(*out, Change{Path: p.Key(k), Type: Extra, Live: av})
+				continue
+			}
+			full(p.Key(k), av, bv, out)
+		}
+		for k, bv := range bm {
+			if _, ok := am[k]; !ok {
+				*out = append(*out, Change{Path: p.Key(k), Type: Missing, Desired: bv})
+			}
+		}
+		return
+	}
+	al, aList := a.([]any)
+	bl, bList := b.([]any)
+	if aList && bList {
+		if key := listKey(al, bl); key != "" {
+			fullKeyed(p, al, bl, key, out)
+			return
+		}
+		if len(al) == len(bl) {
+			for i := range al {
+				full(p.Index(i), al[i], bl[i], out)
+			}
+			return
+		}
+	}
+	if !Equal(a, b) {
+		*out = append(*out, Change{Path: p, Type: Modified, Live: a, Desired: b})
+	}
+}
+
+func fullKeyed(p objpath.Path, live, after []any, key string, out *[]Change) {
+	for i, item := range live {
+		j := indexByKey(after, key, item.(map[string]any)[key])
+		if j < 0 {
+			*out = append(*out, Change{Path: p.Index(i), Type: Extra, Live: item})
+			continue
+		}
+		full(p.Index(i), item, after[j], out)
+	}
+	for j, item := range after {
+		if indexByKey(live, key, item.(map[string]any)[key]) < 0 {
+			*out = append(*out, Change{Path: p.Index(j), Type: Missing, Desired: item})
+		}
+	}
+}
+
+// listKeys are the fields that identify items of associative lists, tried in
+// order (a schema-free approximation of the OpenAPI list-map keys).
+var listKeys = []string{"name", "containerPort", "mountPath", "devicePath", "ip", "topologyKey"}
+
+// listKey returns the field identifying the items of both lists, or "".
+func listKey(lists ...[]any) string {
+	for _, k := range listKeys {
+		ok, n := true, 0
+		for _, l := range lists {
+			seen := map[any]bool{}
+			for _, item := range l {
+				m, isMap := item.(map[string]any)
+				if !isMap {
+					ok = false
+					break
+				}
+				v, has := m[k]
+				if !has || seen[v] {
+					ok = false
+					break
+				}
+				if _, comparable := v.(string); !comparable {
+					if _, isNum := number(v); !isNum {
+						ok = false
+						break
+					}
+				}
+				seen[v] = true
+				n++
+			}
+		}
+		if ok && n > 0 {
+			return k
+		}
+	}
+	return ""
+}
+
+func indexByKey(l []any, key string, v any) int {
+	for i, item := range l {
+		if m, ok := item.(map[string]any); ok && Equal(m[key], v) {
+			return i
+		}
+	}
+	return -1
+}
+
+// Subset compares the fields Git sets with the live object: every field of
+// desired must hold the same value in live. Fields only live has (server
+// defaults, fields of other managers) are not reported here. Paths are
+// those of the live object where it has the field.
+func Subset(desired, live map[string]any) []Change {
+	var out []Change
+	subset(objpath.Path{}, desired, live, &out)
+	SortChanges(out)
+	return out
+}
+
+func subset(p objpath.Path, d, l any, out *[]Change) {
+	switch dv := d.(type) {
+	case nil:
+		return // null in a manifest means "not set"
+	case map[string]any:
+		lm, ok := l.(map[string]any)
+		if !ok {
+			if len(dv) == 0 && l == nil {
+				return
+			}
+			*out = append(*out, Change{Path: p, Type: changeType(l), Live: l, Desired: d})
+			return
+		}
+		for _, k := range sortedKeys(dv) {
+			x := dv[k]
+			y, has := lm[k]
+			if !has {
+				if x == nil || isEmpty(x) {
+					continue
+				}
+				*out = append(*out, Change{Path: p.Key(k), Type: Missing, Desired: x})
+				continue
+			}
+			subset(p.Key(k), x, y, out)
+		}
+	case []any:
+		ll, ok := l.([]any)
+		if !ok {
+			if len(dv) == 0 && l == nil {
+				return
+			}
+			*out = append(*out, Change{Path: p, Type: changeType(l), Live: l, Desired: d})
+			return
+		}
+		if key := listKey(dv); key != "" && listKey(ll) == key {
+			for _, item := range dv {
+				j := indexByKey(ll, key, item.(map[string]any)[key])
+				if j < 0 {
+					*out = append(*out, Change{Path: p.Index(len(ll)), Type: Missing, Desired: item})
+					continue
+				}
+				subset(p.Index(j), item, ll[j], out)
+			}
+			return
+		}
+		if len(dv) != len(ll) {
+			*out = append(*out, Change{Path: p, Type: Modified, Live: l, Desired: d})
+			return
+		}
+		// Positional: a field differing inside an item makes the whole list
+		// differ (atomic lists are replaced as a whole on apply).
+		var inner []Change
+		for i := range dv {
+			subset(p.Index(i), dv[i], ll[i], &inner)
+		}
+		if len(inner) > 0 {
+			*out = append(*out, Change{Path: p, Type: Modified, Live: l, Desired: d})
+		}
+	default:
+		if !scalarEqual(p, d, l) {
+			*out = append(*out, Change{Path: p, Type: changeType(l), Live: l, Desired: d})
+		}
+	}
+}
+
+func changeType(live any) ChangeType {
+	if live == nil {
+		return Missing
+	}
+	return Modified
+}
+
+func isEmpty(v any) bool {
+	switch t := v.(type) {
+	case map[string]any:
+		return len(t) == 0
+	case []any:
+		return len(t) == 0
+	}
+	return false
+}
+
+// quantityParents are map keys whose values are resource quantities, where
+// "1000m" and "1" (or 1 and "1") mean the same.
+var quantityParents = map[string]bool{
+	"limits": true, "requests": true, "hard": true, "capacity": true, "allocatable": true,
+	"default": true, "defaultRequest": true, "max": true, "min": true, "maxLimitRequestRatio": true,
+	"sizeLimit": true, "storage": true, "used": true,
+}
+
+func scalarEqual(p objpath.Path, a, b any) bool {
+	if Equal(a, b) {
+		return true
+	}
+	if len(p) < 2 {
+		return false
+	}
+	parent, _ := p[len(p)-2].(string)
+	last, _ := p[len(p)-1].(string)
+	if !quantityParents[parent] && last != "sizeLimit" && last != "storage" {
+		return false
+	}
+	qa, okA := quantity(a)
+	qb, okB := quantity(b)
+	return okA && okB && qa.Cmp(qb) == 0
+}
+
+func quantity(v any) (resource.Quantity, bool) {
+	switch t := v.(type) {
+	case string:
+		q, err := resource.ParseQuantity(t)
+		return q, err == nil
+	default:
+		if f, ok := number(v); ok {
+			q, err := resource.ParseQuantity(formatFloat(f))
+			return q, err == nil
+		}
+	}
+	return resource.Quantity{}, false
+}
+
+// Present reports whether desired sets the field found at livePath in live,
+// matching list items by their identifying field rather than position.
+func Present(desired, live map[string]any, livePath objpath.Path) bool {
+	var d, l any = desired, live
+	for _, e := range livePath {
+		switch k := e.(type) {
+		case string:
+			dm, ok := d.(map[string]any)
+			if !ok {
+				return false
+			}
+			lm, _ := l.(map[string]any)
+			if d, ok = dm[k]; !ok || d == nil {
+				return false
+			}
+			l = lm[k]
+		case int:
+			dl, ok := d.([]any)
+			if !ok {
+				return false
+			}
+			ll, _ := l.([]any)
+			if k >= len(ll) {
+				return false
+			}
+			item := ll[k]
+			j := -1
+			if key := listKey(dl, ll); key != "" {
+				j = indexByKey(dl, key, item.(map[string]any)[key])
+			} else if _, isMap := item.(map[string]any); !isMap {
+				j = findValue(dl, item) // set-like lists of scalars (finalizers)
+			} else if len(dl) == len(ll) {
+				j = k
+			}
+			if j < 0 {
+				return false
+			}
+			d, l = dl[j], item
+		}
+	}
+	return true
+}
+
+// SortChanges orders changes by path.
+func SortChanges(cs []Change) {
+	sort.SliceStable(cs, func(i, j int) bool { return objpath.Compare(cs[i].Path, cs[j].Path) < 0 })
+}
+
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// Foreign returns the fields of live that desired does not set and that are
+// owned as a whole by managers for which include returns true — the fields
+// server-side apply keeps for other managers, which `kubectl diff` cannot
+// show. A field nested under another reported field is not repeated.
+func Foreign(desired, live map[string]any, own *Ownership, include func(Owner) bool) []Change {
+	leaves := own.OwnedLeaves(include)
+	keys := make([]string, 0, len(leaves))
+	for k := range leaves {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return objpath.Compare(leaves[keys[i]].Path, leaves[keys[j]].Path) < 0 })
+	var out []Change
+	for _, k := range keys {
+		f := leaves[k]
+		v, ok := objpath.Get(live, f.Path)
+		if !ok || Present(desired, live, f.Path) {
+			continue
+		}
+		if len(out) > 0 && f.Path.HasPrefix(out[len(out)-1].Path) {
+			continue
+		}
+		owners := append([]Owner(nil), f.Owners...)
+		sortOwners(owners)
+		note := "added by another manager"
+		if owners[0].Class == ClassAgent {
+			note = "not in Git (owned by the GitOps agent: removed from Git, or added by a mutating webhook)"
+		}
+		out = append(out, Change{Path: f.Path, Type: Extra, Live: v, Owners: owners, Note: note})
+	}
+	return out
+}

@@ -1,0 +1,391 @@
+package drift
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/compare"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/ignore"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/objdiff"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/textdiff"
+)
+
+// ReportAPIVersion and ReportKind identify the JSON/YAML report schema
+// (docs/drift.md).
+const (
+	ReportAPIVersion = "gitops.kubectl-gitops.dev/v1alpha1"
+	ReportKind       = "DriftReport"
+)
+
+// JSONReport is the -o json / -o yaml schema. Field names are stable.
+type JSONReport struct {
+	APIVersion string         `json:"apiVersion"`
+	Kind       string         `json:"kind"`
+	Mode       string         `json:"mode"`
+	Summary    map[string]int `json:"summary"`
+	Objects    []JSONObject   `json:"objects"`
+	Warnings   []string       `json:"warnings,omitempty"`
+}
+
+// JSONObject is one object of the report.
+type JSONObject struct {
+	APIVersion   string       `json:"apiVersion"`
+	Kind         string       `json:"kind"`
+	Namespace    string       `json:"namespace,omitempty"`
+	Name         string       `json:"name"`
+	Source       string       `json:"source,omitempty"`
+	Status       string       `json:"status"`
+	Reason       string       `json:"reason,omitempty"`
+	FieldManager string       `json:"fieldManager,omitempty"`
+	Changes      []JSONChange `json:"changes,omitempty"`
+}
+
+// JSONChange is one drifted field.
+type JSONChange struct {
+	Path     string          `json:"path"`
+	Pointer  string          `json:"pointer"`
+	Type     string          `json:"type"`
+	Live     any             `json:"live,omitempty"`
+	Desired  any             `json:"desired,omitempty"`
+	Note     string          `json:"note,omitempty"`
+	Managers []objdiff.Owner `json:"managers,omitempty"`
+}
+
+func toJSON(rep *compare.Report) JSONReport {
+	out := JSONReport{APIVersion: ReportAPIVersion, Kind: ReportKind, Mode: string(rep.Mode), Summary: map[string]int{}, Objects: []JSONObject{}, Warnings: rep.Warnings}
+	for _, s := range []compare.Status{compare.StatusUnchanged, compare.StatusModified, compare.StatusMissing, compare.StatusExtraneous, compare.StatusSkipped, compare.StatusError} {
+		out.Summary[string(s)] = 0
+	}
+	for s, n := range rep.Counts() {
+		out.Summary[string(s)] = n
+	}
+	for i := range rep.Objects {
+		o := &rep.Objects[i]
+		jo := JSONObject{APIVersion: o.APIVersion, Kind: o.Kind, Namespace: o.Namespace, Name: o.Name, Source: o.Source,
+			Status: string(o.Status), Reason: o.Reason, FieldManager: o.FieldManager}
+		for _, c := range o.Changes {
+			jo.Changes = append(jo.Changes, JSONChange{Path: c.Path.String(), Pointer: c.Path.Pointer(), Type: string(c.Type),
+				Live: c.Live, Desired: c.Desired, Note: c.Note, Managers: c.Owners})
+		}
+		out.Objects = append(out.Objects, jo)
+	}
+	return out
+}
+
+func render(w, errw io.Writer, rep *compare.Report, format string, color bool) error {
+	switch format {
+	case "json":
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(toJSON(rep))
+	case "yaml":
+		data, err := yaml.Marshal(toJSON(rep))
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(data)
+		return err
+	case "summary":
+		return renderSummary(w, rep)
+	case "markdown":
+		return renderMarkdown(w, rep)
+	default:
+		reportErrors(errw, rep)
+		if ext := os.Getenv("KUBECTL_EXTERNAL_DIFF"); ext != "" {
+			return externalDiff(w, errw, rep, ext)
+		}
+		return renderDiff(w, rep, color)
+	}
+}
+
+func objectID(o *compare.ObjectReport) string {
+	id := o.APIVersion + " " + o.Kind + " "
+	if o.Namespace != "" {
+		id += o.Namespace + "/"
+	}
+	return id + o.Name
+}
+
+func reportErrors(w io.Writer, rep *compare.Report) {
+	for i := range rep.Objects {
+		o := &rep.Objects[i]
+		if o.Status == compare.StatusError {
+			fmt.Fprintf(w, "error: %s (%s): %s\n", objectID(o), o.Source, o.Reason)
+		}
+	}
+}
+
+func toYAML(obj map[string]any) string {
+	if obj == nil {
+		return ""
+	}
+	data, err := yaml.Marshal(obj)
+	if err != nil {
+		return fmt.Sprintf("# cannot render: %v\n", err)
+	}
+	return string(data)
+}
+
+// fileName names an object in diff headers and external-diff files the way
+// kubectl diff does: group.version.Kind.namespace.name.
+func fileName(o *compare.ObjectReport) string {
+	gv := strings.ReplaceAll(o.APIVersion, "/", ".")
+	parts := []string{gv, o.Kind}
+	if o.Namespace != "" {
+		parts = append(parts, o.Namespace)
+	}
+	return strings.Join(append(parts, o.Name), ".")
+}
+
+func renderDiff(w io.Writer, rep *compare.Report, color bool) error {
+	for i := range rep.Objects {
+		o := &rep.Objects[i]
+		if !o.Drifted() {
+			continue
+		}
+		var b strings.Builder
+		fmt.Fprintf(&b, "# %s: %s", objectID(o), o.Status)
+		if o.Source != "" {
+			fmt.Fprintf(&b, " (%s)", o.Source)
+		}
+		b.WriteString("\n")
+		if o.Reason != "" {
+			fmt.Fprintf(&b, "#   %s\n", o.Reason)
+		}
+		for _, c := range o.Changes {
+			fmt.Fprintf(&b, "#   %s\n", describeChange(c))
+		}
+		d := textdiff.Unified("live/"+fileName(o), "git/"+fileName(o), toYAML(o.Live), toYAML(o.After), 3)
+		if color {
+			d = textdiff.Colorize(d)
+		}
+		b.WriteString(d)
+		if _, err := io.WriteString(w, b.String()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func scalar(v any) string {
+	if v == nil {
+		return "(unset)"
+	}
+	data, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	s := string(data)
+	if len(s) > 60 {
+		s = s[:57] + "..."
+	}
+	return s
+}
+
+func describeChange(c objdiff.Change) string {
+	var s string
+	switch c.Type {
+	case objdiff.Missing:
+		s = fmt.Sprintf("%s: missing in the cluster (Git: %s)", c.Path, scalar(c.Desired))
+	case objdiff.Extra:
+		s = fmt.Sprintf("%s: %s, %s", c.Path, scalar(c.Live), c.Note)
+		if c.Note == "" {
+			s = fmt.Sprintf("%s: %s, not in Git", c.Path, scalar(c.Live))
+		}
+	default:
+		s = fmt.Sprintf("%s: %s in Git, %s live", c.Path, scalar(c.Desired), scalar(c.Live))
+	}
+	if len(c.Owners) > 0 {
+		s += ", by " + c.Owners[0].String()
+		if n := len(c.Owners) - 1; n > 0 {
+			s += fmt.Sprintf(" (+%d more)", n)
+		}
+	}
+	return s
+}
+
+func who(o *compare.ObjectReport) string {
+	seen := map[string]bool{}
+	var out []string
+	for _, c := range o.Changes {
+		if len(c.Owners) == 0 {
+			continue
+		}
+		m := c.Owners[0].Manager
+		if !seen[m] {
+			seen[m] = true
+			out = append(out, m)
+		}
+	}
+	sort.Strings(out)
+	return strings.Join(out, ",")
+}
+
+func changedPaths(o *compare.ObjectReport) string {
+	var ps []string
+	for _, c := range o.Changes {
+		ps = append(ps, c.Path.String())
+	}
+	if len(ps) > 3 {
+		ps = append(ps[:3], fmt.Sprintf("+%d more", len(ps)-3))
+	}
+	return strings.Join(ps, ",")
+}
+
+func renderSummary(w io.Writer, rep *compare.Report) error {
+	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, "KIND\tNAMESPACE\tNAME\tSTATUS\tCHANGED\tWHO")
+	for i := range rep.Objects {
+		o := &rep.Objects[i]
+		changed := changedPaths(o)
+		if o.Status == compare.StatusError || o.Status == compare.StatusSkipped {
+			changed = o.Reason
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", kindGroup(o), dash(o.Namespace), o.Name, o.Status, dash(changed), dash(who(o)))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintln(w, summaryLine(rep))
+	return err
+}
+
+func kindGroup(o *compare.ObjectReport) string {
+	if g, _, ok := strings.Cut(o.APIVersion, "/"); ok {
+		return o.Kind + "." + g
+	}
+	return o.Kind
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func summaryLine(rep *compare.Report) string {
+	c := rep.Counts()
+	return fmt.Sprintf("%d objects: %d unchanged, %d modified, %d missing, %d extraneous, %d skipped, %d errors",
+		len(rep.Objects), c[compare.StatusUnchanged], c[compare.StatusModified], c[compare.StatusMissing],
+		c[compare.StatusExtraneous], c[compare.StatusSkipped], c[compare.StatusError])
+}
+
+func renderMarkdown(w io.Writer, rep *compare.Report) error {
+	var b strings.Builder
+	b.WriteString("### kubectl gitops drift\n\n")
+	if !rep.Drifted() && !rep.Errored() {
+		b.WriteString("No drift: the cluster matches Git.\n\n")
+	}
+	b.WriteString(summaryLine(rep) + "\n\n")
+	b.WriteString("| Kind | Namespace | Name | Status | Changed | Who |\n|---|---|---|---|---|---|\n")
+	for i := range rep.Objects {
+		o := &rep.Objects[i]
+		if o.Status == compare.StatusUnchanged {
+			continue
+		}
+		changed := changedPaths(o)
+		if o.Status == compare.StatusError || o.Status == compare.StatusSkipped {
+			changed = o.Reason
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", mdEscape(kindGroup(o)), mdEscape(dash(o.Namespace)),
+			mdEscape(o.Name), o.Status, mdEscape(dash(changed)), mdEscape(dash(who(o))))
+	}
+	for i := range rep.Objects {
+		o := &rep.Objects[i]
+		if !o.Drifted() {
+			continue
+		}
+		fmt.Fprintf(&b, "\n<details><summary>%s: %s</summary>\n\n", mdEscape(objectID(o)), o.Status)
+		for _, c := range o.Changes {
+			fmt.Fprintf(&b, "- `%s`\n", strings.ReplaceAll(describeChange(c), "`", "'"))
+		}
+		d := textdiff.Unified("live/"+fileName(o), "git/"+fileName(o), toYAML(o.Live), toYAML(o.After), 3)
+		fmt.Fprintf(&b, "\n```diff\n%s```\n\n</details>\n", d)
+	}
+	if len(rep.Warnings) > 0 {
+		b.WriteString("\n**Warnings**\n\n")
+		for _, wn := range rep.Warnings {
+			fmt.Fprintf(&b, "- %s\n", mdEscape(wn))
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func mdEscape(s string) string {
+	return strings.NewReplacer("|", `\|`, "<", "&lt;", ">", "&gt;").Replace(s)
+}
+
+// externalDiff writes the (masked) live and Git versions into two temporary
+// directories and runs KUBECTL_EXTERNAL_DIFF on them, as kubectl diff does.
+// Its exit status 1 means "differences", not failure.
+func externalDiff(w, errw io.Writer, rep *compare.Report, command string) error {
+	root, err := os.MkdirTemp("", "kubectl-gitops-drift-")
+	if err != nil {
+		return fmt.Errorf("creating diff directory: %w", err)
+	}
+	defer os.RemoveAll(root)
+	live, merged := filepath.Join(root, "LIVE"), filepath.Join(root, "MERGED")
+	for _, d := range []string{live, merged} {
+		if err := os.Mkdir(d, 0o700); err != nil {
+			return fmt.Errorf("creating diff directory: %w", err)
+		}
+	}
+	for i := range rep.Objects {
+		o := &rep.Objects[i]
+		if !o.Drifted() {
+			continue
+		}
+		if err := os.WriteFile(filepath.Join(live, fileName(o)), []byte(toYAML(o.Live)), 0o600); err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(merged, fileName(o)), []byte(toYAML(o.After)), 0o600); err != nil {
+			return err
+		}
+	}
+	args := strings.Fields(command)
+	cmd := exec.Command(args[0], append(args[1:], live, merged)...)
+	cmd.Stdout, cmd.Stderr = w, errw
+	err = cmd.Run()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) && ee.ExitCode() == 1 {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("running KUBECTL_EXTERNAL_DIFF %q: %w", command, err)
+	}
+	return nil
+}
+
+func writeRules(w io.Writer, set *ignore.Set) error {
+	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tSOURCE\tDESCRIPTION")
+	for _, r := range set.Rules() {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", r.Name, r.Source, r.Description)
+	}
+	return tw.Flush()
+}
+
+// progress returns a callback drawing "compared N/M objects" on a terminal.
+func progress(w io.Writer) func(done, total int) {
+	last := time.Time{}
+	return func(done, total int) {
+		if time.Since(last) < 100*time.Millisecond && done < total {
+			return
+		}
+		last = time.Now()
+		fmt.Fprintf(w, "\r\033[Kcompared %d/%d objects", done, total)
+	}
+}
