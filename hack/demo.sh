@@ -15,3 +15,45 @@ step kubectl gitops drift version
 step kubectl plugin list
 step kubectl gitops drift --help
 step kubectl get crd -o name
+
+# drift: apply an app as Flux would, change it by hand, and see who did what.
+demo=$(mktemp -d)
+trap 'rm -rf "$demo"' EXIT
+cat >"$demo/app.yaml" <<'YAML'
+apiVersion: v1
+kind: Namespace
+metadata: {name: shop}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: shop
+  labels: {kustomize.toolkit.fluxcd.io/name: apps, kustomize.toolkit.fluxcd.io/namespace: flux-system}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers: [{name: web, image: "nginx:1.27"}]
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: db
+  namespace: shop
+  labels: {kustomize.toolkit.fluxcd.io/name: apps, kustomize.toolkit.fluxcd.io/namespace: flux-system}
+stringData: {password: demo-password-in-git}
+YAML
+step kubectl apply --server-side --field-manager=kustomize-controller -f "$demo/app.yaml"
+step kubectl gitops drift -f "$demo/app.yaml" -o summary
+step kubectl -n shop scale deployment/web --replicas=4
+step kubectl -n shop set image deployment/web web=nginx:1.28
+step kubectl -n shop label deployment/web hotfix=yes
+step kubectl -n shop patch secret/db -p '{"stringData":{"password":"changed-by-hand"}}'
+step kubectl -n shop create secret generic stray --from-literal=token=stray-token-value
+step kubectl -n shop label secret/stray kustomize.toolkit.fluxcd.io/name=apps kustomize.toolkit.fluxcd.io/namespace=flux-system
+step kubectl gitops drift -f "$demo/app.yaml" -o summary || true
+step kubectl gitops drift -f "$demo/app.yaml" || echo "(exit $?: drift found)"
+step kubectl gitops drift -f "$demo/app.yaml" --mode=local -o json || true

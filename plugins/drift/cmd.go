@@ -120,7 +120,7 @@ compared, after reporting the others). --exit-code=false exits 0 on drift.`,
 	f.IntVar(&o.Concurrency, "concurrency", o.Concurrency, "Requests in flight at once")
 	f.StringVar(&o.IgnoreFile, "ignore-file", "", "Ignore rules (Argo CD ignoreDifferences / Flux spec.ignore grammar); default "+DefaultIgnoreFile+" when present")
 	f.BoolVar(&o.NoBuiltinIgnores, "no-builtin-ignores", false, "Do not apply the built-in ignore rules (see --list-ignore-rules)")
-	f.BoolVar(&o.ListIgnoreRules, "list-ignore-rules", false, "Print the ignore rules in force and exit")
+	f.BoolVar(&o.ListIgnoreRules, "list-ignore-rules", false, "Print the ignore rules in force and exit (-o json or yaml for every detail)")
 	f.StringVar(&o.PruneSelector, "prune-selector", "", "Also report live objects matching this label selector that Git does not declare as extraneous")
 	f.BoolVar(&o.ShowSecrets, "show-secrets", false, "Show Secret values instead of masking them")
 	f.StringVarP(&o.Output, "output", "o", o.Output, "Output format: "+strings.Join(outputs, ", "))
@@ -209,7 +209,7 @@ func isOutput(s string) bool {
 func (o *Options) Run(cmd *cobra.Command) error {
 	ctx := cmd.Context()
 	if o.ListIgnoreRules {
-		return writeRules(o.Streams.Out, o.ignore)
+		return writeRules(o.Streams.Out, o.ignore, o.Output)
 	}
 	set, err := manifest.Load(ctx, manifest.Options{
 		Filenames: o.Filenames, Recursive: o.Recursive, Kustomize: o.Kustomize, Stdin: o.Streams.In,

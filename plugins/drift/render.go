@@ -369,11 +369,59 @@ func externalDiff(w, errw io.Writer, rep *compare.Report, command string) error 
 	return nil
 }
 
-func writeRules(w io.Writer, set *ignore.Set) error {
-	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tSOURCE\tDESCRIPTION")
+// ruleView is how --list-ignore-rules shows a rule in JSON and YAML.
+type ruleView struct {
+	Name                  string   `json:"name"`
+	Source                string   `json:"source"`
+	Description           string   `json:"description,omitempty"`
+	Targets               []string `json:"targets"`
+	JSONPointers          []string `json:"jsonPointers,omitempty"`
+	JQPathExpressions     []string `json:"jqPathExpressions,omitempty"`
+	ManagedFieldsManagers []string `json:"managedFieldsManagers,omitempty"`
+	OwnedBy               []string `json:"ownedBy,omitempty"`
+}
+
+// writeRules prints the ignore rules in force: a table by default, every
+// detail with -o json or -o yaml.
+func writeRules(w io.Writer, set *ignore.Set, format string) error {
+	var views []ruleView
 	for _, r := range set.Rules() {
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", r.Name, r.Source, r.Description)
+		v := ruleView{Name: r.Name, Source: r.Source, Description: r.Description, Targets: []string{},
+			JSONPointers: r.JSONPointers, JQPathExpressions: r.JQPathExpressions,
+			ManagedFieldsManagers: r.ManagedFieldsManagers, OwnedBy: r.OwnedBy}
+		for i := range r.Targets {
+			v.Targets = append(v.Targets, r.Targets[i].String())
+		}
+		views = append(views, v)
+	}
+	switch format {
+	case "json":
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(views)
+	case "yaml":
+		data, err := yaml.Marshal(views)
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(data)
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tSOURCE\tFIELDS")
+	for _, v := range views {
+		fields := append(append([]string{}, v.JSONPointers...), v.JQPathExpressions...)
+		for _, m := range v.ManagedFieldsManagers {
+			fields = append(fields, "(managed by "+m+")")
+		}
+		if len(v.OwnedBy) > 0 {
+			fields = append(fields, "(when owned by "+strings.Join(v.OwnedBy, ",")+")")
+		}
+		name := v.Name
+		if name == v.Source {
+			name = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", name, v.Source, dash(strings.Join(fields, " ")))
 	}
 	return tw.Flush()
 }

@@ -346,7 +346,11 @@ func waitFor(ctx context.Context, p *process, timeout time.Duration, ready func(
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-p.done:
-			return fmt.Errorf("%s exited (%w):\n%s", p.name, p.err, tail(p.log, 20))
+			exit := p.err
+			if exit == nil {
+				exit = errors.New("exit status 0")
+			}
+			return fmt.Errorf("%s exited (%w):\n%s", p.name, exit, tail(p.log, 20))
 		case <-deadline.C:
 			return fmt.Errorf("%s not ready after %s:\n%s", p.name, timeout, tail(p.log, 20))
 		case <-tick.C:
