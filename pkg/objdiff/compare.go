@@ -361,7 +361,7 @@ func Foreign(desired, live map[string]any, own *Ownership, include func(Owner) b
 		sortOwners(owners)
 		note := "added by another manager"
 		if owners[0].Class == ClassAgent {
-			note = "not in Git (owned by the GitOps agent: removed from Git, or added by a mutating webhook)"
+			note = "not in Git any more (the GitOps agent applied it before)"
 		}
 		out = append(out, Change{Path: f.Path, Type: Extra, Live: v, Owners: owners, Note: note})
 	}

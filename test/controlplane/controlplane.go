@@ -442,3 +442,15 @@ func alive(pid int) bool {
 	}
 	return p.Signal(syscall.Signal(0)) == nil
 }
+
+// ServingCertificate issues a TLS serving certificate for 127.0.0.1 signed
+// by the cluster CA, for servers the API server calls (admission webhooks),
+// and returns it with the CA bundle to configure them with.
+func (cp *ControlPlane) ServingCertificate() (tls.Certificate, []byte, error) {
+	certPEM, keyPEM, err := cp.ca.issue("webhook", nil, []net.IP{net.ParseIP("127.0.0.1")}, []string{"localhost"})
+	if err != nil {
+		return tls.Certificate{}, nil, err
+	}
+	pair, err := tls.X509KeyPair(certPEM, keyPEM)
+	return pair, cp.ca.certPEM, err
+}
