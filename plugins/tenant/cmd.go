@@ -1,8 +1,20 @@
 package tenant
 
 import (
-	"github.com/spf13/cobra"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"text/tabwriter"
 
+	"github.com/spf13/cobra"
+	"sigs.k8s.io/yaml"
+
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/tenancy"
 	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/cli"
 )
 
@@ -11,14 +23,242 @@ func Main(argv []string) int {
 	return cli.Main(argv, NewCmd)
 }
 
+// DefaultDir is the tenants directory of the GitOps repository.
+const DefaultDir = "tenants"
+
 // NewCmd builds the plugin's root command.
 func NewCmd(env *cli.Env) *cobra.Command {
-	return &cobra.Command{
+	dir := DefaultDir
+	root := &cobra.Command{
 		Use:   "tenant",
 		Short: "Generate hardened multi-tenant GitOps manifests and verify isolation",
-		Long: `Generate hardened multi-tenant manifests (namespaces, RBAC, quotas, NetworkPolicy, Pod
-Security, Argo CD AppProject, Flux tenant) into a GitOps repository, and verify a tenant's
-isolation against the live RBAC with SubjectAccessReview.`,
-		Example: "  " + env.Name + " --help\n  " + env.Name + " version -o json",
+		Long: `Generate hardened multi-tenant manifests (namespaces with Pod Security, owner and reconciler
+RBAC, quotas, NetworkPolicies, an Argo CD AppProject, Flux sources) into a GitOps repository,
+one directory per tenant, and verify a tenant's isolation against the live cluster with
+SubjectAccessReview.
+
+The tenants directory (--dir, default ./tenants) holds one directory per tenant with a
+kustomization.yaml, and a kustomization.yaml listing the tenants. Generated files carry a
+checksum; a file edited by hand is not overwritten without --force.`,
+		Example: fmt.Sprintf(`  # One tenant for Argo CD and Flux, written to ./tenants/team-a
+  %[1]s create team-a -n team-a -n team-a-staging --admin-group team-a-admins \
+      --operator both --repo https://github.com/example/team-a.git
+
+  # Every tenant of a declarative file (idempotent)
+  %[1]s render -f tenants.yaml
+
+  # Prove that team-a is isolated on the live cluster
+  %[1]s verify team-a`, env.Name),
 	}
+	root.PersistentFlags().StringVar(&dir, "dir", dir, "The tenants directory of the GitOps repository")
+	_ = root.MarkPersistentFlagDirname("dir")
+	root.AddCommand(
+		newCreateCmd(env, &dir),
+		newRenderCmd(env, &dir),
+		newListCmd(env, &dir),
+		newDeleteCmd(env, &dir),
+		newApplyCmd(env, &dir),
+		newVerifyCmd(env, &dir),
+	)
+	return root
+}
+
+// flagOf maps a spec field of a tenant built from flags to its flag.
+var flagOf = []struct{ field, flag string }{
+	{"namespaces", "--namespace"},
+	{"owners.users", "--admin-user"},
+	{"owners.groups", "--admin-group"},
+	{"owners", "--admin-group/--admin-user"},
+	{"operator", "--operator"},
+	{"repos", "--repo"},
+	{"quota", "--quota"},
+	{"limits", "--limit"},
+	{"podSecurity", "--pod-security"},
+	{"ingressNamespace", "--ingress-namespace"},
+	{"extraResources", "--allow-resource"},
+	{"argocd.namespace", "--argocd-namespace"},
+	{"flux.branch", "--flux-branch"},
+	{"flux.path", "--flux-path"},
+	{"flux.interval", "--flux-interval"},
+	{"name", "NAME"},
+}
+
+// flagErrors rewrites the field errors of a tenant built from flags in
+// terms of the flags, as a usage error.
+func flagErrors(err error) error {
+	var list tenancy.ErrorList
+	if !errors.As(err, &list) {
+		return err
+	}
+	msgs := make([]string, 0, len(list))
+	for _, e := range list {
+		if e.File != "" {
+			msgs = append(msgs, e.Error())
+			continue
+		}
+		field := e.Field
+		for _, m := range flagOf {
+			if rest, ok := strings.CutPrefix(field, m.field); ok {
+				if strings.HasPrefix(rest, "[") {
+					_, rest, _ = strings.Cut(rest, "]")
+				}
+				field = m.flag + strings.Replace(rest, ".", " ", 1)
+				break
+			}
+		}
+		msgs = append(msgs, field+": "+e.Msg)
+	}
+	// A usage error is printed on one line.
+	return &cli.UsageError{Err: errors.New(strings.Join(msgs, "; "))}
+}
+
+// specErrors reports the errors of a tenants file, one per line (exit 2).
+func specErrors(err error) error {
+	var list tenancy.ErrorList
+	if errors.As(err, &list) && len(list) > 1 {
+		return fmt.Errorf("%d errors in the tenant spec:\n%w", len(list), err)
+	}
+	return err
+}
+
+// outputs.
+const (
+	outputText = ""
+	outputYAML = "yaml"
+	outputJSON = "json"
+	outputWide = "wide"
+)
+
+func checkOutput(o string, allowed ...string) error {
+	for _, a := range allowed {
+		if o == a {
+			return nil
+		}
+	}
+	return cli.Usagef("--output must be one of %s, not %q", strings.Join(allowed[1:], ", "), o)
+}
+
+func writeData(w io.Writer, v any, format string) error {
+	switch format {
+	case outputJSON:
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(v)
+	default:
+		data, err := yaml.Marshal(v)
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(data)
+		return err
+	}
+}
+
+// tenantSummary is a tenant as list prints it.
+type tenantSummary struct {
+	Name       string   `json:"name"`
+	Namespaces []string `json:"namespaces"`
+	Operator   string   `json:"operator"`
+	Owners     []string `json:"owners"`
+	Repos      []string `json:"repos,omitempty"`
+	Dir        string   `json:"dir"`
+}
+
+func newListCmd(env *cli.Env, dir *string) *cobra.Command {
+	var output string
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List the tenants of the tenants directory",
+		Example: fmt.Sprintf(`  %[1]s list
+  %[1]s list --dir clusters/prod/tenants -o json`, env.Name),
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkOutput(output, outputText, outputJSON, outputYAML); err != nil {
+				return err
+			}
+			tenants, err := loadDir(*dir)
+			if err != nil {
+				return err
+			}
+			sums := make([]tenantSummary, 0, len(tenants))
+			for _, t := range tenants {
+				var owners []string
+				for _, g := range t.Owners.Groups {
+					owners = append(owners, "group:"+g)
+				}
+				owners = append(owners, t.Owners.Users...)
+				sums = append(sums, tenantSummary{Name: t.Name, Namespaces: t.Namespaces, Operator: string(t.Operator),
+					Owners: owners, Repos: t.Repos, Dir: filepath.Join(*dir, t.Name)})
+			}
+			if output != outputText {
+				return writeData(env.Streams.Out, sums, output)
+			}
+			if len(sums) == 0 {
+				fmt.Fprintf(env.Streams.ErrOut, "No tenants in %s.\n", *dir)
+				return nil
+			}
+			tw := tabwriter.NewWriter(env.Streams.Out, 0, 4, 3, ' ', 0)
+			fmt.Fprintln(tw, "NAME\tNAMESPACES\tOPERATOR\tOWNERS")
+			for _, s := range sums {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.Name, strings.Join(s.Namespaces, ","), s.Operator, strings.Join(s.Owners, ","))
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", "", "Output format: json or yaml (default: a table)")
+	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"json", "yaml"}, cobra.ShellCompDirectiveNoFileComp))
+	return cmd
+}
+
+// loadDir reads the spec (tenant.yaml) of every tenant in dir, sorted by
+// name, and validates them together. A missing dir has no tenants.
+func loadDir(dir string) ([]*tenancy.Tenant, error) {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading tenants directory: %w", err)
+	}
+	var tenants []*tenancy.Tenant
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		p := filepath.Join(dir, e.Name(), tenancy.FileSpec)
+		data, err := os.ReadFile(p)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reading tenant spec: %w", err)
+		}
+		ts, err := tenancy.Parse(p, data)
+		if err != nil {
+			return nil, specErrors(err)
+		}
+		tenants = append(tenants, ts...)
+	}
+	sort.Slice(tenants, func(i, j int) bool { return tenants[i].Name < tenants[j].Name })
+	if err := tenancy.Validate(tenants); err != nil {
+		return nil, specErrors(err)
+	}
+	return tenants, nil
+}
+
+// findTenant returns the tenant called name and the others.
+func findTenant(tenants []*tenancy.Tenant, name, where string) (*tenancy.Tenant, []*tenancy.Tenant, error) {
+	var found *tenancy.Tenant
+	var others []*tenancy.Tenant
+	for _, t := range tenants {
+		if t.Name == name {
+			found = t
+		} else {
+			others = append(others, t)
+		}
+	}
+	if found == nil {
+		return nil, nil, cli.Usagef("no tenant %q in %s", name, where)
+	}
+	return found, others, nil
 }

@@ -1,0 +1,307 @@
+package tenant
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/tenancy"
+	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/cli"
+)
+
+// CreateOptions are the options of `tenant create`.
+type CreateOptions struct {
+	env *cli.Env
+	dir *string
+
+	Name             string
+	Namespaces       []string
+	AdminGroups      []string
+	AdminUsers       []string
+	Operator         string
+	Repos            []string
+	Quota            map[string]string
+	Limits           map[string]string
+	PodSecurity      string
+	IngressNamespace string
+	AllowResources   []string
+	ArgoCDNamespace  string
+	FluxBranch       string
+	FluxPath         string
+	FluxInterval     string
+	Output           string
+	DryRun           bool
+	Force            bool
+
+	tenant *tenancy.Tenant
+	others []*tenancy.Tenant
+}
+
+func newCreateCmd(env *cli.Env, dir *string) *cobra.Command {
+	o := &CreateOptions{env: env, dir: dir, Operator: string(tenancy.OperatorNone), PodSecurity: tenancy.PodSecurityRestricted}
+	cmd := &cobra.Command{
+		Use:   "create NAME --namespace NS... (--admin-group G... | --admin-user U...)",
+		Short: "Generate one tenant into the tenants directory",
+		Long: `Generate one hardened tenant into DIR/NAME (see 'render' for many tenants from a file):
+Namespaces with Pod Security labels, RoleBindings of the owners to the 'admin' ClusterRole,
+a reconciler ServiceAccount with a namespace-scoped Role, ResourceQuota, LimitRange,
+default-deny NetworkPolicies with same-tenant and DNS exceptions, and, with --operator,
+an Argo CD AppProject and/or Flux GitRepository and Kustomization.
+
+Namespaces of other tenants in DIR cannot be reused. With -o yaml or -o json the objects are
+printed and nothing is written; --dry-run lists the files that would change.`,
+		Example: fmt.Sprintf(`  # A tenant with two namespaces, reconciled by Argo CD and Flux
+  %[1]s create team-a -n team-a -n team-a-staging --admin-group team-a-admins \
+      --operator both --repo https://github.com/example/team-a.git
+
+  # Custom quota and the baseline Pod Security level; print instead of writing
+  %[1]s create team-b -n team-b --admin-user bob --quota requests.cpu=8,requests.memory=16Gi,pods=50 \
+      --pod-security baseline -o yaml
+
+  # Let an ingress controller reach the tenant's pods
+  %[1]s create team-c -n team-c --admin-group c --ingress-namespace ingress-nginx`, env.Name),
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Name = args[0]
+			if err := o.Complete(); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(cmd)
+		},
+	}
+	f := cmd.Flags()
+	f.StringSliceVarP(&o.Namespaces, "namespace", "n", nil, "Namespace of the tenant (repeatable; required)")
+	f.StringSliceVar(&o.AdminGroups, "admin-group", nil, "Group bound to 'admin' in every namespace and to the AppProject's owner role (repeatable)")
+	f.StringSliceVar(&o.AdminUsers, "admin-user", nil, "User bound to 'admin' in every namespace (repeatable)")
+	f.StringVar(&o.Operator, "operator", o.Operator, "GitOps operator: none, argocd, flux or both")
+	f.StringSliceVar(&o.Repos, "repo", nil, "Git repository the tenant deploys from (repeatable; Flux uses the first)")
+	f.StringToStringVar(&o.Quota, "quota", nil, "ResourceQuota per namespace, e.g. requests.cpu=8,requests.memory=16Gi,pods=50 (replaces the default)")
+	f.StringToStringVar(&o.Limits, "limit", nil, "LimitRange per container, e.g. default.cpu=500m,defaultRequest.memory=128Mi,max.memory=2Gi")
+	f.StringVar(&o.PodSecurity, "pod-security", o.PodSecurity, "Pod Security level enforced: restricted or baseline")
+	f.StringVar(&o.IngressNamespace, "ingress-namespace", "", "Namespace (of an ingress controller) allowed to connect to the tenant's pods")
+	f.StringSliceVar(&o.AllowResources, "allow-resource", nil, "Extra namespaced resource the reconciler may manage, as resource.group (repeatable)")
+	f.StringVar(&o.ArgoCDNamespace, "argocd-namespace", tenancy.DefaultArgoCDNamespace, "Namespace of Argo CD, where the AppProject goes")
+	f.StringVar(&o.FluxBranch, "flux-branch", tenancy.DefaultFluxBranch, "Branch of the tenant repository Flux follows")
+	f.StringVar(&o.FluxPath, "flux-path", "", "Path in the repository (default ./ for one namespace, ./<namespace> for several)")
+	f.StringVar(&o.FluxInterval, "flux-interval", tenancy.DefaultFluxInterval, "Flux reconciliation interval")
+	f.StringVarP(&o.Output, "output", "o", "", "Print the objects as yaml or json instead of writing files")
+	f.BoolVar(&o.DryRun, "dry-run", false, "List the files that would be written; write nothing")
+	f.BoolVar(&o.Force, "force", false, "Overwrite generated files that were edited by hand")
+	ops := make([]string, len(tenancy.Operators))
+	for i, op := range tenancy.Operators {
+		ops[i] = string(op)
+	}
+	_ = cmd.RegisterFlagCompletionFunc("operator", cobra.FixedCompletions(ops, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("pod-security", cobra.FixedCompletions([]string{"restricted", "baseline"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"yaml", "json"}, cobra.ShellCompDirectiveNoFileComp))
+	return cmd
+}
+
+// Complete builds the tenant from the flags and reads the other tenants.
+func (o *CreateOptions) Complete() error {
+	t := &tenancy.Tenant{
+		Name: o.Name, Namespaces: o.Namespaces,
+		Owners:   tenancy.Owners{Users: o.AdminUsers, Groups: o.AdminGroups},
+		Operator: tenancy.Operator(o.Operator), Repos: o.Repos, Quota: o.Quota,
+		PodSecurity: o.PodSecurity, IngressNamespace: o.IngressNamespace, ExtraResources: o.AllowResources,
+		ArgoCD: tenancy.ArgoCDSettings{Namespace: o.ArgoCDNamespace},
+		Flux:   tenancy.FluxSettings{Branch: o.FluxBranch, Path: o.FluxPath, Interval: o.FluxInterval},
+	}
+	if len(o.Limits) > 0 {
+		l := &tenancy.Limits{}
+		for k, v := range o.Limits {
+			section, res, ok := strings.Cut(k, ".")
+			var m *map[string]string
+			switch section {
+			case "default":
+				m = &l.Default
+			case "defaultRequest":
+				m = &l.DefaultRequest
+			case "max":
+				m = &l.Max
+			case "min":
+				m = &l.Min
+			}
+			if !ok || m == nil || res == "" {
+				return cli.Usagef("--limit %s: want default|defaultRequest|max|min.RESOURCE=QUANTITY, e.g. default.cpu=500m", k)
+			}
+			if *m == nil {
+				*m = map[string]string{}
+			}
+			(*m)[res] = v
+		}
+		t.Limits = l
+	}
+	o.tenant = t
+	all, err := loadDir(*o.dir)
+	if err != nil {
+		return err
+	}
+	for _, other := range all {
+		if other.Name != o.Name {
+			o.others = append(o.others, other)
+		}
+	}
+	return nil
+}
+
+// Validate checks the flags and the tenant against the others.
+func (o *CreateOptions) Validate() error {
+	if err := checkOutput(o.Output, outputText, outputYAML, outputJSON); err != nil {
+		return err
+	}
+	if err := tenancy.Validate(append(append([]*tenancy.Tenant{}, o.others...), o.tenant)); err != nil {
+		return flagErrors(err)
+	}
+	return nil
+}
+
+// Run prints or writes the tenant.
+func (o *CreateOptions) Run(_ *cobra.Command) error {
+	if o.Output != outputText {
+		groups, err := tenancy.Generate(o.tenant)
+		if err != nil {
+			return err
+		}
+		return printObjects(o.env, tenancy.Objects(groups), o.Output)
+	}
+	files, err := tenancy.Render(o.tenant)
+	if err != nil {
+		return err
+	}
+	w := &writer{root: *o.dir, force: o.Force, dryRun: o.DryRun, out: o.env.Streams.Out}
+	if err := w.writeTenants(map[string][]tenancy.RenderedFile{o.tenant.Name: files}); err != nil {
+		return err
+	}
+	w.summary()
+	return nil
+}
+
+func newRenderCmd(env *cli.Env, dir *string) *cobra.Command {
+	var filename string
+	var dryRun, force bool
+	cmd := &cobra.Command{
+		Use:   "render -f tenants.yaml",
+		Short: "Generate every tenant of a tenants.yaml file",
+		Long: `Generate every tenant of a declarative tenants.yaml file into the tenants directory,
+one directory per tenant, and list them in DIR/kustomization.yaml. The render is
+idempotent: a second run changes no byte. Errors name the file, line and field.
+
+The file format (docs/tenancy.md has every field):
+
+  apiVersion: kubectl-gitops.io/v1alpha1
+  kind: Tenants
+  tenants:
+  - name: team-a
+    namespaces: [team-a, team-a-staging]
+    owners: {groups: [team-a-admins], users: [alice]}
+    operator: both                   # none, argocd, flux, both
+    repos: [https://github.com/example/team-a.git]
+    quota: {requests.cpu: "8", requests.memory: 16Gi, pods: "50"}
+    limits: {default: {cpu: 500m, memory: 512Mi}, defaultRequest: {cpu: 100m, memory: 128Mi}}
+    podSecurity: restricted          # or baseline
+    ingressNamespace: ingress-nginx
+    extraResources: [servicemonitors.monitoring.coreos.com]
+    argocd: {namespace: argocd}
+    flux: {branch: main, interval: 5m}`,
+		Example: fmt.Sprintf(`  %[1]s render -f tenants.yaml
+  %[1]s render -f tenants.yaml --dir clusters/prod/tenants --dry-run`, env.Name),
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if filename == "" {
+				return cli.Usagef("must specify -f tenants.yaml")
+			}
+			tenants, err := readTenantsFile(filename)
+			if err != nil {
+				return err
+			}
+			// Tenants already in the directory but not in the file must not
+			// overlap either.
+			existing, err := loadDir(*dir)
+			if err != nil {
+				return err
+			}
+			inFile := map[string]bool{}
+			for _, t := range tenants {
+				inFile[t.Name] = true
+			}
+			all := append([]*tenancy.Tenant{}, tenants...)
+			for _, t := range existing {
+				if !inFile[t.Name] {
+					all = append(all, t)
+				}
+			}
+			if err := tenancy.Validate(all); err != nil {
+				return specErrors(err)
+			}
+			byTenant := map[string][]tenancy.RenderedFile{}
+			for _, t := range tenants {
+				files, err := tenancy.Render(t)
+				if err != nil {
+					return err
+				}
+				byTenant[t.Name] = files
+			}
+			w := &writer{root: *dir, force: force, dryRun: dryRun, out: env.Streams.Out}
+			if err := w.writeTenants(byTenant); err != nil {
+				return err
+			}
+			w.summary()
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&filename, "filename", "f", "", "The tenants.yaml file")
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "List the files that would be written; write nothing")
+	cmd.Flags().BoolVar(&force, "force", false, "Overwrite generated files that were edited by hand")
+	_ = cmd.MarkFlagFilename("filename", "yaml", "yml")
+	return cmd
+}
+
+func readTenantsFile(name string) ([]*tenancy.Tenant, error) {
+	data, err := os.ReadFile(name)
+	if err != nil {
+		return nil, fmt.Errorf("reading tenants file: %w", err)
+	}
+	tenants, err := tenancy.Parse(name, data)
+	if err != nil {
+		return nil, specErrors(err)
+	}
+	return tenants, nil
+}
+
+func newDeleteCmd(env *cli.Env, dir *string) *cobra.Command {
+	var dryRun, force bool
+	cmd := &cobra.Command{
+		Use:   "delete NAME",
+		Short: "Remove a tenant's directory and its entry in the tenants kustomization",
+		Long: `Remove DIR/NAME and its entry in DIR/kustomization.yaml. Nothing is deleted from the
+cluster: once the change is merged, the GitOps operator prunes the tenant's objects.`,
+		Example: fmt.Sprintf(`  %[1]s delete team-a
+  %[1]s delete team-a --dry-run`, env.Name),
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name := args[0]
+			tenants, err := loadDir(*dir)
+			if err != nil {
+				return err
+			}
+			if _, _, err := findTenant(tenants, name, *dir); err != nil {
+				return err
+			}
+			w := &writer{root: *dir, force: force, dryRun: dryRun, out: env.Streams.Out}
+			if err := w.deleteTenant(name); err != nil {
+				return err
+			}
+			w.summary()
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "List what would be removed; remove nothing")
+	cmd.Flags().BoolVar(&force, "force", false, "Also remove files in the tenant's directory that were edited or added by hand")
+	return cmd
+}

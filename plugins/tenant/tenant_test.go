@@ -1,0 +1,355 @@
+package tenant
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/cluster"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/tenancy"
+	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/cli"
+	"github.com/kubectl-gitops/kubectl-gitops/test/controlplane"
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(controlplane.RunTests(m, controlplane.Options{ControllerManager: true, CRDs: true}))
+}
+
+type runResult struct {
+	code           int
+	stdout, stderr string
+}
+
+// runTenant runs the tenant command in-process; kubeconfig may be "".
+func runTenant(t *testing.T, kubeconfig string, args ...string) runResult {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	streams := genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}
+	argv := []string{"kubectl-gitops-tenant"}
+	if kubeconfig != "" {
+		argv = append(argv, "--kubeconfig", kubeconfig)
+	}
+	code := cli.Run(context.Background(), append(argv, args...), streams, NewCmd)
+	return runResult{code, out.String(), errOut.String()}
+}
+
+func kubectl(t *testing.T, cp *controlplane.ControlPlane, args ...string) string {
+	t.Helper()
+	out, err := cp.Kubectl(t.Context(), args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("kubectl %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+const twoTenants = `apiVersion: kubectl-gitops.io/v1alpha1
+kind: Tenants
+tenants:
+- name: acme
+  namespaces: [acme-prod, acme-dev]
+  owners: {groups: [acme-admins], users: [alice]}
+  operator: both
+  repos: [https://github.com/example/acme.git]
+  ingressNamespace: ingress-nginx
+- name: globex
+  namespaces: [globex]
+  owners: {groups: [globex-admins]}
+  operator: argocd
+  repos: [https://github.com/example/globex.git]
+  podSecurity: baseline
+`
+
+func writeFile(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// The issue's acceptance: two tenants generated and applied verify as
+// isolated; a cluster-wide `edit` binding for one tenant's group is named as
+// a leak; a removed NetworkPolicy is reported.
+func TestAcceptance(t *testing.T) {
+	cp := controlplane.ForTest(t)
+	work := t.TempDir()
+	dir := filepath.Join(work, "tenants")
+	spec := writeFile(t, work, "tenants.yaml", twoTenants)
+	kubectl(t, cp, "create", "namespace", "argocd")
+
+	if r := runTenant(t, "", "render", "-f", spec, "--dir", dir); r.code != 0 {
+		t.Fatalf("render: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r := runTenant(t, cp.Kubeconfig, "apply", "acme", "globex", "--dir", dir)
+	if r.code != 0 {
+		t.Fatalf("apply: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	// Namespaces first.
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	for i, l := range lines[:3] {
+		if !strings.HasPrefix(l, "Namespace ") {
+			t.Errorf("apply line %d is %q, want a Namespace first", i, l)
+		}
+	}
+	for _, want := range []string{"AppProject.argoproj.io argocd/acme serverside-applied", "Kustomization.kustomize.toolkit.fluxcd.io acme-dev/acme serverside-applied",
+		"GitRepository.source.toolkit.fluxcd.io acme-prod/acme serverside-applied", "NetworkPolicy.networking.k8s.io globex/default-deny serverside-applied"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("apply output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+
+	for _, name := range []string{"acme", "globex"} {
+		r := runTenant(t, cp.Kubeconfig, "verify", name, "--dir", dir)
+		if r.code != 0 {
+			t.Fatalf("verify %s: exit %d, want 0\n%s%s", name, r.code, r.stdout, r.stderr)
+		}
+		if strings.Contains(r.stdout, "FAIL") || !strings.Contains(r.stdout, "isolated") {
+			t.Errorf("verify %s output:\n%s", name, r.stdout)
+		}
+	}
+
+	// JSON: every review answered as wanted, with the foreign namespaces
+	// including the other tenant's.
+	r = runTenant(t, cp.Kubeconfig, "verify", "acme", "--dir", dir, "-o", "json")
+	var rep struct {
+		Isolated          bool     `json:"isolated"`
+		ForeignNamespaces []string `json:"foreignNamespaces"`
+		Reviews           []struct {
+			Subject   tenancy.Subject `json:"subject"`
+			Want      bool            `json:"want"`
+			Allowed   bool            `json:"allowed"`
+			Scope     string          `json:"scope"`
+			Namespace string          `json:"namespace"`
+		} `json:"reviews"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatalf("verify -o json: %v\n%s", err, r.stdout)
+	}
+	if r.code != 0 || !rep.Isolated {
+		t.Fatalf("verify -o json: exit %d isolated %v\n%s", r.code, rep.Isolated, r.stderr)
+	}
+	if !strings.Contains(strings.Join(rep.ForeignNamespaces, ","), "globex") {
+		t.Errorf("foreign namespaces %v lack globex", rep.ForeignNamespaces)
+	}
+	var allowed, denied int
+	subjects := map[string]bool{}
+	for _, rv := range rep.Reviews {
+		subjects[rv.Subject.String()] = true
+		if rv.Allowed != rv.Want {
+			t.Errorf("review %+v: allowed %v", rv, rv.Allowed)
+		}
+		if rv.Allowed {
+			allowed++
+		} else {
+			denied++
+		}
+	}
+	if allowed == 0 || denied == 0 {
+		t.Errorf("matrix has %d allowed and %d denied reviews; want both", allowed, denied)
+	}
+	for _, s := range []string{"group:acme-admins", "alice", "system:serviceaccount:acme-prod:gitops-reconciler", "gotk:acme-dev:reconciler"} {
+		if !subjects[s] {
+			t.Errorf("no review for subject %s (have %v)", s, subjects)
+		}
+	}
+
+	// A cluster-wide edit binding for acme's group leaks into globex.
+	kubectl(t, cp, "create", "clusterrolebinding", "acme-edit-everywhere", "--clusterrole=edit", "--group=acme-admins")
+	r = runTenant(t, cp.Kubeconfig, "verify", "acme", "--dir", dir)
+	if r.code != 1 {
+		t.Fatalf("verify after the leak: exit %d, want 1\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	for _, want := range []string{
+		"LEAK group:acme-admins can create deployments.apps in namespace globex",
+		"LEAK group:acme-admins can get secrets in namespace kube-system",
+		"LEAK group:acme-admins can list secrets in the cluster (all namespaces)",
+		"LEAK group:acme-admins can impersonate serviceaccounts in the cluster (all namespaces)",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("verify output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if !strings.Contains(r.stderr, "tenant acme is NOT isolated") {
+		t.Errorf("stderr: %q", r.stderr)
+	}
+	if strings.Contains(r.stdout, "LEAK alice") || strings.Contains(r.stdout, "LEAK system:serviceaccount") {
+		t.Errorf("leak attributed to a subject the binding does not cover:\n%s", r.stdout)
+	}
+	// The other tenant is still isolated: the leak is acme's.
+	if r := runTenant(t, cp.Kubeconfig, "verify", "globex", "--dir", dir); r.code != 0 {
+		t.Errorf("verify globex: exit %d\n%s", r.code, r.stdout)
+	}
+	kubectl(t, cp, "delete", "clusterrolebinding", "acme-edit-everywhere")
+	if r := runTenant(t, cp.Kubeconfig, "verify", "acme", "--dir", dir); r.code != 0 {
+		t.Fatalf("verify after removing the binding: exit %d\n%s", r.code, r.stdout)
+	}
+
+	// A removed default-deny NetworkPolicy is reported.
+	kubectl(t, cp, "delete", "networkpolicy", "default-deny", "-n", "globex")
+	r = runTenant(t, cp.Kubeconfig, "verify", "globex", "--dir", dir, "-o", "json")
+	if r.code != 1 {
+		t.Fatalf("verify without the NetworkPolicy: exit %d, want 1\n%s", r.code, r.stdout)
+	}
+	var guards struct {
+		Guards []tenancy.GuardResult `json:"guards"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &guards); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, g := range guards.Guards {
+		if g.Kind == "NetworkPolicy" && g.Namespace == "globex" && g.Name == "default-deny" {
+			found = true
+			if g.Status != tenancy.GuardMissing {
+				t.Errorf("default-deny status %q, want missing", g.Status)
+			}
+		} else if g.Failed() {
+			t.Errorf("unexpected failed guard %+v", g)
+		}
+	}
+	if !found {
+		t.Errorf("no guard result for the deleted NetworkPolicy: %+v", guards.Guards)
+	}
+
+	// A weakened guard: the PSA label lowered by hand.
+	kubectl(t, cp, "label", "namespace", "acme-dev", "--overwrite", "pod-security.kubernetes.io/enforce=privileged")
+	r = runTenant(t, cp.Kubeconfig, "verify", "acme", "--dir", dir)
+	if r.code != 1 || !strings.Contains(r.stdout, `GUARD Namespace /acme-dev weakened: label pod-security.kubernetes.io/enforce is "privileged", want "restricted"`) {
+		t.Errorf("verify with a lowered PSA label: exit %d\n%s", r.code, r.stdout)
+	}
+}
+
+// The owners really are confined: the generated RoleBindings, applied to a
+// real RBAC-enforcing API server, let an owner create in its namespace and
+// refuse it in the other tenant's, with its own client certificate.
+func TestOwnerIsConfinedOnTheRealServer(t *testing.T) {
+	cp := controlplane.ForTest(t)
+	dir := filepath.Join(t.TempDir(), "tenants")
+	if r := runTenant(t, "", "create", "initech", "-n", "initech", "--admin-group", "initech-admins", "--dir", dir); r.code != 0 {
+		t.Fatalf("create: %d %s", r.code, r.stderr)
+	}
+	if r := runTenant(t, "", "create", "hooli", "-n", "hooli", "--admin-user", "gavin", "--dir", dir); r.code != 0 {
+		t.Fatalf("create: %d %s", r.code, r.stderr)
+	}
+	if r := runTenant(t, cp.Kubeconfig, "apply", "initech", "hooli", "--dir", dir); r.code != 0 {
+		t.Fatalf("apply: %d %s%s", r.code, r.stdout, r.stderr)
+	}
+	cfg, err := cp.UserConfig("peter", "initech-admins")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := kubernetes.NewForConfigOrDie(cfg)
+	cm := func(ns string) error {
+		_, err := cs.CoreV1().ConfigMaps(ns).Create(t.Context(), &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "probe"}}, metav1.CreateOptions{})
+		return err
+	}
+	if err := cm("initech"); err != nil {
+		t.Errorf("owner cannot create a ConfigMap in its namespace: %v", err)
+	}
+	if err := cm("hooli"); err == nil {
+		t.Error("owner created a ConfigMap in the other tenant's namespace")
+	}
+	_, err = cs.CoreV1().ResourceQuotas("initech").Patch(t.Context(), tenancy.QuotaName, types.MergePatchType,
+		[]byte(`{"spec":{"hard":{"pods":"5000"}}}`), metav1.PatchOptions{})
+	if err == nil {
+		t.Error("owner raised its own ResourceQuota")
+	}
+	for _, name := range []string{"initech", "hooli"} {
+		if r := runTenant(t, cp.Kubeconfig, "verify", name, "--dir", dir); r.code != 0 {
+			t.Errorf("verify %s: exit %d\n%s", name, r.code, r.stdout)
+		}
+	}
+}
+
+// Every generated Argo CD and Flux object is accepted by the real CRDs:
+// server-side apply dry run with strict field validation, so an unknown or
+// misspelt field fails instead of being pruned.
+func TestGeneratedCustomResourcesAcceptedByCRDs(t *testing.T) {
+	cp := controlplane.ForTest(t)
+	tn := &tenancy.Tenant{
+		Name: "crd-check", Namespaces: []string{"crd-check-a", "crd-check-b"},
+		Owners:   tenancy.Owners{Groups: []string{"g"}},
+		Operator: tenancy.OperatorBoth, Repos: []string{"https://github.com/example/crd-check.git"},
+		ArgoCD: tenancy.ArgoCDSettings{Namespace: "argocd-crd-check"},
+	}
+	if err := tenancy.Validate([]*tenancy.Tenant{tn}); err != nil {
+		t.Fatal(err)
+	}
+	groups, err := tenancy.Generate(tn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ns := range append(tn.Namespaces, tn.ArgoCD.Namespace) {
+		kubectl(t, cp, "create", "namespace", ns)
+	}
+	client, err := cluster.New(cp.RESTConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dyn := dynamic.NewForConfigOrDie(cp.RESTConfig())
+	kinds := map[string]int{}
+	for _, o := range tenancy.Objects(groups) {
+		m, err := client.Mapping(t.Context(), o.GroupVersionKind())
+		if err != nil {
+			t.Fatalf("%s: %v", o.GetKind(), err)
+		}
+		data, err := json.Marshal(o.Object)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ri dynamic.ResourceInterface = dyn.Resource(m.Resource)
+		if o.GetNamespace() != "" {
+			ri = dyn.Resource(m.Resource).Namespace(o.GetNamespace())
+		}
+		_, err = ri.Patch(t.Context(), o.GetName(), types.ApplyPatchType, data, metav1.PatchOptions{
+			FieldManager: FieldManager, DryRun: []string{metav1.DryRunAll}, FieldValidation: "Strict",
+		})
+		if err != nil {
+			t.Errorf("%s %s/%s rejected: %v", o.GetKind(), o.GetNamespace(), o.GetName(), err)
+		}
+		kinds[o.GetKind()]++
+	}
+	for _, k := range []string{"AppProject", "GitRepository", "Kustomization", "Namespace", "RoleBinding", "Role", "NetworkPolicy", "ResourceQuota", "LimitRange", "ServiceAccount"} {
+		if kinds[k] == 0 {
+			t.Errorf("no %s generated", k)
+		}
+	}
+
+	// The same objects through `tenant apply --dry-run`.
+	dir := filepath.Join(t.TempDir(), "tenants")
+	files, err := tenancy.Render(tn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		p := filepath.Join(dir, filepath.FromSlash(f.Path))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, f.Data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := runTenant(t, cp.Kubeconfig, "apply", "crd-check", "--dir", dir, "--dry-run")
+	if r.code != 0 {
+		t.Fatalf("apply --dry-run: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if n := strings.Count(r.stdout, "serverside-applied (server dry run)"); n != len(tenancy.Objects(groups)) {
+		t.Errorf("%d objects dry-run applied, want %d:\n%s", n, len(tenancy.Objects(groups)), r.stdout)
+	}
+	if out := kubectl(t, cp, "get", "appprojects.argoproj.io", "-A", "-o", "name"); strings.Contains(out, "crd-check") {
+		t.Errorf("dry run persisted an AppProject: %s", out)
+	}
+}

@@ -1,0 +1,370 @@
+package tenant
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+	authorizationv1 "k8s.io/api/authorization/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/cluster"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/tenancy"
+	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/cli"
+)
+
+// VerifyOptions are the options of `tenant verify`.
+type VerifyOptions struct {
+	env *cli.Env
+	dir *string
+
+	Name        string
+	Filename    string
+	Output      string
+	Concurrency int
+}
+
+// verifyReport is the JSON document of verify.
+type verifyReport struct {
+	*tenancy.Report
+	Isolated bool `json:"isolated"`
+	Leaks    int  `json:"leaks"`
+	Missing  int  `json:"missingAccess"`
+	Guards   int  `json:"failedGuards"`
+}
+
+func newVerifyCmd(env *cli.Env, dir *string) *cobra.Command {
+	o := &VerifyOptions{env: env, dir: dir, Concurrency: 16}
+	cmd := &cobra.Command{
+		Use:   "verify NAME",
+		Short: "Prove a tenant's isolation on the live cluster with SubjectAccessReviews",
+		Long: `Verify a tenant against the live cluster. For each of its subjects (owner users and groups,
+the reconciler ServiceAccount of each namespace, and for Flux the gotk:<ns>:reconciler user),
+SubjectAccessReviews ask the API server's authorizer, concurrently, for a matrix of verbs and
+resources:
+
+  own       allowed: work in its own namespaces (pods, deployments, configmaps, secrets);
+            denied: loosening its ResourceQuota and LimitRange (and, for the reconciler,
+            NetworkPolicies and RBAC)
+  foreign   denied in every other tenant's namespace, in default and kube-system
+  cluster   denied: namespaces, nodes, clusterroles, clusterrolebindings, CRDs, webhooks,
+            escalate, bind, impersonate, secrets across all namespaces
+
+It also checks the guard objects live: PSA and tenant labels on the Namespaces, the
+default-deny and other NetworkPolicies, the ResourceQuota, LimitRange and owner binding,
+the AppProject's restrictions, the Flux Kustomizations' ServiceAccount, and Flux's
+--no-cross-namespace-refs and --default-service-account lockdown flags when Flux runs in
+flux-system.
+
+The tenant comes from DIR/NAME/tenant.yaml, or -f tenants.yaml. Other tenants' namespaces
+come from the same place and from live namespaces labelled kubectl-gitops.io/tenant.
+
+Exit status: 0 isolated; 1 a leak, a missing access or a missing or weakened guard, each
+named; 2 on error.`,
+		Example: fmt.Sprintf(`  %[1]s verify team-a
+  %[1]s verify team-a -o wide       # every review, not just the matrix
+  %[1]s verify team-a -o json --context prod`, env.Name),
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Name = args[0]
+			if err := checkOutput(o.Output, outputText, outputWide, outputJSON, outputYAML); err != nil {
+				return err
+			}
+			if o.Concurrency < 1 {
+				return cli.Usagef("--concurrency must be at least 1")
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	cmd.Flags().StringVarP(&o.Filename, "filename", "f", "", "Read tenants from this tenants.yaml instead of the tenants directory")
+	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "Output format: wide, json or yaml (default: the matrix)")
+	cmd.Flags().IntVar(&o.Concurrency, "concurrency", o.Concurrency, "SubjectAccessReviews in flight at once")
+	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"wide", "json", "yaml"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.MarkFlagFilename("filename", "yaml", "yml")
+	return cmd
+}
+
+// Run verifies the tenant and renders the report.
+func (o *VerifyOptions) Run(ctx context.Context) error {
+	var tenants []*tenancy.Tenant
+	var err error
+	where := *o.dir
+	if o.Filename != "" {
+		tenants, err = readTenantsFile(o.Filename)
+		where = o.Filename
+	} else {
+		tenants, err = loadDir(*o.dir)
+	}
+	if err != nil {
+		return err
+	}
+	t, others, err := findTenant(tenants, o.Name, where)
+	if err != nil {
+		return err
+	}
+	cfg, err := o.env.ConfigFlags.ToRESTConfig()
+	if err != nil {
+		return fmt.Errorf("loading kubeconfig: %w", err)
+	}
+	cfg = rest.CopyConfig(cfg)
+	cfg.QPS, cfg.Burst = float32(max(100, o.Concurrency*4)), max(200, o.Concurrency*8)
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return fmt.Errorf("creating client: %w", err)
+	}
+	client, err := cluster.New(cfg)
+	if err != nil {
+		return err
+	}
+	live, err := liveTenantNamespaces(ctx, cs, t.Name)
+	if err != nil {
+		return err
+	}
+	rep, err := tenancy.Verify(ctx, t, tenancy.VerifyOptions{
+		Reviewer: sarReviewer{cs}, Getter: getter{client}, Others: append(others, live...), Concurrency: o.Concurrency,
+	})
+	if err != nil {
+		return err
+	}
+	// A review the server could not answer is an error, not a finding.
+	var reviewErrs []string
+	for _, r := range rep.Reviews {
+		if r.Error != "" {
+			reviewErrs = append(reviewErrs, r.Error)
+		}
+	}
+	out := verifyReport{Report: rep, Isolated: rep.Isolated(), Leaks: len(rep.Leaks()),
+		Missing: len(rep.Failures()) - len(rep.Leaks()) - len(reviewErrs), Guards: len(rep.FailedGuards())}
+	switch o.Output {
+	case outputJSON, outputYAML:
+		if err := writeData(o.env.Streams.Out, out, o.Output); err != nil {
+			return err
+		}
+	default:
+		if err := renderVerify(o.env.Streams.Out, rep, o.Output == outputWide); err != nil {
+			return err
+		}
+	}
+	if len(reviewErrs) > 0 {
+		return fmt.Errorf("%d of %d SubjectAccessReviews failed, first: %s", len(reviewErrs), len(rep.Reviews), reviewErrs[0])
+	}
+	if !out.Isolated {
+		return &cli.FindingsError{Summary: fmt.Sprintf("tenant %s is NOT isolated: %d leak(s), %d missing access, %d guard(s) missing or weakened",
+			t.Name, out.Leaks, out.Missing, out.Guards)}
+	}
+	return nil
+}
+
+// liveTenantNamespaces returns the live namespaces labelled as another
+// tenant's, one pseudo-tenant per tenant label value.
+func liveTenantNamespaces(ctx context.Context, cs kubernetes.Interface, self string) ([]*tenancy.Tenant, error) {
+	list, err := cs.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: tenancy.LabelTenant + "," + tenancy.LabelTenant + "!=" + self})
+	if err != nil {
+		return nil, fmt.Errorf("listing tenant namespaces: %w", err)
+	}
+	byTenant := map[string]*tenancy.Tenant{}
+	for _, ns := range list.Items {
+		name := ns.Labels[tenancy.LabelTenant]
+		if byTenant[name] == nil {
+			byTenant[name] = &tenancy.Tenant{Name: "live:" + name}
+		}
+		byTenant[name].Namespaces = append(byTenant[name].Namespaces, ns.Name)
+	}
+	out := make([]*tenancy.Tenant, 0, len(byTenant))
+	for _, t := range byTenant {
+		out = append(out, t)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// sarReviewer answers reviews with SubjectAccessReview: the API server's
+// own authorizer, so every RBAC binding (and any webhook authorizer) counts.
+type sarReviewer struct{ cs kubernetes.Interface }
+
+// probeUser stands for "some member of the group" in a group's reviews.
+const probeUser = "kubectl-gitops:verify:group-member"
+
+func (s sarReviewer) Review(ctx context.Context, r tenancy.Review) (bool, string, error) {
+	spec := authorizationv1.SubjectAccessReviewSpec{
+		ResourceAttributes: &authorizationv1.ResourceAttributes{
+			Namespace: r.Namespace, Verb: r.Verb, Group: r.Group, Resource: r.Resource,
+		},
+	}
+	switch r.Subject.Kind {
+	case "Group":
+		spec.User, spec.Groups = probeUser, []string{r.Subject.Name, "system:authenticated"}
+	case "ServiceAccount":
+		spec.User = r.Subject.String()
+		spec.Groups = []string{"system:serviceaccounts", "system:serviceaccounts:" + r.Subject.Namespace, "system:authenticated"}
+	default:
+		spec.User, spec.Groups = r.Subject.Name, []string{"system:authenticated"}
+	}
+	res, err := s.cs.AuthorizationV1().SubjectAccessReviews().Create(ctx, &authorizationv1.SubjectAccessReview{Spec: spec}, metav1.CreateOptions{})
+	if err != nil {
+		return false, "", err
+	}
+	return res.Status.Allowed, res.Status.Reason, nil
+}
+
+// getter adapts the cluster client to tenancy.Getter.
+type getter struct{ c *cluster.Client }
+
+func (g getter) Get(ctx context.Context, gvk schema.GroupVersionKind, ns, name string) (*unstructured.Unstructured, error) {
+	m, err := g.c.Mapping(ctx, gvk)
+	if errors.Is(err, cluster.ErrKindNotServed) {
+		return nil, fmt.Errorf("%w: %w", tenancy.ErrKindNotServed, err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return g.c.Get(ctx, m, ns, name)
+}
+
+// renderVerify prints the matrix: per subject and scope, the reviews that
+// gave the wanted answer; then the guards; then every failure by name.
+func renderVerify(w io.Writer, rep *tenancy.Report, wide bool) error {
+	fmt.Fprintf(w, "Tenant %s: namespaces %s; foreign namespaces %s\n\n", rep.Tenant,
+		strings.Join(rep.Namespaces, ", "), strings.Join(rep.ForeignNamespaces, ", "))
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	if wide {
+		fmt.Fprintln(tw, "SUBJECT\tVERB\tRESOURCE\tNAMESPACE\tSCOPE\tWANT\tGOT\tRESULT")
+		for _, r := range rep.Reviews {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Subject, r.Verb, r.GroupResource(), orAll(r.Namespace),
+				r.Scope, allowWord(r.Want), gotWord(r), resultWord(r))
+		}
+	} else {
+		type cell struct{ ok, total int }
+		type row struct {
+			subject string
+			cells   map[tenancy.Scope]*cell
+		}
+		var rows []*row
+		index := map[string]*row{}
+		for _, r := range rep.Reviews {
+			key := r.Subject.String()
+			rw := index[key]
+			if rw == nil {
+				rw = &row{subject: key, cells: map[tenancy.Scope]*cell{}}
+				index[key] = rw
+				rows = append(rows, rw)
+			}
+			c := rw.cells[r.Scope]
+			if c == nil {
+				c = &cell{}
+				rw.cells[r.Scope] = c
+			}
+			c.total++
+			if r.OK() {
+				c.ok++
+			}
+		}
+		fmt.Fprintln(tw, "SUBJECT\tOWN NAMESPACES\tFOREIGN NAMESPACES\tCLUSTER\tRESULT")
+		for _, rw := range rows {
+			result := "isolated"
+			var cols []string
+			for _, s := range []tenancy.Scope{tenancy.ScopeOwn, tenancy.ScopeForeign, tenancy.ScopeCluster} {
+				c := rw.cells[s]
+				if c == nil {
+					cols = append(cols, "-")
+					continue
+				}
+				cols = append(cols, fmt.Sprintf("%d/%d ok", c.ok, c.total))
+				if c.ok != c.total {
+					result = "FAIL"
+				}
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", rw.subject, cols[0], cols[1], cols[2], result)
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+
+	fmt.Fprintln(w)
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "GUARD\tSTATUS\tDETAIL")
+	for _, g := range rep.Guards {
+		name := g.Kind + " " + g.Name
+		if g.Namespace != "" {
+			name = g.Kind + " " + g.Namespace + "/" + g.Name
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", name, g.Status, g.Message)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+
+	if fails := rep.Failures(); len(fails) > 0 {
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, "Failures:")
+		for _, r := range fails {
+			switch {
+			case r.Error != "":
+				fmt.Fprintf(w, "  ERROR %s %s %s in %s: %s\n", r.Subject, r.Verb, r.GroupResource(), orAll(r.Namespace), r.Error)
+			case r.Leak():
+				reason := ""
+				if r.Reason != "" {
+					reason = " (" + r.Reason + ")"
+				}
+				fmt.Fprintf(w, "  LEAK %s can %s %s in %s%s\n", r.Subject, r.Verb, r.GroupResource(), where(r.Namespace), reason)
+			default:
+				fmt.Fprintf(w, "  MISSING %s cannot %s %s in %s\n", r.Subject, r.Verb, r.GroupResource(), where(r.Namespace))
+			}
+		}
+	}
+	for _, g := range rep.FailedGuards() {
+		fmt.Fprintf(w, "  GUARD %s %s/%s %s: %s\n", g.Kind, g.Namespace, g.Name, g.Status, g.Message)
+	}
+	return nil
+}
+
+func orAll(ns string) string {
+	if ns == "" {
+		return "*"
+	}
+	return ns
+}
+
+func where(ns string) string {
+	if ns == "" {
+		return "the cluster (all namespaces)"
+	}
+	return "namespace " + ns
+}
+
+func allowWord(b bool) string {
+	if b {
+		return "allow"
+	}
+	return "deny"
+}
+
+func gotWord(r tenancy.ReviewResult) string {
+	if r.Error != "" {
+		return "error"
+	}
+	return allowWord(r.Allowed)
+}
+
+func resultWord(r tenancy.ReviewResult) string {
+	switch {
+	case r.OK():
+		return "ok"
+	case r.Leak():
+		return "LEAK"
+	case r.Error != "":
+		return "ERROR"
+	default:
+		return "MISSING"
+	}
+}
