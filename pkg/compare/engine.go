@@ -68,8 +68,10 @@ type item struct {
 	report  *ObjectReport
 }
 
+// groupKey identifies a kind (group and resource, whatever the version: one
+// object can be read in any served version) in a namespace.
 type groupKey struct {
-	resource  schema.GroupVersionResource
+	resource  schema.GroupResource
 	namespace string
 }
 
@@ -85,6 +87,9 @@ func (e *Engine) Run(ctx context.Context, desired []Desired, opts Options) (*Rep
 	}
 	if opts.ListThreshold <= 0 {
 		opts.ListThreshold = 3
+	}
+	if opts.Namespace == "" {
+		opts.Namespace = "default"
 	}
 	rep := &Report{Mode: opts.Mode}
 	items, err := e.prepare(ctx, desired, opts, rep)
@@ -139,6 +144,7 @@ func (e *Engine) Run(ctx context.Context, desired []Desired, opts Options) (*Rep
 	}
 	rep.Objects = append(rep.Objects, extraneous...)
 	sweeper.finish(rep)
+	sort.Strings(rep.Warnings)
 	sort.SliceStable(rep.Objects, func(i, j int) bool { return less(&rep.Objects[i], &rep.Objects[j]) })
 	return rep, nil
 }
@@ -204,7 +210,7 @@ func (e *Engine) prepare(ctx context.Context, desired []Desired, opts Options, r
 			r.Reason = "metadata.generateName objects get a new name on every apply and cannot be compared; give the object a metadata.name"
 			continue
 		}
-		key := m.Resource.String() + "|" + obj.GetNamespace() + "|" + obj.GetName()
+		key := m.Resource.GroupResource().String() + "|" + obj.GetNamespace() + "|" + obj.GetName()
 		if prev, dup := seen[key]; dup {
 			r.Status = StatusError
 			r.Reason = "declared twice in Git (also at " + prev + ")"
@@ -224,7 +230,7 @@ func (e *Engine) fetchLive(ctx context.Context, items []*item, opts Options, rep
 		if it.report.Status == StatusError {
 			continue
 		}
-		k := groupKey{it.mapping.Resource, it.desired.GetNamespace()}
+		k := groupKey{it.mapping.Resource.GroupResource(), it.desired.GetNamespace()}
 		groups[k] = append(groups[k], i)
 	}
 	type job struct {
@@ -286,7 +292,7 @@ func (e *Engine) fetchLive(ctx context.Context, items []*item, opts Options, rep
 					items[i].report.Reason = "reading the live object: " + err.Error()
 				}
 				if apierrors.IsForbidden(err) {
-					rep.Warnings = append(rep.Warnings, fmt.Sprintf("forbidden to read %s in %s: those objects are reported as errors", j.key.resource.GroupResource(), nsLabel(j.key.namespace)))
+					rep.Warnings = append(rep.Warnings, fmt.Sprintf("forbidden to read %s in %s: those objects are reported as errors", j.key.resource, nsLabel(j.key.namespace)))
 				}
 				return
 			}

@@ -93,7 +93,7 @@ func (e *Engine) extraneous(ctx context.Context, items []*item, lives []*unstruc
 		if it.mapping == nil {
 			continue
 		}
-		k := groupKey{it.mapping.Resource, it.desired.GetNamespace()}
+		k := groupKey{it.mapping.Resource.GroupResource(), it.desired.GetNamespace()}
 		if groups[k] == nil {
 			groups[k] = it
 		}
@@ -107,7 +107,7 @@ func (e *Engine) extraneous(ctx context.Context, items []*item, lives []*unstruc
 				return nil, err
 			}
 			if apierrors.IsForbidden(err) {
-				rep.Warnings = append(rep.Warnings, fmt.Sprintf("forbidden to list %s in %s: extraneous objects there are not detected", k.resource.GroupResource(), nsLabel(k.namespace)))
+				rep.Warnings = append(rep.Warnings, fmt.Sprintf("forbidden to list %s in %s: extraneous objects there are not detected", k.resource, nsLabel(k.namespace)))
 				continue
 			}
 			return nil, err

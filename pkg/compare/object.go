@@ -3,6 +3,7 @@ package compare
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -160,21 +161,24 @@ func (e *Engine) compareOne(ctx context.Context, it *item, live *unstructured.Un
 
 	if after == nil {
 		after = runtime.DeepCopyJSON(liveN)
+		var extras []objpath.Path
 		for _, c := range changes {
-			switch c.Type {
-			case objdiff.Extra:
-				objpath.Delete(after, c.Path)
-			default:
-				objpath.Set(after, c.Path, runtime.DeepCopyJSONValue(c.Desired))
+			if c.Type == objdiff.Extra {
+				extras = append(extras, c.Path)
+				continue
 			}
+			objpath.Set(after, c.Path, runtime.DeepCopyJSONValue(c.Desired))
 		}
+		deleteAll(after, extras)
 	} else {
 		after = runtime.DeepCopyJSON(after)
+		var extras []objpath.Path
 		for _, c := range foreign {
 			if kept(changes, c.Path) {
-				objpath.Delete(after, c.Path)
+				extras = append(extras, c.Path)
 			}
 		}
+		deleteAll(after, extras)
 	}
 	if err := stripIgnored(ctx, rules, liveN, after); err != nil {
 		r.Status, r.Reason = StatusError, "applying ignore rules: "+err.Error()
@@ -197,6 +201,15 @@ func (e *Engine) compareOne(ctx context.Context, it *item, live *unstructured.Un
 func isCreator(o objdiff.Owner, created time.Time) bool {
 	return o.Operation == "Update" && o.Subresource == "" && o.Time != nil && !created.IsZero() &&
 		o.Time.Unix() == created.Unix()
+}
+
+// deleteAll deletes paths from obj, later list items first so that earlier
+// indices stay valid.
+func deleteAll(obj map[string]any, paths []objpath.Path) {
+	sort.Slice(paths, func(i, j int) bool { return objpath.Compare(paths[i], paths[j]) > 0 })
+	for _, p := range paths {
+		objpath.Delete(obj, p)
+	}
 }
 
 func kept(changes []objdiff.Change, p objpath.Path) bool {

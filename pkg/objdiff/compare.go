@@ -117,15 +117,21 @@ func listKey(lists ...[]any) string {
 					break
 				}
 				v, has := m[k]
-				if !has || seen[v] {
+				if !has {
 					ok = false
 					break
 				}
-				if _, comparable := v.(string); !comparable {
+				// Only strings and numbers identify items; check before
+				// using v as a map key (a map or list value would panic).
+				if _, isString := v.(string); !isString {
 					if _, isNum := number(v); !isNum {
 						ok = false
 						break
 					}
+				}
+				if seen[v] {
+					ok = false
+					break
 				}
 				seen[v] = true
 				n++
@@ -193,13 +199,26 @@ func subset(p objpath.Path, d, l any, out *[]Change) {
 			return
 		}
 		if key := listKey(dv); key != "" && listKey(ll) == key {
+			next := len(ll) // where the next missing item would be appended
 			for _, item := range dv {
 				j := indexByKey(ll, key, item.(map[string]any)[key])
 				if j < 0 {
-					*out = append(*out, Change{Path: p.Index(len(ll)), Type: Missing, Desired: item})
+					*out = append(*out, Change{Path: p.Index(next), Type: Missing, Desired: item})
+					next++
 					continue
 				}
 				subset(p.Index(j), item, ll[j], out)
+			}
+			return
+		}
+		if setLists[p.String()] {
+			// Items only live has belong to other managers, as in a map.
+			next := len(ll)
+			for _, item := range dv {
+				if findValue(ll, item) < 0 {
+					*out = append(*out, Change{Path: p.Index(next), Type: Missing, Desired: item})
+					next++
+				}
 			}
 			return
 		}
@@ -222,6 +241,10 @@ func subset(p objpath.Path, d, l any, out *[]Change) {
 		}
 	}
 }
+
+// setLists are the lists of scalars merged as sets (x-kubernetes-list-type:
+// set) rather than replaced whole: other managers add items to them.
+var setLists = map[string]bool{"metadata.finalizers": true}
 
 func changeType(live any) ChangeType {
 	if live == nil {
@@ -248,11 +271,15 @@ var quantityParents = map[string]bool{
 	"sizeLimit": true, "storage": true, "used": true,
 }
 
+// payload are the top-level fields holding opaque text (ConfigMap and Secret
+// data), where "1" and "1000m" differ even under a key named like a quantity.
+var payload = map[any]bool{"data": true, "binaryData": true, "stringData": true}
+
 func scalarEqual(p objpath.Path, a, b any) bool {
 	if Equal(a, b) {
 		return true
 	}
-	if len(p) < 2 {
+	if len(p) < 2 || payload[p[0]] {
 		return false
 	}
 	parent, _ := p[len(p)-2].(string)
@@ -339,9 +366,16 @@ func sortedKeys(m map[string]any) []string {
 // Foreign returns the fields of live that desired does not set and that are
 // owned as a whole by managers for which include returns true — the fields
 // server-side apply keeps for other managers, which `kubectl diff` cannot
-// show. A field nested under another reported field is not repeated.
+// show. A field nested under another reported field is not repeated, and a
+// list item such a manager created (it owns the item's ".") is reported as
+// one change, not field by field.
 func Foreign(desired, live map[string]any, own *Ownership, include func(Owner) bool) []Change {
 	leaves := own.OwnedLeaves(include)
+	for k, f := range own.createdItems(include) {
+		if _, ok := leaves[k]; !ok {
+			leaves[k] = f
+		}
+	}
 	keys := make([]string, 0, len(leaves))
 	for k := range leaves {
 		keys = append(keys, k)

@@ -296,6 +296,32 @@ func (o *Ownership) OwnedLeaves(keep func(Owner) bool) map[string]OwnedField {
 	return out
 }
 
+// createdItems returns the list items whose existence (".") is owned by
+// managers for which keep returns true, with those managers: the items they
+// added to a list.
+func (o *Ownership) createdItems(keep func(Owner) bool) map[string]OwnedField {
+	out := map[string]OwnedField{}
+	for _, e := range o.entries {
+		if !keep(e.owner) {
+			continue
+		}
+		for _, op := range e.paths {
+			if op.whole || len(op.path) == 0 {
+				continue
+			}
+			if _, isItem := op.path[len(op.path)-1].(int); !isItem {
+				continue
+			}
+			k := op.path.String()
+			f := out[k]
+			f.Path = op.path
+			f.Owners = append(f.Owners, e.owner)
+			out[k] = f
+		}
+	}
+	return out
+}
+
 // OwnedField is a field and who owns it.
 type OwnedField struct {
 	Path   objpath.Path
@@ -364,6 +390,12 @@ func sortOwners(os []Owner) {
 // Equal compares two JSON-like values, treating integers and floats of the
 // same value as equal.
 func Equal(a, b any) bool {
+	// Integers compare exactly: beyond 2^53 distinct int64s share a float64.
+	if ia, ok := integer(a); ok {
+		if ib, ok := integer(b); ok {
+			return ia == ib
+		}
+	}
 	if fa, ok := number(a); ok {
 		fb, ok := number(b)
 		return ok && fa == fb
@@ -394,6 +426,21 @@ func Equal(a, b any) bool {
 		return true
 	}
 	return reflect.DeepEqual(a, b)
+}
+
+func integer(v any) (int64, bool) {
+	switch n := v.(type) {
+	case int64:
+		return n, true
+	case int:
+		return int64(n), true
+	case int32:
+		return int64(n), true
+	case json.Number:
+		i, err := n.Int64()
+		return i, err == nil
+	}
+	return 0, false
 }
 
 func number(v any) (float64, bool) {

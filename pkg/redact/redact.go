@@ -187,19 +187,25 @@ func (s *Sweeper) addObject(obj map[string]any) {
 		if str, ok := v.(string); ok {
 			s.add(str)
 			if dec, err := base64.StdEncoding.DecodeString(str); err == nil {
-				s.add(string(dec))
-				for _, line := range strings.Split(string(dec), "\n") {
-					s.add(strings.TrimSpace(line))
-				}
+				s.addText(string(dec))
 			}
 		}
 	}
 	sd, _ := obj["stringData"].(map[string]any)
 	for _, v := range sd {
 		if str, ok := v.(string); ok {
-			s.add(str)
+			s.addText(str)
 			s.add(base64.StdEncoding.EncodeToString([]byte(str)))
 		}
+	}
+}
+
+// addText adds a clear-text value, and each line of a multi-line one (a PEM
+// key's lines may be quoted one by one elsewhere).
+func (s *Sweeper) addText(v string) {
+	s.add(v)
+	for _, line := range strings.Split(v, "\n") {
+		s.add(strings.TrimSpace(line))
 	}
 }
 

@@ -102,7 +102,7 @@ func render(w, errw io.Writer, rep *compare.Report, format string, color bool) e
 		return renderMarkdown(w, rep)
 	default:
 		reportErrors(errw, rep)
-		if ext := os.Getenv("KUBECTL_EXTERNAL_DIFF"); ext != "" {
+		if ext := strings.TrimSpace(os.Getenv("KUBECTL_EXTERNAL_DIFF")); ext != "" {
 			return externalDiff(w, errw, rep, ext)
 		}
 		return renderDiff(w, rep, color)
@@ -182,13 +182,15 @@ func scalar(v any) string {
 	if v == nil {
 		return "(unset)"
 	}
-	data, err := json.Marshal(v)
-	if err != nil {
+	var buf strings.Builder
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
 		return fmt.Sprint(v)
 	}
-	s := string(data)
-	if len(s) > 60 {
-		s = s[:57] + "..."
+	s := strings.TrimSuffix(buf.String(), "\n")
+	if r := []rune(s); len(r) > 60 {
+		s = string(r[:57]) + "..."
 	}
 	return s
 }
