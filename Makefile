@@ -16,7 +16,7 @@ BINARIES := kubectl-gitops kubectl-gitops-drift kubectl-gitops-promote kubectl-g
 GOLANGCI_LINT_VERSION := v2.15.0
 CACHE    := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/kubectl-gitops
 
-.PHONY: build control-plane test test-unit lint fmt demo bench clean help
+.PHONY: build control-plane peer-tools test test-unit lint fmt demo bench clean help
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -27,7 +27,10 @@ build: ## Build the five binaries into bin/
 control-plane: ## Build (or reuse from the cache) etcd, kube-apiserver, kube-controller-manager, kubectl and the CRDs
 	hack/control-plane.sh all >/dev/null
 
-test: control-plane ## Run every test, including those against the real control plane
+peer-tools: ## Build (or reuse from the cache) kubeseal, the sealed-secrets controller, sops and age for interop tests
+	hack/peer-tools.sh build >/dev/null
+
+test: control-plane peer-tools ## Run every test, including those against the real control plane
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	go vet ./...

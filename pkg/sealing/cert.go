@@ -1,0 +1,151 @@
+package sealing
+
+import (
+	"context"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+)
+
+// Defaults of kubeseal for finding the controller.
+const (
+	DefaultControllerNamespace = "kube-system"
+	DefaultControllerName      = "sealed-secrets-controller"
+)
+
+// maxCertSize bounds what is read from a certificate source.
+const maxCertSize = 1 << 20
+
+// Certificate is a controller's public certificate.
+type Certificate struct {
+	Cert *x509.Certificate
+	Key  *rsa.PublicKey
+	// PEM is the certificate as read.
+	PEM []byte
+}
+
+// ParseCertificate reads the first PEM certificate in data, which must hold
+// an RSA public key (as kubeseal requires).
+func ParseCertificate(data []byte) (*Certificate, error) {
+	rest := data
+	for {
+		var b *pem.Block
+		b, rest = pem.Decode(rest)
+		if b == nil {
+			return nil, errors.New("no PEM certificate found")
+		}
+		if b.Type != "CERTIFICATE" {
+			continue
+		}
+		c, err := x509.ParseCertificate(b.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("parsing the certificate: %w", err)
+		}
+		k, ok := c.PublicKey.(*rsa.PublicKey)
+		if !ok {
+			return nil, fmt.Errorf("the certificate's key is %T, not RSA", c.PublicKey)
+		}
+		return &Certificate{Cert: c, Key: k, PEM: pem.EncodeToMemory(b)}, nil
+	}
+}
+
+// CheckValidity reports an expired or not-yet-valid certificate, unless
+// allowInvalid. kubeseal refuses expired certificates; we also refuse those
+// not valid yet, which usually means a wrong clock or a wrong file.
+func (c *Certificate) CheckValidity(now time.Time, allowInvalid bool) error {
+	if allowInvalid {
+		return nil
+	}
+	switch {
+	case now.After(c.Cert.NotAfter):
+		return fmt.Errorf("the certificate expired on %s (use --allow-expired-cert to seal anyway)", c.Cert.NotAfter.UTC().Format(time.RFC3339))
+	case now.Before(c.Cert.NotBefore):
+		return fmt.Errorf("the certificate is not valid before %s (use --allow-expired-cert to seal anyway)", c.Cert.NotBefore.UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
+// ReadCertificate loads a certificate from a file path, a file:// URL or an
+// http(s):// URL (through client, default http.DefaultClient).
+func ReadCertificate(ctx context.Context, source string, client *http.Client) (*Certificate, error) {
+	data, err := readSource(ctx, source, client)
+	if err != nil {
+		return nil, err
+	}
+	c, err := ParseCertificate(data)
+	if err != nil {
+		return nil, fmt.Errorf("certificate %s: %w", source, err)
+	}
+	return c, nil
+}
+
+func readSource(ctx context.Context, source string, client *http.Client) ([]byte, error) {
+	u, err := url.Parse(source)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "file") {
+		data, err := os.ReadFile(source)
+		if err != nil {
+			return nil, fmt.Errorf("reading the certificate: %w", err)
+		}
+		return data, nil
+	}
+	if u.Scheme == "file" {
+		data, err := os.ReadFile(u.Path)
+		if err != nil {
+			return nil, fmt.Errorf("reading the certificate: %w", err)
+		}
+		return data, nil
+	}
+	if client == nil {
+		client = http.DefaultClient
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, source, nil)
+	if err != nil {
+		return nil, fmt.Errorf("fetching the certificate: %w", err)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("fetching the certificate: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("fetching the certificate from %s: %s", source, resp.Status)
+	}
+	return io.ReadAll(io.LimitReader(resp.Body, maxCertSize))
+}
+
+// FetchCertificate gets the controller's current certificate the way
+// kubeseal does: the Service's first port name, then GET /v1/cert.pem
+// through the API server's service proxy. RBAC: get on services and
+// services/proxy in the controller's namespace.
+func FetchCertificate(ctx context.Context, cs kubernetes.Interface, namespace, name string) (*Certificate, error) {
+	svc, err := cs.CoreV1().Services(namespace).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("finding the sealed-secrets controller (--controller-namespace %s, --controller-name %s): %w", namespace, name, err)
+	}
+	if len(svc.Spec.Ports) == 0 {
+		return nil, fmt.Errorf("the Service %s/%s has no ports", namespace, name)
+	}
+	port := svc.Spec.Ports[0].Name
+	if port == "" {
+		port = fmt.Sprint(svc.Spec.Ports[0].Port)
+	}
+	data, err := cs.CoreV1().Services(namespace).ProxyGet("http", name, port, "/v1/cert.pem", nil).DoRaw(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("fetching the certificate from the controller %s/%s: %w", namespace, name, err)
+	}
+	c, err := ParseCertificate(data)
+	if err != nil {
+		return nil, fmt.Errorf("certificate from the controller %s/%s: %w", namespace, name, err)
+	}
+	return c, nil
+}

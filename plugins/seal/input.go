@@ -1,0 +1,123 @@
+package seal
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/safefile"
+	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/cli"
+)
+
+// maxInput bounds what is read from one file or stdin.
+const maxInput = 64 << 20
+
+// readInput reads a file, or stdin for "-".
+func readInput(path string, stdin io.Reader) ([]byte, error) {
+	if path == "-" {
+		b, err := io.ReadAll(io.LimitReader(stdin, maxInput))
+		if err != nil {
+			return nil, fmt.Errorf("reading stdin: %w", err)
+		}
+		return b, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading %w", err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxInput))
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	return b, nil
+}
+
+// output is where a command writes its result: stdout, a file written
+// atomically with mode 0600, or the input file itself (--in-place).
+type output struct {
+	stdout io.Writer
+	file   string
+}
+
+func (o output) write(data []byte) error {
+	return o.writeMode(data, safefile.Private)
+}
+
+func (o output) writeMode(data []byte, perm os.FileMode) error {
+	if o.file == "" {
+		_, err := o.stdout.Write(data)
+		return err
+	}
+	return safefile.WriteFile(o.file, data, perm)
+}
+
+// outputFor resolves --output-file and --in-place for one input file.
+func outputFor(stdout io.Writer, input, outputFile string, inPlace bool) (output, error) {
+	switch {
+	case inPlace && input == "-":
+		return output{}, cli.Usagef("--in-place needs a file, not stdin")
+	case inPlace:
+		return output{file: input}, nil
+	default:
+		return output{stdout: stdout, file: outputFile}, nil
+	}
+}
+
+// secretFromFlags builds a Secret like `kubectl create secret generic`
+// from --from-literal KEY=VALUE and --from-file [KEY=]PATH.
+func secretFromFlags(name, namespace, typ string, literals, files []string) (*corev1.Secret, error) {
+	s := &corev1.Secret{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace},
+		Type:       corev1.SecretType(typ),
+		Data:       map[string][]byte{},
+	}
+	if s.Type == "" {
+		s.Type = corev1.SecretTypeOpaque
+	}
+	for _, l := range literals {
+		k, v, ok := strings.Cut(l, "=")
+		if !ok || k == "" {
+			// Never echo the argument: it holds a value.
+			return nil, cli.Usagef("--from-literal must be KEY=VALUE")
+		}
+		if _, dup := s.Data[k]; dup {
+			return nil, cli.Usagef("key %q given twice", k)
+		}
+		s.Data[k] = []byte(v)
+	}
+	for _, f := range files {
+		k, p, ok := strings.Cut(f, "=")
+		if !ok {
+			k, p = filepath.Base(f), f
+		}
+		if k == "" || p == "" {
+			return nil, cli.Usagef("--from-file must be [KEY=]PATH, not %q", f)
+		}
+		if _, dup := s.Data[k]; dup {
+			return nil, cli.Usagef("key %q given twice", k)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return nil, fmt.Errorf("reading --from-file: %w", err)
+		}
+		s.Data[k] = b
+	}
+	return s, nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
