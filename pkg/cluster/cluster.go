@@ -66,16 +66,15 @@ var _ interface {
 	Applier
 } = (*Client)(nil)
 
-// New connects to the API server described by cfg. Rate limits are raised
-// (QPS 100, burst 200 unless cfg sets higher) since callers issue requests
-// concurrently; the server's priority and fairness still applies.
+// New connects to the API server described by cfg. Client-side rate
+// limiting is off unless cfg asks for it: callers bound their concurrency,
+// and the API server's priority and fairness protects it (client-go's
+// default of 5 requests per second would make a 5,000-object comparison
+// take minutes).
 func New(cfg *rest.Config) (*Client, error) {
 	cfg = rest.CopyConfig(cfg)
-	if cfg.QPS < 100 {
-		cfg.QPS = 100
-	}
-	if cfg.Burst < 200 {
-		cfg.Burst = 200
+	if cfg.RateLimiter == nil && cfg.QPS == 0 {
+		cfg.QPS = -1
 	}
 	dyn, err := dynamic.NewForConfig(cfg)
 	if err != nil {

@@ -101,6 +101,10 @@ func (e *Engine) Run(ctx context.Context, desired []Desired, opts Options) (*Rep
 		return nil, err
 	}
 
+	track, err := newTracker(lives, opts.PruneSelector)
+	if err != nil {
+		return nil, err
+	}
 	sweeper := newSecrets(opts.ShowSecrets)
 	var done int
 	var mu sync.Mutex
@@ -114,6 +118,12 @@ func (e *Engine) Run(ctx context.Context, desired []Desired, opts Options) (*Rep
 				it := items[i]
 				if it.report.Status != StatusError {
 					e.compareOne(ctx, it, lives[i], opts, sweeper)
+				}
+				// Keep only what the report needs: large comparisons must
+				// not hold every live object and its copies to the end.
+				lives[i] = nil
+				if it.report.Status == StatusUnchanged {
+					it.report.Live, it.report.After = nil, nil
 				}
 				if opts.Progress != nil {
 					mu.Lock()
@@ -138,7 +148,7 @@ func (e *Engine) Run(ctx context.Context, desired []Desired, opts Options) (*Rep
 	for _, it := range items {
 		rep.Objects = append(rep.Objects, *it.report)
 	}
-	extraneous, err := e.extraneous(ctx, items, lives, opts, rep, sweeper)
+	extraneous, err := e.extraneous(ctx, items, track, opts, rep, sweeper)
 	if err != nil {
 		return nil, err
 	}

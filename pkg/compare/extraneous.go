@@ -61,10 +61,9 @@ func (t *tracker) tracks(o *unstructured.Unstructured) bool {
 	return t.selector != nil && t.selector.Matches(labels.Set(o.GetLabels()))
 }
 
-// extraneous lists, for every kind and namespace of the desired set, the
-// live objects carrying this source's tracking metadata that Git does not
-// declare.
-func (e *Engine) extraneous(ctx context.Context, items []*item, lives []*unstructured.Unstructured, opts Options, rep *Report, sec *secrets) ([]ObjectReport, error) {
+// newTracker learns this source's tracking metadata from the live objects
+// of the desired set, plus the prune selector.
+func newTracker(lives []*unstructured.Unstructured, pruneSelector string) (*tracker, error) {
 	t := &tracker{argoApps: map[string]bool{}, fluxPairs: map[string]bool{}}
 	for _, l := range lives {
 		if l == nil {
@@ -77,13 +76,20 @@ func (e *Engine) extraneous(ctx context.Context, items []*item, lives []*unstruc
 			t.fluxPairs[p] = true
 		}
 	}
-	if opts.PruneSelector != "" {
-		sel, err := labels.Parse(opts.PruneSelector)
+	if pruneSelector != "" {
+		sel, err := labels.Parse(pruneSelector)
 		if err != nil {
 			return nil, fmt.Errorf("parsing --prune-selector: %w", err)
 		}
 		t.selector = sel
 	}
+	return t, nil
+}
+
+// extraneous lists, for every kind and namespace of the desired set, the
+// live objects carrying this source's tracking metadata that Git does not
+// declare.
+func (e *Engine) extraneous(ctx context.Context, items []*item, t *tracker, opts Options, rep *Report, sec *secrets) ([]ObjectReport, error) {
 	if t.empty() {
 		return nil, nil
 	}
