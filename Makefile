@@ -16,7 +16,7 @@ BINARIES := kubectl-gitops kubectl-gitops-drift kubectl-gitops-promote kubectl-g
 GOLANGCI_LINT_VERSION := v2.15.0
 CACHE    := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/kubectl-gitops
 
-.PHONY: build control-plane peer-tools test test-unit lint fmt demo bench clean help
+.PHONY: build install release krew-tools control-plane peer-tools test test-unit lint fmt demo clean help
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -24,13 +24,27 @@ help: ## List the targets
 build: ## Build the five binaries into bin/
 	CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)" -o bin/ $(addprefix ./cmd/,$(BINARIES))
 
+install: build ## Copy the binaries and completion helpers to $PREFIX (default: $GOBIN, else $(go env GOPATH)/bin)
+	@dest="$${PREFIX:-$$(go env GOBIN)}"; dest="$${dest:-$$(go env GOPATH)/bin}"; \
+	  mkdir -p "$$dest"; \
+	  for f in $(addprefix bin/,$(BINARIES)) $(filter-out %.cmd,$(wildcard krew/completion/kubectl_complete-gitops*)); do \
+	    cp "$$f" "$$dest/$${f##*/}.tmp" && chmod 755 "$$dest/$${f##*/}.tmp" && mv -f "$$dest/$${f##*/}.tmp" "$$dest/$${f##*/}"; \
+	  done; \
+	  echo "installed $(BINARIES) and kubectl_complete-gitops* into $$dest"
+
+release: ## Cross-build the release archives, checksums.txt and the krew manifest into dist/ (PLATFORMS="linux/amd64 …" to limit)
+	VERSION="$(VERSION)" COMMIT="$(COMMIT)" DATE="$(DATE)" hack/release.sh
+
+krew-tools: ## Build (or reuse from the cache) krew and validate-krew-manifest v0.4.3 for the krew install test
+	hack/krew-tools.sh build >/dev/null
+
 control-plane: ## Build (or reuse from the cache) etcd, kube-apiserver, kube-controller-manager, kubectl and the CRDs
 	hack/control-plane.sh all >/dev/null
 
 peer-tools: ## Build (or reuse from the cache) kubeseal, the sealed-secrets controller, sops and age for interop tests
 	hack/peer-tools.sh build >/dev/null
 
-test: control-plane peer-tools ## Run every test, including those against the real control plane
+test: control-plane peer-tools krew-tools ## Run every test, including those against the real control plane
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	go vet ./...
