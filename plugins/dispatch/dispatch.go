@@ -74,6 +74,8 @@ func (d *Dispatcher) Run(args []string) int {
 		return exitOK
 	case "version":
 		return d.version(args[1:])
+	case "completion":
+		return d.completion(args[1:])
 	case "__complete", "__completeNoDesc":
 		return d.complete(verb, args[1:])
 	}
@@ -186,6 +188,7 @@ func (d *Dispatcher) usage(w io.Writer) {
 Usage:
   kubectl gitops VERB [flags]
   kubectl gitops version [-o json|yaml]
+  kubectl gitops completion bash|zsh|fish|powershell
 
 `)
 	d.listVerbs(w)
@@ -262,7 +265,7 @@ func (d *Dispatcher) complete(mode string, args []string) int {
 	if len(args) == 1 {
 		prefix = args[0]
 	}
-	for _, v := range append(d.Verbs(), "version") {
+	for _, v := range append(d.Verbs(), "completion", "version") {
 		if !strings.HasPrefix(v, prefix) {
 			continue
 		}

@@ -211,7 +211,7 @@ func TestComplete(t *testing.T) {
 	}
 	f.out.Reset()
 	f.d.Run([]string{"__completeNoDesc", ""})
-	if got, want := f.out.String(), "drift\npromote\nversion\n:4\n"; got != want {
+	if got, want := f.out.String(), "drift\npromote\ncompletion\nversion\n:4\n"; got != want {
 		t.Errorf("got %q, want %q", got, want)
 	}
 	f.out.Reset()
@@ -238,6 +238,24 @@ func TestDispatcherDependencies(t *testing.T) {
 			dep != "github.com/kubectl-gitops/kubectl-gitops/plugins/dispatch" &&
 			dep != "github.com/kubectl-gitops/kubectl-gitops/pkg/version" {
 			t.Errorf("dispatcher imports %s", dep)
+		}
+	}
+}
+
+func TestCompletionScripts(t *testing.T) {
+	for _, shell := range []string{"bash", "zsh", "fish", "powershell"} {
+		f := newFixture(t)
+		if code := f.d.Run([]string{"completion", shell}); code != exitOK {
+			t.Fatalf("%s: exit %d: %s", shell, code, f.errOut)
+		}
+		if !strings.Contains(f.out.String(), "kubectl-gitops") || !strings.Contains(f.out.String(), "__complete") {
+			t.Errorf("%s: not a completion script for kubectl-gitops:\n%.200s", shell, f.out.String())
+		}
+	}
+	for _, args := range [][]string{{"completion"}, {"completion", "tcsh"}, {"completion", "bash", "zsh"}} {
+		f := newFixture(t)
+		if code := f.d.Run(args); code != exitUsage {
+			t.Errorf("%v: exit %d, want %d", args, code, exitUsage)
 		}
 	}
 }
