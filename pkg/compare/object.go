@@ -131,6 +131,7 @@ func (e *Engine) compareOne(ctx context.Context, it *item, live *unstructured.Un
 		changes = objdiff.Full(liveN, after)
 	} else {
 		changes = objdiff.Subset(desiredN, liveN)
+		changes = mergeAtomic(changes, objdiff.AtomicLists(desiredN, liveN, own))
 		// Fields the agent applied before and Git no longer sets. Only Apply
 		// entries: an Update entry also owns the defaults of what it wrote.
 		changes = mergeChanges(changes, objdiff.Foreign(desiredN, liveN, own, func(o objdiff.Owner) bool {
@@ -219,6 +220,27 @@ func kept(changes []objdiff.Change, p objpath.Path) bool {
 		}
 	}
 	return false
+}
+
+// mergeAtomic adds whole-list changes, replacing the item-level changes
+// under them.
+func mergeAtomic(base, lists []objdiff.Change) []objdiff.Change {
+	if len(lists) == 0 {
+		return base
+	}
+	out := base[:0:0]
+next:
+	for _, b := range base {
+		for _, l := range lists {
+			if b.Path.HasPrefix(l.Path) {
+				continue next
+			}
+		}
+		out = append(out, b)
+	}
+	out = append(out, lists...)
+	objdiff.SortChanges(out)
+	return out
 }
 
 // mergeChanges adds the changes of extra whose path no change of base

@@ -309,27 +309,34 @@ func quantity(v any) (resource.Quantity, bool) {
 // Present reports whether desired sets the field found at livePath in live,
 // matching list items by their identifying field rather than position.
 func Present(desired, live map[string]any, livePath objpath.Path) bool {
+	_, ok := desiredAt(desired, live, livePath)
+	return ok
+}
+
+// desiredAt returns desired's value for the field found at livePath in live,
+// matching list items by their identifying field rather than position.
+func desiredAt(desired, live map[string]any, livePath objpath.Path) (any, bool) {
 	var d, l any = desired, live
 	for _, e := range livePath {
 		switch k := e.(type) {
 		case string:
 			dm, ok := d.(map[string]any)
 			if !ok {
-				return false
+				return nil, false
 			}
 			lm, _ := l.(map[string]any)
 			if d, ok = dm[k]; !ok || d == nil {
-				return false
+				return nil, false
 			}
 			l = lm[k]
 		case int:
 			dl, ok := d.([]any)
 			if !ok {
-				return false
+				return nil, false
 			}
 			ll, _ := l.([]any)
 			if k >= len(ll) {
-				return false
+				return nil, false
 			}
 			item := ll[k]
 			j := -1
@@ -341,12 +348,52 @@ func Present(desired, live map[string]any, livePath objpath.Path) bool {
 				j = k
 			}
 			if j < 0 {
-				return false
+				return nil, false
 			}
 			d, l = dl[j], item
 		}
 	}
-	return true
+	return d, true
+}
+
+// AtomicLists compares, position by position, the lists that managedFields
+// shows are replaced as a whole (owned as one field: RBAC subjects and
+// rules, args, tolerations…) wherever Git sets them. Subset matches list
+// items by a name-like key, which would miss an item another manager added
+// to such a list. Items compare as subsets, so server defaults inside them
+// are not drift.
+func AtomicLists(desired, live map[string]any, own *Ownership) []Change {
+	seen := map[string]bool{}
+	var out []Change
+	for _, e := range own.entries {
+		for _, op := range e.paths {
+			if !op.whole || seen[op.path.String()] {
+				continue
+			}
+			lv, ok := objpath.Get(live, op.path)
+			ll, isList := lv.([]any)
+			if !ok || !isList {
+				continue
+			}
+			seen[op.path.String()] = true
+			dv, ok := desiredAt(desired, live, op.path)
+			dl, isList := dv.([]any)
+			if !ok || !isList {
+				continue
+			}
+			differs := len(dl) != len(ll)
+			for i := 0; !differs && i < len(dl); i++ {
+				var inner []Change
+				subset(op.path.Index(i), dl[i], ll[i], &inner)
+				differs = len(inner) > 0
+			}
+			if differs {
+				out = append(out, Change{Path: op.path, Type: Modified, Live: lv, Desired: dv})
+			}
+		}
+	}
+	SortChanges(out)
+	return out
 }
 
 // SortChanges orders changes by path.

@@ -508,3 +508,37 @@ func TestBadManifestNamesFileAndLine(t *testing.T) {
 		t.Errorf("error does not name bad.yaml:7:\n%s", errOut.String())
 	}
 }
+
+// RBAC subjects are an atomic list: a subject someone adds must show as
+// drift in both modes, though the items have a name (which makes other lists
+// associative).
+func TestAtomicListChange(t *testing.T) {
+	cp := controlplane.ForTest(t)
+	ns := "atomic"
+	kubectl(t, cp, "", "create", "namespace", ns)
+	dir := writeFiles(t, map[string]string{"rb.yaml": `apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: viewers, namespace: ` + ns + `}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: view}
+subjects: [{kind: Group, apiGroup: rbac.authorization.k8s.io, name: team-a}]
+`})
+	kubectl(t, cp, "", "apply", "--server-side", "--field-manager=kustomize-controller", "-f", dir)
+	for _, mode := range []string{"server", "local"} {
+		if r := runDrift(t, cp, "-f", dir, "--mode", mode); r.code != 0 {
+			t.Fatalf("%s: in sync but exit %d:\n%s", mode, r.code, r.stdout)
+		}
+	}
+	kubectl(t, cp, "", "patch", "-n", ns, "rolebinding/viewers", "--type=json",
+		"-p", `[{"op":"add","path":"/subjects/-","value":{"kind":"User","apiGroup":"rbac.authorization.k8s.io","name":"mallory"}}]`)
+	for _, mode := range []string{"server", "local"} {
+		r := runDrift(t, cp, "-f", dir, "--mode", mode, "-o", "json")
+		if r.code != 1 {
+			t.Errorf("%s: exit %d, want 1", mode, r.code)
+			continue
+		}
+		got := drifted(parseReport(t, r.stdout))
+		if len(got) != 1 || !strings.Contains(got[0], "RoleBinding/viewers") || !strings.Contains(got[0], "subjects") || !strings.Contains(got[0], "kubectl-patch") {
+			t.Errorf("%s: want one subjects change by kubectl-patch, got %v", mode, got)
+		}
+	}
+}
