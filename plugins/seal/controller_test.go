@@ -16,8 +16,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/kubectl-gitops/kubectl-gitops/test/peertools"
 	"github.com/kubectl-gitops/kubectl-gitops/test/controlplane"
+	"github.com/kubectl-gitops/kubectl-gitops/test/peertools"
 )
 
 // controllerNamespace is where the test runs the real controller (kubeseal's
