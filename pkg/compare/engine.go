@@ -96,7 +96,7 @@ func (e *Engine) Run(ctx context.Context, desired []Desired, opts Options) (*Rep
 	if err != nil {
 		return nil, err
 	}
-	lives, err := e.fetchLive(ctx, items, opts, rep)
+	lives, undeclared, err := e.fetchLive(ctx, items, opts, rep)
 	if err != nil {
 		return nil, err
 	}
@@ -148,7 +148,7 @@ func (e *Engine) Run(ctx context.Context, desired []Desired, opts Options) (*Rep
 	for _, it := range items {
 		rep.Objects = append(rep.Objects, *it.report)
 	}
-	extraneous, err := e.extraneous(ctx, items, track, opts, rep, sweeper)
+	extraneous, err := e.extraneous(ctx, items, track, undeclared, opts, rep, sweeper)
 	if err != nil {
 		return nil, err
 	}
@@ -233,8 +233,12 @@ func (e *Engine) prepare(ctx context.Context, desired []Desired, opts Options, r
 
 // fetchLive reads the live object of every item: one LIST per kind and
 // namespace where Git has ListThreshold or more objects, GETs otherwise.
-func (e *Engine) fetchLive(ctx context.Context, items []*item, opts Options, rep *Report) ([]*unstructured.Unstructured, error) {
+//
+// For the kinds and namespaces it LISTs, it also returns the live objects Git
+// does not declare there, so extraneous detection need not LIST them again.
+func (e *Engine) fetchLive(ctx context.Context, items []*item, opts Options, rep *Report) ([]*unstructured.Unstructured, map[groupKey][]*unstructured.Unstructured, error) {
 	lives := make([]*unstructured.Unstructured, len(items))
+	undeclared := map[groupKey][]*unstructured.Unstructured{}
 	groups := map[groupKey][]int{}
 	for i, it := range items {
 		if it.report.Status == StatusError {
@@ -307,15 +311,24 @@ func (e *Engine) fetchLive(ctx context.Context, items []*item, opts Options, rep
 				return
 			}
 			for _, i := range j.idxs {
-				lives[i] = found[items[i].desired.GetName()]
+				name := items[i].desired.GetName()
+				lives[i] = found[name]
+				delete(found, name)
+			}
+			if len(j.idxs) > 1 {
+				rest := make([]*unstructured.Unstructured, 0, len(found))
+				for _, o := range found {
+					rest = append(rest, o)
+				}
+				undeclared[j.key] = rest
 			}
 		}()
 	}
 	wg.Wait()
 	if fatal != nil {
-		return nil, fatal
+		return nil, nil, fatal
 	}
-	return lives, ctx.Err()
+	return lives, undeclared, ctx.Err()
 }
 
 func nsLabel(ns string) string {

@@ -89,7 +89,7 @@ func newTracker(lives []*unstructured.Unstructured, pruneSelector string) (*trac
 // extraneous lists, for every kind and namespace of the desired set, the
 // live objects carrying this source's tracking metadata that Git does not
 // declare.
-func (e *Engine) extraneous(ctx context.Context, items []*item, t *tracker, opts Options, rep *Report, sec *secrets) ([]ObjectReport, error) {
+func (e *Engine) extraneous(ctx context.Context, items []*item, t *tracker, listed map[groupKey][]*unstructured.Unstructured, opts Options, rep *Report, sec *secrets) ([]ObjectReport, error) {
 	if t.empty() {
 		return nil, nil
 	}
@@ -107,19 +107,24 @@ func (e *Engine) extraneous(ctx context.Context, items []*item, t *tracker, opts
 	}
 	var out []ObjectReport
 	for k, it := range groups {
-		list, err := e.Reader.List(ctx, it.mapping, k.namespace, "")
-		if err != nil {
-			if isFatal(err) {
+		candidates, ok := listed[k]
+		if !ok {
+			list, err := e.Reader.List(ctx, it.mapping, k.namespace, "")
+			if err != nil {
+				if isFatal(err) {
+					return nil, err
+				}
+				if apierrors.IsForbidden(err) {
+					rep.Warnings = append(rep.Warnings, fmt.Sprintf("forbidden to list %s in %s: extraneous objects there are not detected", k.resource, nsLabel(k.namespace)))
+					continue
+				}
 				return nil, err
 			}
-			if apierrors.IsForbidden(err) {
-				rep.Warnings = append(rep.Warnings, fmt.Sprintf("forbidden to list %s in %s: extraneous objects there are not detected", k.resource, nsLabel(k.namespace)))
-				continue
+			for i := range list {
+				candidates = append(candidates, &list[i])
 			}
-			return nil, err
 		}
-		for i := range list {
-			o := &list[i]
+		for _, o := range candidates {
 			if declared[k.resource.String()+"|"+k.namespace+"|"+o.GetName()] || !t.tracks(o) {
 				continue
 			}

@@ -58,7 +58,7 @@ type Options struct {
 
 // NewOptions returns options with their defaults.
 func NewOptions(env *cli.Env) *Options {
-	return &Options{env: env, Streams: env.Streams, Mode: string(compare.ModeServer), Concurrency: 16, Output: "diff", ExitCode: true}
+	return &Options{env: env, Streams: env.Streams, Mode: string(compare.ModeServer), Concurrency: 32, Output: "diff", ExitCode: true}
 }
 
 // NewCmd builds the plugin's root command.
