@@ -16,7 +16,7 @@ BINARIES := kubectl-gitops kubectl-gitops-drift kubectl-gitops-promote kubectl-g
 GOLANGCI_LINT_VERSION := v2.15.0
 CACHE    := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/kubectl-gitops
 
-.PHONY: build install release krew-tools control-plane peer-tools test test-unit lint fmt demo clean help
+.PHONY: build install release krew-tools control-plane peer-tools test test-unit lint fmt demo bench clean help
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -70,6 +70,10 @@ fmt: ## gofmt the tree
 demo: build control-plane ## Start a throwaway control plane and show the suite working against it
 	go build -o bin/localcluster ./test/cmd/localcluster
 	PATH="$(CURDIR)/bin:$$PATH" bin/localcluster -- hack/demo.sh
+
+bench: build control-plane ## Time drift against kubectl diff and the API server's floors (N=2000; more: make bench N="2000 5000"), and tenant verify against kubectl auth can-i
+	hack/bench-drift.sh $(N)
+	hack/bench-tenant.sh
 
 clean: ## Remove build output (the control-plane cache stays; see README)
 	rm -rf bin dist

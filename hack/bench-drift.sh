@@ -1,0 +1,273 @@
+#!/usr/bin/env bash
+# bench-drift.sh — the speed benchmark of `kubectl gitops drift` (docs/benchmarks.md).
+#
+#   hack/bench-drift.sh [N...]        default: 2000
+#
+# For each N it starts a throwaway control plane (test/cmd/localcluster,
+# without controller-manager or CRDs), loads N objects (ConfigMaps,
+# Deployments, headless Services, RoleBindings; 200 per namespace) applied
+# server-side by field manager kustomize-controller with Flux's labels,
+# drifts a tenth of them with kubectl (scale, patch, label), checks what both
+# drift modes report, and times, side by side in interleaved rounds:
+#
+#   kubectl diff --server-side (kubectl v1.37.2, its default --concurrency=1)
+#   kubectl gitops drift --mode=server, and --mode=local (with peak RSS)
+#   the LIST floors: kubectl get … -A -o json, and raw LISTs (hack/benchfloor)
+#   the dry-run floor: the N server-side apply dry-runs from hack/benchfloor
+#   at the best concurrency of a sweep
+#
+# Progress goes to stderr; the results (Markdown) to stdout. `make bench`
+# builds bin/ and the control plane first. Uses hyperfine and /usr/bin/time,
+# installing them with apt-get when missing and run as root; without them it
+# times with bash and skips RSS.
+#
+# Environment:
+#   BENCH_RUNS=5               timed rounds (default 5, 1 when N > 5000)
+#   BENCH_SLOW_RUNS=3          rounds that include kubectl diff (default 3, 1 when N > 5000)
+#   BENCH_PER_NAMESPACE=200    objects per namespace
+#   BENCH_SWEEP=1,4,8,16,32,64 concurrencies tried for the dry-run floor
+#   BENCH_SWEEP_SAMPLE=2000    objects dry-run per sweep step
+#   BENCH_NICE=-10             run the control plane and every command at this
+#                              nice level (needs root; for a shared machine)
+#   BENCH_TIMER=bash           time with bash's `time` even when hyperfine is there
+#   BENCH_NO_INSTALL=1         never apt-get install hyperfine / time
+set -euo pipefail
+
+die() {
+	echo "bench-drift: $*" >&2
+	exit 2
+}
+say() { printf 'bench-drift: %s\n' "$*" >&2; }
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+# ---------------------------------------------------------------------------
+# Inside the control plane: bench-drift.sh --inside N (KUBECONFIG set by
+# localcluster, its kubectl first on PATH; BENCH_* exported by the outer run).
+# ---------------------------------------------------------------------------
+
+record() { local IFS=$'\t'; printf '%s\n' "$n	$*" >>"$BENCH_RESULTS"; }
+
+# run_once ID — runs command ID once, checks its exit code and adds its wall
+# and CPU (user+sys) times, and its peak RSS where measured, to the lists.
+run_once() {
+	local id=$1 out wall user sys rc=0 cpu
+	if [ -n "$BENCH_HYPERFINE" ]; then
+		"$BENCH_HYPERFINE" -N -i --style none --runs 1 --export-json "$BENCH_TMP/run.json" "${cmd[$id]}" \
+			>"$BENCH_TMP/hyperfine.log" 2>&1 || { cat "$BENCH_TMP/hyperfine.log" >&2; die "hyperfine failed on ${cmd[$id]}"; }
+		out=$("$BENCH_FLOOR" times -want "${want[$id]}" "$BENCH_TMP/run.json") || die "${cmd[$id]} did not exit ${want[$id]}"
+	else
+		local TIMEFORMAT='%3R %3U %3S'
+		{ time bash -c "${cmd[$id]}" >/dev/null 2>&1; } 2>"$BENCH_TMP/time" || rc=$?
+		[ "$rc" -eq "${want[$id]}" ] || die "${cmd[$id]} exited $rc, not ${want[$id]}"
+		out=$(tail -n 1 "$BENCH_TMP/time")
+	fi
+	read -r wall user sys <<<"$out"
+	cpu=$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.3f", u + s }')
+	walls[$id]+=${walls[$id]:+,}$wall
+	cpus[$id]+=${cpus[$id]:+,}$cpu
+	if [ -n "${rssfile[$id]:-}" ]; then
+		rsss[$id]+=${rsss[$id]:+,}$(tail -n 1 "${rssfile[$id]}")
+	fi
+	say "[N=$n]   $(printf '%-7s %8.3f s wall, %7.3f s CPU' "$id" "$wall" "$cpu")${rssfile[$id]:+, $(tail -n 1 "${rssfile[$id]}") kB}"
+}
+
+# inside N — one benchmark run against the control plane localcluster
+# started. The labels of the timed commands are Markdown: their backticks
+# are literal.
+# shellcheck disable=SC2016
+inside() {
+	n=$1
+	local dir="$BENCH_TMP/n$n" t0 counts namespaces drifted
+	local m=$dir/manifests fm=kustomize-controller runs=$BENCH_RUNS slow=$BENCH_SLOW_RUNS
+	if [ -z "$runs" ]; then
+		runs=5
+		((n <= 5000)) || runs=1
+	fi
+	if [ -z "$slow" ]; then
+		slow=3
+		((n <= 5000)) || slow=1
+	fi
+	record meta nice "${BENCH_NICE:-0}"
+
+	say "[N=$n] writing $n objects under $m"
+	counts=$("$BENCH_FLOOR" gen -n "$n" -per-namespace "$BENCH_PER_NAMESPACE" -out "$dir")
+	read -r namespaces drifted <<<"$counts"
+	record meta namespaces "$namespaces"
+	record meta drifted "$drifted"
+
+	say "[N=$n] loading $namespaces namespaces and $n objects (server-side apply as $fm)"
+	t0=$SECONDS
+	"$BENCH_FLOOR" apply -v -field-manager "$fm" -f "$dir/namespaces.yaml"
+	"$BENCH_FLOOR" apply -v -field-manager "$fm" -concurrency 32 -f "$m"
+	record meta load-seconds $((SECONDS - t0))
+
+	say "[N=$n] drifting $drifted objects with kubectl (scale, patch, label)"
+	t0=$SECONDS
+	kubectl scale -f "$dir/drift/deployments.yaml" --replicas=5 >/dev/null
+	kubectl patch -f "$dir/drift/configmaps.yaml" --type=merge -p '{"data":{"log-level":"debug"}}' >/dev/null
+	kubectl label -f "$dir/drift/services.yaml" hotfix=incident-4711 >/dev/null
+	kubectl patch -f "$dir/drift/rolebindings.yaml" --type=json \
+		-p '[{"op":"add","path":"/subjects/-","value":{"kind":"User","apiGroup":"rbac.authorization.k8s.io","name":"oncall@example.com"}}]' >/dev/null
+	record meta drift-seconds $((SECONDS - t0))
+
+	local mode rc verdict
+	for mode in server local; do
+		say "[N=$n] checking that drift --mode=$mode reports exactly the $drifted drifted objects"
+		rc=0
+		kubectl gitops drift --mode="$mode" -f "$m" -o json >"$dir/report-$mode.json" || rc=$?
+		if [ "$rc" -ne 1 ]; then
+			verdict="**exit $rc**"
+		else
+			verdict=$("$BENCH_FLOOR" check -want "$drifted" -total "$n" <"$dir/report-$mode.json" || true)
+		fi
+		[ "$verdict" = ok ] || say "[N=$n] WARNING: drift --mode=$mode: $verdict"
+		record meta "check-$mode" "$verdict"
+	done
+
+	say "[N=$n] sweeping the dry-run floor's concurrency over $BENCH_SWEEP"
+	local best
+	best=$("$BENCH_FLOOR" sweep -field-manager "$fm" -concurrency "$BENCH_SWEEP" -sample "$BENCH_SWEEP_SAMPLE" -f "$m")
+	record meta dryrun-concurrency "$best"
+	kubectl api-resources >/dev/null # kubectl's discovery cache, as a user has it
+
+	# The commands, run by hyperfine -N (or bash -c): output is discarded.
+	local -A label cmd want rssfile walls cpus rsss
+	local ids=(kdiff server local kget list listns dryrun) id timer=
+	label[kdiff]='`kubectl diff --server-side --force-conflicts --field-manager=kustomize-controller -f DIR` (kubectl v1.37.2, default --concurrency=1)'
+	cmd[kdiff]="kubectl diff --server-side --force-conflicts --field-manager=$fm -f '$m'"
+	want[kdiff]=1
+	for mode in server local; do
+		label[$mode]="\`kubectl gitops drift --mode=$mode -f DIR -o json\`"
+		if [ -n "$BENCH_TIME" ]; then
+			rssfile[$mode]=$BENCH_TMP/rss-$mode
+			timer="'$BENCH_TIME' -f %M -o '${rssfile[$mode]}' "
+		fi
+		cmd[$mode]="${timer}kubectl gitops drift --mode=$mode -f '$m' -o json"
+		want[$mode]=1
+	done
+	label[kget]='LIST floor: `kubectl get configmaps,deployments,services,rolebindings -A -o json`'
+	cmd[kget]='kubectl get configmaps,deployments,services,rolebindings -A -o json'
+	label[list]='LIST floor: benchfloor, 1 LIST per kind, all namespaces'
+	cmd[list]="'$BENCH_FLOOR' list"
+	label[listns]='LIST floor: benchfloor, 1 LIST per kind and namespace, 16 at once'
+	cmd[listns]="'$BENCH_FLOOR' list -per-namespace"
+	label[dryrun]="dry-run floor: benchfloor, the same SSA dry-runs (force, $fm), at the sweep's best concurrency"
+	cmd[dryrun]="'$BENCH_FLOOR' apply -dry-run -concurrency $best -field-manager $fm -f '$m'"
+	for id in list listns kget dryrun; do want[$id]=0; done
+
+	# Rounds of one run of each command, interleaved so that a change in
+	# the machine's load affects all alike; kubectl diff only in the first
+	# $slow rounds.
+	local r
+	for ((r = 1; r <= runs; r++)); do
+		record load - "$(cut -d ' ' -f 1 /proc/loadavg)"
+		say "[N=$n] round $r of $runs (load average $(cut -d ' ' -f 1-3 /proc/loadavg))"
+		for id in "${ids[@]}"; do
+			[ "$id" != kdiff ] || ((r <= slow)) || continue
+			run_once "$id"
+		done
+	done
+	record load - "$(cut -d ' ' -f 1 /proc/loadavg)"
+	for id in "${ids[@]}"; do
+		record time "$id" "${label[$id]}" "${walls[$id]}"
+		record cpu "$id" "${cpus[$id]}"
+		[ -z "${rsss[$id]:-}" ] || record rss "$id" "${rsss[$id]}"
+	done
+	rm -rf "$dir"
+}
+
+if [ "${1:-}" = --inside ]; then
+	[ $# -eq 2 ] || die "usage: $0 --inside N"
+	inside "$2"
+	exit 0
+fi
+
+# ---------------------------------------------------------------------------
+# Outside: check the tools, then one control plane per N.
+# ---------------------------------------------------------------------------
+
+case "${1:-}" in -h | --help)
+	sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
+	exit 0
+	;;
+esac
+ns=("$@")
+[ ${#ns[@]} -gt 0 ] || ns=(2000)
+for n in "${ns[@]}"; do
+	if ! [[ $n =~ ^[0-9]+$ ]] || ((n < 40)); then
+		die "N must be a whole number ≥ 40, not '$n'"
+	fi
+done
+if [ ! -x "$root/bin/kubectl-gitops-drift" ] || [ ! -x "$root/bin/kubectl-gitops" ]; then
+	die "bin/kubectl-gitops-drift missing: run 'make build' (or 'make bench')"
+fi
+
+# ensure_tool PROGRAM PACKAGE — prints the path of PROGRAM, installing PACKAGE
+# with apt-get when missing and possible; prints nothing if it stays missing.
+ensure_tool() {
+	local path
+	path=$(command -v "$1" || true)
+	if [ -z "$path" ] && [ -z "${BENCH_NO_INSTALL:-}" ] && [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
+		say "installing $2 (apt-get)"
+		apt-get install -y "$2" >/dev/null 2>&1 ||
+			{ apt-get update >/dev/null 2>&1 && apt-get install -y "$2" >/dev/null 2>&1; } || true
+		path=$(command -v "$1" || true)
+	fi
+	echo "$path"
+}
+BENCH_HYPERFINE=
+[ "${BENCH_TIMER:-}" = bash ] || BENCH_HYPERFINE=$(ensure_tool hyperfine hyperfine)
+BENCH_TIME=$(ensure_tool /usr/bin/time time)
+[ -n "$BENCH_HYPERFINE" ] || say "hyperfine not available: timing with bash's time"
+[ -n "$BENCH_TIME" ] || say "/usr/bin/time not available (Debian package 'time'): peak RSS is not measured"
+
+BENCH_TMP=$(mktemp -d "${TMPDIR:-/tmp}/bench-drift.XXXXXX")
+trap 'rm -rf "$BENCH_TMP"' EXIT
+# Interrupted: print what the finished Ns measured, then stop.
+trap 'say "interrupted"; report "interrupted: only the Ns finished are shown"; exit 130' INT TERM
+BENCH_FLOOR=$BENCH_TMP/benchfloor
+BENCH_RESULTS=$BENCH_TMP/results.tsv
+say "building hack/benchfloor and test/cmd/localcluster"
+(cd "$root" && go build -o "$BENCH_FLOOR" ./hack/benchfloor && go build -o "$BENCH_TMP/localcluster" ./test/cmd/localcluster)
+# Copies of the plugin and of this script, so that a `make build` or an edit
+# during the run changes nothing.
+mkdir "$BENCH_TMP/bin"
+cp "$root/bin/kubectl-gitops" "$root/bin/kubectl-gitops-drift" "$BENCH_TMP/bin/"
+cp "$root/hack/bench-drift.sh" "$BENCH_TMP/bench-drift.sh"
+: >"$BENCH_RESULTS"
+
+export BENCH_TMP BENCH_FLOOR BENCH_RESULTS BENCH_HYPERFINE BENCH_TIME BENCH_NICE
+export BENCH_RUNS=${BENCH_RUNS:-} BENCH_SLOW_RUNS=${BENCH_SLOW_RUNS:-}
+export BENCH_PER_NAMESPACE=${BENCH_PER_NAMESPACE:-200} BENCH_SWEEP=${BENCH_SWEEP:-1,4,8,16,32,64}
+export BENCH_SWEEP_SAMPLE=${BENCH_SWEEP_SAMPLE:-2000}
+export PATH="$BENCH_TMP/bin:$PATH"
+nice=()
+[ -z "${BENCH_NICE:-}" ] || nice=(nice -n "$BENCH_NICE")
+
+# report [NOTE] — prints the results recorded so far (nothing if none).
+report() {
+	[ -s "$BENCH_RESULTS" ] || return 0
+	local cpu timer=bash
+	cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
+	[ -z "$BENCH_HYPERFINE" ] || timer=$("$BENCH_HYPERFINE" --version)
+	echo "## kubectl gitops drift benchmark"
+	echo
+	echo "\`hack/bench-drift.sh ${ns[*]}\`: started $started, took $(((SECONDS - t0) / 60)) min;" \
+		"$(nproc) × ${cpu:-unknown CPU}, $(awk '/MemTotal/ { printf "%.0f GB", $2 / 1048576 }' /proc/meminfo) RAM;" \
+		"$("$BENCH_TMP/bin/kubectl-gitops-drift" version --client 2>/dev/null | head -n 1 || echo 'drift version unknown');" \
+		"timed by $timer${BENCH_NICE:+, everything at nice $BENCH_NICE}${1:+; **$1**}."
+	echo
+	"$BENCH_FLOOR" report "$BENCH_RESULTS"
+}
+
+started=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+t0=$SECONDS
+for n in "${ns[@]}"; do
+	say "N=$n: starting a control plane"
+	if ! "${nice[@]}" "$BENCH_TMP/localcluster" --controller-manager=false --crds=false -- "$BENCH_TMP/bench-drift.sh" --inside "$n"; then
+		report "the run for N=$n failed: only the Ns before it are shown"
+		die "the run for N=$n failed"
+	fi
+done
+report ""

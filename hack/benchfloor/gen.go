@@ -1,0 +1,240 @@
+package main
+
+import (
+	"bufio"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// The objects come in "apps" of four: a ConfigMap, a Deployment, a headless
+// Service (the test control plane's service range is a /24, too small for
+// thousands of ClusterIPs) and a RoleBinding, labelled as Flux's
+// kustomize-controller labels what it applies. Every tenth app is drifted,
+// each of its objects in its own way (see hack/bench-drift.sh).
+const (
+	fluxLabels = `    kustomize.toolkit.fluxcd.io/name: bench
+    kustomize.toolkit.fluxcd.io/namespace: flux-system`
+
+	configMapTmpl = `---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: %[1]s-config
+  namespace: %[2]s
+  labels:
+    app.kubernetes.io/name: %[1]s
+    app.kubernetes.io/part-of: bench
+` + fluxLabels + `
+data:
+  mode: production
+  log-level: info
+  settings.json: '{"cache":true,"replicas":2,"timeoutSeconds":30,"upstream":"http://%[1]s-backend:8080"}'
+`
+	deploymentTmpl = `---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: %[1]s
+  namespace: %[2]s
+  labels:
+    app.kubernetes.io/name: %[1]s
+    app.kubernetes.io/part-of: bench
+` + fluxLabels + `
+spec:
+  replicas: 2
+  selector:
+    matchLabels:
+      app.kubernetes.io/name: %[1]s
+  template:
+    metadata:
+      labels:
+        app.kubernetes.io/name: %[1]s
+    spec:
+      containers:
+      - name: app
+        image: registry.example.com/bench/%[1]s:1.4.2
+        args: ["--config=/etc/app/settings.json", "--port=8080"]
+        ports:
+        - name: http
+          containerPort: 8080
+        - name: metrics
+          containerPort: 9090
+        env:
+        - name: LOG_LEVEL
+          valueFrom:
+            configMapKeyRef:
+              name: %[1]s-config
+              key: log-level
+        - name: MODE
+          value: production
+        resources:
+          requests:
+            cpu: 100m
+            memory: 128Mi
+          limits:
+            memory: 256Mi
+        readinessProbe:
+          httpGet:
+            path: /healthz
+            port: http
+          periodSeconds: 10
+        volumeMounts:
+        - name: config
+          mountPath: /etc/app
+      volumes:
+      - name: config
+        configMap:
+          name: %[1]s-config
+`
+	serviceTmpl = `---
+apiVersion: v1
+kind: Service
+metadata:
+  name: %[1]s
+  namespace: %[2]s
+  labels:
+    app.kubernetes.io/name: %[1]s
+    app.kubernetes.io/part-of: bench
+` + fluxLabels + `
+spec:
+  clusterIP: None
+  selector:
+    app.kubernetes.io/name: %[1]s
+  ports:
+  - name: http
+    port: 80
+    targetPort: http
+  - name: metrics
+    port: 9090
+    targetPort: metrics
+`
+	roleBindingTmpl = `---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata:
+  name: %[1]s-view
+  namespace: %[2]s
+  labels:
+    app.kubernetes.io/name: %[1]s
+    app.kubernetes.io/part-of: bench
+` + fluxLabels + `
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: ClusterRole
+  name: view
+subjects:
+- kind: ServiceAccount
+  name: %[1]s
+  namespace: %[2]s
+- kind: Group
+  apiGroup: rbac.authorization.k8s.io
+  name: team-%[1]s
+`
+)
+
+// kinds in the order objects are generated, with their name suffix and the
+// drift list each drifted object goes to.
+var genKinds = []struct {
+	tmpl, apiVersion, kind, suffix, driftFile string
+}{
+	{configMapTmpl, "v1", "ConfigMap", "-config", "configmaps.yaml"},
+	{deploymentTmpl, "apps/v1", "Deployment", "", "deployments.yaml"},
+	{serviceTmpl, "v1", "Service", "", "services.yaml"},
+	{roleBindingTmpl, "rbac.authorization.k8s.io/v1", "RoleBinding", "-view", "rolebindings.yaml"},
+}
+
+// genCmd writes OUT/manifests/<namespace>.yaml (the N objects, one file per
+// namespace), OUT/namespaces.yaml, and OUT/drift/<kind>.yaml (references to
+// the objects to drift, for `kubectl … -f`). It prints the number of
+// namespaces and of drifted objects.
+func genCmd(args []string) error {
+	fs := flag.NewFlagSet("gen", flag.ContinueOnError)
+	n := fs.Int("n", 2000, "number of objects")
+	perNS := fs.Int("per-namespace", 200, "objects per namespace (a multiple of 4)")
+	out := fs.String("out", "", "output directory (created)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *n < 4 || *perNS < 4 || *perNS%4 != 0 || *out == "" {
+		return fmt.Errorf("need -n ≥ 4, -per-namespace a multiple of 4, and -out")
+	}
+	for _, d := range []string{"manifests", "drift"} {
+		if err := os.MkdirAll(filepath.Join(*out, d), 0o755); err != nil {
+			return err
+		}
+	}
+	files := newFileSet()
+	defer func() { _ = files.closeAll() }() // on errors; closed and checked below otherwise
+	namespaces := (*n + *perNS - 1) / *perNS
+	nsFile, err := files.get(filepath.Join(*out, "namespaces.yaml"))
+	if err != nil {
+		return err
+	}
+	for i := range namespaces {
+		fmt.Fprintf(nsFile, "---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: %s\n", nsName(i))
+	}
+	drifted := 0
+	for i := range *n {
+		app, k := i/4, genKinds[i%4]
+		name, ns := fmt.Sprintf("app-%05d", app), nsName(i / *perNS)
+		w, err := files.get(filepath.Join(*out, "manifests", ns+".yaml"))
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(w, k.tmpl, name, ns)
+		if app%10 != 0 {
+			continue
+		}
+		dw, err := files.get(filepath.Join(*out, "drift", k.driftFile))
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(dw, "---\napiVersion: %s\nkind: %s\nmetadata:\n  name: %s%s\n  namespace: %s\n", k.apiVersion, k.kind, name, k.suffix, ns)
+		drifted++
+	}
+	if err := files.closeAll(); err != nil {
+		return err
+	}
+	fmt.Println(namespaces, drifted)
+	return nil
+}
+
+func nsName(i int) string { return fmt.Sprintf("bench-%03d", i) }
+
+// fileSet keeps buffered files open by path.
+type fileSet struct {
+	files   map[string]*os.File
+	writers map[string]*bufio.Writer
+}
+
+func newFileSet() *fileSet {
+	return &fileSet{files: map[string]*os.File{}, writers: map[string]*bufio.Writer{}}
+}
+
+func (s *fileSet) get(path string) (*bufio.Writer, error) {
+	if w, ok := s.writers[path]; ok {
+		return w, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	s.files[path], s.writers[path] = f, bufio.NewWriter(f)
+	return s.writers[path], nil
+}
+
+func (s *fileSet) closeAll() error {
+	var first error
+	for path, f := range s.files {
+		if err := s.writers[path].Flush(); err != nil && first == nil {
+			first = err
+		}
+		if err := f.Close(); err != nil && first == nil {
+			first = err
+		}
+		delete(s.files, path)
+	}
+	return first
+}

@@ -1,0 +1,46 @@
+// Command benchfloor is the Go half of hack/bench-drift.sh: it writes the
+// benchmark's manifests, loads them into the cluster, measures what the API
+// server alone costs (the floors that `kubectl gitops drift` is compared
+// with) and prints the results table. It talks to the API server with a bare
+// net/http client built by client-go from $KUBECONFIG, and does as little as
+// it can per object, so that its times are the server's.
+//
+//	benchfloor gen -n N -per-namespace P -out DIR        manifests, namespaces, drift lists
+//	benchfloor apply -f PATH [-dry-run] [-concurrency C] server-side apply every object in PATH
+//	benchfloor sweep -f PATH -concurrency 1,4,16 …       dry-run apply at each concurrency, print the best
+//	benchfloor list [-per-namespace]                     LIST the four kinds, bodies discarded
+//	benchfloor check -want K < drift.json                check a drift -o json report's counts
+//	benchfloor times FILE.json                           a hyperfine export's times, comma-separated
+//	benchfloor report RESULTS.tsv                        the Markdown table and the targets
+//
+// It is a development tool: it must not be imported, and imports nothing of
+// the project.
+package main
+
+import (
+	"fmt"
+	"os"
+)
+
+func main() { os.Exit(run(os.Args[1:])) }
+
+func run(args []string) int {
+	if len(args) == 0 {
+		fmt.Fprintln(os.Stderr, "usage: benchfloor gen|apply|sweep|list|check|times|report [flags]")
+		return 2
+	}
+	cmds := map[string]func([]string) error{
+		"gen": genCmd, "apply": applyCmd, "sweep": sweepCmd, "list": listCmd,
+		"check": checkCmd, "times": timesCmd, "report": reportCmd,
+	}
+	cmd, ok := cmds[args[0]]
+	if !ok {
+		fmt.Fprintf(os.Stderr, "benchfloor: unknown command %q\n", args[0])
+		return 2
+	}
+	if err := cmd(args[1:]); err != nil {
+		fmt.Fprintf(os.Stderr, "benchfloor %s: %v\n", args[0], err)
+		return 1
+	}
+	return 0
+}
