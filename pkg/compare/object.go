@@ -115,8 +115,7 @@ func (e *Engine) compareOne(ctx context.Context, it *item, live *unstructured.Un
 		return
 	}
 
-	// Parse again, now classifying the detected manager as the agent.
-	own, _ = objdiff.NewOwnership(live.Object, manager)
+	own.ClassifyAgents(manager)
 	liveN := normalize(live.Object)
 	created := live.GetCreationTimestamp().Time
 	appliedAtCreation := false

@@ -462,6 +462,15 @@ func number(v any) (float64, bool) {
 	return 0, false
 }
 
+// ClassifyAgents reclassifies the entries of the given managers as the
+// GitOps agent (once the agent's manager is known), without parsing the
+// managedFields again.
+func (o *Ownership) ClassifyAgents(agents ...string) {
+	for i := range o.entries {
+		o.entries[i].owner.Class = Classify(o.entries[i].owner.Manager, agents...)
+	}
+}
+
 // Entries returns the owner of every managedFields entry, in order.
 func (o *Ownership) Entries() []Owner {
 	out := make([]Owner, 0, len(o.entries))

@@ -398,3 +398,24 @@ func TestOwnerString(t *testing.T) {
 		}
 	}
 }
+
+func TestClassifyAgents(t *testing.T) {
+	obj := map[string]any{"metadata": map[string]any{"managedFields": []any{
+		map[string]any{"manager": "kubectl-client-side-apply", "operation": "Update", "fieldsType": "FieldsV1",
+			"fieldsV1": map[string]any{"f:data": map[string]any{"f:a": map[string]any{}}}},
+	}}, "data": map[string]any{"a": "1"}}
+	own, err := NewOwnership(obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := own.Entries()[0].Class; got != ClassHuman {
+		t.Fatalf("before: class %q, want %q", got, ClassHuman)
+	}
+	own.ClassifyAgents("kubectl-client-side-apply")
+	if got := own.Entries()[0].Class; got != ClassAgent {
+		t.Errorf("after: class %q, want %q", got, ClassAgent)
+	}
+	if got := own.Owners(objpath.Path{"data", "a"}); len(got) != 1 || got[0].Class != ClassAgent {
+		t.Errorf("Owners after ClassifyAgents: %+v", got)
+	}
+}
