@@ -277,7 +277,7 @@ No value is ever printed in a message.`,
 	_ = cmd.RegisterFlagCompletionFunc("secret-store-kind", cobra.FixedCompletions([]string{"SecretStore", "ClusterSecretStore"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.MarkFlagFilename("filename", "yaml", "yml", "json")
 
-	cmd.AddCommand(newUnsealCmd(env), newDecryptCmd(env), newUpdateKeysCmd(env), newRotateCmd(env), newReencryptCmd(env))
+	cmd.AddCommand(newUnsealCmd(env), newDecryptCmd(env), newUpdateKeysCmd(env), newRotateCmd(env), newReencryptCmd(env), newScanCmd(env))
 	return cmd
 }
 

@@ -1,0 +1,389 @@
+package secretscan
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"path"
+	"regexp"
+	"sort"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Rule names, stable in JSON output.
+const (
+	RulePlaintextSecret        = "plaintext-secret"
+	RuleSecretGeneratorLiteral = "secret-generator-literal"
+	RulePrivateKey             = "private-key"
+	RuleAWSAccessKey           = "aws-access-key-id"
+	RuleGitHubToken            = "github-token"
+	RuleSlackToken             = "slack-token"
+)
+
+// Finding is one secret found in a file. It never holds the secret's value.
+type Finding struct {
+	File    string `json:"file"`
+	Line    int    `json:"line"`
+	Rule    string `json:"rule"`
+	Kind    string `json:"kind"`
+	Name    string `json:"name"`
+	Key     string `json:"key"`
+	Message string `json:"message"`
+}
+
+// credential is a high-confidence credential pattern.
+type credential struct {
+	rule string
+	what string
+	re   *regexp.Regexp
+}
+
+var credentials = []credential{
+	{RulePrivateKey, "a PEM private key", regexp.MustCompile(`-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----`)},
+	{RuleAWSAccessKey, "an AWS access key id", regexp.MustCompile(`\bAKIA[0-9A-Z]{16}\b`)},
+	{RuleGitHubToken, "a GitHub token", regexp.MustCompile(`\bghp_[A-Za-z0-9]{36}\b`)},
+	{RuleSlackToken, "a Slack token", regexp.MustCompile(`\bxox[baprs]-[0-9A-Za-z-]{10,}`)},
+}
+
+var encValue = regexp.MustCompile(`^ENC\[AES256_GCM,data:.+,iv:.+,tag:.+,type:.+\]`)
+
+// IsCandidate reports whether a file is scanned: YAML, JSON and kustomization
+// files.
+func IsCandidate(name string) bool {
+	base := path.Base(name)
+	switch strings.ToLower(path.Ext(base)) {
+	case ".yaml", ".yml", ".json":
+		return true
+	}
+	return base == "kustomization" || base == "Kustomization"
+}
+
+func isKustomizationFile(name string) bool {
+	switch path.Base(name) {
+	case "kustomization.yaml", "kustomization.yml", "Kustomization":
+		return true
+	}
+	return false
+}
+
+// Walk lists the candidate files under fsys (slash-separated, relative to its
+// root), skipping .git directories. Use it outside a git work tree; inside
+// one, list files with git so that .gitignore is respected.
+func Walk(fsys fs.FS) ([]string, error) {
+	var files []string
+	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if d.Name() == ".git" {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if d.Type().IsRegular() && IsCandidate(p) {
+			files = append(files, p)
+		}
+		return nil
+	})
+	return files, err
+}
+
+// Scan reads files (slash-separated paths in fsys) and returns their
+// findings, sorted. Files that are not candidates are skipped.
+func Scan(fsys fs.FS, files []string) ([]Finding, error) {
+	var out []Finding
+	for _, f := range files {
+		if !IsCandidate(f) {
+			continue
+		}
+		data, err := fs.ReadFile(fsys, f)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ScanBytes(f, data)...)
+	}
+	Sort(out)
+	return out, nil
+}
+
+// Sort orders findings by file, line, rule and key.
+func Sort(findings []Finding) {
+	sort.SliceStable(findings, func(i, j int) bool {
+		a, b := findings[i], findings[j]
+		if a.File != b.File {
+			return a.File < b.File
+		}
+		if a.Line != b.Line {
+			return a.Line < b.Line
+		}
+		if a.Rule != b.Rule {
+			return a.Rule < b.Rule
+		}
+		return a.Key < b.Key
+	})
+}
+
+// ScanBytes scans the content of one file named name. Content that is not
+// valid YAML (a Helm template, say) is scanned line by line for credentials.
+func ScanBytes(name string, data []byte) []Finding {
+	var docs []*yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	for {
+		var n yaml.Node
+		err := dec.Decode(&n)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return scanLines(name, data)
+		}
+		docs = append(docs, &n)
+	}
+	var out []Finding
+	for _, d := range docs {
+		out = append(out, scanDoc(name, d)...)
+	}
+	return out
+}
+
+// scanLines is the fallback for files that do not parse.
+func scanLines(name string, data []byte) []Finding {
+	var out []Finding
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 64*1024), 16*1024*1024)
+	for line := 1; sc.Scan(); line++ {
+		for _, c := range credentials {
+			if c.re.Match(sc.Bytes()) {
+				out = append(out, Finding{File: name, Line: line, Rule: c.rule,
+					Message: fmt.Sprintf("%s in a file that is not valid YAML", c.what)})
+			}
+		}
+	}
+	return out
+}
+
+func mapGet(m *yaml.Node, key string) (*yaml.Node, *yaml.Node) {
+	if m == nil || m.Kind != yaml.MappingNode {
+		return nil, nil
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return m.Content[i], m.Content[i+1]
+		}
+	}
+	return nil, nil
+}
+
+func scalar(m *yaml.Node, key string) string {
+	_, v := mapGet(m, key)
+	if v == nil || v.Kind != yaml.ScalarNode {
+		return ""
+	}
+	return v.Value
+}
+
+// isSOPS reports a top-level sops mapping with a mac or version.
+func isSOPS(root *yaml.Node) bool {
+	_, s := mapGet(root, "sops")
+	if s == nil || s.Kind != yaml.MappingNode {
+		return false
+	}
+	return scalar(s, "mac") != "" || scalar(s, "version") != ""
+}
+
+func scanDoc(name string, doc *yaml.Node) []Finding {
+	root := doc
+	if root.Kind == yaml.DocumentNode {
+		if len(root.Content) == 0 {
+			return nil
+		}
+		root = root.Content[0]
+	}
+	if isSOPS(root) {
+		return nil
+	}
+	kind := scalar(root, "kind")
+	apiVersion := scalar(root, "apiVersion")
+	_, meta := mapGet(root, "metadata")
+	objName := scalar(meta, "name")
+	switch kind {
+	case "SealedSecret", "ExternalSecret", "ClusterExternalSecret":
+		if strings.HasPrefix(apiVersion, "bitnami.com/") || strings.HasPrefix(apiVersion, "external-secrets.io/") {
+			return nil
+		}
+	}
+	var out []Finding
+	skip := map[*yaml.Node]bool{}
+	if kind == "Secret" && (apiVersion == "v1" || apiVersion == "") {
+		for _, field := range []string{"data", "stringData"} {
+			_, m := mapGet(root, field)
+			if m == nil || m.Kind != yaml.MappingNode {
+				continue
+			}
+			skip[m] = true
+			for i := 0; i+1 < len(m.Content); i += 2 {
+				k, v := m.Content[i], m.Content[i+1]
+				if v.Kind == yaml.ScalarNode && (v.Value == "" || encValue.MatchString(v.Value)) {
+					continue
+				}
+				out = append(out, Finding{File: name, Line: k.Line, Rule: RulePlaintextSecret, Kind: kind, Name: objName, Key: k.Value,
+					Message: fmt.Sprintf("%s key %q is plaintext: encrypt it (seal, SOPS) or use an ExternalSecret", field, k.Value)})
+			}
+		}
+	}
+	if kind == "Kustomization" && strings.HasPrefix(apiVersion, "kustomize.config.k8s.io/") || kind == "" && isKustomizationFile(name) {
+		out = append(out, scanSecretGenerator(name, root)...)
+	}
+	out = append(out, scanValues(name, kind, objName, "", root, skip)...)
+	return out
+}
+
+func scanSecretGenerator(name string, root *yaml.Node) []Finding {
+	_, gens := mapGet(root, "secretGenerator")
+	if gens == nil || gens.Kind != yaml.SequenceNode {
+		return nil
+	}
+	var out []Finding
+	for _, g := range gens.Content {
+		gname := scalar(g, "name")
+		_, lits := mapGet(g, "literals")
+		if lits == nil || lits.Kind != yaml.SequenceNode {
+			continue
+		}
+		for _, l := range lits.Content {
+			key, _, _ := strings.Cut(l.Value, "=")
+			out = append(out, Finding{File: name, Line: l.Line, Rule: RuleSecretGeneratorLiteral, Kind: "secretGenerator", Name: gname, Key: key,
+				Message: fmt.Sprintf("literal %q is plaintext in the kustomization: use SOPS-encrypted files or an ExternalSecret", key)})
+		}
+	}
+	return out
+}
+
+// scanValues looks for credentials in every scalar value under n.
+func scanValues(name, kind, objName, key string, n *yaml.Node, skip map[*yaml.Node]bool) []Finding {
+	if skip[n] {
+		return nil
+	}
+	var out []Finding
+	switch n.Kind {
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			out = append(out, scanValues(name, kind, objName, n.Content[i].Value, n.Content[i+1], skip)...)
+		}
+	case yaml.SequenceNode, yaml.DocumentNode:
+		for _, c := range n.Content {
+			out = append(out, scanValues(name, kind, objName, key, c, skip)...)
+		}
+	case yaml.ScalarNode:
+		for _, c := range credentials {
+			if loc := c.re.FindStringIndex(n.Value); loc != nil {
+				line := n.Line
+				if n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
+					// Block scalars start on the line after the indicator.
+					line += 1 + strings.Count(n.Value[:loc[0]], "\n")
+				}
+				msg := fmt.Sprintf("%s in the value", c.what)
+				if key != "" {
+					msg = fmt.Sprintf("%s in the value of %q", c.what, key)
+				}
+				out = append(out, Finding{File: name, Line: line, Rule: c.rule, Kind: kind, Name: objName, Key: key, Message: msg})
+			}
+		}
+	}
+	return out
+}
+
+// AllowRule drops the findings in files matching Path (a glob; "**" matches
+// any number of directories) and, when Name is set, on objects so named.
+type AllowRule struct {
+	Path   string `yaml:"path" json:"path"`
+	Name   string `yaml:"name,omitempty" json:"name,omitempty"`
+	Reason string `yaml:"reason,omitempty" json:"reason,omitempty"`
+}
+
+// ParseAllowList parses an allow-list file: a YAML list of AllowRule, or a
+// mapping with an "allow" list.
+func ParseAllowList(data []byte) ([]AllowRule, error) {
+	var rules []AllowRule
+	if err := yaml.Unmarshal(data, &rules); err != nil {
+		var wrapped struct {
+			Allow []AllowRule `yaml:"allow"`
+		}
+		if err2 := yaml.Unmarshal(data, &wrapped); err2 != nil {
+			return nil, fmt.Errorf("allow-list: %w", err)
+		}
+		rules = wrapped.Allow
+	}
+	for i, r := range rules {
+		if r.Path == "" {
+			return nil, fmt.Errorf("allow-list entry %d: path is required", i+1)
+		}
+		if _, err := globRegexp(r.Path); err != nil {
+			return nil, fmt.Errorf("allow-list entry %d: %w", i+1, err)
+		}
+	}
+	return rules, nil
+}
+
+// Allowed reports whether a rule allows f.
+func Allowed(f Finding, rules []AllowRule) bool {
+	p := path.Clean(strings.TrimPrefix(f.File, "./"))
+	for _, r := range rules {
+		if r.Name != "" && r.Name != f.Name {
+			continue
+		}
+		re, err := globRegexp(path.Clean(strings.TrimPrefix(r.Path, "./")))
+		if err != nil {
+			continue
+		}
+		if re.MatchString(p) {
+			return true
+		}
+	}
+	return false
+}
+
+// Filter returns the findings no rule allows.
+func Filter(findings []Finding, rules []AllowRule) []Finding {
+	var out []Finding
+	for _, f := range findings {
+		if !Allowed(f, rules) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// globRegexp compiles a glob: "*" and "?" within a path segment, "**" across
+// segments.
+func globRegexp(g string) (*regexp.Regexp, error) {
+	var b strings.Builder
+	b.WriteString("^")
+	for i := 0; i < len(g); i++ {
+		c := g[i]
+		switch {
+		case c == '*' && i+1 < len(g) && g[i+1] == '*':
+			i++
+			if i+1 < len(g) && g[i+1] == '/' {
+				i++
+				b.WriteString("(?:.*/)?")
+			} else {
+				b.WriteString(".*")
+			}
+		case c == '*':
+			b.WriteString("[^/]*")
+		case c == '?':
+			b.WriteString("[^/]")
+		default:
+			b.WriteString(regexp.QuoteMeta(string(c)))
+		}
+	}
+	b.WriteString("$")
+	return regexp.Compile(b.String())
+}

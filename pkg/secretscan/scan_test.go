@@ -1,0 +1,184 @@
+package secretscan
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const canary = "CANARY-s3cr3t-VALUE-7f3a"
+
+func writeTree(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, content := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func TestScan(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		file    string
+		content string
+		want    []Finding // File, Line, Rule, Name, Key compared
+	}{
+		{
+			name:    "plaintext Secret",
+			file:    "app/secret.yaml",
+			content: "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\ntype: Opaque\nstringData:\n  password: " + canary + "\n",
+			want:    []Finding{{File: "app/secret.yaml", Line: 7, Rule: RulePlaintextSecret, Kind: "Secret", Name: "db", Key: "password"}},
+		},
+		{
+			name:    "plaintext Secret data in second document",
+			file:    "multi.yml",
+			content: "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: s\ndata:\n  token: Q0FOQVJZ\n",
+			want:    []Finding{{File: "multi.yml", Line: 11, Rule: RulePlaintextSecret, Kind: "Secret", Name: "s", Key: "token"}},
+		},
+		{
+			name:    "SOPS-encrypted Secret",
+			file:    "enc.yaml",
+			content: "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\nstringData:\n  password: ENC[AES256_GCM,data:abcd,iv:efgh,tag:ijkl,type:str]\nsops:\n  mac: ENC[AES256_GCM,data:x,iv:y,tag:z,type:str]\n  version: 3.9.0\n",
+		},
+		{
+			name:    "ENC values without metadata",
+			file:    "enc2.yaml",
+			content: "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\ndata:\n  password: ENC[AES256_GCM,data:abcd,iv:efgh,tag:ijkl,type:str]\n",
+		},
+		{
+			name:    "SealedSecret",
+			file:    "sealed.yaml",
+			content: "apiVersion: bitnami.com/v1alpha1\nkind: SealedSecret\nmetadata:\n  name: db\nspec:\n  encryptedData:\n    password: AgBy3i4OJSWK+PiTySYZZA==\n",
+		},
+		{
+			name:    "ExternalSecret",
+			file:    "es.yaml",
+			content: "apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata:\n  name: db\nspec:\n  data:\n  - secretKey: password\n    remoteRef:\n      key: db\n",
+		},
+		{
+			name:    "empty Secret",
+			file:    "empty.yaml",
+			content: "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\ndata: {}\n",
+		},
+		{
+			name:    "secretGenerator literals",
+			file:    "overlay/kustomization.yaml",
+			content: "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nsecretGenerator:\n- name: creds\n  literals:\n  - user=admin\n  - password=" + canary + "\n",
+			want: []Finding{
+				{File: "overlay/kustomization.yaml", Line: 6, Rule: RuleSecretGeneratorLiteral, Kind: "secretGenerator", Name: "creds", Key: "user"},
+				{File: "overlay/kustomization.yaml", Line: 7, Rule: RuleSecretGeneratorLiteral, Kind: "secretGenerator", Name: "creds", Key: "password"},
+			},
+		},
+		{
+			name:    "PEM key in Helm values",
+			file:    "values.yaml",
+			content: "image: nginx\ntls:\n  key: |\n    -----BEGIN RSA PRIVATE KEY-----\n    " + canary + "\n    -----END RSA PRIVATE KEY-----\n",
+			want:    []Finding{{File: "values.yaml", Line: 4, Rule: RulePrivateKey, Key: "key"}},
+		},
+		{
+			name:    "tokens in a ConfigMap",
+			file:    "cm.json",
+			content: `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c"},"data":{"aws":"AKIAABCDEFGHIJKLMNOP","gh":"ghp_` + strings.Repeat("a", 36) + `","slack":"xoxb-1234567890-abcdef"}}`,
+			want: []Finding{
+				{File: "cm.json", Line: 1, Rule: RuleAWSAccessKey, Kind: "ConfigMap", Name: "c", Key: "aws"},
+				{File: "cm.json", Line: 1, Rule: RuleGitHubToken, Kind: "ConfigMap", Name: "c", Key: "gh"},
+				{File: "cm.json", Line: 1, Rule: RuleSlackToken, Kind: "ConfigMap", Name: "c", Key: "slack"},
+			},
+		},
+		{
+			name:    "Helm template falls back to lines",
+			file:    "templates/x.yaml",
+			content: "{{- if .Values.x }}\nkey: AKIAABCDEFGHIJKLMNOP\n{{- end }}\n",
+			want:    []Finding{{File: "templates/x.yaml", Line: 2, Rule: RuleAWSAccessKey}},
+		},
+		{
+			name:    "not a candidate",
+			file:    "notes.txt",
+			content: "AKIAABCDEFGHIJKLMNOP\n",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			dir := writeTree(t, map[string]string{tt.file: tt.content})
+			fsys := os.DirFS(dir)
+			files, err := Walk(fsys)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := Scan(fsys, files)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != len(tt.want) {
+				t.Fatalf("got %d findings %+v, want %d %+v", len(got), got, len(tt.want), tt.want)
+			}
+			for i, w := range tt.want {
+				g := got[i]
+				if g.File != w.File || g.Line != w.Line || g.Rule != w.Rule || g.Name != w.Name || g.Key != w.Key || (w.Kind != "" && g.Kind != w.Kind) {
+					t.Errorf("finding %d = %+v, want %+v", i, g, w)
+				}
+				if g.Message == "" {
+					t.Errorf("finding %d has no message", i)
+				}
+			}
+			b, _ := json.Marshal(got)
+			if strings.Contains(string(b), canary) || strings.Contains(string(b), "AKIAABCDEFGHIJKLMNOP") {
+				t.Errorf("a secret value leaked into the findings: %s", b)
+			}
+		})
+	}
+}
+
+func TestWalkSkipsGit(t *testing.T) {
+	t.Parallel()
+	dir := writeTree(t, map[string]string{".git/config.yaml": "a: b", "a.yaml": "a: b", "kustomization": "resources: []"})
+	files, err := Walk(os.DirFS(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(files, ",") != "a.yaml,kustomization" {
+		t.Errorf("Walk = %v", files)
+	}
+}
+
+func TestAllowList(t *testing.T) {
+	t.Parallel()
+	rules, err := ParseAllowList([]byte("- path: test/**/*.yaml\n  reason: fixtures\n- path: apps/secret.yaml\n  name: demo\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		f    Finding
+		want bool
+	}{
+		{Finding{File: "test/a/b/x.yaml"}, true},
+		{Finding{File: "test/x.yaml"}, true},
+		{Finding{File: "./test/x.yaml"}, true},
+		{Finding{File: "prod/x.yaml"}, false},
+		{Finding{File: "apps/secret.yaml", Name: "demo"}, true},
+		{Finding{File: "apps/secret.yaml", Name: "prod"}, false},
+	}
+	for _, tt := range tests {
+		if got := Allowed(tt.f, rules); got != tt.want {
+			t.Errorf("Allowed(%+v) = %v, want %v", tt.f, got, tt.want)
+		}
+	}
+	if _, err := ParseAllowList([]byte("- name: x\n")); err == nil {
+		t.Error("an entry without path was accepted")
+	}
+	wrapped, err := ParseAllowList([]byte("allow:\n- path: a.yaml\n"))
+	if err != nil || len(wrapped) != 1 {
+		t.Errorf("wrapped allow-list = %v, %v", wrapped, err)
+	}
+}

@@ -1,0 +1,173 @@
+package seal
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/cli"
+)
+
+const scanCanary = "CANARY-scan-9d2e41"
+
+func runScan(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	streams := genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}
+	code := cli.Run(context.Background(), append([]string{"kubectl-gitops-seal", "scan"}, args...), streams, NewCmd)
+	if strings.Contains(out.String()+errOut.String(), scanCanary) {
+		t.Errorf("the canary leaked: %s%s", out.String(), errOut.String())
+	}
+	return code, out.String(), errOut.String()
+}
+
+func scanTree(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, content := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+const plainSecret = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\nstringData:\n  password: " + scanCanary + "\n"
+
+func TestScanCommand(t *testing.T) {
+	clean := map[string]string{"cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n"}
+	dirty := map[string]string{"apps/secret.yaml": plainSecret}
+	tests := []struct {
+		name     string
+		files    map[string]string
+		args     func(dir string) []string
+		wantCode int
+		wantOut  []string
+	}{
+		{"clean", clean, func(d string) []string { return []string{d} }, 0, nil},
+		{"plaintext table", dirty, func(d string) []string { return []string{d} }, 1, []string{"FILE:LINE", "apps/secret.yaml:6", "Secret", "db", `"password"`}},
+		{"allow-list", dirty, func(d string) []string {
+			allow := filepath.Join(d, "allow.yaml")
+			if err := os.WriteFile(allow, []byte("- path: '**/apps/*.yaml'\n  name: db\n  reason: demo\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			return []string{"--allow", allow, d}
+		}, 0, nil},
+		{"missing allow-list", dirty, func(d string) []string { return []string{"--allow", filepath.Join(d, "nope.yaml"), d} }, 2, nil},
+		{"missing path", clean, func(d string) []string { return []string{filepath.Join(d, "nope")} }, 2, nil},
+		{"bad output", clean, func(d string) []string { return []string{"-o", "xml", d} }, 2, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := scanTree(t, tt.files)
+			code, out, errOut := runScan(t, tt.args(dir)...)
+			if code != tt.wantCode {
+				t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tt.wantCode, out, errOut)
+			}
+			for _, w := range tt.wantOut {
+				if !strings.Contains(out, w) {
+					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+		})
+	}
+}
+
+func TestScanJSON(t *testing.T) {
+	dir := scanTree(t, map[string]string{"s.yaml": plainSecret})
+	code, out, _ := runScan(t, "-o", "json", dir)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1", code)
+	}
+	var got []map[string]any
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if len(got) != 1 {
+		t.Fatalf("got %d findings: %s", len(got), out)
+	}
+	for _, k := range []string{"file", "line", "rule", "kind", "name", "key", "message"} {
+		if _, ok := got[0][k]; !ok {
+			t.Errorf("finding lacks %q: %v", k, got[0])
+		}
+	}
+	if got[0]["line"] != float64(6) || got[0]["rule"] != "plaintext-secret" || got[0]["key"] != "password" {
+		t.Errorf("finding = %v", got[0])
+	}
+	_, out, _ = runScan(t, "-o", "json", scanTree(t, map[string]string{"a.yaml": "a: b\n"}))
+	if strings.TrimSpace(out) != "[]" {
+		t.Errorf("no findings as JSON = %q, want []", out)
+	}
+}
+
+func gitRepo(t *testing.T, files map[string]string) string {
+	t.Helper()
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git not installed")
+	}
+	dir := scanTree(t, files)
+	if out, err := exec.Command("git", "-C", dir, "init", "-q").CombinedOutput(); err != nil {
+		t.Fatalf("git init: %v: %s", err, out)
+	}
+	return dir
+}
+
+func TestScanGitignore(t *testing.T) {
+	dir := gitRepo(t, map[string]string{
+		".gitignore":        "local/\n",
+		"local/secret.yaml": plainSecret,
+		"apps/cm.yaml":      "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n",
+	})
+	if code, out, errOut := runScan(t, dir); code != 0 {
+		t.Fatalf("exit %d, want 0 (ignored file scanned?)\n%s%s", code, out, errOut)
+	}
+	// The same file, not ignored, is found (untracked files are listed too).
+	if err := os.WriteFile(filepath.Join(dir, "apps", "secret.yaml"), []byte(plainSecret), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, _ := runScan(t, dir); code != 1 || !strings.Contains(out, "apps/secret.yaml:6") {
+		t.Fatalf("exit %d, want 1 with apps/secret.yaml:6\n%s", code, out)
+	}
+}
+
+func TestScanInstallHook(t *testing.T) {
+	dir := gitRepo(t, nil)
+	hook := filepath.Join(dir, ".git", "hooks", "pre-commit")
+	if code, _, errOut := runScan(t, "--install-hook", dir); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	st, err := os.Stat(hook)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode().Perm() != 0o755 {
+		t.Errorf("hook mode %v, want 0755", st.Mode().Perm())
+	}
+	b, _ := os.ReadFile(hook)
+	if !strings.Contains(string(b), "kubectl-gitops-seal scan") {
+		t.Errorf("hook = %s", b)
+	}
+	if code, _, _ := runScan(t, "--install-hook", dir); code != 0 {
+		t.Errorf("reinstalling the same hook: exit %d", code)
+	}
+	if err := os.WriteFile(hook, []byte("#!/bin/sh\necho mine\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, _ := runScan(t, "--install-hook", dir); code != 2 {
+		t.Errorf("overwriting another hook without --force: exit %d, want 2", code)
+	}
+	if code, _, _ := runScan(t, "--install-hook", "--force", dir); code != 0 {
+		t.Errorf("with --force: exit %d, want 0", code)
+	}
+}
