@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -494,13 +496,30 @@ func (o *Options) runSealedSecrets(cmd *cobra.Command) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	var objs []any
-	for _, s := range secrets {
-		ss, err := sealing.Seal(s, cert.Key, o.sealOptions())
+	// Each Secret is sealed independently (crypto/rand is safe for
+	// concurrent use): spread them over the CPUs, keeping input order.
+	objs := make([]any, len(secrets))
+	errs := make([]error, len(secrets))
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(secrets)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				objs[i], errs[i] = sealing.Seal(secrets[i], cert.Key, o.sealOptions())
+			}
+		}()
+	}
+	for i := range secrets {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	for _, err := range errs {
 		if err != nil {
 			return nil, err
 		}
-		objs = append(objs, ss)
 	}
 	return sealing.Marshal(o.Output, objs...)
 }
