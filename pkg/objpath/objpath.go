@@ -18,6 +18,13 @@ func (p Path) Key(k string) Path { return append(p[:len(p):len(p)], k) }
 // Index returns p extended by a list index (a new slice).
 func (p Path) Index(i int) Path { return append(p[:len(p):len(p)], i) }
 
+// RFC 6901 escaping, built once: the ignore rules parse pointers for every
+// object compared.
+var (
+	pointerEscaper   = strings.NewReplacer("~", "~0", "/", "~1")
+	pointerUnescaper = strings.NewReplacer("~1", "/", "~0", "~")
+)
+
 var plainKey = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`)
 
 // String renders p the way users read field paths: spec.replicas,
@@ -54,7 +61,7 @@ func (p Path) Pointer() string {
 		case int:
 			b.WriteString(strconv.Itoa(v))
 		case string:
-			b.WriteString(strings.NewReplacer("~", "~0", "/", "~1").Replace(v))
+			b.WriteString(pointerEscaper.Replace(v))
 		}
 	}
 	return b.String()
@@ -183,7 +190,9 @@ func ParsePointer(ptr string, obj any) (Path, error) {
 	var p Path
 	cur := obj
 	for _, tok := range strings.Split(ptr[1:], "/") {
-		tok = strings.NewReplacer("~1", "/", "~0", "~").Replace(tok)
+		if strings.Contains(tok, "~") {
+			tok = pointerUnescaper.Replace(tok)
+		}
 		if l, ok := cur.([]any); ok {
 			i, err := strconv.Atoi(tok)
 			if err != nil {
