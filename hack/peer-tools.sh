@@ -6,13 +6,16 @@
 #   hack/peer-tools.sh build [TOOL...]   build (or reuse) and print KEY=DIR lines
 #   hack/peer-tools.sh env               print KEY=DIR lines without building
 #
-# Tools: sealed-secrets (kubeseal + controller), sops, age (age + age-keygen).
+# Tools: sealed-secrets (kubeseal + controller), sops, age (age + age-keygen),
+# gitea (a real forge with a pull-request API, for promote's tests).
 set -euo pipefail
 
 cache_root="${XDG_CACHE_HOME:-$HOME/.cache}/kubectl-gitops"
 sealed_secrets_version=v0.40.0
 sops_version=v3.13.3
 age_version=v1.3.2
+# v1.27.x does not build here: the proxy refuses three of its dependencies.
+gitea_version=v1.26.0
 
 log() { printf 'peer-tools: %s\n' "$*" >&2; }
 
@@ -21,6 +24,7 @@ dir_of() {
 	sealed-secrets) echo "$cache_root/sealed-secrets-$sealed_secrets_version-$(go env GOVERSION)" ;;
 	sops) echo "$cache_root/sops-$sops_version-$(go env GOVERSION)" ;;
 	age) echo "$cache_root/age-$age_version-$(go env GOVERSION)" ;;
+	gitea) echo "$cache_root/gitea-$gitea_version-$(go env GOVERSION)" ;;
 	*)
 		log "unknown tool $1"
 		exit 2
@@ -33,6 +37,7 @@ key_of() {
 	sealed-secrets) echo KUBECTL_GITOPS_SEALED_SECRETS ;;
 	sops) echo KUBECTL_GITOPS_SOPS ;;
 	age) echo KUBECTL_GITOPS_AGE ;;
+	gitea) echo KUBECTL_GITOPS_GITEA ;;
 	esac
 }
 
@@ -68,6 +73,28 @@ build_one() {
 	age)
 		GOBIN="$tmp" CGO_ENABLED=0 GOFLAGS=-mod=mod go install -trimpath -ldflags "-s -w" "filippo.io/age/cmd/age@$age_version" "filippo.io/age/cmd/age-keygen@$age_version"
 		;;
+	gitea)
+		# go install is refused (replace directives): build from a copy, with
+		# the templates and assets embedded and cgo for SQLite.
+		local src
+		src=$(cd "$tmp" && GOFLAGS=-mod=mod go mod download -json "code.gitea.io/gitea@$gitea_version" |
+			sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+		[ -n "$src" ] || {
+			log "cannot download gitea"
+			exit 1
+		}
+		command -v gcc >/dev/null || {
+			log "gitea needs gcc (cgo for SQLite): apt-get install gcc"
+			exit 1
+		}
+		cp -r "$src" "$tmp/src"
+		chmod -R u+w "$tmp/src"
+		(cd "$tmp/src" &&
+			GOFLAGS=-mod=mod go generate -tags bindata ./modules/templates ./modules/options ./modules/public ./modules/migration &&
+			CGO_ENABLED=1 GOFLAGS=-mod=mod go build -trimpath -tags "bindata sqlite sqlite_unlock_notify" \
+				-ldflags "-s -w -X main.Version=${gitea_version#v}" -o "$tmp/gitea" .)
+		rm -rf "$tmp/src"
+		;;
 	esac
 	touch "$tmp/.complete"
 	chmod 755 "$tmp"
@@ -76,7 +103,7 @@ build_one() {
 	log "built $tool in $((SECONDS - start))s"
 }
 
-tools=(sealed-secrets sops age)
+tools=(sealed-secrets sops age gitea)
 cmd=${1:-}
 shift || true
 [ $# -gt 0 ] && tools=("$@")
