@@ -1,6 +1,7 @@
 package drift
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/cluster"
@@ -211,15 +213,39 @@ func (o *Options) Run(cmd *cobra.Command) error {
 	if o.ListIgnoreRules {
 		return writeRules(o.Streams.Out, o.ignore, o.Output)
 	}
+	desired, err := o.loadDesired(ctx)
+	if err != nil {
+		return err
+	}
+	client, err := o.newClient(o.env.ConfigFlags)
+	if err != nil {
+		return err
+	}
+	rep, err := o.compareOnce(ctx, client, desired, o.ignore)
+	if err != nil {
+		return err
+	}
+	for _, w := range rep.Warnings {
+		fmt.Fprintln(o.Streams.ErrOut, "warning:", w)
+	}
+	if err := render(o.Streams.Out, o.Streams.ErrOut, rep, o.Output, o.color); err != nil {
+		return err
+	}
+	return result(rep, o.ExitCode)
+}
+
+// loadDesired reads the desired objects given with -f/-k, warning on stderr
+// about skipped files.
+func (o *Options) loadDesired(ctx context.Context) ([]compare.Desired, error) {
 	set, err := manifest.Load(ctx, manifest.Options{
 		Filenames: o.Filenames, Recursive: o.Recursive, Kustomize: o.Kustomize, Stdin: o.Streams.In,
 	})
 	if err != nil {
 		var pe *manifest.ParseError
 		if errors.As(err, &pe) {
-			return &cli.UsageError{Err: err}
+			return nil, &cli.UsageError{Err: err}
 		}
-		return err
+		return nil, err
 	}
 	for _, s := range set.Skipped {
 		fmt.Fprintf(o.Streams.ErrOut, "warning: skipped %s: %s\n", s.Source, s.Reason)
@@ -228,20 +254,26 @@ func (o *Options) Run(cmd *cobra.Command) error {
 	for _, obj := range set.Objects {
 		desired = append(desired, compare.Desired{Object: obj.Obj, Source: obj.Source.String()})
 	}
+	return desired, nil
+}
 
-	cfg, err := o.env.ConfigFlags.ToRESTConfig()
+// newClient connects to the cluster the given kubeconfig flags select.
+func (o *Options) newClient(flags *genericclioptions.ConfigFlags) (*cluster.Client, error) {
+	cfg, err := flags.ToRESTConfig()
 	if err != nil {
-		return fmt.Errorf("loading kubeconfig: %w", err)
+		return nil, fmt.Errorf("loading kubeconfig: %w", err)
 	}
-	client, err := cluster.New(cfg)
-	if err != nil {
-		return err
-	}
+	return cluster.New(cfg)
+}
+
+// compareOnce compares desired with the cluster behind client under the given
+// ignore rules; progress goes to stderr on a terminal for large runs.
+func (o *Options) compareOnce(ctx context.Context, client *cluster.Client, desired []compare.Desired, rules *ignore.Set) (*compare.Report, error) {
 	engine := &compare.Engine{Reader: client, Applier: client}
 	opts := compare.Options{
 		Mode: compare.Mode(o.Mode), FieldManager: o.FieldManager, Concurrency: o.Concurrency,
 		Namespace: o.namespace, EnforceNamespace: o.enforceNamespace, Selector: o.selector,
-		PruneSelector: o.PruneSelector, Ignore: o.ignore, ShowSecrets: o.ShowSecrets,
+		PruneSelector: o.PruneSelector, Ignore: rules, ShowSecrets: o.ShowSecrets,
 	}
 	if len(desired) > progressThreshold && cli.ColorEnabled(o.Streams.ErrOut) {
 		opts.Progress = progress(o.Streams.ErrOut)
@@ -251,15 +283,9 @@ func (o *Options) Run(cmd *cobra.Command) error {
 		fmt.Fprint(o.Streams.ErrOut, "\r\033[K")
 	}
 	if err != nil {
-		return fmt.Errorf("comparing with the cluster: %w", err)
+		return nil, fmt.Errorf("comparing with the cluster: %w", err)
 	}
-	for _, w := range rep.Warnings {
-		fmt.Fprintln(o.Streams.ErrOut, "warning:", w)
-	}
-	if err := render(o.Streams.Out, o.Streams.ErrOut, rep, o.Output, o.color); err != nil {
-		return err
-	}
-	return result(rep, o.ExitCode)
+	return rep, nil
 }
 
 // progressThreshold is the object count above which progress is shown on a
