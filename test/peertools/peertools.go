@@ -18,12 +18,14 @@ const (
 	SealedSecrets = "sealed-secrets" // kubeseal, controller
 	Sops          = "sops"           // sops
 	Age           = "age"            // age, age-keygen
+	Gitea         = "gitea"          // gitea (a forge with a pull-request API)
 )
 
 var envKeys = map[string]string{
 	SealedSecrets: "KUBECTL_GITOPS_SEALED_SECRETS",
 	Sops:          "KUBECTL_GITOPS_SOPS",
 	Age:           "KUBECTL_GITOPS_AGE",
+	Gitea:         "KUBECTL_GITOPS_GITEA",
 }
 
 var (

@@ -1,0 +1,214 @@
+package gitrepo
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"regexp"
+	"runtime"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// waitDelay is how long a git process may take to exit after it was
+// interrupted because its context ended, before it is killed and its pipes
+// are closed. Git removes its lock files on an interrupt, so it gets a moment
+// to do so.
+const waitDelay = 5 * time.Second
+
+// maxStderrLines bounds how much of git's stderr goes into an error message.
+const maxStderrLines = 4
+
+// GitError is a git command that failed: it exited with a non-zero status,
+// could not be started, or was stopped because its context ended.
+type GitError struct {
+	// Args are the arguments after "git", with URL user information removed.
+	Args []string
+	// Stderr is git's standard error, with URL user information removed.
+	Stderr string
+	// ExitCode is the exit status, or -1 when git did not exit normally.
+	ExitCode int
+	// Err is the error from running the process (often an *exec.ExitError).
+	Err error
+	// Ctx is the context's error when the context ended, else nil.
+	Ctx error
+}
+
+func (e *GitError) Error() string {
+	var b strings.Builder
+	b.WriteString("git ")
+	b.WriteString(strings.Join(e.Args, " "))
+	if s := firstLines(e.Stderr, maxStderrLines); s != "" {
+		b.WriteString(": ")
+		b.WriteString(s)
+	}
+	b.WriteString(": ")
+	if e.Ctx != nil && e.Err == e.Ctx {
+		b.WriteString(e.Ctx.Error())
+	} else if e.Ctx != nil {
+		b.WriteString(e.Ctx.Error())
+		b.WriteString(" (")
+		b.WriteString(e.Err.Error())
+		b.WriteString(")")
+	} else {
+		b.WriteString(e.Err.Error())
+	}
+	return b.String()
+}
+
+// Unwrap returns the process error and, when the context ended, the
+// context's error, so that errors.Is(err, context.Canceled) holds.
+func (e *GitError) Unwrap() []error {
+	if e.Ctx != nil && e.Ctx != e.Err {
+		return []error{e.Err, e.Ctx}
+	}
+	return []error{e.Err}
+}
+
+func firstLines(s string, n int) string {
+	var lines []string
+	for line := range strings.Lines(s) {
+		line = strings.TrimRightFunc(line, unicode.IsSpace)
+		if strings.TrimSpace(line) == "" || strings.HasPrefix(line, "hint:") {
+			continue
+		}
+		if len(lines) == n {
+			lines = append(lines, "...")
+			break
+		}
+		lines = append(lines, line)
+	}
+	return strings.Join(lines, "; ")
+}
+
+// userinfoRE matches the scheme and user information of a URL.
+var userinfoRE = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.\-]*://)[^/@\s'"]*@`)
+
+// RedactURL removes the user information (user name, password, token) of
+// every scheme://user:password@host URL in s. Any text may be passed: an
+// error message or a command line.
+func RedactURL(s string) string {
+	if !strings.Contains(s, "@") {
+		return s
+	}
+	return userinfoRE.ReplaceAllString(s, "$1")
+}
+
+// scrubbedEnv lists variables that would make git use another repository,
+// work tree or index than the one asked (they are set, for example, when
+// this runs from within a git hook).
+var scrubbedEnv = []string{
+	"GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR",
+	"GIT_PREFIX", "GIT_OBJECT_DIRECTORY", "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+	"GIT_NAMESPACE", "GIT_CEILING_DIRECTORIES", "GIT_DISCOVERY_ACROSS_FILESYSTEM",
+	"GIT_TERMINAL_PROMPT", "LC_ALL", "LANGUAGE",
+}
+
+func gitEnv(extra []string) []string {
+	env := make([]string, 0, len(os.Environ())+len(extra)+2)
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		drop := false
+		for _, s := range scrubbedEnv {
+			if strings.EqualFold(name, s) && (runtime.GOOS == "windows" || name == s) {
+				drop = true
+				break
+			}
+		}
+		if !drop {
+			env = append(env, kv)
+		}
+	}
+	env = append(env, "GIT_TERMINAL_PROMPT=0", "LC_ALL=C")
+	return append(env, extra...)
+}
+
+// cmdOpts are the optional inputs of one git invocation.
+type cmdOpts struct {
+	dir   string    // working directory
+	stdin io.Reader // standard input; empty when nil
+	env   []string  // extra environment
+}
+
+// git runs git with args in o.dir and returns its standard output.
+func git(ctx context.Context, o cmdOpts, args ...string) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, &GitError{Args: redactArgs(args), ExitCode: -1, Err: err, Ctx: err}
+	}
+	cmd := exec.CommandContext(ctx, "git", args...)
+	cmd.Dir = o.dir
+	cmd.Env = gitEnv(o.env)
+	cmd.Stdin = o.stdin
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout = &stdout
+	cmd.Stderr = &stderr
+	cmd.Cancel = func() error {
+		if runtime.GOOS == "windows" {
+			return cmd.Process.Kill()
+		}
+		return cmd.Process.Signal(os.Interrupt)
+	}
+	cmd.WaitDelay = waitDelay
+	err := cmd.Run()
+	if err == nil {
+		return stdout.Bytes(), nil
+	}
+	ge := &GitError{
+		Args:     redactArgs(args),
+		Stderr:   RedactURL(stderr.String()),
+		ExitCode: -1,
+		Err:      err,
+		Ctx:      ctx.Err(),
+	}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		ge.ExitCode = ee.ExitCode()
+	}
+	// Some commands (push --porcelain) report on stdout; keep it for callers.
+	return stdout.Bytes(), ge
+}
+
+func redactArgs(args []string) []string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		out[i] = RedactURL(a)
+	}
+	return out
+}
+
+// exitCode returns the exit status of a failed git command, or -1.
+func exitCode(err error) int {
+	var ge *GitError
+	if errors.As(err, &ge) && ge.Ctx == nil {
+		return ge.ExitCode
+	}
+	return -1
+}
+
+// stderrOf returns the stderr of a failed git command.
+func stderrOf(err error) string {
+	var ge *GitError
+	if errors.As(err, &ge) {
+		return ge.Stderr
+	}
+	return ""
+}
+
+// checkArg refuses a revision or name that git would read as an option.
+func checkArg(kind, s string) error {
+	if s == "" {
+		return fmt.Errorf("empty %s", kind)
+	}
+	if strings.HasPrefix(s, "-") {
+		return fmt.Errorf("invalid %s %q: starts with '-'", kind, s)
+	}
+	if strings.ContainsAny(s, "\x00\n") {
+		return fmt.Errorf("invalid %s %q: contains a control character", kind, s)
+	}
+	return nil
+}

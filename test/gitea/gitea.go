@@ -1,0 +1,419 @@
+package gitea
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/kubectl-gitops/kubectl-gitops/test/peertools"
+)
+
+// Admin is the administrator Start creates ("admin" is reserved by Gitea).
+const Admin = "gitops"
+
+// Server is a running Gitea.
+type Server struct {
+	URL      string // http://127.0.0.1:<port>, no trailing slash; also the web root
+	APIURL   string // URL + "/api/v1"
+	Admin    string // administrator's user name (Admin)
+	Password string // administrator's password
+	Token    string // administrator's API token, scope all
+	Dir      string // work directory (config, database, repositories, log)
+	// Startup is how long Start took (migrate, admin user, token, ready).
+	Startup time.Duration
+
+	log string
+}
+
+// dirPrefix names the temp directories; Start sweeps stale ones.
+const dirPrefix = "kubectl-gitops-gitea-"
+
+// Start runs a fresh Gitea on a free 127.0.0.1 port with a SQLite database
+// in a temp directory: writes app.ini, runs `gitea migrate`, creates the
+// administrator and an API token, starts `gitea web` and waits for
+// /api/healthz. t.Cleanup stops it and removes the directory. Without a
+// built binary the test is skipped (failed when KUBECTL_GITOPS_REQUIRE_CLUSTER
+// is set).
+func Start(t testing.TB) *Server {
+	t.Helper()
+	bin := peertools.Require(t, peertools.Gitea, "gitea")
+	began := time.Now()
+
+	base := os.TempDir()
+	sweepStale(base)
+	dir, err := os.MkdirTemp(base, dirPrefix)
+	if err != nil {
+		t.Fatalf("creating gitea directory: %v", err)
+	}
+	s := &Server{Admin: Admin, Dir: dir, log: filepath.Join(dir, "gitea.log")}
+	cleanups := []func(){func() { os.RemoveAll(dir) }}
+	t.Cleanup(func() {
+		for i := len(cleanups) - 1; i >= 0; i-- {
+			cleanups[i]()
+		}
+	})
+	if err := os.WriteFile(filepath.Join(dir, "owner.pid"), []byte(strconv.Itoa(os.Getpid())), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	port, err := freePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.URL = "http://127.0.0.1:" + strconv.Itoa(port)
+	s.APIURL = s.URL + "/api/v1"
+	s.Password = randomHex(16)
+	conf := filepath.Join(dir, "app.ini")
+	if err := os.WriteFile(conf, []byte(appINI(dir, port)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	env := giteaEnv(dir)
+	run := func(args ...string) string {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		args = append(args, "--config", conf, "--work-path", dir)
+		cmd := exec.CommandContext(ctx, bin, args...)
+		cmd.Env, cmd.Dir = env, dir
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("gitea %s: %v\n%s%s", args[0], err, stdout.String(), stderr.String())
+		}
+		return strings.TrimSpace(stdout.String())
+	}
+	run("migrate")
+	run("admin", "user", "create", "--admin", "--username", Admin, "--password", s.Password,
+		"--email", Admin+"@example.com", "--must-change-password=false")
+	// Log lines may precede the token on stdout: it is the last line.
+	out := run("admin", "user", "generate-access-token", "--username", Admin,
+		"--token-name", "tests", "--scopes", "all", "--raw")
+	s.Token = out[strings.LastIndex(out, "\n")+1:]
+	if s.Token == "" || strings.ContainsAny(s.Token, " \t") {
+		t.Fatalf("gitea admin user generate-access-token printed no token")
+	}
+
+	logFile, err := os.Create(s.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "web", "--config", conf, "--work-path", dir)
+	cmd.Env, cmd.Dir = env, dir
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.SysProcAttr = sysProcAttr()
+	if err := cmd.Start(); err != nil {
+		logFile.Close()
+		t.Fatalf("starting gitea web: %v", err)
+	}
+	done := make(chan struct{})
+	var exitErr error
+	go func() {
+		exitErr = cmd.Wait()
+		logFile.Close()
+		close(done)
+	}()
+	cleanups = append(cleanups, func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+	})
+
+	deadline := time.Now().Add(90 * time.Second)
+	for !healthy(s.URL + "/api/healthz") {
+		select {
+		case <-done:
+			t.Fatalf("gitea web exited (%v):\n%s", exitErr, tail(s.log, 30))
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("gitea not ready after 90s:\n%s", tail(s.log, 30))
+		}
+	}
+	s.Startup = time.Since(began)
+	t.Logf("gitea %s started in %s", s.URL, s.Startup.Round(time.Millisecond))
+	return s
+}
+
+// appINI is a minimal, offline, single-user configuration.
+func appINI(dir string, port int) string {
+	return fmt.Sprintf(`APP_NAME = kubectl-gitops tests
+RUN_MODE = prod
+WORK_PATH = %[1]s
+I_AM_BEING_UNSAFE_RUNNING_AS_ROOT = true
+
+[server]
+PROTOCOL = http
+HTTP_ADDR = 127.0.0.1
+HTTP_PORT = %[2]d
+DOMAIN = 127.0.0.1
+ROOT_URL = http://127.0.0.1:%[2]d/
+APP_DATA_PATH = %[1]s/data
+DISABLE_SSH = true
+START_SSH_SERVER = false
+OFFLINE_MODE = true
+LFS_START_SERVER = false
+
+[database]
+DB_TYPE = sqlite3
+PATH = %[1]s/data/gitea.db
+
+[repository]
+ROOT = %[1]s/repos
+DEFAULT_BRANCH = main
+
+[security]
+INSTALL_LOCK = true
+SECRET_KEY = %[3]s
+INTERNAL_TOKEN = %[4]s
+
+[oauth2]
+ENABLED = false
+
+[service]
+DISABLE_REGISTRATION = true
+DEFAULT_KEEP_EMAIL_PRIVATE = true
+
+[mailer]
+ENABLED = false
+
+[session]
+PROVIDER = memory
+
+[cache]
+ADAPTER = memory
+
+[queue]
+TYPE = channel
+
+[indexer]
+ISSUE_INDEXER_TYPE = db
+REPO_INDEXER_ENABLED = false
+
+[cron.update_checker]
+ENABLED = false
+
+[actions]
+ENABLED = false
+
+[packages]
+ENABLED = false
+
+[log]
+MODE = console
+LEVEL = warn
+ROOT_PATH = %[1]s/log
+`, dir, port, randomHex(32), randomHex(32))
+}
+
+// giteaEnv isolates Gitea (and the git it runs) from the caller's
+// configuration.
+func giteaEnv(dir string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(k, "GIT_") || strings.HasPrefix(k, "GITEA_") || k == "HOME" {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return append(env,
+		"HOME="+filepath.Join(dir, "home"),
+		"GITEA_WORK_DIR="+dir,
+		"GITEA_CUSTOM="+filepath.Join(dir, "custom"),
+		"GIT_CONFIG_NOSYSTEM=1",
+	)
+}
+
+// API sends a JSON request to the API as the administrator (path relative to
+// /api/v1) and decodes a JSON answer into out (when non-nil). It returns the
+// status code; non-2xx answers fail the test unless they are in allow.
+func (s *Server) API(t testing.TB, method, path string, in, out any, allow ...int) int {
+	t.Helper()
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, s.APIURL+path, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "token "+s.Token)
+	req.Header.Set("Accept", "application/json")
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	ok := resp.StatusCode >= 200 && resp.StatusCode < 300
+	for _, a := range allow {
+		ok = ok || resp.StatusCode == a
+	}
+	if !ok {
+		t.Fatalf("%s %s: %s: %s", method, path, resp.Status, data)
+	}
+	if out != nil && resp.StatusCode >= 200 && resp.StatusCode < 300 && len(data) > 0 {
+		if err := json.Unmarshal(data, out); err != nil {
+			t.Fatalf("%s %s: decoding %s: %v", method, path, data, err)
+		}
+	}
+	return resp.StatusCode
+}
+
+// CreateRepo creates an empty repository owned by the administrator and
+// returns its clone URL carrying the administrator's credentials (for git
+// push over HTTP) and its web URL.
+func (s *Server) CreateRepo(t testing.TB, name string) (cloneURL, webURL string) {
+	t.Helper()
+	var repo struct {
+		CloneURL string `json:"clone_url"`
+		HTMLURL  string `json:"html_url"`
+	}
+	s.API(t, http.MethodPost, "/user/repos", map[string]any{
+		"name": name, "private": false, "auto_init": false, "default_branch": "main",
+	}, &repo)
+	u, err := url.Parse(repo.CloneURL)
+	if err != nil {
+		t.Fatalf("clone URL %q: %v", repo.CloneURL, err)
+	}
+	u.User = url.UserPassword(s.Admin, s.Password)
+	return u.String(), repo.HTMLURL
+}
+
+// SetCommitStatus reports state (pending, success, error, failure, warning,
+// skipped) for context on commit sha of the administrator's repository repo.
+func (s *Server) SetCommitStatus(t testing.TB, repo, sha, context, state string) {
+	t.Helper()
+	s.API(t, http.MethodPost, "/repos/"+url.PathEscape(s.Admin)+"/"+url.PathEscape(repo)+"/statuses/"+url.PathEscape(sha),
+		map[string]any{"state": state, "context": context, "description": context + " " + state}, nil)
+}
+
+// Git runs the real git CLI in dir with the user's configuration shut out
+// and a fixed identity, failing the test on error; it returns trimmed stdout.
+func Git(t testing.TB, dir string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	cmd.Env = GitEnv()
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+	}
+	return strings.TrimSpace(stdout.String())
+}
+
+// GitEnv is the environment Git runs with: no global or system config, a
+// fixed author and committer, no prompts.
+func GitEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(k, "GIT_") {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return append(env,
+		"GIT_CONFIG_GLOBAL="+os.DevNull,
+		"GIT_CONFIG_NOSYSTEM=1",
+		"GIT_TERMINAL_PROMPT=0",
+		"GIT_AUTHOR_NAME=Test", "GIT_AUTHOR_EMAIL=test@example.com",
+		"GIT_COMMITTER_NAME=Test", "GIT_COMMITTER_EMAIL=test@example.com",
+	)
+}
+
+func healthy(u string) bool {
+	c := &http.Client{Timeout: 2 * time.Second}
+	resp, err := c.Get(u)
+	if err != nil {
+		return false
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode == http.StatusOK
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("finding a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func tail(path string, n int) string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// sweepStale removes directories of earlier runs whose test process is gone
+// (killed outright; Gitea died with it through Pdeathsig).
+func sweepStale(base string) {
+	matches, _ := filepath.Glob(filepath.Join(base, dirPrefix+"*"))
+	for _, dir := range matches {
+		data, err := os.ReadFile(filepath.Join(dir, "owner.pid"))
+		if err != nil {
+			if fi, serr := os.Stat(dir); serr == nil && time.Since(fi.ModTime()) > time.Hour {
+				os.RemoveAll(dir)
+			}
+			continue
+		}
+		pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+		if err != nil || !alive(pid) {
+			os.RemoveAll(dir)
+		}
+	}
+}
+
+func alive(pid int) bool {
+	if pid <= 0 {
+		return false
+	}
+	p, err := os.FindProcess(pid)
+	if err != nil {
+		return false
+	}
+	return p.Signal(syscall.Signal(0)) == nil
+}
