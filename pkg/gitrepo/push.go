@@ -275,8 +275,15 @@ func (r *Repo) addWorktree(ctx context.Context, commit string) (wt *Worktree, cl
 func (r *Repo) push(ctx context.Context, dir, remote, target string) (reason string, retryable bool, err error) {
 	// The push updates the remote-tracking ref too, so it must not run
 	// while this process fetches.
+	// It runs in the main working tree, pushing the worktree's commit by
+	// hash: a remote given as a relative path is relative to the main
+	// working tree, not to the temporary one.
+	head, err := git(ctx, cmdOpts{dir: dir}, "rev-parse", "--verify", "HEAD^{commit}")
+	if err != nil {
+		return "", false, err
+	}
 	r.mu.Lock()
-	out, err := git(ctx, cmdOpts{dir: dir}, "push", "--porcelain", remote, "HEAD:refs/heads/"+target)
+	out, err := git(ctx, cmdOpts{dir: r.root}, "push", "--porcelain", remote, strings.TrimSpace(string(head))+":refs/heads/"+target)
 	r.mu.Unlock()
 	if err == nil {
 		return "", false, nil

@@ -1,8 +1,20 @@
 package promote
 
 import (
-	"github.com/spf13/cobra"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 
+	"github.com/spf13/cobra"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/cluster"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/forge"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/gitrepo"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/promotion"
 	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/cli"
 )
 
@@ -11,14 +23,261 @@ func Main(argv []string) int {
 	return cli.Main(argv, NewCmd)
 }
 
-// NewCmd builds the plugin's root command.
+// common are the flags every promote command shares.
+type common struct {
+	env      *cli.Env
+	Repo     string
+	Pipeline string
+	Output   string
+}
+
+// NewCmd builds the plugin's root command: `promote APP… --to ENV` and its
+// status, history and rollback subcommands.
 func NewCmd(env *cli.Env) *cobra.Command {
-	return &cobra.Command{
-		Use:   "promote",
+	c := &common{env: env}
+	o := &promoteOptions{common: c}
+	root := &cobra.Command{
+		Use:   "promote APP... --to ENV [--version V | --from ENV]",
 		Short: "Promote versions between environments through Git commits",
 		Long: `Promote application versions between environments (dev → staging → prod) by Git commits:
 automatic for low-risk stages, approval-gated through a pull request for production, gated on
-live health, with history and rollback.`,
-		Example: "  " + env.Name + " --help\n  " + env.Name + " version -o json",
+live health, with history and rollback.
+
+The pipeline file (default .gitops/pipeline.yaml in the repository) lists the environments in
+order, where each application's version lives in each of them, and each environment's policy:
+  auto           commit on the environment's branch and push (a rejected push is rebased and
+                 retried, never forced)
+  pull-request   push a branch promote/<env>/<app>-<version> and open a pull request (GitHub,
+                 GitLab, Gitea/Forgejo; token from GITHUB_TOKEN, GITLAB_TOKEN or GITEA_TOKEN), or
+                 print the URL to open one without a token
+
+Before writing anything, the version must be deployed and healthy in the source environment
+(read from its live cluster), soaked for the target's soak time, with the target's required
+checks passed and no drift in the source environment. --skip-gates skips them, and the commit
+says so.
+
+Your checkout must be clean, on the pipeline's branch, with the remote configured; edits are made
+in a temporary worktree, so a failure at any step leaves your repository as it was.
+
+Exit status: 0 promoted (or nothing to do), 1 refused by a gate, 2 on any other error.`,
+		Example: fmt.Sprintf(`  # Promote web to staging with the version dev runs (after checking dev's health)
+  %[1]s web --to staging
+
+  # See the diff only
+  %[1]s web api --to prod --dry-run
+
+  # A given version, from a given environment
+  %[1]s web --to prod --from staging --version 1.4.2
+
+  # Versions in Git and live, per application and environment
+  %[1]s status
+
+  # History and rollback
+  %[1]s history web --env prod
+  %[1]s rollback web --env prod`, env.Name),
+		Args: cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 && o.To == "" {
+				return cmd.Help()
+			}
+			o.Apps = args
+			if err := o.Complete(); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(cmd.Context())
+		},
+		ValidArgsFunction: c.completeApps,
+	}
+	pf := root.PersistentFlags()
+	pf.StringVarP(&c.Repo, "repo", "C", ".", "The GitOps repository (a directory inside its working tree)")
+	pf.StringVar(&c.Pipeline, "pipeline", "", "The pipeline file (default <repo>/"+promotion.DefaultFile+")")
+	pf.StringVarP(&c.Output, "output", "o", "text", "Output format: text, json or yaml")
+	_ = root.MarkPersistentFlagDirname("repo")
+	_ = root.MarkPersistentFlagFilename("pipeline", "yaml", "yml")
+	_ = root.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"text", "json", "yaml"}, cobra.ShellCompDirectiveNoFileComp))
+	o.bindFlags(root)
+	root.AddCommand(newStatusCmd(c), newHistoryCmd(c), newRollbackCmd(c))
+	return root
+}
+
+func checkOutput(o string) error {
+	switch o {
+	case "text", "json", "yaml":
+		return nil
+	}
+	return cli.Usagef("--output must be one of text, json, yaml, not %q", o)
+}
+
+// session is an opened repository and pipeline.
+type session struct {
+	repo     *gitrepo.Repo
+	pipeline *promotion.Pipeline
+	engine   *promotion.Engine
+}
+
+// open opens the repository and the pipeline and wires the engine to the
+// clusters, the forge and the drift engine.
+func (c *common) open(ctx context.Context) (*session, error) {
+	if err := checkOutput(c.Output); err != nil {
+		return nil, err
+	}
+	repo, err := gitrepo.Open(ctx, c.Repo)
+	if err != nil {
+		return nil, err
+	}
+	file := c.Pipeline
+	if file == "" {
+		file = filepath.Join(repo.Root(), promotion.DefaultFile)
+		if _, err := os.Stat(file); err != nil {
+			return nil, cli.Usagef("no pipeline file: %s does not exist (see docs/promotion.md, or pass --pipeline)", file)
+		}
+	}
+	p, err := promotion.Load(file)
+	if err != nil {
+		var ve *promotion.ValidationError
+		if errors.As(err, &ve) {
+			return nil, &cli.UsageError{Err: err}
+		}
+		return nil, err
+	}
+	s := &session{repo: repo, pipeline: p}
+	s.engine = &promotion.Engine{
+		Repo: repo, Pipeline: p,
+		Cluster:  c.clusters(),
+		Forge:    c.forge(repo, p),
+		Progress: func(format string, args ...any) { fmt.Fprintf(c.env.Streams.ErrOut, format+"\n", args...) },
+	}
+	s.engine.Drift = c.drift(s.engine)
+	return s, nil
+}
+
+// clusters returns readers per environment context, one client per context.
+func (c *common) clusters() func(ctx context.Context, env *promotion.Environment) (cluster.Reader, error) {
+	clients := map[string]*cluster.Client{}
+	return func(_ context.Context, env *promotion.Environment) (cluster.Reader, error) {
+		if cl, ok := clients[env.Context]; ok {
+			return cl, nil
+		}
+		var cfgErr error
+		var cl *cluster.Client
+		if env.Context == "" {
+			cfg, err := c.env.ConfigFlags.ToRESTConfig()
+			if err != nil {
+				return nil, fmt.Errorf("loading kubeconfig: %w", err)
+			}
+			cl, cfgErr = cluster.New(cfg)
+		} else {
+			raw, err := c.env.ConfigFlags.ToRawKubeConfigLoader().RawConfig()
+			if err != nil {
+				return nil, fmt.Errorf("loading kubeconfig: %w", err)
+			}
+			if _, ok := raw.Contexts[env.Context]; !ok {
+				return nil, fmt.Errorf("context %q of environment %s is not in the kubeconfig", env.Context, env.Name)
+			}
+			cfg, err := clientcmd.NewDefaultClientConfig(raw, &clientcmd.ConfigOverrides{CurrentContext: env.Context}).ClientConfig()
+			if err != nil {
+				return nil, fmt.Errorf("loading context %q: %w", env.Context, err)
+			}
+			cl, cfgErr = cluster.New(cfg)
+		}
+		if cfgErr != nil {
+			return nil, cfgErr
+		}
+		clients[env.Context] = cl
+		return cl, nil
 	}
 }
+
+// forge recognises the forge of the remote; without a token the client is
+// nil (a compare URL is printed instead of opening a pull request).
+func (c *common) forge(repo *gitrepo.Repo, p *promotion.Pipeline) func(ctx context.Context) (forge.Client, forge.Repo, error) {
+	return func(ctx context.Context) (forge.Client, forge.Repo, error) {
+		remote := p.Remote
+		if remote == "" {
+			remote = promotion.DefaultRemote
+		}
+		url, err := repo.RemoteURL(ctx, remote)
+		if err != nil {
+			return nil, forge.Repo{}, err
+		}
+		cfg := forge.Config{URL: p.Forge.URL}
+		if p.Forge.Type != "" {
+			if cfg.Kind, err = forge.ParseKind(string(p.Forge.Type)); err != nil {
+				return nil, forge.Repo{}, err
+			}
+		}
+		fr, err := forge.ParseRemote(url, cfg)
+		if err != nil {
+			return nil, forge.Repo{}, fmt.Errorf("recognising the forge of %s (set forge: in the pipeline file): %w", gitrepo.RedactURL(url), err)
+		}
+		tokenEnv := p.Forge.TokenEnv
+		if tokenEnv == "" {
+			tokenEnv = promotion.DefaultTokenEnv(promotion.ForgeType(fr.Kind))
+		}
+		token := os.Getenv(tokenEnv)
+		if token == "" {
+			return nil, fr, nil
+		}
+		return forge.New(fr, token, nil), fr, nil
+	}
+}
+
+func (c *common) completeApps(cmd *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCompDirective) {
+	file := c.Pipeline
+	if file == "" {
+		repo, err := gitrepo.Open(cmd.Context(), c.Repo)
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		file = filepath.Join(repo.Root(), promotion.DefaultFile)
+	}
+	p, err := promotion.Load(file)
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	return p.AppNames(), cobra.ShellCompDirectiveNoFileComp
+}
+
+func (c *common) completeEnvs(cmd *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCompDirective) {
+	file := c.Pipeline
+	if file == "" {
+		repo, err := gitrepo.Open(cmd.Context(), c.Repo)
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		file = filepath.Join(repo.Root(), promotion.DefaultFile)
+	}
+	p, err := promotion.Load(file)
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	return p.Order(), cobra.ShellCompDirectiveNoFileComp
+}
+
+// refusal maps engine errors to the exit-code contract: a failed gate is a
+// finding (exit 1); planning mistakes are usage errors (exit 2).
+func refusal(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, promotion.ErrGate) {
+		return &cli.FindingsError{Summary: cli.FormatError(err)}
+	}
+	var pe *promotion.PlanError
+	if errors.As(err, &pe) && !errors.Is(err, promotion.ErrNoChange) {
+		return &cli.UsageError{Err: err}
+	}
+	return err
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+func join(ss []string) string { return strings.Join(ss, ", ") }

@@ -26,9 +26,12 @@ const (
 	ExitInterrupted = 130
 )
 
-// ExitCoder is implemented by errors that choose their own exit code.
+// ExitCoder is implemented by errors that choose their own exit code. The
+// marker method keeps errors of other packages that happen to have an
+// ExitCode method (*exec.ExitError: a child's status) from choosing ours.
 type ExitCoder interface {
 	ExitCode() int
+	gitopsExitCode()
 }
 
 // UsageError reports a wrong command line or invalid input: exit code 2.
@@ -41,6 +44,8 @@ func (e *UsageError) Unwrap() error { return e.Err }
 
 // ExitCode implements ExitCoder.
 func (e *UsageError) ExitCode() int { return ExitUsage }
+
+func (e *UsageError) gitopsExitCode() {}
 
 // Usagef returns a *UsageError with a formatted message.
 func Usagef(format string, args ...any) error {
@@ -63,6 +68,8 @@ func (e *FindingsError) Error() string {
 
 // ExitCode implements ExitCoder.
 func (e *FindingsError) ExitCode() int { return ExitFindings }
+
+func (e *FindingsError) gitopsExitCode() {}
 
 // ExitCodeOf maps an error returned by a command to the process exit code.
 func ExitCodeOf(err error) int {

@@ -1,0 +1,854 @@
+package promotion
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"path"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+	"k8s.io/apimachinery/pkg/util/validation"
+)
+
+// The keys of each mapping, in the order the documentation lists them.
+var (
+	pipelineFields    = []string{"apiVersion", "kind", "remote", "branch", "forge", "environments", "applications"}
+	forgeFields       = []string{"type", "url", "tokenEnv"}
+	environmentFields = []string{"name", "from", "path", "branch", "context", "namespace", "policy", "soak", "requiredChecks"}
+	applicationFields = []string{"name", "versions", "health"}
+	locationFields    = []string{"file", "kustomizeImage", "helmValues", "helmReleaseChart", "argoTargetRevision", "setter"}
+	healthFields      = []string{"workload", "argocd", "fluxKustomization", "fluxHelmRelease"}
+	workloadFields    = []string{"kind", "name", "namespace"}
+	objectRefFields   = []string{"name", "namespace"}
+
+	policies      = []string{string(PolicyAuto), string(PolicyPullRequest)}
+	forgeTypes    = []string{string(ForgeGitHub), string(ForgeGitLab), string(ForgeGitea), "forgejo"}
+	workloadKinds = []string{"Deployment", "StatefulSet", "DaemonSet"}
+)
+
+// Parse reads a pipeline file's content; name is used in messages. The file
+// is decoded strictly (unknown and repeated fields, wrong types) and
+// validated as a whole. The error, if any, is a *ValidationError listing
+// every mistake as file:line:column: field: message.
+func Parse(name string, data []byte) (*Pipeline, error) {
+	fail := func(line int, msg string) (*Pipeline, error) {
+		return nil, newValidationError([]*FieldError{{File: name, Pos: Position{Line: line}, Msg: msg}})
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return fail(0, "the file is empty")
+		}
+		return fail(syntaxError(err))
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		return fail(extra.Line, "only one YAML document is allowed")
+	} else if !errors.Is(err, io.EOF) {
+		return fail(syntaxError(err))
+	}
+	p := &parser{file: name}
+	pl := p.pipeline(&doc)
+	if err := newValidationError(p.errs); err != nil {
+		return nil, err
+	}
+	return pl, nil
+}
+
+var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// syntaxError splits a YAML error into its line and message.
+func syntaxError(err error) (int, string) {
+	msg := err.Error()
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		return line, "invalid YAML: " + m[2]
+	}
+	return 0, "invalid YAML: " + strings.TrimPrefix(msg, "yaml: ")
+}
+
+type parser struct {
+	file string
+	errs []*FieldError
+}
+
+func posOf(n *yaml.Node) Position { return Position{Line: n.Line, Column: n.Column} }
+
+func (p *parser) errorf(n *yaml.Node, field, format string, args ...any) {
+	p.errs = append(p.errs, &FieldError{File: p.file, Pos: posOf(n), Field: field, Msg: fmt.Sprintf(format, args...)})
+}
+
+func join(prefix, field string) string {
+	if prefix == "" {
+		return field
+	}
+	return prefix + "." + field
+}
+
+func deref(n *yaml.Node) *yaml.Node {
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	return n
+}
+
+func isNull(n *yaml.Node) bool { return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" }
+
+// describe names a node's value for "must be X, not Y" messages.
+func describe(n *yaml.Node) string {
+	switch {
+	case n.Kind == yaml.MappingNode:
+		return "a mapping"
+	case n.Kind == yaml.SequenceNode:
+		return "a list"
+	case isNull(n):
+		return "empty"
+	case n.Kind == yaml.ScalarNode:
+		return strconv.Quote(n.Value)
+	}
+	return "an alias"
+}
+
+// fields walks a mapping, reporting repeated and unknown keys (with a
+// suggestion for near misses), and calls each for the known ones in file
+// order with the value dereferenced. It reports false when n is not a mapping.
+func (p *parser) fields(n *yaml.Node, field string, known []string, each func(key string, k, v *yaml.Node)) bool {
+	n = deref(n)
+	if n.Kind != yaml.MappingNode {
+		p.errorf(n, field, "must be a mapping, not %s", describe(n))
+		return false
+	}
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := deref(n.Content[i]), n.Content[i+1]
+		if k.Kind != yaml.ScalarNode {
+			p.errorf(k, field, "keys must be strings, not %s", describe(k))
+			continue
+		}
+		f := join(field, k.Value)
+		switch {
+		case seen[k.Value]:
+			p.errorf(k, f, "given twice")
+		case !slices.Contains(known, k.Value):
+			if s := suggest(k.Value, known); s != "" {
+				p.errorf(k, f, "unknown field%s", s)
+			} else {
+				p.errorf(k, f, "unknown field (want one of %s)", strings.Join(known, ", "))
+			}
+		default:
+			each(k.Value, k, deref(v))
+		}
+		seen[k.Value] = true
+	}
+	return true
+}
+
+// str is a non-empty scalar's text ("" after reporting anything else).
+func (p *parser) str(n *yaml.Node, field string) string {
+	if n.Kind != yaml.ScalarNode || isNull(n) {
+		p.errorf(n, field, "must be a string, not %s", describe(n))
+		return ""
+	}
+	if strings.TrimSpace(n.Value) == "" {
+		p.errorf(n, field, "must not be empty")
+		return ""
+	}
+	return n.Value
+}
+
+// boolean is a true or false; ok is false after reporting anything else.
+func (p *parser) boolean(n *yaml.Node, field string) (b, ok bool) {
+	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!bool" && n.Decode(&b) == nil {
+		return b, true
+	}
+	p.errorf(n, field, "must be true or false, not %s", describe(n))
+	return false, false
+}
+
+// items is a list's elements (aliases resolved), reporting another kind and
+// an empty list (what names one element).
+func (p *parser) items(n *yaml.Node, field, what string) []*yaml.Node {
+	if n.Kind != yaml.SequenceNode {
+		p.errorf(n, field, "must be a list, not %s", describe(n))
+		return nil
+	}
+	if len(n.Content) == 0 {
+		p.errorf(n, field, "must list at least one %s", what)
+	}
+	out := make([]*yaml.Node, len(n.Content))
+	for i, c := range n.Content {
+		out[i] = deref(c)
+	}
+	return out
+}
+
+func (p *parser) strList(n *yaml.Node, field string) []string {
+	if n.Kind == yaml.ScalarNode && !isNull(n) {
+		p.errorf(n, field, "must be a list of strings, not a single value (write [%s])", n.Value)
+		return nil
+	}
+	var out []string
+	seen := map[string]bool{}
+	for i, item := range p.items(n, field, "string") {
+		f := fmt.Sprintf("%s[%d]", field, i)
+		s := p.str(item, f)
+		if s == "" {
+			continue
+		}
+		if seen[s] {
+			p.errorf(item, f, "%q is listed twice", s)
+			continue
+		}
+		seen[s] = true
+		out = append(out, s)
+	}
+	return out
+}
+
+// label is a DNS-1123 label (a Kubernetes namespace or a name that appears
+// in branch names and commit subjects).
+func (p *parser) label(n *yaml.Node, field string) string {
+	s := p.str(n, field)
+	if s == "" {
+		return ""
+	}
+	if len(validation.IsDNS1123Label(s)) > 0 {
+		p.errorf(n, field, "%q is not a valid name: %s", s, labelRule)
+		return ""
+	}
+	return s
+}
+
+const labelRule = "use lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters"
+
+// dnsLabel and dnsSubdomain check names with short messages.
+func dnsLabel(s string) []string {
+	if len(validation.IsDNS1123Label(s)) > 0 {
+		return []string{labelRule}
+	}
+	return nil
+}
+
+func dnsSubdomain(s string) []string {
+	if len(validation.IsDNS1123Subdomain(s)) > 0 {
+		return []string{"use lowercase letters, digits, '-' and '.', starting and ending with a letter or digit"}
+	}
+	return nil
+}
+
+var windowsAbs = regexp.MustCompile(`^[A-Za-z]:`)
+
+// relPath is a slash-separated path inside the repository, cleaned. A file
+// path must name a file, not "." or a directory.
+func (p *parser) relPath(n *yaml.Node, field string, file bool) string {
+	s := p.str(n, field)
+	switch {
+	case s == "":
+		return ""
+	case strings.Contains(s, `\`):
+		p.errorf(n, field, "%q: use forward slashes", s)
+	case strings.HasPrefix(s, "/") || windowsAbs.MatchString(s):
+		p.errorf(n, field, "%q must be relative, not absolute", s)
+	case slices.Contains(strings.Split(s, "/"), ".."):
+		p.errorf(n, field, "%q must not contain ..", s)
+	case file && (path.Clean(s) == "." || strings.HasSuffix(s, "/")):
+		p.errorf(n, field, "%q must name a file", s)
+	default:
+		return path.Clean(s)
+	}
+	return ""
+}
+
+// branchName checks the rules of git check-ref-format for a branch.
+func (p *parser) branchName(n *yaml.Node, field string) string {
+	s := p.str(n, field)
+	if s == "" {
+		return ""
+	}
+	bad := ""
+	switch {
+	case strings.HasPrefix(s, "refs/"):
+		bad = "give the branch name without refs/heads/"
+	case strings.HasPrefix(s, "-"), strings.HasPrefix(s, "/"), strings.HasSuffix(s, "/"),
+		strings.HasSuffix(s, "."), strings.HasSuffix(s, ".lock"), s == "@",
+		strings.Contains(s, ".."), strings.Contains(s, "//"), strings.Contains(s, "@{"),
+		strings.ContainsAny(s, " \t~^:?*[\\"):
+		bad = "not a valid Git branch name"
+	default:
+		for _, seg := range strings.Split(s, "/") {
+			if strings.HasPrefix(seg, ".") {
+				bad = "not a valid Git branch name"
+			}
+		}
+		for _, r := range s {
+			if r < 0x20 || r == 0x7f {
+				bad = "not a valid Git branch name"
+			}
+		}
+	}
+	if bad != "" {
+		p.errorf(n, field, "%q: %s", s, bad)
+		return ""
+	}
+	return s
+}
+
+// oneOf is a string that must be one of choices.
+func (p *parser) oneOf(n *yaml.Node, field string, choices []string) string {
+	s := p.str(n, field)
+	if s == "" || slices.Contains(choices, s) {
+		return s
+	}
+	if len(choices) == 1 {
+		p.errorf(n, field, "must be %s, not %q", choices[0], s)
+		return ""
+	}
+	want := strings.Join(choices[:len(choices)-1], ", ") + " or " + choices[len(choices)-1]
+	p.errorf(n, field, "must be %s, not %q%s", want, s, suggest(s, choices))
+	return ""
+}
+
+var placeholder = regexp.MustCompile(`\{[^{}]*\}`)
+
+// template is a string that may hold {env} and {namespace}; valid says what
+// the expanded text must be. It records the use of {namespace}.
+func (p *parser) template(n *yaml.Node, field string, valid func(string) []string, uses *[]nsUse) string {
+	s := p.str(n, field)
+	if s == "" {
+		return ""
+	}
+	ok := true
+	for _, ph := range placeholder.FindAllString(s, -1) {
+		if ph != "{env}" && ph != "{namespace}" {
+			p.errorf(n, field, "unknown placeholder %s%s (want {env} or {namespace})", ph,
+				suggest(ph, []string{"{env}", "{namespace}"}))
+			ok = false
+		}
+	}
+	rest := placeholder.ReplaceAllString(s, "x")
+	if ok && strings.ContainsAny(rest, "{}") {
+		p.errorf(n, field, "%q has an unclosed placeholder (want {env} or {namespace})", s)
+		ok = false
+	}
+	if ok {
+		if msgs := valid(rest); len(msgs) > 0 {
+			p.errorf(n, field, "%q is not a valid name: %s", s, strings.Join(msgs, "; "))
+			ok = false
+		}
+	}
+	if !ok {
+		return ""
+	}
+	if strings.Contains(s, "{namespace}") {
+		*uses = append(*uses, nsUse{node: n, field: field})
+	}
+	return s
+}
+
+// nsUse is a use of {namespace}, which needs a namespace in every environment.
+type nsUse struct {
+	node  *yaml.Node
+	field string
+}
+
+type envInfo struct {
+	env                                  *Environment
+	field                                string
+	node, name, from, path, soak, checks *yaml.Node
+	hasPathOrBranch                      bool
+}
+
+type appInfo struct {
+	app   *Application
+	field string
+	name  *yaml.Node
+	uses  []nsUse
+}
+
+func (p *parser) pipeline(doc *yaml.Node) *Pipeline {
+	pl := &Pipeline{File: p.file, Remote: DefaultRemote}
+	root := doc
+	if doc.Kind == yaml.DocumentNode {
+		if len(doc.Content) == 0 {
+			p.errorf(doc, "", "the file is empty")
+			return pl
+		}
+		root = deref(doc.Content[0])
+	}
+	if isNull(root) {
+		p.errorf(root, "", "the file is empty")
+		return pl
+	}
+	var envsNode, appsNode *yaml.Node
+	have := map[string]bool{}
+	ok := p.fields(root, "", pipelineFields, func(key string, _, v *yaml.Node) {
+		have[key] = true
+		switch key {
+		case "apiVersion":
+			p.oneOf(v, key, []string{APIVersion})
+		case "kind":
+			p.oneOf(v, key, []string{Kind})
+		case "remote":
+			if s := p.str(v, key); s != "" {
+				if strings.ContainsAny(s, " \t/:") || strings.HasPrefix(s, "-") {
+					p.errorf(v, key, "%q is not a remote name (see git remote)", s)
+				} else {
+					pl.Remote = s
+				}
+			}
+		case "branch":
+			pl.Branch = p.branchName(v, key)
+		case "forge":
+			pl.Forge = p.forge(v, key)
+		case "environments":
+			envsNode = v
+		case "applications":
+			appsNode = v
+		}
+	})
+	if !ok {
+		return pl
+	}
+	for _, want := range []struct{ key, hint string }{
+		{"apiVersion", "want " + APIVersion},
+		{"kind", "want " + Kind},
+		{"environments", "the stages versions move through"},
+		{"applications", "what moves, and where its version is written"},
+	} {
+		if !have[want.key] {
+			p.errorf(root, want.key, "missing (%s)", want.hint)
+		}
+	}
+	var envs []envInfo
+	if envsNode != nil {
+		for i, n := range p.items(envsNode, "environments", "environment") {
+			envs = append(envs, p.environment(n, fmt.Sprintf("environments[%d]", i)))
+		}
+	}
+	p.checkEnvironments(envs)
+	var apps []appInfo
+	if appsNode != nil {
+		for i, n := range p.items(appsNode, "applications", "application") {
+			apps = append(apps, p.application(n, fmt.Sprintf("applications[%d]", i)))
+		}
+	}
+	p.checkApplications(apps, envs)
+	for _, e := range envs {
+		pl.Environments = append(pl.Environments, e.env)
+	}
+	for _, a := range apps {
+		pl.Applications = append(pl.Applications, a.app)
+	}
+	return pl
+}
+
+var envVarName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+func (p *parser) forge(n *yaml.Node, field string) Forge {
+	var f Forge
+	p.fields(n, field, forgeFields, func(key string, _, v *yaml.Node) {
+		fk := join(field, key)
+		switch key {
+		case "type":
+			f.Type = ForgeType(p.oneOf(v, fk, forgeTypes))
+			if f.Type == "forgejo" {
+				f.Type = ForgeGitea
+			}
+		case "url":
+			s := p.str(v, fk)
+			if s == "" {
+				return
+			}
+			// Never echo the URL: it may carry credentials.
+			u, err := url.Parse(s)
+			switch {
+			case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+				p.errorf(v, fk, "must be an http:// or https:// URL")
+			case u.User != nil:
+				p.errorf(v, fk, "must not contain credentials (name the token's variable in tokenEnv)")
+			case u.RawQuery != "" || u.Fragment != "":
+				p.errorf(v, fk, "must not have a query or fragment")
+			default:
+				f.URL = strings.TrimSuffix(s, "/")
+			}
+		case "tokenEnv":
+			s := p.str(v, fk)
+			if s != "" && !envVarName.MatchString(s) {
+				p.errorf(v, fk, "%q is not an environment variable name (the token itself never goes in this file)", s)
+				return
+			}
+			f.TokenEnv = s
+		}
+	})
+	return f
+}
+
+func (p *parser) environment(n *yaml.Node, field string) envInfo {
+	e := &Environment{Pos: posOf(n), Policy: PolicyAuto}
+	info := envInfo{env: e, field: field, node: n}
+	p.fields(n, field, environmentFields, func(key string, k, v *yaml.Node) {
+		f := join(field, key)
+		switch key {
+		case "name":
+			info.name = v
+			e.Name = p.label(v, f)
+		case "from":
+			info.from = v
+			e.From = p.str(v, f)
+		case "path":
+			info.path, info.hasPathOrBranch = v, true
+			e.Path = p.relPath(v, f, false)
+		case "branch":
+			info.hasPathOrBranch = true
+			e.Branch = p.branchName(v, f)
+		case "context":
+			e.Context = p.str(v, f)
+		case "namespace":
+			e.Namespace = p.label(v, f)
+		case "policy":
+			if s := p.oneOf(v, f, policies); s != "" {
+				e.Policy = Policy(s)
+			}
+		case "soak":
+			info.soak = k
+			s := p.str(v, f)
+			if s == "" {
+				return
+			}
+			d, err := time.ParseDuration(s)
+			switch {
+			case err != nil:
+				p.errorf(v, f, "must be a duration such as 10m or 1h30m, not %q", s)
+			case d <= 0:
+				p.errorf(v, f, "must be positive, not %q", s)
+			default:
+				e.Soak = d
+			}
+		case "requiredChecks":
+			info.checks = k
+			e.RequiredChecks = p.strList(v, f)
+		}
+	})
+	if deref(n).Kind != yaml.MappingNode {
+		return info
+	}
+	if info.name == nil {
+		p.errorf(n, field, "missing name")
+	}
+	if !info.hasPathOrBranch {
+		p.errorf(n, field, "needs path (a directory on the pipeline's branch) or branch (a branch of its own), or both (a directory on its own branch)")
+	}
+	if e.Path == "" && e.Branch != "" {
+		e.Path = "."
+	}
+	return info
+}
+
+func (p *parser) checkEnvironments(envs []envInfo) {
+	index := map[string]int{}
+	var names []string
+	for i, e := range envs {
+		if e.env.Name == "" {
+			continue
+		}
+		if j, dup := index[e.env.Name]; dup {
+			p.errorf(e.name, e.field+".name", "%q is already the name of environments[%d]", e.env.Name, j)
+			continue
+		}
+		index[e.env.Name] = i
+		names = append(names, e.env.Name)
+	}
+	where := map[string]int{}
+	for i, e := range envs {
+		if e.env.Path != "" {
+			key := e.env.Branch + "\x00" + e.env.Path
+			if j, dup := where[key]; dup {
+				n := e.path
+				if n == nil {
+					n = e.node
+				}
+				p.errorf(n, e.field+".path", "%q is already where environments[%d] (%s) lives", e.env.Path, j, envs[j].env.Name)
+			} else {
+				where[key] = i
+			}
+		}
+	}
+	for i, e := range envs {
+		if i == 0 {
+			if e.from != nil {
+				p.errorf(e.from, e.field+".from", "the first environment has no source: versions enter the pipeline here")
+				e.env.From = ""
+			}
+			if e.soak != nil {
+				p.errorf(e.soak, e.field+".soak", "the first environment has no source to soak")
+			}
+			if e.checks != nil {
+				p.errorf(e.checks, e.field+".requiredChecks", "the first environment has no source commit to check")
+			}
+			continue
+		}
+		if e.from == nil {
+			e.env.From = envs[i-1].env.Name
+			continue
+		}
+		src := e.env.From
+		if src == "" {
+			continue
+		}
+		j, known := index[src]
+		switch {
+		case !known:
+			p.errorf(e.from, e.field+".from", "unknown environment %q%s", src, suggest(src, names))
+		case j == i:
+			p.errorf(e.from, e.field+".from", "an environment cannot promote from itself")
+		case j > i:
+			p.errorf(e.from, e.field+".from", "%q comes later in the list: list environments in promotion order (a source before the environments it feeds, so there are no cycles)", src)
+		default:
+			continue
+		}
+		e.env.From = ""
+	}
+}
+
+func (p *parser) application(n *yaml.Node, field string) appInfo {
+	a := &Application{Pos: posOf(n)}
+	info := appInfo{app: a, field: field}
+	hasVersions := false
+	p.fields(n, field, applicationFields, func(key string, _, v *yaml.Node) {
+		f := join(field, key)
+		switch key {
+		case "name":
+			info.name = v
+			a.Name = p.label(v, f)
+		case "versions":
+			hasVersions = true
+			for i, item := range p.items(v, f, "version location") {
+				a.Versions = append(a.Versions, p.location(item, fmt.Sprintf("%s[%d]", f, i)))
+			}
+		case "health":
+			a.Health = p.health(v, f, &info.uses)
+		}
+	})
+	if deref(n).Kind != yaml.MappingNode {
+		return info
+	}
+	if info.name == nil {
+		p.errorf(n, field, "missing name")
+	}
+	if !hasVersions {
+		p.errorf(n, field, "missing versions (where the version is written in each environment)")
+	}
+	for i, l := range a.Versions {
+		for j := range i {
+			if a.Versions[j] == withPos(l, a.Versions[j].Pos) && l.File != "" && l.Kind() != "" {
+				p.errs = append(p.errs, &FieldError{File: p.file, Pos: l.Pos, Field: fmt.Sprintf("%s.versions[%d]", field, i),
+					Msg: fmt.Sprintf("repeats versions[%d]", j)})
+				break
+			}
+		}
+	}
+	return info
+}
+
+func withPos(l Location, pos Position) Location {
+	l.Pos = pos
+	return l
+}
+
+func (p *parser) location(n *yaml.Node, field string) Location {
+	l := Location{Pos: posOf(n)}
+	var kinds []string
+	hasFile := false
+	ok := p.fields(n, field, locationFields, func(key string, _, v *yaml.Node) {
+		f := join(field, key)
+		switch key {
+		case "file":
+			hasFile = true
+			l.File = p.relPath(v, f, true)
+			return
+		case "kustomizeImage":
+			l.KustomizeImage = p.imageName(v, f)
+		case "helmValues":
+			l.HelmValues = p.valuesPath(v, f)
+		case "helmReleaseChart", "argoTargetRevision":
+			// false is the same as absent; a wrong value still counts as given.
+			b, valid := p.boolean(v, f)
+			if key == "helmReleaseChart" {
+				l.HelmReleaseChart = b
+			} else {
+				l.ArgoTargetRevision = b
+			}
+			if valid && !b {
+				return
+			}
+		case "setter":
+			l.Setter = p.setter(v, f)
+		}
+		kinds = append(kinds, key)
+	})
+	if !ok {
+		return l
+	}
+	if !hasFile {
+		p.errorf(n, field, "missing file (relative to the environment's path)")
+	}
+	switch len(kinds) {
+	case 0:
+		p.errorf(n, field, "needs one of %s", strings.Join(locationFields[1:], ", "))
+	case 1:
+	default:
+		p.errorf(n, field, "give only one of %s (found %s)", strings.Join(locationFields[1:], ", "), strings.Join(kinds, " and "))
+	}
+	return l
+}
+
+func (p *parser) imageName(n *yaml.Node, field string) string {
+	s := p.str(n, field)
+	last := s[strings.LastIndex(s, "/")+1:]
+	switch {
+	case s == "":
+	case strings.ContainsAny(s, " \t"):
+		p.errorf(n, field, "%q is not an image name", s)
+	case strings.Contains(s, "@") || strings.Contains(last, ":"):
+		p.errorf(n, field, "%q must be the image name without a tag or digest (the tag is the version)", s)
+	default:
+		return s
+	}
+	return ""
+}
+
+func (p *parser) valuesPath(n *yaml.Node, field string) string {
+	s := p.str(n, field)
+	if s == "" {
+		return ""
+	}
+	if strings.ContainsAny(s, " \t") || slices.Contains(strings.Split(s, "."), "") {
+		p.errorf(n, field, "%q must be a dotted path such as image.tag", s)
+		return ""
+	}
+	return s
+}
+
+func (p *parser) setter(n *yaml.Node, field string) string {
+	s := p.str(n, field)
+	if s == "" {
+		return ""
+	}
+	parts := strings.Split(s, ":")
+	if len(parts) == 3 && (parts[2] == "tag" || parts[2] == "name" || parts[2] == "digest") {
+		p.errorf(n, field, "%q: give the image policy as namespace:name; its :%s markers are found from it", s, parts[2])
+		return ""
+	}
+	if len(parts) != 2 || len(validation.IsDNS1123Label(parts[0])) > 0 || len(validation.IsDNS1123Subdomain(parts[1])) > 0 {
+		p.errorf(n, field, "%q must name a Flux image policy as namespace:name", s)
+		return ""
+	}
+	return s
+}
+
+func (p *parser) health(n *yaml.Node, field string, uses *[]nsUse) Health {
+	var h Health
+	var kinds []string
+	ok := p.fields(n, field, healthFields, func(key string, _, v *yaml.Node) {
+		f := join(field, key)
+		kinds = append(kinds, key)
+		switch key {
+		case "workload":
+			h.Workload = p.workload(v, f, uses)
+		case "argocd":
+			h.ArgoCD = p.objectRef(v, f, uses)
+		case "fluxKustomization":
+			h.FluxKustomization = p.objectRef(v, f, uses)
+		case "fluxHelmRelease":
+			h.FluxHelmRelease = p.objectRef(v, f, uses)
+		}
+	})
+	if ok && len(kinds) > 1 {
+		p.errorf(n, field, "give at most one of %s (found %s)", strings.Join(healthFields, ", "), strings.Join(kinds, " and "))
+	}
+	return h
+}
+
+func (p *parser) workload(n *yaml.Node, field string, uses *[]nsUse) *Workload {
+	w := &Workload{}
+	have := map[string]bool{}
+	ok := p.fields(n, field, workloadFields, func(key string, _, v *yaml.Node) {
+		f := join(field, key)
+		have[key] = true
+		switch key {
+		case "kind":
+			w.Kind = p.oneOf(v, f, workloadKinds)
+		case "name":
+			w.Name = p.template(v, f, dnsSubdomain, uses)
+		case "namespace":
+			w.Namespace = p.template(v, f, dnsLabel, uses)
+		}
+	})
+	if ok {
+		for _, key := range []string{"kind", "name"} {
+			if !have[key] {
+				p.errorf(n, field, "missing %s", key)
+			}
+		}
+	}
+	return w
+}
+
+func (p *parser) objectRef(n *yaml.Node, field string, uses *[]nsUse) *ObjectRef {
+	o := &ObjectRef{}
+	hasName := false
+	ok := p.fields(n, field, objectRefFields, func(key string, _, v *yaml.Node) {
+		f := join(field, key)
+		switch key {
+		case "name":
+			hasName = true
+			o.Name = p.template(v, f, dnsSubdomain, uses)
+		case "namespace":
+			o.Namespace = p.template(v, f, dnsLabel, uses)
+		}
+	})
+	if ok && !hasName {
+		p.errorf(n, field, "missing name")
+	}
+	return o
+}
+
+func (p *parser) checkApplications(apps []appInfo, envs []envInfo) {
+	index := map[string]int{}
+	for i, a := range apps {
+		if a.app.Name == "" {
+			continue
+		}
+		if j, dup := index[a.app.Name]; dup {
+			p.errorf(a.name, a.field+".name", "%q is already the name of applications[%d]", a.app.Name, j)
+			continue
+		}
+		index[a.app.Name] = i
+	}
+	var bare []string
+	for _, e := range envs {
+		if e.env.Name != "" && e.env.Namespace == "" && !slices.Contains(bare, e.env.Name) {
+			bare = append(bare, e.env.Name)
+		}
+	}
+	if len(bare) == 0 {
+		return
+	}
+	for _, a := range apps {
+		for _, u := range a.uses {
+			if len(bare) == 1 {
+				p.errorf(u.node, u.field, "uses {namespace}, but environment %s sets no namespace", bare[0])
+			} else {
+				p.errorf(u.node, u.field, "uses {namespace}, but environments %s set no namespace", strings.Join(bare, ", "))
+			}
+		}
+	}
+}

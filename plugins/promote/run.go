@@ -1,0 +1,267 @@
+package promote
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"sigs.k8s.io/yaml"
+
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/promotion"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/textdiff"
+	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/cli"
+)
+
+// promoteOptions are the options of `promote APP… --to ENV`.
+type promoteOptions struct {
+	*common
+	Apps           []string
+	To             string
+	From           string
+	Version        string
+	DryRun         bool
+	SkipGates      bool
+	AllowDrift     bool
+	AllowDowngrade bool
+}
+
+func (o *promoteOptions) bindFlags(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVar(&o.To, "to", "", "The environment to promote to (required)")
+	f.StringVar(&o.From, "from", "", "The environment to promote from (default: the target's source in the pipeline)")
+	f.StringVar(&o.Version, "version", "", "The version to promote (default: the version the source environment has)")
+	f.BoolVar(&o.DryRun, "dry-run", false, "Check the gates and show the diff, but commit nothing")
+	f.BoolVar(&o.SkipGates, "skip-gates", false, "Promote without checking the source environment's health, soak, checks and drift (recorded in the commit)")
+	f.BoolVar(&o.AllowDrift, "allow-drift", false, "Promote even when the source environment drifts from Git")
+	f.BoolVar(&o.AllowDowngrade, "allow-downgrade", false, "Allow promoting an older version than the target has")
+	_ = cmd.RegisterFlagCompletionFunc("to", o.completeEnvs)
+	_ = cmd.RegisterFlagCompletionFunc("from", o.completeEnvs)
+}
+
+// Complete has nothing to resolve before the repository is opened.
+func (o *promoteOptions) Complete() error { return nil }
+
+// Validate checks the flags.
+func (o *promoteOptions) Validate() error {
+	if o.To == "" {
+		return cli.Usagef("--to is required")
+	}
+	if o.Version != "" {
+		if err := promotion.ValidVersion(o.Version); err != nil {
+			return cli.Usagef("invalid --version: %v", err)
+		}
+		if len(o.Apps) != 1 {
+			return cli.Usagef("--version needs exactly one application, not %d", len(o.Apps))
+		}
+	}
+	if o.SkipGates && o.AllowDrift {
+		return cli.Usagef("--allow-drift is implied by --skip-gates")
+	}
+	return checkOutput(o.Output)
+}
+
+// Run promotes.
+func (o *promoteOptions) Run(ctx context.Context) error {
+	s, err := o.open(ctx)
+	if err != nil {
+		return err
+	}
+	out, err := s.engine.Promote(ctx, promotion.Options{
+		Request:   promotion.Request{Apps: o.Apps, To: o.To, From: o.From, Version: o.Version, AllowDowngrade: o.AllowDowngrade},
+		DryRun:    o.DryRun,
+		SkipGates: o.SkipGates, AllowDrift: o.AllowDrift,
+	})
+	if errors.Is(err, promotion.ErrNoChange) {
+		fmt.Fprintf(o.env.Streams.ErrOut, "nothing to promote: %v\n", err)
+		return nil
+	}
+	if out != nil {
+		if werr := writeOutcome(o.env.Streams.Out, out, o.Output, cli.ColorEnabled(o.env.Streams.Out)); werr != nil && err == nil {
+			err = werr
+		}
+	}
+	return refusal(err)
+}
+
+// JSONOutcome is the -o json / -o yaml schema of a promotion.
+type JSONOutcome struct {
+	APIVersion  string     `json:"apiVersion"`
+	Kind        string     `json:"kind"`
+	Environment string     `json:"environment"`
+	From        string     `json:"from,omitempty"`
+	Policy      string     `json:"policy"`
+	DryRun      bool       `json:"dryRun,omitempty"`
+	Rollback    bool       `json:"rollback,omitempty"`
+	Apps        []JSONApp  `json:"apps"`
+	Gates       []JSONGate `json:"gates,omitempty"`
+	Files       []JSONFile `json:"files"`
+	Commit      string     `json:"commit,omitempty"`
+	Branch      string     `json:"branch,omitempty"`
+	PullRequest string     `json:"pullRequest,omitempty"`
+	CompareURL  string     `json:"compareURL,omitempty"`
+	Attempts    int        `json:"pushAttempts,omitempty"`
+	Message     string     `json:"message"`
+}
+
+// JSONApp is one application's version change.
+type JSONApp struct {
+	Name string `json:"name"`
+	From string `json:"from,omitempty"`
+	To   string `json:"to"`
+}
+
+// JSONGate is one gate's verdict.
+type JSONGate struct {
+	App         string `json:"app"`
+	Environment string `json:"environment"`
+	Gate        string `json:"gate"`
+	Passed      bool   `json:"passed"`
+	Detail      string `json:"detail"`
+}
+
+// JSONFile is one changed file with its unified diff.
+type JSONFile struct {
+	Branch string `json:"branch"`
+	Path   string `json:"path"`
+	Diff   string `json:"diff"`
+}
+
+func toJSON(out *promotion.Outcome) JSONOutcome {
+	j := JSONOutcome{APIVersion: "gitops.kubectl-gitops.dev/v1alpha1", Kind: "Promotion", Environment: out.Env,
+		From: out.Promotion.From, Policy: string(out.Policy), DryRun: out.DryRun, Rollback: out.Promotion.Rollback,
+		Commit: out.Commit, Branch: out.Branch, CompareURL: out.CompareURL, Attempts: out.Attempts,
+		Message: out.Promotion.Message(), Apps: []JSONApp{}, Files: []JSONFile{}}
+	if out.Promotion.Env == "" {
+		j.Message = ""
+	}
+	if out.PullRequest != nil {
+		j.PullRequest = out.PullRequest.URL
+	}
+	for _, s := range out.Steps {
+		j.Apps = append(j.Apps, JSONApp{Name: s.App, From: s.Old, To: s.New})
+	}
+	for _, g := range out.Gates {
+		j.Gates = append(j.Gates, JSONGate{App: g.App, Environment: g.Env, Gate: g.Name, Passed: g.Passed, Detail: g.Detail})
+	}
+	for _, f := range out.Files {
+		j.Files = append(j.Files, JSONFile{Branch: f.Branch, Path: f.Path, Diff: fileDiff(f)})
+	}
+	return j
+}
+
+func fileDiff(f promotion.FileDiff) string {
+	return textdiff.Unified("a/"+f.Path, "b/"+f.Path, string(f.Old), string(f.New), 3)
+}
+
+func writeData(w io.Writer, v any, format string) error {
+	switch format {
+	case "json":
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(v)
+	case "yaml":
+		b, err := yaml.Marshal(v)
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(b)
+		return err
+	}
+	return fmt.Errorf("unknown output format %q", format)
+}
+
+const (
+	green = "\033[32m"
+	red   = "\033[31m"
+	bold  = "\033[1m"
+	reset = "\033[0m"
+)
+
+func paint(color bool, code, s string) string {
+	if !color {
+		return s
+	}
+	return code + s + reset
+}
+
+func writeOutcome(w io.Writer, out *promotion.Outcome, format string, color bool) error {
+	if format != "text" {
+		return writeData(w, toJSON(out), format)
+	}
+	var b strings.Builder
+	verb := "Promoting"
+	if out.Promotion.Rollback {
+		verb = "Rolling back"
+	}
+	from := ""
+	if len(out.Steps) > 0 && out.Steps[0].From != out.Env {
+		from = " from " + out.Steps[0].From
+	}
+	fmt.Fprintf(&b, "%s %s%s (policy %s):\n", verb, paint(color, bold, out.Env), from, out.Policy)
+	for _, s := range out.Steps {
+		old := s.Old
+		if old == "" {
+			old = "(none)"
+		}
+		fmt.Fprintf(&b, "  %s %s → %s\n", s.App, old, s.New)
+	}
+	if len(out.Gates) > 0 {
+		b.WriteString("Gates:\n")
+		for _, g := range out.Gates {
+			mark := paint(color, green, "✓")
+			if !g.Passed {
+				mark = paint(color, red, "✗")
+			}
+			fmt.Fprintf(&b, "  %s %s %s in %s: %s\n", mark, g.Name, g.App, g.Env, g.Detail)
+		}
+	} else if out.Promotion.SkippedGates {
+		b.WriteString("Gates: skipped (--skip-gates)\n")
+	}
+	for _, f := range out.Files {
+		d := fileDiff(f)
+		if color {
+			d = textdiff.Colorize(d)
+		}
+		if f.Branch != "" {
+			fmt.Fprintf(&b, "# branch %s\n", f.Branch)
+		}
+		b.WriteString(d)
+	}
+	switch {
+	case out.DryRun:
+		b.WriteString("Dry run: nothing committed.\n")
+	case out.PullRequest != nil:
+		state := "Opened"
+		if out.PullRequest.Existing {
+			state = "Updated"
+		}
+		fmt.Fprintf(&b, "Pushed %s (%s). %s pull request #%d: %s\n", out.Branch, short(out.Commit), state, out.PullRequest.Number, out.PullRequest.URL)
+	case out.Commit != "" && out.Policy == promotion.PolicyPullRequest:
+		fmt.Fprintf(&b, "Pushed %s (%s).", out.Branch, short(out.Commit))
+		if out.CompareURL != "" {
+			fmt.Fprintf(&b, " Open a pull request: %s", out.CompareURL)
+		} else {
+			b.WriteString(" Open a pull request from it (no forge token: set GITHUB_TOKEN, GITLAB_TOKEN or GITEA_TOKEN to open it automatically).")
+		}
+		b.WriteString("\n")
+	case out.Commit != "":
+		fmt.Fprintf(&b, "Pushed %s to %s", short(out.Commit), out.Branch)
+		if out.Attempts > 1 {
+			fmt.Fprintf(&b, " after %d attempts (rebased onto newer commits)", out.Attempts)
+		}
+		b.WriteString(".\n")
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func short(sha string) string {
+	if len(sha) > 12 {
+		return sha[:12]
+	}
+	return sha
+}

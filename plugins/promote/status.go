@@ -1,0 +1,278 @@
+package promote
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/promotion"
+	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/cli"
+)
+
+func newStatusCmd(c *common) *cobra.Command {
+	noLive := false
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Versions in Git and live, per application and environment, and what is pending",
+		Long: `Show a table of applications × environments: the version in Git, the version live in the
+environment's cluster with its health, and whether the source environment has a version waiting
+to be promoted. --no-live reads Git only.`,
+		Example: fmt.Sprintf("  %[1]s status\n  %[1]s status -o json\n  %[1]s status --no-live", c.env.Name),
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runStatus(cmd.Context(), c, !noLive)
+		},
+	}
+	cmd.Flags().BoolVar(&noLive, "no-live", false, "Do not read the clusters: versions in Git only")
+	return cmd
+}
+
+// JSONStatus is the -o json / -o yaml schema of `promote status`.
+type JSONStatus struct {
+	APIVersion string          `json:"apiVersion"`
+	Kind       string          `json:"kind"`
+	Rows       []JSONStatusRow `json:"rows"`
+}
+
+// JSONStatusRow is one application in one environment.
+type JSONStatusRow struct {
+	App           string `json:"app"`
+	Environment   string `json:"environment"`
+	Version       string `json:"version,omitempty"`
+	Source        string `json:"source,omitempty"`
+	SourceVersion string `json:"sourceVersion,omitempty"`
+	Pending       bool   `json:"pending"`
+	Live          string `json:"live,omitempty"`
+	Checked       bool   `json:"checked"`
+	Healthy       bool   `json:"healthy"`
+	Detail        string `json:"detail,omitempty"`
+	Error         string `json:"error,omitempty"`
+}
+
+func runStatus(ctx context.Context, c *common, live bool) error {
+	s, err := c.open(ctx)
+	if err != nil {
+		return err
+	}
+	s.engine.Progress = nil
+	rows, err := s.engine.Status(ctx, live)
+	if err != nil {
+		return err
+	}
+	if c.Output != "text" {
+		j := JSONStatus{APIVersion: "gitops.kubectl-gitops.dev/v1alpha1", Kind: "PromotionStatus", Rows: []JSONStatusRow{}}
+		for _, r := range rows {
+			j.Rows = append(j.Rows, JSONStatusRow{App: r.App, Environment: r.Env, Version: r.Version, Source: r.Source,
+				SourceVersion: r.SourceVersion, Pending: r.Pending, Live: r.Live, Checked: r.Checked, Healthy: r.Healthy, Detail: r.Detail, Error: r.Err})
+		}
+		return writeData(c.env.Streams.Out, j, c.Output)
+	}
+	return writeStatus(c.env.Streams.Out, rows, live, cli.ColorEnabled(c.env.Streams.Out))
+}
+
+func writeStatus(w io.Writer, rows []promotion.LiveStatus, live, color bool) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	header := "APP\tENV\tGIT"
+	if live {
+		header += "\tLIVE\tHEALTH"
+	}
+	header += "\tPENDING"
+	fmt.Fprintln(tw, header)
+	for _, r := range rows {
+		line := fmt.Sprintf("%s\t%s\t%s", r.App, r.Env, dash(r.Version))
+		if live {
+			health := "-"
+			switch {
+			case r.Err != "":
+				health = paint(color, red, "error")
+			case !r.Checked:
+				health = "-"
+			case r.Healthy:
+				health = paint(color, green, "healthy")
+			default:
+				health = paint(color, red, "unhealthy")
+			}
+			line += fmt.Sprintf("\t%s\t%s", dash(r.Live), health)
+		}
+		pending := "-"
+		if r.Pending {
+			pending = fmt.Sprintf("%s from %s", r.SourceVersion, r.Source)
+			pending = paint(color, bold, pending)
+		}
+		line += "\t" + pending
+		fmt.Fprintln(tw, line)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	var notes []string
+	for _, r := range rows {
+		if r.Err != "" {
+			notes = append(notes, fmt.Sprintf("%s in %s: %s", r.App, r.Env, r.Err))
+		} else if r.Checked && !r.Healthy && r.Detail != "" {
+			notes = append(notes, fmt.Sprintf("%s in %s: %s", r.App, r.Env, r.Detail))
+		}
+	}
+	if len(notes) > 0 {
+		fmt.Fprintln(w)
+		for _, n := range notes {
+			fmt.Fprintln(w, n)
+		}
+	}
+	return nil
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func newHistoryCmd(c *common) *cobra.Command {
+	env := ""
+	cmd := &cobra.Command{
+		Use:   "history [APP]",
+		Short: "Past promotions, from the commits' Promoted-* trailers",
+		Example: fmt.Sprintf("  %[1]s history\n  %[1]s history web --env prod\n  %[1]s history -o json", c.env.Name),
+		Args:              cobra.MaximumNArgs(1),
+		ValidArgsFunction: c.completeApps,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			s, err := c.open(ctx)
+			if err != nil {
+				return err
+			}
+			f := promotion.Filter{Env: env}
+			if len(args) == 1 {
+				if _, ok := s.pipeline.App(args[0]); !ok {
+					return cli.Usagef("unknown application %q (the pipeline has %s)", args[0], join(s.pipeline.AppNames()))
+				}
+				f.App = args[0]
+			}
+			if env != "" {
+				if _, ok := s.pipeline.Env(env); !ok {
+					return cli.Usagef("unknown environment %q (the pipeline has %s)", env, join(s.pipeline.Order()))
+				}
+			}
+			s.engine.Progress = nil
+			if s.pipeline.Branch == "" {
+				if err := s.engine.Preflight(ctx); err != nil {
+					return err
+				}
+			}
+			if err := s.engine.Fetch(ctx); err != nil {
+				return err
+			}
+			entries, err := s.engine.History(ctx, f)
+			if err != nil {
+				return err
+			}
+			return writeHistory(c.env.Streams.Out, entries, c.Output)
+		},
+	}
+	cmd.Flags().StringVar(&env, "env", "", "Only promotions into this environment")
+	_ = cmd.RegisterFlagCompletionFunc("env", c.completeEnvs)
+	return cmd
+}
+
+// JSONHistoryEntry is one promotion of `promote history -o json`.
+type JSONHistoryEntry struct {
+	Commit       string    `json:"commit"`
+	Author       string    `json:"author"`
+	Date         time.Time `json:"date"`
+	Environment  string    `json:"environment"`
+	From         string    `json:"from,omitempty"`
+	Apps         []JSONApp `json:"apps"`
+	SourceCommit string    `json:"sourceCommit,omitempty"`
+	Health       []string  `json:"health,omitempty"`
+	SkippedGates bool      `json:"skippedGates,omitempty"`
+	Rollback     bool      `json:"rollback,omitempty"`
+}
+
+func writeHistory(w io.Writer, entries []promotion.Entry, format string) error {
+	if format != "text" {
+		out := []JSONHistoryEntry{}
+		for _, e := range entries {
+			j := JSONHistoryEntry{Commit: e.Commit, Author: e.Author, Date: e.Date, Environment: e.Env, From: e.From,
+				SourceCommit: e.SourceCommit, Health: e.Health, SkippedGates: e.SkippedGates, Rollback: e.Rollback, Apps: []JSONApp{}}
+			for _, a := range e.Apps {
+				j.Apps = append(j.Apps, JSONApp{Name: a.App, From: a.Old, To: a.New})
+			}
+			out = append(out, j)
+		}
+		return writeData(w, out, format)
+	}
+	if len(entries) == 0 {
+		_, err := fmt.Fprintln(w, "No promotions found.")
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "DATE\tENV\tCHANGE\tFROM\tCOMMIT\tAUTHOR\tNOTE")
+	for _, e := range entries {
+		var changes []string
+		for _, a := range e.Apps {
+			changes = append(changes, fmt.Sprintf("%s %s → %s", a.App, dash(a.Old), a.New))
+		}
+		note := ""
+		switch {
+		case e.Rollback:
+			note = "rollback"
+		case e.SkippedGates:
+			note = "gates skipped"
+		}
+		from := e.From
+		if e.Rollback {
+			from = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Date.Local().Format("2006-01-02 15:04"), e.Env, strings.Join(changes, ", "), dash(from), short(e.Commit), e.Author, dash(note))
+	}
+	return tw.Flush()
+}
+
+func newRollbackCmd(c *common) *cobra.Command {
+	var env, to string
+	dryRun := false
+	cmd := &cobra.Command{
+		Use:   "rollback APP --env ENV [--to VERSION]",
+		Short: "Promote an application back to its previous (or a given) version, as a new commit",
+		Long: `Roll an application back in one environment: a new promotion commit (never a history
+rewrite) setting the version promoted before the current one — or --to VERSION — under the
+environment's policy (a pull request for pull-request environments).`,
+		Example:           fmt.Sprintf("  %[1]s rollback web --env prod\n  %[1]s rollback web --env staging --to 1.4.1 --dry-run", c.env.Name),
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: c.completeApps,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if env == "" {
+				return cli.Usagef("--env is required")
+			}
+			if to != "" {
+				if err := promotion.ValidVersion(to); err != nil {
+					return cli.Usagef("invalid --to: %v", err)
+				}
+			}
+			ctx := cmd.Context()
+			s, err := c.open(ctx)
+			if err != nil {
+				return err
+			}
+			out, err := s.engine.Rollback(ctx, args[0], env, promotion.Options{Request: promotion.Request{Version: to}, DryRun: dryRun})
+			if out != nil {
+				if werr := writeOutcome(c.env.Streams.Out, out, c.Output, cli.ColorEnabled(c.env.Streams.Out)); werr != nil && err == nil {
+					err = werr
+				}
+			}
+			return refusal(err)
+		},
+	}
+	cmd.Flags().StringVar(&env, "env", "", "The environment to roll back (required)")
+	cmd.Flags().StringVar(&to, "to", "", "The version to go back to (default: the one before the current, from the history)")
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "Show the diff, commit nothing")
+	_ = cmd.RegisterFlagCompletionFunc("env", c.completeEnvs)
+	return cmd
+}
