@@ -465,4 +465,3 @@ func writeFile(t *testing.T, p, content string) {
 		t.Fatal(err)
 	}
 }
-

@@ -137,9 +137,9 @@ func dash(s string) string {
 func newHistoryCmd(c *common) *cobra.Command {
 	env := ""
 	cmd := &cobra.Command{
-		Use:   "history [APP]",
-		Short: "Past promotions, from the commits' Promoted-* trailers",
-		Example: fmt.Sprintf("  %[1]s history\n  %[1]s history web --env prod\n  %[1]s history -o json", c.env.Name),
+		Use:               "history [APP]",
+		Short:             "Past promotions, from the commits' Promoted-* trailers",
+		Example:           fmt.Sprintf("  %[1]s history\n  %[1]s history web --env prod\n  %[1]s history -o json", c.env.Name),
 		Args:              cobra.MaximumNArgs(1),
 		ValidArgsFunction: c.completeApps,
 		RunE: func(cmd *cobra.Command, args []string) error {
