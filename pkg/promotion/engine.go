@@ -315,6 +315,9 @@ func (e *Engine) run(ctx context.Context, steps []Step, opts Options) (*Outcome,
 	p := Promotion{Env: to.Name, From: steps[0].From, Rollback: opts.Rollback}
 	for _, s := range steps {
 		p.Apps = append(p.Apps, AppChange{App: s.App, Old: s.Old, New: s.New})
+		if s.Relation == Unordered && !opts.Rollback {
+			e.logf("warning: %s: %s and %s cannot be ordered (not both semantic versions): promoting without the downgrade check", s.App, s.Old, s.New)
+		}
 	}
 	if !opts.Rollback {
 		from, _ := e.Pipeline.Env(steps[0].From)
