@@ -57,3 +57,25 @@ step kubectl -n shop label secret/stray kustomize.toolkit.fluxcd.io/name=apps ku
 step kubectl gitops drift -f "$demo/app.yaml" -o summary || true
 step kubectl gitops drift -f "$demo/app.yaml" || echo "(exit $?: drift found)"
 step kubectl gitops drift -f "$demo/app.yaml" --mode=local -o json || true
+
+# promote: a GitOps repository (examples/gitops-repo) with dev, staging and prod,
+# pushed to a local bare remote; dev deployed as Flux would.
+repo=$(cd "$(dirname "$0")/.." && pwd)/examples/gitops-repo
+export GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_NOSYSTEM=1
+export GIT_AUTHOR_NAME=Demo GIT_AUTHOR_EMAIL=demo@example.com GIT_COMMITTER_NAME=Demo GIT_COMMITTER_EMAIL=demo@example.com
+git init -q --bare -b main "$demo/remote.git"
+cp -r "$repo" "$demo/shop"
+cd "$demo/shop"
+git init -q -b main && git add -A && git commit -q -m "shop: dev, staging, prod"
+git remote add origin "$demo/remote.git" && git push -q -u origin main
+step kubectl apply --server-side --field-manager=kustomize-controller -k envs/dev
+step kubectl gitops promote status
+# Without a kubelet no pod ever runs here, so dev's web never becomes available:
+# the health gate refuses, and says why.
+step kubectl gitops promote web --to staging || echo "(exit $?: refused by a gate)"
+step kubectl gitops promote web worker --to staging --skip-gates
+step kubectl gitops promote web --to prod --skip-gates
+step git log --format='%h %s%n%(trailers:only,unfold)' -2 origin/main
+step kubectl gitops promote history
+step kubectl gitops promote rollback web --env staging
+step kubectl gitops promote status --no-live

@@ -740,11 +740,12 @@ type LiveStatus struct {
 	Status
 	// Live is the version seen in the cluster ("" unknown), Healthy its
 	// health, Detail the health gate's reason; Err a cluster problem.
-	Live    string
-	Healthy bool
-	Checked bool
-	Detail  string
-	Err     string
+	Live     string
+	Deployed bool
+	Healthy  bool
+	Checked  bool
+	Detail   string
+	Err      string
 }
 
 // Status reads the versions in Git and, when live is set, in the clusters.
@@ -777,7 +778,7 @@ func (e *Engine) Status(ctx context.Context, live bool) ([]LiveStatus, error) {
 					var g Gate
 					var res health.Result
 					g, res, err = e.healthGate(ctx, env, app, r.Version, commit)
-					ls.Live, ls.Healthy, ls.Detail = res.LiveVersion, g.Passed, g.Detail
+					ls.Live, ls.Deployed, ls.Healthy, ls.Detail = res.LiveVersion, res.Deployed, g.Passed, g.Detail
 				}
 				if err != nil {
 					ls.Err = err.Error()

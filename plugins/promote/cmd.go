@@ -264,7 +264,7 @@ func refusal(err error) error {
 		return nil
 	}
 	if errors.Is(err, promotion.ErrGate) {
-		return &cli.FindingsError{Summary: cli.FormatError(err)}
+		return &cli.FindingsError{Summary: "refused: " + err.Error()}
 	}
 	var pe *promotion.PlanError
 	if errors.As(err, &pe) && !errors.Is(err, promotion.ErrNoChange) {

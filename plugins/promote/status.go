@@ -49,6 +49,7 @@ type JSONStatusRow struct {
 	Pending       bool   `json:"pending"`
 	Live          string `json:"live,omitempty"`
 	Checked       bool   `json:"checked"`
+	Deployed      bool   `json:"deployed"`
 	Healthy       bool   `json:"healthy"`
 	Detail        string `json:"detail,omitempty"`
 	Error         string `json:"error,omitempty"`
@@ -68,7 +69,7 @@ func runStatus(ctx context.Context, c *common, live bool) error {
 		j := JSONStatus{APIVersion: "gitops.kubectl-gitops.dev/v1alpha1", Kind: "PromotionStatus", Rows: []JSONStatusRow{}}
 		for _, r := range rows {
 			j.Rows = append(j.Rows, JSONStatusRow{App: r.App, Environment: r.Env, Version: r.Version, Source: r.Source,
-				SourceVersion: r.SourceVersion, Pending: r.Pending, Live: r.Live, Checked: r.Checked, Healthy: r.Healthy, Detail: r.Detail, Error: r.Err})
+				SourceVersion: r.SourceVersion, Pending: r.Pending, Live: r.Live, Checked: r.Checked, Deployed: r.Deployed, Healthy: r.Healthy, Detail: r.Detail, Error: r.Err})
 		}
 		return writeData(c.env.Streams.Out, j, c.Output)
 	}
@@ -94,6 +95,8 @@ func writeStatus(w io.Writer, rows []promotion.LiveStatus, live, color bool) err
 				health = "-"
 			case r.Healthy:
 				health = paint(color, green, "healthy")
+			case !r.Deployed:
+				health = "not deployed"
 			default:
 				health = paint(color, red, "unhealthy")
 			}
