@@ -465,3 +465,67 @@ func writeFile(t *testing.T, p, content string) {
 		t.Fatal(err)
 	}
 }
+
+// TestBranchPerEnvironment: environments on branches of their own; the
+// promotion commits on the target's branch (pull request into it for
+// pull-request), reading the source from its branch; -o json.
+func TestBranchPerEnvironment(t *testing.T) {
+	bare := filepath.Join(t.TempDir(), "remote.git")
+	git(t, t.TempDir(), "init", "-q", "--bare", "-b", "main", bare)
+	dir := filepath.Join(t.TempDir(), "work")
+	writeFile(t, filepath.Join(dir, ".gitops", "pipeline.yaml"), `apiVersion: gitops.kubectl-gitops.dev/v1alpha1
+kind: Pipeline
+branch: main
+environments:
+- name: dev
+  branch: env/dev
+- name: staging
+  branch: env/staging
+- name: prod
+  branch: env/prod
+  policy: pull-request
+applications:
+- name: web
+  versions:
+  - file: app/values.yaml
+    helmValues: image.tag
+`)
+	git(t, dir, "init", "-q", "-b", "main")
+	git(t, dir, "add", "-A")
+	git(t, dir, "commit", "-q", "-m", "pipeline")
+	git(t, dir, "remote", "add", "origin", bare)
+	git(t, dir, "push", "-q", "origin", "main")
+	for env, v := range map[string]string{"dev": "3.1.0", "staging": "3.0.0", "prod": "2.9.0"} {
+		git(t, dir, "checkout", "-q", "-b", "env/"+env, "main")
+		writeFile(t, filepath.Join(dir, "app", "values.yaml"), "image:\n  # "+env+"\n  tag: "+v+"\n")
+		git(t, dir, "add", "-A")
+		git(t, dir, "commit", "-q", "-m", env)
+		git(t, dir, "push", "-q", "origin", "env/"+env)
+	}
+	git(t, dir, "checkout", "-q", "main")
+
+	r := promote(t, "", dir, "web", "--to", "staging", "--skip-gates", "-o", "json")
+	var out JSONOutcome
+	if err := json.Unmarshal([]byte(r.stdout), &out); r.code != 0 || err != nil {
+		t.Fatalf("promote to staging: %v\n%s", err, r)
+	}
+	if out.Branch != "env/staging" || out.Commit == "" || len(out.Apps) != 1 || out.Apps[0].From != "3.0.0" || out.Apps[0].To != "3.1.0" || len(out.Files) != 1 || out.Files[0].Branch != "env/staging" {
+		t.Fatalf("outcome: %+v", out)
+	}
+	if got := git(t, bare, "show", "env/staging:app/values.yaml"); got != "image:\n  # staging\n  tag: 3.1.0" {
+		t.Fatalf("env/staging:\n%s", got)
+	}
+	if got := git(t, bare, "rev-parse", "main"); got != git(t, dir, "rev-parse", "main") {
+		t.Fatal("main moved")
+	}
+	r = promote(t, "", dir, "web", "--to", "prod", "--skip-gates")
+	if r.code != 0 || !strings.Contains(r.stdout, "Pushed promote/prod/web-3.1.0") {
+		t.Fatalf("promote to prod: %s", r)
+	}
+	if got := git(t, bare, "show", "promote/prod/web-3.1.0:app/values.yaml"); got != "image:\n  # prod\n  tag: 3.1.0" {
+		t.Fatalf("pull-request branch:\n%s", got)
+	}
+	if base := git(t, bare, "rev-parse", "promote/prod/web-3.1.0^"); base != git(t, bare, "rev-parse", "env/prod") {
+		t.Fatal("the pull-request branch does not start from env/prod")
+	}
+}
