@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 #
-# kubectl-gitops as a container image: the five binaries on distroless/static,
-# run as a non-root user. See docs/install.md ("Container image").
+# kubectl-gitops as a container image: the binaries on Alpine with git, run
+# as a non-root user. See docs/install.md ("Container image").
 #
 #   docker build -t kubectl-gitops \
 #     --build-arg VERSION="$(git describe --tags --always --dirty)" \
@@ -35,9 +35,12 @@ RUN CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH go build -trimpath -buildvcs
       ./cmd/kubectl-gitops ./cmd/kubectl-gitops-drift ./cmd/kubectl-gitops-promote \
       ./cmd/kubectl-gitops-tenant ./cmd/kubectl-gitops-seal
 
-# static: CA certificates, tzdata and /etc/passwd with the nonroot user; no
-# shell, no package manager. Pin by digest in production.
-FROM gcr.io/distroless/static-debian12:nonroot
+# Alpine with git (drift's --repo, Argo CD and Flux sources clone with the
+# real git; promote commits with it) and CA certificates; the binaries are
+# static. Pin by digest in production.
+FROM alpine:3.22
+RUN apk add --no-cache git ca-certificates && \
+    adduser -D -H -u 65532 -g nonroot nonroot
 COPY --from=build /out/ /usr/local/bin/
 COPY LICENSE /licenses/kubectl-gitops/LICENSE
 # nonroot (65532) by number, so runAsNonRoot admission can verify it.

@@ -42,6 +42,9 @@ type Options struct {
 	// PruneSelector finds extraneous objects by label, besides Argo CD
 	// tracking ids and Flux labels learnt from the live objects.
 	PruneSelector string
+	// Tracking names the source the desired objects belong to (see
+	// Tracking), for extraneous objects.
+	Tracking Tracking
 	// Ignore holds the ignore rules (nil: none).
 	Ignore *ignore.Set
 	// ShowSecrets disables masking of Secret values.
@@ -105,6 +108,7 @@ func (e *Engine) Run(ctx context.Context, desired []Desired, opts Options) (*Rep
 	if err != nil {
 		return nil, err
 	}
+	track.learn(opts.Tracking)
 	sweeper := newSecrets(opts.ShowSecrets)
 	var done int
 	var mu sync.Mutex
@@ -153,6 +157,11 @@ func (e *Engine) Run(ctx context.Context, desired []Desired, opts Options) (*Rep
 		return nil, err
 	}
 	rep.Objects = append(rep.Objects, extraneous...)
+	fromInventory, err := e.inventoryExtraneous(ctx, items, extraneous, opts, rep, sweeper)
+	if err != nil {
+		return nil, err
+	}
+	rep.Objects = append(rep.Objects, fromInventory...)
 	sweeper.finish(rep)
 	sort.Strings(rep.Warnings)
 	sort.SliceStable(rep.Objects, func(i, j int) bool { return less(&rep.Objects[i], &rep.Objects[j]) })

@@ -14,6 +14,7 @@ import (
 // as the desired set.
 type tracker struct {
 	argoApps  map[string]bool
+	argoLabel string
 	fluxPairs map[string]bool
 	selector  labels.Selector
 }
@@ -38,7 +39,9 @@ func argoApp(o *unstructured.Unstructured) (string, bool) {
 	}
 	group, kind, _ := strings.Cut(gk, "/")
 	ns, name, _ := strings.Cut(nn, "/")
-	if kind != o.GetKind() || name != o.GetName() || ns != o.GetNamespace() || group != o.GroupVersionKind().Group {
+	// Argo CD writes the destination namespace into the ids of
+	// cluster-scoped objects, so an object without a namespace matches any.
+	if kind != o.GetKind() || name != o.GetName() || (ns != o.GetNamespace() && o.GetNamespace() != "") || group != o.GroupVersionKind().Group {
 		return "", false
 	}
 	return app, true
@@ -53,6 +56,9 @@ func fluxPair(o *unstructured.Unstructured) (string, bool) {
 
 func (t *tracker) tracks(o *unstructured.Unstructured) bool {
 	if app, ok := argoApp(o); ok && t.argoApps[app] {
+		return true
+	}
+	if _, ok := t.argoLabelApp(o); ok {
 		return true
 	}
 	if p, ok := fluxPair(o); ok && t.fluxPairs[p] {
@@ -147,6 +153,9 @@ func (e *Engine) extraneous(ctx context.Context, items []*item, t *tracker, list
 func trackedBy(o *unstructured.Unstructured, t *tracker) string {
 	if app, ok := argoApp(o); ok && t.argoApps[app] {
 		return "tracked by Argo CD application " + app + ", not in Git"
+	}
+	if app, ok := t.argoLabelApp(o); ok {
+		return "labelled as Argo CD application " + app + ", not in Git"
 	}
 	if p, ok := fluxPair(o); ok && t.fluxPairs[p] {
 		return "tracked by Flux Kustomization " + p + ", not in Git"

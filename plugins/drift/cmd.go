@@ -50,6 +50,23 @@ type Options struct {
 	Output           string
 	ExitCode         bool
 
+	// Sources other than -f/-k (source.go).
+	Repo               string
+	Revision           string
+	Path               string
+	ArgoApps           []string
+	AllArgoApps        bool
+	ArgoNamespace      string
+	FluxKustomizations []string
+	AllFlux            bool
+	FluxNamespace      string
+	RepoOverrides      []string
+	AppliedRevision    bool
+
+	// Remediation (fix.go) and fleets of clusters (fleet.go).
+	FixFlags
+	FleetFlags
+
 	// Set by Complete.
 	namespace        string
 	enforceNamespace bool
@@ -60,14 +77,15 @@ type Options struct {
 
 // NewOptions returns options with their defaults.
 func NewOptions(env *cli.Env) *Options {
-	return &Options{env: env, Streams: env.Streams, Mode: string(compare.ModeServer), Concurrency: 32, Output: "diff", ExitCode: true}
+	return &Options{env: env, Streams: env.Streams, Mode: string(compare.ModeServer), Concurrency: 32, Output: "diff", ExitCode: true,
+		ArgoNamespace: DefaultArgoNamespace, FluxNamespace: DefaultFluxNamespace}
 }
 
 // NewCmd builds the plugin's root command.
 func NewCmd(env *cli.Env) *cobra.Command {
 	o := NewOptions(env)
 	cmd := &cobra.Command{
-		Use:   "drift -f FILENAME | -k DIRECTORY",
+		Use:   "drift (-f FILENAME | -k DIRECTORY | --repo URL | --argocd-app NAME | --flux-kustomization NAME | --all-argocd-apps | --all-flux)",
 		Short: "Compare the live cluster with the desired state in Git",
 		Long: `Compare the live cluster with the desired state in Git: what differs, who changed it
 (managedFields), what is missing from the cluster and what is extraneous in it.
@@ -87,6 +105,17 @@ fields, so 'kubectl diff' cannot show them.
 Secret values are masked everywhere, the last-applied-configuration annotation included,
 unless --show-secrets is given.
 
+Sources (instead of -f/-k; several may be given, each gets its own report):
+  --repo URL [--revision REV] [--path P]   a Git revision, cloned into a temporary directory;
+                                           a kustomization in P is built as -k does, otherwise
+                                           P is read recursively
+  --argocd-app NAME, --all-argocd-apps     Argo CD Applications: their repository, revision,
+                                           path, kustomize/directory options, ignoreDifferences
+                                           and tracking id
+  --flux-kustomization NAME, --all-flux    Flux Kustomizations and their GitRepository: path,
+                                           kustomize options, spec.ignore, inventory
+'drift status' shows every Application and Kustomization with the operator's view next to ours.
+
 Exit status: 0 in sync, 1 drift found, 2 on error (also when any object could not be
 compared, after reporting the others). --exit-code=false exits 0 on drift.`,
 		Example: fmt.Sprintf(`  # What differs between the cluster and the manifests in ./deploy?
@@ -100,7 +129,25 @@ compared, after reporting the others). --exit-code=false exits 0 on drift.`,
   %[1]s -f ./deploy -o markdown > comment.md
 
   # List the ignore rules in force (built-in and .gitops/drift-ignore.yaml)
-  %[1]s --list-ignore-rules`, env.Name),
+  %[1]s --list-ignore-rules
+
+  # A Git revision, and what Argo CD and Flux declare
+  %[1]s --repo https://github.com/org/fleet.git --revision main --path apps/web
+  %[1]s --argocd-app guestbook --flux-kustomization apps -o summary
+  %[1]s --all-argocd-apps --all-flux -o json
+
+  # Bring the cluster back to Git (asks first; --yes for scripts), or write live values back to Git
+  %[1]s -f ./deploy --fix --prune
+  %[1]s -f ./deploy --adopt
+
+  # Many clusters at once: a source × cluster matrix
+  %[1]s -k overlays/prod --contexts prod-eu,prod-us -o markdown
+
+  # Watch continuously, with Prometheus metrics and Events
+  %[1]s watch --all-argocd-apps --all-flux --interval 5m
+
+  # The Application's repository is not reachable from here: use a local mirror
+  %[1]s --argocd-app guestbook --repo-override https://git.internal/org/fleet.git=file:///srv/mirror/fleet.git`, env.Name),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.Complete(cmd); err != nil {
@@ -127,11 +174,19 @@ compared, after reporting the others). --exit-code=false exits 0 on drift.`,
 	f.BoolVar(&o.ShowSecrets, "show-secrets", false, "Show Secret values instead of masking them")
 	f.StringVarP(&o.Output, "output", "o", o.Output, "Output format: "+strings.Join(outputs, ", "))
 	f.BoolVar(&o.ExitCode, "exit-code", true, "Exit 1 when drift is found (false: exit 0)")
+	addSourceFlags(f, o)
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(outputs, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("mode", cobra.FixedCompletions([]string{"server", "local"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.MarkFlagFilename("filename", "yaml", "yml", "json")
 	_ = cmd.MarkFlagDirname("kustomize")
 	_ = cmd.MarkFlagFilename("ignore-file", "yaml", "yml")
+	cmd.AddCommand(newStatusCmd(env))
+	o.addFixFlags(f)
+	// watch shares the flags registered above (but those watchSharesFlag excludes).
+	cmd.AddCommand(newWatchCmd(cmd, o))
+	// Not shared with watch.
+	o.addAdoptFlags(f)
+	o.addFleetFlags(f)
 	return cmd
 }
 
@@ -171,6 +226,14 @@ func (o *Options) Complete(cmd *cobra.Command) error {
 	}
 	o.ignore = rules
 	o.color = cli.ColorEnabled(o.Streams.Out)
+	if err := o.completeFleet(); err != nil {
+		return err
+	}
+	for _, ov := range o.RepoOverrides {
+		if from, to, ok := strings.Cut(ov, "="); !ok || from == "" || to == "" {
+			return cli.Usagef("invalid --repo-override %q: want ORIGINAL_URL=LOCAL_URL", ov)
+		}
+	}
 	return nil
 }
 
@@ -179,11 +242,14 @@ func (o *Options) Validate() error {
 	if o.ListIgnoreRules {
 		return nil
 	}
-	if len(o.Filenames) == 0 && o.Kustomize == "" {
-		return cli.Usagef("must specify one of -f or -k")
+	if err := o.validateFix(); err != nil {
+		return err
 	}
-	if len(o.Filenames) > 0 && o.Kustomize != "" {
-		return cli.Usagef("only one of -f or -k can be specified")
+	if err := o.validateFleet(); err != nil {
+		return err
+	}
+	if err := o.validateSources(); err != nil {
+		return err
 	}
 	if o.Mode != string(compare.ModeServer) && o.Mode != string(compare.ModeLocal) {
 		return cli.Usagef("--mode must be server or local, not %q", o.Mode)
@@ -212,6 +278,15 @@ func (o *Options) Run(cmd *cobra.Command) error {
 	ctx := cmd.Context()
 	if o.ListIgnoreRules {
 		return writeRules(o.Streams.Out, o.ignore, o.Output)
+	}
+	if o.fleetMode() {
+		return o.runFleet(ctx)
+	}
+	if o.remediating() || o.Adopt {
+		return o.runRemedy(ctx)
+	}
+	if o.sourceMode() {
+		return o.runSources(ctx)
 	}
 	desired, err := o.loadDesired(ctx)
 	if err != nil {
@@ -269,11 +344,21 @@ func (o *Options) newClient(flags *genericclioptions.ConfigFlags) (*cluster.Clie
 // compareOnce compares desired with the cluster behind client under the given
 // ignore rules; progress goes to stderr on a terminal for large runs.
 func (o *Options) compareOnce(ctx context.Context, client *cluster.Client, desired []compare.Desired, rules *ignore.Set) (*compare.Report, error) {
+	s := o.filesSource(desired)
+	s.Ignore = rules
+	return o.compareSource(ctx, client, s)
+}
+
+// compareSource compares one source with the cluster behind client, under
+// the source's ignore rules, namespace and tracking; progress goes to
+// stderr on a terminal for large runs.
+func (o *Options) compareSource(ctx context.Context, client *cluster.Client, s source) (*compare.Report, error) {
+	desired := s.Desired
 	engine := &compare.Engine{Reader: client, Applier: client}
 	opts := compare.Options{
 		Mode: compare.Mode(o.Mode), FieldManager: o.FieldManager, Concurrency: o.Concurrency,
-		Namespace: o.namespace, EnforceNamespace: o.enforceNamespace, Selector: o.selector,
-		PruneSelector: o.PruneSelector, Ignore: rules, ShowSecrets: o.ShowSecrets,
+		Namespace: s.Namespace, EnforceNamespace: s.EnforceNamespace, Selector: o.selector,
+		PruneSelector: s.PruneSelector, Tracking: s.Tracking, Ignore: s.Ignore, ShowSecrets: o.ShowSecrets,
 	}
 	if len(desired) > progressThreshold && cli.ColorEnabled(o.Streams.ErrOut) {
 		opts.Progress = progress(o.Streams.ErrOut)

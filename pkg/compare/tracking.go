@@ -1,0 +1,147 @@
+package compare
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/cluster"
+)
+
+// ObjectRef names one object in the cluster.
+type ObjectRef struct {
+	Group, Version, Kind string
+	Namespace, Name      string
+}
+
+// String returns "group/Kind namespace/name" ("Kind name" for the core
+// group and cluster-scoped objects).
+func (r ObjectRef) String() string {
+	s := r.Kind
+	if r.Group != "" {
+		s = r.Group + "/" + r.Kind
+	}
+	if r.Namespace != "" {
+		return s + " " + r.Namespace + "/" + r.Name
+	}
+	return s + " " + r.Name
+}
+
+// Tracking names the GitOps source the desired objects belong to, so that
+// extraneous objects are found even when no declared object carries the
+// source's tracking metadata (all of them deleted from Git or from the
+// cluster). It adds to what the engine learns from the live objects.
+type Tracking struct {
+	// ArgoApps are Argo CD application instance names ("<app>", or
+	// "<namespace>_<app>" for an application outside Argo CD's namespace):
+	// live objects whose self-referencing tracking id names one are this
+	// source's.
+	ArgoApps []string
+	// ArgoInstanceLabel, when set, is the label Argo CD's "label" tracking
+	// method writes (app.kubernetes.io/instance by default): live objects
+	// whose label value is one of ArgoApps are this source's too.
+	ArgoInstanceLabel string
+	// FluxKustomizations are "<namespace>/<name>" of Flux Kustomizations:
+	// live objects with their kustomize.toolkit.fluxcd.io name and
+	// namespace labels are this source's.
+	FluxKustomizations []string
+	// Inventory lists the objects the source applied (a Flux
+	// Kustomization's status.inventory): those Git does not declare any more
+	// are extraneous when they still exist, whatever their kind and
+	// namespace.
+	Inventory []ObjectRef
+	// InventoryOwner names the inventory's owner in reasons, e.g. "Flux
+	// Kustomization flux-system/apps".
+	InventoryOwner string
+}
+
+// learn adds the source's own tracking metadata to t.
+func (t *tracker) learn(tr Tracking) {
+	for _, app := range tr.ArgoApps {
+		t.argoApps[app] = true
+	}
+	for _, p := range tr.FluxKustomizations {
+		t.fluxPairs[p] = true
+	}
+	t.argoLabel = tr.ArgoInstanceLabel
+}
+
+// argoLabelApp returns the application named by the instance label, when
+// label tracking is in use and names one of this source's applications.
+func (t *tracker) argoLabelApp(o *unstructured.Unstructured) (string, bool) {
+	if t.argoLabel == "" {
+		return "", false
+	}
+	app, ok := o.GetLabels()[t.argoLabel]
+	return app, ok && t.argoApps[app]
+}
+
+// inventoryExtraneous reports the inventory's objects that Git does not
+// declare and that still exist, except those already reported (found).
+func (e *Engine) inventoryExtraneous(ctx context.Context, items []*item, found []ObjectReport, opts Options, rep *Report, sec *secrets) ([]ObjectReport, error) {
+	inv := opts.Tracking.Inventory
+	if len(inv) == 0 {
+		return nil, nil
+	}
+	key := func(group, kind, ns, name string) string { return group + "|" + kind + "|" + ns + "|" + name }
+	seen := map[string]bool{}
+	for _, it := range items {
+		gvk := it.desired.GroupVersionKind()
+		seen[key(gvk.Group, gvk.Kind, it.desired.GetNamespace(), it.desired.GetName())] = true
+	}
+	for i := range found {
+		o := &found[i]
+		seen[key(groupOf(o.APIVersion), o.Kind, o.Namespace, o.Name)] = true
+	}
+	owner := opts.Tracking.InventoryOwner
+	if owner == "" {
+		owner = "the source"
+	}
+	var out []ObjectReport
+	for _, ref := range inv {
+		k := key(ref.Group, ref.Kind, ref.Namespace, ref.Name)
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		m, err := e.Reader.Mapping(ctx, schema.GroupVersionKind{Group: ref.Group, Version: ref.Version, Kind: ref.Kind})
+		if err != nil {
+			if errors.Is(err, cluster.ErrKindNotServed) {
+				continue // nothing of that kind can exist any more
+			}
+			return nil, err
+		}
+		obj, err := e.Reader.Get(ctx, m, ref.Namespace, ref.Name)
+		switch {
+		case err == nil:
+		case apierrors.IsNotFound(err):
+			continue
+		case isFatal(err):
+			return nil, err
+		case apierrors.IsForbidden(err):
+			rep.Warnings = append(rep.Warnings, fmt.Sprintf("forbidden to read %s of the inventory of %s: not checked for being extraneous", ref, owner))
+			continue
+		default:
+			rep.Warnings = append(rep.Warnings, fmt.Sprintf("reading %s of the inventory of %s: %v", ref, owner, err))
+			continue
+		}
+		if strings.Contains(obj.GetAnnotations()[ArgoCompareOptions], "IgnoreExtraneous") || reconcileDisabled(obj) {
+			continue
+		}
+		if opts.Selector != nil && !opts.Selector.Matches(labels.Set(obj.GetLabels())) {
+			continue
+		}
+		sec.add(obj.Object)
+		out = append(out, ObjectReport{
+			APIVersion: obj.GetAPIVersion(), Kind: obj.GetKind(), Namespace: obj.GetNamespace(), Name: obj.GetName(),
+			Status: StatusExtraneous, Reason: "in the inventory of " + owner + ", not in Git", Live: normalize(obj.Object),
+		})
+	}
+	return out, nil
+}

@@ -1,0 +1,356 @@
+package gitopsapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/cluster"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/ignore"
+)
+
+// Kinds read.
+var (
+	ApplicationGVK   = schema.GroupVersionKind{Group: "argoproj.io", Version: "v1alpha1", Kind: "Application"}
+	KustomizationGVK = schema.GroupVersionKind{Group: "kustomize.toolkit.fluxcd.io", Version: "v1", Kind: "Kustomization"}
+	GitRepositoryGVK = schema.GroupVersionKind{Group: "source.toolkit.fluxcd.io", Version: "v1", Kind: "GitRepository"}
+	configMapGVK     = schema.GroupVersionKind{Version: "v1", Kind: "ConfigMap"}
+)
+
+// InClusterServer is the destination server of applications deployed to
+// the cluster Argo CD runs in.
+const InClusterServer = "https://kubernetes.default.svc"
+
+// ArgoSettings are the Argo CD settings that change how applications are
+// read: from the argocd-cm ConfigMap of Argo CD's namespace.
+type ArgoSettings struct {
+	// Namespace is Argo CD's own namespace: applications there are tracked
+	// by their name alone, others by "<namespace>_<name>".
+	Namespace string
+	// TrackingMethod is application.resourceTrackingMethod (default
+	// annotation, Argo CD 3's default).
+	TrackingMethod string
+	// InstanceLabelKey is application.instanceLabelKey (default
+	// app.kubernetes.io/instance).
+	InstanceLabelKey string
+	// InstallationID is installationID, when set.
+	InstallationID string
+}
+
+// ReadArgoSettings reads argocd-cm in namespace. A missing or unreadable
+// ConfigMap gives the defaults and a warning; only a failure to reach the
+// cluster is an error.
+func ReadArgoSettings(ctx context.Context, r cluster.Reader, namespace string) (ArgoSettings, string, error) {
+	st := ArgoSettings{Namespace: namespace, TrackingMethod: TrackingAnnotation, InstanceLabelKey: ArgoDefaultLabelKey}
+	m, err := r.Mapping(ctx, configMapGVK)
+	if err != nil {
+		return st, "", fmt.Errorf("reading Argo CD settings: %w", err)
+	}
+	cm, err := r.Get(ctx, m, namespace, "argocd-cm")
+	if err != nil {
+		if apierrors.IsNotFound(err) || apierrors.IsForbidden(err) {
+			return st, fmt.Sprintf("reading Argo CD settings (ConfigMap %s/argocd-cm): %v; assuming annotation tracking", namespace, reason(err)), nil
+		}
+		return st, "", fmt.Errorf("reading Argo CD settings: %w", err)
+	}
+	data, _, _ := unstructured.NestedStringMap(cm.Object, "data")
+	if v := strings.TrimSpace(data["application.resourceTrackingMethod"]); v != "" {
+		st.TrackingMethod = v
+	}
+	if v := strings.TrimSpace(data["application.instanceLabelKey"]); v != "" {
+		st.InstanceLabelKey = v
+	}
+	st.InstallationID = strings.TrimSpace(data["installationID"])
+	return st, "", nil
+}
+
+func reason(err error) string {
+	switch {
+	case apierrors.IsNotFound(err):
+		return "not found"
+	case apierrors.IsForbidden(err):
+		return "forbidden"
+	}
+	return err.Error()
+}
+
+// GetArgoApp reads the Application namespace/name.
+func GetArgoApp(ctx context.Context, r cluster.Reader, st ArgoSettings, namespace, name string) (*Source, error) {
+	m, err := mapping(ctx, r, ApplicationGVK, "Argo CD")
+	if err != nil {
+		return nil, err
+	}
+	app, err := r.Get(ctx, m, namespace, name)
+	if err != nil {
+		return nil, fmt.Errorf("reading Argo CD Application %s/%s: %w", namespace, name, err)
+	}
+	return ArgoSource(app, st), nil
+}
+
+// ListArgoApps reads every Application in namespace ("" for all), sorted by
+// namespace and name.
+func ListArgoApps(ctx context.Context, r cluster.Reader, st ArgoSettings, namespace string) ([]*Source, error) {
+	m, err := mapping(ctx, r, ApplicationGVK, "Argo CD")
+	if err != nil {
+		return nil, err
+	}
+	apps, err := r.List(ctx, m, namespace, "")
+	if err != nil {
+		return nil, fmt.Errorf("listing Argo CD Applications: %w", err)
+	}
+	out := make([]*Source, 0, len(apps))
+	for i := range apps {
+		out = append(out, ArgoSource(&apps[i], st))
+	}
+	sortSources(out)
+	return out, nil
+}
+
+// ArgoSource reads an Argo CD Application.
+func ArgoSource(app *unstructured.Unstructured, st ArgoSettings) *Source {
+	s := &Source{Operator: ArgoCD, Kind: "Application", Namespace: app.GetNamespace(), Name: app.GetName()}
+	o := app.Object
+	s.Status = OperatorStatus{
+		Sync:     str(o, "status", "sync", "status"),
+		Health:   str(o, "status", "health", "status"),
+		Revision: str(o, "status", "sync", "revision"),
+		Message:  argoMessage(o),
+	}
+	if s.Status.Revision == "" {
+		if revs, _, _ := unstructured.NestedStringSlice(o, "status", "sync", "revisions"); len(revs) > 0 {
+			s.Status.Revision = revs[0]
+		}
+	}
+	instance := s.Name
+	if s.Namespace != "" && s.Namespace != st.Namespace {
+		instance = s.Namespace + "_" + s.Name
+	}
+	method := st.TrackingMethod
+	if method == "" {
+		method = TrackingAnnotation
+	}
+	s.Tracking = Tracking{Method: method, Instance: instance, LabelKey: st.InstanceLabelKey, InstallationID: st.InstallationID}
+	s.DefaultNamespace = str(o, "spec", "destination", "namespace")
+
+	if entries, ok, _ := unstructured.NestedSlice(o, "spec", "ignoreDifferences"); ok {
+		set, err := ignore.FromArgo(entries, s.ID(), "spec.ignoreDifferences")
+		if err != nil {
+			s.Problem = err.Error()
+		}
+		s.Ignore = set
+	}
+	switch method {
+	case TrackingAnnotation, TrackingLabel, TrackingAnnotationAndLabel:
+	default:
+		s.Unsupported = fmt.Sprintf("resource tracking method %q", method)
+	}
+
+	if server := str(o, "spec", "destination", "server"); server != "" && server != InClusterServer {
+		s.Unsupported = "deploys to another cluster (" + server + "); run against that cluster with --repo, --revision and --path"
+	}
+	if dn := str(o, "spec", "destination", "name"); dn != "" && dn != "in-cluster" {
+		s.Unsupported = "deploys to another cluster (" + dn + "); run against that cluster with --repo, --revision and --path"
+	}
+
+	src, hasSource, _ := unstructured.NestedMap(o, "spec", "source")
+	sources, _, _ := unstructured.NestedSlice(o, "spec", "sources")
+	hydrator, hasHydrator, _ := unstructured.NestedMap(o, "spec", "sourceHydrator")
+	switch {
+	case hasHydrator:
+		// The manifests the hydrator pushed: plain files in the sync branch.
+		s.RepoURL = str(hydrator, "drySource", "repoURL")
+		s.Revision = str(hydrator, "syncSource", "targetBranch")
+		s.Path = str(hydrator, "syncSource", "path")
+		return s
+	case len(sources) > 0:
+		setUnsupported(s, "multi-source applications (spec.sources)")
+		return s
+	case !hasSource:
+		setUnsupported(s, "no spec.source")
+		return s
+	}
+	s.RepoURL = str(src, "repoURL")
+	s.Revision = str(src, "targetRevision")
+	s.Path = str(src, "path")
+	if _, ok := src["chart"]; ok {
+		setUnsupported(s, "Helm chart sources (spec.source.chart)")
+	}
+	if _, ok := src["helm"]; ok {
+		setUnsupported(s, "Helm sources (spec.source.helm)")
+	}
+	if _, ok := src["plugin"]; ok {
+		setUnsupported(s, "config management plugins (spec.source.plugin)")
+	}
+	if dir, ok := src["directory"].(map[string]any); ok {
+		s.Directory = Directory{Recurse: boolean(dir, "recurse"), Include: str(dir, "include"), Exclude: str(dir, "exclude")}
+		if j, ok := dir["jsonnet"].(map[string]any); ok && len(j) > 0 {
+			setUnsupported(s, "jsonnet options (spec.source.directory.jsonnet)")
+		}
+	}
+	if k, ok := src["kustomize"].(map[string]any); ok {
+		ov, unsupported := argoOverlay(k)
+		if unsupported != "" {
+			setUnsupported(s, unsupported)
+		}
+		s.Overlay = ov
+	}
+	return s
+}
+
+func setUnsupported(s *Source, what string) {
+	if s.Unsupported == "" {
+		s.Unsupported = what
+	}
+}
+
+// argoOverlay converts spec.source.kustomize. It returns what it cannot
+// honour.
+func argoOverlay(k map[string]any) (*Overlay, string) {
+	ov := &Overlay{
+		Namespace: str(k, "namespace"), NamePrefix: str(k, "namePrefix"), NameSuffix: str(k, "nameSuffix"),
+		Kustomization: map[string]any{},
+	}
+	if boolean(k, "commonAnnotationsEnvsubst") {
+		return nil, "spec.source.kustomize.commonAnnotationsEnvsubst"
+	}
+	if labels, ok := k["commonLabels"].(map[string]any); ok && len(labels) > 0 {
+		// commonLabels, without kustomize's deprecation warning.
+		entry := map[string]any{"pairs": labels, "includeSelectors": true}
+		if boolean(k, "labelWithoutSelector") {
+			entry = map[string]any{"pairs": labels, "includeSelectors": false, "includeTemplates": boolean(k, "labelIncludeTemplates")}
+		}
+		ov.Kustomization["labels"] = []any{entry}
+	}
+	if ann, ok := k["commonAnnotations"].(map[string]any); ok && len(ann) > 0 {
+		ov.Kustomization["commonAnnotations"] = ann
+	}
+	if imgs, ok := k["images"].([]any); ok && len(imgs) > 0 {
+		var out []any
+		for _, i := range imgs {
+			if s, ok := i.(string); ok {
+				out = append(out, parseImage(s))
+			}
+		}
+		ov.Kustomization["images"] = out
+	}
+	if reps, ok := k["replicas"].([]any); ok && len(reps) > 0 {
+		ov.Kustomization["replicas"] = reps
+	}
+	if patches, ok := k["patches"].([]any); ok && len(patches) > 0 {
+		for _, p := range patches {
+			if pm, ok := p.(map[string]any); ok && pm["path"] != nil {
+				return nil, "patch files (spec.source.kustomize.patches[].path)"
+			}
+		}
+		ov.Kustomization["patches"] = patches
+	}
+	if comps, _, _ := unstructured.NestedStringSlice(k, "components"); len(comps) > 0 {
+		ov.Components = comps
+	}
+	if ov.empty() {
+		return nil, ""
+	}
+	return ov, ""
+}
+
+func (ov *Overlay) empty() bool {
+	return ov.Namespace == "" && ov.NamePrefix == "" && ov.NameSuffix == "" && len(ov.Labels) == 0 &&
+		len(ov.Annotations) == 0 && len(ov.Kustomization) == 0 && len(ov.Components) == 0
+}
+
+// parseImage reads an image override in `kustomize edit set image` syntax,
+// as Argo CD's spec.source.kustomize.images: "name=newName:tag",
+// "name=newName@digest", "name:tag", "name@digest", "name=newName".
+func parseImage(s string) map[string]any {
+	img := map[string]any{}
+	name, rest, renamed := strings.Cut(s, "=")
+	if !renamed {
+		rest = s
+	}
+	newName, tag, digest := splitImage(rest)
+	if renamed {
+		img["name"] = name
+		img["newName"] = newName
+	} else {
+		img["name"] = newName
+	}
+	if tag != "" {
+		img["newTag"] = tag
+	}
+	if digest != "" {
+		img["digest"] = digest
+	}
+	return img
+}
+
+// splitImage splits "registry:5000/name:tag@digest".
+func splitImage(s string) (name, tag, digest string) {
+	if i := strings.Index(s, "@"); i >= 0 {
+		s, digest = s[:i], s[i+1:]
+	}
+	slash := strings.LastIndex(s, "/")
+	if i := strings.LastIndex(s, ":"); i > slash {
+		s, tag = s[:i], s[i+1:]
+	}
+	return s, tag, digest
+}
+
+func argoMessage(o map[string]any) string {
+	phase := str(o, "status", "operationState", "phase")
+	if phase == "Failed" || phase == "Error" {
+		return str(o, "status", "operationState", "message")
+	}
+	conds, _, _ := unstructured.NestedSlice(o, "status", "conditions")
+	for _, c := range conds {
+		if cm, ok := c.(map[string]any); ok {
+			if msg := str(cm, "message"); msg != "" {
+				return str(cm, "type") + ": " + msg
+			}
+		}
+	}
+	return ""
+}
+
+// ErrNotInstalled is returned (wrapped) when the cluster does not serve an
+// operator's kind: its CRDs are not installed.
+var ErrNotInstalled = errors.New("not installed")
+
+// mapping resolves gvk, saying which operator is missing when its CRD is.
+func mapping(ctx context.Context, r cluster.Reader, gvk schema.GroupVersionKind, operator string) (*meta.RESTMapping, error) {
+	m, err := r.Mapping(ctx, gvk)
+	if errors.Is(err, cluster.ErrKindNotServed) {
+		return nil, fmt.Errorf("%s is %w: the cluster does not serve %s (%w)", operator, ErrNotInstalled, gvk.GroupKind(), err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("resolving %s: %w", gvk.Kind, err)
+	}
+	return m, nil
+}
+
+func sortSources(s []*Source) {
+	sort.Slice(s, func(i, j int) bool {
+		if s[i].Namespace != s[j].Namespace {
+			return s[i].Namespace < s[j].Namespace
+		}
+		return s[i].Name < s[j].Name
+	})
+}
+
+func str(o map[string]any, path ...string) string {
+	v, _, _ := unstructured.NestedFieldNoCopy(o, path...)
+	s, _ := v.(string)
+	return s
+}
+
+func boolean(o map[string]any, path ...string) bool {
+	v, _, _ := unstructured.NestedFieldNoCopy(o, path...)
+	b, _ := v.(bool)
+	return b
+}

@@ -1,0 +1,261 @@
+package gitopsapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/cluster"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/ignore"
+)
+
+// FluxDefaultBranch is the branch a GitRepository without spec.ref follows.
+const FluxDefaultBranch = "master"
+
+// GetFluxKustomization reads the Kustomization namespace/name and its
+// GitRepository.
+func GetFluxKustomization(ctx context.Context, r cluster.Reader, namespace, name string) (*Source, error) {
+	m, err := mapping(ctx, r, KustomizationGVK, "Flux")
+	if err != nil {
+		return nil, err
+	}
+	ks, err := r.Get(ctx, m, namespace, name)
+	if err != nil {
+		return nil, fmt.Errorf("reading Flux Kustomization %s/%s: %w", namespace, name, err)
+	}
+	return fluxWithRepo(ctx, r, ks, map[string]*unstructured.Unstructured{})
+}
+
+// ListFluxKustomizations reads every Kustomization in namespace ("" for
+// all) with its GitRepository, sorted by namespace and name.
+func ListFluxKustomizations(ctx context.Context, r cluster.Reader, namespace string) ([]*Source, error) {
+	m, err := mapping(ctx, r, KustomizationGVK, "Flux")
+	if err != nil {
+		return nil, err
+	}
+	list, err := r.List(ctx, m, namespace, "")
+	if err != nil {
+		return nil, fmt.Errorf("listing Flux Kustomizations: %w", err)
+	}
+	repos := map[string]*unstructured.Unstructured{}
+	out := make([]*Source, 0, len(list))
+	for i := range list {
+		s, err := fluxWithRepo(ctx, r, &list[i], repos)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	sortSources(out)
+	return out, nil
+}
+
+// fluxWithRepo reads ks's GitRepository (through the cache repos) and
+// returns the source. A missing repository is the source's Problem.
+func fluxWithRepo(ctx context.Context, r cluster.Reader, ks *unstructured.Unstructured, repos map[string]*unstructured.Unstructured) (*Source, error) {
+	kind := str(ks.Object, "spec", "sourceRef", "kind")
+	if kind != GitRepositoryGVK.Kind {
+		return FluxSource(ks, nil), nil
+	}
+	ns := str(ks.Object, "spec", "sourceRef", "namespace")
+	if ns == "" {
+		ns = ks.GetNamespace()
+	}
+	name := str(ks.Object, "spec", "sourceRef", "name")
+	key := ns + "/" + name
+	repo, ok := repos[key]
+	if !ok {
+		m, err := mapping(ctx, r, GitRepositoryGVK, "Flux's source-controller")
+		if err != nil {
+			return nil, err
+		}
+		repo, err = r.Get(ctx, m, ns, name)
+		var status apierrors.APIStatus
+		switch {
+		case err == nil, apierrors.IsNotFound(err):
+		case errors.As(err, &status) && !apierrors.IsUnauthorized(err):
+			// Forbidden and the like: this source's problem only.
+			s := FluxSource(ks, nil)
+			s.Problem = fmt.Sprintf("reading GitRepository %s: %v", key, err)
+			return s, nil
+		default:
+			return nil, fmt.Errorf("reading Flux GitRepository %s: %w", key, err)
+		}
+		repos[key] = repo
+	}
+	return FluxSource(ks, repo), nil
+}
+
+// FluxSource reads a Flux Kustomization and its GitRepository (nil when
+// it does not exist or the source is of another kind).
+func FluxSource(ks, repo *unstructured.Unstructured) *Source {
+	o := ks.Object
+	s := &Source{Operator: Flux, Kind: "Kustomization", Namespace: ks.GetNamespace(), Name: ks.GetName(), Kustomize: true}
+	s.Tracking = Tracking{Method: "labels", Instance: s.Namespace + "/" + s.Name}
+	s.Path = str(o, "spec", "path")
+	s.Suspended = boolean(o, "spec", "suspend")
+	s.Status = OperatorStatus{Revision: str(o, "status", "lastAppliedRevision")}
+	if ready := condition(o, "Ready"); ready != nil {
+		s.Status.Ready, s.Status.Message = str(ready, "status"), str(ready, "message")
+	}
+	if strings.EqualFold(ks.GetAnnotations()[FluxReconcile], "disabled") {
+		s.Disabled = FluxReconcile + ": disabled"
+	}
+	if inv, ok, _ := unstructured.NestedMap(o, "status", "inventory"); ok {
+		s.Inventory = []ObjectRef{}
+		entries, _, _ := unstructured.NestedSlice(inv, "entries")
+		for _, e := range entries {
+			em, _ := e.(map[string]any)
+			ref, err := ParseInventoryID(str(em, "id"))
+			if err != nil {
+				s.Warnings = append(s.Warnings, err.Error())
+				continue
+			}
+			ref.Version = str(em, "v")
+			s.Inventory = append(s.Inventory, ref)
+		}
+	}
+	if entries, ok, _ := unstructured.NestedSlice(o, "spec", "ignore"); ok {
+		set, err := ignore.FromFlux(entries, s.ID(), "spec.ignore")
+		if err != nil {
+			s.Problem = err.Error()
+		}
+		s.Ignore = set
+	}
+	s.Overlay = fluxOverlay(o)
+
+	if _, ok := mapOf(o, "spec")["kubeConfig"]; ok {
+		setUnsupported(s, "applies to another cluster (spec.kubeConfig); run against that cluster with --repo, --revision and --path")
+	}
+	if pb, ok, _ := unstructured.NestedMap(o, "spec", "postBuild"); ok && (len(mapOf(pb, "substitute")) > 0 || len(sliceOf(pb, "substituteFrom")) > 0) {
+		setUnsupported(s, "post-build variable substitution (spec.postBuild)")
+	}
+	if _, ok, _ := unstructured.NestedMap(o, "spec", "decryption"); ok {
+		s.Warnings = append(s.Warnings, s.ID()+": spec.decryption: encrypted values are compared as Git has them, not decrypted")
+	}
+
+	kind := str(o, "spec", "sourceRef", "kind")
+	switch {
+	case kind != GitRepositoryGVK.Kind:
+		setUnsupported(s, fmt.Sprintf("sources of kind %s (only GitRepository is)", kind))
+		return s
+	case repo == nil:
+		ns := str(o, "spec", "sourceRef", "namespace")
+		if ns == "" {
+			ns = s.Namespace
+		}
+		if s.Problem == "" {
+			s.Problem = fmt.Sprintf("GitRepository %s/%s not found", ns, str(o, "spec", "sourceRef", "name"))
+		}
+		return s
+	}
+	r := repo.Object
+	s.RepoURL = str(r, "spec", "url")
+	ref, _, _ := unstructured.NestedMap(r, "spec", "ref")
+	switch {
+	case str(ref, "commit") != "":
+		s.Revision = str(ref, "commit")
+	case str(ref, "name") != "":
+		s.Revision = str(ref, "name")
+	case str(ref, "semver") != "":
+		s.Semver = str(ref, "semver")
+	case str(ref, "tag") != "":
+		s.Revision = str(ref, "tag")
+	case str(ref, "branch") != "":
+		s.Revision = str(ref, "branch")
+	default:
+		s.Revision = FluxDefaultBranch
+	}
+	if len(sliceOf(mapOf(r, "spec"), "include")) > 0 {
+		setUnsupported(s, "GitRepository spec.include")
+	}
+	if str(r, "spec", "ignore") != "" {
+		s.Warnings = append(s.Warnings, s.ID()+": the GitRepository's spec.ignore is not applied: files it excludes are read")
+	}
+	return s
+}
+
+// fluxOverlay converts the Kustomization's kustomize options.
+func fluxOverlay(o map[string]any) *Overlay {
+	spec := mapOf(o, "spec")
+	ov := &Overlay{
+		Namespace: str(spec, "targetNamespace"), NamePrefix: str(spec, "namePrefix"), NameSuffix: str(spec, "nameSuffix"),
+		Kustomization: map[string]any{},
+	}
+	if cm := mapOf(spec, "commonMetadata"); cm != nil {
+		ov.Labels, ov.Annotations = stringMap(mapOf(cm, "labels")), stringMap(mapOf(cm, "annotations"))
+	}
+	if imgs := sliceOf(spec, "images"); len(imgs) > 0 {
+		ov.Kustomization["images"] = imgs
+	}
+	if patches := sliceOf(spec, "patches"); len(patches) > 0 {
+		ov.Kustomization["patches"] = patches
+	}
+	if comps, _, _ := unstructured.NestedStringSlice(spec, "components"); len(comps) > 0 {
+		ov.Components = comps
+	}
+	if ov.empty() {
+		return nil
+	}
+	return ov
+}
+
+// ParseInventoryID parses a Flux inventory entry id,
+// "<namespace>_<name>_<group>_<kind>" (colons in names written "__").
+func ParseInventoryID(id string) (ObjectRef, error) {
+	bad := fmt.Errorf("invalid inventory entry %q", id)
+	ns, rest, ok := strings.Cut(id, "_")
+	if !ok {
+		return ObjectRef{}, bad
+	}
+	i := strings.LastIndex(rest, "_")
+	if i < 0 {
+		return ObjectRef{}, bad
+	}
+	kind := rest[i+1:]
+	rest = rest[:i]
+	i = strings.LastIndex(rest, "_")
+	if i < 0 {
+		return ObjectRef{}, bad
+	}
+	group, name := rest[i+1:], rest[:i]
+	if kind == "" || name == "" {
+		return ObjectRef{}, bad
+	}
+	return ObjectRef{Group: group, Kind: kind, Namespace: ns, Name: strings.ReplaceAll(name, "__", ":")}, nil
+}
+
+func condition(o map[string]any, typ string) map[string]any {
+	conds, _, _ := unstructured.NestedSlice(o, "status", "conditions")
+	for _, c := range conds {
+		if cm, ok := c.(map[string]any); ok && str(cm, "type") == typ {
+			return cm
+		}
+	}
+	return nil
+}
+
+func mapOf(o map[string]any, key string) map[string]any {
+	m, _ := o[key].(map[string]any)
+	return m
+}
+
+func sliceOf(o map[string]any, key string) []any {
+	s, _ := o[key].([]any)
+	return s
+}
+
+func stringMap(m map[string]any) map[string]string {
+	if len(m) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = fmt.Sprint(v)
+	}
+	return out
+}

@@ -1,0 +1,325 @@
+package gitsource
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Spec says what to check out.
+type Spec struct {
+	// URL is anything `git fetch` accepts: https://, ssh://, git://,
+	// file:// or scp-like user@host:repo. Credentials in it are used but
+	// never shown.
+	URL string
+	// Revision is a branch, a tag, a full ref name (refs/...), a commit SHA
+	// (full or abbreviated) or ""/"HEAD" for the remote's default branch.
+	Revision string
+	// Path is the directory inside the repository that matters, relative to
+	// its root ("" or "." for the root). A leading "/" is allowed and means
+	// the root too; ".." may not leave the repository.
+	Path string
+	// TempDir is the directory to create the checkout in ("" for
+	// os.TempDir()).
+	TempDir string
+}
+
+// Checkout is one revision of a repository in a temporary directory. Close
+// removes it.
+type Checkout struct {
+	// Root is the top of the checkout.
+	Root string
+	// Dir is Spec.Path inside Root (symbolic links resolved).
+	Dir string
+	// Path is Spec.Path cleaned, relative to Root ("." for the root).
+	Path string
+	// Commit is the full SHA of the checked-out commit.
+	Commit string
+	// URL is Spec.URL without credentials, for messages.
+	URL string
+	// Revision is Spec.Revision as given ("HEAD" when empty).
+	Revision string
+}
+
+// Close removes the checkout. It is safe to call more than once and on a
+// nil Checkout.
+func (c *Checkout) Close() error {
+	if c == nil || c.Root == "" {
+		return nil
+	}
+	root := c.Root
+	c.Root = ""
+	if err := os.RemoveAll(root); err != nil {
+		return fmt.Errorf("removing checkout %s: %w", root, err)
+	}
+	return nil
+}
+
+// ErrRevisionNotFound is returned (wrapped) when the repository has no such
+// branch, tag or commit.
+var ErrRevisionNotFound = errors.New("revision not found")
+
+// ErrOutsideCheckout is returned (wrapped) when the path, or a symbolic
+// link in the checkout, points outside the checkout.
+var ErrOutsideCheckout = errors.New("outside the checkout")
+
+// waitDelay is how long git may take to exit after an interrupt when the
+// context ends, before it is killed.
+const waitDelay = 5 * time.Second
+
+var hexRev = regexp.MustCompile(`^[0-9a-fA-F]{4,64}$`)
+
+// Fetch checks out spec.Revision of spec.URL into a new temporary directory.
+// Branches, tags, full ref names and full commit SHAs are fetched with
+// --depth 1; an abbreviated SHA, or a full one the server refuses to serve
+// by id, falls back to fetching every branch and tag. On any error,
+// cancellation included, nothing is left behind.
+func Fetch(ctx context.Context, spec Spec) (co *Checkout, err error) {
+	rel, err := CleanPath(spec.Path)
+	if err != nil {
+		return nil, err
+	}
+	rev := spec.Revision
+	if rev == "" {
+		rev = "HEAD"
+	}
+	safe := RedactURL(spec.URL)
+	if spec.URL == "" {
+		return nil, errors.New("fetching: no repository URL")
+	}
+	// Neither may pass for an option of git.
+	if strings.HasPrefix(spec.URL, "-") {
+		return nil, fmt.Errorf("fetching: invalid repository URL %q", safe)
+	}
+	if strings.HasPrefix(rev, "-") || strings.ContainsAny(rev, " \t\n") {
+		return nil, fmt.Errorf("fetching %s: invalid revision %q", safe, rev)
+	}
+	root, err := os.MkdirTemp(spec.TempDir, "kubectl-gitops-src-")
+	if err != nil {
+		return nil, fmt.Errorf("fetching %s: %w", safe, err)
+	}
+	defer func() {
+		if err != nil {
+			_ = os.RemoveAll(root)
+			co = nil
+		}
+	}()
+	g := &git{dir: root, url: spec.URL}
+	if _, err := g.run(ctx, "init", "--quiet"); err != nil {
+		return nil, fmt.Errorf("fetching %s: %w", safe, err)
+	}
+	target := "FETCH_HEAD"
+	_, ferr := g.run(ctx, "fetch", "--quiet", "--depth", "1", "--no-tags", spec.URL, rev)
+	if ferr != nil {
+		if ctx.Err() != nil || !hexRev.MatchString(rev) {
+			return nil, g.fetchError(safe, rev, ferr)
+		}
+		// A commit the server does not serve by id (protocol v0 without
+		// allowAnySHA1InWant) or an abbreviated one: fetch everything.
+		if _, err := g.run(ctx, "fetch", "--quiet", spec.URL, "+refs/heads/*:refs/remotes/origin/*", "+refs/tags/*:refs/tags/*"); err != nil {
+			return nil, g.fetchError(safe, rev, err)
+		}
+		out, err := g.run(ctx, "rev-parse", "--verify", "--quiet", rev+"^{commit}")
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, fmt.Errorf("fetching %s: %w", safe, ctx.Err())
+			}
+			return nil, fmt.Errorf("fetching %s: %w: %s", safe, ErrRevisionNotFound, rev)
+		}
+		target = strings.TrimSpace(out)
+	}
+	if _, err := g.run(ctx, "-c", "advice.detachedHead=false", "checkout", "--quiet", "--detach", target); err != nil {
+		return nil, fmt.Errorf("checking out %s at %s: %w", safe, rev, err)
+	}
+	out, err := g.run(ctx, "rev-parse", "HEAD")
+	if err != nil {
+		return nil, fmt.Errorf("checking out %s at %s: %w", safe, rev, err)
+	}
+	commit := strings.TrimSpace(out)
+	if err := os.RemoveAll(filepath.Join(root, ".git")); err != nil {
+		return nil, fmt.Errorf("checking out %s: %w", safe, err)
+	}
+	dir, err := resolveInside(root, rel)
+	if err != nil {
+		return nil, fmt.Errorf("%s at %s: %w", safe, rev, err)
+	}
+	return &Checkout{Root: root, Dir: dir, Path: rel, Commit: commit, URL: safe, Revision: rev}, nil
+}
+
+// CleanPath cleans a path inside a repository: "" and "/" are the root
+// ("."), a leading "/" or "./" is dropped, and a path whose ".." would leave
+// the repository is an error wrapping ErrOutsideCheckout.
+func CleanPath(p string) (string, error) {
+	s := strings.TrimLeft(filepath.ToSlash(p), "/")
+	if s == "" {
+		return ".", nil
+	}
+	depth := 0
+	for _, seg := range strings.Split(s, "/") {
+		switch seg {
+		case "", ".":
+		case "..":
+			depth--
+		default:
+			depth++
+		}
+		if depth < 0 {
+			return "", fmt.Errorf("path %q: %w", p, ErrOutsideCheckout)
+		}
+	}
+	return path.Clean(s), nil
+}
+
+// resolveInside returns root/rel with symbolic links resolved, after
+// checking that it and every symbolic link in the checkout stay inside root.
+func resolveInside(root, rel string) (string, error) {
+	realRoot, err := filepath.EvalSymlinks(root)
+	if err != nil {
+		return "", err
+	}
+	err = filepath.WalkDir(realRoot, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.Type()&fs.ModeSymlink == 0 {
+			return nil
+		}
+		name, _ := filepath.Rel(realRoot, p)
+		target, err := filepath.EvalSymlinks(p)
+		if err != nil {
+			// Dangling: judge the link text itself.
+			link, lerr := os.Readlink(p)
+			if lerr != nil {
+				return lerr
+			}
+			if !filepath.IsAbs(link) {
+				link = filepath.Join(filepath.Dir(p), link)
+			}
+			target = filepath.Clean(link)
+		}
+		if !within(realRoot, target) {
+			return fmt.Errorf("symbolic link %s: %w", filepath.ToSlash(name), ErrOutsideCheckout)
+		}
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	dir, err := filepath.EvalSymlinks(filepath.Join(realRoot, filepath.FromSlash(rel)))
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return "", fmt.Errorf("path %q does not exist", rel)
+		}
+		return "", err
+	}
+	if !within(realRoot, dir) {
+		return "", fmt.Errorf("path %q: %w", rel, ErrOutsideCheckout)
+	}
+	if fi, err := os.Stat(dir); err != nil {
+		return "", err
+	} else if !fi.IsDir() {
+		return "", fmt.Errorf("path %q is not a directory", rel)
+	}
+	return dir, nil
+}
+
+func within(root, p string) bool {
+	r, err := filepath.Rel(root, p)
+	return err == nil && r != ".." && !strings.HasPrefix(r, ".."+string(filepath.Separator)) && !filepath.IsAbs(r)
+}
+
+// git runs git in one directory for one repository URL.
+type git struct {
+	dir string
+	url string
+}
+
+// run runs git with a non-interactive environment and returns its stdout.
+// Errors carry the first lines of stderr, with credentials removed.
+func (g *git) run(ctx context.Context, args ...string) (string, error) {
+	full := append([]string{"-c", "core.hooksPath=" + os.DevNull, "-c", "protocol.ext.allow=never"}, args...)
+	cmd := exec.CommandContext(ctx, "git", full...)
+	cmd.Dir = g.dir
+	cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0", "GCM_INTERACTIVE=never", "LC_ALL=C", "GIT_OPTIONAL_LOCKS=0")
+	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+	cmd.WaitDelay = waitDelay
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	if err == nil {
+		return stdout.String(), nil
+	}
+	shown := make([]string, 0, len(args))
+	for _, a := range args {
+		shown = append(shown, g.scrub(a))
+	}
+	msg := "git " + strings.Join(shown, " ")
+	if s := firstLines(g.scrub(stderr.String()), 3); s != "" {
+		msg += ": " + s
+	}
+	if ctx.Err() != nil {
+		return "", fmt.Errorf("%s: %w", msg, ctx.Err())
+	}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return "", fmt.Errorf("%s: exit status %d", msg, ee.ExitCode())
+	}
+	return "", fmt.Errorf("%s: %w", msg, err)
+}
+
+// fetchError turns a failed fetch into an error saying what was not found,
+// when git says so.
+func (g *git) fetchError(safe, rev string, err error) error {
+	msg := err.Error()
+	if strings.Contains(msg, "couldn't find remote ref") || strings.Contains(msg, "unadvertised object") || strings.Contains(msg, "not our ref") {
+		return fmt.Errorf("fetching %s: %w: %s", safe, ErrRevisionNotFound, rev)
+	}
+	return fmt.Errorf("fetching %s at %s: %w", safe, rev, err)
+}
+
+// scrub removes the credentials of the repository URL, and any other URL's
+// user information, from s.
+func (g *git) scrub(s string) string {
+	if g.url != "" {
+		s = strings.ReplaceAll(s, g.url, RedactURL(g.url))
+	}
+	return scrubUserinfo(s)
+}
+
+var userinfoRE = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]*@`)
+
+func scrubUserinfo(s string) string {
+	return userinfoRE.ReplaceAllString(s, "$1")
+}
+
+// RedactURL returns the URL without user information (user names and
+// passwords or tokens); scp-like addresses (git@host:repo) are returned as
+// they are, their user name being no secret.
+func RedactURL(raw string) string {
+	return scrubUserinfo(raw)
+}
+
+func firstLines(s string, n int) string {
+	var lines []string
+	for line := range strings.Lines(s) {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		if len(lines) == n {
+			lines = append(lines, "...")
+			break
+		}
+		lines = append(lines, line)
+	}
+	return strings.Join(lines, "; ")
+}

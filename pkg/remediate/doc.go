@@ -1,0 +1,15 @@
+// Package remediate provides what to do about drift once a comparison
+// (pkg/compare) has found it: Fix applies Git's state to the drifted objects
+// with server-side apply, Prune deletes extraneous objects, and Adopt writes
+// the live values of drifted fields back into the Git files instead, editing
+// only those fields' lines.
+//
+// Fix applies Git's object as the field manager the report used for the
+// object (the GitOps agent's), forcing conflicts only when asked. Fields
+// another manager added, which server-side apply keeps whatever Git says,
+// are removed with a JSON patch guarded by "test" operations, so a fix never
+// removes a field that changed since it was compared.
+//
+// It receives the cluster through pkg/cluster's interfaces and returns
+// results as data. It must not import cobra or the plugins, nor print.
+package remediate

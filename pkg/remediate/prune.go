@@ -1,0 +1,73 @@
+package remediate
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/cluster"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/compare"
+)
+
+// Deleter is the cluster extraneous objects are deleted from.
+type Deleter interface {
+	cluster.Mapper
+	cluster.Deleter
+}
+
+// Prune deletes every extraneous object of rep (in the cluster, tracked by
+// the source, not in Git), with background propagation; nothing else. An
+// object already gone is skipped. Namespaces and CRDs go last, after what
+// they hold. Per-object problems are Outcomes; the error is for the run as
+// a whole, with the outcomes so far.
+func Prune(ctx context.Context, d Deleter, rep *compare.Report) ([]Outcome, error) {
+	var first, last []int
+	for i := range rep.Objects {
+		r := &rep.Objects[i]
+		if r.Status != compare.StatusExtraneous {
+			continue
+		}
+		if isFoundation(r) {
+			last = append(last, i)
+		} else {
+			first = append(first, i)
+		}
+	}
+	var out []Outcome
+	for _, i := range append(first, last...) {
+		if err := ctx.Err(); err != nil {
+			return out, err
+		}
+		r := &rep.Objects[i]
+		o := newOutcome(r)
+		gv, err := schema.ParseGroupVersion(r.APIVersion)
+		if err != nil {
+			o.Action, o.Message = ActionFailed, err.Error()
+			out = append(out, *o)
+			continue
+		}
+		m, err := d.Mapping(ctx, gv.WithKind(r.Kind))
+		if err != nil {
+			if !errors.Is(err, cluster.ErrKindNotServed) {
+				return out, err
+			}
+			o.Action, o.Message = ActionFailed, err.Error()
+			out = append(out, *o)
+			continue
+		}
+		switch err := d.Delete(ctx, m, r.Namespace, r.Name); {
+		case err == nil:
+			o.Action = ActionDeleted
+		case cluster.IsNotFound(err):
+			o.Action, o.Message = ActionSkipped, "already deleted"
+		case fatal(err):
+			return out, err
+		default:
+			o.Action, o.Message = ActionFailed, "deleting: "+strings.TrimSpace(err.Error())
+		}
+		out = append(out, *o)
+	}
+	return out, nil
+}

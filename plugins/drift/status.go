@@ -1,0 +1,281 @@
+package drift
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+	"sigs.k8s.io/yaml"
+
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/compare"
+	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/cli"
+)
+
+// StatusKind identifies the `drift status` -o json / -o yaml schema.
+const StatusKind = "DriftStatus"
+
+var statusOutputs = []string{"table", "json", "yaml"}
+
+// statusOptions are the options of `drift status`.
+type statusOptions struct {
+	*Options
+	output string
+}
+
+// newStatusCmd builds `drift status`: every Argo CD Application and Flux
+// Kustomization, the operator's view next to ours.
+func newStatusCmd(env *cli.Env) *cobra.Command {
+	o := NewOptions(env)
+	o.AllArgoApps, o.AllFlux = true, true
+	s := &statusOptions{Options: o, output: "table"}
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Show every Argo CD Application and Flux Kustomization: the operator's view next to the drift found",
+		Long: `Show every Argo CD Application and Flux Kustomization in the cluster (all namespaces), each
+compared with its Git revision as 'drift --all-argocd-apps --all-flux' does, in one table: the
+operator's own view (Argo CD sync and health, Flux Ready) next to ours (objects modified,
+missing and extraneous, and the managers that drifted them).
+
+Exit status: 0 all in sync, 1 drift found, 2 when a source could not be compared (after
+showing the others). --exit-code=false exits 0 on drift.`,
+		Example: fmt.Sprintf(`  # Everything the operators manage, at a glance
+  %[1]s status
+
+  # For a dashboard or a script
+  %[1]s status -o json`, env.Name),
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := s.Complete(cmd); err != nil {
+				return err
+			}
+			if err := s.validate(); err != nil {
+				return err
+			}
+			return s.run(cmd)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&s.output, "output", "o", s.output, "Output format: "+strings.Join(statusOutputs, ", "))
+	f.StringVar(&o.Mode, "mode", o.Mode, "How to compute what Git would change: server or local")
+	f.StringVar(&o.FieldManager, "field-manager", "", "Field manager to dry-run apply with (default: detected)")
+	f.IntVar(&o.Concurrency, "concurrency", o.Concurrency, "Requests in flight at once")
+	f.StringVar(&o.IgnoreFile, "ignore-file", "", "Ignore rules added to every source's own; default "+DefaultIgnoreFile+" when present")
+	f.BoolVar(&o.NoBuiltinIgnores, "no-builtin-ignores", false, "Do not apply the built-in ignore rules")
+	f.StringVar(&o.ArgoNamespace, "argocd-namespace", o.ArgoNamespace, "Argo CD's namespace (argocd-cm is read there)")
+	f.StringArrayVar(&o.RepoOverrides, "repo-override", nil, "Fetch ORIGINAL_URL from LOCAL_URL instead, ORIGINAL_URL=LOCAL_URL (repeatable)")
+	f.BoolVar(&o.AppliedRevision, "applied-revision", false, "Compare with the commit each operator last synced or applied")
+	f.BoolVar(&o.ExitCode, "exit-code", true, "Exit 1 when drift is found (false: exit 0)")
+	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(statusOutputs, cobra.ShellCompDirectiveNoFileComp))
+	return cmd
+}
+
+func (s *statusOptions) validate() error {
+	if s.Mode != string(compare.ModeServer) && s.Mode != string(compare.ModeLocal) {
+		return cli.Usagef("--mode must be server or local, not %q", s.Mode)
+	}
+	for _, v := range statusOutputs {
+		if s.output == v {
+			if s.Concurrency < 1 {
+				return cli.Usagef("--concurrency must be at least 1")
+			}
+			return nil
+		}
+	}
+	return cli.Usagef("--output must be one of %s, not %q", strings.Join(statusOutputs, ", "), s.output)
+}
+
+func (s *statusOptions) run(cmd *cobra.Command) error {
+	ctx := cmd.Context()
+	client, err := s.newClient(s.env.ConfigFlags)
+	if err != nil {
+		return err
+	}
+	reports, err := s.checkAll(ctx, client)
+	if err != nil {
+		return err
+	}
+	defer cleanupReports(reports)
+	for _, r := range reports {
+		for _, w := range r.Source.Warnings {
+			fmt.Fprintf(s.Streams.ErrOut, "warning: %s: %s\n", r.Source.Name, w)
+		}
+		if r.Report != nil {
+			for _, w := range r.Report.Warnings {
+				fmt.Fprintf(s.Streams.ErrOut, "warning: %s: %s\n", r.Source.Name, w)
+			}
+			reportErrors(s.Streams.ErrOut, r.Report)
+		}
+	}
+	st := toStatus(reports, s.Mode)
+	if err := writeStatus(s.Streams.Out, st, s.output); err != nil {
+		return err
+	}
+	if len(st.Sources) == 0 {
+		fmt.Fprintln(s.Streams.ErrOut, "No Argo CD Application or Flux Kustomization found.")
+	}
+	return resultAll(reports, s.ExitCode)
+}
+
+// JSONStatus is the `drift status` -o json / -o yaml schema.
+type JSONStatus struct {
+	APIVersion string             `json:"apiVersion"`
+	Kind       string             `json:"kind"`
+	Mode       string             `json:"mode"`
+	Sources    []JSONStatusSource `json:"sources"`
+}
+
+// JSONStatusSource is one Application or Kustomization.
+type JSONStatusSource struct {
+	Name     string            `json:"name"`
+	Type     string            `json:"type"`
+	Object   *JSONSourceObject `json:"object,omitempty"`
+	Operator *JSONOperator     `json:"operator,omitempty"`
+	RepoURL  string            `json:"repoURL,omitempty"`
+	Revision string            `json:"revision,omitempty"`
+	Commit   string            `json:"commit,omitempty"`
+	Path     string            `json:"path,omitempty"`
+	// Drift is drifted, in-sync, skipped or error (Reason says why).
+	Drift  string `json:"drift"`
+	Reason string `json:"reason,omitempty"`
+	// Summary counts the objects by status, when compared.
+	Summary map[string]int `json:"summary,omitempty"`
+	// Managers drifted the fields: the most recent owner of each changed
+	// field, with the number of fields, most first.
+	Managers []JSONManagerCount `json:"managers,omitempty"`
+}
+
+// JSONManagerCount is a manager and how many drifted fields it owns.
+type JSONManagerCount struct {
+	Manager string `json:"manager"`
+	Class   string `json:"class,omitempty"`
+	Fields  int    `json:"fields"`
+}
+
+// Drift states of a status row.
+const (
+	driftDrifted = "drifted"
+	driftInSync  = "in-sync"
+)
+
+func toStatus(reports []sourceReport, mode string) JSONStatus {
+	out := JSONStatus{APIVersion: ReportAPIVersion, Kind: StatusKind, Mode: mode, Sources: []JSONStatusSource{}}
+	for _, js := range toSourcesJSON(reports, mode).Sources {
+		row := JSONStatusSource{Name: js.Name, Type: js.Type, Object: js.Object, Operator: js.Operator,
+			RepoURL: js.RepoURL, Revision: js.Revision, Commit: js.Commit, Path: js.Path, Drift: js.Status, Reason: js.Reason}
+		out.Sources = append(out.Sources, row)
+	}
+	for i := range reports {
+		rep := reports[i].Report
+		if rep == nil {
+			continue
+		}
+		row := &out.Sources[i]
+		row.Drift = driftInSync
+		if rep.Drifted() {
+			row.Drift = driftDrifted
+		}
+		row.Summary = map[string]int{}
+		for k, n := range rep.Counts() {
+			row.Summary[string(k)] = n
+		}
+		row.Managers = driftManagers(rep)
+	}
+	return out
+}
+
+// driftManagers counts, over the drifted fields of rep, the manager that
+// last wrote each.
+func driftManagers(rep *compare.Report) []JSONManagerCount {
+	counts := map[string]*JSONManagerCount{}
+	for i := range rep.Objects {
+		o := &rep.Objects[i]
+		if o.Status != compare.StatusModified {
+			continue
+		}
+		for _, c := range o.Changes {
+			if len(c.Owners) == 0 {
+				continue
+			}
+			m := c.Owners[0]
+			mc := counts[m.Manager]
+			if mc == nil {
+				mc = &JSONManagerCount{Manager: m.Manager, Class: string(m.Class)}
+				counts[m.Manager] = mc
+			}
+			mc.Fields++
+		}
+	}
+	out := make([]JSONManagerCount, 0, len(counts))
+	for _, mc := range counts {
+		out = append(out, *mc)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Fields != out[j].Fields {
+			return out[i].Fields > out[j].Fields
+		}
+		return out[i].Manager < out[j].Manager
+	})
+	return out
+}
+
+func writeStatus(w io.Writer, st JSONStatus, format string) error {
+	switch format {
+	case "json":
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(st)
+	case "yaml":
+		data, err := yaml.Marshal(st)
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(data)
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, "SOURCE\tSYNC\tHEALTH\tREADY\tDRIFT\tMODIFIED\tMISSING\tEXTRANEOUS\tWHO\tNOTE")
+	for _, s := range st.Sources {
+		var op JSONOperator
+		if s.Operator != nil {
+			op = *s.Operator
+		}
+		if op.Suspended {
+			op.Ready = strings.TrimSpace(op.Ready + " (suspended)")
+		}
+		count := func(k compare.Status) string {
+			if s.Summary == nil {
+				return "-"
+			}
+			return strconv.Itoa(s.Summary[string(k)])
+		}
+		var who []string
+		for i, m := range s.Managers {
+			if i == 3 {
+				who = append(who, fmt.Sprintf("+%d more", len(s.Managers)-3))
+				break
+			}
+			who = append(who, m.Manager)
+		}
+		note := s.Reason
+		if note == "" && s.Summary != nil && s.Summary[string(compare.StatusError)] > 0 {
+			note = fmt.Sprintf("%d object(s) in error", s.Summary[string(compare.StatusError)])
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Name, dash(op.Sync), dash(op.Health), dash(op.Ready), s.Drift,
+			count(compare.StatusModified), count(compare.StatusMissing), count(compare.StatusExtraneous),
+			dash(strings.Join(who, ",")), dash(oneLine(note)))
+	}
+	return tw.Flush()
+}
+
+func oneLine(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > 100 {
+		s = string(r[:97]) + "..."
+	}
+	return s
+}
