@@ -3,6 +3,7 @@ package secretscan
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -19,22 +20,44 @@ import (
 const (
 	RulePlaintextSecret        = "plaintext-secret"
 	RuleSecretGeneratorLiteral = "secret-generator-literal"
+	RuleSecretGeneratorEnv     = "secret-generator-env"
+	RuleSecretGeneratorFile    = "secret-generator-file"
+	RuleValuesSecret           = "values-secret"
 	RulePrivateKey             = "private-key"
 	RuleAWSAccessKey           = "aws-access-key-id"
 	RuleGitHubToken            = "github-token"
 	RuleSlackToken             = "slack-token"
+
+	// Warnings: the scan could not check a secretGenerator reference.
+	RuleSecretGeneratorMissing = "secret-generator-missing"
+	RuleSecretGeneratorOutside = "secret-generator-outside-root"
 )
 
-// Finding is one secret found in a file. It never holds the secret's value.
+// Severities. Errors are plaintext secrets; warnings say what could not be
+// checked and are not secrets themselves.
+const (
+	SeverityError   = "error"
+	SeverityWarning = "warning"
+)
+
+// Finding is one secret found in a file. It never holds the secret's value,
+// not even masked: it names the file, line and key.
 type Finding struct {
-	File    string `json:"file"`
-	Line    int    `json:"line"`
-	Rule    string `json:"rule"`
-	Kind    string `json:"kind"`
-	Name    string `json:"name"`
-	Key     string `json:"key"`
+	File     string `json:"file"`
+	Line     int    `json:"line"`
+	Rule     string `json:"rule"`
+	Severity string `json:"severity"`
+	Kind     string `json:"kind"`
+	Name     string `json:"name"`
+	Key      string `json:"key"`
+	// Origin is "file:line" of what put the secret there when that is
+	// another file: the secretGenerator entry naming an env file or file.
+	Origin  string `json:"origin,omitempty"`
 	Message string `json:"message"`
 }
+
+// IsWarning reports whether f is a warning rather than a secret.
+func (f Finding) IsWarning() bool { return f.Severity == SeverityWarning }
 
 // credential is a high-confidence credential pattern.
 type credential struct {
@@ -63,7 +86,9 @@ func IsCandidate(name string) bool {
 	return base == "kustomization" || base == "Kustomization"
 }
 
-func isKustomizationFile(name string) bool {
+// IsKustomizationFile reports whether name is a kustomization file by its
+// base name (kustomization.yaml, kustomization.yml, Kustomization).
+func IsKustomizationFile(name string) bool {
 	switch path.Base(name) {
 	case "kustomization.yaml", "kustomization.yml", "Kustomization":
 		return true
@@ -94,22 +119,64 @@ func Walk(fsys fs.FS) ([]string, error) {
 	return files, err
 }
 
+// Scanner scans the files of one repository.
+type Scanner struct {
+	// FS is the repository. Files are read from it, and secretGenerator
+	// envs and files are followed only inside it: a reference that leaves
+	// it is refused with a warning. Use an FS that does not follow symbolic
+	// links out of the root (os.Root.FS). Nil: references are not followed.
+	FS fs.FS
+	// Ignored reports files that git ignores. A secretGenerator reference
+	// to one is not followed, since the file never reaches Git. Nil: none.
+	Ignored func(name string) bool
+	// Display maps a path in FS to the path shown in findings (File, Origin
+	// and messages). Nil: the path in FS.
+	Display func(name string) string
+	// Where names FS in warnings about a missing file ("in the git index"
+	// gives "is not in the git index"). Empty: the file "does not exist".
+	Where string
+}
+
 // Scan reads files (slash-separated paths in fsys) and returns their
 // findings, sorted. Files that are not candidates are skipped.
+// secretGenerator references are followed inside fsys.
 func Scan(fsys fs.FS, files []string) ([]Finding, error) {
+	var candidates []string
+	for _, f := range files {
+		if IsCandidate(f) {
+			candidates = append(candidates, f)
+		}
+	}
+	return (&Scanner{FS: fsys}).Scan(context.Background(), candidates)
+}
+
+// Scan reads every file named (slash-separated paths in s.FS, whether a
+// candidate or not: the caller chooses) and returns the findings, sorted.
+func (s *Scanner) Scan(ctx context.Context, files []string) ([]Finding, error) {
+	if s.FS == nil {
+		return nil, errors.New("scanning: no file system")
+	}
 	var out []Finding
 	for _, f := range files {
-		if !IsCandidate(f) {
-			continue
-		}
-		data, err := fs.ReadFile(fsys, f)
-		if err != nil {
+		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		out = append(out, ScanBytes(f, data)...)
+		data, err := fs.ReadFile(s.FS, f)
+		if err != nil {
+			return nil, fmt.Errorf("reading %s: %w", s.show(f), err)
+		}
+		out = append(out, s.ScanBytes(f, data)...)
 	}
 	Sort(out)
 	return out, nil
+}
+
+// show is the displayed form of a path in s.FS.
+func (s *Scanner) show(name string) string {
+	if s.Display == nil {
+		return name
+	}
+	return s.Display(name)
 }
 
 // Sort orders findings by file, line, rule and key.
@@ -129,9 +196,17 @@ func Sort(findings []Finding) {
 	})
 }
 
-// ScanBytes scans the content of one file named name. Content that is not
-// valid YAML (a Helm template, say) is scanned line by line for credentials.
+// ScanBytes scans the content of one file named name, without following
+// secretGenerator references (there is no file system to follow them in).
+// Content that is not valid YAML (a Helm template, say) is scanned line by
+// line for credentials.
 func ScanBytes(name string, data []byte) []Finding {
+	return (&Scanner{}).ScanBytes(name, data)
+}
+
+// ScanBytes scans the content of the file name (a path in s.FS); its
+// secretGenerator references are followed in s.FS.
+func (s *Scanner) ScanBytes(name string, data []byte) []Finding {
 	var docs []*yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	for {
@@ -141,26 +216,31 @@ func ScanBytes(name string, data []byte) []Finding {
 			break
 		}
 		if err != nil {
-			return scanLines(name, data)
+			return s.scanLines(name, data)
 		}
 		docs = append(docs, &n)
 	}
 	var out []Finding
 	for _, d := range docs {
-		out = append(out, scanDoc(name, d)...)
+		out = append(out, s.scanDoc(name, d)...)
+	}
+	for i := range out {
+		if out[i].Severity == "" {
+			out[i].Severity = SeverityError
+		}
 	}
 	return out
 }
 
 // scanLines is the fallback for files that do not parse.
-func scanLines(name string, data []byte) []Finding {
+func (s *Scanner) scanLines(name string, data []byte) []Finding {
 	var out []Finding
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 64*1024), 16*1024*1024)
 	for line := 1; sc.Scan(); line++ {
 		for _, c := range credentials {
 			if c.re.Match(sc.Bytes()) {
-				out = append(out, Finding{File: name, Line: line, Rule: c.rule,
+				out = append(out, Finding{File: s.show(name), Line: line, Rule: c.rule, Severity: SeverityError,
 					Message: fmt.Sprintf("%s in a file that is not valid YAML", c.what)})
 			}
 		}
@@ -197,13 +277,16 @@ func isSOPS(root *yaml.Node) bool {
 	return scalar(s, "mac") != "" || scalar(s, "version") != ""
 }
 
-func scanDoc(name string, doc *yaml.Node) []Finding {
+func (s *Scanner) scanDoc(name string, doc *yaml.Node) []Finding {
 	root := doc
 	if root.Kind == yaml.DocumentNode {
 		if len(root.Content) == 0 {
 			return nil
 		}
 		root = root.Content[0]
+	}
+	if root.Kind != yaml.MappingNode {
+		return s.scanValues(name, "", "", "", root, nil)
 	}
 	if isSOPS(root) {
 		return nil
@@ -229,44 +312,34 @@ func scanDoc(name string, doc *yaml.Node) []Finding {
 			skip[m] = true
 			for i := 0; i+1 < len(m.Content); i += 2 {
 				k, v := m.Content[i], m.Content[i+1]
-				if v.Kind == yaml.ScalarNode && (v.Value == "" || encValue.MatchString(v.Value)) {
+				if v.Kind == yaml.ScalarNode && (v.Value == "" || encValue.MatchString(v.Value) || strings.Contains(v.Value, "{{")) {
+					// Empty, SOPS-encrypted, or a Helm template expression.
 					continue
 				}
-				out = append(out, Finding{File: name, Line: k.Line, Rule: RulePlaintextSecret, Kind: kind, Name: objName, Key: k.Value,
+				out = append(out, Finding{File: s.show(name), Line: k.Line, Rule: RulePlaintextSecret, Kind: kind, Name: objName, Key: k.Value,
 					Message: fmt.Sprintf("%s key %q is plaintext: encrypt it (seal, SOPS) or use an ExternalSecret", field, k.Value)})
 			}
 		}
 	}
-	if kind == "Kustomization" && strings.HasPrefix(apiVersion, "kustomize.config.k8s.io/") || kind == "" && isKustomizationFile(name) {
-		out = append(out, scanSecretGenerator(name, root)...)
+	isKustomization := (kind == "Kustomization" || kind == "Component") && strings.HasPrefix(apiVersion, "kustomize.config.k8s.io/") ||
+		kind == "" && IsKustomizationFile(name)
+	if isKustomization {
+		out = append(out, s.scanSecretGenerator(name, root)...)
 	}
-	out = append(out, scanValues(name, kind, objName, "", root, skip)...)
-	return out
-}
-
-func scanSecretGenerator(name string, root *yaml.Node) []Finding {
-	_, gens := mapGet(root, "secretGenerator")
-	if gens == nil || gens.Kind != yaml.SequenceNode {
-		return nil
-	}
-	var out []Finding
-	for _, g := range gens.Content {
-		gname := scalar(g, "name")
-		_, lits := mapGet(g, "literals")
-		if lits == nil || lits.Kind != yaml.SequenceNode {
-			continue
+	if isKustomization || kind != "" && apiVersion != "" {
+		for _, e := range embeddedValues(apiVersion, kind, isKustomization, root) {
+			out = append(out, s.scanSecretKeys(name, kind, objName, e)...)
 		}
-		for _, l := range lits.Content {
-			key, _, _ := strings.Cut(l.Value, "=")
-			out = append(out, Finding{File: name, Line: l.Line, Rule: RuleSecretGeneratorLiteral, Kind: "secretGenerator", Name: gname, Key: key,
-				Message: fmt.Sprintf("literal %q is plaintext in the kustomization: use SOPS-encrypted files or an ExternalSecret", key)})
-		}
+	} else {
+		// Not a Kubernetes object: Helm values or other configuration.
+		out = append(out, s.scanSecretKeys(name, kind, objName, embedded{"", root, sameLine})...)
 	}
+	out = append(out, s.scanValues(name, kind, objName, "", root, skip)...)
 	return out
 }
 
 // scanValues looks for credentials in every scalar value under n.
-func scanValues(name, kind, objName, key string, n *yaml.Node, skip map[*yaml.Node]bool) []Finding {
+func (s *Scanner) scanValues(name, kind, objName, key string, n *yaml.Node, skip map[*yaml.Node]bool) []Finding {
 	if skip[n] {
 		return nil
 	}
@@ -274,11 +347,11 @@ func scanValues(name, kind, objName, key string, n *yaml.Node, skip map[*yaml.No
 	switch n.Kind {
 	case yaml.MappingNode:
 		for i := 0; i+1 < len(n.Content); i += 2 {
-			out = append(out, scanValues(name, kind, objName, n.Content[i].Value, n.Content[i+1], skip)...)
+			out = append(out, s.scanValues(name, kind, objName, n.Content[i].Value, n.Content[i+1], skip)...)
 		}
 	case yaml.SequenceNode, yaml.DocumentNode:
 		for _, c := range n.Content {
-			out = append(out, scanValues(name, kind, objName, key, c, skip)...)
+			out = append(out, s.scanValues(name, kind, objName, key, c, skip)...)
 		}
 	case yaml.ScalarNode:
 		for _, c := range credentials {
@@ -292,11 +365,22 @@ func scanValues(name, kind, objName, key string, n *yaml.Node, skip map[*yaml.No
 				if key != "" {
 					msg = fmt.Sprintf("%s in the value of %q", c.what, key)
 				}
-				out = append(out, Finding{File: name, Line: line, Rule: c.rule, Kind: kind, Name: objName, Key: key, Message: msg})
+				out = append(out, Finding{File: s.show(name), Line: line, Rule: c.rule, Kind: kind, Name: objName, Key: key, Message: msg})
 			}
 		}
 	}
 	return out
+}
+
+// hasCredential reports whether v matches a credential pattern (reported by
+// its own rule).
+func hasCredential(v string) bool {
+	for _, c := range credentials {
+		if c.re.MatchString(v) {
+			return true
+		}
+	}
+	return false
 }
 
 // AllowRule drops the findings in files matching Path (a glob; "**" matches

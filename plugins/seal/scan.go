@@ -1,14 +1,14 @@
 package seal
 
 import (
-	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"text/tabwriter"
 
@@ -27,6 +27,7 @@ type ScanOptions struct {
 	Paths       []string
 	Output      string
 	AllowFile   string
+	Staged      bool
 	InstallHook bool
 	Force       bool
 
@@ -42,13 +43,23 @@ func newScanCmd(env *cli.Env) *cobra.Command {
 
   plaintext-secret          a Secret with data/stringData that is not SOPS-encrypted
   secret-generator-literal  a kustomize secretGenerator with literals
+  secret-generator-env      a value in an env file a secretGenerator reads (envs, env)
+  secret-generator-file     a file a secretGenerator reads (files)
+  values-secret             a secret-like key (password, token, apiKey...) with a
+                            plaintext value in Helm values or other non-Kubernetes YAML
   private-key, aws-access-key-id, github-token, slack-token
                             high-confidence credentials in any value
 
-SealedSecrets, ExternalSecrets and SOPS-encrypted files are fine. Inside a git
-work tree the files are listed with git (respecting .gitignore). Findings name
-the key, never the value. Findings allowed by ` + DefaultAllowFile + ` (or --allow),
-a list of {path: GLOB, name: OBJECT, reason: TEXT}, are dropped.
+SealedSecrets, ExternalSecrets and SOPS-encrypted files are fine; so are
+placeholders and references (${VAR}, {{ .Values.x }}, <...>, changeme,
+existingSecret, vault:, ref+, file paths). Inside a git work tree the files are
+listed with git (respecting .gitignore); with --staged, the files staged for
+the next commit are scanned as staged, not as in the work tree. A
+secretGenerator's files are followed only inside the repository. Findings name
+the key, never the value. Findings allowed by ` + DefaultAllowFile + ` (or
+--allow), a list of {path: GLOB, name: OBJECT, reason: TEXT}, are dropped.
+Warnings (a secretGenerator file that is missing or outside the repository)
+go to stderr, or into -o json with "severity": "warning"; they do not fail.
 
 Exit codes: 0 nothing found, 1 findings, 2 error.`,
 		Example: fmt.Sprintf(`  # Scan the current repository
@@ -57,14 +68,18 @@ Exit codes: 0 nothing found, 1 findings, 2 error.`,
   # As JSON, for CI
   %[1]s scan -o json clusters/ apps/
 
-  # Run the scan before every commit
+  # What the next commit would add
+  %[1]s scan --staged
+
+  # Run the scan on the staged files before every commit
   %[1]s scan --install-hook`, env.Name),
 		RunE: runE(o),
 	}
 	f := cmd.Flags()
 	f.StringVarP(&o.Output, "output", "o", "", "Output format: table (default) or json")
 	f.StringVar(&o.AllowFile, "allow", "", "Allow-list file (default: "+DefaultAllowFile+" when it exists)")
-	f.BoolVar(&o.InstallHook, "install-hook", false, "Install the scan as the repository's git pre-commit hook")
+	f.BoolVar(&o.Staged, "staged", false, "Scan the files staged in the git index, as staged (what the next commit holds)")
+	f.BoolVar(&o.InstallHook, "install-hook", false, "Install a git pre-commit hook in the repository that runs scan --staged")
 	f.BoolVar(&o.Force, "force", false, "With --install-hook: overwrite an existing, different pre-commit hook")
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"table", "json"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
@@ -101,24 +116,44 @@ func (o *ScanOptions) Validate() error {
 	if o.Force && !o.InstallHook {
 		return cli.Usagef("--force is for --install-hook")
 	}
+	if o.Staged && o.InstallHook {
+		return cli.Usagef("--staged and --install-hook do not go together (the hook scans the staged files)")
+	}
 	return nil
 }
 
 // Run scans, or installs the hook.
 func (o *ScanOptions) Run(cmd *cobra.Command) error {
 	if o.InstallHook {
-		return o.installHook()
+		return o.installHook(cmd.Context())
 	}
+	ctx := cmd.Context()
 	var all []secretscan.Finding
-	for _, p := range o.Paths {
-		fs, err := scanPath(p)
+	if o.Staged {
+		found, err := scanStaged(ctx, o.Paths)
 		if err != nil {
 			return err
 		}
-		all = append(all, fs...)
+		all = found
+	} else {
+		for _, p := range o.Paths {
+			found, err := scanPath(ctx, p)
+			if err != nil {
+				return err
+			}
+			all = append(all, found...)
+		}
 	}
 	all = secretscan.Filter(all, o.allow)
 	secretscan.Sort(all)
+	var secrets, warnings []secretscan.Finding
+	for _, f := range all {
+		if f.IsWarning() {
+			warnings = append(warnings, f)
+		} else {
+			secrets = append(secrets, f)
+		}
+	}
 	w := o.env.Streams.Out
 	if o.Output == "json" {
 		if all == nil {
@@ -131,18 +166,23 @@ func (o *ScanOptions) Run(cmd *cobra.Command) error {
 		if _, err := fmt.Fprintf(w, "%s\n", b); err != nil {
 			return err
 		}
-	} else if len(all) > 0 {
-		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "FILE:LINE\tKIND\tNAME\tMESSAGE")
-		for _, f := range all {
-			fmt.Fprintf(tw, "%s:%d\t%s\t%s\t%s\n", f.File, f.Line, dash(f.Kind), dash(f.Name), f.Message)
+	} else {
+		for _, f := range warnings {
+			fmt.Fprintf(o.env.Streams.ErrOut, "warning: %s:%d: %s\n", f.File, f.Line, f.Message)
 		}
-		if err := tw.Flush(); err != nil {
-			return err
+		if len(secrets) > 0 {
+			tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "FILE:LINE\tKIND\tNAME\tMESSAGE")
+			for _, f := range secrets {
+				fmt.Fprintf(tw, "%s:%d\t%s\t%s\t%s\n", f.File, f.Line, dash(f.Kind), dash(f.Name), f.Message)
+			}
+			if err := tw.Flush(); err != nil {
+				return err
+			}
 		}
 	}
-	if len(all) > 0 {
-		return &cli.FindingsError{Summary: fmt.Sprintf("%d plaintext secret(s) found", len(all))}
+	if len(secrets) > 0 {
+		return &cli.FindingsError{Summary: fmt.Sprintf("%d plaintext secret(s) found", len(secrets))}
 	}
 	return nil
 }
@@ -154,78 +194,185 @@ func dash(s string) string {
 	return s
 }
 
-// scanPath scans a file or a directory (listed with git inside a work tree).
-func scanPath(p string) ([]secretscan.Finding, error) {
+// realAbs is the absolute path of p with symbolic links resolved, as git
+// reports the top of a work tree.
+func realAbs(p string) (string, error) {
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return "", err
+	}
+	return filepath.EvalSymlinks(abs)
+}
+
+// displayFrom shows a path relative to root as a path under shown, the
+// path the user gave for the directory real.
+func displayFrom(root, real, shown string) func(string) string {
+	return func(name string) string {
+		rel, err := filepath.Rel(real, filepath.Join(root, filepath.FromSlash(name)))
+		if err != nil {
+			return name
+		}
+		return filepath.ToSlash(filepath.Join(shown, rel))
+	}
+}
+
+// scanPath scans a file or a directory. Inside a git work tree the
+// repository root is its top and directories are listed with git;
+// outside, the root is the directory. secretGenerator references are
+// followed only inside the root, through an os.Root (no symbolic link out).
+func scanPath(ctx context.Context, p string) ([]secretscan.Finding, error) {
 	st, err := os.Stat(p)
 	if err != nil {
 		return nil, err
 	}
+	dir := p
 	if !st.IsDir() {
-		data, err := os.ReadFile(p)
+		dir = filepath.Dir(p)
+	}
+	real, err := realAbs(dir)
+	if err != nil {
+		return nil, err
+	}
+	top, inGit := gitTop(ctx, real)
+	root := real
+	if inGit {
+		root = top
+	}
+	r, err := os.OpenRoot(root)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	var files []string
+	switch {
+	case !st.IsDir():
+		rel, err := filepath.Rel(root, filepath.Join(real, filepath.Base(p)))
 		if err != nil {
 			return nil, err
 		}
-		return secretscan.ScanBytes(filepath.ToSlash(filepath.Clean(p)), data), nil
-	}
-	files, inGit, err := gitFiles(p)
-	if err != nil {
-		return nil, err
-	}
-	fsys := os.DirFS(p)
-	if !inGit {
-		if files, err = secretscan.Walk(fsys); err != nil {
+		files = []string{filepath.ToSlash(rel)}
+	case inGit:
+		if files, err = gitFiles(ctx, real, top); err != nil {
+			return nil, err
+		}
+	default:
+		if files, err = secretscan.Walk(r.FS()); err != nil {
 			return nil, err
 		}
 	}
-	found, err := secretscan.Scan(fsys, files)
-	if err != nil {
-		return nil, err
+	s := &secretscan.Scanner{FS: r.FS(), Display: displayFrom(root, real, dir)}
+	if inGit {
+		s.Ignored = ignoredBy(ctx, top)
 	}
-	for i := range found {
-		found[i].File = filepath.ToSlash(filepath.Join(p, filepath.FromSlash(found[i].File)))
-	}
-	return found, nil
+	return s.Scan(ctx, files)
 }
 
-// gitFiles lists the tracked and untracked, not ignored, files under dir,
-// relative to dir. inGit is false when dir is not in a git work tree.
-func gitFiles(dir string) (files []string, inGit bool, err error) {
-	if _, err := exec.LookPath("git"); err != nil {
-		return nil, false, nil
-	}
-	if out, err := exec.Command("git", "-C", dir, "rev-parse", "--is-inside-work-tree").Output(); err != nil || strings.TrimSpace(string(out)) != "true" {
-		return nil, false, nil
-	}
-	var stderr bytes.Buffer
-	c := exec.Command("git", "-C", dir, "ls-files", "-z", "-co", "--exclude-standard", "--", ".")
-	c.Stderr = &stderr
-	out, err := c.Output()
+// gitFiles lists the tracked and untracked, not ignored, candidate files
+// under dir, relative to the top of its work tree.
+func gitFiles(ctx context.Context, dir, top string) ([]string, error) {
+	out, err := runGit(ctx, dir, nil, "ls-files", "-z", "-co", "--exclude-standard", "--full-name", "--", ".")
 	if err != nil {
-		return nil, true, fmt.Errorf("git ls-files in %s: %w: %s", dir, err, strings.TrimSpace(stderr.String()))
+		return nil, fmt.Errorf("listing files in %s: %w", dir, err)
 	}
-	for _, f := range strings.Split(string(out), "\x00") {
-		if f == "" || !secretscan.IsCandidate(f) {
+	var files []string
+	for _, f := range splitZ(out) {
+		if !secretscan.IsCandidate(f) {
 			continue
 		}
 		// Listed but deleted from the work tree.
-		if _, err := os.Lstat(filepath.Join(dir, f)); err != nil {
+		if _, err := os.Lstat(filepath.Join(top, filepath.FromSlash(f))); err != nil {
 			continue
 		}
 		files = append(files, f)
 	}
-	return files, true, nil
+	return files, nil
+}
+
+// scanStaged scans what the next commit holds: the staged candidate files
+// under pathspecs, as staged, read from the git index (never the work
+// tree, so a partly staged file is judged by its staged part). The index's
+// kustomizations are scanned too, so that a staged env file or file that
+// a secretGenerator reads is found; only findings in, or originating from,
+// a staged file are kept.
+func scanStaged(ctx context.Context, pathspecs []string) ([]secretscan.Finding, error) {
+	top, ok := gitTop(ctx, "")
+	if !ok {
+		return nil, errors.New("--staged: the working directory is not in a git work tree")
+	}
+	cwd, err := realAbs(".")
+	if err != nil {
+		return nil, err
+	}
+	staged, err := stagedFiles(ctx, pathspecs)
+	if err != nil {
+		return nil, fmt.Errorf("listing staged files: %w", err)
+	}
+	if len(staged) == 0 {
+		return nil, nil
+	}
+	index, err := readIndex(ctx, "")
+	if err != nil {
+		return nil, fmt.Errorf("reading the git index: %w", err)
+	}
+	display := displayFrom(top, cwd, ".")
+	isStaged := map[string]bool{}
+	targets := map[string]bool{}
+	for _, f := range staged {
+		isStaged[display(f)] = true
+		if _, inIndex := index.entries[f]; inIndex && secretscan.IsCandidate(f) {
+			targets[f] = true
+		}
+	}
+	for f := range index.entries {
+		if secretscan.IsKustomizationFile(f) {
+			targets[f] = true
+		}
+	}
+	files := make([]string, 0, len(targets))
+	for f := range targets {
+		files = append(files, f)
+	}
+	sort.Strings(files)
+	if err := index.prefetch(files); err != nil {
+		return nil, fmt.Errorf("reading the git index: %w", err)
+	}
+	ignored := ignoredBy(ctx, top)
+	s := &secretscan.Scanner{
+		FS:      index,
+		Display: display,
+		Where:   "in the git index",
+		Ignored: func(name string) bool {
+			_, inIndex := index.entries[name]
+			return !inIndex && ignored(name)
+		},
+	}
+	found, err := s.Scan(ctx, files)
+	if err != nil {
+		return nil, err
+	}
+	var out []secretscan.Finding
+	for _, f := range found {
+		origin := f.Origin
+		if i := strings.LastIndexByte(origin, ':'); i >= 0 {
+			origin = origin[:i]
+		}
+		if isStaged[f.File] || origin != "" && isStaged[origin] {
+			out = append(out, f)
+		}
+	}
+	return out, nil
 }
 
 const hookMarker = "# installed by kubectl gitops seal scan --install-hook"
 
 const hookScript = "#!/bin/sh\n" + hookMarker + "\n" +
-	"# Fails the commit when plaintext secrets are found; bypass with git commit --no-verify.\n" +
+	"# Fails the commit when the staged files hold plaintext secrets; bypass with git commit --no-verify.\n" +
 	"cd \"$(git rev-parse --show-toplevel)\" || exit 2\n" +
-	"exec kubectl-gitops-seal scan\n"
+	"exec kubectl-gitops-seal scan --staged\n"
 
-func (o *ScanOptions) installHook() error {
+func (o *ScanOptions) installHook(ctx context.Context) error {
 	dir := o.Paths[0]
-	out, err := exec.Command("git", "-C", dir, "rev-parse", "--git-path", "hooks").Output()
+	out, err := runGit(ctx, dir, nil, "rev-parse", "--git-path", "hooks")
 	if err != nil {
 		return fmt.Errorf("--install-hook: %s is not in a git repository", dir)
 	}
@@ -239,7 +386,8 @@ func (o *ScanOptions) installHook() error {
 			fmt.Fprintf(o.env.Streams.Out, "pre-commit hook already installed: %s\n", hook)
 			return nil
 		}
-		if !o.Force {
+		// An older hook of ours is upgraded; someone else's needs --force.
+		if !o.Force && !strings.Contains(string(old), hookMarker) {
 			return fmt.Errorf("%s exists and is a different hook: pass --force to overwrite it", hook)
 		}
 	} else if !errors.Is(err, fs.ErrNotExist) {

@@ -43,6 +43,18 @@ func scanTree(t *testing.T, files map[string]string) string {
 	return dir
 }
 
+// scanWrite writes dir/name, creating directories.
+func scanWrite(t *testing.T, dir, name, content string) {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 const plainSecret = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\nstringData:\n  password: " + scanCanary + "\n"
 
 func TestScanCommand(t *testing.T) {
@@ -111,15 +123,40 @@ func TestScanJSON(t *testing.T) {
 	}
 }
 
-func gitRepo(t *testing.T, files map[string]string) string {
+// scanIsolateGit makes git ignore the user's configuration and sets an author.
+func scanIsolateGit(t *testing.T) {
 	t.Helper()
 	if _, err := exec.LookPath("git"); err != nil {
 		t.Skip("git not installed")
 	}
-	dir := scanTree(t, files)
-	if out, err := exec.Command("git", "-C", dir, "init", "-q").CombinedOutput(); err != nil {
-		t.Fatalf("git init: %v: %s", err, out)
+	t.Setenv("HOME", t.TempDir())
+	t.Setenv("GIT_CONFIG_GLOBAL", os.DevNull)
+	t.Setenv("GIT_CONFIG_NOSYSTEM", "1")
+	for _, k := range []string{"GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"} {
+		t.Setenv(k, "")
+		os.Unsetenv(k)
 	}
+	for _, k := range []string{"GIT_AUTHOR", "GIT_COMMITTER"} {
+		t.Setenv(k+"_NAME", "Test")
+		t.Setenv(k+"_EMAIL", "test@example.com")
+	}
+}
+
+// scanGit runs git in dir and returns its combined output.
+func scanGit(t *testing.T, dir string, args ...string) string {
+	t.Helper()
+	out, err := exec.Command("git", append([]string{"-C", dir}, args...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+func gitRepo(t *testing.T, files map[string]string) string {
+	t.Helper()
+	scanIsolateGit(t)
+	dir := scanTree(t, files)
+	scanGit(t, dir, "-c", "init.defaultBranch=main", "init", "-q")
 	return dir
 }
 
@@ -155,8 +192,11 @@ func TestScanInstallHook(t *testing.T) {
 		t.Errorf("hook mode %v, want 0755", st.Mode().Perm())
 	}
 	b, _ := os.ReadFile(hook)
-	if !strings.Contains(string(b), "kubectl-gitops-seal scan") {
+	if !strings.Contains(string(b), "exec kubectl-gitops-seal scan --staged\n") || !strings.HasPrefix(string(b), "#!/bin/sh\n") {
 		t.Errorf("hook = %s", b)
+	}
+	if out, err := exec.Command("sh", "-n", hook).CombinedOutput(); err != nil {
+		t.Errorf("sh -n %s: %v: %s", hook, err, out)
 	}
 	if code, _, _ := runScan(t, "--install-hook", dir); code != 0 {
 		t.Errorf("reinstalling the same hook: exit %d", code)
@@ -169,5 +209,19 @@ func TestScanInstallHook(t *testing.T) {
 	}
 	if code, _, _ := runScan(t, "--install-hook", "--force", dir); code != 0 {
 		t.Errorf("with --force: exit %d, want 0", code)
+	}
+	// An older hook of ours (scanning the work tree) is upgraded without --force.
+	old := "#!/bin/sh\n" + hookMarker + "\nexec kubectl-gitops-seal scan\n"
+	if err := os.WriteFile(hook, []byte(old), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := runScan(t, "--install-hook", dir); code != 0 {
+		t.Errorf("upgrading our older hook: exit %d: %s", code, errOut)
+	}
+	if b, _ := os.ReadFile(hook); string(b) != hookScript {
+		t.Errorf("hook after the upgrade = %s", b)
+	}
+	if code, _, _ := runScan(t, "--staged", "--install-hook", dir); code != 2 {
+		t.Errorf("--staged with --install-hook: exit %d, want 2", code)
 	}
 }
