@@ -33,7 +33,7 @@ RUN CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH go build -trimpath -buildvcs
         -X github.com/kubectl-gitops/kubectl-gitops/pkg/version.buildDate=${DATE}" \
       -o /out/ \
       ./cmd/kubectl-gitops ./cmd/kubectl-gitops-drift ./cmd/kubectl-gitops-promote \
-      ./cmd/kubectl-gitops-tenant ./cmd/kubectl-gitops-seal
+      ./cmd/kubectl-gitops-tenant ./cmd/kubectl-gitops-seal ./cmd/kubectl-gitops-repo
 
 # Alpine with git (drift's --repo, Argo CD and Flux sources clone with the
 # real git; promote commits with it) and CA certificates; the binaries are

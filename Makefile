@@ -12,7 +12,7 @@ DATE     ?= $(shell git log -1 --format=%cI 2>/dev/null || echo unknown)
 LDFLAGS  := -s -w -X $(MODULE)/pkg/version.version=$(VERSION) \
             -X $(MODULE)/pkg/version.gitCommit=$(COMMIT) \
             -X $(MODULE)/pkg/version.buildDate=$(DATE)
-BINARIES := kubectl-gitops kubectl-gitops-drift kubectl-gitops-promote kubectl-gitops-tenant kubectl-gitops-seal
+BINARIES := kubectl-gitops kubectl-gitops-drift kubectl-gitops-promote kubectl-gitops-tenant kubectl-gitops-seal kubectl-gitops-repo
 GOLANGCI_LINT_VERSION := v2.15.0
 CACHE    := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/kubectl-gitops
 
@@ -21,7 +21,7 @@ CACHE    := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/kubectl-gitops
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
-build: ## Build the five binaries into bin/
+build: ## Build the six binaries into bin/
 	CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)" -o bin/ $(addprefix ./cmd/,$(BINARIES))
 
 install: build ## Copy the binaries and completion helpers to $PREFIX (default: $GOBIN, else $(go env GOPATH)/bin)

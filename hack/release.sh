@@ -6,7 +6,7 @@
 #   hack/release.sh [--platforms "linux/amd64 darwin/arm64 …"] [--host]
 #
 #   dist/kubectl-gitops_<version>_<os>_<arch>.tar.gz   (.zip for windows)
-#       the five binaries, LICENSE, README.md and the kubectl_complete-gitops*
+#       the six binaries, LICENSE, README.md and the kubectl_complete-gitops*
 #       completion helpers, flat, sorted, owner 0:0, mtime = commit time
 #   dist/checksums.txt            sha256 of every archive
 #   dist/krew/gitops.yaml         krew/gitops.yaml.tmpl rendered with a uri,
@@ -27,7 +27,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 
 module=github.com/kubectl-gitops/kubectl-gitops
-binaries=(kubectl-gitops kubectl-gitops-drift kubectl-gitops-promote kubectl-gitops-tenant kubectl-gitops-seal)
+binaries=(kubectl-gitops kubectl-gitops-drift kubectl-gitops-promote kubectl-gitops-tenant kubectl-gitops-seal kubectl-gitops-repo)
 default_platforms="linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windows/arm64"
 
 log() { printf 'release: %s\n' "$*" >&2; }

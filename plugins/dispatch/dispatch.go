@@ -31,6 +31,7 @@ var known = map[string]string{
 	"promote": "Promote versions between environments through Git commits",
 	"tenant":  "Generate hardened multi-tenant GitOps manifests and verify isolation",
 	"seal":    "Encrypt Secrets for Git with Sealed Secrets or SOPS, and scan for plaintext",
+	"repo":    "Scaffold a GitOps repository for Argo CD or Flux, lint it, and show its structure",
 }
 
 // Dispatcher finds and runs verb binaries.

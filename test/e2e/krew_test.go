@@ -195,7 +195,7 @@ func testKrewInstall(t *testing.T, dist string) {
 	}
 	store := filepath.Join(krewRoot, "store", "gitops", releaseVersion)
 	for _, f := range []string{"kubectl-gitops", "kubectl-gitops-drift", "kubectl-gitops-promote",
-		"kubectl-gitops-tenant", "kubectl-gitops-seal", "kubectl_complete-gitops", "LICENSE", "README.md"} {
+		"kubectl-gitops-tenant", "kubectl-gitops-seal", "kubectl-gitops-repo", "kubectl_complete-gitops", "LICENSE", "README.md"} {
 		if _, err := os.Stat(filepath.Join(store, f)); err != nil {
 			t.Errorf("store lacks %s: %v", f, err)
 		}
@@ -219,7 +219,7 @@ func testKrewInstall(t *testing.T, dist string) {
 		t.Errorf("kubectl gitops drift --help: exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
 	}
 	r = runIn(t, cp, path, nil, k, "gitops")
-	for _, verb := range []string{"drift ", "promote ", "seal ", "tenant "} {
+	for _, verb := range []string{"drift ", "promote ", "repo ", "seal ", "tenant "} {
 		if !strings.Contains(r.stdout, verb) {
 			t.Errorf("kubectl gitops does not list %q from the store:\n%s", verb, r.stdout)
 		}
@@ -370,9 +370,9 @@ func testReproducible(t *testing.T, first string) {
 	for _, n := range []string{"LICENSE", "README.md"} {
 		wantEntries = append(wantEntries, entry{Name: n, Mode: 0o644, ModTime: epoch})
 	}
-	for _, n := range []string{"kubectl-gitops", "kubectl-gitops-drift", "kubectl-gitops-promote", "kubectl-gitops-seal",
+	for _, n := range []string{"kubectl-gitops", "kubectl-gitops-drift", "kubectl-gitops-promote", "kubectl-gitops-repo", "kubectl-gitops-seal",
 		"kubectl-gitops-tenant", "kubectl_complete-gitops", "kubectl_complete-gitops-drift", "kubectl_complete-gitops-promote",
-		"kubectl_complete-gitops-seal", "kubectl_complete-gitops-tenant"} {
+		"kubectl_complete-gitops-repo", "kubectl_complete-gitops-seal", "kubectl_complete-gitops-tenant"} {
 		wantEntries = append(wantEntries, entry{Name: n, Mode: 0o755, ModTime: epoch})
 	}
 	if diff := cmp.Diff(wantEntries, got); diff != "" {

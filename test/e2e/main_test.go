@@ -30,7 +30,7 @@ func testMain(m *testing.M) int {
 	binDir = dir
 	build := exec.Command("go", "build", "-o", dir+string(filepath.Separator),
 		"../../cmd/kubectl-gitops", "../../cmd/kubectl-gitops-drift", "../../cmd/kubectl-gitops-promote",
-		"../../cmd/kubectl-gitops-tenant", "../../cmd/kubectl-gitops-seal")
+		"../../cmd/kubectl-gitops-tenant", "../../cmd/kubectl-gitops-seal", "../../cmd/kubectl-gitops-repo")
 	if out, err := build.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "building binaries: %v\n%s", err, out)
 		return 1

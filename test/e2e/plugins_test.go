@@ -39,7 +39,7 @@ func TestKubectlPluginLookup(t *testing.T) {
 		{"verb binary found by kubectl", []string{"gitops", "drift", "--help"}, 0,
 			[]string{"kubectl gitops drift [command]", "--context string", "-n, --namespace string"}, nil},
 		{"each verb", []string{"gitops", "seal", "--help"}, 0, []string{"kubectl gitops seal [command]"}, nil},
-		{"dispatcher lists verbs", []string{"gitops"}, 0, []string{"drift ", "promote ", "seal ", "tenant "}, nil},
+		{"dispatcher lists verbs", []string{"gitops"}, 0, []string{"drift ", "promote ", "repo ", "seal ", "tenant "}, nil},
 		{"server version through the plugin and kubeconfig", []string{"gitops", "drift", "version"}, 0,
 			[]string{"kubectl gitops drift version ", "Server Version: v1.37.2"}, nil},
 		{"kubeconfig flags after the verb", []string{"gitops", "tenant", "version", "--context", controlplane.ContextName, "-n", "kube-system"}, 0,

@@ -1,0 +1,11 @@
+// Package repograph provides the structure of a GitOps repository as data:
+// every Kubernetes object found in its YAML files with file and line (Scan),
+// every kustomization with its resources and images, and the graph of the
+// operators' objects (Build): Argo CD Applications pointing at paths that
+// hold more Applications (app of apps), and Flux Kustomizations with their
+// paths and dependsOn. The graph renders as a text tree and as Graphviz DOT.
+//
+// It reads source files, not kustomize output: an object renamed by a
+// namePrefix or a patch is shown as written. It must not import cobra,
+// pflag, client-go or the plugins, call os.Exit or write to stdout.
+package repograph

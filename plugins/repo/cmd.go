@@ -1,0 +1,118 @@
+package repo
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/cli"
+)
+
+// Main runs the plugin binary and returns its exit code.
+func Main(argv []string) int {
+	return cli.Main(argv, NewCmd)
+}
+
+// NewCmd builds the plugin's root command.
+func NewCmd(env *cli.Env) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "repo",
+		Short: "Scaffold a GitOps repository for Argo CD or Flux, lint it, and show its structure",
+		Long: `Start a GitOps repository right and keep it right.
+
+  init    write a working skeleton: Argo CD (a root app-of-apps Application per environment,
+          AppProjects) or Flux (clusters/<env> with infrastructure → tenants → apps), a mono-repo
+          or per-team layout, environments as directories or branches; plus the promotion
+          pipeline, the tenants directory, .sops.yaml, the drift ignore file and a README
+  lint    check a repository: kustomize builds, every environment has every application,
+          no plaintext secrets, paths of Applications and Kustomizations exist, images pinned,
+          pipeline valid, schemas (offline for built-in kinds; with --context or --kubeconfig
+          a server-side dry run of every object)
+  graph   the app-of-apps / Kustomization dependency tree, as text or Graphviz DOT
+
+See docs/repo-structure.md for the layouts and their trade-offs.`,
+		Example: fmt.Sprintf(`  # A Flux mono-repo with three environments
+  %[1]s init --operator flux --layout mono --envs dev,staging,prod --dir gitops
+
+  # Check it (exit 1 on errors)
+  %[1]s lint gitops
+
+  # Its Kustomization tree, as an image
+  %[1]s graph gitops -o dot | dot -Tsvg > gitops.svg`, env.Name),
+	}
+	root.AddCommand(newInitCmd(env), newLintCmd(env), newGraphCmd(env))
+	return root
+}
+
+// runE runs an options lifecycle as a cobra RunE.
+func runE(complete func(*cobra.Command, []string) error, validate func() error, run func(*cobra.Command) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := complete(cmd, args); err != nil {
+			return err
+		}
+		if err := validate(); err != nil {
+			return err
+		}
+		return run(cmd)
+	}
+}
+
+// repoPath is the PATH argument: the repository, "." by default.
+func repoPath(args []string) (string, error) {
+	p := "."
+	if len(args) > 0 {
+		p = args[0]
+	}
+	st, err := os.Stat(p)
+	if err != nil {
+		return "", cli.Usagef("PATH %s: %v", p, unwrapPath(err))
+	}
+	if !st.IsDir() {
+		return "", cli.Usagef("PATH %s is not a directory", p)
+	}
+	return filepath.Clean(p), nil
+}
+
+func unwrapPath(err error) error {
+	if pe, ok := err.(*os.PathError); ok {
+		return pe.Err
+	}
+	return err
+}
+
+// gitFiles lists the tracked and untracked, not ignored, files under dir,
+// relative to dir and slash-separated. ok is false when dir is not in a git
+// work tree (or git is missing): the caller walks the directory instead.
+func gitFiles(dir string) (files []string, ok bool, err error) {
+	if _, err := exec.LookPath("git"); err != nil {
+		return nil, false, nil
+	}
+	out, err := exec.Command("git", "-C", dir, "rev-parse", "--is-inside-work-tree").Output()
+	if err != nil || strings.TrimSpace(string(out)) != "true" {
+		return nil, false, nil
+	}
+	var stderr bytes.Buffer
+	c := exec.Command("git", "-C", dir, "ls-files", "-z", "-co", "--exclude-standard", "--", ".")
+	c.Stderr = &stderr
+	out, err = c.Output()
+	if err != nil {
+		return nil, true, fmt.Errorf("git ls-files in %s: %w: %s", dir, err, strings.TrimSpace(stderr.String()))
+	}
+	files = []string{}
+	for _, f := range strings.Split(string(out), "\x00") {
+		if f == "" {
+			continue
+		}
+		// Listed but deleted from the work tree.
+		if _, err := os.Lstat(filepath.Join(dir, filepath.FromSlash(f))); err != nil {
+			continue
+		}
+		files = append(files, f)
+	}
+	return files, true, nil
+}

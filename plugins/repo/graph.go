@@ -1,0 +1,105 @@
+package repo
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/repograph"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/repolint"
+	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/cli"
+)
+
+// GraphOptions are the options of `repo graph`.
+type GraphOptions struct {
+	env *cli.Env
+
+	Path     string
+	Output   string
+	RepoURLs []string
+
+	files []string
+}
+
+func newGraphCmd(env *cli.Env) *cobra.Command {
+	o := &GraphOptions{env: env}
+	cmd := &cobra.Command{
+		Use:   "graph [PATH]",
+		Short: "Show the app-of-apps / Kustomization tree of a GitOps repository",
+		Long: `Show how the Argo CD Applications and Flux Kustomizations of the repository at PATH
+(default: the current directory) connect: an Application or Kustomization holds the ones
+defined in the files its path builds from (app of apps), and Flux Kustomizations depend on
+others (dependsOn). Roots are grouped by the directory that holds them.
+
+  -o text   a tree (default): "→ path", "@revision" when it changes, "[wave N]" for Argo CD
+            sync waves, "(depends on …)", "(missing)" for a path that does not exist,
+            "(external)" for another repository
+  -o dot    Graphviz DOT: solid edges for "holds", dashed for dependsOn; render it with
+            'dot -Tsvg' (SVG is not produced here: no Graphviz library is in the build)
+
+Sources are read as written (a name changed by a kustomize namePrefix shows unchanged).
+Applications and GitRepositories whose URL is not one of this repository's (.gitops/lint.yaml
+repoURLs, --repo-url) are not followed; with no URL configured, every path is.`,
+		Example: fmt.Sprintf(`  %[1]s graph
+  %[1]s graph ./gitops -o dot | dot -Tsvg > gitops.svg`, env.Name),
+		Args: cobra.MaximumNArgs(1),
+		RunE: runE(o.Complete, o.Validate, o.Run),
+	}
+	f := cmd.Flags()
+	f.StringVarP(&o.Output, "output", "o", "text", "Output format: text or dot")
+	f.StringSliceVar(&o.RepoURLs, "repo-url", nil, "This repository's URL (repeatable; added to .gitops/lint.yaml repoURLs)")
+	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"text", "dot"}, cobra.ShellCompDirectiveNoFileComp))
+	return cmd
+}
+
+// Complete resolves PATH, its files and this repository's URLs.
+func (o *GraphOptions) Complete(_ *cobra.Command, args []string) error {
+	p, err := repoPath(args)
+	if err != nil {
+		return err
+	}
+	o.Path = p
+	files, ok, err := gitFiles(p)
+	if err != nil {
+		return err
+	}
+	if ok {
+		o.files = files
+	}
+	data, err := os.ReadFile(filepath.Join(p, filepath.FromSlash(repolint.ConfigFile)))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("reading the lint configuration: %w", err)
+	}
+	if err == nil {
+		cfg, err := repolint.ParseConfig(repolint.ConfigFile, data)
+		if err != nil {
+			return err
+		}
+		o.RepoURLs = append(o.RepoURLs, cfg.RepoURLs...)
+	}
+	return nil
+}
+
+// Validate checks the flags.
+func (o *GraphOptions) Validate() error {
+	if o.Output != "text" && o.Output != "dot" {
+		return cli.Usagef("--output must be text or dot, not %q", o.Output)
+	}
+	return nil
+}
+
+// Run prints the graph.
+func (o *GraphOptions) Run(_ *cobra.Command) error {
+	g, err := repograph.Load(o.Path, o.files, repograph.Options{RepoURLs: o.RepoURLs})
+	if err != nil {
+		return err
+	}
+	if o.Output == "dot" {
+		return g.WriteDOT(o.env.Streams.Out)
+	}
+	return g.WriteText(o.env.Streams.Out)
+}

@@ -1,0 +1,158 @@
+package repo
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/repolint"
+	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/cli"
+)
+
+// FieldManager is the field manager of the lint's server-side dry runs.
+const FieldManager = "kubectl-gitops-repo-lint"
+
+// LintOptions are the options of `repo lint`.
+type LintOptions struct {
+	env *cli.Env
+
+	Path     string
+	Output   string
+	RepoURLs []string
+	// Server is set when --context or --kubeconfig was given: every object
+	// is dry-run against that API server.
+	Server bool
+
+	files []string
+}
+
+func newLintCmd(env *cli.Env) *cobra.Command {
+	o := &LintOptions{env: env}
+	var rules strings.Builder
+	for _, r := range repolint.Rules {
+		fmt.Fprintf(&rules, "  %-30s %-7s %s\n", r.ID, r.Severity, r.Summary)
+	}
+	cmd := &cobra.Command{
+		Use:   "lint [PATH]",
+		Short: "Check a GitOps repository (exit 1 on errors)",
+		Long: `Check the GitOps repository at PATH (default: the current directory). Inside a git work
+tree the files are listed with git, so .gitignore is respected. Rules:
+
+` + rules.String() + `
+Schemas: built-in kinds are decoded strictly offline; custom resources are validated only with
+--context or --kubeconfig, which sends every object to that API server as a server-side
+apply dry run (CRDs included; nothing is changed). No schemas are bundled.
+
+Configuration: .gitops/lint.yaml (repoURLs of this repository, environments, exclude:
+[{rule, path, subject, env, reason}]). A comment '# lint:ignore RULE [SUBJECT]' in a file drops
+that file's findings of RULE (for a missing application: in the environment's
+kustomization.yaml). Plaintext-secret findings honour .gitops/scan-allow.yaml, as
+'kubectl gitops seal scan' does.
+
+Exit codes: 0 no errors (warnings are printed), 1 errors found, 2 usage or failure.`,
+		Example: fmt.Sprintf(`  # The repository in the current directory
+  %[1]s lint
+
+  # As JSON, for CI
+  %[1]s lint ./gitops -o json
+
+  # Also validate every object against a cluster's API server (server-side dry run)
+  %[1]s lint --context staging`, env.Name),
+		Args: cobra.MaximumNArgs(1),
+		RunE: runE(o.Complete, o.Validate, o.Run),
+	}
+	f := cmd.Flags()
+	f.StringVarP(&o.Output, "output", "o", "text", "Output format: text or json")
+	f.StringSliceVar(&o.RepoURLs, "repo-url", nil, "This repository's URL (repeatable; added to .gitops/lint.yaml repoURLs): Applications with other URLs point elsewhere")
+	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
+	return cmd
+}
+
+// Complete resolves PATH, its files and whether a server was named.
+func (o *LintOptions) Complete(cmd *cobra.Command, args []string) error {
+	p, err := repoPath(args)
+	if err != nil {
+		return err
+	}
+	o.Path = p
+	o.Server = cmd.Flags().Changed("context") || cmd.Flags().Changed("kubeconfig")
+	files, ok, err := gitFiles(p)
+	if err != nil {
+		return err
+	}
+	if ok {
+		o.files = files
+	}
+	return nil
+}
+
+// Validate checks the flags.
+func (o *LintOptions) Validate() error {
+	if o.Output != "text" && o.Output != "json" {
+		return cli.Usagef("--output must be text or json, not %q", o.Output)
+	}
+	return nil
+}
+
+// Run lints and prints the findings.
+func (o *LintOptions) Run(cmd *cobra.Command) error {
+	opts := repolint.Options{Root: o.Path, Files: o.files, RepoURLs: o.RepoURLs}
+	if o.Server {
+		dr, err := newServerDryRunner(o.env)
+		if err != nil {
+			return err
+		}
+		opts.DryRunner = dr
+	}
+	rep, err := repolint.Lint(cmd.Context(), opts)
+	if err != nil {
+		return err
+	}
+	w := o.env.Streams.Out
+	if o.Output == "json" {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			return err
+		}
+	} else if err := writeFindings(w, rep.Findings, o.env.Color()); err != nil {
+		return err
+	}
+	errs := rep.Errors()
+	warns := len(rep.Findings) - errs
+	summary := fmt.Sprintf("%d error(s), %d warning(s)", errs, warns)
+	if rep.Excluded > 0 {
+		summary += fmt.Sprintf(", %d excluded", rep.Excluded)
+	}
+	checked := fmt.Sprintf("%d kustomizations and %d objects checked", rep.Kustomizations, rep.Objects)
+	if o.Server {
+		checked += fmt.Sprintf(", %d dry-run on the server", rep.DryRun)
+	}
+	if errs > 0 {
+		return &cli.FindingsError{Summary: summary + " (" + checked + ")"}
+	}
+	fmt.Fprintf(o.env.Streams.ErrOut, "%s: %s (%s)\n", o.Path, summary, checked)
+	return nil
+}
+
+// writeFindings prints one line per finding:
+// "file:line: severity: message [rule]".
+func writeFindings(w io.Writer, findings []repolint.Finding, color bool) error {
+	for _, f := range findings {
+		sev := string(f.Severity)
+		if color {
+			code := "31"
+			if f.Severity == repolint.SeverityWarning {
+				code = "33"
+			}
+			sev = "\x1b[" + code + "m" + sev + "\x1b[0m"
+		}
+		if _, err := fmt.Fprintf(w, "%s: %s: %s [%s]\n", f.Location(), sev, f.Message, f.Rule); err != nil {
+			return err
+		}
+	}
+	return nil
+}
