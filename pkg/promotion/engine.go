@@ -1,9 +1,12 @@
 package promotion
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
 	"path"
 	"sort"
 	"strings"
@@ -25,6 +28,10 @@ var (
 	ErrNoHealth = errors.New("no health target")
 	// ErrNoHistory is a rollback without an earlier version to go back to.
 	ErrNoHistory = errors.New("no earlier version")
+	// ErrChangedMeanwhile is a target whose version changed on the remote
+	// between planning and committing (another promotion landed): nothing
+	// was pushed; running again plans on the new version.
+	ErrChangedMeanwhile = errors.New("target changed meanwhile")
 )
 
 // Engine promotes versions in one Git repository. Its fields are the seams
@@ -36,6 +43,10 @@ type Engine struct {
 	// Cluster returns a reader for the cluster of an environment (its
 	// context); nil when no environment is checked live.
 	Cluster func(ctx context.Context, env *Environment) (cluster.Reader, error)
+	// DefaultNamespace, when set, is the namespace of an environment that
+	// sets none (its kube context's): the default namespace of its workload
+	// health gate and of its drift check. Called only for live reads.
+	DefaultNamespace func(ctx context.Context, env *Environment) (string, error)
 	// Forge returns the forge client and repository; called only for
 	// pull requests and required checks. A nil client (no token) makes pull
 	// requests fall back to printing a compare URL.
@@ -97,6 +108,10 @@ type Outcome struct {
 	CompareURL  string
 	// Attempts is the number of pushes (more than 1 after races).
 	Attempts int
+	// AlreadyPushed says a pull-request branch carrying this very change
+	// was on the remote already (a second run for the same version): it
+	// was reused, nothing new was pushed.
+	AlreadyPushed bool
 	// FastForwarded says the user's checkout was brought up to date.
 	FastForwarded bool
 	DryRun        bool
@@ -139,15 +154,8 @@ func (e *Engine) ref(env *Environment) string {
 // tree, missing remote, or another branch than the pipeline's (when some
 // environment lives on it). It changes nothing.
 func (e *Engine) Preflight(ctx context.Context) error {
-	if e.Pipeline.Branch == "" {
-		b, err := e.Repo.DefaultBranch(ctx, e.remote())
-		if err != nil {
-			if err := e.Repo.RequireRemote(ctx, e.remote()); err != nil {
-				return err
-			}
-			return fmt.Errorf("finding the branch of the pipeline (set branch: in %s): %w", e.Pipeline.File, err)
-		}
-		e.Pipeline.Branch = b
+	if err := e.ResolveBranch(ctx); err != nil {
+		return err
 	}
 	want := ""
 	for _, env := range e.Pipeline.Environments {
@@ -156,6 +164,24 @@ func (e *Engine) Preflight(ctx context.Context) error {
 		}
 	}
 	return e.Repo.Preflight(ctx, e.remote(), want)
+}
+
+// ResolveBranch sets the pipeline's branch, when the file gives none, to
+// the remote's HEAD branch. It reads only: the checkout may be dirty or on
+// another branch (status and history need no more).
+func (e *Engine) ResolveBranch(ctx context.Context) error {
+	if e.Pipeline.Branch != "" {
+		return nil
+	}
+	if err := e.Repo.RequireRemote(ctx, e.remote()); err != nil {
+		return err
+	}
+	b, err := e.Repo.DefaultBranch(ctx, e.remote())
+	if err != nil {
+		return fmt.Errorf("finding the branch of the pipeline (set branch: in %s): %w", e.Pipeline.File, err)
+	}
+	e.Pipeline.Branch = b
+	return nil
 }
 
 // Fetch brings every environment's branch up to date.
@@ -171,10 +197,8 @@ func (e *Engine) Fetch(ctx context.Context) error {
 		specs = append(specs, "+refs/heads/"+b+":refs/remotes/"+e.remote()+"/"+b)
 	}
 	e.logf("fetching %s", e.remote())
-	if err := e.Repo.Fetch(ctx, e.remote(), specs...); err != nil {
-		return fmt.Errorf("fetching %s: %w", e.remote(), err)
-	}
-	return nil
+	// Repo.Fetch names the remote in its errors ("fetching from origin: …").
+	return e.Repo.Fetch(ctx, e.remote(), specs...)
 }
 
 // EditLocation converts a pipeline location to the editor's.
@@ -253,11 +277,57 @@ func (e *Engine) Promote(ctx context.Context, opts Options) (*Outcome, error) {
 	if err != nil {
 		return nil, err
 	}
-	steps, err := PlanPromotion(e.Pipeline, current, opts.Request)
+	req := opts.Request
+	if len(req.Apps) == 0 && req.Version == "" {
+		if req.Apps, err = e.pending(current, req); err != nil {
+			return nil, err
+		}
+	}
+	steps, err := PlanPromotion(e.Pipeline, current, req)
 	if err != nil {
 		return nil, err
 	}
 	return e.run(ctx, steps, opts)
+}
+
+// pending lists the applications a request naming none promotes: those
+// pending in the target, as `status` shows them (the source has a newer or
+// an unordered version), and, with AllowDowngrade, those whose source
+// version is older. Applications without a version in the source or the
+// target are left out. An application whose source is older is named in
+// the progress output, so a downgrade never blocks the others. It returns
+// nil (PlanPromotion then reports the mistake) when the target or its
+// source is unknown.
+func (e *Engine) pending(current Versions, req Request) ([]string, error) {
+	to, ok := e.Pipeline.Env(req.To)
+	if !ok {
+		return nil, nil
+	}
+	from, ok := e.Pipeline.Source(to.Name)
+	if req.From != "" {
+		from, ok = e.Pipeline.Env(req.From)
+	}
+	if !ok {
+		return nil, nil
+	}
+	var names []string
+	for _, app := range e.Pipeline.Applications {
+		src, dst := current.Get(from.Name, app.Name), current.Get(to.Name, app.Name)
+		switch Compare(src, dst) {
+		case Missing:
+			continue
+		case Older:
+			if !req.AllowDowngrade {
+				e.logf("skipping %s: %s has %s, newer than %s in %s (--allow-downgrade promotes it)", app.Name, to.Name, dst, src, from.Name)
+				continue
+			}
+		}
+		names = append(names, app.Name)
+	}
+	if len(names) == 0 {
+		return nil, &PlanError{Err: ErrNoChange, Env: to.Name, Msg: fmt.Sprintf("no application has a version to promote from %s to %s", from.Name, to.Name)}
+	}
+	return names, nil
 }
 
 // Rollback promotes app in env back to the version before the current one
@@ -319,7 +389,10 @@ func (e *Engine) run(ctx context.Context, steps []Step, opts Options) (*Outcome,
 			e.logf("warning: %s: %s and %s cannot be ordered (not both semantic versions): promoting without the downgrade check", s.App, s.Old, s.New)
 		}
 	}
-	if !opts.Rollback {
+	// A version given for the first environment has no source: it enters
+	// the pipeline there, so there is no source commit and no gate.
+	noSource := steps[0].From == ""
+	if !opts.Rollback && !noSource {
 		from, _ := e.Pipeline.Env(steps[0].From)
 		commit, err := e.sourceCommit(ctx, from, mustApp(e.Pipeline, steps[0].App))
 		if err != nil {
@@ -336,6 +409,8 @@ func (e *Engine) run(ctx context.Context, steps []Step, opts Options) (*Outcome,
 	switch {
 	case opts.Rollback:
 		p.Health = []string{"not checked (rollback)"}
+	case noSource && !opts.SkipGates:
+		p.Health = []string{"not checked (no source environment)"}
 	case opts.SkipGates:
 		p.SkippedGates = true
 		p.Health = []string{SkippedGatesHealth}
@@ -410,6 +485,10 @@ func (e *Engine) gates(ctx context.Context, steps []Step, to *Environment, opts 
 	driftChecked := map[string]bool{}
 	for _, s := range steps {
 		from, _ := e.Pipeline.Env(s.From)
+		from, err := e.liveEnv(ctx, from)
+		if err != nil {
+			return gates, err
+		}
 		app := mustApp(e.Pipeline, s.App)
 		commit, err := e.sourceCommit(ctx, from, app)
 		if err != nil {
@@ -460,6 +539,21 @@ func (e *Engine) gates(ctx context.Context, steps []Step, to *Environment, opts 
 		}
 	}
 	return gates, nil
+}
+
+// liveEnv returns env with its namespace filled from DefaultNamespace when
+// it sets none: a copy, the pipeline is not changed.
+func (e *Engine) liveEnv(ctx context.Context, env *Environment) (*Environment, error) {
+	if env.Namespace != "" || e.DefaultNamespace == nil {
+		return env, nil
+	}
+	ns, err := e.DefaultNamespace(ctx, env)
+	if err != nil {
+		return nil, fmt.Errorf("finding the namespace of %s: %w", env.Name, err)
+	}
+	c := *env
+	c.Namespace = ns
+	return &c, nil
 }
 
 // healthGate evaluates app's health target in env, expecting version and a
@@ -609,11 +703,20 @@ func (e *Engine) commit(ctx context.Context, out *Outcome, steps []Step, to *Env
 	}
 	edits := func(wt *gitrepo.Worktree) error {
 		for _, s := range steps {
-			for _, c := range s.Changes {
+			for i, c := range s.Changes {
 				loc := EditLocation(c.Location)
 				err := wt.Apply(gitrepo.Change{Path: c.Path, Edit: func(old []byte) ([]byte, error) {
 					if old == nil {
 						return nil, fmt.Errorf("%s: no such file on %s", c.Path, base)
+					}
+					if i == 0 {
+						// The plan (the old version, the downgrade check, the
+						// commit message) was made on the tip fetched before
+						// the gates: the branch may have moved since.
+						if cur := versionOf(old, loc); cur != s.Old && cur != s.New {
+							return nil, fmt.Errorf("%s: %s in %s is %s now, not %s as planned (another promotion landed meanwhile): %w",
+								c.Path, s.App, to.Name, orNone(cur), s.Old, ErrChangedMeanwhile)
+						}
 					}
 					b, _, err := versionedit.Set(old, loc, s.New)
 					if err != nil {
@@ -639,6 +742,21 @@ func (e *Engine) commit(ctx context.Context, out *Outcome, steps []Step, to *Env
 		}
 		break
 	}
+	if err != nil && spec.Target != base && errors.Is(err, gitrepo.ErrTargetExists) {
+		// A second run for the same version: the branch of the first one
+		// is reused when it carries this very change.
+		tip, same, serr := e.carries(ctx, spec.Target, base, steps)
+		switch {
+		case serr != nil:
+			err = errors.Join(err, serr)
+		case same:
+			e.logf("%s already carries this promotion (%s): not pushing it again", spec.Target, short(tip))
+			res, err = gitrepo.Result{Commit: tip, Remote: spec.Remote, Target: spec.Target}, nil
+			out.AlreadyPushed = true
+		default:
+			err = fmt.Errorf("%w, but not as this promotion's pending change (it has other changes, or was merged already): delete it (git push %s --delete %s) once its pull request is closed, then run again", err, spec.Remote, spec.Target)
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("promoting to %s: %w", to.Name, err)
 	}
@@ -656,6 +774,57 @@ func (e *Engine) commit(ctx context.Context, out *Outcome, steps []Step, to *Env
 		}
 	}
 	return nil
+}
+
+// carries reports whether the remote branch already holds every version
+// the steps write (the tip, and true), by fetching it and redoing the edits
+// on its files: no edit may change a byte. A branch already merged into
+// base (left from an earlier promotion to the same version) does not.
+func (e *Engine) carries(ctx context.Context, branch, base string, steps []Step) (string, bool, error) {
+	ref := "refs/remotes/" + e.remote() + "/" + branch
+	if err := e.Repo.Fetch(ctx, e.remote(), "+refs/heads/"+branch+":"+ref); err != nil {
+		return "", false, err
+	}
+	tip, err := e.Repo.RevParse(ctx, ref)
+	if err != nil {
+		return "", false, err
+	}
+	merged, err := e.Repo.IsAncestor(ctx, tip, "refs/remotes/"+e.remote()+"/"+base)
+	if err != nil || merged {
+		return tip, false, err
+	}
+	for _, s := range steps {
+		for _, c := range s.Changes {
+			data, err := e.Repo.ShowFile(ctx, tip, c.Path)
+			if errors.Is(err, gitrepo.ErrNotFound) {
+				return tip, false, nil
+			}
+			if err != nil {
+				return "", false, err
+			}
+			updated, _, err := versionedit.Set(data, EditLocation(c.Location), s.New)
+			if err != nil || !bytes.Equal(updated, data) {
+				return tip, false, nil
+			}
+		}
+	}
+	return tip, true, nil
+}
+
+// versionOf is the first version written at loc in data ("" when none).
+func versionOf(data []byte, loc versionedit.Location) string {
+	found, err := versionedit.Read(data, loc)
+	if err != nil || len(found) == 0 {
+		return ""
+	}
+	return found[0].Version
+}
+
+func orNone(v string) string {
+	if v == "" {
+		return "(none)"
+	}
+	return v
 }
 
 func (e *Engine) openPullRequest(ctx context.Context, out *Outcome, base string) error {
@@ -749,13 +918,13 @@ type LiveStatus struct {
 }
 
 // Status reads the versions in Git and, when live is set, in the clusters.
+// A cluster that cannot be reached (a connection error or timeout) is
+// asked once: the other applications of the environments on its context
+// get the same error without waiting again. An ended context ends Status
+// with its error.
 func (e *Engine) Status(ctx context.Context, live bool) ([]LiveStatus, error) {
-	if e.Pipeline.Branch == "" {
-		b, err := e.Repo.DefaultBranch(ctx, e.remote())
-		if err != nil {
-			return nil, fmt.Errorf("finding the branch of the pipeline (set branch: in %s): %w", e.Pipeline.File, err)
-		}
-		e.Pipeline.Branch = b
+	if err := e.ResolveBranch(ctx); err != nil {
+		return nil, err
 	}
 	if err := e.Fetch(ctx); err != nil {
 		return nil, err
@@ -766,28 +935,56 @@ func (e *Engine) Status(ctx context.Context, live bool) ([]LiveStatus, error) {
 	}
 	rows := Statuses(e.Pipeline, current)
 	out := make([]LiveStatus, 0, len(rows))
+	unreachable := map[string]string{} // kube context → the row that found it so
 	for _, r := range rows {
 		ls := LiveStatus{Status: r}
 		if live && r.Version != "" {
 			env, _ := e.Pipeline.Env(r.Env)
 			app := mustApp(e.Pipeline, r.App)
-			if _, ok := healthTarget(app.Health.Expand(env)); ok && e.Cluster != nil {
+			if _, ok := healthTarget(app.Health); ok && e.Cluster != nil {
 				ls.Checked = true
-				commit, err := e.sourceCommit(ctx, env, app)
-				if err == nil {
-					var g Gate
-					var res health.Result
-					g, res, err = e.healthGate(ctx, env, app, r.Version, commit)
-					ls.Live, ls.Deployed, ls.Healthy, ls.Detail = res.LiveVersion, res.Deployed, g.Passed, g.Detail
-				}
-				if err != nil {
+				if first, ok := unreachable[env.Context]; ok {
+					ls.Err = "not checked: the cluster did not answer for " + first
+				} else if err := e.liveStatus(ctx, &ls, env, app); err != nil {
 					ls.Err = err.Error()
+					if unreachableErr(err) {
+						unreachable[env.Context] = r.App + " in " + r.Env
+					}
 				}
 			}
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
 		}
 		out = append(out, ls)
 	}
 	return out, nil
+}
+
+// liveStatus fills the live part of one status row.
+func (e *Engine) liveStatus(ctx context.Context, ls *LiveStatus, env *Environment, app *Application) error {
+	env, err := e.liveEnv(ctx, env)
+	if err != nil {
+		return err
+	}
+	commit, err := e.sourceCommit(ctx, env, app)
+	if err != nil {
+		return err
+	}
+	g, res, err := e.healthGate(ctx, env, app, ls.Version, commit)
+	ls.Live, ls.Deployed, ls.Healthy, ls.Detail = res.LiveVersion, res.Deployed, g.Passed, g.Detail
+	return err
+}
+
+// unreachableErr tells a cluster that did not answer (a refused or timed
+// out connection, a deadline) from an answer about one object.
+func unreachableErr(err error) bool {
+	if err == nil {
+		return false
+	}
+	var ue *url.Error
+	var ne net.Error
+	return errors.As(err, &ue) || errors.As(err, &ne) || errors.Is(err, context.DeadlineExceeded)
 }
 
 // EnvDir is the directory of an environment inside an exported tree.

@@ -4,14 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
-	"k8s.io/client-go/tools/clientcmd"
 
-	"github.com/kubectl-gitops/kubectl-gitops/pkg/cluster"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/forge"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/gitrepo"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/promotion"
@@ -29,6 +28,9 @@ type common struct {
 	Repo     string
 	Pipeline string
 	Output   string
+	// root is the plugin's root command, whose persistent flags include
+	// the kubeconfig flags (bound by cli.Setup).
+	root *cobra.Command
 }
 
 // NewCmd builds the plugin's root command: `promote APP… --to ENV` and its
@@ -37,7 +39,7 @@ func NewCmd(env *cli.Env) *cobra.Command {
 	c := &common{env: env}
 	o := &promoteOptions{common: c}
 	root := &cobra.Command{
-		Use:   "promote APP... --to ENV [--version V | --from ENV]",
+		Use:   "promote [APP...] --to ENV [--from ENV] [--version V]",
 		Short: "Promote versions between environments through Git commits",
 		Long: `Promote application versions between environments (dev → staging → prod) by Git commits:
 automatic for low-risk stages, approval-gated through a pull request for production, gated on
@@ -51,10 +53,14 @@ order, where each application's version lives in each of them, and each environm
                  GitLab, Gitea/Forgejo; token from GITHUB_TOKEN, GITLAB_TOKEN or GITEA_TOKEN), or
                  print the URL to open one without a token
 
+With no APP, every application pending in ENV is promoted (as status shows it: the source
+has a newer or an unordered version; an older one only with --allow-downgrade).
+
 Before writing anything, the version must be deployed and healthy in the source environment
 (read from its live cluster), soaked for the target's soak time, with the target's required
 checks passed and no drift in the source environment. --skip-gates skips them, and the commit
-says so.
+says so. A version given for the first environment (--version) has no source and no gate.
+Each cluster request times out after 15s unless --request-timeout is given (0: no limit).
 
 Your checkout must be clean, on the pipeline's branch, with the remote configured; edits are made
 in a temporary worktree, so a failure at any step leaves your repository as it was.
@@ -100,6 +106,7 @@ Exit status: 0 promoted (or nothing to do), 1 refused by a gate, 2 on any other 
 	_ = root.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"text", "json", "yaml"}, cobra.ShellCompDirectiveNoFileComp))
 	o.bindFlags(root)
 	root.AddCommand(newStatusCmd(c), newHistoryCmd(c), newRollbackCmd(c))
+	c.root = root
 	return root
 }
 
@@ -137,58 +144,22 @@ func (c *common) open(ctx context.Context) (*session, error) {
 	}
 	p, err := promotion.Load(file)
 	if err != nil {
-		var ve *promotion.ValidationError
-		if errors.As(err, &ve) {
-			return nil, &cli.UsageError{Err: err}
-		}
-		return nil, err
+		// Every mistake is reported, one per line (a *cli.UsageError would
+		// print the first line only), exit 2; a URL given where a remote
+		// name belongs is not echoed with its credentials.
+		return nil, redacted{err}
 	}
 	s := &session{repo: repo, pipeline: p}
+	kc := newKubeClusters(c.env, c.timeoutGiven)
 	s.engine = &promotion.Engine{
 		Repo: repo, Pipeline: p,
-		Cluster:  c.clusters(),
-		Forge:    c.forge(repo, p),
-		Progress: func(format string, args ...any) { fmt.Fprintf(c.env.Streams.ErrOut, format+"\n", args...) },
+		Cluster:          kc.reader,
+		DefaultNamespace: kc.namespace,
+		Forge:            c.forge(repo, p),
+		Progress:         func(format string, args ...any) { fmt.Fprintf(c.env.Streams.ErrOut, format+"\n", args...) },
 	}
 	s.engine.Drift = c.drift(s.engine)
 	return s, nil
-}
-
-// clusters returns readers per environment context, one client per context.
-func (c *common) clusters() func(ctx context.Context, env *promotion.Environment) (cluster.Reader, error) {
-	clients := map[string]*cluster.Client{}
-	return func(_ context.Context, env *promotion.Environment) (cluster.Reader, error) {
-		if cl, ok := clients[env.Context]; ok {
-			return cl, nil
-		}
-		var cfgErr error
-		var cl *cluster.Client
-		if env.Context == "" {
-			cfg, err := c.env.ConfigFlags.ToRESTConfig()
-			if err != nil {
-				return nil, fmt.Errorf("loading kubeconfig: %w", err)
-			}
-			cl, cfgErr = cluster.New(cfg)
-		} else {
-			raw, err := c.env.ConfigFlags.ToRawKubeConfigLoader().RawConfig()
-			if err != nil {
-				return nil, fmt.Errorf("loading kubeconfig: %w", err)
-			}
-			if _, ok := raw.Contexts[env.Context]; !ok {
-				return nil, fmt.Errorf("context %q of environment %s is not in the kubeconfig", env.Context, env.Name)
-			}
-			cfg, err := clientcmd.NewDefaultClientConfig(raw, &clientcmd.ConfigOverrides{CurrentContext: env.Context}).ClientConfig()
-			if err != nil {
-				return nil, fmt.Errorf("loading context %q: %w", env.Context, err)
-			}
-			cl, cfgErr = cluster.New(cfg)
-		}
-		if cfgErr != nil {
-			return nil, cfgErr
-		}
-		clients[env.Context] = cl
-		return cl, nil
-	}
 }
 
 // forge recognises the forge of the remote; without a token the client is
@@ -225,37 +196,51 @@ func (c *common) forge(repo *gitrepo.Repo, p *promotion.Pipeline) func(ctx conte
 	}
 }
 
-func (c *common) completeApps(cmd *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCompDirective) {
+// completionPipeline loads the pipeline for shell completion, or nil.
+func (c *common) completionPipeline(cmd *cobra.Command) *promotion.Pipeline {
 	file := c.Pipeline
 	if file == "" {
 		repo, err := gitrepo.Open(cmd.Context(), c.Repo)
 		if err != nil {
-			return nil, cobra.ShellCompDirectiveNoFileComp
+			return nil
 		}
 		file = filepath.Join(repo.Root(), promotion.DefaultFile)
 	}
 	p, err := promotion.Load(file)
 	if err != nil {
-		return nil, cobra.ShellCompDirectiveNoFileComp
+		return nil
 	}
-	return p.AppNames(), cobra.ShellCompDirectiveNoFileComp
+	return p
+}
+
+func (c *common) completeApps(cmd *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCompDirective) {
+	if p := c.completionPipeline(cmd); p != nil {
+		return p.AppNames(), cobra.ShellCompDirectiveNoFileComp
+	}
+	return nil, cobra.ShellCompDirectiveNoFileComp
 }
 
 func (c *common) completeEnvs(cmd *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCompDirective) {
-	file := c.Pipeline
-	if file == "" {
-		repo, err := gitrepo.Open(cmd.Context(), c.Repo)
-		if err != nil {
-			return nil, cobra.ShellCompDirectiveNoFileComp
-		}
-		file = filepath.Join(repo.Root(), promotion.DefaultFile)
+	if p := c.completionPipeline(cmd); p != nil {
+		return p.Order(), cobra.ShellCompDirectiveNoFileComp
 	}
-	p, err := promotion.Load(file)
-	if err != nil {
-		return nil, cobra.ShellCompDirectiveNoFileComp
-	}
-	return p.Order(), cobra.ShellCompDirectiveNoFileComp
+	return nil, cobra.ShellCompDirectiveNoFileComp
 }
+
+// timeoutGiven tells whether --request-timeout was given (0 included).
+func (c *common) timeoutGiven() bool {
+	if c.root == nil {
+		return false
+	}
+	f := c.root.PersistentFlags().Lookup("request-timeout")
+	return f != nil && f.Changed
+}
+
+// redacted is an error whose message has the credentials of URLs removed.
+type redacted struct{ err error }
+
+func (r redacted) Error() string { return gitrepo.RedactURL(r.err.Error()) }
+func (r redacted) Unwrap() error { return r.err }
 
 // refusal maps engine errors to the exit-code contract: a failed gate is a
 // finding (exit 1); planning mistakes are usage errors (exit 2).
@@ -269,6 +254,13 @@ func refusal(err error) error {
 	var pe *promotion.PlanError
 	if errors.As(err, &pe) && !errors.Is(err, promotion.ErrNoChange) {
 		return &cli.UsageError{Err: err}
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) && !errors.Is(err, context.Canceled) {
+		// A cluster that cannot be reached: keep the message, which names
+		// the environment (cli.FormatError would print kubectl's "The
+		// connection to the server … was refused" alone).
+		return errors.New(err.Error())
 	}
 	return err
 }

@@ -104,7 +104,9 @@ type JSONOutcome struct {
 	PullRequest string     `json:"pullRequest,omitempty"`
 	CompareURL  string     `json:"compareURL,omitempty"`
 	Attempts    int        `json:"pushAttempts,omitempty"`
-	Message     string     `json:"message"`
+	// AlreadyPushed: the pull-request branch carried this change already.
+	AlreadyPushed bool   `json:"alreadyPushed,omitempty"`
+	Message       string `json:"message"`
 }
 
 // JSONApp is one application's version change.
@@ -133,7 +135,7 @@ type JSONFile struct {
 func toJSON(out *promotion.Outcome) JSONOutcome {
 	j := JSONOutcome{APIVersion: "gitops.kubectl-gitops.dev/v1alpha1", Kind: "Promotion", Environment: out.Env,
 		From: out.Promotion.From, Policy: string(out.Policy), DryRun: out.DryRun, Rollback: out.Promotion.Rollback,
-		Commit: out.Commit, Branch: out.Branch, CompareURL: out.CompareURL, Attempts: out.Attempts,
+		Commit: out.Commit, Branch: out.Branch, CompareURL: out.CompareURL, Attempts: out.Attempts, AlreadyPushed: out.AlreadyPushed,
 		Message: out.Promotion.Message(), Apps: []JSONApp{}, Files: []JSONFile{}}
 	if out.Promotion.Env == "" {
 		j.Message = ""
@@ -235,17 +237,20 @@ func writeOutcome(w io.Writer, out *promotion.Outcome, format string, color bool
 	case out.DryRun:
 		b.WriteString("Dry run: nothing committed.\n")
 	case out.PullRequest != nil:
-		state := "Opened"
+		fmt.Fprintf(&b, "%s. ", pushed(out))
 		if out.PullRequest.Existing {
-			state = "Updated"
+			fmt.Fprintf(&b, "Pull request #%d is already open: %s\n", out.PullRequest.Number, out.PullRequest.URL)
+		} else {
+			fmt.Fprintf(&b, "Opened pull request #%d: %s\n", out.PullRequest.Number, out.PullRequest.URL)
 		}
-		fmt.Fprintf(&b, "Pushed %s (%s). %s pull request #%d: %s\n", out.Branch, short(out.Commit), state, out.PullRequest.Number, out.PullRequest.URL)
 	case out.Commit != "" && out.Policy == promotion.PolicyPullRequest:
-		fmt.Fprintf(&b, "Pushed %s (%s).", out.Branch, short(out.Commit))
+		fmt.Fprintf(&b, "%s.", pushed(out))
 		if out.CompareURL != "" {
 			fmt.Fprintf(&b, " Open a pull request: %s", out.CompareURL)
 		} else {
-			b.WriteString(" Open a pull request from it (no forge token: set GITHUB_TOKEN, GITLAB_TOKEN or GITEA_TOKEN to open it automatically).")
+			// Either no token or a forge not recognised from the remote URL
+			// (the progress output said which): name both remedies.
+			b.WriteString(" Open a pull request from it (to have it opened for you: a forge recognised from the remote URL or set in forge:, and its token in GITHUB_TOKEN, GITLAB_TOKEN or GITEA_TOKEN).")
 		}
 		b.WriteString("\n")
 	case out.Commit != "":
@@ -257,6 +262,14 @@ func writeOutcome(w io.Writer, out *promotion.Outcome, format string, color bool
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// pushed says where a pull-request promotion's branch is.
+func pushed(out *promotion.Outcome) string {
+	if out.AlreadyPushed {
+		return fmt.Sprintf("%s (%s) was already pushed", out.Branch, short(out.Commit))
+	}
+	return fmt.Sprintf("Pushed %s (%s)", out.Branch, short(out.Commit))
 }
 
 func short(sha string) string {

@@ -2,6 +2,7 @@ package promote
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -164,10 +165,9 @@ func newHistoryCmd(c *common) *cobra.Command {
 				}
 			}
 			s.engine.Progress = nil
-			if s.pipeline.Branch == "" {
-				if err := s.engine.Preflight(ctx); err != nil {
-					return err
-				}
+			// History reads only: no clean checkout needed, unlike Preflight.
+			if err := s.engine.ResolveBranch(ctx); err != nil {
+				return err
 			}
 			if err := s.engine.Fetch(ctx); err != nil {
 				return err
@@ -265,6 +265,10 @@ environment's policy (a pull request for pull-request environments).`,
 				return err
 			}
 			out, err := s.engine.Rollback(ctx, args[0], env, promotion.Options{Request: promotion.Request{Version: to}, DryRun: dryRun})
+			if errors.Is(err, promotion.ErrNoChange) {
+				fmt.Fprintf(c.env.Streams.ErrOut, "nothing to roll back: %v\n", err)
+				return nil
+			}
 			if out != nil {
 				if werr := writeOutcome(c.env.Streams.Out, out, c.Output, cli.ColorEnabled(c.env.Streams.Out)); werr != nil && err == nil {
 					err = werr
