@@ -399,7 +399,7 @@ func (p *parser) pipeline(doc *yaml.Node) *Pipeline {
 		case "remote":
 			if s := p.str(v, key); s != "" {
 				if strings.ContainsAny(s, " \t/:") || strings.HasPrefix(s, "-") {
-					p.errorf(v, key, "%q is not a remote name (see git remote)", s)
+					p.errorf(v, key, "%q is not a remote name (see git remote)", redactUserinfo(s))
 				} else {
 					pl.Remote = s
 				}
@@ -851,4 +851,22 @@ func (p *parser) checkApplications(apps []appInfo, envs []envInfo) {
 			}
 		}
 	}
+}
+
+// redactUserinfo removes the user information of a URL-like value (a
+// remote URL given where a remote name belongs), so that a token in it is
+// never echoed in an error.
+func redactUserinfo(s string) string {
+	scheme, rest, ok := strings.Cut(s, "://")
+	if !ok {
+		return s
+	}
+	host, path, _ := strings.Cut(rest, "/")
+	if i := strings.LastIndex(host, "@"); i >= 0 {
+		host = "***@" + host[i+1:]
+	}
+	if path != "" || strings.Contains(rest, "/") {
+		return scheme + "://" + host + "/" + path
+	}
+	return scheme + "://" + host
 }

@@ -437,3 +437,10 @@ func TestDocs(t *testing.T) {
 		}
 	}
 }
+
+func TestRemoteURLNotEchoed(t *testing.T) {
+	_, err := Parse("p.yaml", []byte("apiVersion: gitops.kubectl-gitops.dev/v1alpha1\nkind: Pipeline\nremote: https://bot:s3cr3t-token@git.example.com/org/repo.git\nenvironments:\n- name: dev\n  path: dev\napplications:\n- name: web\n  versions:\n  - file: v.yaml\n    helmValues: image.tag\n"))
+	if err == nil || strings.Contains(err.Error(), "s3cr3t") || !strings.Contains(err.Error(), "https://***@git.example.com/org/repo.git") {
+		t.Fatalf("error: %v", err)
+	}
+}
