@@ -173,6 +173,8 @@ func TestRun(t *testing.T) {
 			wantErr: []string{"2 objects drifted\n"}, wantErrNot: []string{"error:"}},
 		{name: "usage error from Validate", err: Usagef("--mode must be server or local, not %q", "x"), args: []string{"check"}, wantCode: ExitUsage,
 			wantErr: []string{`error: --mode must be server or local, not "x"`, "See 'kubectl gitops drift check --help'"}},
+		{name: "multi-line usage error printed whole", err: &UsageError{Err: errors.New("a.yaml:3: bad\nb.yaml:7: worse")}, args: []string{"check"}, wantCode: ExitUsage,
+			wantErr: []string{"error: a.yaml:3: bad\nb.yaml:7: worse\nSee 'kubectl gitops drift check --help'"}},
 		{name: "failure", err: errors.New("reading manifests: boom"), args: []string{"check"}, wantCode: ExitFailure,
 			wantErr: []string{"error: reading manifests: boom\n"}, wantErrNot: []string{"See '"}},
 		{name: "version text", args: []string{"version", "--client"}, wantCode: 0, wantOut: []string{"kubectl gitops drift version "}},

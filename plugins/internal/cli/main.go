@@ -8,6 +8,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/go-logr/logr"
@@ -51,9 +52,6 @@ type NewCommand func(env *Env) *cobra.Command
 func Main(argv []string, newCmd NewCommand) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	// client-go reports some failures through klog as well as by returning
-	// them; the returned error is printed once, in kubectl's wording.
-	klog.SetLogger(logr.Discard())
 	streams := genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
 	code := Run(ctx, argv, streams, newCmd)
 	if code != ExitOK && ctx.Err() != nil {
@@ -62,11 +60,16 @@ func Main(argv []string, newCmd NewCommand) int {
 	return code
 }
 
+var silenceKlog sync.Once
+
 // Run is Main with the context and streams injected, for tests.
 func Run(ctx context.Context, argv []string, streams genericiooptions.IOStreams, newCmd NewCommand) int {
 	if len(argv) == 0 {
 		argv = []string{"kubectl-gitops"}
 	}
+	// client-go reports some failures through klog as well as by returning
+	// them; the returned error is printed once, in kubectl's wording.
+	silenceKlog.Do(func() { klog.SetLogger(logr.Discard()) })
 	env := NewEnv(argv[0], streams)
 	root := newCmd(env)
 	ran := Setup(root, env)
@@ -106,12 +109,15 @@ func report(env *Env, cmd *cobra.Command, err error) {
 		return
 	}
 	// Cobra appends suggestions on extra lines ("Did you mean this?\n\tx");
-	// fold them into the one-line message.
-	first, rest, _ := strings.Cut(msg, "\n")
-	if sugg := suggestions(rest); sugg != "" {
-		first += " (did you mean " + sugg + "?)"
+	// fold them into the one-line message. Other multi-line messages (every
+	// mistake of a manifest or pipeline file) are printed whole.
+	if first, rest, ok := strings.Cut(msg, "\n"); ok && strings.HasPrefix(strings.TrimSpace(rest), "Did you mean this?") {
+		if sugg := suggestions(rest); sugg != "" {
+			first += " (did you mean " + sugg + "?)"
+		}
+		msg = first
 	}
-	fmt.Fprintln(w, first)
+	fmt.Fprintln(w, strings.TrimRight(msg, "\n"))
 	path := env.Name
 	if cmd != nil {
 		path = cmd.CommandPath()
