@@ -86,8 +86,9 @@ func firstLines(s string, n int) string {
 	return strings.Join(lines, "; ")
 }
 
-// userinfoRE matches the scheme and user information of a URL.
-var userinfoRE = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.\-]*://)[^/@\s'"]*@`)
+// userinfoRE matches the scheme and user information of a URL: everything up
+// to the last "@" before the path, so a password holding an "@" goes whole.
+var userinfoRE = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.\-]*://)[^/\s'"]*@`)
 
 // RedactURL removes the user information (user name, password, token) of
 // every scheme://user:password@host URL in s. Any text may be passed: an
