@@ -58,9 +58,13 @@ const (
 	// objects could not be compared.
 	StateError State = "error"
 	// StateSkipped: the source was not compared on this cluster, on purpose
-	// (Cell.Error says why).
+	// or because the cluster does not have it (Cell.Error says why).
 	StateSkipped State = "skipped"
 )
+
+// NotOnCluster is the reason of a skipped cell whose source the cluster does
+// not have: a source only the other clusters' checks returned.
+const NotOnCluster = "not on this cluster"
 
 // Counts are the objects per status of one cell.
 type Counts struct {
@@ -100,6 +104,32 @@ type Matrix struct {
 	Clusters []string `json:"clusters"`
 	// Cells, source by source, cluster by cluster.
 	Cells []Cell `json:"cells"`
+
+	// checks are the checks Run started; those it abandoned may still run.
+	checks *sync.WaitGroup
+}
+
+// Wait waits up to timeout for the checks Run abandoned — at their timeout,
+// or when its context was cancelled — to return. Their context is cancelled:
+// waiting lets them release what they hold (temporary clones, processes)
+// before the program exits. It reports whether they all returned.
+func (m *Matrix) Wait(timeout time.Duration) bool {
+	if m.checks == nil {
+		return true
+	}
+	done := make(chan struct{})
+	go func() {
+		m.checks.Wait()
+		close(done)
+	}()
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case <-done:
+		return true
+	case <-t.C:
+		return false
+	}
 }
 
 // Cell returns the cell of source on cluster.
@@ -143,8 +173,9 @@ type clusterResult struct {
 // under its own opts.Timeout, and builds the matrix. A cluster whose check
 // fails or times out gets an error cell for every source (known from the
 // other clusters); a check that ignores its context is abandoned at the
-// timeout, so it never holds up the rest. Cancelling ctx makes the clusters
-// not done yet error cells.
+// timeout, so it never holds up the rest (Matrix.Wait waits for the
+// abandoned checks to return). Cancelling ctx makes the clusters not done
+// yet error cells.
 func Run(ctx context.Context, clusters []string, opts Options, check CheckFunc) *Matrix {
 	if opts.Parallel <= 0 {
 		opts.Parallel = DefaultParallel
@@ -153,6 +184,7 @@ func Run(ctx context.Context, clusters []string, opts Options, check CheckFunc) 
 		opts.Timeout = DefaultTimeout
 	}
 	results := make([]clusterResult, len(clusters))
+	checks := &sync.WaitGroup{}
 	sem := make(chan struct{}, opts.Parallel)
 	var wg sync.WaitGroup
 	for i, name := range clusters {
@@ -166,19 +198,24 @@ func Run(ctx context.Context, clusters []string, opts Options, check CheckFunc) 
 				return
 			}
 			defer func() { <-sem }()
-			results[i] = runOne(ctx, name, opts.Timeout, check)
+			results[i] = runOne(ctx, checks, name, opts.Timeout, check)
 		}()
 	}
 	wg.Wait()
-	return build(clusters, results)
+	m := build(clusters, results)
+	m.checks = checks
+	return m
 }
 
-// runOne runs check for one cluster under its timeout.
-func runOne(ctx context.Context, name string, timeout time.Duration, check CheckFunc) clusterResult {
+// runOne runs check for one cluster under its timeout, counted in checks
+// until it returns.
+func runOne(ctx context.Context, checks *sync.WaitGroup, name string, timeout time.Duration, check CheckFunc) clusterResult {
 	cctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	done := make(chan clusterResult, 1)
+	checks.Add(1)
 	go func() {
+		defer checks.Done()
 		res, err := check(cctx, name)
 		done <- clusterResult{res, err}
 	}()
@@ -241,7 +278,9 @@ func cellFor(source, cluster string, r clusterResult) Cell {
 	}
 	switch {
 	case sr == nil:
-		c.State, c.Error = StateError, "source not found on this cluster"
+		// Found on other clusters only (an Argo CD Application or Flux
+		// Kustomization listed there): not deployed here, not an error.
+		c.State, c.Error = StateSkipped, NotOnCluster
 		return c
 	case sr.Err != nil:
 		c.State, c.Error = StateError, sr.Err.Error()

@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/cluster"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/gitsource"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/ignore"
 )
 
@@ -121,7 +122,8 @@ func ArgoSource(app *unstructured.Unstructured, st ArgoSettings) *Source {
 		Sync:     str(o, "status", "sync", "status"),
 		Health:   str(o, "status", "health", "status"),
 		Revision: str(o, "status", "sync", "revision"),
-		Message:  argoMessage(o),
+		// Operators' messages may quote repository URLs with credentials.
+		Message: gitsource.RedactURL(argoMessage(o)),
 	}
 	if s.Status.Revision == "" {
 		if revs, _, _ := unstructured.NestedStringSlice(o, "status", "sync", "revisions"); len(revs) > 0 {
@@ -153,7 +155,7 @@ func ArgoSource(app *unstructured.Unstructured, st ArgoSettings) *Source {
 	}
 
 	if server := str(o, "spec", "destination", "server"); server != "" && server != InClusterServer {
-		s.Unsupported = "deploys to another cluster (" + server + "); run against that cluster with --repo, --revision and --path"
+		s.Unsupported = "deploys to another cluster (" + gitsource.RedactURL(server) + "); run against that cluster with --repo, --revision and --path"
 	}
 	if dn := str(o, "spec", "destination", "name"); dn != "" && dn != "in-cluster" {
 		s.Unsupported = "deploys to another cluster (" + dn + "); run against that cluster with --repo, --revision and --path"

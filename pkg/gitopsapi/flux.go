@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/cluster"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/gitsource"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/ignore"
 )
 
@@ -100,7 +101,8 @@ func FluxSource(ks, repo *unstructured.Unstructured) *Source {
 	s.Suspended = boolean(o, "spec", "suspend")
 	s.Status = OperatorStatus{Revision: str(o, "status", "lastAppliedRevision")}
 	if ready := condition(o, "Ready"); ready != nil {
-		s.Status.Ready, s.Status.Message = str(ready, "status"), str(ready, "message")
+		// Its message may quote the repository URL, credentials included.
+		s.Status.Ready, s.Status.Message = str(ready, "status"), gitsource.RedactURL(str(ready, "message"))
 	}
 	if strings.EqualFold(ks.GetAnnotations()[FluxReconcile], "disabled") {
 		s.Disabled = FluxReconcile + ": disabled"

@@ -7,8 +7,10 @@
 // highest tag matching a semantic-version range, as Flux's GitRepository
 // ref.semver does.
 //
-// Every git process runs with GIT_TERMINAL_PROMPT=0 (a missing credential
-// fails instead of waiting for input) and is stopped when its context ends.
+// Every git process runs with GIT_TERMINAL_PROMPT=0 and, on Unix, in a
+// session of its own without a terminal (a missing credential or an unknown
+// SSH host key fails instead of waiting for input), and is stopped with
+// every helper it started when its context ends.
 // Credentials in repository URLs never appear in errors.
 //
 // It must not import cobra, pflag or anything that talks to the cluster, and

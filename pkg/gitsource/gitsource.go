@@ -250,7 +250,11 @@ func (g *git) run(ctx context.Context, args ...string) (string, error) {
 	cmd := exec.CommandContext(ctx, "git", full...)
 	cmd.Dir = g.dir
 	cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0", "GCM_INTERACTIVE=never", "LC_ALL=C", "GIT_OPTIONAL_LOCKS=0")
-	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+	// git runs in a session of its own, with every helper it starts
+	// (git-remote-https, ssh, credential helpers): no terminal to prompt
+	// on, and the interrupt on cancellation reaches them all, so none is
+	// left behind holding a connection to a server that does not answer.
+	interruptGroup(cmd)
 	cmd.WaitDelay = waitDelay
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -295,7 +299,10 @@ func (g *git) scrub(s string) string {
 	return scrubUserinfo(s)
 }
 
-var userinfoRE = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]*@`)
+// userinfoRE matches a URL's scheme and user information: everything up to
+// the last "@" before the path, so that a password holding an unescaped "@"
+// is removed whole.
+var userinfoRE = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.-]*://)[^/\s]*@`)
 
 func scrubUserinfo(s string) string {
 	return userinfoRE.ReplaceAllString(s, "$1")

@@ -172,7 +172,7 @@ compared, after reporting the others). --exit-code=false exits 0 on drift.`,
 	f.BoolVar(&o.ListIgnoreRules, "list-ignore-rules", false, "Print the ignore rules in force and exit (-o json or yaml for every detail)")
 	f.StringVar(&o.PruneSelector, "prune-selector", "", "Also report live objects matching this label selector that Git does not declare as extraneous")
 	f.BoolVar(&o.ShowSecrets, "show-secrets", false, "Show Secret values instead of masking them")
-	f.StringVarP(&o.Output, "output", "o", o.Output, "Output format: "+strings.Join(outputs, ", "))
+	f.StringVarP(&o.Output, "output", "o", o.Output, "Output format: "+strings.Join(outputs, ", ")+"; with --contexts or --all-contexts: text (the matrix, also for diff and summary), json, yaml, markdown")
 	f.BoolVar(&o.ExitCode, "exit-code", true, "Exit 1 when drift is found (false: exit 0)")
 	addSourceFlags(f, o)
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(outputs, cobra.ShellCompDirectiveNoFileComp))
@@ -226,6 +226,7 @@ func (o *Options) Complete(cmd *cobra.Command) error {
 	}
 	o.ignore = rules
 	o.color = cli.ColorEnabled(o.Streams.Out)
+	o.fleetTuned = cmd.Flags().Changed("parallel") || cmd.Flags().Changed("context-timeout")
 	if err := o.completeFleet(); err != nil {
 		return err
 	}

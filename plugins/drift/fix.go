@@ -29,9 +29,10 @@ type FixFlags struct {
 
 // addFixFlags registers --fix, --prune, --yes and --force-conflicts.
 func (o *Options) addFixFlags(f *pflag.FlagSet) {
-	f.BoolVar(&o.Fix, "fix", false, "Apply Git's state to the drifted objects (server-side apply as the GitOps agent's field manager), after showing the diff and asking")
-	f.BoolVar(&o.Prune, "prune", false, "Delete the extraneous objects (tracked by the source, not in Git), after showing the diff and asking")
-	f.BoolVar(&o.Yes, "yes", false, "Do not ask for confirmation before --fix or --prune (required when stdin is not a terminal)")
+	// Shared with watch, which remediates after each check and never asks.
+	f.BoolVar(&o.Fix, "fix", false, "Apply Git's state to the drifted objects (server-side apply as the GitOps agent's field manager), after showing the diff and asking (watch: after each check, with --yes)")
+	f.BoolVar(&o.Prune, "prune", false, "Delete the extraneous objects (tracked by the source, not in Git), after showing the diff and asking (watch: after each check, with --yes)")
+	f.BoolVar(&o.Yes, "yes", false, "Do not ask for confirmation before --fix or --prune (required when stdin is not a terminal, and by watch, which never asks)")
 	f.BoolVar(&o.ForceConflicts, "force-conflicts", false, "With --fix, take over fields other managers own with another value (server-side apply's force)")
 }
 
@@ -55,6 +56,8 @@ func (o *Options) validateFix() error {
 		return cli.Usagef("--adopt edits local files: use it with -f (Git sources are temporary checkouts)")
 	case o.Adopt && slices.Contains(o.Filenames, "-"):
 		return cli.Usagef("--adopt edits files: it cannot adopt into stdin")
+	case o.Adopt && o.Output != "diff":
+		return cli.Usagef("--adopt prints the patch it writes to the files: -o %s does not apply", o.Output)
 	}
 	return nil
 }

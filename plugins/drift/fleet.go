@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -24,6 +25,11 @@ import (
 // FleetReportKind identifies the -o json / -o yaml schema of a fleet run.
 const FleetReportKind = "DriftFleetReport"
 
+// fleetDrain bounds the wait, after the matrix is shown, for the checks
+// stopped at --context-timeout to clean up: longer than a git process may
+// take to exit once interrupted.
+const fleetDrain = 10 * time.Second
+
 // FleetFlags select several clusters (kube contexts) to compare at once.
 type FleetFlags struct {
 	Contexts       []string
@@ -31,8 +37,10 @@ type FleetFlags struct {
 	Parallel       int
 	ContextTimeout time.Duration
 
-	// Set by Complete: the contexts to check, in order.
-	contexts []string
+	// Set by Complete: the contexts to check, in order, and whether
+	// --parallel or --context-timeout was given.
+	contexts   []string
+	fleetTuned bool
 }
 
 // addFleetFlags registers --contexts, --all-contexts, --parallel and
@@ -86,6 +94,9 @@ func (o *Options) completeFleet() error {
 // validateFleet checks the fleet flags.
 func (o *Options) validateFleet() error {
 	if !o.fleetMode() {
+		if o.fleetTuned {
+			return cli.Usagef("--parallel and --context-timeout apply to --contexts or --all-contexts")
+		}
 		return nil
 	}
 	switch {
@@ -177,6 +188,14 @@ func (o *Options) runFleet(ctx context.Context) error {
 		return out, nil
 	}
 	m := fleet.Run(ctx, o.contexts, fleet.Options{Parallel: o.Parallel, Timeout: o.ContextTimeout}, check)
+	// The checks abandoned at --context-timeout (or on Ctrl-C) are
+	// cancelled: once the matrix is shown, let them remove their clones
+	// before the program exits.
+	defer func() {
+		if !m.Wait(fleetDrain) {
+			fmt.Fprintf(o.Streams.ErrOut, "warning: checks stopped at --context-timeout did not end within %s: temporary clones may be left in %s\n", fleetDrain, os.TempDir())
+		}
+	}()
 	if err := renderFleet(o.Streams.Out, m, o.Output); err != nil {
 		return err
 	}
@@ -236,6 +255,9 @@ func cellText(c fleet.Cell) string {
 	case fleet.StateError:
 		return "error"
 	case fleet.StateSkipped:
+		if c.Error == fleet.NotOnCluster {
+			return "-"
+		}
 		return "skipped"
 	}
 	var parts []string
@@ -341,7 +363,7 @@ func renderFleetMarkdown(w io.Writer, m *fleet.Matrix) error {
 		for _, cl := range m.Clusters {
 			c, _ := m.Cell(s, cl)
 			text := mdEscape(cellText(c))
-			if c.State != fleet.StateInSync {
+			if c.State != fleet.StateInSync && c.Error != fleet.NotOnCluster {
 				text = "**" + text + "**"
 			}
 			b.WriteString(" " + text + " |")

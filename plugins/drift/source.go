@@ -433,14 +433,22 @@ func skipError(s source, err error) source {
 
 // overrideURL applies --repo-override: ORIG=LOCAL replaces a repository
 // URL equal to ORIG (ignoring a trailing "/" or ".git"), or, when ORIG ends
-// with "/", every URL starting with it.
+// with "/", every URL starting with it. Credentials in either URL do not
+// matter: reports show URLs without them, and that is what users copy.
 func (o *Options) overrideURL(url string) string {
+	plain := gitsource.RedactURL(url)
 	for _, ov := range o.RepoOverrides {
 		from, to, _ := strings.Cut(ov, "=")
-		if strings.HasSuffix(from, "/") && strings.HasPrefix(url, from) {
-			return to + strings.TrimPrefix(url, from)
+		plainFrom := gitsource.RedactURL(from)
+		if strings.HasSuffix(from, "/") {
+			if strings.HasPrefix(url, from) {
+				return to + strings.TrimPrefix(url, from)
+			}
+			if strings.HasPrefix(plain, plainFrom) {
+				return to + strings.TrimPrefix(plain, plainFrom)
+			}
 		}
-		if trimRepo(from) == trimRepo(url) {
+		if trimRepo(plainFrom) == trimRepo(plain) {
 			return to
 		}
 	}
@@ -467,6 +475,11 @@ func cleanupSources(srcs []source) {
 func (o *Options) checkAll(ctx context.Context, client *cluster.Client) ([]sourceReport, error) {
 	srcs, err := o.loadSources(ctx, client)
 	if err != nil {
+		return nil, err
+	}
+	// Interrupted while fetching: the sources' errors only say so.
+	if err := ctx.Err(); err != nil {
+		cleanupSources(srcs)
 		return nil, err
 	}
 	out := make([]sourceReport, 0, len(srcs))

@@ -36,15 +36,18 @@ func newStatusCmd(env *cli.Env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Show every Argo CD Application and Flux Kustomization: the operator's view next to the drift found",
-		Long: `Show every Argo CD Application and Flux Kustomization in the cluster (all namespaces), each
-compared with its Git revision as 'drift --all-argocd-apps --all-flux' does, in one table: the
-operator's own view (Argo CD sync and health, Flux Ready) next to ours (objects modified,
-missing and extraneous, and the managers that drifted them).
+		Long: `Show every Argo CD Application and Flux Kustomization in the cluster (all namespaces, or the
+one -n names), each compared with its Git revision as 'drift --all-argocd-apps --all-flux' does,
+in one table: the operator's own view (Argo CD sync and health, Flux Ready) next to ours
+(objects modified, missing and extraneous, and the managers that drifted them).
 
 Exit status: 0 all in sync, 1 drift found, 2 when a source could not be compared (after
 showing the others). --exit-code=false exits 0 on drift.`,
 		Example: fmt.Sprintf(`  # Everything the operators manage, at a glance
   %[1]s status
+
+  # One namespace, with the Applications' repository mirrored locally
+  %[1]s status -n team-a --repo-override https://git.internal/org/fleet.git=file:///srv/mirror/fleet.git
 
   # For a dashboard or a script
   %[1]s status -o json`, env.Name),

@@ -73,7 +73,7 @@ func watchSharesFlag(name string) bool {
 func newWatchCmd(parent *cobra.Command, o *Options) *cobra.Command {
 	w := &watchOptions{Options: o, Interval: defaultWatchInterval, ListenAddress: defaultListenAddress, Events: true, LogFormat: "text"}
 	cmd := &cobra.Command{
-		Use:   "watch -f FILENAME | -k DIRECTORY",
+		Use:   "watch (-f FILENAME | -k DIRECTORY | --repo URL | --argocd-app NAME | --flux-kustomization NAME | --all-argocd-apps | --all-flux)",
 		Short: "Check for drift continuously, with Prometheus metrics and Kubernetes Events",
 		Long: `Check for drift immediately and then every --interval, until interrupted (SIGINT, SIGTERM).
 
@@ -83,7 +83,10 @@ Each check compares the desired state with the cluster as 'drift' does (the same
   - records a Kubernetes Event when an object starts drifting (Warning DriftDetected, naming the
     fields and who changed them) and when it matches Git again (Normal DriftResolved), unless
     --events=false;
-  - logs one line on stderr (--log-format json for log collectors).
+  - logs one line on stderr (--log-format json for log collectors);
+  - with --fix and/or --prune (and --yes: watch never asks), applies Git's state to the drifted
+    objects and deletes the extraneous ones, as 'drift --fix --prune' does; fields people
+    changed are taken over only with --force-conflicts.
 
 /healthz answers 200 while checks succeed, 503 when the last 3 checks failed or none succeeded
 for 3 intervals; /readyz answers 200 once the first check completed. Run it in a cluster with
@@ -94,7 +97,14 @@ Exit status: 0 when stopped by a signal; 2 when it cannot start (bad flags, port
   %[1]s watch -f ./deploy -R
 
   # Every minute, read-only, JSON logs, metrics on every interface (in a pod)
-  %[1]s watch -k overlays/prod --mode=local --interval 1m --log-format json --listen-address :9090`, o.env.Name),
+  %[1]s watch -k overlays/prod --mode=local --interval 1m --log-format json --listen-address :9090
+
+  # What Argo CD and Flux declare, and a Git revision (cloned again at every check)
+  %[1]s watch --all-argocd-apps --all-flux
+  %[1]s watch --repo https://github.com/org/fleet.git --revision main --path apps/web
+
+  # A remediation loop: revert drift and delete extraneous objects after each check
+  %[1]s watch -f ./deploy -R --fix --prune --yes`, o.env.Name),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := w.Complete(cmd); err != nil {

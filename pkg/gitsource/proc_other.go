@@ -1,0 +1,14 @@
+//go:build !unix
+
+package gitsource
+
+import (
+	"os"
+	"os/exec"
+)
+
+// interruptGroup makes cancellation interrupt cmd (process groups are a Unix
+// notion).
+func interruptGroup(cmd *exec.Cmd) {
+	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+}

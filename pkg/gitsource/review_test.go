@@ -1,0 +1,130 @@
+package gitsource
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// TestRedactURLPasswordWithAt: a password holding an unescaped "@" is
+// removed whole, not up to its first "@".
+func TestRedactURLPasswordWithAt(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"https://user:p@ss@host/r.git", "https://host/r.git"},
+		{"https://user:a@b@c@host:8443/r.git", "https://host:8443/r.git"},
+		{"fetching https://u:t@k@host/r.git at main: https://x@y@h/z", "fetching https://host/r.git at main: https://h/z"},
+		{"'https://u:p?s@host/r.git/'", "'https://host/r.git/'"},
+		{"https://host/r.git@main", "https://host/r.git@main"},
+	}
+	for _, tt := range tests {
+		if got := RedactURL(tt.in); got != tt.want {
+			t.Errorf("RedactURL(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+// hangingServer accepts connections and never answers.
+func hangingServer(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		_ = l.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			_ = c.Close()
+		}
+	})
+	return l.Addr().String()
+}
+
+// processesWith returns the command lines of the processes whose command
+// line contains token.
+func processesWith(token string) []string {
+	var out []string
+	dirs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, d := range dirs {
+		b, err := os.ReadFile(d)
+		if err != nil || !strings.Contains(string(b), token) {
+			continue
+		}
+		out = append(out, strings.ReplaceAll(string(b), "\x00", " "))
+	}
+	return out
+}
+
+// TestCancelStopsGitHelpers: a fetch from a server that never answers,
+// cancelled, leaves no git process behind — not even the HTTP helper git
+// fetch starts (git-remote-http), which a signal to git alone orphans — and
+// no checkout.
+func TestCancelStopsGitHelpers(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("reads /proc")
+	}
+	token := "review-hang-" + strings.ReplaceAll(t.Name(), "/", "-")
+	url := "http://" + hangingServer(t) + "/" + token + ".git"
+	tmp := t.TempDir()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		_, err := Fetch(ctx, Spec{URL: url, Revision: "main", TempDir: tmp})
+		done <- err
+	}()
+	// Wait for the HTTP helper to be connected.
+	for i := 0; ; i++ {
+		if ps := processesWith(token); len(ps) >= 2 {
+			break
+		}
+		if i == 400 {
+			t.Fatalf("git did not start: %v", processesWith(token))
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("want context.Canceled, got %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Fetch did not return after cancellation")
+	}
+	var left []string
+	for range 200 {
+		if left = processesWith(token); len(left) == 0 {
+			break
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	if len(left) > 0 {
+		t.Errorf("git processes left behind after cancellation: %q", left)
+		for _, p := range left {
+			t.Log(p)
+		}
+	}
+	assertEmpty(t, tmp)
+}
