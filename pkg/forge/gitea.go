@@ -3,7 +3,6 @@ package forge
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -16,20 +15,15 @@ type giteaClient struct{ *api }
 // giteaPageSize is Gitea's default MAX_RESPONSE_ITEMS.
 const giteaPageSize = 50
 
-func (c *giteaClient) repoPath() string {
-	return "/repos/" + url.PathEscape(c.repo.Owner) + "/" + url.PathEscape(c.repo.Name)
+func (c *giteaClient) pulls() *pullsAPI {
+	return &pullsAPI{api: c.api, forge: "gitea", exists: http.StatusConflict,
+		query:     func(PROptions) url.Values { return url.Values{"state": {"open"}} },
+		sizeParam: "limit", size: giteaPageSize,
+		label: c.label,
+	}
 }
 
-type giteaPull struct {
-	Number  int    `json:"number"`
-	HTMLURL string `json:"html_url"`
-	Head    struct {
-		Ref string `json:"ref"`
-	} `json:"head"`
-	Base struct {
-		Ref string `json:"ref"`
-	} `json:"base"`
-}
+func (c *giteaClient) repoPath() string { return ownerRepoPath(c.repo) }
 
 // OpenPullRequest: POST /repos/{owner}/{repo}/pulls; Gitea answers 409 when
 // an unmerged one exists for head and base, which is then found among the
@@ -37,60 +31,7 @@ type giteaPull struct {
 // looked up by name (GET .../labels), created when missing (POST
 // .../labels) and added by id (POST .../issues/{index}/labels).
 func (c *giteaClient) OpenPullRequest(ctx context.Context, opts PROptions) (PullRequest, error) {
-	op := prOp(c.repo, opts)
-	if err := checkPR(opts); err != nil {
-		return PullRequest{}, fmt.Errorf("%s: %w", op, err)
-	}
-	var pr giteaPull
-	_, err := c.do(ctx, http.MethodPost, c.repoPath()+"/pulls", nil, map[string]any{
-		"head":  opts.Head,
-		"base":  opts.Base,
-		"title": opts.Title,
-		"body":  opts.Body,
-	}, &pr)
-	var apiErr *APIError
-	if errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusConflict {
-		existing, ok, lerr := c.findOpen(ctx, opts)
-		if lerr != nil {
-			return PullRequest{}, fmt.Errorf("%s: %w (looking for an open one: %w)", op, err, lerr)
-		}
-		if ok {
-			return existing, nil
-		}
-	}
-	if err != nil {
-		return PullRequest{}, fmt.Errorf("%s: %w", op, err)
-	}
-	out := PullRequest{Number: pr.Number, URL: pr.HTMLURL}
-	if len(opts.Labels) > 0 {
-		if err := c.label(ctx, pr.Number, opts.Labels); err != nil {
-			return out, fmt.Errorf("gitea: labelling pull request %s#%d: %w", c.repo.FullName(), pr.Number, err)
-		}
-	}
-	return out, nil
-}
-
-func (c *giteaClient) findOpen(ctx context.Context, opts PROptions) (PullRequest, bool, error) {
-	var found *PullRequest
-	err := c.pages(ctx, c.repoPath()+"/pulls", url.Values{"state": {"open"}}, "limit", giteaPageSize, func(page []byte) (int, error) {
-		var pulls []giteaPull
-		if err := json.Unmarshal(page, &pulls); err != nil {
-			return 0, err
-		}
-		for _, p := range pulls {
-			if found == nil && p.Head.Ref == opts.Head && p.Base.Ref == opts.Base {
-				found = &PullRequest{Number: p.Number, URL: p.HTMLURL, Existing: true}
-			}
-		}
-		if found != nil {
-			return 0, nil
-		}
-		return len(pulls), nil
-	})
-	if err != nil || found == nil {
-		return PullRequest{}, false, err
-	}
-	return *found, true, nil
+	return c.pulls().open(ctx, opts)
 }
 
 // labelColor is given to labels this package creates.

@@ -3,7 +3,6 @@ package forge
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -13,20 +12,21 @@ import (
 // githubClient speaks the GitHub REST API (version 2022-11-28).
 type githubClient struct{ *api }
 
-func (c *githubClient) repoPath() string {
-	return "/repos/" + url.PathEscape(c.repo.Owner) + "/" + url.PathEscape(c.repo.Name)
+func (c *githubClient) pulls() *pullsAPI {
+	return &pullsAPI{api: c.api, forge: "github", exists: http.StatusUnprocessableEntity,
+		query: func(opts PROptions) url.Values {
+			return url.Values{"state": {"open"}, "head": {c.repo.Owner + ":" + opts.Head}, "base": {opts.Base}}
+		},
+		sizeParam: "per_page", size: 100,
+		label: func(ctx context.Context, number int, names []string) error {
+			path := c.repoPath() + "/issues/" + strconv.Itoa(number) + "/labels"
+			_, err := c.do(ctx, http.MethodPost, path, nil, map[string]any{"labels": names}, nil)
+			return err
+		},
+	}
 }
 
-type githubPull struct {
-	Number  int    `json:"number"`
-	HTMLURL string `json:"html_url"`
-	Head    struct {
-		Ref string `json:"ref"`
-	} `json:"head"`
-	Base struct {
-		Ref string `json:"ref"`
-	} `json:"base"`
-}
+func (c *githubClient) repoPath() string { return ownerRepoPath(c.repo) }
 
 // OpenPullRequest: POST /repos/{owner}/{repo}/pulls; GitHub answers 422
 // when one is already open for head and base, which is then looked up with
@@ -34,62 +34,7 @@ type githubPull struct {
 // Labels go through POST /repos/{owner}/{repo}/issues/{number}/labels
 // (which creates missing labels).
 func (c *githubClient) OpenPullRequest(ctx context.Context, opts PROptions) (PullRequest, error) {
-	op := prOp(c.repo, opts)
-	if err := checkPR(opts); err != nil {
-		return PullRequest{}, fmt.Errorf("%s: %w", op, err)
-	}
-	var pr githubPull
-	_, err := c.do(ctx, http.MethodPost, c.repoPath()+"/pulls", nil, map[string]any{
-		"title": opts.Title,
-		"head":  opts.Head,
-		"base":  opts.Base,
-		"body":  opts.Body,
-	}, &pr)
-	var apiErr *APIError
-	if errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusUnprocessableEntity {
-		existing, ok, lerr := c.findOpen(ctx, opts)
-		if lerr != nil {
-			return PullRequest{}, fmt.Errorf("%s: %w (looking for an open one: %w)", op, err, lerr)
-		}
-		if ok {
-			return existing, nil
-		}
-	}
-	if err != nil {
-		return PullRequest{}, fmt.Errorf("%s: %w", op, err)
-	}
-	out := PullRequest{Number: pr.Number, URL: pr.HTMLURL}
-	if len(opts.Labels) > 0 {
-		path := c.repoPath() + "/issues/" + strconv.Itoa(pr.Number) + "/labels"
-		if _, err := c.do(ctx, http.MethodPost, path, nil, map[string]any{"labels": opts.Labels}, nil); err != nil {
-			return out, fmt.Errorf("github: labelling pull request %s#%d: %w", c.repo.FullName(), pr.Number, err)
-		}
-	}
-	return out, nil
-}
-
-func (c *githubClient) findOpen(ctx context.Context, opts PROptions) (PullRequest, bool, error) {
-	q := url.Values{"state": {"open"}, "head": {c.repo.Owner + ":" + opts.Head}, "base": {opts.Base}}
-	var found *PullRequest
-	err := c.pages(ctx, c.repoPath()+"/pulls", q, "per_page", 100, func(page []byte) (int, error) {
-		var pulls []githubPull
-		if err := json.Unmarshal(page, &pulls); err != nil {
-			return 0, err
-		}
-		for _, p := range pulls {
-			if found == nil && p.Head.Ref == opts.Head && p.Base.Ref == opts.Base {
-				found = &PullRequest{Number: p.Number, URL: p.HTMLURL, Existing: true}
-			}
-		}
-		if found != nil {
-			return 0, nil
-		}
-		return len(pulls), nil
-	})
-	if err != nil || found == nil {
-		return PullRequest{}, false, err
-	}
-	return *found, true, nil
+	return c.pulls().open(ctx, opts)
 }
 
 // CommitStatuses merges the combined status (GET
