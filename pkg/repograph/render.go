@@ -166,8 +166,9 @@ func dotQuote(s string) string {
 
 // WriteDOT writes the graph in Graphviz DOT: a box per node (dashed when it
 // points at another repository, red when its path is missing), solid edges
-// from a node to the nodes its path holds, dashed edges labelled dependsOn,
-// and the root nodes of one directory in a cluster.
+// from a node to the nodes its path holds, dashed edges labelled dependsOn
+// (to a grey dashed "(not found)" box for a Kustomization not in the
+// repository), and the root nodes of one directory in a cluster.
 func (g *Graph) WriteDOT(w io.Writer) error {
 	bw := bufio.NewWriter(w)
 	fmt.Fprintln(bw, "digraph gitops {")
@@ -211,11 +212,25 @@ func (g *Graph) WriteDOT(w io.Writer) error {
 			fmt.Fprintf(bw, "  %s -> %s;\n", n.ID(), c.ID())
 		}
 	}
+	// A dependency not in the repository is a dashed placeholder, one per
+	// directory and name, so that DOT shows what the text's "(not found)"
+	// says.
+	unknown := map[string]string{}
 	for _, n := range g.Nodes {
 		for _, d := range n.DependsOn {
+			to := ""
 			if d.Node != nil {
-				fmt.Fprintf(bw, "  %s -> %s [style=dashed, label=\"dependsOn\"];\n", n.ID(), d.Node.ID())
+				to = d.Node.ID()
+			} else {
+				key := path.Dir(n.File) + "\x00" + d.Namespace + "/" + d.Name
+				if to = unknown[key]; to == "" {
+					to = fmt.Sprintf("u%d", len(unknown)+1)
+					unknown[key] = to
+					fmt.Fprintf(bw, "  %s [label=%s, style=\"rounded,dashed\", color=gray, fontcolor=gray];\n",
+						to, dotQuote("Kustomization "+d.Namespace+"/"+d.Name+"\n(not found)"))
+				}
 			}
+			fmt.Fprintf(bw, "  %s -> %s [style=dashed, label=\"dependsOn\"];\n", n.ID(), to)
 		}
 	}
 	fmt.Fprintln(bw, "}")

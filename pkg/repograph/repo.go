@@ -205,6 +205,31 @@ func walk(root string) ([]string, error) {
 
 var lineRE = regexp.MustCompile(`line (\d+)`)
 
+// parserProblems are the messages of yaml.v3's parser errors (parserc.go),
+// as opposed to its scanner errors. For a parser error yaml.v3 prints the
+// 0-based line of the construct being parsed (or of the problem), where a
+// scanner error's line is 1-based: a flow sequence left open on line 6 is
+// reported at "line 5".
+var parserProblems = []string{
+	"did not find expected <stream-start>",
+	"did not find expected <document start>",
+	"did not find expected key",
+	"did not find expected '-' indicator",
+	"did not find expected node content",
+	"did not find expected ',' or ']'",
+	"did not find expected ',' or '}'",
+	"found duplicate %YAML directive",
+	"found duplicate %TAG directive",
+	"found incompatible YAML document",
+	"found undefined tag handle",
+}
+
+// parserProblem reports whether a yaml.v3 error message (without "yaml:"
+// and line) is a parser error, whose line is 0-based.
+func parserProblem(msg string) bool {
+	return slices.Contains(parserProblems, msg)
+}
+
 func (r *Repo) parse(file string, data []byte) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var docs []*yaml.Node
@@ -222,6 +247,9 @@ func (r *Repo) parse(file string, data []byte) {
 			msg := strings.TrimPrefix(err.Error(), "yaml: ")
 			msg = lineRE.ReplaceAllString(msg, "")
 			msg = strings.TrimLeft(msg, ": ")
+			if line > 0 && parserProblem(msg) {
+				line++
+			}
 			r.Errors = append(r.Errors, &FileError{File: file, Line: line, Err: errors.New(msg)})
 			return
 		}

@@ -586,7 +586,7 @@ func readmeMD(d readmeData) string {
 	}
 	cmds = append(cmds, [][2]string{
 		{fmt.Sprintf("kubectl gitops tenant create team-x -n team-x-%s --admin-group team-x-admins", d.FirstEnv), "a tenant under tenants/"},
-		{"kubectl gitops seal -f secret.yaml -i", "encrypt a Secret in place (.sops.yaml)"},
+		{fmt.Sprintf("kubectl gitops seal -f %s/secret.yaml -i", s.OverlayDir(d.FirstApp, d.FirstEnv)), "encrypt a Secret in place (.sops.yaml covers envs/)"},
 		{fmt.Sprintf("kubectl gitops drift -k envs/%s", d.FirstEnv), "the live cluster against this repository"},
 		{"kubectl gitops repo lint", "builds, environments, secrets, paths, images, pipeline"},
 		{"kubectl gitops repo graph", pick(d.ArgoCD, "the app-of-apps tree", "the Kustomization tree")},

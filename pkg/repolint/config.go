@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"regexp"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -55,7 +56,7 @@ func ParseConfig(name string, data []byte) (*Config, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&raw); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("%s: %s", name, strings.TrimPrefix(err.Error(), "yaml: "))
+		return nil, decodeError(name, err)
 	}
 	var errs []error
 	if raw.APIVersion != "" && raw.APIVersion != ConfigAPIVersion {
@@ -97,6 +98,33 @@ func ParseConfig(name string, data []byte) (*Config, error) {
 		return nil, errors.Join(errs...)
 	}
 	return &c, nil
+}
+
+var (
+	decodeLineRE    = regexp.MustCompile(`^line (\d+): (.*)$`)
+	notFoundFieldRE = regexp.MustCompile(`^field (\S+) not found in type .*$`)
+)
+
+// decodeError words a yaml.v3 decoding error as "file:line: problem", one
+// line per problem, and an unknown field as such rather than with the Go
+// type it is not in.
+func decodeError(name string, err error) error {
+	var terr *yaml.TypeError
+	if !errors.As(err, &terr) {
+		return fmt.Errorf("%s: %s", name, strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	var errs []error
+	for _, e := range terr.Errors {
+		loc, msg := name, e
+		if m := decodeLineRE.FindStringSubmatch(e); m != nil {
+			loc, msg = name+":"+m[1], m[2]
+		}
+		if m := notFoundFieldRE.FindStringSubmatch(msg); m != nil {
+			msg = fmt.Sprintf("unknown field %q", m[1])
+		}
+		errs = append(errs, fmt.Errorf("%s: %s", loc, msg))
+	}
+	return errors.Join(errs...)
 }
 
 // matches reports whether the exclusion drops f.

@@ -169,11 +169,15 @@ func Lint(ctx context.Context, opts Options) (*Report, error) {
 		rep.DryRun = unique
 	}
 	inline := l.inlineIgnores()
+	sweep := l.sweeper()
 	for _, f := range sortFindings(l.findings) {
 		if l.excluded(f, inline) {
 			rep.Excluded++
 			continue
 		}
+		// No secret value in a finding, whoever wrote its message
+		// (kustomize quotes generator literals in its errors).
+		f.Message, f.Subject = sweep.String(f.Message), sweep.String(f.Subject)
 		rep.Findings = append(rep.Findings, f)
 	}
 	if rep.Findings == nil {
@@ -266,6 +270,9 @@ func (l *linter) checkBuilds(ctx context.Context) error {
 			}
 			msg := strings.TrimPrefix(err.Error(), "building kustomization "+l.abs(dir)+": ")
 			msg = strings.ReplaceAll(msg, l.absRoot+string(filepath.Separator), "")
+			// kustomize prints an env file's line that is not UTF-8 as
+			// its bytes in decimal too, which no sweep would recognise.
+			msg = invalidUTF8LineRE.ReplaceAllString(msg, "a line has invalid UTF-8 bytes")
 			l.add(Finding{File: k.File, Line: buildErrorLine(k, err.Error()), Rule: RuleBuild, Subject: dir,
 				Message: "kustomize build " + dir + " fails: " + msg})
 			l.built[dir] = nil
@@ -275,6 +282,8 @@ func (l *linter) checkBuilds(ctx context.Context) error {
 	}
 	return nil
 }
+
+var invalidUTF8LineRE = regexp.MustCompile(`line \[[0-9 ]*\] has invalid utf8 bytes`)
 
 // buildErrorLine guesses the line of a kustomization a build error is
 // about: the first resources/components entry the message names, else the

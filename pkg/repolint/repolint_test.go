@@ -53,7 +53,7 @@ func TestBrokenRepo(t *testing.T) {
 		"base/worker/deployment.yaml:17 error unpinned-image",
 		"clusters/dev/apps.yaml:11 error missing-path",
 		"clusters/dev/apps.yaml:14 warning unknown-dependency",
-		"envs/dev/broken.yaml:5 error yaml",
+		"envs/dev/broken.yaml:6 error yaml",
 		"envs/dev/web/secret.yaml:6 error plaintext-secret",
 		"envs/prod/kustomization.yaml:4 error missing-app",
 		"envs/staging/kustomization.yaml:8 error build",
@@ -242,7 +242,7 @@ func TestParseConfig(t *testing.T) {
 		name, data string
 		want       []string
 	}{
-		{"unknown field", "repoURL: x\n", []string{"field repoURL not found"}},
+		{"unknown field", "repoURL: x\n", []string{`.gitops/lint.yaml:1: unknown field "repoURL"`}},
 		{"unknown rule", "exclude:\n  - rule: nope\n", []string{`.gitops/lint.yaml:2: exclude[0].rule: unknown rule "nope"`}},
 		{"no rule", "exclude:\n  - subject: x\n", []string{".gitops/lint.yaml:2: exclude[0].rule: required"}},
 		{"wrong kind", "kind: Pipeline\n", []string{"kind must be LintConfig"}},

@@ -62,6 +62,14 @@ func runE(complete func(*cobra.Command, []string) error, validate func() error, 
 	}
 }
 
+// completeDir completes the PATH argument with directories.
+func completeDir(_ *cobra.Command, args []string, _ string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	if len(args) > 0 {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	return nil, cobra.ShellCompDirectiveFilterDirs
+}
+
 // repoPath is the PATH argument: the repository, "." by default.
 func repoPath(args []string) (string, error) {
 	p := "."

@@ -46,8 +46,9 @@ Applications and GitRepositories whose URL is not one of this repository's (.git
 repoURLs, --repo-url) are not followed; with no URL configured, every path is.`,
 		Example: fmt.Sprintf(`  %[1]s graph
   %[1]s graph ./gitops -o dot | dot -Tsvg > gitops.svg`, env.Name),
-		Args: cobra.MaximumNArgs(1),
-		RunE: runE(o.Complete, o.Validate, o.Run),
+		Args:              cobra.MaximumNArgs(1),
+		ValidArgsFunction: completeDir,
+		RunE:              runE(o.Complete, o.Validate, o.Run),
 	}
 	f := cmd.Flags()
 	f.StringVarP(&o.Output, "output", "o", "text", "Output format: text or dot")

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -131,6 +132,16 @@ func (o *InitOptions) Validate() error {
 // Run writes the skeleton.
 func (o *InitOptions) Run(_ *cobra.Command) error {
 	w := o.env.Streams.Out
+	if st, err := os.Stat(o.Dir); err == nil && !st.IsDir() {
+		return cli.Usagef("--dir %s is not a directory", o.Dir)
+	}
+	if o.Git && !o.DryRun {
+		// Before writing: --git in a directory that is not a work tree
+		// would write the skeleton and only then fail.
+		if out, err := git(o.Dir, "rev-parse", "--is-inside-work-tree"); err != nil || out != "true" {
+			return cli.Usagef("--git: %s is not in a git work tree: run git init first", o.Dir)
+		}
+	}
 	changes, err := repolayout.Write(o.Dir, o.files, repolayout.WriteOptions{Force: o.Force, DryRun: o.DryRun})
 	var conflict *repolayout.ConflictError
 	if errors.As(err, &conflict) {

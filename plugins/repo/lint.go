@@ -52,7 +52,8 @@ that file's findings of RULE (for a missing application: in the environment's
 kustomization.yaml). Plaintext-secret findings honour .gitops/scan-allow.yaml, as
 'kubectl gitops seal scan' does.
 
-Exit codes: 0 no errors (warnings are printed), 1 errors found, 2 usage or failure.`,
+Exit codes: 0 no errors (warnings are printed), 1 errors found, 2 usage or failure (also
+when PATH holds nothing to check: no kustomization and no Kubernetes manifest).`,
 		Example: fmt.Sprintf(`  # The repository in the current directory
   %[1]s lint
 
@@ -61,8 +62,9 @@ Exit codes: 0 no errors (warnings are printed), 1 errors found, 2 usage or failu
 
   # Also validate every object against a cluster's API server (server-side dry run)
   %[1]s lint --context staging`, env.Name),
-		Args: cobra.MaximumNArgs(1),
-		RunE: runE(o.Complete, o.Validate, o.Run),
+		Args:              cobra.MaximumNArgs(1),
+		ValidArgsFunction: completeDir,
+		RunE:              runE(o.Complete, o.Validate, o.Run),
 	}
 	f := cmd.Flags()
 	f.StringVarP(&o.Output, "output", "o", "text", "Output format: text or json")
@@ -110,6 +112,10 @@ func (o *LintOptions) Run(cmd *cobra.Command) error {
 	rep, err := repolint.Lint(cmd.Context(), opts)
 	if err != nil {
 		return err
+	}
+	if rep.Kustomizations == 0 && rep.Objects == 0 && len(rep.Findings) == 0 && rep.Excluded == 0 {
+		// A wrong PATH must not pass a CI job.
+		return fmt.Errorf("%s: nothing to check: no kustomization and no Kubernetes manifest (is it the GitOps repository?)", o.Path)
 	}
 	w := o.env.Streams.Out
 	if o.Output == "json" {

@@ -1,0 +1,121 @@
+package repolint
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// writeTree writes files (slash paths → content) under a new directory.
+func writeTree(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for p, data := range files {
+		full := filepath.Join(dir, filepath.FromSlash(p))
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// TestNoSecretValueInFindings: kustomize's build error quotes every
+// literal of a secretGenerator when one is malformed, and the secret
+// scanner quotes a malformed literal whole; neither value may reach a
+// finding (text or JSON).
+func TestNoSecretValueInFindings(t *testing.T) {
+	tests := []struct {
+		name   string
+		files  map[string]string
+		values []string
+		// want are rules that must still be reported.
+		want []string
+	}{
+		{
+			name: "valid literal beside a malformed one",
+			files: map[string]string{"app/kustomization.yaml": `secretGenerator:
+  - name: db
+    literals:
+      - password=SuperSecretValue5
+      - =hunter2hunter2
+`},
+			values: []string{"SuperSecretValue5", "hunter2hunter2"},
+			want:   []string{RuleBuild, "secret-generator-literal"},
+		},
+		{
+			name: "literal without =",
+			files: map[string]string{"app/kustomization.yaml": `secretGenerator:
+  - name: db
+    literals:
+      - "password:SuperSecretValue1"
+`},
+			values: []string{"SuperSecretValue1"},
+			want:   []string{RuleBuild, "secret-generator-literal"},
+		},
+		{
+			name: "env file with a bad line",
+			files: map[string]string{
+				"app/kustomization.yaml": "secretGenerator:\n  - name: db\n    envs: [db.env]\n",
+				// kustomize quotes a line that is not UTF-8, as text
+				// and as its bytes in decimal.
+				"app/db.env": "TOKEN=SuperSecretValue7\xff\n",
+			},
+			values: []string{"SuperSecretValue7", decimalBytes("SuperSecretValue7")},
+			want:   []string{RuleBuild, "secret-generator-env"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rep := lint(t, Options{Root: writeTree(t, tt.files)})
+			out, err := json.Marshal(rep)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, v := range tt.values {
+				if strings.Contains(string(out), v) {
+					t.Errorf("secret value %q in the findings: %s", v, out)
+				}
+			}
+			for _, rule := range tt.want {
+				found := false
+				for _, f := range rep.Findings {
+					found = found || f.Rule == rule
+				}
+				if !found {
+					t.Errorf("no %s finding: %s", rule, out)
+				}
+			}
+		})
+	}
+	// The key stays readable: only the value is masked.
+	rep := lint(t, Options{Root: writeTree(t, tests[0].files)})
+	for _, f := range rep.Findings {
+		if f.Rule == RuleBuild && !strings.Contains(f.Message, "password=***") {
+			t.Errorf("build finding %q does not keep the key", f.Message)
+		}
+	}
+}
+
+// decimalBytes is s as fmt prints a []byte with %d, without brackets.
+func decimalBytes(s string) string {
+	return strings.Trim(fmt.Sprintf("%d", []byte(s)), "[]")
+}
+
+// TestParseConfigUnknownFieldWording: an unknown field is named with its
+// line, not with the Go type the decoder did not find it in.
+func TestParseConfigUnknownFieldWording(t *testing.T) {
+	_, err := ParseConfig(ConfigFile, []byte("repoURLs: [a]\nbogus: 1\nexclude:\n  - rule: build\n    foo: x\n"))
+	if err == nil {
+		t.Fatal("no error")
+	}
+	want := ".gitops/lint.yaml:2: unknown field \"bogus\"\n.gitops/lint.yaml:5: unknown field \"foo\""
+	if err.Error() != want {
+		t.Errorf("error\n%s\nwant\n%s", err, want)
+	}
+}
