@@ -26,9 +26,15 @@ func (s *Scanner) scanSecretGenerator(name string, root *yaml.Node) []Finding {
 	for _, g := range gens.Content {
 		gname := scalar(g, "name")
 		for _, l := range sequence(g, "literals") {
-			key, _, _ := strings.Cut(l.Value, "=")
-			out = append(out, Finding{File: s.show(name), Line: l.Line, Rule: RuleSecretGeneratorLiteral, Kind: "secretGenerator", Name: gname, Key: key,
-				Message: fmt.Sprintf("literal %q is plaintext in the kustomization: use SOPS-encrypted files or an ExternalSecret", key)})
+			key, _, ok := strings.Cut(l.Value, "=")
+			msg := fmt.Sprintf("literal %q is plaintext in the kustomization: use SOPS-encrypted files or an ExternalSecret", key)
+			if !ok {
+				// Without "=" there is no key to name: the whole value
+				// may be the secret, so none of it is shown.
+				key = ""
+				msg = `a literal without "=" (which kustomize refuses) is plaintext in the kustomization: use SOPS-encrypted files or an ExternalSecret`
+			}
+			out = append(out, Finding{File: s.show(name), Line: l.Line, Rule: RuleSecretGeneratorLiteral, Kind: "secretGenerator", Name: gname, Key: key, Message: msg})
 		}
 		envs := sequence(g, "envs")
 		if _, env := mapGet(g, "env"); env != nil && env.Kind == yaml.ScalarNode {

@@ -2,6 +2,7 @@ package secretscan
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -180,5 +181,17 @@ func TestAllowList(t *testing.T) {
 	wrapped, err := ParseAllowList([]byte("allow:\n- path: a.yaml\n"))
 	if err != nil || len(wrapped) != 1 {
 		t.Errorf("wrapped allow-list = %v, %v", wrapped, err)
+	}
+}
+
+// TestMalformedLiteralNotShown: a literal without "=" names no key, and
+// nothing of its value is shown.
+func TestMalformedLiteralNotShown(t *testing.T) {
+	got := ScanBytes("kustomization.yaml", []byte("secretGenerator:\n- name: db\n  literals:\n  - password:SuperSecretValue1\n"))
+	if len(got) != 1 || got[0].Line != 4 || got[0].Rule != RuleSecretGeneratorLiteral {
+		t.Fatalf("findings: %+v", got)
+	}
+	if s := fmt.Sprintf("%+v", got[0]); strings.Contains(s, "SuperSecret") {
+		t.Fatalf("the value leaks: %s", s)
 	}
 }

@@ -176,6 +176,14 @@ func (c *Config) RuleFor(filePath string) (*CreationRule, error) {
 	if len(c.Rules) == 0 {
 		return nil, nil
 	}
+	// sops makes the file's path absolute (from the working directory)
+	// before matching, so `sops -e secret.yaml` inside envs/dev matches a
+	// rule for ^envs/dev/ in the repository root's .sops.yaml.
+	if filePath != "stdin" && !filepath.IsAbs(filePath) {
+		if abs, err := filepath.Abs(filePath); err == nil {
+			filePath = abs
+		}
+	}
 	if dir, err := filepath.Abs(filepath.Dir(c.Path)); err == nil && c.Path != "" {
 		filePath = strings.TrimPrefix(filePath, dir+string(filepath.Separator))
 	}

@@ -334,3 +334,30 @@ func swapValues(t *testing.T, in []byte, a, b string) []byte {
 	out = re(b).ReplaceAll(out, append(append([]byte{}, mb[1]...), ma[2]...))
 	return bytes.Replace(out, []byte("PLACEHOLDER"), mb[2], 1)
 }
+
+// TestSopsInteropRuleFromSubdirectory: run inside envs/dev on secret.yaml,
+// sops matches the root .sops.yaml's ^envs/dev/ rule (it makes the path
+// absolute, then relative to the config's directory); so do we.
+func TestSopsInteropRuleFromSubdirectory(t *testing.T) {
+	k := newAgeKey(t)
+	dir := t.TempDir()
+	writeTemp(t, dir, ConfigFileName, []byte("creation_rules:\n  - path_regex: ^envs/dev/.*\\.yaml$\n    age: "+k.recipient+"\n"))
+	writeTemp(t, dir, "envs/dev/secret.yaml", readTestdata(t, "complex.yaml"))
+	sub := filepath.Join(dir, "envs", "dev")
+	if _, err := sopsCLI(t, sub, "", "encrypt", "secret.yaml"); err != nil {
+		t.Fatalf("sops encrypt from envs/dev: %v", err)
+	}
+	t.Chdir(sub)
+	found, err := FindConfig(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf, err := LoadConfig(found)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := conf.RuleFor("secret.yaml")
+	if err != nil || r == nil || len(r.Age) != 1 || r.Age[0] != k.recipient {
+		t.Fatalf("RuleFor(secret.yaml) from envs/dev = %+v, %v", r, err)
+	}
+}
