@@ -457,7 +457,14 @@ spec:
   path: ./%s
   prune: true
   wait: true
-`, k.Name, d.FluxNamespace, k.Source, k.Path))
+  # SOPS-encrypted Secrets (kubectl gitops seal, .sops.yaml): once the age key
+  # is in the cluster (kubectl -n %s create secret generic sops-age
+  # --from-file=age.agekey=KEYFILE), let Flux decrypt them:
+  # decryption:
+  #   provider: sops
+  #   secretRef:
+  #     name: sops-age
+`, k.Name, d.FluxNamespace, k.Source, k.Path, d.FluxNamespace))
 		if len(k.DependsOn) > 0 {
 			t.f("  dependsOn:")
 			for _, dep := range k.DependsOn {

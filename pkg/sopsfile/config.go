@@ -179,7 +179,7 @@ func (c *Config) RuleFor(filePath string) (*CreationRule, error) {
 	// sops makes the file's path absolute (from the working directory)
 	// before matching, so `sops -e secret.yaml` inside envs/dev matches a
 	// rule for ^envs/dev/ in the repository root's .sops.yaml.
-	if filePath != "stdin" && !filepath.IsAbs(filePath) {
+	if c.Path != "" && filePath != "stdin" && !filepath.IsAbs(filePath) {
 		if abs, err := filepath.Abs(filePath); err == nil {
 			filePath = abs
 		}
