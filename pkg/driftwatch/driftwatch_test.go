@@ -531,7 +531,7 @@ func TestWatchServes(t *testing.T) {
 		t.Errorf("%d checks ran at once", maxInFlight.Load())
 	}
 	if c, err := net.Dial("tcp", ln.Addr().String()); err == nil {
-		c.Close()
+		_ = c.Close()
 		t.Error("the server still accepts connections after Run returned")
 	}
 }

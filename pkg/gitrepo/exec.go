@@ -48,7 +48,7 @@ func (e *GitError) Error() string {
 		b.WriteString(s)
 	}
 	b.WriteString(": ")
-	if e.Ctx != nil && e.Err == e.Ctx {
+	if e.Ctx != nil && errors.Is(e.Err, e.Ctx) {
 		b.WriteString(e.Ctx.Error())
 	} else if e.Ctx != nil {
 		b.WriteString(e.Ctx.Error())
@@ -64,7 +64,7 @@ func (e *GitError) Error() string {
 // Unwrap returns the process error and, when the context ended, the
 // context's error, so that errors.Is(err, context.Canceled) holds.
 func (e *GitError) Unwrap() []error {
-	if e.Ctx != nil && e.Ctx != e.Err {
+	if e.Ctx != nil && !errors.Is(e.Err, e.Ctx) {
 		return []error{e.Err, e.Ctx}
 	}
 	return []error{e.Err}

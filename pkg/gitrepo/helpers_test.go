@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 
@@ -41,7 +40,7 @@ func runTests(m *testing.M) int {
 		return 1
 	}
 	for _, v := range []string{"GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_AUTHOR_DATE", "GIT_COMMITTER_DATE", "GIT_CONFIG_PARAMETERS"} {
-		os.Unsetenv(v)
+		_ = os.Unsetenv(v)
 	}
 	for k, v := range map[string]string{
 		"GIT_CONFIG_GLOBAL":   cfg,
@@ -50,7 +49,7 @@ func runTests(m *testing.M) int {
 		"XDG_CONFIG_HOME":     dir,
 		"TMPDIR":              tmp,
 	} {
-		os.Setenv(k, v)
+		_ = os.Setenv(k, v)
 	}
 	code := m.Run()
 	// No temporary worktree may outlive its transaction.
@@ -230,10 +229,4 @@ func setTag(env, tag string) Change {
 			return []byte("images:\n- name: web\n  newTag: " + tag + "\n"), nil
 		},
 	}
-}
-
-func sorted(s []string) []string {
-	s = slices.Clone(s)
-	slices.Sort(s)
-	return s
 }

@@ -450,7 +450,7 @@ func removeFields(ctx context.Context, c Applier, m *meta.RESTMapping, r *compar
 	}
 	if _, err := c.JSONPatch(ctx, m, r.Namespace, r.Name, patch, manager); err != nil {
 		if apierrors.IsInvalid(err) || apierrors.IsBadRequest(err) || apierrors.IsConflict(err) || cluster.IsNotFound(err) {
-			return nil, fmt.Errorf("removing fields other managers added: %w (%v)", errChanged, err)
+			return nil, fmt.Errorf("removing fields other managers added: %w (%w)", errChanged, err)
 		}
 		return nil, fmt.Errorf("removing fields other managers added: %w", err)
 	}

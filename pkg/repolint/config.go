@@ -90,7 +90,7 @@ func ParseConfig(name string, data []byte) (*Config, error) {
 		}
 		if e.Path != "" {
 			if _, err := path.Match(strings.ReplaceAll(e.Path, "**", "*"), ""); err != nil {
-				errs = append(errs, fmt.Errorf("%s:%d: exclude[%d].path: %v", name, e.line, i, err))
+				errs = append(errs, fmt.Errorf("%s:%d: exclude[%d].path: %w", name, e.line, i, err))
 			}
 		}
 	}

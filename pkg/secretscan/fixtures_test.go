@@ -55,7 +55,7 @@ func TestScanFixtures(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer root.Close()
+			defer func() { _ = root.Close() }()
 			files, err := Walk(root.FS())
 			if err != nil {
 				t.Fatal(err)
@@ -117,7 +117,7 @@ func TestScanSymlinkOutOfRoot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer root.Close()
+	defer func() { _ = root.Close() }()
 	got, err := (&Scanner{FS: root.FS()}).Scan(context.Background(), []string{"kustomization.yaml"})
 	if err != nil {
 		t.Fatal(err)

@@ -213,7 +213,7 @@ func (r *watchRun) stop(t *testing.T) {
 		t.Fatal("watch did not stop after cancel")
 	}
 	if c, err := net.Dial("tcp", r.addr); err == nil {
-		c.Close()
+		_ = c.Close()
 		t.Error("the metrics server still accepts connections")
 	}
 }
@@ -512,7 +512,7 @@ func TestWatchBinarySignals(t *testing.T) {
 				t.Errorf("no 'stopped' line:\n%s", log.String())
 			}
 			if c, err := net.Dial("tcp", addr); err == nil {
-				c.Close()
+				_ = c.Close()
 				t.Error("port still open after exit")
 			}
 		})

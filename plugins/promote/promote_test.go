@@ -31,7 +31,7 @@ func TestMain(m *testing.M) {
 	for _, kv := range gitea.GitEnv() {
 		k, v, _ := strings.Cut(kv, "=")
 		if strings.HasPrefix(k, "GIT_") {
-			os.Setenv(k, v)
+			_ = os.Setenv(k, v)
 		}
 	}
 	// Without kube-controller-manager, the Deployment status a test writes
@@ -431,7 +431,7 @@ func TestConcurrentPromotions(t *testing.T) {
 			cmd.Env = gitea.GitEnv()
 			out, err := cmd.CombinedOutput()
 			if err != nil {
-				err = fmt.Errorf("app%02d: %v\n%s", i, err, out)
+				err = fmt.Errorf("app%02d: %w\n%s", i, err, out)
 			}
 			errs <- err
 		}()

@@ -88,7 +88,7 @@ func writeStatus(w io.Writer, rows []promotion.LiveStatus, live, color bool) err
 	for _, r := range rows {
 		line := fmt.Sprintf("%s\t%s\t%s", r.App, r.Env, dash(r.Version))
 		if live {
-			health := "-"
+			var health string
 			switch {
 			case r.Err != "":
 				health = paint(color, red, "error")

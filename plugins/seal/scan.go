@@ -242,7 +242,7 @@ func scanPath(ctx context.Context, p string) ([]secretscan.Finding, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer r.Close()
+	defer func() { _ = r.Close() }()
 	var files []string
 	switch {
 	case !st.IsDir():
