@@ -5,13 +5,18 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"mime"
+	"strings"
+	"sync"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	utiljson "k8s.io/apimachinery/pkg/util/json"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
@@ -48,6 +53,10 @@ type ApplyOptions struct {
 	FieldManager string
 	Force        bool
 	DryRun       bool
+	// OmitManagedFields lets the result lack metadata.managedFields, for
+	// callers that do not read them: they are often half of the response,
+	// and decoding them costs as much.
+	OmitManagedFields bool
 }
 
 // ErrKindNotServed reports a kind the API server does not serve.
@@ -55,10 +64,18 @@ var ErrKindNotServed = errors.New("kind not served by the API server")
 
 // Client is the real implementation of Reader and Applier.
 type Client struct {
+	// rest is the dynamic client's REST client: LIST and apply responses
+	// are decoded from it directly (see decodeList).
+	rest   rest.Interface
 	dyn    dynamic.Interface
 	mapper meta.ResettableRESTMapper
 	// ListPageSize bounds each LIST response (default 500, as kubectl).
 	ListPageSize int64
+
+	// mappings caches Mapping's answers until the mapper is reset: the
+	// deferred discovery mapper's lookups allocate, and are made per object.
+	mu       sync.Mutex
+	mappings map[schema.GroupVersionKind]*meta.RESTMapping
 }
 
 var _ interface {
@@ -76,7 +93,15 @@ func New(cfg *rest.Config) (*Client, error) {
 	if cfg.RateLimiter == nil && cfg.QPS == 0 {
 		cfg.QPS = -1
 	}
-	dyn, err := dynamic.NewForConfig(cfg)
+	// What dynamic.NewForConfig does, keeping the REST client.
+	dcfg := dynamic.ConfigFor(cfg)
+	dcfg.GroupVersion = nil
+	dcfg.APIPath = "/if-you-see-this-search-for-the-break"
+	httpClient, err := rest.HTTPClientFor(dcfg)
+	if err != nil {
+		return nil, fmt.Errorf("creating dynamic client: %w", err)
+	}
+	rc, err := rest.UnversionedRESTClientForConfigAndClient(dcfg, httpClient)
 	if err != nil {
 		return nil, fmt.Errorf("creating dynamic client: %w", err)
 	}
@@ -85,7 +110,8 @@ func New(cfg *rest.Config) (*Client, error) {
 		return nil, fmt.Errorf("creating discovery client: %w", err)
 	}
 	return &Client{
-		dyn:          dyn,
+		rest:         rc,
+		dyn:          dynamic.New(rc),
 		mapper:       restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disco)),
 		ListPageSize: 500,
 	}, nil
@@ -94,9 +120,15 @@ func New(cfg *rest.Config) (*Client, error) {
 // Mapping implements Mapper. A kind not found in the cached discovery is
 // looked up once more after a reset (a CRD may have been installed since).
 func (c *Client) Mapping(_ context.Context, gvk schema.GroupVersionKind) (*meta.RESTMapping, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if m, ok := c.mappings[gvk]; ok {
+		return m, nil
+	}
 	m, err := c.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
 	if meta.IsNoMatchError(err) {
 		c.mapper.Reset()
+		clear(c.mappings)
 		m, err = c.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
 	}
 	if meta.IsNoMatchError(err) {
@@ -105,6 +137,10 @@ func (c *Client) Mapping(_ context.Context, gvk schema.GroupVersionKind) (*meta.
 	if err != nil {
 		return nil, fmt.Errorf("resolving %s: %w", gvkString(gvk), err)
 	}
+	if c.mappings == nil {
+		c.mappings = map[schema.GroupVersionKind]*meta.RESTMapping{}
+	}
+	c.mappings[gvk] = m
 	return m, nil
 }
 
@@ -129,18 +165,30 @@ func (c *Client) Get(ctx context.Context, m *meta.RESTMapping, namespace, name s
 
 // List implements Reader.
 func (c *Client) List(ctx context.Context, m *meta.RESTMapping, namespace, labelSelector string) ([]unstructured.Unstructured, error) {
+	ns := namespaceOf(m, namespace)
+	if err := validPathSegments(ns); err != nil {
+		return nil, err
+	}
 	var out []unstructured.Unstructured
 	opts := metav1.ListOptions{LabelSelector: labelSelector, Limit: c.ListPageSize}
 	for {
-		list, err := c.resource(m, namespace).List(ctx, opts)
+		res := c.rest.Get().
+			AbsPath(urlSegments(m.Resource, ns, "")...).
+			SpecificallyVersionedParams(&opts, parameterCodec, versionV1).
+			Do(ctx)
+		items, cont, err := decodeList(res)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, list.Items...)
-		if list.GetContinue() == "" {
+		if out == nil {
+			out = items
+		} else {
+			out = append(out, items...)
+		}
+		if cont == "" {
 			return out, nil
 		}
-		opts.Continue = list.GetContinue()
+		opts.Continue = cont
 	}
 }
 
@@ -150,6 +198,13 @@ func (c *Client) Apply(ctx context.Context, m *meta.RESTMapping, obj *unstructur
 	if err != nil {
 		return nil, fmt.Errorf("encoding %s: %w", obj.GetName(), err)
 	}
+	if obj.GetName() == "" {
+		return nil, fmt.Errorf("name is required")
+	}
+	ns := namespaceOf(m, obj.GetNamespace())
+	if err := validPathSegments(ns, obj.GetName()); err != nil {
+		return nil, err
+	}
 	po := metav1.PatchOptions{FieldManager: opts.FieldManager}
 	if opts.Force {
 		po.Force = &opts.Force
@@ -157,8 +212,323 @@ func (c *Client) Apply(ctx context.Context, m *meta.RESTMapping, obj *unstructur
 	if opts.DryRun {
 		po.DryRun = []string{metav1.DryRunAll}
 	}
-	return c.resource(m, obj.GetNamespace()).Patch(ctx, obj.GetName(), types.ApplyPatchType, data, po)
+	res := c.rest.Patch(types.ApplyPatchType).
+		AbsPath(urlSegments(m.Resource, ns, obj.GetName())...).
+		Body(data).
+		SpecificallyVersionedParams(&po, parameterCodec, versionV1).
+		Do(ctx)
+	return decodeObject(res, opts.OmitManagedFields)
+}
+
+// The dynamic client's query parameter encoding (k8s.io/client-go/dynamic,
+// scheme.go), for the requests Client makes itself.
+var (
+	versionV1       = schema.GroupVersion{Version: "v1"}
+	parameterScheme = func() *runtime.Scheme {
+		s := runtime.NewScheme()
+		metav1.AddToGroupVersion(s, versionV1)
+		return s
+	}()
+	parameterCodec = runtime.NewParameterCodec(parameterScheme)
+)
+
+// namespaceOf is the namespace of a request, "" for all namespaces or a
+// cluster-scoped kind (as resource does).
+func namespaceOf(m *meta.RESTMapping, namespace string) string {
+	if m.Scope.Name() == meta.RESTScopeNameNamespace {
+		return namespace
+	}
+	return ""
+}
+
+// validPathSegments checks a namespace and name as the dynamic client does.
+func validPathSegments(namespace string, name ...string) error {
+	if msgs := rest.IsValidPathSegmentName(namespace); len(msgs) != 0 {
+		return fmt.Errorf("invalid namespace %q: %v", namespace, msgs)
+	}
+	for _, n := range name {
+		if msgs := rest.IsValidPathSegmentName(n); len(msgs) != 0 {
+			return fmt.Errorf("invalid resource name %q: %v", n, msgs)
+		}
+	}
+	return nil
+}
+
+// urlSegments is the path of a resource, a namespace's or one object's, as
+// the dynamic client builds it.
+func urlSegments(r schema.GroupVersionResource, namespace, name string) []string {
+	url := make([]string, 0, 6)
+	if r.Group == "" {
+		url = append(url, "api")
+	} else {
+		url = append(url, "apis", r.Group)
+	}
+	url = append(url, r.Version)
+	if namespace != "" {
+		url = append(url, "namespaces", namespace)
+	}
+	url = append(url, r.Resource)
+	if name != "" {
+		url = append(url, name)
+	}
+	return url
+}
+
+// isJSON reports whether a response's content type is JSON.
+func isJSON(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	return err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json"))
+}
+
+// decodeObject decodes one object from a response into the same
+// unstructured object the dynamic client returns, in one pass over the JSON
+// where the dynamic client's decoder makes four (it reads apiVersion and kind
+// first, then validates the document twice before decoding it).
+//
+// With omitManagedFields, metadata.managedFields may be left out.
+func decodeObject(res rest.Result, omitManagedFields bool) (*unstructured.Unstructured, error) {
+	body, ct, err := rawBody(res)
+	if err != nil {
+		return nil, err
+	}
+	if !isJSON(ct) {
+		var out unstructured.Unstructured
+		return &out, res.Into(&out)
+	}
+	m := map[string]any{}
+	err = errors.New("not decoded")
+	if omitManagedFields {
+		if short := withoutManagedFields(body); len(short) < len(body) {
+			err = utiljson.Unmarshal(short, &m)
+		}
+	}
+	if err != nil {
+		m = map[string]any{}
+		err = utiljson.Unmarshal(body, &m)
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := &unstructured.Unstructured{Object: m}
+	if out.GetKind() == "" {
+		return nil, runtime.NewMissingKindErr(string(body))
+	}
+	return out, nil
+}
+
+// listBody is what Client reads of a LIST response.
+type listBody struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	Metadata   struct {
+		Continue string `json:"continue"`
+	} `json:"metadata"`
+	Items []map[string]any `json:"items"`
+}
+
+// decodeList decodes a LIST response into the items the dynamic client
+// returns and the continue token, in one pass over the JSON where the
+// dynamic client's decoder makes seven (three of them decode every item).
+// Items without apiVersion and kind get the list's, as there.
+func decodeList(res rest.Result) ([]unstructured.Unstructured, string, error) {
+	body, ct, err := rawBody(res)
+	if err != nil {
+		return nil, "", err
+	}
+	if !isJSON(ct) {
+		var list unstructured.UnstructuredList
+		if err := res.Into(&list); err != nil {
+			return nil, "", err
+		}
+		return list.Items, list.GetContinue(), nil
+	}
+	var lb listBody
+	if err := utiljson.Unmarshal(body, &lb); err != nil {
+		return nil, "", err
+	}
+	if lb.Kind == "" {
+		return nil, "", runtime.NewMissingKindErr(string(body))
+	}
+	itemKind := strings.TrimSuffix(lb.Kind, "List")
+	items := make([]unstructured.Unstructured, len(lb.Items))
+	for i, m := range lb.Items {
+		if m == nil {
+			m = map[string]any{}
+		}
+		items[i].Object = m
+		if items[i].GetKind() == "" && items[i].GetAPIVersion() == "" {
+			items[i].SetKind(itemKind)
+			items[i].SetAPIVersion(lb.APIVersion)
+		}
+	}
+	return items, lb.Metadata.Continue, nil
+}
+
+// rawBody returns a response's body and content type, or its error as
+// Result.Into would return it.
+func rawBody(res rest.Result) ([]byte, string, error) {
+	var ct string
+	body, err := res.ContentType(&ct).Raw()
+	if err != nil {
+		return nil, "", res.Error()
+	}
+	if len(body) == 0 {
+		var code int
+		res.StatusCode(&code)
+		return nil, "", fmt.Errorf("0-length response with status code: %d and content type: %s", code, ct)
+	}
+	return body, ct, nil
 }
 
 // IsNotFound reports whether err says the object does not exist.
 func IsNotFound(err error) bool { return apierrors.IsNotFound(err) }
+
+// withoutManagedFields returns the JSON object body without its
+// metadata.managedFields (often half of an object's bytes, and many small
+// maps to decode), or body itself when it has none or is not laid out as
+// expected. The result is valid JSON if body is.
+func withoutManagedFields(body []byte) []byte {
+	i := skipSpace(body, 0)
+	if i >= len(body) || body[i] != '{' {
+		return body
+	}
+	md, ok := memberValue(body, i, `"metadata"`)
+	if !ok || md >= len(body) || body[md] != '{' {
+		return body
+	}
+	// The members of metadata: cut "managedFields" and one comma.
+	i = md + 1
+	prevEnd := -1 // end of the previous member's value
+	for {
+		i = skipSpace(body, i)
+		if i >= len(body) || body[i] != '"' {
+			return body
+		}
+		start := i
+		keyEnd := skipString(body, i)
+		if keyEnd < 0 {
+			return body
+		}
+		i = skipSpace(body, keyEnd)
+		if i >= len(body) || body[i] != ':' {
+			return body
+		}
+		valEnd := skipValue(body, skipSpace(body, i+1))
+		if valEnd < 0 {
+			return body
+		}
+		next := skipSpace(body, valEnd)
+		if string(body[start:keyEnd]) == `"managedFields"` {
+			out := make([]byte, 0, len(body)-(valEnd-start))
+			switch {
+			case prevEnd >= 0: // cut from the comma after the previous member
+				out = append(append(out, body[:prevEnd]...), body[valEnd:]...)
+			case next < len(body) && body[next] == ',': // first member: cut through the comma after it
+				out = append(append(out, body[:start]...), body[next+1:]...)
+			default: // the only member
+				out = append(append(out, body[:start]...), body[valEnd:]...)
+			}
+			return out
+		}
+		if next >= len(body) || body[next] != ',' {
+			return body
+		}
+		prevEnd = valEnd
+		i = next + 1
+	}
+}
+
+// memberValue returns where the value of the member named key (a JSON
+// string as written) of the object at body[obj] starts.
+func memberValue(body []byte, obj int, key string) (int, bool) {
+	i := obj + 1
+	for {
+		i = skipSpace(body, i)
+		if i >= len(body) || body[i] != '"' {
+			return 0, false
+		}
+		keyEnd := skipString(body, i)
+		if keyEnd < 0 {
+			return 0, false
+		}
+		name := string(body[i:keyEnd])
+		i = skipSpace(body, keyEnd)
+		if i >= len(body) || body[i] != ':' {
+			return 0, false
+		}
+		v := skipSpace(body, i+1)
+		if name == key {
+			return v, true
+		}
+		end := skipValue(body, v)
+		if end < 0 {
+			return 0, false
+		}
+		i = skipSpace(body, end)
+		if i >= len(body) || body[i] != ',' {
+			return 0, false
+		}
+		i++
+	}
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipString returns the index after the string starting at b[i] ('"'),
+// or -1.
+func skipString(b []byte, i int) int {
+	for i++; i < len(b); i++ {
+		switch b[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1
+		}
+	}
+	return -1
+}
+
+// skipValue returns the index after the value starting at b[i], or -1. It
+// only matches brackets and strings: the decoder validates the rest.
+func skipValue(b []byte, i int) int {
+	if i >= len(b) {
+		return -1
+	}
+	switch b[i] {
+	case '"':
+		return skipString(b, i)
+	case '{', '[':
+		depth := 0
+		for ; i < len(b); i++ {
+			switch b[i] {
+			case '"':
+				end := skipString(b, i)
+				if end < 0 {
+					return -1
+				}
+				i = end - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return i + 1
+				}
+			}
+		}
+		return -1
+	default:
+		for ; i < len(b); i++ {
+			switch b[i] {
+			case ',', '}', ']', ' ', '\t', '\n', '\r':
+				return i
+			}
+		}
+		return i
+	}
+}

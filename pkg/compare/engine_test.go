@@ -580,7 +580,7 @@ func TestModifiedObject(t *testing.T) {
 			}
 			var wantApply []cluster.ApplyOptions
 			if mode == ModeServer {
-				wantApply = []cluster.ApplyOptions{{FieldManager: "kustomize-controller", Force: true, DryRun: true}}
+				wantApply = []cluster.ApplyOptions{{FieldManager: "kustomize-controller", Force: true, DryRun: true, OmitManagedFields: true}}
 			}
 			if diff := cmp.Diff(wantApply, f.applyOpts); diff != "" {
 				t.Errorf("apply options (-want +got):\n%s", diff)

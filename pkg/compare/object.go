@@ -89,7 +89,7 @@ func (e *Engine) compareOne(ctx context.Context, it *item, live *unstructured.Un
 	var after map[string]any
 	var serverErr error
 	if opts.Mode == ModeServer {
-		merged, err := e.Applier.Apply(ctx, it.mapping, desired, cluster.ApplyOptions{FieldManager: manager, Force: true, DryRun: true})
+		merged, err := e.Applier.Apply(ctx, it.mapping, desired, cluster.ApplyOptions{FieldManager: manager, Force: true, DryRun: true, OmitManagedFields: true})
 		switch {
 		case err == nil:
 			sec.add(merged.Object)
@@ -170,7 +170,9 @@ func (e *Engine) compareOne(ctx context.Context, it *item, live *unstructured.Un
 			objpath.Set(after, c.Path, runtime.DeepCopyJSONValue(c.Desired))
 		}
 		deleteAll(after, extras)
-	} else {
+	} else if len(changes) > 0 {
+		// Changes may hold parts of after: delete from a copy. Without
+		// changes nothing is deleted, and after is the dry-run's own.
 		after = runtime.DeepCopyJSON(after)
 		var extras []objpath.Path
 		for _, c := range foreign {
@@ -262,19 +264,39 @@ outer:
 // serverFields are set by the API server, never by Git.
 var serverFields = []string{"managedFields", "resourceVersion", "uid", "generation", "creationTimestamp", "selfLink"}
 
-// normalize returns a copy of obj without status and server-maintained metadata.
+// normalize returns a copy of obj without status and server-maintained
+// metadata. What it drops is not copied (managedFields are often most of
+// an object).
 func normalize(obj map[string]any) map[string]any {
-	out := runtime.DeepCopyJSON(obj)
-	delete(out, "status")
-	if md, ok := out["metadata"].(map[string]any); ok {
-		for _, f := range serverFields {
-			delete(md, f)
+	out := make(map[string]any, len(obj))
+	for k, v := range obj {
+		if k == "status" {
+			continue
 		}
-		for _, f := range []string{"annotations", "labels"} {
-			if m, ok := md[f].(map[string]any); ok && len(m) == 0 {
-				delete(md, f)
+		if md, ok := v.(map[string]any); ok && k == "metadata" {
+			out[k] = normalizeMetadata(md)
+			continue
+		}
+		out[k] = runtime.DeepCopyJSONValue(v)
+	}
+	return out
+}
+
+// normalizeMetadata copies md without serverFields and empty annotations
+// and labels.
+func normalizeMetadata(md map[string]any) map[string]any {
+	out := make(map[string]any, len(md))
+next:
+	for k, v := range md {
+		for _, f := range serverFields {
+			if k == f {
+				continue next
 			}
 		}
+		if m, ok := v.(map[string]any); ok && len(m) == 0 && (k == "annotations" || k == "labels") {
+			continue
+		}
+		out[k] = runtime.DeepCopyJSONValue(v)
 	}
 	return out
 }

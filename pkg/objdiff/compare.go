@@ -56,6 +56,9 @@ func full(p objpath.Path, a, b any, out *[]Change) {
 				*out = append(*out, Change{Path: p.Key(k), Type: Extra, Live: av})
 				continue
 			}
+			if sameScalar(av, bv) {
+				continue // the common case: no path to build
+			}
 			full(p.Key(k), av, bv, out)
 		}
 		for k, bv := range bm {
@@ -82,6 +85,26 @@ func full(p objpath.Path, a, b any, out *[]Change) {
 	if !Equal(a, b) {
 		*out = append(*out, Change{Path: p, Type: Modified, Live: a, Desired: b})
 	}
+}
+
+// sameScalar reports whether a and b are equal strings, booleans or
+// numbers of the same type (where Equal is true too).
+func sameScalar(a, b any) bool {
+	switch av := a.(type) {
+	case string:
+		bv, ok := b.(string)
+		return ok && av == bv
+	case bool:
+		bv, ok := b.(bool)
+		return ok && av == bv
+	case int64:
+		bv, ok := b.(int64)
+		return ok && av == bv
+	case float64:
+		bv, ok := b.(float64)
+		return ok && av == bv
+	}
+	return false
 }
 
 func fullKeyed(p objpath.Path, live, after []any, key string, out *[]Change) {
@@ -367,7 +390,7 @@ func AtomicLists(desired, live map[string]any, own *Ownership) []Change {
 	var out []Change
 	for _, e := range own.entries {
 		for _, op := range e.paths {
-			if !op.whole || seen[op.path.String()] {
+			if !op.whole {
 				continue
 			}
 			lv, ok := objpath.Get(live, op.path)
@@ -375,7 +398,11 @@ func AtomicLists(desired, live map[string]any, own *Ownership) []Change {
 			if !ok || !isList {
 				continue
 			}
-			seen[op.path.String()] = true
+			k := pathKey(op.path)
+			if seen[k] {
+				continue
+			}
+			seen[k] = true
 			dv, ok := desiredAt(desired, live, op.path)
 			dl, isList := dv.([]any)
 			if !ok || !isList {
@@ -417,24 +444,29 @@ func sortedKeys(m map[string]any) []string {
 // list item such a manager created (it owns the item's ".") is reported as
 // one change, not field by field.
 func Foreign(desired, live map[string]any, own *Ownership, include func(Owner) bool) []Change {
-	leaves := own.OwnedLeaves(include)
+	leaves := own.ownedLeaves(include, pathKey)
 	for k, f := range own.createdItems(include) {
 		if _, ok := leaves[k]; !ok {
 			leaves[k] = f
 		}
 	}
-	keys := make([]string, 0, len(leaves))
-	for k := range leaves {
-		keys = append(keys, k)
+	// Most owned fields are Git's: drop them before sorting what is left.
+	type candidate struct {
+		f    OwnedField
+		live any
 	}
-	sort.Slice(keys, func(i, j int) bool { return objpath.Compare(leaves[keys[i]].Path, leaves[keys[j]].Path) < 0 })
-	var out []Change
-	for _, k := range keys {
-		f := leaves[k]
+	var cands []candidate
+	for _, f := range leaves {
 		v, ok := objpath.Get(live, f.Path)
 		if !ok || Present(desired, live, f.Path) {
 			continue
 		}
+		cands = append(cands, candidate{f, v})
+	}
+	sort.Slice(cands, func(i, j int) bool { return objpath.Compare(cands[i].f.Path, cands[j].f.Path) < 0 })
+	var out []Change
+	for _, c := range cands {
+		f := c.f
 		if len(out) > 0 && f.Path.HasPrefix(out[len(out)-1].Path) {
 			continue
 		}
@@ -444,7 +476,7 @@ func Foreign(desired, live map[string]any, own *Ownership, include func(Owner) b
 		if owners[0].Class == ClassAgent {
 			note = "not in Git any more (the GitOps agent applied it before)"
 		}
-		out = append(out, Change{Path: f.Path, Type: Extra, Live: v, Owners: owners, Note: note})
+		out = append(out, Change{Path: f.Path, Type: Extra, Live: c.live, Owners: owners, Note: note})
 	}
 	return out
 }

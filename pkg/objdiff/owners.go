@@ -277,6 +277,11 @@ func (o *Ownership) Owners(p objpath.Path) []Owner {
 // OwnedLeaves returns the paths owned as a whole by managers for which keep
 // returns true, with their owners.
 func (o *Ownership) OwnedLeaves(keep func(Owner) bool) map[string]OwnedField {
+	return o.ownedLeaves(keep, objpath.Path.String)
+}
+
+// ownedLeaves is OwnedLeaves keyed by key(path).
+func (o *Ownership) ownedLeaves(keep func(Owner) bool, key func(objpath.Path) string) map[string]OwnedField {
 	out := map[string]OwnedField{}
 	for _, e := range o.entries {
 		if !keep(e.owner) {
@@ -286,7 +291,7 @@ func (o *Ownership) OwnedLeaves(keep func(Owner) bool) map[string]OwnedField {
 			if !op.whole {
 				continue
 			}
-			k := op.path.String()
+			k := key(op.path)
 			f := out[k]
 			f.Path = op.path
 			f.Owners = append(f.Owners, e.owner)
@@ -296,9 +301,33 @@ func (o *Ownership) OwnedLeaves(keep func(Owner) bool) map[string]OwnedField {
 	return out
 }
 
+// pathKey is a map key identifying p, cheaper to build than p.String()
+// (distinct paths of strings and ints get distinct keys).
+func pathKey(p objpath.Path) string {
+	b := make([]byte, 0, 64)
+	for _, e := range p {
+		switch v := e.(type) {
+		case string:
+			b = append(b, 's')
+			b = strconv.AppendInt(b, int64(len(v)), 10)
+			b = append(b, ':')
+			b = append(b, v...)
+		case int:
+			b = append(b, 'i')
+			b = strconv.AppendInt(b, int64(v), 10)
+			b = append(b, ';')
+		default:
+			b = append(b, 'o')
+			b = fmt.Appendf(b, "%T:%v", v, v)
+			b = append(b, ';')
+		}
+	}
+	return string(b)
+}
+
 // createdItems returns the list items whose existence (".") is owned by
 // managers for which keep returns true, with those managers: the items they
-// added to a list.
+// added to a list. Keyed by pathKey.
 func (o *Ownership) createdItems(keep func(Owner) bool) map[string]OwnedField {
 	out := map[string]OwnedField{}
 	for _, e := range o.entries {
@@ -312,7 +341,7 @@ func (o *Ownership) createdItems(keep func(Owner) bool) map[string]OwnedField {
 			if _, isItem := op.path[len(op.path)-1].(int); !isItem {
 				continue
 			}
-			k := op.path.String()
+			k := pathKey(op.path)
 			f := out[k]
 			f.Path = op.path
 			f.Owners = append(f.Owners, e.owner)

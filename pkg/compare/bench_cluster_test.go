@@ -1,0 +1,77 @@
+package compare_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"os"
+	"syscall"
+	"testing"
+	"time"
+
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/cluster"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/compare"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/manifest"
+)
+
+// BenchmarkServerMode and BenchmarkLocalMode profile the engine against a
+// running cluster loaded with the drift benchmark's data (hack/bench-drift.sh,
+// hack/benchfloor gen/apply): KUBECTL_GITOPS_BENCH_KUBECONFIG names its
+// kubeconfig and KUBECTL_GITOPS_BENCH_MANIFESTS the manifests directory.
+// Skipped unless both are set. Each iteration loads the manifests, compares
+// and encodes the report as JSON, as `kubectl gitops drift -o json` does.
+//
+//	go test -run '^$' -bench ServerMode -benchtime 3x -cpuprofile cpu.out ./pkg/compare
+func BenchmarkServerMode(b *testing.B) { benchMode(b, compare.ModeServer) }
+
+// BenchmarkLocalMode: see BenchmarkServerMode.
+func BenchmarkLocalMode(b *testing.B) { benchMode(b, compare.ModeLocal) }
+
+func benchMode(b *testing.B, mode compare.Mode) {
+	kubeconfig, dir := os.Getenv("KUBECTL_GITOPS_BENCH_KUBECONFIG"), os.Getenv("KUBECTL_GITOPS_BENCH_MANIFESTS")
+	if kubeconfig == "" || dir == "" {
+		b.Skip("KUBECTL_GITOPS_BENCH_KUBECONFIG and KUBECTL_GITOPS_BENCH_MANIFESTS not set")
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	cpu0 := cpuTime(b)
+	for b.Loop() {
+		set, err := manifest.Load(ctx, manifest.Options{Filenames: []string{dir}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		desired := make([]compare.Desired, 0, len(set.Objects))
+		for _, o := range set.Objects {
+			desired = append(desired, compare.Desired{Object: o.Obj, Source: o.Source.String()})
+		}
+		client, err := cluster.New(cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		engine := &compare.Engine{Reader: client, Applier: client}
+		rep, err := engine.Run(ctx, desired, compare.Options{Mode: mode, Concurrency: 32})
+		if err != nil {
+			b.Fatal(err)
+		}
+		enc := json.NewEncoder(io.Discard)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric((cpuTime(b)-cpu0).Seconds()/float64(b.N), "cpu-s/op")
+}
+
+// cpuTime is the user and system CPU time of the process so far.
+func cpuTime(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
