@@ -50,6 +50,8 @@ func (o *Options) validateFix() error {
 		return cli.Usagef("--adopt makes Git match the cluster, --fix and --prune the cluster match Git: choose one")
 	case o.ForceConflicts && !o.Fix:
 		return cli.Usagef("--force-conflicts only applies with --fix")
+	case o.Yes && !o.remediating():
+		return cli.Usagef("--yes only applies with --fix or --prune")
 	case o.fleetMode() && (o.Adopt || o.remediating()):
 		return cli.Usagef("--fix, --prune and --adopt work on one cluster: they cannot be combined with --contexts or --all-contexts")
 	case o.Adopt && o.sourceMode():

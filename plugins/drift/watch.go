@@ -42,6 +42,7 @@ type watchOptions struct {
 	*Options
 
 	Interval      time.Duration
+	CheckTimeout  time.Duration
 	ListenAddress string
 	Events        bool
 	LogFormat     string
@@ -123,6 +124,7 @@ Exit status: 0 when stopped by a signal; 2 when it cannot start (bad flags, port
 	})
 	f := cmd.Flags()
 	f.DurationVar(&w.Interval, "interval", w.Interval, "Time between the starts of two checks (at least "+minWatchInterval.String()+"); a slow check delays the next")
+	f.DurationVar(&w.CheckTimeout, "check-timeout", 0, "Time allowed for one check before it fails and the loop goes on (default: three intervals)")
 	f.StringVar(&w.ListenAddress, "listen-address", w.ListenAddress, "Address to serve /metrics, /healthz and /readyz on (:9090 for every interface, as in a pod)")
 	f.BoolVar(&w.Events, "events", w.Events, "Record a Kubernetes Event when an object starts or stops drifting")
 	f.StringVar(&w.LogFormat, "log-format", w.LogFormat, "Log format on stderr: "+strings.Join(logFormats, " or "))
@@ -139,6 +141,9 @@ func (w *watchOptions) Validate() error {
 		if f == "-" {
 			return cli.Usagef("-f - cannot be used with watch: the manifests are read again at every check")
 		}
+	}
+	if w.CheckTimeout < 0 {
+		return cli.Usagef("--check-timeout must not be negative")
 	}
 	if w.Interval < minWatchInterval {
 		return cli.Usagef("--interval must be at least %s, not %s", minWatchInterval, w.Interval)
@@ -218,7 +223,12 @@ func (w *watchOptions) check(client *cluster.Client, logger *slog.Logger) func(c
 		}
 	}
 	return func(ctx context.Context) ([]driftwatch.SourceResult, error) {
-		reports, err := w.checkAll(ctx, client)
+		cctx, cancel := context.WithTimeout(ctx, w.checkTimeout())
+		defer cancel()
+		reports, err := w.checkAll(cctx, client)
+		if err != nil && ctx.Err() == nil && cctx.Err() != nil {
+			err = fmt.Errorf("check did not finish within --check-timeout %s: %w", w.checkTimeout(), err)
+		}
 		if err != nil {
 			if ctx.Err() == nil && !w.sourceMode() {
 				// -f/-k: the only source failed (bad manifests, cluster unreachable).
@@ -330,4 +340,13 @@ func (w *watchOptions) remediation(client *cluster.Client, logger *slog.Logger) 
 		}
 		return driftwatch.FixApplied, nil
 	}
+}
+
+// checkTimeout bounds one check (a Git server or cluster that never answers
+// must not stall the loop): --check-timeout, by default three intervals.
+func (w *watchOptions) checkTimeout() time.Duration {
+	if w.CheckTimeout > 0 {
+		return w.CheckTimeout
+	}
+	return 3 * w.Interval
 }

@@ -2,8 +2,10 @@ package drift
 
 import (
 	"fmt"
+	"net"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/driftwatch"
 	"github.com/kubectl-gitops/kubectl-gitops/test/controlplane"
@@ -55,4 +57,39 @@ func tail(s string) string {
 		return s[len(s)-3000:]
 	}
 	return s
+}
+
+// TestWatchCheckTimeout: a check that cannot finish (a Git server that
+// accepts the connection and never answers) fails at --check-timeout, and
+// the loop goes on checking.
+func TestWatchCheckTimeout(t *testing.T) {
+	cp := controlplane.ForTest(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // hold it open, say nothing
+		}
+	}()
+	run := startWatch(t, cp, "", func(o *Options) {
+		o.Filenames = nil
+		o.Repo = "http://" + ln.Addr().String() + "/repo.git"
+	}, func(w *watchOptions) { w.CheckTimeout = 500 * time.Millisecond })
+	defer run.stop(t)
+	eventually(t, "two failed checks", func() string {
+		if n := sum(scrape(t, run.addr), driftwatch.MetricCheckErrors); n < 2 {
+			return fmt.Sprintf("%v check errors\n%s", n, tail(run.errOut.String()))
+		}
+		return ""
+	})
+	if !strings.Contains(run.errOut.String(), "--check-timeout") {
+		t.Errorf("the timeout is not said:\n%s", tail(run.errOut.String()))
+	}
 }

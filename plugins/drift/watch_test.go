@@ -167,7 +167,7 @@ type watchRun struct {
 // startWatch runs watch in-process on the manifests in dir, every 200ms
 // (below the CLI's minimum, which only the flag enforces), JSON logs, and
 // waits until it listens. configure may change the options first.
-func startWatch(t *testing.T, cp *controlplane.ControlPlane, dir string, configure func(*Options)) *watchRun {
+func startWatch(t *testing.T, cp *controlplane.ControlPlane, dir string, configure func(*Options), wconf ...func(*watchOptions)) *watchRun {
 	t.Helper()
 	errOut := &watchBuffer{}
 	env := cli.NewEnv("kubectl-gitops-drift", genericiooptions.IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: errOut})
@@ -178,6 +178,9 @@ func startWatch(t *testing.T, cp *controlplane.ControlPlane, dir string, configu
 		configure(o)
 	}
 	w := &watchOptions{Options: o, Interval: 200 * time.Millisecond, ListenAddress: "127.0.0.1:0", Events: true, LogFormat: "json"}
+	for _, f := range wconf {
+		f(w)
+	}
 	addrs := make(chan string, 1)
 	w.listening = func(a net.Addr) { addrs <- a.String() }
 	if err := o.Complete(&cobra.Command{}); err != nil {
@@ -384,6 +387,8 @@ func TestWatchFlags(t *testing.T) {
 		{[]string{}, "must specify one of -f"},
 		{[]string{"-f", dir, "-o", "json"}, "unknown shorthand flag: 'o'"},
 		{[]string{"-f", dir, "--exit-code=false"}, "unknown flag: --exit-code"},
+		{[]string{"-f", dir, "--check-timeout", "-1s"}, "--check-timeout must not be negative"},
+		{[]string{"-f", dir, "--yes"}, "--yes only applies with --fix or --prune"},
 	}
 	for _, tt := range tests {
 		var out, errOut bytes.Buffer
@@ -409,7 +414,7 @@ func TestWatchFlags(t *testing.T) {
 			t.Errorf("watch has drift's --%s", f.Name)
 		}
 	})
-	for _, name := range []string{"interval", "listen-address", "events", "log-format", "filename", "kustomize", "mode", "repo", "argocd-app", "flux-kustomization"} {
+	for _, name := range []string{"interval", "check-timeout", "listen-address", "events", "log-format", "filename", "kustomize", "mode", "repo", "argocd-app", "flux-kustomization"} {
 		if watch.Flags().Lookup(name) == nil {
 			t.Errorf("watch lacks --%s", name)
 		}
