@@ -649,6 +649,21 @@ func TestServerDryRunErrors(t *testing.T) {
 			want: row{ID: "Deployment shop/web", Status: StatusMissing, Reason: `namespace "shop" does not exist`},
 		},
 		{
+			name: "missing, and creating it is forbidden",
+			applyFn: func(*unstructured.Unstructured, *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+				return nil, apierrors.NewForbidden(schema.GroupResource{Group: "apps", Resource: "deployments"}, "web", errors.New("RBAC: no create"))
+			},
+			want: row{ID: "Deployment shop/web", Status: StatusMissing, Reason: "not dry-run: creating it is forbidden for this user"},
+		},
+		{
+			name: "forbidden for an existing object: an error",
+			live: []*unstructured.Unstructured{web()},
+			applyFn: func(*unstructured.Unstructured, *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+				return nil, apierrors.NewForbidden(schema.GroupResource{Group: "apps", Resource: "deployments"}, "web", errors.New("RBAC: no patch"))
+			},
+			want: row{ID: "Deployment shop/web", Status: StatusError, Reason: "server-side apply dry-run: " + apierrors.NewForbidden(schema.GroupResource{Group: "apps", Resource: "deployments"}, "web", errors.New("RBAC: no patch")).Error()},
+		},
+		{
 			name: "immutable field: compared locally",
 			live: []*unstructured.Unstructured{web()},
 			applyFn: func(*unstructured.Unstructured, *unstructured.Unstructured) (*unstructured.Unstructured, error) {

@@ -96,6 +96,11 @@ func (e *Engine) compareOne(ctx context.Context, it *item, live *unstructured.Un
 			after = normalize(merged.Object)
 		case live == nil && apierrors.IsNotFound(err):
 			r.Reason = fmt.Sprintf("namespace %q does not exist", desired.GetNamespace())
+		case live == nil && apierrors.IsForbidden(err):
+			// The object is missing either way (it was read as absent);
+			// the dry-run of a creation needs the create verb, which
+			// read-mostly RBAC lacks: show Git's object as it is.
+			r.Reason = "not dry-run: creating it is forbidden for this user"
 		case live != nil && apierrors.IsInvalid(err):
 			// Typically an immutable field: report the drift field by field
 			// from a local comparison, and say why the server refused.
