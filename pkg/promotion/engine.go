@@ -62,6 +62,10 @@ type Engine struct {
 	// Retries bounds push retries after a rejection (default
 	// gitrepo.DefaultRetries).
 	Retries int
+
+	// missing are the environment branches the last Fetch did not find on
+	// the remote.
+	missing map[string]bool
 }
 
 // Options are the switches of one promotion.
@@ -198,7 +202,38 @@ func (e *Engine) Fetch(ctx context.Context) error {
 	}
 	e.logf("fetching %s", e.remote())
 	// Repo.Fetch names the remote in its errors ("fetching from origin: …").
-	return e.Repo.Fetch(ctx, e.remote(), specs...)
+	err := e.Repo.Fetch(ctx, e.remote(), specs...)
+	if err == nil || ctx.Err() != nil || len(specs) == 1 || !missingRemoteRef(err) {
+		return err
+	}
+	// One environment's branch does not exist yet (a branch-per-environment
+	// pipeline being set up): fetch the others, and leave that one out.
+	e.missing = map[string]bool{}
+	for _, spec := range specs {
+		err := e.Repo.Fetch(ctx, e.remote(), spec)
+		if err == nil {
+			continue
+		}
+		if !missingRemoteRef(err) {
+			return err
+		}
+		b := strings.TrimPrefix(strings.SplitN(spec, ":", 2)[0], "+refs/heads/")
+		e.missing[b] = true
+		var envs []string
+		for _, env := range e.Pipeline.Environments {
+			if e.branchOf(env) == b {
+				envs = append(envs, env.Name)
+			}
+		}
+		e.logf("warning: branch %s (%s) does not exist on %s", b, strings.Join(envs, ", "), e.remote())
+	}
+	return nil
+}
+
+// missingRemoteRef reports a fetch that failed because a branch does not
+// exist on the remote.
+func missingRemoteRef(err error) bool {
+	return strings.Contains(err.Error(), "couldn't find remote ref")
 }
 
 // EditLocation converts a pipeline location to the editor's.
@@ -233,6 +268,9 @@ func (e *Engine) Versions(ctx context.Context) (Versions, error) {
 }
 
 func (e *Engine) readVersion(ctx context.Context, env *Environment, app *Application) (string, error) {
+	if e.missing[e.branchOf(env)] {
+		return "", fmt.Errorf("branch %s of %s: %w", e.branchOf(env), env.Name, gitrepo.ErrNotFound)
+	}
 	loc := app.Versions[0]
 	file := env.FilePath(loc)
 	data, err := e.Repo.ShowFile(ctx, e.ref(env), file)

@@ -77,7 +77,7 @@ func (o *promoteOptions) Run(ctx context.Context) error {
 	})
 	if errors.Is(err, promotion.ErrNoChange) {
 		fmt.Fprintf(o.env.Streams.ErrOut, "nothing to promote: %v\n", err)
-		return nil
+		return writeNothing(o.env.Streams.Out, o.Output, o.To)
 	}
 	if out != nil {
 		if werr := writeOutcome(o.env.Streams.Out, out, o.Output, cli.ColorEnabled(o.env.Streams.Out)); werr != nil && err == nil {
@@ -277,4 +277,14 @@ func short(sha string) string {
 		return sha[:12]
 	}
 	return sha
+}
+
+// writeNothing prints, for -o json|yaml, the outcome of a promotion that
+// had nothing to do (no apps, no files), so scripts always get a document.
+func writeNothing(w io.Writer, format, env string) error {
+	if format == "text" {
+		return nil
+	}
+	return writeData(w, JSONOutcome{APIVersion: "gitops.kubectl-gitops.dev/v1alpha1", Kind: "Promotion", Environment: env,
+		Apps: []JSONApp{}, Files: []JSONFile{}}, format)
 }

@@ -61,7 +61,7 @@ func runStatus(ctx context.Context, c *common, live bool) error {
 	if err != nil {
 		return err
 	}
-	s.engine.Progress = nil
+	s.engine.Progress = warningsOnly(c.env.Streams.ErrOut)
 	rows, err := s.engine.Status(ctx, live)
 	if err != nil {
 		return err
@@ -164,7 +164,7 @@ func newHistoryCmd(c *common) *cobra.Command {
 					return cli.Usagef("unknown environment %q (the pipeline has %s)", env, join(s.pipeline.Order()))
 				}
 			}
-			s.engine.Progress = nil
+			s.engine.Progress = warningsOnly(c.env.Streams.ErrOut)
 			// History reads only: no clean checkout needed, unlike Preflight.
 			if err := s.engine.ResolveBranch(ctx); err != nil {
 				return err
@@ -267,7 +267,7 @@ environment's policy (a pull request for pull-request environments).`,
 			out, err := s.engine.Rollback(ctx, args[0], env, promotion.Options{Request: promotion.Request{Version: to}, DryRun: dryRun})
 			if errors.Is(err, promotion.ErrNoChange) {
 				fmt.Fprintf(c.env.Streams.ErrOut, "nothing to roll back: %v\n", err)
-				return nil
+				return writeNothing(c.env.Streams.Out, c.Output, env)
 			}
 			if out != nil {
 				if werr := writeOutcome(c.env.Streams.Out, out, c.Output, cli.ColorEnabled(c.env.Streams.Out)); werr != nil && err == nil {
@@ -282,4 +282,14 @@ environment's policy (a pull request for pull-request environments).`,
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "Show the diff, commit nothing")
 	_ = cmd.RegisterFlagCompletionFunc("env", c.completeEnvs)
 	return cmd
+}
+
+// warningsOnly passes the engine's warnings to w and drops its progress
+// lines (status and history print tables, not steps).
+func warningsOnly(w io.Writer) func(format string, args ...any) {
+	return func(format string, args ...any) {
+		if line := fmt.Sprintf(format, args...); strings.HasPrefix(line, "warning:") {
+			fmt.Fprintln(w, line)
+		}
+	}
 }

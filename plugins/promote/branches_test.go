@@ -1,0 +1,62 @@
+package promote
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestMissingEnvironmentBranch: a branch-per-environment pipeline whose prod
+// branch does not exist yet still shows status and promotes between the
+// others, with a warning naming the branch; -o json gets a document when
+// there is nothing to promote.
+func TestMissingEnvironmentBranch(t *testing.T) {
+	bare := filepath.Join(t.TempDir(), "remote.git")
+	git(t, t.TempDir(), "init", "-q", "--bare", "-b", "main", bare)
+	dir := filepath.Join(t.TempDir(), "work")
+	writeFile(t, filepath.Join(dir, ".gitops", "pipeline.yaml"), `apiVersion: gitops.kubectl-gitops.dev/v1alpha1
+kind: Pipeline
+branch: main
+environments:
+- name: dev
+  branch: env/dev
+- name: staging
+  branch: env/staging
+- name: prod
+  branch: env/prod
+applications:
+- name: web
+  versions:
+  - file: values.yaml
+    helmValues: image.tag
+`)
+	git(t, dir, "init", "-q", "-b", "main")
+	git(t, dir, "add", "-A")
+	git(t, dir, "commit", "-q", "-m", "pipeline")
+	git(t, dir, "remote", "add", "origin", bare)
+	git(t, dir, "push", "-q", "origin", "main")
+	for env, v := range map[string]string{"dev": "1.1.0", "staging": "1.0.0"} {
+		git(t, dir, "checkout", "-q", "-b", "env/"+env, "main")
+		writeFile(t, filepath.Join(dir, "values.yaml"), "image:\n  tag: "+v+"\n")
+		git(t, dir, "add", "-A")
+		git(t, dir, "commit", "-q", "-m", env)
+		git(t, dir, "push", "-q", "origin", "env/"+env)
+	}
+	git(t, dir, "checkout", "-q", "main")
+
+	r := promote(t, "", dir, "status", "--no-live")
+	if r.code != 0 || !strings.Contains(r.stderr, "warning: branch env/prod (prod) does not exist on origin") ||
+		!strings.Contains(r.stdout, "web  staging  1.0.0  1.1.0 from dev") {
+		t.Fatalf("status: %s", r)
+	}
+	r = promote(t, "", dir, "web", "--to", "staging", "--skip-gates")
+	if r.code != 0 || git(t, bare, "show", "env/staging:values.yaml") != "image:\n  tag: 1.1.0" {
+		t.Fatalf("promote to staging: %s", r)
+	}
+	r = promote(t, "", dir, "web", "--to", "staging", "--skip-gates", "-o", "json")
+	var out JSONOutcome
+	if err := json.Unmarshal([]byte(r.stdout), &out); r.code != 0 || err != nil || out.Environment != "staging" || len(out.Apps) != 0 {
+		t.Fatalf("nothing to promote, -o json: %v\n%s", err, r)
+	}
+}
