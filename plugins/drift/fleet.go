@@ -137,6 +137,9 @@ func (o *Options) runFleet(ctx context.Context) error {
 		}
 	}
 	label := o.sourceLabel()
+	// The clusters are checked concurrently and the loaders write their
+	// notes to stderr: one writer, one write at a time.
+	o.Streams.ErrOut = &lockedWriter{w: o.Streams.ErrOut}
 	var mu sync.Mutex
 	check := func(ctx context.Context, name string) ([]fleet.SourceResult, error) {
 		cfg, err := clientcmd.NewNonInteractiveClientConfig(raw, name, &clientcmd.ConfigOverrides{}, nil).ClientConfig()
@@ -395,4 +398,16 @@ func renderFleetMarkdown(w io.Writer, m *fleet.Matrix) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// lockedWriter serialises writes to w.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
