@@ -21,6 +21,8 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	"github.com/kubectl-gitops/kubectl-gitops/test/childproc"
 )
 
 // Options chooses what Start runs.
@@ -80,7 +82,7 @@ func Start(ctx context.Context, opts Options) (cp *ControlPlane, err error) {
 		paths = &p
 	}
 	base := tempBase()
-	sweepStale(base)
+	childproc.SweepStale(base, dirPrefix)
 	dir, err := os.MkdirTemp(base, dirPrefix)
 	if err != nil {
 		return nil, fmt.Errorf("creating control-plane directory: %w", err)
@@ -92,7 +94,7 @@ func Start(ctx context.Context, opts Options) (cp *ControlPlane, err error) {
 			cp = nil
 		}
 	}()
-	if err := os.WriteFile(filepath.Join(dir, "owner.pid"), []byte(strconv.Itoa(os.Getpid())), 0o600); err != nil {
+	if err := childproc.Claim(dir); err != nil {
 		return cp, err
 	}
 	if cp.ca, err = newAuthority(); err != nil {
@@ -101,7 +103,7 @@ func Start(ctx context.Context, opts Options) (cp *ControlPlane, err error) {
 	if err := writePKI(dir, cp.ca); err != nil {
 		return cp, err
 	}
-	ports, err := freePorts(3)
+	ports, err := childproc.FreePorts(3)
 	if err != nil {
 		return cp, err
 	}
@@ -316,7 +318,7 @@ func (cp *ControlPlane) spawn(name string, args ...string) (*process, error) {
 	}
 	cmd := exec.Command(filepath.Join(cp.Paths.BinDir, name), args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.SysProcAttr = sysProcAttr()
+	cmd.SysProcAttr = childproc.SysProcAttr()
 	if err := cmd.Start(); err != nil {
 		logFile.Close()
 		return nil, fmt.Errorf("starting %s: %w", name, err)
@@ -350,9 +352,9 @@ func waitFor(ctx context.Context, p *process, timeout time.Duration, ready func(
 			if exit == nil {
 				exit = errors.New("exit status 0")
 			}
-			return fmt.Errorf("%s exited (%w):\n%s", p.name, exit, tail(p.log, 20))
+			return fmt.Errorf("%s exited (%w):\n%s", p.name, exit, childproc.Tail(p.log, 20))
 		case <-deadline.C:
-			return fmt.Errorf("%s not ready after %s:\n%s", p.name, timeout, tail(p.log, 20))
+			return fmt.Errorf("%s not ready after %s:\n%s", p.name, timeout, childproc.Tail(p.log, 20))
 		case <-tick.C:
 		}
 	}
@@ -368,37 +370,6 @@ func httpOK(c *http.Client, url, want string) bool {
 	return resp.StatusCode == http.StatusOK && strings.Contains(string(body), want)
 }
 
-func tail(path string, n int) string {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return ""
-	}
-	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}
-
-func freePorts(n int) ([]int, error) {
-	var ports []int
-	var ls []net.Listener
-	defer func() {
-		for _, l := range ls {
-			l.Close()
-		}
-	}()
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, fmt.Errorf("finding a free port: %w", err)
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
-}
-
 // tempBase prefers tmpfs for etcd's data (fast, and never on a real disk).
 func tempBase() string {
 	if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
@@ -409,38 +380,6 @@ func tempBase() string {
 		}
 	}
 	return os.TempDir()
-}
-
-// sweepStale removes control-plane directories whose owner process is gone
-// (a test binary killed with SIGKILL cannot clean up after itself; its
-// children died with it through Pdeathsig).
-func sweepStale(base string) {
-	matches, _ := filepath.Glob(filepath.Join(base, dirPrefix+"*"))
-	for _, dir := range matches {
-		data, err := os.ReadFile(filepath.Join(dir, "owner.pid"))
-		if err != nil {
-			// Being created right now, or not ours: leave it unless old.
-			if fi, serr := os.Stat(dir); serr == nil && time.Since(fi.ModTime()) > time.Hour {
-				os.RemoveAll(dir)
-			}
-			continue
-		}
-		pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
-		if err != nil || !alive(pid) {
-			os.RemoveAll(dir)
-		}
-	}
-}
-
-func alive(pid int) bool {
-	if pid <= 0 {
-		return false
-	}
-	p, err := os.FindProcess(pid)
-	if err != nil {
-		return false
-	}
-	return p.Signal(syscall.Signal(0)) == nil
 }
 
 // ServingCertificate issues a TLS serving certificate for 127.0.0.1 signed

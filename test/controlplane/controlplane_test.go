@@ -26,6 +26,8 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/yaml"
+
+	"github.com/kubectl-gitops/kubectl-gitops/test/childproc"
 )
 
 const helperEnv = "KUBECTL_GITOPS_CP_HELPER"
@@ -323,7 +325,7 @@ func TestKilledTestProcessLeavesNothing(t *testing.T) {
 			}
 			if sig == syscall.SIGKILL {
 				// Nothing can clean up after SIGKILL; the next Start sweeps.
-				sweepStale(filepath.Dir(st.Dir))
+				childproc.SweepStale(filepath.Dir(st.Dir), dirPrefix)
 			}
 			if _, err := os.Stat(st.Dir); !os.IsNotExist(err) {
 				t.Errorf("control-plane directory %s left behind after %v (stat: %v)", st.Dir, sig, err)

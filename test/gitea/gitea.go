@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -20,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kubectl-gitops/kubectl-gitops/test/childproc"
 	"github.com/kubectl-gitops/kubectl-gitops/test/peertools"
 )
 
@@ -55,7 +55,7 @@ func Start(t testing.TB) *Server {
 	began := time.Now()
 
 	base := os.TempDir()
-	sweepStale(base)
+	childproc.SweepStale(base, dirPrefix)
 	dir, err := os.MkdirTemp(base, dirPrefix)
 	if err != nil {
 		t.Fatalf("creating gitea directory: %v", err)
@@ -67,14 +67,15 @@ func Start(t testing.TB) *Server {
 			cleanups[i]()
 		}
 	})
-	if err := os.WriteFile(filepath.Join(dir, "owner.pid"), []byte(strconv.Itoa(os.Getpid())), 0o600); err != nil {
+	if err := childproc.Claim(dir); err != nil {
 		t.Fatal(err)
 	}
 
-	port, err := freePort()
+	ports, err := childproc.FreePorts(1)
 	if err != nil {
 		t.Fatal(err)
 	}
+	port := ports[0]
 	s.URL = "http://127.0.0.1:" + strconv.Itoa(port)
 	s.APIURL = s.URL + "/api/v1"
 	s.Password = randomHex(16)
@@ -116,7 +117,7 @@ func Start(t testing.TB) *Server {
 	cmd := exec.Command(bin, "web", "--config", conf, "--work-path", dir)
 	cmd.Env, cmd.Dir = env, dir
 	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.SysProcAttr = sysProcAttr()
+	cmd.SysProcAttr = childproc.SysProcAttr()
 	if err := cmd.Start(); err != nil {
 		logFile.Close()
 		t.Fatalf("starting gitea web: %v", err)
@@ -142,11 +143,11 @@ func Start(t testing.TB) *Server {
 	for !healthy(s.URL + "/api/healthz") {
 		select {
 		case <-done:
-			t.Fatalf("gitea web exited (%v):\n%s", exitErr, tail(s.log, 30))
+			t.Fatalf("gitea web exited (%v):\n%s", exitErr, childproc.Tail(s.log, 30))
 		case <-time.After(100 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("gitea not ready after 90s:\n%s", tail(s.log, 30))
+			t.Fatalf("gitea not ready after 90s:\n%s", childproc.Tail(s.log, 30))
 		}
 	}
 	s.Startup = time.Since(began)
@@ -361,59 +362,8 @@ func healthy(u string) bool {
 	return resp.StatusCode == http.StatusOK
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("finding a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
 func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
-}
-
-func tail(path string, n int) string {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return ""
-	}
-	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}
-
-// sweepStale removes directories of earlier runs whose test process is gone
-// (killed outright; Gitea died with it through Pdeathsig).
-func sweepStale(base string) {
-	matches, _ := filepath.Glob(filepath.Join(base, dirPrefix+"*"))
-	for _, dir := range matches {
-		data, err := os.ReadFile(filepath.Join(dir, "owner.pid"))
-		if err != nil {
-			if fi, serr := os.Stat(dir); serr == nil && time.Since(fi.ModTime()) > time.Hour {
-				os.RemoveAll(dir)
-			}
-			continue
-		}
-		pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
-		if err != nil || !alive(pid) {
-			os.RemoveAll(dir)
-		}
-	}
-}
-
-func alive(pid int) bool {
-	if pid <= 0 {
-		return false
-	}
-	p, err := os.FindProcess(pid)
-	if err != nil {
-		return false
-	}
-	return p.Signal(syscall.Signal(0)) == nil
 }
