@@ -13,36 +13,30 @@ import (
 // thousands of ClusterIPs) and a RoleBinding, labelled as Flux's
 // kustomize-controller labels what it applies. Every tenth app is drifted,
 // each of its objects in its own way (see hack/bench-drift.sh).
-const (
-	fluxLabels = `    kustomize.toolkit.fluxcd.io/name: bench
-    kustomize.toolkit.fluxcd.io/namespace: flux-system`
 
-	configMapTmpl = `---
-apiVersion: v1
-kind: ConfigMap
+// objectTmpl is the manifest of one object of an app (%[1]s the app's name,
+// %[2]s its namespace): the metadata every object shares, then body.
+func objectTmpl(apiVersion, kind, suffix, body string) string {
+	return "---\napiVersion: " + apiVersion + "\nkind: " + kind + `
 metadata:
-  name: %[1]s-config
+  name: %[1]s` + suffix + `
   namespace: %[2]s
   labels:
     app.kubernetes.io/name: %[1]s
     app.kubernetes.io/part-of: bench
-` + fluxLabels + `
-data:
+    kustomize.toolkit.fluxcd.io/name: bench
+    kustomize.toolkit.fluxcd.io/namespace: flux-system
+` + body
+}
+
+// The objects' bodies, after their metadata.
+const (
+	configMapBody = `data:
   mode: production
   log-level: info
   settings.json: '{"cache":true,"replicas":2,"timeoutSeconds":30,"upstream":"http://%[1]s-backend:8080"}'
 `
-	deploymentTmpl = `---
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: %[1]s
-  namespace: %[2]s
-  labels:
-    app.kubernetes.io/name: %[1]s
-    app.kubernetes.io/part-of: bench
-` + fluxLabels + `
-spec:
+	deploymentBody = `spec:
   replicas: 2
   selector:
     matchLabels:
@@ -88,17 +82,7 @@ spec:
         configMap:
           name: %[1]s-config
 `
-	serviceTmpl = `---
-apiVersion: v1
-kind: Service
-metadata:
-  name: %[1]s
-  namespace: %[2]s
-  labels:
-    app.kubernetes.io/name: %[1]s
-    app.kubernetes.io/part-of: bench
-` + fluxLabels + `
-spec:
+	serviceBody = `spec:
   clusterIP: None
   selector:
     app.kubernetes.io/name: %[1]s
@@ -110,17 +94,7 @@ spec:
     port: 9090
     targetPort: metrics
 `
-	roleBindingTmpl = `---
-apiVersion: rbac.authorization.k8s.io/v1
-kind: RoleBinding
-metadata:
-  name: %[1]s-view
-  namespace: %[2]s
-  labels:
-    app.kubernetes.io/name: %[1]s
-    app.kubernetes.io/part-of: bench
-` + fluxLabels + `
-roleRef:
+	roleBindingBody = `roleRef:
   apiGroup: rbac.authorization.k8s.io
   kind: ClusterRole
   name: view
@@ -134,15 +108,22 @@ subjects:
 `
 )
 
-// kinds in the order objects are generated, with their name suffix and the
-// drift list each drifted object goes to.
-var genKinds = []struct {
-	tmpl, apiVersion, kind, suffix, driftFile string
-}{
-	{configMapTmpl, "v1", "ConfigMap", "-config", "configmaps.yaml"},
-	{deploymentTmpl, "apps/v1", "Deployment", "", "deployments.yaml"},
-	{serviceTmpl, "v1", "Service", "", "services.yaml"},
-	{roleBindingTmpl, "rbac.authorization.k8s.io/v1", "RoleBinding", "-view", "rolebindings.yaml"},
+// genKind is one kind of an app's objects: its name suffix, the drift list
+// each drifted object goes to, and its manifest template (see objectTmpl).
+type genKind struct {
+	apiVersion, kind, suffix, driftFile, tmpl string
+}
+
+func newGenKind(apiVersion, kind, suffix, driftFile, body string) genKind {
+	return genKind{apiVersion, kind, suffix, driftFile, objectTmpl(apiVersion, kind, suffix, body)}
+}
+
+// genKinds in the order objects are generated.
+var genKinds = []genKind{
+	newGenKind("v1", "ConfigMap", "-config", "configmaps.yaml", configMapBody),
+	newGenKind("apps/v1", "Deployment", "", "deployments.yaml", deploymentBody),
+	newGenKind("v1", "Service", "", "services.yaml", serviceBody),
+	newGenKind("rbac.authorization.k8s.io/v1", "RoleBinding", "-view", "rolebindings.yaml", roleBindingBody),
 }
 
 // genCmd writes OUT/manifests/<namespace>.yaml (the N objects, one file per

@@ -293,16 +293,19 @@ func decodeObject(res rest.Result, omitManagedFields bool) (*unstructured.Unstru
 	}
 	if !isJSON(ct) {
 		var out unstructured.Unstructured
-		return &out, res.Into(&out)
+		if err := res.Into(&out); err != nil {
+			return nil, err
+		}
+		return &out, nil
+	}
+	data := body
+	if omitManagedFields {
+		data = withoutManagedFields(body)
 	}
 	m := map[string]any{}
-	err = errors.New("not decoded")
-	if omitManagedFields {
-		if short := withoutManagedFields(body); len(short) < len(body) {
-			err = utiljson.Unmarshal(short, &m)
-		}
-	}
-	if err != nil {
+	err = utiljson.Unmarshal(data, &m)
+	if err != nil && len(data) < len(body) {
+		// Not expected (the cut keeps valid JSON valid): decode it all.
 		m = map[string]any{}
 		err = utiljson.Unmarshal(body, &m)
 	}
@@ -311,10 +314,14 @@ func decodeObject(res rest.Result, omitManagedFields bool) (*unstructured.Unstru
 	}
 	out := &unstructured.Unstructured{Object: m}
 	if out.GetKind() == "" {
-		return nil, runtime.NewMissingKindErr(string(body))
+		return nil, runtime.NewMissingKindErr(responseBody)
 	}
 	return out, nil
 }
+
+// responseBody stands for a response in errors: unlike the dynamic client,
+// Client does not quote the body, which may hold a Secret's data.
+const responseBody = "the API server's response"
 
 // listBody is what Client reads of a LIST response.
 type listBody struct {
@@ -347,7 +354,7 @@ func decodeList(res rest.Result) ([]unstructured.Unstructured, string, error) {
 		return nil, "", err
 	}
 	if lb.Kind == "" {
-		return nil, "", runtime.NewMissingKindErr(string(body))
+		return nil, "", runtime.NewMissingKindErr(responseBody)
 	}
 	itemKind := strings.TrimSuffix(lb.Kind, "List")
 	items := make([]unstructured.Unstructured, len(lb.Items))

@@ -131,23 +131,30 @@ func (e *Engine) extraneous(ctx context.Context, items []*item, t *tracker, list
 			}
 		}
 		for _, o := range candidates {
-			if declared[k.resource.String()+"|"+k.namespace+"|"+o.GetName()] || !t.tracks(o) {
+			if declared[k.resource.String()+"|"+k.namespace+"|"+o.GetName()] || !t.tracks(o) || excludedExtraneous(o, opts) {
 				continue
 			}
-			if strings.Contains(o.GetAnnotations()[ArgoCompareOptions], "IgnoreExtraneous") || reconcileDisabled(o) {
-				continue
-			}
-			if opts.Selector != nil && !opts.Selector.Matches(labels.Set(o.GetLabels())) {
-				continue
-			}
-			sec.add(o.Object)
-			out = append(out, ObjectReport{
-				APIVersion: o.GetAPIVersion(), Kind: o.GetKind(), Namespace: o.GetNamespace(), Name: o.GetName(),
-				Status: StatusExtraneous, Reason: trackedBy(o, t), Live: normalize(o.Object),
-			})
+			out = append(out, extraneousReport(o, trackedBy(o, t), sec))
 		}
 	}
 	return out, nil
+}
+
+// excludedExtraneous reports whether a live object Git does not declare is
+// not to be reported: annotated to be ignored, not reconciled, or outside
+// --selector.
+func excludedExtraneous(o *unstructured.Unstructured, opts Options) bool {
+	return strings.Contains(o.GetAnnotations()[ArgoCompareOptions], "IgnoreExtraneous") || reconcileDisabled(o) ||
+		opts.Selector != nil && !opts.Selector.Matches(labels.Set(o.GetLabels()))
+}
+
+// extraneousReport reports o as extraneous, for reason.
+func extraneousReport(o *unstructured.Unstructured, reason string, sec *secrets) ObjectReport {
+	sec.add(o.Object)
+	return ObjectReport{
+		APIVersion: o.GetAPIVersion(), Kind: o.GetKind(), Namespace: o.GetNamespace(), Name: o.GetName(),
+		Status: StatusExtraneous, Reason: reason, Live: normalize(o.Object),
+	}
 }
 
 func trackedBy(o *unstructured.Unstructured, t *tracker) string {

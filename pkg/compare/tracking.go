@@ -4,11 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/cluster"
@@ -131,17 +129,10 @@ func (e *Engine) inventoryExtraneous(ctx context.Context, items []*item, found [
 			rep.Warnings = append(rep.Warnings, fmt.Sprintf("reading %s of the inventory of %s: %v", ref, owner, err))
 			continue
 		}
-		if strings.Contains(obj.GetAnnotations()[ArgoCompareOptions], "IgnoreExtraneous") || reconcileDisabled(obj) {
+		if excludedExtraneous(obj, opts) {
 			continue
 		}
-		if opts.Selector != nil && !opts.Selector.Matches(labels.Set(obj.GetLabels())) {
-			continue
-		}
-		sec.add(obj.Object)
-		out = append(out, ObjectReport{
-			APIVersion: obj.GetAPIVersion(), Kind: obj.GetKind(), Namespace: obj.GetNamespace(), Name: obj.GetName(),
-			Status: StatusExtraneous, Reason: "in the inventory of " + owner + ", not in Git", Live: normalize(obj.Object),
-		})
+		out = append(out, extraneousReport(obj, "in the inventory of "+owner+", not in Git", sec))
 	}
 	return out, nil
 }
