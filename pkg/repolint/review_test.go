@@ -69,6 +69,16 @@ func TestNoSecretValueInFindings(t *testing.T) {
 			values: []string{"SuperSecretValue7", decimalBytes("SuperSecretValue7")},
 			want:   []string{RuleBuild, "secret-generator-env"},
 		},
+		{
+			// kustomize still reads the singular, older env field.
+			name: "singular env file with a bad line",
+			files: map[string]string{
+				"app/kustomization.yaml": "secretGenerator:\n  - name: db\n    env: db.env\n",
+				"app/db.env":             "TOKEN=SuperSecretValue8\xff\n",
+			},
+			values: []string{"SuperSecretValue8", decimalBytes("SuperSecretValue8")},
+			want:   []string{RuleBuild, "secret-generator-env"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -45,7 +45,11 @@ func (l *linter) sweeper() *redact.Sweeper {
 			// malformed entry whole.
 			var pairs []string
 			pairs = append(pairs, scalars(repograph.Lookup(g, "literals"))...)
-			for _, f := range scalars(repograph.Lookup(g, "envs")) {
+			envs := scalars(repograph.Lookup(g, "envs"))
+			if env := repograph.Scalar(repograph.Lookup(g, "env")); env != "" {
+				envs = append(envs, env) // the older, singular form kustomize still reads
+			}
+			for _, f := range envs {
 				pairs = append(pairs, l.generatorFile(k.Dir, f)...)
 			}
 			for _, p := range pairs {
@@ -85,8 +89,8 @@ func scalars(n *yaml.Node) []string {
 // readGeneratorFile reads a file a generator of the kustomization in dir
 // names, only inside the repository.
 func (l *linter) readGeneratorFile(dir, name string) ([]byte, error) {
-	p := path.Clean(path.Join(dir, name))
-	if path.IsAbs(name) || p == ".." || strings.HasPrefix(p, "../") {
+	p, inside := repograph.Resolve(dir, name)
+	if path.IsAbs(name) || !inside {
 		return nil, os.ErrNotExist
 	}
 	return os.ReadFile(l.abs(p))

@@ -18,23 +18,24 @@ import (
 // maxInput bounds what is read from one file or stdin.
 const maxInput = 64 << 20
 
-// readInput reads a file, or stdin for "-".
+// readInput reads a file, or stdin for "-". Input over maxInput is an
+// error, never truncated: a cut file must not be encrypted in place.
 func readInput(path string, stdin io.Reader) ([]byte, error) {
-	if path == "-" {
-		b, err := io.ReadAll(io.LimitReader(stdin, maxInput))
+	name, r := "stdin", stdin
+	if path != "-" {
+		f, err := os.Open(path)
 		if err != nil {
-			return nil, fmt.Errorf("reading stdin: %w", err)
+			return nil, fmt.Errorf("reading %w", err)
 		}
-		return b, nil
+		defer f.Close()
+		name, r = path, f
 	}
-	f, err := os.Open(path)
+	b, err := io.ReadAll(io.LimitReader(r, maxInput+1))
 	if err != nil {
-		return nil, fmt.Errorf("reading %w", err)
+		return nil, fmt.Errorf("reading %s: %w", name, err)
 	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxInput))
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", path, err)
+	if len(b) > maxInput {
+		return nil, fmt.Errorf("reading %s: larger than %d MiB", name, maxInput>>20)
 	}
 	return b, nil
 }

@@ -3,6 +3,7 @@ package seal
 import (
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"strings"
 	"testing"
@@ -38,4 +39,26 @@ func runSeal(t *testing.T, cp *controlplane.ControlPlane, stdin string, args ...
 	argv := append([]string{"kubectl-gitops-seal", "--kubeconfig", kc}, args...)
 	code := cli.Run(context.Background(), argv, streams, NewCmd)
 	return result{code, out.String(), errOut.String()}
+}
+
+// zeros is an endless stream of zero bytes.
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }
+
+// TestReadInputTooLarge: input over the bound is refused, not truncated
+// (a truncated file would be encrypted in place).
+func TestReadInputTooLarge(t *testing.T) {
+	for _, tt := range []struct {
+		size    int64
+		wantErr bool
+	}{{maxInput, false}, {maxInput + 1, true}} {
+		b, err := readInput("-", io.LimitReader(zeros{}, tt.size))
+		if (err != nil) != tt.wantErr {
+			t.Errorf("size %d: error %v, want error %v", tt.size, err, tt.wantErr)
+		}
+		if err == nil && int64(len(b)) != tt.size {
+			t.Errorf("size %d: read %d bytes", tt.size, len(b))
+		}
+	}
 }
