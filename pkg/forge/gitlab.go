@@ -3,7 +3,6 @@ package forge
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -45,44 +44,23 @@ func (c *gitlabClient) OpenPullRequest(ctx context.Context, opts PROptions) (Pul
 	}
 	var mr gitlabMR
 	_, err := c.do(ctx, http.MethodPost, c.projectPath()+"/merge_requests", nil, body, &mr)
-	var apiErr *APIError
-	if errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusConflict {
-		existing, ok, lerr := c.findOpen(ctx, opts)
-		if lerr != nil {
-			return PullRequest{}, fmt.Errorf("%s: %w (looking for an open one: %w)", op, err, lerr)
-		}
-		if ok {
-			return existing, nil
-		}
-	}
+	existing, ok, err := existingOnConflict(err, http.StatusConflict, func() (PullRequest, bool, error) {
+		return c.findOpen(ctx, opts)
+	})
 	if err != nil {
 		return PullRequest{}, fmt.Errorf("%s: %w", op, err)
+	}
+	if ok {
+		return existing, nil
 	}
 	return PullRequest{Number: mr.IID, URL: mr.WebURL}, nil
 }
 
 func (c *gitlabClient) findOpen(ctx context.Context, opts PROptions) (PullRequest, bool, error) {
 	q := url.Values{"state": {"opened"}, "source_branch": {opts.Head}, "target_branch": {opts.Base}}
-	var found *PullRequest
-	err := c.pages(ctx, c.projectPath()+"/merge_requests", q, "per_page", 100, func(page []byte) (int, error) {
-		var mrs []gitlabMR
-		if err := json.Unmarshal(page, &mrs); err != nil {
-			return 0, err
-		}
-		for _, m := range mrs {
-			if found == nil && m.SourceBranch == opts.Head && m.TargetBranch == opts.Base {
-				found = &PullRequest{Number: m.IID, URL: m.WebURL, Existing: true}
-			}
-		}
-		if found != nil {
-			return 0, nil
-		}
-		return len(mrs), nil
+	return findOpenPage(ctx, c.api, c.projectPath()+"/merge_requests", q, "per_page", 100, func(m gitlabMR) (PullRequest, bool) {
+		return PullRequest{Number: m.IID, URL: m.WebURL, Existing: true}, m.SourceBranch == opts.Head && m.TargetBranch == opts.Base
 	})
-	if err != nil || found == nil {
-		return PullRequest{}, false, err
-	}
-	return *found, true, nil
 }
 
 // CommitStatuses: GET /projects/:id/repository/commits/:sha/statuses (the

@@ -60,18 +60,14 @@ func (a *pullsAPI) open(ctx context.Context, opts PROptions) (PullRequest, error
 		"base":  opts.Base,
 		"body":  opts.Body,
 	}, &pr)
-	var apiErr *APIError
-	if errors.As(err, &apiErr) && apiErr.StatusCode == a.exists {
-		existing, ok, lerr := a.findOpen(ctx, opts)
-		if lerr != nil {
-			return PullRequest{}, fmt.Errorf("%s: %w (looking for an open one: %w)", op, err, lerr)
-		}
-		if ok {
-			return existing, nil
-		}
-	}
+	existing, ok, err := existingOnConflict(err, a.exists, func() (PullRequest, bool, error) {
+		return a.findOpen(ctx, opts)
+	})
 	if err != nil {
 		return PullRequest{}, fmt.Errorf("%s: %w", op, err)
+	}
+	if ok {
+		return existing, nil
 	}
 	out := PullRequest{Number: pr.Number, URL: pr.HTMLURL}
 	if len(opts.Labels) > 0 {
@@ -84,21 +80,46 @@ func (a *pullsAPI) open(ctx context.Context, opts PROptions) (PullRequest, error
 
 // findOpen looks the open pull request from head into base up.
 func (a *pullsAPI) findOpen(ctx context.Context, opts PROptions) (PullRequest, bool, error) {
+	return findOpenPage(ctx, a.api, a.repoPath()+"/pulls", a.query(opts), a.sizeParam, a.size, func(p pull) (PullRequest, bool) {
+		return PullRequest{Number: p.Number, URL: p.HTMLURL, Existing: true}, p.Head.Ref == opts.Head && p.Base.Ref == opts.Base
+	})
+}
+
+// existingOnConflict handles the error of creating a pull request: when it
+// is the forge's answer (status exists) for head and base that already have
+// an open one, find looks that one up and ok reports it was found; else err
+// is returned as it is (with the failure of the lookup, if any, added).
+func existingOnConflict(err error, exists int, find func() (PullRequest, bool, error)) (existing PullRequest, ok bool, _ error) {
+	var apiErr *APIError
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != exists {
+		return PullRequest{}, false, err
+	}
+	existing, ok, lerr := find()
+	if lerr != nil {
+		return PullRequest{}, false, fmt.Errorf("%w (looking for an open one: %w)", err, lerr)
+	}
+	if ok {
+		return existing, true, nil
+	}
+	return PullRequest{}, false, err
+}
+
+// findOpenPage pages through a list of T at path and returns the first
+// entry match accepts.
+func findOpenPage[T any](ctx context.Context, a *api, path string, query url.Values, sizeParam string, size int, match func(T) (PullRequest, bool)) (PullRequest, bool, error) {
 	var found *PullRequest
-	err := a.pages(ctx, a.repoPath()+"/pulls", a.query(opts), a.sizeParam, a.size, func(page []byte) (int, error) {
-		var pulls []pull
-		if err := json.Unmarshal(page, &pulls); err != nil {
+	err := a.pages(ctx, path, query, sizeParam, size, func(page []byte) (int, error) {
+		var items []T
+		if err := json.Unmarshal(page, &items); err != nil {
 			return 0, err
 		}
-		for _, p := range pulls {
-			if found == nil && p.Head.Ref == opts.Head && p.Base.Ref == opts.Base {
-				found = &PullRequest{Number: p.Number, URL: p.HTMLURL, Existing: true}
+		for _, it := range items {
+			if pr, ok := match(it); ok {
+				found = &pr
+				return 0, nil
 			}
 		}
-		if found != nil {
-			return 0, nil
-		}
-		return len(pulls), nil
+		return len(items), nil
 	})
 	if err != nil || found == nil {
 		return PullRequest{}, false, err

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/gitrepo"
 )
 
 // Kind names a forge API.
@@ -77,7 +79,7 @@ func ParseRemote(remoteURL string, override Config) (Repo, error) {
 	if override.URL != "" {
 		base, err = url.Parse(strings.TrimRight(strings.TrimSpace(override.URL), "/"))
 		if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
-			return Repo{}, fmt.Errorf("forge URL %q is not an http(s) URL", redactURL(override.URL))
+			return Repo{}, fmt.Errorf("forge URL %q is not an http(s) URL", gitrepo.RedactURL(override.URL))
 		}
 		base.User = nil
 		base.RawQuery, base.Fragment = "", ""
@@ -128,14 +130,14 @@ func ParseRemote(remoteURL string, override Config) (Repo, error) {
 	segs := strings.Split(p, "/")
 	for _, s := range segs {
 		if s == "" || s == "." || s == ".." {
-			return Repo{}, fmt.Errorf("remote %s: %q is not a repository path", redactURL(remoteURL), p)
+			return Repo{}, fmt.Errorf("remote %s: %q is not a repository path", gitrepo.RedactURL(remoteURL), p)
 		}
 	}
 	switch {
 	case len(segs) < 2:
-		return Repo{}, fmt.Errorf("remote %s: %q is not an owner/name repository path", redactURL(remoteURL), p)
+		return Repo{}, fmt.Errorf("remote %s: %q is not an owner/name repository path", gitrepo.RedactURL(remoteURL), p)
 	case len(segs) > 2 && kind != GitLab:
-		return Repo{}, fmt.Errorf("remote %s: %q is not an owner/name repository path (only GitLab has subgroups)", redactURL(remoteURL), p)
+		return Repo{}, fmt.Errorf("remote %s: %q is not an owner/name repository path (only GitLab has subgroups)", gitrepo.RedactURL(remoteURL), p)
 	}
 	repo.Owner, repo.Name = segs[0], strings.Join(segs[1:], "/")
 	return repo, nil
@@ -151,7 +153,7 @@ func parseRemoteURL(raw string) (remote, error) {
 	if strings.Contains(s, "://") {
 		u, err := url.Parse(s)
 		if err != nil {
-			return remote{}, fmt.Errorf("parsing remote URL %s: not a URL", redactURL(raw))
+			return remote{}, fmt.Errorf("parsing remote URL %s: not a URL", gitrepo.RedactURL(raw))
 		}
 		switch u.Scheme {
 		case "http", "https", "ssh", "git":
@@ -159,7 +161,7 @@ func parseRemoteURL(raw string) (remote, error) {
 		case "git+ssh", "ssh+git":
 			r.scheme = "ssh"
 		default:
-			return remote{}, fmt.Errorf("remote %s: %s URLs do not point at a forge", redactURL(raw), u.Scheme)
+			return remote{}, fmt.Errorf("remote %s: %s URLs do not point at a forge", gitrepo.RedactURL(raw), u.Scheme)
 		}
 		r.host, r.port, r.path = u.Hostname(), u.Port(), u.Path
 	} else {
@@ -167,7 +169,7 @@ func parseRemoteURL(raw string) (remote, error) {
 		colon := strings.Index(s, ":")
 		slash := strings.Index(s, "/")
 		if colon <= 0 || (slash >= 0 && slash < colon) {
-			return remote{}, fmt.Errorf("remote %s is a local path, not a forge URL", redactURL(raw))
+			return remote{}, fmt.Errorf("remote %s is a local path, not a forge URL", gitrepo.RedactURL(raw))
 		}
 		hostPart := s[:colon]
 		if at := strings.LastIndex(hostPart, "@"); at >= 0 {
@@ -176,7 +178,7 @@ func parseRemoteURL(raw string) (remote, error) {
 		r.scheme, r.host, r.path = "ssh", strings.Trim(hostPart, "[]"), s[colon+1:]
 	}
 	if r.host == "" {
-		return remote{}, fmt.Errorf("remote %s has no host", redactURL(raw))
+		return remote{}, fmt.Errorf("remote %s has no host", gitrepo.RedactURL(raw))
 	}
 	r.host = strings.ToLower(r.host)
 	p := strings.Trim(r.path, "/")
@@ -236,23 +238,6 @@ func webPath(web string) string {
 		return ""
 	}
 	return u.Path
-}
-
-// redactURL drops any userinfo (credentials) from a URL-looking string.
-func redactURL(s string) string {
-	if i := strings.Index(s, "://"); i >= 0 {
-		rest := s[i+3:]
-		end := strings.IndexAny(rest, "/?#")
-		if end < 0 {
-			end = len(rest)
-		}
-		if at := strings.LastIndex(rest[:end], "@"); at >= 0 {
-			return s[:i+3] + rest[at+1:]
-		}
-		return s
-	}
-	// scp-like user@host:path keeps the user (never a secret there).
-	return s
 }
 
 // CompareURL is the web page where a person can open the pull (merge)

@@ -119,6 +119,7 @@ func TestParseRemoteNeverLeaksCredentials(t *testing.T) {
 		{"https://github.com/acme/web", Config{Kind: Gitea, URL: "ftp://u:s3cr3t@x"}},       // bad forge URL
 		{"https://user:s3cr3t@github.com/acme/web", Config{Kind: "svn"}},                    // bad kind
 		{"https://user:s3cr3t@git.acme.corp/ops/envs", Config{URL: "https://u:s3cr3t@x.y"}}, // unknown forge
+		{"https://user:s3cr3t?#@git.acme.corp/ops", Config{Kind: Gitea}},                    // "?" and "#" in the password
 	}
 	for _, tt := range tests {
 		_, err := ParseRemote(tt.remote, tt.cfg)

@@ -12,10 +12,7 @@ import (
 // others, with a warning naming the branch; -o json gets a document when
 // there is nothing to promote.
 func TestMissingEnvironmentBranch(t *testing.T) {
-	bare := filepath.Join(t.TempDir(), "remote.git")
-	git(t, t.TempDir(), "init", "-q", "--bare", "-b", "main", bare)
-	dir := filepath.Join(t.TempDir(), "work")
-	writeFile(t, filepath.Join(dir, ".gitops", "pipeline.yaml"), `apiVersion: gitops.kubectl-gitops.dev/v1alpha1
+	dir, bare := branchPerEnvRepo(t, `apiVersion: gitops.kubectl-gitops.dev/v1alpha1
 kind: Pipeline
 branch: main
 environments:
@@ -30,20 +27,10 @@ applications:
   versions:
   - file: values.yaml
     helmValues: image.tag
-`)
-	git(t, dir, "init", "-q", "-b", "main")
-	git(t, dir, "add", "-A")
-	git(t, dir, "commit", "-q", "-m", "pipeline")
-	git(t, dir, "remote", "add", "origin", bare)
-	git(t, dir, "push", "-q", "origin", "main")
-	for env, v := range map[string]string{"dev": "1.1.0", "staging": "1.0.0"} {
-		git(t, dir, "checkout", "-q", "-b", "env/"+env, "main")
-		writeFile(t, filepath.Join(dir, "values.yaml"), "image:\n  tag: "+v+"\n")
-		git(t, dir, "add", "-A")
-		git(t, dir, "commit", "-q", "-m", env)
-		git(t, dir, "push", "-q", "origin", "env/"+env)
-	}
-	git(t, dir, "checkout", "-q", "main")
+`, map[string]string{
+		"dev":     "values.yaml:image:\n  tag: 1.1.0\n",
+		"staging": "values.yaml:image:\n  tag: 1.0.0\n",
+	})
 
 	r := promote(t, "", dir, "status", "--no-live")
 	if r.code != 0 || !strings.Contains(r.stderr, "warning: branch env/prod (prod) does not exist on origin") ||
@@ -59,4 +46,30 @@ applications:
 	if err := json.Unmarshal([]byte(r.stdout), &out); r.code != 0 || err != nil || out.Environment != "staging" || len(out.Apps) != 0 {
 		t.Fatalf("nothing to promote, -o json: %v\n%s", err, r)
 	}
+}
+
+// branchPerEnvRepo makes a work tree (returned with its bare origin) whose
+// main holds the pipeline and, for each environment of files, a branch
+// env/<name> off main adding one file, given as "path:content", all pushed.
+func branchPerEnvRepo(t *testing.T, pipeline string, files map[string]string) (dir, bare string) {
+	t.Helper()
+	bare = filepath.Join(t.TempDir(), "remote.git")
+	git(t, t.TempDir(), "init", "-q", "--bare", "-b", "main", bare)
+	dir = filepath.Join(t.TempDir(), "work")
+	writeFile(t, filepath.Join(dir, ".gitops", "pipeline.yaml"), pipeline)
+	git(t, dir, "init", "-q", "-b", "main")
+	git(t, dir, "add", "-A")
+	git(t, dir, "commit", "-q", "-m", "pipeline")
+	git(t, dir, "remote", "add", "origin", bare)
+	git(t, dir, "push", "-q", "origin", "main")
+	for env, file := range files {
+		path, content, _ := strings.Cut(file, ":")
+		git(t, dir, "checkout", "-q", "-b", "env/"+env, "main")
+		writeFile(t, filepath.Join(dir, filepath.FromSlash(path)), content)
+		git(t, dir, "add", "-A")
+		git(t, dir, "commit", "-q", "-m", env)
+		git(t, dir, "push", "-q", "origin", "env/"+env)
+	}
+	git(t, dir, "checkout", "-q", "main")
+	return dir, bare
 }

@@ -470,10 +470,7 @@ func writeFile(t *testing.T, p, content string) {
 // promotion commits on the target's branch (pull request into it for
 // pull-request), reading the source from its branch; -o json.
 func TestBranchPerEnvironment(t *testing.T) {
-	bare := filepath.Join(t.TempDir(), "remote.git")
-	git(t, t.TempDir(), "init", "-q", "--bare", "-b", "main", bare)
-	dir := filepath.Join(t.TempDir(), "work")
-	writeFile(t, filepath.Join(dir, ".gitops", "pipeline.yaml"), `apiVersion: gitops.kubectl-gitops.dev/v1alpha1
+	dir, bare := branchPerEnvRepo(t, `apiVersion: gitops.kubectl-gitops.dev/v1alpha1
 kind: Pipeline
 branch: main
 environments:
@@ -489,20 +486,11 @@ applications:
   versions:
   - file: app/values.yaml
     helmValues: image.tag
-`)
-	git(t, dir, "init", "-q", "-b", "main")
-	git(t, dir, "add", "-A")
-	git(t, dir, "commit", "-q", "-m", "pipeline")
-	git(t, dir, "remote", "add", "origin", bare)
-	git(t, dir, "push", "-q", "origin", "main")
-	for env, v := range map[string]string{"dev": "3.1.0", "staging": "3.0.0", "prod": "2.9.0"} {
-		git(t, dir, "checkout", "-q", "-b", "env/"+env, "main")
-		writeFile(t, filepath.Join(dir, "app", "values.yaml"), "image:\n  # "+env+"\n  tag: "+v+"\n")
-		git(t, dir, "add", "-A")
-		git(t, dir, "commit", "-q", "-m", env)
-		git(t, dir, "push", "-q", "origin", "env/"+env)
-	}
-	git(t, dir, "checkout", "-q", "main")
+`, map[string]string{
+		"dev":     "app/values.yaml:image:\n  # dev\n  tag: 3.1.0\n",
+		"staging": "app/values.yaml:image:\n  # staging\n  tag: 3.0.0\n",
+		"prod":    "app/values.yaml:image:\n  # prod\n  tag: 2.9.0\n",
+	})
 
 	r := promote(t, "", dir, "web", "--to", "staging", "--skip-gates", "-o", "json")
 	var out JSONOutcome
