@@ -61,7 +61,7 @@ type EventRecorder interface {
 
 // KubeEvents records events as core/v1 Events, with reportingController
 // kubectl-gitops. Events about cluster-scoped objects go to the default
-// namespace, as kubectl's do.
+// namespace, as kubectl's do (cluster.EventCreator puts them there).
 type KubeEvents struct {
 	Client cluster.EventCreator
 	// Reader, when set, looks the object up to fill in its uid and
@@ -95,9 +95,6 @@ func (k *KubeEvents) Record(ctx context.Context, e Event) error {
 		Count:               1,
 		ReportingController: ReportingController,
 		ReportingInstance:   k.Instance,
-	}
-	if ev.Namespace == "" {
-		ev.Namespace = metav1.NamespaceDefault
 	}
 	if k.Reader != nil {
 		if live, err := k.lookup(ctx, e.Object); err == nil {

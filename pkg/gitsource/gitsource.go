@@ -11,8 +11,12 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	"runtime"
+	"slices"
 	"strings"
 	"time"
+
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/gitrepo"
 )
 
 // Spec says what to check out.
@@ -113,7 +117,7 @@ func Fetch(ctx context.Context, spec Spec) (co *Checkout, err error) {
 			co = nil
 		}
 	}()
-	g := &git{dir: root, url: spec.URL}
+	g := &git{dir: root}
 	if _, err := g.run(ctx, "init", "--quiet"); err != nil {
 		return nil, fmt.Errorf("fetching %s: %w", safe, err)
 	}
@@ -237,10 +241,9 @@ func within(root, p string) bool {
 	return err == nil && r != ".." && !strings.HasPrefix(r, ".."+string(filepath.Separator)) && !filepath.IsAbs(r)
 }
 
-// git runs git in one directory for one repository URL.
+// git runs git in one directory.
 type git struct {
 	dir string
-	url string
 }
 
 // run runs git with a non-interactive environment and returns its stdout.
@@ -249,7 +252,7 @@ func (g *git) run(ctx context.Context, args ...string) (string, error) {
 	full := append([]string{"-c", "core.hooksPath=" + os.DevNull, "-c", "protocol.ext.allow=never"}, args...)
 	cmd := exec.CommandContext(ctx, "git", full...)
 	cmd.Dir = g.dir
-	cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0", "GCM_INTERACTIVE=never", "LC_ALL=C", "GIT_OPTIONAL_LOCKS=0")
+	cmd.Env = append(callerEnv(), "GIT_TERMINAL_PROMPT=0", "GCM_INTERACTIVE=never", "LC_ALL=C", "GIT_OPTIONAL_LOCKS=0")
 	// git runs in a session of its own, with every helper it starts
 	// (git-remote-https, ssh, credential helpers): no terminal to prompt
 	// on, and the interrupt on cancellation reaches them all, so none is
@@ -264,10 +267,10 @@ func (g *git) run(ctx context.Context, args ...string) (string, error) {
 	}
 	shown := make([]string, 0, len(args))
 	for _, a := range args {
-		shown = append(shown, g.scrub(a))
+		shown = append(shown, RedactURL(a))
 	}
 	msg := "git " + strings.Join(shown, " ")
-	if s := firstLines(g.scrub(stderr.String()), 3); s != "" {
+	if s := firstLines(RedactURL(stderr.String()), 3); s != "" {
 		msg += ": " + s
 	}
 	if ctx.Err() != nil {
@@ -280,6 +283,26 @@ func (g *git) run(ctx context.Context, args ...string) (string, error) {
 	return "", fmt.Errorf("%s: %w", msg, err)
 }
 
+// repoEnv are variables that would make git use another repository, work
+// tree or index than the temporary one (git sets them when it runs a hook,
+// and drift may run from one). The list is gitrepo's.
+var repoEnv = []string{
+	"GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR",
+	"GIT_PREFIX", "GIT_OBJECT_DIRECTORY", "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+	"GIT_NAMESPACE", "GIT_CEILING_DIRECTORIES", "GIT_DISCOVERY_ACROSS_FILESYSTEM",
+}
+
+// callerEnv is the environment without repoEnv.
+func callerEnv() []string {
+	env := os.Environ()
+	return slices.DeleteFunc(env, func(kv string) bool {
+		name, _, _ := strings.Cut(kv, "=")
+		return slices.ContainsFunc(repoEnv, func(v string) bool {
+			return name == v || runtime.GOOS == "windows" && strings.EqualFold(name, v)
+		})
+	})
+}
+
 // fetchError turns a failed fetch into an error saying what was not found,
 // when git says so.
 func (g *git) fetchError(safe, rev string, err error) error {
@@ -290,29 +313,12 @@ func (g *git) fetchError(safe, rev string, err error) error {
 	return fmt.Errorf("fetching %s at %s: %w", safe, rev, err)
 }
 
-// scrub removes the credentials of the repository URL, and any other URL's
-// user information, from s.
-func (g *git) scrub(s string) string {
-	if g.url != "" {
-		s = strings.ReplaceAll(s, g.url, RedactURL(g.url))
-	}
-	return scrubUserinfo(s)
-}
-
-// userinfoRE matches a URL's scheme and user information: everything up to
-// the last "@" before the path, so that a password holding an unescaped "@"
-// is removed whole.
-var userinfoRE = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.-]*://)[^/\s]*@`)
-
-func scrubUserinfo(s string) string {
-	return userinfoRE.ReplaceAllString(s, "$1")
-}
-
 // RedactURL returns the URL without user information (user names and
 // passwords or tokens); scp-like addresses (git@host:repo) are returned as
-// they are, their user name being no secret.
+// they are, their user name being no secret. It is gitrepo.RedactURL, which
+// also takes any text holding URLs.
 func RedactURL(raw string) string {
-	return scrubUserinfo(raw)
+	return gitrepo.RedactURL(raw)
 }
 
 func firstLines(s string, n int) string {

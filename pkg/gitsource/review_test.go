@@ -128,3 +128,40 @@ func TestCancelStopsGitHelpers(t *testing.T) {
 	}
 	assertEmpty(t, tmp)
 }
+
+// TestFetchIgnoresCallersGitDir: run from a git hook (GIT_DIR and
+// GIT_WORK_TREE set to the user's repository), Fetch still works in its own
+// temporary repository and leaves the user's repository alone.
+func TestFetchIgnoresCallersGitDir(t *testing.T) {
+	r := newRepo(t)
+	user := t.TempDir()
+	gitT(t, user, "init", "--quiet")
+	write(t, user, map[string]string{"mine.txt": "mine"})
+	gitT(t, user, "add", "-A")
+	gitT(t, user, "commit", "--quiet", "-m", "mine")
+	head := gitT(t, user, "rev-parse", "HEAD")
+	t.Setenv("GIT_DIR", filepath.Join(user, ".git"))
+	t.Setenv("GIT_WORK_TREE", user)
+	t.Setenv("GIT_INDEX_FILE", filepath.Join(user, ".git", "index"))
+
+	co, err := Fetch(t.Context(), Spec{URL: r.bare, Revision: "main", Path: "apps/web"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = co.Close() }()
+	if got := read(t, co, "v.txt"); got != "2" || co.Commit != r.second {
+		t.Errorf("checkout: v.txt = %q at %s, want 2 at %s", got, co.Commit, r.second)
+	}
+	for _, k := range []string{"GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"} {
+		_ = os.Unsetenv(k) // t.Setenv restores it
+	}
+	if got := gitT(t, user, "symbolic-ref", "--short", "HEAD"); got != "main" {
+		t.Errorf("user's HEAD = %q, want branch main", got)
+	}
+	if got := gitT(t, user, "rev-parse", "HEAD"); got != head {
+		t.Errorf("user's HEAD moved to %s, want %s", got, head)
+	}
+	if got := gitT(t, user, "status", "--porcelain"); got != "" {
+		t.Errorf("user's work tree changed:\n%s", got)
+	}
+}

@@ -23,7 +23,7 @@ func ResolveSemver(ctx context.Context, url, constraint string) (string, error) 
 	if strings.HasPrefix(url, "-") {
 		return "", fmt.Errorf("listing tags: invalid repository URL %q", safe)
 	}
-	g := &git{dir: os.TempDir(), url: url}
+	g := &git{dir: os.TempDir()}
 	out, err := g.run(ctx, "ls-remote", "--tags", "--refs", url)
 	if err != nil {
 		return "", fmt.Errorf("listing the tags of %s: %w", safe, err)

@@ -47,10 +47,6 @@ type watchOptions struct {
 	Events        bool
 	LogFormat     string
 
-	// fix, when set, remediates drift after each check: the seam for a
-	// --fix/--prune policy (set it in Run before cfg is built). Until then
-	// watch refuses --fix and --prune.
-	fix driftwatch.FixFunc
 	// listening, when set, is told the metrics server's address (tests).
 	listening func(net.Addr)
 }
@@ -171,20 +167,16 @@ func (w *watchOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if w.fix == nil && (w.Fix || w.Prune) {
-		w.fix = w.remediation(client, logger)
-	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	cfg := driftwatch.Config{
 		Interval: w.Interval,
 		Check:    w.check(client, logger),
-		Fix:      w.fix,
 		Registry: reg,
 		Logger:   logger,
 	}
-	if cfg.Fix == nil && (w.Fix || w.Prune) {
-		return cli.Usagef("drift watch does not remediate (yet): --fix and --prune are for a one-off drift run")
+	if w.Fix || w.Prune {
+		cfg.Fix = w.remediation(client, logger)
 	}
 	if w.Events {
 		cfg.Recorder = &driftwatch.KubeEvents{Client: client, Reader: client, Instance: reportingInstance()}
