@@ -71,6 +71,10 @@ func New(repo Repo, token string, httpClient *http.Client) Client {
 		if len(via) > 0 && req.URL.Host != via[0].URL.Host {
 			return fmt.Errorf("refusing redirect to another host (%s)", req.URL.Host)
 		}
+		// The token header goes along: never over plain HTTP after HTTPS.
+		if len(via) > 0 && via[0].URL.Scheme == "https" && req.URL.Scheme != "https" {
+			return fmt.Errorf("refusing redirect from https to %s", req.URL.Scheme)
+		}
 		if next != nil {
 			return next(req, via)
 		}

@@ -339,3 +339,16 @@ func TestGitHubRefusesCrossHostRedirect(t *testing.T) {
 		t.Error("the token reached another host")
 	}
 }
+
+func TestRefusesRedirectToPlainHTTP(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "http://"+r.Host+r.URL.Path, http.StatusTemporaryRedirect)
+	}))
+	t.Cleanup(srv.Close)
+	repo := Repo{Kind: GitLab, APIBase: srv.URL, Owner: "acme", Name: "web"}
+	_, err := New(repo, "glpat-tok", srv.Client()).CommitStatuses(context.Background(), "abc")
+	if err == nil || !strings.Contains(err.Error(), "refusing redirect from https to http") || strings.Contains(err.Error(), "glpat-tok") {
+		t.Errorf("error = %v, want a refused redirect", err)
+	}
+}

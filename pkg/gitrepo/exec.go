@@ -88,7 +88,7 @@ func firstLines(s string, n int) string {
 
 // userinfoRE matches the scheme and user information of a URL: everything up
 // to the last "@" before the path, so a password holding an "@" goes whole.
-var userinfoRE = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.\-]*://)[^/\s'"]*@`)
+var userinfoRE = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.\-]*://)[^/\s]*@`)
 
 // RedactURL removes the user information (user name, password, token) of
 // every scheme://user:password@host URL in s. Any text may be passed: an
@@ -109,6 +109,12 @@ var scrubbedEnv = []string{
 	"GIT_NAMESPACE", "GIT_CEILING_DIRECTORIES", "GIT_DISCOVERY_ACROSS_FILESYSTEM",
 	"GIT_TERMINAL_PROMPT", "LC_ALL", "LANGUAGE",
 }
+
+// Env is the environment git runs with here: the caller's, without the
+// variables that would point it at another repository (scrubbedEnv), with
+// no prompts and the C locale, then extra. Other packages running git (such
+// as gitsource's clones) use it too.
+func Env(extra ...string) []string { return gitEnv(extra) }
 
 func gitEnv(extra []string) []string {
 	env := make([]string, 0, len(os.Environ())+len(extra)+2)

@@ -356,6 +356,7 @@ func TestRedactURL(t *testing.T) {
 		{"fatal: unable to access 'https://u:p@h.example/x/': denied", "fatal: unable to access 'https://h.example/x/': denied"},
 		{"two http://a:b@h1/ and ssh://git@h2:22/r", "two http://h1/ and ssh://h2:22/r"},
 		{"https://u:TOP@SECRET@h.example/x.git", "https://h.example/x.git"},
+		{"https://u:it's\"q@h.example/x.git", "https://h.example/x.git"},
 		{"git@github.com:acme/x.git", "git@github.com:acme/x.git"},
 		{"mail me at a@b.c", "mail me at a@b.c"},
 	}

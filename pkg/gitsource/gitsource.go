@@ -11,8 +11,6 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
-	"runtime"
-	"slices"
 	"strings"
 	"time"
 
@@ -252,7 +250,7 @@ func (g *git) run(ctx context.Context, args ...string) (string, error) {
 	full := append([]string{"-c", "core.hooksPath=" + os.DevNull, "-c", "protocol.ext.allow=never"}, args...)
 	cmd := exec.CommandContext(ctx, "git", full...)
 	cmd.Dir = g.dir
-	cmd.Env = append(callerEnv(), "GIT_TERMINAL_PROMPT=0", "GCM_INTERACTIVE=never", "LC_ALL=C", "GIT_OPTIONAL_LOCKS=0")
+	cmd.Env = gitrepo.Env("GCM_INTERACTIVE=never", "GIT_OPTIONAL_LOCKS=0")
 	// git runs in a session of its own, with every helper it starts
 	// (git-remote-https, ssh, credential helpers): no terminal to prompt
 	// on, and the interrupt on cancellation reaches them all, so none is
@@ -283,25 +281,6 @@ func (g *git) run(ctx context.Context, args ...string) (string, error) {
 	return "", fmt.Errorf("%s: %w", msg, err)
 }
 
-// repoEnv are variables that would make git use another repository, work
-// tree or index than the temporary one (git sets them when it runs a hook,
-// and drift may run from one). The list is gitrepo's.
-var repoEnv = []string{
-	"GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR",
-	"GIT_PREFIX", "GIT_OBJECT_DIRECTORY", "GIT_ALTERNATE_OBJECT_DIRECTORIES",
-	"GIT_NAMESPACE", "GIT_CEILING_DIRECTORIES", "GIT_DISCOVERY_ACROSS_FILESYSTEM",
-}
-
-// callerEnv is the environment without repoEnv.
-func callerEnv() []string {
-	env := os.Environ()
-	return slices.DeleteFunc(env, func(kv string) bool {
-		name, _, _ := strings.Cut(kv, "=")
-		return slices.ContainsFunc(repoEnv, func(v string) bool {
-			return name == v || runtime.GOOS == "windows" && strings.EqualFold(name, v)
-		})
-	})
-}
 
 // fetchError turns a failed fetch into an error saying what was not found,
 // when git says so.

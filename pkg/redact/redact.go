@@ -194,9 +194,19 @@ func (s *Sweeper) addObject(obj map[string]any) {
 	sd, _ := obj["stringData"].(map[string]any)
 	for _, v := range sd {
 		if str, ok := v.(string); ok {
-			s.addText(str)
-			s.add(base64.StdEncoding.EncodeToString([]byte(str)))
+			s.AddText(str)
 		}
+	}
+}
+
+// AddText adds clear-text secret values that are not in a Secret object
+// (a secretGenerator's literals, the content of the files it reads), as
+// Secret stringData values are added: each value, each of its lines, and
+// its base64 encoding.
+func (s *Sweeper) AddText(values ...string) {
+	for _, v := range values {
+		s.addText(v)
+		s.add(base64.StdEncoding.EncodeToString([]byte(v)))
 	}
 }
 

@@ -20,9 +20,6 @@ import (
 // secretGenerator reads: its literals, its env files' values and its files.
 func (l *linter) sweeper() *redact.Sweeper {
 	s := redact.NewSweeper()
-	secret := func(values map[string]any) {
-		s.Add(map[string]any{"kind": "Secret", "stringData": values})
-	}
 	for _, o := range l.repo.Objects {
 		if o.Kind != "Secret" || o.Node == nil {
 			continue
@@ -54,9 +51,9 @@ func (l *linter) sweeper() *redact.Sweeper {
 			}
 			for _, p := range pairs {
 				if key, v, ok := strings.Cut(p, "="); ok && key != "" {
-					secret(map[string]any{"value": v, "unquoted": strings.Trim(v, `"'`)})
+					s.AddText(v, strings.Trim(v, `"'`))
 				} else {
-					secret(map[string]any{"entry": p})
+					s.AddText(p)
 				}
 			}
 			for _, f := range scalars(repograph.Lookup(g, "files")) {
@@ -64,7 +61,7 @@ func (l *linter) sweeper() *redact.Sweeper {
 					f = p // key=path
 				}
 				if data, err := l.readGeneratorFile(k.Dir, f); err == nil {
-					secret(map[string]any{"file": string(data)})
+					s.AddText(string(data))
 				}
 			}
 		}
