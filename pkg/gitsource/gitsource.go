@@ -281,7 +281,6 @@ func (g *git) run(ctx context.Context, args ...string) (string, error) {
 	return "", fmt.Errorf("%s: %w", msg, err)
 }
 
-
 // fetchError turns a failed fetch into an error saying what was not found,
 // when git says so.
 func (g *git) fetchError(safe, rev string, err error) error {
