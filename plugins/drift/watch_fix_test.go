@@ -75,7 +75,7 @@ func TestWatchCheckTimeout(t *testing.T) {
 			if err != nil {
 				return
 			}
-			defer c.Close() // hold it open, say nothing
+			defer func() { _ = c.Close() }() // hold it open, say nothing
 		}
 	}()
 	run := startWatch(t, cp, "", func(o *Options) {
