@@ -123,12 +123,16 @@ func TestEditResources(t *testing.T) {
 }
 
 func TestPlanCoversTheMatrix(t *testing.T) {
-	tn := &Tenant{Name: "a", Namespaces: []string{"a1", "a2"}, Owners: Owners{Groups: []string{"g"}}, Operator: OperatorFlux, Repos: []string{"https://x/y.git"}}
+	tn := &Tenant{Name: "a", Namespaces: []string{"a1", "a2"}, Owners: Owners{Groups: []string{"g"}}, Operator: OperatorBoth, Repos: []string{"https://x/y.git"},
+		ArgoCD: ArgoCDSettings{Namespace: "gitops"}}
 	if err := Validate([]*Tenant{tn}); err != nil {
 		t.Fatal(err)
 	}
-	foreign := ForeignNamespaces(tn, []*Tenant{{Name: "b", Namespaces: []string{"b1", "a1"}}}, nil)
-	if diff := cmp.Diff([]string{"b1", "default", "kube-system"}, foreign); diff != "" {
+	// Every namespace but a1 and a2: the other tenant's, the platform's
+	// (also the tenant's own Argo CD namespace) and the live ones.
+	foreign := ForeignNamespaces(tn, []*Tenant{{Name: "b", Namespaces: []string{"b1", "a1"}}}, []string{"a2", "payments", "kube-system"})
+	want := []string{"argocd", "b1", "default", "flux-system", "gitops", "kube-node-lease", "kube-public", "kube-system", "kubectl-gitops", "payments"}
+	if diff := cmp.Diff(want, foreign); diff != "" {
 		t.Errorf("foreign namespaces (-want +got):\n%s", diff)
 	}
 	plan := Plan(tn, foreign)
@@ -155,6 +159,10 @@ func TestPlanCoversTheMatrix(t *testing.T) {
 	has("system:serviceaccount:a1:gitops-reconciler", "delete", "networkpolicies.networking.k8s.io", "a1", false)
 	has("gotk:a2:reconciler", "create", "rolebindings.rbac.authorization.k8s.io", "a2", false)
 	has("gotk:a2:reconciler", "get", "pods", "kube-system", false)
+	for _, ns := range []string{"argocd", "flux-system", "kubectl-gitops", "payments"} {
+		has("group:g", "get", "secrets", ns, false)
+		has("system:serviceaccount:a1:gitops-reconciler", "create", "rolebindings.rbac.authorization.k8s.io", ns, false)
+	}
 }
 
 type fakeGetter map[string]*unstructured.Unstructured

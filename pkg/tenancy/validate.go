@@ -7,14 +7,19 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apimachinery/pkg/util/validation"
 )
 
-// reservedNamespaces may never belong to a tenant.
-var reservedNamespaces = map[string]bool{
-	"default": true, "kube-system": true, "kube-public": true, "kube-node-lease": true,
-	"flux-system": true,
+// reservedNamespaceList may never belong to a tenant: Kubernetes', the
+// GitOps operators' and the suite's own (an owner bound to admin there
+// would read the operators' credentials).
+var reservedNamespaceList = []string{
+	"default", "kube-system", "kube-public", "kube-node-lease",
+	FluxSystemNamespace, DefaultArgoCDNamespace, SuiteNamespace,
 }
+
+var reservedNamespaces = sets.New(reservedNamespaceList...)
 
 // guardResources are the objects a tenant must not manage: they are its
 // fences. Key: resource.group.
@@ -75,7 +80,7 @@ func (t *Tenant) validate() ErrorList {
 		f := fmt.Sprintf("namespaces[%d]", i)
 		label(f, ns)
 		switch {
-		case reservedNamespaces[ns]:
+		case reservedNamespaces.Has(ns):
 			add(f, "namespace %q is reserved for the platform", ns)
 		case seen[ns]:
 			add(f, "namespace %q is listed twice", ns)

@@ -173,8 +173,9 @@ type VerifyOptions struct {
 	Getter   Getter
 	// Others are the other tenants: their namespaces must be out of reach.
 	Others []*Tenant
-	// ForeignNamespaces are further namespaces out of reach (default
-	// kube-system and default).
+	// ForeignNamespaces are further namespaces out of reach, beyond the
+	// other tenants' and PlatformNamespaces: the plugin passes every live
+	// namespace, so that none the tenant does not own is left unchecked.
 	ForeignNamespaces []string
 	// Concurrency bounds the reviews in flight (default 16).
 	Concurrency int
@@ -300,15 +301,27 @@ func Plan(t *Tenant, foreign []string) []Review {
 	return out
 }
 
-// ForeignNamespaces are the namespaces verify checks t cannot reach: the
-// other tenants' namespaces and extra (default kube-system and default),
-// sorted.
-func ForeignNamespaces(t *Tenant, others []*Tenant, extra []string) []string {
-	if extra == nil {
-		extra = []string{"default", "kube-system"}
+// SuiteNamespace is where the suite's own controller runs (deploy/).
+const SuiteNamespace = "kubectl-gitops"
+
+// PlatformNamespaces are the namespaces no tenant may reach, whether or not
+// they exist yet: Kubernetes' own, the GitOps operators' (Flux, the default
+// Argo CD namespace and t's) and the suite's, sorted.
+func PlatformNamespaces(t *Tenant) []string {
+	out := sets.New(reservedNamespaceList...)
+	out.Insert(DefaultArgoCDNamespace, SuiteNamespace)
+	if t.ArgoCD.Namespace != "" {
+		out.Insert(t.ArgoCD.Namespace)
 	}
+	return sets.List(out)
+}
+
+// ForeignNamespaces are the namespaces verify checks t cannot reach: every
+// namespace t does not own among the other tenants', PlatformNamespaces and
+// extra (the live namespaces), sorted.
+func ForeignNamespaces(t *Tenant, others []*Tenant, extra []string) []string {
 	mine := sets.New(t.Namespaces...)
-	out := sets.New[string]()
+	out := sets.New(PlatformNamespaces(t)...)
 	for _, o := range others {
 		if o.Name == t.Name {
 			continue

@@ -197,6 +197,8 @@ func TestCreateErrorsNameTheFlag(t *testing.T) {
 		{"pod security", []string{"create", "b", "-n", "b", "--pod-security", "privileged"}, []string{`--pod-security: unknown Pod Security level "privileged"`}},
 		{"guard resource", []string{"create", "b", "-n", "b", "--allow-resource", "networkpolicies.networking.k8s.io"}, []string{`--allow-resource: "networkpolicies.networking.k8s.io" guards the tenant`}},
 		{"reserved namespace", []string{"create", "b", "-n", "kube-system"}, []string{`--namespace: namespace "kube-system" is reserved`}},
+		{"operator's namespace", []string{"create", "b", "-n", "argocd"}, []string{`--namespace: namespace "argocd" is reserved`}},
+		{"suite's namespace", []string{"create", "b", "-n", "kubectl-gitops"}, []string{`--namespace: namespace "kubectl-gitops" is reserved`}},
 		{"bad output", []string{"create", "b", "-n", "b", "-o", "xml"}, []string{`--output must be one of yaml, json, not "xml"`}},
 	}
 	for _, tt := range tests {
