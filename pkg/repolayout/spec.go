@@ -10,6 +10,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/validation"
 
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/gitrepo"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/sopsfile"
 )
 
@@ -251,10 +252,7 @@ func validRepoURL(s string) error {
 	if u.Host == "" || u.Path == "" || u.Path == "/" {
 		return fmt.Errorf("%q: want a host and a repository path", s)
 	}
-	if _, ok := u.User.Password(); ok {
-		return fmt.Errorf("%q: credentials do not belong in the URL", u.Redacted())
-	}
-	return nil
+	return gitrepo.CheckNoCredentials(s)
 }
 
 // EnvBranch is the branch of an environment in the branches strategy.

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/gitrepo"
 )
 
 // File format of tenants.yaml.
@@ -101,7 +103,7 @@ func (p *parser) list(n *yaml.Node, field string, lines map[string]int) []string
 		n = n.Alias
 	}
 	if n.Kind == yaml.ScalarNode && n.Tag != "!!null" {
-		p.fail(n, field, "must be a list of strings, not a single value (write [%s])", n.Value)
+		p.fail(n, field, "must be a list of strings, not a single value (write [%s])", gitrepo.RedactURL(n.Value))
 		return nil
 	}
 	if n.Kind != yaml.SequenceNode {
@@ -291,7 +293,8 @@ func kindName(n *yaml.Node) string {
 		if n.Tag == "!!null" {
 			return "null"
 		}
-		return fmt.Sprintf("the value %q", n.Value)
+		// A URL's user information stays out of errors: it may be a token.
+		return fmt.Sprintf("the value %q", gitrepo.RedactURL(n.Value))
 	default:
 		return "an alias"
 	}

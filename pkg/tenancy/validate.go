@@ -9,6 +9,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/gitrepo"
 )
 
 // reservedNamespaceList may never belong to a tenant: Kubernetes', the
@@ -119,6 +121,10 @@ func (t *Tenant) validate() ErrorList {
 		switch {
 		case strings.TrimSpace(r) == "":
 			add(f, "must not be empty")
+		case gitrepo.CheckNoCredentials(r) != nil:
+			// Written into the AppProject and GitRepository files: the
+			// credentials belong in the operator's repository Secret.
+			add(f, "%v", gitrepo.CheckNoCredentials(r))
 		case strings.ContainsAny(r, "*?!"):
 			add(f, "%q is a pattern: a tenant's repositories must be listed exactly", r)
 		case i == 0 && t.Operator.Flux() && !validGitURL(r):
@@ -174,7 +180,9 @@ func (t *Tenant) validate() ErrorList {
 	}
 	if t.Operator.ArgoCD() {
 		label("argocd.namespace", t.ArgoCD.Namespace)
-		if u, err := url.Parse(t.ArgoCD.Server); err != nil || u.Scheme != "https" || u.Host == "" {
+		if err := gitrepo.CheckNoCredentials(t.ArgoCD.Server); err != nil {
+			add("argocd.server", "%v", err)
+		} else if u, err := url.Parse(t.ArgoCD.Server); err != nil || u.Scheme != "https" || u.Host == "" {
 			add("argocd.server", "%q is not an https URL", t.ArgoCD.Server)
 		}
 	}

@@ -260,3 +260,60 @@ func TestCreateOutputPrintsObjects(t *testing.T) {
 		t.Errorf("-o yaml:\n%s", r.stdout)
 	}
 }
+
+// A repository URL goes into the tenant's files (AppProject, GitRepository,
+// tenant.yaml): one holding credentials is refused, from flags and from a
+// tenants file, without writing anything or echoing the secret.
+func TestCredentialsInRepoURLAreRefused(t *testing.T) {
+	t.Setenv("KUBECONFIG", os.DevNull)
+	const canary = "canary-s3cr3t-7f3a"
+	work := t.TempDir()
+	dir := filepath.Join(work, "tenants")
+	spec := func(name, repos string) string {
+		return writeFile(t, work, name, `apiVersion: kubectl-gitops.io/v1alpha1
+kind: Tenants
+tenants:
+- name: acme
+  namespaces: [acme]
+  owners: {groups: [acme-admins]}
+  operator: both
+  repos: `+repos+`
+`)
+	}
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"password in --repo", []string{"create", "acme", "-n", "acme", "--admin-group", "g", "--operator", "both",
+			"--repo", "https://bob:" + canary + "@github.com/example/acme.git"},
+			`--repo: "https://github.com/example/acme.git": credentials do not belong in the URL`},
+		{"token as user in a second --repo", []string{"create", "acme", "-n", "acme", "--admin-group", "g", "--operator", "argocd",
+			"--repo", "https://github.com/example/acme.git", "--repo", "https://" + canary + "@github.com/example/acme-2.git"},
+			`--repo: "https://github.com/example/acme-2.git": credentials do not belong in the URL`},
+		{"password in --repo with -o yaml", []string{"create", "acme", "-n", "acme", "--admin-group", "g", "--operator", "flux",
+			"--repo", "https://bob:" + canary + "@github.com/example/acme.git", "-o", "yaml"},
+			`credentials do not belong in the URL`},
+		{"password in tenants.yaml", []string{"render", "-f", spec("list.yaml", "[https://bob:"+canary+"@github.com/example/acme.git]")},
+			`list.yaml:8: tenants[0].repos[0]: "https://github.com/example/acme.git": credentials do not belong in the URL`},
+		{"password in a mistyped repos scalar", []string{"render", "-f", spec("scalar.yaml", "https://bob:"+canary+"@github.com/example/acme.git")},
+			`scalar.yaml:8: tenants[0].repos: must be a list of strings, not a single value (write [https://github.com/example/acme.git])`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := runTenant(t, "", append(tt.args, "--dir", dir)...)
+			if r.code != 2 {
+				t.Errorf("exit %d, want 2\n%s%s", r.code, r.stdout, r.stderr)
+			}
+			if !strings.Contains(r.stderr, tt.want) {
+				t.Errorf("stderr lacks %q:\n%s", tt.want, r.stderr)
+			}
+			if strings.Contains(r.stdout+r.stderr, canary) {
+				t.Errorf("the password is echoed:\n%s%s", r.stdout, r.stderr)
+			}
+			if fileExists(dir) {
+				t.Errorf("files written: %v", snapshot(t, dir))
+			}
+		})
+	}
+}

@@ -1,0 +1,55 @@
+package gitrepo
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+)
+
+// ErrCredentialsInURL is what CheckNoCredentials wraps.
+var ErrCredentialsInURL = errors.New("credentials do not belong in the URL")
+
+// CheckNoCredentials returns an error wrapping ErrCredentialsInURL when the
+// repository URL s carries a secret in its user information: a password
+// (https://user:token@host/…, ssh://git:pw@host/…, user:pw@host:path) or,
+// outside SSH, a user name alone (https://token@host/…, which is how forges
+// take tokens). An SSH user name alone (ssh://git@host/…, git@host:org/repo)
+// is not a secret. A URL that is written into files (a repository skeleton,
+// a tenant's AppProject or GitRepository) must not hold one: the
+// credentials belong in the operator's Secret.
+//
+// The error shows s without its user information (RedactURL).
+func CheckNoCredentials(s string) error {
+	scheme, rest, hasScheme := strings.Cut(s, "://")
+	if !hasScheme {
+		// scp-like [user@]host:path: a secret if the user part holds one.
+		user, _, ok := strings.Cut(s, "@")
+		if ok && !strings.Contains(user, "/") && strings.Contains(user, ":") {
+			return fmt.Errorf("%q: %w", s[strings.LastIndex(s, "@")+1:], ErrCredentialsInURL)
+		}
+		return nil
+	}
+	authority := rest
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		authority = rest[:i]
+	}
+	if !strings.Contains(authority, "@") {
+		return nil
+	}
+	redacted := fmt.Errorf("%q: %w", RedactURL(s), ErrCredentialsInURL)
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		// Not a URL Go reads (a bad escape in the password, say): refuse
+		// rather than guess.
+		return redacted
+	}
+	if _, ok := u.User.Password(); ok {
+		return redacted
+	}
+	switch strings.ToLower(scheme) {
+	case "ssh", "git+ssh", "ssh+git":
+		return nil
+	}
+	return redacted
+}
