@@ -4,17 +4,22 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
+	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/metrics"
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/cluster"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/tenancy"
@@ -351,5 +356,145 @@ func TestGeneratedCustomResourcesAcceptedByCRDs(t *testing.T) {
 	}
 	if out := kubectl(t, cp, "get", "appprojects.argoproj.io", "-A", "-o", "name"); strings.Contains(out, "crd-check") {
 		t.Errorf("dry run persisted an AppProject: %s", out)
+	}
+}
+
+// Every namespace the tenant does not own is foreign to each of its
+// subjects: the operators' and the suite's namespaces, a live namespace no
+// tenant claims, and another tenant's. An admin binding of any subject in
+// any of them is a leak named by subject, verb, resource and namespace.
+func TestVerifyFindsAdminBindingsInEveryForeignNamespace(t *testing.T) {
+	cp := controlplane.ForTest(t)
+	dir := filepath.Join(t.TempDir(), "tenants")
+	for _, args := range [][]string{
+		{"create", "umbrella", "-n", "umbrella", "--admin-group", "umbrella-admins", "--admin-user", "wesker",
+			"--operator", "flux", "--repo", "https://github.com/example/umbrella.git", "--dir", dir},
+		{"create", "tyrell", "-n", "tyrell", "--admin-group", "tyrell-admins", "--dir", dir},
+	} {
+		if r := runTenant(t, "", args...); r.code != 0 {
+			t.Fatalf("%v: exit %d\n%s", args, r.code, r.stderr)
+		}
+	}
+	if r := runTenant(t, cp.Kubeconfig, "apply", "umbrella", "tyrell", "--dir", dir); r.code != 0 {
+		t.Fatalf("apply: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	// The operators', the suite's, and a namespace no tenant claims.
+	for _, ns := range []string{"argocd", "flux-system", "kubectl-gitops", "payments"} {
+		if err := cp.Kubectl(t.Context(), "get", "namespace", ns).Run(); err != nil {
+			kubectl(t, cp, "create", "namespace", ns)
+		}
+	}
+	if r := runTenant(t, cp.Kubeconfig, "verify", "umbrella", "--dir", dir); r.code != 0 {
+		t.Fatalf("verify before any binding: exit %d, want 0\n%s%s", r.code, r.stdout, r.stderr)
+	}
+
+	tests := []struct {
+		name      string
+		namespace string
+		subject   string // kubectl create rolebinding flag
+		who       string // as verify names it
+	}{
+		{"owner group in argocd", "argocd", "--group=umbrella-admins", "group:umbrella-admins"},
+		{"owner group in flux-system", "flux-system", "--group=umbrella-admins", "group:umbrella-admins"},
+		{"owner group in the suite's namespace", "kubectl-gitops", "--group=umbrella-admins", "group:umbrella-admins"},
+		{"owner group in an unclaimed namespace", "payments", "--group=umbrella-admins", "group:umbrella-admins"},
+		{"owner user in another tenant's namespace", "tyrell", "--user=wesker", "wesker"},
+		{"reconciler in another tenant's namespace", "tyrell", "--serviceaccount=umbrella:gitops-reconciler", "system:serviceaccount:umbrella:gitops-reconciler"},
+		{"reconciler in argocd", "argocd", "--serviceaccount=umbrella:gitops-reconciler", "system:serviceaccount:umbrella:gitops-reconciler"},
+		{"flux reconciler user in flux-system", "flux-system", "--user=gotk:umbrella:reconciler", "gotk:umbrella:reconciler"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			kubectl(t, cp, "create", "rolebinding", "leak", "--clusterrole=admin", tc.subject, "-n", tc.namespace)
+			defer kubectl(t, cp, "delete", "rolebinding", "leak", "-n", tc.namespace)
+			r := runTenant(t, cp.Kubeconfig, "verify", "umbrella", "--dir", dir)
+			if r.code != 1 {
+				t.Fatalf("verify: exit %d, want 1\n%s%s", r.code, r.stdout, r.stderr)
+			}
+			for _, want := range []string{
+				"LEAK " + tc.who + " can get secrets in namespace " + tc.namespace + " (RBAC: allowed by RoleBinding \"leak/" + tc.namespace + "\"",
+				"LEAK " + tc.who + " can create deployments.apps in namespace " + tc.namespace + " ",
+			} {
+				if !strings.Contains(r.stdout, want) {
+					t.Errorf("verify output lacks %q:\n%s", want, r.stdout)
+				}
+			}
+			if n := strings.Count(r.stdout, "  LEAK "); n != 7 {
+				t.Errorf("%d leaks, want the 7 foreign reviews of %s in %s:\n%s", n, tc.who, tc.namespace, r.stdout)
+			}
+			if !strings.Contains(r.stderr, "tenant umbrella is NOT isolated") {
+				t.Errorf("stderr: %q", r.stderr)
+			}
+		})
+	}
+	if r := runTenant(t, cp.Kubeconfig, "verify", "umbrella", "--dir", dir); r.code != 0 {
+		t.Errorf("verify after removing the bindings: exit %d, want 0\n%s", r.code, r.stdout)
+	}
+}
+
+// limiterWaits counts the requests that waited on a client-side rate
+// limiter (client-go observes each one), by path.
+type limiterWaits struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (l *limiterWaits) Observe(_ context.Context, _ string, u url.URL, _ time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.n[u.Path]++
+}
+
+func (l *limiterWaits) reviews() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for p, c := range l.n {
+		if strings.HasSuffix(p, "/subjectaccessreviews") {
+			n += c
+		}
+	}
+	clear(l.n)
+	return n
+}
+
+// verify's reviews are paced by the server's priority and fairness, never
+// by a client-side limiter (one of 100/s made a tenant take 5 s at any
+// load): not one review passes through a rate limiter.
+func TestVerifyReviewsAreNotThrottledByTheClient(t *testing.T) {
+	cp := controlplane.ForTest(t)
+	waits := &limiterWaits{n: map[string]int{}}
+	metrics.Register(metrics.RegisterOpts{RateLimiterLatency: waits})
+
+	// The probe works: a client with client-go's default limiter is seen.
+	cfg := cp.RESTConfig()
+	cfg.QPS, cfg.Burst = 5, 10
+	cs := kubernetes.NewForConfigOrDie(cfg)
+	sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+		User: "probe", ResourceAttributes: &authorizationv1.ResourceAttributes{Verb: "get", Resource: "pods", Namespace: "default"}}}
+	if _, err := cs.AuthorizationV1().SubjectAccessReviews().Create(t.Context(), sar, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if n := waits.reviews(); n != 1 {
+		t.Fatalf("a rate-limited review was observed %d times, want 1: the probe does not work", n)
+	}
+
+	dir := filepath.Join(t.TempDir(), "tenants")
+	if r := runTenant(t, "", "create", "wonka", "-n", "wonka", "-n", "wonka-dev", "--admin-group", "wonka-admins", "--dir", dir); r.code != 0 {
+		t.Fatalf("create: exit %d\n%s", r.code, r.stderr)
+	}
+	if r := runTenant(t, cp.Kubeconfig, "apply", "wonka", "--dir", dir); r.code != 0 {
+		t.Fatalf("apply: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r := runTenant(t, cp.Kubeconfig, "verify", "wonka", "--dir", dir, "-o", "json")
+	if r.code != 0 {
+		t.Fatalf("verify: exit %d\n%s", r.code, r.stderr)
+	}
+	var rep struct{ Reviews []json.RawMessage }
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil || len(rep.Reviews) < 100 {
+		t.Fatalf("verify made %d reviews (%v), want a full matrix", len(rep.Reviews), err)
+	}
+	if n := waits.reviews(); n != 0 {
+		t.Errorf("%d of verify's %d reviews went through a client-side rate limiter, want none", n, len(rep.Reviews))
 	}
 }

@@ -5,17 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 	authorizationv1 "k8s.io/api/authorization/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/cluster"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/tenancy"
@@ -55,7 +51,10 @@ resources:
   own       allowed: work in its own namespaces (pods, deployments, configmaps, secrets);
             denied: loosening its ResourceQuota and LimitRange (and, for the reconciler,
             NetworkPolicies and RBAC)
-  foreign   denied in every other tenant's namespace, in default and kube-system
+  foreign   denied in every namespace the tenant does not own: every live namespace,
+            the other tenants' and the platform's (kube-system, kube-public,
+            kube-node-lease, default, argocd, flux-system, kubectl-gitops), even
+            those that do not exist yet
   cluster   denied: namespaces, nodes, clusterroles, clusterrolebindings, CRDs, webhooks,
             escalate, bind, impersonate, secrets across all namespaces
 
@@ -66,7 +65,7 @@ the AppProject's restrictions, the Flux Kustomizations' ServiceAccount, and Flux
 flux-system.
 
 The tenant comes from DIR/NAME/tenant.yaml, or -f tenants.yaml. Other tenants' namespaces
-come from the same place and from live namespaces labelled kubectl-gitops.io/tenant.
+come from the same place; the live ones are listed from the cluster.
 
 Exit status: 0 isolated; 1 a leak, a missing access or a missing or weakened guard, each
 named; 2 on error.`,
@@ -115,22 +114,18 @@ func (o *VerifyOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("loading kubeconfig: %w", err)
 	}
-	cfg = rest.CopyConfig(cfg)
-	cfg.QPS, cfg.Burst = float32(max(100, o.Concurrency*4)), max(200, o.Concurrency*8)
-	cs, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return fmt.Errorf("creating client: %w", err)
-	}
+	// No client-side rate limit (cluster.New): --concurrency bounds the
+	// reviews in flight and the server's priority and fairness paces them.
 	client, err := cluster.New(cfg)
 	if err != nil {
 		return err
 	}
-	live, err := liveTenantNamespaces(ctx, cs, t.Name)
+	live, err := liveNamespaces(ctx, client)
 	if err != nil {
 		return err
 	}
 	rep, err := tenancy.Verify(ctx, t, tenancy.VerifyOptions{
-		Reviewer: sarReviewer{cs}, Getter: getter{client}, Others: append(others, live...), Concurrency: o.Concurrency,
+		Reviewer: sarReviewer{client}, Getter: getter{client}, Others: others, ForeignNamespaces: live, Concurrency: o.Concurrency,
 	})
 	if err != nil {
 		return err
@@ -164,32 +159,27 @@ func (o *VerifyOptions) Run(ctx context.Context) error {
 	return nil
 }
 
-// liveTenantNamespaces returns the live namespaces labelled as another
-// tenant's, one pseudo-tenant per tenant label value.
-func liveTenantNamespaces(ctx context.Context, cs kubernetes.Interface, self string) ([]*tenancy.Tenant, error) {
-	list, err := cs.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: tenancy.LabelTenant + "," + tenancy.LabelTenant + "!=" + self})
+// liveNamespaces returns the names of every live namespace: each one the
+// tenant does not own is foreign to it, labelled as a tenant's or not.
+func liveNamespaces(ctx context.Context, c *cluster.Client) ([]string, error) {
+	m, err := c.Mapping(ctx, schema.GroupVersionKind{Version: "v1", Kind: "Namespace"})
 	if err != nil {
-		return nil, fmt.Errorf("listing tenant namespaces: %w", err)
+		return nil, fmt.Errorf("listing namespaces: %w", err)
 	}
-	byTenant := map[string]*tenancy.Tenant{}
-	for _, ns := range list.Items {
-		name := ns.Labels[tenancy.LabelTenant]
-		if byTenant[name] == nil {
-			byTenant[name] = &tenancy.Tenant{Name: "live:" + name}
-		}
-		byTenant[name].Namespaces = append(byTenant[name].Namespaces, ns.Name)
+	list, err := c.List(ctx, m, "", "")
+	if err != nil {
+		return nil, fmt.Errorf("listing namespaces: %w", err)
 	}
-	out := make([]*tenancy.Tenant, 0, len(byTenant))
-	for _, t := range byTenant {
-		out = append(out, t)
+	out := make([]string, 0, len(list))
+	for _, ns := range list {
+		out = append(out, ns.GetName())
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
 }
 
 // sarReviewer answers reviews with SubjectAccessReview: the API server's
 // own authorizer, so every RBAC binding (and any webhook authorizer) counts.
-type sarReviewer struct{ cs kubernetes.Interface }
+type sarReviewer struct{ c cluster.AccessReviewer }
 
 // probeUser stands for "some member of the group" in a group's reviews.
 const probeUser = "kubectl-gitops:verify:group-member"
@@ -209,11 +199,11 @@ func (s sarReviewer) Review(ctx context.Context, r tenancy.Review) (bool, string
 	default:
 		spec.User, spec.Groups = r.Subject.Name, []string{"system:authenticated"}
 	}
-	res, err := s.cs.AuthorizationV1().SubjectAccessReviews().Create(ctx, &authorizationv1.SubjectAccessReview{Spec: spec}, metav1.CreateOptions{})
+	st, err := s.c.ReviewAccess(ctx, spec)
 	if err != nil {
 		return false, "", err
 	}
-	return res.Status.Allowed, res.Status.Reason, nil
+	return st.Allowed, st.Reason, nil
 }
 
 // getter adapts the cluster client to tenancy.Getter.
