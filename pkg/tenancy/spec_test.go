@@ -203,3 +203,20 @@ func TestFluxLockdownCheck(t *testing.T) {
 		})
 	}
 }
+
+// A live AppProject's extra source repository is named in the finding
+// without its user information: cluster data may hold a token.
+func TestAppProjectFindingRedactsRepoCredentials(t *testing.T) {
+	const canary = "canary-s3cr3t-7f3a"
+	tn := &Tenant{Name: "a", Namespaces: []string{"a1"}, Owners: Owners{Groups: []string{"g"}}, Operator: OperatorArgoCD, Repos: []string{"https://x/y.git"}}
+	if err := Validate([]*Tenant{tn}); err != nil {
+		t.Fatal(err)
+	}
+	o := &unstructured.Unstructured{Object: map[string]any{"spec": map[string]any{
+		"sourceRepos": []any{"https://x/y.git", "https://bob:" + canary + "@git.example.com/other.git"},
+	}}}
+	got := strings.Join(checkAppProject(o, tn), "; ")
+	if !strings.Contains(got, `spec.sourceRepos allows "https://git.example.com/other.git"`) || strings.Contains(got, canary) {
+		t.Errorf("findings %q: want the extra repository named without its credentials", got)
+	}
+}

@@ -13,6 +13,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/sets"
+
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/gitrepo"
 )
 
 // Subject is an identity whose access verify reviews.
@@ -545,7 +547,7 @@ func checkAppProject(o *unstructured.Unstructured, t *Tenant) []string {
 	allowed := sets.New(t.Repos...)
 	for _, r := range repos {
 		if !allowed.Has(r) {
-			p = append(p, fmt.Sprintf("spec.sourceRepos allows %q", r))
+			p = append(p, fmt.Sprintf("spec.sourceRepos allows %q", gitrepo.RedactURL(r)))
 		}
 	}
 	srcNS, _, _ := unstructured.NestedStringSlice(o.Object, "spec", "sourceNamespaces")
