@@ -12,6 +12,8 @@ import (
 
 	"go.yaml.in/yaml/v3"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/redact"
 )
 
 // kustomizeGroup is the API group of kustomization files and components.
@@ -80,7 +82,7 @@ func splitDocuments(data []byte) []chunk {
 			cur = chunk{start: line + 1}
 			if rest := bytes.TrimSpace(text[3:]); len(rest) > 0 && rest[0] != '#' {
 				cur.start = line
-				cur.err = fmt.Sprintf(`content after the document separator "---" is not supported: %q; move it to the next line`, text)
+				cur.err = fmt.Sprintf(`content after the document separator "---" is not supported: %s; move it to the next line`, redact.Quote(string(text)))
 			}
 			begin = next
 		}
@@ -325,7 +327,7 @@ func describe(v any) string {
 	case nil:
 		return "null"
 	case string:
-		return fmt.Sprintf("the string %q", v)
+		return "the string " + redact.Quote(v) // it may be a secret in the wrong file
 	case bool:
 		return fmt.Sprintf("the boolean %t", v)
 	case int64, float64:
