@@ -126,6 +126,9 @@ func (l *loader) parseChunk(file string, c chunk, doc int) int {
 		}
 		if err != nil {
 			line, msg := yamlErrorLine(err)
+			// A parser error at the end of text without a final newline
+			// comes one line too far ("[" gave line 2 of a 1-line file).
+			line = min(line, lineCount(c.text))
 			l.errs = append(l.errs, &ParseError{File: file, Line: c.start - 1 + line, Err: errors.New(msg)})
 			l.yamlSyntax = true
 			return n + 1
@@ -139,6 +142,17 @@ func (l *loader) parseChunk(file string, c chunk, doc int) int {
 		}
 		n++
 	}
+}
+
+// lineCount is the number of lines of text as YAML counts them: breaks
+// are \n, \r\n, a lone \r, NEL, LS and PS; the text after the last
+// break is a line even when empty.
+func lineCount(text []byte) int {
+	n := 1 + bytes.Count(text, []byte("\n")) + bytes.Count(text, []byte("\r")) - bytes.Count(text, []byte("\r\n"))
+	for _, b := range []string{"\u0085", "\u2028", "\u2029"} {
+		n += bytes.Count(text, []byte(b))
+	}
+	return n
 }
 
 var yamlErrorRE = regexp.MustCompile(`^yaml: (?:line ([0-9]+): )?(.*)$`)
