@@ -15,6 +15,8 @@ import (
 
 	"go.yaml.in/yaml/v3"
 	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/redact"
 )
 
 // The keys of each mapping, in the order the documentation lists them.
@@ -497,12 +499,13 @@ func (p *parser) forge(n *yaml.Node, field string) Forge {
 			case s == "":
 				return
 			case !envVarName.MatchString(s):
-				p.errorf(v, fk, "%q is not an environment variable name (the token itself never goes in this file)", s)
+				// Masked: this may be the token itself.
+				p.errorf(v, fk, "%s is not an environment variable name (the token itself never goes in this file)", redact.Quote(s))
 				return
 			case !tokenVarName.MatchString(s) || slices.Contains(notForgeTokens, s):
 				// The file comes from a repository: it may not pick any
 				// variable of the user's environment to send to a forge.
-				p.errorf(v, fk, "%q is not a forge token variable: name one in capitals ending in _TOKEN (like GITEA_TOKEN), not a cloud or CI credential", s)
+				p.errorf(v, fk, "%s is not a forge token variable: name one in capitals ending in _TOKEN (like GITEA_TOKEN), not a cloud or CI credential", redact.Quote(s))
 				return
 			}
 			f.TokenEnv, f.TokenEnvPos = s, posOf(v)

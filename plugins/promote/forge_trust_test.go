@@ -80,11 +80,11 @@ func TestHostilePipelineForgeRefused(t *testing.T) {
 	}{{
 		name:  "any variable to any host",
 		forge: "forge:\n  type: gitea\n  url: " + listener.URL + "\n  tokenEnv: AWS_SECRET_ACCESS_KEY\n",
-		want:  `.gitops/pipeline.yaml:9:13: forge.tokenEnv: "AWS_SECRET_ACCESS_KEY" is not a forge token variable`,
+		want:  `.gitops/pipeline.yaml:9:13: forge.tokenEnv: "AWS_…" is not a forge token variable`,
 	}, {
 		name:  "a token variable of something else",
 		forge: "forge:\n  type: gitea\n  url: " + listener.URL + "\n  tokenEnv: AWS_SESSION_TOKEN\n",
-		want:  `.gitops/pipeline.yaml:9:13: forge.tokenEnv: "AWS_SESSION_TOKEN" is not a forge token variable`,
+		want:  `.gitops/pipeline.yaml:9:13: forge.tokenEnv: "AWS_…" is not a forge token variable`,
 	}, {
 		name:  "another host",
 		forge: "forge:\n  type: gitea\n  url: " + other + "\n",
