@@ -15,6 +15,11 @@
 //
 //	github: opening pull request acme/web promote/prod/web-1.2.3 → main: 422 Unprocessable Entity: Validation Failed: ...
 //
+// CheckTokenTarget says whether a token may be sent to a forge API set by a
+// repository's file (not trusted like the user's shell): https (plain http
+// only to a loopback address) on the remote's own host, unless the user
+// allows more (Trust).
+//
 // Commit states are normalised to success, pending, failure or error:
 // GitHub commit statuses and check runs (not completed → pending; neutral
 // and skipped → success; cancelled and stale → error), GitLab commit

@@ -47,6 +47,23 @@ type Result struct {
 	Attempts int
 }
 
+// PushInterruptedError: the context ended while git push ran. The remote
+// may have received and accepted the commit anyway (a push is not undone
+// by stopping the client), or not. errors.Is finds the context's error.
+type PushInterruptedError struct {
+	Remote, Target string
+	// Commit is the commit being pushed ("" when it could not be read).
+	Commit string
+	Err    error
+}
+
+func (e *PushInterruptedError) Error() string {
+	return fmt.Sprintf("interrupted while pushing %s to %s/%s (it may have landed): %v", e.Commit, e.Remote, e.Target, e.Err)
+}
+
+// Unwrap returns the git error, which wraps the context's.
+func (e *PushInterruptedError) Unwrap() error { return e.Err }
+
 // cleanupTimeout bounds the removal of the temporary worktree, which runs
 // even when the caller's context has ended.
 const cleanupTimeout = time.Minute
@@ -70,7 +87,8 @@ const cleanupTimeout = time.Minute
 // change nothing, or a change already on the remote, give ErrNoChanges; an
 // existing Target that may not be updated gives ErrTargetExists; a push
 // still rejected after the retries, or refused by the remote (a hook), gives
-// a *RejectedError (ErrRejected).
+// a *RejectedError (ErrRejected); a context ending while git push runs gives
+// a *PushInterruptedError (the push may have landed).
 func (r *Repo) CommitAndPush(ctx context.Context, spec PushSpec, message string, edits func(wt *Worktree) error) (res Result, err error) {
 	if spec.Target == "" {
 		spec.Target = spec.Base
@@ -146,6 +164,14 @@ func (r *Repo) CommitAndPush(ctx context.Context, spec PushSpec, message string,
 		reason, retryable, perr := r.push(ctx, wt.dir, spec.Remote, spec.Target)
 		if perr == nil {
 			break
+		}
+		if ctx.Err() != nil {
+			// The remote may have taken the commit before git was stopped.
+			head, _ := git(context.WithoutCancel(ctx), wto, "rev-parse", "--verify", "HEAD")
+			if !errors.Is(perr, ctx.Err()) {
+				perr = errors.Join(perr, ctx.Err())
+			}
+			return res, &PushInterruptedError{Remote: spec.Remote, Target: spec.Target, Commit: strings.TrimSpace(string(head)), Err: perr}
 		}
 		if reason == "" {
 			return res, wrap(fmt.Errorf("pushing: %w", perr))

@@ -358,7 +358,7 @@ func TestLoadErrors(t *testing.T) {
 				`testdata/bad/3-missing.yaml:5: object is missing "metadata.name" (or "metadata.generateName")`,
 				`testdata/bad/3-missing.yaml:10: object is missing "apiVersion" and "metadata.name" (or "metadata.generateName")`,
 				`testdata/bad/3-missing.yaml:12: "metadata" must be a mapping, found a sequence`,
-				`testdata/bad/3-missing.yaml:16: expected a Kubernetes object (a mapping), found the string "just a string"`,
+				`testdata/bad/3-missing.yaml:16: expected a Kubernetes object (a mapping), found the string "just…"`,
 				`testdata/bad/3-missing.yaml:18: "kind" must be a string, found the number 5`,
 				`testdata/bad/3-missing.yaml:26: object is missing "metadata.name" (or "metadata.generateName")`,
 				`testdata/bad/3-missing.yaml:28: List items[1]: expected a Kubernetes object (a mapping), found the number 42`,
@@ -387,7 +387,7 @@ func TestLoadErrors(t *testing.T) {
 		{
 			name: "content after a separator",
 			opts: Options{Filenames: []string{"testdata/bad/7-separator.yaml"}},
-			want: `testdata/bad/7-separator.yaml:5: content after the document separator "---" is not supported: "--- apiVersion: v1"; move it to the next line`,
+			want: `testdata/bad/7-separator.yaml:5: content after the document separator "---" is not supported: "--- …"; move it to the next line`,
 		},
 	}
 	for _, tt := range tests {
@@ -639,5 +639,47 @@ func TestSplitDocuments(t *testing.T) {
 		if diff := cmp.Diff(tt.want, got); diff != "" {
 			t.Errorf("splitDocuments(%q) (-want +got):\n%s", tt.in, diff)
 		}
+	}
+}
+
+// TestErrorsShowNoValues: a secret in the wrong place — a PEM key in a .yaml
+// file, a bare token, a value under the wrong tag, text after "---" — is
+// named by its file and line, with at most a short masked prefix of the
+// value (redact.Quote), never the value.
+func TestErrorsShowNoValues(t *testing.T) {
+	t.Parallel()
+	const canary = "canary-s3cr3t-7f3a"
+	tests := []struct {
+		name, file, text, want string
+	}{
+		{"PEM key", "key.yaml", "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBg" + canary + "\n-----END PRIVATE KEY-----\n",
+			`key.yaml:1: expected a Kubernetes object (a mapping), found the string "----…"`},
+		{"bare token", "token.yaml", canary + "\n", `token.yaml:1: expected a Kubernetes object (a mapping), found the string "cana…"`},
+		{"JSON string", "token.json", `"` + canary + `"`, `token.json:1: expected a Kubernetes object (a mapping), found the string "cana…"`},
+		{"token in a list", "list.yaml", "apiVersion: v1\nkind: List\nitems: [" + canary + "]\n", `list.yaml:3: List items[0]: expected a Kubernetes object (a mapping), found the string "cana…"`},
+		{"wrong tag", "tag.yaml", "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData:\n  password: !!int " + canary + "\n",
+			`tag.yaml:5: cannot decode !!str "cana…" as a !!int`},
+		{"after a separator", "sep.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n--- " + canary + "\n",
+			`sep.yaml:4: content after the document separator "---" is not supported: "--- …"; move it to the next line`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			path := filepath.Join(t.TempDir(), tt.file)
+			if err := os.WriteFile(path, []byte(tt.text), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, err := Load(context.Background(), Options{Filenames: []string{path}})
+			if err == nil {
+				t.Fatal("no error")
+			}
+			msg := strings.ReplaceAll(err.Error(), filepath.Dir(path)+string(filepath.Separator), "")
+			if strings.Contains(msg, "cana"+"ry") || strings.Contains(msg, "MIIE") {
+				t.Errorf("the value is in the error: %s", msg)
+			}
+			if msg != tt.want {
+				t.Errorf("error = %s\nwant    %s", msg, tt.want)
+			}
+		})
 	}
 }

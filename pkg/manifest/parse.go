@@ -12,6 +12,8 @@ import (
 
 	"go.yaml.in/yaml/v3"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/redact"
 )
 
 // kustomizeGroup is the API group of kustomization files and components.
@@ -80,7 +82,7 @@ func splitDocuments(data []byte) []chunk {
 			cur = chunk{start: line + 1}
 			if rest := bytes.TrimSpace(text[3:]); len(rest) > 0 && rest[0] != '#' {
 				cur.start = line
-				cur.err = fmt.Sprintf(`content after the document separator "---" is not supported: %q; move it to the next line`, text)
+				cur.err = fmt.Sprintf(`content after the document separator "---" is not supported: %s; move it to the next line`, redact.Quote(string(text)))
 			}
 			begin = next
 		}
@@ -124,6 +126,9 @@ func (l *loader) parseChunk(file string, c chunk, doc int) int {
 		}
 		if err != nil {
 			line, msg := yamlErrorLine(err)
+			// A parser error at the end of text without a final newline
+			// comes one line too far ("[" gave line 2 of a 1-line file).
+			line = min(line, lineCount(c.text))
 			l.errs = append(l.errs, &ParseError{File: file, Line: c.start - 1 + line, Err: errors.New(msg)})
 			l.yamlSyntax = true
 			return n + 1
@@ -137,6 +142,17 @@ func (l *loader) parseChunk(file string, c chunk, doc int) int {
 		}
 		n++
 	}
+}
+
+// lineCount is the number of lines of text as YAML counts them: breaks
+// are \n, \r\n, a lone \r, NEL, LS and PS; the text after the last
+// break is a line even when empty.
+func lineCount(text []byte) int {
+	n := 1 + bytes.Count(text, []byte("\n")) + bytes.Count(text, []byte("\r")) - bytes.Count(text, []byte("\r\n"))
+	for _, b := range []string{"\u0085", "\u2028", "\u2029"} {
+		n += bytes.Count(text, []byte(b))
+	}
+	return n
 }
 
 var yamlErrorRE = regexp.MustCompile(`^yaml: (?:line ([0-9]+): )?(.*)$`)
@@ -325,7 +341,7 @@ func describe(v any) string {
 	case nil:
 		return "null"
 	case string:
-		return fmt.Sprintf("the string %q", v)
+		return "the string " + redact.Quote(v) // it may be a secret in the wrong file
 	case bool:
 		return fmt.Sprintf("the boolean %t", v)
 	case int64, float64:

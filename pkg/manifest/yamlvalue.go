@@ -11,6 +11,8 @@ import (
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/redact"
 )
 
 // This file turns go.yaml.in/yaml/v3 nodes (used for their line numbers)
@@ -309,7 +311,7 @@ func resolve(tag, in string) (any, error) {
 	case tag == floatTag && rtag == intTag && isInt64(v):
 		v = float64(v.(int64))
 	default:
-		return nil, fmt.Errorf("cannot decode %s `%s` as a %s", rtag, in, tag)
+		return nil, fmt.Errorf("cannot decode %s %s as a %s", rtag, redact.Quote(in), tag)
 	}
 	if rtag == timestampTag {
 		return in, nil

@@ -81,6 +81,15 @@ type Forge struct {
 	Type     ForgeType
 	URL      string
 	TokenEnv string
+	// URLPos and TokenEnvPos are where url and tokenEnv are in the file
+	// (zero when absent), for errors found when the forge is used.
+	URLPos, TokenEnvPos Position
+}
+
+// FieldError is a mistake found after parsing (for instance when the forge
+// is resolved against the remote), at a position of this pipeline's file.
+func (p *Pipeline) FieldError(pos Position, field, msg string) *FieldError {
+	return &FieldError{File: p.File, Pos: pos, Field: field, Msg: msg}
 }
 
 // Environment is one stage of the pipeline.

@@ -15,6 +15,8 @@ import (
 
 	"go.yaml.in/yaml/v3"
 	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/redact"
 )
 
 // The keys of each mapping, in the order the documentation lists them.
@@ -450,7 +452,19 @@ func (p *parser) pipeline(doc *yaml.Node) *Pipeline {
 	return pl
 }
 
-var envVarName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+var (
+	envVarName   = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	tokenVarName = regexp.MustCompile(`^[A-Z][A-Z0-9_]*_TOKEN$`)
+	// notForgeTokens end in _TOKEN but hold credentials of something other
+	// than a forge.
+	notForgeTokens = []string{
+		"AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "VAULT_TOKEN",
+		"ACTIONS_RUNTIME_TOKEN", "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+		"GOOGLE_OAUTH_ACCESS_TOKEN", "CLOUDSDK_AUTH_ACCESS_TOKEN",
+		"NPM_TOKEN", "NODE_AUTH_TOKEN",
+		"DIGITALOCEAN_ACCESS_TOKEN", "HCLOUD_TOKEN", "CLOUDFLARE_API_TOKEN",
+	}
+)
 
 func (p *parser) forge(n *yaml.Node, field string) Forge {
 	var f Forge
@@ -477,15 +491,24 @@ func (p *parser) forge(n *yaml.Node, field string) Forge {
 			case u.RawQuery != "" || u.Fragment != "":
 				p.errorf(v, fk, "must not have a query or fragment")
 			default:
-				f.URL = strings.TrimSuffix(s, "/")
+				f.URL, f.URLPos = strings.TrimSuffix(s, "/"), posOf(v)
 			}
 		case "tokenEnv":
 			s := p.str(v, fk)
-			if s != "" && !envVarName.MatchString(s) {
-				p.errorf(v, fk, "%q is not an environment variable name (the token itself never goes in this file)", s)
+			switch {
+			case s == "":
+				return
+			case !envVarName.MatchString(s):
+				// Masked: this may be the token itself.
+				p.errorf(v, fk, "%s is not an environment variable name (the token itself never goes in this file)", redact.Quote(s))
+				return
+			case !tokenVarName.MatchString(s) || slices.Contains(notForgeTokens, s):
+				// The file comes from a repository: it may not pick any
+				// variable of the user's environment to send to a forge.
+				p.errorf(v, fk, "%s is not a forge token variable: name one in capitals ending in _TOKEN (like GITEA_TOKEN), not a cloud or CI credential", redact.Quote(s))
 				return
 			}
-			f.TokenEnv = s
+			f.TokenEnv, f.TokenEnvPos = s, posOf(v)
 		}
 	})
 	return f

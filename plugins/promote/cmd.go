@@ -28,6 +28,11 @@ type common struct {
 	Repo     string
 	Pipeline string
 	Output   string
+	// TrustForgeHosts are forge API hosts other than the remote's that may
+	// receive the token (--trust-forge-host, KUBECTL_GITOPS_TRUST_FORGE_HOSTS).
+	TrustForgeHosts []string
+	// AllowHTTPForge lets the token go over plain http to a non-loopback host.
+	AllowHTTPForge bool
 	// root is the plugin's root command, whose persistent flags include
 	// the kubeconfig flags (bound by cli.Setup).
 	root *cobra.Command
@@ -101,6 +106,8 @@ Exit status: 0 promoted (or nothing to do), 1 refused by a gate, 2 on any other 
 	pf.StringVarP(&c.Repo, "repo", "C", ".", "The GitOps repository (a directory inside its working tree)")
 	pf.StringVar(&c.Pipeline, "pipeline", "", "The pipeline file (default <repo>/"+promotion.DefaultFile+")")
 	pf.StringVarP(&c.Output, "output", "o", "text", "Output format: text, json or yaml")
+	pf.StringSliceVar(&c.TrustForgeHosts, "trust-forge-host", nil, "A forge API host other than the remote's that may receive the forge token (repeatable; also KUBECTL_GITOPS_TRUST_FORGE_HOSTS, comma-separated)")
+	pf.BoolVar(&c.AllowHTTPForge, "allow-http-forge", false, "Send the forge token over plain http to a host that is not a loopback address")
 	_ = root.MarkPersistentFlagDirname("repo")
 	_ = root.MarkPersistentFlagFilename("pipeline", "yaml", "yml")
 	_ = root.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"text", "json", "yaml"}, cobra.ShellCompDirectiveNoFileComp))
@@ -149,6 +156,15 @@ func (c *common) open(ctx context.Context) (*session, error) {
 		// name belongs is not echoed with its credentials.
 		return nil, redacted{err}
 	}
+	// A pipeline file comes from the repository: before anything runs,
+	// refuse a forge.url that would receive the token somewhere the user
+	// did not choose (a remote that names no forge is reported when used).
+	if p.Forge.URL != "" {
+		var ue *untrustedForgeError
+		if _, _, err := c.resolveForge(ctx, repo, p); errors.As(err, &ue) {
+			return nil, ue.err
+		}
+	}
 	s := &session{repo: repo, pipeline: p}
 	kc := newKubeClusters(c.env, c.timeoutGiven)
 	s.engine = &promotion.Engine{
@@ -166,34 +182,74 @@ func (c *common) open(ctx context.Context) (*session, error) {
 // nil (a compare URL is printed instead of opening a pull request).
 func (c *common) forge(repo *gitrepo.Repo, p *promotion.Pipeline) func(ctx context.Context) (forge.Client, forge.Repo, error) {
 	return func(ctx context.Context) (forge.Client, forge.Repo, error) {
-		remote := p.Remote
-		if remote == "" {
-			remote = promotion.DefaultRemote
-		}
-		url, err := repo.RemoteURL(ctx, remote)
-		if err != nil {
-			return nil, forge.Repo{}, err
-		}
-		cfg := forge.Config{URL: p.Forge.URL}
-		if p.Forge.Type != "" {
-			if cfg.Kind, err = forge.ParseKind(string(p.Forge.Type)); err != nil {
-				return nil, forge.Repo{}, err
-			}
-		}
-		fr, err := forge.ParseRemote(url, cfg)
-		if err != nil {
-			return nil, forge.Repo{}, fmt.Errorf("recognising the forge of %s (set forge: in the pipeline file): %w", gitrepo.RedactURL(url), err)
-		}
-		tokenEnv := p.Forge.TokenEnv
-		if tokenEnv == "" {
-			tokenEnv = promotion.DefaultTokenEnv(promotion.ForgeType(fr.Kind))
-		}
-		token := os.Getenv(tokenEnv)
-		if token == "" {
-			return nil, fr, nil
+		fr, token, err := c.resolveForge(ctx, repo, p)
+		if err != nil || token == "" {
+			return nil, fr, err
 		}
 		return forge.New(fr, token, nil), fr, nil
 	}
+}
+
+// untrustedForgeError is a forge the token may not be sent to.
+type untrustedForgeError struct{ err error }
+
+func (e *untrustedForgeError) Error() string { return e.err.Error() }
+func (e *untrustedForgeError) Unwrap() error { return e.err }
+
+// resolveForge works out the forge and its token from the remote URL and
+// the pipeline's forge section. The token is only read when it may go to the
+// forge's API: https (http on loopback), on the remote's host or one the user
+// trusts (forge.CheckTokenTarget); otherwise an *untrustedForgeError points
+// at the pipeline's forge.url (or names the remote).
+func (c *common) resolveForge(ctx context.Context, repo *gitrepo.Repo, p *promotion.Pipeline) (forge.Repo, string, error) {
+	remote := p.Remote
+	if remote == "" {
+		remote = promotion.DefaultRemote
+	}
+	url, err := repo.RemoteURL(ctx, remote)
+	if err != nil {
+		return forge.Repo{}, "", err
+	}
+	cfg := forge.Config{URL: p.Forge.URL}
+	if p.Forge.Type != "" {
+		if cfg.Kind, err = forge.ParseKind(string(p.Forge.Type)); err != nil {
+			return forge.Repo{}, "", err
+		}
+	}
+	fr, err := forge.ParseRemote(url, cfg)
+	if err != nil {
+		return forge.Repo{}, "", fmt.Errorf("recognising the forge of %s (set forge: in the pipeline file): %w", gitrepo.RedactURL(url), err)
+	}
+	trust := forge.Trust{Hosts: c.TrustForgeHosts, AllowHTTP: c.AllowHTTPForge}
+	for _, h := range strings.Split(os.Getenv(trustForgeHostsEnv), ",") {
+		if h = strings.TrimSpace(h); h != "" {
+			trust.Hosts = append(trust.Hosts, h)
+		}
+	}
+	tokenEnv := p.Forge.TokenEnv
+	if tokenEnv == "" {
+		tokenEnv = promotion.DefaultTokenEnv(promotion.ForgeType(fr.Kind))
+	}
+	token := os.Getenv(tokenEnv)
+	if token == "" && p.Forge.URL == "" {
+		return fr, "", nil // nothing to send, nothing the file chose
+	}
+	if err := forge.CheckTokenTarget(fr, url, trust); err != nil {
+		var te *forge.TokenTargetError
+		hint := ""
+		if errors.As(err, &te) && te.Insecure {
+			hint = " or pass --allow-http-forge"
+		} else if errors.As(err, &te) {
+			hint = fmt.Sprintf(" or confirm it with --trust-forge-host %s (or %s)", te.Host, trustForgeHostsEnv)
+		}
+		if p.Forge.URL != "" {
+			err = p.FieldError(p.Forge.URLPos, "forge.url", err.Error()+": correct the pipeline file"+hint)
+		} else {
+			err = fmt.Errorf("remote %s: %w (no token is sent: use an https remote%s)", gitrepo.RedactURL(url), err, hint)
+		}
+		return fr, "", &untrustedForgeError{err}
+	}
+	return fr, token, nil
 }
 
 // completionPipeline loads the pipeline for shell completion, or nil.
@@ -226,6 +282,9 @@ func (c *common) completeEnvs(cmd *cobra.Command, _ []string, _ string) ([]strin
 	}
 	return nil, cobra.ShellCompDirectiveNoFileComp
 }
+
+// trustForgeHostsEnv adds to --trust-forge-host (comma-separated).
+const trustForgeHostsEnv = "KUBECTL_GITOPS_TRUST_FORGE_HOSTS"
 
 // timeoutGiven tells whether --request-timeout was given (0 included).
 func (c *common) timeoutGiven() bool {

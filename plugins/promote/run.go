@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	"sigs.k8s.io/yaml"
 
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/gitrepo"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/promotion"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/textdiff"
 	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/cli"
@@ -84,7 +85,32 @@ func (o *promoteOptions) Run(ctx context.Context) error {
 			err = werr
 		}
 	}
+	o.interrupted(out, err)
 	return refusal(err)
+}
+
+// interrupted says, when an interrupt stopped a promotion during or after
+// its push, what may be on the remote and how to check: a push is not
+// undone by stopping git, so the commit may have landed.
+func (c *common) interrupted(out *promotion.Outcome, err error) {
+	if !errors.Is(err, context.Canceled) {
+		return
+	}
+	w := c.env.Streams.ErrOut
+	var pi *gitrepo.PushInterruptedError
+	switch {
+	case errors.As(err, &pi):
+		fmt.Fprintf(w, "warning: interrupted while pushing %s to %s/%s: the remote may have taken it anyway.\n", short(pi.Commit), pi.Remote, pi.Target)
+		fmt.Fprintf(w, "  check with: git ls-remote %s refs/heads/%s   (it landed if this prints %s)\n", pi.Remote, pi.Target, pi.Commit)
+		fmt.Fprintf(w, "  or:         %s status\n", c.env.Name)
+		fmt.Fprintf(w, "  if it did not land, run the same command again.\n")
+	case out != nil && out.Commit != "":
+		fmt.Fprintf(w, "warning: interrupted after pushing %s to %s: the promotion landed", short(out.Commit), out.Branch)
+		if out.Policy == promotion.PolicyPullRequest && out.PullRequest == nil {
+			fmt.Fprint(w, ", but its pull request may not be open: run the same command again to open it (it reuses the branch)")
+		}
+		fmt.Fprintln(w)
+	}
 }
 
 // JSONOutcome is the -o json / -o yaml schema of a promotion.

@@ -274,6 +274,7 @@ environment's policy (a pull request for pull-request environments).`,
 					err = werr
 				}
 			}
+			c.interrupted(out, err)
 			return refusal(err)
 		},
 	}

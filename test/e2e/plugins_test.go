@@ -51,7 +51,7 @@ func TestKubectlPluginLookup(t *testing.T) {
 		{"unknown verb", []string{"gitops", "frobnicate"}, 2,
 			nil, []string{`error: unknown verb "frobnicate"`, "See 'kubectl gitops --help' for usage."}},
 		{"unknown subcommand", []string{"gitops", "drift", "frobnicate"}, 2,
-			nil, []string{`error: unknown command "frobnicate" for "kubectl gitops drift"`}},
+			nil, []string{`error: unknown command "frob…" for "kubectl gitops drift"`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

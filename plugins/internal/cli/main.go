@@ -82,6 +82,9 @@ func Run(ctx context.Context, argv []string, streams genericiooptions.IOStreams,
 	if !*ran {
 		// Cobra failed before any command ran: unknown flag or command,
 		// wrong arguments, missing required flag.
+		if !errors.As(err, new(*UsageError)) { // flag errors are masked already
+			err = maskArgError(err)
+		}
 		err = &UsageError{Err: err}
 	}
 	report(env, cmd, err)

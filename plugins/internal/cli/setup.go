@@ -30,7 +30,7 @@ func Setup(root *cobra.Command, env *Env) *bool {
 	root.SetOut(env.Streams.Out)
 	root.SetErr(env.Streams.ErrOut)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
-		return &UsageError{Err: err}
+		return &UsageError{Err: maskFlagError(err)}
 	})
 
 	env.ConfigFlags.AddFlags(root.PersistentFlags())
