@@ -5,5 +5,6 @@
 //
 // Plugin packages build their cobra command from an *Env; only this package
 // and cmd/ mains decide exit codes. It must not import pkg/ engines or sibling
-// plugin packages.
+// plugin packages; of pkg/ it uses only version and redact (to mask user
+// data quoted in usage errors).
 package cli
