@@ -594,7 +594,12 @@ func (o *Options) runSOPS() ([]byte, error) {
 	if sopsfile.IsEncrypted(in) {
 		return nil, cli.Usagef("%s is already SOPS-encrypted (use rotate or updatekeys)", o.Filename)
 	}
-	out, err := sopsfile.Encrypt(in, sopsfile.EncryptOptions{Recipients: recips, Rule: r, Now: o.now})
+	src := o.Filename
+	if src == "" || src == "-" {
+		src = "input"
+	}
+	notice := func(msg string) { fmt.Fprintf(o.env.Streams.ErrOut, "%s: %s\n", src, msg) }
+	out, err := sopsfile.Encrypt(in, sopsfile.EncryptOptions{Recipients: recips, Rule: r, Now: o.now, Notice: notice})
 	if err != nil {
 		return nil, fmt.Errorf("encrypting %s: %w", o.Filename, err)
 	}
