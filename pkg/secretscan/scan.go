@@ -288,13 +288,19 @@ func (s *Scanner) scanDoc(name string, doc *yaml.Node) []Finding {
 	if root.Kind != yaml.MappingNode {
 		return s.scanValues(name, "", "", "", root, nil)
 	}
-	if isSOPS(root) {
-		return nil
-	}
 	kind := scalar(root, "kind")
 	apiVersion := scalar(root, "apiVersion")
 	_, meta := mapGet(root, "metadata")
 	objName := scalar(meta, "name")
+	isSecret := kind == "Secret" && (apiVersion == "v1" || apiVersion == "")
+	if isSOPS(root) {
+		// SOPS leaves in clear what its rule does not select: with Flux's
+		// encrypted_regex, metadata and so the last-applied copy.
+		if isSecret {
+			return s.scanCopyAnnotations(name, objName, meta)
+		}
+		return nil
+	}
 	switch kind {
 	case "SealedSecret", "ExternalSecret", "ClusterExternalSecret":
 		if strings.HasPrefix(apiVersion, "bitnami.com/") || strings.HasPrefix(apiVersion, "external-secrets.io/") {
@@ -303,7 +309,8 @@ func (s *Scanner) scanDoc(name string, doc *yaml.Node) []Finding {
 	}
 	var out []Finding
 	skip := map[*yaml.Node]bool{}
-	if kind == "Secret" && (apiVersion == "v1" || apiVersion == "") {
+	if isSecret {
+		out = append(out, s.scanCopyAnnotations(name, objName, meta)...)
 		for _, field := range []string{"data", "stringData"} {
 			_, m := mapGet(root, field)
 			if m == nil || m.Kind != yaml.MappingNode {
@@ -312,8 +319,7 @@ func (s *Scanner) scanDoc(name string, doc *yaml.Node) []Finding {
 			skip[m] = true
 			for i := 0; i+1 < len(m.Content); i += 2 {
 				k, v := m.Content[i], m.Content[i+1]
-				if v.Kind == yaml.ScalarNode && (v.Value == "" || encValue.MatchString(v.Value) || strings.Contains(v.Value, "{{")) {
-					// Empty, SOPS-encrypted, or a Helm template expression.
+				if v.Kind == yaml.ScalarNode && notPlaintext(v.Value) {
 					continue
 				}
 				out = append(out, Finding{File: s.show(name), Line: k.Line, Rule: RulePlaintextSecret, Kind: kind, Name: objName, Key: k.Value,
@@ -335,6 +341,55 @@ func (s *Scanner) scanDoc(name string, doc *yaml.Node) []Finding {
 		out = append(out, s.scanSecretKeys(name, kind, objName, embedded{"", root, sameLine})...)
 	}
 	out = append(out, s.scanValues(name, kind, objName, "", root, skip)...)
+	return out
+}
+
+// notPlaintext reports a Secret value that is empty, SOPS-encrypted or a
+// Helm template expression.
+func notPlaintext(v string) bool {
+	return v == "" || encValue.MatchString(v) || strings.Contains(v, "{{")
+}
+
+// copyAnnotations hold a full copy of the object they annotate, a Secret's
+// values included (client-side apply's, kubecfg's and kapp's).
+var copyAnnotations = []string{
+	"kubectl.kubernetes.io/last-applied-configuration",
+	"kubecfg.ksonnet.io/last-applied-configuration",
+	"kapp.k14s.io/original",
+}
+
+// scanCopyAnnotations reports the plaintext values held in a Secret's copy
+// annotations: `kubectl get -o yaml` of an applied Secret has them even when
+// data is empty or encrypted. An annotation that is not a JSON or YAML
+// mapping (SOPS-encrypted, say) holds nothing readable.
+func (s *Scanner) scanCopyAnnotations(name, objName string, meta *yaml.Node) []Finding {
+	_, ann := mapGet(meta, "annotations")
+	var out []Finding
+	for _, a := range copyAnnotations {
+		k, v := mapGet(ann, a)
+		if v == nil || v.Kind != yaml.ScalarNode {
+			continue
+		}
+		var obj map[string]any
+		if yaml.Unmarshal([]byte(v.Value), &obj) != nil {
+			continue
+		}
+		for _, field := range []string{"data", "stringData"} {
+			m, _ := obj[field].(map[string]any)
+			keys := make([]string, 0, len(m))
+			for key := range m {
+				keys = append(keys, key)
+			}
+			sort.Strings(keys)
+			for _, key := range keys {
+				if str, ok := m[key].(string); ok && notPlaintext(str) || m[key] == nil {
+					continue
+				}
+				out = append(out, Finding{File: s.show(name), Line: k.Line, Rule: RulePlaintextSecret, Kind: "Secret", Name: objName, Key: key,
+					Message: fmt.Sprintf("the %s annotation holds %s key %q in plaintext: remove the annotation (kubectl gitops seal drops it)", a, field, key)})
+			}
+		}
+	}
 	return out
 }
 

@@ -103,6 +103,34 @@ func TestScan(t *testing.T) {
 			want:    []Finding{{File: "templates/x.yaml", Line: 2, Rule: RuleAWSAccessKey}},
 		},
 		{
+			name: "SOPS-encrypted Secret with the last-applied copy in clear",
+			file: "flux.yaml",
+			content: "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  annotations:\n    kubectl.kubernetes.io/last-applied-configuration: |\n" +
+				"      {\"apiVersion\":\"v1\",\"data\":{\"password\":\"Q0FOQVJZ\",\"empty\":\"\"},\"kind\":\"Secret\",\"stringData\":{\"token\":\"" + canary + "\"}}\n" +
+				"stringData:\n  token: ENC[AES256_GCM,data:abcd,iv:efgh,tag:ijkl,type:str]\nsops:\n  mac: ENC[AES256_GCM,data:x,iv:y,tag:z,type:str]\n  encrypted_regex: ^(data|stringData)$\n  version: 3.13.3\n",
+			want: []Finding{
+				{File: "flux.yaml", Line: 6, Rule: RulePlaintextSecret, Kind: "Secret", Name: "db", Key: "password"},
+				{File: "flux.yaml", Line: 6, Rule: RulePlaintextSecret, Kind: "Secret", Name: "db", Key: "token"},
+			},
+		},
+		{
+			name:    "plain Secret whose value is only in kapp's copy",
+			file:    "kapp.yaml",
+			content: "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  annotations:\n    kapp.k14s.io/original: '{\"data\":{\"password\":\"Q0FOQVJZ\"}}'\ndata: {}\n",
+			want:    []Finding{{File: "kapp.yaml", Line: 6, Rule: RulePlaintextSecret, Kind: "Secret", Name: "db", Key: "password"}},
+		},
+		{
+			name: "SOPS-encrypted Secret with the copy encrypted too",
+			file: "all.yaml",
+			content: "apiVersion: ENC[AES256_GCM,data:a,iv:b,tag:c,type:str]\nkind: ENC[AES256_GCM,data:a,iv:b,tag:c,type:str]\nmetadata:\n  annotations:\n" +
+				"    kubectl.kubernetes.io/last-applied-configuration: ENC[AES256_GCM,data:abcd,iv:efgh,tag:ijkl,type:str]\nsops:\n  mac: ENC[AES256_GCM,data:x,iv:y,tag:z,type:str]\n  version: 3.13.3\n",
+		},
+		{
+			name: "ConfigMap's last-applied copy",
+			file: "cm.yaml",
+			content: "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n  annotations:\n    kubectl.kubernetes.io/last-applied-configuration: '{\"data\":{\"k\":\"v\"}}'\ndata:\n  k: v\n",
+		},
+		{
 			name:    "not a candidate",
 			file:    "notes.txt",
 			content: "AKIAABCDEFGHIJKLMNOP\n",
