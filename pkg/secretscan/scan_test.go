@@ -126,8 +126,8 @@ func TestScan(t *testing.T) {
 				"    kubectl.kubernetes.io/last-applied-configuration: ENC[AES256_GCM,data:abcd,iv:efgh,tag:ijkl,type:str]\nsops:\n  mac: ENC[AES256_GCM,data:x,iv:y,tag:z,type:str]\n  version: 3.13.3\n",
 		},
 		{
-			name: "ConfigMap's last-applied copy",
-			file: "cm.yaml",
+			name:    "ConfigMap's last-applied copy",
+			file:    "cm.yaml",
 			content: "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n  annotations:\n    kubectl.kubernetes.io/last-applied-configuration: '{\"data\":{\"k\":\"v\"}}'\ndata:\n  k: v\n",
 		},
 		{
