@@ -140,12 +140,14 @@ func (f *sopsFlags) loadRule(path string) (*sopsfile.CreationRule, error) {
 	r, err := c.RuleFor(path)
 	if err != nil {
 		if errors.Is(err, sopsfile.ErrNoMatchingRule) && f.RulePath == "" && path == "stdin" {
-			return nil, cli.Usagef("%v (for stdin, give the file's path with --path)", err)
+			return nil, cli.Usagef("%w (for stdin, give the file's path with --path)", err)
 		}
 		return nil, err
 	}
-	if r != nil && len(r.Unsupported) > 0 {
-		return nil, fmt.Errorf("the creation rule in %s for %s asks for %s keys; only age is supported: use sops for this file", c.Path, path, strings.Join(r.Unsupported, ", "))
+	if r != nil {
+		if err := r.Usable(len(f.Age) > 0); err != nil {
+			return nil, err
+		}
 	}
 	return r, nil
 }
@@ -339,11 +341,20 @@ func (o *Options) inferFormat() (string, error) {
 		return FormatSealedSecrets, nil
 	}
 	rule, err := o.loadRule(o.Filename)
-	if err == nil && rule != nil {
+	var ce *sopsfile.ConfigError
+	switch {
+	case errors.As(err, &ce):
+		// A .sops.yaml that exists but cannot be used is never taken for
+		// none: that would seal for whatever cluster the context names.
+		return "", err
+	case err == nil && rule != nil:
 		o.sopsRule = rule
 		return FormatSOPS, nil
+	case err != nil && !errors.Is(err, sopsfile.ErrNoMatchingRule):
+		return "", fmt.Errorf("choosing the format from the sops config: %w", err)
 	}
-	// Otherwise, the controller of the current cluster (checked in Run).
+	// No config, no rule for this file (or stdin without --path): the
+	// controller of the current cluster (checked in Run).
 	return FormatSealedSecrets, nil
 }
 
