@@ -295,9 +295,12 @@ func (s *Scanner) scanDoc(name string, doc *yaml.Node) []Finding {
 	isSecret := kind == "Secret" && (apiVersion == "v1" || apiVersion == "")
 	if isSOPS(root) {
 		// SOPS leaves in clear what its rule does not select: with Flux's
-		// encrypted_regex, metadata and so the last-applied copy.
+		// encrypted_regex, metadata and so the last-applied copy; with a
+		// rule that misses stringData (or a regex sops could not compile),
+		// values themselves.
 		if isSecret {
-			return s.scanCopyAnnotations(name, objName, meta)
+			out, _ := s.scanSecretData(name, objName, root, meta)
+			return out
 		}
 		return nil
 	}
@@ -310,22 +313,7 @@ func (s *Scanner) scanDoc(name string, doc *yaml.Node) []Finding {
 	var out []Finding
 	skip := map[*yaml.Node]bool{}
 	if isSecret {
-		out = append(out, s.scanCopyAnnotations(name, objName, meta)...)
-		for _, field := range []string{"data", "stringData"} {
-			_, m := mapGet(root, field)
-			if m == nil || m.Kind != yaml.MappingNode {
-				continue
-			}
-			skip[m] = true
-			for i := 0; i+1 < len(m.Content); i += 2 {
-				k, v := m.Content[i], m.Content[i+1]
-				if v.Kind == yaml.ScalarNode && notPlaintext(v.Value) {
-					continue
-				}
-				out = append(out, Finding{File: s.show(name), Line: k.Line, Rule: RulePlaintextSecret, Kind: kind, Name: objName, Key: k.Value,
-					Message: fmt.Sprintf("%s key %q is plaintext: encrypt it (seal, SOPS) or use an ExternalSecret", field, k.Value)})
-			}
-		}
+		out, skip = s.scanSecretData(name, objName, root, meta)
 	}
 	isKustomization := (kind == "Kustomization" || kind == "Component") && strings.HasPrefix(apiVersion, "kustomize.config.k8s.io/") ||
 		kind == "" && IsKustomizationFile(name)
@@ -342,6 +330,30 @@ func (s *Scanner) scanDoc(name string, doc *yaml.Node) []Finding {
 	}
 	out = append(out, s.scanValues(name, kind, objName, "", root, skip)...)
 	return out
+}
+
+// scanSecretData reports a v1 Secret's data and stringData keys whose value
+// is plaintext, and the values in its copy annotations. It returns the data
+// maps, which need no further scanning.
+func (s *Scanner) scanSecretData(name, objName string, root, meta *yaml.Node) ([]Finding, map[*yaml.Node]bool) {
+	out := s.scanCopyAnnotations(name, objName, meta)
+	skip := map[*yaml.Node]bool{}
+	for _, field := range []string{"data", "stringData"} {
+		_, m := mapGet(root, field)
+		if m == nil || m.Kind != yaml.MappingNode {
+			continue
+		}
+		skip[m] = true
+		for i := 0; i+1 < len(m.Content); i += 2 {
+			k, v := m.Content[i], m.Content[i+1]
+			if v.Kind == yaml.ScalarNode && notPlaintext(v.Value) {
+				continue
+			}
+			out = append(out, Finding{File: s.show(name), Line: k.Line, Rule: RulePlaintextSecret, Kind: "Secret", Name: objName, Key: k.Value,
+				Message: fmt.Sprintf("%s key %q is plaintext: encrypt it (seal, SOPS) or use an ExternalSecret", field, k.Value)})
+		}
+	}
+	return out, skip
 }
 
 // notPlaintext reports a Secret value that is empty, SOPS-encrypted or a

@@ -114,6 +114,13 @@ func TestScan(t *testing.T) {
 			},
 		},
 		{
+			name: "SOPS file whose rule left stringData in clear",
+			file: "partial.yaml",
+			content: "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\ndata:\n  a: ENC[AES256_GCM,data:abcd,iv:efgh,tag:ijkl,type:str]\nstringData:\n  token: " + canary + "\n" +
+				"sops:\n  mac: ENC[AES256_GCM,data:x,iv:y,tag:z,type:str]\n  encrypted_regex: ^data$\n  version: 3.13.3\n",
+			want: []Finding{{File: "partial.yaml", Line: 8, Rule: RulePlaintextSecret, Kind: "Secret", Name: "db", Key: "token"}},
+		},
+		{
 			name:    "plain Secret whose value is only in kapp's copy",
 			file:    "kapp.yaml",
 			content: "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  annotations:\n    kapp.k14s.io/original: '{\"data\":{\"password\":\"Q0FOQVJZ\"}}'\ndata: {}\n",

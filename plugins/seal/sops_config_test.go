@@ -58,19 +58,22 @@ func TestBrokenSopsConfigIsNeverAFallback(t *testing.T) {
 	for _, tc := range []struct {
 		name, config string
 		want         []string // in stderr, after the config's path
+		// sopsPlaintext: the real sops (v3.13.3) accepts this config, exits
+		// 0 and encrypts nothing: the compiled regex is silently unusable.
+		sopsPlaintext bool
 	}{
 		{"invalid YAML", "creation_rules:\n  - path_regex: secret\\.yaml$\n    encrypted_regex: ^(data|stringData)$\n    age: [" + f.recipient + "\n",
-			[]string{".sops.yaml:3: invalid YAML"}},
+			[]string{".sops.yaml:3: invalid YAML"}, false},
 		{"bad path_regex", "creation_rules:\n  - path_regex: '(secret\\.yaml$'\n    age: " + f.recipient + "\n",
-			[]string{".sops.yaml:2: creation rule 1: invalid path_regex"}},
+			[]string{".sops.yaml:2: creation rule 1: invalid path_regex"}, false},
 		{"bad encrypted_regex", "creation_rules:\n  - path_regex: secret\\.yaml$\n    encrypted_regex: ^(data|stringData$\n    age: " + f.recipient + "\n",
-			[]string{".sops.yaml:3: creation rule 1: invalid regular expression"}},
+			[]string{".sops.yaml:3: creation rule 1: invalid regular expression"}, true},
 		{"PGP-only rule", "creation_rules:\n  - path_regex: .*\\.yaml$\n    encrypted_regex: ^(data|stringData)$\n    pgp: FBC7B9E2A4F9289AC0C1D4843D16CEE4A27381B4\n",
-			[]string{".sops.yaml:2: the creation rule", "asks for pgp keys"}},
+			[]string{".sops.yaml:2: the creation rule", "asks for pgp keys"}, false},
 		{"misspelt creation_rules", "creation-rules:\n  - path_regex: secret\\.yaml$\n    age: " + f.recipient + "\n",
-			[]string{".sops.yaml:1: unknown key \"creation-rules\""}},
+			[]string{".sops.yaml:1: unknown key \"creation-rules\""}, false},
 		{"invalid age recipient", "creation_rules:\n  - path_regex: secret\\.yaml$\n    age: age1notarecipient\n",
-			[]string{".sops.yaml:2: the creation rule", "invalid age recipient"}},
+			[]string{".sops.yaml:2: the creation rule", "invalid age recipient"}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := writeTestFile(t, f.dir, ".sops.yaml", []byte(tc.config))
@@ -101,10 +104,21 @@ func TestBrokenSopsConfigIsNeverAFallback(t *testing.T) {
 					t.Errorf("temporary file left: %s", e.Name())
 				}
 			}
-			// The real sops cannot use this config either.
-			t.Run("sops refuses it too", func(t *testing.T) {
-				if _, serr, code := realSops(t, f.dir, "", "encrypt", filepath.Base(in)); code == 0 {
+			// The real sops cannot use this config either, or worse.
+			t.Run("the real sops", func(t *testing.T) {
+				out, serr, code := realSops(t, f.dir, "", "encrypt", filepath.Base(in))
+				switch {
+				case tc.sopsPlaintext && (code != 0 || !strings.Contains(out, canary)):
+					t.Errorf("sops was expected to exit 0 leaving the value in clear: exit %d: %s", code, serr)
+				case !tc.sopsPlaintext && code == 0:
 					t.Errorf("sops encrypted with this config; stderr: %s", serr)
+				case tc.sopsPlaintext:
+					// seal scan does not take sops' file for encrypted.
+					dir := t.TempDir()
+					writeTestFile(t, dir, "secret.yaml", []byte(out))
+					if code, sout, _ := runScan(t, dir, "-o", "json"); code != 1 || !strings.Contains(sout, `"key": "token"`) || !strings.Contains(sout, `"key": "password"`) {
+						t.Errorf("seal scan of sops' output: exit %d, want 1 naming password and token:\n%s", code, sout)
+					}
 				}
 			})
 		})
