@@ -99,6 +99,17 @@ func TestSealSOPSLeavesNoCopyOfTheValues(t *testing.T) {
 		t.Errorf("the scan shows the value: %s%s", out, errOut)
 	}
 
+	// A copy under a name we do not know is refused, and -i writes nothing.
+	other := writeTestFile(t, f.dir, "envs/dev/other.yaml", []byte(strings.Replace(appliedSecret(), "kubectl.kubernetes.io/last-applied-configuration", "example.com/backup", 1)))
+	before := read(t, other)
+	r = runSeal(t, nil, "", "-f", "envs/dev/other.yaml", "-i")
+	if r.code != 2 || !strings.Contains(r.stderr, "metadata.annotations.example.com/backup") || !strings.Contains(r.stderr, "data.password") || leaks(r.stdout+r.stderr) {
+		t.Errorf("a copy under another name: exit %d, want 2 naming the annotation and key: %s", r.code, r.stderr)
+	}
+	if read(t, other) != before {
+		t.Errorf("the refused file was rewritten")
+	}
+
 	// Sealed Secrets: the template has no copy either.
 	plainFile := writeTestFile(t, f.dir, "plain/applied.yaml", []byte(appliedSecret()))
 	r = runSeal(t, nil, "", "-f", plainFile, "--cert", f.cert)
