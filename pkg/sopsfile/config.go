@@ -256,14 +256,14 @@ func parseRule(i int, rn *yaml.Node) (*CreationRule, error) {
 
 // Usable reports why the rule cannot be used here, as a *ConfigError naming
 // the rule's line: it asks for keys other than age, or has no or invalid
-// age recipients. Flags that replace the recipients (noAgeNeeded) make
-// missing or invalid ones irrelevant.
-func (r *CreationRule) Usable(noAgeNeeded bool) error {
+// age recipients. Recipients given otherwise (ownKeys: --age) replace the
+// rule's keys, so only its selector is used and none of this matters.
+func (r *CreationRule) Usable(ownKeys bool) error {
+	if ownKeys {
+		return nil
+	}
 	if len(r.Unsupported) > 0 {
 		return &ConfigError{Path: r.ConfigPath, Line: r.Line, Reason: fmt.Sprintf("the creation rule for %s asks for %s keys; only age is supported: use sops for this file (or pass --age)", orAll(r.PathRegex), strings.Join(r.Unsupported, ", "))}
-	}
-	if noAgeNeeded {
-		return nil
 	}
 	if len(r.Age) == 0 {
 		return &ConfigError{Path: r.ConfigPath, Line: r.Line, Reason: fmt.Sprintf("the creation rule for %s has no age recipient", orAll(r.PathRegex))}

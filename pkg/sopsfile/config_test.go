@@ -54,8 +54,8 @@ func TestBrokenConfigNamesFileAndLine(t *testing.T) {
 }
 
 // TestRuleUsable: a rule asking for other keys than age, or without valid
-// age recipients, is unusable, naming the rule's line; --age (noAgeNeeded)
-// only excuses the recipients.
+// age recipients, is unusable, naming the rule's line; with --age (ownKeys)
+// only its selector is used, and it is usable.
 func TestRuleUsable(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), ConfigFileName)
@@ -72,34 +72,29 @@ func TestRuleUsable(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
-		file        string
-		line        int
-		reason      string
-		withAge     bool
-		withAgeLine int // 0: usable with --age
+		file   string
+		line   int // 0: usable
+		reason string
 	}{
-		{"pgp/s.yaml", 2, "asks for pgp keys", false, 2},
-		{"none/s.yaml", 4, "has no age recipient", false, 0},
-		{"bad/s.yaml", 6, "invalid age recipient", false, 0},
-		{"ok/s.yaml", 0, "", false, 0},
+		{"pgp/s.yaml", 2, "asks for pgp keys"},
+		{"none/s.yaml", 4, "has no age recipient"},
+		{"bad/s.yaml", 6, "invalid age recipient"},
+		{"ok/s.yaml", 0, ""},
 	} {
 		r, err := c.RuleFor(filepath.Join(filepath.Dir(path), tc.file))
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, withAge := range []bool{false, true} {
-			want, line := tc.reason, tc.line
-			if withAge {
-				line = tc.withAgeLine
-			}
-			err := r.Usable(withAge)
-			var ce *ConfigError
-			switch {
-			case line == 0 && err != nil:
-				t.Errorf("%s (--age %v): %v", tc.file, withAge, err)
-			case line != 0 && (!errors.As(err, &ce) || ce.Line != line || ce.Path != path || !strings.Contains(ce.Reason, want)):
-				t.Errorf("%s (--age %v): %v, want line %d with %q", tc.file, withAge, err, line, want)
-			}
+		err = r.Usable(false)
+		var ce *ConfigError
+		switch {
+		case tc.line == 0 && err != nil:
+			t.Errorf("%s: %v", tc.file, err)
+		case tc.line != 0 && (!errors.As(err, &ce) || ce.Line != tc.line || ce.Path != path || !strings.Contains(ce.Reason, tc.reason)):
+			t.Errorf("%s: %v, want line %d with %q", tc.file, err, tc.line, tc.reason)
+		}
+		if err := r.Usable(true); err != nil {
+			t.Errorf("%s with --age: %v", tc.file, err)
 		}
 	}
 }

@@ -594,7 +594,9 @@ func (o *Options) runSOPS() ([]byte, error) {
 	rule := o.sopsRule
 	if rule == nil {
 		var err error
-		if rule, err = o.loadRule(o.Filename); err != nil && len(o.Age) == 0 {
+		var ce *sopsfile.ConfigError
+		if rule, err = o.loadRule(o.Filename); err != nil && (len(o.Age) == 0 || errors.As(err, &ce)) {
+			// --age makes a missing rule fine, never a broken config.
 			return nil, err
 		}
 	}

@@ -61,19 +61,21 @@ func TestBrokenSopsConfigIsNeverAFallback(t *testing.T) {
 		// sopsPlaintext: the real sops (v3.13.3) accepts this config, exits
 		// 0 and encrypts nothing: the compiled regex is silently unusable.
 		sopsPlaintext bool
+		// withAge: --age replaces the rule's keys, so the rule is usable.
+		withAge bool
 	}{
 		{"invalid YAML", "creation_rules:\n  - path_regex: secret\\.yaml$\n    encrypted_regex: ^(data|stringData)$\n    age: [" + f.recipient + "\n",
-			[]string{".sops.yaml:3: invalid YAML"}, false},
+			[]string{".sops.yaml:3: invalid YAML"}, false, false},
 		{"bad path_regex", "creation_rules:\n  - path_regex: '(secret\\.yaml$'\n    age: " + f.recipient + "\n",
-			[]string{".sops.yaml:2: creation rule 1: invalid path_regex"}, false},
+			[]string{".sops.yaml:2: creation rule 1: invalid path_regex"}, false, false},
 		{"bad encrypted_regex", "creation_rules:\n  - path_regex: secret\\.yaml$\n    encrypted_regex: ^(data|stringData$\n    age: " + f.recipient + "\n",
-			[]string{".sops.yaml:3: creation rule 1: invalid regular expression"}, true},
+			[]string{".sops.yaml:3: creation rule 1: invalid regular expression"}, true, false},
 		{"PGP-only rule", "creation_rules:\n  - path_regex: .*\\.yaml$\n    encrypted_regex: ^(data|stringData)$\n    pgp: FBC7B9E2A4F9289AC0C1D4843D16CEE4A27381B4\n",
-			[]string{".sops.yaml:2: the creation rule", "asks for pgp keys"}, false},
+			[]string{".sops.yaml:2: the creation rule", "asks for pgp keys"}, false, true},
 		{"misspelt creation_rules", "creation-rules:\n  - path_regex: secret\\.yaml$\n    age: " + f.recipient + "\n",
-			[]string{".sops.yaml:1: unknown key \"creation-rules\""}, false},
-		{"invalid age recipient", "creation_rules:\n  - path_regex: secret\\.yaml$\n    age: age1notarecipient\n",
-			[]string{".sops.yaml:2: the creation rule", "invalid age recipient"}, false},
+			[]string{".sops.yaml:1: unknown key \"creation-rules\""}, false, false},
+		{"invalid age recipient", "creation_rules:\n  - path_regex: secret\\.yaml$\n    encrypted_regex: ^(data|stringData)$\n    age: age1notarecipient\n",
+			[]string{".sops.yaml:2: the creation rule", "invalid age recipient"}, false, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := writeTestFile(t, f.dir, ".sops.yaml", []byte(tc.config))
@@ -104,6 +106,15 @@ func TestBrokenSopsConfigIsNeverAFallback(t *testing.T) {
 					t.Errorf("temporary file left: %s", e.Name())
 				}
 			}
+			// --age replaces the rule's recipients, not a broken config.
+			r = runSeal(t, nil, "", "-f", "secret.yaml", "--age", f.recipient, "--output-file", "out.yaml")
+			switch {
+			case tc.withAge && (r.code != 0 || !strings.Contains(read(t, filepath.Join(f.dir, "out.yaml")), "encrypted_regex: ^(data|stringData)$")):
+				t.Errorf("with --age: exit %d, want 0 with the rule's encrypted_regex: %s", r.code, r.stderr)
+			case !tc.withAge && r.code != 2:
+				t.Errorf("with --age: exit %d, want 2: %s", r.code, r.stderr)
+			}
+
 			// The real sops cannot use this config either, or worse.
 			t.Run("the real sops", func(t *testing.T) {
 				out, serr, code := realSops(t, f.dir, "", "encrypt", filepath.Base(in))
