@@ -560,13 +560,15 @@ func Encrypt(in []byte, opts EncryptOptions) ([]byte, error) {
 		return nil, err
 	}
 	for i, d := range docs {
-		for _, a := range dropSecretCopies(d) {
-			if opts.Notice != nil {
-				opts.Notice(fmt.Sprintf("%s: dropped the annotation %s (a copy of the Secret, values included)", secretTitle(i, d), a))
+		for _, so := range secretObjects(i, d) {
+			for _, a := range dropSecretCopies(so.obj) {
+				if opts.Notice != nil {
+					opts.Notice(fmt.Sprintf("%s: dropped the annotation %s (a copy of the Secret, values included)", so.title, a))
+				}
 			}
-		}
-		if err := checkSecretInClear(i, d, rule); err != nil {
-			return nil, err
+			if err := checkSecretInClear(so, rule); err != nil {
+				return nil, err
+			}
 		}
 	}
 	f := &file{docs: docs}

@@ -48,8 +48,46 @@ func valueAt(b branch, key string) (any, bool) {
 	return nil, false
 }
 
-// secretTitle names a Secret document for messages.
-func secretTitle(i int, d branch) string {
+// secretObject is a Secret in a document: the document itself, or an item
+// of a v1 List (`kubectl get secrets -o yaml`).
+type secretObject struct {
+	obj branch
+	// prefix is the key path of obj in the document (sops' paths do not
+	// count list indices).
+	prefix []string
+	title  string
+}
+
+// secretObjects lists the Secrets of document i.
+func secretObjects(i int, d branch) []secretObject {
+	if isSecretDoc(d) {
+		return []secretObject{{obj: d, title: secretTitle(fmt.Sprintf("document %d", i+1), d)}}
+	}
+	if stringAt(d, "kind") != "List" {
+		return nil
+	}
+	items, _ := valueAt(d, "items")
+	list, ok := items.([]any)
+	if !ok {
+		return nil
+	}
+	var out []secretObject
+	n := 0
+	for _, it := range list {
+		b, ok := it.(branch)
+		if !ok {
+			continue
+		}
+		n++
+		if isSecretDoc(b) {
+			out = append(out, secretObject{obj: b, prefix: []string{"items"}, title: secretTitle(fmt.Sprintf("document %d, item %d", i+1, n), b)})
+		}
+	}
+	return out
+}
+
+// secretTitle names a Secret for messages.
+func secretTitle(where string, d branch) string {
 	name := "?"
 	if meta, ok := valueAt(d, "metadata"); ok {
 		if m, ok := meta.(branch); ok {
@@ -59,16 +97,13 @@ func secretTitle(i int, d branch) string {
 			}
 		}
 	}
-	return fmt.Sprintf("document %d (Secret %s)", i+1, name)
+	return fmt.Sprintf("%s (Secret %s)", where, name)
 }
 
 // dropSecretCopies removes SecretCopyAnnotations from a Secret document (and
 // the annotations mapping when nothing is left in it). It returns the names
 // of the annotations removed.
 func dropSecretCopies(d branch) []string {
-	if !isSecretDoc(d) {
-		return nil
-	}
 	var dropped []string
 	for mi, mit := range d {
 		if k, _ := mit.Key.(string); k != "metadata" {
@@ -157,18 +192,17 @@ func secretValues(d branch) []secretValue {
 // minContainedValue bytes, plain or base64) inside an annotation, a comment
 // or a field that is not a standard field of a Secret. The message names the
 // key and the field, never the value.
-func checkSecretInClear(i int, d branch, c *compiled) error {
-	if !isSecretDoc(d) {
-		return nil
-	}
+func checkSecretInClear(so secretObject, c *compiled) error {
+	d := so.obj
 	values := secretValues(d)
 	public := publicIdentifiers(d)
 	var found error
-	_, err := walkBranch(d, nil, nil, func(v any, path []string, comments [][]string) (any, error) {
+	_, err := walkBranch(d, so.prefix, nil, func(v any, full []string, comments [][]string) (any, error) {
 		cm, isComment := v.(comment)
-		if found != nil || c.shouldEncrypt(path, comments, isComment) {
+		if found != nil || c.shouldEncrypt(full, comments, isComment) {
 			return v, nil
 		}
+		path := full[len(so.prefix):]
 		where := "the field " + strings.Join(path, ".")
 		if isComment {
 			where = "a comment"
@@ -178,7 +212,7 @@ func checkSecretInClear(i int, d branch, c *compiled) error {
 		}
 		if !isComment && len(path) == 2 && (path[0] == "data" || path[0] == "stringData") {
 			if s, ok := v.(string); !ok || s != "" {
-				found = fmt.Errorf("%s: %s.%s would stay in clear under the rule %s: choose a rule that encrypts data and stringData", secretTitle(i, d), path[0], path[1], ruleString(c.Rule))
+				found = fmt.Errorf("%s: %s.%s would stay in clear under the rule %s: choose a rule that encrypts data and stringData", so.title, path[0], path[1], ruleString(c.Rule))
 			}
 			return v, nil
 		}
@@ -195,7 +229,7 @@ func checkSecretInClear(i int, d branch, c *compiled) error {
 		for _, sv := range values {
 			for _, f := range sv.forms {
 				if len(f) >= minContainedValue && !public[f] && strings.Contains(s, f) {
-					found = fmt.Errorf("%s: %s, left in clear by the rule %s, holds the value of %s.%s: remove it, or choose a rule that encrypts it", secretTitle(i, d), where, ruleString(c.Rule), sv.field, sv.key)
+					found = fmt.Errorf("%s: %s, left in clear by the rule %s, holds the value of %s.%s: remove it, or choose a rule that encrypts it", so.title, where, ruleString(c.Rule), sv.field, sv.key)
 					return v, nil
 				}
 			}

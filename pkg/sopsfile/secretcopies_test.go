@@ -149,6 +149,9 @@ func TestEncryptRefusesSecretValuesInClear(t *testing.T) {
 		{"stringData left in clear by the rule",
 			"apiVersion: v1\nkind: Secret\nmetadata: {name: db}\ndata:\n  a: " + copyCanaryB64 + "\nstringData:\n  token: " + copyCanary + "\n", Rule{EncryptedRegex: "^data$"},
 			[]string{"stringData.token would stay in clear", `encrypted_regex "^data$"`}},
+		{"an item of a List",
+			"apiVersion: v1\nkind: List\nitems:\n  - apiVersion: v1\n    kind: ConfigMap\n    metadata: {name: c}\n  - apiVersion: v1\n    kind: Secret\n    metadata:\n      name: db\n      annotations:\n        note: \"was " + copyCanary + "\"\n    stringData:\n      token: " + copyCanary + "\n", flux,
+			[]string{"document 1, item 2 (Secret db)", "metadata.annotations.note", "stringData.token"}},
 		{"a second document",
 			"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {k: v}\n---\n" + exportedSecret("example.com/copy"), flux,
 			[]string{"document 2 (Secret prod/db)", "example.com/copy"}},
@@ -201,5 +204,44 @@ func TestEncryptKeepsOrdinaryClearFields(t *testing.T) {
 		if d := cmp.Diff(a, b); d != "" {
 			t.Errorf("round trip changed the document (-in +out):\n%s", d)
 		}
+	}
+}
+
+// TestEncryptListOfSecrets: `kubectl get secrets -o yaml` gives a List; the
+// copies of its Secrets are dropped as well, and the real sops decrypts the
+// file to the List without them.
+func TestEncryptListOfSecrets(t *testing.T) {
+	t.Parallel()
+	key := newAgeKey(t)
+	item := strings.ReplaceAll(exportedSecret("kubectl.kubernetes.io/last-applied-configuration"), "\n", "\n    ")
+	in := "apiVersion: v1\nkind: List\nitems:\n  - " + strings.TrimSpace(item) + "\n  - apiVersion: v1\n    kind: ConfigMap\n    metadata: {name: c}\n"
+	var notices []string
+	out, err := Encrypt([]byte(in), EncryptOptions{Recipients: []string{key.recipient}, Rule: Rule{EncryptedRegex: "^(data|stringData)$"},
+		Notice: func(m string) { notices = append(notices, m) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if leaksCopyCanary(string(out)) || strings.Contains(string(out), "last-applied") {
+		t.Fatalf("a copy of the value is left:\n%s", out)
+	}
+	if len(notices) != 1 || !strings.Contains(notices[0], "document 1, item 1 (Secret prod/db)") {
+		t.Errorf("notices: %q", notices)
+	}
+	dir := t.TempDir()
+	got, err := sopsCLI(t, dir, key.file, "decrypt", writeTemp(t, dir, "list.enc.yaml", out))
+	if err != nil {
+		t.Fatalf("sops decrypt: %v", err)
+	}
+	var want, have any
+	if err := yaml.Unmarshal([]byte(in), &want); err != nil {
+		t.Fatal(err)
+	}
+	ann := want.(map[string]any)["items"].([]any)[0].(map[string]any)["metadata"].(map[string]any)["annotations"].(map[string]any)
+	delete(ann, "kubectl.kubernetes.io/last-applied-configuration")
+	if err := yaml.Unmarshal(got, &have); err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(want, have); d != "" {
+		t.Errorf("sops -d (-the List without the copy +sops):\n%s", d)
 	}
 }
