@@ -293,6 +293,19 @@ func (s *Scanner) scanDoc(name string, doc *yaml.Node) []Finding {
 	_, meta := mapGet(root, "metadata")
 	objName := scalar(meta, "name")
 	isSecret := kind == "Secret" && (apiVersion == "v1" || apiVersion == "")
+	if kind == "List" && apiVersion == "v1" {
+		// `kubectl get secrets -o yaml`: each item is an object.
+		_, items := mapGet(root, "items")
+		if items != nil && items.Kind == yaml.SequenceNode {
+			var out []Finding
+			for _, it := range items.Content {
+				if it.Kind == yaml.MappingNode {
+					out = append(out, s.scanDoc(name, it)...)
+				}
+			}
+			return out
+		}
+	}
 	if isSOPS(root) {
 		// SOPS leaves in clear what its rule does not select: with Flux's
 		// encrypted_regex, metadata and so the last-applied copy; with a

@@ -121,6 +121,18 @@ func TestScan(t *testing.T) {
 			want: []Finding{{File: "partial.yaml", Line: 8, Rule: RulePlaintextSecret, Kind: "Secret", Name: "db", Key: "token"}},
 		},
 		{
+			name: "SOPS-encrypted List of Secrets with a last-applied copy in clear",
+			file: "list.yaml",
+			content: "apiVersion: v1\nkind: List\nitems:\n  - apiVersion: v1\n    kind: Secret\n    metadata:\n      name: db\n      annotations:\n" +
+				"        kubectl.kubernetes.io/last-applied-configuration: '{\"stringData\":{\"token\":\"" + canary + "\"}}'\n" +
+				"    data:\n      token: ENC[AES256_GCM,data:abcd,iv:efgh,tag:ijkl,type:str]\n  - apiVersion: v1\n    kind: Secret\n    metadata: {name: plain}\n    stringData: {key: " + canary + "}\n" +
+				"sops:\n  mac: ENC[AES256_GCM,data:x,iv:y,tag:z,type:str]\n  encrypted_regex: ^data$\n  version: 3.13.3\n",
+			want: []Finding{
+				{File: "list.yaml", Line: 9, Rule: RulePlaintextSecret, Kind: "Secret", Name: "db", Key: "token"},
+				{File: "list.yaml", Line: 15, Rule: RulePlaintextSecret, Kind: "Secret", Name: "plain", Key: "key"},
+			},
+		},
+		{
 			name:    "plain Secret whose value is only in kapp's copy",
 			file:    "kapp.yaml",
 			content: "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  annotations:\n    kapp.k14s.io/original: '{\"data\":{\"password\":\"Q0FOQVJZ\"}}'\ndata: {}\n",
