@@ -320,7 +320,19 @@ func (s *Scanner) scanDoc(name string, doc *yaml.Node) []Finding {
 	switch kind {
 	case "SealedSecret", "ExternalSecret", "ClusterExternalSecret":
 		if strings.HasPrefix(apiVersion, "bitnami.com/") || strings.HasPrefix(apiVersion, "external-secrets.io/") {
-			return nil
+			// Their template's annotations are copied from a Secret and
+			// are in clear: a last-applied copy there holds its values.
+			_, spec := mapGet(root, "spec")
+			if kind == "ClusterExternalSecret" {
+				_, spec = mapGet(spec, "externalSecretSpec")
+			}
+			_, tmpl := mapGet(spec, "template")
+			if kind != "SealedSecret" {
+				_, target := mapGet(spec, "target")
+				_, tmpl = mapGet(target, "template")
+			}
+			_, tmeta := mapGet(tmpl, "metadata")
+			return s.scanCopyAnnotations(name, kind, objName, tmeta)
 		}
 	}
 	var out []Finding
@@ -349,7 +361,7 @@ func (s *Scanner) scanDoc(name string, doc *yaml.Node) []Finding {
 // is plaintext, and the values in its copy annotations. It returns the data
 // maps, which need no further scanning.
 func (s *Scanner) scanSecretData(name, objName string, root, meta *yaml.Node) ([]Finding, map[*yaml.Node]bool) {
-	out := s.scanCopyAnnotations(name, objName, meta)
+	out := s.scanCopyAnnotations(name, "Secret", objName, meta)
 	skip := map[*yaml.Node]bool{}
 	for _, field := range []string{"data", "stringData"} {
 		_, m := mapGet(root, field)
@@ -387,7 +399,7 @@ var copyAnnotations = []string{
 // annotations: `kubectl get -o yaml` of an applied Secret has them even when
 // data is empty or encrypted. An annotation that is not a JSON or YAML
 // mapping (SOPS-encrypted, say) holds nothing readable.
-func (s *Scanner) scanCopyAnnotations(name, objName string, meta *yaml.Node) []Finding {
+func (s *Scanner) scanCopyAnnotations(name, kind, objName string, meta *yaml.Node) []Finding {
 	_, ann := mapGet(meta, "annotations")
 	var out []Finding
 	for _, a := range copyAnnotations {
@@ -410,7 +422,7 @@ func (s *Scanner) scanCopyAnnotations(name, objName string, meta *yaml.Node) []F
 				if str, ok := m[key].(string); ok && notPlaintext(str) || m[key] == nil {
 					continue
 				}
-				out = append(out, Finding{File: s.show(name), Line: k.Line, Rule: RulePlaintextSecret, Kind: "Secret", Name: objName, Key: key,
+				out = append(out, Finding{File: s.show(name), Line: k.Line, Rule: RulePlaintextSecret, Kind: kind, Name: objName, Key: key,
 					Message: fmt.Sprintf("the %s annotation holds %s key %q in plaintext: remove the annotation (kubectl gitops seal drops it)", a, field, key)})
 			}
 		}

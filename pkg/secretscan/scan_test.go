@@ -133,6 +133,20 @@ func TestScan(t *testing.T) {
 			},
 		},
 		{
+			name: "SealedSecret whose template keeps the last-applied copy",
+			file: "sealed-copy.yaml",
+			content: "apiVersion: bitnami.com/v1alpha1\nkind: SealedSecret\nmetadata:\n  name: db\nspec:\n  encryptedData:\n    password: AgBy3i4OJSWK+PiTySYZZA==\n  template:\n    metadata:\n      annotations:\n" +
+				"        kubectl.kubernetes.io/last-applied-configuration: '{\"stringData\":{\"password\":\"" + canary + "\"}}'\n",
+			want: []Finding{{File: "sealed-copy.yaml", Line: 11, Rule: RulePlaintextSecret, Kind: "SealedSecret", Name: "db", Key: "password"}},
+		},
+		{
+			name: "ExternalSecret whose target template keeps kapp's copy",
+			file: "es-copy.yaml",
+			content: "apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata:\n  name: db\nspec:\n  target:\n    name: db\n    template:\n      metadata:\n        annotations:\n" +
+				"          kapp.k14s.io/original: '{\"data\":{\"password\":\"Q0FOQVJZ\"}}'\n",
+			want: []Finding{{File: "es-copy.yaml", Line: 11, Rule: RulePlaintextSecret, Kind: "ExternalSecret", Name: "db", Key: "password"}},
+		},
+		{
 			name:    "plain Secret whose value is only in kapp's copy",
 			file:    "kapp.yaml",
 			content: "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  annotations:\n    kapp.k14s.io/original: '{\"data\":{\"password\":\"Q0FOQVJZ\"}}'\ndata: {}\n",
