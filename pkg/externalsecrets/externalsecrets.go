@@ -134,7 +134,9 @@ func Generate(secret *corev1.Secret, opts Options) (*ExternalSecret, error) {
 	}
 	ann := map[string]string{}
 	for k, v := range secret.Annotations {
-		if !strings.HasSuffix(k, "last-applied-configuration") {
+		// Copies of the Secret, values included: client-side apply's,
+		// kubecfg's and kapp's.
+		if !strings.HasSuffix(k, "last-applied-configuration") && k != "kapp.k14s.io/original" {
 			ann[k] = v
 		}
 	}

@@ -40,3 +40,25 @@ func TestGenerateHasKeysNotValues(t *testing.T) {
 		t.Error("no store accepted")
 	}
 }
+
+// TestGenerateDropsCopyAnnotations: the target template's annotations are in
+// Git; the annotations holding a copy of the Secret (values included) are not
+// carried into it.
+func TestGenerateDropsCopyAnnotations(t *testing.T) {
+	t.Parallel()
+	for _, a := range []string{"kubectl.kubernetes.io/last-applied-configuration", "kubecfg.ksonnet.io/last-applied-configuration", "kapp.k14s.io/original"} {
+		s := &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Name: "db", Namespace: "prod",
+				Annotations: map[string]string{a: `{"stringData":{"password":"canary-s3cr3t-Zq8v"}}`, "team": "payments"}},
+			StringData: map[string]string{"password": "canary-s3cr3t-Zq8v"},
+		}
+		es, err := Generate(s, Options{StoreName: "vault"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := json.Marshal(es)
+		if strings.Contains(string(b), "canary") || strings.Contains(string(b), a) || !strings.Contains(string(b), "payments") {
+			t.Errorf("%s: %s", a, b)
+		}
+	}
+}

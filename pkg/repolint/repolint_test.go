@@ -195,6 +195,14 @@ func TestInitOutputMistakes(t *testing.T) {
 				"infrastructure/dev/secret.yaml:6 error plaintext-secret",
 				"teams/team-b/api/base/deployment.yaml:22 error unpinned-image",
 			}},
+		{"a SOPS Secret whose last-applied copy is in clear (Flux)", repolayout.Spec{Operator: repolayout.OperatorFlux},
+			func(t *testing.T, dir string) {
+				writeFile(t, dir, "infrastructure/dev/secret.yaml", "apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\n  annotations:\n"+
+					"    kubectl.kubernetes.io/last-applied-configuration: '{\"data\":{\"token\":\"c2VjcmV0\"},\"kind\":\"Secret\"}'\n"+
+					"data:\n  token: ENC[AES256_GCM,data:abcd,iv:efgh,tag:ijkl,type:str]\n"+
+					"sops:\n  mac: ENC[AES256_GCM,data:x,iv:y,tag:z,type:str]\n  encrypted_regex: ^(data|stringData)$\n  version: 3.13.3\n")
+			},
+			[]string{"infrastructure/dev/secret.yaml:6 error plaintext-secret"}},
 		{"an unknown repository is not checked", repolayout.Spec{Operator: repolayout.OperatorArgoCD, RepoURL: "https://github.com/acme/platform.git"},
 			func(t *testing.T, dir string) {
 				data, _ := os.ReadFile(filepath.Join(dir, "argocd/apps/dev/web.yaml"))

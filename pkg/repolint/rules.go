@@ -48,7 +48,7 @@ var Rules = []Rule{
 	{RuleMissingApp, SeverityError, "an environment lacks an application the others have (directories, Applications, Kustomizations, pipeline versions files)"},
 	{RuleMissingPath, SeverityError, "an Application, Flux Kustomization or pipeline environment points at a path that does not exist"},
 	{RuleUnknownDependency, SeverityWarning, "a Flux Kustomization dependsOn a Kustomization not found in the repository"},
-	{secretscan.RulePlaintextSecret, SeverityError, "a Secret with data/stringData that is not SOPS-encrypted"},
+	{secretscan.RulePlaintextSecret, SeverityError, "a Secret with data/stringData that is not SOPS-encrypted, or with values in its last-applied copy"},
 	{secretscan.RuleSecretGeneratorLiteral, SeverityError, "a kustomize secretGenerator with literals"},
 	{secretscan.RulePrivateKey, SeverityError, "a PEM private key in a value"},
 	{secretscan.RuleAWSAccessKey, SeverityError, "an AWS access key id in a value"},

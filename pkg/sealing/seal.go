@@ -7,15 +7,55 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // lastApplied are the annotations holding a full copy of an object
-// (Secret data included): never carried into a SealedSecret.
+// (Secret data included): never carried into a SealedSecret, whose template
+// annotations are in clear. kubeseal drops client-side apply's; kubecfg's
+// and kapp's copies are dropped too.
 var lastApplied = []string{
 	"kubectl.kubernetes.io/last-applied-configuration",
 	"kubecfg.ksonnet.io/last-applied-configuration",
+	"kapp.k14s.io/original",
+}
+
+// minContainedValue is the shortest value looked for inside the template's
+// annotations: shorter ones ("1", "admin") occur in ordinary text.
+const minContainedValue = 6
+
+// checkAnnotations refuses template annotations that hold one of the
+// values, plain or base64 (a copy of the Secret under another name). Values
+// that are also the Secret's name, namespace or a label value are public by
+// the author's choice. The error names the annotation and key, not the value.
+func checkAnnotations(meta metav1.ObjectMeta, data map[string][]byte) error {
+	public := map[string]bool{meta.Name: true, meta.Namespace: true}
+	for _, v := range meta.Labels {
+		public[v] = true
+	}
+	for _, a := range sortedMapKeys(meta.Annotations) {
+		text := meta.Annotations[a]
+		for _, k := range sortedMapKeys(data) {
+			for _, f := range []string{string(data[k]), base64.StdEncoding.EncodeToString(data[k])} {
+				if len(f) >= minContainedValue && !public[f] && strings.Contains(text, f) {
+					return fmt.Errorf("the annotation %s of the Secret %s holds the value of key %q in clear (the SealedSecret's template keeps annotations readable): remove it", a, meta.Name, k)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func sortedMapKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 // SealOptions configure Seal.
@@ -78,6 +118,9 @@ func Seal(secret *corev1.Secret, pub *rsa.PublicKey, opts SealOptions) (*SealedS
 	}
 	if len(meta.Annotations) == 0 {
 		meta.Annotations = nil
+	}
+	if err := checkAnnotations(meta, data); err != nil {
+		return nil, err
 	}
 	meta.OwnerReferences = nil
 	meta.UID = ""

@@ -189,3 +189,46 @@ func TestParsePrivateKeysErrorsHoldNoKeyMaterial(t *testing.T) {
 		t.Errorf("key Secret List: %v", err)
 	}
 }
+
+// TestSealDropsEveryCopyOfTheValues: the template's annotations are in
+// clear in the SealedSecret, so every annotation holding a copy of the
+// Secret is dropped, and any other annotation holding a value is refused
+// (naming the annotation and key, never the value).
+func TestSealDropsEveryCopyOfTheValues(t *testing.T) {
+	t.Parallel()
+	kp, _ := testKeys(t)
+	b64 := base64.StdEncoding.EncodeToString([]byte(canary))
+	copyJSON := `{"data":{"password":"` + b64 + `"},"metadata":{"name":"db-creds"}}`
+	for _, a := range []string{"kubectl.kubernetes.io/last-applied-configuration", "kubecfg.ksonnet.io/last-applied-configuration", "kapp.k14s.io/original"} {
+		s := testSecret()
+		s.Annotations[a] = copyJSON
+		ss, err := Seal(s, kp.cert.Key, SealOptions{})
+		if err != nil {
+			t.Fatalf("%s: %v", a, err)
+		}
+		out, _ := Marshal("yaml", ss)
+		if bytes.Contains(out, []byte(canary)) || bytes.Contains(out, []byte(b64)) || bytes.Contains(out, []byte(a)) {
+			t.Errorf("%s: a copy of the value is in the SealedSecret:\n%s", a, out)
+		}
+		if ss.Spec.Template.Annotations["team"] != "payments" {
+			t.Errorf("%s: other annotations lost: %v", a, ss.Spec.Template.Annotations)
+		}
+	}
+	for name, ann := range map[string]string{"base64 copy": copyJSON, "plain value": "rotated from " + canary} {
+		s := testSecret()
+		s.Annotations["example.com/backup"] = ann
+		_, err := Seal(s, kp.cert.Key, SealOptions{})
+		if err == nil || !strings.Contains(err.Error(), "example.com/backup") || !strings.Contains(err.Error(), `"password"`) ||
+			strings.Contains(err.Error(), canary) || strings.Contains(err.Error(), b64) {
+			t.Errorf("%s: error %v", name, err)
+		}
+	}
+	// A user name that is also the Secret's label value is not a leak.
+	s := testSecret()
+	s.Labels["owner"] = "db-admin"
+	s.Data["username"] = []byte("db-admin")
+	s.Annotations["contact"] = "db-admin on call"
+	if _, err := Seal(s, kp.cert.Key, SealOptions{}); err != nil {
+		t.Errorf("public value refused: %v", err)
+	}
+}

@@ -288,38 +288,57 @@ func (s *Scanner) scanDoc(name string, doc *yaml.Node) []Finding {
 	if root.Kind != yaml.MappingNode {
 		return s.scanValues(name, "", "", "", root, nil)
 	}
-	if isSOPS(root) {
-		return nil
-	}
 	kind := scalar(root, "kind")
 	apiVersion := scalar(root, "apiVersion")
 	_, meta := mapGet(root, "metadata")
 	objName := scalar(meta, "name")
+	isSecret := kind == "Secret" && (apiVersion == "v1" || apiVersion == "")
+	if kind == "List" && apiVersion == "v1" {
+		// `kubectl get secrets -o yaml`: each item is an object.
+		_, items := mapGet(root, "items")
+		if items != nil && items.Kind == yaml.SequenceNode {
+			var out []Finding
+			for _, it := range items.Content {
+				if it.Kind == yaml.MappingNode {
+					out = append(out, s.scanDoc(name, it)...)
+				}
+			}
+			return out
+		}
+	}
+	if isSOPS(root) {
+		// SOPS leaves in clear what its rule does not select: with Flux's
+		// encrypted_regex, metadata and so the last-applied copy; with a
+		// rule that misses stringData (or a regex sops could not compile),
+		// values themselves.
+		if isSecret {
+			out, _ := s.scanSecretData(name, objName, root, meta)
+			return out
+		}
+		return nil
+	}
 	switch kind {
 	case "SealedSecret", "ExternalSecret", "ClusterExternalSecret":
 		if strings.HasPrefix(apiVersion, "bitnami.com/") || strings.HasPrefix(apiVersion, "external-secrets.io/") {
-			return nil
+			// Their template's annotations are copied from a Secret and
+			// are in clear: a last-applied copy there holds its values.
+			_, spec := mapGet(root, "spec")
+			if kind == "ClusterExternalSecret" {
+				_, spec = mapGet(spec, "externalSecretSpec")
+			}
+			_, tmpl := mapGet(spec, "template")
+			if kind != "SealedSecret" {
+				_, target := mapGet(spec, "target")
+				_, tmpl = mapGet(target, "template")
+			}
+			_, tmeta := mapGet(tmpl, "metadata")
+			return s.scanCopyAnnotations(name, kind, objName, tmeta)
 		}
 	}
 	var out []Finding
 	skip := map[*yaml.Node]bool{}
-	if kind == "Secret" && (apiVersion == "v1" || apiVersion == "") {
-		for _, field := range []string{"data", "stringData"} {
-			_, m := mapGet(root, field)
-			if m == nil || m.Kind != yaml.MappingNode {
-				continue
-			}
-			skip[m] = true
-			for i := 0; i+1 < len(m.Content); i += 2 {
-				k, v := m.Content[i], m.Content[i+1]
-				if v.Kind == yaml.ScalarNode && (v.Value == "" || encValue.MatchString(v.Value) || strings.Contains(v.Value, "{{")) {
-					// Empty, SOPS-encrypted, or a Helm template expression.
-					continue
-				}
-				out = append(out, Finding{File: s.show(name), Line: k.Line, Rule: RulePlaintextSecret, Kind: kind, Name: objName, Key: k.Value,
-					Message: fmt.Sprintf("%s key %q is plaintext: encrypt it (seal, SOPS) or use an ExternalSecret", field, k.Value)})
-			}
-		}
+	if isSecret {
+		out, skip = s.scanSecretData(name, objName, root, meta)
 	}
 	isKustomization := (kind == "Kustomization" || kind == "Component") && strings.HasPrefix(apiVersion, "kustomize.config.k8s.io/") ||
 		kind == "" && IsKustomizationFile(name)
@@ -335,6 +354,79 @@ func (s *Scanner) scanDoc(name string, doc *yaml.Node) []Finding {
 		out = append(out, s.scanSecretKeys(name, kind, objName, embedded{"", root, sameLine})...)
 	}
 	out = append(out, s.scanValues(name, kind, objName, "", root, skip)...)
+	return out
+}
+
+// scanSecretData reports a v1 Secret's data and stringData keys whose value
+// is plaintext, and the values in its copy annotations. It returns the data
+// maps, which need no further scanning.
+func (s *Scanner) scanSecretData(name, objName string, root, meta *yaml.Node) ([]Finding, map[*yaml.Node]bool) {
+	out := s.scanCopyAnnotations(name, "Secret", objName, meta)
+	skip := map[*yaml.Node]bool{}
+	for _, field := range []string{"data", "stringData"} {
+		_, m := mapGet(root, field)
+		if m == nil || m.Kind != yaml.MappingNode {
+			continue
+		}
+		skip[m] = true
+		for i := 0; i+1 < len(m.Content); i += 2 {
+			k, v := m.Content[i], m.Content[i+1]
+			if v.Kind == yaml.ScalarNode && notPlaintext(v.Value) {
+				continue
+			}
+			out = append(out, Finding{File: s.show(name), Line: k.Line, Rule: RulePlaintextSecret, Kind: "Secret", Name: objName, Key: k.Value,
+				Message: fmt.Sprintf("%s key %q is plaintext: encrypt it (seal, SOPS) or use an ExternalSecret", field, k.Value)})
+		}
+	}
+	return out, skip
+}
+
+// notPlaintext reports a Secret value that is empty, SOPS-encrypted or a
+// Helm template expression.
+func notPlaintext(v string) bool {
+	return v == "" || encValue.MatchString(v) || strings.Contains(v, "{{")
+}
+
+// copyAnnotations hold a full copy of the object they annotate, a Secret's
+// values included (client-side apply's, kubecfg's and kapp's).
+var copyAnnotations = []string{
+	"kubectl.kubernetes.io/last-applied-configuration",
+	"kubecfg.ksonnet.io/last-applied-configuration",
+	"kapp.k14s.io/original",
+}
+
+// scanCopyAnnotations reports the plaintext values held in a Secret's copy
+// annotations: `kubectl get -o yaml` of an applied Secret has them even when
+// data is empty or encrypted. An annotation that is not a JSON or YAML
+// mapping (SOPS-encrypted, say) holds nothing readable.
+func (s *Scanner) scanCopyAnnotations(name, kind, objName string, meta *yaml.Node) []Finding {
+	_, ann := mapGet(meta, "annotations")
+	var out []Finding
+	for _, a := range copyAnnotations {
+		k, v := mapGet(ann, a)
+		if v == nil || v.Kind != yaml.ScalarNode {
+			continue
+		}
+		var obj map[string]any
+		if yaml.Unmarshal([]byte(v.Value), &obj) != nil {
+			continue
+		}
+		for _, field := range []string{"data", "stringData"} {
+			m, _ := obj[field].(map[string]any)
+			keys := make([]string, 0, len(m))
+			for key := range m {
+				keys = append(keys, key)
+			}
+			sort.Strings(keys)
+			for _, key := range keys {
+				if str, ok := m[key].(string); ok && notPlaintext(str) || m[key] == nil {
+					continue
+				}
+				out = append(out, Finding{File: s.show(name), Line: k.Line, Rule: RulePlaintextSecret, Kind: kind, Name: objName, Key: key,
+					Message: fmt.Sprintf("the %s annotation holds %s key %q in plaintext: remove the annotation (kubectl gitops seal drops it)", a, field, key)})
+			}
+		}
+	}
 	return out
 }
 

@@ -103,6 +103,67 @@ func TestScan(t *testing.T) {
 			want:    []Finding{{File: "templates/x.yaml", Line: 2, Rule: RuleAWSAccessKey}},
 		},
 		{
+			name: "SOPS-encrypted Secret with the last-applied copy in clear",
+			file: "flux.yaml",
+			content: "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  annotations:\n    kubectl.kubernetes.io/last-applied-configuration: |\n" +
+				"      {\"apiVersion\":\"v1\",\"data\":{\"password\":\"Q0FOQVJZ\",\"empty\":\"\"},\"kind\":\"Secret\",\"stringData\":{\"token\":\"" + canary + "\"}}\n" +
+				"stringData:\n  token: ENC[AES256_GCM,data:abcd,iv:efgh,tag:ijkl,type:str]\nsops:\n  mac: ENC[AES256_GCM,data:x,iv:y,tag:z,type:str]\n  encrypted_regex: ^(data|stringData)$\n  version: 3.13.3\n",
+			want: []Finding{
+				{File: "flux.yaml", Line: 6, Rule: RulePlaintextSecret, Kind: "Secret", Name: "db", Key: "password"},
+				{File: "flux.yaml", Line: 6, Rule: RulePlaintextSecret, Kind: "Secret", Name: "db", Key: "token"},
+			},
+		},
+		{
+			name: "SOPS file whose rule left stringData in clear",
+			file: "partial.yaml",
+			content: "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\ndata:\n  a: ENC[AES256_GCM,data:abcd,iv:efgh,tag:ijkl,type:str]\nstringData:\n  token: " + canary + "\n" +
+				"sops:\n  mac: ENC[AES256_GCM,data:x,iv:y,tag:z,type:str]\n  encrypted_regex: ^data$\n  version: 3.13.3\n",
+			want: []Finding{{File: "partial.yaml", Line: 8, Rule: RulePlaintextSecret, Kind: "Secret", Name: "db", Key: "token"}},
+		},
+		{
+			name: "SOPS-encrypted List of Secrets with a last-applied copy in clear",
+			file: "list.yaml",
+			content: "apiVersion: v1\nkind: List\nitems:\n  - apiVersion: v1\n    kind: Secret\n    metadata:\n      name: db\n      annotations:\n" +
+				"        kubectl.kubernetes.io/last-applied-configuration: '{\"stringData\":{\"token\":\"" + canary + "\"}}'\n" +
+				"    data:\n      token: ENC[AES256_GCM,data:abcd,iv:efgh,tag:ijkl,type:str]\n  - apiVersion: v1\n    kind: Secret\n    metadata: {name: plain}\n    stringData: {key: " + canary + "}\n" +
+				"sops:\n  mac: ENC[AES256_GCM,data:x,iv:y,tag:z,type:str]\n  encrypted_regex: ^data$\n  version: 3.13.3\n",
+			want: []Finding{
+				{File: "list.yaml", Line: 9, Rule: RulePlaintextSecret, Kind: "Secret", Name: "db", Key: "token"},
+				{File: "list.yaml", Line: 15, Rule: RulePlaintextSecret, Kind: "Secret", Name: "plain", Key: "key"},
+			},
+		},
+		{
+			name: "SealedSecret whose template keeps the last-applied copy",
+			file: "sealed-copy.yaml",
+			content: "apiVersion: bitnami.com/v1alpha1\nkind: SealedSecret\nmetadata:\n  name: db\nspec:\n  encryptedData:\n    password: AgBy3i4OJSWK+PiTySYZZA==\n  template:\n    metadata:\n      annotations:\n" +
+				"        kubectl.kubernetes.io/last-applied-configuration: '{\"stringData\":{\"password\":\"" + canary + "\"}}'\n",
+			want: []Finding{{File: "sealed-copy.yaml", Line: 11, Rule: RulePlaintextSecret, Kind: "SealedSecret", Name: "db", Key: "password"}},
+		},
+		{
+			name: "ExternalSecret whose target template keeps kapp's copy",
+			file: "es-copy.yaml",
+			content: "apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata:\n  name: db\nspec:\n  target:\n    name: db\n    template:\n      metadata:\n        annotations:\n" +
+				"          kapp.k14s.io/original: '{\"data\":{\"password\":\"Q0FOQVJZ\"}}'\n",
+			want: []Finding{{File: "es-copy.yaml", Line: 11, Rule: RulePlaintextSecret, Kind: "ExternalSecret", Name: "db", Key: "password"}},
+		},
+		{
+			name:    "plain Secret whose value is only in kapp's copy",
+			file:    "kapp.yaml",
+			content: "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  annotations:\n    kapp.k14s.io/original: '{\"data\":{\"password\":\"Q0FOQVJZ\"}}'\ndata: {}\n",
+			want:    []Finding{{File: "kapp.yaml", Line: 6, Rule: RulePlaintextSecret, Kind: "Secret", Name: "db", Key: "password"}},
+		},
+		{
+			name: "SOPS-encrypted Secret with the copy encrypted too",
+			file: "all.yaml",
+			content: "apiVersion: ENC[AES256_GCM,data:a,iv:b,tag:c,type:str]\nkind: ENC[AES256_GCM,data:a,iv:b,tag:c,type:str]\nmetadata:\n  annotations:\n" +
+				"    kubectl.kubernetes.io/last-applied-configuration: ENC[AES256_GCM,data:abcd,iv:efgh,tag:ijkl,type:str]\nsops:\n  mac: ENC[AES256_GCM,data:x,iv:y,tag:z,type:str]\n  version: 3.13.3\n",
+		},
+		{
+			name:    "ConfigMap's last-applied copy",
+			file:    "cm.yaml",
+			content: "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n  annotations:\n    kubectl.kubernetes.io/last-applied-configuration: '{\"data\":{\"k\":\"v\"}}'\ndata:\n  k: v\n",
+		},
+		{
 			name:    "not a candidate",
 			file:    "notes.txt",
 			content: "AKIAABCDEFGHIJKLMNOP\n",

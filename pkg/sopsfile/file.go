@@ -43,6 +43,9 @@ type EncryptOptions struct {
 	Now func() time.Time
 	// Rand is the randomness source (default crypto/rand).
 	Rand io.Reader
+	// Notice, when set, is told what Encrypt changed in the input (the
+	// copy annotations it dropped from Secrets). Never a value.
+	Notice func(msg string)
 }
 
 func (o *EncryptOptions) defaults() {
@@ -525,7 +528,10 @@ func (f *file) seal(recipients []string, r Rule, opts EncryptOptions) error {
 }
 
 // Encrypt encrypts a plaintext YAML stream (one or more mapping documents)
-// for the age recipients. The output is what `sops encrypt` writes.
+// for the age recipients. The output is what `sops encrypt` writes, except
+// for Kubernetes Secrets: their SecretCopyAnnotations are dropped, and a
+// Secret the rule would leave with a value in clear (in data, stringData, an
+// annotation or a comment) is an error.
 func Encrypt(in []byte, opts EncryptOptions) ([]byte, error) {
 	opts.defaults()
 	recipients, err := normRecipients(opts.Recipients)
@@ -543,6 +549,25 @@ func Encrypt(in []byte, opts EncryptOptions) ([]byte, error) {
 		for _, it := range d {
 			if k, ok := it.Key.(string); ok && k == metadataKey {
 				return nil, errors.New("the input already has a top-level sops key: it is encrypted already")
+			}
+		}
+	}
+	if err := opts.Rule.Validate(); err != nil {
+		return nil, err
+	}
+	rule, err := opts.Rule.withDefault().compile()
+	if err != nil {
+		return nil, err
+	}
+	for i, d := range docs {
+		for _, so := range secretObjects(i, d) {
+			for _, a := range dropSecretCopies(so.obj) {
+				if opts.Notice != nil {
+					opts.Notice(fmt.Sprintf("%s: dropped the annotation %s (a copy of the Secret, values included)", so.title, a))
+				}
+			}
+			if err := checkSecretInClear(so, rule); err != nil {
+				return nil, err
 			}
 		}
 	}

@@ -140,12 +140,14 @@ func (f *sopsFlags) loadRule(path string) (*sopsfile.CreationRule, error) {
 	r, err := c.RuleFor(path)
 	if err != nil {
 		if errors.Is(err, sopsfile.ErrNoMatchingRule) && f.RulePath == "" && path == "stdin" {
-			return nil, cli.Usagef("%v (for stdin, give the file's path with --path)", err)
+			return nil, cli.Usagef("%w (for stdin, give the file's path with --path)", err)
 		}
 		return nil, err
 	}
-	if r != nil && len(r.Unsupported) > 0 {
-		return nil, fmt.Errorf("the creation rule in %s for %s asks for %s keys; only age is supported: use sops for this file", c.Path, path, strings.Join(r.Unsupported, ", "))
+	if r != nil {
+		if err := r.Usable(len(f.Age) > 0); err != nil {
+			return nil, err
+		}
 	}
 	return r, nil
 }
@@ -339,11 +341,20 @@ func (o *Options) inferFormat() (string, error) {
 		return FormatSealedSecrets, nil
 	}
 	rule, err := o.loadRule(o.Filename)
-	if err == nil && rule != nil {
+	var ce *sopsfile.ConfigError
+	switch {
+	case errors.As(err, &ce):
+		// A .sops.yaml that exists but cannot be used is never taken for
+		// none: that would seal for whatever cluster the context names.
+		return "", err
+	case err == nil && rule != nil:
 		o.sopsRule = rule
 		return FormatSOPS, nil
+	case err != nil && !errors.Is(err, sopsfile.ErrNoMatchingRule):
+		return "", fmt.Errorf("choosing the format from the sops config: %w", err)
 	}
-	// Otherwise, the controller of the current cluster (checked in Run).
+	// No config, no rule for this file (or stdin without --path): the
+	// controller of the current cluster (checked in Run).
 	return FormatSealedSecrets, nil
 }
 
@@ -583,7 +594,9 @@ func (o *Options) runSOPS() ([]byte, error) {
 	rule := o.sopsRule
 	if rule == nil {
 		var err error
-		if rule, err = o.loadRule(o.Filename); err != nil && len(o.Age) == 0 {
+		var ce *sopsfile.ConfigError
+		if rule, err = o.loadRule(o.Filename); err != nil && (len(o.Age) == 0 || errors.As(err, &ce)) {
+			// --age makes a missing rule fine, never a broken config.
 			return nil, err
 		}
 	}
@@ -594,7 +607,12 @@ func (o *Options) runSOPS() ([]byte, error) {
 	if sopsfile.IsEncrypted(in) {
 		return nil, cli.Usagef("%s is already SOPS-encrypted (use rotate or updatekeys)", o.Filename)
 	}
-	out, err := sopsfile.Encrypt(in, sopsfile.EncryptOptions{Recipients: recips, Rule: r, Now: o.now})
+	src := o.Filename
+	if src == "" || src == "-" {
+		src = "input"
+	}
+	notice := func(msg string) { fmt.Fprintf(o.env.Streams.ErrOut, "%s: %s\n", src, msg) }
+	out, err := sopsfile.Encrypt(in, sopsfile.EncryptOptions{Recipients: recips, Rule: r, Now: o.now, Notice: notice})
 	if err != nil {
 		return nil, fmt.Errorf("encrypting %s: %w", o.Filename, err)
 	}

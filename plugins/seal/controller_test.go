@@ -290,6 +290,22 @@ ports: [{name: http, port: %[2]s}]
 			out, err := kubectlMaybe(cp, "", "get", "secret", "fetched", "-n", ns, "-o", "jsonpath={.data.password}")
 			return err == nil && out == base64.StdEncoding.EncodeToString([]byte(canary))
 		})
+
+		// With the controller reachable, a .sops.yaml that cannot be used
+		// must not send the file to it: exit 2 naming the config's line,
+		// and -i leaves the plaintext file as it was.
+		work := t.TempDir()
+		writeTestFile(t, work, ".sops.yaml", []byte("creation_rules:\n  - path_regex: fetched\\.yaml$\n    encrypted_regex: ^(data|stringData$\n    age: age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p\n"))
+		plain := read(t, in)
+		local := writeTestFile(t, work, "fetched.yaml", []byte(plain))
+		t.Chdir(work)
+		res = runSeal(t, cp, "", "-f", "fetched.yaml", "-i")
+		if res.code != 2 || !strings.Contains(res.stderr, ".sops.yaml:3: creation rule 1: invalid regular expression") {
+			t.Errorf("broken .sops.yaml with a reachable controller: exit %d, want 2 naming .sops.yaml:3: %s", res.code, res.stderr)
+		}
+		if read(t, local) != plain {
+			t.Errorf("the file was rewritten:\n%s", read(t, local))
+		}
 	})
 }
 

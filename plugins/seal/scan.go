@@ -41,7 +41,8 @@ func newScanCmd(env *cli.Env) *cobra.Command {
 		Short: "Report plaintext Secrets and credentials in a repository (exit 1 when found)",
 		Long: `Scan YAML, JSON and kustomization files for secrets in plaintext:
 
-  plaintext-secret          a Secret with data/stringData that is not SOPS-encrypted
+  plaintext-secret          a Secret with data/stringData that is not SOPS-encrypted, or
+                            with values in its last-applied copy (SOPS files included)
   secret-generator-literal  a kustomize secretGenerator with literals
   secret-generator-env      a value in an env file a secretGenerator reads (envs, env)
   secret-generator-file     a file a secretGenerator reads (files)
