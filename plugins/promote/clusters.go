@@ -79,7 +79,7 @@ func (k *kubeClusters) restConfig(env *promotion.Environment) (*rest.Config, err
 	return cfg, nil
 }
 
-// reader is promotion.Engine.Cluster.
+// reader is promoter.Engine.Cluster.
 func (k *kubeClusters) reader(_ context.Context, env *promotion.Environment) (cluster.Reader, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -98,7 +98,7 @@ func (k *kubeClusters) reader(_ context.Context, env *promotion.Environment) (cl
 	return cl, nil
 }
 
-// namespace is promotion.Engine.DefaultNamespace: the namespace of the
+// namespace is promoter.Engine.DefaultNamespace: the namespace of the
 // environment's context (for environments without one, -n/--namespace or
 // the current context's), "default" when the context sets none, as kubectl.
 func (k *kubeClusters) namespace(_ context.Context, env *promotion.Environment) (string, error) {

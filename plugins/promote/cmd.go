@@ -13,6 +13,7 @@ import (
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/forge"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/gitrepo"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/promoter"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/promotion"
 	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/cli"
 )
@@ -129,7 +130,7 @@ func checkOutput(o string) error {
 type session struct {
 	repo     *gitrepo.Repo
 	pipeline *promotion.Pipeline
-	engine   *promotion.Engine
+	engine   *promoter.Engine
 }
 
 // open opens the repository and the pipeline and wires the engine to the
@@ -167,7 +168,7 @@ func (c *common) open(ctx context.Context) (*session, error) {
 	}
 	s := &session{repo: repo, pipeline: p}
 	kc := newKubeClusters(c.env, c.timeoutGiven)
-	s.engine = &promotion.Engine{
+	s.engine = &promoter.Engine{
 		Repo: repo, Pipeline: p,
 		Cluster:          kc.reader,
 		DefaultNamespace: kc.namespace,
@@ -307,7 +308,7 @@ func refusal(err error) error {
 	if err == nil {
 		return nil
 	}
-	if errors.Is(err, promotion.ErrGate) {
+	if errors.Is(err, promoter.ErrGate) {
 		return &cli.FindingsError{Summary: "refused: " + err.Error()}
 	}
 	var pe *promotion.PlanError

@@ -12,6 +12,7 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/compare"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/ignore"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/manifest"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/promoter"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/promotion"
 )
 
@@ -21,7 +22,7 @@ const driftIgnoreFile = ".gitops/drift-ignore.yaml"
 
 // drift returns the drift gate: the drift engine in local mode (reads only)
 // on the environment's directory at the commit, against its cluster.
-func (c *common) drift(e *promotion.Engine) func(ctx context.Context, env *promotion.Environment, commit string) (string, error) {
+func (c *common) drift(e *promoter.Engine) func(ctx context.Context, env *promotion.Environment, commit string) (string, error) {
 	return func(ctx context.Context, env *promotion.Environment, commit string) (string, error) {
 		tmp, err := os.MkdirTemp("", "kubectl-gitops-promote-")
 		if err != nil {

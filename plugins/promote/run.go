@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/gitrepo"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/promoter"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/promotion"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/textdiff"
 	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/cli"
@@ -71,7 +72,7 @@ func (o *promoteOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	out, err := s.engine.Promote(ctx, promotion.Options{
+	out, err := s.engine.Promote(ctx, promoter.Options{
 		Request:   promotion.Request{Apps: o.Apps, To: o.To, From: o.From, Version: o.Version, AllowDowngrade: o.AllowDowngrade},
 		DryRun:    o.DryRun,
 		SkipGates: o.SkipGates, AllowDrift: o.AllowDrift,
@@ -92,7 +93,7 @@ func (o *promoteOptions) Run(ctx context.Context) error {
 // interrupted says, when an interrupt stopped a promotion during or after
 // its push, what may be on the remote and how to check: a push is not
 // undone by stopping git, so the commit may have landed.
-func (c *common) interrupted(out *promotion.Outcome, err error) {
+func (c *common) interrupted(out *promoter.Outcome, err error) {
 	if !errors.Is(err, context.Canceled) {
 		return
 	}
@@ -158,7 +159,7 @@ type JSONFile struct {
 	Diff   string `json:"diff"`
 }
 
-func toJSON(out *promotion.Outcome) JSONOutcome {
+func toJSON(out *promoter.Outcome) JSONOutcome {
 	j := JSONOutcome{APIVersion: "gitops.kubectl-gitops.dev/v1alpha1", Kind: "Promotion", Environment: out.Env,
 		From: out.Promotion.From, Policy: string(out.Policy), DryRun: out.DryRun, Rollback: out.Promotion.Rollback,
 		Commit: out.Commit, Branch: out.Branch, CompareURL: out.CompareURL, Attempts: out.Attempts, AlreadyPushed: out.AlreadyPushed,
@@ -181,7 +182,7 @@ func toJSON(out *promotion.Outcome) JSONOutcome {
 	return j
 }
 
-func fileDiff(f promotion.FileDiff) string {
+func fileDiff(f promoter.FileDiff) string {
 	return textdiff.Unified("a/"+f.Path, "b/"+f.Path, string(f.Old), string(f.New), 3)
 }
 
@@ -216,7 +217,7 @@ func paint(color bool, code, s string) string {
 	return code + s + reset
 }
 
-func writeOutcome(w io.Writer, out *promotion.Outcome, format string, color bool) error {
+func writeOutcome(w io.Writer, out *promoter.Outcome, format string, color bool) error {
 	if format != "text" {
 		return writeData(w, toJSON(out), format)
 	}
@@ -291,7 +292,7 @@ func writeOutcome(w io.Writer, out *promotion.Outcome, format string, color bool
 }
 
 // pushed says where a pull-request promotion's branch is.
-func pushed(out *promotion.Outcome) string {
+func pushed(out *promoter.Outcome) string {
 	if out.AlreadyPushed {
 		return fmt.Sprintf("%s (%s) was already pushed", out.Branch, short(out.Commit))
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/promoter"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/promotion"
 	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/cli"
 )
@@ -77,7 +78,7 @@ func runStatus(ctx context.Context, c *common, live bool) error {
 	return writeStatus(c.env.Streams.Out, rows, live, cli.ColorEnabled(c.env.Streams.Out))
 }
 
-func writeStatus(w io.Writer, rows []promotion.LiveStatus, live, color bool) error {
+func writeStatus(w io.Writer, rows []promoter.LiveStatus, live, color bool) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	header := "APP\tENV\tGIT"
 	if live {
@@ -264,7 +265,7 @@ environment's policy (a pull request for pull-request environments).`,
 			if err != nil {
 				return err
 			}
-			out, err := s.engine.Rollback(ctx, args[0], env, promotion.Options{Request: promotion.Request{Version: to}, DryRun: dryRun})
+			out, err := s.engine.Rollback(ctx, args[0], env, promoter.Options{Request: promotion.Request{Version: to}, DryRun: dryRun})
 			if errors.Is(err, promotion.ErrNoChange) {
 				fmt.Fprintf(c.env.Streams.ErrOut, "nothing to roll back: %v\n", err)
 				return writeNothing(c.env.Streams.Out, c.Output, env)

@@ -1,4 +1,4 @@
-package promotion_test
+package promoter_test
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/cluster"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/gitrepo"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/promoter"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/promotion"
 	"github.com/kubectl-gitops/kubectl-gitops/test/gitea"
 )
@@ -65,7 +66,7 @@ func gitEnv(t *testing.T) {
 // versions given as "env/app" → version.
 type fixture struct {
 	dir, bare string
-	engine    *promotion.Engine
+	engine    *promoter.Engine
 	progress  []string
 	// before, when set during a run, is the state the run must leave
 	// (a test changed the remote in the middle of it).
@@ -93,7 +94,7 @@ func newFixture(t *testing.T, versions map[string]string) *fixture {
 }
 
 // open makes a fresh engine on the clone, as one run of the plugin does.
-func (f *fixture) open(t *testing.T) *promotion.Engine {
+func (f *fixture) open(t *testing.T) *promoter.Engine {
 	t.Helper()
 	repo, err := gitrepo.Open(t.Context(), f.dir)
 	if err != nil {
@@ -103,7 +104,7 @@ func (f *fixture) open(t *testing.T) *promotion.Engine {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &promotion.Engine{Repo: repo, Pipeline: p, Progress: func(format string, args ...any) {
+	return &promoter.Engine{Repo: repo, Pipeline: p, Progress: func(format string, args ...any) {
 		f.progress = append(f.progress, fmt.Sprintf(format, args...))
 	}}
 }
@@ -129,7 +130,7 @@ func write(t *testing.T, p, content string) {
 // gate; it used to dereference the missing source and panic.
 func TestPromoteFirstEnvironment(t *testing.T) {
 	f := newFixture(t, map[string]string{"dev/web": "1.0.0", "staging/web": "0.9.0"})
-	out, err := f.engine.Promote(t.Context(), promotion.Options{Request: promotion.Request{Apps: []string{"web"}, To: "dev", Version: "1.1.0"}})
+	out, err := f.engine.Promote(t.Context(), promoter.Options{Request: promotion.Request{Apps: []string{"web"}, To: "dev", Version: "1.1.0"}})
 	if err != nil {
 		t.Fatalf("promote --to dev --version 1.1.0: %v", err)
 	}
@@ -169,7 +170,7 @@ func TestPromotePendingSkipsOlderSource(t *testing.T) {
 				"dev/web": "2.0.0", "staging/web": "1.0.0",
 				"dev/worker": "1.0.0", "staging/worker": "1.5.0",
 			})
-			out, err := f.engine.Promote(t.Context(), promotion.Options{SkipGates: true, DryRun: true,
+			out, err := f.engine.Promote(t.Context(), promoter.Options{SkipGates: true, DryRun: true,
 				Request: promotion.Request{To: "staging", AllowDowngrade: tt.allowDowngrade}})
 			if err != nil {
 				t.Fatalf("promote --to staging: %v", err)
@@ -192,7 +193,7 @@ func TestPromotePendingSkipsOlderSource(t *testing.T) {
 // (ErrNoChange), not an error.
 func TestPromotePendingNothing(t *testing.T) {
 	f := newFixture(t, map[string]string{"dev/web": "1.0.0", "staging/web": "1.5.0"})
-	_, err := f.engine.Promote(t.Context(), promotion.Options{SkipGates: true, Request: promotion.Request{To: "staging"}})
+	_, err := f.engine.Promote(t.Context(), promoter.Options{SkipGates: true, Request: promotion.Request{To: "staging"}})
 	if !errors.Is(err, promotion.ErrNoChange) {
 		t.Fatalf("want ErrNoChange, got %v", err)
 	}
@@ -205,7 +206,7 @@ func TestPromotePendingNothing(t *testing.T) {
 // content is refused, and said so.
 func TestPromotePullRequestAgain(t *testing.T) {
 	f := newFixture(t, map[string]string{"staging/web": "2.0.0", "prod/web": "1.0.0"})
-	opts := promotion.Options{SkipGates: true, Request: promotion.Request{Apps: []string{"web"}, To: "prod"}}
+	opts := promoter.Options{SkipGates: true, Request: promotion.Request{Apps: []string{"web"}, To: "prod"}}
 	first, err := f.engine.Promote(t.Context(), opts)
 	if err != nil {
 		t.Fatalf("first run: %v", err)
@@ -242,7 +243,7 @@ func TestPromotePullRequestAgain(t *testing.T) {
 // not taken for this promotion's pull request.
 func TestPromotePullRequestMergedBranch(t *testing.T) {
 	f := newFixture(t, map[string]string{"staging/web": "2.0.0", "prod/web": "1.0.0"})
-	opts := promotion.Options{SkipGates: true, Request: promotion.Request{Apps: []string{"web"}, To: "prod"}}
+	opts := promoter.Options{SkipGates: true, Request: promotion.Request{Apps: []string{"web"}, To: "prod"}}
 	first, err := f.engine.Promote(t.Context(), opts)
 	if err != nil {
 		t.Fatalf("first run: %v", err)
@@ -281,8 +282,8 @@ func TestPromoteTargetMovedMeanwhile(t *testing.T) {
 			gitea.Git(t, other, "push", "-q", "origin", "main")
 		}
 	}
-	_, err := f.engine.Promote(t.Context(), promotion.Options{SkipGates: true, Request: promotion.Request{Apps: []string{"web"}, To: "staging"}})
-	if !errors.Is(err, promotion.ErrChangedMeanwhile) {
+	_, err := f.engine.Promote(t.Context(), promoter.Options{SkipGates: true, Request: promotion.Request{Apps: []string{"web"}, To: "staging"}})
+	if !errors.Is(err, promoter.ErrChangedMeanwhile) {
 		t.Fatalf("want ErrChangedMeanwhile, got %v", err)
 	}
 	if got := f.remote(t, "staging/web.yaml"); !strings.Contains(got, `"3.0.0"`) {
@@ -431,7 +432,7 @@ func TestPromoteFailureLeavesRepo(t *testing.T) {
 				defer cancel()
 				tt.setup(t, f, cancel)
 				before := f.snapshot(t)
-				_, err := f.engine.Promote(ctx, promotion.Options{SkipGates: true,
+				_, err := f.engine.Promote(ctx, promoter.Options{SkipGates: true,
 					Request: promotion.Request{Apps: []string{"web"}, To: to, From: "dev"}})
 				if err == nil || !strings.Contains(err.Error(), tt.want) {
 					t.Fatalf("want an error with %q, got %v", tt.want, err)
