@@ -88,7 +88,8 @@ func (e *Engine) compareOne(ctx context.Context, it *item, live *unstructured.Un
 		own.ClassifyAgents(manager)
 		// The operator's own tracking labels and annotations are what
 		// applying Git through it writes, not drift.
-		desired = withOperatorMetadata(desired, live, own, opts.FieldManager)
+		r.OperatorLabels, r.OperatorAnnotations = operatorMetadata(desired, live, own, opts.FieldManager)
+		desired = r.WithOperatorMetadata(desired)
 	}
 
 	desiredN := normalizeDesired(desired.Object)

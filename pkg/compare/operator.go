@@ -71,20 +71,15 @@ func (k operatorKey) path() objpath.Path {
 	return objpath.Path{"metadata", "labels", k.key}
 }
 
-// withOperatorMetadata returns desired with the tracking metadata the GitOps
-// operator wrote on live and Git does not declare: the labels and
-// annotations of operatorKeys that live carries and that one of the
-// operator's field managers (or extra, the manager given by the user) still
-// owns. A manager keeps a field only while nobody has written another value
-// over it, so a value a person changed (kubectl edit, label --overwrite) is
-// not the operator's any more and stays drift. desired is returned as it is
-// when there is nothing to add, else a copy.
-func withOperatorMetadata(desired, live *unstructured.Unstructured, own *objdiff.Ownership, extra string) *unstructured.Unstructured {
-	if live == nil || own == nil {
-		return desired
-	}
+// operatorMetadata returns the tracking metadata the GitOps operator wrote
+// on live and Git does not declare: the labels and annotations of
+// operatorKeys that live carries and that one of the operator's field
+// managers (or extra, the manager given by the user) still owns. A manager
+// keeps a field only while nobody has written another value over it, so a
+// value a person changed (kubectl edit, label --overwrite) is not the
+// operator's any more and stays drift.
+func operatorMetadata(desired, live *unstructured.Unstructured, own *objdiff.Ownership, extra string) (labels, annotations map[string]string) {
 	liveLabels, liveAnnotations := live.GetLabels(), live.GetAnnotations()
-	var labels, annotations map[string]string
 	for _, k := range operatorKeys {
 		liveMap, set, desiredMap := liveLabels, &labels, desired.GetLabels()
 		if k.annotation {
@@ -108,29 +103,35 @@ func withOperatorMetadata(desired, live *unstructured.Unstructured, own *objdiff
 		}
 		(*set)[k.key] = v
 	}
-	if labels == nil && annotations == nil {
+	return labels, annotations
+}
+
+// WithOperatorMetadata returns desired with the operator's tracking
+// metadata the comparison found on the live object (OperatorLabels,
+// OperatorAnnotations): the object the dry-run applied, and the one to
+// apply for the object to stay as the report shows. desired itself when
+// there is none, else a copy.
+func (o *ObjectReport) WithOperatorMetadata(desired *unstructured.Unstructured) *unstructured.Unstructured {
+	if len(o.OperatorLabels) == 0 && len(o.OperatorAnnotations) == 0 {
 		return desired
 	}
 	out := desired.DeepCopy()
-	if labels != nil {
-		l := out.GetLabels()
-		if l == nil {
-			l = map[string]string{}
-		}
-		for k, v := range labels {
-			l[k] = v
-		}
-		out.SetLabels(l)
+	if len(o.OperatorLabels) > 0 {
+		out.SetLabels(union(out.GetLabels(), o.OperatorLabels))
 	}
-	if annotations != nil {
-		a := out.GetAnnotations()
-		if a == nil {
-			a = map[string]string{}
-		}
-		for k, v := range annotations {
-			a[k] = v
-		}
-		out.SetAnnotations(a)
+	if len(o.OperatorAnnotations) > 0 {
+		out.SetAnnotations(union(out.GetAnnotations(), o.OperatorAnnotations))
+	}
+	return out
+}
+
+func union(a, b map[string]string) map[string]string {
+	out := make(map[string]string, len(a)+len(b))
+	for k, v := range a {
+		out[k] = v
+	}
+	for k, v := range b {
+		out[k] = v
 	}
 	return out
 }
