@@ -13,24 +13,35 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/test/controlplane"
 )
 
-// noteLines renders a JSON report's drifted fields as sorted lines
-// "Kind/name type path [note] manager(Operation)".
+// noteReport is the part of a JSON DriftReport noteLines reads.
+type noteReport struct {
+	Objects []struct {
+		Kind, Name, Status string
+		Changes            []struct {
+			Path, Type, Note string
+			Managers         []struct{ Manager, Operation string }
+		}
+	}
+}
+
+// noteLines renders a JSON report's drifted fields (of every source, for a
+// DriftReportList) as sorted lines "Kind/name type path [note]
+// manager(Operation)".
 func noteLines(t *testing.T, out string) []string {
 	t.Helper()
 	var r struct {
-		Objects []struct {
-			Kind, Name, Status string
-			Changes            []struct {
-				Path, Type, Note string
-				Managers         []struct{ Manager, Operation string }
-			}
-		}
+		noteReport
+		Sources []struct{ Report noteReport }
 	}
 	if err := json.Unmarshal([]byte(out), &r); err != nil {
 		t.Fatalf("not a JSON report: %v\n%s", err, out)
 	}
+	objects := r.Objects
+	for _, src := range r.Sources {
+		objects = append(objects, src.Report.Objects...)
+	}
 	var lines []string
-	for _, o := range r.Objects {
+	for _, o := range objects {
 		if o.Status != "modified" {
 			if o.Status != "unchanged" {
 				lines = append(lines, o.Kind+"/"+o.Name+" "+o.Status)
@@ -72,7 +83,7 @@ func kubectlEdit(t *testing.T, cp *controlplane.ControlPlane, ns, obj, from, to 
 // do — server-side as kustomize-controller with the labels it sets on every
 // object (fluxcd/pkg ssa SetOwnerLabels), server-side as argocd-controller
 // with its tracking id — and compares them with Git's manifests, which carry
-// neither: that is in sync in both modes, with -f and -k. A person writing
+// neither: that is in sync in both modes, with -f, -k and --repo. A person writing
 // over the operator's label or annotation is drift, attributed to them.
 func TestOperatorMetadataIsNotDrift(t *testing.T) {
 	cp := controlplane.ForTest(t)
@@ -109,7 +120,14 @@ metadata:
 data: {mode: production}
 `, "apply", "--server-side", "--force-conflicts", "--field-manager=argocd-controller", "-f", "-")
 
-	inputs := map[string][]string{"-f": {"-f", filepath.Join(dir, "app.yaml")}, "-k": {"-k", dir}}
+	gitRun(t, dir, "init", "--quiet")
+	gitRun(t, dir, "add", "-A")
+	gitRun(t, dir, "commit", "--quiet", "-m", "apps")
+	inputs := map[string][]string{
+		"-f":     {"-f", filepath.Join(dir, "app.yaml")},
+		"-k":     {"-k", dir},
+		"--repo": {"--repo", "file://" + dir, "--path", "."},
+	}
 	for _, mode := range []string{"server", "local"} {
 		for name, in := range inputs {
 			r := runDrift(t, cp, append(in, "--mode", mode, "-o", "json")...)
