@@ -2,6 +2,7 @@ package compare
 
 import (
 	"encoding/json"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
@@ -61,7 +62,8 @@ func argoLabelTracking(live *unstructured.Unstructured, value string) bool {
 		return true
 	}
 	app, ok := argoApp(live)
-	return ok && app == value
+	// Argo CD cuts a name longer than a label value may be to 63 characters.
+	return ok && (app == value || len(app) > 63 && value != "" && strings.HasPrefix(app, value))
 }
 
 func (k operatorKey) path() objpath.Path {

@@ -1,6 +1,7 @@
 package compare
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -47,6 +48,27 @@ func TestOperatorMetadataIsNotDrift(t *testing.T) {
 			live: configMap("shop", "c", withData("k", "v"), withAnnotations(ArgoTrackingID, "shop:/ConfigMap:shop/other"),
 				withManagedFields(entry("argocd-controller", "Apply", "", ts, trackingFields))),
 			want: []string{`metadata.annotations["argocd.argoproj.io/tracking-id"]: not in Git any more (the GitOps agent applied it before) (argocd-controller)`},
+		},
+		{
+			name: "helm-controller's labels",
+			live: configMap("shop", "c", withData("k", "v"), withLabels(HelmFluxNameLabel, "web", HelmFluxNamespaceLabel, "shop"),
+				withManagedFields(entry("helm-controller", "Update", "", ts, `{"f:metadata":{"f:labels":{"f:helm.toolkit.fluxcd.io/name":{},"f:helm.toolkit.fluxcd.io/namespace":{}}},"f:data":{"f:k":{}}}`))),
+		},
+		{
+			name: "Argo CD label tracking, and its installation id",
+			live: configMap("shop", "c", withData("k", "v"), withLabels(ArgoDefaultLabel, "guestbook"), withAnnotations(ArgoInstallationID, "prod"),
+				withManagedFields(entry("argocd-controller", "Apply", "", ts, `{"f:metadata":{"f:labels":{"f:app.kubernetes.io/instance":{}},"f:annotations":{"f:argocd.argoproj.io/installation-id":{}}},"f:data":{"f:k":{}}}`))),
+		},
+		{
+			name: "Argo CD annotation+label tracking, the label cut to 63 characters",
+			live: configMap("shop", "c", withData("k", "v"), argoTracked(strings.Repeat("a", 70)), withLabels(ArgoInstanceLabel, strings.Repeat("a", 63)),
+				withManagedFields(entry("argocd-controller", "Apply", "", ts, `{"f:metadata":{"f:labels":{"f:argocd.argoproj.io/instance":{}},"f:annotations":{"f:argocd.argoproj.io/tracking-id":{}}},"f:data":{"f:k":{}}}`))),
+		},
+		{
+			name: "an instance label naming another application than the tracking id",
+			live: configMap("shop", "c", withData("k", "v"), argoTracked("guestbook"), withLabels(ArgoDefaultLabel, "other"),
+				withManagedFields(entry("argocd-controller", "Apply", "", ts, `{"f:metadata":{"f:labels":{"f:app.kubernetes.io/instance":{}},"f:annotations":{"f:argocd.argoproj.io/tracking-id":{}}},"f:data":{"f:k":{}}}`))),
+			want: []string{`metadata.labels["app.kubernetes.io/instance"]: not in Git any more (the GitOps agent applied it before) (argocd-controller)`},
 		},
 		{
 			name: "Flux labels that another agent's manager applied",
