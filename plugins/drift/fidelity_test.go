@@ -262,6 +262,15 @@ stringData: {user: app-user`
 	if !strings.Contains(string(out), "-  legacy: \"yes\"") {
 		t.Errorf("kubectl diff does not remove data.legacy: the premise changed:\n%s", out)
 	}
+
+	// --fix removes them, and then nothing is left.
+	if r := runDrift(t, cp, "-f", gitDir, "--fix", "--yes"); r.code != 0 {
+		t.Errorf("--fix: exit %d, want 0 (in sync after fixing)\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	got := kubectl(t, cp, "", "get", "-n", ns, "configmap/argo-app", "configmap/kubectl-app", "-o", `jsonpath={range .items[*]}{.data}{"\n"}{end}`)
+	if want := "{\"mode\":\"production\"}\n{\"mode\":\"production\"}\n"; got != want {
+		t.Errorf("after --fix:\n%s\nwant\n%s", got, want)
+	}
 }
 
 // TestFixKeepsOperatorMetadata: --fix applies as the operator what the
