@@ -84,6 +84,13 @@ func (e *Engine) compareOne(ctx context.Context, it *item, live *unstructured.Un
 		manager = DefaultFieldManager
 	}
 	r.FieldManager = manager
+	if live != nil {
+		own.ClassifyAgents(manager)
+		// The operator's own tracking labels and annotations are what
+		// applying Git through it writes, not drift.
+		r.OperatorLabels, r.OperatorAnnotations = operatorMetadata(desired, live, own, opts.FieldManager)
+		desired = r.WithOperatorMetadata(desired)
+	}
 
 	desiredN := normalizeDesired(desired.Object)
 	var after map[string]any
@@ -120,7 +127,6 @@ func (e *Engine) compareOne(ctx context.Context, it *item, live *unstructured.Un
 		return
 	}
 
-	own.ClassifyAgents(manager)
 	liveN := normalize(live.Object)
 	created := live.GetCreationTimestamp().Time
 	appliedAtCreation := false
@@ -150,13 +156,22 @@ func (e *Engine) compareOne(ctx context.Context, it *item, live *unstructured.Un
 		return (o.Class == objdiff.ClassHuman || o.Class == objdiff.ClassUnknown) && (appliedAtCreation || !isCreator(o, created))
 	})
 	changes = mergeChanges(changes, foreign)
+	// Fields an agent applying client-side applied before and Git no longer
+	// sets: its next apply deletes them (the three-way merge). They belong
+	// to an Update entry, so neither the dry-run nor Foreign sees them.
+	var removed []objdiff.Change
+	if la := lastApplied(live, own, manager); la != nil {
+		removed = objdiff.Removed(la, desiredN, liveN)
+		changes = mergeChanges(changes, removed)
+	}
+	noteOperatorKeys(changes)
 	for i := range changes {
 		if changes[i].Owners == nil && changes[i].Type != objdiff.Missing {
 			changes[i].Owners = own.Owners(changes[i].Path)
 		}
 	}
 
-	rules := matchRules(opts.Ignore, desired, live)
+	rules := matchRules(opts.Ignore, it.desired, live)
 	var err error
 	changes, err = applyIgnore(ctx, rules, changes, liveN, own)
 	if err != nil {
@@ -180,7 +195,7 @@ func (e *Engine) compareOne(ctx context.Context, it *item, live *unstructured.Un
 		// changes nothing is deleted, and after is the dry-run's own.
 		after = runtime.DeepCopyJSON(after)
 		var extras []objpath.Path
-		for _, c := range foreign {
+		for _, c := range append(foreign, removed...) {
 			if kept(changes, c.Path) {
 				extras = append(extras, c.Path)
 			}

@@ -42,6 +42,10 @@ type ObjectReport struct {
 	// given).
 	FieldManager string
 	Changes      []objdiff.Change
+	// OperatorLabels and OperatorAnnotations are the GitOps operator's
+	// tracking metadata found on the live object that Git does not declare
+	// (see WithOperatorMetadata): compared, and dry-run applied, as Git's.
+	OperatorLabels, OperatorAnnotations map[string]string
 	// Live and After are the live object and what it would be after applying
 	// Git, normalised (no status, managedFields, resourceVersion…), with
 	// ignored fields removed and secrets masked: for rendering a diff. Live is

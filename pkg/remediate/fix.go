@@ -253,7 +253,9 @@ func fix(ctx context.Context, c Applier, r *compare.ObjectReport, desired []comp
 		out.Action, out.Message = ActionFailed, "not among the desired objects (was the report computed from them?)"
 		return out, nil
 	}
-	obj := d.DeepCopy()
+	// With the operator's tracking metadata the comparison kept, as the
+	// dry-run applied it: applying as the operator must not remove it.
+	obj := r.WithOperatorMetadata(d).DeepCopy()
 	manager := opts.FieldManager
 	if manager == "" {
 		manager = r.FieldManager
