@@ -142,14 +142,24 @@ func compileJQ(expr string) (*gojq.Code, error) {
 		Type: gojq.TermTypeFunc,
 		Func: &gojq.Func{Name: "path", Args: []*gojq.Query{q}},
 	}}
-	return gojq.Compile(wrapped)
+	// Compiling evaluates nothing; its errors (an unknown function) come
+	// first, then what checkJQ refuses to run.
+	code, err := gojq.Compile(wrapped)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkJQ(q); err != nil {
+		return nil, err
+	}
+	return code, nil
 }
 
 // evalJQ runs a compiled path(EXPR) on v (obj converted for gojq) and
 // returns the paths that exist in obj.
 func evalJQ(parent context.Context, code *gojq.Code, v any, obj map[string]any, timeout time.Duration) ([]objpath.Path, error) {
-	ctx, cancel := context.WithTimeout(parent, timeout)
+	timed, cancel := context.WithTimeout(parent, timeout)
 	defer cancel()
+	ctx := newMeteredContext(timed)
 	var paths []objpath.Path
 	iter := code.RunWithContext(ctx, v)
 	for n := 0; ; n++ {
