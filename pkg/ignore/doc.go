@@ -4,8 +4,8 @@
 // their JSON pointers and jq path expressions to concrete paths; deciding
 // who owns a field (managedFieldsManagers, OwnedBy) is the caller's job.
 //
-// It imports objpath from the project, and no cluster client: it works on
-// unstructured objects only.
+// It imports objpath and redact (to recognise Secrets) from the project,
+// and no cluster client: it works on unstructured objects only.
 //
 // # Rule files
 //

@@ -193,3 +193,30 @@ func TestJQRuntimeBudget(t *testing.T) {
 		})
 	}
 }
+
+// TestJQErrorOnSecretWithheld: gojq's error messages quote the value they
+// failed on; on a Secret that is its data, so the message is withheld.
+func TestJQErrorOnSecretWithheld(t *testing.T) {
+	secret := map[string]any{
+		"apiVersion": "v1", "kind": "Secret",
+		"metadata":   map[string]any{"name": "db", "namespace": "prod"},
+		"data":       map[string]any{"password": "Y2FuYXJ5LXMzY3IzdC03ZjNhLWxvbmdlci10aGFuLWEtcHJldmlldw=="},
+		"stringData": map[string]any{"token": "canary-s3cr3t-7f3a"},
+	}
+	for _, expr := range []string{`.data.password[]`, `.stringData.token[]`, `.stringData.token.x`, `.data.password | keys`} {
+		r := &Rule{Name: "t", JQPathExpressions: []string{expr}}
+		_, err := r.Paths(context.Background(), secret)
+		if err == nil {
+			t.Fatalf("%s: no error", expr)
+		}
+		if msg := err.Error(); strings.Contains(msg, "Y2FuYXJ5") || strings.Contains(msg, "canary") || !strings.Contains(msg, "withheld") {
+			t.Errorf("%s: error %q, want the message withheld", expr, msg)
+		}
+	}
+	// Other objects keep gojq's message.
+	cm := map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "data": map[string]any{"a": "plain"}}
+	r := &Rule{Name: "t", JQPathExpressions: []string{`.data.a[]`}}
+	if _, err := r.Paths(context.Background(), cm); err == nil || !strings.Contains(err.Error(), `cannot iterate over: string ("plain")`) {
+		t.Errorf("ConfigMap: error %v, want gojq's", err)
+	}
+}

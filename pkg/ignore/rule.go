@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/objpath"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/redact"
 )
 
 // DefaultJQTimeout bounds one evaluation of one jq path expression on one
@@ -170,6 +171,13 @@ func evalJQ(parent context.Context, code *gojq.Code, v any, obj map[string]any, 
 		if err, ok := out.(error); ok {
 			if errors.Is(err, context.DeadlineExceeded) && parent.Err() == nil {
 				return nil, fmt.Errorf("timed out after %v: %w", timeout, err)
+			}
+			if redact.IsSecret(obj) && !errors.Is(err, errJQBudget) && ctx.Err() == nil {
+				// gojq's messages quote a preview of the value they failed
+				// on ("cannot iterate over: string (\"c2VjcmV0...\")"):
+				// of a Secret, the first bytes of its data, which the
+				// sweep of whole values does not catch.
+				return nil, errors.New("failed on a Secret (gojq's message is withheld: it may quote the Secret's data)")
 			}
 			return nil, err
 		}
