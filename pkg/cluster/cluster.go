@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"mime"
 	"strings"
-	"sync"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -66,15 +65,20 @@ var ErrKindNotServed = errors.New("kind not served by the API server")
 type Client struct {
 	// rest is the dynamic client's REST client: LIST and apply responses
 	// are decoded from it directly (see decodeList).
-	rest   rest.Interface
-	dyn    dynamic.Interface
-	mapper meta.ResettableRESTMapper
+	rest rest.Interface
+	dyn  dynamic.Interface
+	// mapper discovers through the context of the Mapping call that needs
+	// it: a hung API server is left when the caller gives up (Ctrl-C, a
+	// check timeout), not after discovery's own 32 s timeout.
+	mapper meta.ResettableRESTMapperWithContext
 	// ListPageSize bounds each LIST response (default 500, as kubectl).
 	ListPageSize int64
 
-	// mappings caches Mapping's answers until the mapper is reset: the
-	// deferred discovery mapper's lookups allocate, and are made per object.
-	mu       sync.Mutex
+	// lock (a one-slot semaphore, so that waiting for it honours the
+	// caller's context) guards mappings, which caches Mapping's answers
+	// until the mapper is reset: the deferred discovery mapper's lookups
+	// allocate, and are made per object.
+	lock     chan struct{}
 	mappings map[schema.GroupVersionKind]*meta.RESTMapping
 }
 
@@ -112,24 +116,37 @@ func New(cfg *rest.Config) (*Client, error) {
 	return &Client{
 		rest:         rc,
 		dyn:          dynamic.New(rc),
-		mapper:       restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disco)),
+		mapper:       restmapper.NewDeferredDiscoveryRESTMapperWithContext(memory.NewMemCacheClientWithContext(disco)),
 		ListPageSize: 500,
+		lock:         make(chan struct{}, 1),
 	}, nil
 }
 
 // Mapping implements Mapper. A kind not found in the cached discovery is
 // looked up once more after a reset (a CRD may have been installed since).
-func (c *Client) Mapping(_ context.Context, gvk schema.GroupVersionKind) (*meta.RESTMapping, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+// Discovery runs under ctx: when ctx is done, Mapping returns its error.
+func (c *Client) Mapping(ctx context.Context, gvk schema.GroupVersionKind) (*meta.RESTMapping, error) {
+	select {
+	case c.lock <- struct{}{}:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("resolving %s: %w", gvkString(gvk), ctx.Err())
+	}
+	defer func() { <-c.lock }()
 	if m, ok := c.mappings[gvk]; ok {
 		return m, nil
 	}
-	m, err := c.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
-	if meta.IsNoMatchError(err) {
-		c.mapper.Reset()
+	m, err := c.mapper.RESTMappingWithContext(ctx, gvk.GroupKind(), gvk.Version)
+	if meta.IsNoMatchError(err) && ctx.Err() == nil {
+		c.mapper.ResetWithContext(ctx)
 		clear(c.mappings)
-		m, err = c.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+		m, err = c.mapper.RESTMappingWithContext(ctx, gvk.GroupKind(), gvk.Version)
+	}
+	if err != nil && ctx.Err() != nil {
+		// Discovery was cut short: what it cached may lack groups, and its
+		// errors do not always wrap the context's.
+		c.mapper.ResetWithContext(context.WithoutCancel(ctx))
+		clear(c.mappings)
+		return nil, fmt.Errorf("resolving %s: %w", gvkString(gvk), ctx.Err())
 	}
 	if meta.IsNoMatchError(err) {
 		return nil, fmt.Errorf("%w: %s", ErrKindNotServed, gvkString(gvk))

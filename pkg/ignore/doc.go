@@ -4,8 +4,8 @@
 // their JSON pointers and jq path expressions to concrete paths; deciding
 // who owns a field (managedFieldsManagers, OwnedBy) is the caller's job.
 //
-// It imports objpath from the project, and no cluster client: it works on
-// unstructured objects only.
+// It imports objpath and redact (to recognise Secrets) from the project,
+// and no cluster client: it works on unstructured objects only.
 //
 // # Rule files
 //
@@ -44,7 +44,9 @@
 // JSON pointers follow RFC 6901 ("~1" is "/", "~0" is "~"); one that does
 // not exist in an object resolves to nothing. A jq expression is evaluated
 // as path(EXPR) with gojq, each evaluation bounded by DefaultJQTimeout (like
-// Argo CD's ignore.normalizer.jq.timeout). Strip deletes list items from the
+// Argo CD's ignore.normalizer.jq.timeout), by a step and an allocation
+// budget, and by a compile-time check admitting only the part of jq that
+// addresses fields (see jqguard.go). Strip deletes list items from the
 // highest index down, so the indices of the others stay valid.
 //
 // # Builtin rules

@@ -264,7 +264,9 @@ func TestJQTimeout(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			r := &Rule{Name: "slow", JQPathExpressions: []string{tt.expr}, JQTimeout: 50 * time.Millisecond}
+			// Compiled past checkJQ, which would reject them: the runtime
+			// bounds are what is tested here.
+			r := &Rule{Name: "slow", JQPathExpressions: []string{tt.expr}, JQTimeout: 50 * time.Millisecond, jq: uncheckedJQ(t, tt.expr)}
 			start := time.Now()
 			_, err := r.Paths(context.Background(), workload())
 			if err == nil {
@@ -282,7 +284,7 @@ func TestJQTimeout(t *testing.T) {
 }
 
 func TestJQDefaultTimeoutAndCancel(t *testing.T) {
-	r := &Rule{Name: "slow", JQPathExpressions: []string{`def f: f; f`}}
+	r := &Rule{Name: "slow", JQPathExpressions: []string{`def f: f; f`}, jq: uncheckedJQ(t, `def f: f; f`)}
 	start := time.Now()
 	_, err := r.Paths(context.Background(), workload())
 	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "timed out after 1s") {

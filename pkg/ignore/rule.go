@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/objpath"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/redact"
 )
 
 // DefaultJQTimeout bounds one evaluation of one jq path expression on one
@@ -142,14 +143,24 @@ func compileJQ(expr string) (*gojq.Code, error) {
 		Type: gojq.TermTypeFunc,
 		Func: &gojq.Func{Name: "path", Args: []*gojq.Query{q}},
 	}}
-	return gojq.Compile(wrapped)
+	// Compiling evaluates nothing; its errors (an unknown function) come
+	// first, then what checkJQ refuses to run.
+	code, err := gojq.Compile(wrapped)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkJQ(q); err != nil {
+		return nil, err
+	}
+	return code, nil
 }
 
 // evalJQ runs a compiled path(EXPR) on v (obj converted for gojq) and
 // returns the paths that exist in obj.
 func evalJQ(parent context.Context, code *gojq.Code, v any, obj map[string]any, timeout time.Duration) ([]objpath.Path, error) {
-	ctx, cancel := context.WithTimeout(parent, timeout)
+	timed, cancel := context.WithTimeout(parent, timeout)
 	defer cancel()
+	ctx := newMeteredContext(timed)
 	var paths []objpath.Path
 	iter := code.RunWithContext(ctx, v)
 	for n := 0; ; n++ {
@@ -160,6 +171,13 @@ func evalJQ(parent context.Context, code *gojq.Code, v any, obj map[string]any, 
 		if err, ok := out.(error); ok {
 			if errors.Is(err, context.DeadlineExceeded) && parent.Err() == nil {
 				return nil, fmt.Errorf("timed out after %v: %w", timeout, err)
+			}
+			if redact.IsSecret(obj) && !errors.Is(err, errJQBudget) && ctx.Err() == nil {
+				// gojq's messages quote a preview of the value they failed
+				// on ("cannot iterate over: string (\"c2VjcmV0...\")"):
+				// of a Secret, the first bytes of its data, which the
+				// sweep of whole values does not catch.
+				return nil, errors.New("failed on a Secret (gojq's message is withheld: it may quote the Secret's data)")
 			}
 			return nil, err
 		}

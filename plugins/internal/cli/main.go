@@ -48,10 +48,13 @@ func (e *Env) Color() bool { return ColorEnabled(e.Streams.Out) }
 type NewCommand func(env *Env) *cobra.Command
 
 // Main runs a plugin binary and returns its exit code; cmd/ mains pass it to
-// os.Exit. SIGINT and SIGTERM cancel the command's context.
+// os.Exit. SIGINT and SIGTERM cancel the command's context, and the command
+// returns (exit 130) once what it waits for gives up; a second signal kills
+// the process at once, as the signal's default action.
 func Main(argv []string, newCmd NewCommand) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	context.AfterFunc(ctx, stop)
 	streams := genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
 	code := Run(ctx, argv, streams, newCmd)
 	if code != ExitOK && ctx.Err() != nil {

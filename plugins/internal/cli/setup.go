@@ -1,12 +1,14 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"sort"
 	"strings"
 
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/version"
@@ -83,7 +85,7 @@ of the current context (like 'kubectl version').`,
 			report := version.Report{ClientVersion: version.Get()}
 			var serverErr error
 			if !clientOnly {
-				report.ServerVersion, serverErr = serverVersion(env)
+				report.ServerVersion, serverErr = serverVersion(cmd.Context(), env)
 			}
 			if err := report.Write(env.Streams.Out, env.Name, output); err != nil {
 				return err
@@ -97,7 +99,7 @@ of the current context (like 'kubectl version').`,
 	return cmd
 }
 
-func serverVersion(env *Env) (*version.Server, error) {
+func serverVersion(ctx context.Context, env *Env) (*version.Server, error) {
 	cfg, err := env.ConfigFlags.ToRESTConfig()
 	if err != nil {
 		return nil, fmt.Errorf("loading kubeconfig: %w", err)
@@ -106,7 +108,8 @@ func serverVersion(env *Env) (*version.Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating client: %w", err)
 	}
-	sv, err := cs.Discovery().ServerVersion()
+	// The WithContext variant: Ctrl-C leaves a hung API server at once.
+	sv, err := discovery.ToDiscoveryInterfaceWithContext(cs.Discovery()).ServerVersionWithContext(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("getting server version: %w", err)
 	}
