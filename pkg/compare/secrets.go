@@ -1,6 +1,7 @@
 package compare
 
 import (
+	"encoding/json"
 	"sync"
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/redact"
@@ -30,6 +31,20 @@ func (s *secrets) add(obj map[string]any) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.sw.Add(obj)
+	s.addHelm(obj)
+	// The values last applied client-side may be older ones.
+	md, _ := obj["metadata"].(map[string]any)
+	ann, _ := md["annotations"].(map[string]any)
+	if raw, ok := ann[redact.LastApplied].(string); ok {
+		var applied map[string]any
+		if json.Unmarshal([]byte(raw), &applied) == nil {
+			s.addHelm(applied)
+		}
+	}
+}
+
+// addHelm collects the secret Helm values of obj for sweeping text.
+func (s *secrets) addHelm(obj map[string]any) {
 	apiVersion, _ := obj["apiVersion"].(string)
 	kind, _ := obj["kind"].(string)
 	redact.HelmValues(apiVersion, kind, obj, nil, s.text)

@@ -1,6 +1,7 @@
 package redact
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -233,5 +234,19 @@ func TestParseTargetPath(t *testing.T) {
 		if got := parseTargetPath(in); !got.Equal(want) {
 			t.Errorf("parseTargetPath(%q) = %v, want %v", in, got, want)
 		}
+	}
+}
+
+func TestLastAppliedAnnotationMasksHelmValues(t *testing.T) {
+	live := releaseWith(t, "canary-applied-77")
+	raw, err := json.Marshal(live)
+	if err != nil {
+		t.Fatal(err)
+	}
+	live["metadata"].(map[string]any)["annotations"] = map[string]any{LastApplied: string(raw)}
+	LastAppliedAnnotation(live)
+	got := live["metadata"].(map[string]any)["annotations"].(map[string]any)[LastApplied].(string)
+	if strings.Contains(got, "canary-applied-77") || !strings.Contains(got, `"adminPassword":"***"`) || !strings.Contains(got, `"adminUser":"admin"`) {
+		t.Errorf("annotation not masked as the object: %s", got)
 	}
 }
