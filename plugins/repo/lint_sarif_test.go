@@ -23,7 +23,9 @@ func TestLintSARIF(t *testing.T) {
 	sarifschema.Validate(t, []byte(r.stdout))
 	var log struct {
 		Runs []struct {
-			Tool    struct{ Driver struct{ Rules []struct{ ID string } } }
+			Tool struct {
+				Driver struct{ Rules []struct{ ID string } }
+			}
 			Results []struct {
 				RuleID    string
 				RuleIndex int
