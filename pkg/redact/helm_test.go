@@ -250,3 +250,28 @@ func TestLastAppliedAnnotationMasksHelmValues(t *testing.T) {
 		t.Errorf("annotation not masked as the object: %s", got)
 	}
 }
+
+func TestHelmValuesMasksApplicationSetTemplates(t *testing.T) {
+	set := obj(t, `apiVersion: argoproj.io/v1alpha1
+kind: ApplicationSet
+metadata: {name: web}
+spec:
+  template:
+    spec:
+      source:
+        helm:
+          valuesObject: {auth: {password: canary-set, user: app}}
+          parameters: [{name: clientSecret, value: canary-set-p}]
+`)
+	b, _ := HelmValues("argoproj.io/v1alpha1", "ApplicationSet", set, nil, nil)
+	helm := get(t, b, "spec", "template", "spec", "source", "helm").(map[string]any)
+	if got := get(t, helm, "valuesObject", "auth", "password"); got != Mask {
+		t.Errorf("password = %v", got)
+	}
+	if got := get(t, helm, "valuesObject", "auth", "user"); got != "app" {
+		t.Errorf("user = %v", got)
+	}
+	if got := get(t, helm, "parameters", 0, "value"); got != Mask {
+		t.Errorf("parameter = %v", got)
+	}
+}
