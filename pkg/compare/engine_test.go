@@ -3,6 +3,7 @@ package compare
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -22,6 +23,7 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/ignore"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/objdiff"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/objpath"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/redact"
 )
 
 var local = Options{Mode: ModeLocal}
@@ -1024,4 +1026,56 @@ func TestSeveralMissingListItems(t *testing.T) {
 	if diff := cmp.Diff([]any{envVar("MODE", "prod"), envVar("A", "1"), envVar("B", "2")}, got); diff != "" {
 		t.Errorf("After env (-want +got):\n%s", diff)
 	}
+}
+
+// TestHelmValuesMaskedInReasons: a secret Helm value the server echoes in a
+// dry-run error is swept from the reason, as Secret data is; the values
+// themselves are masked field by field in the changes and objects.
+func TestHelmValuesMaskedInReasons(t *testing.T) {
+	t.Parallel()
+	const gitPass, livePass, oldPass = "canary-helm-git-5e1", "canary-helm-live-5e1", "canary-helm-old-5e1"
+	release := func(pass string) *unstructured.Unstructured {
+		return object("helm.toolkit.fluxcd.io/v2", "HelmRelease", "monitoring", "grafana", func(u *unstructured.Unstructured) {
+			u.Object["spec"] = map[string]any{"values": map[string]any{"grafana": map[string]any{"adminPassword": pass, "adminUser": "admin"}}}
+		})
+	}
+	t.Run("dry-run error", func(t *testing.T) {
+		t.Parallel()
+		// Live was applied client-side with an older password, still in
+		// its last-applied annotation.
+		live := release(livePass)
+		applied, err := json.Marshal(release(oldPass).Object)
+		if err != nil {
+			t.Fatal(err)
+		}
+		live.SetAnnotations(map[string]string{redact.LastApplied: string(applied)})
+		f := &fakeCluster{
+			live: []*unstructured.Unstructured{live},
+			apply: func(*unstructured.Unstructured, *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+				return nil, apierrors.NewBadRequest(`spec.values.grafana.adminPassword: invalid value "` + gitPass + `" (was "` + livePass + `", "` + oldPass + `")`)
+			},
+		}
+		rep := run(t, f, Options{Mode: ModeServer}, git(release(gitPass)))
+		want := []row{{ID: "HelmRelease monitoring/grafana", Status: StatusError,
+			Reason: `server-side apply dry-run: spec.values.grafana.adminPassword: invalid value "***" (was "***", "***")`}}
+		if diff := cmp.Diff(want, rows(rep)); diff != "" {
+			t.Errorf("objects (-want +got):\n%s", diff)
+		}
+	})
+	t.Run("changes and objects", func(t *testing.T) {
+		t.Parallel()
+		f := &fakeCluster{live: []*unstructured.Unstructured{release(livePass)}}
+		rep := run(t, f, Options{Mode: ModeLocal}, git(release(gitPass)))
+		o := find(t, rep, "HelmRelease", "monitoring", "grafana")
+		wantChanges := []objdiff.Change{{Path: objpath.Path{"spec", "values", "grafana", "adminPassword"}, Type: objdiff.Modified, Live: "*** (before)", Desired: "*** (after)"}}
+		if diff := cmp.Diff(wantChanges, o.Changes, cmpopts.IgnoreFields(objdiff.Change{}, "Owners")); diff != "" {
+			t.Errorf("changes (-want +got):\n%s", diff)
+		}
+		for side, obj := range map[string]map[string]any{"live": o.Live, "after": o.After} {
+			v, _ := objpath.Get(obj, objpath.Path{"spec", "values", "grafana"})
+			if pw := v.(map[string]any)["adminPassword"]; pw != "*** ("+map[string]string{"live": "before", "after": "after"}[side]+")" {
+				t.Errorf("%s adminPassword = %v", side, pw)
+			}
+		}
+	})
 }

@@ -34,6 +34,7 @@ var served = map[schema.GroupKind]struct {
 	{Group: "autoscaling", Kind: "HorizontalPodAutoscaler"}:       {"horizontalpodautoscalers", true},
 	{Group: "source.toolkit.fluxcd.io", Kind: "GitRepository"}:    {"gitrepositories", true},
 	{Group: "kustomize.toolkit.fluxcd.io", Kind: "Kustomization"}: {"kustomizations", true},
+	{Group: "helm.toolkit.fluxcd.io", Kind: "HelmRelease"}:        {"helmreleases", true},
 }
 
 // fakeCluster is a minimal cluster.Reader and cluster.Applier over a fixed

@@ -3,6 +3,7 @@ package redact
 import (
 	"encoding/base64"
 	"encoding/json"
+	"reflect"
 	"sort"
 	"strings"
 )
@@ -95,7 +96,7 @@ func valueEqual(a, b any) bool {
 
 // LastAppliedAnnotation masks the Secret values embedded in obj's
 // last-applied-configuration annotation (of a Secret, or of a List holding
-// one). An annotation that is not valid JSON is replaced by "***" entirely.
+// one), and the secret Helm values of a HelmRelease or Application there. An annotation that is not valid JSON is replaced by "***" entirely.
 func LastAppliedAnnotation(obj map[string]any) {
 	md, _ := obj["metadata"].(map[string]any)
 	ann, _ := md["annotations"].(map[string]any)
@@ -119,8 +120,8 @@ func LastAppliedAnnotation(obj map[string]any) {
 	ann[LastApplied] = string(data)
 }
 
-// maskEmbedded masks Secret values in an embedded object; it reports whether
-// it changed anything.
+// maskEmbedded masks Secret values, and secret Helm values (HelmValues), in
+// an embedded object; it reports whether it changed anything.
 func maskEmbedded(obj map[string]any) bool {
 	changed := false
 	if items, ok := obj["items"].([]any); ok {
@@ -129,6 +130,14 @@ func maskEmbedded(obj map[string]any) bool {
 				changed = true
 			}
 		}
+	}
+	apiVersion, _ := obj["apiVersion"].(string)
+	kind, _ := obj["kind"].(string)
+	if masked, _ := HelmValues(apiVersion, kind, obj, nil, nil); !reflect.DeepEqual(masked, obj) {
+		for k, v := range masked {
+			obj[k] = v
+		}
+		changed = true
 	}
 	if obj["kind"] != "Secret" {
 		return changed

@@ -4,11 +4,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"path"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/repolint"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/sarif"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/version"
 	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/cli"
 )
 
@@ -60,6 +64,9 @@ when PATH holds nothing to check: no kustomization and no Kubernetes manifest).`
   # As JSON, for CI
   %[1]s lint ./gitops -o json
 
+  # As SARIF 2.1.0, for a code-scanning upload (files relative to the working directory)
+  %[1]s lint ./gitops -o sarif > lint.sarif
+
   # Also validate every object against a cluster's API server (server-side dry run)
   %[1]s lint --context staging`, env.Name),
 		Args:              cobra.MaximumNArgs(1),
@@ -67,9 +74,9 @@ when PATH holds nothing to check: no kustomization and no Kubernetes manifest).`
 		RunE:              runE(o.Complete, o.Validate, o.Run),
 	}
 	f := cmd.Flags()
-	f.StringVarP(&o.Output, "output", "o", "text", "Output format: text or json")
+	f.StringVarP(&o.Output, "output", "o", "text", "Output format: text, json or sarif")
 	f.StringSliceVar(&o.RepoURLs, "repo-url", nil, "This repository's URL (repeatable; added to .gitops/lint.yaml repoURLs): Applications with other URLs point elsewhere")
-	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"text", "json", "sarif"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 
@@ -93,8 +100,8 @@ func (o *LintOptions) Complete(cmd *cobra.Command, args []string) error {
 
 // Validate checks the flags.
 func (o *LintOptions) Validate() error {
-	if o.Output != "text" && o.Output != "json" {
-		return cli.Usagef("--output must be text or json, not %q", o.Output)
+	if o.Output != "text" && o.Output != "json" && o.Output != "sarif" {
+		return cli.Usagef("--output must be text, json or sarif, not %q", o.Output)
 	}
 	return nil
 }
@@ -118,14 +125,21 @@ func (o *LintOptions) Run(cmd *cobra.Command) error {
 		return fmt.Errorf("%s: nothing to check: no kustomization and no Kubernetes manifest (is it the GitOps repository?)", o.Path)
 	}
 	w := o.env.Streams.Out
-	if o.Output == "json" {
+	switch o.Output {
+	case "json":
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(rep); err != nil {
 			return err
 		}
-	} else if err := writeFindings(w, rep.Findings, o.env.Color()); err != nil {
-		return err
+	case "sarif":
+		if err := sarif.Write(w, lintSARIF(o.Path, rep.Findings)); err != nil {
+			return err
+		}
+	default:
+		if err := writeFindings(w, rep.Findings, o.env.Color()); err != nil {
+			return err
+		}
 	}
 	errs := rep.Errors()
 	warns := len(rep.Findings) - errs
@@ -142,6 +156,26 @@ func (o *LintOptions) Run(cmd *cobra.Command) error {
 	}
 	fmt.Fprintf(o.env.Streams.ErrOut, "%s: %s (%s)\n", o.Path, summary, checked)
 	return nil
+}
+
+// lintSARIF is the SARIF log of findings, with every rule. Finding files
+// are relative to root, the linted path; the log's are relative to the
+// working directory (as root is), or absolute when root is.
+func lintSARIF(root string, findings []repolint.Finding) sarif.Log {
+	rules := make([]sarif.RuleInfo, 0, len(repolint.Rules))
+	for _, r := range repolint.Rules {
+		rules = append(rules, sarif.RuleInfo{ID: r.ID, Short: r.Summary, Level: string(r.Severity)})
+	}
+	results := make([]sarif.Finding, 0, len(findings))
+	for _, f := range findings {
+		msg := f.Message
+		if f.Env != "" {
+			msg += " (environment " + f.Env + ")"
+		}
+		results = append(results, sarif.Finding{Rule: f.Rule, Level: string(f.Severity), Message: msg,
+			File: path.Join(filepath.ToSlash(root), f.File), Line: f.Line})
+	}
+	return sarif.Build("kubectl-gitops repo lint", version.Get().Version, "https://github.com/kubectl-gitops/kubectl-gitops", rules, results)
 }
 
 // writeFindings prints one line per finding:

@@ -14,7 +14,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/sarif"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/secretscan"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/version"
 	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/cli"
 )
 
@@ -60,7 +62,9 @@ secretGenerator's files are followed only inside the repository. Findings name
 the key, never the value. Findings allowed by ` + DefaultAllowFile + ` (or
 --allow), a list of {path: GLOB, name: OBJECT, reason: TEXT}, are dropped.
 Warnings (a secretGenerator file that is missing or outside the repository)
-go to stderr, or into -o json with "severity": "warning"; they do not fail.
+go to stderr, or into -o json with "severity": "warning" (-o sarif: level
+"warning"); they do not fail. -o sarif writes SARIF 2.1.0 for code-scanning
+services: every rule with its help, results at file and line, no values.
 
 Exit codes: 0 nothing found, 1 findings, 2 error.`,
 		Example: fmt.Sprintf(`  # Scan the current repository
@@ -68,6 +72,9 @@ Exit codes: 0 nothing found, 1 findings, 2 error.`,
 
   # As JSON, for CI
   %[1]s scan -o json clusters/ apps/
+
+  # As SARIF, for a code-scanning upload
+  %[1]s scan -o sarif > seal-scan.sarif
 
   # What the next commit would add
   %[1]s scan --staged
@@ -77,12 +84,12 @@ Exit codes: 0 nothing found, 1 findings, 2 error.`,
 		RunE: runE(o),
 	}
 	f := cmd.Flags()
-	f.StringVarP(&o.Output, "output", "o", "", "Output format: table (default) or json")
+	f.StringVarP(&o.Output, "output", "o", "", "Output format: table (default), json or sarif")
 	f.StringVar(&o.AllowFile, "allow", "", "Allow-list file (default: "+DefaultAllowFile+" when it exists)")
 	f.BoolVar(&o.Staged, "staged", false, "Scan the files staged in the git index, as staged (what the next commit holds)")
 	f.BoolVar(&o.InstallHook, "install-hook", false, "Install a git pre-commit hook in the repository that runs scan --staged")
 	f.BoolVar(&o.Force, "force", false, "With --install-hook: overwrite an existing, different pre-commit hook")
-	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"table", "json"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"table", "json", "sarif"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 
@@ -111,8 +118,8 @@ func (o *ScanOptions) Complete(_ *cobra.Command, args []string) error {
 
 // Validate checks the flags.
 func (o *ScanOptions) Validate() error {
-	if o.Output != "" && o.Output != "table" && o.Output != "json" {
-		return cli.Usagef("--output must be table or json, not %q", o.Output)
+	if o.Output != "" && o.Output != "table" && o.Output != "json" && o.Output != "sarif" {
+		return cli.Usagef("--output must be table, json or sarif, not %q", o.Output)
 	}
 	if o.Force && !o.InstallHook {
 		return cli.Usagef("--force is for --install-hook")
@@ -156,7 +163,12 @@ func (o *ScanOptions) Run(cmd *cobra.Command) error {
 		}
 	}
 	w := o.env.Streams.Out
-	if o.Output == "json" {
+	switch o.Output {
+	case "sarif":
+		if err := sarif.Write(w, scanSARIF(all)); err != nil {
+			return err
+		}
+	case "json":
 		if all == nil {
 			all = []secretscan.Finding{}
 		}
@@ -167,7 +179,7 @@ func (o *ScanOptions) Run(cmd *cobra.Command) error {
 		if _, err := fmt.Fprintf(w, "%s\n", b); err != nil {
 			return err
 		}
-	} else {
+	default:
 		for _, f := range warnings {
 			fmt.Fprintf(o.env.Streams.ErrOut, "warning: %s:%d: %s\n", f.File, f.Line, f.Message)
 		}
@@ -186,6 +198,28 @@ func (o *ScanOptions) Run(cmd *cobra.Command) error {
 		return &cli.FindingsError{Summary: fmt.Sprintf("%d plaintext secret(s) found", len(secrets))}
 	}
 	return nil
+}
+
+// scanSARIF is the SARIF log of findings: secrets at level error, warnings
+// at level warning. Findings name keys, never values.
+func scanSARIF(findings []secretscan.Finding) sarif.Log {
+	rules := make([]sarif.RuleInfo, 0, len(secretscan.Rules))
+	for _, r := range secretscan.Rules {
+		rules = append(rules, sarif.RuleInfo{ID: r.ID, Short: r.Summary, Help: r.Help, Level: r.Severity})
+	}
+	results := make([]sarif.Finding, 0, len(findings))
+	for _, f := range findings {
+		level := sarif.LevelError
+		if f.IsWarning() {
+			level = sarif.LevelWarning
+		}
+		msg := f.Message
+		if f.Origin != "" {
+			msg += " (from " + f.Origin + ")"
+		}
+		results = append(results, sarif.Finding{Rule: f.Rule, Level: level, Message: msg, File: filepath.ToSlash(f.File), Line: f.Line})
+	}
+	return sarif.Build("kubectl-gitops seal scan", version.Get().Version, "https://github.com/kubectl-gitops/kubectl-gitops", rules, results)
 }
 
 func dash(s string) string {
