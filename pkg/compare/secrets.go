@@ -29,6 +29,7 @@ func (s *secrets) add(obj map[string]any) {
 // changes, last-applied annotations, and any known value anywhere else
 // (other annotations, reasons, warnings).
 func (s *secrets) finish(rep *Report) {
+	rep.secrets = s
 	if s.show {
 		return
 	}
@@ -64,6 +65,16 @@ func (s *secrets) finish(rep *Report) {
 	for i, w := range rep.Warnings {
 		rep.Warnings[i] = s.sw.String(w)
 	}
+}
+
+// sweep replaces the known secret values in text, unless they are shown.
+func (s *secrets) sweep(text string) string {
+	if s.show {
+		return text
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sw.String(text)
 }
 
 func isLastApplied(p []any) bool {

@@ -150,7 +150,8 @@ func fixable(r *compare.ObjectReport) bool {
 //
 // Per-object problems are Outcomes (ActionConflict, ActionFailed); the error
 // is for the run as a whole (context cancelled, cluster unreachable), with
-// the outcomes so far.
+// the outcomes so far. Messages and the error have the secret values of the
+// comparison masked, as the report has.
 func Fix(ctx context.Context, c Applier, rep *compare.Report, desired []compare.Desired, opts Options) ([]Outcome, error) {
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = 8
@@ -183,7 +184,7 @@ func Fix(ctx context.Context, c Applier, rep *compare.Report, desired []compare.
 	if fatal == nil {
 		fatal = parallel(ctx, rest, opts.Concurrency, fixOne)
 	}
-	return collect(outcomes), fatal
+	return sweepSecrets(rep, collect(outcomes), fatal)
 }
 
 // isFoundation reports kinds other objects need first.

@@ -21,8 +21,14 @@ type Deleter interface {
 // the source, not in Git), with background propagation; nothing else. An
 // object already gone is skipped. Namespaces and CRDs go last, after what
 // they hold. Per-object problems are Outcomes; the error is for the run as
-// a whole, with the outcomes so far.
+// a whole, with the outcomes so far. Messages and the error have the secret
+// values of the comparison masked, as the report has.
 func Prune(ctx context.Context, d Deleter, rep *compare.Report) ([]Outcome, error) {
+	out, err := prune(ctx, d, rep)
+	return sweepSecrets(rep, out, err)
+}
+
+func prune(ctx context.Context, d Deleter, rep *compare.Report) ([]Outcome, error) {
 	var first, last []int
 	for i := range rep.Objects {
 		r := &rep.Objects[i]
