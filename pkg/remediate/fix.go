@@ -147,7 +147,8 @@ func fixable(r *compare.ObjectReport) bool {
 // are removed with a JSON patch before the apply, guarded by a test of the
 // object's resourceVersion and of each removed value. Both are dry-run
 // before either is written, so a refused apply or removal leaves the object
-// as it was.
+// as it was. An object that is also reported in error (declared twice in
+// Git, one copy invalid) is never written.
 //
 // Per-object problems are Outcomes (ActionConflict, ActionFailed); the error
 // is for the run as a whole (context cancelled, cluster unreachable), with
@@ -170,8 +171,15 @@ func Fix(ctx context.Context, c Applier, rep *compare.Report, desired []compare.
 		}
 	}
 	outcomes := make([]*Outcome, len(rep.Objects))
+	inError := errored(rep)
 	fixOne := func(i int) error {
 		r := &rep.Objects[i]
+		if reason, bad := inError[identity(r)]; bad {
+			out := newOutcome(r)
+			out.Action, out.Message = ActionFailed, "not applied: Git's declaration of it is in error: "+reason
+			outcomes[i] = out
+			return nil
+		}
 		out, err := fix(ctx, c, r, desired, opts)
 		outcomes[i] = out
 		return err
@@ -186,6 +194,33 @@ func Fix(ctx context.Context, c Applier, rep *compare.Report, desired []compare.
 		fatal = parallel(ctx, rest, opts.Concurrency, fixOne)
 	}
 	return sweepSecrets(rep, collect(outcomes), fatal)
+}
+
+// errored returns the reasons of the objects reported in error, by
+// identity: such an object may have another, valid-looking report (the
+// first of two declarations), which must not be applied either.
+func errored(rep *compare.Report) map[string]string {
+	out := map[string]string{}
+	for i := range rep.Objects {
+		r := &rep.Objects[i]
+		if r.Status != compare.StatusError {
+			continue
+		}
+		reason := r.Reason
+		if r.Source != "" {
+			reason = r.Source + ": " + reason
+		}
+		if prev, ok := out[identity(r)]; ok {
+			reason = prev + "; " + reason
+		}
+		out[identity(r)] = reason
+	}
+	return out
+}
+
+// identity names an object whatever the version it is declared with.
+func identity(r *compare.ObjectReport) string {
+	return groupOf(r.APIVersion) + "|" + r.Kind + "|" + r.Namespace + "|" + r.Name
 }
 
 // isFoundation reports kinds other objects need first.
