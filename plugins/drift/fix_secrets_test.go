@@ -11,9 +11,10 @@ import (
 )
 
 // quotingPolicy refuses every change to the Secrets labelled
-// leak-test=<ns>, with a message quoting the new and old password (decoded)
-// and the old object's last-applied annotation (which holds the data as
-// stored, base64), as policy engines' messages often do.
+// leak-test=<ns>, with a message quoting the new and old password (as
+// stored, base64) and the old object's last-applied annotation (which holds
+// the values as written: stringData in clear), as policy engines' messages
+// often do.
 func quotingPolicy(ns string) string {
 	return `apiVersion: admissionregistration.k8s.io/v1
 kind: ValidatingAdmissionPolicy
@@ -68,11 +69,12 @@ stringData: {password: ` + gitValue + `}
 	kubectl(t, cp, "", "create", "namespace", ns)
 	kubectl(t, cp, "", "apply", "--server-side", "--field-manager=kustomize-controller", "-f", dir)
 	// The live state, applied client-side so that the last-applied
-	// annotation embeds the data: another password, and an extra Secret.
+	// annotation embeds the values (guarded's in clear, as stringData):
+	// another password, and an extra Secret.
 	kubectl(t, cp, `apiVersion: v1
 kind: Secret
 metadata: {name: guarded, namespace: `+ns+`, labels: `+labels+`}
-data: {password: `+b64(liveValue)+`}
+stringData: {password: `+liveValue+`}
 ---
 apiVersion: v1
 kind: Secret
