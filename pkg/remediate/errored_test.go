@@ -65,3 +65,31 @@ data: {a: b}
 		t.Errorf("the object declared twice was written (get: %v)", err)
 	}
 }
+
+// TestPruneNeverDeletesObjectsInError: an object the report lists both as
+// extraneous and in error (Git declares it, but its declaration could not
+// be compared) is not deleted.
+func TestPruneNeverDeletesObjectsInError(t *testing.T) {
+	cp := controlplane.ForTest(t)
+	client, err := cluster.New(cp.RESTConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns := "prune-errored"
+	kubectl(t, cp, "", "create", "namespace", ns)
+	kubectl(t, cp, "", "create", "configmap", "-n", ns, "declared")
+	kubectl(t, cp, "", "create", "configmap", "-n", ns, "stray")
+	rep := &compare.Report{Objects: []compare.ObjectReport{
+		{APIVersion: "v1", Kind: "ConfigMap", Namespace: ns, Name: "declared", Source: "git.yaml:1", Status: compare.StatusError, Reason: "declared twice in Git (also at git.yaml:5)"},
+		{APIVersion: "v1", Kind: "ConfigMap", Namespace: ns, Name: "declared", Status: compare.StatusExtraneous},
+		{APIVersion: "v1", Kind: "ConfigMap", Namespace: ns, Name: "stray", Status: compare.StatusExtraneous},
+	}}
+	got, err := Prune(t.Context(), client, rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"ConfigMap/declared failed", "ConfigMap/stray deleted"}, outcomes(got)); diff != "" {
+		t.Errorf("prune (-want +got):\n%s", diff)
+	}
+	get(t, client, "v1", "ConfigMap", ns, "declared") // fails the test when deleted
+}
