@@ -19,11 +19,18 @@ type Deleter interface {
 
 // Patcher changes live objects with a JSON patch.
 type Patcher interface {
-	// JSONPatch applies an RFC 6902 JSON patch to the object as fieldManager
-	// and returns the result. A failed "test" operation is an error
-	// satisfying apierrors.IsInvalid. It is how fields that server-side apply
+	// JSONPatch applies an RFC 6902 JSON patch to the object and returns
+	// the result (with opts.DryRun, what the object would become). A failed
+	// "test" operation is an error satisfying apierrors.IsInvalid, as an
+	// admission refusal often is. It is how fields that server-side apply
 	// keeps for other managers are removed.
-	JSONPatch(ctx context.Context, m *meta.RESTMapping, namespace, name string, patch []byte, fieldManager string) (*unstructured.Unstructured, error)
+	JSONPatch(ctx context.Context, m *meta.RESTMapping, namespace, name string, patch []byte, opts PatchOptions) (*unstructured.Unstructured, error)
+}
+
+// PatchOptions are the options of one JSON patch.
+type PatchOptions struct {
+	FieldManager string
+	DryRun       bool
 }
 
 var _ interface {
@@ -38,6 +45,10 @@ func (c *Client) Delete(ctx context.Context, m *meta.RESTMapping, namespace, nam
 }
 
 // JSONPatch implements Patcher.
-func (c *Client) JSONPatch(ctx context.Context, m *meta.RESTMapping, namespace, name string, patch []byte, fieldManager string) (*unstructured.Unstructured, error) {
-	return c.resource(m, namespace).Patch(ctx, name, types.JSONPatchType, patch, metav1.PatchOptions{FieldManager: fieldManager})
+func (c *Client) JSONPatch(ctx context.Context, m *meta.RESTMapping, namespace, name string, patch []byte, opts PatchOptions) (*unstructured.Unstructured, error) {
+	po := metav1.PatchOptions{FieldManager: opts.FieldManager}
+	if opts.DryRun {
+		po.DryRun = []string{metav1.DryRunAll}
+	}
+	return c.resource(m, namespace).Patch(ctx, name, types.JSONPatchType, patch, po)
 }

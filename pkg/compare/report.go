@@ -68,6 +68,21 @@ type Report struct {
 	Mode     Mode
 	Objects  []ObjectReport
 	Warnings []string
+
+	// secrets masked the report; SweepSecrets uses them for other text.
+	secrets *secrets
+}
+
+// SweepSecrets replaces in text every secret value the comparison saw (the
+// Git and live Secret data, stored and decoded) with "***", as the report
+// itself was masked, so that a message quoting one of its objects (a server
+// or admission policy refusing a change) hides what the report hides. Text
+// is returned unchanged when secrets are shown. Safe for concurrent use.
+func (r *Report) SweepSecrets(text string) string {
+	if r == nil || r.secrets == nil {
+		return text
+	}
+	return r.secrets.sweep(text)
 }
 
 // Counts returns the number of objects per status.

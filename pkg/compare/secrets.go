@@ -54,6 +54,7 @@ func (s *secrets) addHelm(obj map[string]any) {
 // changes, last-applied annotations, secret Helm values (redact.HelmValues),
 // and any known value anywhere else (other annotations, reasons, warnings).
 func (s *secrets) finish(rep *Report) {
+	rep.secrets = s
 	if s.show {
 		return
 	}
@@ -98,6 +99,16 @@ func (s *secrets) finish(rep *Report) {
 	for i, w := range rep.Warnings {
 		rep.Warnings[i] = s.text.String(s.sw.String(w))
 	}
+}
+
+// sweep replaces the known secret values in text, unless they are shown.
+func (s *secrets) sweep(text string) string {
+	if s.show {
+		return text
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sw.String(text)
 }
 
 func isLastApplied(p []any) bool {

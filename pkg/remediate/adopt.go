@@ -185,12 +185,16 @@ func (a *Adoption) adoptFile(ctx context.Context, path string, objs []*fileObjec
 			a.refuse(o.id, "", reason)
 		}
 	}
-	src, err := os.ReadFile(path)
+	st, err := os.Lstat(path)
 	if err != nil {
 		refuseAll(fmt.Sprintf("reading %s: %v", path, err))
 		return
 	}
-	st, err := os.Stat(path)
+	if reason := notReplaceable(path, st); reason != "" {
+		refuseAll(reason)
+		return
+	}
+	src, err := os.ReadFile(path)
 	if err != nil {
 		refuseAll(fmt.Sprintf("reading %s: %v", path, err))
 		return
@@ -489,12 +493,44 @@ func (a *Adoption) Diff() string {
 }
 
 // Write replaces each file atomically, keeping its mode. It stops at the
-// first error; files written before it stay written.
+// first error; files written before it stay written. A file that became a
+// symbolic link or got hard links since it was read is not written.
 func (a *Adoption) Write() error {
 	for _, f := range a.Files {
+		st, err := os.Lstat(f.Path)
+		if err != nil {
+			return fmt.Errorf("adopting into %s: %w", f.Path, err)
+		}
+		if reason := notReplaceable(f.Path, st); reason != "" {
+			return fmt.Errorf("adopting into %s: %s", f.Path, reason)
+		}
 		if err := safefile.WriteFile(f.Path, f.After, f.Mode); err != nil {
 			return fmt.Errorf("adopting into %s: %w", f.Path, err)
 		}
 	}
 	return nil
+}
+
+// notReplaceable says why the file at path, described by st (from Lstat),
+// must not be replaced by a new file, or returns "". Adopting renames a new
+// file over the old one: that would turn a symbolic link into a regular
+// file (leaving its target as it was) and split a hard link in two. Such
+// files are refused rather than written through, which could not be atomic
+// for a hard link and, for a link a repository holds, could reach a file
+// outside it.
+func notReplaceable(path string, st fs.FileInfo) string {
+	switch {
+	case st.Mode()&fs.ModeSymlink != 0:
+		target, err := filepath.EvalSymlinks(path)
+		if err != nil {
+			return fmt.Sprintf("%s is a symbolic link (%v); --adopt does not write through links", path, err)
+		}
+		return fmt.Sprintf("%s is a symbolic link to %s; --adopt does not write through links: adopt with -f %s", path, target, target)
+	case !st.Mode().IsRegular():
+		return fmt.Sprintf("%s is not a regular file", path)
+	}
+	if n := hardLinks(st); n > 1 {
+		return fmt.Sprintf("%s has %d hard links; --adopt replaces files and would split them: edit it by hand", path, n)
+	}
+	return ""
 }

@@ -8,7 +8,11 @@
 // object (the GitOps agent's), forcing conflicts only when asked. Fields
 // another manager added, which server-side apply keeps whatever Git says,
 // are removed with a JSON patch guarded by "test" operations, so a fix never
-// removes a field that changed since it was compared.
+// removes a field that changed since it was compared; the apply and the
+// removal are both dry-run before either is written, so a refused fix
+// leaves the object as it was. Objects the report lists in error are never
+// written. Every message leaving the package has the comparison's secret
+// values masked (compare.Report.SweepSecrets).
 //
 // It receives the cluster through pkg/cluster's interfaces and returns
 // results as data. It must not import cobra or the plugins, nor print.

@@ -145,12 +145,15 @@ func fixable(r *compare.ObjectReport) bool {
 // Each object is server-side applied as its report's FieldManager (or
 // opts.FieldManager). Fields another manager added are then gone too: they
 // are removed with a JSON patch before the apply, guarded by a test of the
-// object's resourceVersion and of each removed value, after a dry-run apply
-// has shown the apply itself will not conflict.
+// object's resourceVersion and of each removed value. Both are dry-run
+// before either is written, so a refused apply or removal leaves the object
+// as it was. An object that is also reported in error (declared twice in
+// Git, one copy invalid) is never written.
 //
 // Per-object problems are Outcomes (ActionConflict, ActionFailed); the error
 // is for the run as a whole (context cancelled, cluster unreachable), with
-// the outcomes so far.
+// the outcomes so far. Messages and the error have the secret values of the
+// comparison masked, as the report has.
 func Fix(ctx context.Context, c Applier, rep *compare.Report, desired []compare.Desired, opts Options) ([]Outcome, error) {
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = 8
@@ -168,8 +171,15 @@ func Fix(ctx context.Context, c Applier, rep *compare.Report, desired []compare.
 		}
 	}
 	outcomes := make([]*Outcome, len(rep.Objects))
+	inError := errored(rep)
 	fixOne := func(i int) error {
 		r := &rep.Objects[i]
+		if reason, bad := inError[identity(r)]; bad {
+			out := newOutcome(r)
+			out.Action, out.Message = ActionFailed, "not applied: Git's declaration of it is in error: "+reason
+			outcomes[i] = out
+			return nil
+		}
 		out, err := fix(ctx, c, r, desired, opts)
 		outcomes[i] = out
 		return err
@@ -183,7 +193,34 @@ func Fix(ctx context.Context, c Applier, rep *compare.Report, desired []compare.
 	if fatal == nil {
 		fatal = parallel(ctx, rest, opts.Concurrency, fixOne)
 	}
-	return collect(outcomes), fatal
+	return sweepSecrets(rep, collect(outcomes), fatal)
+}
+
+// errored returns the reasons of the objects reported in error, by
+// identity: such an object may have another, valid-looking report (the
+// first of two declarations), which must not be applied either.
+func errored(rep *compare.Report) map[string]string {
+	out := map[string]string{}
+	for i := range rep.Objects {
+		r := &rep.Objects[i]
+		if r.Status != compare.StatusError {
+			continue
+		}
+		reason := r.Reason
+		if r.Source != "" {
+			reason = r.Source + ": " + reason
+		}
+		if prev, ok := out[identity(r)]; ok {
+			reason = prev + "; " + reason
+		}
+		out[identity(r)] = reason
+	}
+	return out
+}
+
+// identity names an object whatever the version it is declared with.
+func identity(r *compare.ObjectReport) string {
+	return groupOf(r.APIVersion) + "|" + r.Kind + "|" + r.Namespace + "|" + r.Name
 }
 
 // isFoundation reports kinds other objects need first.
@@ -281,30 +318,55 @@ func fix(ctx context.Context, c Applier, r *compare.ObjectReport, desired []comp
 	ao := cluster.ApplyOptions{FieldManager: manager, Force: opts.ForceConflicts}
 
 	removals := foreignFields(r, manager)
-	if len(removals) > 0 {
-		if !opts.ForceConflicts {
-			// Do not remove anything unless the apply will go through.
-			dry := ao
-			dry.DryRun = true
-			if _, err := c.Apply(ctx, m, obj, dry); err != nil {
-				return out, applyFailed(out, err)
-			}
+	if len(removals) == 0 {
+		// One apply: the server takes all of it or none.
+		if _, err := c.Apply(ctx, m, obj, ao); err != nil {
+			return out, applyFailed(out, err)
 		}
-		removed, err := removeFields(ctx, c, m, r, removals, manager)
-		if err != nil {
-			if fatal(err) {
-				return out, err
-			}
-			out.Action, out.Message = ActionFailed, err.Error()
-			return out, nil
-		}
-		out.Removed = removed
+		out.Action = ActionApplied
+		return out, nil
 	}
-	if _, err := c.Apply(ctx, m, obj, ao); err != nil {
+
+	// Two writes, the removal and the apply: dry-run both before writing
+	// either, so that a refusal (a conflict, an admission policy) leaves
+	// the object as it was rather than half-fixed.
+	rm, err := planRemoval(ctx, c, m, r, removals)
+	if err != nil {
+		return out, removalFailed(out, err)
+	}
+	dry := ao
+	dry.DryRun = true
+	if _, err := c.Apply(ctx, m, obj, dry); err != nil {
 		return out, applyFailed(out, err)
+	}
+	if err := rm.run(ctx, c, m, r, manager, true); err != nil {
+		return out, removalFailed(out, err)
+	}
+	if err := rm.run(ctx, c, m, r, manager, false); err != nil {
+		return out, removalFailed(out, err)
+	}
+	out.Removed = rm.removed
+	if _, err := c.Apply(ctx, m, obj, ao); err != nil {
+		if err := applyFailed(out, err); err != nil {
+			return out, err
+		}
+		// Only a change between the dry-run and the apply gets here.
+		out.Action = ActionFailed
+		out.Message = "removed " + strings.Join(rm.removed, ", ") + " but then the apply failed: " + strings.TrimPrefix(out.Message, "server-side apply: ")
+		return out, nil
 	}
 	out.Action = ActionApplied
 	return out, nil
+}
+
+// removalFailed fills out for a removal that failed and returns err when it
+// is fatal.
+func removalFailed(out *Outcome, err error) error {
+	if fatal(err) {
+		return err
+	}
+	out.Action, out.Message = ActionFailed, err.Error()
+	return nil
 }
 
 // applyFailed fills out for a failed apply and returns err when it is fatal.
@@ -419,10 +481,18 @@ type patchOp struct {
 	Value any    `json:"value,omitempty"`
 }
 
-// removeFields removes the given fields from the live object with one JSON
-// patch, after checking that each still holds the value the report saw; the
-// patch tests the resourceVersion read, so a concurrent change fails it.
-func removeFields(ctx context.Context, c Applier, m *meta.RESTMapping, r *compare.ObjectReport, fields []objdiff.Change, manager string) ([]string, error) {
+// removal is the JSON patch removing fields other managers added.
+type removal struct {
+	patch           []byte
+	resourceVersion string
+	removed         []string
+}
+
+// planRemoval reads the live object, checks that each field to remove still
+// holds the value the report saw, and builds one JSON patch removing them,
+// guarded by a test of the resourceVersion read, so that a concurrent
+// change fails it.
+func planRemoval(ctx context.Context, c Applier, m *meta.RESTMapping, r *compare.ObjectReport, fields []objdiff.Change) (*removal, error) {
 	live, err := c.Get(ctx, m, r.Namespace, r.Name)
 	if err != nil {
 		if cluster.IsNotFound(err) {
@@ -433,7 +503,8 @@ func removeFields(ctx context.Context, c Applier, m *meta.RESTMapping, r *compar
 	// Later paths first, so that removing a list item does not shift the
 	// index of another one to remove.
 	sort.Slice(fields, func(i, j int) bool { return objpath.Compare(fields[i].Path, fields[j].Path) > 0 })
-	ops := []patchOp{{Op: "test", Path: "/metadata/resourceVersion", Value: live.GetResourceVersion()}}
+	rv := live.GetResourceVersion()
+	ops := []patchOp{{Op: "test", Path: "/metadata/resourceVersion", Value: rv}}
 	var removed []string
 	for i, f := range fields {
 		if i > 0 && fields[i-1].Path.HasPrefix(f.Path) {
@@ -450,14 +521,36 @@ func removeFields(ctx context.Context, c Applier, m *meta.RESTMapping, r *compar
 	if err != nil {
 		return nil, fmt.Errorf("encoding the patch: %w", err)
 	}
-	if _, err := c.JSONPatch(ctx, m, r.Namespace, r.Name, patch, manager); err != nil {
-		if apierrors.IsInvalid(err) || apierrors.IsBadRequest(err) || apierrors.IsConflict(err) || cluster.IsNotFound(err) {
-			return nil, fmt.Errorf("removing fields other managers added: %w (%w)", errChanged, err)
-		}
-		return nil, fmt.Errorf("removing fields other managers added: %w", err)
-	}
 	sort.Strings(removed)
-	return removed, nil
+	return &removal{patch: patch, resourceVersion: rv, removed: removed}, nil
+}
+
+// run sends the removal patch (with dryRun, only to see whether the server
+// would take it). A refused patch is reported as the object having changed
+// only when it did (its resourceVersion moved on, or it is gone); otherwise
+// with the server's own message (an admission policy, an invalid object).
+func (rm *removal) run(ctx context.Context, c Applier, m *meta.RESTMapping, r *compare.ObjectReport, manager string, dryRun bool) error {
+	const op = "removing fields other managers added"
+	_, err := c.JSONPatch(ctx, m, r.Namespace, r.Name, rm.patch, cluster.PatchOptions{FieldManager: manager, DryRun: dryRun})
+	if err == nil {
+		return nil
+	}
+	if fatal(err) {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	live, gerr := c.Get(ctx, m, r.Namespace, r.Name)
+	switch {
+	case gerr != nil && cluster.IsNotFound(gerr):
+		return fmt.Errorf("%s: %w (%w)", op, errChanged, err)
+	case gerr != nil:
+		return fmt.Errorf("%s: %w", op, err)
+	case live.GetResourceVersion() != rm.resourceVersion:
+		return fmt.Errorf("%s: %w (%w)", op, errChanged, err)
+	}
+	if dryRun {
+		return fmt.Errorf("%s (dry-run, nothing changed): %w", op, err)
+	}
+	return fmt.Errorf("%s: %w", op, err)
 }
 
 // sameAsReported compares a value from the report with the live one. Secret

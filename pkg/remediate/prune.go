@@ -20,9 +20,16 @@ type Deleter interface {
 // Prune deletes every extraneous object of rep (in the cluster, tracked by
 // the source, not in Git), with background propagation; nothing else. An
 // object already gone is skipped. Namespaces and CRDs go last, after what
-// they hold. Per-object problems are Outcomes; the error is for the run as
-// a whole, with the outcomes so far.
+// they hold. An object Git declares with an error is never deleted, even if
+// reported extraneous. Per-object problems are Outcomes; the error is for the run as
+// a whole, with the outcomes so far. Messages and the error have the secret
+// values of the comparison masked, as the report has.
 func Prune(ctx context.Context, d Deleter, rep *compare.Report) ([]Outcome, error) {
+	out, err := prune(ctx, d, rep)
+	return sweepSecrets(rep, out, err)
+}
+
+func prune(ctx context.Context, d Deleter, rep *compare.Report) ([]Outcome, error) {
 	var first, last []int
 	for i := range rep.Objects {
 		r := &rep.Objects[i]
@@ -36,12 +43,18 @@ func Prune(ctx context.Context, d Deleter, rep *compare.Report) ([]Outcome, erro
 		}
 	}
 	var out []Outcome
+	inError := errored(rep)
 	for _, i := range append(first, last...) {
 		if err := ctx.Err(); err != nil {
 			return out, err
 		}
 		r := &rep.Objects[i]
 		o := newOutcome(r)
+		if reason, bad := inError[identity(r)]; bad {
+			o.Action, o.Message = ActionFailed, "not deleted: Git declares it, in error: "+reason
+			out = append(out, *o)
+			continue
+		}
 		gv, err := schema.ParseGroupVersion(r.APIVersion)
 		if err != nil {
 			o.Action, o.Message = ActionFailed, err.Error()
