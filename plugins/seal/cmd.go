@@ -442,7 +442,7 @@ func (o *Options) certificate(cmd *cobra.Command) (*sealing.Certificate, error) 
 	var c *sealing.Certificate
 	var err error
 	if o.Cert != "" {
-		c, err = sealing.ReadCertificate(cmd.Context(), o.Cert, nil)
+		c, err = readCertificate(cmd, o.Cert)
 	} else {
 		cfg, cerr := o.env.ConfigFlags.ToRESTConfig()
 		if cerr != nil {

@@ -3,15 +3,20 @@ package seal
 import (
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
+	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/safefile"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/sealing"
 	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/cli"
 )
 
@@ -121,4 +126,33 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// defaultCertTimeout bounds fetching a --cert URL when --request-timeout is
+// not given: a server that accepts the connection and never answers must
+// not hang a CI job.
+const defaultCertTimeout = time.Minute
+
+// certClient is the HTTP client for a --cert URL: --request-timeout (as
+// kubectl parses it; 0 means none) bounds the whole fetch, and the
+// command's context (Ctrl-C) still cancels it.
+func certClient(cmd *cobra.Command) (*http.Client, error) {
+	timeout := defaultCertTimeout
+	if f := cmd.Flags().Lookup("request-timeout"); f != nil && f.Changed {
+		t, err := clientcmd.ParseTimeout(f.Value.String())
+		if err != nil {
+			return nil, cli.Usagef("--request-timeout: %v", err)
+		}
+		timeout = t
+	}
+	return &http.Client{Timeout: timeout}, nil
+}
+
+// readCertificate loads --cert (a file or a URL) for the command.
+func readCertificate(cmd *cobra.Command, source string) (*sealing.Certificate, error) {
+	client, err := certClient(cmd)
+	if err != nil {
+		return nil, err
+	}
+	return sealing.ReadCertificate(cmd.Context(), source, client)
 }

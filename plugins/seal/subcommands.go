@@ -216,7 +216,7 @@ func (o *ReencryptOptions) Run(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	cert, err := sealing.ReadCertificate(cmd.Context(), o.Cert, nil)
+	cert, err := readCertificate(cmd, o.Cert)
 	if err != nil {
 		return err
 	}
