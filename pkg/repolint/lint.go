@@ -450,17 +450,29 @@ func (l *linter) checkPaths(context.Context) error {
 }
 
 // checkSecrets runs the plaintext secret scanner of `seal scan`, with its
-// allow-list.
-func (l *linter) checkSecrets(context.Context) error {
-	fsys := os.DirFS(l.opts.Root)
+// allow-list. Files are read through an os.Root, as seal scan reads them: a
+// symbolic link leading out of the repository is never followed (it gets a
+// warning, like a dangling one).
+func (l *linter) checkSecrets(ctx context.Context) error {
+	root, err := os.OpenRoot(l.opts.Root)
+	if err != nil {
+		return fmt.Errorf("scanning for secrets: %w", err)
+	}
+	defer func() { _ = root.Close() }()
+	fsys := root.FS()
 	files := l.opts.Files
 	if files == nil {
-		var err error
 		if files, err = secretscan.Walk(fsys); err != nil {
 			return fmt.Errorf("listing files to scan: %w", err)
 		}
 	}
-	found, err := secretscan.Scan(fsys, files)
+	var candidates []string
+	for _, f := range files {
+		if secretscan.IsCandidate(f) {
+			candidates = append(candidates, f)
+		}
+	}
+	found, err := (&secretscan.Scanner{FS: fsys}).Scan(ctx, candidates)
 	if err != nil {
 		return fmt.Errorf("scanning for secrets: %w", err)
 	}
