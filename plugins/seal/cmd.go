@@ -239,7 +239,7 @@ No value is ever printed in a message.`,
 
   # An ExternalSecret reading the same keys from a ClusterSecretStore
   %[1]s -f secret.yaml --secret-store vault --secret-store-kind ClusterSecretStore`, env.Name),
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.Complete(cmd); err != nil {
 				return err
@@ -280,6 +280,7 @@ No value is ever printed in a message.`,
 	_ = cmd.MarkFlagFilename("filename", "yaml", "yml", "json")
 
 	cmd.AddCommand(newUnsealCmd(env), newDecryptCmd(env), newUpdateKeysCmd(env), newRotateCmd(env), newReencryptCmd(env), newScanCmd(env))
+	maskArgs(cmd)
 	return cmd
 }
 
@@ -350,10 +351,10 @@ func (o *Options) inferFormat() (string, error) {
 // Validate checks flag combinations.
 func (o *Options) Validate() error {
 	if !contains(formats, o.Format) {
-		return cli.Usagef("--format must be one of %s, not %q", strings.Join(formats, ", "), o.Format)
+		return cli.Usagef("--format must be one of %s, not %s", strings.Join(formats, ", "), maskArg(o.Format))
 	}
 	if o.Output != "yaml" && o.Output != "json" {
-		return cli.Usagef("--output must be yaml or json, not %q", o.Output)
+		return cli.Usagef("--output must be yaml or json, not %s", maskArg(o.Output))
 	}
 	hasFlags := len(o.Literals)+len(o.Files) > 0
 	switch {
@@ -527,7 +528,7 @@ func (o *Options) runSealedSecrets(cmd *cobra.Command) ([]byte, error) {
 func (o *Options) runMergeInto(cmd *cobra.Command) error {
 	existing, err := os.ReadFile(o.MergeInto)
 	if err != nil {
-		return fmt.Errorf("reading --merge-into %w", err)
+		return fmt.Errorf("reading --merge-into %w", pathErr(err))
 	}
 	secrets, err := o.secrets()
 	if err != nil {

@@ -30,7 +30,7 @@ func readInput(path string, stdin io.Reader) ([]byte, error) {
 	if path != "-" {
 		f, err := os.Open(path)
 		if err != nil {
-			return nil, fmt.Errorf("reading %w", err)
+			return nil, fmt.Errorf("reading %w", pathErr(err))
 		}
 		defer f.Close()
 		name, r = path, f
@@ -105,14 +105,14 @@ func secretFromFlags(name, namespace, typ string, literals, files []string) (*co
 			k, p = filepath.Base(f), f
 		}
 		if k == "" || p == "" {
-			return nil, cli.Usagef("--from-file must be [KEY=]PATH, not %q", f)
+			return nil, cli.Usagef("--from-file must be [KEY=]PATH, not %s", maskArg(f))
 		}
 		if _, dup := s.Data[k]; dup {
 			return nil, cli.Usagef("key %q given twice", k)
 		}
 		b, err := os.ReadFile(p)
 		if err != nil {
-			return nil, fmt.Errorf("reading --from-file: %w", err)
+			return nil, fmt.Errorf("reading --from-file: %w", pathErr(err))
 		}
 		s.Data[k] = b
 	}
@@ -153,6 +153,11 @@ func readCertificate(cmd *cobra.Command, source string) (*sealing.Certificate, e
 	client, err := certClient(cmd)
 	if err != nil {
 		return nil, err
+	}
+	if !strings.Contains(source, "://") {
+		if _, err := os.Lstat(source); err != nil {
+			return nil, fmt.Errorf("reading the certificate: %w", pathErr(err))
+		}
 	}
 	return sealing.ReadCertificate(cmd.Context(), source, client)
 }

@@ -73,6 +73,7 @@ Exit codes: 0 nothing found, 1 findings, 2 error.`,
 
   # Run the scan on the staged files before every commit
   %[1]s scan --install-hook`, env.Name),
+		Args: cobra.ArbitraryArgs,
 		RunE: runE(o),
 	}
 	f := cmd.Flags()
@@ -111,7 +112,7 @@ func (o *ScanOptions) Complete(_ *cobra.Command, args []string) error {
 // Validate checks the flags.
 func (o *ScanOptions) Validate() error {
 	if o.Output != "" && o.Output != "table" && o.Output != "json" {
-		return cli.Usagef("--output must be table or json, not %q", o.Output)
+		return cli.Usagef("--output must be table or json, not %s", maskArg(o.Output))
 	}
 	if o.Force && !o.InstallHook {
 		return cli.Usagef("--force is for --install-hook")
@@ -223,7 +224,7 @@ func displayFrom(root, real, shown string) func(string) string {
 func scanPath(ctx context.Context, p string) ([]secretscan.Finding, error) {
 	st, err := os.Stat(p)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("scanning: %w", pathErr(err))
 	}
 	dir := p
 	if !st.IsDir() {
@@ -374,7 +375,7 @@ func (o *ScanOptions) installHook(ctx context.Context) error {
 	dir := o.Paths[0]
 	out, err := runGit(ctx, dir, nil, "rev-parse", "--git-path", "hooks")
 	if err != nil {
-		return fmt.Errorf("--install-hook: %s is not in a git repository", dir)
+		return fmt.Errorf("--install-hook: %s is not in a git repository", argPath(dir))
 	}
 	hooks := strings.TrimSpace(string(out))
 	if !filepath.IsAbs(hooks) {

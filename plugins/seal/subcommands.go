@@ -68,7 +68,7 @@ Template data with Go template actions is not rendered (an error).`,
 
   # With a PEM key, as JSON, into a private file
   %[1]s unseal -f sealed-secret.yaml --private-key tls.key -o json --output-file secret.json`, env.Name),
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: runE(o),
 	}
 	f := cmd.Flags()
@@ -96,7 +96,7 @@ func (o *UnsealOptions) Validate() error {
 		return cli.Usagef("--private-key is required")
 	}
 	if o.Output != "yaml" && o.Output != "json" {
-		return cli.Usagef("--output must be yaml or json, not %q", o.Output)
+		return cli.Usagef("--output must be yaml or json, not %s", maskArg(o.Output))
 	}
 	return nil
 }
@@ -134,7 +134,7 @@ func loadPrivateKeys(files []string) ([]*rsa.PrivateKey, error) {
 	for _, f := range files {
 		b, err := os.ReadFile(f)
 		if err != nil {
-			return nil, fmt.Errorf("reading --private-key %w", err)
+			return nil, fmt.Errorf("reading --private-key %w", pathErr(err))
 		}
 		k, err := sealing.ParsePrivateKeys(b)
 		if err != nil {
@@ -170,7 +170,7 @@ namespace, scope and template. ('kubeseal --re-encrypt' needs the controller in 
 Plaintext stays in memory.`,
 		Example: fmt.Sprintf(`  # Move a SealedSecret to another cluster's controller, in place
   %[1]s reencrypt -f sealed.yaml --private-key old-keys.yaml --cert new-cert.pem -i`, env.Name),
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: runE(o),
 	}
 	f := cmd.Flags()
@@ -277,7 +277,7 @@ exactly as 'sops -d' does. The MAC is checked unless --ignore-mac (Flux does not
 Files with only PGP/KMS keys or with Shamir key groups are refused with a message.`,
 		Example: fmt.Sprintf(`  SOPS_AGE_KEY_FILE=~/.config/sops/age/keys.txt %[1]s decrypt -f secret.enc.yaml
   %[1]s decrypt -f secret.enc.yaml --age-identity age.agekey --output-file /dev/shm/secret.yaml`, env.Name),
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: runE(o),
 	}
 	f := cmd.Flags()
@@ -361,7 +361,7 @@ atomically. To also change the data key, run 'rotate' afterwards.`,
 
   # What would change, as JSON
   %[1]s updatekeys -f secrets/db.yaml --dry-run -o json`, env.Name),
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: runE(o),
 	}
 	o.bind(cmd)
@@ -383,7 +383,7 @@ atomically.`,
 
   # Rotate and move to the recipients of .sops.yaml
   %[1]s rotate -f secrets/db.yaml --use-sops-config`, env.Name),
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: runE(o),
 	}
 	o.bind(cmd)
@@ -415,7 +415,7 @@ func (o *KeysOptions) Validate() error {
 		}
 	}
 	if o.Output != "text" && o.Output != "json" {
-		return cli.Usagef("--output must be text or json, not %q", o.Output)
+		return cli.Usagef("--output must be text or json, not %s", maskArg(o.Output))
 	}
 	return nil
 }
@@ -435,7 +435,7 @@ func (o *KeysOptions) Run(cmd *cobra.Command) error {
 	for _, f := range o.Filenames {
 		in, err := os.ReadFile(f)
 		if err != nil {
-			return fmt.Errorf("reading %w", err)
+			return fmt.Errorf("reading %w", pathErr(err))
 		}
 		var recips []string
 		switch {

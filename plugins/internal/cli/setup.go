@@ -29,7 +29,14 @@ func Setup(root *cobra.Command, env *Env) *bool {
 	root.SetIn(env.Streams.In)
 	root.SetOut(env.Streams.Out)
 	root.SetErr(env.Streams.ErrOut)
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+	// A plugin's own flag error function (one that masks values, say) runs
+	// first; the result is a usage error either way.
+	prev := root.FlagErrorFunc()
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		err = prev(c, err)
+		if _, ok := err.(*UsageError); ok {
+			return err
+		}
 		return &UsageError{Err: err}
 	})
 
