@@ -566,7 +566,7 @@ func (o *Options) runMergeInto(cmd *cobra.Command) error {
 	if err != nil {
 		return fmt.Errorf("--merge-into %s: %w", o.MergeInto, err)
 	}
-	if err := (output{file: o.MergeInto}).write(merged); err != nil {
+	if err := (output{file: o.MergeInto, inPlace: true}).write(merged); err != nil {
 		return err
 	}
 	fmt.Fprintf(o.env.Streams.ErrOut, "merged %s into %s\n", strings.Join(sortedKeys(ss.Spec.EncryptedData), ", "), o.MergeInto)

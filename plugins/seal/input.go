@@ -46,10 +46,12 @@ func readInput(path string, stdin io.Reader) ([]byte, error) {
 }
 
 // output is where a command writes its result: stdout, a file written
-// atomically with mode 0600, or the input file itself (--in-place).
+// atomically with mode 0600, or the input file itself (--in-place; written
+// through a symbolic link, refused when hard-linked: safefile.Rewrite).
 type output struct {
-	stdout io.Writer
-	file   string
+	stdout  io.Writer
+	file    string
+	inPlace bool
 }
 
 func (o output) write(data []byte) error {
@@ -61,6 +63,9 @@ func (o output) writeMode(data []byte, perm os.FileMode) error {
 		_, err := o.stdout.Write(data)
 		return err
 	}
+	if o.inPlace {
+		return safefile.Rewrite(o.file, data, perm)
+	}
 	return safefile.WriteFile(o.file, data, perm)
 }
 
@@ -70,7 +75,7 @@ func outputFor(stdout io.Writer, input, outputFile string, inPlace bool) (output
 	case inPlace && input == "-":
 		return output{}, cli.Usagef("--in-place needs a file, not stdin")
 	case inPlace:
-		return output{file: input}, nil
+		return output{file: input, inPlace: true}, nil
 	default:
 		return output{stdout: stdout, file: outputFile}, nil
 	}

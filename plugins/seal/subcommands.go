@@ -468,7 +468,7 @@ func (o *KeysOptions) Run(cmd *cobra.Command) error {
 			if err != nil {
 				return err
 			}
-			if err := (output{file: f}).writeMode(out, st.Mode().Perm()); err != nil {
+			if err := (output{file: f, inPlace: true}).writeMode(out, st.Mode().Perm()); err != nil {
 				return err
 			}
 		}
