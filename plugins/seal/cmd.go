@@ -314,7 +314,7 @@ func (o *Options) Complete(cmd *cobra.Command) error {
 		}
 	}
 	if o.Filename != "" {
-		if o.input, err = readInput(o.Filename, cmd.InOrStdin()); err != nil {
+		if o.input, err = readInput(cmd.Context(), o.Filename, cmd.InOrStdin()); err != nil {
 			return err
 		}
 	}
@@ -421,7 +421,7 @@ func (o *Options) Run(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	return out.write(result)
+	return out.write(cmd.Context(), result)
 }
 
 func (o *Options) secrets() ([]*corev1.Secret, error) {
@@ -497,8 +497,10 @@ func (o *Options) runSealedSecrets(cmd *cobra.Command) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	ctx := cmd.Context()
 	// Each Secret is sealed independently (crypto/rand is safe for
 	// concurrent use): spread them over the CPUs, keeping input order.
+	// Ctrl-C stops handing out work; what is sealed is dropped.
 	objs := make([]any, len(secrets))
 	errs := make([]error, len(secrets))
 	work := make(chan int)
@@ -512,11 +514,19 @@ func (o *Options) runSealedSecrets(cmd *cobra.Command) ([]byte, error) {
 			}
 		}()
 	}
+feed:
 	for i := range secrets {
-		work <- i
+		select {
+		case work <- i:
+		case <-ctx.Done():
+			break feed
+		}
 	}
 	close(work)
 	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	for _, err := range errs {
 		if err != nil {
 			return nil, err
@@ -566,7 +576,7 @@ func (o *Options) runMergeInto(cmd *cobra.Command) error {
 	if err != nil {
 		return fmt.Errorf("--merge-into %s: %w", o.MergeInto, err)
 	}
-	if err := (output{file: o.MergeInto, inPlace: true}).write(merged); err != nil {
+	if err := (output{file: o.MergeInto, inPlace: true}).write(cmd.Context(), merged); err != nil {
 		return err
 	}
 	fmt.Fprintf(o.env.Streams.ErrOut, "merged %s into %s\n", strings.Join(sortedKeys(ss.Spec.EncryptedData), ", "), o.MergeInto)

@@ -1,6 +1,7 @@
 package seal
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -24,8 +25,9 @@ import (
 const maxInput = 64 << 20
 
 // readInput reads a file, or stdin for "-". Input over maxInput is an
-// error, never truncated: a cut file must not be encrypted in place.
-func readInput(path string, stdin io.Reader) ([]byte, error) {
+// error, never truncated: a cut file must not be encrypted in place. The
+// end of ctx (Ctrl-C) stops a read that waits on stdin.
+func readInput(ctx context.Context, path string, stdin io.Reader) ([]byte, error) {
 	name, r := "stdin", stdin
 	if path != "-" {
 		f, err := os.Open(path)
@@ -35,7 +37,7 @@ func readInput(path string, stdin io.Reader) ([]byte, error) {
 		defer f.Close()
 		name, r = path, f
 	}
-	b, err := io.ReadAll(io.LimitReader(r, maxInput+1))
+	b, err := readAllCtx(ctx, io.LimitReader(r, maxInput+1))
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", name, err)
 	}
@@ -43,6 +45,30 @@ func readInput(path string, stdin io.Reader) ([]byte, error) {
 		return nil, fmt.Errorf("reading %s: larger than %d MiB", name, maxInput>>20)
 	}
 	return b, nil
+}
+
+// readAllCtx is io.ReadAll that returns ctx's error when ctx ends first. A
+// read blocked on a terminal or a pipe cannot be interrupted: it is left
+// to finish on its own (the process is about to exit).
+func readAllCtx(ctx context.Context, r io.Reader) ([]byte, error) {
+	type result struct {
+		b   []byte
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		b, err := io.ReadAll(r)
+		done <- result{b, err}
+	}()
+	select {
+	case res := <-done:
+		if res.err == nil {
+			res.err = ctx.Err()
+		}
+		return res.b, res.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 // output is where a command writes its result: stdout, a file written
@@ -54,11 +80,16 @@ type output struct {
 	inPlace bool
 }
 
-func (o output) write(data []byte) error {
-	return o.writeMode(data, safefile.Private)
+// write writes data, unless ctx ended (Ctrl-C): an interrupted command
+// writes nothing, and a file is replaced whole or not at all.
+func (o output) write(ctx context.Context, data []byte) error {
+	return o.writeMode(ctx, data, safefile.Private)
 }
 
-func (o output) writeMode(data []byte, perm os.FileMode) error {
+func (o output) writeMode(ctx context.Context, data []byte, perm os.FileMode) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	if o.file == "" {
 		_, err := o.stdout.Write(data)
 		return err

@@ -86,7 +86,7 @@ func (o *UnsealOptions) Complete(cmd *cobra.Command, _ []string) error {
 		return cli.Usagef("-f is required")
 	}
 	var err error
-	o.input, err = readInput(o.Filename, cmd.InOrStdin())
+	o.input, err = readInput(cmd.Context(), o.Filename, cmd.InOrStdin())
 	return err
 }
 
@@ -102,7 +102,7 @@ func (o *UnsealOptions) Validate() error {
 }
 
 // Run unseals.
-func (o *UnsealOptions) Run(*cobra.Command) error {
+func (o *UnsealOptions) Run(cmd *cobra.Command) error {
 	keys, err := loadPrivateKeys(o.PrivateKeys)
 	if err != nil {
 		return err
@@ -116,6 +116,9 @@ func (o *UnsealOptions) Run(*cobra.Command) error {
 	}
 	var objs []any
 	for _, ss := range sealed {
+		if err := cmd.Context().Err(); err != nil {
+			return err
+		}
 		sec, err := sealing.Unseal(ss, keys)
 		if err != nil {
 			return err
@@ -126,7 +129,7 @@ func (o *UnsealOptions) Run(*cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	return output{stdout: o.env.Streams.Out, file: o.OutputFile}.write(b)
+	return output{stdout: o.env.Streams.Out, file: o.OutputFile}.write(cmd.Context(), b)
 }
 
 func loadPrivateKeys(files []string) ([]*rsa.PrivateKey, error) {
@@ -208,7 +211,7 @@ func (o *ReencryptOptions) Run(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	in, err := readInput(o.Filename, cmd.InOrStdin())
+	in, err := readInput(cmd.Context(), o.Filename, cmd.InOrStdin())
 	if err != nil {
 		return err
 	}
@@ -229,6 +232,9 @@ func (o *ReencryptOptions) Run(cmd *cobra.Command) error {
 	}
 	var objs []any
 	for _, ss := range sealed {
+		if err := cmd.Context().Err(); err != nil {
+			return err
+		}
 		re, err := sealing.Reencrypt(ss, keys, cert.Key, nil)
 		if err != nil {
 			return err
@@ -239,7 +245,7 @@ func (o *ReencryptOptions) Run(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	return out.write(b)
+	return out.write(cmd.Context(), b)
 }
 
 // ---- decrypt ----
@@ -309,7 +315,7 @@ func (o *DecryptOptions) Run(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	in, err := readInput(o.Filename, cmd.InOrStdin())
+	in, err := readInput(cmd.Context(), o.Filename, cmd.InOrStdin())
 	if err != nil {
 		return err
 	}
@@ -321,7 +327,7 @@ func (o *DecryptOptions) Run(cmd *cobra.Command) error {
 	if err != nil {
 		return fmt.Errorf("decrypting %s: %w", o.Filename, err)
 	}
-	return out.write(plain)
+	return out.write(cmd.Context(), plain)
 }
 
 // ---- updatekeys and rotate ----
@@ -433,6 +439,9 @@ func (o *KeysOptions) Run(cmd *cobra.Command) error {
 	}
 	var reports []KeysReport
 	for _, f := range o.Filenames {
+		if err := cmd.Context().Err(); err != nil {
+			return err
+		}
 		in, err := os.ReadFile(f)
 		if err != nil {
 			return fmt.Errorf("reading %w", pathErr(err))
@@ -468,7 +477,7 @@ func (o *KeysOptions) Run(cmd *cobra.Command) error {
 			if err != nil {
 				return err
 			}
-			if err := (output{file: f, inPlace: true}).writeMode(out, st.Mode().Perm()); err != nil {
+			if err := (output{file: f, inPlace: true}).writeMode(cmd.Context(), out, st.Mode().Perm()); err != nil {
 				return err
 			}
 		}
