@@ -173,7 +173,7 @@ func (s *Scanner) Scan(ctx context.Context, files []string) ([]Finding, error) {
 		data, err := fs.ReadFile(s.FS, f)
 		if err != nil && s.isSymlink(f) {
 			out = append(out, Finding{File: s.show(f), Rule: RuleSymlinkNotFollowed, Severity: SeverityWarning,
-				Message: "a symbolic link that is dangling or leads out of the repository: not followed, not checked"})
+				Message: "a symbolic link that cannot be read inside the repository (dangling, a loop, a directory, or leading out of it): not followed, not checked"})
 			continue
 		}
 		if err != nil {

@@ -36,12 +36,12 @@ func argPath(p string) string {
 	return maskArg(p)
 }
 
-// pathErr rewrites the path of a *fs.PathError in err (from opening a path
-// the user gave) with argPath, so that an argument naming no file is not
-// echoed.
+// pathErr rewrites the path of err, a *fs.PathError straight from an os
+// call on a path the user gave (not yet wrapped: a wrapping message is
+// already formatted), with argPath, so that an argument naming no file is
+// not echoed.
 func pathErr(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
+	if pe, ok := err.(*fs.PathError); ok {
 		pe.Path = argPath(pe.Path)
 	}
 	return err

@@ -33,6 +33,7 @@ func TestArgumentsNeverEchoed(t *testing.T) {
 		{"-f", f.secret, "--cert", f.cert, "-o", canary},
 		{"-f", f.secret, "--format", canary},
 		{"scan", "-o", canary, f.dir},
+		{"scan", "--allow", canary, f.dir},
 		{"unseal", "-f", f.secret, "--private-key", canary},
 		{"decrypt", "-f", canary},
 		{"updatekeys", "-f", canary, "--age", f.recipient},

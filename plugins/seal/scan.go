@@ -101,7 +101,7 @@ func (o *ScanOptions) Complete(_ *cobra.Command, args []string) error {
 		if !explicit && errors.Is(err, fs.ErrNotExist) {
 			return nil
 		}
-		return fmt.Errorf("reading the allow-list: %w", err)
+		return fmt.Errorf("reading the allow-list: %w", pathErr(err))
 	}
 	if o.allow, err = secretscan.ParseAllowList(data); err != nil {
 		return fmt.Errorf("%s: %w", file, err)
