@@ -217,8 +217,10 @@ through the API server (--controller-name, --controller-namespace, kubeseal's de
 The scope comes from --scope or the Secret's sealedsecrets.bitnami.com annotations.
 Expired or not-yet-valid certificates are refused unless --allow-expired-cert.
 
-Files are written with mode 0600 and atomically (--output-file, --in-place, --merge-into).
-No value is ever printed in a message.`,
+Files are written with mode 0600 and atomically (--output-file, --in-place, --merge-into);
+in place, through a symbolic link to its target, and a file with several hard links is
+refused. A --cert URL is fetched within --request-timeout (default 1m). Ctrl-C exits 130
+having written nothing. No value is ever printed in a message.`,
 		Example: fmt.Sprintf(`  # Seal a Secret manifest for the controller of the current cluster
   %[1]s -f secret.yaml > sealed-secret.yaml
 

@@ -58,8 +58,9 @@ the next commit are scanned as staged, not as in the work tree. A
 secretGenerator's files are followed only inside the repository. Findings name
 the key, never the value. Findings allowed by ` + DefaultAllowFile + ` (or
 --allow), a list of {path: GLOB, name: OBJECT, reason: TEXT}, are dropped.
-Warnings (a secretGenerator file that is missing or outside the repository)
-go to stderr, or into -o json with "severity": "warning"; they do not fail.
+Warnings (a secretGenerator file that is missing or outside the repository,
+a symbolic link that is dangling or leads out of it: never followed) go to
+stderr, or into -o json with "severity": "warning"; they do not fail.
 
 Exit codes: 0 nothing found, 1 findings, 2 error.`,
 		Example: fmt.Sprintf(`  # Scan the current repository
