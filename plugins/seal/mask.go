@@ -54,6 +54,9 @@ func noArgs(cmd *cobra.Command, args []string) error {
 		return nil
 	}
 	msg := fmt.Sprintf("unknown command %s for %q", maskArg(args[0]), cmd.CommandPath())
+	if cmd.SuggestionsMinimumDistance <= 0 {
+		cmd.SuggestionsMinimumDistance = 2 // cobra's default
+	}
 	if sugg := cmd.SuggestionsFor(args[0]); len(sugg) > 0 {
 		msg += " (did you mean " + strings.Join(sugg, " or ") + "?)"
 	}
@@ -81,7 +84,11 @@ func flagError(_ *cobra.Command, err error) error {
 		msg = "bad flag syntax: " + maskArg(strings.TrimPrefix(msg, "bad flag syntax: "))
 	default:
 		msg = shorthandRE.ReplaceAllStringFunc(msg, func(s string) string {
-			return " in " + maskArg(strings.TrimPrefix(s, " in "))
+			tok := strings.TrimPrefix(s, " in ")
+			if len(tok) <= 2 {
+				return s // "-f": a flag alone, no value in it
+			}
+			return " in " + maskArg(tok)
 		})
 	}
 	return &cli.UsageError{Err: errors.New(msg)}

@@ -56,6 +56,15 @@ func TestArgumentsNeverEchoed(t *testing.T) {
 	}
 }
 
+// TestUnknownCommandStillSuggests: the masked message of a mistyped
+// command still suggests the command meant.
+func TestUnknownCommandStillSuggests(t *testing.T) {
+	r := runSeal(t, nil, "", "scna")
+	if r.code != cli.ExitError || !strings.Contains(r.stderr, "did you mean scan?") {
+		t.Errorf("exit %d stderr %q: want a suggestion", r.code, r.stderr)
+	}
+}
+
 // TestExistingPathsStayNamed: an argument naming a file is a path, not a
 // value: errors about it name it whole.
 func TestExistingPathsStayNamed(t *testing.T) {
