@@ -167,9 +167,9 @@ func Scan(root string, files []string) (*Repo, error) {
 	defer func() { _ = rt.Close() }()
 	kept := r.Files[:0]
 	for _, f := range r.Files {
-		data, err := rt.ReadFile(f)
+		data, err := rt.ReadFile(filepath.FromSlash(f))
 		if err != nil {
-			if fi, lerr := rt.Lstat(f); lerr == nil && fi.Mode()&fs.ModeSymlink != 0 {
+			if fi, lerr := rt.Lstat(filepath.FromSlash(f)); lerr == nil && fi.Mode()&fs.ModeSymlink != 0 {
 				continue
 			}
 			return nil, fmt.Errorf("reading %s: %w", f, err)
