@@ -192,7 +192,7 @@ func (l *linter) loadConfig() error {
 		return nil
 	}
 	l.cfg = &Config{}
-	data, err := os.ReadFile(filepath.Join(l.opts.Root, filepath.FromSlash(ConfigFile)))
+	data, err := l.readFile(ConfigFile)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
@@ -211,10 +211,21 @@ func (l *linter) abs(p string) string {
 	return filepath.Join(l.opts.Root, filepath.FromSlash(p))
 }
 
+// readFile reads p (slash-separated, relative to the root) inside the
+// repository only: a symbolic link leading out of it is not followed.
+func (l *linter) readFile(p string) ([]byte, error) {
+	root, err := os.OpenRoot(l.opts.Root)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = root.Close() }()
+	return root.ReadFile(filepath.FromSlash(p))
+}
+
 // checkPipeline validates .gitops/pipeline.yaml and checks that its
 // directory environments exist.
 func (l *linter) checkPipeline(context.Context) error {
-	data, err := os.ReadFile(l.abs(promotion.DefaultFile))
+	data, err := l.readFile(promotion.DefaultFile)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
@@ -476,7 +487,7 @@ func (l *linter) checkSecrets(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("scanning for secrets: %w", err)
 	}
-	if data, err := os.ReadFile(l.abs(ScanAllowFile)); err == nil {
+	if data, err := l.readFile(ScanAllowFile); err == nil {
 		rules, err := secretscan.ParseAllowList(data)
 		if err != nil {
 			return fmt.Errorf("%s: %w", ScanAllowFile, err)
@@ -507,7 +518,7 @@ type inlineIgnore struct{ rule, subject string }
 func (l *linter) inlineIgnores() map[string][]inlineIgnore {
 	out := map[string][]inlineIgnore{}
 	read := func(key, file string) {
-		data, err := os.ReadFile(l.abs(file))
+		data, err := l.readFile(file)
 		if err != nil {
 			return
 		}
