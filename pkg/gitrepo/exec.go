@@ -90,14 +90,40 @@ func firstLines(s string, n int) string {
 // to the last "@" before the path, so a password holding an "@" goes whole.
 var userinfoRE = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.\-]*://)[^/\s]*@`)
 
+// queryRE matches a URL up to its query ("…?"), then the query, which ends
+// at a fragment, a space or a quote.
+var queryRE = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.\-]*://[^\s?#'"]*\?)([^\s#'"]*)`)
+
+// plainQueryParams are query parameters whose values are shown: they name
+// a revision or a version, never a credential. Every other value is masked.
+var plainQueryParams = map[string]bool{"ref": true, "rev": true, "revision": true, "version": true, "branch": true, "tag": true, "depth": true, "timeout": true}
+
 // RedactURL removes the user information (user name, password, token) of
-// every scheme://user:password@host URL in s. Any text may be passed: an
-// error message or a command line.
+// every scheme://user:password@host URL in s, and masks ("***") the query
+// parameter values that may be credentials (access_token, X-Amz-Signature,
+// sig, …: all but ref, version and a few like them). Any text may be
+// passed: an error message or a command line.
 func RedactURL(s string) string {
-	if !strings.Contains(s, "@") {
-		return s
+	if strings.Contains(s, "@") {
+		s = userinfoRE.ReplaceAllString(s, "$1")
 	}
-	return userinfoRE.ReplaceAllString(s, "$1")
+	if strings.Contains(s, "?") {
+		s = queryRE.ReplaceAllStringFunc(s, func(m string) string {
+			head, query, _ := strings.Cut(m, "?")
+			params := strings.Split(query, "&")
+			for i, p := range params {
+				k, v, ok := strings.Cut(p, "=")
+				switch {
+				case !ok && p != "":
+					params[i] = "***"
+				case ok && v != "" && !plainQueryParams[strings.ToLower(k)]:
+					params[i] = k + "=***"
+				}
+			}
+			return head + "?" + strings.Join(params, "&")
+		})
+	}
+	return s
 }
 
 // scrubbedEnv lists variables that would make git use another repository,

@@ -157,13 +157,27 @@ func Scan(root string, files []string) (*Repo, error) {
 	}
 	slices.Sort(r.Files)
 	r.Files = slices.Compact(r.Files)
+	// Files are read inside root only: a symbolic link that is dangling or
+	// leads out of the repository is left out, not followed (the secret
+	// check of repo lint warns about it).
+	rt, err := os.OpenRoot(root)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", root, err)
+	}
+	defer func() { _ = rt.Close() }()
+	kept := r.Files[:0]
 	for _, f := range r.Files {
-		data, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(f)))
+		data, err := rt.ReadFile(filepath.FromSlash(f))
 		if err != nil {
+			if fi, lerr := rt.Lstat(filepath.FromSlash(f)); lerr == nil && fi.Mode()&fs.ModeSymlink != 0 {
+				continue
+			}
 			return nil, fmt.Errorf("reading %s: %w", f, err)
 		}
+		kept = append(kept, f)
 		r.parse(f, data)
 	}
+	r.Files = kept
 	return r, nil
 }
 

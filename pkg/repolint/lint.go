@@ -192,7 +192,7 @@ func (l *linter) loadConfig() error {
 		return nil
 	}
 	l.cfg = &Config{}
-	data, err := os.ReadFile(filepath.Join(l.opts.Root, filepath.FromSlash(ConfigFile)))
+	data, err := l.readFile(ConfigFile)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
@@ -211,10 +211,21 @@ func (l *linter) abs(p string) string {
 	return filepath.Join(l.opts.Root, filepath.FromSlash(p))
 }
 
+// readFile reads p (slash-separated, relative to the root) inside the
+// repository only: a symbolic link leading out of it is not followed.
+func (l *linter) readFile(p string) ([]byte, error) {
+	root, err := os.OpenRoot(l.opts.Root)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = root.Close() }()
+	return root.ReadFile(filepath.FromSlash(p))
+}
+
 // checkPipeline validates .gitops/pipeline.yaml and checks that its
 // directory environments exist.
 func (l *linter) checkPipeline(context.Context) error {
-	data, err := os.ReadFile(l.abs(promotion.DefaultFile))
+	data, err := l.readFile(promotion.DefaultFile)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
@@ -450,21 +461,33 @@ func (l *linter) checkPaths(context.Context) error {
 }
 
 // checkSecrets runs the plaintext secret scanner of `seal scan`, with its
-// allow-list.
-func (l *linter) checkSecrets(context.Context) error {
-	fsys := os.DirFS(l.opts.Root)
+// allow-list. Files are read through an os.Root, as seal scan reads them: a
+// symbolic link leading out of the repository is never followed (it gets a
+// warning, like a dangling one).
+func (l *linter) checkSecrets(ctx context.Context) error {
+	root, err := os.OpenRoot(l.opts.Root)
+	if err != nil {
+		return fmt.Errorf("scanning for secrets: %w", err)
+	}
+	defer func() { _ = root.Close() }()
+	fsys := root.FS()
 	files := l.opts.Files
 	if files == nil {
-		var err error
 		if files, err = secretscan.Walk(fsys); err != nil {
 			return fmt.Errorf("listing files to scan: %w", err)
 		}
 	}
-	found, err := secretscan.Scan(fsys, files)
+	var candidates []string
+	for _, f := range files {
+		if secretscan.IsCandidate(f) {
+			candidates = append(candidates, f)
+		}
+	}
+	found, err := (&secretscan.Scanner{FS: fsys}).Scan(ctx, candidates)
 	if err != nil {
 		return fmt.Errorf("scanning for secrets: %w", err)
 	}
-	if data, err := os.ReadFile(l.abs(ScanAllowFile)); err == nil {
+	if data, err := l.readFile(ScanAllowFile); err == nil {
 		rules, err := secretscan.ParseAllowList(data)
 		if err != nil {
 			return fmt.Errorf("%s: %w", ScanAllowFile, err)
@@ -495,7 +518,7 @@ type inlineIgnore struct{ rule, subject string }
 func (l *linter) inlineIgnores() map[string][]inlineIgnore {
 	out := map[string][]inlineIgnore{}
 	read := func(key, file string) {
-		data, err := os.ReadFile(l.abs(file))
+		data, err := l.readFile(file)
 		if err != nil {
 			return
 		}

@@ -61,6 +61,7 @@ var Rules = []Rule{
 	{"values-secret", SeverityError, "a secret-looking value in a Helm values file"},
 	{"secret-generator-missing", SeverityWarning, "a secretGenerator names a file that is not there (not checked)"},
 	{"secret-generator-outside-root", SeverityWarning, "a secretGenerator names a file outside the repository (not checked)"},
+	{secretscan.RuleSymlinkNotFollowed, SeverityWarning, "a symbolic link that is dangling or leads out of the repository (not followed, not checked)"},
 	{RuleUnpinnedImage, SeverityError, "an image without tag or digest, or tagged latest (built manifests and kustomize images:)"},
 	{RulePipeline, SeverityError, "the promotion pipeline file (.gitops/pipeline.yaml) is invalid"},
 	{RuleSchema, SeverityError, "an unknown field or a wrong type: built-in kinds offline (strict decoding), every kind with --context/--kubeconfig"},

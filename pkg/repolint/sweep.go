@@ -90,7 +90,7 @@ func (l *linter) readGeneratorFile(dir, name string) ([]byte, error) {
 	if path.IsAbs(name) || !inside {
 		return nil, os.ErrNotExist
 	}
-	return os.ReadFile(l.abs(p))
+	return l.readFile(p)
 }
 
 // generatorFile is the non-empty, non-comment lines of an env file.

@@ -1,6 +1,7 @@
 package safefile
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -10,7 +11,43 @@ import (
 // Private is the mode of files that may hold secrets.
 const Private fs.FileMode = 0o600
 
-// WriteFile atomically replaces path with data, with mode perm.
+// ErrHardLinks is returned by Rewrite for a file with several hard links.
+var ErrHardLinks = errors.New("the file has several hard links: replacing it would leave the old content under the other names (break the links first, or write elsewhere)")
+
+// Rewrite atomically replaces the content of path, a file the user named to
+// be changed in place (an in-place encryption), as WriteFile does, but:
+//
+//   - when path is a symbolic link, the file it resolves to is replaced and
+//     the link stays (replacing the link would leave the old content, say a
+//     plaintext Secret, in its target);
+//   - a file with several hard links is refused with ErrHardLinks: the
+//     rename gives path a new inode and the other names would keep the old
+//     content, and rewriting the inode in place would not be atomic.
+//
+// Use WriteFile for files this program owns (a temporary worktree, an
+// export): it never writes through a link.
+func Rewrite(path string, data []byte, perm fs.FileMode) error {
+	target := path
+	fi, err := os.Lstat(path)
+	if err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+		if target, err = filepath.EvalSymlinks(path); err != nil {
+			return fmt.Errorf("writing %s: resolving the symbolic link: %w", path, err)
+		}
+		fi, err = os.Lstat(target)
+	}
+	if err == nil {
+		switch {
+		case !fi.Mode().IsRegular():
+			return fmt.Errorf("writing %s: not a regular file", path)
+		case hardLinks(fi) > 1:
+			return fmt.Errorf("writing %s: %w", path, ErrHardLinks)
+		}
+	}
+	return WriteFile(target, data, perm)
+}
+
+// WriteFile atomically replaces path with data, with mode perm. A symbolic
+// link at path is replaced, not written through.
 func WriteFile(path string, data []byte, perm fs.FileMode) (err error) {
 	dir, base := filepath.Split(path)
 	if dir == "" {

@@ -15,6 +15,8 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/gitrepo"
 )
 
 // Defaults of kubeseal for finding the controller.
@@ -76,17 +78,33 @@ func (c *Certificate) CheckValidity(now time.Time, allowInvalid bool) error {
 }
 
 // ReadCertificate loads a certificate from a file path, a file:// URL or an
-// http(s):// URL (through client, default http.DefaultClient).
+// http(s):// URL (through client, default http.DefaultClient; give it a
+// Timeout: ctx alone does not bound a server that hangs). The user
+// information and query tokens of a URL never appear in errors.
 func ReadCertificate(ctx context.Context, source string, client *http.Client) (*Certificate, error) {
 	data, err := readSource(ctx, source, client)
 	if err != nil {
-		return nil, err
+		return nil, redacted(err)
 	}
 	c, err := ParseCertificate(data)
 	if err != nil {
-		return nil, fmt.Errorf("certificate %s: %w", source, err)
+		return nil, fmt.Errorf("certificate %s: %w", gitrepo.RedactURL(source), err)
 	}
 	return c, nil
+}
+
+// redactedError shows err's message with URL credentials removed
+// (gitrepo.RedactURL) and still unwraps to err, for errors.Is/As.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
+
+func redacted(err error) error {
+	return &redactedError{msg: gitrepo.RedactURL(err.Error()), err: err}
 }
 
 func readSource(ctx context.Context, source string, client *http.Client) ([]byte, error) {
@@ -114,13 +132,22 @@ func readSource(ctx context.Context, source string, client *http.Client) ([]byte
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("fetching the certificate: %w", err)
+		// Not the *url.Error itself: callers take that for the API server.
+		var uerr *url.Error
+		if errors.As(err, &uerr) {
+			err = uerr.Err
+		}
+		return nil, fmt.Errorf("fetching the certificate from %s: %w", source, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("fetching the certificate from %s: %s", source, resp.Status)
 	}
-	return io.ReadAll(io.LimitReader(resp.Body, maxCertSize))
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxCertSize))
+	if err != nil {
+		return nil, fmt.Errorf("fetching the certificate from %s: %w", source, err)
+	}
+	return data, nil
 }
 
 // FetchCertificate gets the controller's current certificate the way

@@ -31,6 +31,9 @@ const (
 	// Warnings: the scan could not check a secretGenerator reference.
 	RuleSecretGeneratorMissing = "secret-generator-missing"
 	RuleSecretGeneratorOutside = "secret-generator-outside-root"
+	// A listed file is a symbolic link that cannot be followed inside the
+	// repository (dangling, a loop, or leading out of it): not read.
+	RuleSymlinkNotFollowed = "symlink-not-followed"
 )
 
 // Severities. Errors are plaintext secrets; warnings say what could not be
@@ -97,8 +100,11 @@ func IsKustomizationFile(name string) bool {
 }
 
 // Walk lists the candidate files under fsys (slash-separated, relative to its
-// root), skipping .git directories. Use it outside a git work tree; inside
-// one, list files with git so that .gitignore is respected.
+// root), skipping .git directories. Symbolic links to files are listed (the
+// Scanner follows them only inside its FS, and warns about the others);
+// symbolic links to directories are not descended into. Use it outside a
+// git work tree; inside one, list files with git so that .gitignore is
+// respected.
 func Walk(fsys fs.FS) ([]string, error) {
 	var files []string
 	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
@@ -111,7 +117,7 @@ func Walk(fsys fs.FS) ([]string, error) {
 			}
 			return nil
 		}
-		if d.Type().IsRegular() && IsCandidate(p) {
+		if (d.Type().IsRegular() || d.Type()&fs.ModeSymlink != 0) && IsCandidate(p) {
 			files = append(files, p)
 		}
 		return nil
@@ -152,6 +158,9 @@ func Scan(fsys fs.FS, files []string) ([]Finding, error) {
 
 // Scan reads every file named (slash-separated paths in s.FS, whether a
 // candidate or not: the caller chooses) and returns the findings, sorted.
+// A file that is a symbolic link which cannot be read inside s.FS (dangling,
+// a loop, or leading out of the repository) gives a warning, and the scan
+// goes on: one bad link must not hide the secrets of the other files.
 func (s *Scanner) Scan(ctx context.Context, files []string) ([]Finding, error) {
 	if s.FS == nil {
 		return nil, errors.New("scanning: no file system")
@@ -162,6 +171,11 @@ func (s *Scanner) Scan(ctx context.Context, files []string) ([]Finding, error) {
 			return nil, err
 		}
 		data, err := fs.ReadFile(s.FS, f)
+		if err != nil && s.isSymlink(f) {
+			out = append(out, Finding{File: s.show(f), Rule: RuleSymlinkNotFollowed, Severity: SeverityWarning,
+				Message: "a symbolic link that cannot be read inside the repository (dangling, a loop, a directory, or leading out of it): not followed, not checked"})
+			continue
+		}
 		if err != nil {
 			return nil, fmt.Errorf("reading %s: %w", s.show(f), err)
 		}
@@ -169,6 +183,12 @@ func (s *Scanner) Scan(ctx context.Context, files []string) ([]Finding, error) {
 	}
 	Sort(out)
 	return out, nil
+}
+
+// isSymlink reports whether name itself is a symbolic link in s.FS.
+func (s *Scanner) isSymlink(name string) bool {
+	fi, err := fs.Lstat(s.FS, name)
+	return err == nil && fi.Mode()&fs.ModeSymlink != 0
 }
 
 // show is the displayed form of a path in s.FS.

@@ -219,8 +219,10 @@ through the API server (--controller-name, --controller-namespace, kubeseal's de
 The scope comes from --scope or the Secret's sealedsecrets.bitnami.com annotations.
 Expired or not-yet-valid certificates are refused unless --allow-expired-cert.
 
-Files are written with mode 0600 and atomically (--output-file, --in-place, --merge-into).
-No value is ever printed in a message.`,
+Files are written with mode 0600 and atomically (--output-file, --in-place, --merge-into);
+in place, through a symbolic link to its target, and a file with several hard links is
+refused. A --cert URL is fetched within --request-timeout (default 1m). Ctrl-C exits 130
+having written nothing. No value is ever printed in a message.`,
 		Example: fmt.Sprintf(`  # Seal a Secret manifest for the controller of the current cluster
   %[1]s -f secret.yaml > sealed-secret.yaml
 
@@ -241,7 +243,7 @@ No value is ever printed in a message.`,
 
   # An ExternalSecret reading the same keys from a ClusterSecretStore
   %[1]s -f secret.yaml --secret-store vault --secret-store-kind ClusterSecretStore`, env.Name),
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.Complete(cmd); err != nil {
 				return err
@@ -282,6 +284,7 @@ No value is ever printed in a message.`,
 	_ = cmd.MarkFlagFilename("filename", "yaml", "yml", "json")
 
 	cmd.AddCommand(newUnsealCmd(env), newDecryptCmd(env), newUpdateKeysCmd(env), newRotateCmd(env), newReencryptCmd(env), newScanCmd(env))
+	maskArgs(cmd)
 	return cmd
 }
 
@@ -315,7 +318,7 @@ func (o *Options) Complete(cmd *cobra.Command) error {
 		}
 	}
 	if o.Filename != "" {
-		if o.input, err = readInput(o.Filename, cmd.InOrStdin()); err != nil {
+		if o.input, err = readInput(cmd.Context(), o.Filename, cmd.InOrStdin()); err != nil {
 			return err
 		}
 	}
@@ -361,10 +364,10 @@ func (o *Options) inferFormat() (string, error) {
 // Validate checks flag combinations.
 func (o *Options) Validate() error {
 	if !contains(formats, o.Format) {
-		return cli.Usagef("--format must be one of %s, not %q", strings.Join(formats, ", "), o.Format)
+		return cli.Usagef("--format must be one of %s, not %s", strings.Join(formats, ", "), maskArg(o.Format))
 	}
 	if o.Output != "yaml" && o.Output != "json" {
-		return cli.Usagef("--output must be yaml or json, not %q", o.Output)
+		return cli.Usagef("--output must be yaml or json, not %s", maskArg(o.Output))
 	}
 	hasFlags := len(o.Literals)+len(o.Files) > 0
 	switch {
@@ -431,7 +434,7 @@ func (o *Options) Run(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	return out.write(result)
+	return out.write(cmd.Context(), result)
 }
 
 func (o *Options) secrets() ([]*corev1.Secret, error) {
@@ -453,7 +456,7 @@ func (o *Options) certificate(cmd *cobra.Command) (*sealing.Certificate, error) 
 	var c *sealing.Certificate
 	var err error
 	if o.Cert != "" {
-		c, err = sealing.ReadCertificate(cmd.Context(), o.Cert, nil)
+		c, err = readCertificate(cmd, o.Cert)
 	} else {
 		cfg, cerr := o.env.ConfigFlags.ToRESTConfig()
 		if cerr != nil {
@@ -507,8 +510,10 @@ func (o *Options) runSealedSecrets(cmd *cobra.Command) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	ctx := cmd.Context()
 	// Each Secret is sealed independently (crypto/rand is safe for
 	// concurrent use): spread them over the CPUs, keeping input order.
+	// Ctrl-C stops handing out work; what is sealed is dropped.
 	objs := make([]any, len(secrets))
 	errs := make([]error, len(secrets))
 	work := make(chan int)
@@ -522,11 +527,19 @@ func (o *Options) runSealedSecrets(cmd *cobra.Command) ([]byte, error) {
 			}
 		}()
 	}
+feed:
 	for i := range secrets {
-		work <- i
+		select {
+		case work <- i:
+		case <-ctx.Done():
+			break feed
+		}
 	}
 	close(work)
 	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	for _, err := range errs {
 		if err != nil {
 			return nil, err
@@ -538,7 +551,7 @@ func (o *Options) runSealedSecrets(cmd *cobra.Command) ([]byte, error) {
 func (o *Options) runMergeInto(cmd *cobra.Command) error {
 	existing, err := os.ReadFile(o.MergeInto)
 	if err != nil {
-		return fmt.Errorf("reading --merge-into %w", err)
+		return fmt.Errorf("reading --merge-into %w", pathErr(err))
 	}
 	secrets, err := o.secrets()
 	if err != nil {
@@ -576,7 +589,7 @@ func (o *Options) runMergeInto(cmd *cobra.Command) error {
 	if err != nil {
 		return fmt.Errorf("--merge-into %s: %w", o.MergeInto, err)
 	}
-	if err := (output{file: o.MergeInto}).write(merged); err != nil {
+	if err := (output{file: o.MergeInto, inPlace: true}).write(cmd.Context(), merged); err != nil {
 		return err
 	}
 	fmt.Fprintf(o.env.Streams.ErrOut, "merged %s into %s\n", strings.Join(sortedKeys(ss.Spec.EncryptedData), ", "), o.MergeInto)

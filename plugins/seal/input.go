@@ -1,17 +1,23 @@
 package seal
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
+	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/safefile"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/sealing"
 	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/cli"
 )
 
@@ -19,18 +25,19 @@ import (
 const maxInput = 64 << 20
 
 // readInput reads a file, or stdin for "-". Input over maxInput is an
-// error, never truncated: a cut file must not be encrypted in place.
-func readInput(path string, stdin io.Reader) ([]byte, error) {
+// error, never truncated: a cut file must not be encrypted in place. The
+// end of ctx (Ctrl-C) stops a read that waits on stdin.
+func readInput(ctx context.Context, path string, stdin io.Reader) ([]byte, error) {
 	name, r := "stdin", stdin
 	if path != "-" {
 		f, err := os.Open(path)
 		if err != nil {
-			return nil, fmt.Errorf("reading %w", err)
+			return nil, fmt.Errorf("reading %w", pathErr(err))
 		}
 		defer f.Close()
 		name, r = path, f
 	}
-	b, err := io.ReadAll(io.LimitReader(r, maxInput+1))
+	b, err := readAllCtx(ctx, io.LimitReader(r, maxInput+1))
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", name, err)
 	}
@@ -40,21 +47,55 @@ func readInput(path string, stdin io.Reader) ([]byte, error) {
 	return b, nil
 }
 
+// readAllCtx is io.ReadAll that returns ctx's error when ctx ends first. A
+// read blocked on a terminal or a pipe cannot be interrupted: it is left
+// to finish on its own (the process is about to exit).
+func readAllCtx(ctx context.Context, r io.Reader) ([]byte, error) {
+	type result struct {
+		b   []byte
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		b, err := io.ReadAll(r)
+		done <- result{b, err}
+	}()
+	select {
+	case res := <-done:
+		if res.err == nil {
+			res.err = ctx.Err()
+		}
+		return res.b, res.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
 // output is where a command writes its result: stdout, a file written
-// atomically with mode 0600, or the input file itself (--in-place).
+// atomically with mode 0600, or the input file itself (--in-place; written
+// through a symbolic link, refused when hard-linked: safefile.Rewrite).
 type output struct {
-	stdout io.Writer
-	file   string
+	stdout  io.Writer
+	file    string
+	inPlace bool
 }
 
-func (o output) write(data []byte) error {
-	return o.writeMode(data, safefile.Private)
+// write writes data, unless ctx ended (Ctrl-C): an interrupted command
+// writes nothing, and a file is replaced whole or not at all.
+func (o output) write(ctx context.Context, data []byte) error {
+	return o.writeMode(ctx, data, safefile.Private)
 }
 
-func (o output) writeMode(data []byte, perm os.FileMode) error {
+func (o output) writeMode(ctx context.Context, data []byte, perm os.FileMode) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	if o.file == "" {
 		_, err := o.stdout.Write(data)
 		return err
+	}
+	if o.inPlace {
+		return safefile.Rewrite(o.file, data, perm)
 	}
 	return safefile.WriteFile(o.file, data, perm)
 }
@@ -65,7 +106,7 @@ func outputFor(stdout io.Writer, input, outputFile string, inPlace bool) (output
 	case inPlace && input == "-":
 		return output{}, cli.Usagef("--in-place needs a file, not stdin")
 	case inPlace:
-		return output{file: input}, nil
+		return output{file: input, inPlace: true}, nil
 	default:
 		return output{stdout: stdout, file: outputFile}, nil
 	}
@@ -100,14 +141,14 @@ func secretFromFlags(name, namespace, typ string, literals, files []string) (*co
 			k, p = filepath.Base(f), f
 		}
 		if k == "" || p == "" {
-			return nil, cli.Usagef("--from-file must be [KEY=]PATH, not %q", f)
+			return nil, cli.Usagef("--from-file must be [KEY=]PATH, not %s", maskArg(f))
 		}
 		if _, dup := s.Data[k]; dup {
 			return nil, cli.Usagef("key %q given twice", k)
 		}
 		b, err := os.ReadFile(p)
 		if err != nil {
-			return nil, fmt.Errorf("reading --from-file: %w", err)
+			return nil, fmt.Errorf("reading --from-file: %w", pathErr(err))
 		}
 		s.Data[k] = b
 	}
@@ -121,4 +162,38 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// defaultCertTimeout bounds fetching a --cert URL when --request-timeout is
+// not given: a server that accepts the connection and never answers must
+// not hang a CI job.
+const defaultCertTimeout = time.Minute
+
+// certClient is the HTTP client for a --cert URL: --request-timeout (as
+// kubectl parses it; 0 means none) bounds the whole fetch, and the
+// command's context (Ctrl-C) still cancels it.
+func certClient(cmd *cobra.Command) (*http.Client, error) {
+	timeout := defaultCertTimeout
+	if f := cmd.Flags().Lookup("request-timeout"); f != nil && f.Changed {
+		t, err := clientcmd.ParseTimeout(f.Value.String())
+		if err != nil {
+			return nil, cli.Usagef("--request-timeout: %v", err)
+		}
+		timeout = t
+	}
+	return &http.Client{Timeout: timeout}, nil
+}
+
+// readCertificate loads --cert (a file or a URL) for the command.
+func readCertificate(cmd *cobra.Command, source string) (*sealing.Certificate, error) {
+	client, err := certClient(cmd)
+	if err != nil {
+		return nil, err
+	}
+	if !strings.Contains(source, "://") {
+		if _, err := os.Lstat(source); err != nil {
+			return nil, fmt.Errorf("reading the certificate: %w", pathErr(err))
+		}
+	}
+	return sealing.ReadCertificate(cmd.Context(), source, client)
 }

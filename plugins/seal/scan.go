@@ -61,8 +61,9 @@ the next commit are scanned as staged, not as in the work tree. A
 secretGenerator's files are followed only inside the repository. Findings name
 the key, never the value. Findings allowed by ` + DefaultAllowFile + ` (or
 --allow), a list of {path: GLOB, name: OBJECT, reason: TEXT}, are dropped.
-Warnings (a secretGenerator file that is missing or outside the repository)
-go to stderr, or into -o json with "severity": "warning" (-o sarif: level
+Warnings (a secretGenerator file that is missing or outside the repository,
+a symbolic link that is dangling or leads out of it: never followed) go to
+stderr, or into -o json with "severity": "warning" (-o sarif: level
 "warning"); they do not fail. -o sarif writes SARIF 2.1.0 for code-scanning
 services: every rule with its help, results at file and line, no values.
 
@@ -81,6 +82,7 @@ Exit codes: 0 nothing found, 1 findings, 2 error.`,
 
   # Run the scan on the staged files before every commit
   %[1]s scan --install-hook`, env.Name),
+		Args: cobra.ArbitraryArgs,
 		RunE: runE(o),
 	}
 	f := cmd.Flags()
@@ -108,7 +110,7 @@ func (o *ScanOptions) Complete(_ *cobra.Command, args []string) error {
 		if !explicit && errors.Is(err, fs.ErrNotExist) {
 			return nil
 		}
-		return fmt.Errorf("reading the allow-list: %w", err)
+		return fmt.Errorf("reading the allow-list: %w", pathErr(err))
 	}
 	if o.allow, err = secretscan.ParseAllowList(data); err != nil {
 		return fmt.Errorf("%s: %w", file, err)
@@ -119,7 +121,7 @@ func (o *ScanOptions) Complete(_ *cobra.Command, args []string) error {
 // Validate checks the flags.
 func (o *ScanOptions) Validate() error {
 	if o.Output != "" && o.Output != "table" && o.Output != "json" && o.Output != "sarif" {
-		return cli.Usagef("--output must be table, json or sarif, not %q", o.Output)
+		return cli.Usagef("--output must be table, json or sarif, not %s", maskArg(o.Output))
 	}
 	if o.Force && !o.InstallHook {
 		return cli.Usagef("--force is for --install-hook")
@@ -258,7 +260,7 @@ func displayFrom(root, real, shown string) func(string) string {
 func scanPath(ctx context.Context, p string) ([]secretscan.Finding, error) {
 	st, err := os.Stat(p)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("scanning: %w", pathErr(err))
 	}
 	dir := p
 	if !st.IsDir() {
@@ -409,7 +411,7 @@ func (o *ScanOptions) installHook(ctx context.Context) error {
 	dir := o.Paths[0]
 	out, err := runGit(ctx, dir, nil, "rev-parse", "--git-path", "hooks")
 	if err != nil {
-		return fmt.Errorf("--install-hook: %s is not in a git repository", dir)
+		return fmt.Errorf("--install-hook: %s is not in a git repository", argPath(dir))
 	}
 	hooks := strings.TrimSpace(string(out))
 	if !filepath.IsAbs(hooks) {

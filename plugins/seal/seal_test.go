@@ -53,7 +53,7 @@ func TestReadInputTooLarge(t *testing.T) {
 		size    int64
 		wantErr bool
 	}{{maxInput, false}, {maxInput + 1, true}} {
-		b, err := readInput("-", io.LimitReader(zeros{}, tt.size))
+		b, err := readInput(context.Background(), "-", io.LimitReader(zeros{}, tt.size))
 		if (err != nil) != tt.wantErr {
 			t.Errorf("size %d: error %v, want error %v", tt.size, err, tt.wantErr)
 		}

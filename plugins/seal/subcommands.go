@@ -68,7 +68,7 @@ Template data with Go template actions is not rendered (an error).`,
 
   # With a PEM key, as JSON, into a private file
   %[1]s unseal -f sealed-secret.yaml --private-key tls.key -o json --output-file secret.json`, env.Name),
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: runE(o),
 	}
 	f := cmd.Flags()
@@ -86,7 +86,7 @@ func (o *UnsealOptions) Complete(cmd *cobra.Command, _ []string) error {
 		return cli.Usagef("-f is required")
 	}
 	var err error
-	o.input, err = readInput(o.Filename, cmd.InOrStdin())
+	o.input, err = readInput(cmd.Context(), o.Filename, cmd.InOrStdin())
 	return err
 }
 
@@ -96,13 +96,13 @@ func (o *UnsealOptions) Validate() error {
 		return cli.Usagef("--private-key is required")
 	}
 	if o.Output != "yaml" && o.Output != "json" {
-		return cli.Usagef("--output must be yaml or json, not %q", o.Output)
+		return cli.Usagef("--output must be yaml or json, not %s", maskArg(o.Output))
 	}
 	return nil
 }
 
 // Run unseals.
-func (o *UnsealOptions) Run(*cobra.Command) error {
+func (o *UnsealOptions) Run(cmd *cobra.Command) error {
 	keys, err := loadPrivateKeys(o.PrivateKeys)
 	if err != nil {
 		return err
@@ -116,6 +116,9 @@ func (o *UnsealOptions) Run(*cobra.Command) error {
 	}
 	var objs []any
 	for _, ss := range sealed {
+		if err := cmd.Context().Err(); err != nil {
+			return err
+		}
 		sec, err := sealing.Unseal(ss, keys)
 		if err != nil {
 			return err
@@ -126,7 +129,7 @@ func (o *UnsealOptions) Run(*cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	return output{stdout: o.env.Streams.Out, file: o.OutputFile}.write(b)
+	return output{stdout: o.env.Streams.Out, file: o.OutputFile}.write(cmd.Context(), b)
 }
 
 func loadPrivateKeys(files []string) ([]*rsa.PrivateKey, error) {
@@ -134,7 +137,7 @@ func loadPrivateKeys(files []string) ([]*rsa.PrivateKey, error) {
 	for _, f := range files {
 		b, err := os.ReadFile(f)
 		if err != nil {
-			return nil, fmt.Errorf("reading --private-key %w", err)
+			return nil, fmt.Errorf("reading --private-key %w", pathErr(err))
 		}
 		k, err := sealing.ParsePrivateKeys(b)
 		if err != nil {
@@ -170,7 +173,7 @@ namespace, scope and template. ('kubeseal --re-encrypt' needs the controller in 
 Plaintext stays in memory.`,
 		Example: fmt.Sprintf(`  # Move a SealedSecret to another cluster's controller, in place
   %[1]s reencrypt -f sealed.yaml --private-key old-keys.yaml --cert new-cert.pem -i`, env.Name),
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: runE(o),
 	}
 	f := cmd.Flags()
@@ -208,7 +211,7 @@ func (o *ReencryptOptions) Run(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	in, err := readInput(o.Filename, cmd.InOrStdin())
+	in, err := readInput(cmd.Context(), o.Filename, cmd.InOrStdin())
 	if err != nil {
 		return err
 	}
@@ -216,7 +219,7 @@ func (o *ReencryptOptions) Run(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	cert, err := sealing.ReadCertificate(cmd.Context(), o.Cert, nil)
+	cert, err := readCertificate(cmd, o.Cert)
 	if err != nil {
 		return err
 	}
@@ -229,6 +232,9 @@ func (o *ReencryptOptions) Run(cmd *cobra.Command) error {
 	}
 	var objs []any
 	for _, ss := range sealed {
+		if err := cmd.Context().Err(); err != nil {
+			return err
+		}
 		re, err := sealing.Reencrypt(ss, keys, cert.Key, nil)
 		if err != nil {
 			return err
@@ -239,7 +245,7 @@ func (o *ReencryptOptions) Run(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	return out.write(b)
+	return out.write(cmd.Context(), b)
 }
 
 // ---- decrypt ----
@@ -277,7 +283,7 @@ exactly as 'sops -d' does. The MAC is checked unless --ignore-mac (Flux does not
 Files with only PGP/KMS keys or with Shamir key groups are refused with a message.`,
 		Example: fmt.Sprintf(`  SOPS_AGE_KEY_FILE=~/.config/sops/age/keys.txt %[1]s decrypt -f secret.enc.yaml
   %[1]s decrypt -f secret.enc.yaml --age-identity age.agekey --output-file /dev/shm/secret.yaml`, env.Name),
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: runE(o),
 	}
 	f := cmd.Flags()
@@ -309,7 +315,7 @@ func (o *DecryptOptions) Run(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	in, err := readInput(o.Filename, cmd.InOrStdin())
+	in, err := readInput(cmd.Context(), o.Filename, cmd.InOrStdin())
 	if err != nil {
 		return err
 	}
@@ -321,7 +327,7 @@ func (o *DecryptOptions) Run(cmd *cobra.Command) error {
 	if err != nil {
 		return fmt.Errorf("decrypting %s: %w", o.Filename, err)
 	}
-	return out.write(plain)
+	return out.write(cmd.Context(), plain)
 }
 
 // ---- updatekeys and rotate ----
@@ -361,7 +367,7 @@ atomically. To also change the data key, run 'rotate' afterwards.`,
 
   # What would change, as JSON
   %[1]s updatekeys -f secrets/db.yaml --dry-run -o json`, env.Name),
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: runE(o),
 	}
 	o.bind(cmd)
@@ -383,7 +389,7 @@ atomically.`,
 
   # Rotate and move to the recipients of .sops.yaml
   %[1]s rotate -f secrets/db.yaml --use-sops-config`, env.Name),
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: runE(o),
 	}
 	o.bind(cmd)
@@ -415,7 +421,7 @@ func (o *KeysOptions) Validate() error {
 		}
 	}
 	if o.Output != "text" && o.Output != "json" {
-		return cli.Usagef("--output must be text or json, not %q", o.Output)
+		return cli.Usagef("--output must be text or json, not %s", maskArg(o.Output))
 	}
 	return nil
 }
@@ -433,9 +439,12 @@ func (o *KeysOptions) Run(cmd *cobra.Command) error {
 	}
 	var reports []KeysReport
 	for _, f := range o.Filenames {
+		if err := cmd.Context().Err(); err != nil {
+			return err
+		}
 		in, err := os.ReadFile(f)
 		if err != nil {
-			return fmt.Errorf("reading %w", err)
+			return fmt.Errorf("reading %w", pathErr(err))
 		}
 		var recips []string
 		switch {
@@ -468,7 +477,7 @@ func (o *KeysOptions) Run(cmd *cobra.Command) error {
 			if err != nil {
 				return err
 			}
-			if err := (output{file: f}).writeMode(out, st.Mode().Perm()); err != nil {
+			if err := (output{file: f, inPlace: true}).writeMode(cmd.Context(), out, st.Mode().Perm()); err != nil {
 				return err
 			}
 		}

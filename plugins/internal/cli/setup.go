@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -31,7 +32,15 @@ func Setup(root *cobra.Command, env *Env) *bool {
 	root.SetIn(env.Streams.In)
 	root.SetOut(env.Streams.Out)
 	root.SetErr(env.Streams.ErrOut)
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+	// A plugin's own flag error function (one that masks values, say) runs
+	// first; the result is a usage error either way.
+	prev := root.FlagErrorFunc()
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		err = prev(c, err)
+		var usage *UsageError
+		if errors.As(err, &usage) {
+			return err
+		}
 		return &UsageError{Err: maskFlagError(err)}
 	})
 

@@ -1,0 +1,16 @@
+//go:build unix
+
+package safefile
+
+import (
+	"io/fs"
+	"syscall"
+)
+
+// hardLinks is the number of names of the file fi describes.
+func hardLinks(fi fs.FileInfo) uint64 {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return uint64(st.Nlink)
+	}
+	return 1
+}
