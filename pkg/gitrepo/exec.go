@@ -142,6 +142,21 @@ var scrubbedEnv = []string{
 // as gitsource's clones) use it too.
 func Env(extra ...string) []string { return gitEnv(extra) }
 
+// hookGitEnv is gitEnv keeping the repository variables a hook runs with.
+func hookGitEnv(extra []string) []string {
+	env := make([]string, 0, len(os.Environ())+len(extra)+2)
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		switch strings.ToUpper(name) {
+		case "GIT_TERMINAL_PROMPT", "LC_ALL", "LANGUAGE":
+			continue
+		}
+		env = append(env, kv)
+	}
+	env = append(env, "GIT_TERMINAL_PROMPT=0", "LC_ALL=C")
+	return append(env, extra...)
+}
+
 func gitEnv(extra []string) []string {
 	env := make([]string, 0, len(os.Environ())+len(extra)+2)
 	for _, kv := range os.Environ() {
@@ -166,6 +181,40 @@ type cmdOpts struct {
 	dir   string    // working directory
 	stdin io.Reader // standard input; empty when nil
 	env   []string  // extra environment
+	// hookEnv keeps the variables git sets for a hook (GIT_DIR,
+	// GIT_INDEX_FILE, …) instead of scrubbing them.
+	hookEnv bool
+}
+
+// RunOptions are the optional inputs of one git invocation through Run.
+type RunOptions struct {
+	// Dir is the working directory ("" for the process's).
+	Dir string
+	// Stdin is git's standard input; empty when nil.
+	Stdin io.Reader
+	// Env is added to the environment.
+	Env []string
+	// HookEnv keeps the variables git sets when it runs a hook (GIT_DIR,
+	// GIT_INDEX_FILE, GIT_WORK_TREE, …), for a command that must read the
+	// repository and index the hook runs for (seal scan --staged from a
+	// pre-commit hook). Without it they are scrubbed (Env), so git works on
+	// the repository of Dir and nothing else.
+	HookEnv bool
+}
+
+// Installed reports whether a git executable is on PATH.
+func Installed() bool {
+	_, err := exec.LookPath("git")
+	return err == nil
+}
+
+// Run runs git with args under ctx and returns its standard output: the one
+// way this project runs git. Cancelling ctx interrupts git (then kills it
+// after a grace period); the environment is Env's (no prompts, the C locale,
+// the caller's repository variables scrubbed unless HookEnv); a failure is a
+// *GitError whose arguments and standard error went through RedactURL.
+func Run(ctx context.Context, o RunOptions, args ...string) ([]byte, error) {
+	return git(ctx, cmdOpts{dir: o.Dir, stdin: o.Stdin, env: o.Env, hookEnv: o.HookEnv}, args...)
 }
 
 // git runs git with args in o.dir and returns its standard output.
@@ -175,7 +224,11 @@ func git(ctx context.Context, o cmdOpts, args ...string) ([]byte, error) {
 	}
 	cmd := exec.CommandContext(ctx, "git", args...)
 	cmd.Dir = o.dir
-	cmd.Env = gitEnv(o.env)
+	if o.hookEnv {
+		cmd.Env = hookGitEnv(o.env)
+	} else {
+		cmd.Env = gitEnv(o.env)
+	}
 	cmd.Stdin = o.stdin
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout = &stdout

@@ -1,16 +1,16 @@
 package repo
 
 import (
-	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/gitrepo"
 	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/cli"
 )
 
@@ -97,20 +97,20 @@ func unwrapPath(err error) error {
 // gitFiles lists the tracked and untracked, not ignored, files under dir,
 // relative to dir and slash-separated. ok is false when dir is not in a git
 // work tree (or git is missing): the caller walks the directory instead.
-func gitFiles(dir string) (files []string, ok bool, err error) {
-	if _, err := exec.LookPath("git"); err != nil {
+func gitFiles(ctx context.Context, dir string) (files []string, ok bool, err error) {
+	if !gitrepo.Installed() {
 		return nil, false, nil
 	}
-	out, err := exec.Command("git", "-C", dir, "rev-parse", "--is-inside-work-tree").Output()
+	out, err := gitrepo.Run(ctx, gitrepo.RunOptions{Dir: dir}, "rev-parse", "--is-inside-work-tree")
 	if err != nil || strings.TrimSpace(string(out)) != "true" {
+		if ctx.Err() != nil {
+			return nil, false, ctx.Err()
+		}
 		return nil, false, nil
 	}
-	var stderr bytes.Buffer
-	c := exec.Command("git", "-C", dir, "ls-files", "-z", "-co", "--exclude-standard", "--", ".")
-	c.Stderr = &stderr
-	out, err = c.Output()
+	out, err = gitrepo.Run(ctx, gitrepo.RunOptions{Dir: dir}, "ls-files", "-z", "-co", "--exclude-standard", "--", ".")
 	if err != nil {
-		return nil, true, fmt.Errorf("git ls-files in %s: %w: %s", dir, err, strings.TrimSpace(stderr.String()))
+		return nil, true, fmt.Errorf("listing the files of %s: %w", dir, err)
 	}
 	files = []string{}
 	for _, f := range strings.Split(string(out), "\x00") {

@@ -58,13 +58,13 @@ repoURLs, --repo-url) are not followed; with no URL configured, every path is.`,
 }
 
 // Complete resolves PATH, its files and this repository's URLs.
-func (o *GraphOptions) Complete(_ *cobra.Command, args []string) error {
+func (o *GraphOptions) Complete(cmd *cobra.Command, args []string) error {
 	p, err := repoPath(args)
 	if err != nil {
 		return err
 	}
 	o.Path = p
-	files, ok, err := gitFiles(p)
+	files, ok, err := gitFiles(cmd.Context(), p)
 	if err != nil {
 		return err
 	}

@@ -1,16 +1,16 @@
 package repo
 
 import (
-	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/gitrepo"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/repolayout"
 	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/cli"
 )
@@ -130,7 +130,8 @@ func (o *InitOptions) Validate() error {
 }
 
 // Run writes the skeleton.
-func (o *InitOptions) Run(_ *cobra.Command) error {
+func (o *InitOptions) Run(cmd *cobra.Command) error {
+	ctx := cmd.Context()
 	w := o.env.Streams.Out
 	if st, err := os.Stat(o.Dir); err == nil && !st.IsDir() {
 		return cli.Usagef("--dir %s is not a directory", o.Dir)
@@ -138,7 +139,7 @@ func (o *InitOptions) Run(_ *cobra.Command) error {
 	if o.Git && !o.DryRun {
 		// Before writing: --git in a directory that is not a work tree
 		// would write the skeleton and only then fail.
-		if out, err := git(o.Dir, "rev-parse", "--is-inside-work-tree"); err != nil || out != "true" {
+		if out, err := git(ctx, o.Dir, "rev-parse", "--is-inside-work-tree"); err != nil || out != "true" {
 			return cli.Usagef("--git: %s is not in a git work tree: run git init first", o.Dir)
 		}
 	}
@@ -169,14 +170,14 @@ func (o *InitOptions) Run(_ *cobra.Command) error {
 		fmt.Fprintf(w, "%s is up to date: nothing to write (%d files)\n", o.Dir, len(changes))
 	}
 	if o.spec.EnvStrategy == repolayout.EnvBranches {
-		return o.branches(written)
+		return o.branches(ctx, written)
 	}
 	return nil
 }
 
 // branches says which environment branches to create, or creates them
 // with --git.
-func (o *InitOptions) branches(written int) error {
+func (o *InitOptions) branches(ctx context.Context, written int) error {
 	w := o.env.Streams.Out
 	envBranches := o.spec.Branches()[1:]
 	if !o.Git {
@@ -195,17 +196,17 @@ func (o *InitOptions) branches(written int) error {
 	for _, f := range o.files {
 		paths = append(paths, f.Path)
 	}
-	if out, err := git(o.Dir, append([]string{"status", "--porcelain", "--"}, paths...)...); err != nil {
+	if out, err := git(ctx, o.Dir, append([]string{"status", "--porcelain", "--"}, paths...)...); err != nil {
 		return fmt.Errorf("--git: %s is not a git work tree: %w", o.Dir, err)
 	} else if out != "" {
 		return fmt.Errorf("--git: the skeleton has uncommitted changes: commit them first")
 	}
 	for _, b := range envBranches {
-		if _, err := git(o.Dir, "rev-parse", "--verify", "--quiet", "refs/heads/"+b); err == nil {
+		if _, err := git(ctx, o.Dir, "rev-parse", "--verify", "--quiet", "refs/heads/"+b); err == nil {
 			fmt.Fprintf(w, "branch %s exists\n", b)
 			continue
 		}
-		if _, err := git(o.Dir, "branch", b, "HEAD"); err != nil {
+		if _, err := git(ctx, o.Dir, "branch", b, "HEAD"); err != nil {
 			return fmt.Errorf("--git: creating branch %s: %w", b, err)
 		}
 		fmt.Fprintf(w, "created branch %s\n", b)
@@ -214,16 +215,10 @@ func (o *InitOptions) branches(written int) error {
 	return nil
 }
 
-func git(dir string, args ...string) (string, error) {
-	var stderr bytes.Buffer
-	c := exec.Command("git", append([]string{"-C", dir}, args...)...)
-	c.Stderr = &stderr
-	out, err := c.Output()
+func git(ctx context.Context, dir string, args ...string) (string, error) {
+	out, err := gitrepo.Run(ctx, gitrepo.RunOptions{Dir: dir}, args...)
 	if err != nil {
-		if msg := strings.TrimSpace(stderr.String()); msg != "" {
-			return "", fmt.Errorf("git %s: %s", args[0], msg)
-		}
-		return "", fmt.Errorf("git %s: %w", args[0], err)
+		return "", err
 	}
 	return strings.TrimSpace(string(out)), nil
 }

@@ -88,7 +88,7 @@ func (o *LintOptions) Complete(cmd *cobra.Command, args []string) error {
 	}
 	o.Path = p
 	o.Server = cmd.Flags().Changed("context") || cmd.Flags().Changed("kubeconfig")
-	files, ok, err := gitFiles(p)
+	files, ok, err := gitFiles(cmd.Context(), p)
 	if err != nil {
 		return err
 	}

@@ -8,38 +8,27 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os/exec"
 	"path"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/gitrepo"
 )
 
 // runGit runs git in dir ("" for the working directory) and returns its
-// stdout. The environment is inherited, so that inside a hook git's
-// GIT_INDEX_FILE and GIT_DIR are honoured.
+// stdout. The repository variables of a hook are kept (gitrepo.RunOptions
+// HookEnv), so that inside a pre-commit hook git's GIT_INDEX_FILE and
+// GIT_DIR are honoured.
 func runGit(ctx context.Context, dir string, stdin io.Reader, args ...string) ([]byte, error) {
-	c := exec.CommandContext(ctx, "git", args...)
-	c.Dir = dir
-	c.Stdin = stdin
-	var stderr bytes.Buffer
-	c.Stderr = &stderr
-	out, err := c.Output()
-	if err != nil {
-		op := args[0]
-		if op == "-c" && len(args) > 2 {
-			op = args[2]
-		}
-		return out, fmt.Errorf("git %s: %w: %s", op, err, strings.TrimSpace(stderr.String()))
-	}
-	return out, nil
+	return gitrepo.Run(ctx, gitrepo.RunOptions{Dir: dir, Stdin: stdin, HookEnv: true}, args...)
 }
 
 // gitTop returns the top of the work tree holding dir; ok is false outside
 // one, or without git.
 func gitTop(ctx context.Context, dir string) (top string, ok bool) {
-	if _, err := exec.LookPath("git"); err != nil {
+	if !gitrepo.Installed() {
 		return "", false
 	}
 	out, err := runGit(ctx, dir, nil, "rev-parse", "--show-toplevel")
