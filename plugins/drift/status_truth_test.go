@@ -51,7 +51,9 @@ func TestStatusTellsTheTruth(t *testing.T) {
 	gitRun(t, work, "push", "--quiet", bare, "main")
 
 	const origURL = "https://git.example.com/org/fleet.git"
-	const goneURL = "https://git.example.com/platform-team/infrastructure/cluster-fleet-definitions.git"
+	// The repository URL holds a credential: the whole note is shown now,
+	// and must not show it.
+	const goneURL = "https://bot:" + canary + "@git.example.com/platform-team/infrastructure/cluster-fleet-definitions.git"
 	missing := filepath.Join(base, "mirrors", "platform-team", "infrastructure", "cluster-fleet-definitions.git")
 	overrides := []string{"--repo-override=" + origURL + "=file://" + bare, "--repo-override=" + goneURL + "=file://" + missing}
 	kubectl(t, cp, `apiVersion: argoproj.io/v1alpha1
@@ -119,6 +121,11 @@ spec:
 	}
 	if want := strings.Join(strings.Fields(gone.Reason), " "); !strings.HasSuffix(lines["argocd/"+ns+"/gone"], "  "+want) {
 		t.Errorf("gone row's NOTE is not the whole reason %q:\n%s", want, tab.stdout)
+	}
+	for _, out := range []string{r.stdout, r.stderr, rep.stdout, rep.stderr, tab.stdout, tab.stderr} {
+		if strings.Contains(out, canary) {
+			t.Errorf("the repository URL's credential leaks:\n%s", out)
+		}
 	}
 	assertNoCheckouts(t, tmp)
 }
