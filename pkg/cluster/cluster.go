@@ -150,7 +150,7 @@ func New(cfg *rest.Config) (*Client, error) {
 
 // Mapping implements Mapper. A kind not found in the cached discovery is
 // looked up once more after a reset (a CRD may have been installed since).
-func (c *Client) Mapping(_ context.Context, gvk schema.GroupVersionKind) (*meta.RESTMapping, error) {
+func (c *Client) Mapping(ctx context.Context, gvk schema.GroupVersionKind) (*meta.RESTMapping, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if m, ok := c.mappings[gvk]; ok {
@@ -163,7 +163,7 @@ func (c *Client) Mapping(_ context.Context, gvk schema.GroupVersionKind) (*meta.
 		m, err = c.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
 	}
 	if meta.IsNoMatchError(err) {
-		return nil, &NotServedError{GVK: gvk, ServedVersions: c.servedVersions(gvk.GroupKind())}
+		return nil, &NotServedError{GVK: gvk, ServedVersions: c.servedVersions(ctx, gvk.GroupKind())}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("resolving %s: %w", gvkString(gvk), err)
@@ -177,8 +177,12 @@ func (c *Client) Mapping(_ context.Context, gvk schema.GroupVersionKind) (*meta.
 
 // servedVersions lists the versions discovery serves gk at, preferred
 // first; none when discovery fails or serves gk at no version.
-func (c *Client) servedVersions(gk schema.GroupKind) []string {
-	ms, err := c.mapper.RESTMappings(gk)
+func (c *Client) servedVersions(ctx context.Context, gk schema.GroupKind) []string {
+	mapper, ok := c.mapper.(meta.RESTMapperWithContext)
+	if !ok {
+		return nil
+	}
+	ms, err := mapper.RESTMappingsWithContext(ctx, gk)
 	if err != nil {
 		return nil
 	}
