@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/compare"
 	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/cli"
 	"github.com/kubectl-gitops/kubectl-gitops/test/controlplane"
 )
@@ -128,4 +129,34 @@ spec:
 		}
 	}
 	assertNoCheckouts(t, tmp)
+}
+
+// A source's DRIFT: drift found is drifted whatever else; objects not
+// compared and no drift is error, never in-sync; the note counts them.
+func TestStatusDriftOfObjectsInError(t *testing.T) {
+	obj := func(name string, st compare.Status) compare.ObjectReport {
+		r := compare.ObjectReport{Kind: "ConfigMap", Namespace: "shop", Name: name, Status: st}
+		if st == compare.StatusError {
+			r.Reason = "forbidden"
+		}
+		return r
+	}
+	tests := []struct {
+		name, drift, reason string
+		objects             []compare.ObjectReport
+	}{
+		{"all compared", "in-sync", "", []compare.ObjectReport{obj("a", compare.StatusUnchanged)}},
+		{"one of two in error", "error", "1 of 2 objects could not be compared, first ConfigMap shop/b: forbidden",
+			[]compare.ObjectReport{obj("a", compare.StatusUnchanged), obj("b", compare.StatusError)}},
+		{"drift and an error", "drifted", "1 of 2 objects could not be compared, first ConfigMap shop/b: forbidden",
+			[]compare.ObjectReport{obj("a", compare.StatusMissing), obj("b", compare.StatusError)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := toStatus([]sourceReport{{Source: source{Name: "argocd/x/y", Type: "argocd"}, Report: &compare.Report{Objects: tt.objects}}}, "server")
+			if got := st.Sources[0]; got.Drift != tt.drift || got.Reason != tt.reason {
+				t.Errorf("drift %q reason %q, want %q %q", got.Drift, got.Reason, tt.drift, tt.reason)
+			}
+		})
+	}
 }
