@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"mime"
+	"slices"
 	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -58,8 +59,38 @@ type ApplyOptions struct {
 	OmitManagedFields bool
 }
 
-// ErrKindNotServed reports a kind the API server does not serve.
+// ErrKindNotServed reports a kind the API server does not serve, at all or
+// at the version asked (then the error is a *NotServedError naming the
+// versions it does serve).
 var ErrKindNotServed = errors.New("kind not served by the API server")
+
+// NotServedError is what Mapping returns for a kind the server does not
+// serve at the version asked. It wraps ErrKindNotServed.
+type NotServedError struct {
+	GVK schema.GroupVersionKind
+	// ServedVersions are the versions of GVK's group the server serves the
+	// kind at (from discovery, preferred first): none when it serves the
+	// kind at no version (e.g. its CRD is not installed), some when only
+	// GVK's version is not served (e.g. a version removed from the CRD).
+	ServedVersions []string
+}
+
+func (e *NotServedError) Error() string {
+	if len(e.ServedVersions) == 0 {
+		return ErrKindNotServed.Error() + ": " + gvkString(e.GVK)
+	}
+	return fmt.Sprintf("apiVersion not served by the API server: %s (it serves %s at %s)",
+		gvkString(e.GVK), e.GVK.Kind, strings.Join(e.ServedVersions, ", "))
+}
+
+func (e *NotServedError) Unwrap() error { return ErrKindNotServed }
+
+// VersionNotServed reports whether err says a kind is served, only not at
+// the version asked: suggesting to install its CRD would then be wrong.
+func VersionNotServed(err error) bool {
+	var nse *NotServedError
+	return errors.As(err, &nse) && len(nse.ServedVersions) > 0
+}
 
 // Client is the real implementation of Reader and Applier.
 type Client struct {
@@ -149,7 +180,7 @@ func (c *Client) Mapping(ctx context.Context, gvk schema.GroupVersionKind) (*met
 		return nil, fmt.Errorf("resolving %s: %w", gvkString(gvk), ctx.Err())
 	}
 	if meta.IsNoMatchError(err) {
-		return nil, fmt.Errorf("%w: %s", ErrKindNotServed, gvkString(gvk))
+		return nil, &NotServedError{GVK: gvk, ServedVersions: c.servedVersions(ctx, gvk.GroupKind())}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("resolving %s: %w", gvkString(gvk), err)
@@ -159,6 +190,22 @@ func (c *Client) Mapping(ctx context.Context, gvk schema.GroupVersionKind) (*met
 	}
 	c.mappings[gvk] = m
 	return m, nil
+}
+
+// servedVersions lists the versions discovery serves gk at, preferred
+// first; none when discovery fails or serves gk at no version.
+func (c *Client) servedVersions(ctx context.Context, gk schema.GroupKind) []string {
+	ms, err := c.mapper.RESTMappingsWithContext(ctx, gk)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, m := range ms {
+		if v := m.GroupVersionKind.Version; !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 func gvkString(gvk schema.GroupVersionKind) string {

@@ -204,7 +204,10 @@ func (e *Engine) prepare(ctx context.Context, desired []Desired, opts Options, r
 		m, err := e.Reader.Mapping(ctx, obj.GroupVersionKind())
 		if err != nil {
 			if errors.Is(err, cluster.ErrKindNotServed) {
-				r.Status, r.Reason = StatusError, err.Error()+" (is its CRD installed?)"
+				r.Status, r.Reason = StatusError, err.Error()
+				if !cluster.VersionNotServed(err) {
+					r.Reason += " (is its CRD installed?)"
+				}
 				continue
 			}
 			return nil, err

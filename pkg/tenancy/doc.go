@@ -9,5 +9,6 @@
 // interfaces.
 //
 // It is pure: no cobra, no pflag, no os.Exit, no standard output, no client
-// construction. It must not import the plugins.
+// construction: of pkg/cluster it uses only the kind-not-served error its
+// Getter returns. It must not import the plugins.
 package tenancy

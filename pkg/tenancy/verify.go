@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/sets"
 
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/cluster"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/gitrepo"
 )
 
@@ -89,14 +90,11 @@ type Reviewer interface {
 }
 
 // Getter reads one live object; a missing object is an error satisfying
-// apierrors.IsNotFound, an unserved kind one wrapping ErrKindNotServed.
+// apierrors.IsNotFound, an unserved kind one wrapping cluster.ErrKindNotServed
+// (a *cluster.NotServedError names the versions served, if any).
 type Getter interface {
 	Get(ctx context.Context, gvk schema.GroupVersionKind, namespace, name string) (*unstructured.Unstructured, error)
 }
-
-// ErrKindNotServed is what a Getter wraps when the server does not serve a
-// kind (its CRD is not installed).
-var ErrKindNotServed = errors.New("kind not served")
 
 // GuardResult is the check of one guard object.
 type GuardResult struct {
@@ -401,7 +399,9 @@ func checkGuards(ctx context.Context, t *Tenant, get Getter) []GuardResult {
 			return obj, nil
 		case apierrors.IsNotFound(err):
 			res.Status, res.Message = GuardMissing, "not found"
-		case errors.Is(err, ErrKindNotServed):
+		case cluster.VersionNotServed(err):
+			res.Status, res.Message = GuardMissing, err.Error()
+		case errors.Is(err, cluster.ErrKindNotServed):
 			res.Status, res.Message = GuardMissing, "kind not served by the API server (CRD not installed)"
 		default:
 			res.Status, res.Message = GuardError, err.Error()

@@ -178,17 +178,46 @@ func toStatus(reports []sourceReport, mode string) JSONStatus {
 			continue
 		}
 		row := &out.Sources[i]
-		row.Drift = driftInSync
-		if rep.Drifted() {
-			row.Drift = driftDrifted
-		}
 		row.Summary = map[string]int{}
 		for k, n := range rep.Counts() {
 			row.Summary[string(k)] = n
 		}
+		row.Reason = objectErrors(rep)
+		switch {
+		case rep.Drifted():
+			row.Drift = driftDrifted
+		case rep.Errored():
+			// Objects not compared may drift: in-sync would be a guess.
+			row.Drift = sourceError
+		default:
+			row.Drift = driftInSync
+		}
 		row.Managers = driftManagers(rep)
 	}
 	return out
+}
+
+// objectErrors says how many of rep's objects could not be compared, and
+// why the first could not; "" when all were.
+func objectErrors(rep *compare.Report) string {
+	var first *compare.ObjectReport
+	n := 0
+	for i := range rep.Objects {
+		if o := &rep.Objects[i]; o.Status == compare.StatusError {
+			if first == nil {
+				first = o
+			}
+			n++
+		}
+	}
+	if first == nil {
+		return ""
+	}
+	name := first.Name
+	if first.Namespace != "" {
+		name = first.Namespace + "/" + name
+	}
+	return fmt.Sprintf("%d of %s could not be compared, first %s %s: %s", n, plural(len(rep.Objects), "object"), first.Kind, name, first.Reason)
 }
 
 // driftManagers counts, over the drifted fields of rep, the manager that
@@ -264,21 +293,16 @@ func writeStatus(w io.Writer, st JSONStatus, format string) error {
 			}
 			who = append(who, m.Manager)
 		}
-		note := s.Reason
-		if note == "" && s.Summary != nil && s.Summary[string(compare.StatusError)] > 0 {
-			note = fmt.Sprintf("%d object(s) in error", s.Summary[string(compare.StatusError)])
-		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Name, dash(op.Sync), dash(op.Health), dash(op.Ready), s.Drift,
 			count(compare.StatusModified), count(compare.StatusMissing), count(compare.StatusExtraneous),
-			dash(strings.Join(who, ",")), dash(oneLine(note)))
+			dash(strings.Join(who, ",")), dash(oneLine(s.Reason)))
 	}
 	return tw.Flush()
 }
 
+// oneLine joins s's lines. NOTE is the last column: it is not cut, as
+// the cause of an error (git's message after the command that failed) is
+// often at the end of a long reason.
 func oneLine(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if r := []rune(s); len(r) > 100 {
-		s = string(r[:97]) + "..."
-	}
-	return s
+	return strings.Join(strings.Fields(s), " ")
 }

@@ -2,7 +2,6 @@ package tenant
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -211,9 +210,6 @@ type getter struct{ c *cluster.Client }
 
 func (g getter) Get(ctx context.Context, gvk schema.GroupVersionKind, ns, name string) (*unstructured.Unstructured, error) {
 	m, err := g.c.Mapping(ctx, gvk)
-	if errors.Is(err, cluster.ErrKindNotServed) {
-		return nil, fmt.Errorf("%w: %w", tenancy.ErrKindNotServed, err)
-	}
 	if err != nil {
 		return nil, err
 	}
