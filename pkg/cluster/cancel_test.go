@@ -39,7 +39,7 @@ func hungListener(t *testing.T) string {
 		mu.Lock()
 		defer mu.Unlock()
 		for _, c := range conns {
-			c.Close()
+			_ = c.Close()
 		}
 	})
 	return "http://" + ln.Addr().String()

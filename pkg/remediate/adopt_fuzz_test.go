@@ -47,7 +47,7 @@ func FuzzAdopt(f *testing.F) {
 		}
 		var leaves []objpath.Path
 		objpath.Walk(target.Obj.Object, func(p objpath.Path, _ any) {
-			if len(p) > 1 && p[0] != "apiVersion" && p[0] != "kind" && !(p[0] == "metadata" && (p[1] == "name" || p[1] == "namespace")) {
+			if len(p) > 1 && p[0] != "apiVersion" && p[0] != "kind" && (p[0] != "metadata" || (p[1] != "name" && p[1] != "namespace")) {
 				leaves = append(leaves, p)
 			}
 		})

@@ -70,7 +70,7 @@ func newHungServer(t *testing.T, tlsHandshake bool) *hungServer {
 		mu.Lock()
 		defer mu.Unlock()
 		for _, c := range conns {
-			c.Close()
+			_ = c.Close()
 		}
 	})
 	s.url = "http://" + ln.Addr().String()

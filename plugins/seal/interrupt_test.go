@@ -99,8 +99,7 @@ func TestSealInterruptedBySIGINT(t *testing.T) {
 			case err = <-done:
 			case <-time.After(60 * time.Second):
 				_ = cmd.Process.Kill()
-				<-done
-				t.Fatalf("still running 60 s after SIGINT; stderr %q", stderr.String())
+				t.Fatalf("still running 60 s after SIGINT (then killed: %v); stderr %q", <-done, stderr.String())
 			}
 			if in != nil {
 				_ = in.Close()

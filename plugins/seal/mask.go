@@ -41,7 +41,8 @@ func argPath(p string) string {
 // already formatted), with argPath, so that an argument naming no file is
 // not echoed.
 func pathErr(err error) error {
-	if pe, ok := err.(*fs.PathError); ok {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
 		pe.Path = argPath(pe.Path)
 	}
 	return err
