@@ -117,9 +117,10 @@ func hooksRepo(t *testing.T, env []string) (dir, rev string) {
 
 // checkPreCommitHooks installs pre-commit with hooks (ids of this
 // repository's .pre-commit-hooks.yaml) in a throwaway repository, then: a
-// staged plaintext Secret is refused by every hook and not committed, and
-// the same Secret encrypted with SOPS by the suite's seal is committed.
-// Nothing prints the secret.
+// staged plaintext Secret is refused by every hook and not committed, the
+// same Secret encrypted with SOPS by the suite's seal is committed, and
+// `git commit -a` of the plaintext again is refused. Nothing prints the
+// secret.
 func checkPreCommitHooks(t *testing.T, path []string, extraEnv []string, hooks ...string) {
 	preCommit := requirePreCommit(t)
 	home := t.TempDir()
@@ -191,7 +192,19 @@ func checkPreCommitHooks(t *testing.T, path []string, extraEnv []string, hooks .
 		t.Errorf("the commit holds another secret.yaml than the encrypted one:\n%s", committed)
 	}
 
-	for name, text := range map[string]string{"refused commit": out, "seal": seal, "accepted commit": out2} {
+	// Plaintext again, only in the work tree: `git commit -a` stages it into
+	// a temporary index (GIT_INDEX_FILE), which the scan reads.
+	head := mustExecIn(t, repo, env, "git", "rev-parse", "HEAD")
+	write("secret.yaml", plaintextSecret)
+	code, out3 := execIn(t, repo, env, "git", "commit", "-a", "-m", "plaintext with -a")
+	if code == 0 || !strings.Contains(out3, "- hook id: "+hooks[0]+"\n- exit code: 1\n") {
+		t.Errorf("git commit -a of a plaintext Secret: exit %d, want %s to refuse it:\n%s", code, hooks[0], out3)
+	}
+	if now := mustExecIn(t, repo, env, "git", "rev-parse", "HEAD"); now != head {
+		t.Errorf("git commit -a made a commit despite the failing hooks")
+	}
+
+	for name, text := range map[string]string{"refused commit": out, "seal": seal, "accepted commit": out2, "refused commit -a": out3} {
 		if strings.Contains(text, precommitCanary) {
 			t.Errorf("the %s output holds the secret value:\n%s", name, text)
 		}
