@@ -12,6 +12,7 @@ import (
 	"k8s.io/client-go/kubernetes/scheme"
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/repograph"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/sopsfile"
 )
 
 // title is "Kind namespace/name" of an object.
@@ -193,7 +194,7 @@ func (l *linter) checkSchema(context.Context) error {
 		if err != nil {
 			continue
 		}
-		err = runtime.DefaultUnstructuredConverter.FromUnstructuredWithValidation(lo.obj.Object, typed, true)
+		err = runtime.DefaultUnstructuredConverter.FromUnstructuredWithValidation(withoutSOPS(lo.obj.Object), typed, true)
 		if err == nil {
 			continue
 		}
@@ -205,6 +206,49 @@ func (l *linter) checkSchema(context.Context) error {
 		l.add(Finding{File: lo.file, Line: line, Rule: RuleSchema, Subject: sourceSubject(lo), Message: msg})
 	}
 	return nil
+}
+
+// withoutSOPS returns obj as it is applied after decryption (by Flux's
+// kustomize-controller, or sops -d): without SOPS's top-level "sops"
+// metadata and without its encrypted values, whose plaintext type is unknown
+// (an ENC[...] string is not base64 for a Secret's data). An object that is
+// not SOPS-encrypted (no "sops" map with a mac) is returned as it is.
+func withoutSOPS(obj map[string]any) map[string]any {
+	meta, ok := obj["sops"].(map[string]any)
+	if !ok {
+		return obj
+	}
+	if mac, _ := meta["mac"].(string); mac == "" {
+		return obj
+	}
+	out, _ := dropEncrypted(obj).(map[string]any)
+	delete(out, "sops")
+	return out
+}
+
+// dropEncrypted copies v without the SOPS-encrypted strings it holds.
+func dropEncrypted(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, e := range v {
+			if s, ok := e.(string); ok && sopsfile.IsEncryptedValue(s) {
+				continue
+			}
+			out[k] = dropEncrypted(e)
+		}
+		return out
+	case []any:
+		out := make([]any, 0, len(v))
+		for _, e := range v {
+			if s, ok := e.(string); ok && sopsfile.IsEncryptedValue(s) {
+				continue
+			}
+			out = append(out, dropEncrypted(e))
+		}
+		return out
+	}
+	return v
 }
 
 // sourceSubject names the source document of an object ("Kind name"), so

@@ -7,6 +7,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"filippo.io/age"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/sopsfile"
 )
 
 // writeTree writes files (slash paths → content) under a new directory.
@@ -127,5 +132,59 @@ func TestParseConfigUnknownFieldWording(t *testing.T) {
 	want := ".gitops/lint.yaml:2: unknown field \"bogus\"\n.gitops/lint.yaml:5: unknown field \"foo\""
 	if err.Error() != want {
 		t.Errorf("error\n%s\nwant\n%s", err, want)
+	}
+}
+
+// TestSOPSEncryptedSecretMatchesSchema: a Secret encrypted with SOPS the
+// Flux way (only data/stringData encrypted) is applied after decryption, so
+// neither its top-level "sops" metadata nor its ENC[...] data values (not
+// base64) are schema errors; a typo beside them still is.
+func TestSOPSEncryptedSecretMatchesSchema(t *testing.T) {
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	encrypt := func(plain string) string {
+		t.Helper()
+		out, err := sopsfile.Encrypt([]byte(plain), sopsfile.EncryptOptions{
+			Recipients: []string{id.Recipient().String()},
+			Rule:       sopsfile.Rule{EncryptedRegex: "^(data|stringData)$"},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(out)
+	}
+	tests := []struct {
+		name, plain string
+		want        []string
+	}{
+		{
+			name:  "stringData",
+			plain: "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  namespace: app\nstringData:\n  password: canary-s3cr3t-7f3a\n",
+			want:  []string{},
+		},
+		{
+			name:  "data",
+			plain: "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  namespace: app\ndata:\n  password: Y2FuYXJ5LXMzY3IzdC03ZjNh\n",
+			want:  []string{},
+		},
+		{
+			name:  "unknown field beside the encrypted data",
+			plain: "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  namespace: app\ntpye: Opaque\ndata:\n  password: Y2FuYXJ5LXMzY3IzdC03ZjNh\n",
+			want:  []string{"secret.yaml:6 error schema"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			enc := encrypt(tt.plain)
+			if !strings.Contains(enc, "ENC[AES256_GCM") || strings.Contains(enc, "canary-s3cr3t-7f3a") {
+				t.Fatalf("not encrypted:\n%s", enc)
+			}
+			rep := lint(t, Options{Root: writeTree(t, map[string]string{"secret.yaml": enc})})
+			if diff := cmp.Diff(tt.want, briefs(rep.Findings)); diff != "" {
+				t.Errorf("findings (-want +got):\n%s\nencrypted file:\n%s", diff, enc)
+			}
+		})
 	}
 }
