@@ -49,6 +49,10 @@ type Options struct {
 	Ignore *ignore.Set
 	// ShowSecrets disables masking of Secret values.
 	ShowSecrets bool
+	// SecretValues are clear-text values known to be secret outside any
+	// Secret object (Flux post-build variables read from Secrets): masked
+	// wherever they appear in the report, as Secret data are.
+	SecretValues []string
 	// ListThreshold: live objects of one kind and namespace are fetched with
 	// one LIST when Git has at least this many of them (default 3), else with
 	// GETs.
@@ -110,6 +114,7 @@ func (e *Engine) Run(ctx context.Context, desired []Desired, opts Options) (*Rep
 	}
 	track.learn(opts.Tracking)
 	sweeper := newSecrets(opts.ShowSecrets)
+	sweeper.addText(opts.SecretValues)
 	var done int
 	var mu sync.Mutex
 	work := make(chan int)

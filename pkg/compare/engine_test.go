@@ -800,6 +800,23 @@ func TestSecretsMasked(t *testing.T) {
 			t.Errorf("extraneous Secret data (-want +got):\n%s", diff)
 		}
 	})
+	t.Run("secret values outside Secrets (Flux post-build variables)", func(t *testing.T) {
+		t.Parallel()
+		const canary = "canary-s3cr3t-7f3a"
+		for _, mode := range []Mode{ModeLocal, ModeServer} {
+			f := &fakeCluster{live: []*unstructured.Unstructured{configMap("shop", "app", withData("dsn", "postgres://app:hand-edited@db"))}}
+			rep := run(t, f, Options{Mode: mode, SecretValues: []string{canary}}, git(configMap("shop", "app", withData("dsn", "postgres://app:"+canary+"@db"))))
+			if dump := fmt.Sprintf("%#v", rep); strings.Contains(dump, canary) {
+				t.Errorf("%s: the value is in the report:\n%s", mode, dump)
+			}
+			if o := find(t, rep, "ConfigMap", "shop", "app"); len(o.Changes) != 1 || o.Changes[0].Desired != "postgres://app:***@db" {
+				t.Errorf("%s: changes %+v, want the value masked", mode, o.Changes)
+			}
+			if got := rep.SweepSecrets("refused " + canary); got != "refused ***" {
+				t.Errorf("%s: swept %q", mode, got)
+			}
+		}
+	})
 	t.Run("--show-secrets", func(t *testing.T) {
 		t.Parallel()
 		f := &fakeCluster{live: []*unstructured.Unstructured{liveSecret}}

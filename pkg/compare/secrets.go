@@ -43,6 +43,16 @@ func (s *secrets) add(obj map[string]any) {
 	}
 }
 
+// addText collects clear-text secret values.
+func (s *secrets) addText(values []string) {
+	if s.show || len(values) == 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sw.AddText(values...)
+}
+
 // addHelm collects the secret Helm values of obj for sweeping text.
 func (s *secrets) addHelm(obj map[string]any) {
 	apiVersion, _ := obj["apiVersion"].(string)

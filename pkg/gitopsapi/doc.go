@@ -10,7 +10,8 @@
 // view of it (sync, health, Ready, revision).
 //
 // Render builds a Source's desired objects from a checkout of its revision
-// the way the operator does, and Source.Track adds the tracking metadata the
+// the way the operator does (Flux post-build variables included, through
+// Flux's own library), and Source.Track adds the tracking metadata the
 // operator writes on every object it applies.
 //
 // It must not import cobra, pflag or the plugins, never writes to stdout or

@@ -88,7 +88,15 @@ func fluxWithRepo(ctx context.Context, r cluster.Reader, ks *unstructured.Unstru
 		}
 		repos[key] = repo
 	}
-	return FluxSource(ks, repo), nil
+	s := FluxSource(ks, repo)
+	if s.PostBuild != nil && s.Skip() == "" {
+		// A ConfigMap or Secret that cannot be read fails the render, as
+		// it fails kustomize-controller's build; an interruption is fatal.
+		if err := s.PostBuild.Load(ctx, r, s.Namespace); err != nil && ctx.Err() != nil {
+			return nil, fmt.Errorf("reading the post-build variables of %s: %w", s.ID(), ctx.Err())
+		}
+	}
+	return s, nil
 }
 
 // FluxSource reads a Flux Kustomization and its GitRepository (nil when
@@ -133,9 +141,7 @@ func FluxSource(ks, repo *unstructured.Unstructured) *Source {
 	if _, ok := mapOf(o, "spec")["kubeConfig"]; ok {
 		setUnsupported(s, "applies to another cluster (spec.kubeConfig); run against that cluster with --repo, --revision and --path")
 	}
-	if pb, ok, _ := unstructured.NestedMap(o, "spec", "postBuild"); ok && (len(mapOf(pb, "substitute")) > 0 || len(sliceOf(pb, "substituteFrom")) > 0) {
-		setUnsupported(s, "post-build variable substitution (spec.postBuild)")
-	}
+	s.PostBuild = fluxPostBuild(o)
 	if _, ok, _ := unstructured.NestedMap(o, "spec", "decryption"); ok {
 		s.Warnings = append(s.Warnings, s.ID()+": spec.decryption: encrypted values are compared as Git has them, not decrypted")
 	}

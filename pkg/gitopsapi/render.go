@@ -42,7 +42,9 @@ var kustomizationFiles = []string{"kustomization.yaml", "kustomization.yml", "Ku
 //   - an Argo CD path without one is read as a plain directory: .yaml, .yml
 //     and .json files (jsonnet is skipped), subdirectories with
 //     Directory.Recurse, filtered by Directory.Include and Exclude;
-//   - the operator's own kustomize options (Overlay) are applied on top.
+//   - the operator's own kustomize options (Overlay) are applied on top;
+//   - Flux post-build variables (PostBuild, read by Load) are substituted
+//     in the build's objects, before the Overlay's labels and annotations.
 //
 // Objects' sources name files relative to root ("apps/web/deploy.yaml:3")
 // or, for a kustomize build, the path ("apps/web (kustomize)"). Tracking
@@ -217,6 +219,11 @@ func renderKustomize(ctx context.Context, src *Source, root, rel string, generat
 	res, err := krusty.MakeKustomizer(opts).Run(mem, target)
 	if err != nil {
 		return nil, fmt.Errorf("rendering %s: building %s with kustomize: %w", src.ID(), rel, err)
+	}
+	if src.PostBuild != nil {
+		if err := src.PostBuild.substitute(ctx, res); err != nil {
+			return nil, fmt.Errorf("rendering %s: %w", src.ID(), err)
+		}
 	}
 	out, err := res.AsYaml()
 	if err != nil {

@@ -63,6 +63,9 @@ type Source struct {
 	// DefaultNamespace is the namespace of namespaced objects that declare
 	// none (Argo CD spec.destination.namespace).
 	DefaultNamespace string
+	// PostBuild holds the variables substituted after the build (Flux
+	// spec.postBuild); nil when there are none.
+	PostBuild *PostBuild
 
 	// Ignore holds the source's own ignore rules (Application
 	// spec.ignoreDifferences, Kustomization spec.ignore); nil when none.

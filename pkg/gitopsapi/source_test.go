@@ -270,7 +270,7 @@ status:
 				v.Revision = "main"
 				v.Disabled = "kustomize.toolkit.fluxcd.io/reconcile: disabled"
 			})},
-		{"suspended, remote cluster, post-build", strings.Replace(ks, "  prune: true\n", "  prune: true\n  suspend: true\n  kubeConfig: {secretRef: {name: prod}}\n  postBuild: {substitute: {a: b}}\n", 1),
+		{"suspended, remote cluster", strings.Replace(ks, "  prune: true\n", "  prune: true\n  suspend: true\n  kubeConfig: {secretRef: {name: prod}}\n", 1),
 			repo("  ref: {branch: main}\n"), with(func(v *view) {
 				v.Revision, v.Suspended = "main", true
 				v.Unsupported = "applies to another cluster (spec.kubeConfig); run against that cluster with --repo, --revision and --path"

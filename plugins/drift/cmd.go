@@ -361,6 +361,9 @@ func (o *Options) compareSource(ctx context.Context, client *cluster.Client, s s
 		Namespace: s.Namespace, EnforceNamespace: s.EnforceNamespace, Selector: o.selector,
 		PruneSelector: s.PruneSelector, Tracking: s.Tracking, Ignore: s.Ignore, ShowSecrets: o.ShowSecrets,
 	}
+	if s.Operator != nil {
+		opts.SecretValues = s.Operator.PostBuild.SecretValues()
+	}
 	if len(desired) > progressThreshold && cli.ColorEnabled(o.Streams.ErrOut) {
 		opts.Progress = progress(o.Streams.ErrOut)
 	}
