@@ -34,7 +34,7 @@ func (e *Engine) healthGate(ctx context.Context, env *promotion.Environment, app
 			expect.Image = img
 		}
 	}
-	if target.Kind == health.FluxHelmRelease && app.Versions[0].HelmReleaseChart {
+	if v := app.Versions[0]; target.Kind == health.FluxHelmRelease && (v.HelmReleaseChart || v.OCIRepository || v.HelmChart) {
 		expect.ChartVersion = true
 		expect.Revision = ""
 	}

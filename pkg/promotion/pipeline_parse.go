@@ -444,6 +444,7 @@ func (p *parser) pipeline(doc *yaml.Node) *Pipeline {
 		}
 	}
 	p.checkApplications(apps, envs)
+	p.checkPaths(envs, apps)
 	for _, e := range envs {
 		pl.Environments = append(pl.Environments, e.env)
 	}
@@ -593,21 +594,6 @@ func (p *parser) checkEnvironments(envs []envInfo) {
 		}
 		index[e.env.Name] = i
 		names = append(names, e.env.Name)
-	}
-	where := map[string]int{}
-	for i, e := range envs {
-		if e.env.Path != "" {
-			key := e.env.Branch + "\x00" + e.env.Path
-			if j, dup := where[key]; dup {
-				n := e.path
-				if n == nil {
-					n = e.node
-				}
-				p.errorf(n, e.field+".path", "%q is already where environments[%d] (%s) lives", e.env.Path, j, envs[j].env.Name)
-			} else {
-				where[key] = i
-			}
-		}
 	}
 	for i, e := range envs {
 		if i == 0 {
@@ -924,6 +910,38 @@ func (p *parser) objectRef(n *yaml.Node, field string, uses *[]nsUse) *ObjectRef
 		p.errorf(n, field, "missing name")
 	}
 	return o
+}
+
+// checkPaths refuses two environments in one place (a directory of a
+// branch), unless every versions file holds {env}: then each environment
+// still has files of its own (values-{env}.yaml beside each other).
+func (p *parser) checkPaths(envs []envInfo, apps []appInfo) {
+	perEnvFiles := len(apps) > 0
+	for _, a := range apps {
+		for _, l := range a.app.Versions {
+			perEnvFiles = perEnvFiles && strings.Contains(l.File, EnvPlaceholder)
+		}
+	}
+	where := map[string]int{}
+	for i, e := range envs {
+		if e.env.Path == "" {
+			continue
+		}
+		key := e.env.Branch + "\x00" + e.env.Path
+		j, dup := where[key]
+		if !dup {
+			where[key] = i
+			continue
+		}
+		if perEnvFiles {
+			continue
+		}
+		n := e.path
+		if n == nil {
+			n = e.node
+		}
+		p.errorf(n, e.field+".path", "%q is already where environments[%d] (%s) lives (environments share a path only when every versions file holds {env})", e.env.Path, j, envs[j].env.Name)
+	}
 }
 
 func (p *parser) checkApplications(apps []appInfo, envs []envInfo) {
