@@ -1,0 +1,173 @@
+package promote
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// helmRepo makes a checkout of files (slash paths, the pipeline among them)
+// on main, pushed to a bare remote.
+func helmRepo(t *testing.T, files map[string]string) (dir, bare string) {
+	t.Helper()
+	bare = filepath.Join(t.TempDir(), "remote.git")
+	git(t, t.TempDir(), "init", "-q", "--bare", "-b", "main", bare)
+	dir = filepath.Join(t.TempDir(), "work")
+	for p, content := range files {
+		writeFile(t, filepath.Join(dir, filepath.FromSlash(p)), content)
+	}
+	git(t, dir, "init", "-q", "-b", "main")
+	git(t, dir, "add", "-A")
+	git(t, dir, "commit", "-q", "-m", "seed")
+	git(t, dir, "remote", "add", "origin", bare)
+	git(t, dir, "push", "-q", "origin", "main")
+	git(t, dir, "branch", "-q", "--set-upstream-to=origin/main")
+	return dir, bare
+}
+
+func valuesFile(env, tag string) string {
+	return "# values of web in " + env + "\nreplicaCount: 2\nimage:\n  repository: ghcr.io/acme/web\n  tag: \"" + tag + "\" # promoted\n"
+}
+
+// TestPromoteEnvPlaceholder: the Argo CD layout of one chart directory with
+// a values file per environment (values-{env}.yaml) — every environment has
+// the same path and the pipeline tells them apart by file name.
+func TestPromoteEnvPlaceholder(t *testing.T) {
+	dir, bare := helmRepo(t, map[string]string{
+		".gitops/pipeline.yaml": `apiVersion: gitops.kubectl-gitops.dev/v1alpha1
+kind: Pipeline
+branch: main
+environments:
+- name: dev
+  path: charts/web
+- name: staging
+  path: charts/web
+- name: prod
+  path: charts/web
+applications:
+- name: web
+  versions:
+  - file: values-{env}.yaml
+    helmValues: image.tag
+`,
+		"charts/web/values-dev.yaml":     valuesFile("dev", "1.5.0"),
+		"charts/web/values-staging.yaml": valuesFile("staging", "1.4.0"),
+		"charts/web/values-prod.yaml":    valuesFile("prod", "1.3.0"),
+	})
+	r := promote(t, "", dir, "web", "--to", "staging", "--skip-gates")
+	if r.code != 0 {
+		t.Fatalf("promote: %s", r)
+	}
+	for env, want := range map[string]string{"dev": "1.5.0", "staging": "1.5.0", "prod": "1.3.0"} {
+		if got := git(t, bare, "show", "main:charts/web/values-"+env+".yaml"); got+"\n" != valuesFile(env, want) {
+			t.Errorf("values-%s.yaml:\n%s\nwant:\n%s", env, got, valuesFile(env, want))
+		}
+	}
+	if got := git(t, bare, "show", "--format=", "--name-only", "main"); got != "charts/web/values-staging.yaml" {
+		t.Errorf("the promotion commit touches %q, want only charts/web/values-staging.yaml", got)
+	}
+	r = promote(t, "", dir, "status")
+	if r.code != 0 || !strings.Contains(r.stdout, "1.5.0") || !strings.Contains(r.stdout, "1.3.0") {
+		t.Fatalf("status: %s", r)
+	}
+}
+
+func ociFile(env, ref string) string {
+	return `# podinfo in ` + env + `, its chart from an OCI registry
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: OCIRepository
+metadata:
+  name: podinfo
+  namespace: flux-system
+spec:
+  interval: 10m
+  url: oci://ghcr.io/stefanprodan/charts/podinfo
+  ref:
+    ` + ref + ` # chart version
+---
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata:
+  name: podinfo
+  namespace: flux-system
+spec:
+  interval: 10m
+  chartRef:
+    kind: OCIRepository
+    name: podinfo
+`
+}
+
+const ociPipeline = `apiVersion: gitops.kubectl-gitops.dev/v1alpha1
+kind: Pipeline
+branch: main
+environments:
+- name: dev
+  path: envs/dev
+- name: prod
+  path: envs/prod
+applications:
+- name: podinfo
+  versions:
+  - file: podinfo.yaml
+    ociRepository: true
+`
+
+// TestPromoteOCIRepository: a HelmRelease whose chart comes through
+// chartRef from an OCIRepository is promoted by its spec.ref.tag; a semver
+// range in the source or the target is refused, naming the file, line and
+// column and what to do, and nothing is written.
+func TestPromoteOCIRepository(t *testing.T) {
+	t.Run("tag", func(t *testing.T) {
+		dir, bare := helmRepo(t, map[string]string{
+			".gitops/pipeline.yaml":  ociPipeline,
+			"envs/dev/podinfo.yaml":  ociFile("dev", `tag: "6.6.0"`),
+			"envs/prod/podinfo.yaml": ociFile("prod", `tag: "6.5.3"`),
+		})
+		r := promote(t, "", dir, "podinfo", "--to", "prod", "--skip-gates")
+		if r.code != 0 {
+			t.Fatalf("promote: %s", r)
+		}
+		if got := git(t, bare, "show", "main:envs/prod/podinfo.yaml"); got+"\n" != ociFile("prod", `tag: "6.6.0"`) {
+			t.Fatalf("envs/prod/podinfo.yaml:\n%s", got)
+		}
+	})
+	tests := []struct {
+		name, dev, prod string
+		args            []string
+		want            []string
+	}{
+		{name: "range in the source", dev: `semver: ">=6.0.0"`, prod: `tag: "6.5.3"`,
+			want: []string{`podinfo in dev is the semver range ">=6.0.0" at envs/dev/podinfo.yaml:11:13, not a version`, "--version"}},
+		{name: "range beside a tag in the source", dev: "tag: 6.6.0\n    semver: 6.x", prod: `tag: "6.5.3"`,
+			want: []string{`"6.x" at envs/dev/podinfo.yaml:12:13`}},
+		{name: "range in the target", dev: `tag: "6.6.0"`, prod: `semver: "~6.5"`,
+			want: []string{`podinfo in prod is the semver range "~6.5" at envs/prod/podinfo.yaml:11:13`, "pin a version there by hand first"}},
+		{name: "range in the target, version given", dev: `tag: "6.6.0"`, prod: `semver: "^6"`, args: []string{"--version", "6.6.0"},
+			want: []string{`podinfo in prod is the semver range "^6"`}},
+		{name: "range given", dev: `tag: "6.6.0"`, prod: `tag: "6.5.3"`, args: []string{"--version", "6.x"},
+			want: []string{`"6.x": a semver range, not a version`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir, bare := helmRepo(t, map[string]string{
+				".gitops/pipeline.yaml":  ociPipeline,
+				"envs/dev/podinfo.yaml":  ociFile("dev", tt.dev),
+				"envs/prod/podinfo.yaml": ociFile("prod", tt.prod),
+			})
+			before := snapshot(t, dir, bare)
+			r := promote(t, "", dir, append([]string{"podinfo", "--to", "prod", "--skip-gates"}, tt.args...)...)
+			if r.code != 2 {
+				t.Fatalf("want exit 2: %s", r)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(r.stderr, w) {
+					t.Errorf("stderr lacks %q: %s", w, r)
+				}
+			}
+			if after := snapshot(t, dir, bare); after != before {
+				t.Fatalf("state changed:\nbefore:\n%s\nafter:\n%s", before, after)
+			}
+		})
+	}
+}
