@@ -171,3 +171,31 @@ func TestPromoteOCIRepository(t *testing.T) {
 		})
 	}
 }
+
+// TestPromoteHelmReleaseRange: a HelmRelease whose spec.chart.spec.version
+// is a range in the source is refused (it used to be copied into the
+// target, turning a pinned production chart into a floating one).
+func TestPromoteHelmReleaseRange(t *testing.T) {
+	hr := func(version string) string {
+		return "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: web\nspec:\n  chart:\n    spec:\n      chart: web\n      version: " + version + "\n"
+	}
+	dir, bare := helmRepo(t, map[string]string{
+		".gitops/pipeline.yaml": "apiVersion: gitops.kubectl-gitops.dev/v1alpha1\nkind: Pipeline\nbranch: main\nenvironments:\n- name: dev\n  path: envs/dev\n- name: prod\n  path: envs/prod\napplications:\n- name: web\n  versions:\n  - file: hr.yaml\n    helmReleaseChart: true\n",
+		"envs/dev/hr.yaml":      hr(`">=1.0.0-alpha"`),
+		"envs/prod/hr.yaml":     hr("1.2.0"),
+	})
+	before := snapshot(t, dir, bare)
+	r := promote(t, "", dir, "web", "--to", "prod", "--skip-gates")
+	if want := `web in dev is the semver range ">=1.0.0-alpha" at envs/dev/hr.yaml:9:16, not a version`; r.code != 2 || !strings.Contains(r.stderr, want) {
+		t.Fatalf("want exit 2 with %q: %s", want, r)
+	}
+	if after := snapshot(t, dir, bare); after != before {
+		t.Fatalf("state changed:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+	// Promoting every pending application skips the range and says so:
+	// nothing is left to promote, which is no error.
+	r = promote(t, "", dir, "--to", "prod", "--skip-gates")
+	if r.code != 0 || !strings.Contains(r.stderr, "skipping web: dev has >=1.0.0-alpha") || snapshot(t, dir, bare) != before {
+		t.Fatalf("promote --to prod: %s\n%s", r, git(t, bare, "show", "main:envs/prod/hr.yaml"))
+	}
+}
