@@ -77,6 +77,10 @@ type Options struct {
 	AllowDrift bool
 	// Rollback marks the promotion as a rollback.
 	Rollback bool
+	// ResolveRange promotes, for an application whose source holds a
+	// semver range, the chart version the source's Flux HelmRelease runs
+	// (see resolveRange) instead of refusing.
+	ResolveRange bool
 }
 
 // FileDiff is the change of one file.
@@ -325,6 +329,11 @@ func (e *Engine) Promote(ctx context.Context, opts Options) (*Outcome, error) {
 	}
 	req := opts.Request
 	req.Origins = e.origins
+	if opts.ResolveRange && req.Version == "" {
+		if err := e.resolveRanges(ctx, current, req); err != nil {
+			return nil, err
+		}
+	}
 	if len(req.Apps) == 0 && req.Version == "" {
 		if req.Apps, err = e.pending(current, req); err != nil {
 			return nil, err

@@ -317,7 +317,8 @@ func rangeErr(req Request, s Step) error {
 	switch {
 	case req.Version == "" && versionedit.IsRange(s.New):
 		return planErr(ErrRange, s.App, s.From, "%s in %s is the semver range %q%s, not a version: promote copies versions, never ranges; "+
-			"pin the version %s runs in %s (for a HelmRelease, its status.history[0].chartVersion), or give the version to promote (--version)",
+			"pin the version %s runs in %s (for a HelmRelease, its status.history[0].chartVersion), give the version to promote (--version), "+
+			"or pass --resolve-range to promote the chart version its healthy Flux HelmRelease runs",
 			s.App, s.From, s.New, req.Origins.at(s.From, s.App), s.App, s.From)
 	case versionedit.IsRange(s.Old):
 		return planErr(ErrRange, s.App, s.To, "%s in %s is the semver range %q%s, not a version: promote does not replace a range (%s follows it on its own); "+

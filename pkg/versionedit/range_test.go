@@ -135,3 +135,26 @@ func TestRangeRefused(t *testing.T) {
 		})
 	}
 }
+
+func TestInRange(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		version, rng string
+		want         bool
+	}{
+		{"6.2.1", "6.x", true},
+		{"5.9.0", "6.x", false},
+		{"1.0.0-beta.1", ">=1.0.0-alpha", true},
+		{"1.2.9", "~1.2", true},
+		{"1.3.0", "~1.2", false},
+		{"1.9.0", "^1.2.3", true},
+		{"2.0.0", "^1.2.3", false},
+		{"latest", "*", false},
+		{"1.0.0", "not a range", false},
+	}
+	for _, tc := range tests {
+		if got := InRange(tc.version, tc.rng); got != tc.want {
+			t.Errorf("InRange(%q, %q) = %v, want %v", tc.version, tc.rng, got, tc.want)
+		}
+	}
+}

@@ -71,6 +71,17 @@ func IsRange(s string) bool {
 	return err == nil
 }
 
+// InRange reports whether version is a semver version that satisfies the
+// range rng (false when either does not parse).
+func InRange(version, rng string) bool {
+	v, err := semver.NewVersion(version)
+	if err != nil {
+		return false
+	}
+	c, err := semver.NewConstraint(rng)
+	return err == nil && c.Check(v)
+}
+
 // String returns Raw.
 func (v Version) String() string { return v.Raw }
 

@@ -4,6 +4,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+
+	"github.com/kubectl-gitops/kubectl-gitops/test/controlplane"
 )
 
 // helmRepo makes a checkout of files (slash paths, the pipeline among them)
@@ -197,5 +205,102 @@ func TestPromoteHelmReleaseRange(t *testing.T) {
 	r = promote(t, "", dir, "--to", "prod", "--skip-gates")
 	if r.code != 0 || !strings.Contains(r.stderr, "skipping web: dev has >=1.0.0-alpha") || snapshot(t, dir, bare) != before {
 		t.Fatalf("promote --to prod: %s\n%s", r, git(t, bare, "show", "main:envs/prod/hr.yaml"))
+	}
+}
+
+var helmReleases = schema.GroupVersionResource{Group: "helm.toolkit.fluxcd.io", Version: "v2", Resource: "helmreleases"}
+
+// helmReleaseLive puts a HelmRelease web in namespace ns on the control
+// plane, its status written as helm-controller would: the latest release
+// of chartVersion, Ready or not.
+func helmReleaseLive(t *testing.T, cp *controlplane.ControlPlane, ns, chartVersion string, ready bool) {
+	t.Helper()
+	dc := dynamic.NewForConfigOrDie(cp.RESTConfig())
+	ctx := t.Context()
+	kubectl(t, cp, "create", "namespace", ns)
+	hr := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease",
+		"metadata": map[string]any{"name": "web", "namespace": ns},
+		"spec": map[string]any{"interval": "5m", "chart": map[string]any{"spec": map[string]any{
+			"chart": "web", "version": "6.x", "sourceRef": map[string]any{"kind": "HelmRepository", "name": "acme"}}}},
+	}}
+	hr, err := dc.Resource(helmReleases).Namespace(ns).Create(ctx, hr, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, reason := "True", "InstallSucceeded"
+	if !ready {
+		status, reason = "False", "InstallFailed"
+	}
+	ts := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)
+	hr.Object["status"] = map[string]any{
+		"observedGeneration":    hr.GetGeneration(),
+		"lastAttemptedRevision": chartVersion,
+		"history": []any{map[string]any{"name": "web", "namespace": ns, "version": int64(1), "status": "deployed",
+			"chartName": "web", "chartVersion": chartVersion, "appVersion": chartVersion, "digest": "sha256:00",
+			"firstDeployed": ts, "lastDeployed": ts, "configDigest": "sha256:00"}},
+		"conditions": []any{map[string]any{"type": "Ready", "status": status, "reason": reason, "message": reason,
+			"lastTransitionTime": ts, "observedGeneration": hr.GetGeneration()}},
+	}
+	if _, err := dc.Resource(helmReleases).Namespace(ns).UpdateStatus(ctx, hr, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestPromoteResolveRange: --resolve-range promotes the chart version the
+// source's HelmRelease runs in place of the range Git holds there — only
+// when that release is healthy and its version lies in the range.
+func TestPromoteResolveRange(t *testing.T) {
+	cp := controlplane.ForTest(t)
+	hr := func(version string) string {
+		return "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: web\nspec:\n  chart:\n    spec:\n      chart: web\n      version: " + version + " # chart\n"
+	}
+	pipeline := func(ns string) string {
+		return "apiVersion: gitops.kubectl-gitops.dev/v1alpha1\nkind: Pipeline\nbranch: main\nenvironments:\n- name: dev\n  path: envs/dev\n  namespace: " + ns +
+			"\n- name: prod\n  path: envs/prod\n  namespace: prod\napplications:\n- name: web\n  versions:\n  - file: hr.yaml\n    helmReleaseChart: true\n" +
+			"  health:\n    fluxHelmRelease: {name: web, namespace: '{namespace}'}\n"
+	}
+	tests := []struct {
+		name, ns, live string
+		ready          bool
+		want           string // in prod after, or in stderr when code is 2
+		code           int
+	}{
+		{name: "healthy, in range", ns: "resolve-ok", live: "6.2.1", ready: true, want: "version: 6.2.1 # chart", code: 0},
+		{name: "not ready", ns: "resolve-unready", live: "6.2.1", ready: false, want: "cannot resolve the range: HelmRelease resolve-unready/web", code: 2},
+		{name: "outside the range", ns: "resolve-stale", live: "5.9.0", ready: true, want: "runs chart version 5.9.0, outside the range", code: 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			helmReleaseLive(t, cp, tt.ns, tt.live, tt.ready)
+			dir, bare := helmRepo(t, map[string]string{
+				".gitops/pipeline.yaml": pipeline(tt.ns),
+				"envs/dev/hr.yaml":      hr("6.x"),
+				"envs/prod/hr.yaml":     hr("6.0.0"),
+			})
+			before := snapshot(t, dir, bare)
+			r := promote(t, cp.Kubeconfig, dir, "web", "--to", "prod", "--skip-gates", "--resolve-range")
+			if r.code != tt.code {
+				t.Fatalf("want exit %d: %s", tt.code, r)
+			}
+			if tt.code != 0 {
+				if !strings.Contains(r.stderr, tt.want) {
+					t.Errorf("stderr lacks %q: %s", tt.want, r)
+				}
+				if after := snapshot(t, dir, bare); after != before {
+					t.Fatalf("state changed:\nbefore:\n%s\nafter:\n%s", before, after)
+				}
+				return
+			}
+			if got := git(t, bare, "show", "main:envs/prod/hr.yaml"); !strings.Contains(got, tt.want) {
+				t.Fatalf("envs/prod/hr.yaml:\n%s", got)
+			}
+			if got := git(t, bare, "show", "main:envs/dev/hr.yaml"); !strings.Contains(got, "version: 6.x # chart") {
+				t.Fatalf("the source changed:\n%s", got)
+			}
+			if !strings.Contains(r.stderr, "resolved web's range 6.x in dev to 6.2.1") {
+				t.Errorf("the resolution is not reported: %s", r)
+			}
+		})
 	}
 }
