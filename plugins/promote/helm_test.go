@@ -304,3 +304,25 @@ func TestPromoteResolveRange(t *testing.T) {
 		})
 	}
 }
+
+// TestPromoteOCIRepositoryGate: the health gate of an application promoted
+// by its OCIRepository tag checks the chart version the source's
+// HelmRelease installed (there is no Git revision in it to check).
+func TestPromoteOCIRepositoryGate(t *testing.T) {
+	cp := controlplane.ForTest(t)
+	helmReleaseLive(t, cp, "oci-gate", "6.6.0", true)
+	pipeline := strings.Replace(ociPipeline, "    ociRepository: true\n",
+		"    ociRepository: true\n  health:\n    fluxHelmRelease: {name: web, namespace: oci-gate}\n", 1)
+	dir, bare := helmRepo(t, map[string]string{
+		".gitops/pipeline.yaml":  pipeline,
+		"envs/dev/podinfo.yaml":  ociFile("dev", `tag: "6.6.0"`),
+		"envs/prod/podinfo.yaml": ociFile("prod", `tag: "6.5.3"`),
+	})
+	r := promote(t, cp.Kubeconfig, dir, "podinfo", "--to", "prod", "--allow-drift")
+	if r.code != 0 || !strings.Contains(r.stdout, "HelmRelease oci-gate/web runs 6.6.0, healthy") {
+		t.Fatalf("promote: %s", r)
+	}
+	if got := git(t, bare, "show", "main:envs/prod/podinfo.yaml"); got+"\n" != ociFile("prod", `tag: "6.6.0"`) {
+		t.Fatalf("envs/prod/podinfo.yaml:\n%s", got)
+	}
+}
