@@ -62,6 +62,8 @@ type Engine struct {
 	// missing are the environment branches the last Fetch did not find on
 	// the remote.
 	missing map[string]bool
+	// origins are where the last Versions read each version.
+	origins promotion.Origins
 }
 
 // Options are the switches of one promotion.
@@ -75,6 +77,10 @@ type Options struct {
 	AllowDrift bool
 	// Rollback marks the promotion as a rollback.
 	Rollback bool
+	// ResolveRange promotes, for an application whose source holds a
+	// semver range, the chart version the source's Flux HelmRelease runs
+	// (see resolveRange) instead of refusing.
+	ResolveRange bool
 }
 
 // FileDiff is the change of one file.
@@ -236,7 +242,7 @@ func missingRemoteRef(err error) bool {
 func EditLocation(l promotion.Location) versionedit.Location {
 	return versionedit.Location{
 		KustomizeImage: l.KustomizeImage, HelmValues: l.HelmValues, HelmReleaseChart: l.HelmReleaseChart,
-		ArgoTargetRevision: l.ArgoTargetRevision, Setter: l.Setter,
+		OCIRepository: l.OCIRepository, HelmChart: l.HelmChart, ArgoTargetRevision: l.ArgoTargetRevision, Setter: l.Setter,
 	}
 }
 
@@ -245,10 +251,12 @@ func EditLocation(l promotion.Location) versionedit.Location {
 // application's file is absent have no entry for it.
 func (e *Engine) Versions(ctx context.Context) (promotion.Versions, error) {
 	out := promotion.Versions{}
+	e.origins = promotion.Origins{}
 	for _, env := range e.Pipeline.Environments {
 		out[env.Name] = map[string]string{}
+		e.origins[env.Name] = map[string]string{}
 		for _, app := range e.Pipeline.Applications {
-			v, err := e.readVersion(ctx, env, app)
+			v, at, err := e.readVersionAt(ctx, env, app)
 			if errors.Is(err, gitrepo.ErrNotFound) {
 				continue
 			}
@@ -257,6 +265,7 @@ func (e *Engine) Versions(ctx context.Context) (promotion.Versions, error) {
 			}
 			if v != "" {
 				out[env.Name][app.Name] = v
+				e.origins[env.Name][app.Name] = at
 			}
 		}
 	}
@@ -264,26 +273,33 @@ func (e *Engine) Versions(ctx context.Context) (promotion.Versions, error) {
 }
 
 func (e *Engine) readVersion(ctx context.Context, env *promotion.Environment, app *promotion.Application) (string, error) {
+	v, _, err := e.readVersionAt(ctx, env, app)
+	return v, err
+}
+
+// readVersionAt is readVersion that also says where the version is written,
+// as "file:line:column".
+func (e *Engine) readVersionAt(ctx context.Context, env *promotion.Environment, app *promotion.Application) (version, at string, err error) {
 	if e.missing[e.branchOf(env)] {
-		return "", fmt.Errorf("branch %s of %s: %w", e.branchOf(env), env.Name, gitrepo.ErrNotFound)
+		return "", "", fmt.Errorf("branch %s of %s: %w", e.branchOf(env), env.Name, gitrepo.ErrNotFound)
 	}
 	loc := app.Versions[0]
 	file := env.FilePath(loc)
 	data, err := e.Repo.ShowFile(ctx, e.ref(env), file)
 	if err != nil {
-		return "", fmt.Errorf("reading %s of %s in %s: %w", file, app.Name, env.Name, err)
+		return "", "", fmt.Errorf("reading %s of %s in %s: %w", file, app.Name, env.Name, err)
 	}
 	found, err := versionedit.Read(data, EditLocation(loc))
 	if errors.Is(err, versionedit.ErrNotFound) {
-		return "", nil
+		return "", "", nil
 	}
 	if err != nil {
-		return "", fmt.Errorf("%s (%s, branch %s): %w", file, loc, e.branchOf(env), err)
+		return "", "", fmt.Errorf("%s (%s, branch %s): %w", file, loc, e.branchOf(env), err)
 	}
 	if len(found) == 0 {
-		return "", nil
+		return "", "", nil
 	}
-	return found[0].Version, nil
+	return found[0].Version, fmt.Sprintf("%s:%d:%d", file, found[0].Line, found[0].Column), nil
 }
 
 // sourceCommit is the last commit of env's branch that touched the file
@@ -312,6 +328,12 @@ func (e *Engine) Promote(ctx context.Context, opts Options) (*Outcome, error) {
 		return nil, err
 	}
 	req := opts.Request
+	req.Origins = e.origins
+	if opts.ResolveRange && req.Version == "" {
+		if err := e.resolveRanges(ctx, current, req); err != nil {
+			return nil, err
+		}
+	}
 	if len(req.Apps) == 0 && req.Version == "" {
 		if req.Apps, err = e.pending(current, req); err != nil {
 			return nil, err
@@ -328,8 +350,9 @@ func (e *Engine) Promote(ctx context.Context, opts Options) (*Outcome, error) {
 // pending in the target, as `status` shows them (the source has a newer or
 // an unordered version), and, with AllowDowngrade, those whose source
 // version is older. Applications without a version in the source or the
-// target are left out. An application whose source is older is named in
-// the progress output, so a downgrade never blocks the others. It returns
+// target are left out. An application whose source is older, or whose
+// source or target holds a semver range, is named in the progress output,
+// so a downgrade or a range never blocks the others. It returns
 // nil (PlanPromotion then reports the mistake) when the target or its
 // source is unknown.
 func (e *Engine) pending(current promotion.Versions, req promotion.Request) ([]string, error) {
@@ -347,6 +370,10 @@ func (e *Engine) pending(current promotion.Versions, req promotion.Request) ([]s
 	var names []string
 	for _, app := range e.Pipeline.Applications {
 		src, dst := current.Get(from.Name, app.Name), current.Get(to.Name, app.Name)
+		if versionedit.IsRange(src) || versionedit.IsRange(dst) {
+			e.logf("skipping %s: %s has %s and %s has %s; a semver range is not promoted (name the application to see why)", app.Name, from.Name, src, to.Name, dst)
+			continue
+		}
 		switch promotion.Compare(src, dst) {
 		case promotion.Missing:
 			continue

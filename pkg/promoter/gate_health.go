@@ -7,6 +7,7 @@ import (
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/health"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/promotion"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/versionedit"
 )
 
 // healthGate evaluates app's health target in env, expecting version and a
@@ -34,7 +35,10 @@ func (e *Engine) healthGate(ctx context.Context, env *promotion.Environment, app
 			expect.Image = img
 		}
 	}
-	if target.Kind == health.FluxHelmRelease && app.Versions[0].HelmReleaseChart {
+	// A chart version promoted through a HelmRelease, an OCIRepository tag
+	// or a HelmChart is what the release records in history[0].chartVersion
+	// (an OCIRepository digest is not: it keeps the revision check).
+	if v := app.Versions[0]; target.Kind == health.FluxHelmRelease && (v.HelmReleaseChart || v.HelmChart || v.OCIRepository && !versionedit.IsDigest(version)) {
 		expect.ChartVersion = true
 		expect.Revision = ""
 	}

@@ -122,10 +122,15 @@ type Environment struct {
 func (e *Environment) BranchPerEnv() bool { return e.Branch != "" }
 
 // FilePath is the path of a versions file in this environment, relative to
-// the root of the environment's branch (slash-separated).
+// the root of the environment's branch (slash-separated), with the
+// placeholder {env} of loc.File replaced by the environment's name (so
+// values-{env}.yaml is values-prod.yaml in prod).
 func (e *Environment) FilePath(loc Location) string {
-	return path.Join(e.Path, loc.File)
+	return path.Join(e.Path, strings.ReplaceAll(loc.File, EnvPlaceholder, e.Name))
 }
+
+// EnvPlaceholder is the one placeholder a versions file may hold.
+const EnvPlaceholder = "{env}"
 
 // Application is something whose version moves through the pipeline.
 type Application struct {
@@ -146,6 +151,8 @@ const (
 	LocationKustomizeImage     LocationKind = "kustomizeImage"
 	LocationHelmValues         LocationKind = "helmValues"
 	LocationHelmReleaseChart   LocationKind = "helmReleaseChart"
+	LocationOCIRepository      LocationKind = "ociRepository"
+	LocationHelmChart          LocationKind = "helmChart"
 	LocationArgoTargetRevision LocationKind = "argoTargetRevision"
 	LocationSetter             LocationKind = "setter"
 )
@@ -153,6 +160,8 @@ const (
 // Location is one place a version lives: a file relative to the
 // environment's path and exactly one kind.
 type Location struct {
+	// File is relative to the environment's path and may hold {env}
+	// (Environment.FilePath expands it).
 	File string
 	// KustomizeImage is the name of a kustomize images[] entry.
 	KustomizeImage string
@@ -160,6 +169,11 @@ type Location struct {
 	HelmValues string
 	// HelmReleaseChart selects a Flux HelmRelease's spec.chart.spec.version.
 	HelmReleaseChart bool
+	// OCIRepository selects a Flux OCIRepository's spec.ref (digest, semver
+	// or tag, in Flux's precedence): the source of a HelmRelease chartRef.
+	OCIRepository bool
+	// HelmChart selects a Flux HelmChart's spec.version.
+	HelmChart bool
 	// ArgoTargetRevision selects an Argo CD Application's spec.source.targetRevision.
 	ArgoTargetRevision bool
 	// Setter is a Flux image policy "namespace:name": lines marked
@@ -177,6 +191,10 @@ func (l Location) Kind() LocationKind {
 		return LocationHelmValues
 	case l.HelmReleaseChart:
 		return LocationHelmReleaseChart
+	case l.OCIRepository:
+		return LocationOCIRepository
+	case l.HelmChart:
+		return LocationHelmChart
 	case l.ArgoTargetRevision:
 		return LocationArgoTargetRevision
 	case l.Setter != "":

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -25,7 +26,7 @@ var (
 	forgeFields       = []string{"type", "url", "tokenEnv"}
 	environmentFields = []string{"name", "from", "path", "branch", "context", "namespace", "policy", "soak", "requiredChecks"}
 	applicationFields = []string{"name", "versions", "health"}
-	locationFields    = []string{"file", "kustomizeImage", "helmValues", "helmReleaseChart", "argoTargetRevision", "setter"}
+	locationFields    = []string{"file", "kustomizeImage", "helmValues", "helmReleaseChart", "ociRepository", "helmChart", "argoTargetRevision", "setter"}
 	healthFields      = []string{"workload", "argocd", "fluxKustomization", "fluxHelmRelease"}
 	workloadFields    = []string{"kind", "name", "namespace"}
 	objectRefFields   = []string{"name", "namespace"}
@@ -443,6 +444,7 @@ func (p *parser) pipeline(doc *yaml.Node) *Pipeline {
 		}
 	}
 	p.checkApplications(apps, envs)
+	p.checkPaths(envs, apps)
 	for _, e := range envs {
 		pl.Environments = append(pl.Environments, e.env)
 	}
@@ -528,10 +530,14 @@ func (p *parser) environment(n *yaml.Node, field string) envInfo {
 			e.From = p.str(v, f)
 		case "path":
 			info.path, info.hasPathOrBranch = v, true
-			e.Path = p.relPath(v, f, false)
+			if p.noEnvPlaceholder(v, f) {
+				e.Path = p.relPath(v, f, false)
+			}
 		case "branch":
 			info.hasPathOrBranch = true
-			e.Branch = p.branchName(v, f)
+			if p.noEnvPlaceholder(v, f) {
+				e.Branch = p.branchName(v, f)
+			}
 		case "context":
 			e.Context = p.str(v, f)
 		case "namespace":
@@ -588,21 +594,6 @@ func (p *parser) checkEnvironments(envs []envInfo) {
 		}
 		index[e.env.Name] = i
 		names = append(names, e.env.Name)
-	}
-	where := map[string]int{}
-	for i, e := range envs {
-		if e.env.Path != "" {
-			key := e.env.Branch + "\x00" + e.env.Path
-			if j, dup := where[key]; dup {
-				n := e.path
-				if n == nil {
-					n = e.node
-				}
-				p.errorf(n, e.field+".path", "%q is already where environments[%d] (%s) lives", e.env.Path, j, envs[j].env.Name)
-			} else {
-				where[key] = i
-			}
-		}
 	}
 	for i, e := range envs {
 		if i == 0 {
@@ -695,18 +686,31 @@ func (p *parser) location(n *yaml.Node, field string) Location {
 		switch key {
 		case "file":
 			hasFile = true
-			l.File = p.relPath(v, f, true)
+			if p.filePlaceholders(v, f) {
+				l.File = p.relPath(v, f, true)
+			}
 			return
+		}
+		if !p.noPlaceholder(v, f) {
+			kinds = append(kinds, key)
+			return
+		}
+		switch key {
 		case "kustomizeImage":
 			l.KustomizeImage = p.imageName(v, f)
 		case "helmValues":
 			l.HelmValues = p.valuesPath(v, f)
-		case "helmReleaseChart", "argoTargetRevision":
+		case "helmReleaseChart", "ociRepository", "helmChart", "argoTargetRevision":
 			// false is the same as absent; a wrong value still counts as given.
 			b, valid := p.boolean(v, f)
-			if key == "helmReleaseChart" {
+			switch key {
+			case "helmReleaseChart":
 				l.HelmReleaseChart = b
-			} else {
+			case "ociRepository":
+				l.OCIRepository = b
+			case "helmChart":
+				l.HelmChart = b
+			default:
 				l.ArgoTargetRevision = b
 			}
 			if valid && !b {
@@ -731,6 +735,70 @@ func (p *parser) location(n *yaml.Node, field string) Location {
 		p.errorf(n, field, "give only one of %s (found %s)", strings.Join(locationFields[1:], ", "), strings.Join(kinds, " and "))
 	}
 	return l
+}
+
+// filePlaceholders checks the placeholders of a versions file: {env} is the
+// only one. An unknown or unclosed one is reported at its own column (when
+// the file name is a plain or quoted scalar on one line).
+func (p *parser) filePlaceholders(n *yaml.Node, field string) bool {
+	if n.Kind != yaml.ScalarNode || isNull(n) {
+		return true // str reports it
+	}
+	s := n.Value
+	ok := true
+	at := func(i int) *yaml.Node {
+		c := *n
+		if n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) == 0 && !strings.ContainsAny(s, "\n\r'\"\\") {
+			c.Column = n.Column + utf8.RuneCountInString(s[:i])
+			if n.Style&(yaml.SingleQuotedStyle|yaml.DoubleQuotedStyle) != 0 {
+				c.Column++
+			}
+		}
+		return &c
+	}
+	for _, m := range placeholder.FindAllStringIndex(s, -1) {
+		if ph := s[m[0]:m[1]]; ph != EnvPlaceholder {
+			p.errorf(at(m[0]), field, "unknown placeholder %s%s (a versions file may hold only {env}, the environment's name)", ph,
+				suggest(ph, []string{EnvPlaceholder}))
+			ok = false
+		}
+	}
+	if !ok {
+		return false
+	}
+	// A brace outside every placeholder opens or closes none.
+	matches := placeholder.FindAllStringIndex(s, -1)
+	for i := 0; i < len(s); i++ {
+		if len(matches) > 0 && i == matches[0][0] {
+			i, matches = matches[0][1]-1, matches[1:]
+			continue
+		}
+		if s[i] == '{' || s[i] == '}' {
+			p.errorf(at(i), field, "%q has an unclosed placeholder (a versions file may hold only {env})", s)
+			return false
+		}
+	}
+	return true
+}
+
+// noEnvPlaceholder reports a placeholder in an environment's path or
+// branch, which are the environment's own and expand nothing.
+func (p *parser) noEnvPlaceholder(n *yaml.Node, field string) bool {
+	if n.Kind != yaml.ScalarNode || !placeholder.MatchString(n.Value) {
+		return true
+	}
+	p.errorf(n, field, "%q: an environment's %s is its own and expands no placeholder (write it out)", n.Value, field[strings.LastIndex(field, ".")+1:])
+	return false
+}
+
+// noPlaceholder reports a placeholder where none is expanded: in a version
+// location, only file may hold {env}.
+func (p *parser) noPlaceholder(n *yaml.Node, field string) bool {
+	if n.Kind != yaml.ScalarNode || !placeholder.MatchString(n.Value) {
+		return true
+	}
+	p.errorf(n, field, "%q: placeholders are expanded only in file (as values-{env}.yaml)", n.Value)
+	return false
 }
 
 func (p *parser) imageName(n *yaml.Node, field string) string {
@@ -842,6 +910,38 @@ func (p *parser) objectRef(n *yaml.Node, field string, uses *[]nsUse) *ObjectRef
 		p.errorf(n, field, "missing name")
 	}
 	return o
+}
+
+// checkPaths refuses two environments in one place (a directory of a
+// branch), unless every versions file holds {env}: then each environment
+// still has files of its own (values-{env}.yaml beside each other).
+func (p *parser) checkPaths(envs []envInfo, apps []appInfo) {
+	perEnvFiles := len(apps) > 0
+	for _, a := range apps {
+		for _, l := range a.app.Versions {
+			perEnvFiles = perEnvFiles && strings.Contains(l.File, EnvPlaceholder)
+		}
+	}
+	where := map[string]int{}
+	for i, e := range envs {
+		if e.env.Path == "" {
+			continue
+		}
+		key := e.env.Branch + "\x00" + e.env.Path
+		j, dup := where[key]
+		if !dup {
+			where[key] = i
+			continue
+		}
+		if perEnvFiles {
+			continue
+		}
+		n := e.path
+		if n == nil {
+			n = e.node
+		}
+		p.errorf(n, e.field+".path", "%q is already where environments[%d] (%s) lives (environments share a path only when every versions file holds {env})", e.env.Path, j, envs[j].env.Name)
+	}
 }
 
 func (p *parser) checkApplications(apps []appInfo, envs []envInfo) {

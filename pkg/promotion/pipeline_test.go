@@ -212,7 +212,27 @@ func TestParseErrors(t *testing.T) {
 		{"file is a directory", header + envs + "applications: [{name: x, versions: [{file: charts/, kustomizeImage: x}]}]\n",
 			[]string{":4:44: applications[0].versions[0].file: \"charts/\" must name a file"}},
 		{"false is no kind", header + envs + "applications: [{name: x, versions: [{file: a.yaml, argoTargetRevision: false}]}]\n",
-			[]string{":4:37: applications[0].versions[0]: needs one of kustomizeImage, helmValues, helmReleaseChart, argoTargetRevision, setter"}},
+			[]string{":4:37: applications[0].versions[0]: needs one of kustomizeImage, helmValues, helmReleaseChart, ociRepository, helmChart, argoTargetRevision, setter"}},
+		{"env placeholder in file", header + envs + "applications: [{name: x, versions: [{file: 'values-{env}.yaml', helmValues: image.tag}]}]\n", nil},
+		{"env placeholder in a directory", header + envs + "applications: [{name: x, versions: [{file: 'overlays/{env}/kustomization.yaml', kustomizeImage: x}]}]\n", nil},
+		{"unknown placeholder in file", header + envs + "applications: [{name: x, versions: [{file: 'values-{namespace}.yaml', helmValues: image.tag}]}]\n",
+			[]string{":4:52: applications[0].versions[0].file: unknown placeholder {namespace} (a versions file may hold only {env}, the environment's name)"}},
+		{"placeholder near miss in file", header + envs + "applications: [{name: x, versions: [{file: 'values-{ENV}.yaml', helmValues: image.tag}]}]\n",
+			[]string{":4:52: applications[0].versions[0].file: unknown placeholder {ENV} (did you mean \"{env}\"?) (a versions file may hold only {env}, the environment's name)"}},
+		{"unclosed placeholder in file", header + envs + "applications: [{name: x, versions: [{file: 'v/{env}/values-{env.yaml', helmValues: image.tag}]}]\n",
+			[]string{":4:60: applications[0].versions[0].file: \"v/{env}/values-{env.yaml\" has an unclosed placeholder (a versions file may hold only {env})"}},
+		{"placeholder outside file", header + envs + "applications: [{name: x, versions: [{file: v.yaml, helmValues: 'image.{env}.tag'}]}]\n",
+			[]string{":4:64: applications[0].versions[0].helmValues: \"image.{env}.tag\": placeholders are expanded only in file (as values-{env}.yaml)"}},
+		{"placeholder in environment path", header + "environments: [{name: a, path: 'envs/{env}'}]\n" + apps,
+			[]string{":3:32: environments[0].path: \"envs/{env}\": an environment's path is its own and expands no placeholder (write it out)"}},
+		{"shared path with {env} files", header + "environments: [{name: a, path: charts/web}, {name: b, path: charts/web}]\n" +
+			"applications: [{name: x, versions: [{file: 'values-{env}.yaml', helmValues: image.tag}]}]\n", nil},
+		{"shared path with one shared file", header + "environments: [{name: a, path: charts/web}, {name: b, path: charts/web}]\n" +
+			"applications: [{name: x, versions: [{file: 'values-{env}.yaml', helmValues: image.tag}, {file: Chart.yaml, helmValues: appVersion}]}]\n",
+			[]string{":3:61: environments[1].path: \"charts/web\" is already where environments[0] (a) lives (environments share a path only when every versions file holds {env})"}},
+		{"oci repository", header + envs + "applications: [{name: x, versions: [{file: oci.yaml, ociRepository: true}, {file: chart.yaml, helmChart: true}]}]\n", nil},
+		{"two helm kinds", header + envs + "applications: [{name: x, versions: [{file: oci.yaml, ociRepository: true, helmReleaseChart: true}]}]\n",
+			[]string{":4:37: applications[0].versions[0]: give only one of kustomizeImage, helmValues, helmReleaseChart, ociRepository, helmChart, argoTargetRevision, setter (found ociRepository and helmReleaseChart)"}},
 		{"digest in image", header + envs + "applications: [{name: x, versions: [{file: k.yaml, kustomizeImage: 'x@sha256:00'}]}]\n",
 			[]string{":4:68: applications[0].versions[0].kustomizeImage: \"x@sha256:00\" must be the image name without a tag or digest (the tag is the version)"}},
 		{"registry port is no tag", header + envs + "applications: [{name: x, versions: [{file: k.yaml, kustomizeImage: 'localhost:5000/x'}]}]\n", nil},
@@ -243,7 +263,7 @@ func TestParseErrors(t *testing.T) {
 			":3:1: base: unknown field (want one of apiVersion, kind, remote, branch, forge, environments, applications)"}},
 		{"alias in list", header + "environments:\n  - &p {name: a, path: a}\n  - *p\n" + apps, []string{
 			":4:15: environments[1].name: \"a\" is already the name of environments[0]",
-			":4:24: environments[1].path: \"a\" is already where environments[0] (a) lives",
+			":4:24: environments[1].path: \"a\" is already where environments[0] (a) lives (environments share a path only when every versions file holds {env})",
 		}},
 	}
 	for _, tt := range tests {

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/Masterminds/semver/v3"
+
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/versionedit"
 )
 
 // Planning errors, for errors.Is. Each comes wrapped in a *PlanError that
@@ -21,6 +23,10 @@ var (
 	ErrInvalidVersion = errors.New("invalid version")
 	ErrDowngrade      = errors.New("downgrade")
 	ErrNoChange       = errors.New("nothing to change")
+	// ErrRange: the source or the target holds a semver range ("6.x",
+	// ">=1.0.0", "^1.2"), which is not a version to promote nor one to
+	// replace.
+	ErrRange = errors.New("semver range")
 )
 
 // PlanError is one reason a promotion cannot be planned.
@@ -47,11 +53,28 @@ type Versions map[string]map[string]string
 // Get is the version of app in env ("" when unknown).
 func (v Versions) Get(env, app string) string { return v[env][app] }
 
+// Origins says where each version of record was read: environment →
+// application → "file:line:column" (relative to the branch root), for
+// messages.
+type Origins map[string]map[string]string
+
+// at is " at file:line:column", or "" when unknown.
+func (o Origins) at(env, app string) string {
+	if w := o[env][app]; w != "" {
+		return " at " + w
+	}
+	return ""
+}
+
 var versionRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._+/@:-]{0,254}$`)
 
 // ValidVersion accepts an image tag, a digest (sha256:…), a chart version
 // or a Git revision: one word of letters, digits and . _ + / @ : -.
+// A semver range such as 6.x is not a version.
 func ValidVersion(v string) error {
+	if versionedit.IsRange(v) {
+		return fmt.Errorf("%w %q: a semver range, not a version (give one version, such as 1.4.2)", ErrInvalidVersion, v)
+	}
 	if !versionRE.MatchString(v) {
 		return fmt.Errorf("%w %q: want a tag, digest or revision (letters, digits and . _ + / @ : -)", ErrInvalidVersion, v)
 	}
@@ -162,6 +185,8 @@ type Request struct {
 	Version string
 	// AllowDowngrade permits a semantic version older than the target's.
 	AllowDowngrade bool
+	// Origins, when known, locate the versions in messages.
+	Origins Origins
 }
 
 // Step is one application's promotion into one environment.
@@ -196,7 +221,10 @@ type Change struct {
 // files to change. It refuses unknown names, a source that is not upstream
 // of the target, downgrades (unless allowed) and, when no application would
 // change, returns an error wrapping ErrNoChange. Applications already at the
-// version are left out of the steps. All problems are reported together.
+// version are left out of the steps. A semver range (versionedit.IsRange) in
+// the source is never promoted as if it were a version, nor is a range in
+// the target replaced: both are ErrRange errors naming where the range is
+// written and what to do. All problems are reported together.
 func PlanPromotion(p *Pipeline, current Versions, req Request) ([]Step, error) {
 	wrap := func(errs ...error) error {
 		return fmt.Errorf("planning promotion to %s: %w", req.To, errors.Join(errs...))
@@ -252,6 +280,10 @@ func PlanPromotion(p *Pipeline, current Versions, req Request) ([]Step, error) {
 			errs = append(errs, planErr(ErrNoVersion, name, to.Name, "%s has no version in %s (is it deployed there?)", name, to.Name))
 			continue
 		}
+		if err := rangeErr(req, step); err != nil {
+			errs = append(errs, err)
+			continue
+		}
 		step.Relation = Compare(step.New, step.Old)
 		switch step.Relation {
 		case Same:
@@ -278,6 +310,22 @@ func PlanPromotion(p *Pipeline, current Versions, req Request) ([]Step, error) {
 		return nil, wrap(planErr(ErrNoChange, "", to.Name, "%s already has %s", to.Name, strings.Join(unchanged, ", ")))
 	}
 	return steps, nil
+}
+
+// rangeErr refuses a step that would copy a range or overwrite one.
+func rangeErr(req Request, s Step) error {
+	switch {
+	case req.Version == "" && versionedit.IsRange(s.New):
+		return planErr(ErrRange, s.App, s.From, "%s in %s is the semver range %q%s, not a version: promote copies versions, never ranges; "+
+			"pin the version %s runs in %s (for a HelmRelease, its status.history[0].chartVersion), give the version to promote (--version), "+
+			"or pass --resolve-range to promote the chart version its healthy Flux HelmRelease runs",
+			s.App, s.From, s.New, req.Origins.at(s.From, s.App), s.App, s.From)
+	case versionedit.IsRange(s.Old):
+		return planErr(ErrRange, s.App, s.To, "%s in %s is the semver range %q%s, not a version: promote does not replace a range (%s follows it on its own); "+
+			"to manage %s's version by promotion, pin a version there by hand first",
+			s.App, s.To, s.Old, req.Origins.at(s.To, s.App), s.To, s.To)
+	}
+	return nil
 }
 
 // source resolves the source environment of a request (nil when the

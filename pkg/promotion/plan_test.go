@@ -264,9 +264,69 @@ func TestValidVersion(t *testing.T) {
 			t.Errorf("ValidVersion(%q) = %v", v, err)
 		}
 	}
-	for _, v := range []string{"", " 1.0", "1.0\n", "-rf", "a,b", "tag;rm", strings.Repeat("a", 256)} {
+	for _, v := range []string{"", " 1.0", "1.0\n", "-rf", "a,b", "tag;rm", strings.Repeat("a", 256), "6.x", "1.2.x", "*", "^1.2.3"} {
 		if err := ValidVersion(v); !errors.Is(err, ErrInvalidVersion) {
 			t.Errorf("ValidVersion(%q) = %v, want ErrInvalidVersion", v, err)
 		}
+	}
+}
+
+// TestPlanRange checks that a semver range is never promoted as a version
+// nor replaced by one, and that the refusal says where the range is written
+// and what to do.
+func TestPlanRange(t *testing.T) {
+	p := examplePipeline(t)
+	origins := Origins{
+		"dev":     {"api": "envs/dev/api/helmrelease.yaml:9:16"},
+		"staging": {"api": "envs/staging/api/helmrelease.yaml:9:16"},
+	}
+	tests := []struct {
+		name     string
+		dev, stg string // api's versions
+		req      Request
+		want     []string // substrings of the error; none: the plan succeeds
+	}{
+		{name: "source holds >= range", dev: ">=1.0.0-alpha", stg: "1.0.0", req: Request{To: "staging", Apps: []string{"api"}},
+			want: []string{`api in dev is the semver range ">=1.0.0-alpha" at envs/dev/api/helmrelease.yaml:9:16, not a version`, "pin the version api runs in dev", "--version"}},
+		{name: "source holds x range", dev: "6.x", stg: "6.0.0", req: Request{To: "staging", Apps: []string{"api"}},
+			want: []string{`api in dev is the semver range "6.x"`}},
+		{name: "source holds tilde range", dev: "~1.2", stg: "1.2.0", req: Request{To: "staging"},
+			want: []string{`"~1.2"`, "not a version"}},
+		{name: "source holds caret range", dev: "^1.2.3", stg: "1.2.3", req: Request{To: "staging", Apps: []string{"api"}},
+			want: []string{`"^1.2.3"`}},
+		{name: "source holds star", dev: "*", stg: "1.2.3", req: Request{To: "staging", Apps: []string{"api"}},
+			want: []string{`"*"`}},
+		{name: "explicit version over a source range", dev: "6.x", stg: "6.0.0", req: Request{To: "staging", Apps: []string{"api"}, Version: "6.1.0"}},
+		{name: "target holds a range", dev: "6.1.0", stg: "6.x", req: Request{To: "staging", Apps: []string{"api"}},
+			want: []string{`api in staging is the semver range "6.x" at envs/staging/api/helmrelease.yaml:9:16`, "pin a version there by hand first"}},
+		{name: "explicit version over a target range", dev: "6.1.0", stg: "6.x", req: Request{To: "staging", Apps: []string{"api"}, Version: "6.1.0"},
+			want: []string{`api in staging is the semver range "6.x"`}},
+		{name: "versions", dev: "6.1.0", stg: "6.0.0", req: Request{To: "staging", Apps: []string{"api"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := exampleVersions()
+			v["dev"]["api"], v["staging"]["api"] = tt.dev, tt.stg
+			v["dev"]["web"] = v["staging"]["web"] // web has nothing to promote
+			tt.req.Origins = origins
+			steps, err := PlanPromotion(p, v, tt.req)
+			if len(tt.want) == 0 {
+				if err != nil {
+					t.Fatalf("PlanPromotion: %v", err)
+				}
+				if len(steps) != 1 || strings.ContainsAny(steps[0].New, "x*^~>") {
+					t.Fatalf("steps = %+v", steps)
+				}
+				return
+			}
+			if !errors.Is(err, ErrRange) {
+				t.Fatalf("PlanPromotion = %+v, %v; want ErrRange", steps, err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q lacks %q", err, w)
+				}
+			}
+		})
 	}
 }

@@ -1,9 +1,11 @@
 // Package versionedit provides reading and in-place editing of an
 // application's version in the YAML files of a GitOps repository: a kustomize
 // images entry, a path in a Helm values file, a Flux HelmRelease chart
-// version, an Argo CD Application target revision and Flux image-automation
-// setter markers. It also parses and orders versions (semver tags, other
-// tags, OCI digests).
+// version, the ref of a Flux OCIRepository or the version of a HelmChart (the
+// sources a HelmRelease's chartRef names), an Argo CD Application target
+// revision and Flux image-automation setter markers. It also parses and
+// orders versions (semver tags, other tags, OCI digests) and tells semver
+// ranges, which it never writes nor overwrites, from versions.
 //
 // Edits never re-marshal a file. The scalar holding the version is located
 // with the go.yaml.in/yaml/v3 node API and only its bytes are replaced, in the

@@ -11,7 +11,7 @@ import (
 // Location says where an application's version lives inside one file: it is
 // one entry of a pipeline's versions list, the file itself being resolved by
 // the caller. Exactly one of KustomizeImage, HelmValues, HelmReleaseChart,
-// ArgoTargetRevision and Setter is set. The JSON names are those of the
+// OCIRepository, HelmChart, ArgoTargetRevision and Setter is set. The JSON names are those of the
 // pipeline file, so the type can be embedded in the caller's entry.
 type Location struct {
 	// KustomizeImage is the name of a kustomize images[] entry; the version
@@ -23,6 +23,14 @@ type Location struct {
 	// HelmReleaseChart selects spec.chart.spec.version of Flux HelmRelease
 	// documents.
 	HelmReleaseChart bool `json:"helmReleaseChart,omitempty"`
+	// OCIRepository selects the ref of Flux OCIRepository documents (the
+	// source of a HelmRelease's spec.chartRef): spec.ref.digest, else
+	// spec.ref.semver, else spec.ref.tag, the precedence Flux gives them.
+	// A semver range is read but never written over.
+	OCIRepository bool `json:"ociRepository,omitempty"`
+	// HelmChart selects spec.version of Flux HelmChart documents (the other
+	// kind a HelmRelease's spec.chartRef names).
+	HelmChart bool `json:"helmChart,omitempty"`
 	// ArgoTargetRevision selects spec.source.targetRevision of Argo CD
 	// Application documents, or spec.sources[ArgoSourceIndex].targetRevision.
 	ArgoTargetRevision bool `json:"argoTargetRevision,omitempty"`
@@ -49,6 +57,12 @@ func (l Location) kinds() []string {
 	if l.HelmReleaseChart {
 		k = append(k, "helmReleaseChart")
 	}
+	if l.OCIRepository {
+		k = append(k, "ociRepository")
+	}
+	if l.HelmChart {
+		k = append(k, "helmChart")
+	}
 	if l.ArgoTargetRevision {
 		k = append(k, "argoTargetRevision")
 	}
@@ -70,7 +84,7 @@ func (l Location) Validate() error {
 func (l Location) validate() error {
 	switch k := l.kinds(); len(k) {
 	case 0:
-		return errors.New("set one of kustomizeImage, helmValues, helmReleaseChart, argoTargetRevision, setter")
+		return errors.New("set one of kustomizeImage, helmValues, helmReleaseChart, ociRepository, helmChart, argoTargetRevision, setter")
 	case 1:
 	default:
 		return fmt.Errorf("%s are mutually exclusive", strings.Join(k, ", "))
@@ -90,8 +104,8 @@ func (l Location) validate() error {
 		}
 	}
 	if l.Name != "" {
-		if !l.HelmReleaseChart && !l.ArgoTargetRevision {
-			return errors.New("name applies only to helmReleaseChart and argoTargetRevision")
+		if !l.HelmReleaseChart && !l.OCIRepository && !l.HelmChart && !l.ArgoTargetRevision {
+			return errors.New("name applies only to helmReleaseChart, ociRepository, helmChart and argoTargetRevision")
 		}
 		if strings.IndexFunc(l.Name, unicode.IsSpace) >= 0 {
 			return fmt.Errorf("name %q contains white space", l.Name)
@@ -119,6 +133,10 @@ func (l Location) String() string {
 		return "helm values " + l.HelmValues
 	case l.HelmReleaseChart:
 		return objectLabel("HelmRelease", l.Name) + " " + helmReleasePath
+	case l.OCIRepository:
+		return objectLabel("OCIRepository", l.Name) + " spec.ref"
+	case l.HelmChart:
+		return objectLabel("HelmChart", l.Name) + " " + helmChartPath
 	case l.ArgoTargetRevision:
 		return objectLabel("Application", l.Name) + " " + l.argoPath()
 	case l.Setter != "":

@@ -9,7 +9,9 @@ import (
 
 const (
 	helmReleasePath = "spec.chart.spec.version"
+	helmChartPath   = "spec.version"
 	helmGroup       = "helm.toolkit.fluxcd.io"
+	sourceGroup     = "source.toolkit.fluxcd.io"
 	argoGroup       = "argoproj.io"
 )
 
@@ -129,6 +131,10 @@ func (p *parsed) scalarHits(loc Location) ([]hit, error) {
 		}
 	case loc.HelmReleaseChart:
 		hits, reasons, err = p.helmReleaseHits(loc)
+	case loc.OCIRepository:
+		hits, reasons, err = p.ociRepositoryHits(loc)
+	case loc.HelmChart:
+		hits, reasons, err = p.objectPathHits(sourceGroup, "HelmChart", loc.Name, helmChartPath)
 	case loc.ArgoTargetRevision:
 		hits, reasons, err = p.argoHits(loc)
 	}
@@ -169,6 +175,58 @@ func (p *parsed) helmReleaseHits(loc Location) (hits []hit, reasons []string, er
 			} else {
 				reasons = append(reasons, o.String()+" has no "+helmReleasePath)
 			}
+			continue
+		}
+		hits = append(hits, *h)
+	}
+	return hits, reasons, nil
+}
+
+// objectPathHits finds path in the documents of a group and kind.
+func (p *parsed) objectPathHits(group, kind, name, path string) (hits []hit, reasons []string, err error) {
+	objs := p.objects(group, kind, name)
+	if len(objs) == 0 {
+		return nil, []string{noObject(kind, name)}, nil
+	}
+	for _, o := range objs {
+		h, err := follow(o.root, mustPath(path))
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", o, err)
+		}
+		if h == nil {
+			reasons = append(reasons, o.String()+" has no "+path)
+			continue
+		}
+		hits = append(hits, *h)
+	}
+	return hits, reasons, nil
+}
+
+// ociRefFields are the fields of an OCIRepository's spec.ref that carry a
+// version, in the precedence Flux's source-controller gives them (a digest
+// wins over a semver range, which wins over a tag; semverFilter only
+// filters the range).
+var ociRefFields = []string{"digest", "semver", "tag"}
+
+// ociRepositoryHits finds the field of spec.ref that selects the artifact.
+func (p *parsed) ociRepositoryHits(loc Location) (hits []hit, reasons []string, err error) {
+	objs := p.objects(sourceGroup, "OCIRepository", loc.Name)
+	if len(objs) == 0 {
+		return nil, []string{noObject("OCIRepository", loc.Name)}, nil
+	}
+	for _, o := range objs {
+		var h *hit
+		for _, f := range ociRefFields {
+			if h, err = follow(o.root, mustPath("spec.ref."+f)); err != nil {
+				return nil, nil, fmt.Errorf("%s: %w", o, err)
+			}
+			if h != nil && resolve(h.value).Tag != "!!null" {
+				break
+			}
+			h = nil
+		}
+		if h == nil {
+			reasons = append(reasons, o.String()+" has no spec.ref.tag, spec.ref.semver or spec.ref.digest")
 			continue
 		}
 		hits = append(hits, *h)

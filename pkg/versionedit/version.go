@@ -50,6 +50,38 @@ func ParseVersion(s string) Version {
 	return v
 }
 
+// IsRange reports whether s is a semver range (a constraint such as "6.x",
+// ">=1.0.0-alpha", "~1.2", "^1.2.3", "1.2 - 1.4", "*") and not a single
+// version: what a HelmRelease's spec.chart.spec.version, a HelmChart's
+// spec.version or an OCIRepository's spec.ref.semver may hold, and what
+// Helm and Flux resolve to the newest matching chart at reconcile time. A
+// string that parses as a version ("1.4", "v2", "1.2.3-rc.1") is not a
+// range; neither is one that is no constraint at all ("latest", a branch,
+// a digest, a bare "x").
+func IsRange(s string) bool {
+	s = strings.TrimSpace(s)
+	// A bare wildcard ("x") is a plausible tag; a range names a number or *.
+	if s == "" || IsDigest(s) || !strings.ContainsAny(s, "0123456789*") {
+		return false
+	}
+	if _, err := semver.NewVersion(s); err == nil {
+		return false
+	}
+	_, err := semver.NewConstraint(s)
+	return err == nil
+}
+
+// InRange reports whether version is a semver version that satisfies the
+// range rng (false when either does not parse).
+func InRange(version, rng string) bool {
+	v, err := semver.NewVersion(version)
+	if err != nil {
+		return false
+	}
+	c, err := semver.NewConstraint(rng)
+	return err == nil && c.Check(v)
+}
+
 // String returns Raw.
 func (v Version) String() string { return v.Raw }
 

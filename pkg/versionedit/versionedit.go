@@ -18,6 +18,11 @@ var (
 	// several places that are not all meant to change (two images entries of
 	// the same name, several HelmReleases without a name filter).
 	ErrAmbiguous = errors.New("ambiguous")
+	// ErrRange is wrapped by Set's errors when the version to write, or
+	// the value it would replace, is a semver range ("6.x", ">=1.0.0",
+	// "~1.2", "^1.2.3", "*") rather than a version: writing one over the
+	// other would change what the environment tracks, not promote a version.
+	ErrRange = errors.New("semver range")
 )
 
 // Found is one place where the location's version is written.
@@ -108,7 +113,10 @@ func Read(data []byte, loc Location) ([]Found, error) {
 //
 // Set refuses versions that cannot be written as a one-line YAML scalar
 // (empty, control characters, leading or trailing white space) and, for
-// image locations, versions that are not an image tag or digest.
+// image locations, versions that are not an image tag or digest. It refuses
+// with ErrRange to write a semver range, or to replace one (IsRange), and
+// an OCIRepository's spec.ref.digest takes only a digest, its tag only a
+// tag.
 func Set(data []byte, loc Location, version string) ([]byte, []Change, error) {
 	if err := loc.Validate(); err != nil {
 		return nil, nil, err
@@ -117,6 +125,9 @@ func Set(data []byte, loc Location, version string) ([]byte, []Change, error) {
 		return nil, nil, fmt.Errorf("setting %s: %w", loc, err)
 	}
 	v := ParseVersion(version)
+	if IsRange(version) {
+		return nil, nil, fmt.Errorf("setting %s: %q is a %w, not a version", loc, version, ErrRange)
+	}
 	if loc.KustomizeImage != "" || loc.Setter != "" {
 		if err := checkImageVersion(v); err != nil {
 			return nil, nil, fmt.Errorf("setting %s: %w", loc, err)
@@ -224,12 +235,24 @@ func (p *parsed) plan(loc Location, v Version) ([]edit, []Change, error) {
 			lines[i] = resolve(h.value).Line
 		}
 		hint := ""
-		if loc.HelmReleaseChart || loc.ArgoTargetRevision {
+		if loc.HelmReleaseChart || loc.OCIRepository || loc.HelmChart || loc.ArgoTargetRevision {
 			hint = "; set name to choose one"
 		}
 		return nil, nil, ambiguous(loc, lines, hint)
 	}
-	return p.replace(hits[0].value, v.Raw, hits[0].path)
+	h := hits[0]
+	if t := resolve(h.value); t.Value != v.Raw && IsRange(t.Value) {
+		return nil, nil, fmt.Errorf("line %d: %s is the %w %q, not a version: pin a version there by hand, then promote", t.Line, h.path, ErrRange, t.Value)
+	}
+	if loc.OCIRepository {
+		switch {
+		case strings.HasSuffix(h.path, ".digest") && (v.Tag != "" || v.Digest == ""):
+			return nil, nil, fmt.Errorf("line %d: %s takes a digest, not %q", resolve(h.value).Line, h.path, v.Raw)
+		case strings.HasSuffix(h.path, ".tag") && (v.Digest != "" || !imageTagRE.MatchString(v.Tag)):
+			return nil, nil, fmt.Errorf("line %d: %s takes an OCI tag, not %q", resolve(h.value).Line, h.path, v.Raw)
+		}
+	}
+	return p.replace(h.value, v.Raw, h.path)
 }
 
 func (p *parsed) planName(loc Location, name string) ([]edit, []Change, error) {

@@ -62,6 +62,10 @@ order, where each application's version lives in each of them, and each environm
 With no APP, every application pending in ENV is promoted (as status shows it: the source
 has a newer or an unordered version; an older one only with --allow-downgrade).
 
+A semver range (6.x, >=1.0.0, ~1.2, ^1.2.3, *) in a HelmRelease, HelmChart or OCIRepository is
+not a version: a range in the source is refused, unless --resolve-range promotes the chart
+version the source's healthy Flux HelmRelease runs; a range in the target is never replaced.
+
 Before writing anything, the version must be deployed and healthy in the source environment
 (read from its live cluster), soaked for the target's soak time, with the target's required
 checks passed and no drift in the source environment. --skip-gates skips them, and the commit

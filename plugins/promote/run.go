@@ -29,6 +29,7 @@ type promoteOptions struct {
 	SkipGates      bool
 	AllowDrift     bool
 	AllowDowngrade bool
+	ResolveRange   bool
 }
 
 func (o *promoteOptions) bindFlags(cmd *cobra.Command) {
@@ -40,6 +41,7 @@ func (o *promoteOptions) bindFlags(cmd *cobra.Command) {
 	f.BoolVar(&o.SkipGates, "skip-gates", false, "Promote without checking the source environment's health, soak, checks and drift (recorded in the commit)")
 	f.BoolVar(&o.AllowDrift, "allow-drift", false, "Promote even when the source environment drifts from Git")
 	f.BoolVar(&o.AllowDowngrade, "allow-downgrade", false, "Allow promoting an older version than the target has")
+	f.BoolVar(&o.ResolveRange, "resolve-range", false, "When the source holds a semver range (6.x, >=1.0), promote the chart version its healthy Flux HelmRelease runs")
 	_ = cmd.RegisterFlagCompletionFunc("to", o.completeEnvs)
 	_ = cmd.RegisterFlagCompletionFunc("from", o.completeEnvs)
 }
@@ -60,6 +62,9 @@ func (o *promoteOptions) Validate() error {
 			return cli.Usagef("--version needs exactly one application, not %d", len(o.Apps))
 		}
 	}
+	if o.ResolveRange && o.Version != "" {
+		return cli.Usagef("--resolve-range and --version are mutually exclusive")
+	}
 	if o.SkipGates && o.AllowDrift {
 		return cli.Usagef("--allow-drift is implied by --skip-gates")
 	}
@@ -75,7 +80,7 @@ func (o *promoteOptions) Run(ctx context.Context) error {
 	out, err := s.engine.Promote(ctx, promoter.Options{
 		Request:   promotion.Request{Apps: o.Apps, To: o.To, From: o.From, Version: o.Version, AllowDowngrade: o.AllowDowngrade},
 		DryRun:    o.DryRun,
-		SkipGates: o.SkipGates, AllowDrift: o.AllowDrift,
+		SkipGates: o.SkipGates, AllowDrift: o.AllowDrift, ResolveRange: o.ResolveRange,
 	})
 	if errors.Is(err, promotion.ErrNoChange) {
 		fmt.Fprintf(o.env.Streams.ErrOut, "nothing to promote: %v\n", err)
