@@ -68,11 +68,23 @@ func objName(o manifest.Object) string {
 	return o.Obj.GetKind() + "/" + name
 }
 
-// buildEnvVars are the variables of Argo CD's build environment that jsonnet
-// options may name and that a checkout cannot tell.
+// unknownBuildEnv are the variables of Argo CD's build environment that the
+// Application does not tell: the revision (known once fetched: see
+// Source.SetRevisionEnv) and the cluster's version.
 var unknownBuildEnv = map[string]bool{
 	"ARGOCD_APP_REVISION": true, "ARGOCD_APP_REVISION_SHORT": true, "ARGOCD_APP_REVISION_SHORT_8": true,
 	"KUBE_VERSION": true, "KUBE_API_VERSIONS": true,
+}
+
+// SetRevisionEnv adds the fetched commit to the build environment
+// ($ARGOCD_APP_REVISION and its short forms), as Argo CD does.
+func (s *Source) SetRevisionEnv(commit string) {
+	if s.BuildEnv == nil {
+		s.BuildEnv = map[string]string{}
+	}
+	s.BuildEnv["ARGOCD_APP_REVISION"] = commit
+	s.BuildEnv["ARGOCD_APP_REVISION_SHORT"] = commit[:min(7, len(commit))]
+	s.BuildEnv["ARGOCD_APP_REVISION_SHORT_8"] = commit[:min(8, len(commit))]
 }
 
 // envsubst expands $VAR and ${VAR} from env as Argo CD does ("$$" is "$",
@@ -83,7 +95,7 @@ func envsubst(s string, env map[string]string) (string, error) {
 		if name == "$" {
 			return "$"
 		}
-		if unknownBuildEnv[name] && missing == "" {
+		if _, known := env[name]; unknownBuildEnv[name] && !known && missing == "" {
 			missing = name
 		}
 		return env[name]

@@ -133,11 +133,25 @@ func TestRenderJsonnet(t *testing.T) {
 	if _, err := Render(t.Context(), broken, root); err == nil || !strings.Contains(err.Error(), "Undefined external variable: env") {
 		t.Errorf("missing extVar: %v", err)
 	}
-	// A build variable drift cannot know makes the source unsupported.
+	// The revision is known once fetched; the cluster's version is not:
+	// naming it makes the source unsupported.
 	rev := jsonnetApp("jsonnet-guestbook")
-	rev.Directory.Jsonnet.ExtVars[0].Value = "$ARGOCD_APP_REVISION"
+	rev.Directory.Jsonnet.ExtVars[0].Value = "${ARGOCD_APP_REVISION_SHORT}-$$x"
 	if _, err := Render(t.Context(), rev, root); !errors.Is(err, ErrUnsupported) {
-		t.Errorf("$ARGOCD_APP_REVISION: %v, want ErrUnsupported", err)
+		t.Errorf("$ARGOCD_APP_REVISION_SHORT before fetching: %v, want ErrUnsupported", err)
+	}
+	rev.SetRevisionEnv("0123456789abcdef")
+	set, err = Render(t.Context(), rev, root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if env, _, _ := unstructured.NestedString(set.Objects[2].Obj.Object, "data", "env"); env != "0123456-$x" {
+		t.Errorf("$ARGOCD_APP_REVISION_SHORT = %q, want 0123456-$x", env)
+	}
+	kube := jsonnetApp("jsonnet-guestbook")
+	kube.Directory.Jsonnet.ExtVars[0].Value = "$KUBE_VERSION"
+	if _, err := Render(t.Context(), kube, root); !errors.Is(err, ErrUnsupported) {
+		t.Errorf("$KUBE_VERSION: %v, want ErrUnsupported", err)
 	}
 }
 

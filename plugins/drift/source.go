@@ -358,6 +358,7 @@ func (f *fetcher) operatorSource(ctx context.Context, client *cluster.Client, r 
 			return skipError(s, err)
 		}
 		s.Origin.Commit, s.Root = co.Commit, co.Root
+		op.SetRevisionEnv(co.Commit)
 		set, err = gitopsapi.Render(ctx, op, co.Root)
 	}
 	if err != nil {
@@ -393,6 +394,7 @@ func (f *fetcher) renderParts(ctx context.Context, s *source, op *gitopsapi.Sour
 		if i == 0 {
 			s.Origin.Commit = co.Commit
 		}
+		part.SetRevisionEnv(co.Commit)
 		set, err := gitopsapi.Render(ctx, part, co.Root)
 		if err != nil {
 			return nil, fmt.Errorf("source %d (%s): %w", i+1, gitsource.RedactURL(part.RepoURL), err)
