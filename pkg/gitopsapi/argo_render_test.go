@@ -1,11 +1,13 @@
 package gitopsapi
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -256,5 +258,22 @@ spec:
 `)
 	if got := ArgoSource(refOnly, ArgoSettings{Namespace: "argocd"}).Skip(); got == "" {
 		t.Error("an application whose only source is a ref is compared (as in sync, with nothing)")
+	}
+}
+
+// TestJsonnetInterrupted: a long evaluation (bounded, so that the
+// abandoned goroutine ends) returns as soon as the context is cancelled,
+// with the context's error.
+func TestJsonnetInterrupted(t *testing.T) {
+	root := writeTree(t, map[string]string{
+		"app/slow.jsonnet": `local n = std.length(std.foldl(function(acc, i) acc + [i], std.range(1, 30000), []));
+{apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: 'n' + n}}`,
+	})
+	ctx, cancel := context.WithCancel(t.Context())
+	time.AfterFunc(100*time.Millisecond, cancel)
+	src := &Source{Operator: ArgoCD, Name: "slow", Path: "app"}
+	_, err := Render(ctx, src, root)
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("Render: %v, want the context's error", err)
 	}
 }
