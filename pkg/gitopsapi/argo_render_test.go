@@ -190,6 +190,18 @@ func TestJsonnetImportsStayInTheRepository(t *testing.T) {
 			}
 		})
 	}
+	// The Application is cluster data: its code values are no more trusted.
+	t.Run("extVar code", func(t *testing.T) {
+		root := writeTree(t, map[string]string{"app/main.jsonnet": cmOf("std.extVar('v')")})
+		for _, path := range []string{outside, "secret.txt", "../../../../../../../../../.." + outside} {
+			src := &Source{Operator: ArgoCD, Name: "x", Path: "app", Directory: Directory{Jsonnet: &Jsonnet{
+				ExtVars: []JsonnetVar{{Name: "v", Value: "importstr '" + path + "'", Code: true}}}}}
+			_, err := Render(t.Context(), src, root)
+			if err == nil || strings.Contains(err.Error(), canary) {
+				t.Errorf("extVar importstr %s: %v", path, err)
+			}
+		}
+	})
 	root := writeTree(t, map[string]string{"app/main.jsonnet": cmOf("'x'")})
 	src := &Source{Operator: ArgoCD, Name: "x", Path: "app", Directory: Directory{Jsonnet: &Jsonnet{Libs: []string{"../../.."}}}}
 	if _, err := Render(t.Context(), src, root); err == nil || !strings.Contains(err.Error(), "outside the repository") {
