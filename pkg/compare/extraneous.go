@@ -131,7 +131,7 @@ func (e *Engine) extraneous(ctx context.Context, items []*item, t *tracker, list
 			}
 		}
 		for _, o := range candidates {
-			if declared[k.resource.String()+"|"+k.namespace+"|"+o.GetName()] || !t.tracks(o) || excludedExtraneous(o, opts) {
+			if declared[k.resource.String()+"|"+k.namespace+"|"+o.GetName()] || !t.tracks(o) || excludedExtraneous(o, opts) || t.argoHook(o) {
 				continue
 			}
 			out = append(out, extraneousReport(o, trackedBy(o, t), sec))
@@ -146,6 +146,20 @@ func (e *Engine) extraneous(ctx context.Context, items []*item, t *tracker, list
 func excludedExtraneous(o *unstructured.Unstructured, opts Options) bool {
 	return strings.Contains(o.GetAnnotations()[ArgoCompareOptions], "IgnoreExtraneous") || reconcileDisabled(o) ||
 		opts.Selector != nil && !opts.Selector.Matches(labels.Set(o.GetLabels()))
+}
+
+// argoHook reports whether o is a resource hook Argo CD created for one of
+// the tracked applications: Argo CD leaves hooks out of its comparison, so
+// a Job a PreSync hook left behind is not extraneous.
+func (t *tracker) argoHook(o *unstructured.Unstructured) bool {
+	if hook, _ := ArgoHookOf(o); !hook {
+		return false
+	}
+	if app, ok := argoApp(o); ok && t.argoApps[app] {
+		return true
+	}
+	_, ok := t.argoLabelApp(o)
+	return ok
 }
 
 // extraneousReport reports o as extraneous, for reason.

@@ -172,28 +172,69 @@ func ArgoSource(app *unstructured.Unstructured, st ArgoSettings) *Source {
 		s.Path = str(hydrator, "syncSource", "path")
 		return s
 	case len(sources) > 0:
-		setUnsupported(s, "multi-source applications (spec.sources)")
+		argoMultiSource(s, o, sources)
 		return s
 	case !hasSource:
 		setUnsupported(s, "no spec.source")
 		return s
 	}
+	argoSourceSpec(s, o, src, "spec.source")
+	return s
+}
+
+// argoMultiSource reads spec.sources: each source is a Part, fetched at its
+// own revision; a source with a ref and no path only lends its files to
+// Helm value files, and contributes no manifests.
+func argoMultiSource(s *Source, o map[string]any, sources []any) {
+	revs, _, _ := unstructured.NestedStringSlice(o, "status", "sync", "revisions")
+	for i, e := range sources {
+		m, ok := e.(map[string]any)
+		if !ok {
+			setUnsupported(s, fmt.Sprintf("spec.sources[%d] is not an object", i))
+			continue
+		}
+		part := &Source{Operator: s.Operator, Kind: s.Kind, Namespace: s.Namespace, Name: s.Name,
+			DefaultNamespace: s.DefaultNamespace, Tracking: s.Tracking}
+		argoSourceSpec(part, o, m, fmt.Sprintf("spec.sources[%d]", i))
+		if part.Unsupported != "" {
+			setUnsupported(s, part.Unsupported)
+		}
+		if str(m, "ref") != "" && part.Path == "" && str(m, "chart") == "" {
+			continue
+		}
+		if i < len(revs) {
+			part.Status.Revision = revs[i]
+		}
+		s.Parts = append(s.Parts, part)
+	}
+	if len(s.Parts) == 0 {
+		setUnsupported(s, "no spec.sources entry with manifests")
+		return
+	}
+	// The first source is the one shown as the application's origin.
+	s.RepoURL, s.Revision, s.Path = s.Parts[0].RepoURL, s.Parts[0].Revision, s.Parts[0].Path
+}
+
+// argoSourceSpec reads one Application source (spec.source, or an entry of
+// spec.sources named field) into s.
+func argoSourceSpec(s *Source, app, src map[string]any, field string) {
 	s.RepoURL = str(src, "repoURL")
 	s.Revision = str(src, "targetRevision")
 	s.Path = str(src, "path")
 	if _, ok := src["chart"]; ok {
-		setUnsupported(s, "Helm chart sources (spec.source.chart)")
+		setUnsupported(s, "Helm chart sources ("+field+".chart)")
 	}
 	if _, ok := src["helm"]; ok {
-		setUnsupported(s, "Helm sources (spec.source.helm)")
+		setUnsupported(s, "Helm sources ("+field+".helm)")
 	}
 	if _, ok := src["plugin"]; ok {
-		setUnsupported(s, "config management plugins (spec.source.plugin)")
+		setUnsupported(s, "config management plugins ("+field+".plugin)")
 	}
 	if dir, ok := src["directory"].(map[string]any); ok {
 		s.Directory = Directory{Recurse: boolean(dir, "recurse"), Include: str(dir, "include"), Exclude: str(dir, "exclude")}
 		if j, ok := dir["jsonnet"].(map[string]any); ok && len(j) > 0 {
-			setUnsupported(s, "jsonnet options (spec.source.directory.jsonnet)")
+			s.Directory.Jsonnet = &Jsonnet{TLAs: jsonnetVars(j["tlas"]), ExtVars: jsonnetVars(j["extVars"])}
+			s.Directory.Jsonnet.Libs, _, _ = unstructured.NestedStringSlice(j, "libs")
 		}
 	}
 	if k, ok := src["kustomize"].(map[string]any); ok {
@@ -203,7 +244,26 @@ func ArgoSource(app *unstructured.Unstructured, st ArgoSettings) *Source {
 		}
 		s.Overlay = ov
 	}
-	return s
+	// Argo CD's build environment, as jsonnet options may name it.
+	s.BuildEnv = map[string]string{
+		"ARGOCD_APP_NAME":                   s.Tracking.Instance,
+		"ARGOCD_APP_NAMESPACE":              s.DefaultNamespace,
+		"ARGOCD_APP_PROJECT_NAME":           str(app, "spec", "project"),
+		"ARGOCD_APP_SOURCE_REPO_URL":        s.RepoURL,
+		"ARGOCD_APP_SOURCE_PATH":            s.Path,
+		"ARGOCD_APP_SOURCE_TARGET_REVISION": s.Revision,
+	}
+}
+
+func jsonnetVars(v any) []JsonnetVar {
+	list, _ := v.([]any)
+	var out []JsonnetVar
+	for _, e := range list {
+		if m, ok := e.(map[string]any); ok {
+			out = append(out, JsonnetVar{Name: str(m, "name"), Value: str(m, "value"), Code: boolean(m, "code")})
+		}
+	}
+	return out
 }
 
 func setUnsupported(s *Source, what string) {

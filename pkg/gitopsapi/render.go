@@ -40,9 +40,12 @@ var kustomizationFiles = []string{"kustomization.yaml", "kustomization.yml", "Ku
 //   - a Flux path without one gets one generated, listing its .yaml/.yml
 //     manifests and the subdirectories that have a kustomization file;
 //   - an Argo CD path without one is read as a plain directory: .yaml, .yml
-//     and .json files (jsonnet is skipped), subdirectories with
-//     Directory.Recurse, filtered by Directory.Include and Exclude;
+//     and .json files, and .jsonnet files evaluated with Directory.Jsonnet
+//     (imports never leave root), subdirectories with Directory.Recurse,
+//     filtered by Directory.Include and Exclude;
 //   - the operator's own kustomize options (Overlay) are applied on top;
+//   - Argo CD resource hooks and objects marked Skip are left out (listed
+//     as skipped), as Argo CD leaves them out of its comparison.
 //   - Flux post-build variables (PostBuild, read by Load) are substituted
 //     in the build's objects, before the Overlay's labels and annotations.
 //
@@ -59,15 +62,24 @@ func Render(ctx context.Context, src *Source, root string) (*manifest.Set, error
 		return nil, fmt.Errorf("rendering %s: path %q is not a directory of the checkout", src.ID(), rel)
 	}
 	hasKustomization := kustomizationIn(dir) != ""
+	var set *manifest.Set
 	switch {
 	case hasKustomization || src.Kustomize:
-		return renderKustomize(ctx, src, root, rel, !hasKustomization)
+		set, err = renderKustomize(ctx, src, root, rel, !hasKustomization)
 	case src.Overlay != nil:
 		return nil, fmt.Errorf("rendering %s: spec.source.kustomize is set but %s has no kustomization file", src.ID(), rel)
 	case exists(filepath.Join(dir, "Chart.yaml")):
 		return nil, fmt.Errorf("rendering %s: %s is a Helm chart: %w", src.ID(), rel, ErrUnsupported)
+	default:
+		set, err = renderDirectory(ctx, src, root, rel)
 	}
-	return renderDirectory(ctx, src, root, rel)
+	if err != nil {
+		return nil, err
+	}
+	if src.Operator == ArgoCD {
+		dropArgoHooks(set)
+	}
+	return set, nil
 }
 
 func kustomizationIn(dir string) string {
@@ -105,7 +117,7 @@ func renderDirectory(ctx context.Context, src *Source, root, rel string) (*manif
 	if err != nil {
 		return nil, fmt.Errorf("rendering %s: directory.exclude: %w", src.ID(), err)
 	}
-	var files []string
+	var files, jsonnetFiles []string
 	var skipped []manifest.Skipped
 	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -129,7 +141,11 @@ func renderDirectory(ctx context.Context, src *Source, root, rel string) (*manif
 			return nil
 		}
 		if strings.HasSuffix(d.Name(), ".jsonnet") {
-			skipped = append(skipped, manifest.Skipped{Source: manifest.Source{File: relTo(root, p)}, Reason: "jsonnet is not evaluated"})
+			if src.Operator != ArgoCD {
+				skipped = append(skipped, manifest.Skipped{Source: manifest.Source{File: relTo(root, p)}, Reason: "jsonnet is not evaluated"})
+				return nil
+			}
+			jsonnetFiles = append(jsonnetFiles, p)
 			return nil
 		}
 		files = append(files, p)
@@ -151,6 +167,14 @@ func renderDirectory(ctx context.Context, src *Source, root, rel string) (*manif
 		set.Skipped[i].Source.File = relTo(root, set.Skipped[i].Source.File)
 	}
 	set.Skipped = append(set.Skipped, skipped...)
+	for _, f := range jsonnetFiles {
+		js, err := evalJsonnet(ctx, src, root, dir, f)
+		if err != nil {
+			return nil, fmt.Errorf("rendering %s: %w", src.ID(), err)
+		}
+		set.Objects = append(set.Objects, js.Objects...)
+		set.Skipped = append(set.Skipped, js.Skipped...)
+	}
 	return set, nil
 }
 

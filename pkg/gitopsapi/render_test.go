@@ -66,7 +66,7 @@ func TestRenderDirectory(t *testing.T) {
 		"apps/web/notes.txt":      "not a manifest",
 		"apps/web/sub/c.yml":      cm("c"),
 		"apps/web/sub/test/d.yml": cm("d"),
-		"apps/web/gen.jsonnet":    "{}",
+		"apps/web/gen.jsonnet":    "{apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: 'g'}}",
 		"apps/other/e.yaml":       cm("e"),
 	})
 	argo := func(d Directory) *Source {
@@ -78,15 +78,15 @@ func TestRenderDirectory(t *testing.T) {
 		want []string
 	}{
 		{"top level only", Directory{}, []string{
-			"ConfigMap /a <- apps/web/a.yaml:1", "ConfigMap /b <- apps/web/b.json:1", "skipped apps/web/gen.jsonnet: jsonnet is not evaluated"}},
+			"ConfigMap /a <- apps/web/a.yaml:1", "ConfigMap /b <- apps/web/b.json:1", "ConfigMap /g <- apps/web/gen.jsonnet (jsonnet)"}},
 		{"recurse", Directory{Recurse: true}, []string{
 			"ConfigMap /a <- apps/web/a.yaml:1", "ConfigMap /b <- apps/web/b.json:1", "ConfigMap /c <- apps/web/sub/c.yml:1",
-			"ConfigMap /d <- apps/web/sub/test/d.yml:1", "skipped apps/web/gen.jsonnet: jsonnet is not evaluated"}},
+			"ConfigMap /d <- apps/web/sub/test/d.yml:1", "ConfigMap /g <- apps/web/gen.jsonnet (jsonnet)"}},
 		{"include", Directory{Recurse: true, Include: "{a.yaml,sub/*}"}, []string{
 			"ConfigMap /a <- apps/web/a.yaml:1", "ConfigMap /c <- apps/web/sub/c.yml:1", "ConfigMap /d <- apps/web/sub/test/d.yml:1"}},
 		{"exclude", Directory{Recurse: true, Exclude: "*test*"}, []string{
 			"ConfigMap /a <- apps/web/a.yaml:1", "ConfigMap /b <- apps/web/b.json:1", "ConfigMap /c <- apps/web/sub/c.yml:1",
-			"skipped apps/web/gen.jsonnet: jsonnet is not evaluated"}},
+			"ConfigMap /g <- apps/web/gen.jsonnet (jsonnet)"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -100,7 +100,7 @@ func TestRenderDirectory(t *testing.T) {
 			t.Fatal(err)
 		}
 		src := &Source{Operator: ArgoCD, Namespace: "argocd", Name: "web", Path: "apps/link"}
-		want := []string{"ConfigMap /a <- apps/web/a.yaml:1", "ConfigMap /b <- apps/web/b.json:1", "skipped apps/web/gen.jsonnet: jsonnet is not evaluated"}
+		want := []string{"ConfigMap /a <- apps/web/a.yaml:1", "ConfigMap /b <- apps/web/b.json:1", "ConfigMap /g <- apps/web/gen.jsonnet (jsonnet)"}
 		if diff := cmp.Diff(want, rendered(t, src, root)); diff != "" {
 			t.Errorf("(-want +got):\n%s", diff)
 		}

@@ -52,6 +52,14 @@ type Source struct {
 	// Directory: how a path without a kustomization file is read (Argo CD
 	// directory sources).
 	Directory Directory
+	// BuildEnv is Argo CD's build environment (ARGOCD_APP_NAME…), which
+	// jsonnet options may name.
+	BuildEnv map[string]string
+	// Parts are the sources of an Argo CD multi-source application
+	// (spec.sources) that give manifests, each with its own repository,
+	// revision, path and options; RepoURL, Revision and Path are then the
+	// first part's. nil for a single source.
+	Parts []*Source
 	// Kustomize: always build with kustomize, generating a kustomization
 	// that lists the path's manifests when it has none (Flux). Otherwise a
 	// kustomization file in the path means kustomize, and its absence a
@@ -104,6 +112,8 @@ type Directory struct {
 	// alternatives) matched against file paths relative to the source path.
 	Include string
 	Exclude string
+	// Jsonnet holds the options of the .jsonnet files; nil when none.
+	Jsonnet *Jsonnet
 }
 
 // Overlay is what the operator adds on top of the path's kustomize build,

@@ -348,12 +348,19 @@ func (f *fetcher) operatorSource(ctx context.Context, client *cluster.Client, r 
 		}
 		rev, s.Origin.Revision = tag, tag+" (semver "+op.Semver+")"
 	}
-	co, err := f.fetch(ctx, op.RepoURL, rev)
-	if err != nil {
-		return skipError(s, err)
+	var set *manifest.Set
+	var err error
+	if len(op.Parts) > 0 {
+		set, err = f.renderParts(ctx, &s, op)
+	} else {
+		var co *gitsource.Checkout
+		if co, err = f.fetch(ctx, op.RepoURL, rev); err != nil {
+			return skipError(s, err)
+		}
+		s.Origin.Commit, s.Root = co.Commit, co.Root
+		op.SetRevisionEnv(co.Commit)
+		set, err = gitopsapi.Render(ctx, op, co.Root)
 	}
-	s.Origin.Commit, s.Root = co.Commit, co.Root
-	set, err := gitopsapi.Render(ctx, op, co.Root)
 	if err != nil {
 		if errors.Is(err, gitopsapi.ErrUnsupported) {
 			s.Skip, s.SkipIsError = err.Error(), r.explicit
@@ -364,6 +371,44 @@ func (f *fetcher) operatorSource(ctx context.Context, client *cluster.Client, r 
 	s.Desired = o.desiredOf(set, op, func(gvk unstructured.Unstructured) bool { return namespaced(ctx, client, &gvk) })
 	s.Warnings = append(s.Warnings, skippedWarnings(set)...)
 	return s
+}
+
+// renderParts fetches and renders each source of a multi-source Argo CD
+// application at its own revision (with --applied-revision, the one
+// status.sync.revisions names for it) and returns all their objects. The
+// origin shown is the first source's; Root is left unset, as the objects
+// come from several checkouts.
+func (f *fetcher) renderParts(ctx context.Context, s *source, op *gitopsapi.Source) (*manifest.Set, error) {
+	all := &manifest.Set{}
+	for i, part := range op.Parts {
+		rev := part.Revision
+		if f.o.AppliedRevision {
+			if c := part.AppliedCommit(); c != "" {
+				rev = c
+			}
+		}
+		co, err := f.fetch(ctx, part.RepoURL, rev)
+		if err != nil {
+			return nil, fmt.Errorf("source %d (%s): %w", i+1, gitsource.RedactURL(part.RepoURL), err)
+		}
+		if i == 0 {
+			s.Origin.Commit = co.Commit
+		}
+		part.SetRevisionEnv(co.Commit)
+		set, err := gitopsapi.Render(ctx, part, co.Root)
+		if err != nil {
+			return nil, fmt.Errorf("source %d (%s): %w", i+1, gitsource.RedactURL(part.RepoURL), err)
+		}
+		for j := range set.Objects {
+			set.Objects[j].Source.File = fmt.Sprintf("[%d] %s", i+1, set.Objects[j].Source.File)
+		}
+		for j := range set.Skipped {
+			set.Skipped[j].Source.File = fmt.Sprintf("[%d] %s", i+1, set.Skipped[j].Source.File)
+		}
+		all.Objects = append(all.Objects, set.Objects...)
+		all.Skipped = append(all.Skipped, set.Skipped...)
+	}
+	return all, nil
 }
 
 func revisionLabel(op *gitopsapi.Source) string {

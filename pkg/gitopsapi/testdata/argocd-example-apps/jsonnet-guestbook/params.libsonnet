@@ -1,0 +1,5 @@
+{
+  name: 'jsonnet-guestbook-ui',
+  image: 'gcr.io/heptio-images/ks-guestbook-demo:0.2',
+  servicePort: 80,
+}

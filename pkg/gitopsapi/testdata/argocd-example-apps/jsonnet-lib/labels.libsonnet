@@ -1,0 +1,3 @@
+{
+  common: { 'app.kubernetes.io/part-of': 'guestbook', environment: std.extVar('env') },
+}
