@@ -223,3 +223,20 @@ func TestFetcherGit(t *testing.T) {
 		t.Errorf("a missing path is not an error: %+v", missing)
 	}
 }
+
+// TestFetcherGitKeepsCredentialsOut: a repository URL's credentials appear
+// nowhere in the source: not in its name, origin or error.
+func TestFetcherGitKeepsCredentialsOut(t *testing.T) {
+	const canary = "canary-s3cr3t-7f3a"
+	f := NewFetcher(Options{})
+	defer f.Close()
+	s := f.Git(t.Context(), "https://bot:"+canary+"@127.0.0.1:1/org/fleet.git", "main", "envs/dev")
+	if s.Skip == "" || !s.SkipIsError {
+		t.Fatalf("an unreachable repository is not an error: %+v", s)
+	}
+	for what, v := range map[string]string{"name": s.Name, "origin": s.Origin.RepoURL, "error": s.Skip} {
+		if strings.Contains(v, canary) {
+			t.Errorf("%s holds the credentials: %s", what, v)
+		}
+	}
+}
