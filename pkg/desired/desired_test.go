@@ -240,3 +240,52 @@ func TestFetcherGitKeepsCredentialsOut(t *testing.T) {
 		}
 	}
 }
+
+// TestDirectoryRefusesLinksOutOfTheRoot: a repository's symbolic link to a
+// file outside the checkout (the user's kubeconfig, a secret) is not read
+// into the desired state, with or without a kustomization.
+func TestDirectoryRefusesLinksOutOfTheRoot(t *testing.T) {
+	const canary = "canary-s3cr3t-7f3a"
+	outside := filepath.Join(t.TempDir(), "secret.yaml")
+	if err := os.WriteFile(outside, []byte("apiVersion: v1\nkind: Secret\nmetadata:\n  name: "+canary+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for name, files := range map[string]map[string]string{
+		"plain directory": {"envs/dev/web.yaml": baseDeployment},
+		"kustomization":   {"envs/dev/kustomization.yaml": "resources:\n  - web.yaml\n  - leak.yaml\n", "envs/dev/web.yaml": baseDeployment},
+	} {
+		t.Run(name, func(t *testing.T) {
+			root := writeTree(t, files)
+			if err := os.Symlink(outside, filepath.Join(root, "envs", "dev", "leak.yaml")); err != nil {
+				t.Fatal(err)
+			}
+			set, err := Directory(t.Context(), root, "envs/dev")
+			if err == nil {
+				t.Fatalf("read through a link out of the checkout: %+v", objects(set))
+			}
+			if strings.Contains(err.Error(), canary) {
+				t.Errorf("the error shows the outside file: %v", err)
+			}
+		})
+	}
+	// The environment's directory itself leading out.
+	root := writeTree(t, map[string]string{"README.md": "repo"})
+	if err := os.MkdirAll(filepath.Join(root, "envs"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Dir(outside), filepath.Join(root, "envs", "dev")); err != nil {
+		t.Fatal(err)
+	}
+	if set, err := Directory(t.Context(), root, "envs/dev"); err == nil {
+		t.Fatalf("read a directory out of the checkout: %+v", objects(set))
+	}
+	// A link inside the checkout is fine.
+	root = writeTree(t, map[string]string{"base/web.yaml": baseDeployment, "envs/dev/README.md": "dev"})
+	if err := os.Symlink(filepath.Join("..", "..", "base", "web.yaml"), filepath.Join(root, "envs", "dev", "web.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	set, err := Directory(t.Context(), root, "envs/dev")
+	if err != nil || len(set.Objects) != 1 {
+		t.Fatalf("link inside the checkout: %v, %+v", err, set)
+	}
+}

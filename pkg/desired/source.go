@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -190,13 +192,52 @@ func (f *Fetcher) Git(ctx context.Context, repo, revision, dir string) Source {
 // file (kustomization.yaml, kustomization.yml or Kustomization) is built
 // with kustomize as kubectl -k builds it, any other is read recursively as
 // kubectl apply -f -R reads it. Objects' sources name files relative to
-// root, or "<dir> (kustomize)".
+// root, or "<dir> (kustomize)". The checkout is the repository's: dir, and
+// every symbolic link under it, must stay inside root.
 func Directory(ctx context.Context, root, dir string) (*manifest.Set, error) {
 	path, err := gitsource.CleanPath(dir)
 	if err != nil {
 		return nil, err
 	}
+	if err := checkLinks(root, path); err != nil {
+		return nil, err
+	}
 	return directory(ctx, root, path, path)
+}
+
+// checkLinks refuses rel, or a symbolic link under it, that leads out of
+// root (gitsource.Fetch checks its own checkouts the same way).
+func checkLinks(root, rel string) error {
+	realRoot, err := filepath.EvalSymlinks(root)
+	if err != nil {
+		return err
+	}
+	dir, err := filepath.EvalSymlinks(filepath.Join(realRoot, filepath.FromSlash(rel)))
+	if err != nil {
+		return nil // missing: rendering says so
+	}
+	if !within(realRoot, dir) {
+		return fmt.Errorf("path %q: %w", rel, gitsource.ErrOutsideCheckout)
+	}
+	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.Type()&fs.ModeSymlink == 0 {
+			return err
+		}
+		target, err := filepath.EvalSymlinks(p)
+		if err != nil {
+			return nil // dangling: nothing is read through it
+		}
+		if !within(realRoot, target) {
+			name, _ := filepath.Rel(realRoot, p)
+			return fmt.Errorf("symbolic link %s: %w", filepath.ToSlash(name), gitsource.ErrOutsideCheckout)
+		}
+		return nil
+	})
+}
+
+func within(root, p string) bool {
+	r, err := filepath.Rel(root, p)
+	return err == nil && r != ".." && !strings.HasPrefix(r, ".."+string(filepath.Separator)) && !filepath.IsAbs(r)
 }
 
 func directory(ctx context.Context, root, path, name string) (*manifest.Set, error) {
