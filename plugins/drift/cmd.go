@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/cluster"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/compare"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/desired"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/ignore"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/manifest"
 	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/cli"
@@ -25,7 +25,7 @@ func Main(argv []string) int {
 }
 
 // DefaultIgnoreFile is read when present and --ignore-file is not given.
-const DefaultIgnoreFile = ".gitops/drift-ignore.yaml"
+const DefaultIgnoreFile = desired.IgnoreFile
 
 // Output formats.
 var outputs = []string{"diff", "summary", "json", "yaml", "markdown"}
@@ -207,22 +207,9 @@ func (o *Options) Complete(cmd *cobra.Command) error {
 			return cli.Usagef("invalid --prune-selector %q: %v", o.PruneSelector, err)
 		}
 	}
-	rules := &ignore.Set{}
-	if !o.NoBuiltinIgnores {
-		rules = ignore.Builtin()
-	}
-	file := o.IgnoreFile
-	if file == "" {
-		if _, err := os.Stat(DefaultIgnoreFile); err == nil {
-			file = DefaultIgnoreFile
-		}
-	}
-	if file != "" {
-		fromFile, err := ignore.LoadFile(file)
-		if err != nil {
-			return &cli.UsageError{Err: err}
-		}
-		rules = rules.Merge(fromFile)
+	rules, err := desired.LoadIgnore(".", o.IgnoreFile, !o.NoBuiltinIgnores)
+	if err != nil {
+		return &cli.UsageError{Err: err}
 	}
 	o.ignore = rules
 	o.color = cli.ColorEnabled(o.Streams.Out)
@@ -313,7 +300,7 @@ func (o *Options) Run(cmd *cobra.Command) error {
 // loadDesired reads the desired objects given with -f/-k, warning on stderr
 // about skipped files.
 func (o *Options) loadDesired(ctx context.Context) ([]compare.Desired, error) {
-	set, err := manifest.Load(ctx, manifest.Options{
+	objs, warnings, err := desired.ReadFiles(ctx, manifest.Options{
 		Filenames: o.Filenames, Recursive: o.Recursive, Kustomize: o.Kustomize, Stdin: o.Streams.In,
 	})
 	if err != nil {
@@ -323,14 +310,10 @@ func (o *Options) loadDesired(ctx context.Context) ([]compare.Desired, error) {
 		}
 		return nil, err
 	}
-	for _, s := range set.Skipped {
-		fmt.Fprintf(o.Streams.ErrOut, "warning: skipped %s: %s\n", s.Source, s.Reason)
+	for _, w := range warnings {
+		fmt.Fprintln(o.Streams.ErrOut, "warning:", w)
 	}
-	desired := make([]compare.Desired, 0, len(set.Objects))
-	for _, obj := range set.Objects {
-		desired = append(desired, compare.Desired{Object: obj.Obj, Source: obj.Source.String()})
-	}
-	return desired, nil
+	return objs, nil
 }
 
 // newClient connects to the cluster the given kubeconfig flags select.

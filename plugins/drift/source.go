@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -13,67 +12,20 @@ import (
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/cluster"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/compare"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/desired"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/gitopsapi"
-	"github.com/kubectl-gitops/kubectl-gitops/pkg/gitsource"
-	"github.com/kubectl-gitops/kubectl-gitops/pkg/ignore"
-	"github.com/kubectl-gitops/kubectl-gitops/pkg/manifest"
 )
 
 // Source types, as the JSON report names them.
 const (
-	sourceFiles  = "files"
-	sourceGit    = "git"
-	sourceArgoCD = "argocd"
-	sourceFlux   = "flux"
+	sourceFiles  = desired.TypeFiles
+	sourceGit    = desired.TypeGit
+	sourceArgoCD = desired.TypeArgoCD
+	sourceFlux   = desired.TypeFlux
 )
 
-// source is one desired state to compare with the cluster: the -f/-k
-// manifests, a Git revision, an Argo CD Application or a Flux
-// Kustomization.
-type source struct {
-	// Name is "" for -f/-k; "argocd/<ns>/<name>", "flux/<ns>/<name>" or
-	// "git/<url>@<rev>/<path>".
-	Name string
-	// Type is files, git, argocd or flux.
-	Type    string
-	Desired []compare.Desired
-	// Ignore holds the rules in force for this source (global + its own).
-	Ignore *ignore.Set
-	// PruneSelector is the extraneous selector for this source, if any.
-	PruneSelector string
-	// Tracking names the source for extraneous objects (operator sources).
-	Tracking compare.Tracking
-	// Namespace is the namespace of namespaced objects declaring none;
-	// EnforceNamespace makes others an error (an explicit -n, for -f/-k and
-	// --repo).
-	Namespace        string
-	EnforceNamespace bool
-	// Skip, when set, says why the source is not compared; SkipIsError
-	// makes that an error (exit 2) rather than a note.
-	Skip        string
-	SkipIsError bool
-	// Origin says where the manifests came from (Git sources).
-	Origin origin
-	// Operator is the operator's object behind the source, nil for files
-	// and --repo.
-	Operator *gitopsapi.Source
-	// Warnings are about this source (stderr, and the JSON report).
-	Warnings []string
-	// Root is the checkout holding the manifests (Git sources), for
-	// reading the files Desired[].Source names; "" for -f/-k.
-	Root string
-	// Cleanup removes the checkout; nil when there is none. The caller
-	// of loadSources runs it.
-	Cleanup func()
-}
-
-// origin is where a Git source's manifests were read from.
-type origin struct {
-	RepoURL  string // without credentials
-	Revision string // as asked
-	Commit   string
-	Path     string
-}
+// source is one desired state to compare with the cluster (pkg/desired).
+type source = desired.Source
 
 // sourceReport is the outcome of comparing one source.
 type sourceReport struct {
@@ -87,10 +39,15 @@ func (o *Options) sourceMode() bool {
 	return o.Repo != "" || len(o.ArgoApps) > 0 || o.AllArgoApps || len(o.FluxKustomizations) > 0 || o.AllFlux
 }
 
+// desiredOptions are the settings every source starts from.
+func (o *Options) desiredOptions() desired.Options {
+	return desired.Options{Ignore: o.ignore, PruneSelector: o.PruneSelector, Namespace: o.namespace,
+		EnforceNamespace: o.enforceNamespace, RepoOverrides: o.RepoOverrides, AppliedRevision: o.AppliedRevision}
+}
+
 // filesSource wraps the -f/-k objects.
-func (o *Options) filesSource(desired []compare.Desired) source {
-	return source{Type: sourceFiles, Desired: desired, Ignore: o.ignore, PruneSelector: o.PruneSelector,
-		Namespace: o.namespace, EnforceNamespace: o.enforceNamespace}
+func (o *Options) filesSource(objs []compare.Desired) source {
+	return o.desiredOptions().Files(objs)
 }
 
 // loadSources reads every source asked for. Problems with one source
@@ -99,31 +56,36 @@ func (o *Options) filesSource(desired []compare.Desired) source {
 // caller runs each source's Cleanup.
 func (o *Options) loadSources(ctx context.Context, client *cluster.Client) ([]source, error) {
 	if !o.sourceMode() {
-		desired, err := o.loadDesired(ctx)
+		objs, err := o.loadDesired(ctx)
 		if err != nil {
 			return nil, err
 		}
-		return []source{o.filesSource(desired)}, nil
+		return []source{o.filesSource(objs)}, nil
 	}
-	f := &fetcher{o: o, checkouts: map[string]*fetched{}}
+	f := desired.NewFetcher(o.desiredOptions())
 	var out []source
 	if o.Repo != "" {
-		out = append(out, f.gitSource(ctx))
+		out = append(out, f.Git(ctx, o.Repo, o.Revision, o.Path))
 	}
 	ops, err := o.operatorSources(ctx, client)
 	if err != nil {
-		f.closeAll()
+		f.Close()
 		return nil, err
 	}
+	isNamespaced := func(obj *unstructured.Unstructured) bool { return namespaced(ctx, client, obj) }
 	for _, op := range ops {
-		out = append(out, f.operatorSource(ctx, client, op))
+		if op.err != nil {
+			out = append(out, desired.Failed(op.name, op.err))
+			continue
+		}
+		out = append(out, f.Operator(ctx, op.src, op.explicit, isNamespaced))
 	}
 	// Checkouts are shared between sources of the same repository and
 	// revision: the last source holds the cleanup of all.
 	if len(out) > 0 {
-		out[len(out)-1].Cleanup = f.closeAll
+		out[len(out)-1].Cleanup = f.Close
 	} else {
-		f.closeAll()
+		f.Close()
 	}
 	return out, nil
 }
@@ -238,220 +200,6 @@ func splitName(s, defaultNamespace string) (string, string) {
 	return defaultNamespace, s
 }
 
-// fetcher fetches each repository and revision once.
-type fetcher struct {
-	o         *Options
-	checkouts map[string]*fetched
-}
-
-type fetched struct {
-	co  *gitsource.Checkout
-	err error
-}
-
-func (f *fetcher) closeAll() {
-	for _, c := range f.checkouts {
-		if c.co != nil {
-			_ = c.co.Close()
-		}
-	}
-	f.checkouts = map[string]*fetched{}
-}
-
-// fetch checks out url at revision (the whole repository: paths are
-// resolved by the caller), after --repo-override.
-func (f *fetcher) fetch(ctx context.Context, url, revision string) (*gitsource.Checkout, error) {
-	local := f.o.overrideURL(url)
-	key := local + "\x00" + revision
-	if c, ok := f.checkouts[key]; ok {
-		return c.co, c.err
-	}
-	co, err := gitsource.Fetch(ctx, gitsource.Spec{URL: local, Revision: revision})
-	if err != nil && local != url {
-		err = fmt.Errorf("%w (%s overridden by --repo-override)", err, gitsource.RedactURL(url))
-	}
-	f.checkouts[key] = &fetched{co, err}
-	return co, err
-}
-
-// gitSource reads --repo/--revision/--path: a kustomization in the path is
-// built as -k does, anything else is read as a directory, recursively.
-func (f *fetcher) gitSource(ctx context.Context) source {
-	o := f.o
-	path, err := gitsource.CleanPath(o.Path)
-	s := source{Type: sourceGit, Ignore: o.ignore, PruneSelector: o.PruneSelector, Namespace: o.namespace, EnforceNamespace: o.enforceNamespace}
-	rev := o.Revision
-	if rev == "" {
-		rev = "HEAD"
-	}
-	s.Name = "git/" + gitsource.RedactURL(o.Repo) + "@" + rev
-	if path != "." {
-		s.Name += "/" + path
-	}
-	s.Origin = origin{RepoURL: gitsource.RedactURL(o.Repo), Revision: rev, Path: path}
-	if err != nil {
-		return skipError(s, err)
-	}
-	co, err := f.fetch(ctx, o.Repo, o.Revision)
-	if err != nil {
-		return skipError(s, err)
-	}
-	s.Origin.Commit, s.Root = co.Commit, co.Root
-	spec := &gitopsapi.Source{Operator: sourceGit, Name: strings.TrimPrefix(s.Name, sourceGit+"/"), Path: path, Directory: gitopsapi.Directory{Recurse: true}}
-	set, err := gitopsapi.Render(ctx, spec, co.Root)
-	if err != nil {
-		return skipError(s, err)
-	}
-	s.Desired, s.Warnings = o.desiredOf(set, nil, nil), append(s.Warnings, skippedWarnings(set)...)
-	return s
-}
-
-// operatorSource fetches and renders an Argo CD or Flux source.
-func (f *fetcher) operatorSource(ctx context.Context, client *cluster.Client, r requested) source {
-	o := f.o
-	if r.err != nil {
-		typ, _, _ := strings.Cut(r.name, "/")
-		return skipError(source{Name: r.name, Type: typ}, r.err)
-	}
-	op := r.src
-	s := source{Name: op.ID(), Type: string(op.Operator), Operator: op, Namespace: op.DefaultNamespace,
-		Ignore: o.ignore.Merge(op.Ignore), Warnings: append([]string(nil), op.Warnings...)}
-	s.Tracking = trackingOf(op)
-	if op.Tracking.Method == gitopsapi.TrackingLabel || op.Tracking.Method == gitopsapi.TrackingAnnotationAndLabel {
-		s.Tracking.ArgoInstanceLabel = op.Tracking.LabelKey
-	}
-	s.PruneSelector = o.PruneSelector
-	rev := op.Revision
-	if o.AppliedRevision {
-		if c := op.AppliedCommit(); c != "" {
-			rev = c
-		} else {
-			s.Warnings = append(s.Warnings, "the operator reports no applied revision: comparing with "+revisionLabel(op))
-		}
-	}
-	path, _ := gitsource.CleanPath(op.Path)
-	s.Origin = origin{RepoURL: gitsource.RedactURL(op.RepoURL), Revision: rev, Path: path}
-	if rev == "" && op.Semver == "" {
-		s.Origin.Revision = "HEAD"
-	}
-	if skip := op.Skip(); skip != "" {
-		s.Skip = skip
-		// A problem is an error; an unsupported source is one when asked
-		// for by name; a disabled one never is.
-		s.SkipIsError = op.Problem != "" || (op.Unsupported != "" && r.explicit)
-		return s
-	}
-	if rev == op.Revision && op.Semver != "" {
-		tag, err := gitsource.ResolveSemver(ctx, o.overrideURL(op.RepoURL), op.Semver)
-		if err != nil {
-			return skipError(s, err)
-		}
-		rev, s.Origin.Revision = tag, tag+" (semver "+op.Semver+")"
-	}
-	var set *manifest.Set
-	var err error
-	if len(op.Parts) > 0 {
-		set, err = f.renderParts(ctx, &s, op)
-	} else {
-		var co *gitsource.Checkout
-		if co, err = f.fetch(ctx, op.RepoURL, rev); err != nil {
-			return skipError(s, err)
-		}
-		s.Origin.Commit, s.Root = co.Commit, co.Root
-		op.SetRevisionEnv(co.Commit)
-		set, err = gitopsapi.Render(ctx, op, co.Root)
-	}
-	if err != nil {
-		if errors.Is(err, gitopsapi.ErrUnsupported) {
-			s.Skip, s.SkipIsError = err.Error(), r.explicit
-			return s
-		}
-		return skipError(s, err)
-	}
-	s.Desired = o.desiredOf(set, op, func(gvk unstructured.Unstructured) bool { return namespaced(ctx, client, &gvk) })
-	s.Warnings = append(s.Warnings, skippedWarnings(set)...)
-	return s
-}
-
-// renderParts fetches and renders each source of a multi-source Argo CD
-// application at its own revision (with --applied-revision, the one
-// status.sync.revisions names for it) and returns all their objects. The
-// origin shown is the first source's; Root is left unset, as the objects
-// come from several checkouts.
-func (f *fetcher) renderParts(ctx context.Context, s *source, op *gitopsapi.Source) (*manifest.Set, error) {
-	all := &manifest.Set{}
-	for i, part := range op.Parts {
-		rev := part.Revision
-		if f.o.AppliedRevision {
-			if c := part.AppliedCommit(); c != "" {
-				rev = c
-			}
-		}
-		co, err := f.fetch(ctx, part.RepoURL, rev)
-		if err != nil {
-			return nil, fmt.Errorf("source %d (%s): %w", i+1, gitsource.RedactURL(part.RepoURL), err)
-		}
-		if i == 0 {
-			s.Origin.Commit = co.Commit
-		}
-		part.SetRevisionEnv(co.Commit)
-		set, err := gitopsapi.Render(ctx, part, co.Root)
-		if err != nil {
-			return nil, fmt.Errorf("source %d (%s): %w", i+1, gitsource.RedactURL(part.RepoURL), err)
-		}
-		for j := range set.Objects {
-			set.Objects[j].Source.File = fmt.Sprintf("[%d] %s", i+1, set.Objects[j].Source.File)
-		}
-		for j := range set.Skipped {
-			set.Skipped[j].Source.File = fmt.Sprintf("[%d] %s", i+1, set.Skipped[j].Source.File)
-		}
-		all.Objects = append(all.Objects, set.Objects...)
-		all.Skipped = append(all.Skipped, set.Skipped...)
-	}
-	return all, nil
-}
-
-func revisionLabel(op *gitopsapi.Source) string {
-	if op.Semver != "" {
-		return "semver " + op.Semver
-	}
-	if op.Revision == "" {
-		return "HEAD"
-	}
-	return op.Revision
-}
-
-// trackingOf tells the engine how the operator marks its objects.
-func trackingOf(op *gitopsapi.Source) compare.Tracking {
-	var t compare.Tracking
-	switch op.Operator {
-	case gitopsapi.ArgoCD:
-		t.ArgoApps = []string{op.Tracking.Instance}
-	case gitopsapi.Flux:
-		t.FluxKustomizations = []string{op.Tracking.Instance}
-		if op.Inventory != nil {
-			t.InventoryOwner = "Flux Kustomization " + op.Tracking.Instance
-			for _, r := range op.Inventory {
-				t.Inventory = append(t.Inventory, compare.ObjectRef{Group: r.Group, Version: r.Version, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name})
-			}
-		}
-	}
-	return t
-}
-
-// desiredOf turns rendered objects into desired ones, with the operator's
-// tracking metadata when op is set.
-func (o *Options) desiredOf(set *manifest.Set, op *gitopsapi.Source, isNamespaced func(unstructured.Unstructured) bool) []compare.Desired {
-	out := make([]compare.Desired, 0, len(set.Objects))
-	for _, obj := range set.Objects {
-		if op != nil {
-			op.Track(obj.Obj, isNamespaced(*obj.Obj))
-		}
-		out = append(out, compare.Desired{Object: obj.Obj, Source: obj.Source.String()})
-	}
-	return out
-}
-
 // namespaced reports whether obj's kind is namespaced; unknown kinds count
 // as namespaced (the engine reports them as errors anyway).
 func namespaced(ctx context.Context, client *cluster.Client, obj *unstructured.Unstructured) bool {
@@ -462,46 +210,9 @@ func namespaced(ctx context.Context, client *cluster.Client, obj *unstructured.U
 	return m.Scope.Name() == apimeta.RESTScopeNameNamespace
 }
 
-func skippedWarnings(set *manifest.Set) []string {
-	var out []string
-	for _, s := range set.Skipped {
-		out = append(out, fmt.Sprintf("skipped %s: %s", s.Source, s.Reason))
-	}
-	sort.Strings(out)
-	return out
-}
-
-func skipError(s source, err error) source {
-	s.Skip, s.SkipIsError = err.Error(), true
-	return s
-}
-
-// overrideURL applies --repo-override: ORIG=LOCAL replaces a repository
-// URL equal to ORIG (ignoring a trailing "/" or ".git"), or, when ORIG ends
-// with "/", every URL starting with it. Credentials in either URL do not
-// matter: reports show URLs without them, and that is what users copy.
+// overrideURL applies --repo-override (desired.OverrideURL).
 func (o *Options) overrideURL(url string) string {
-	plain := gitsource.RedactURL(url)
-	for _, ov := range o.RepoOverrides {
-		from, to, _ := strings.Cut(ov, "=")
-		plainFrom := gitsource.RedactURL(from)
-		if strings.HasSuffix(from, "/") {
-			if strings.HasPrefix(url, from) {
-				return to + strings.TrimPrefix(url, from)
-			}
-			if strings.HasPrefix(plain, plainFrom) {
-				return to + strings.TrimPrefix(plain, plainFrom)
-			}
-		}
-		if trimRepo(plainFrom) == trimRepo(plain) {
-			return to
-		}
-	}
-	return url
-}
-
-func trimRepo(u string) string {
-	return strings.TrimSuffix(strings.TrimSuffix(u, "/"), ".git")
+	return desired.OverrideURL(o.RepoOverrides, url)
 }
 
 // cleanupSources runs the sources' cleanups.

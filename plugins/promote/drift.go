@@ -2,26 +2,21 @@ package promote
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/cluster"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/compare"
-	"github.com/kubectl-gitops/kubectl-gitops/pkg/ignore"
-	"github.com/kubectl-gitops/kubectl-gitops/pkg/manifest"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/desired"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/promoter"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/promotion"
 )
 
-// driftIgnoreFile is the drift plugin's default ignore file, honoured here
-// too.
-const driftIgnoreFile = ".gitops/drift-ignore.yaml"
-
 // drift returns the drift gate: the drift engine in local mode (reads only)
-// on the environment's directory at the commit, against its cluster.
+// on the environment's directory at the commit, read as drift --repo --path
+// reads it (pkg/desired), with the repository's ignore rules, against its
+// cluster.
 func (c *common) drift(e *promoter.Engine) func(ctx context.Context, env *promotion.Environment, commit string) (string, error) {
 	return func(ctx context.Context, env *promotion.Environment, commit string) (string, error) {
 		tmp, err := os.MkdirTemp("", "kubectl-gitops-promote-")
@@ -32,23 +27,13 @@ func (c *common) drift(e *promoter.Engine) func(ctx context.Context, env *promot
 		if err := e.Repo.Export(ctx, commit, tmp); err != nil {
 			return "", err
 		}
-		dir := filepath.Join(tmp, filepath.FromSlash(env.Path))
-		opts := manifest.Options{Filenames: []string{dir}, Recursive: true}
-		if _, err := os.Stat(filepath.Join(dir, "kustomization.yaml")); err == nil {
-			opts = manifest.Options{Kustomize: dir}
-		}
-		set, err := manifest.Load(ctx, opts)
+		set, err := desired.Directory(ctx, tmp, env.Path)
 		if err != nil {
 			return "", fmt.Errorf("reading %s at %s: %w", env.Path, short(commit), err)
 		}
-		desired := make([]compare.Desired, 0, len(set.Objects))
-		for _, obj := range set.Objects {
-			desired = append(desired, compare.Desired{Object: obj.Obj, Source: strings.TrimPrefix(obj.Source.String(), tmp+string(filepath.Separator))})
-		}
-		rules := ignore.Builtin()
-		if extra, err := ignore.LoadFile(filepath.Join(tmp, driftIgnoreFile)); err == nil {
-			rules = rules.Merge(extra)
-		} else if !errors.Is(err, os.ErrNotExist) {
+		objs := desired.FromSet(set, nil, nil)
+		rules, err := desired.LoadIgnore(tmp, "", true)
+		if err != nil {
 			return "", err
 		}
 		r, err := e.Cluster(ctx, env)
@@ -60,7 +45,7 @@ func (c *common) drift(e *promoter.Engine) func(ctx context.Context, env *promot
 			return "", fmt.Errorf("drift check needs a cluster client")
 		}
 		engine := &compare.Engine{Reader: reader, Applier: reader}
-		rep, err := engine.Run(ctx, desired, compare.Options{Mode: compare.ModeLocal, Namespace: env.Namespace, Ignore: rules, Concurrency: 16})
+		rep, err := engine.Run(ctx, objs, compare.Options{Mode: compare.ModeLocal, Namespace: env.Namespace, Ignore: rules, Concurrency: 16})
 		if err != nil {
 			return "", err
 		}

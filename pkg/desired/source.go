@@ -1,0 +1,443 @@
+package desired
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/compare"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/gitopsapi"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/gitsource"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/ignore"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/manifest"
+)
+
+// Source types, as the JSON report names them.
+const (
+	TypeFiles  = "files"
+	TypeGit    = "git"
+	TypeArgoCD = "argocd"
+	TypeFlux   = "flux"
+)
+
+// Source is one desired state to compare with the cluster: the -f/-k
+// manifests, a Git revision, an Argo CD Application or a Flux
+// Kustomization.
+type Source struct {
+	// Name is "" for -f/-k; "argocd/<ns>/<name>", "flux/<ns>/<name>" or
+	// "git/<url>@<rev>/<path>".
+	Name string
+	// Type is files, git, argocd or flux.
+	Type    string
+	Desired []compare.Desired
+	// Ignore holds the rules in force for this source (global + its own).
+	Ignore *ignore.Set
+	// PruneSelector is the extraneous selector for this source, if any.
+	PruneSelector string
+	// Tracking names the source for extraneous objects (operator sources).
+	Tracking compare.Tracking
+	// Namespace is the namespace of namespaced objects declaring none;
+	// EnforceNamespace makes others an error (an explicit -n, for -f/-k and
+	// --repo).
+	Namespace        string
+	EnforceNamespace bool
+	// Skip, when set, says why the source is not compared; SkipIsError
+	// makes that an error (exit 2) rather than a note.
+	Skip        string
+	SkipIsError bool
+	// Origin says where the manifests came from (Git sources).
+	Origin Origin
+	// Operator is the operator's object behind the source, nil for files
+	// and --repo.
+	Operator *gitopsapi.Source
+	// Warnings are about this source (stderr, and the JSON report).
+	Warnings []string
+	// Root is the checkout holding the manifests (Git sources), for
+	// reading the files Desired[].Source names; "" for -f/-k.
+	Root string
+	// Cleanup removes the checkout; nil when there is none. Whoever
+	// loaded the source runs it.
+	Cleanup func()
+}
+
+// Origin is where a Git source's manifests were read from.
+type Origin struct {
+	RepoURL  string // without credentials
+	Revision string // as asked
+	Commit   string
+	Path     string
+}
+
+// Options are the user's settings every source starts from.
+type Options struct {
+	// Ignore holds the rules of every source; an operator source adds its
+	// own.
+	Ignore *ignore.Set
+	// PruneSelector is the extraneous selector of every source.
+	PruneSelector string
+	// Namespace and EnforceNamespace apply to -f/-k and Git sources
+	// (operator sources have their own destination namespace).
+	Namespace        string
+	EnforceNamespace bool
+	// RepoOverrides are ORIGINAL_URL=LOCAL_URL pairs (see OverrideURL).
+	RepoOverrides []string
+	// AppliedRevision compares operator sources with the commit the
+	// operator last applied rather than the revision it follows.
+	AppliedRevision bool
+}
+
+// Files wraps the objects read from -f/-k (see ReadFiles).
+func (o Options) Files(desired []compare.Desired) Source {
+	return Source{Type: TypeFiles, Desired: desired, Ignore: o.Ignore, PruneSelector: o.PruneSelector,
+		Namespace: o.Namespace, EnforceNamespace: o.EnforceNamespace}
+}
+
+// ReadFiles reads the manifests -f/-k name (opts), as kubectl does. The
+// warnings say which files were skipped and why, in the order read.
+func ReadFiles(ctx context.Context, opts manifest.Options) ([]compare.Desired, []string, error) {
+	set, err := manifest.Load(ctx, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	var warnings []string
+	for _, s := range set.Skipped {
+		warnings = append(warnings, fmt.Sprintf("skipped %s: %s", s.Source, s.Reason))
+	}
+	return FromSet(set, nil, nil), warnings, nil
+}
+
+// Fetcher reads Git and operator sources, fetching each repository and
+// revision once. Close removes its checkouts.
+type Fetcher struct {
+	opts      Options
+	checkouts map[string]*fetched
+}
+
+type fetched struct {
+	co  *gitsource.Checkout
+	err error
+}
+
+// NewFetcher returns a Fetcher whose sources start from opts.
+func NewFetcher(opts Options) *Fetcher {
+	return &Fetcher{opts: opts, checkouts: map[string]*fetched{}}
+}
+
+// Close removes every checkout fetched so far.
+func (f *Fetcher) Close() {
+	for _, c := range f.checkouts {
+		if c.co != nil {
+			_ = c.co.Close()
+		}
+	}
+	f.checkouts = map[string]*fetched{}
+}
+
+// fetch checks out url at revision (the whole repository: paths are
+// resolved by the caller), after the repository overrides.
+func (f *Fetcher) fetch(ctx context.Context, url, revision string) (*gitsource.Checkout, error) {
+	local := OverrideURL(f.opts.RepoOverrides, url)
+	key := local + "\x00" + revision
+	if c, ok := f.checkouts[key]; ok {
+		return c.co, c.err
+	}
+	co, err := gitsource.Fetch(ctx, gitsource.Spec{URL: local, Revision: revision})
+	if err != nil && local != url {
+		err = fmt.Errorf("%w (%s overridden by --repo-override)", err, gitsource.RedactURL(url))
+	}
+	f.checkouts[key] = &fetched{co, err}
+	return co, err
+}
+
+// Git reads a directory of a Git repository at a revision ("" is the
+// remote's default branch): see Directory. Problems are recorded on the
+// source (Skip, SkipIsError), never returned.
+func (f *Fetcher) Git(ctx context.Context, repo, revision, dir string) Source {
+	o := f.opts
+	path, err := gitsource.CleanPath(dir)
+	s := Source{Type: TypeGit, Ignore: o.Ignore, PruneSelector: o.PruneSelector, Namespace: o.Namespace, EnforceNamespace: o.EnforceNamespace}
+	rev := revision
+	if rev == "" {
+		rev = "HEAD"
+	}
+	s.Name = "git/" + gitsource.RedactURL(repo) + "@" + rev
+	if path != "." {
+		s.Name += "/" + path
+	}
+	s.Origin = Origin{RepoURL: gitsource.RedactURL(repo), Revision: rev, Path: path}
+	if err != nil {
+		return skipError(s, err)
+	}
+	co, err := f.fetch(ctx, repo, revision)
+	if err != nil {
+		return skipError(s, err)
+	}
+	s.Origin.Commit, s.Root = co.Commit, co.Root
+	set, err := directory(ctx, co.Root, path, strings.TrimPrefix(s.Name, TypeGit+"/"))
+	if err != nil {
+		return skipError(s, err)
+	}
+	s.Desired, s.Warnings = FromSet(set, nil, nil), append(s.Warnings, SkippedWarnings(set)...)
+	return s
+}
+
+// Directory reads dir (slash-separated, relative to root, the top of a
+// checkout) as drift --repo --path does: a directory with a kustomization
+// file (kustomization.yaml, kustomization.yml or Kustomization) is built
+// with kustomize as kubectl -k builds it, any other is read recursively as
+// kubectl apply -f -R reads it. Objects' sources name files relative to
+// root, or "<dir> (kustomize)". The checkout is the repository's: dir, and
+// every symbolic link under it, must stay inside root.
+func Directory(ctx context.Context, root, dir string) (*manifest.Set, error) {
+	path, err := gitsource.CleanPath(dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkLinks(root, path); err != nil {
+		return nil, err
+	}
+	return directory(ctx, root, path, path)
+}
+
+// checkLinks refuses rel, or a symbolic link under it, that leads out of
+// root (gitsource.Fetch checks its own checkouts the same way).
+func checkLinks(root, rel string) error {
+	realRoot, err := filepath.EvalSymlinks(root)
+	if err != nil {
+		return err
+	}
+	dir, err := filepath.EvalSymlinks(filepath.Join(realRoot, filepath.FromSlash(rel)))
+	if err != nil {
+		return nil // missing: rendering says so
+	}
+	if !within(realRoot, dir) {
+		return fmt.Errorf("path %q: %w", rel, gitsource.ErrOutsideCheckout)
+	}
+	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.Type()&fs.ModeSymlink == 0 {
+			return err
+		}
+		target, err := filepath.EvalSymlinks(p)
+		if err != nil {
+			return nil // dangling: nothing is read through it
+		}
+		if !within(realRoot, target) {
+			name, _ := filepath.Rel(realRoot, p)
+			return fmt.Errorf("symbolic link %s: %w", filepath.ToSlash(name), gitsource.ErrOutsideCheckout)
+		}
+		return nil
+	})
+}
+
+func within(root, p string) bool {
+	r, err := filepath.Rel(root, p)
+	return err == nil && r != ".." && !strings.HasPrefix(r, ".."+string(filepath.Separator)) && !filepath.IsAbs(r)
+}
+
+func directory(ctx context.Context, root, path, name string) (*manifest.Set, error) {
+	spec := &gitopsapi.Source{Operator: TypeGit, Name: name, Path: path, Directory: gitopsapi.Directory{Recurse: true}}
+	return gitopsapi.Render(ctx, spec, root)
+}
+
+// Failed is an operator source that could not be read: name is
+// "argocd/<ns>/<name>" or "flux/<ns>/<name>".
+func Failed(name string, err error) Source {
+	typ, _, _ := strings.Cut(name, "/")
+	return skipError(Source{Name: name, Type: typ}, err)
+}
+
+// Operator fetches and renders an Argo CD or Flux source as the operator
+// does, with the tracking metadata it adds. explicit says the user named
+// it (an unsupported source is then an error, not a note); namespaced
+// tells whether a kind is namespaced (the cluster's API discovery).
+// Problems are recorded on the source, never returned.
+func (f *Fetcher) Operator(ctx context.Context, op *gitopsapi.Source, explicit bool, namespaced func(*unstructured.Unstructured) bool) Source {
+	o := f.opts
+	s := Source{Name: op.ID(), Type: string(op.Operator), Operator: op, Namespace: op.DefaultNamespace,
+		Ignore: o.Ignore.Merge(op.Ignore), Warnings: append([]string(nil), op.Warnings...)}
+	s.Tracking = Tracking(op)
+	s.PruneSelector = o.PruneSelector
+	rev := op.Revision
+	if o.AppliedRevision {
+		if c := op.AppliedCommit(); c != "" {
+			rev = c
+		} else {
+			s.Warnings = append(s.Warnings, "the operator reports no applied revision: comparing with "+revisionLabel(op))
+		}
+	}
+	path, _ := gitsource.CleanPath(op.Path)
+	s.Origin = Origin{RepoURL: gitsource.RedactURL(op.RepoURL), Revision: rev, Path: path}
+	if rev == "" && op.Semver == "" {
+		s.Origin.Revision = "HEAD"
+	}
+	if skip := op.Skip(); skip != "" {
+		s.Skip = skip
+		// A problem is an error; an unsupported source is one when asked
+		// for by name; a disabled one never is.
+		s.SkipIsError = op.Problem != "" || (op.Unsupported != "" && explicit)
+		return s
+	}
+	if rev == op.Revision && op.Semver != "" {
+		tag, err := gitsource.ResolveSemver(ctx, OverrideURL(o.RepoOverrides, op.RepoURL), op.Semver)
+		if err != nil {
+			return skipError(s, err)
+		}
+		rev, s.Origin.Revision = tag, tag+" (semver "+op.Semver+")"
+	}
+	var set *manifest.Set
+	var err error
+	if len(op.Parts) > 0 {
+		set, err = f.renderParts(ctx, &s, op)
+	} else {
+		var co *gitsource.Checkout
+		if co, err = f.fetch(ctx, op.RepoURL, rev); err != nil {
+			return skipError(s, err)
+		}
+		s.Origin.Commit, s.Root = co.Commit, co.Root
+		op.SetRevisionEnv(co.Commit)
+		set, err = gitopsapi.Render(ctx, op, co.Root)
+	}
+	if err != nil {
+		if errors.Is(err, gitopsapi.ErrUnsupported) {
+			s.Skip, s.SkipIsError = err.Error(), explicit
+			return s
+		}
+		return skipError(s, err)
+	}
+	s.Desired = FromSet(set, op, namespaced)
+	s.Warnings = append(s.Warnings, SkippedWarnings(set)...)
+	return s
+}
+
+// renderParts fetches and renders each source of a multi-source Argo CD
+// application at its own revision (with AppliedRevision, the one
+// status.sync.revisions names for it) and returns all their objects. The
+// origin shown is the first source's; Root is left unset, as the objects
+// come from several checkouts.
+func (f *Fetcher) renderParts(ctx context.Context, s *Source, op *gitopsapi.Source) (*manifest.Set, error) {
+	all := &manifest.Set{}
+	for i, part := range op.Parts {
+		rev := part.Revision
+		if f.opts.AppliedRevision {
+			if c := part.AppliedCommit(); c != "" {
+				rev = c
+			}
+		}
+		co, err := f.fetch(ctx, part.RepoURL, rev)
+		if err != nil {
+			return nil, fmt.Errorf("source %d (%s): %w", i+1, gitsource.RedactURL(part.RepoURL), err)
+		}
+		if i == 0 {
+			s.Origin.Commit = co.Commit
+		}
+		part.SetRevisionEnv(co.Commit)
+		set, err := gitopsapi.Render(ctx, part, co.Root)
+		if err != nil {
+			return nil, fmt.Errorf("source %d (%s): %w", i+1, gitsource.RedactURL(part.RepoURL), err)
+		}
+		for j := range set.Objects {
+			set.Objects[j].Source.File = fmt.Sprintf("[%d] %s", i+1, set.Objects[j].Source.File)
+		}
+		for j := range set.Skipped {
+			set.Skipped[j].Source.File = fmt.Sprintf("[%d] %s", i+1, set.Skipped[j].Source.File)
+		}
+		all.Objects = append(all.Objects, set.Objects...)
+		all.Skipped = append(all.Skipped, set.Skipped...)
+	}
+	return all, nil
+}
+
+func revisionLabel(op *gitopsapi.Source) string {
+	if op.Semver != "" {
+		return "semver " + op.Semver
+	}
+	if op.Revision == "" {
+		return "HEAD"
+	}
+	return op.Revision
+}
+
+// Tracking tells the compare engine how the operator marks its objects.
+func Tracking(op *gitopsapi.Source) compare.Tracking {
+	var t compare.Tracking
+	switch op.Operator {
+	case gitopsapi.ArgoCD:
+		t.ArgoApps = []string{op.Tracking.Instance}
+	case gitopsapi.Flux:
+		t.FluxKustomizations = []string{op.Tracking.Instance}
+		if op.Inventory != nil {
+			t.InventoryOwner = "Flux Kustomization " + op.Tracking.Instance
+			for _, r := range op.Inventory {
+				t.Inventory = append(t.Inventory, compare.ObjectRef{Group: r.Group, Version: r.Version, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name})
+			}
+		}
+	}
+	if op.Tracking.Method == gitopsapi.TrackingLabel || op.Tracking.Method == gitopsapi.TrackingAnnotationAndLabel {
+		t.ArgoInstanceLabel = op.Tracking.LabelKey
+	}
+	return t
+}
+
+// FromSet turns rendered objects into desired ones, with the operator's
+// tracking metadata when op is set (namespaced then tells whether a
+// kind is namespaced).
+func FromSet(set *manifest.Set, op *gitopsapi.Source, namespaced func(*unstructured.Unstructured) bool) []compare.Desired {
+	out := make([]compare.Desired, 0, len(set.Objects))
+	for _, obj := range set.Objects {
+		if op != nil {
+			op.Track(obj.Obj, namespaced(obj.Obj))
+		}
+		out = append(out, compare.Desired{Object: obj.Obj, Source: obj.Source.String()})
+	}
+	return out
+}
+
+// SkippedWarnings says which files a render skipped and why, sorted.
+func SkippedWarnings(set *manifest.Set) []string {
+	var out []string
+	for _, s := range set.Skipped {
+		out = append(out, fmt.Sprintf("skipped %s: %s", s.Source, s.Reason))
+	}
+	sort.Strings(out)
+	return out
+}
+
+func skipError(s Source, err error) Source {
+	s.Skip, s.SkipIsError = err.Error(), true
+	return s
+}
+
+// OverrideURL applies repository overrides (--repo-override): ORIG=LOCAL
+// replaces a repository URL equal to ORIG (ignoring a trailing "/" or
+// ".git"), or, when ORIG ends with "/", every URL starting with it.
+// Credentials in either URL do not matter: reports show URLs without
+// them, and that is what users copy.
+func OverrideURL(overrides []string, url string) string {
+	plain := gitsource.RedactURL(url)
+	for _, ov := range overrides {
+		from, to, _ := strings.Cut(ov, "=")
+		plainFrom := gitsource.RedactURL(from)
+		if strings.HasSuffix(from, "/") {
+			if strings.HasPrefix(url, from) {
+				return to + strings.TrimPrefix(url, from)
+			}
+			if strings.HasPrefix(plain, plainFrom) {
+				return to + strings.TrimPrefix(plain, plainFrom)
+			}
+		}
+		if trimRepo(plainFrom) == trimRepo(plain) {
+			return to
+		}
+	}
+	return url
+}
+
+func trimRepo(u string) string {
+	return strings.TrimSuffix(strings.TrimSuffix(u, "/"), ".git")
+}
