@@ -401,7 +401,7 @@ func (s *Scanner) scanSecretData(name, objName string, root, meta *yaml.Node) ([
 		skip[m] = true
 		for i := 0; i+1 < len(m.Content); i += 2 {
 			k, v := m.Content[i], m.Content[i+1]
-			if v.Kind == yaml.ScalarNode && notPlaintext(v.Value) {
+			if v.Kind == yaml.ScalarNode && (notPlaintext(v.Value) || referenceNode(v, field == "data")) {
 				continue
 			}
 			out = append(out, Finding{File: s.show(name), Line: k.Line, Rule: RulePlaintextSecret, Kind: "Secret", Name: objName, Key: k.Value,

@@ -94,6 +94,11 @@ func placeholder(key, v string) bool {
 	switch {
 	case t == "":
 		return true
+	case hasLiteralDefault(t):
+		// ${VAR:=literal}: the default is plaintext (see externalReference).
+		return false
+	case externalReference(t):
+		return true
 	case strings.Contains(t, "${"), strings.Contains(t, "{{"), strings.Contains(t, "$("), envName().MatchString(t):
 		return true
 	case strings.HasPrefix(t, "<") && strings.HasSuffix(t, ">"):
@@ -123,6 +128,9 @@ func plaintextScalar(key string, v *yaml.Node) bool {
 	}
 	switch v.ShortTag() {
 	case "!!bool", "!!null":
+		return false
+	}
+	if referenceNode(v, false) {
 		return false
 	}
 	return !placeholder(key, v.Value) && !hasCredential(v.Value)
