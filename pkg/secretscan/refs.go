@@ -23,8 +23,8 @@ import (
 // plaintext in Git like any other value.
 
 var (
-	// substitution is a whole value "${NAME}" or "${NAME<op>rest}".
-	substitution = lazyRegexp(`^\$\{([A-Za-z_][A-Za-z0-9_]*)(.*)\}$`)
+	// varName is the name at the start of a substitution's body.
+	varName = lazyRegexp(`^[A-Za-z_][A-Za-z0-9_]*`)
 	// opRef: op://vault/item[/section]/field, no whitespace.
 	opRef = lazyRegexp(`^op://[^/\s]+/[^/\s]+(/[^/\s]+)+$`)
 	// valsRef: ref+backend://..., secretref+backend://...
@@ -43,8 +43,13 @@ var referenceTags = map[string]bool{"!env_var": true, "!ENV": true, "!env": true
 // elsewhere (see the table above).
 func externalReference(v string) bool {
 	t := strings.TrimSpace(v)
-	if m := substitution().FindStringSubmatch(t); m != nil {
-		return !literalDefault(m[2])
+	if subs, ok := substitutions(t); ok {
+		for _, rest := range subs {
+			if literalDefault(rest) {
+				return false
+			}
+		}
+		return true
 	}
 	return opRef().MatchString(t) || valsRef().MatchString(t) || avpRef().MatchString(t) || bankVaultsRef().MatchString(t)
 }
@@ -62,10 +67,53 @@ func literalDefault(rest string) bool {
 	return false
 }
 
-// hasLiteralDefault reports a whole value ${NAME:=literal} (or :-, =, -).
+// hasLiteralDefault reports a value made of substitutions of which one has
+// a literal default: ${NAME:=literal} (or :-, =, -).
 func hasLiteralDefault(v string) bool {
-	m := substitution().FindStringSubmatch(strings.TrimSpace(v))
-	return m != nil && literalDefault(m[2])
+	subs, ok := substitutions(strings.TrimSpace(v))
+	if !ok {
+		return false
+	}
+	for _, rest := range subs {
+		if literalDefault(rest) {
+			return true
+		}
+	}
+	return false
+}
+
+// substitutions splits a value made only of ${NAME...} substitutions
+// ("${A}", "${A}${B}", "${A:=${B}}") into what follows each NAME; ok is
+// false when anything else is in the value ("${USER}hunter2" is not a
+// reference: the text between is in clear).
+func substitutions(v string) (rests []string, ok bool) {
+	for v != "" {
+		if !strings.HasPrefix(v, "${") {
+			return nil, false
+		}
+		depth, end := 0, -1
+		for i := 0; i < len(v) && end < 0; i++ {
+			switch v[i] {
+			case '{':
+				depth++
+			case '}':
+				if depth--; depth == 0 {
+					end = i
+				}
+			}
+		}
+		if end < 0 {
+			return nil, false
+		}
+		body := v[2:end]
+		name := varName().FindString(body)
+		if name == "" {
+			return nil, false
+		}
+		rests = append(rests, body[len(name):])
+		v = v[end+1:]
+	}
+	return rests, len(rests) > 0
 }
 
 // referenceNode reports a scalar that is an external reference: by its tag
