@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
-# bench-seal.sh — times sealing N Secrets with `kubectl gitops seal` in one
-# call and in N calls, against N `kubeseal` calls; and SOPS-encrypting N
-# Secrets in one call and in N calls, against N `sops -e` calls. Offline:
-# no cluster (kubeseal gets --cert). Results (Markdown) on stdout.
+# bench-seal.sh — compares `kubectl gitops seal` with its peers like with
+# like, for Sealed Secrets (peer: `kubeseal --cert`) and SOPS with age (peer:
+# `sops -e`):
+#   batch    N Secrets in one file, one call each (both peers take a
+#            multi-document file);
+#   one call one Secret, one call (hyperfine: mean of many runs) — what a
+#            script pays per Secret;
+#   N calls  a shell loop of N one-Secret calls.
+# Offline: no cluster (kubeseal gets --cert). Results (Markdown) on stdout.
 #
-#   hack/bench-seal.sh [N]     default 1000
+#   hack/bench-seal.sh [N]     default 1000; BENCH_RUNS (default 100) runs
+#                              per one-call measurement
 #
-# Needs bin/ (make build), the peer tools (make peer-tools) and openssl (for a
-# throwaway sealing certificate).
+# Needs bin/ (make build), the peer tools (make peer-tools), hyperfine and
+# openssl (for a throwaway sealing certificate).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(dirname "$here")
@@ -23,6 +29,8 @@ for b in "$kubeseal" "$sops" "$agekeygen"; do
 	[ -x "$b" ] || { echo "bench-seal: $b missing: run 'make peer-tools'" >&2; exit 2; }
 done
 command -v openssl >/dev/null || { echo "bench-seal: openssl is needed (apt-get install -y openssl)" >&2; exit 2; }
+command -v hyperfine >/dev/null || { echo "bench-seal: hyperfine is needed (apt-get install -y hyperfine)" >&2; exit 2; }
+runs=${BENCH_RUNS:-100}
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -50,20 +58,40 @@ t() { # label, command...
 	e=$(date +%s.%N)
 	awk -v a="$s" -v b="$e" -v l="$1" 'BEGIN{printf "%s %.3f\n", l, b-a}' >>times.txt
 }
-say "sealed secrets: ours in one call, ours in $n calls, kubeseal in $n calls"
-t ours-seal-batch "$seal" -f all.yaml --cert cert.pem -o yaml >/dev/null
+hf() { # label, runs, command: hyperfine's mean wall time (no shell: -N)
+	# and mean CPU time (user+system, label-cpu), in seconds
+	hyperfine -N -w 5 -r "$2" --export-csv hf.csv "$3" >/dev/null 2>&1
+	awk -F, -v l="$1" 'NR==2{printf "%s %.4f\n%s-cpu %.4f\n", l, $2, l, $5+$6}' hf.csv >>times.txt
+}
+age_re='^(data|stringData)$'
+say "sealed secrets: batch, one call, $n calls; ours then kubeseal"
+hf ours-seal-batch 10 "$seal -f all.yaml --cert cert.pem -o yaml"
+hf kubeseal-batch 10 "$kubeseal --cert cert.pem --format yaml -f all.yaml"
+hf ours-seal-one "$runs" "$seal -f secrets/s1.yaml --cert cert.pem"
+hf kubeseal-one "$runs" "$kubeseal --cert cert.pem --format yaml -f secrets/s1.yaml"
 t ours-seal-each bash -c 'for f in secrets/*.yaml; do "$0" -f "$f" --cert cert.pem >/dev/null; done' "$seal"
 t kubeseal-each bash -c 'for f in secrets/*.yaml; do "$0" --cert cert.pem --format yaml <"$f" >/dev/null; done' "$kubeseal"
-say "sops: ours in one call, ours in $n calls, sops -e in $n calls"
-t ours-sops-batch "$seal" -f all.yaml --format sops --age "$recipient" --encrypted-regex '^(data|stringData)$' >/dev/null
+say "sops: batch, one call, $n calls; ours then sops -e"
+hf ours-sops-batch 10 "$seal -f all.yaml --format sops --age $recipient --encrypted-regex $age_re"
+hf sops-batch 10 "$sops -e --age $recipient --encrypted-regex $age_re all.yaml"
+hf ours-sops-one "$runs" "$seal -f secrets/s1.yaml --format sops --age $recipient --encrypted-regex $age_re"
+hf sops-one "$runs" "$sops -e --age $recipient --encrypted-regex $age_re secrets/s1.yaml"
 t ours-sops-each bash -c 'for f in secrets/*.yaml; do "$0" -f "$f" --format sops --age "$1" --encrypted-regex "^(data|stringData)$" >/dev/null; done' "$seal" "$recipient"
 t sops-each bash -c 'for f in secrets/*.yaml; do "$0" -e --age "$1" --encrypted-regex "^(data|stringData)$" "$f" >/dev/null; done' "$sops" "$recipient"
 
 get() { awk -v l="$1" '$1==l{print $2}' times.txt; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.1f", a/b}'; }
+ms() { awk -v a="$(get "$1")" 'BEGIN{printf "%.1f ms", a*1000}'; }
+s() { awk -v a="$(get "$1")" 'BEGIN{printf "%.2f s", a}'; }
+ratio() { awk -v a="$(get "$1")" -v b="$(get "$2")" 'BEGIN{printf "%.2f", a/b}'; }
 cat <<EOF2
-| task ($n Secrets) | ours, one call | ours, $n calls | peer, $n calls | one call vs peer |
-|---|--:|--:|--:|--:|
-| Sealed Secrets (peer: \`kubeseal --cert\`) | $(get ours-seal-batch) s | $(get ours-seal-each) s | $(get kubeseal-each) s | $(ratio "$(get kubeseal-each)" "$(get ours-seal-batch)")× |
-| SOPS with age (peer: \`sops -e\`) | $(get ours-sops-batch) s | $(get ours-sops-each) s | $(get sops-each) s | $(ratio "$(get sops-each)" "$(get ours-sops-batch)")× |
+| task | ours | peer | peer ÷ ours |
+|---|--:|--:|--:|
+| Sealed Secrets, $n Secrets in one call (batch vs batch) | $(s ours-seal-batch) | $(s kubeseal-batch) | $(ratio kubeseal-batch ours-seal-batch)× |
+| Sealed Secrets, one Secret, one call (mean of $runs) | $(ms ours-seal-one) | $(ms kubeseal-one) | $(ratio kubeseal-one ours-seal-one)× |
+| … its CPU time (user + system) | $(ms ours-seal-one-cpu) | $(ms kubeseal-one-cpu) | $(ratio kubeseal-one-cpu ours-seal-one-cpu)× |
+| Sealed Secrets, $n one-Secret calls in a loop | $(s ours-seal-each) | $(s kubeseal-each) | $(ratio kubeseal-each ours-seal-each)× |
+| SOPS with age, $n Secrets in one call (batch vs batch) | $(s ours-sops-batch) | $(s sops-batch) | $(ratio sops-batch ours-sops-batch)× |
+| SOPS with age, one Secret, one call (mean of $runs) | $(ms ours-sops-one) | $(ms sops-one) | $(ratio sops-one ours-sops-one)× |
+| … its CPU time (user + system) | $(ms ours-sops-one-cpu) | $(ms sops-one-cpu) | $(ratio sops-one-cpu ours-sops-one-cpu)× |
+| SOPS with age, $n one-Secret calls in a loop | $(s ours-sops-each) | $(s sops-each) | $(ratio sops-each ours-sops-each)× |
 EOF2

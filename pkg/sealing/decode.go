@@ -14,8 +14,18 @@ import (
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 )
 
-// maxDocSize bounds one YAML/JSON document.
+// maxDocSize is the most of a stream read ahead to tell JSON from YAML.
 const maxDocSize = 4 << 20
+
+// peekSize is how much of r the decoder reads ahead: all of an in-memory
+// input up to maxDocSize, so that sealing one small Secret does not allocate
+// a 4 MiB buffer (and, with it, a garbage collection) on every call.
+func peekSize(r io.Reader) int {
+	if l, ok := r.(interface{ Len() int }); ok {
+		return max(1, min(maxDocSize, l.Len()+1))
+	}
+	return maxDocSize
+}
 
 type typeMeta struct {
 	APIVersion string `json:"apiVersion"`
@@ -25,7 +35,7 @@ type typeMeta struct {
 // splitDocuments returns the JSON form of every non-empty document of a
 // YAML or JSON stream. Errors never quote the input.
 func splitDocuments(r io.Reader) ([]json.RawMessage, error) {
-	d := utilyaml.NewYAMLOrJSONDecoder(r, maxDocSize)
+	d := utilyaml.NewYAMLOrJSONDecoder(r, peekSize(r))
 	var out []json.RawMessage
 	for i := 1; ; i++ {
 		var raw json.RawMessage

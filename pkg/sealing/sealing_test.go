@@ -5,6 +5,7 @@ import (
 	"crypto/rsa"
 	"encoding/base64"
 	"errors"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -230,5 +231,23 @@ func TestSealDropsEveryCopyOfTheValues(t *testing.T) {
 	s.Annotations["contact"] = "db-admin on call"
 	if _, err := Seal(s, kp.cert.Key, SealOptions{}); err != nil {
 		t.Errorf("public value refused: %v", err)
+	}
+}
+
+// TestReadSecretsSmallInputAllocatesLittle guards the start-up cost of one
+// `seal -f secret.yaml` call: reading a one-Secret manifest from memory must
+// not allocate a read-ahead buffer of the maximum document size.
+func TestReadSecretsSmallInputAllocatesLittle(t *testing.T) {
+	in := []byte("apiVersion: v1\nkind: Secret\nmetadata: {name: s, namespace: ns}\nstringData: {password: canary-s3cr3t-7f3a}\n")
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	s, err := ReadSecrets(bytes.NewReader(in))
+	runtime.ReadMemStats(&after)
+	if err != nil || len(s) != 1 {
+		t.Fatalf("ReadSecrets = %d Secrets, %v; want 1, nil", len(s), err)
+	}
+	if got := after.TotalAlloc - before.TotalAlloc; got > 512<<10 {
+		t.Errorf("reading a %d-byte manifest allocated %d bytes; want < 512 KiB (no %d-byte read-ahead)", len(in), got, maxDocSize)
 	}
 }

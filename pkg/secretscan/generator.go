@@ -150,7 +150,7 @@ func dotenv(data []byte) []envValue {
 			continue
 		}
 		v = strings.TrimSpace(v)
-		if v == "" || v == `""` || v == "''" || encValue.MatchString(v) {
+		if v == "" || v == `""` || v == "''" || encValue().MatchString(v) {
 			continue
 		}
 		out = append(out, envValue{strings.TrimSpace(k), line})

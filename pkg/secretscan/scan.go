@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -69,14 +70,23 @@ type credential struct {
 	re   *regexp.Regexp
 }
 
-var credentials = []credential{
-	{RulePrivateKey, "a PEM private key", regexp.MustCompile(`-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----`)},
-	{RuleAWSAccessKey, "an AWS access key id", regexp.MustCompile(`\bAKIA[0-9A-Z]{16}\b`)},
-	{RuleGitHubToken, "a GitHub token", regexp.MustCompile(`\bghp_[A-Za-z0-9]{36}\b`)},
-	{RuleSlackToken, "a Slack token", regexp.MustCompile(`\bxox[baprs]-[0-9A-Za-z-]{10,}`)},
-}
+// The patterns are compiled on first use, not at start-up: every seal
+// call links this package, few scan.
+var credentials = sync.OnceValue(func() []credential {
+	return []credential{
+		{RulePrivateKey, "a PEM private key", regexp.MustCompile(`-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----`)},
+		{RuleAWSAccessKey, "an AWS access key id", regexp.MustCompile(`\bAKIA[0-9A-Z]{16}\b`)},
+		{RuleGitHubToken, "a GitHub token", regexp.MustCompile(`\bghp_[A-Za-z0-9]{36}\b`)},
+		{RuleSlackToken, "a Slack token", regexp.MustCompile(`\bxox[baprs]-[0-9A-Za-z-]{10,}`)},
+	}
+})
 
-var encValue = regexp.MustCompile(`^ENC\[AES256_GCM,data:.+,iv:.+,tag:.+,type:.+\]`)
+var encValue = lazyRegexp(`^ENC\[AES256_GCM,data:.+,iv:.+,tag:.+,type:.+\]`)
+
+// lazyRegexp compiles expr on first use.
+func lazyRegexp(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
+}
 
 // IsCandidate reports whether a file is scanned: YAML, JSON and kustomization
 // files.
@@ -258,7 +268,7 @@ func (s *Scanner) scanLines(name string, data []byte) []Finding {
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 64*1024), 16*1024*1024)
 	for line := 1; sc.Scan(); line++ {
-		for _, c := range credentials {
+		for _, c := range credentials() {
 			if c.re.Match(sc.Bytes()) {
 				out = append(out, Finding{File: s.show(name), Line: line, Rule: c.rule, Severity: SeverityError,
 					Message: fmt.Sprintf("%s in a file that is not valid YAML", c.what)})
@@ -391,7 +401,7 @@ func (s *Scanner) scanSecretData(name, objName string, root, meta *yaml.Node) ([
 		skip[m] = true
 		for i := 0; i+1 < len(m.Content); i += 2 {
 			k, v := m.Content[i], m.Content[i+1]
-			if v.Kind == yaml.ScalarNode && notPlaintext(v.Value) {
+			if v.Kind == yaml.ScalarNode && (notPlaintext(v.Value) || referenceNode(v, field == "data")) {
 				continue
 			}
 			out = append(out, Finding{File: s.show(name), Line: k.Line, Rule: RulePlaintextSecret, Kind: "Secret", Name: objName, Key: k.Value,
@@ -404,7 +414,7 @@ func (s *Scanner) scanSecretData(name, objName string, root, meta *yaml.Node) ([
 // notPlaintext reports a Secret value that is empty, SOPS-encrypted or a
 // Helm template expression.
 func notPlaintext(v string) bool {
-	return v == "" || encValue.MatchString(v) || strings.Contains(v, "{{")
+	return v == "" || encValue().MatchString(v) || strings.Contains(v, "{{")
 }
 
 // copyAnnotations hold a full copy of the object they annotate, a Secret's
@@ -466,7 +476,7 @@ func (s *Scanner) scanValues(name, kind, objName, key string, n *yaml.Node, skip
 			out = append(out, s.scanValues(name, kind, objName, key, c, skip)...)
 		}
 	case yaml.ScalarNode:
-		for _, c := range credentials {
+		for _, c := range credentials() {
 			if loc := c.re.FindStringIndex(n.Value); loc != nil {
 				line := n.Line
 				if n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
@@ -487,7 +497,7 @@ func (s *Scanner) scanValues(name, kind, objName, key string, n *yaml.Node, skip
 // hasCredential reports whether v matches a credential pattern (reported by
 // its own rule).
 func hasCredential(v string) bool {
-	for _, c := range credentials {
+	for _, c := range credentials() {
 		if c.re.MatchString(v) {
 			return true
 		}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"strconv"
 	"strings"
 	"unicode"
@@ -72,11 +71,11 @@ func weakSecretKey(k string) bool {
 
 var (
 	// placeholderWord: whole values that stand for "fill me in".
-	placeholderWord = regexp.MustCompile(`(?i)^(change[-_ ]?(me|it)|replace[-_ ]?me|set[-_ ]?me|placeholder|redacted|dummy|todo|tbd|fixme|none|null|nil|n/a|~|x+|\*+|\.+|-+|your[-_ ].*)$`)
+	placeholderWord = lazyRegexp(`(?i)^(change[-_ ]?(me|it)|replace[-_ ]?me|set[-_ ]?me|placeholder|redacted|dummy|todo|tbd|fixme|none|null|nil|n/a|~|x+|\*+|\.+|-+|your[-_ ].*)$`)
 	// envName: a whole value "$NAME".
-	envName = regexp.MustCompile(`^\$[A-Za-z_][A-Za-z0-9_]*$`)
+	envName = lazyRegexp(`^\$[A-Za-z_][A-Za-z0-9_]*$`)
 	// objectName: a Kubernetes object name with a "-" or "." in it.
-	objectName = regexp.MustCompile(`^[a-z0-9]([a-z0-9]*[-.][a-z0-9]+)+$`)
+	objectName = lazyRegexp(`^[a-z0-9]([a-z0-9]*[-.][a-z0-9]+)+$`)
 )
 
 // referencePrefixes mark values that refer to a secret kept elsewhere.
@@ -95,13 +94,18 @@ func placeholder(key, v string) bool {
 	switch {
 	case t == "":
 		return true
-	case strings.Contains(t, "${"), strings.Contains(t, "{{"), strings.Contains(t, "$("), envName.MatchString(t):
+	case hasLiteralDefault(t):
+		// ${VAR:=literal}: the default is plaintext (see externalReference).
+		return false
+	case externalReference(t):
+		return true
+	case strings.Contains(t, "${"), strings.Contains(t, "{{"), strings.Contains(t, "$("), envName().MatchString(t):
 		return true
 	case strings.HasPrefix(t, "<") && strings.HasSuffix(t, ">"):
 		return true
-	case placeholderWord.MatchString(t):
+	case placeholderWord().MatchString(t):
 		return true
-	case weakSecretKey(key) && objectName.MatchString(t):
+	case weakSecretKey(key) && objectName().MatchString(t):
 		return true
 	}
 	if strings.HasPrefix(t, "/") {
@@ -124,6 +128,9 @@ func plaintextScalar(key string, v *yaml.Node) bool {
 	}
 	switch v.ShortTag() {
 	case "!!bool", "!!null":
+		return false
+	}
+	if referenceNode(v, false) {
 		return false
 	}
 	return !placeholder(key, v.Value) && !hasCredential(v.Value)

@@ -9,16 +9,20 @@ import (
 	"io"
 	"regexp"
 	"strconv"
+	"sync"
 	"time"
 )
 
 // ivSize is the GCM nonce size sops uses: 32 bytes, not the usual 12.
 const ivSize = 32
 
-var encRE = regexp.MustCompile(`^ENC\[AES256_GCM,data:(.+),iv:(.+),tag:(.+),type:(.+)\]`)
+// encRE is compiled on first use: seal calls that do not touch SOPS skip it.
+var encRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^ENC\[AES256_GCM,data:(.+),iv:(.+),tag:(.+),type:(.+)\]`)
+})
 
 // IsEncryptedValue reports whether s has the form of a SOPS-encrypted value.
-func IsEncryptedValue(s string) bool { return encRE.MatchString(s) }
+func IsEncryptedValue(s string) bool { return encRE().MatchString(s) }
 
 // encryptValue encrypts one leaf as sops does. Empty strings stay empty.
 func encryptValue(v any, key []byte, aad string, rnd io.Reader) (string, error) {
@@ -79,7 +83,7 @@ func decryptValue(s string, key []byte, aad string) (any, error) {
 	if s == "" {
 		return "", nil
 	}
-	m := encRE.FindStringSubmatch(s)
+	m := encRE().FindStringSubmatch(s)
 	if m == nil {
 		return nil, errors.New("value is not in the ENC[AES256_GCM,…] format")
 	}

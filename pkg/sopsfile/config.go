@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -126,7 +127,7 @@ func LoadConfig(path string) (*Config, error) {
 }
 
 // yamlLine matches the position yaml.v3 puts in its messages.
-var yamlLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+var yamlLine = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`) })
 
 // configYAMLError turns a yaml.v3 error into a *ConfigError with its line.
 func configYAMLError(err error, fallbackLine int, prefix string) *ConfigError {
@@ -136,7 +137,7 @@ func configYAMLError(err error, fallbackLine int, prefix string) *ConfigError {
 		msg = te.Errors[0]
 	}
 	msg = strings.TrimSpace(msg)
-	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+	if m := yamlLine().FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
 		return &ConfigError{Line: line, Reason: prefix + m[2]}
 	}

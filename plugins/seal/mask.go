@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/spf13/cobra"
 
@@ -64,9 +65,12 @@ func noArgs(cmd *cobra.Command, args []string) error {
 	return cli.Usagef("%s", msg)
 }
 
+// Compiled on first use: only a flag error needs them.
 var (
-	invalidFlagArgRE = regexp.MustCompile(`^invalid argument "(?:[^"\\]|\\.)*" for ("[^"]*") flag`)
-	shorthandRE      = regexp.MustCompile(` in -(\S*)`)
+	invalidFlagArgRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^invalid argument "(?:[^"\\]|\\.)*" for ("[^"]*") flag`)
+	})
+	shorthandRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(` in -(\S*)`) })
 )
 
 // flagError masks the values pflag quotes in its parse errors ("invalid
@@ -75,8 +79,8 @@ var (
 func flagError(_ *cobra.Command, err error) error {
 	msg := err.Error()
 	switch {
-	case invalidFlagArgRE.MatchString(msg):
-		m := invalidFlagArgRE.FindStringSubmatch(msg)
+	case invalidFlagArgRE().MatchString(msg):
+		m := invalidFlagArgRE().FindStringSubmatch(msg)
 		q := strings.TrimPrefix(msg, "invalid argument ")
 		v, _ := strconv.QuotedPrefix(q)
 		uq, _ := strconv.Unquote(v)
@@ -84,7 +88,7 @@ func flagError(_ *cobra.Command, err error) error {
 	case strings.HasPrefix(msg, "bad flag syntax: "):
 		msg = "bad flag syntax: " + maskArg(strings.TrimPrefix(msg, "bad flag syntax: "))
 	default:
-		msg = shorthandRE.ReplaceAllStringFunc(msg, func(s string) string {
+		msg = shorthandRE().ReplaceAllStringFunc(msg, func(s string) string {
 			tok := strings.TrimPrefix(s, " in ")
 			if len(tok) <= 2 {
 				return s // "-f": a flag alone, no value in it

@@ -54,8 +54,10 @@ func newScanCmd(env *cli.Env) *cobra.Command {
                             high-confidence credentials in any value
 
 SealedSecrets, ExternalSecrets and SOPS-encrypted files are fine; so are
-placeholders and references (${VAR}, {{ .Values.x }}, <...>, changeme,
-existingSecret, vault:, ref+, file paths). Inside a git work tree the files are
+placeholders and references to secrets kept elsewhere (${VAR}, {{ .Values.x }},
+<...>, changeme, existingSecret, op://, vault:, ref+, <path:...>, !env_var
+NAME, file paths) — but not ${VAR:=default} with a literal default, which is
+plaintext. With nothing found, "no plaintext secrets found" goes to stderr. Inside a git work tree the files are
 listed with git (respecting .gitignore); with --staged, the files staged for
 the next commit are scanned as staged, not as in the work tree. A
 secretGenerator's files are followed only inside the repository. Findings name
@@ -199,7 +201,14 @@ func (o *ScanOptions) Run(cmd *cobra.Command) error {
 	if len(secrets) > 0 {
 		return &cli.FindingsError{Summary: fmt.Sprintf("%d plaintext secret(s) found", len(secrets))}
 	}
-	return nil
+	// As gitleaks ("no leaks found") and kubectl ("No resources found"):
+	// one line on stderr, so stdout stays the report (-o json, sarif).
+	summary := "no plaintext secrets found"
+	if n := len(warnings); n > 0 {
+		summary += fmt.Sprintf(" (%d warning(s))", n)
+	}
+	_, err := fmt.Fprintln(o.env.Streams.ErrOut, summary)
+	return err
 }
 
 // scanSARIF is the SARIF log of findings: secrets at level error, warnings
