@@ -136,11 +136,11 @@ func (e *Engine) compareOne(ctx context.Context, it *item, live *unstructured.Un
 		}
 	}
 
-	var changes []objdiff.Change
+	var changes, orders []objdiff.Change
 	if after != nil {
-		changes = objdiff.Full(liveN, after)
+		changes, orders = splitOrders(objdiff.Full(liveN, after))
 	} else {
-		changes = objdiff.Subset(desiredN, liveN)
+		changes, orders = splitOrders(objdiff.Subset(desiredN, liveN))
 		changes = mergeAtomic(changes, objdiff.AtomicLists(desiredN, liveN, own))
 		// Fields the agent applied before and Git no longer sets. Only Apply
 		// entries: an Update entry also owns the defaults of what it wrote.
@@ -164,6 +164,10 @@ func (e *Engine) compareOne(ctx context.Context, it *item, live *unstructured.Un
 		removed = objdiff.Removed(la, desiredN, liveN)
 		changes = mergeChanges(changes, removed)
 	}
+	// Order changes name a list, not its items: merged last so that they
+	// do not hide the changes of items below them (a change of a whole
+	// list hides them).
+	changes = mergeChanges(changes, orders)
 	noteOperatorKeys(changes)
 	for i := range changes {
 		if changes[i].Owners == nil && changes[i].Type != objdiff.Missing {
@@ -182,14 +186,32 @@ func (e *Engine) compareOne(ctx context.Context, it *item, live *unstructured.Un
 	if after == nil {
 		after = runtime.DeepCopyJSON(liveN)
 		var extras []objpath.Path
+		var reorders []reorder
 		for _, c := range changes {
-			if c.Type == objdiff.Extra {
+			switch c.Type {
+			case objdiff.Extra:
 				extras = append(extras, c.Path)
-				continue
+			case objdiff.Reordered:
+				// The list's parent map stays the same object through the
+				// deletions, which change indices: found before them.
+				if parent, ok := objpath.Get(after, c.Path[:len(c.Path)-1]); ok {
+					if m, ok := parent.(map[string]any); ok {
+						if k, ok := c.Path[len(c.Path)-1].(string); ok {
+							reorders = append(reorders, reorder{m, k, c.Desired})
+						}
+					}
+				}
+			default:
+				objpath.Set(after, c.Path, runtime.DeepCopyJSONValue(c.Desired))
 			}
-			objpath.Set(after, c.Path, runtime.DeepCopyJSONValue(c.Desired))
 		}
 		deleteAll(after, extras)
+		for _, r := range reorders {
+			if l, ok := r.parent[r.key].([]any); ok {
+				order, _ := r.order.([]any)
+				r.parent[r.key] = objdiff.Reorder(l, order)
+			}
+		}
 	} else if len(changes) > 0 {
 		// Changes may hold parts of after: delete from a copy. Without
 		// changes nothing is deleted, and after is the dry-run's own.
@@ -212,6 +234,26 @@ func (e *Engine) compareOne(ctx context.Context, it *item, live *unstructured.Un
 	} else {
 		r.Status = StatusUnchanged
 	}
+}
+
+// reorder is a list of after to put in Git's order: parent[key].
+type reorder struct {
+	parent map[string]any
+	key    string
+	order  any
+}
+
+// splitOrders separates the Reordered changes from the others.
+func splitOrders(changes []objdiff.Change) (rest, orders []objdiff.Change) {
+	rest = changes[:0:0]
+	for _, c := range changes {
+		if c.Type == objdiff.Reordered {
+			orders = append(orders, c)
+			continue
+		}
+		rest = append(rest, c)
+	}
+	return rest, orders
 }
 
 // isCreator reports whether o may be the Update that created the object
