@@ -1,0 +1,114 @@
+package drift
+
+import (
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/kubectl-gitops/kubectl-gitops/test/controlplane"
+)
+
+// orderedDeployment is a Deployment whose env, ports, volumes and
+// containers are each listed in the given order ("AB" or "BA").
+func orderedDeployment(ns, name string, order map[string]string) string {
+	pick := func(list, a, b string) string {
+		if order[list] == "BA" {
+			return "[" + b + ", " + a + "]"
+		}
+		return "[" + a + ", " + b + "]"
+	}
+	env := pick("env", `{name: A, value: "1"}`, `{name: B, value: "2"}`)
+	ports := pick("ports", `{containerPort: 8080}`, `{containerPort: 9090}`)
+	volumes := pick("volumes", `{name: data, emptyDir: {}}`, `{name: cache, emptyDir: {}}`)
+	containers := pick("containers", `{name: app, image: nginx, env: `+env+`, ports: `+ports+`}`, `{name: sidecar, image: busybox}`)
+	return `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: ` + name + `, namespace: ` + ns + `}
+spec:
+  selector: {matchLabels: {app: ` + name + `}}
+  template:
+    metadata: {labels: {app: ` + name + `}}
+    spec:
+      volumes: ` + volumes + `
+      containers: ` + containers + `
+`
+}
+
+// TestListOrderDrift: Git lists the items of an associative list (env,
+// ports, volumes, containers) in another order than the live object. A
+// server-side apply keeps Git's order of the items it applies whoever
+// applied the live object (the agent itself or another manager), so
+// applying Git changes the pod template and rolls the Deployment out, as
+// `kubectl diff --server-side` shows. Both modes report the order as a
+// change of the list, and agree.
+func TestListOrderDrift(t *testing.T) {
+	cp := controlplane.ForTest(t)
+	ns := "listorder"
+	kubectl(t, cp, "", "create", "namespace", ns)
+	paths := map[string]string{
+		"env":        "spec.template.spec.containers[0].env",
+		"ports":      "spec.template.spec.containers[0].ports",
+		"volumes":    "spec.template.spec.volumes",
+		"containers": "spec.template.spec.containers",
+	}
+	appliers := map[string][]string{
+		"agent": {"apply", "--server-side", "--field-manager=argocd-controller"},
+		"other": {"create"},
+	}
+	for _, list := range []string{"env", "ports", "volumes", "containers"} {
+		for _, who := range []string{"agent", "other"} {
+			name := list + "-" + who
+			kubectl(t, cp, orderedDeployment(ns, name, nil), append(appliers[who], "-f", "-")...)
+			dir := writeFiles(t, map[string]string{"web.yaml": orderedDeployment(ns, name, map[string]string{list: "BA"})})
+			// What the server returns for Git's state: Git's order.
+			dry := kubectl(t, cp, orderedDeployment(ns, name, map[string]string{list: "BA"}), "apply", "--server-side", "--dry-run=server", "--force-conflicts", "--field-manager=argocd-controller", "-f", "-", "-o", "yaml")
+			if !strings.Contains(dry, "image: busybox") {
+				t.Fatalf("%s: unexpected dry-run output:\n%s", name, dry)
+			}
+			var reports [2][]string
+			for i, mode := range []string{"server", "local"} {
+				r := runDrift(t, cp, "-f", filepath.Join(dir, "web.yaml"), "--mode", mode, "-o", "json")
+				if r.code != 1 {
+					t.Errorf("%s, %s mode: exit %d, want 1 (drift)\n%s%s", name, mode, r.code, r.stdout, r.stderr)
+					continue
+				}
+				reports[i] = noteLines(t, r.stdout)
+				want := "Deployment/" + name + " reordered " + paths[list]
+				if len(reports[i]) != 1 || !strings.HasPrefix(reports[i][0], want+" ") {
+					t.Errorf("%s, %s mode: got %q, want one line %q by a manager", name, mode, reports[i], want)
+				}
+			}
+			if !slices.Equal(reports[0], reports[1]) {
+				t.Errorf("%s: the modes disagree:\nserver: %q\nlocal:  %q", name, reports[0], reports[1])
+			}
+		}
+	}
+}
+
+// TestListOrderDriftWithForeignItem: another manager (kubectl set env)
+// added C after Git's A and B, and Git now lists B before A. The server
+// puts B, then C, then A; both modes report the order of Git's items and
+// C as added by kubectl-set. Git in live's order with C is not an order
+// change.
+func TestListOrderDriftWithForeignItem(t *testing.T) {
+	cp := controlplane.ForTest(t)
+	ns := "listorder-foreign"
+	kubectl(t, cp, "", "create", "namespace", ns)
+	kubectl(t, cp, orderedDeployment(ns, "web", nil), "apply", "--server-side", "--field-manager=argocd-controller", "-f", "-")
+	kubectl(t, cp, "", "set", "env", "-n", ns, "deployment/web", "-c", "app", "C=3")
+	for _, order := range []string{"AB", "BA"} {
+		dir := writeFiles(t, map[string]string{"web.yaml": orderedDeployment(ns, "web", map[string]string{"env": order})})
+		want := []string{"Deployment/web extra spec.template.spec.containers[0].env[2] [added by another manager] kubectl-set(Update)"}
+		if order == "BA" {
+			want = append(want, "Deployment/web reordered spec.template.spec.containers[0].env argocd-controller(Apply)")
+		}
+		for _, mode := range []string{"server", "local"} {
+			r := runDrift(t, cp, "-f", filepath.Join(dir, "web.yaml"), "--mode", mode, "-o", "json")
+			got := noteLines(t, r.stdout)
+			if r.code != 1 || !slices.Equal(got, want) {
+				t.Errorf("Git %s, %s mode: exit %d, got\n%s\nwant\n%s\n%s", order, mode, r.code, strings.Join(got, "\n"), strings.Join(want, "\n"), r.stderr)
+			}
+		}
+	}
+}
