@@ -112,3 +112,73 @@ func TestListOrderDriftWithForeignItem(t *testing.T) {
 		}
 	}
 }
+
+// TestInvalidManifestBothModes: manifests the server refuses to apply — a
+// container port given as the string "8080" (for an existing object and a
+// new one), a field the kind does not have — are errors in both modes:
+// server mode from the dry-run, local mode from the server's OpenAPI v3
+// schema. Valid manifests using int-or-string ports, quantities and
+// free-form fields stay in sync in both.
+func TestInvalidManifestBothModes(t *testing.T) {
+	cp := controlplane.ForTest(t)
+	ns := "invalid"
+	kubectl(t, cp, "", "create", "namespace", ns)
+	valid := orderedDeployment(ns, "web", nil) + `---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: ` + ns + `}
+spec:
+  selector: {app: web}
+  ports: [{name: http, port: 80, targetPort: http}, {name: metrics, port: 9090, targetPort: 9090}]
+---
+apiVersion: v1
+kind: ResourceQuota
+metadata: {name: quota, namespace: ` + ns + `}
+spec: {hard: {cpu: "2", memory: 1Gi, pods: 10}}
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: apps, namespace: ` + ns + `}
+spec:
+  interval: 10m
+  path: ./apps
+  prune: true
+  sourceRef: {kind: GitRepository, name: apps}
+  postBuild: {substitute: {cluster: prod}}
+`
+	kubectl(t, cp, valid, "apply", "--server-side", "--field-manager=kustomize-controller", "-f", "-")
+	dir := writeFiles(t, map[string]string{"valid.yaml": valid})
+	for _, mode := range []string{"server", "local"} {
+		if r := runDrift(t, cp, "-f", filepath.Join(dir, "valid.yaml"), "--mode", mode, "-o", "json"); r.code != 0 {
+			t.Errorf("valid manifests, %s mode: exit %d, want 0\n%s%s", mode, r.code, r.stdout, r.stderr)
+		}
+	}
+
+	stringPort := strings.Replace(orderedDeployment(ns, "web", nil), "containerPort: 8080", `containerPort: "8080"`, 1)
+	newStringPort := strings.Replace(orderedDeployment(ns, "new", nil), "containerPort: 8080", `containerPort: "8080"`, 1)
+	unknownField := strings.Replace(orderedDeployment(ns, "web", nil), "image: nginx,", "image: nginx, imagePullPolicyy: Always,", 1)
+	tests := map[string]struct{ manifest, local string }{
+		"string port":             {stringPort, `spec.template.spec.containers[0].ports[0].containerPort: expected integer, got string`},
+		"string port, new object": {newStringPort, `spec.template.spec.containers[0].ports[0].containerPort: expected integer, got string`},
+		"unknown field":           {unknownField, `spec.template.spec.containers[0].imagePullPolicyy: field not declared in schema`},
+	}
+	for name, tt := range tests {
+		dir := writeFiles(t, map[string]string{"web.yaml": tt.manifest})
+		var statuses [2][]string
+		for i, mode := range []string{"server", "local"} {
+			r := runDrift(t, cp, "-f", filepath.Join(dir, "web.yaml"), "--mode", mode, "-o", "json")
+			rep := parseReport(t, r.stdout)
+			if r.code != 2 || len(rep.Objects) != 1 || rep.Objects[0].Status != "error" {
+				t.Errorf("%s, %s mode: exit %d, want 2 and one object in error\n%s%s", name, mode, r.code, r.stdout, r.stderr)
+				continue
+			}
+			statuses[i] = []string{rep.Objects[0].Name, rep.Objects[0].Status}
+			if mode == "local" && !strings.Contains(rep.Objects[0].Reason, tt.local) {
+				t.Errorf("%s, local mode: reason %q, want it to name %q", name, rep.Objects[0].Reason, tt.local)
+			}
+		}
+		if !slices.Equal(statuses[0], statuses[1]) {
+			t.Errorf("%s: the modes disagree: server %v, local %v", name, statuses[0], statuses[1])
+		}
+	}
+}
