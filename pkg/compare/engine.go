@@ -128,11 +128,7 @@ func (e *Engine) Run(ctx context.Context, desired []Desired, opts Options) (*Rep
 			for i := range work {
 				it := items[i]
 				if it.report.Status != StatusError {
-					if reason := schemas.check(ctx, it.desired.Object, it.desired.GroupVersionKind()); reason != "" {
-						it.report.Status, it.report.Reason = StatusError, reason
-					} else {
-						e.compareOne(ctx, it, lives[i], opts, sweeper)
-					}
+					e.compareOne(ctx, it, lives[i], opts, sweeper, schemas)
 				}
 				// Keep only what the report needs: large comparisons must
 				// not hold every live object and its copies to the end.

@@ -52,12 +52,17 @@ func reconcileDisabled(o *unstructured.Unstructured) bool {
 	return o != nil && strings.EqualFold(o.GetAnnotations()[FluxReconcile], "disabled")
 }
 
-// compareOne fills it.report.
-func (e *Engine) compareOne(ctx context.Context, it *item, live *unstructured.Unstructured, opts Options, sec *secrets) {
+// compareOne fills it.report. In local mode, schemas (nil: none) check
+// desired first, as the server would when applying it.
+func (e *Engine) compareOne(ctx context.Context, it *item, live *unstructured.Unstructured, opts Options, sec *secrets, schemas *validator) {
 	r := it.report
 	desired := it.desired
 	if reconcileDisabled(desired) || reconcileDisabled(live) {
 		r.Status, r.Reason = StatusSkipped, FluxReconcile+": disabled"
+		return
+	}
+	if reason := schemas.check(ctx, desired.Object, desired.GroupVersionKind()); reason != "" {
+		r.Status, r.Reason = StatusError, reason
 		return
 	}
 	sec.add(desired.Object)

@@ -100,3 +100,19 @@ func TestSchemaUnavailable(t *testing.T) {
 		t.Errorf("warnings %q", rep.Warnings)
 	}
 }
+
+// An object Flux does not reconcile is skipped before it is checked, as
+// server mode skips it before the dry-run.
+func TestSchemaCheckAfterSkip(t *testing.T) {
+	t.Parallel()
+	w := widget(map[string]any{"port": "8080"})
+	w.SetAnnotations(map[string]string{FluxReconcile: "disabled"})
+	f := &schemaCluster{fakeCluster: &fakeCluster{live: []*unstructured.Unstructured{widget(nil)}}, docs: map[schema.GroupVersion]string{{Group: "kustomize.toolkit.fluxcd.io", Version: "v1"}: widgetDoc}}
+	rep, err := (&Engine{Reader: f, Applier: f}).Run(t.Context(), git(w), local)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Objects[0].Status != StatusSkipped {
+		t.Errorf("status %s (%s), want skipped", rep.Objects[0].Status, rep.Objects[0].Reason)
+	}
+}
