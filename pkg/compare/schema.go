@@ -42,6 +42,8 @@ type schemaDoc struct {
 		Schemas map[string]*jsonSchema `json:"schemas"`
 	} `json:"components"`
 	err error
+	// roots are the schemas of the document's kinds, by kind.
+	roots map[string]*jsonSchema
 }
 
 type jsonSchema struct {
@@ -76,14 +78,7 @@ func (v *validator) check(ctx context.Context, obj map[string]any, gvk schema.Gr
 	if doc == nil {
 		return ""
 	}
-	var root *jsonSchema
-	for _, s := range doc.Components.Schemas {
-		for _, k := range s.GVK {
-			if k.Group == gvk.Group && k.Version == gvk.Version && k.Kind == gvk.Kind {
-				root = s
-			}
-		}
-	}
+	root := doc.roots[gvk.Kind]
 	if root == nil {
 		return ""
 	}
@@ -126,6 +121,14 @@ func (v *validator) doc(ctx context.Context, gv schema.GroupVersion) *schemaDoc 
 	v.docs[gv] = d
 	if d.err != nil {
 		return nil
+	}
+	d.roots = map[string]*jsonSchema{}
+	for _, s := range d.Components.Schemas {
+		for _, k := range s.GVK {
+			if k.Group == gv.Group && k.Version == gv.Version {
+				d.roots[k.Kind] = s
+			}
+		}
 	}
 	return d
 }
