@@ -169,6 +169,9 @@ func (e *Engine) compareOne(ctx context.Context, it *item, live *unstructured.Un
 		removed = objdiff.Removed(la, desiredN, liveN)
 		changes = mergeChanges(changes, removed)
 	}
+	if opts.Mode == ModeServer && len(orders) > 0 {
+		orders = gitOrders(orders, desiredN, liveN)
+	}
 	// Order changes name a list, not its items: merged last so that they
 	// do not hide the changes of items below them (a change of a whole
 	// list hides them).
@@ -220,11 +223,17 @@ func (e *Engine) compareOne(ctx context.Context, it *item, live *unstructured.Un
 	} else if len(changes) > 0 {
 		// Changes may hold parts of after: delete from a copy. Without
 		// changes nothing is deleted, and after is the dry-run's own.
+		dryRun := after
 		after = runtime.DeepCopyJSON(after)
 		var extras []objpath.Path
 		for _, c := range append(foreign, removed...) {
-			if kept(changes, c.Path) {
-				extras = append(extras, c.Path)
+			if !kept(changes, c.Path) {
+				continue
+			}
+			// Paths are live's: the dry-run may hold list items in
+			// another order (Git's).
+			if p, ok := objdiff.PathIn(liveN, dryRun, c.Path); ok {
+				extras = append(extras, p)
 			}
 		}
 		deleteAll(after, extras)
@@ -246,6 +255,24 @@ type reorder struct {
 	parent map[string]any
 	key    string
 	order  any
+}
+
+// gitOrders describes the order changes the dry-run shows with the items
+// Git sets, as local mode does: the dry-run's lists also hold the items
+// other managers added, which are not Git's to order. A list whose Git
+// items keep their live order keeps the dry-run's description.
+func gitOrders(orders []objdiff.Change, desired, live map[string]any) []objdiff.Change {
+	_, local := splitOrders(objdiff.Subset(desired, live))
+	out := make([]objdiff.Change, 0, len(orders))
+	for _, c := range orders {
+		for _, l := range local {
+			if l.Path.Equal(c.Path) {
+				c.Live, c.Desired = l.Live, l.Desired
+			}
+		}
+		out = append(out, c)
+	}
+	return out
 }
 
 // splitOrders separates the Reordered changes from the others.

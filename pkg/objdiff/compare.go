@@ -450,6 +450,51 @@ func desiredAt(desired, live map[string]any, livePath objpath.Path) (any, bool) 
 	return d, true
 }
 
+// PathIn returns the path in other of the field found at livePath in live,
+// matching list items by their identifying field rather than position (the
+// dry-run's result may hold them in another order); false when other does
+// not have it.
+func PathIn(live, other map[string]any, livePath objpath.Path) (objpath.Path, bool) {
+	var l, o any = live, other
+	out := make(objpath.Path, 0, len(livePath))
+	for _, e := range livePath {
+		switch k := e.(type) {
+		case string:
+			lm, _ := l.(map[string]any)
+			om, ok := o.(map[string]any)
+			if !ok {
+				return nil, false
+			}
+			if o, ok = om[k]; !ok {
+				return nil, false
+			}
+			l = lm[k]
+			out = append(out, k)
+		case int:
+			ll, _ := l.([]any)
+			ol, ok := o.([]any)
+			if !ok || k >= len(ll) {
+				return nil, false
+			}
+			item := ll[k]
+			j := -1
+			if key := listKey(ll, ol); key != "" {
+				j = indexByKey(ol, key, item.(map[string]any)[key])
+			} else if _, isMap := item.(map[string]any); !isMap {
+				j = findValue(ol, item)
+			} else if len(ol) == len(ll) {
+				j = k
+			}
+			if j < 0 {
+				return nil, false
+			}
+			l, o = item, ol[j]
+			out = append(out, j)
+		}
+	}
+	return out, true
+}
+
 // AtomicLists compares, position by position, the lists that managedFields
 // shows are replaced as a whole (owned as one field: RBAC subjects and
 // rules, args, tolerations…) wherever Git sets them. Subset matches list

@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/objpath"
 )
 
 func envOf(names ...string) []any {
@@ -84,5 +86,33 @@ func TestReorder(t *testing.T) {
 	// An order naming an item the list lacks leaves it as it is.
 	if diff := cmp.Diff(envOf("B", "A"), Reorder(envOf("B", "A"), []any{"A", "X"})); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+func TestPathIn(t *testing.T) {
+	t.Parallel()
+	live := m("spec", m("env", envOf("A", "B", "C"), "args", l("x", "y")))
+	other := m("spec", m("env", envOf("B", "C", "A"), "args", l("x", "y")))
+	tests := []struct {
+		live any
+		want any // objpath.Path or nil when absent
+	}{
+		{p("spec", "env", 2), p("spec", "env", 1)},
+		{p("spec", "env", 0, "value"), p("spec", "env", 2, "value")},
+		{p("spec", "args", 1), p("spec", "args", 1)},
+		{p("spec", "env", 3), nil},
+		{p("spec", "gone"), nil},
+	}
+	for _, tt := range tests {
+		got, ok := PathIn(live, other, tt.live.(objpath.Path))
+		if tt.want == nil {
+			if ok {
+				t.Errorf("%v: got %v, want absent", tt.live, got)
+			}
+			continue
+		}
+		if !ok || !got.Equal(tt.want.(objpath.Path)) {
+			t.Errorf("%v: got %v %v, want %v", tt.live, got, ok, tt.want)
+		}
 	}
 }

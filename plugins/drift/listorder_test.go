@@ -119,6 +119,15 @@ func TestListOrderDriftWithForeignItem(t *testing.T) {
 			want = append(want, "Deployment/web reordered spec.template.spec.containers[0].env argocd-controller(Apply)")
 		}
 		for _, mode := range []string{"server", "local"} {
+			if order == "BA" {
+				// The diff names the order and shows Git's (B, C, A in
+				// server mode; local mode drops the foreign C).
+				r := runDrift(t, cp, "-f", filepath.Join(dir, "web.yaml"), "--mode", mode)
+				if !strings.Contains(r.stdout, `#   spec.template.spec.containers[0].env: order ["B","A"] in Git, ["A","B"] live`) ||
+					!strings.Contains(r.stdout, "-        - name: A\n") || !strings.Contains(r.stdout, "+        - name: A\n") {
+					t.Errorf("%s mode: the diff does not show the order:\n%s", mode, r.stdout)
+				}
+			}
 			r := runDrift(t, cp, "-f", filepath.Join(dir, "web.yaml"), "--mode", mode, "-o", "json")
 			got := noteLines(t, r.stdout)
 			if r.code != 1 || !slices.Equal(got, want) {
