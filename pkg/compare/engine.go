@@ -61,7 +61,10 @@ type Options struct {
 	Progress func(done, total int)
 }
 
-// Engine compares desired objects with a cluster.
+// Engine compares desired objects with a cluster. In local mode, when
+// Reader is also a cluster.SchemaReader, desired objects are checked
+// against the server's OpenAPI v3 schemas first: one the server would
+// refuse to apply is an error, as in server mode.
 type Engine struct {
 	Reader  cluster.Reader
 	Applier cluster.Applier
@@ -115,6 +118,10 @@ func (e *Engine) Run(ctx context.Context, desired []Desired, opts Options) (*Rep
 	track.learn(opts.Tracking)
 	sweeper := newSecrets(opts.ShowSecrets)
 	sweeper.addText(opts.SecretValues)
+	var schemas *validator
+	if opts.Mode == ModeLocal {
+		schemas = newValidator(e.Reader)
+	}
 	var done int
 	var mu sync.Mutex
 	work := make(chan int)
@@ -126,7 +133,7 @@ func (e *Engine) Run(ctx context.Context, desired []Desired, opts Options) (*Rep
 			for i := range work {
 				it := items[i]
 				if it.report.Status != StatusError {
-					e.compareOne(ctx, it, lives[i], opts, sweeper)
+					e.compareOne(ctx, it, lives[i], opts, sweeper, schemas)
 				}
 				// Keep only what the report needs: large comparisons must
 				// not hold every live object and its copies to the end.
@@ -167,6 +174,7 @@ func (e *Engine) Run(ctx context.Context, desired []Desired, opts Options) (*Rep
 		return nil, err
 	}
 	rep.Objects = append(rep.Objects, fromInventory...)
+	rep.Warnings = append(rep.Warnings, schemas.warnings()...)
 	sweeper.finish(rep)
 	sort.Strings(rep.Warnings)
 	sort.SliceStable(rep.Objects, func(i, j int) bool { return less(&rep.Objects[i], &rep.Objects[j]) })

@@ -1096,3 +1096,77 @@ func TestHelmValuesMaskedInReasons(t *testing.T) {
 		}
 	})
 }
+
+// Git lists MODE before DEBUG, live has DEBUG, another manager's TRACE,
+// then MODE: the order is reported as a change of the list, the foreign
+// item still as its own change, and After (local mode) has Git's order in
+// the places Git's items held, without TRACE.
+func TestReorderedListLocalAfter(t *testing.T) {
+	t.Parallel()
+	live := envDeployment([]any{envVar("DEBUG", "1"), envVar("TRACE", "1"), envVar("MODE", "prod")},
+		entry("kubectl-set", "Update", "", "2026-11-22T16:45:00Z",
+			`{"f:spec":{"f:template":{"f:spec":{"f:containers":{"k:{\"name\":\"web\"}":{"f:env":{"k:{\"name\":\"TRACE\"}":{".":{},"f:name":{},"f:value":{}}}}}}}}}`))
+	desired := object("apps/v1", "Deployment", "shop", "web",
+		withField("spec.template.spec.containers", []any{map[string]any{"name": "web", "image": "nginx", "env": []any{envVar("MODE", "prod"), envVar("DEBUG", "1")}}}))
+	env := objpath.Path{"spec", "template", "spec", "containers", 0, "env"}
+	rep := run(t, &fakeCluster{live: []*unstructured.Unstructured{live}}, local, git(desired))
+	o := find(t, rep, "Deployment", "shop", "web")
+	var got []string
+	for _, c := range o.Changes {
+		got = append(got, fmt.Sprintf("%s %s %v %v", c.Type, c.Path, c.Live, c.Desired))
+	}
+	want := []string{
+		"reordered spec.template.spec.containers[0].env [DEBUG MODE] [MODE DEBUG]",
+		"extra spec.template.spec.containers[0].env[1] map[name:TRACE value:1] <nil>",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("changes (-want +got):\n%s", diff)
+	}
+	after, _ := objpath.Get(o.After, env)
+	if diff := cmp.Diff([]any{envVar("MODE", "prod"), envVar("DEBUG", "1")}, after); diff != "" {
+		t.Errorf("After env (-want +got):\n%s", diff)
+	}
+}
+
+// Server mode: live A, B, then C added by kubectl set env; Git lists B, A.
+// The dry-run returns B, C, A (what the real server does). The order is
+// described with Git's items, as in local mode, and After drops C — found
+// by name in the dry-run's order, not at its live index (which is A's
+// there).
+func TestReorderedListServerAfter(t *testing.T) {
+	t.Parallel()
+	live := envDeployment([]any{envVar("A", "1"), envVar("B", "2"), envVar("C", "3")},
+		entry("kubectl-set", "Update", "", "2026-11-22T16:45:00Z",
+			`{"f:spec":{"f:template":{"f:spec":{"f:containers":{"k:{\"name\":\"web\"}":{"f:env":{"k:{\"name\":\"C\"}":{".":{},"f:name":{},"f:value":{}}}}}}}}}`))
+	desired := object("apps/v1", "Deployment", "shop", "web",
+		withField("spec.template.spec.containers", []any{map[string]any{"name": "web", "image": "nginx", "env": []any{envVar("B", "2"), envVar("A", "1")}}}))
+	env := objpath.Path{"spec", "template", "spec", "containers", 0, "env"}
+	f := &fakeCluster{
+		live: []*unstructured.Unstructured{live},
+		apply: func(_, live *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+			out := live.DeepCopy()
+			if err := unstructured.SetNestedSlice(out.Object, []any{map[string]any{"name": "web", "image": "nginx",
+				"env": []any{envVar("B", "2"), envVar("C", "3"), envVar("A", "1")}}}, "spec", "template", "spec", "containers"); err != nil {
+				t.Fatal(err)
+			}
+			return out, nil
+		},
+	}
+	rep := run(t, f, Options{Mode: ModeServer}, git(desired))
+	o := find(t, rep, "Deployment", "shop", "web")
+	var got []string
+	for _, c := range o.Changes {
+		got = append(got, fmt.Sprintf("%s %s %v %v", c.Type, c.Path, c.Live, c.Desired))
+	}
+	want := []string{
+		"reordered spec.template.spec.containers[0].env [A B] [B A]",
+		"extra spec.template.spec.containers[0].env[2] map[name:C value:3] <nil>",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("changes (-want +got):\n%s", diff)
+	}
+	after, _ := objpath.Get(o.After, env)
+	if diff := cmp.Diff([]any{envVar("B", "2"), envVar("A", "1")}, after); diff != "" {
+		t.Errorf("After env (-want +got):\n%s", diff)
+	}
+}

@@ -52,12 +52,17 @@ func reconcileDisabled(o *unstructured.Unstructured) bool {
 	return o != nil && strings.EqualFold(o.GetAnnotations()[FluxReconcile], "disabled")
 }
 
-// compareOne fills it.report.
-func (e *Engine) compareOne(ctx context.Context, it *item, live *unstructured.Unstructured, opts Options, sec *secrets) {
+// compareOne fills it.report. In local mode, schemas (nil: none) check
+// desired first, as the server would when applying it.
+func (e *Engine) compareOne(ctx context.Context, it *item, live *unstructured.Unstructured, opts Options, sec *secrets, schemas *validator) {
 	r := it.report
 	desired := it.desired
 	if reconcileDisabled(desired) || reconcileDisabled(live) {
 		r.Status, r.Reason = StatusSkipped, FluxReconcile+": disabled"
+		return
+	}
+	if reason := schemas.check(ctx, desired.Object, desired.GroupVersionKind()); reason != "" {
+		r.Status, r.Reason = StatusError, reason
 		return
 	}
 	sec.add(desired.Object)
@@ -136,11 +141,11 @@ func (e *Engine) compareOne(ctx context.Context, it *item, live *unstructured.Un
 		}
 	}
 
-	var changes []objdiff.Change
+	var changes, orders []objdiff.Change
 	if after != nil {
-		changes = objdiff.Full(liveN, after)
+		changes, orders = splitOrders(objdiff.Full(liveN, after))
 	} else {
-		changes = objdiff.Subset(desiredN, liveN)
+		changes, orders = splitOrders(objdiff.Subset(desiredN, liveN))
 		changes = mergeAtomic(changes, objdiff.AtomicLists(desiredN, liveN, own))
 		// Fields the agent applied before and Git no longer sets. Only Apply
 		// entries: an Update entry also owns the defaults of what it wrote.
@@ -164,6 +169,13 @@ func (e *Engine) compareOne(ctx context.Context, it *item, live *unstructured.Un
 		removed = objdiff.Removed(la, desiredN, liveN)
 		changes = mergeChanges(changes, removed)
 	}
+	if opts.Mode == ModeServer && len(orders) > 0 {
+		orders = gitOrders(orders, desiredN, liveN)
+	}
+	// Order changes name a list, not its items: merged last so that they
+	// do not hide the changes of items below them (a change of a whole
+	// list hides them).
+	changes = mergeChanges(changes, orders)
 	noteOperatorKeys(changes)
 	for i := range changes {
 		if changes[i].Owners == nil && changes[i].Type != objdiff.Missing {
@@ -182,22 +194,46 @@ func (e *Engine) compareOne(ctx context.Context, it *item, live *unstructured.Un
 	if after == nil {
 		after = runtime.DeepCopyJSON(liveN)
 		var extras []objpath.Path
+		var reorders []reorder
 		for _, c := range changes {
-			if c.Type == objdiff.Extra {
+			switch c.Type {
+			case objdiff.Extra:
 				extras = append(extras, c.Path)
-				continue
+			case objdiff.Reordered:
+				// The list's parent map stays the same object through the
+				// deletions, which change indices: found before them.
+				if parent, ok := objpath.Get(after, c.Path[:len(c.Path)-1]); ok {
+					if m, ok := parent.(map[string]any); ok {
+						if k, ok := c.Path[len(c.Path)-1].(string); ok {
+							reorders = append(reorders, reorder{m, k, c.Desired})
+						}
+					}
+				}
+			default:
+				objpath.Set(after, c.Path, runtime.DeepCopyJSONValue(c.Desired))
 			}
-			objpath.Set(after, c.Path, runtime.DeepCopyJSONValue(c.Desired))
 		}
 		deleteAll(after, extras)
+		for _, r := range reorders {
+			if l, ok := r.parent[r.key].([]any); ok {
+				order, _ := r.order.([]any)
+				r.parent[r.key] = objdiff.Reorder(l, order)
+			}
+		}
 	} else if len(changes) > 0 {
 		// Changes may hold parts of after: delete from a copy. Without
 		// changes nothing is deleted, and after is the dry-run's own.
+		dryRun := after
 		after = runtime.DeepCopyJSON(after)
 		var extras []objpath.Path
 		for _, c := range append(foreign, removed...) {
-			if kept(changes, c.Path) {
-				extras = append(extras, c.Path)
+			if !kept(changes, c.Path) {
+				continue
+			}
+			// Paths are live's: the dry-run may hold list items in
+			// another order (Git's).
+			if p, ok := objdiff.PathIn(liveN, dryRun, c.Path); ok {
+				extras = append(extras, p)
 			}
 		}
 		deleteAll(after, extras)
@@ -212,6 +248,44 @@ func (e *Engine) compareOne(ctx context.Context, it *item, live *unstructured.Un
 	} else {
 		r.Status = StatusUnchanged
 	}
+}
+
+// reorder is a list of after to put in Git's order: parent[key].
+type reorder struct {
+	parent map[string]any
+	key    string
+	order  any
+}
+
+// gitOrders describes the order changes the dry-run shows with the items
+// Git sets, as local mode does: the dry-run's lists also hold the items
+// other managers added, which are not Git's to order. A list whose Git
+// items keep their live order keeps the dry-run's description.
+func gitOrders(orders []objdiff.Change, desired, live map[string]any) []objdiff.Change {
+	_, local := splitOrders(objdiff.Subset(desired, live))
+	out := make([]objdiff.Change, 0, len(orders))
+	for _, c := range orders {
+		for _, l := range local {
+			if l.Path.Equal(c.Path) {
+				c.Live, c.Desired = l.Live, l.Desired
+			}
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// splitOrders separates the Reordered changes from the others.
+func splitOrders(changes []objdiff.Change) (rest, orders []objdiff.Change) {
+	rest = changes[:0:0]
+	for _, c := range changes {
+		if c.Type == objdiff.Reordered {
+			orders = append(orders, c)
+			continue
+		}
+		rest = append(rest, c)
+	}
+	return rest, orders
 }
 
 // isCreator reports whether o may be the Update that created the object

@@ -20,6 +20,13 @@ const (
 	// Extra: the cluster has the field; Git does not set it (another manager
 	// added it, or Git stopped setting it).
 	Extra ChangeType = "extra"
+	// Reordered: the items of an associative list (a container's env,
+	// ports, the containers, the volumes) that Git and the cluster both
+	// have are in a different order. Server-side apply keeps Git's order of
+	// the items it applies, so applying Git reorders them (in a pod
+	// template, a rollout). Path is the list's; Live and Desired are the
+	// identifying values (names, ports) of those items in each order.
+	Reordered ChangeType = "reordered"
 )
 
 // Change is one drifted field.
@@ -108,6 +115,9 @@ func sameScalar(a, b any) bool {
 }
 
 func fullKeyed(p objpath.Path, live, after []any, key string, out *[]Change) {
+	if c, ok := orderChange(p, live, after, key); ok {
+		*out = append(*out, c)
+	}
 	for i, item := range live {
 		j := indexByKey(after, key, item.(map[string]any)[key])
 		if j < 0 {
@@ -167,6 +177,64 @@ func listKey(lists ...[]any) string {
 	return ""
 }
 
+// orderChange compares the order of the items live and other both have
+// (other is Git's list, or the dry-run's, which keeps Git's order of the
+// items Git applies): a Reordered change when it differs. Items only one
+// list has do not count: server-side apply places another manager's items
+// around Git's, and appends Git's new ones.
+func orderChange(p objpath.Path, live, other []any, key string) (Change, bool) {
+	liveKeys := sharedKeys(live, other, key)
+	otherKeys := sharedKeys(other, live, key)
+	for i := range liveKeys {
+		if !Equal(liveKeys[i], otherKeys[i]) {
+			return Change{Path: p, Type: Reordered, Live: liveKeys, Desired: otherKeys}, true
+		}
+	}
+	return Change{}, false
+}
+
+// sharedKeys returns the identifying values of the items of l that other
+// has too, in l's order.
+func sharedKeys(l, other []any, key string) []any {
+	out := make([]any, 0, len(l))
+	for _, item := range l {
+		v := item.(map[string]any)[key]
+		if indexByKey(other, key, v) >= 0 {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// Reorder returns a copy of the associative list l in which the items
+// identified by the values of order (a Reordered change's Desired) are in
+// that order, in the positions those items held; other items keep their
+// place. l is returned as it is when its items have no identifying field.
+func Reorder(l []any, order []any) []any {
+	key := listKey(l)
+	if key == "" {
+		return l
+	}
+	var slots []int
+	for i, item := range l {
+		v := item.(map[string]any)[key]
+		for _, o := range order {
+			if Equal(o, v) {
+				slots = append(slots, i)
+				break
+			}
+		}
+	}
+	if len(slots) != len(order) {
+		return l
+	}
+	out := append([]any(nil), l...)
+	for n, o := range order {
+		out[slots[n]] = l[indexByKey(l, key, o)]
+	}
+	return out
+}
+
 func indexByKey(l []any, key string, v any) int {
 	for i, item := range l {
 		if m, ok := item.(map[string]any); ok && Equal(m[key], v) {
@@ -222,6 +290,9 @@ func subset(p objpath.Path, d, l any, out *[]Change) {
 			return
 		}
 		if key := listKey(dv); key != "" && listKey(ll) == key {
+			if c, ok := orderChange(p, ll, dv, key); ok {
+				*out = append(*out, c)
+			}
 			next := len(ll) // where the next missing item would be appended
 			for _, item := range dv {
 				j := indexByKey(ll, key, item.(map[string]any)[key])
@@ -377,6 +448,51 @@ func desiredAt(desired, live map[string]any, livePath objpath.Path) (any, bool) 
 		}
 	}
 	return d, true
+}
+
+// PathIn returns the path in other of the field found at livePath in live,
+// matching list items by their identifying field rather than position (the
+// dry-run's result may hold them in another order); false when other does
+// not have it.
+func PathIn(live, other map[string]any, livePath objpath.Path) (objpath.Path, bool) {
+	var l, o any = live, other
+	out := make(objpath.Path, 0, len(livePath))
+	for _, e := range livePath {
+		switch k := e.(type) {
+		case string:
+			lm, _ := l.(map[string]any)
+			om, ok := o.(map[string]any)
+			if !ok {
+				return nil, false
+			}
+			if o, ok = om[k]; !ok {
+				return nil, false
+			}
+			l = lm[k]
+			out = append(out, k)
+		case int:
+			ll, _ := l.([]any)
+			ol, ok := o.([]any)
+			if !ok || k >= len(ll) {
+				return nil, false
+			}
+			item := ll[k]
+			j := -1
+			if key := listKey(ll, ol); key != "" {
+				j = indexByKey(ol, key, item.(map[string]any)[key])
+			} else if _, isMap := item.(map[string]any); !isMap {
+				j = findValue(ol, item)
+			} else if len(ol) == len(ll) {
+				j = k
+			}
+			if j < 0 {
+				return nil, false
+			}
+			l, o = item, ol[j]
+			out = append(out, j)
+		}
+	}
+	return out, true
 }
 
 // AtomicLists compares, position by position, the lists that managedFields

@@ -38,12 +38,13 @@ func TestFull(t *testing.T) {
 			},
 		},
 		{
-			name:  "keyed list matched by name, not position",
+			name:  "keyed list matched by name, not position; the order is a change of the list",
 			live:  podSpec(container("a", "a:1"), container("b", "b:1")),
 			after: podSpec(container("b", "b:2"), container("a", "a:1")),
-			want: []Change{{
-				Path: p("spec", "template", "spec", "containers", 1, "image"), Type: Modified, Live: "b:1", Desired: "b:2",
-			}},
+			want: []Change{
+				{Path: p("spec", "template", "spec", "containers"), Type: Reordered, Live: l("a", "b"), Desired: l("b", "a")},
+				{Path: p("spec", "template", "spec", "containers", 1, "image"), Type: Modified, Live: "b:1", Desired: "b:2"},
+			},
 		},
 		{
 			name:  "keyed list item only live has is extra (live index), only after has is missing (after index)",
@@ -58,7 +59,10 @@ func TestFull(t *testing.T) {
 			name:  "keyed by containerPort when items have no name",
 			live:  m("ports", l(m("containerPort", int64(80), "protocol", "TCP"), m("containerPort", int64(443), "protocol", "TCP"))),
 			after: m("ports", l(m("containerPort", int64(443), "protocol", "TCP"), m("containerPort", int64(80), "protocol", "UDP"))),
-			want:  []Change{{Path: p("ports", 0, "protocol"), Type: Modified, Live: "TCP", Desired: "UDP"}},
+			want: []Change{
+				{Path: p("ports"), Type: Reordered, Live: l(int64(80), int64(443)), Desired: l(int64(443), int64(80))},
+				{Path: p("ports", 0, "protocol"), Type: Modified, Live: "TCP", Desired: "UDP"},
+			},
 		},
 		{
 			name:  "positional list of the same length compared item by item",
@@ -188,7 +192,10 @@ func TestSubset(t *testing.T) {
 			name:    "keyed list item modified: path of the live item",
 			desired: m("env", env("A", "1", "B", "2")),
 			live:    m("env", env("B", "3", "A", "1")),
-			want:    []Change{{Path: p("env", 0, "value"), Type: Modified, Live: "3", Desired: "2"}},
+			want: []Change{
+				{Path: p("env"), Type: Reordered, Live: l("B", "A"), Desired: l("A", "B")},
+				{Path: p("env", 0, "value"), Type: Modified, Live: "3", Desired: "2"},
+			},
 		},
 		{
 			name:    "keyed list items missing are appended one after the other",

@@ -225,6 +225,10 @@ func (a *Adoption) adoptFile(ctx context.Context, path string, objs []*fileObjec
 				a.refuse(o.id, field, "the live value is masked (it holds a secret value)")
 				continue
 			}
+			if c.Type == objdiff.Reordered {
+				a.refuse(o.id, field, "the order of a list is not adopted: reorder its items in the file")
+				continue
+			}
 			ref := o.report.Live
 			if c.Type == objdiff.Missing {
 				ref = o.report.After

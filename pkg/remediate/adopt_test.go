@@ -434,3 +434,31 @@ func TestRenderRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// A reordered list is not adopted (the file is left as it is): the order
+// is refused, with a reason, rather than reported as adopted.
+func TestAdoptRefusesListOrder(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	file := filepath.Join(dir, "web.yaml")
+	content := "apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec:\n  containers:\n  - name: app\n    env: [{name: B, value: \"2\"}, {name: A, value: \"1\"}]\n"
+	if err := os.WriteFile(file, []byte(content), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	envPath := p("spec", "containers", 0, "env")
+	rep := &compare.Report{Mode: compare.ModeServer, Objects: []compare.ObjectReport{{
+		APIVersion: "v1", Kind: "Pod", Namespace: "default", Name: "web", Source: file + ":1", Status: compare.StatusModified,
+		Live:    obj(t, `{apiVersion: v1, kind: Pod, metadata: {name: web}, spec: {containers: [{name: app, env: [{name: A, value: "1"}, {name: B, value: "2"}]}]}}`),
+		Changes: []objdiff.Change{{Path: envPath, Type: objdiff.Reordered, Live: []any{"A", "B"}, Desired: []any{"B", "A"}}},
+	}}}
+	a, err := Adopt(t.Context(), rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(a.Adopted) != 0 || len(a.Refused) != 1 || a.Refused[0].Field != envPath.String() {
+		t.Errorf("adopted %v, refused %v: want the order refused", a.Adopted, a.Refused)
+	}
+	if a.Diff() != "" {
+		t.Errorf("a diff for a refused order:\n%s", a.Diff())
+	}
+}

@@ -205,6 +205,8 @@ func describeChange(c objdiff.Change) string {
 		if c.Note == "" {
 			s = fmt.Sprintf("%s: %s, not in Git", c.Path, scalar(c.Live))
 		}
+	case objdiff.Reordered:
+		s = fmt.Sprintf("%s: order %s in Git, %s live", c.Path, scalar(c.Desired), scalar(c.Live))
 	default:
 		s = fmt.Sprintf("%s: %s in Git, %s live", c.Path, scalar(c.Desired), scalar(c.Live))
 	}

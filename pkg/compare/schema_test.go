@@ -1,0 +1,118 @@
+package compare
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+// schemaCluster is a fakeCluster that also publishes OpenAPI v3 documents.
+type schemaCluster struct {
+	*fakeCluster
+	docs map[schema.GroupVersion]string
+}
+
+func (s *schemaCluster) OpenAPIV3(_ context.Context, gv schema.GroupVersion) ([]byte, error) {
+	d, ok := s.docs[gv]
+	if !ok {
+		return nil, errors.New("forbidden: /openapi/v3")
+	}
+	return []byte(d), nil
+}
+
+// A Kustomization (a made-up schema): spec.port is an integer, spec.target int-or-string, spec.size a
+// string or a number (a quantity), spec.extra free-form.
+const widgetDoc = `{"components":{"schemas":{
+ "example.Widget":{"type":"object","x-kubernetes-group-version-kind":[{"group":"kustomize.toolkit.fluxcd.io","version":"v1","kind":"Kustomization"}],
+  "properties":{"apiVersion":{"type":"string"},"kind":{"type":"string"},"metadata":{"allOf":[{"$ref":"#/components/schemas/meta"}]},
+   "spec":{"type":"object","properties":{
+    "port":{"type":"integer"},
+    "target":{"x-kubernetes-int-or-string":true},
+    "size":{"oneOf":[{"type":"string"},{"type":"number"}]},
+    "labels":{"type":"object","additionalProperties":{"type":"string"}},
+    "extra":{"type":"object","x-kubernetes-preserve-unknown-fields":true}}}}},
+ "meta":{"type":"object","properties":{"name":{"type":"string"},"namespace":{"type":"string"}}}}}}`
+
+func widget(spec map[string]any) *unstructured.Unstructured {
+	return &unstructured.Unstructured{Object: map[string]any{"apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
+		"metadata": map[string]any{"name": "w", "namespace": "default"}, "spec": spec}}
+}
+
+func TestSchemaCheckInLocalMode(t *testing.T) {
+	t.Parallel()
+	valid := map[string]any{"port": int64(80), "target": "http", "size": 1.5, "labels": map[string]any{"a": "b"},
+		"extra": map[string]any{"anything": []any{int64(1)}}}
+	tests := []struct {
+		name       string
+		spec       map[string]any
+		wantReason string
+	}{
+		{name: "valid", spec: valid},
+		{name: "integer as a string", spec: map[string]any{"port": "8080"},
+			wantReason: "invalid against the server's OpenAPI schema of kustomize.toolkit.fluxcd.io/v1: spec.port: expected integer, got string; the server would refuse to apply it"},
+		{name: "int-or-string as a boolean", spec: map[string]any{"target": true},
+			wantReason: "spec.target: expected an integer or a string, got boolean"},
+		{name: "quantity as an object", spec: map[string]any{"size": map[string]any{}},
+			wantReason: "spec.size: object matches none of the allowed types"},
+		{name: "map value of the wrong type, unknown field", spec: map[string]any{"labels": map[string]any{"a": int64(1)}, "prot": int64(1)},
+			wantReason: "spec.labels.a: expected string, got number; spec.prot: field not declared in schema"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			live := widget(valid)
+			f := &schemaCluster{fakeCluster: &fakeCluster{live: []*unstructured.Unstructured{live}}, docs: map[schema.GroupVersion]string{{Group: "kustomize.toolkit.fluxcd.io", Version: "v1"}: widgetDoc}}
+			rep, err := (&Engine{Reader: f, Applier: f}).Run(t.Context(), git(widget(tt.spec)), local)
+			if err != nil {
+				t.Fatal(err)
+			}
+			o := rep.Objects[0]
+			if tt.wantReason == "" {
+				if o.Status == StatusError {
+					t.Errorf("valid object in error: %s", o.Reason)
+				}
+				return
+			}
+			if o.Status != StatusError || !strings.Contains(o.Reason, tt.wantReason) {
+				t.Errorf("status %s, reason %q; want error with %q", o.Status, o.Reason, tt.wantReason)
+			}
+		})
+	}
+}
+
+// A schema the server does not let us read is a warning: objects are
+// compared without the check.
+func TestSchemaUnavailable(t *testing.T) {
+	t.Parallel()
+	f := &schemaCluster{fakeCluster: &fakeCluster{live: []*unstructured.Unstructured{widget(map[string]any{"port": "8080"})}}}
+	rep, err := (&Engine{Reader: f, Applier: f}).Run(t.Context(), git(widget(map[string]any{"port": "8080"})), local)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Objects[0].Status != StatusUnchanged {
+		t.Errorf("status %s (%s), want unchanged", rep.Objects[0].Status, rep.Objects[0].Reason)
+	}
+	if len(rep.Warnings) != 1 || !strings.Contains(rep.Warnings[0], "objects of kustomize.toolkit.fluxcd.io/v1 are not checked against the server's schema: forbidden") {
+		t.Errorf("warnings %q", rep.Warnings)
+	}
+}
+
+// An object Flux does not reconcile is skipped before it is checked, as
+// server mode skips it before the dry-run.
+func TestSchemaCheckAfterSkip(t *testing.T) {
+	t.Parallel()
+	w := widget(map[string]any{"port": "8080"})
+	w.SetAnnotations(map[string]string{FluxReconcile: "disabled"})
+	f := &schemaCluster{fakeCluster: &fakeCluster{live: []*unstructured.Unstructured{widget(nil)}}, docs: map[schema.GroupVersion]string{{Group: "kustomize.toolkit.fluxcd.io", Version: "v1"}: widgetDoc}}
+	rep, err := (&Engine{Reader: f, Applier: f}).Run(t.Context(), git(w), local)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Objects[0].Status != StatusSkipped {
+		t.Errorf("status %s (%s), want skipped", rep.Objects[0].Status, rep.Objects[0].Reason)
+	}
+}
