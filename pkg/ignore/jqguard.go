@@ -270,6 +270,7 @@ func containsInt(l []int, n int) bool {
 type meteredContext struct {
 	context.Context
 	steps      int
+	maxSteps   int
 	startAlloc uint64
 	sample     [1]metrics.Sample
 	err        error
@@ -278,8 +279,11 @@ type meteredContext struct {
 
 const heapAllocsMetric = "/gc/heap/allocs:bytes"
 
-func newMeteredContext(parent context.Context) *meteredContext {
-	m := &meteredContext{Context: parent, stopped: make(chan struct{})}
+func newMeteredContext(parent context.Context, maxSteps int) *meteredContext {
+	if maxSteps <= 0 {
+		maxSteps = maxJQSteps
+	}
+	m := &meteredContext{Context: parent, maxSteps: maxSteps, stopped: make(chan struct{})}
 	m.sample[0].Name = heapAllocsMetric
 	m.startAlloc = m.allocated()
 	return m
@@ -297,8 +301,8 @@ func (m *meteredContext) Done() <-chan struct{} {
 	if m.err == nil {
 		m.steps++
 		switch {
-		case m.steps > maxJQSteps:
-			m.stop(fmt.Errorf("%w: more than %d steps", errJQBudget, maxJQSteps))
+		case m.steps > m.maxSteps:
+			m.stop(fmt.Errorf("%w: more than %d steps", errJQBudget, m.maxSteps))
 		case m.steps%jqAllocCheckEvery == 0:
 			if a := m.allocated(); a > m.startAlloc && a-m.startAlloc > maxJQAllocBytes {
 				m.stop(fmt.Errorf("%w: more than %d MiB allocated", errJQBudget, maxJQAllocBytes>>20))

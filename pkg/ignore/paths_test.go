@@ -3,6 +3,7 @@ package ignore
 import (
 	"context"
 	"errors"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -284,7 +285,8 @@ func TestJQTimeout(t *testing.T) {
 }
 
 func TestJQDefaultTimeoutAndCancel(t *testing.T) {
-	r := &Rule{Name: "slow", JQPathExpressions: []string{`def f: f; f`}, jq: uncheckedJQ(t, `def f: f; f`)}
+	// No step budget here: on a fast machine maxJQSteps runs out before 1 s.
+	r := &Rule{Name: "slow", JQPathExpressions: []string{`def f: f; f`}, jq: uncheckedJQ(t, `def f: f; f`), jqMaxSteps: math.MaxInt}
 	start := time.Now()
 	_, err := r.Paths(context.Background(), workload())
 	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "timed out after 1s") {

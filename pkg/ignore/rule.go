@@ -59,6 +59,9 @@ type Rule struct {
 	// jq holds JQPathExpressions compiled as path(EXPR), in order; nil
 	// when the rule was built by hand (Paths then compiles them).
 	jq []*gojq.Code
+	// jqMaxSteps overrides maxJQSteps when set (tests of the timeout, on
+	// a machine fast enough to run maxJQSteps within it).
+	jqMaxSteps int
 }
 
 // Matches reports whether the rule applies to obj.
@@ -118,7 +121,7 @@ func (r *Rule) paths(ctx context.Context, obj map[string]any, in *jqInput) ([]ob
 			timeout = DefaultJQTimeout
 		}
 		for i, code := range codes {
-			ps, err := evalJQ(ctx, code, v, obj, timeout)
+			ps, err := evalJQ(ctx, code, v, obj, timeout, r.jqMaxSteps)
 			if err != nil {
 				return nil, fmt.Errorf("evaluating jq %q of rule %s: %w", r.JQPathExpressions[i], r.Name, err)
 			}
@@ -157,10 +160,10 @@ func compileJQ(expr string) (*gojq.Code, error) {
 
 // evalJQ runs a compiled path(EXPR) on v (obj converted for gojq) and
 // returns the paths that exist in obj.
-func evalJQ(parent context.Context, code *gojq.Code, v any, obj map[string]any, timeout time.Duration) ([]objpath.Path, error) {
+func evalJQ(parent context.Context, code *gojq.Code, v any, obj map[string]any, timeout time.Duration, maxSteps int) ([]objpath.Path, error) {
 	timed, cancel := context.WithTimeout(parent, timeout)
 	defer cancel()
-	ctx := newMeteredContext(timed)
+	ctx := newMeteredContext(timed, maxSteps)
 	var paths []objpath.Path
 	iter := code.RunWithContext(ctx, v)
 	for n := 0; ; n++ {
