@@ -76,6 +76,7 @@ var flagOf = []struct{ field, flag string }{
 	{"podSecurity", "--pod-security"},
 	{"ingressNamespace", "--ingress-namespace"},
 	{"extraResources", "--allow-resource"},
+	{"reconcilerServiceAccount", "--reconciler-service-account"},
 	{"argocd.namespace", "--argocd-namespace"},
 	{"flux.branch", "--flux-branch"},
 	{"flux.path", "--flux-path"},

@@ -27,6 +27,7 @@ type CreateOptions struct {
 	PodSecurity      string
 	IngressNamespace string
 	AllowResources   []string
+	ReconcilerSA     string
 	ArgoCDNamespace  string
 	FluxBranch       string
 	FluxPath         string
@@ -85,6 +86,7 @@ printed and nothing is written; --dry-run lists the files that would change.`,
 	f.StringVar(&o.PodSecurity, "pod-security", o.PodSecurity, "Pod Security level enforced: restricted or baseline")
 	f.StringVar(&o.IngressNamespace, "ingress-namespace", "", "Namespace (of an ingress controller) allowed to connect to the tenant's pods")
 	f.StringSliceVar(&o.AllowResources, "allow-resource", nil, "Extra namespaced resource the reconciler may manage, as resource.group (repeatable)")
+	f.StringVar(&o.ReconcilerSA, "reconciler-service-account", "", "Name of the reconciler's ServiceAccount, Role and RoleBinding (default "+tenancy.ReconcilerName+"; e.g. the tenant's name, as in Flux's multi-tenancy layout)")
 	f.StringVar(&o.ArgoCDNamespace, "argocd-namespace", tenancy.DefaultArgoCDNamespace, "Namespace of Argo CD, where the AppProject goes")
 	f.StringVar(&o.FluxBranch, "flux-branch", tenancy.DefaultFluxBranch, "Branch of the tenant repository Flux follows")
 	f.StringVar(&o.FluxPath, "flux-path", "", "Path in the repository (default ./ for one namespace, ./<namespace> for several)")
@@ -109,8 +111,9 @@ func (o *CreateOptions) Complete() error {
 		Owners:   tenancy.Owners{Users: o.AdminUsers, Groups: o.AdminGroups},
 		Operator: tenancy.Operator(o.Operator), Repos: o.Repos, Quota: o.Quota,
 		PodSecurity: o.PodSecurity, IngressNamespace: o.IngressNamespace, ExtraResources: o.AllowResources,
-		ArgoCD: tenancy.ArgoCDSettings{Namespace: o.ArgoCDNamespace},
-		Flux:   tenancy.FluxSettings{Branch: o.FluxBranch, Path: o.FluxPath, Interval: o.FluxInterval},
+		ReconcilerServiceAccount: o.ReconcilerSA,
+		ArgoCD:                   tenancy.ArgoCDSettings{Namespace: o.ArgoCDNamespace},
+		Flux:                     tenancy.FluxSettings{Branch: o.FluxBranch, Path: o.FluxPath, Interval: o.FluxInterval},
 	}
 	if len(o.Limits) > 0 {
 		l := &tenancy.Limits{}
