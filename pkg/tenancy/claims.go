@@ -29,6 +29,63 @@ type Claim struct {
 	// Source says where the claim was seen, e.g. "cluster Namespace
 	// team-x" or "tenants/team-x/rbac.yaml".
 	Source string `json:"source"`
+	// Operator is the operator of the object that made the claim (flux
+	// for a Flux Kustomization, argocd for an AppProject), else "".
+	Operator Operator `json:"operator,omitempty"`
+}
+
+// ForeignTenant is a tenant known only from claims: one this tool did not
+// write (no tenant.yaml in the tenants directory).
+type ForeignTenant struct {
+	Name       string
+	Namespaces []string
+	// Operator is none, flux, argocd or both as far as the claims tell
+	// ("" when none says).
+	Operator Operator
+	// Sources are where the tenant was seen, sorted, without repeats.
+	Sources []string
+}
+
+// ForeignTenants groups claims by tenant, leaving out the tenants named in
+// known (those with a tenant.yaml), sorted by name.
+func ForeignTenants(known []*Tenant, claims []Claim) []ForeignTenant {
+	skip := map[string]bool{}
+	for _, t := range known {
+		skip[t.Name] = true
+	}
+	byName := map[string]*ForeignTenant{}
+	var names []string
+	for _, c := range claims {
+		if skip[c.Tenant] {
+			continue
+		}
+		f := byName[c.Tenant]
+		if f == nil {
+			f = &ForeignTenant{Name: c.Tenant}
+			byName[c.Tenant] = f
+			names = append(names, c.Tenant)
+		}
+		if c.Namespace != "" {
+			f.Namespaces = append(f.Namespaces, c.Namespace)
+		}
+		f.Sources = append(f.Sources, c.Source)
+		switch {
+		case c.Operator == "" || f.Operator == c.Operator || f.Operator == OperatorBoth:
+		case f.Operator == "":
+			f.Operator = c.Operator
+		default:
+			f.Operator = OperatorBoth
+		}
+	}
+	sort.Strings(names)
+	out := make([]ForeignTenant, 0, len(names))
+	for _, n := range names {
+		f := byName[n]
+		f.Namespaces = dedupe(f.Namespaces)
+		f.Sources = dedupe(f.Sources)
+		out = append(out, *f)
+	}
+	return out
 }
 
 // NamespaceOwner is the tenant a Namespace's labels name: this tool's
@@ -87,7 +144,8 @@ func ForeignClaims(fsys fs.FS, root string) ([]Claim, error) {
 			if err != nil {
 				return err
 			}
-			if d.IsDir() || !(strings.HasSuffix(p, ".yaml") || strings.HasSuffix(p, ".yml")) || !d.Type().IsRegular() {
+			yamlFile := strings.HasSuffix(p, ".yaml") || strings.HasSuffix(p, ".yml")
+			if !yamlFile || !d.Type().IsRegular() {
 				return nil
 			}
 			if info, err := d.Info(); err != nil || info.Size() > maxManifestSize {

@@ -76,3 +76,23 @@ func TestNamespaceOwner(t *testing.T) {
 		}
 	}
 }
+
+func TestForeignTenants(t *testing.T) {
+	known := []*Tenant{{Name: "ours"}}
+	claims := []Claim{
+		{Namespace: "x", Tenant: "ours", Source: "cluster Namespace x"},
+		{Namespace: "b2", Tenant: "b", Source: "cluster Namespace b2", Operator: ""},
+		{Namespace: "b1", Tenant: "b", Source: "cluster Kustomization b1/b", Operator: OperatorFlux},
+		{Namespace: "b1", Tenant: "b", Source: "cluster Kustomization b1/b", Operator: OperatorFlux},
+		{Tenant: "b", Source: "cluster AppProject argocd/b", Operator: OperatorArgoCD},
+		{Namespace: "a", Tenant: "a", Source: "tenants/a/ns.yaml"},
+	}
+	want := []ForeignTenant{
+		{Name: "a", Namespaces: []string{"a"}, Sources: []string{"tenants/a/ns.yaml"}},
+		{Name: "b", Namespaces: []string{"b1", "b2"}, Operator: OperatorBoth,
+			Sources: []string{"cluster AppProject argocd/b", "cluster Kustomization b1/b", "cluster Namespace b2"}},
+	}
+	if diff := cmp.Diff(want, ForeignTenants(known, claims)); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}

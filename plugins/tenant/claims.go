@@ -7,7 +7,9 @@ import (
 	"os"
 	"time"
 
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/cluster"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/tenancy"
@@ -69,4 +71,70 @@ func dirClaims(dir string) ([]tenancy.Claim, error) {
 		return nil, nil
 	}
 	return tenancy.ForeignClaims(os.DirFS(dir), dir)
+}
+
+var (
+	gvkFluxKustomization = schema.GroupVersionKind{Group: "kustomize.toolkit.fluxcd.io", Version: "v1", Kind: "Kustomization"}
+	gvkAppProject        = schema.GroupVersionKind{Group: "argoproj.io", Version: "v1alpha1", Kind: "AppProject"}
+)
+
+// liveTenantClaims lists what the cluster says about tenants: Namespaces
+// labelled with either tenant label, Flux Kustomizations labelled with
+// Flux's (what `flux create tenant` and its reference layout set), and
+// labelled Argo CD AppProjects with their destination namespaces. A kind
+// the cluster does not serve (no Flux, no Argo CD) is skipped.
+func liveTenantClaims(ctx context.Context, c *cluster.Client) ([]tenancy.Claim, error) {
+	var claims []tenancy.Claim
+	list := func(gvk schema.GroupVersionKind, label string, each func(o *unstructured.Unstructured, owner string)) error {
+		m, err := c.Mapping(ctx, gvk)
+		if errors.Is(err, cluster.ErrKindNotServed) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("listing %s: %w", gvk.Kind, err)
+		}
+		items, err := c.List(ctx, m, "", label)
+		if err != nil {
+			return fmt.Errorf("listing %s: %w", gvk.Kind, err)
+		}
+		for i := range items {
+			if owner := tenancy.NamespaceOwner(items[i].GetLabels()); owner != "" {
+				each(&items[i], owner)
+			}
+		}
+		return nil
+	}
+	for _, label := range []string{tenancy.LabelTenant, tenancy.LabelFluxTenant} {
+		err := list(gvkNamespace, label, func(o *unstructured.Unstructured, owner string) {
+			claims = append(claims, tenancy.Claim{Namespace: o.GetName(), Tenant: owner, Source: "cluster Namespace " + o.GetName()})
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	err := list(gvkFluxKustomization, tenancy.LabelFluxTenant, func(o *unstructured.Unstructured, owner string) {
+		claims = append(claims, tenancy.Claim{Namespace: o.GetNamespace(), Tenant: owner, Operator: tenancy.OperatorFlux,
+			Source: fmt.Sprintf("cluster Kustomization %s/%s", o.GetNamespace(), o.GetName())})
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, label := range []string{tenancy.LabelTenant, tenancy.LabelFluxTenant} {
+		err := list(gvkAppProject, label, func(o *unstructured.Unstructured, owner string) {
+			src := fmt.Sprintf("cluster AppProject %s/%s", o.GetNamespace(), o.GetName())
+			claims = append(claims, tenancy.Claim{Tenant: owner, Operator: tenancy.OperatorArgoCD, Source: src})
+			dests, _, _ := unstructured.NestedSlice(o.Object, "spec", "destinations")
+			for _, d := range dests {
+				dm, _ := d.(map[string]any)
+				ns, _ := dm["namespace"].(string)
+				if len(validation.IsDNS1123Label(ns)) == 0 { // no globs, nothing unprintable
+					claims = append(claims, tenancy.Claim{Namespace: ns, Tenant: owner, Operator: tenancy.OperatorArgoCD, Source: src})
+				}
+			}
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return claims, nil
 }

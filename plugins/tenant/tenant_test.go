@@ -553,3 +553,96 @@ func TestCreateRefusesAnotherTenantsNamespace(t *testing.T) {
 		t.Error("create wrote no tenant.yaml")
 	}
 }
+
+// TestListShowsForeignTenants: list shows tenants it did not write, from
+// the tenant labels of live Namespaces, Flux Kustomizations and Argo CD
+// AppProjects, and from a foreign tenant directory, after its own.
+func TestListShowsForeignTenants(t *testing.T) {
+	cp := controlplane.ForTest(t)
+	work := t.TempDir()
+	dir := filepath.Join(work, "tenants")
+	if r := runTenant(t, cp.Kubeconfig, "create", "acme", "-n", "acme", "--admin-group", "g", "--dir", dir); r.code != 0 {
+		t.Fatalf("create: %d %s", r.code, r.stderr)
+	}
+	// A tenant written by `flux create tenant`, on the cluster only.
+	kubectl(t, cp, "create", "namespace", "orbit-apps")
+	kubectl(t, cp, "label", "namespace", "orbit-apps", tenancy.LabelFluxTenant+"=orbit")
+	manifests := writeFile(t, work, "foreign.yaml", `apiVersion: v1
+kind: Namespace
+metadata: {name: argocd}
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata:
+  name: orbit
+  namespace: orbit-apps
+  labels: {toolkit.fluxcd.io/tenant: orbit}
+spec:
+  interval: 5m
+  path: ./
+  prune: true
+  sourceRef: {kind: GitRepository, name: orbit}
+---
+apiVersion: argoproj.io/v1alpha1
+kind: AppProject
+metadata:
+  name: payments
+  namespace: argocd
+  labels: {kubectl-gitops.io/tenant: payments}
+spec:
+  destinations:
+  - {server: https://kubernetes.default.svc, namespace: payments}
+  - {server: https://kubernetes.default.svc, namespace: "payments-*"}
+  sourceRepos: ["*"]
+---
+apiVersion: argoproj.io/v1alpha1
+kind: AppProject
+metadata:
+  name: unlabelled
+  namespace: argocd
+spec:
+  destinations: [{server: https://kubernetes.default.svc, namespace: other}]
+`)
+	kubectl(t, cp, "apply", "-f", manifests)
+	// A tenant directory in Flux's layout.
+	if err := os.MkdirAll(filepath.Join(dir, "web"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dir, "web"), "rbac.yaml", "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: web\n  labels: {toolkit.fluxcd.io/tenant: web}\n")
+
+	r := runTenant(t, cp.Kubeconfig, "list", "--dir", dir, "-o", "json")
+	if r.code != 0 {
+		t.Fatalf("list: %d %s", r.code, r.stderr)
+	}
+	var got []tenantSummary
+	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
+		t.Fatalf("%v\n%s", err, r.stdout)
+	}
+	// The control plane is shared: keep the tenants of this test.
+	mine := map[string]bool{"acme": true, "orbit": true, "payments": true, "web": true}
+	kept := got[:0]
+	for _, s := range got {
+		if mine[s.Name] {
+			kept = append(kept, s)
+		}
+	}
+	got = kept
+	want := []tenantSummary{
+		{Name: "acme", Namespaces: []string{"acme"}, Operator: "none", Owners: []string{"group:g"}, Dir: filepath.Join(dir, "acme"), Managed: true},
+		{Name: "orbit", Namespaces: []string{"orbit-apps"}, Operator: "flux", Sources: []string{"cluster Kustomization orbit-apps/orbit", "cluster Namespace orbit-apps"}},
+		{Name: "payments", Namespaces: []string{"payments"}, Operator: "argocd", Sources: []string{"cluster AppProject argocd/payments"}},
+		{Name: "web", Namespaces: []string{"web"}, Sources: []string{filepath.Join(dir, "web", "rbac.yaml")}},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("list -o json (-want +got):\n%s", diff)
+	}
+	r = runTenant(t, cp.Kubeconfig, "list", "--dir", dir)
+	for _, line := range []string{"acme ", "orbit ", "payments ", "web "} {
+		if !strings.Contains(r.stdout, "\n"+line) {
+			t.Errorf("table lacks %q:\n%s", line, r.stdout)
+		}
+	}
+	if !strings.Contains(r.stdout, "SOURCE") || !strings.Contains(r.stdout, "tenant.yaml") {
+		t.Errorf("table has no SOURCE column:\n%s", r.stdout)
+	}
+}
