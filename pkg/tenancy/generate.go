@@ -22,6 +22,10 @@ const (
 	// the same-tenant NetworkPolicy selects.
 	LabelTenant = "kubectl-gitops.io/tenant"
 	// LabelManagedBy marks generated objects.
+	// LabelFluxTenant is Flux's tenant label (`flux create tenant`, the
+	// flux2-multi-tenancy layout); Namespaces carry it too, so tenants
+	// written by either tool are recognised by both.
+	LabelFluxTenant  = "toolkit.fluxcd.io/tenant"
 	LabelManagedBy   = "app.kubernetes.io/managed-by"
 	ManagedByValue   = "kubectl-gitops"
 	ReconcilerName   = "gitops-reconciler"
@@ -151,6 +155,7 @@ func (g *generator) namespaces() []*unstructured.Unstructured {
 	var out []*unstructured.Unstructured
 	for _, ns := range g.t.Namespaces {
 		m := g.meta(ns, "")
+		m.Labels[LabelFluxTenant] = g.t.Name
 		m.Labels[PSAEnforce] = g.t.PodSecurity
 		m.Labels[PSAAudit] = g.t.PodSecurity
 		m.Labels[PSAWarn] = g.t.PodSecurity
@@ -221,20 +226,20 @@ func (g *generator) rbac() []*unstructured.Unstructured {
 			RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: OwnerClusterRole},
 		}))
 		out = append(out, g.typed(&corev1.ServiceAccount{
-			TypeMeta: typeMeta("v1", "ServiceAccount"), ObjectMeta: g.meta(ReconcilerName, ns),
+			TypeMeta: typeMeta("v1", "ServiceAccount"), ObjectMeta: g.meta(g.t.Reconciler(), ns),
 		}))
 		out = append(out, g.typed(&rbacv1.Role{
-			TypeMeta: typeMeta("rbac.authorization.k8s.io/v1", "Role"), ObjectMeta: g.meta(ReconcilerName, ns),
+			TypeMeta: typeMeta("rbac.authorization.k8s.io/v1", "Role"), ObjectMeta: g.meta(g.t.Reconciler(), ns),
 			Rules: ReconcilerRules(g.t),
 		}))
-		subjects := []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: ReconcilerName, Namespace: ns}}
+		subjects := []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: g.t.Reconciler(), Namespace: ns}}
 		if g.t.Operator.Flux() {
 			subjects = append(subjects, rbacv1.Subject{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: FluxReconcilerUser(ns)})
 		}
 		out = append(out, g.typed(&rbacv1.RoleBinding{
-			TypeMeta: typeMeta("rbac.authorization.k8s.io/v1", "RoleBinding"), ObjectMeta: g.meta(ReconcilerName, ns),
+			TypeMeta: typeMeta("rbac.authorization.k8s.io/v1", "RoleBinding"), ObjectMeta: g.meta(g.t.Reconciler(), ns),
 			Subjects: subjects,
-			RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: ReconcilerName},
+			RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: g.t.Reconciler()},
 		}))
 	}
 	return out
@@ -326,7 +331,7 @@ func (g *generator) appProject() *unstructured.Unstructured {
 	var dests, sas []map[string]any
 	for _, ns := range t.Namespaces {
 		dests = append(dests, map[string]any{"server": t.ArgoCD.Server, "namespace": ns})
-		sas = append(sas, map[string]any{"server": t.ArgoCD.Server, "namespace": ns, "defaultServiceAccount": ReconcilerName})
+		sas = append(sas, map[string]any{"server": t.ArgoCD.Server, "namespace": ns, "defaultServiceAccount": t.Reconciler()})
 	}
 	blacklist := make([]map[string]any, 0, len(GuardedKinds))
 	for _, gk := range GuardedKinds {
@@ -372,7 +377,7 @@ func (g *generator) flux() []*unstructured.Unstructured {
 			"path":               t.FluxPath(ns),
 			"prune":              true,
 			"sourceRef":          map[string]any{"kind": "GitRepository", "name": t.Name},
-			"serviceAccountName": ReconcilerName,
+			"serviceAccountName": t.Reconciler(),
 			"targetNamespace":    ns,
 		}))
 	}

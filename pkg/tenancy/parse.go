@@ -238,6 +238,8 @@ func (p *parser) tenant(n *yaml.Node, index int) *Tenant {
 			t.IngressNamespace = p.scalar(v, f(key))
 		case "extraResources":
 			t.ExtraResources = p.list(v, f(key), t.lines)
+		case "reconcilerServiceAccount":
+			t.ReconcilerServiceAccount = p.scalar(v, f(key))
 		case "argocd":
 			p.pairs(v, f(key), func(key2 string, k2, v2 *yaml.Node) {
 				field := key + "." + key2
@@ -274,7 +276,7 @@ func (p *parser) tenant(n *yaml.Node, index int) *Tenant {
 }
 
 var tenantFields = []string{"name", "namespaces", "owners", "operator", "repos", "quota", "limits",
-	"podSecurity", "ingressNamespace", "extraResources", "argocd", "flux"}
+	"podSecurity", "ingressNamespace", "extraResources", "reconcilerServiceAccount", "argocd", "flux"}
 
 func join(prefix, field string) string {
 	if prefix == "" || prefix == "(document)" {

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -125,5 +126,101 @@ func TestCheckFile(t *testing.T) {
 	}
 	if got := CheckFile([]byte("apiVersion: v1\nkind: Namespace\n")); got != Foreign {
 		t.Errorf("hand-written file: %v, want Foreign", got)
+	}
+}
+
+// TestReconcilerServiceAccount: a tenant that names its reconciler (Flux's
+// reference layout uses the tenant's name) gets that ServiceAccount, Role
+// and RoleBinding, and every reference to it uses the name.
+func TestReconcilerServiceAccount(t *testing.T) {
+	var tn *Tenant
+	for _, x := range loadExample(t) {
+		if x.Name == "team-c" {
+			tn = x
+		}
+	}
+	if tn == nil {
+		t.Fatal("no team-c in the example")
+	}
+	if err := Validate([]*Tenant{tn}); err != nil {
+		t.Fatal(err)
+	}
+	groups, err := Generate(tn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	named := map[string]bool{}
+	for _, o := range Objects(groups) {
+		switch o.GetKind() {
+		case "ServiceAccount", "Role":
+			named[o.GetKind()] = o.GetName() == "team-c"
+		case "RoleBinding":
+			if o.GetName() == OwnersBinding {
+				continue
+			}
+			named["RoleBinding"] = o.GetName() == "team-c"
+			ref, _, _ := unstructured.NestedString(o.Object, "roleRef", "name")
+			subs, _, _ := unstructured.NestedSlice(o.Object, "subjects")
+			if ref != "team-c" || len(subs) == 0 || subs[0].(map[string]any)["name"] != "team-c" {
+				t.Errorf("reconciler RoleBinding: roleRef %q, subjects %v; want team-c", ref, subs)
+			}
+		case "Kustomization":
+			sa, _, _ := unstructured.NestedString(o.Object, "spec", "serviceAccountName")
+			named["Kustomization"] = sa == "team-c"
+		case "AppProject":
+			sas, _, _ := unstructured.NestedSlice(o.Object, "spec", "destinationServiceAccounts")
+			named["AppProject"] = len(sas) == 1 && sas[0].(map[string]any)["defaultServiceAccount"] == "team-c"
+		}
+	}
+	for _, k := range []string{"ServiceAccount", "Role", "RoleBinding", "Kustomization", "AppProject"} {
+		if !named[k] {
+			t.Errorf("%s does not use the reconciler name team-c", k)
+		}
+	}
+	data, err := MarshalObjects(Objects(groups))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(data, []byte(ReconcilerName)) {
+		t.Errorf("output still names %s:\n%s", ReconcilerName, data)
+	}
+	if got := Subjects(tn); got[len(got)-2].Name != "team-c" {
+		t.Errorf("verify subjects %v: want the ServiceAccount team-c", got)
+	}
+}
+
+// TestReconcilerServiceAccountInvalid: the name is a DNS-1123 subdomain.
+func TestReconcilerServiceAccountInvalid(t *testing.T) {
+	data := []byte("apiVersion: kubectl-gitops.io/v1alpha1\nkind: Tenants\ntenants:\n- name: t\n  namespaces: [t]\n  owners: {users: [u]}\n  reconcilerServiceAccount: Not_Valid\n")
+	_, err := Parse("tenants.yaml", data)
+	if err == nil {
+		t.Fatal("no error for an invalid reconcilerServiceAccount")
+	}
+	if !strings.Contains(err.Error(), "tenants.yaml:7: tenants[0].reconcilerServiceAccount") {
+		t.Errorf("error %q does not name the field and line", err)
+	}
+}
+
+// TestNamespacesCarryFluxTenantLabel: Flux's tenant label is on every
+// Namespace, with the tenant's name.
+func TestNamespacesCarryFluxTenantLabel(t *testing.T) {
+	for _, tn := range loadExample(t) {
+		groups, err := Generate(tn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, o := range Objects(groups) {
+			if o.GetKind() != "Namespace" {
+				continue
+			}
+			n++
+			if got := o.GetLabels()[LabelFluxTenant]; got != tn.Name {
+				t.Errorf("%s: namespace %s: label %s=%q, want %q", tn.Name, o.GetName(), LabelFluxTenant, got, tn.Name)
+			}
+		}
+		if n != len(tn.Namespaces) {
+			t.Errorf("%s: %d namespaces generated, want %d", tn.Name, n, len(tn.Namespaces))
+		}
 	}
 }

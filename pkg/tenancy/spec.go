@@ -92,6 +92,11 @@ type Tenant struct {
 	// ExtraResources are further namespaced resources the reconciler may
 	// manage, as resource.group (e.g. servicemonitors.monitoring.coreos.com).
 	ExtraResources []string `json:"extraResources,omitempty"`
+	// ReconcilerServiceAccount names the reconciler's ServiceAccount, Role
+	// and RoleBinding in every namespace (default gitops-reconciler). An
+	// existing tenant repository that references its own name (Flux's
+	// reference layout uses the tenant's name) keeps working.
+	ReconcilerServiceAccount string `json:"reconcilerServiceAccount,omitempty"`
 	// ArgoCD holds Argo CD settings.
 	ArgoCD ArgoCDSettings `json:"argocd,omitzero"`
 	// Flux holds Flux settings.
@@ -166,6 +171,17 @@ func (t *Tenant) Default() {
 	if t.Flux.Interval == "" {
 		t.Flux.Interval = DefaultFluxInterval
 	}
+}
+
+// Reconciler is the name of the reconciler's ServiceAccount, Role and
+// RoleBinding: ReconcilerServiceAccount, or ReconcilerName when unset. It is
+// not filled in by Default, so that a spec that does not set it renders
+// as before.
+func (t *Tenant) Reconciler() string {
+	if t.ReconcilerServiceAccount != "" {
+		return t.ReconcilerServiceAccount
+	}
+	return ReconcilerName
 }
 
 // FluxPath is the path the Kustomization of namespace ns reconciles.

@@ -178,6 +178,11 @@ func (t *Tenant) validate() ErrorList {
 			add(f, "%q guards the tenant and cannot be given to its reconciler", r)
 		}
 	}
+	if sa := t.ReconcilerServiceAccount; sa != "" {
+		for _, m := range validation.IsDNS1123Subdomain(sa) {
+			add("reconcilerServiceAccount", "invalid name %q: %s", sa, m)
+		}
+	}
 	if t.Operator.ArgoCD() {
 		label("argocd.namespace", t.ArgoCD.Namespace)
 		if err := gitrepo.CheckNoCredentials(t.ArgoCD.Server); err != nil {

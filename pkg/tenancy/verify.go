@@ -193,7 +193,7 @@ func Subjects(t *Tenant) []Subject {
 		out = append(out, Subject{Kind: "Group", Name: g})
 	}
 	for _, ns := range t.Namespaces {
-		out = append(out, Subject{Kind: "ServiceAccount", Name: ReconcilerName, Namespace: ns})
+		out = append(out, Subject{Kind: "ServiceAccount", Name: t.Reconciler(), Namespace: ns})
 		if t.Operator.Flux() {
 			out = append(out, Subject{Kind: "User", Name: FluxReconcilerUser(ns)})
 		}
@@ -454,8 +454,8 @@ func checkGuards(ctx context.Context, t *Tenant, get Getter) []GuardResult {
 		if t.Operator.Flux() {
 			verdict(gvkKustomization, ns, t.Name, func(o *unstructured.Unstructured) []string {
 				var p []string
-				if sa, _, _ := unstructured.NestedString(o.Object, "spec", "serviceAccountName"); sa != ReconcilerName {
-					p = append(p, fmt.Sprintf("spec.serviceAccountName is %q, want %q", sa, ReconcilerName))
+				if sa, _, _ := unstructured.NestedString(o.Object, "spec", "serviceAccountName"); sa != t.Reconciler() {
+					p = append(p, fmt.Sprintf("spec.serviceAccountName is %q, want %q", sa, t.Reconciler()))
 				}
 				if tn, _, _ := unstructured.NestedString(o.Object, "spec", "targetNamespace"); tn != ns {
 					p = append(p, fmt.Sprintf("spec.targetNamespace is %q, want %q", tn, ns))

@@ -76,6 +76,7 @@ var flagOf = []struct{ field, flag string }{
 	{"podSecurity", "--pod-security"},
 	{"ingressNamespace", "--ingress-namespace"},
 	{"extraResources", "--allow-resource"},
+	{"reconcilerServiceAccount", "--reconciler-service-account"},
 	{"argocd.namespace", "--argocd-namespace"},
 	{"flux.branch", "--flux-branch"},
 	{"flux.path", "--flux-path"},
@@ -161,14 +162,24 @@ type tenantSummary struct {
 	Operator   string   `json:"operator"`
 	Owners     []string `json:"owners"`
 	Repos      []string `json:"repos,omitempty"`
-	Dir        string   `json:"dir"`
+	// Dir is the tenant's directory, for a tenant this tool wrote.
+	Dir string `json:"dir,omitempty"`
+	// Managed is false for a tenant this tool did not write, found in a
+	// foreign tenant directory or on the cluster; Sources say where.
+	Managed bool     `json:"managed"`
+	Sources []string `json:"sources,omitempty"`
 }
 
 func newListCmd(env *cli.Env, dir *string) *cobra.Command {
 	var output string
 	cmd := &cobra.Command{
 		Use:   "list",
-		Short: "List the tenants of the tenants directory",
+		Short: "List the tenants of the tenants directory and those found elsewhere",
+		Long: `List the tenants of the tenants directory (their tenant.yaml), then the tenants this tool did
+not write: tenant directories without tenant.yaml whose Namespace manifests carry the
+kubectl-gitops.io/tenant or toolkit.fluxcd.io/tenant label (Flux's multi-tenancy layout) and,
+when a kubeconfig is configured, Namespaces, Flux Kustomizations and Argo CD AppProjects on the
+cluster labelled with either. SOURCE says where each was found.`,
 		Example: fmt.Sprintf(`  %[1]s list
   %[1]s list --dir clusters/prod/tenants -o json`, env.Name),
 		Args: cobra.NoArgs,
@@ -188,7 +199,25 @@ func newListCmd(env *cli.Env, dir *string) *cobra.Command {
 				}
 				owners = append(owners, t.Owners.Users...)
 				sums = append(sums, tenantSummary{Name: t.Name, Namespaces: t.Namespaces, Operator: string(t.Operator),
-					Owners: owners, Repos: t.Repos, Dir: filepath.Join(*dir, t.Name)})
+					Owners: owners, Repos: t.Repos, Dir: filepath.Join(*dir, t.Name), Managed: true})
+			}
+			claims, err := dirClaims(*dir)
+			if err != nil {
+				return err
+			}
+			client, err := liveClient(env)
+			if err != nil {
+				return err
+			}
+			if client != nil {
+				live, err := liveTenantClaims(cmd.Context(), client)
+				if err != nil {
+					return fmt.Errorf("listing tenants on the cluster (give --kubeconfig /dev/null to work offline): %w", err)
+				}
+				claims = append(claims, live...)
+			}
+			for _, f := range tenancy.ForeignTenants(tenants, claims) {
+				sums = append(sums, tenantSummary{Name: f.Name, Namespaces: f.Namespaces, Operator: string(f.Operator), Sources: f.Sources})
 			}
 			if output != outputText {
 				return writeData(env.Streams.Out, sums, output)
@@ -198,9 +227,14 @@ func newListCmd(env *cli.Env, dir *string) *cobra.Command {
 				return nil
 			}
 			tw := tabwriter.NewWriter(env.Streams.Out, 0, 4, 3, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tNAMESPACES\tOPERATOR\tOWNERS")
+			fmt.Fprintln(tw, "NAME\tNAMESPACES\tOPERATOR\tOWNERS\tSOURCE")
 			for _, s := range sums {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.Name, strings.Join(s.Namespaces, ","), s.Operator, strings.Join(s.Owners, ","))
+				source := "tenant.yaml"
+				if !s.Managed {
+					source = strings.Join(s.Sources, ",")
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.Name, orDash(strings.Join(s.Namespaces, ",")), orDash(s.Operator),
+					orDash(strings.Join(s.Owners, ",")), source)
 			}
 			return tw.Flush()
 		},
@@ -208,6 +242,13 @@ func newListCmd(env *cli.Env, dir *string) *cobra.Command {
 	cmd.Flags().StringVarP(&output, "output", "o", "", "Output format: json or yaml (default: a table)")
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"json", "yaml"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }
 
 // loadDir reads the spec (tenant.yaml) of every tenant in dir, sorted by

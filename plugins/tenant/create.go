@@ -1,6 +1,7 @@
 package tenant
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"strings"
@@ -27,6 +28,7 @@ type CreateOptions struct {
 	PodSecurity      string
 	IngressNamespace string
 	AllowResources   []string
+	ReconcilerSA     string
 	ArgoCDNamespace  string
 	FluxBranch       string
 	FluxPath         string
@@ -37,6 +39,7 @@ type CreateOptions struct {
 
 	tenant *tenancy.Tenant
 	others []*tenancy.Tenant
+	claims []tenancy.Claim
 }
 
 func newCreateCmd(env *cli.Env, dir *string) *cobra.Command {
@@ -50,7 +53,10 @@ a reconciler ServiceAccount with a namespace-scoped Role, ResourceQuota, LimitRa
 default-deny NetworkPolicies with same-tenant and DNS exceptions, and, with --operator,
 an Argo CD AppProject and/or Flux GitRepository and Kustomization.
 
-Namespaces of other tenants in DIR cannot be reused. With -o yaml or -o json the objects are
+Namespaces of other tenants cannot be reused: those of DIR (tenant.yaml, or the
+kubectl-gitops.io/tenant or toolkit.fluxcd.io/tenant label of a Namespace manifest in a
+tenant directory written by another tool) and, when a kubeconfig is configured, those whose
+live Namespace carries either label with another tenant's name. With -o yaml or -o json the objects are
 printed and nothing is written; --dry-run lists the files that would change.`,
 		Example: fmt.Sprintf(`  # A tenant with two namespaces, reconciled by Argo CD and Flux
   %[1]s create team-a -n team-a -n team-a-staging --admin-group team-a-admins \
@@ -65,7 +71,7 @@ printed and nothing is written; --dry-run lists the files that would change.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Name = args[0]
-			if err := o.Complete(); err != nil {
+			if err := o.Complete(cmd.Context()); err != nil {
 				return err
 			}
 			if err := o.Validate(); err != nil {
@@ -85,6 +91,7 @@ printed and nothing is written; --dry-run lists the files that would change.`,
 	f.StringVar(&o.PodSecurity, "pod-security", o.PodSecurity, "Pod Security level enforced: restricted or baseline")
 	f.StringVar(&o.IngressNamespace, "ingress-namespace", "", "Namespace (of an ingress controller) allowed to connect to the tenant's pods")
 	f.StringSliceVar(&o.AllowResources, "allow-resource", nil, "Extra namespaced resource the reconciler may manage, as resource.group (repeatable)")
+	f.StringVar(&o.ReconcilerSA, "reconciler-service-account", "", "Name of the reconciler's ServiceAccount, Role and RoleBinding (default "+tenancy.ReconcilerName+"; e.g. the tenant's name, as in Flux's multi-tenancy layout)")
 	f.StringVar(&o.ArgoCDNamespace, "argocd-namespace", tenancy.DefaultArgoCDNamespace, "Namespace of Argo CD, where the AppProject goes")
 	f.StringVar(&o.FluxBranch, "flux-branch", tenancy.DefaultFluxBranch, "Branch of the tenant repository Flux follows")
 	f.StringVar(&o.FluxPath, "flux-path", "", "Path in the repository (default ./ for one namespace, ./<namespace> for several)")
@@ -103,14 +110,19 @@ printed and nothing is written; --dry-run lists the files that would change.`,
 }
 
 // Complete builds the tenant from the flags and reads the other tenants.
-func (o *CreateOptions) Complete() error {
+// A namespace already given to another tenant, in the tenants directory
+// (tenant.yaml, or the tenant label of a Namespace manifest in a directory
+// this tool did not write) or on the cluster of the kubeconfig (the tenant
+// label of the live Namespace), cannot be taken.
+func (o *CreateOptions) Complete(ctx context.Context) error {
 	t := &tenancy.Tenant{
 		Name: o.Name, Namespaces: o.Namespaces,
 		Owners:   tenancy.Owners{Users: o.AdminUsers, Groups: o.AdminGroups},
 		Operator: tenancy.Operator(o.Operator), Repos: o.Repos, Quota: o.Quota,
 		PodSecurity: o.PodSecurity, IngressNamespace: o.IngressNamespace, ExtraResources: o.AllowResources,
-		ArgoCD: tenancy.ArgoCDSettings{Namespace: o.ArgoCDNamespace},
-		Flux:   tenancy.FluxSettings{Branch: o.FluxBranch, Path: o.FluxPath, Interval: o.FluxInterval},
+		ReconcilerServiceAccount: o.ReconcilerSA,
+		ArgoCD:                   tenancy.ArgoCDSettings{Namespace: o.ArgoCDNamespace},
+		Flux:                     tenancy.FluxSettings{Branch: o.FluxBranch, Path: o.FluxPath, Interval: o.FluxInterval},
 	}
 	if len(o.Limits) > 0 {
 		l := &tenancy.Limits{}
@@ -147,6 +159,20 @@ func (o *CreateOptions) Complete() error {
 			o.others = append(o.others, other)
 		}
 	}
+	if o.claims, err = dirClaims(*o.dir); err != nil {
+		return err
+	}
+	client, err := liveClient(o.env)
+	if err != nil {
+		return err
+	}
+	if client != nil {
+		live, err := liveNamespaceClaims(ctx, client, o.Namespaces)
+		if err != nil {
+			return fmt.Errorf("checking namespace ownership on the cluster (give --kubeconfig /dev/null to work offline): %w", err)
+		}
+		o.claims = append(o.claims, live...)
+	}
 	return nil
 }
 
@@ -156,6 +182,9 @@ func (o *CreateOptions) Validate() error {
 		return err
 	}
 	if err := tenancy.Validate(append(append([]*tenancy.Tenant{}, o.others...), o.tenant)); err != nil {
+		return flagErrors(err)
+	}
+	if err := tenancy.CheckClaims(o.tenant, o.claims); err != nil {
 		return flagErrors(err)
 	}
 	return nil

@@ -200,6 +200,7 @@ func TestCreateErrorsNameTheFlag(t *testing.T) {
 		{"operator's namespace", []string{"create", "b", "-n", "argocd"}, []string{`--namespace: namespace "argocd" is reserved`}},
 		{"suite's namespace", []string{"create", "b", "-n", "kubectl-gitops"}, []string{`--namespace: namespace "kubectl-gitops" is reserved`}},
 		{"bad output", []string{"create", "b", "-n", "b", "-o", "xml"}, []string{`--output must be one of yaml, json, not "xml"`}},
+		{"reconciler name", []string{"create", "b", "-n", "b", "--reconciler-service-account", "Bad_SA"}, []string{`--reconciler-service-account: invalid name "Bad_SA"`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -258,6 +259,31 @@ func TestCreateOutputPrintsObjects(t *testing.T) {
 	r = runTenant(t, "", "create", "acme", "-n", "acme", "--admin-group", "g", "-o", "yaml", "--dir", dir)
 	if r.code != 0 || !strings.HasPrefix(r.stdout, "apiVersion: v1\nkind: Namespace\n") || strings.Count(r.stdout, "\n---\n") != 9 {
 		t.Errorf("-o yaml:\n%s", r.stdout)
+	}
+}
+
+// TestCreateReconcilerServiceAccount: --reconciler-service-account names the
+// reconciler in the written files and in tenant.yaml, so list, verify and
+// apply read it back.
+func TestCreateReconcilerServiceAccount(t *testing.T) {
+	t.Setenv("KUBECONFIG", os.DevNull)
+	dir := filepath.Join(t.TempDir(), "tenants")
+	r := runTenant(t, "", "create", "acme", "-n", "acme", "--admin-group", "g", "--operator", "flux",
+		"--repo", "https://example.com/a.git", "--reconciler-service-account", "acme", "--dir", dir)
+	if r.code != 0 {
+		t.Fatalf("%d %s", r.code, r.stderr)
+	}
+	files := snapshot(t, dir)
+	if !strings.Contains(files[filepath.Join("acme", "tenant.yaml")], "reconcilerServiceAccount: acme\n") {
+		t.Errorf("tenant.yaml does not record the name:\n%s", files[filepath.Join("acme", "tenant.yaml")])
+	}
+	for name, data := range files {
+		if strings.Contains(data, "gitops-reconciler") {
+			t.Errorf("%s still names gitops-reconciler", name)
+		}
+	}
+	if !strings.Contains(files[filepath.Join("acme", "flux.yaml")], "serviceAccountName: acme\n") {
+		t.Errorf("flux.yaml:\n%s", files[filepath.Join("acme", "flux.yaml")])
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -496,5 +497,152 @@ func TestVerifyReviewsAreNotThrottledByTheClient(t *testing.T) {
 	}
 	if n := waits.reviews(); n != 0 {
 		t.Errorf("%d of verify's %d reviews went through a client-side rate limiter, want none", n, len(rep.Reviews))
+	}
+}
+
+// TestCreateRefusesAnotherTenantsNamespace: create refuses a namespace whose
+// live Namespace carries another tenant's label (Flux's or this tool's),
+// and one that a tenant directory written by another tool (Flux's layout)
+// gives to another tenant; it writes nothing. The tenant's own label and an
+// unlabelled namespace are fine.
+func TestCreateRefusesAnotherTenantsNamespace(t *testing.T) {
+	cp := controlplane.ForTest(t)
+	dir := filepath.Join(t.TempDir(), "tenants")
+	kubectl(t, cp, "create", "namespace", "flux-owned")
+	kubectl(t, cp, "label", "namespace", "flux-owned", tenancy.LabelFluxTenant+"=dev-team")
+	kubectl(t, cp, "create", "namespace", "ours-owned")
+	kubectl(t, cp, "label", "namespace", "ours-owned", tenancy.LabelTenant+"=globex")
+	kubectl(t, cp, "create", "namespace", "own-label")
+	kubectl(t, cp, "label", "namespace", "own-label", tenancy.LabelFluxTenant+"=acme")
+	kubectl(t, cp, "create", "namespace", "unlabelled")
+
+	for _, tt := range []struct{ ns, want string }{
+		{"flux-owned", `--namespace: namespace "flux-owned" already belongs to tenant "dev-team" (cluster Namespace flux-owned)`},
+		{"ours-owned", `--namespace: namespace "ours-owned" already belongs to tenant "globex" (cluster Namespace ours-owned)`},
+	} {
+		r := runTenant(t, cp.Kubeconfig, "create", "acme", "-n", "acme", "-n", tt.ns, "--admin-group", "g", "--dir", dir)
+		if r.code != 2 || !strings.Contains(r.stderr, tt.want) {
+			t.Errorf("create -n %s: exit %d, want 2 and %q\n%s%s", tt.ns, r.code, tt.want, r.stdout, r.stderr)
+		}
+		if fileExists(dir) {
+			t.Fatalf("create -n %s wrote %s", tt.ns, dir)
+		}
+	}
+
+	// A tenant directory in Flux's layout, no tenant.yaml.
+	flux := filepath.Join(dir, "dev-team")
+	if err := os.MkdirAll(flux, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, flux, "rbac.yaml", "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: apps\n  labels:\n    toolkit.fluxcd.io/tenant: dev-team\n")
+	before := snapshot(t, dir)
+	r := runTenant(t, cp.Kubeconfig, "create", "acme", "-n", "apps", "--admin-group", "g", "--dir", dir)
+	want := `--namespace: namespace "apps" already belongs to tenant "dev-team" (` + filepath.Join(dir, "dev-team", "rbac.yaml") + `)`
+	if r.code != 2 || !strings.Contains(r.stderr, want) {
+		t.Errorf("create -n apps: exit %d, want 2 and %q\n%s%s", r.code, want, r.stdout, r.stderr)
+	}
+	if diff := cmp.Diff(before, snapshot(t, dir)); diff != "" {
+		t.Errorf("a refused create changed files:\n%s", diff)
+	}
+
+	r = runTenant(t, cp.Kubeconfig, "create", "acme", "-n", "own-label", "-n", "unlabelled", "-n", "not-yet", "--admin-group", "g", "--dir", dir)
+	if r.code != 0 {
+		t.Fatalf("create on free namespaces: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if !fileExists(filepath.Join(dir, "acme", tenancy.FileSpec)) {
+		t.Error("create wrote no tenant.yaml")
+	}
+}
+
+// TestListShowsForeignTenants: list shows tenants it did not write, from
+// the tenant labels of live Namespaces, Flux Kustomizations and Argo CD
+// AppProjects, and from a foreign tenant directory, after its own.
+func TestListShowsForeignTenants(t *testing.T) {
+	cp := controlplane.ForTest(t)
+	work := t.TempDir()
+	dir := filepath.Join(work, "tenants")
+	if r := runTenant(t, cp.Kubeconfig, "create", "acme", "-n", "acme", "--admin-group", "g", "--dir", dir); r.code != 0 {
+		t.Fatalf("create: %d %s", r.code, r.stderr)
+	}
+	// A tenant written by `flux create tenant`, on the cluster only.
+	kubectl(t, cp, "create", "namespace", "orbit-apps")
+	kubectl(t, cp, "label", "namespace", "orbit-apps", tenancy.LabelFluxTenant+"=orbit")
+	manifests := writeFile(t, work, "foreign.yaml", `apiVersion: v1
+kind: Namespace
+metadata: {name: argocd}
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata:
+  name: orbit
+  namespace: orbit-apps
+  labels: {toolkit.fluxcd.io/tenant: orbit}
+spec:
+  interval: 5m
+  path: ./
+  prune: true
+  sourceRef: {kind: GitRepository, name: orbit}
+---
+apiVersion: argoproj.io/v1alpha1
+kind: AppProject
+metadata:
+  name: payments
+  namespace: argocd
+  labels: {kubectl-gitops.io/tenant: payments}
+spec:
+  destinations:
+  - {server: https://kubernetes.default.svc, namespace: payments}
+  - {server: https://kubernetes.default.svc, namespace: "payments-*"}
+  sourceRepos: ["*"]
+---
+apiVersion: argoproj.io/v1alpha1
+kind: AppProject
+metadata:
+  name: unlabelled
+  namespace: argocd
+spec:
+  destinations: [{server: https://kubernetes.default.svc, namespace: other}]
+`)
+	kubectl(t, cp, "apply", "-f", manifests)
+	// A tenant directory in Flux's layout.
+	if err := os.MkdirAll(filepath.Join(dir, "web"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dir, "web"), "rbac.yaml", "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: web\n  labels: {toolkit.fluxcd.io/tenant: web}\n")
+
+	r := runTenant(t, cp.Kubeconfig, "list", "--dir", dir, "-o", "json")
+	if r.code != 0 {
+		t.Fatalf("list: %d %s", r.code, r.stderr)
+	}
+	var got []tenantSummary
+	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
+		t.Fatalf("%v\n%s", err, r.stdout)
+	}
+	// The control plane is shared: keep the tenants of this test.
+	mine := map[string]bool{"acme": true, "orbit": true, "payments": true, "web": true}
+	kept := got[:0]
+	for _, s := range got {
+		if mine[s.Name] {
+			kept = append(kept, s)
+		}
+	}
+	got = kept
+	want := []tenantSummary{
+		{Name: "acme", Namespaces: []string{"acme"}, Operator: "none", Owners: []string{"group:g"}, Dir: filepath.Join(dir, "acme"), Managed: true},
+		{Name: "orbit", Namespaces: []string{"orbit-apps"}, Operator: "flux", Sources: []string{"cluster Kustomization orbit-apps/orbit", "cluster Namespace orbit-apps"}},
+		{Name: "payments", Namespaces: []string{"payments"}, Operator: "argocd", Sources: []string{"cluster AppProject argocd/payments"}},
+		{Name: "web", Namespaces: []string{"web"}, Sources: []string{filepath.Join(dir, "web", "rbac.yaml")}},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("list -o json (-want +got):\n%s", diff)
+	}
+	r = runTenant(t, cp.Kubeconfig, "list", "--dir", dir)
+	for _, line := range []string{"acme ", "orbit ", "payments ", "web "} {
+		if !strings.Contains(r.stdout, "\n"+line) {
+			t.Errorf("table lacks %q:\n%s", line, r.stdout)
+		}
+	}
+	if !strings.Contains(r.stdout, "SOURCE") || !strings.Contains(r.stdout, "tenant.yaml") {
+		t.Errorf("table has no SOURCE column:\n%s", r.stdout)
 	}
 }
