@@ -118,16 +118,10 @@ var _ interface {
 	Applier
 } = (*Client)(nil)
 
-// New connects to the API server described by cfg. Client-side rate
-// limiting is off unless cfg asks for it: callers bound their concurrency,
-// and the API server's priority and fairness protects it (client-go's
-// default of 5 requests per second would make a 5,000-object comparison
-// take minutes).
+// New connects to the API server described by cfg, under Config's policy
+// (no client-side rate limit unless cfg asks for one).
 func New(cfg *rest.Config) (*Client, error) {
-	cfg = rest.CopyConfig(cfg)
-	if cfg.RateLimiter == nil && cfg.QPS == 0 {
-		cfg.QPS = -1
-	}
+	cfg = Config(cfg)
 	// What dynamic.NewForConfig does, keeping the REST client.
 	dcfg := dynamic.ConfigFor(cfg)
 	dcfg.GroupVersion = nil

@@ -15,8 +15,8 @@ import (
 
 // DryRunner validates one object against an API server with a server-side
 // apply dry run. It returns the server's warnings; an error wrapping
-// ErrKindNotServed or ErrNamespaceNotFound when the object could not be
-// sent, or the server's rejection.
+// ErrKindNotServed, ErrVersionNotServed or ErrNamespaceNotFound when the
+// object could not be sent, or the server's rejection.
 type DryRunner interface {
 	DryRun(ctx context.Context, obj *unstructured.Unstructured) (warnings []string, err error)
 }
@@ -24,7 +24,11 @@ type DryRunner interface {
 // Errors a DryRunner wraps so that Lint can tell "not validated" from
 // "rejected".
 var (
-	ErrKindNotServed     = errors.New("kind not served by the API server")
+	ErrKindNotServed = errors.New("kind not served by the API server")
+	// ErrVersionNotServed: the server serves the kind, only not at the
+	// object's apiVersion (e.g. a version removed from its CRD). The
+	// error's text should name the versions served.
+	ErrVersionNotServed  = errors.New("apiVersion not served by the API server")
 	ErrNamespaceNotFound = errors.New("namespace not found")
 )
 
@@ -91,7 +95,7 @@ func (l *linter) checkDryRun(ctx context.Context) error {
 		var status apierrors.APIStatus
 		switch {
 		case err == nil:
-		case !errors.As(err, &status) && !errors.Is(err, ErrKindNotServed) && !errors.Is(err, ErrNamespaceNotFound):
+		case !errors.As(err, &status) && !errors.Is(err, ErrKindNotServed) && !errors.Is(err, ErrVersionNotServed) && !errors.Is(err, ErrNamespaceNotFound):
 			// No answer from the server (connection, TLS, credentials
 			// file): a failure of the lint, not a finding per object.
 			return fmt.Errorf("dry run of %s: %w", title(lo.obj), err)
@@ -100,6 +104,11 @@ func (l *linter) checkDryRun(ctx context.Context) error {
 			l.add(f)
 		case errors.Is(err, ErrNamespaceNotFound) && namespaces[lo.obj.GetNamespace()]:
 			f.Rule, f.Message = RuleDryRunSkipped, fmt.Sprintf("%s not validated: namespace %s is created by this repository and does not exist on the server yet%s", title(lo.obj), lo.obj.GetNamespace(), built)
+			l.add(f)
+		case errors.Is(err, ErrVersionNotServed):
+			// Installing the CRD would not help: it is installed, and the
+			// error says which versions it serves.
+			f.Rule, f.Message = RuleDryRun, fmt.Sprintf("%s: %v: change its apiVersion%s", title(lo.obj), err, built)
 			l.add(f)
 		case errors.Is(err, ErrKindNotServed):
 			f.Rule, f.Message = RuleDryRun, fmt.Sprintf("%s: the API server does not serve %s: install its CRD%s", title(lo.obj), gk, built)

@@ -77,7 +77,13 @@ func (d *serverDryRunner) DryRun(ctx context.Context, obj *unstructured.Unstruct
 	gvk := obj.GroupVersionKind()
 	m, err := d.client.Mapping(ctx, gvk)
 	if errors.Is(err, cluster.ErrKindNotServed) {
-		return nil, fmt.Errorf("%w: %s", repolint.ErrKindNotServed, gvk.GroupKind())
+		// repolint may not import pkg/cluster: map its sentinel, keeping
+		// cluster's text (which names the versions served).
+		sentinel := repolint.ErrKindNotServed
+		if cluster.VersionNotServed(err) {
+			sentinel = repolint.ErrVersionNotServed
+		}
+		return nil, &notServedError{sentinel: sentinel, err: err}
 	}
 	if err != nil {
 		return nil, err
@@ -103,3 +109,9 @@ func (d *serverDryRunner) DryRun(ctx context.Context, obj *unstructured.Unstruct
 	}
 	return warnings, err
 }
+
+// notServedError is cluster's not-served error as repolint's sentinel.
+type notServedError struct{ sentinel, err error }
+
+func (e *notServedError) Error() string   { return e.err.Error() }
+func (e *notServedError) Unwrap() []error { return []error{e.sentinel, e.err} }

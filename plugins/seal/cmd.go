@@ -12,8 +12,8 @@ import (
 
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/client-go/kubernetes"
 
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/cluster"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/externalsecrets"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/sealing"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/sopsfile"
@@ -462,9 +462,9 @@ func (o *Options) certificate(cmd *cobra.Command) (*sealing.Certificate, error) 
 		if cerr != nil {
 			return nil, fmt.Errorf("no --cert given and no cluster to fetch it from (%w); pass --cert, or --age for sops", cerr)
 		}
-		cs, cerr := kubernetes.NewForConfig(cfg)
+		cs, cerr := cluster.NewClientset(cfg)
 		if cerr != nil {
-			return nil, fmt.Errorf("creating client: %w", cerr)
+			return nil, cerr
 		}
 		c, err = sealing.FetchCertificate(cmd.Context(), cs, o.ControllerNamespace, o.ControllerName)
 		if err != nil && !o.formatGiven {

@@ -8,14 +8,17 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/spf13/cobra"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/rest"
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/version"
 )
@@ -262,5 +265,46 @@ func TestRunCanceledContext(t *testing.T) {
 	}
 	if errOut != "error: interrupted\n" {
 		t.Errorf("stderr %q", errOut)
+	}
+}
+
+// TestClientsetFollowsThePolicy checks that the CLI's typed client (the
+// version command, --namespace completion) is built under pkg/cluster's
+// policy: no client-side rate limiter, --request-timeout as the
+// per-request timeout. The server is never contacted.
+func TestClientsetFollowsThePolicy(t *testing.T) {
+	kubeconfig := filepath.Join(t.TempDir(), "config")
+	if err := os.WriteFile(kubeconfig, []byte(`apiVersion: v1
+kind: Config
+clusters:
+- name: c
+  cluster:
+    server: https://127.0.0.1:1
+contexts:
+- name: c
+  context: {cluster: c, user: u}
+current-context: c
+users:
+- name: u
+  user: {token: t}
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := NewEnv("kubectl-gitops-drift", genericiooptions.IOStreams{In: strings.NewReader(""), Out: &bytes.Buffer{}, ErrOut: &bytes.Buffer{}})
+	*env.ConfigFlags.KubeConfig = kubeconfig
+	*env.ConfigFlags.Timeout = "9s"
+	cs, err := env.Clientset()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, ok := cs.CoreV1().RESTClient().(*rest.RESTClient)
+	if !ok {
+		t.Fatalf("REST client is %T", cs.CoreV1().RESTClient())
+	}
+	if rl := rc.GetRateLimiter(); rl != nil {
+		t.Errorf("client-side rate limiter %T (%v QPS), want none", rl, rl.QPS())
+	}
+	if rc.Client.Timeout != 9*time.Second {
+		t.Errorf("request timeout %v, want --request-timeout's 9s", rc.Client.Timeout)
 	}
 }

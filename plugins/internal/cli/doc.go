@@ -5,6 +5,7 @@
 //
 // Plugin packages build their cobra command from an *Env; only this package
 // and cmd/ mains decide exit codes. It must not import pkg/ engines or sibling
-// plugin packages; of pkg/ it uses only version and redact (to mask user
-// data quoted in usage errors).
+// plugin packages; of pkg/ it uses only version, redact (to mask user
+// data quoted in usage errors) and cluster (Env.Clientset: the one client
+// construction).
 package cli

@@ -12,6 +12,7 @@ import (
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/cluster"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/version"
 )
 
@@ -108,14 +109,22 @@ of the current context (like 'kubectl version').`,
 	return cmd
 }
 
-func serverVersion(ctx context.Context, env *Env) (*version.Server, error) {
+// Clientset builds a typed client for the kubeconfig flags' context
+// through pkg/cluster, so that it follows the suite's one client policy
+// (cluster.Config: no client-side rate limit, --request-timeout as the
+// per-request timeout).
+func (env *Env) Clientset() (kubernetes.Interface, error) {
 	cfg, err := env.ConfigFlags.ToRESTConfig()
 	if err != nil {
 		return nil, fmt.Errorf("loading kubeconfig: %w", err)
 	}
-	cs, err := kubernetes.NewForConfig(cfg)
+	return cluster.NewClientset(cfg)
+}
+
+func serverVersion(ctx context.Context, env *Env) (*version.Server, error) {
+	cs, err := env.Clientset()
 	if err != nil {
-		return nil, fmt.Errorf("creating client: %w", err)
+		return nil, err
 	}
 	// The WithContext variant: Ctrl-C leaves a hung API server at once.
 	sv, err := discovery.ToDiscoveryInterfaceWithContext(cs.Discovery()).ServerVersionWithContext(ctx)
@@ -153,11 +162,7 @@ func registerKubeconfigCompletion(root *cobra.Command, env *Env) {
 	_ = root.RegisterFlagCompletionFunc("cluster", fromConfig(func(n *kubeconfigNames) []string { return n.clusters }))
 	_ = root.RegisterFlagCompletionFunc("user", fromConfig(func(n *kubeconfigNames) []string { return n.users }))
 	_ = root.RegisterFlagCompletionFunc("namespace", func(cmd *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCompDirective) {
-		cfg, err := env.ConfigFlags.ToRESTConfig()
-		if err != nil {
-			return nil, cobra.ShellCompDirectiveNoFileComp
-		}
-		cs, err := kubernetes.NewForConfig(cfg)
+		cs, err := env.Clientset()
 		if err != nil {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
