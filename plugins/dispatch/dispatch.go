@@ -9,7 +9,9 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/version"
 )
@@ -81,13 +83,13 @@ func (d *Dispatcher) Run(args []string) int {
 		return d.complete(verb, args[1:])
 	}
 	if strings.HasPrefix(verb, "-") {
-		fmt.Fprintf(d.Stderr, "error: unknown flag %q: a verb must come first\n", verb)
+		fmt.Fprintf(d.Stderr, "error: unknown flag %s: a verb must come first\n", quoteArg(verb))
 		d.hint()
 		return exitUsage
 	}
 	path, ok := d.Find(verb)
 	if !ok {
-		fmt.Fprintf(d.Stderr, "error: unknown verb %q for \"kubectl gitops\"\n", verb)
+		fmt.Fprintf(d.Stderr, "error: unknown verb %s for \"kubectl gitops\"\n", quoteArg(verb))
 		d.listVerbs(d.Stderr)
 		d.hint()
 		return exitUsage
@@ -282,3 +284,20 @@ func (d *Dispatcher) complete(mode string, args []string) int {
 
 // errExec reports that the verb binary could not be started.
 var errExec = errors.New("cannot start verb binary")
+
+// quoteArg renders a command-line argument that is not a verb for an error
+// message, where it may be a secret typed in the wrong place: the rule of
+// pkg/redact's Quote (at most 4 characters, never more than half, then "…"),
+// written here because the dispatcher links the standard library only.
+func quoteArg(s string) string {
+	if s == "" {
+		return `""`
+	}
+	n := min(4, utf8.RuneCountInString(s)/2)
+	i := 0
+	for range n {
+		_, size := utf8.DecodeRuneInString(s[i:])
+		i += size
+	}
+	return strconv.Quote(s[:i] + "…")
+}

@@ -128,7 +128,7 @@ func TestRunUnknownVerb(t *testing.T) {
 		t.Errorf("exit %d, want %d", code, exitUsage)
 	}
 	got := f.errOut.String()
-	for _, w := range []string{`error: unknown verb "frobnicate"`, "drift ", "Compare the live cluster", "See 'kubectl gitops --help' for usage."} {
+	for _, w := range []string{`error: unknown verb "frob…"`, "drift ", "Compare the live cluster", "See 'kubectl gitops --help' for usage."} {
 		if !strings.Contains(got, w) {
 			t.Errorf("stderr lacks %q:\n%s", w, got)
 		}
@@ -256,6 +256,23 @@ func TestCompletionScripts(t *testing.T) {
 		f := newFixture(t)
 		if code := f.d.Run(args); code != exitUsage {
 			t.Errorf("%v: exit %d, want %d", args, code, exitUsage)
+		}
+	}
+}
+
+// TestRunNeverEchoesTheArgument: a value typed where the verb goes (a
+// secret pasted in the wrong place) is quoted masked, as every verb's errors
+// quote user data.
+func TestRunNeverEchoesTheArgument(t *testing.T) {
+	const canary = "canary-s3cr3t-7f3a"
+	for _, arg := range []string{canary, "--password=" + canary, "-" + canary} {
+		f := newFixture(t)
+		writeVerb(t, f.own, "kubectl-gitops-drift", "drift", 0)
+		if code := f.d.Run([]string{arg}); code != exitUsage {
+			t.Errorf("%s: exit %d, want %d", arg, code, exitUsage)
+		}
+		if got := f.errOut.String(); strings.Contains(got, canary) || strings.Contains(got, "s3cr3t") {
+			t.Errorf("stderr shows the argument:\n%s", got)
 		}
 	}
 }

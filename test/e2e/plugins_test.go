@@ -49,7 +49,7 @@ func TestKubectlPluginLookup(t *testing.T) {
 		{"unknown flag", []string{"gitops", "drift", "--frobnicate"}, 2,
 			nil, []string{"error: unknown flag: --frobnicate\nSee 'kubectl gitops drift --help' for usage.\n"}},
 		{"unknown verb", []string{"gitops", "frobnicate"}, 2,
-			nil, []string{`error: unknown verb "frobnicate"`, "See 'kubectl gitops --help' for usage."}},
+			nil, []string{`error: unknown verb "frob…"`, "See 'kubectl gitops --help' for usage."}},
 		{"unknown subcommand", []string{"gitops", "drift", "frobnicate"}, 2,
 			nil, []string{`error: unknown command "frob…" for "kubectl gitops drift"`}},
 	}
