@@ -3,47 +3,16 @@ package cluster
 import (
 	"context"
 	"errors"
-	"net"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/kubectl-gitops/kubectl-gitops/test/hung"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/rest"
 
 	"github.com/kubectl-gitops/kubectl-gitops/test/controlplane"
 )
-
-// hungListener accepts connections and never answers.
-func hungListener(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			_ = c.Close()
-		}
-	})
-	return "http://" + ln.Addr().String()
-}
 
 var configMapGVK = schema.GroupVersionKind{Version: "v1", Kind: "ConfigMap"}
 
@@ -52,7 +21,7 @@ var configMapGVK = schema.GroupVersionKind{Version: "v1", Kind: "ConfigMap"}
 // own 32 s timeout, whatever the context), and so does a second caller
 // waiting for the first.
 func TestMappingHonoursContext(t *testing.T) {
-	c, err := New(&rest.Config{Host: hungListener(t)})
+	c, err := New(&rest.Config{Host: "http://" + hung.Listen(t, nil)})
 	if err != nil {
 		t.Fatal(err)
 	}

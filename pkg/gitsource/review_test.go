@@ -3,14 +3,14 @@ package gitsource
 import (
 	"context"
 	"errors"
-	"net"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/kubectl-gitops/kubectl-gitops/test/hung"
 )
 
 // TestRedactURLPasswordWithAt: a password holding an unescaped "@" is
@@ -28,37 +28,6 @@ func TestRedactURLPasswordWithAt(t *testing.T) {
 			t.Errorf("RedactURL(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
-}
-
-// hangingServer accepts connections and never answers.
-func hangingServer(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		_ = l.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			_ = c.Close()
-		}
-	})
-	return l.Addr().String()
 }
 
 // processesWith returns the command lines of the processes whose command
@@ -85,7 +54,7 @@ func TestCancelStopsGitHelpers(t *testing.T) {
 		t.Skip("reads /proc")
 	}
 	token := "review-hang-" + strings.ReplaceAll(t.Name(), "/", "-")
-	url := "http://" + hangingServer(t) + "/" + token + ".git"
+	url := "http://" + hung.Listen(t, nil) + "/" + token + ".git"
 	tmp := t.TempDir()
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -16,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/kubectl-gitops/kubectl-gitops/test/hung"
 )
 
 // hungServer is an API server that never answers: a TCP listener that
@@ -47,33 +48,7 @@ func newHungServer(t *testing.T, tlsHandshake bool) *hungServer {
 		s.url = srv.URL
 		return s
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-			note()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			_ = c.Close()
-		}
-	})
-	s.url = "http://" + ln.Addr().String()
+	s.url = "http://" + hung.Listen(t, note)
 	return s
 }
 

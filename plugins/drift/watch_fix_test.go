@@ -2,10 +2,11 @@ package drift
 
 import (
 	"fmt"
-	"net"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kubectl-gitops/kubectl-gitops/test/hung"
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/driftwatch"
 	"github.com/kubectl-gitops/kubectl-gitops/test/controlplane"
@@ -64,23 +65,10 @@ func tail(s string) string {
 // the loop goes on checking.
 func TestWatchCheckTimeout(t *testing.T) {
 	cp := controlplane.ForTest(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			defer func() { _ = c.Close() }() // hold it open, say nothing
-		}
-	}()
+	addr := hung.Listen(t, nil) // a Git server that says nothing
 	run := startWatch(t, cp, "", func(o *Options) {
 		o.Filenames = nil
-		o.Repo = "http://" + ln.Addr().String() + "/repo.git"
+		o.Repo = "http://" + addr + "/repo.git"
 	}, func(w *watchOptions) { w.CheckTimeout = 500 * time.Millisecond })
 	defer run.stop(t)
 	eventually(t, "two failed checks", func() string {

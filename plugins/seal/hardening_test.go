@@ -3,13 +3,14 @@ package seal
 import (
 	"bytes"
 	"context"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kubectl-gitops/kubectl-gitops/test/hung"
 
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
@@ -21,36 +22,6 @@ const (
 	canaryPassword = "canary-pw-7f3a"
 	canaryToken    = "canary-tok-9c1e"
 )
-
-// hangingListener accepts connections and never answers. It is closed when
-// the test ends.
-func hangingListener(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var conns []net.Conn
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			conns = append(conns, c)
-		}
-	}()
-	t.Cleanup(func() {
-		_ = l.Close()
-		<-done
-		for _, c := range conns {
-			_ = c.Close()
-		}
-	})
-	return l.Addr().String()
-}
 
 func certURL(hostport string) string {
 	return "http://user:" + canaryPassword + "@" + hostport + "/v1/cert.pem?token=" + canaryToken
@@ -71,7 +42,7 @@ func assertNoURLSecrets(t *testing.T, r result) {
 // is printed.
 func TestCertURLHonoursRequestTimeout(t *testing.T) {
 	f := newFixture(t)
-	addr := hangingListener(t)
+	addr := hung.Listen(t, nil)
 	for _, args := range [][]string{
 		{"-f", f.secret, "--cert", certURL(addr), "--request-timeout", "1s"},
 		{"reencrypt", "-f", f.secret, "--private-key", f.key, "--cert", certURL(addr), "--request-timeout", "1s"},
@@ -101,7 +72,7 @@ func TestCertURLHonoursRequestTimeout(t *testing.T) {
 // --cert fetch that has no timeout (--request-timeout 0).
 func TestCertURLCancelledByContext(t *testing.T) {
 	f := newFixture(t)
-	addr := hangingListener(t)
+	addr := hung.Listen(t, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(200*time.Millisecond, cancel)
 	r := runSealCtx(ctx, "-f", f.secret, "--cert", certURL(addr), "--request-timeout", "0")
