@@ -166,6 +166,7 @@ type tenantSummary struct {
 
 func newListCmd(env *cli.Env, dir *string) *cobra.Command {
 	var output string
+	var noHeaders bool
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List the tenants of the tenants directory",
@@ -198,7 +199,9 @@ func newListCmd(env *cli.Env, dir *string) *cobra.Command {
 				return nil
 			}
 			tw := tabwriter.NewWriter(env.Streams.Out, 0, 4, 3, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tNAMESPACES\tOPERATOR\tOWNERS")
+			if !noHeaders {
+				fmt.Fprintln(tw, "NAME\tNAMESPACES\tOPERATOR\tOWNERS")
+			}
 			for _, s := range sums {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.Name, strings.Join(s.Namespaces, ","), s.Operator, strings.Join(s.Owners, ","))
 			}
@@ -206,6 +209,7 @@ func newListCmd(env *cli.Env, dir *string) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "", "Output format: json or yaml (default: a table)")
+	cmd.Flags().BoolVar(&noHeaders, "no-headers", false, "When using the default output format, don't print headers (default print headers).")
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"json", "yaml"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
