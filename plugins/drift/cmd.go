@@ -48,6 +48,7 @@ type Options struct {
 	PruneSelector    string
 	ShowSecrets      bool
 	Output           string
+	NoHeaders        bool
 	ExitCode         bool
 
 	// Sources other than -f/-k (source.go).
@@ -172,6 +173,7 @@ compared, after reporting the others). --exit-code=false exits 0 on drift.`,
 	f.BoolVar(&o.ListIgnoreRules, "list-ignore-rules", false, "Print the ignore rules in force and exit (-o json or yaml for every detail)")
 	f.StringVar(&o.PruneSelector, "prune-selector", "", "Also report live objects matching this label selector that Git does not declare as extraneous")
 	f.BoolVar(&o.ShowSecrets, "show-secrets", false, "Show Secret values instead of masking them")
+	f.BoolVar(&o.NoHeaders, "no-headers", false, "With -o summary, print the rows only: no header line, no totals line (default print them)")
 	f.StringVarP(&o.Output, "output", "o", o.Output, "Output format: "+strings.Join(outputs, ", ")+"; with --contexts or --all-contexts: text (the matrix, also for diff and summary), json, yaml, markdown")
 	f.BoolVar(&o.ExitCode, "exit-code", true, "Exit 1 when drift is found (false: exit 0)")
 	addSourceFlags(f, o)
@@ -291,7 +293,7 @@ func (o *Options) Run(cmd *cobra.Command) error {
 	for _, w := range rep.Warnings {
 		fmt.Fprintln(o.Streams.ErrOut, "warning:", w)
 	}
-	if err := render(o.Streams.Out, o.Streams.ErrOut, rep, o.Output, o.color); err != nil {
+	if err := render(o.Streams.Out, o.Streams.ErrOut, rep, o.Output, o.color, o.NoHeaders); err != nil {
 		return err
 	}
 	return result(rep, o.ExitCode)

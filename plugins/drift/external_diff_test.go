@@ -62,7 +62,7 @@ func diffDirs(t *testing.T, recording string) {
 func TestExternalDiff(t *testing.T) {
 	recording := externalDiffSetup(t, "1") // 1: differences found
 	var out, errOut bytes.Buffer
-	if err := render(&out, &errOut, goldenReport(), "diff", true); err != nil {
+	if err := render(&out, &errOut, goldenReport(), "diff", true, false); err != nil {
 		t.Fatalf("render: %v", err)
 	}
 	if diff := cmp.Diff("external diff ran\n", out.String()); diff != "" {
@@ -92,14 +92,14 @@ func TestExternalDiff(t *testing.T) {
 func TestExternalDiffFailure(t *testing.T) {
 	recording := externalDiffSetup(t, "2")
 	var out bytes.Buffer
-	err := render(&out, &bytes.Buffer{}, goldenReport(), "diff", false)
+	err := render(&out, &bytes.Buffer{}, goldenReport(), "diff", false, false)
 	if err == nil || !strings.Contains(err.Error(), "running KUBECTL_EXTERNAL_DIFF") || !strings.Contains(err.Error(), "exit status 2") {
 		t.Errorf("render error %v, want the external diff's exit status 2", err)
 	}
 	diffDirs(t, recording)
 
 	t.Setenv("KUBECTL_EXTERNAL_DIFF", filepath.Join(t.TempDir(), "no-such-diff"))
-	if err := render(&out, &bytes.Buffer{}, goldenReport(), "diff", false); err == nil {
+	if err := render(&out, &bytes.Buffer{}, goldenReport(), "diff", false, false); err == nil {
 		t.Error("a missing external diff program is not an error")
 	}
 }
@@ -112,7 +112,7 @@ func TestExternalDiffBlank(t *testing.T) {
 		}
 	}()
 	var out bytes.Buffer
-	if err := render(&out, &bytes.Buffer{}, goldenReport(), "diff", false); err != nil {
+	if err := render(&out, &bytes.Buffer{}, goldenReport(), "diff", false, false); err != nil {
 		t.Logf("render: %v", err) // an error or the built-in diff are both fine
 	}
 }

@@ -93,10 +93,10 @@ func (o *Options) renderReports(reports []sourceReport) error {
 		for _, w := range rep.Warnings {
 			fmt.Fprintln(o.Streams.ErrOut, "warning:", w)
 		}
-		return render(o.Streams.Out, o.Streams.ErrOut, rep, o.Output, o.color)
+		return render(o.Streams.Out, o.Streams.ErrOut, rep, o.Output, o.color, o.NoHeaders)
 	}
 	warnSources(o, reports)
-	return renderSources(o.Streams.Out, o.Streams.ErrOut, reports, o.Output, o.Mode, o.color)
+	return renderSources(o.Streams.Out, o.Streams.ErrOut, reports, o.Output, o.Mode, o.color, o.NoHeaders)
 }
 
 // runFix asks for confirmation (unless --yes), applies Git's state and

@@ -227,7 +227,7 @@ func TestRenderGolden(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var out, errOut bytes.Buffer
-			if err := render(&out, &errOut, goldenReport(), tt.format, tt.color); err != nil {
+			if err := render(&out, &errOut, goldenReport(), tt.format, tt.color, false); err != nil {
 				t.Fatalf("render: %v", err)
 			}
 			golden(t, tt.name, out.String())
@@ -255,10 +255,10 @@ func TestRenderGolden(t *testing.T) {
 func TestRenderJSONAndYAMLAgree(t *testing.T) {
 	t.Parallel()
 	var j, y bytes.Buffer
-	if err := render(&j, &bytes.Buffer{}, goldenReport(), "json", false); err != nil {
+	if err := render(&j, &bytes.Buffer{}, goldenReport(), "json", false, false); err != nil {
 		t.Fatal(err)
 	}
-	if err := render(&y, &bytes.Buffer{}, goldenReport(), "yaml", false); err != nil {
+	if err := render(&y, &bytes.Buffer{}, goldenReport(), "yaml", false, false); err != nil {
 		t.Fatal(err)
 	}
 	var fromJSON, fromYAML JSONReport
@@ -305,7 +305,7 @@ func TestRenderEmptyReport(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.format, func(t *testing.T) {
 			var out bytes.Buffer
-			if err := render(&out, &bytes.Buffer{}, &compare.Report{Mode: compare.ModeLocal}, tt.format, false); err != nil {
+			if err := render(&out, &bytes.Buffer{}, &compare.Report{Mode: compare.ModeLocal}, tt.format, false, false); err != nil {
 				t.Fatal(err)
 			}
 			if diff := cmp.Diff(tt.want, out.String()); diff != "" {

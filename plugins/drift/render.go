@@ -83,7 +83,7 @@ func toJSON(rep *compare.Report) JSONReport {
 	return out
 }
 
-func render(w, errw io.Writer, rep *compare.Report, format string, color bool) error {
+func render(w, errw io.Writer, rep *compare.Report, format string, color, noHeaders bool) error {
 	switch format {
 	case "json":
 		enc := json.NewEncoder(w)
@@ -97,7 +97,7 @@ func render(w, errw io.Writer, rep *compare.Report, format string, color bool) e
 		_, err = w.Write(data)
 		return err
 	case "summary":
-		return renderSummary(w, rep)
+		return renderSummary(w, rep, noHeaders)
 	case "markdown":
 		return renderMarkdown(w, rep)
 	default:
@@ -247,9 +247,13 @@ func changedPaths(o *compare.ObjectReport) string {
 	return strings.Join(ps, ",")
 }
 
-func renderSummary(w io.Writer, rep *compare.Report) error {
+// renderSummary prints the -o summary table and its totals line; with
+// noHeaders, as 'kubectl get --no-headers', the rows only.
+func renderSummary(w io.Writer, rep *compare.Report, noHeaders bool) error {
 	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
-	fmt.Fprintln(tw, "KIND\tNAMESPACE\tNAME\tSTATUS\tCHANGED\tWHO")
+	if !noHeaders {
+		fmt.Fprintln(tw, "KIND\tNAMESPACE\tNAME\tSTATUS\tCHANGED\tWHO")
+	}
 	for i := range rep.Objects {
 		o := &rep.Objects[i]
 		changed := changedPaths(o)
@@ -258,7 +262,7 @@ func renderSummary(w io.Writer, rep *compare.Report) error {
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", kindGroup(o), dash(o.Namespace), o.Name, o.Status, dash(changed), dash(who(o)))
 	}
-	if err := tw.Flush(); err != nil {
+	if err := tw.Flush(); err != nil || noHeaders {
 		return err
 	}
 	_, err := fmt.Fprintln(w, summaryLine(rep))

@@ -63,7 +63,7 @@ func (o *Options) runSources(ctx context.Context) error {
 	}
 	defer cleanupReports(reports)
 	warnSources(o, reports)
-	if err := renderSources(o.Streams.Out, o.Streams.ErrOut, reports, o.Output, o.Mode, o.color); err != nil {
+	if err := renderSources(o.Streams.Out, o.Streams.ErrOut, reports, o.Output, o.Mode, o.color, o.NoHeaders); err != nil {
 		return err
 	}
 	return resultAll(reports, o.ExitCode)

@@ -156,7 +156,7 @@ func sourceHeading(r *sourceReport) string {
 }
 
 // renderSources renders one report per source in the given format.
-func renderSources(w, errw io.Writer, reports []sourceReport, format, mode string, color bool) error {
+func renderSources(w, errw io.Writer, reports []sourceReport, format, mode string, color, noHeaders bool) error {
 	switch format {
 	case "json":
 		enc := json.NewEncoder(w)
@@ -183,7 +183,7 @@ func renderSources(w, errw io.Writer, reports []sourceReport, format, mode strin
 		}
 		switch format {
 		case "summary":
-			if err := renderSummary(w, r.Report); err != nil {
+			if err := renderSummary(w, r.Report, noHeaders); err != nil {
 				return err
 			}
 		default:

@@ -24,7 +24,8 @@ var statusOutputs = []string{"table", "json", "yaml"}
 // statusOptions are the options of `drift status`.
 type statusOptions struct {
 	*Options
-	output string
+	output    string
+	noHeaders bool
 }
 
 // newStatusCmd builds `drift status`: every Argo CD Application and Flux
@@ -64,6 +65,7 @@ showing the others). --exit-code=false exits 0 on drift.`,
 	}
 	f := cmd.Flags()
 	f.StringVarP(&s.output, "output", "o", s.output, "Output format: "+strings.Join(statusOutputs, ", "))
+	f.BoolVar(&s.noHeaders, "no-headers", false, "When using the table output format, don't print headers (default print headers).")
 	f.StringVar(&o.Mode, "mode", o.Mode, "How to compute what Git would change: server or local")
 	f.StringVar(&o.FieldManager, "field-manager", "", "Field manager to dry-run apply with (default: detected)")
 	f.IntVar(&o.Concurrency, "concurrency", o.Concurrency, "Requests in flight at once")
@@ -115,7 +117,7 @@ func (s *statusOptions) run(cmd *cobra.Command) error {
 		}
 	}
 	st := toStatus(reports, s.Mode)
-	if err := writeStatus(s.Streams.Out, st, s.output); err != nil {
+	if err := writeStatus(s.Streams.Out, st, s.output, s.noHeaders); err != nil {
 		return err
 	}
 	if len(st.Sources) == 0 {
@@ -255,7 +257,7 @@ func driftManagers(rep *compare.Report) []JSONManagerCount {
 	return out
 }
 
-func writeStatus(w io.Writer, st JSONStatus, format string) error {
+func writeStatus(w io.Writer, st JSONStatus, format string, noHeaders bool) error {
 	switch format {
 	case "json":
 		enc := json.NewEncoder(w)
@@ -270,7 +272,9 @@ func writeStatus(w io.Writer, st JSONStatus, format string) error {
 		return err
 	}
 	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
-	fmt.Fprintln(tw, "SOURCE\tSYNC\tHEALTH\tREADY\tDRIFT\tMODIFIED\tMISSING\tEXTRANEOUS\tWHO\tNOTE")
+	if !noHeaders {
+		fmt.Fprintln(tw, "SOURCE\tSYNC\tHEALTH\tREADY\tDRIFT\tMODIFIED\tMISSING\tEXTRANEOUS\tWHO\tNOTE")
+	}
 	for _, s := range st.Sources {
 		var op JSONOperator
 		if s.Operator != nil {

@@ -37,6 +37,16 @@ applications:
 		!strings.Contains(r.stdout, "web  staging  1.0.0  1.1.0 from dev") {
 		t.Fatalf("status: %s", r)
 	}
+	// --no-headers as kubectl get: the same rows, no header line.
+	lines := func(s string) []string { return strings.Split(strings.TrimRight(s, "\n"), "\n") }
+	rows := lines(r.stdout)
+	if !strings.HasPrefix(rows[0], "APP ") {
+		t.Fatalf("status without its header:\n%s", r.stdout)
+	}
+	nh := promote(t, "", dir, "status", "--no-live", "--no-headers")
+	if got := lines(nh.stdout); nh.code != 0 || len(got) != len(rows)-1 || !strings.HasPrefix(got[0], "web ") {
+		t.Errorf("status --no-headers, want the %d rows only: %s", len(rows)-1, nh)
+	}
 	r = promote(t, "", dir, "web", "--to", "staging", "--skip-gates")
 	if r.code != 0 || git(t, bare, "show", "env/staging:values.yaml") != "image:\n  tag: 1.1.0" {
 		t.Fatalf("promote to staging: %s", r)

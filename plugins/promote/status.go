@@ -17,7 +17,7 @@ import (
 )
 
 func newStatusCmd(c *common) *cobra.Command {
-	noLive := false
+	noLive, noHeaders := false, false
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Versions in Git and live, per application and environment, and what is pending",
@@ -27,10 +27,11 @@ to be promoted. --no-live reads Git only.`,
 		Example: fmt.Sprintf("  %[1]s status\n  %[1]s status -o json\n  %[1]s status --no-live", c.env.Name),
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runStatus(cmd.Context(), c, !noLive)
+			return runStatus(cmd.Context(), c, !noLive, noHeaders)
 		},
 	}
 	cmd.Flags().BoolVar(&noLive, "no-live", false, "Do not read the clusters: versions in Git only")
+	cmd.Flags().BoolVar(&noHeaders, "no-headers", false, "When using the default output format, don't print headers (default print headers).")
 	return cmd
 }
 
@@ -57,7 +58,7 @@ type JSONStatusRow struct {
 	Error         string `json:"error,omitempty"`
 }
 
-func runStatus(ctx context.Context, c *common, live bool) error {
+func runStatus(ctx context.Context, c *common, live, noHeaders bool) error {
 	s, err := c.open(ctx)
 	if err != nil {
 		return err
@@ -75,17 +76,19 @@ func runStatus(ctx context.Context, c *common, live bool) error {
 		}
 		return writeData(c.env.Streams.Out, j, c.Output)
 	}
-	return writeStatus(c.env.Streams.Out, rows, live, cli.ColorEnabled(c.env.Streams.Out))
+	return writeStatus(c.env.Streams.Out, rows, live, cli.ColorEnabled(c.env.Streams.Out), noHeaders)
 }
 
-func writeStatus(w io.Writer, rows []promoter.LiveStatus, live, color bool) error {
+func writeStatus(w io.Writer, rows []promoter.LiveStatus, live, color, noHeaders bool) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	header := "APP\tENV\tGIT"
 	if live {
 		header += "\tLIVE\tHEALTH"
 	}
 	header += "\tPENDING"
-	fmt.Fprintln(tw, header)
+	if !noHeaders {
+		fmt.Fprintln(tw, header)
+	}
 	for _, r := range rows {
 		line := fmt.Sprintf("%s\t%s\t%s", r.App, r.Env, dash(r.Version))
 		if live {

@@ -475,7 +475,7 @@ func TestGraphCLI(t *testing.T) {
 
 func TestHelp(t *testing.T) {
 	r := runRepo(t, "", "--help")
-	for _, w := range []string{"kubectl gitops repo [command]", "init", "lint", "graph", "--context string"} {
+	for _, w := range []string{`Use "kubectl gitops repo <command> --help"`, "init", "lint", "graph"} {
 		if !strings.Contains(r.stdout, w) {
 			t.Errorf("help lacks %q:\n%s", w, r.stdout)
 		}

@@ -28,6 +28,7 @@ type ScanOptions struct {
 	env         *cli.Env
 	Paths       []string
 	Output      string
+	NoHeaders   bool
 	AllowFile   string
 	Staged      bool
 	InstallHook bool
@@ -89,6 +90,7 @@ Exit codes: 0 nothing found, 1 findings, 2 error.`,
 	}
 	f := cmd.Flags()
 	f.StringVarP(&o.Output, "output", "o", "", "Output format: table (default), json or sarif")
+	f.BoolVar(&o.NoHeaders, "no-headers", false, "When using the table output format, don't print headers (default print headers).")
 	f.StringVar(&o.AllowFile, "allow", "", "Allow-list file (default: "+DefaultAllowFile+" when it exists)")
 	f.BoolVar(&o.Staged, "staged", false, "Scan the files staged in the git index, as staged (what the next commit holds)")
 	f.BoolVar(&o.InstallHook, "install-hook", false, "Install a git pre-commit hook in the repository that runs scan --staged")
@@ -189,7 +191,9 @@ func (o *ScanOptions) Run(cmd *cobra.Command) error {
 		}
 		if len(secrets) > 0 {
 			tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "FILE:LINE\tKIND\tNAME\tMESSAGE")
+			if !o.NoHeaders {
+				fmt.Fprintln(tw, "FILE:LINE\tKIND\tNAME\tMESSAGE")
+			}
 			for _, f := range secrets {
 				fmt.Fprintf(tw, "%s:%d\t%s\t%s\t%s\n", f.File, f.Line, dash(f.Kind), dash(f.Name), f.Message)
 			}

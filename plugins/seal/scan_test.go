@@ -96,6 +96,28 @@ func TestScanCommand(t *testing.T) {
 	}
 }
 
+// TestScanNoHeaders: --no-headers prints the table's rows only, as
+// 'kubectl get --no-headers' does.
+func TestScanNoHeaders(t *testing.T) {
+	dir := scanTree(t, map[string]string{"s.yaml": plainSecret})
+	for _, noHeaders := range []bool{false, true} {
+		args := []string{dir}
+		if noHeaders {
+			args = append(args, "--no-headers")
+		}
+		code, out, errOut := runScan(t, args...)
+		lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
+		want := 2
+		if noHeaders {
+			want = 1
+		}
+		if code != 1 || len(lines) != want || strings.HasPrefix(lines[0], "FILE:LINE") == noHeaders ||
+			!strings.Contains(lines[want-1], "s.yaml:6") {
+			t.Errorf("--no-headers=%v: exit %d, want %d line(s)\n%s%s", noHeaders, code, want, out, errOut)
+		}
+	}
+}
+
 func TestScanJSON(t *testing.T) {
 	dir := scanTree(t, map[string]string{"s.yaml": plainSecret})
 	code, out, _ := runScan(t, "-o", "json", dir)

@@ -172,6 +172,7 @@ type tenantSummary struct {
 
 func newListCmd(env *cli.Env, dir *string) *cobra.Command {
 	var output string
+	var noHeaders bool
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List the tenants of the tenants directory and those found elsewhere",
@@ -227,7 +228,9 @@ cluster labelled with either. SOURCE says where each was found.`,
 				return nil
 			}
 			tw := tabwriter.NewWriter(env.Streams.Out, 0, 4, 3, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tNAMESPACES\tOPERATOR\tOWNERS\tSOURCE")
+			if !noHeaders {
+				fmt.Fprintln(tw, "NAME	NAMESPACES	OPERATOR	OWNERS	SOURCE")
+			}
 			for _, s := range sums {
 				source := "tenant.yaml"
 				if !s.Managed {
@@ -240,6 +243,7 @@ cluster labelled with either. SOURCE says where each was found.`,
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "", "Output format: json or yaml (default: a table)")
+	cmd.Flags().BoolVar(&noHeaders, "no-headers", false, "When using the default output format, don't print headers (default print headers).")
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"json", "yaml"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }

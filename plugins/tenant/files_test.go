@@ -82,6 +82,15 @@ func TestRenderIsIdempotentAndListed(t *testing.T) {
 	if !strings.Contains(r.stdout, "acme     acme-prod,acme-dev   both       group:acme-admins,alice") {
 		t.Errorf("list table:\n%s", r.stdout)
 	}
+	if !strings.HasPrefix(r.stdout, "NAME ") {
+		t.Errorf("list table without its header:\n%s", r.stdout)
+	}
+	// --no-headers as kubectl get: the same rows, no header line.
+	r = runTenant(t, "", "list", "--dir", dir, "--no-headers")
+	if lines := strings.Split(strings.TrimRight(r.stdout, "\n"), "\n"); r.code != 0 || len(lines) != 2 ||
+		!strings.HasPrefix(lines[0], "acme ") || !strings.HasPrefix(lines[1], "globex ") {
+		t.Errorf("list --no-headers: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
 }
 
 func TestHandEditedFilesAreNotOverwritten(t *testing.T) {

@@ -37,8 +37,10 @@ func TestKubectlPluginLookup(t *testing.T) {
 		wantErr  []string
 	}{
 		{"verb binary found by kubectl", []string{"gitops", "drift", "--help"}, 0,
-			[]string{"kubectl gitops drift [command]", "--context string", "-n, --namespace string"}, nil},
-		{"each verb", []string{"gitops", "seal", "--help"}, 0, []string{"kubectl gitops seal [command]"}, nil},
+			[]string{`Use "kubectl gitops drift <command> --help"`, `Use "kubectl gitops drift options"`}, nil},
+		{"each verb", []string{"gitops", "seal", "--help"}, 0, []string{`Use "kubectl gitops seal <command> --help"`}, nil},
+		{"kubeconfig flags listed by options", []string{"gitops", "drift", "options"}, 0,
+			[]string{"    --context='':\n\t", "    -n, --namespace='':\n\t"}, nil},
 		{"dispatcher lists verbs", []string{"gitops"}, 0, []string{"drift ", "promote ", "repo ", "seal ", "tenant "}, nil},
 		{"server version through the plugin and kubeconfig", []string{"gitops", "drift", "version"}, 0,
 			[]string{"kubectl gitops drift version ", "Server Version: v1.37.2"}, nil},

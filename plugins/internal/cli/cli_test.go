@@ -161,9 +161,11 @@ func TestRun(t *testing.T) {
 		wantErrNot []string
 	}{
 		{name: "help shows the kubectl display name", args: []string{"--help"}, wantCode: 0,
-			wantOut: []string{"kubectl gitops drift [command]", "--context string", "-n, --namespace string", "--kubeconfig string", "completion", "version"}},
+			wantOut: []string{`Use "kubectl gitops drift <command> --help"`, "completion", "version"}},
+		{name: "options lists the kubeconfig flags as kubectl options does", args: []string{"options"}, wantCode: 0,
+			wantOut: []string{"The following options can be passed to any command:", "    --context='':\n\t", "    -n, --namespace='':\n\t", "    --kubeconfig='':\n\t"}},
 		{name: "subcommand help", args: []string{"check", "--help"}, wantCode: 0,
-			wantOut: []string{"kubectl gitops drift check [flags]"}},
+			wantOut: []string{"Usage:\n  kubectl gitops drift check [flags] [options]\n", `Use "kubectl gitops drift options" for a list of global command-line options`}},
 		{name: "unknown flag", args: []string{"check", "--frobnicate"}, wantCode: ExitUsage,
 			wantErr: []string{"error: unknown flag: --frobnicate\nSee 'kubectl gitops drift check --help' for usage.\n"}},
 		{name: "unknown command with suggestion", args: []string{"chek"}, wantCode: ExitUsage,

@@ -50,6 +50,7 @@ func Setup(root *cobra.Command, env *Env) *bool {
 
 	root.AddCommand(newVersionCmd(env))
 	root.CompletionOptions.HiddenDefaultCmd = false
+	useKubectlHelp(root)
 
 	ran := new(bool)
 	markRuns(root, ran)

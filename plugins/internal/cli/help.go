@@ -1,0 +1,237 @@
+package cli
+
+// The help and usage templates below are ported from kubectl's
+// k8s.io/kubectl/pkg/util/templates (v0.37.2: templates.go, templater.go,
+// help_flags_printer.go; Apache-2.0, The Kubernetes Authors), so that
+// 'kubectl gitops … --help' has the shape of 'kubectl diff --help':
+// description, Examples:, Available Commands:, Options: (one flag per
+// entry, "    -x, --flag='default':" then the usage on a tab-indented line),
+// Usage:, and the footer pointing at the options subcommand for the
+// kubeconfig flags. Ported rather than imported: that package pulls in
+// kubectl's i18n catalogue and terminal helpers. Word wrapping (kubectl
+// wraps only on a terminal) is left out.
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"text/template"
+	"unicode"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+const (
+	sectionVars = `{{$rootCmd := rootCmd .}}` +
+		`{{$visibleFlags := visibleFlags (flagsNotIntersected .LocalFlags .PersistentFlags)}}` +
+		`{{$optionsCmdFor := optionsCmdFor .}}` +
+		`{{$usageLine := usageLine .}}` +
+		`{{$reverseParentsNames := reverseParentsNames .}}`
+
+	sectionAliases = `{{if gt (len .Aliases) 0}}Aliases:
+{{.NameAndAliases}}
+
+{{end}}`
+
+	sectionExamples = `{{if .HasExample}}Examples:
+{{trimRight .Example}}
+
+{{end}}`
+
+	sectionSubcommands = `{{if .HasAvailableSubCommands}}{{cmdGroupsString .}}
+
+{{end}}`
+
+	sectionFlags = `{{if $visibleFlags.HasFlags}}Options:
+{{trimRight (flagsUsages $visibleFlags)}}
+
+{{end}}`
+
+	sectionUsage = `{{if and .Runnable (ne .UseLine "") (ne .UseLine $rootCmd)}}Usage:
+  {{$usageLine}}
+
+{{end}}`
+
+	sectionTipsHelp = `{{if .HasSubCommands}}Use "{{range $reverseParentsNames}}{{.}} {{end}}<command> --help" for more information about a given command.
+{{end}}`
+
+	sectionTipsGlobalOptions = `{{if $optionsCmdFor}}Use "{{$optionsCmdFor}}" for a list of global command-line options (applies to all commands).
+{{end}}`
+
+	helpTemplate = `{{with or .Long .Short }}{{. | trim}}{{end}}{{if or .Runnable .HasSubCommands}}{{.UsageString}}{{end}}`
+
+	optionsUsageTemplate = `{{ if .HasInheritedFlags}}The following options can be passed to any command:
+
+{{flagsUsages .InheritedFlags}}{{end}}`
+)
+
+func mainUsageTemplate() string {
+	return strings.TrimRightFunc(strings.Join([]string{
+		"\n\n", sectionVars, sectionAliases, sectionExamples, sectionSubcommands,
+		sectionFlags, sectionUsage, sectionTipsHelp, sectionTipsGlobalOptions,
+	}, ""), unicode.IsSpace)
+}
+
+// useKubectlHelp gives root and all its subcommands kubectl's help layout,
+// and adds the 'options' subcommand that lists the inherited (kubeconfig)
+// flags, as 'kubectl options' does.
+func useKubectlHelp(root *cobra.Command) {
+	t := &templater{root: root}
+	root.SetUsageFunc(t.usageFunc(mainUsageTemplate()))
+	root.SetHelpFunc(t.helpFunc(helpTemplate))
+
+	opts := &cobra.Command{
+		Use:   "options",
+		Short: "Print the list of flags inherited by all commands",
+		Long:  "Print the list of flags inherited by all commands",
+		Example: fmt.Sprintf(`  # Print flags inherited by all commands
+  %s options`, root.Annotations[cobra.CommandDisplayNameAnnotation]),
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cmd.SetOut(root.OutOrStdout())
+			return cmd.Usage()
+		},
+	}
+	opts.SetUsageFunc(t.usageFunc(optionsUsageTemplate))
+	opts.SetHelpFunc(t.helpFunc(""))
+	root.AddCommand(opts)
+}
+
+type templater struct {
+	root *cobra.Command
+}
+
+func (t *templater) helpFunc(text string) func(*cobra.Command, []string) {
+	return func(c *cobra.Command, _ []string) {
+		tmpl := template.Must(template.New("help").Funcs(t.funcs()).Parse(text))
+		if err := tmpl.Execute(c.OutOrStdout(), c); err != nil {
+			c.PrintErrln(err)
+		}
+	}
+}
+
+func (t *templater) usageFunc(text string) func(*cobra.Command) error {
+	return func(c *cobra.Command) error {
+		tmpl := template.Must(template.New("usage").Funcs(t.funcs()).Parse(text))
+		return tmpl.Execute(c.OutOrStderr(), c)
+	}
+}
+
+func (t *templater) funcs() template.FuncMap {
+	return template.FuncMap{
+		"trim":                strings.TrimSpace,
+		"trimRight":           func(s string) string { return strings.TrimRightFunc(s, unicode.IsSpace) },
+		"gt":                  cobra.Gt,
+		"flagsNotIntersected": flagsNotIntersected,
+		"visibleFlags":        visibleFlags,
+		"flagsUsages":         flagsUsages,
+		"cmdGroupsString":     cmdGroupsString,
+		"rootCmd":             func(*cobra.Command) string { return t.root.CommandPath() },
+		"optionsCmdFor":       t.optionsCmdFor,
+		"usageLine":           usageLine,
+		"reverseParentsNames": t.reverseParentsNames,
+	}
+}
+
+func cmdGroupsString(c *cobra.Command) string {
+	lines := []string{"Available Commands:"}
+	for _, sub := range c.Commands() {
+		if sub.IsAvailableCommand() && sub.Name() != "options" {
+			lines = append(lines, "  "+fmt.Sprintf("%-*s", sub.NamePadding(), sub.Name())+"   "+sub.Short)
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+func (t *templater) parents(c *cobra.Command) []*cobra.Command {
+	out := []*cobra.Command{c}
+	for cur := c; cur != t.root && cur.HasParent(); {
+		cur = cur.Parent()
+		out = append(out, cur)
+	}
+	return out
+}
+
+// reverseParentsNames spells the command path as the user types it: the
+// root by its display name ("kubectl gitops drift"), not its binary name.
+func (t *templater) reverseParentsNames(c *cobra.Command) []string {
+	ps := t.parents(c)
+	names := make([]string, 0, len(ps))
+	for i := len(ps) - 1; i >= 0; i-- {
+		if ps[i] == t.root {
+			names = append(names, t.root.CommandPath())
+			continue
+		}
+		names = append(names, ps[i].Name())
+	}
+	return names
+}
+
+func (t *templater) optionsCmdFor(c *cobra.Command) string {
+	if !c.Runnable() {
+		return ""
+	}
+	if _, _, err := t.root.Find([]string{"options"}); err == nil {
+		return t.root.CommandPath() + " options"
+	}
+	return ""
+}
+
+func usageLine(c *cobra.Command) string {
+	usage := c.UseLine()
+	if c.HasFlags() && !strings.Contains(usage, "[options]") {
+		usage += " [options]"
+	}
+	return usage
+}
+
+// flagsUsages lists flags as kubectl does: "    -x, --name=default:" and
+// the usage on the next line after a tab, an empty line between flags.
+// String defaults are quoted; a usage of several lines becomes one line.
+func flagsUsages(f *pflag.FlagSet) string {
+	var b bytes.Buffer
+	f.VisitAll(func(fl *pflag.Flag) {
+		if fl.Hidden {
+			return
+		}
+		format := "--%s=%s:\n%s%s"
+		if fl.Value.Type() == "string" {
+			format = "--%s='%s':\n%s%s"
+		}
+		if fl.Shorthand != "" {
+			format = "    -%s, " + format
+		} else {
+			format = "    %s" + format
+		}
+		deprecated := ""
+		if fl.Deprecated != "" {
+			deprecated = fmt.Sprintf(" (DEPRECATED: %s)", fl.Deprecated)
+		}
+		s := fmt.Sprintf(format, fl.Shorthand, fl.Name, fl.DefValue, fl.Usage, deprecated)
+		head, usage, _ := strings.Cut(s, "\n")
+		usage = strings.ReplaceAll(strings.TrimSpace(usage), "\n", " ")
+		fmt.Fprint(&b, head+"\n\t"+usage+"\n\n")
+	})
+	return b.String()
+}
+
+func flagsNotIntersected(l, r *pflag.FlagSet) *pflag.FlagSet {
+	f := pflag.NewFlagSet("notIntersected", pflag.ContinueOnError)
+	l.VisitAll(func(fl *pflag.Flag) {
+		if r.Lookup(fl.Name) == nil {
+			f.AddFlag(fl)
+		}
+	})
+	return f
+}
+
+func visibleFlags(l *pflag.FlagSet) *pflag.FlagSet {
+	f := pflag.NewFlagSet("visible", pflag.ContinueOnError)
+	l.VisitAll(func(fl *pflag.Flag) {
+		if fl.Name != "help" {
+			f.AddFlag(fl)
+		}
+	})
+	return f
+}
