@@ -25,7 +25,7 @@ build: ## Build the six binaries into bin/
 	CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)" -o bin/ $(addprefix ./cmd/,$(BINARIES))
 
 multicall: ## Build the single-binary form (every verb in one kubectl-gitops) into bin/multicall/, for Flux and Argo CD
-	CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)" -o bin/multicall/kubectl-gitops ./cmd/kubectl-gitops-multicall
+	CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)" -o bin/multicall/kubectl-gitops ./cmd/gitops-multicall
 
 install: build ## Copy the binaries and completion helpers to $PREFIX (default: $GOBIN, else $(go env GOPATH)/bin)
 	@dest="$${PREFIX:-$$(go env GOBIN)}"; dest="$${dest:-$$(go env GOPATH)/bin}"; \

@@ -1,4 +1,4 @@
-// Command kubectl-gitops-multicall is the single-binary form of the suite for
+// Command gitops-multicall is the single-binary form of the suite for
 // hosts that install one executable (Flux's plugin installer puts exactly one
 // flux-gitops in ~/.fluxcd/plugins): the dispatcher with every verb compiled
 // in. It runs the verb its name selects (a copy or symlink named
