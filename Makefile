@@ -16,13 +16,16 @@ BINARIES := kubectl-gitops kubectl-gitops-drift kubectl-gitops-promote kubectl-g
 GOLANGCI_LINT_VERSION := v2.15.0
 CACHE    := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/kubectl-gitops
 
-.PHONY: build install release krew-tools control-plane peer-tools test test-unit lint fmt demo bench clean help
+.PHONY: build multicall install release krew-tools control-plane peer-tools test test-unit lint fmt demo bench clean help
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
 build: ## Build the six binaries into bin/
 	CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)" -o bin/ $(addprefix ./cmd/,$(BINARIES))
+
+multicall: ## Build the single-binary form (every verb in one kubectl-gitops) into bin/multicall/, for Flux and Argo CD
+	CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)" -o bin/multicall/kubectl-gitops ./cmd/gitops-multicall
 
 install: build ## Copy the binaries and completion helpers to $PREFIX (default: $GOBIN, else $(go env GOPATH)/bin)
 	@dest="$${PREFIX:-$$(go env GOBIN)}"; dest="$${dest:-$$(go env GOPATH)/bin}"; \

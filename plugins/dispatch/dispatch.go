@@ -36,8 +36,43 @@ var known = map[string]string{
 	"repo":    "Scaffold a GitOps repository for Argo CD or Flux, lint it, and show its structure",
 }
 
+// Hosts are the CLIs that run the dispatcher as a plugin, each by its own
+// name: kubectl-gitops (kubectl, krew), argocd-gitops (Argo CD v3, on PATH)
+// and flux-gitops (Flux v2.9, in ~/.fluxcd/plugins). Argo CD and Flux pass
+// the binary's full path as argv[0].
+var Hosts = []string{"kubectl", "argocd", "flux"}
+
+// ParseName splits a binary's argv[0] into the host that runs it and the verb
+// its name selects: "/home/u/.fluxcd/plugins/flux-gitops" is ("flux", ""),
+// "argocd-gitops-drift.exe" is ("argocd", "drift"). Any other name is
+// ("kubectl", "").
+func ParseName(argv0 string) (host, verb string) {
+	base := filepath.Base(argv0)
+	if len(base) > 4 && strings.EqualFold(base[len(base)-4:], ".exe") {
+		base = base[:len(base)-4]
+	}
+	for _, h := range Hosts {
+		if base == h+"-gitops" {
+			return h, ""
+		}
+		if v, ok := strings.CutPrefix(base, h+"-gitops-"); ok && v != "" {
+			return h, v
+		}
+	}
+	return "kubectl", ""
+}
+
 // Dispatcher finds and runs verb binaries.
 type Dispatcher struct {
+	// Host is the CLI the dispatcher runs under ("kubectl" when empty): it
+	// names the dispatcher in messages ("flux gitops") and is passed to a
+	// verb as its argv[0] ("flux-gitops-drift"), from which the verb derives
+	// its usage lines and hints (cli.DisplayName).
+	Host string
+	// Builtin holds verbs compiled into this binary (the multicall build);
+	// each runs in process with argv[0] "HOST-gitops-VERB". They come before
+	// binaries found on disk.
+	Builtin map[string]func(argv []string) int
 	// Self is the dispatcher's own executable path (symlinks are resolved).
 	Self string
 	// Path is the PATH to search after the dispatcher's own directory.
@@ -51,17 +86,54 @@ type Dispatcher struct {
 }
 
 // Main runs the dispatcher for os.Args and returns its exit code.
-func Main(argv []string) int {
+func Main(argv []string) int { return MainWith(argv, nil) }
+
+// MainWith is Main for a binary that holds the verbs in builtin (the
+// multicall build): started under a verb's name (a copy or symlink named
+// kubectl-gitops-drift, flux-gitops-drift, …) it runs that verb; otherwise it
+// dispatches on its first argument, to a builtin verb first.
+func MainWith(argv []string, builtin map[string]func(argv []string) int) int {
+	if len(argv) == 0 {
+		argv = []string{"kubectl-gitops"}
+	}
+	host, verb := ParseName(argv[0])
+	if run, ok := builtin[verb]; ok {
+		return run(argv)
+	}
 	self, err := os.Executable()
 	if err != nil {
 		self = argv[0]
 	}
 	d := &Dispatcher{
+		Host: host, Builtin: builtin,
 		Self: self, Path: os.Getenv("PATH"),
 		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
 		Exec: execVerb,
 	}
 	return d.Run(argv[1:])
+}
+
+func (d *Dispatcher) host() string {
+	if d.Host == "" {
+		return "kubectl"
+	}
+	return d.Host
+}
+
+// name is the dispatcher's display name, e.g. "flux gitops".
+func (d *Dispatcher) name() string { return d.host() + " gitops" }
+
+// verbArgv0 is the argv[0] a verb is run with: its name under the host.
+func (d *Dispatcher) verbArgv0(verb string) string { return d.host() + "-gitops-" + verb }
+
+// runVerb runs verb (a builtin or the binary at path) with args after its
+// argv[0].
+func (d *Dispatcher) runVerb(verb, path string, args []string) (int, error) {
+	argv := append([]string{d.verbArgv0(verb)}, args...)
+	if run, ok := d.Builtin[verb]; ok {
+		return run(argv), nil
+	}
+	return d.Exec(path, argv)
 }
 
 // Run dispatches args (without the program name).
@@ -89,12 +161,12 @@ func (d *Dispatcher) Run(args []string) int {
 	}
 	path, ok := d.Find(verb)
 	if !ok {
-		fmt.Fprintf(d.Stderr, "error: unknown verb %s for \"kubectl gitops\"\n", quoteArg(verb))
+		fmt.Fprintf(d.Stderr, "error: unknown verb %s for %q\n", quoteArg(verb), d.name())
 		d.listVerbs(d.Stderr)
 		d.hint()
 		return exitUsage
 	}
-	code, err := d.Exec(path, append([]string{Prefix + verb}, args[1:]...))
+	code, err := d.runVerb(verb, path, args[1:])
 	if err != nil {
 		fmt.Fprintf(d.Stderr, "error: running %s: %v\n", path, err)
 		return exitFailure
@@ -103,7 +175,7 @@ func (d *Dispatcher) Run(args []string) int {
 }
 
 func (d *Dispatcher) hint() {
-	fmt.Fprintln(d.Stderr, "See 'kubectl gitops --help' for usage.")
+	fmt.Fprintf(d.Stderr, "See '%s --help' for usage.\n", d.name())
 }
 
 // dirs returns the directories searched, in order: the dispatcher's own
@@ -133,10 +205,13 @@ func exeName(verb string) string {
 	return Prefix + verb
 }
 
-// Find returns the path of the binary for verb.
+// Find returns the path of the binary for verb ("" for a builtin verb).
 func (d *Dispatcher) Find(verb string) (string, bool) {
 	if verb == "" || strings.ContainsAny(verb, `/\`) {
 		return "", false
+	}
+	if _, ok := d.Builtin[verb]; ok {
+		return "", true
 	}
 	for _, dir := range d.dirs() {
 		p := filepath.Join(dir, exeName(verb))
@@ -161,6 +236,9 @@ func isExecutable(p string) bool {
 // Verbs lists the verbs whose binaries can be found, sorted.
 func (d *Dispatcher) Verbs() []string {
 	seen := map[string]bool{}
+	for v := range d.Builtin {
+		seen[v] = true
+	}
 	for _, dir := range d.dirs() {
 		entries, err := os.ReadDir(dir)
 		if err != nil {
@@ -186,18 +264,19 @@ func (d *Dispatcher) Verbs() []string {
 }
 
 func (d *Dispatcher) usage(w io.Writer) {
-	fmt.Fprint(w, `kubectl gitops: GitOps for Kubernetes with Argo CD or Flux, as kubectl plugins.
+	n := d.name()
+	fmt.Fprintf(w, `%s: GitOps for Kubernetes with Argo CD or Flux, as %s plugins.
 
 Usage:
-  kubectl gitops VERB [flags]
-  kubectl gitops version [-o json|yaml]
-  kubectl gitops completion bash|zsh|fish|powershell
+  %s VERB [flags]
+  %s version [-o json|yaml]
+  %s completion bash|zsh|fish|powershell
 
-`)
+`, n, d.host(), n, n, n)
 	d.listVerbs(w)
-	fmt.Fprint(w, `
-Run 'kubectl gitops VERB --help' for a verb's flags and examples.
-`)
+	fmt.Fprintf(w, `
+Run '%s VERB --help' for a verb's flags and examples.
+`, n)
 }
 
 func (d *Dispatcher) listVerbs(w io.Writer) {
@@ -234,7 +313,7 @@ func (d *Dispatcher) version(args []string) int {
 		case strings.HasPrefix(a, "-o") && len(a) > 2:
 			format = a[2:]
 		default:
-			fmt.Fprintf(d.Stderr, "error: unknown argument %q for \"kubectl gitops version\"\n", a)
+			fmt.Fprintf(d.Stderr, "error: unknown argument %q for \"%s version\"\n", a, d.name())
 			d.hint()
 			return exitUsage
 		}
@@ -244,7 +323,7 @@ func (d *Dispatcher) version(args []string) int {
 		d.hint()
 		return exitUsage
 	}
-	if err := (version.Report{ClientVersion: version.Get()}).Write(d.Stdout, "kubectl gitops", format); err != nil {
+	if err := (version.Report{ClientVersion: version.Get()}).Write(d.Stdout, d.name(), format); err != nil {
 		fmt.Fprintf(d.Stderr, "error: %v\n", err)
 		return exitFailure
 	}
@@ -257,7 +336,7 @@ func (d *Dispatcher) version(args []string) int {
 func (d *Dispatcher) complete(mode string, args []string) int {
 	if len(args) >= 2 {
 		if path, ok := d.Find(args[0]); ok {
-			code, err := d.Exec(path, append([]string{Prefix + args[0], mode}, args[1:]...))
+			code, err := d.runVerb(args[0], path, append([]string{mode}, args[1:]...))
 			if err != nil {
 				return exitFailure
 			}

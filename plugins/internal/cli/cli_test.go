@@ -32,6 +32,18 @@ func TestDisplayName(t *testing.T) {
 		{"kubectl-gitops", "kubectl gitops"},
 		{"drift.test", "drift.test"},
 		{"kubectl-", "kubectl-"},
+		// Flux v2.9 and Argo CD v3 run HOST-gitops with the full path as
+		// argv[0]; the dispatcher passes HOST-gitops-VERB to a verb.
+		{"flux-gitops", "flux gitops"},
+		{"/home/u/.fluxcd/plugins/flux-gitops", "flux gitops"},
+		{"flux-gitops-drift", "flux gitops drift"},
+		{"argocd-gitops", "argocd gitops"},
+		{"/usr/local/bin/argocd-gitops", "argocd gitops"},
+		{"argocd-gitops-promote", "argocd gitops promote"},
+		{`C:\Users\u\.fluxcd\plugins\flux-gitops.exe`, "flux gitops"},
+		{`C:\bin\argocd-gitops-seal.EXE`, "argocd gitops seal"},
+		{"flux-", "flux-"},
+		{"fluxgitops", "fluxgitops"},
 	}
 	for _, tt := range tests {
 		if got := DisplayName(strings.ReplaceAll(tt.argv0, `\`, "/")); got != tt.want {
