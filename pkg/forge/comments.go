@@ -63,6 +63,9 @@ func CommentLimit(kind Kind) int {
 // markerRE is what a marker may be: it goes inside an HTML comment.
 var markerRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:/@+=-]{0,199}$`)
 
+// ValidMarker reports whether marker may be given to UpsertComment.
+func ValidMarker(marker string) bool { return markerRE.MatchString(marker) }
+
 // MarkerLine is the hidden first line of a comment with marker.
 func MarkerLine(marker string) string { return "<!-- " + marker + " -->" }
 

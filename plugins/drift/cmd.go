@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -66,6 +67,8 @@ type Options struct {
 	// Remediation (fix.go) and fleets of clusters (fleet.go).
 	FixFlags
 	FleetFlags
+	// A pull-request comment with the report (comment.go).
+	CommentFlags
 
 	// Set by Complete.
 	namespace        string
@@ -187,6 +190,7 @@ compared, after reporting the others). --exit-code=false exits 0 on drift.`,
 	// Not shared with watch.
 	o.addAdoptFlags(f)
 	o.addFleetFlags(f)
+	o.addCommentFlags(f)
 	return cmd
 }
 
@@ -239,6 +243,9 @@ func (o *Options) Validate() error {
 	if err := o.validateSources(); err != nil {
 		return err
 	}
+	if err := o.validateComment(); err != nil {
+		return err
+	}
 	if o.Mode != string(compare.ModeServer) && o.Mode != string(compare.ModeLocal) {
 		return cli.Usagef("--mode must be server or local, not %q", o.Mode)
 	}
@@ -273,6 +280,9 @@ func (o *Options) Run(cmd *cobra.Command) error {
 	if o.remediating() || o.Adopt {
 		return o.runRemedy(ctx)
 	}
+	if err := o.prepareComment(ctx); err != nil {
+		return err
+	}
 	if o.sourceMode() {
 		return o.runSources(ctx)
 	}
@@ -294,7 +304,7 @@ func (o *Options) Run(cmd *cobra.Command) error {
 	if err := render(o.Streams.Out, o.Streams.ErrOut, rep, o.Output, o.color); err != nil {
 		return err
 	}
-	return result(rep, o.ExitCode)
+	return o.postComment(ctx, result(rep, o.ExitCode), func(w io.Writer) error { return renderMarkdown(w, rep) })
 }
 
 // loadDesired reads the desired objects given with -f/-k, warning on stderr
