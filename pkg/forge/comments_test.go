@@ -173,7 +173,12 @@ func TestUpsertCommentContract(t *testing.T) {
 			const marker = "kubectl-gitops:drift:files"
 			f.add("LGTM", false, false)
 			f.add(MarkerLine(marker)+"\ncopied by someone else", false, false)
-			f.add("added 1 commit", false, true)
+			if kind == GitLab {
+				// A system note quoting the marker; the fake would let it be edited.
+				f.add(MarkerLine(marker)+"\nmentioned in commit abc", true, true)
+			} else {
+				f.add("added 1 commit", false, false)
+			}
 			f.add(MarkerLine("kubectl-gitops:drift:other")+"\nanother source", true, false)
 			c := NewCommenter(repo, f.token, nil)
 
@@ -195,7 +200,7 @@ func TestUpsertCommentContract(t *testing.T) {
 			}
 			var mine []*fakeComment
 			for _, cm := range f.marked(marker) {
-				if cm.Mine {
+				if cm.Mine && !cm.System {
 					mine = append(mine, cm)
 				}
 			}
