@@ -131,6 +131,10 @@ compared, after reporting the others). --exit-code=false exits 0 on drift.`,
   %[1]s -f ./deploy -o json > drift.json
   %[1]s -f ./deploy -o markdown > comment.md
 
+  # Post it as one pull-request comment, updated on the next run (token in GITHUB_TOKEN,
+  # GITLAB_TOKEN or GITEA_TOKEN; forge from the checkout's origin remote)
+  %[1]s -k overlays/prod --comment-on-pr 42
+
   # List the ignore rules in force (built-in and .gitops/drift-ignore.yaml)
   %[1]s --list-ignore-rules
 
