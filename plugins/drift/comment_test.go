@@ -95,6 +95,24 @@ data: {password: ` + base64.StdEncoding.EncodeToString([]byte(v)) + `}
 		}
 	}
 
+	t.Run("sources keep their own comment", func(t *testing.T) {
+		gitea.Git(t, dir, "-c", "init.defaultBranch=main", "init", "-q")
+		gitea.Git(t, dir, "add", ".")
+		gitea.Git(t, dir, "commit", "-q", "-m", "db")
+		r := runDrift(t, cp, "--repo", "file://"+dir, "-o", "summary", "--comment-on-pr", n, "--forge-remote", cloneURL, "--forge-type", "gitea", "--comment-key", "fleet-prod")
+		if r.code != cli.ExitFindings || !strings.Contains(r.stderr, "comment added") {
+			t.Fatalf("exit %d, want 1 and a new comment:\n%s", r.code, r.stderr)
+		}
+		srv.API(t, http.MethodGet, "/repos/"+gitea.Admin+"/fleet/issues/"+n+"/comments", nil, &comments)
+		if len(comments) != 2 || !strings.HasPrefix(comments[1].Body, "<!-- kubectl-gitops:drift:fleet-prod -->\n") || !strings.Contains(comments[1].Body, "db") {
+			t.Fatalf("comments: %+v, want the first and one for --comment-key fleet-prod", comments)
+		}
+		for _, f := range forbidden {
+			if strings.Contains(comments[1].Body, f) {
+				t.Errorf("sources comment holds %q", f)
+			}
+		}
+	})
 	t.Run("comment failure exits 2", func(t *testing.T) {
 		t.Setenv("GITEA_TOKEN", "wrong-token-canary")
 		r := runDrift(t, cp, args...)
