@@ -236,7 +236,7 @@ func (o *Options) Complete(cmd *cobra.Command) error {
 // Validate checks the flags.
 func (o *Options) Validate() error {
 	if o.ListIgnoreRules {
-		return nil
+		return o.validateComment()
 	}
 	if err := o.validateFix(); err != nil {
 		return err

@@ -129,10 +129,20 @@ data: {password: ` + base64.StdEncoding.EncodeToString([]byte(v)) + `}
 			t.Fatalf("exit %d, want 2 before comparing, token target refused:\n%s\n%s", r.code, r.stdout, r.stderr)
 		}
 	})
-	t.Run("show-secrets refused", func(t *testing.T) {
-		r := runDrift(t, cp, append(args, "--show-secrets")...)
-		if r.code != cli.ExitUsage || !strings.Contains(r.stderr, "--show-secrets cannot be combined with --comment-on-pr") {
-			t.Fatalf("exit %d:\n%s", r.code, r.stderr)
+	t.Run("refused combinations", func(t *testing.T) {
+		for _, tt := range []struct {
+			extra []string
+			want  string
+		}{
+			{[]string{"--show-secrets"}, "--show-secrets cannot be combined with --comment-on-pr"},
+			{[]string{"--list-ignore-rules"}, "--comment-on-pr works with a drift report only"},
+			{[]string{"--fix", "--yes"}, "--comment-on-pr works with a drift report only"},
+			{[]string{"--comment-key", "x --><img>"}, "--comment-key"},
+		} {
+			r := runDrift(t, cp, append(args, tt.extra...)...)
+			if r.code != cli.ExitUsage || !strings.Contains(r.stderr, tt.want) {
+				t.Errorf("%v: exit %d, want 2 and %q:\n%s", tt.extra, r.code, tt.want, r.stderr)
+			}
 		}
 	})
 }
