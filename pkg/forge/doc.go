@@ -1,6 +1,9 @@
-// Package forge provides what promote needs from a Git forge's REST API —
-// opening a pull (merge) request idempotently and reading a commit's
-// statuses — for GitHub, GitLab and Gitea/Forgejo, with net/http only (no
+// Package forge provides what promote and drift need from a Git forge's
+// REST API — opening a pull (merge) request idempotently, reading a
+// commit's statuses, and keeping one comment per pull request up to date
+// (NewCommenter: the comment carrying a hidden <!-- marker --> first line
+// is edited, else one is added; bodies over the forge's limit are cut with
+// a note) — for GitHub, GitLab and Gitea/Forgejo, with net/http only (no
 // forge SDKs). It also works out a forge repository from a Git remote URL
 // (ParseRemote) and the web page for opening a pull request by hand
 // (CompareURL) when there is no token.

@@ -78,3 +78,7 @@ func isLoopback(host string) bool {
 	ip := net.ParseIP(strings.Trim(host, "[]"))
 	return ip != nil && ip.IsLoopback()
 }
+
+// TrustHostsEnv is the environment variable (comma-separated host names)
+// by which the user trusts further forge API hosts, as --trust-forge-host.
+const TrustHostsEnv = "KUBECTL_GITOPS_TRUST_FORGE_HOSTS"

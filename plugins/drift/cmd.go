@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -67,6 +68,8 @@ type Options struct {
 	// Remediation (fix.go) and fleets of clusters (fleet.go).
 	FixFlags
 	FleetFlags
+	// A pull-request comment with the report (comment.go).
+	CommentFlags
 
 	// Set by Complete.
 	namespace        string
@@ -129,6 +132,10 @@ compared, after reporting the others). --exit-code=false exits 0 on drift.`,
   %[1]s -f ./deploy -o json > drift.json
   %[1]s -f ./deploy -o markdown > comment.md
 
+  # Post it as one pull-request comment, updated on the next run (token in GITHUB_TOKEN,
+  # GITLAB_TOKEN or GITEA_TOKEN; forge from the checkout's origin remote)
+  %[1]s -k overlays/prod --comment-on-pr 42
+
   # List the ignore rules in force (built-in and .gitops/drift-ignore.yaml)
   %[1]s --list-ignore-rules
 
@@ -189,6 +196,7 @@ compared, after reporting the others). --exit-code=false exits 0 on drift.`,
 	// Not shared with watch.
 	o.addAdoptFlags(f)
 	o.addFleetFlags(f)
+	o.addCommentFlags(f)
 	return cmd
 }
 
@@ -230,7 +238,7 @@ func (o *Options) Complete(cmd *cobra.Command) error {
 // Validate checks the flags.
 func (o *Options) Validate() error {
 	if o.ListIgnoreRules {
-		return nil
+		return o.validateComment()
 	}
 	if err := o.validateFix(); err != nil {
 		return err
@@ -239,6 +247,9 @@ func (o *Options) Validate() error {
 		return err
 	}
 	if err := o.validateSources(); err != nil {
+		return err
+	}
+	if err := o.validateComment(); err != nil {
 		return err
 	}
 	if o.Mode != string(compare.ModeServer) && o.Mode != string(compare.ModeLocal) {
@@ -275,6 +286,9 @@ func (o *Options) Run(cmd *cobra.Command) error {
 	if o.remediating() || o.Adopt {
 		return o.runRemedy(ctx)
 	}
+	if err := o.prepareComment(ctx); err != nil {
+		return err
+	}
 	if o.sourceMode() {
 		return o.runSources(ctx)
 	}
@@ -296,7 +310,7 @@ func (o *Options) Run(cmd *cobra.Command) error {
 	if err := render(o.Streams.Out, o.Streams.ErrOut, rep, o.Output, o.color, o.NoHeaders); err != nil {
 		return err
 	}
-	return result(rep, o.ExitCode)
+	return o.postComment(ctx, result(rep, o.ExitCode), func(w io.Writer) error { return renderMarkdown(w, rep) })
 }
 
 // loadDesired reads the desired objects given with -f/-k, warning on stderr

@@ -3,6 +3,7 @@ package drift
 import (
 	"context"
 	"fmt"
+	"io"
 
 	"github.com/spf13/pflag"
 
@@ -66,7 +67,9 @@ func (o *Options) runSources(ctx context.Context) error {
 	if err := renderSources(o.Streams.Out, o.Streams.ErrOut, reports, o.Output, o.Mode, o.color, o.NoHeaders); err != nil {
 		return err
 	}
-	return resultAll(reports, o.ExitCode)
+	return o.postComment(ctx, resultAll(reports, o.ExitCode), func(w io.Writer) error {
+		return renderSources(w, io.Discard, reports, "markdown", o.Mode, false)
+	})
 }
 
 // warnSources prints every source's warnings and errors on stderr.

@@ -59,7 +59,8 @@ func watchSharesFlag(name string) bool {
 	switch name {
 	case "output", "exit-code", "list-ignore-rules", "show-secrets",
 		"adopt",
-		"contexts", "all-contexts", "context-timeout", "parallel":
+		"contexts", "all-contexts", "context-timeout", "parallel",
+		"comment-on-pr", "comment-key", "forge-remote", "forge-type", "forge-url", "trust-forge-host", "allow-http-forge":
 		return false
 	}
 	return true
