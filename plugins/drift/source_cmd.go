@@ -68,7 +68,7 @@ func (o *Options) runSources(ctx context.Context) error {
 		return err
 	}
 	return o.postComment(ctx, resultAll(reports, o.ExitCode), func(w io.Writer) error {
-		return renderSources(w, io.Discard, reports, "markdown", o.Mode, false)
+		return renderSources(w, io.Discard, reports, "markdown", o.Mode, false, false)
 	})
 }
 
