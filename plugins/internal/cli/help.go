@@ -1,6 +1,6 @@
 package cli
 
-// The help and usage templates below are ported from kubectl's
+// The help and usage layout below is ported from kubectl's
 // k8s.io/kubectl/pkg/util/templates (v0.37.2: templates.go, templater.go,
 // help_flags_printer.go; Apache-2.0, The Kubernetes Authors), so that
 // 'kubectl gitops … --help' has the shape of 'kubectl diff --help':
@@ -14,72 +14,28 @@ package cli
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"strings"
-	"text/template"
 	"unicode"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
 
-const (
-	sectionVars = `{{$rootCmd := rootCmd .}}` +
-		`{{$visibleFlags := visibleFlags (flagsNotIntersected .LocalFlags .PersistentFlags)}}` +
-		`{{$optionsCmdFor := optionsCmdFor .}}` +
-		`{{$usageLine := usageLine .}}` +
-		`{{$reverseParentsNames := reverseParentsNames .}}`
-
-	sectionAliases = `{{if gt (len .Aliases) 0}}Aliases:
-{{.NameAndAliases}}
-
-{{end}}`
-
-	sectionExamples = `{{if .HasExample}}Examples:
-{{trimRight .Example}}
-
-{{end}}`
-
-	sectionSubcommands = `{{if .HasAvailableSubCommands}}{{cmdGroupsString .}}
-
-{{end}}`
-
-	sectionFlags = `{{if $visibleFlags.HasFlags}}Options:
-{{trimRight (flagsUsages $visibleFlags)}}
-
-{{end}}`
-
-	sectionUsage = `{{if and .Runnable (ne .UseLine "") (ne .UseLine $rootCmd)}}Usage:
-  {{$usageLine}}
-
-{{end}}`
-
-	sectionTipsHelp = `{{if .HasSubCommands}}Use "{{range $reverseParentsNames}}{{.}} {{end}}<command> --help" for more information about a given command.
-{{end}}`
-
-	sectionTipsGlobalOptions = `{{if $optionsCmdFor}}Use "{{$optionsCmdFor}}" for a list of global command-line options (applies to all commands).
-{{end}}`
-
-	helpTemplate = `{{with or .Long .Short }}{{. | trim}}{{end}}{{if or .Runnable .HasSubCommands}}{{.UsageString}}{{end}}`
-
-	optionsUsageTemplate = `{{ if .HasInheritedFlags}}The following options can be passed to any command:
-
-{{flagsUsages .InheritedFlags}}{{end}}`
-)
-
-func mainUsageTemplate() string {
-	return strings.TrimRightFunc(strings.Join([]string{
-		"\n\n", sectionVars, sectionAliases, sectionExamples, sectionSubcommands,
-		sectionFlags, sectionUsage, sectionTipsHelp, sectionTipsGlobalOptions,
-	}, ""), unicode.IsSpace)
-}
-
 // useKubectlHelp gives root and all its subcommands kubectl's help layout,
 // and adds the 'options' subcommand that lists the inherited (kubeconfig)
 // flags, as 'kubectl options' does.
 func useKubectlHelp(root *cobra.Command) {
 	t := &templater{root: root}
-	root.SetUsageFunc(t.usageFunc(mainUsageTemplate()))
-	root.SetHelpFunc(t.helpFunc(helpTemplate))
+	root.SetUsageFunc(func(c *cobra.Command) error {
+		_, err := io.WriteString(c.OutOrStderr(), t.usage(c))
+		return err
+	})
+	root.SetHelpFunc(func(c *cobra.Command, _ []string) {
+		if _, err := io.WriteString(c.OutOrStdout(), t.help(c)); err != nil {
+			c.PrintErrln(err)
+		}
+	})
 
 	opts := &cobra.Command{
 		Use:   "options",
@@ -93,8 +49,14 @@ func useKubectlHelp(root *cobra.Command) {
 			return cmd.Usage()
 		},
 	}
-	opts.SetUsageFunc(t.usageFunc(optionsUsageTemplate))
-	opts.SetHelpFunc(t.helpFunc(""))
+	opts.SetUsageFunc(func(c *cobra.Command) error {
+		if !c.HasInheritedFlags() {
+			return nil
+		}
+		_, err := io.WriteString(c.OutOrStderr(), "The following options can be passed to any command:\n\n"+flagsUsages(c.InheritedFlags()))
+		return err
+	})
+	opts.SetHelpFunc(func(*cobra.Command, []string) {})
 	root.AddCommand(opts)
 }
 
@@ -102,36 +64,55 @@ type templater struct {
 	root *cobra.Command
 }
 
-func (t *templater) helpFunc(text string) func(*cobra.Command, []string) {
-	return func(c *cobra.Command, _ []string) {
-		tmpl := template.Must(template.New("help").Funcs(t.funcs()).Parse(text))
-		if err := tmpl.Execute(c.OutOrStdout(), c); err != nil {
-			c.PrintErrln(err)
+// help is kubectl's help template as code (text/template would keep every
+// exported method of every linked type alive, some 20 MB per binary, which
+// is why cobra itself stopped using it): the description, then the usage
+// when the command runs or has subcommands.
+func (t *templater) help(c *cobra.Command) string {
+	desc := c.Long
+	if desc == "" {
+		desc = c.Short
+	}
+	out := strings.TrimSpace(desc)
+	if c.Runnable() || c.HasSubCommands() {
+		out += c.UsageString()
+	}
+	return out
+}
+
+// usage is kubectl's usage template as code: Aliases, Examples, Available
+// Commands, Options, Usage, then the hints, each section followed by a
+// blank line.
+func (t *templater) usage(c *cobra.Command) string {
+	var b strings.Builder
+	b.WriteString("\n\n")
+	trimRight := func(s string) string { return strings.TrimRightFunc(s, unicode.IsSpace) }
+	if len(c.Aliases) > 0 {
+		b.WriteString("Aliases:\n" + c.NameAndAliases() + "\n\n")
+	}
+	if c.HasExample() {
+		b.WriteString("Examples:\n" + trimRight(c.Example) + "\n\n")
+	}
+	if c.HasAvailableSubCommands() {
+		b.WriteString(cmdGroupsString(c) + "\n\n")
+	}
+	if visible := visibleFlags(flagsNotIntersected(c.LocalFlags(), c.PersistentFlags())); visible.HasFlags() {
+		b.WriteString("Options:\n" + trimRight(flagsUsages(visible)) + "\n\n")
+	}
+	if c.Runnable() && c.UseLine() != "" && c.UseLine() != t.root.CommandPath() {
+		b.WriteString("Usage:\n  " + usageLine(c) + "\n\n")
+	}
+	if c.HasSubCommands() {
+		b.WriteString(`Use "`)
+		for _, name := range t.reverseParentsNames(c) {
+			b.WriteString(name + " ")
 		}
+		b.WriteString(`<command> --help" for more information about a given command.` + "\n")
 	}
-}
-
-func (t *templater) usageFunc(text string) func(*cobra.Command) error {
-	return func(c *cobra.Command) error {
-		tmpl := template.Must(template.New("usage").Funcs(t.funcs()).Parse(text))
-		return tmpl.Execute(c.OutOrStderr(), c)
+	if o := t.optionsCmdFor(c); o != "" {
+		b.WriteString(`Use "` + o + `" for a list of global command-line options (applies to all commands).` + "\n")
 	}
-}
-
-func (t *templater) funcs() template.FuncMap {
-	return template.FuncMap{
-		"trim":                strings.TrimSpace,
-		"trimRight":           func(s string) string { return strings.TrimRightFunc(s, unicode.IsSpace) },
-		"gt":                  cobra.Gt,
-		"flagsNotIntersected": flagsNotIntersected,
-		"visibleFlags":        visibleFlags,
-		"flagsUsages":         flagsUsages,
-		"cmdGroupsString":     cmdGroupsString,
-		"rootCmd":             func(*cobra.Command) string { return t.root.CommandPath() },
-		"optionsCmdFor":       t.optionsCmdFor,
-		"usageLine":           usageLine,
-		"reverseParentsNames": t.reverseParentsNames,
-	}
+	return b.String()
 }
 
 func cmdGroupsString(c *cobra.Command) string {
