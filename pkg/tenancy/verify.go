@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -498,7 +500,7 @@ func checkDenyAll(o *unstructured.Unstructured) []string {
 func checkQuota(o *unstructured.Unstructured, want map[string]string) []string {
 	hard, _, _ := unstructured.NestedStringMap(o.Object, "spec", "hard")
 	var p []string
-	for _, k := range sortedKeys(want) {
+	for _, k := range slices.Sorted(maps.Keys(want)) {
 		w := resource.MustParse(want[k])
 		got, ok := hard[k]
 		if !ok {
