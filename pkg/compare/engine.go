@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 
+	"golang.org/x/sync/errgroup"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -124,40 +125,34 @@ func (e *Engine) Run(ctx context.Context, desired []Desired, opts Options) (*Rep
 	}
 	var done int
 	var mu sync.Mutex
-	work := make(chan int)
-	var wg sync.WaitGroup
-	for range min(opts.Concurrency, max(len(items), 1)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range work {
-				it := items[i]
-				if it.report.Status != StatusError {
-					e.compareOne(ctx, it, lives[i], opts, sweeper, schemas)
-				}
-				// Keep only what the report needs: large comparisons must
-				// not hold every live object and its copies to the end.
-				lives[i] = nil
-				if it.report.Status == StatusUnchanged {
-					it.report.Live, it.report.After = nil, nil
-				}
-				if opts.Progress != nil {
-					mu.Lock()
-					done++
-					opts.Progress(done, len(items))
-					mu.Unlock()
-				}
-			}
-		}()
-	}
+	// Comparisons report their own errors: none fails the group.
+	var g errgroup.Group
+	g.SetLimit(opts.Concurrency)
 	for i := range items {
 		if ctx.Err() != nil {
 			break
 		}
-		work <- i
+		g.Go(func() error {
+			it := items[i]
+			if it.report.Status != StatusError {
+				e.compareOne(ctx, it, lives[i], opts, sweeper, schemas)
+			}
+			// Keep only what the report needs: large comparisons must
+			// not hold every live object and its copies to the end.
+			lives[i] = nil
+			if it.report.Status == StatusUnchanged {
+				it.report.Live, it.report.After = nil, nil
+			}
+			if opts.Progress != nil {
+				mu.Lock()
+				done++
+				opts.Progress(done, len(items))
+				mu.Unlock()
+			}
+			return nil
+		})
 	}
-	close(work)
-	wg.Wait()
+	_ = g.Wait()
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -288,14 +283,12 @@ func (e *Engine) fetchLive(ctx context.Context, items []*item, opts Options, rep
 	}
 	var mu sync.Mutex
 	var fatal error
-	sem := make(chan struct{}, opts.Concurrency)
-	var wg sync.WaitGroup
+	// The first fatal error is kept under mu, as are the reports: no job
+	// fails the group.
+	var g errgroup.Group
+	g.SetLimit(opts.Concurrency)
 	for _, j := range jobs {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
+		g.Go(func() error {
 			first := items[j.idxs[0]]
 			var found map[string]*unstructured.Unstructured
 			var err error
@@ -324,7 +317,7 @@ func (e *Engine) fetchLive(ctx context.Context, items []*item, opts Options, rep
 					if fatal == nil {
 						fatal = err
 					}
-					return
+					return nil
 				}
 				for _, i := range j.idxs {
 					items[i].report.Status = StatusError
@@ -333,7 +326,7 @@ func (e *Engine) fetchLive(ctx context.Context, items []*item, opts Options, rep
 				if apierrors.IsForbidden(err) {
 					rep.Warnings = append(rep.Warnings, fmt.Sprintf("forbidden to read %s in %s: those objects are reported as errors", j.key.resource, nsLabel(j.key.namespace)))
 				}
-				return
+				return nil
 			}
 			for _, i := range j.idxs {
 				name := items[i].desired.GetName()
@@ -347,9 +340,10 @@ func (e *Engine) fetchLive(ctx context.Context, items []*item, opts Options, rep
 				}
 				undeclared[j.key] = rest
 			}
-		}()
+			return nil
+		})
 	}
-	wg.Wait()
+	_ = g.Wait()
 	if fatal != nil {
 		return nil, nil, fatal
 	}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -239,7 +241,7 @@ func (d *schemaDoc) validateObject(p objpath.Path, m map[string]any, s *jsonSche
 		// field): anything goes.
 		extraAllowed = true
 	}
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		switch sub, ok := s.Properties[k]; {
 		case ok:
 			d.validate(p.Key(k), m[k], sub, errs, depth+1)
@@ -251,15 +253,6 @@ func (d *schemaDoc) validateObject(p objpath.Path, m map[string]any, s *jsonSche
 			*errs = append(*errs, fmt.Sprintf("%s: field not declared in schema", label(p.Key(k))))
 		}
 	}
-}
-
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func label(p objpath.Path) string {

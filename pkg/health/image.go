@@ -1,8 +1,9 @@
 package health
 
 import (
-	"regexp"
 	"strings"
+
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/imageref"
 )
 
 // imageRef is a parsed container image reference.
@@ -13,18 +14,11 @@ type imageRef struct {
 	digest string // "sha256:<hex>"
 }
 
-// parseImage splits "repo[:tag][@digest]"; a registry port
-// ("localhost:5000/web") is not a tag.
+// parseImage splits "repo[:tag][@digest]" by imageref's rule: the last "@"
+// separates the digest, a registry port ("localhost:5000/web") is not a tag.
 func parseImage(s string) imageRef {
-	ref := imageRef{raw: s}
-	if i := strings.Index(s, "@"); i >= 0 {
-		ref.digest, s = s[i+1:], s[:i]
-	}
-	if c := strings.LastIndex(s, ":"); c > strings.LastIndex(s, "/") {
-		ref.tag, s = s[c+1:], s[:c]
-	}
-	ref.repo = s
-	return ref
+	r := imageref.Parse(s)
+	return imageRef{raw: s, repo: r.Name, tag: r.Tag, digest: r.Digest}
 }
 
 // version returns the tag or digest to report, preferring the form of want.
@@ -50,10 +44,9 @@ func (r imageRef) matches(repo, version string) bool {
 	}
 }
 
-var digestRE = regexp.MustCompile(`^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[0-9a-fA-F]{32,}$`)
-
-// isDigest reports whether v is a content digest such as "sha256:<hex>".
-func isDigest(v string) bool { return digestRE.MatchString(v) }
+// isDigest reports whether v is a content digest a container runtime
+// accepts, such as "sha256:<64 lowercase hex>" (imageref.IsDigest).
+func isDigest(v string) bool { return imageref.IsDigest(v) }
 
 // sameRepo compares repositories as a container runtime resolves them:
 // "nginx", "library/nginx" and "docker.io/library/nginx" are the same.

@@ -1,6 +1,9 @@
 package health
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestParseImage(t *testing.T) {
 	t.Parallel()
@@ -14,6 +17,9 @@ func TestParseImage(t *testing.T) {
 		{"localhost:5000/web", "localhost:5000/web", "", ""},
 		{"localhost:5000/web:v2", "localhost:5000/web", "v2", ""},
 		{"nginx", "nginx", "", ""},
+		// The last "@" separates the digest, as in pkg/versionedit and
+		// pkg/imageref (the first "@" made the digest "x@sha256:…").
+		{"web:1@x@" + dig, "web", "1@x", dig},
 	}
 	for _, tt := range tests {
 		got := parseImage(tt.in)
@@ -46,7 +52,9 @@ func TestSameRepo(t *testing.T) {
 
 func TestIsDigest(t *testing.T) {
 	t.Parallel()
-	for in, want := range map[string]bool{dig: true, "sha512:" + dig[7:] + dig[7:]: true, "1.4.2": false, "sha256:abc": false, "v1:2": false} {
+	for in, want := range map[string]bool{dig: true, "sha512:" + dig[7:] + dig[7:]: true, "1.4.2": false, "sha256:abc": false, "v1:2": false,
+		// What a runtime refuses is no digest, as in pkg/versionedit.
+		"sha256:" + strings.ToUpper(dig[7:]): false, "md5:" + dig[7:39]: false, "sha256:" + dig[7:47]: false} {
 		if got := isDigest(in); got != want {
 			t.Errorf("isDigest(%q) = %v, want %v", in, got, want)
 		}

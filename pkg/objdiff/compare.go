@@ -1,6 +1,8 @@
 package objdiff
 
 import (
+	"maps"
+	"slices"
 	"sort"
 
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -268,7 +270,7 @@ func subset(p objpath.Path, d, l any, out *[]Change) {
 			*out = append(*out, Change{Path: p, Type: changeType(l), Live: l, Desired: d})
 			return
 		}
-		for _, k := range sortedKeys(dv) {
+		for _, k := range slices.Sorted(maps.Keys(dv)) {
 			x := dv[k]
 			y, has := lm[k]
 			if !has {
@@ -542,15 +544,6 @@ func AtomicLists(desired, live map[string]any, own *Ownership) []Change {
 // SortChanges orders changes by path.
 func SortChanges(cs []Change) {
 	sort.SliceStable(cs, func(i, j int) bool { return objpath.Compare(cs[i].Path, cs[j].Path) < 0 })
-}
-
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // Foreign returns the fields of live that desired does not set and that are

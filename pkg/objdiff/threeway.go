@@ -2,6 +2,8 @@ package objdiff
 
 import (
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/objpath"
+	"maps"
+	"slices"
 )
 
 // NoteLastApplied explains an Extra change found through the last-applied
@@ -31,7 +33,7 @@ func removed(p objpath.Path, la, l any, desired, live map[string]any, out *[]Cha
 		if !ok {
 			return
 		}
-		for _, k := range sortedKeys(lav) {
+		for _, k := range slices.Sorted(maps.Keys(lav)) {
 			x := lav[k]
 			y, has := lm[k]
 			if !has || x == nil {

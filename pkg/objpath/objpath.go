@@ -2,8 +2,9 @@ package objpath
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -229,7 +230,7 @@ func walk(p Path, v any, fn func(Path, any)) {
 			fn(p, t)
 			return
 		}
-		for _, k := range sortedKeys(t) {
+		for _, k := range slices.Sorted(maps.Keys(t)) {
 			walk(p.Key(k), t[k], fn)
 		}
 	case []any:
@@ -243,15 +244,6 @@ func walk(p Path, v any, fn func(Path, any)) {
 	default:
 		fn(p, v)
 	}
-}
-
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // Set stores v at p in obj, creating missing maps along the way; an index

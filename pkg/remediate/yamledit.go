@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -568,7 +570,7 @@ func (f *yamlFile) insert(s *slot, kv map[string]any, items []any) error {
 	flow := n.Style&yaml.FlowStyle != 0
 	if n.Kind == yaml.MappingNode && flow {
 		var parts []string
-		for _, k := range sortedKeys(kv) {
+		for _, k := range slices.Sorted(maps.Keys(kv)) {
 			parts = append(parts, renderKey(k, true)+": "+inline(kv[k], true, 0))
 		}
 		return f.insertFlow(n, strings.Join(parts, ", "))
@@ -621,15 +623,6 @@ func (f *yamlFile) insertFlow(n *yaml.Node, text string) error {
 	}
 	f.add(le, le, ", "+text)
 	return nil
-}
-
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // isInline reports whether v is rendered on one line in block context.
@@ -802,7 +795,7 @@ func block(v any, indent int) string {
 	var lines []string
 	switch x := v.(type) {
 	case map[string]any:
-		for _, k := range sortedKeys(x) {
+		for _, k := range slices.Sorted(maps.Keys(x)) {
 			lines = append(lines, pad+renderKey(k, false)+":"+afterKey(x[k], indent))
 		}
 	case []any:

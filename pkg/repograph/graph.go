@@ -3,6 +3,7 @@ package repograph
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"net/url"
 	"path"
 	"slices"
@@ -180,7 +181,7 @@ func Build(r *Repo, opts Options) *Graph {
 			} else {
 				files = r.FilesUnder(t.Dir, t.Recursive)
 			}
-			for _, f := range sortedKeys(files) {
+			for _, f := range slices.Sorted(maps.Keys(files)) {
 				for _, c := range byFile[f] {
 					if c != n && !slices.Contains(n.Children, c) {
 						n.Children = append(n.Children, c)
@@ -223,15 +224,6 @@ func Build(r *Repo, opts Options) *Graph {
 		}
 	}
 	return g
-}
-
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }
 
 // resolveDep finds the Kustomization a dependsOn entry names: in the same

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -36,9 +38,9 @@ func checkAnnotations(meta metav1.ObjectMeta, data map[string][]byte) error {
 	for _, v := range meta.Labels {
 		public[v] = true
 	}
-	for _, a := range sortedMapKeys(meta.Annotations) {
+	for _, a := range slices.Sorted(maps.Keys(meta.Annotations)) {
 		text := meta.Annotations[a]
-		for _, k := range sortedMapKeys(data) {
+		for _, k := range slices.Sorted(maps.Keys(data)) {
 			for _, f := range []string{string(data[k]), base64.StdEncoding.EncodeToString(data[k])} {
 				if len(f) >= minContainedValue && !public[f] && strings.Contains(text, f) {
 					return fmt.Errorf("the annotation %s of the Secret %s holds the value of key %q in clear (the SealedSecret's template keeps annotations readable): remove it", a, meta.Name, k)
@@ -47,15 +49,6 @@ func checkAnnotations(meta metav1.ObjectMeta, data map[string][]byte) error {
 		}
 	}
 	return nil
-}
-
-func sortedMapKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // SealOptions configure Seal.

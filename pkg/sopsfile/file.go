@@ -8,7 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -269,7 +270,7 @@ func (f *file) dataKey(ids []age.Identity) ([]byte, error) {
 		return nil, err
 	}
 	if len(entries) == 0 {
-		kinds := sortedKeys(f.otherKeys())
+		kinds := slices.Sorted(maps.Keys(f.otherKeys()))
 		if len(kinds) > 0 {
 			return nil, fmt.Errorf("the file has no age recipients, only %s keys: use sops with access to them", strings.Join(kinds, ", "))
 		}
@@ -667,7 +668,7 @@ func UpdateKeys(in []byte, ids []age.Identity, recipients []string) ([]byte, Key
 			ch.Removed = append(ch.Removed, e.Recipient)
 		}
 	}
-	ch.Kept = sortedKeys(f.otherKeys())
+	ch.Kept = slices.Sorted(maps.Keys(f.otherKeys()))
 	if !ch.Changed() {
 		return in, ch, nil
 	}
@@ -709,7 +710,7 @@ func Rotate(in []byte, ids []age.Identity, recipients []string, opts EncryptOpti
 	if err != nil {
 		return nil, ch, err
 	}
-	if other := sortedKeys(f.otherKeys()); len(other) > 0 {
+	if other := slices.Sorted(maps.Keys(f.otherKeys())); len(other) > 0 {
 		return nil, ch, fmt.Errorf("the file also has %s keys, which a new data key cannot be wrapped for here: rotate it with sops", strings.Join(other, ", "))
 	}
 	if _, err := f.open(ids, false); err != nil {
@@ -752,13 +753,4 @@ func diffSets(old, cur []string) (added, removed []string) {
 		}
 	}
 	return added, removed
-}
-
-func sortedKeys(m map[string]int) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -3,6 +3,8 @@ package tenancy
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -189,7 +191,7 @@ func ReconcilerRules(t *Tenant) []rbacv1.PolicyRule {
 		byGroup[group] = append(byGroup[group], res)
 	}
 	rules := make([]rbacv1.PolicyRule, 0, len(byGroup)+1)
-	for _, group := range sortedKeys(byGroup) {
+	for _, group := range slices.Sorted(maps.Keys(byGroup)) {
 		res := dedupe(byGroup[group])
 		rules = append(rules, rbacv1.PolicyRule{APIGroups: []string{group}, Resources: res, Verbs: all})
 	}

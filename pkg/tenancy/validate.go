@@ -2,7 +2,9 @@ package tenancy
 
 import (
 	"fmt"
+	"maps"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -133,7 +135,7 @@ func (t *Tenant) validate() ErrorList {
 	}
 
 	quantities := func(field string, m map[string]string) {
-		for _, k := range sortedKeys(m) {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
 			f := field + "." + k
 			if msgs := validation.IsQualifiedName(k); len(msgs) > 0 {
 				add(f, "invalid resource name %q: %s", k, msgs[0])

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
-	"sync"
 
+	"golang.org/x/sync/errgroup"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -346,14 +348,11 @@ func Verify(ctx context.Context, t *Tenant, opts VerifyOptions) (*Report, error)
 	foreign := ForeignNamespaces(t, opts.Others, opts.ForeignNamespaces)
 	plan := Plan(t, foreign)
 	results := make([]ReviewResult, len(plan))
-	sem := make(chan struct{}, conc)
-	var wg sync.WaitGroup
+	// Review errors are part of the report, so no review fails the group.
+	var g errgroup.Group
+	g.SetLimit(conc)
 	for i, r := range plan {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
+		g.Go(func() error {
 			res := ReviewResult{Review: r}
 			allowed, reason, err := opts.Reviewer.Review(ctx, r)
 			if err != nil {
@@ -361,10 +360,11 @@ func Verify(ctx context.Context, t *Tenant, opts VerifyOptions) (*Report, error)
 			}
 			res.Allowed, res.Reason = allowed, reason
 			results[i] = res
-		}()
+			return nil
+		})
 	}
 	guards := checkGuards(ctx, t, opts.Getter)
-	wg.Wait()
+	_ = g.Wait()
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -498,7 +498,7 @@ func checkDenyAll(o *unstructured.Unstructured) []string {
 func checkQuota(o *unstructured.Unstructured, want map[string]string) []string {
 	hard, _, _ := unstructured.NestedStringMap(o.Object, "spec", "hard")
 	var p []string
-	for _, k := range sortedKeys(want) {
+	for _, k := range slices.Sorted(maps.Keys(want)) {
 		w := resource.MustParse(want[k])
 		got, ok := hard[k]
 		if !ok {

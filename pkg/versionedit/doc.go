@@ -14,6 +14,7 @@
 // structural edit is a kustomize images entry gaining or losing its newTag,
 // digest or newName line.
 //
-// The package works on bytes and imports nothing from the project; callers
+// The package works on bytes and imports nothing from the project but
+// pkg/imageref (the image reference rule it shares with pkg/health); callers
 // read and write the files.
 package versionedit

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/imageref"
 )
 
 // markerRE matches a Flux image-automation setter comment ending a line,
@@ -108,15 +110,11 @@ func (p *parsed) valuesByLine() map[int][]valueNode {
 	return byLine
 }
 
-// parseRef splits an image reference into repository, tag and digest.
+// parseRef splits an image reference into repository, tag and digest
+// (imageref.Parse).
 func parseRef(ref string) (repo, tag, digest string) {
-	if i := strings.LastIndexByte(ref, '@'); i >= 0 {
-		ref, digest = ref[:i], ref[i+1:]
-	}
-	if i := strings.LastIndexByte(ref, ':'); i > strings.LastIndexByte(ref, '/') {
-		ref, tag = ref[:i], ref[i+1:]
-	}
-	return ref, tag, digest
+	r := imageref.Parse(ref)
+	return r.Name, r.Tag, r.Digest
 }
 
 func (p *parsed) setterOccurrences(loc Location) ([]occurrence, error) {

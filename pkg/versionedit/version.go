@@ -8,6 +8,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/Masterminds/semver/v3"
+
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/imageref"
 )
 
 // Version is a version string as understood by promotion: an image or chart
@@ -24,13 +26,12 @@ type Version struct {
 	Semver *semver.Version
 }
 
-var digestRE = regexp.MustCompile(`^(sha256:[a-f0-9]{64}|sha384:[a-f0-9]{96}|sha512:[a-f0-9]{128})$`)
-
 // imageTagRE is the OCI distribution grammar of a tag.
 var imageTagRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
 
-// IsDigest reports whether s is an OCI digest such as "sha256:<64 hex>".
-func IsDigest(s string) bool { return digestRE.MatchString(s) }
+// IsDigest reports whether s is an OCI digest such as "sha256:<64 hex>"
+// (imageref.IsDigest).
+func IsDigest(s string) bool { return imageref.IsDigest(s) }
 
 // ParseVersion splits s into tag and digest and parses the tag as semver
 // when it can. It never fails: a string that is neither semver nor a digest

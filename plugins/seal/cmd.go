@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -592,7 +594,7 @@ func (o *Options) runMergeInto(cmd *cobra.Command) error {
 	if err := (output{file: o.MergeInto, inPlace: true}).write(cmd.Context(), merged); err != nil {
 		return err
 	}
-	fmt.Fprintf(o.env.Streams.ErrOut, "merged %s into %s\n", strings.Join(sortedKeys(ss.Spec.EncryptedData), ", "), o.MergeInto)
+	fmt.Fprintf(o.env.Streams.ErrOut, "merged %s into %s\n", strings.Join(slices.Sorted(maps.Keys(ss.Spec.EncryptedData)), ", "), o.MergeInto)
 	return nil
 }
 

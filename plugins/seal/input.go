@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
@@ -153,15 +152,6 @@ func secretFromFlags(name, namespace, typ string, literals, files []string) (*co
 		s.Data[k] = b
 	}
 	return s, nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // defaultCertTimeout bounds fetching a --cert URL when --request-timeout is
