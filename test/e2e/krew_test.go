@@ -215,7 +215,7 @@ func testKrewInstall(t *testing.T, dist string) {
 	// From here on: only krew's bin directory and kubectl's.
 	path := []string{krewBin, kubectlDir}
 	r = runIn(t, cp, path, nil, k, "gitops", "drift", "--help")
-	if r.code != 0 || !strings.Contains(r.stdout, "kubectl gitops drift [command]") {
+	if r.code != 0 || !strings.Contains(r.stdout, "Usage:\n  kubectl gitops drift (-f FILENAME") {
 		t.Errorf("kubectl gitops drift --help: exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
 	}
 	r = runIn(t, cp, path, nil, k, "gitops")

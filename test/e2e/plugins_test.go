@@ -109,7 +109,7 @@ func TestKrewStyleNaming(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
-	if !strings.Contains(r.stdout, "kubectl gitops-drift [command]") {
+	if !strings.Contains(r.stdout, "Usage:\n  kubectl gitops-drift (-f FILENAME") {
 		t.Errorf("display name not derived from the krew name:\n%s", r.stdout)
 	}
 }
