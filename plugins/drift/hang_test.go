@@ -165,32 +165,9 @@ func TestWatchCheckTimeoutAgainstHungAPIServer(t *testing.T) {
 			cmd := exec.Command(bin, "watch", "-f", dir, "--interval=10s", "--check-timeout=2s",
 				"--listen-address=127.0.0.1:0", "--log-format=json", "--kubeconfig", srv.kubeconfig(t))
 			cmd.Env = append(os.Environ(), "HOME="+t.TempDir())
-			stderr, err := cmd.StderrPipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
+			w := startWatchLog(t, cmd)
 			defer cmd.Process.Kill() //nolint:errcheck // already exited when the test passes
-			var logMu sync.Mutex
-			var log strings.Builder
-			logText := func() string { logMu.Lock(); defer logMu.Unlock(); return log.String() }
-			checks := make(chan map[string]any, 100)
-			exited := make(chan error, 1)
-			go func() {
-				sc := bufio.NewScanner(stderr)
-				for sc.Scan() {
-					logMu.Lock()
-					log.WriteString(sc.Text() + "\n")
-					logMu.Unlock()
-					var rec map[string]any
-					if json.Unmarshal(sc.Bytes(), &rec) == nil && rec["msg"] == "check" {
-						checks <- rec
-					}
-				}
-				exited <- cmd.Wait()
-			}()
+			logText, checks, exited := w.text, w.checks, w.exited
 			srv.waitArrived(t)
 			arrived := time.Now()
 			select {
@@ -222,4 +199,51 @@ func TestWatchCheckTimeoutAgainstHungAPIServer(t *testing.T) {
 			}
 		})
 	}
+}
+
+// watchLog follows a started `drift watch --log-format=json`: every stderr
+// line into its text, the "check" records into checks (dropped when 100 wait
+// unread), and the exit status into exited.
+type watchLog struct {
+	mu     sync.Mutex
+	b      strings.Builder
+	checks chan map[string]any
+	exited chan error
+}
+
+// startWatchLog starts cmd and follows its standard error.
+func startWatchLog(t *testing.T, cmd *exec.Cmd) *watchLog {
+	t.Helper()
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w := &watchLog{checks: make(chan map[string]any, 100), exited: make(chan error, 1)}
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			w.mu.Lock()
+			w.b.WriteString(sc.Text() + "\n")
+			w.mu.Unlock()
+			var rec map[string]any
+			if json.Unmarshal(sc.Bytes(), &rec) == nil && rec["msg"] == "check" {
+				select {
+				case w.checks <- rec:
+				default:
+				}
+			}
+		}
+		w.exited <- cmd.Wait()
+	}()
+	return w
+}
+
+// text is everything watch logged so far.
+func (w *watchLog) text() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
 }

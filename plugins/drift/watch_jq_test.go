@@ -1,15 +1,12 @@
 package drift
 
 import (
-	"bufio"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -98,35 +95,9 @@ spec:
 		"--repo-override="+origURL+"=file://"+repo.bare, "--mode=local", "--interval=10s",
 		"--listen-address=127.0.0.1:0", "--log-format=json", "--kubeconfig", cp.Kubeconfig)
 	cmd.Env = append(os.Environ(), "HOME="+t.TempDir(), "TMPDIR="+tmp)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	w := startWatchLog(t, cmd)
 	defer cmd.Process.Kill() //nolint:errcheck // already exited when the test passes
-	var logMu sync.Mutex
-	var log strings.Builder
-	logText := func() string { logMu.Lock(); defer logMu.Unlock(); return log.String() }
-	checks := make(chan map[string]any, 100)
-	exited := make(chan error, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			logMu.Lock()
-			log.WriteString(sc.Text() + "\n")
-			logMu.Unlock()
-			var rec map[string]any
-			if json.Unmarshal(sc.Bytes(), &rec) == nil && rec["msg"] == "check" {
-				select {
-				case checks <- rec:
-				default:
-				}
-			}
-		}
-		exited <- cmd.Wait()
-	}()
+	logText, checks, exited := w.text, w.checks, w.exited
 
 	var rec map[string]any
 	select {
