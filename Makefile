@@ -44,7 +44,7 @@ krew-tools: ## Build (or reuse from the cache) krew and validate-krew-manifest v
 control-plane: ## Build (or reuse from the cache) etcd, kube-apiserver, kube-controller-manager, kubectl and the CRDs
 	hack/control-plane.sh all >/dev/null
 
-peer-tools: ## Build (or reuse from the cache) kubeseal, the sealed-secrets controller, sops and age for interop tests
+peer-tools: ## Build (or reuse from the cache) kubeseal, the sealed-secrets controller, sops, age, Gitea and the Flux, Argo CD and Helm CLIs for interop tests
 	hack/peer-tools.sh build >/dev/null
 
 test: control-plane peer-tools krew-tools ## Run every test, including those against the real control plane

@@ -7,7 +7,10 @@
 #   hack/peer-tools.sh env               print KEY=DIR lines without building
 #
 # Tools: sealed-secrets (kubeseal + controller), sops, age (age + age-keygen),
-# gitea (a real forge with a pull-request API, for promote's tests).
+# gitea (a real forge with a pull-request API, for promote's tests), flux (the
+# Flux CLI: the differential reference for Flux sources, and the host of
+# `flux gitops`), argocd (the Argo CD CLI, the host of `argocd gitops`), helm
+# (the Helm CLI: the reference for rendering charts, and a column of make bench).
 set -euo pipefail
 
 cache_root="${XDG_CACHE_HOME:-$HOME/.cache}/kubectl-gitops"
@@ -16,6 +19,10 @@ sops_version=v3.13.3
 age_version=v1.3.2
 # v1.27.x does not build here: the proxy refuses three of its dependencies.
 gitea_version=v1.26.0
+flux_version=v2.9.5
+# v3.2.12 fails to compile and v3.3+ needs a nested module missing from the download.
+argocd_version=v3.2.11
+helm_version=v4.3.2
 
 log() { printf 'peer-tools: %s\n' "$*" >&2; }
 
@@ -25,6 +32,9 @@ dir_of() {
 	sops) echo "$cache_root/sops-$sops_version-$(go env GOVERSION)" ;;
 	age) echo "$cache_root/age-$age_version-$(go env GOVERSION)" ;;
 	gitea) echo "$cache_root/gitea-$gitea_version-$(go env GOVERSION)" ;;
+	flux) echo "$cache_root/flux-$flux_version-$(go env GOVERSION)" ;;
+	argocd) echo "$cache_root/argocd-$argocd_version-$(go env GOVERSION)" ;;
+	helm) echo "$cache_root/helm-$helm_version-$(go env GOVERSION)" ;;
 	*)
 		log "unknown tool $1"
 		exit 2
@@ -38,6 +48,9 @@ key_of() {
 	sops) echo KUBECTL_GITOPS_SOPS ;;
 	age) echo KUBECTL_GITOPS_AGE ;;
 	gitea) echo KUBECTL_GITOPS_GITEA ;;
+	flux) echo KUBECTL_GITOPS_FLUX ;;
+	argocd) echo KUBECTL_GITOPS_ARGOCD ;;
+	helm) echo KUBECTL_GITOPS_HELM ;;
 	esac
 }
 
@@ -95,6 +108,28 @@ build_one() {
 				-ldflags "-s -w -X main.Version=${gitea_version#v}" -o "$tmp/gitea" .)
 		rm -rf "$tmp/src"
 		;;
+	flux)
+		GOBIN="$tmp" CGO_ENABLED=0 GOFLAGS=-mod=mod go install -trimpath -ldflags "-s -w -X main.VERSION=${flux_version#v}" "github.com/fluxcd/flux2/v2/cmd/flux@$flux_version"
+		;;
+	helm)
+		GOBIN="$tmp" CGO_ENABLED=0 GOFLAGS=-mod=mod go install -trimpath -ldflags "-s -w" "helm.sh/helm/v4/cmd/helm@$helm_version"
+		;;
+	argocd)
+		# go install is refused (replace directives): build from a copy. The
+		# main picks its component from the binary's name: it must be argocd.
+		local src
+		src=$(cd "$tmp" && GOFLAGS=-mod=mod go mod download -json "github.com/argoproj/argo-cd/v3@$argocd_version" |
+			sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+		[ -n "$src" ] || {
+			log "cannot download argo-cd"
+			exit 1
+		}
+		cp -r "$src" "$tmp/src"
+		chmod -R u+w "$tmp/src"
+		(cd "$tmp/src" && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath \
+			-ldflags "-s -w -X github.com/argoproj/argo-cd/v3/common.version=${argocd_version#v}" -o "$tmp/argocd" ./cmd)
+		rm -rf "$tmp/src"
+		;;
 	esac
 	touch "$tmp/.complete"
 	chmod 755 "$tmp"
@@ -103,7 +138,7 @@ build_one() {
 	log "built $tool in $((SECONDS - start))s"
 }
 
-tools=(sealed-secrets sops age gitea)
+tools=(sealed-secrets sops age gitea flux argocd helm)
 cmd=${1:-}
 shift || true
 [ $# -gt 0 ] && tools=("$@")

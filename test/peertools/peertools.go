@@ -19,6 +19,9 @@ const (
 	Sops          = "sops"           // sops
 	Age           = "age"            // age, age-keygen
 	Gitea         = "gitea"          // gitea (a forge with a pull-request API)
+	Flux          = "flux"           // flux (the Flux CLI v2.9.5)
+	ArgoCD        = "argocd"         // argocd (the Argo CD CLI v3.2.11)
+	Helm          = "helm"           // helm (the Helm CLI v4.3.2)
 )
 
 var envKeys = map[string]string{
@@ -26,6 +29,9 @@ var envKeys = map[string]string{
 	Sops:          "KUBECTL_GITOPS_SOPS",
 	Age:           "KUBECTL_GITOPS_AGE",
 	Gitea:         "KUBECTL_GITOPS_GITEA",
+	Flux:          "KUBECTL_GITOPS_FLUX",
+	ArgoCD:        "KUBECTL_GITOPS_ARGOCD",
+	Helm:          "KUBECTL_GITOPS_HELM",
 }
 
 var (
