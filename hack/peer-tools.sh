@@ -162,8 +162,26 @@ shift || true
 [ $# -gt 0 ] && tools=("$@")
 case "$cmd" in
 build)
+	# Up to PEER_TOOLS_JOBS builds side by side (default 3): downloads and
+	# links of one overlap the compiles of another. Each has its own lock.
+	jobs_max=${PEER_TOOLS_JOBS:-3}
+	pids=()
 	for t in "${tools[@]}"; do
-		build_one "$t"
+		while [ "$(jobs -rp | wc -l)" -ge "$jobs_max" ]; do
+			wait -n || true
+		done
+		(build_one "$t") &
+		pids+=($!)
+	done
+	failed=0
+	for i in "${!pids[@]}"; do
+		if ! wait "${pids[$i]}"; then
+			log "building ${tools[$i]} failed"
+			failed=1
+		fi
+	done
+	[ "$failed" = 0 ] || exit 1
+	for t in "${tools[@]}"; do
 		echo "$(key_of "$t")=$(dir_of "$t")"
 	done
 	;;
