@@ -130,7 +130,7 @@ build_one() {
 		rm -rf "$tmp/src"
 		;;
 	helm)
-		GOBIN="$tmp" CGO_ENABLED=0 GOFLAGS=-mod=mod go install -trimpath -ldflags "-s -w" "helm.sh/helm/v4/cmd/helm@$helm_version"
+		GOBIN="$tmp" CGO_ENABLED=0 GOFLAGS=-mod=mod go install -trimpath -ldflags "-s -w -X helm.sh/helm/v4/internal/version.version=$helm_version" "helm.sh/helm/v4/cmd/helm@$helm_version"
 		;;
 	argocd)
 		# go install is refused (replace directives): build from a copy. The
