@@ -45,6 +45,16 @@ type Target struct {
 	Exists bool
 	// Escapes says the path leaves the repository (../).
 	Escapes bool
+	// Checkout is the revision of this repository the target was read
+	// from when it is not the files on disk ("" for them).
+	Checkout string
+	// NotCheckedOut says the target is in this repository, on a revision
+	// (branch, tag) that is neither the files on disk nor available
+	// locally: not followed, like an external source.
+	NotCheckedOut bool
+	// HelmChart says Dir is a Helm chart (it has a Chart.yaml) that an
+	// Argo CD Application renders: its templates are not read.
+	HelmChart bool
 }
 
 // Dep is one entry of a Flux Kustomization's dependsOn.
@@ -67,7 +77,10 @@ type Node struct {
 	Children []*Node
 	// Parents are the nodes whose targets hold this one.
 	Parents []*Node
-	id      int
+	// Revision is the revision of this repository the node's file was
+	// read from: "" for the files on disk.
+	Revision string
+	id       int
 }
 
 // ID is a stable identifier: the position of the node in the graph.
@@ -88,6 +101,14 @@ type Graph struct {
 	Nodes []*Node
 	// Roots are the nodes no other node holds, in file and line order.
 	Roots []*Node
+	// Others are the nodes read from other revisions of this repository
+	// (Node.Revision), reached through targets on those revisions.
+	Others []*Node
+	// Notes say what was not followed and why (a Helm chart not rendered,
+	// a revision that could not be read).
+	Notes []string
+
+	byFile map[string][]*Node
 }
 
 // Options configure Build.
@@ -96,6 +117,15 @@ type Options struct {
 	// and Kustomization is taken to point into this repository; otherwise
 	// those with another URL are External.
 	RepoURLs []string
+	// Revisions are the branches (or tags) the files on disk are a
+	// checkout of: a target of this repository on one of them (or on no
+	// revision, or HEAD) is read from disk. Empty: DefaultRevisions.
+	Revisions []string
+	// ReadRevision returns another revision of this repository, scanned,
+	// or nil when it is not available locally; nil: none is. A target on
+	// a revision that is not available is NotCheckedOut, never read from
+	// the files on disk.
+	ReadRevision func(rev string) (*Repo, error)
 }
 
 // Load scans root (see Scan) and builds its graph.
@@ -132,68 +162,24 @@ func NormalizeURL(s string) string {
 
 // Build connects the Applications and Kustomizations of a scanned repository.
 func Build(r *Repo, opts Options) *Graph {
-	known := map[string]bool{}
+	b := &builder{opts: opts, known: map[string]bool{}, local: map[string]bool{}, graphs: map[string]*Graph{}}
 	for _, u := range opts.RepoURLs {
 		if u != "" {
-			known[NormalizeURL(u)] = true
+			b.known[NormalizeURL(u)] = true
 		}
 	}
-	internal := func(u string) bool { return len(known) == 0 || known[NormalizeURL(u)] }
-	g := &Graph{Repo: r}
-	sources := map[string]*Object{}
-	for _, o := range r.Objects {
-		if o.Group() == fluxSourceGroup && o.Kind == KindGitRepository {
-			sources[o.Namespace+"/"+o.Name] = o
-		}
+	revs := opts.Revisions
+	if len(revs) == 0 {
+		revs = DefaultRevisions
 	}
-	for _, o := range r.Objects {
-		var n *Node
-		switch {
-		case o.Group() == argoGroup && o.Kind == KindApplication:
-			n = argoNode(r, o, Lookup(o.Node, "spec"), internal)
-		case o.Group() == argoGroup && o.Kind == KindApplicationSet:
-			n = argoNode(r, o, Lookup(o.Node, "spec", "template", "spec"), internal)
-			for i := range n.Targets {
-				// Generated at runtime: paths may be templates.
-				n.Targets[i].External = true
-				n.Targets[i].Dir = ""
-			}
-		case o.Group() == fluxKustomizeGroup && o.Kind == KindKustomization:
-			n = fluxNode(r, o, sources, internal)
-		default:
-			continue
-		}
-		n.id = len(g.Nodes) + 1
-		g.Nodes = append(g.Nodes, n)
+	for _, rev := range revs {
+		b.local[rev] = true
 	}
-	byFile := map[string][]*Node{}
-	for _, n := range g.Nodes {
-		byFile[n.File] = append(byFile[n.File], n)
-	}
-	for _, n := range g.Nodes {
-		for _, t := range n.Targets {
-			if t.Dir == "" || !t.Exists {
-				continue
-			}
-			var files map[string]bool
-			if r.Kustomizations[t.Dir] != nil {
-				files = r.Closure(t.Dir)
-			} else {
-				files = r.FilesUnder(t.Dir, t.Recursive)
-			}
-			for _, f := range slices.Sorted(maps.Keys(files)) {
-				for _, c := range byFile[f] {
-					if c != n && !slices.Contains(n.Children, c) {
-						n.Children = append(n.Children, c)
-						c.Parents = append(c.Parents, n)
-					}
-				}
-			}
-		}
-	}
-	for _, n := range g.Nodes {
-		for i := range n.DependsOn {
-			n.DependsOn[i].Node = g.resolveDep(n, n.DependsOn[i])
+	g := b.build(r, "")
+	g.Notes = b.notes
+	for _, rev := range slices.Sorted(maps.Keys(b.graphs)) {
+		if rev != "" && b.graphs[rev] != nil {
+			g.Others = append(g.Others, b.graphs[rev].Nodes...)
 		}
 	}
 	for _, n := range g.Nodes {
@@ -226,6 +212,137 @@ func Build(r *Repo, opts Options) *Graph {
 	return g
 }
 
+// DefaultRevisions are the revisions the files on disk are taken to be
+// when Options.Revisions is empty (not a git work tree).
+var DefaultRevisions = []string{"main", "master"}
+
+// builder builds the graph of the files on disk and, on demand, of the
+// other revisions of this repository that targets name. Each revision is
+// built once: targets that lead back to a revision being built link to its
+// nodes, so a cycle across branches ends in a cycle of nodes, not in an
+// endless walk.
+type builder struct {
+	opts   Options
+	known  map[string]bool
+	local  map[string]bool
+	graphs map[string]*Graph
+	ids    int
+	notes  []string
+}
+
+func (b *builder) internal(u string) bool { return len(b.known) == 0 || b.known[NormalizeURL(u)] }
+
+// build makes the graph of one revision: "" for the files on disk.
+func (b *builder) build(r *Repo, rev string) *Graph {
+	g := &Graph{Repo: r}
+	b.graphs[rev] = g
+	sources := map[string]*Object{}
+	for _, o := range r.Objects {
+		if o.Group() == fluxSourceGroup && o.Kind == KindGitRepository {
+			sources[o.Namespace+"/"+o.Name] = o
+		}
+	}
+	for _, o := range r.Objects {
+		var n *Node
+		switch {
+		case o.Group() == argoGroup && o.Kind == KindApplication:
+			n = argoNode(o, Lookup(o.Node, "spec"), b.internal)
+		case o.Group() == argoGroup && o.Kind == KindApplicationSet:
+			n = argoNode(o, Lookup(o.Node, "spec", "template", "spec"), b.internal)
+			for i := range n.Targets {
+				// Generated at runtime: paths may be templates.
+				n.Targets[i].External = true
+			}
+		case o.Group() == fluxKustomizeGroup && o.Kind == KindKustomization:
+			n = fluxNode(o, sources, b.internal)
+		default:
+			continue
+		}
+		b.ids++
+		n.id = b.ids
+		n.Revision = rev
+		g.Nodes = append(g.Nodes, n)
+	}
+	g.byFile = map[string][]*Node{}
+	for _, n := range g.Nodes {
+		g.byFile[n.File] = append(g.byFile[n.File], n)
+	}
+	for _, n := range g.Nodes {
+		for i := range n.Targets {
+			t := &n.Targets[i]
+			if t.External {
+				continue
+			}
+			tg := b.graphFor(n, t, rev)
+			if tg == nil {
+				continue
+			}
+			resolveTarget(tg.Repo, t, ".")
+			if t.Dir == "" || !t.Exists {
+				continue
+			}
+			if n.Group() == argoGroup && tg.Repo.IsChart(t.Dir) {
+				t.HelmChart = true
+				b.notes = append(b.notes, fmt.Sprintf("%s (%s): %s not rendered: Helm chart (rendering lands with issue 16)",
+					n.Title(), n.File, t.Dir))
+				continue
+			}
+			var files map[string]bool
+			if tg.Repo.Kustomizations[t.Dir] != nil {
+				files = tg.Repo.Closure(t.Dir)
+			} else {
+				files = tg.Repo.FilesUnder(t.Dir, t.Recursive)
+			}
+			for _, f := range slices.Sorted(maps.Keys(files)) {
+				for _, c := range tg.byFile[f] {
+					if c != n && !slices.Contains(n.Children, c) {
+						n.Children = append(n.Children, c)
+						c.Parents = append(c.Parents, n)
+					}
+				}
+			}
+		}
+	}
+	for _, n := range g.Nodes {
+		for i := range n.DependsOn {
+			n.DependsOn[i].Node = g.resolveDep(n, n.DependsOn[i])
+		}
+	}
+	return g
+}
+
+// graphFor is the graph of the revision a target of this repository names,
+// seen from a node of revision rev: the same revision when it names none
+// (or HEAD, or rev itself), the files on disk for the revisions they are,
+// another revision read through Options.ReadRevision, or nil when that
+// revision is not available (the target is then NotCheckedOut).
+func (b *builder) graphFor(n *Node, t *Target, rev string) *Graph {
+	want := t.Revision
+	switch {
+	case want == "" || want == "HEAD" || want == rev:
+		return b.graphs[rev]
+	case b.local[want]:
+		return b.graphs[""]
+	}
+	t.Checkout = want
+	if g, ok := b.graphs[want]; ok {
+		t.NotCheckedOut = g == nil
+		return g
+	}
+	if b.opts.ReadRevision != nil {
+		r, err := b.opts.ReadRevision(want)
+		if err != nil {
+			b.notes = append(b.notes, fmt.Sprintf("%s (%s): revision %s not read: %v", n.Title(), n.File, want, err))
+		}
+		if r != nil {
+			return b.build(r, want)
+		}
+	}
+	b.graphs[want] = nil
+	t.NotCheckedOut = true
+	return nil
+}
+
 // resolveDep finds the Kustomization a dependsOn entry names: in the same
 // directory first (one cluster's tree), then among the siblings under the
 // same parent, then the only one of that name anywhere.
@@ -254,7 +371,7 @@ func (g *Graph) resolveDep(n *Node, d Dep) *Node {
 	return nil
 }
 
-func argoNode(r *Repo, o *Object, spec *yaml.Node, internal func(string) bool) *Node {
+func argoNode(o *Object, spec *yaml.Node, internal func(string) bool) *Node {
 	n := &Node{Object: o}
 	var srcs []*yaml.Node
 	if s := Lookup(spec, "source"); s != nil {
@@ -277,13 +394,12 @@ func argoNode(r *Repo, o *Object, spec *yaml.Node, internal func(string) bool) *
 			n.Targets = append(n.Targets, t)
 			continue
 		}
-		resolveTarget(r, &t, ".")
 		n.Targets = append(n.Targets, t)
 	}
 	return n
 }
 
-func fluxNode(r *Repo, o *Object, sources map[string]*Object, internal func(string) bool) *Node {
+func fluxNode(o *Object, sources map[string]*Object, internal func(string) bool) *Node {
 	n := &Node{Object: o}
 	spec := Lookup(o.Node, "spec")
 	ref := Lookup(spec, "sourceRef")
@@ -309,9 +425,6 @@ func fluxNode(r *Repo, o *Object, sources map[string]*Object, internal func(stri
 			}
 		}
 		t.External = !internal(t.RepoURL)
-	}
-	if !t.External {
-		resolveTarget(r, &t, ".")
 	}
 	n.Targets = append(n.Targets, t)
 	if l := Lookup(spec, "dependsOn"); l != nil && l.Kind == yaml.SequenceNode {
