@@ -22,7 +22,8 @@ type GraphOptions struct {
 	Output   string
 	RepoURLs []string
 
-	files []string
+	files    []string
+	checkout *checkout
 }
 
 func newGraphCmd(env *cli.Env) *cobra.Command {
@@ -71,6 +72,9 @@ func (o *GraphOptions) Complete(cmd *cobra.Command, args []string) error {
 	if ok {
 		o.files = files
 	}
+	if o.checkout, err = gitCheckout(cmd.Context(), p); err != nil {
+		return err
+	}
 	data, err := os.ReadFile(filepath.Join(p, filepath.FromSlash(repolint.ConfigFile)))
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("reading the lint configuration: %w", err)
@@ -95,7 +99,8 @@ func (o *GraphOptions) Validate() error {
 
 // Run prints the graph.
 func (o *GraphOptions) Run(_ *cobra.Command) error {
-	g, err := repograph.Load(o.Path, o.files, repograph.Options{RepoURLs: o.RepoURLs})
+	defer o.checkout.close()
+	g, err := repograph.Load(o.Path, o.files, o.checkout.graphOptions(o.RepoURLs))
 	if err != nil {
 		return err
 	}

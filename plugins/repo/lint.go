@@ -30,7 +30,8 @@ type LintOptions struct {
 	// is dry-run against that API server.
 	Server bool
 
-	files []string
+	files    []string
+	checkout *checkout
 }
 
 func newLintCmd(env *cli.Env) *cobra.Command {
@@ -95,6 +96,9 @@ func (o *LintOptions) Complete(cmd *cobra.Command, args []string) error {
 	if ok {
 		o.files = files
 	}
+	if o.checkout, err = gitCheckout(cmd.Context(), p); err != nil {
+		return err
+	}
 	return nil
 }
 
@@ -108,7 +112,10 @@ func (o *LintOptions) Validate() error {
 
 // Run lints and prints the findings.
 func (o *LintOptions) Run(cmd *cobra.Command) error {
-	opts := repolint.Options{Root: o.Path, Files: o.files, RepoURLs: o.RepoURLs}
+	defer o.checkout.close()
+	gopts := o.checkout.graphOptions(o.RepoURLs)
+	opts := repolint.Options{Root: o.Path, Files: o.files, RepoURLs: gopts.RepoURLs,
+		Revisions: gopts.Revisions, ReadRevision: gopts.ReadRevision}
 	if o.Server {
 		dr, err := newServerDryRunner(o.env)
 		if err != nil {

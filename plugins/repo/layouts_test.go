@@ -1,0 +1,102 @@
+package repo
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// copyDir copies a fixture directory into dst.
+func copyDir(t *testing.T, src, dst string) {
+	t.Helper()
+	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), data, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// back is the tenant branch's Kustomization: it reads this repository's
+// main again (clusters/staging), closing a cycle across branches.
+const back = `apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata:
+  name: fleet
+  namespace: apps
+spec:
+  url: git@github.com:example/fleet-tenancy.git
+  ref:
+    branch: main
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata:
+  name: back-to-main
+  namespace: apps
+spec:
+  sourceRef:
+    kind: GitRepository
+    name: fleet
+  path: ./clusters/staging
+`
+
+// Flux's multi-tenancy layout: the tenant's GitRepository has this
+// repository's URL (origin) on branch dev-team. Without that branch the
+// graph says it is not in this checkout (and does not walk the files on
+// disk); with it as a remote-tracking branch only, it is read from git, and
+// the cycle it closes back to main ends with "(cycle)".
+func TestGraphOtherBranch(t *testing.T) {
+	gitEnv(t)
+	dir := t.TempDir()
+	copyDir(t, "../../examples/layouts/flux-multi-tenancy", dir)
+	runGit(t, dir, "init", "-q")
+	runGit(t, dir, "remote", "add", "origin", "https://github.com/example/fleet-tenancy.git")
+	runGit(t, dir, "add", "-A")
+	runGit(t, dir, "commit", "-qm", "fleet")
+
+	r := runRepo(t, "", "graph", dir)
+	if r.code != 0 || !strings.Contains(r.stdout, "Kustomization apps/dev-team → . (not in this checkout: not followed) @dev-team\n") {
+		t.Fatalf("graph without the branch: %s", r)
+	}
+
+	runGit(t, dir, "checkout", "-q", "--orphan", "dev-team")
+	runGit(t, dir, "rm", "-rqf", ".")
+	if err := os.WriteFile(filepath.Join(dir, "back.yaml"), []byte(back), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	runGit(t, dir, "add", "back.yaml")
+	runGit(t, dir, "commit", "-qm", "tenant")
+	runGit(t, dir, "checkout", "-q", "main")
+	runGit(t, dir, "update-ref", "refs/remotes/origin/dev-team", "dev-team")
+	runGit(t, dir, "branch", "-qD", "dev-team")
+
+	r = runRepo(t, "", "graph", dir)
+	for _, want := range []string{
+		"Kustomization apps/dev-team → . @dev-team\n",
+		"Kustomization apps/back-to-main → clusters/staging @main\n",
+		"Kustomization apps/dev-team (cycle)\n",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("graph lacks %q: %s", want, r)
+		}
+	}
+	if r.code != 0 || strings.Contains(r.stdout, "not in this checkout") {
+		t.Errorf("graph with the branch: %s", r)
+	}
+	if r := runRepo(t, "", "lint", dir); r.code != 0 {
+		t.Errorf("lint: %s", r)
+	}
+}
