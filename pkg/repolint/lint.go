@@ -93,6 +93,9 @@ type linter struct {
 	// objs are the objects to validate: built from the entry points and
 	// read from files outside kustomizations.
 	objs []located
+	// unnamed counts the objects not sent to the server for want of a
+	// name (generateName).
+	unnamed int
 }
 
 // located is an object with the file and line it was traced to.
@@ -172,7 +175,7 @@ func Lint(ctx context.Context, opts Options) (*Report, error) {
 	unique := len(dedupe(l.objs))
 	rep := &Report{Kustomizations: len(repo.Kustomizations), Objects: unique}
 	if opts.DryRunner != nil {
-		rep.DryRun = unique
+		rep.DryRun = unique - l.unnamed
 	}
 	inline := l.inlineIgnores()
 	sweep := l.sweeper()

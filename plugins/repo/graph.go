@@ -44,7 +44,12 @@ others (dependsOn). Roots are grouped by the directory that holds them.
 
 Sources are read as written (a name changed by a kustomize namePrefix shows unchanged).
 Applications and GitRepositories whose URL is not one of this repository's (.gitops/lint.yaml
-repoURLs, --repo-url) are not followed; with no URL configured, every path is.`,
+repoURLs, --repo-url, the origin remote) are not followed; with no URL known, every path is.
+A source of this repository on another branch or tag is read from git when it has that ref
+locally (a branch, origin's remote-tracking branch, a tag), else shown "(not in this checkout:
+not followed)"; the files on disk stand for the branch checked out and origin's default
+branch. An Argo CD Application whose path is a Helm chart is shown "(Helm chart: not rendered)"
+with a note.`,
 		Example: fmt.Sprintf(`  %[1]s graph
   %[1]s graph ./gitops -o dot | dot -Tsvg > gitops.svg`, env.Name),
 		Args:              cobra.MaximumNArgs(1),
