@@ -32,9 +32,8 @@ type checkout struct {
 	// Revisions are the branch checked out and origin's default branch.
 	Revisions []string
 
-	ctx  context.Context
-	tmp  string
-	errs []error
+	ctx context.Context
+	tmp string
 }
 
 // gitCheckout inspects the git work tree holding dir; nil when dir is not in
