@@ -18,6 +18,11 @@ const (
 	KindApplicationSet = "ApplicationSet"
 	KindKustomization  = "Kustomization"
 	KindGitRepository  = "GitRepository"
+	// KindExternalArtifact is a Flux source an ArtifactGenerator
+	// (source.extensions.fluxcd.io) produces from other sources.
+	KindExternalArtifact  = "ExternalArtifact"
+	KindArtifactGenerator = "ArtifactGenerator"
+	fluxExtensionsGroup   = "source.extensions.fluxcd.io"
 
 	argoGroup          = "argoproj.io"
 	fluxKustomizeGroup = "kustomize.toolkit.fluxcd.io"
@@ -52,6 +57,10 @@ type Target struct {
 	// (branch, tag) that is neither the files on disk nor available
 	// locally: not followed, like an external source.
 	NotCheckedOut bool
+	// Via is the ArtifactGenerator ("namespace/name") a Flux Kustomization's
+	// ExternalArtifact comes from, when its path was traced through the
+	// generator's copy rules to a path of the generator's GitRepository.
+	Via string
 	// HelmChart says Dir is a Helm chart (it has a Chart.yaml) that an
 	// Argo CD Application renders: its templates are not read.
 	HelmChart bool
@@ -237,9 +246,17 @@ func (b *builder) build(r *Repo, rev string) *Graph {
 	g := &Graph{Repo: r}
 	b.graphs[rev] = g
 	sources := map[string]*Object{}
+	arts := map[string]generated{}
 	for _, o := range r.Objects {
-		if o.Group() == fluxSourceGroup && o.Kind == KindGitRepository {
+		switch {
+		case o.Group() == fluxSourceGroup && o.Kind == KindGitRepository:
 			sources[o.Namespace+"/"+o.Name] = o
+		case o.Group() == fluxExtensionsGroup && o.Kind == KindArtifactGenerator:
+			if l := Lookup(o.Node, "spec", "artifacts"); l != nil && l.Kind == yaml.SequenceNode {
+				for _, a := range l.Content {
+					arts[o.Namespace+"/"+scalar(Lookup(a, "name"))] = generated{gen: o, artifact: a}
+				}
+			}
 		}
 	}
 	for _, o := range r.Objects {
@@ -254,7 +271,7 @@ func (b *builder) build(r *Repo, rev string) *Graph {
 				n.Targets[i].External = true
 			}
 		case o.Group() == fluxKustomizeGroup && o.Kind == KindKustomization:
-			n = fluxNode(o, sources, b.internal)
+			n = fluxNode(o, sources, arts, b.internal)
 		default:
 			continue
 		}
@@ -399,7 +416,66 @@ func argoNode(o *Object, spec *yaml.Node, internal func(string) bool) *Node {
 	return n
 }
 
-func fluxNode(o *Object, sources map[string]*Object, internal func(string) bool) *Node {
+// generated is one artifact of an ArtifactGenerator.
+type generated struct {
+	gen      *Object
+	artifact *yaml.Node
+}
+
+// trace maps a path in the generated artifact to the source it is copied
+// from: the source's alias and the path in it. Only directory copies
+// ("@alias/dir/**" to "@artifact/dest/") are traced, the longest
+// destination first; ok is false when no rule copies the path.
+func (a generated) trace(p string) (alias, src string, ok bool) {
+	p = strings.Trim(path.Clean("/"+strings.TrimSpace(p)), "/")
+	best := -1
+	if l := Lookup(a.artifact, "copy"); l != nil && l.Kind == yaml.SequenceNode {
+		for _, c := range l.Content {
+			from, to := scalar(Lookup(c, "from")), scalar(Lookup(c, "to"))
+			if !strings.HasPrefix(from, "@") || !strings.HasPrefix(to, "@artifact/") || !strings.HasSuffix(from, "/**") {
+				continue
+			}
+			al, dir, _ := strings.Cut(strings.TrimSuffix(strings.TrimPrefix(from, "@"), "**"), "/")
+			dest := strings.Trim(strings.TrimPrefix(to, "@artifact/"), "/")
+			rest, match := "", false
+			switch {
+			case dest == "":
+				rest, match = p, true
+			case p == dest:
+				match = true
+			case strings.HasPrefix(p, dest+"/"):
+				rest, match = strings.TrimPrefix(p, dest+"/"), true
+			}
+			if match && strings.ContainsAny(dir, "*?[") {
+				match = false
+			}
+			if match && len(dest) > best {
+				best = len(dest)
+				alias, src, ok = al, path.Join(".", strings.Trim(dir, "/"), rest), true
+			}
+		}
+	}
+	return alias, src, ok
+}
+
+// source is the kind, name and namespace of one of the generator's
+// sources by alias.
+func (a generated) source(alias string) (kind, name, ns string) {
+	if l := Lookup(a.gen.Node, "spec", "sources"); l != nil && l.Kind == yaml.SequenceNode {
+		for _, s := range l.Content {
+			if scalar(Lookup(s, "alias")) == alias {
+				ns = scalar(Lookup(s, "namespace"))
+				if ns == "" {
+					ns = a.gen.Namespace
+				}
+				return scalar(Lookup(s, "kind")), scalar(Lookup(s, "name")), ns
+			}
+		}
+	}
+	return "", "", ""
+}
+
+func fluxNode(o *Object, sources map[string]*Object, arts map[string]generated, internal func(string) bool) *Node {
 	n := &Node{Object: o}
 	spec := Lookup(o.Node, "spec")
 	ref := Lookup(spec, "sourceRef")
@@ -411,6 +487,16 @@ func fluxNode(o *Object, sources map[string]*Object, internal func(string) bool)
 	t := Target{Path: scalar(Lookup(spec, "path")), PathLine: KeyLine(spec, "path"), Recursive: true}
 	if t.PathLine == 0 {
 		t.PathLine = o.Line
+	}
+	if a, ok := arts[ns+"/"+name]; ok && kind == KindExternalArtifact {
+		// An ArtifactGenerator's output: follow its copy rule back to the
+		// GitRepository it copies from.
+		if alias, src, ok := a.trace(t.Path); ok {
+			if k, nm, nsp := a.source(alias); k == KindGitRepository {
+				kind, name, ns = k, nm, nsp
+				t.Path, t.Via = src, a.gen.Namespace+"/"+a.gen.Name
+			}
+		}
 	}
 	switch src := sources[ns+"/"+name]; {
 	case kind != KindGitRepository:

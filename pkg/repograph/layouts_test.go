@@ -262,3 +262,64 @@ func TestHelmChartAppOfApps(t *testing.T) {
 		}
 	}
 }
+
+// Flux 2.7's ArtifactGenerator (the current kustomize+Helm reference uses
+// it for every Kustomization): a Kustomization of an ExternalArtifact is
+// traced through the generator's copy rules to the GitRepository's path.
+func TestArtifactGeneratorFollowed(t *testing.T) {
+	g, err := Load("../../examples/layouts/flux-kustomize-helm", nil, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"infra-controllers": "infrastructure/controllers",
+		"infra-configs":     "infrastructure/configs",
+		"apps":              "apps/staging",
+	}
+	for _, n := range g.Nodes {
+		if !strings.HasPrefix(n.File, "clusters/staging/") || n.Name == "flux-system" {
+			continue
+		}
+		tg := n.Targets[0]
+		if tg.Dir != want[n.Name] || tg.External || !tg.Exists || tg.Via != "flux-system/flux-system" {
+			t.Errorf("%s: target %+v, want %s via flux-system/flux-system", n.Title(), tg, want[n.Name])
+		}
+		delete(want, n.Name)
+	}
+	if len(want) > 0 {
+		t.Errorf("not found: %v", want)
+	}
+}
+
+func TestArtifactTrace(t *testing.T) {
+	doc := `apiVersion: source.extensions.fluxcd.io/v1beta1
+kind: ArtifactGenerator
+metadata: {name: gen, namespace: ns}
+spec:
+  sources: [{alias: repo, kind: GitRepository, name: src}]
+  artifacts:
+    - name: a
+      copy:
+        - {from: "@repo/deploy/**", to: "@artifact/"}
+        - {from: "@repo/envs/prod/**", to: "@artifact/prod/"}
+        - {from: "@repo/extra/*.yaml", to: "@artifact/extra/"}
+`
+	dir := writeTree(t, map[string]string{"gen.yaml": doc})
+	r, err := Scan(dir, nil)
+	if err != nil || len(r.Objects) != 1 {
+		t.Fatal(err, r.Objects)
+	}
+	a := generated{gen: r.Objects[0], artifact: Lookup(r.Objects[0].Node, "spec", "artifacts").Content[0]}
+	for _, tt := range []struct{ in, want string }{
+		{"./", "deploy"}, {"./app", "deploy/app"}, {"./prod", "envs/prod"}, {"prod/sub", "envs/prod/sub"},
+		{"./extra", "deploy/extra"}, // the glob rule is not traced; the root copy is
+	} {
+		alias, src, ok := a.trace(tt.in)
+		if !ok || alias != "repo" || src != tt.want {
+			t.Errorf("trace(%q) = %q, %q, %v; want repo, %q", tt.in, alias, src, ok, tt.want)
+		}
+	}
+	if k, n, ns := a.source("repo"); k != KindGitRepository || n != "src" || ns != "ns" {
+		t.Errorf("source: %s %s %s", k, n, ns)
+	}
+}

@@ -63,6 +63,11 @@ func (n *Node) line(parentRev string) string {
 	if len(targets) > 0 {
 		b.WriteString(" → " + strings.Join(targets, ", "))
 	}
+	for _, t := range n.Targets {
+		if t.Via != "" {
+			b.WriteString(" (via ArtifactGenerator " + t.Via + ")")
+		}
+	}
 	if rev := revisionOf(n); rev != "" && rev != "HEAD" && rev != parentRev {
 		b.WriteString(" @" + rev)
 	}
