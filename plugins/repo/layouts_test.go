@@ -1,6 +1,8 @@
 package repo
 
 import (
+	"archive/tar"
+	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
@@ -98,5 +100,80 @@ func TestGraphOtherBranch(t *testing.T) {
 	}
 	if r := runRepo(t, "", "lint", dir); r.code != 0 {
 		t.Errorf("lint: %s", r)
+	}
+
+	// The same branch named by its commit (Argo CD's targetRevision, Flux's
+	// ref.commit) is read too.
+	sha := strings.TrimSpace(runGit(t, dir, "rev-parse", "refs/remotes/origin/dev-team"))
+	sync := filepath.Join(dir, "tenants", "base", "dev-team", "sync.yaml")
+	data, err := os.ReadFile(sync)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(sync, []byte(strings.Replace(string(data), "branch: dev-team", "commit: "+sha, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r = runRepo(t, "", "graph", dir)
+	if r.code != 0 || !strings.Contains(r.stdout, "Kustomization apps/back-to-main → clusters/staging @main\n") {
+		t.Errorf("graph with a commit: %s", r)
+	}
+}
+
+// Revision names come from repository files: one that git would read as an
+// option, or that is not a ref name, is never passed to git.
+func TestReadRevisionRefusesOptions(t *testing.T) {
+	gitEnv(t)
+	dir := t.TempDir()
+	runGit(t, dir, "init", "-q")
+	c, err := gitCheckout(t.Context(), dir)
+	if err != nil || c == nil {
+		t.Fatalf("checkout: %v", err)
+	}
+	defer c.close()
+	out := filepath.Join(t.TempDir(), "written")
+	for _, rev := range []string{"--output=" + out, "-o" + out, "main..evil", "a b", "x:y"} {
+		if r, err := c.read(rev); r != nil || err != nil {
+			t.Errorf("read(%q) = %v, %v", rev, r, err)
+		}
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Errorf("git wrote %s", out)
+	}
+}
+
+// extractTar writes regular files only, inside its directory.
+func TestExtractTarStaysInside(t *testing.T) {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	add := func(h *tar.Header, body string) {
+		h.Size = int64(len(body))
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tw.Write([]byte(body)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	add(&tar.Header{Name: "ok/a.yaml", Typeflag: tar.TypeReg, Mode: 0o644}, "a: 1\n")
+	add(&tar.Header{Name: "../escape.yaml", Typeflag: tar.TypeReg, Mode: 0o644}, "x\n")
+	add(&tar.Header{Name: "link.yaml", Typeflag: tar.TypeSymlink, Linkname: "/etc/passwd"}, "")
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	parent := t.TempDir()
+	dir := filepath.Join(parent, "rev")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := extractTar(dir, buf.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "ok", "a.yaml")); err != nil {
+		t.Error(err)
+	}
+	for _, p := range []string{filepath.Join(parent, "escape.yaml"), filepath.Join(dir, "link.yaml")} {
+		if _, err := os.Lstat(p); err == nil {
+			t.Errorf("%s written", p)
+		}
 	}
 }

@@ -49,7 +49,10 @@ tree the files are listed with git, so .gitignore is respected. Rules:
 ` + rules.String() + `
 Schemas: built-in kinds are decoded strictly offline; custom resources are validated only with
 --context or --kubeconfig, which sends every object to that API server as a server-side
-apply dry run (CRDs included; nothing is changed). No schemas are bundled.
+apply dry run (CRDs included; nothing is changed). No schemas are bundled. An object Flux or
+Argo CD already manages there is dry-run as that operator applies it (kustomize-controller or
+argocd-controller, server-side with force, or Argo CD's default client-side apply), so a field
+Git removed is removed; a generateName object (a hook) is skipped with a warning.
 
 Configuration: .gitops/lint.yaml (repoURLs of this repository, environments, exclude:
 [{rule, path, subject, env, reason}]). A comment '# lint:ignore RULE [SUBJECT]' in a file drops

@@ -10,11 +10,15 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/gitrepo"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/repograph"
 )
+
+// commitRE matches an abbreviated or full commit hash.
+var commitRE = regexp.MustCompile(`^[0-9a-f]{7,64}$`)
 
 // maxRevisionBytes bounds the archive of another revision read for the
 // graph (it is held in memory and written to a temporary directory).
@@ -78,7 +82,11 @@ func (c *checkout) read(rev string) (*repograph.Repo, error) {
 		return nil, nil // not a ref name git would have
 	}
 	var sha string
-	for _, ref := range []string{"refs/heads/" + rev, "refs/remotes/origin/" + rev, "refs/tags/" + rev} {
+	refs := []string{"refs/heads/" + rev, "refs/remotes/origin/" + rev, "refs/tags/" + rev}
+	if commitRE.MatchString(rev) {
+		refs = append(refs, rev) // a commit (Argo CD's targetRevision, Flux's ref.commit)
+	}
+	for _, ref := range refs {
 		out, err := gitrepo.Run(c.ctx, gitrepo.RunOptions{Dir: c.dir}, "rev-parse", "--verify", "--quiet", ref+"^{commit}")
 		if err == nil {
 			sha = strings.TrimSpace(string(out))
