@@ -195,3 +195,52 @@ spec:
           image: nginx:1.27.3
 `
 }
+
+// A Secret Argo CD applied client-side carries its values in the
+// last-applied annotation, which the dry run reads and sends back: no value,
+// old (live) or new (Git), reaches the output, even when the server rejects
+// the patch.
+func TestLintClientSideSecretNoLeak(t *testing.T) {
+	cp := controlplane.ForTest(t)
+	dyn := dynamic.NewForConfigOrDie(cp.RESTConfig())
+	ns := "lint-owner-secret"
+	ensureNamespaces(t, dyn, ns)
+	const oldValue, newValue = "canary-s3cr3t-7f3a-old", "canary-s3cr3t-7f3a-new"
+	secrets := dyn.Resource(schema.GroupVersionResource{Version: "v1", Resource: "secrets"}).Namespace(ns)
+	live := toObject(t, `apiVersion: v1
+kind: Secret
+metadata:
+  name: creds
+  namespace: `+ns+`
+type: Opaque
+stringData:
+  token: `+oldValue+`
+`)
+	last, _ := json.Marshal(live.Object)
+	live.SetAnnotations(map[string]string{"kubectl.kubernetes.io/last-applied-configuration": string(last)})
+	if _, err := secrets.Create(t.Context(), live, metav1.CreateOptions{FieldManager: "argocd-controller"}); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	// Git changes the value, and the type (immutable: the server rejects it).
+	if err := os.WriteFile(filepath.Join(dir, "secret.yaml"), []byte(`apiVersion: v1
+kind: Secret
+metadata:
+  name: creds
+  namespace: `+ns+`
+type: kubernetes.io/basic-auth
+stringData:
+  token: `+newValue+`
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := runRepo(t, cp.Kubeconfig, "lint", dir, "-o", "json")
+	if r.code != 1 || !strings.Contains(r.stdout, `"rule": "dry-run"`) || !strings.Contains(r.stdout, "immutable") {
+		t.Errorf("want the server's rejection of the type change: %s", r)
+	}
+	for _, v := range []string{oldValue, newValue, "Y2FuYXJ5LXMzY3IzdC03ZjNh"} {
+		if strings.Contains(r.stdout, v) || strings.Contains(r.stderr, v) {
+			t.Errorf("secret value %s in the output: %s", v, r)
+		}
+	}
+}
