@@ -89,8 +89,16 @@ type Node struct {
 	// Revision is the revision of this repository the node's file was
 	// read from: "" for the files on disk.
 	Revision string
+	// Base is, for a variant, the node as written in its own file (the
+	// variant's File is the patch file); Variants are a node's variants.
+	Base     *Node
+	Variants []*Node
 	id       int
 }
+
+// Replaced reports a node that is only used through its variants: every
+// kustomization that includes it patches it.
+func (n *Node) Replaced() bool { return len(n.Variants) > 0 && len(n.Parents) == 0 }
 
 // ID is a stable identifier: the position of the node in the graph.
 func (n *Node) ID() string { return fmt.Sprintf("n%d", n.id) }
@@ -117,7 +125,14 @@ type Graph struct {
 	// a revision that could not be read).
 	Notes []string
 
-	byFile map[string][]*Node
+	// Variants are nodes as an overlay's patch file changes them (Node.Base
+	// is the node as written).
+	Variants []*Node
+
+	byFile  map[string][]*Node
+	rev     string
+	sources map[string]*Object
+	arts    map[string]generated
 }
 
 // Options configure Build.
@@ -171,7 +186,7 @@ func NormalizeURL(s string) string {
 
 // Build connects the Applications and Kustomizations of a scanned repository.
 func Build(r *Repo, opts Options) *Graph {
-	b := &builder{opts: opts, known: map[string]bool{}, local: map[string]bool{}, graphs: map[string]*Graph{}}
+	b := &builder{opts: opts, known: map[string]bool{}, local: map[string]bool{}, graphs: map[string]*Graph{}, variants: map[variantKey]*Node{}}
 	for _, u := range opts.RepoURLs {
 		if u != "" {
 			b.known[NormalizeURL(u)] = true
@@ -189,10 +204,11 @@ func Build(r *Repo, opts Options) *Graph {
 	for _, rev := range slices.Sorted(maps.Keys(b.graphs)) {
 		if rev != "" && b.graphs[rev] != nil {
 			g.Others = append(g.Others, b.graphs[rev].Nodes...)
+			g.Others = append(g.Others, b.graphs[rev].Variants...)
 		}
 	}
 	for _, n := range g.Nodes {
-		if len(n.Parents) == 0 {
+		if len(n.Parents) == 0 && !n.Replaced() {
 			g.Roots = append(g.Roots, n)
 		}
 	}
@@ -213,7 +229,7 @@ func Build(r *Repo, opts Options) *Graph {
 		mark(n)
 	}
 	for _, n := range g.Nodes {
-		if !reached[n] {
+		if !reached[n] && !n.Replaced() {
 			g.Roots = append(g.Roots, n)
 			mark(n)
 		}
@@ -231,19 +247,20 @@ var DefaultRevisions = []string{"main", "master"}
 // nodes, so a cycle across branches ends in a cycle of nodes, not in an
 // endless walk.
 type builder struct {
-	opts   Options
-	known  map[string]bool
-	local  map[string]bool
-	graphs map[string]*Graph
-	ids    int
-	notes  []string
+	opts     Options
+	known    map[string]bool
+	local    map[string]bool
+	graphs   map[string]*Graph
+	variants map[variantKey]*Node
+	ids      int
+	notes    []string
 }
 
 func (b *builder) internal(u string) bool { return len(b.known) == 0 || b.known[NormalizeURL(u)] }
 
 // build makes the graph of one revision: "" for the files on disk.
 func (b *builder) build(r *Repo, rev string) *Graph {
-	g := &Graph{Repo: r}
+	g := &Graph{Repo: r, rev: rev}
 	b.graphs[rev] = g
 	sources := map[string]*Object{}
 	arts := map[string]generated{}
@@ -259,73 +276,191 @@ func (b *builder) build(r *Repo, rev string) *Graph {
 			}
 		}
 	}
+	g.sources, g.arts = sources, arts
 	for _, o := range r.Objects {
-		var n *Node
-		switch {
-		case o.Group() == argoGroup && o.Kind == KindApplication:
-			n = argoNode(o, Lookup(o.Node, "spec"), b.internal)
-		case o.Group() == argoGroup && o.Kind == KindApplicationSet:
-			n = argoNode(o, Lookup(o.Node, "spec", "template", "spec"), b.internal)
-			for i := range n.Targets {
-				// Generated at runtime: paths may be templates.
-				n.Targets[i].External = true
-			}
-		case o.Group() == fluxKustomizeGroup && o.Kind == KindKustomization:
-			n = fluxNode(o, sources, arts, b.internal)
-		default:
-			continue
+		if n := g.newNode(o, b); n != nil {
+			g.Nodes = append(g.Nodes, n)
 		}
-		b.ids++
-		n.id = b.ids
-		n.Revision = rev
-		g.Nodes = append(g.Nodes, n)
 	}
 	g.byFile = map[string][]*Node{}
 	for _, n := range g.Nodes {
 		g.byFile[n.File] = append(g.byFile[n.File], n)
 	}
-	for _, n := range g.Nodes {
-		for i := range n.Targets {
-			t := &n.Targets[i]
-			if t.External {
-				continue
-			}
-			tg := b.graphFor(n, t, rev)
-			if tg == nil {
-				continue
-			}
-			resolveTarget(tg.Repo, t, ".")
-			if t.Dir == "" || !t.Exists {
-				continue
-			}
-			if n.Group() == argoGroup && tg.Repo.IsChart(t.Dir) {
-				t.HelmChart = true
-				b.notes = append(b.notes, fmt.Sprintf("%s (%s): %s not rendered: Helm chart (rendering lands with issue 16)",
-					n.Title(), n.File, t.Dir))
-				continue
-			}
-			var files map[string]bool
-			if tg.Repo.Kustomizations[t.Dir] != nil {
-				files = tg.Repo.Closure(t.Dir)
-			} else {
-				files = tg.Repo.FilesUnder(t.Dir, t.Recursive)
-			}
-			for _, f := range slices.Sorted(maps.Keys(files)) {
-				for _, c := range tg.byFile[f] {
-					if c != n && !slices.Contains(n.Children, c) {
-						n.Children = append(n.Children, c)
-						c.Parents = append(c.Parents, n)
-					}
-				}
-			}
-		}
+	for _, n := range slices.Clone(g.Nodes) {
+		b.link(g, n)
 	}
-	for _, n := range g.Nodes {
+	for _, n := range append(slices.Clone(g.Nodes), g.Variants...) {
 		for i := range n.DependsOn {
 			n.DependsOn[i].Node = g.resolveDep(n, n.DependsOn[i])
 		}
 	}
 	return g
+}
+
+// link resolves the targets of n, a node of g, and makes the nodes they
+// hold its children. A child that a patch file of the target's
+// kustomizations patches (a tenant overlay setting spec.path) is replaced
+// by its variant with the patch applied.
+func (b *builder) link(g *Graph, n *Node) {
+	for i := range n.Targets {
+		t := &n.Targets[i]
+		if t.External {
+			continue
+		}
+		tg := b.graphFor(n, t, g.rev)
+		if tg == nil {
+			continue
+		}
+		resolveTarget(tg.Repo, t, ".")
+		if t.Dir == "" || !t.Exists {
+			continue
+		}
+		if n.Group() == argoGroup && tg.Repo.IsChart(t.Dir) {
+			t.HelmChart = true
+			b.notes = append(b.notes, fmt.Sprintf("%s (%s): %s not rendered: Helm chart (rendering lands with issue 16)",
+				n.Title(), n.File, t.Dir))
+			continue
+		}
+		var files map[string]bool
+		if tg.Repo.Kustomizations[t.Dir] != nil {
+			files = tg.Repo.Closure(t.Dir)
+		} else {
+			files = tg.Repo.FilesUnder(t.Dir, t.Recursive)
+		}
+		patches := tg.Repo.patchesIn(files)
+		for _, f := range slices.Sorted(maps.Keys(files)) {
+			for _, c := range tg.byFile[f] {
+				if p := matchPatch(patches, c); p != nil {
+					c = b.variant(tg, c, p)
+				}
+				if c != n && !slices.Contains(n.Children, c) {
+					n.Children = append(n.Children, c)
+					c.Parents = append(c.Parents, n)
+				}
+			}
+		}
+	}
+}
+
+// patchesIn are the patch documents of the kustomizations among files.
+func (r *Repo) patchesIn(files map[string]bool) []*Object {
+	var out []*Object
+	for d, k := range r.Kustomizations {
+		if !files[k.File] {
+			continue
+		}
+		for _, ref := range k.Patches {
+			p, ok := Resolve(d, ref.Value)
+			if !ok {
+				continue
+			}
+			for _, o := range r.Patches {
+				if o.File == p && !slices.Contains(out, o) {
+					out = append(out, o)
+				}
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b *Object) int { return cmp.Or(strings.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line)) })
+	return out
+}
+
+// matchPatch is the first patch document naming the node's object (same
+// group, kind and name; same namespace when the patch sets one).
+func matchPatch(patches []*Object, c *Node) *Object {
+	for _, p := range patches {
+		if p.Group() == c.Group() && p.Kind == c.Kind && p.Name == c.Name && (p.Namespace == "" || p.Namespace == c.Namespace) {
+			return p
+		}
+	}
+	return nil
+}
+
+type variantKey struct {
+	base  *Node
+	patch *Object
+}
+
+// variant is base with patch merged into it (mappings merged key by key,
+// other values replaced, as a strategic merge patch does for these
+// fields): the node as the overlay builds it, located in the patch file.
+func (b *builder) variant(g *Graph, base *Node, patch *Object) *Node {
+	key := variantKey{base, patch}
+	if v, ok := b.variants[key]; ok {
+		return v
+	}
+	o := &Object{File: patch.File, Line: patch.Line, APIVersion: base.APIVersion, Kind: base.Kind,
+		Name: base.Name, Namespace: base.Namespace, Node: mergeYAML(copyYAML(base.Node), patch.Node)}
+	v := g.newNode(o, b)
+	if v == nil {
+		return base
+	}
+	v.Revision, v.Base = base.Revision, base
+	b.variants[key] = v
+	base.Variants = append(base.Variants, v)
+	g.Variants = append(g.Variants, v)
+	b.link(g, v)
+	return v
+}
+
+// newNode makes the node of an operator's object, or nil for other kinds.
+func (g *Graph) newNode(o *Object, b *builder) *Node {
+	var n *Node
+	switch {
+	case o.Group() == argoGroup && o.Kind == KindApplication:
+		n = argoNode(o, Lookup(o.Node, "spec"), b.internal)
+	case o.Group() == argoGroup && o.Kind == KindApplicationSet:
+		n = argoNode(o, Lookup(o.Node, "spec", "template", "spec"), b.internal)
+		for i := range n.Targets {
+			// Generated at runtime: paths may be templates.
+			n.Targets[i].External = true
+		}
+	case o.Group() == fluxKustomizeGroup && o.Kind == KindKustomization:
+		n = fluxNode(o, g.sources, g.arts, b.internal)
+	default:
+		return nil
+	}
+	b.ids++
+	n.id = b.ids
+	n.Revision = g.rev
+	return n
+}
+
+// copyYAML copies a node tree.
+func copyYAML(n *yaml.Node) *yaml.Node {
+	if n == nil {
+		return nil
+	}
+	c := *n
+	c.Content = make([]*yaml.Node, len(n.Content))
+	for i, k := range n.Content {
+		c.Content[i] = copyYAML(k)
+	}
+	return &c
+}
+
+// mergeYAML merges the mapping src into dst (modified and returned):
+// mappings key by key, anything else replaced by src's node.
+func mergeYAML(dst, src *yaml.Node) *yaml.Node {
+	if dst == nil || src == nil || dst.Kind != yaml.MappingNode || src.Kind != yaml.MappingNode {
+		return src
+	}
+	for i := 0; i+1 < len(src.Content); i += 2 {
+		k, v := src.Content[i], src.Content[i+1]
+		found := false
+		for j := 0; j+1 < len(dst.Content); j += 2 {
+			if dst.Content[j].Value == k.Value {
+				dst.Content[j+1] = mergeYAML(dst.Content[j+1], v)
+				dst.Content[j] = k
+				found = true
+				break
+			}
+		}
+		if !found {
+			dst.Content = append(dst.Content, k, v)
+		}
+	}
+	return dst
 }
 
 // graphFor is the graph of the revision a target of this repository names,
@@ -365,7 +500,10 @@ func (b *builder) graphFor(n *Node, t *Target, rev string) *Graph {
 // same parent, then the only one of that name anywhere.
 func (g *Graph) resolveDep(n *Node, d Dep) *Node {
 	var cands []*Node
-	for _, m := range g.Nodes {
+	for _, m := range append(slices.Clone(g.Nodes), g.Variants...) {
+		if m.Replaced() {
+			continue
+		}
 		if m.Kind == KindKustomization && m.Group() == fluxKustomizeGroup && m.Name == d.Name && m.Namespace == d.Namespace {
 			cands = append(cands, m)
 		}

@@ -16,7 +16,10 @@ import (
 // "Title → targets", sorted.
 func nodeLines(g *Graph) []string {
 	var out []string
-	for _, n := range append(slices.Clone(g.Nodes), g.Others...) {
+	for _, n := range slices.Concat(g.Nodes, g.Variants, g.Others) {
+		if n.Replaced() {
+			continue
+		}
 		var ts []string
 		for _, t := range n.Targets {
 			ts = append(ts, targetText(t))
@@ -34,14 +37,17 @@ func nodeLines(g *Graph) []string {
 // The reference layouts of Flux (kustomize+Helm, multi-tenancy) hold
 // exactly their Kustomizations: patch files in overlays (a Flux
 // Kustomization with only spec.path, a HelmRelease with only values) are
-// not nodes, so no " apps///production (external)" appears.
+// not nodes, so no " apps///production (external)" appears; the tenant
+// Kustomization of tenants/base is shown as each overlay patches it (its
+// path ./staging or ./production), not as written in the base.
 func TestReferenceLayoutNodes(t *testing.T) {
 	tests := []struct {
 		dir  string
 		want []string
 	}{
 		{"flux-multi-tenancy", []string{
-			"Kustomization apps/dev-team → . (not in this checkout: not followed)",
+			"Kustomization apps/dev-team → production (not in this checkout: not followed)",
+			"Kustomization apps/dev-team → staging (not in this checkout: not followed)",
 			"Kustomization flux-system/flux-system → clusters/production",
 			"Kustomization flux-system/flux-system → clusters/staging",
 			"Kustomization flux-system/kyverno → infrastructure/kyverno",

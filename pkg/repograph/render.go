@@ -203,7 +203,12 @@ func (g *Graph) WriteDOT(w io.Writer) error {
 		}
 		fmt.Fprintln(bw, "  }")
 	}
-	all := append(slices.Clone(g.Nodes), g.Others...)
+	var all []*Node
+	for _, n := range slices.Concat(g.Nodes, g.Variants, g.Others) {
+		if !n.Replaced() {
+			all = append(all, n)
+		}
+	}
 	for _, n := range all {
 		var targets []string
 		missing, external := false, false

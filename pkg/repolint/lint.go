@@ -444,8 +444,10 @@ func (l *linter) trace(closure map[string]bool, obj *unstructured.Unstructured) 
 // checkPaths reports Applications and Flux Kustomizations pointing at paths
 // that do not exist, and dependsOn entries naming nothing.
 func (l *linter) checkPaths(context.Context) error {
-	for _, n := range l.graph.Nodes {
-		if n.Kind == repograph.KindApplicationSet {
+	// Nodes as overlays patch them (their path is in the patch file), not
+	// the bases every overlay patches.
+	for _, n := range slices.Concat(l.graph.Nodes, l.graph.Variants) {
+		if n.Kind == repograph.KindApplicationSet || n.Replaced() {
 			continue
 		}
 		for _, t := range n.Targets {

@@ -70,16 +70,20 @@ func TestGraphOtherBranch(t *testing.T) {
 	runGit(t, dir, "commit", "-qm", "fleet")
 
 	r := runRepo(t, "", "graph", dir)
-	if r.code != 0 || !strings.Contains(r.stdout, "Kustomization apps/dev-team → . (not in this checkout: not followed) @dev-team\n") {
+	if r.code != 0 || !strings.Contains(r.stdout, "Kustomization apps/dev-team → staging (not in this checkout: not followed) @dev-team\n") {
 		t.Fatalf("graph without the branch: %s", r)
 	}
 
+	// The tenant's branch: staging/ only, for now.
 	runGit(t, dir, "checkout", "-q", "--orphan", "dev-team")
 	runGit(t, dir, "rm", "-rqf", ".")
-	if err := os.WriteFile(filepath.Join(dir, "back.yaml"), []byte(back), 0o644); err != nil {
+	if err := os.MkdirAll(filepath.Join(dir, "staging"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	runGit(t, dir, "add", "back.yaml")
+	if err := os.WriteFile(filepath.Join(dir, "staging", "back.yaml"), []byte(back), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	runGit(t, dir, "add", "staging")
 	runGit(t, dir, "commit", "-qm", "tenant")
 	runGit(t, dir, "checkout", "-q", "main")
 	runGit(t, dir, "update-ref", "refs/remotes/origin/dev-team", "dev-team")
@@ -87,9 +91,10 @@ func TestGraphOtherBranch(t *testing.T) {
 
 	r = runRepo(t, "", "graph", dir)
 	for _, want := range []string{
-		"Kustomization apps/dev-team → . @dev-team\n",
+		"Kustomization apps/dev-team → staging @dev-team\n",
 		"Kustomization apps/back-to-main → clusters/staging @main\n",
-		"Kustomization apps/dev-team (cycle)\n",
+		"Kustomization flux-system/flux-system (cycle)\n",
+		"Kustomization apps/dev-team → production (missing) @dev-team\n",
 	} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("graph lacks %q: %s", want, r)
@@ -98,7 +103,10 @@ func TestGraphOtherBranch(t *testing.T) {
 	if r.code != 0 || strings.Contains(r.stdout, "not in this checkout") {
 		t.Errorf("graph with the branch: %s", r)
 	}
-	if r := runRepo(t, "", "lint", dir); r.code != 0 {
+	// The production overlay's path is checked on the branch, at the
+	// patch file's line.
+	r = runRepo(t, "", "lint", dir)
+	if r.code != 1 || !strings.Contains(r.stdout, "tenants/production/dev-team-patch.yaml:9: error: Kustomization apps/dev-team points at production, which does not exist in the repository on dev-team [missing-path]") {
 		t.Errorf("lint: %s", r)
 	}
 
@@ -116,6 +124,9 @@ func TestGraphOtherBranch(t *testing.T) {
 	r = runRepo(t, "", "graph", dir)
 	if r.code != 0 || !strings.Contains(r.stdout, "Kustomization apps/back-to-main → clusters/staging @main\n") {
 		t.Errorf("graph with a commit: %s", r)
+	}
+	if r := runRepo(t, "", "lint", dir); r.code != 1 || !strings.Contains(r.stdout, "on "+sha) {
+		t.Errorf("lint with a commit: %s", r)
 	}
 }
 
