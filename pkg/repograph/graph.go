@@ -201,6 +201,18 @@ func Build(r *Repo, opts Options) *Graph {
 	}
 	g := b.build(r, "")
 	g.Notes = b.notes
+	// dependsOn last: linking a revision may add variants to one built
+	// before.
+	for _, og := range b.graphs {
+		if og == nil {
+			continue
+		}
+		for _, n := range slices.Concat(og.Nodes, og.Variants) {
+			for i := range n.DependsOn {
+				n.DependsOn[i].Node = og.resolveDep(n, n.DependsOn[i])
+			}
+		}
+	}
 	for _, rev := range slices.Sorted(maps.Keys(b.graphs)) {
 		if rev != "" && b.graphs[rev] != nil {
 			g.Others = append(g.Others, b.graphs[rev].Nodes...)
@@ -288,11 +300,6 @@ func (b *builder) build(r *Repo, rev string) *Graph {
 	}
 	for _, n := range slices.Clone(g.Nodes) {
 		b.link(g, n)
-	}
-	for _, n := range append(slices.Clone(g.Nodes), g.Variants...) {
-		for i := range n.DependsOn {
-			n.DependsOn[i].Node = g.resolveDep(n, n.DependsOn[i])
-		}
 	}
 	return g
 }
