@@ -18,6 +18,11 @@ const (
 	KindApplicationSet = "ApplicationSet"
 	KindKustomization  = "Kustomization"
 	KindGitRepository  = "GitRepository"
+	// KindExternalArtifact is a Flux source an ArtifactGenerator
+	// (source.extensions.fluxcd.io) produces from other sources.
+	KindExternalArtifact  = "ExternalArtifact"
+	KindArtifactGenerator = "ArtifactGenerator"
+	fluxExtensionsGroup   = "source.extensions.fluxcd.io"
 
 	argoGroup          = "argoproj.io"
 	fluxKustomizeGroup = "kustomize.toolkit.fluxcd.io"
@@ -45,6 +50,20 @@ type Target struct {
 	Exists bool
 	// Escapes says the path leaves the repository (../).
 	Escapes bool
+	// Checkout is the revision of this repository the target was read
+	// from when it is not the files on disk ("" for them).
+	Checkout string
+	// NotCheckedOut says the target is in this repository, on a revision
+	// (branch, tag) that is neither the files on disk nor available
+	// locally: not followed, like an external source.
+	NotCheckedOut bool
+	// Via is the ArtifactGenerator ("namespace/name") a Flux Kustomization's
+	// ExternalArtifact comes from, when its path was traced through the
+	// generator's copy rules to a path of the generator's GitRepository.
+	Via string
+	// HelmChart says Dir is a Helm chart (it has a Chart.yaml) that an
+	// Argo CD Application renders: its templates are not read.
+	HelmChart bool
 }
 
 // Dep is one entry of a Flux Kustomization's dependsOn.
@@ -67,8 +86,19 @@ type Node struct {
 	Children []*Node
 	// Parents are the nodes whose targets hold this one.
 	Parents []*Node
-	id      int
+	// Revision is the revision of this repository the node's file was
+	// read from: "" for the files on disk.
+	Revision string
+	// Base is, for a variant, the node as written in its own file (the
+	// variant's File is the patch file); Variants are a node's variants.
+	Base     *Node
+	Variants []*Node
+	id       int
 }
+
+// Replaced reports a node that is only used through its variants: every
+// kustomization that includes it patches it.
+func (n *Node) Replaced() bool { return len(n.Variants) > 0 && len(n.Parents) == 0 }
 
 // ID is a stable identifier: the position of the node in the graph.
 func (n *Node) ID() string { return fmt.Sprintf("n%d", n.id) }
@@ -88,6 +118,21 @@ type Graph struct {
 	Nodes []*Node
 	// Roots are the nodes no other node holds, in file and line order.
 	Roots []*Node
+	// Others are the nodes read from other revisions of this repository
+	// (Node.Revision), reached through targets on those revisions.
+	Others []*Node
+	// Notes say what was not followed and why (a Helm chart not rendered,
+	// a revision that could not be read).
+	Notes []string
+
+	// Variants are nodes as an overlay's patch file changes them (Node.Base
+	// is the node as written).
+	Variants []*Node
+
+	byFile  map[string][]*Node
+	rev     string
+	sources map[string]*Object
+	arts    map[string]generated
 }
 
 // Options configure Build.
@@ -96,6 +141,15 @@ type Options struct {
 	// and Kustomization is taken to point into this repository; otherwise
 	// those with another URL are External.
 	RepoURLs []string
+	// Revisions are the branches (or tags) the files on disk are a
+	// checkout of: a target of this repository on one of them (or on no
+	// revision, or HEAD) is read from disk. Empty: DefaultRevisions.
+	Revisions []string
+	// ReadRevision returns another revision of this repository, scanned,
+	// or nil when it is not available locally; nil: none is. A target on
+	// a revision that is not available is NotCheckedOut, never read from
+	// the files on disk.
+	ReadRevision func(rev string) (*Repo, error)
 }
 
 // Load scans root (see Scan) and builds its graph.
@@ -132,72 +186,41 @@ func NormalizeURL(s string) string {
 
 // Build connects the Applications and Kustomizations of a scanned repository.
 func Build(r *Repo, opts Options) *Graph {
-	known := map[string]bool{}
+	b := &builder{opts: opts, known: map[string]bool{}, local: map[string]bool{}, graphs: map[string]*Graph{}, variants: map[variantKey]*Node{}}
 	for _, u := range opts.RepoURLs {
 		if u != "" {
-			known[NormalizeURL(u)] = true
+			b.known[NormalizeURL(u)] = true
 		}
 	}
-	internal := func(u string) bool { return len(known) == 0 || known[NormalizeURL(u)] }
-	g := &Graph{Repo: r}
-	sources := map[string]*Object{}
-	for _, o := range r.Objects {
-		if o.Group() == fluxSourceGroup && o.Kind == KindGitRepository {
-			sources[o.Namespace+"/"+o.Name] = o
-		}
+	revs := opts.Revisions
+	if len(revs) == 0 {
+		revs = DefaultRevisions
 	}
-	for _, o := range r.Objects {
-		var n *Node
-		switch {
-		case o.Group() == argoGroup && o.Kind == KindApplication:
-			n = argoNode(r, o, Lookup(o.Node, "spec"), internal)
-		case o.Group() == argoGroup && o.Kind == KindApplicationSet:
-			n = argoNode(r, o, Lookup(o.Node, "spec", "template", "spec"), internal)
-			for i := range n.Targets {
-				// Generated at runtime: paths may be templates.
-				n.Targets[i].External = true
-				n.Targets[i].Dir = ""
-			}
-		case o.Group() == fluxKustomizeGroup && o.Kind == KindKustomization:
-			n = fluxNode(r, o, sources, internal)
-		default:
+	for _, rev := range revs {
+		b.local[rev] = true
+	}
+	g := b.build(r, "")
+	g.Notes = b.notes
+	// dependsOn last: linking a revision may add variants to one built
+	// before.
+	for _, og := range b.graphs {
+		if og == nil {
 			continue
 		}
-		n.id = len(g.Nodes) + 1
-		g.Nodes = append(g.Nodes, n)
-	}
-	byFile := map[string][]*Node{}
-	for _, n := range g.Nodes {
-		byFile[n.File] = append(byFile[n.File], n)
-	}
-	for _, n := range g.Nodes {
-		for _, t := range n.Targets {
-			if t.Dir == "" || !t.Exists {
-				continue
-			}
-			var files map[string]bool
-			if r.Kustomizations[t.Dir] != nil {
-				files = r.Closure(t.Dir)
-			} else {
-				files = r.FilesUnder(t.Dir, t.Recursive)
-			}
-			for _, f := range slices.Sorted(maps.Keys(files)) {
-				for _, c := range byFile[f] {
-					if c != n && !slices.Contains(n.Children, c) {
-						n.Children = append(n.Children, c)
-						c.Parents = append(c.Parents, n)
-					}
-				}
+		for _, n := range slices.Concat(og.Nodes, og.Variants) {
+			for i := range n.DependsOn {
+				n.DependsOn[i].Node = og.resolveDep(n, n.DependsOn[i])
 			}
 		}
 	}
-	for _, n := range g.Nodes {
-		for i := range n.DependsOn {
-			n.DependsOn[i].Node = g.resolveDep(n, n.DependsOn[i])
+	for _, rev := range slices.Sorted(maps.Keys(b.graphs)) {
+		if rev != "" && b.graphs[rev] != nil {
+			g.Others = append(g.Others, b.graphs[rev].Nodes...)
+			g.Others = append(g.Others, b.graphs[rev].Variants...)
 		}
 	}
 	for _, n := range g.Nodes {
-		if len(n.Parents) == 0 {
+		if len(n.Parents) == 0 && !n.Replaced() {
 			g.Roots = append(g.Roots, n)
 		}
 	}
@@ -218,7 +241,7 @@ func Build(r *Repo, opts Options) *Graph {
 		mark(n)
 	}
 	for _, n := range g.Nodes {
-		if !reached[n] {
+		if !reached[n] && !n.Replaced() {
 			g.Roots = append(g.Roots, n)
 			mark(n)
 		}
@@ -226,12 +249,268 @@ func Build(r *Repo, opts Options) *Graph {
 	return g
 }
 
+// DefaultRevisions are the revisions the files on disk are taken to be
+// when Options.Revisions is empty (not a git work tree).
+var DefaultRevisions = []string{"main", "master"}
+
+// builder builds the graph of the files on disk and, on demand, of the
+// other revisions of this repository that targets name. Each revision is
+// built once: targets that lead back to a revision being built link to its
+// nodes, so a cycle across branches ends in a cycle of nodes, not in an
+// endless walk.
+type builder struct {
+	opts     Options
+	known    map[string]bool
+	local    map[string]bool
+	graphs   map[string]*Graph
+	variants map[variantKey]*Node
+	ids      int
+	notes    []string
+}
+
+func (b *builder) internal(u string) bool { return len(b.known) == 0 || b.known[NormalizeURL(u)] }
+
+// build makes the graph of one revision: "" for the files on disk.
+func (b *builder) build(r *Repo, rev string) *Graph {
+	g := &Graph{Repo: r, rev: rev}
+	b.graphs[rev] = g
+	sources := map[string]*Object{}
+	arts := map[string]generated{}
+	for _, o := range r.Objects {
+		switch {
+		case o.Group() == fluxSourceGroup && o.Kind == KindGitRepository:
+			sources[o.Namespace+"/"+o.Name] = o
+		case o.Group() == fluxExtensionsGroup && o.Kind == KindArtifactGenerator:
+			if l := Lookup(o.Node, "spec", "artifacts"); l != nil && l.Kind == yaml.SequenceNode {
+				for _, a := range l.Content {
+					arts[o.Namespace+"/"+scalar(Lookup(a, "name"))] = generated{gen: o, artifact: a}
+				}
+			}
+		}
+	}
+	g.sources, g.arts = sources, arts
+	for _, o := range r.Objects {
+		if n := g.newNode(o, b); n != nil {
+			g.Nodes = append(g.Nodes, n)
+		}
+	}
+	g.byFile = map[string][]*Node{}
+	for _, n := range g.Nodes {
+		g.byFile[n.File] = append(g.byFile[n.File], n)
+	}
+	for _, n := range slices.Clone(g.Nodes) {
+		b.link(g, n)
+	}
+	return g
+}
+
+// link resolves the targets of n, a node of g, and makes the nodes they
+// hold its children. A child that a patch file of the target's
+// kustomizations patches (a tenant overlay setting spec.path) is replaced
+// by its variant with the patch applied.
+func (b *builder) link(g *Graph, n *Node) {
+	for i := range n.Targets {
+		t := &n.Targets[i]
+		if t.External {
+			continue
+		}
+		tg := b.graphFor(n, t, g.rev)
+		if tg == nil {
+			continue
+		}
+		resolveTarget(tg.Repo, t, ".")
+		if t.Dir == "" || !t.Exists {
+			continue
+		}
+		if n.Group() == argoGroup && tg.Repo.IsChart(t.Dir) {
+			t.HelmChart = true
+			b.notes = append(b.notes, fmt.Sprintf("%s (%s): %s not rendered: Helm chart (rendering lands with issue 16)",
+				n.Title(), n.File, t.Dir))
+			continue
+		}
+		var files map[string]bool
+		if tg.Repo.Kustomizations[t.Dir] != nil {
+			files = tg.Repo.Closure(t.Dir)
+		} else {
+			files = tg.Repo.FilesUnder(t.Dir, t.Recursive)
+		}
+		patches := tg.Repo.patchesIn(files)
+		for _, f := range slices.Sorted(maps.Keys(files)) {
+			for _, c := range tg.byFile[f] {
+				if p := matchPatch(patches, c); p != nil {
+					c = b.variant(tg, c, p)
+				}
+				if c != n && !slices.Contains(n.Children, c) {
+					n.Children = append(n.Children, c)
+					c.Parents = append(c.Parents, n)
+				}
+			}
+		}
+	}
+}
+
+// patchesIn are the patch documents of the kustomizations among files.
+func (r *Repo) patchesIn(files map[string]bool) []*Object {
+	var out []*Object
+	for d, k := range r.Kustomizations {
+		if !files[k.File] {
+			continue
+		}
+		for _, ref := range k.Patches {
+			p, ok := Resolve(d, ref.Value)
+			if !ok {
+				continue
+			}
+			for _, o := range r.Patches {
+				if o.File == p && !slices.Contains(out, o) {
+					out = append(out, o)
+				}
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b *Object) int { return cmp.Or(strings.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line)) })
+	return out
+}
+
+// matchPatch is the first patch document naming the node's object (same
+// group, kind and name; same namespace when the patch sets one).
+func matchPatch(patches []*Object, c *Node) *Object {
+	for _, p := range patches {
+		if p.Group() == c.Group() && p.Kind == c.Kind && p.Name == c.Name && (p.Namespace == "" || p.Namespace == c.Namespace) {
+			return p
+		}
+	}
+	return nil
+}
+
+type variantKey struct {
+	base  *Node
+	patch *Object
+}
+
+// variant is base with patch merged into it (mappings merged key by key,
+// other values replaced, as a strategic merge patch does for these
+// fields): the node as the overlay builds it, located in the patch file.
+func (b *builder) variant(g *Graph, base *Node, patch *Object) *Node {
+	key := variantKey{base, patch}
+	if v, ok := b.variants[key]; ok {
+		return v
+	}
+	o := &Object{File: patch.File, Line: patch.Line, APIVersion: base.APIVersion, Kind: base.Kind,
+		Name: base.Name, Namespace: base.Namespace, Node: mergeYAML(copyYAML(base.Node), patch.Node)}
+	v := g.newNode(o, b)
+	if v == nil {
+		return base
+	}
+	v.Revision, v.Base = base.Revision, base
+	b.variants[key] = v
+	base.Variants = append(base.Variants, v)
+	g.Variants = append(g.Variants, v)
+	b.link(g, v)
+	return v
+}
+
+// newNode makes the node of an operator's object, or nil for other kinds.
+func (g *Graph) newNode(o *Object, b *builder) *Node {
+	var n *Node
+	switch {
+	case o.Group() == argoGroup && o.Kind == KindApplication:
+		n = argoNode(o, Lookup(o.Node, "spec"), b.internal)
+	case o.Group() == argoGroup && o.Kind == KindApplicationSet:
+		n = argoNode(o, Lookup(o.Node, "spec", "template", "spec"), b.internal)
+		for i := range n.Targets {
+			// Generated at runtime: paths may be templates.
+			n.Targets[i].External = true
+		}
+	case o.Group() == fluxKustomizeGroup && o.Kind == KindKustomization:
+		n = fluxNode(o, g.sources, g.arts, b.internal)
+	default:
+		return nil
+	}
+	b.ids++
+	n.id = b.ids
+	n.Revision = g.rev
+	return n
+}
+
+// copyYAML copies a node tree.
+func copyYAML(n *yaml.Node) *yaml.Node {
+	if n == nil {
+		return nil
+	}
+	c := *n
+	c.Content = make([]*yaml.Node, len(n.Content))
+	for i, k := range n.Content {
+		c.Content[i] = copyYAML(k)
+	}
+	return &c
+}
+
+// mergeYAML merges the mapping src into dst (modified and returned):
+// mappings key by key, anything else replaced by src's node.
+func mergeYAML(dst, src *yaml.Node) *yaml.Node {
+	if dst == nil || src == nil || dst.Kind != yaml.MappingNode || src.Kind != yaml.MappingNode {
+		return src
+	}
+	for i := 0; i+1 < len(src.Content); i += 2 {
+		k, v := src.Content[i], src.Content[i+1]
+		found := false
+		for j := 0; j+1 < len(dst.Content); j += 2 {
+			if dst.Content[j].Value == k.Value {
+				dst.Content[j+1] = mergeYAML(dst.Content[j+1], v)
+				dst.Content[j] = k
+				found = true
+				break
+			}
+		}
+		if !found {
+			dst.Content = append(dst.Content, k, v)
+		}
+	}
+	return dst
+}
+
+// graphFor is the graph of the revision a target of this repository names,
+// seen from a node of revision rev: the same revision when it names none
+// (or HEAD, or rev itself), the files on disk for the revisions they are,
+// another revision read through Options.ReadRevision, or nil when that
+// revision is not available (the target is then NotCheckedOut).
+func (b *builder) graphFor(n *Node, t *Target, rev string) *Graph {
+	want := t.Revision
+	switch {
+	case want == "" || want == "HEAD" || want == rev:
+		return b.graphs[rev]
+	case b.local[want]:
+		return b.graphs[""]
+	}
+	t.Checkout = want
+	if g, ok := b.graphs[want]; ok {
+		t.NotCheckedOut = g == nil
+		return g
+	}
+	if b.opts.ReadRevision != nil {
+		r, err := b.opts.ReadRevision(want)
+		if err != nil {
+			b.notes = append(b.notes, fmt.Sprintf("%s (%s): revision %s not read: %v", n.Title(), n.File, want, err))
+		}
+		if r != nil {
+			return b.build(r, want)
+		}
+	}
+	b.graphs[want] = nil
+	t.NotCheckedOut = true
+	return nil
+}
+
 // resolveDep finds the Kustomization a dependsOn entry names: in the same
 // directory first (one cluster's tree), then among the siblings under the
 // same parent, then the only one of that name anywhere.
 func (g *Graph) resolveDep(n *Node, d Dep) *Node {
 	var cands []*Node
-	for _, m := range g.Nodes {
+	for _, m := range append(slices.Clone(g.Nodes), g.Variants...) {
+		if m.Replaced() {
+			continue
+		}
 		if m.Kind == KindKustomization && m.Group() == fluxKustomizeGroup && m.Name == d.Name && m.Namespace == d.Namespace {
 			cands = append(cands, m)
 		}
@@ -254,7 +533,7 @@ func (g *Graph) resolveDep(n *Node, d Dep) *Node {
 	return nil
 }
 
-func argoNode(r *Repo, o *Object, spec *yaml.Node, internal func(string) bool) *Node {
+func argoNode(o *Object, spec *yaml.Node, internal func(string) bool) *Node {
 	n := &Node{Object: o}
 	var srcs []*yaml.Node
 	if s := Lookup(spec, "source"); s != nil {
@@ -277,13 +556,71 @@ func argoNode(r *Repo, o *Object, spec *yaml.Node, internal func(string) bool) *
 			n.Targets = append(n.Targets, t)
 			continue
 		}
-		resolveTarget(r, &t, ".")
 		n.Targets = append(n.Targets, t)
 	}
 	return n
 }
 
-func fluxNode(r *Repo, o *Object, sources map[string]*Object, internal func(string) bool) *Node {
+// generated is one artifact of an ArtifactGenerator.
+type generated struct {
+	gen      *Object
+	artifact *yaml.Node
+}
+
+// trace maps a path in the generated artifact to the source it is copied
+// from: the source's alias and the path in it. Only directory copies
+// ("@alias/dir/**" to "@artifact/dest/") are traced, the longest
+// destination first; ok is false when no rule copies the path.
+func (a generated) trace(p string) (alias, src string, ok bool) {
+	p = strings.Trim(path.Clean("/"+strings.TrimSpace(p)), "/")
+	best := -1
+	if l := Lookup(a.artifact, "copy"); l != nil && l.Kind == yaml.SequenceNode {
+		for _, c := range l.Content {
+			from, to := scalar(Lookup(c, "from")), scalar(Lookup(c, "to"))
+			if !strings.HasPrefix(from, "@") || !strings.HasPrefix(to, "@artifact/") || !strings.HasSuffix(from, "/**") {
+				continue
+			}
+			al, dir, _ := strings.Cut(strings.TrimSuffix(strings.TrimPrefix(from, "@"), "**"), "/")
+			dest := strings.Trim(strings.TrimPrefix(to, "@artifact/"), "/")
+			rest, match := "", false
+			switch {
+			case dest == "":
+				rest, match = p, true
+			case p == dest:
+				match = true
+			case strings.HasPrefix(p, dest+"/"):
+				rest, match = strings.TrimPrefix(p, dest+"/"), true
+			}
+			if match && strings.ContainsAny(dir, "*?[") {
+				match = false
+			}
+			if match && len(dest) > best {
+				best = len(dest)
+				alias, src, ok = al, path.Join(".", strings.Trim(dir, "/"), rest), true
+			}
+		}
+	}
+	return alias, src, ok
+}
+
+// source is the kind, name and namespace of one of the generator's
+// sources by alias.
+func (a generated) source(alias string) (kind, name, ns string) {
+	if l := Lookup(a.gen.Node, "spec", "sources"); l != nil && l.Kind == yaml.SequenceNode {
+		for _, s := range l.Content {
+			if scalar(Lookup(s, "alias")) == alias {
+				ns = scalar(Lookup(s, "namespace"))
+				if ns == "" {
+					ns = a.gen.Namespace
+				}
+				return scalar(Lookup(s, "kind")), scalar(Lookup(s, "name")), ns
+			}
+		}
+	}
+	return "", "", ""
+}
+
+func fluxNode(o *Object, sources map[string]*Object, arts map[string]generated, internal func(string) bool) *Node {
 	n := &Node{Object: o}
 	spec := Lookup(o.Node, "spec")
 	ref := Lookup(spec, "sourceRef")
@@ -295,6 +632,16 @@ func fluxNode(r *Repo, o *Object, sources map[string]*Object, internal func(stri
 	t := Target{Path: scalar(Lookup(spec, "path")), PathLine: KeyLine(spec, "path"), Recursive: true}
 	if t.PathLine == 0 {
 		t.PathLine = o.Line
+	}
+	if a, ok := arts[ns+"/"+name]; ok && kind == KindExternalArtifact {
+		// An ArtifactGenerator's output: follow its copy rule back to the
+		// GitRepository it copies from.
+		if alias, src, ok := a.trace(t.Path); ok {
+			if k, nm, nsp := a.source(alias); k == KindGitRepository {
+				kind, name, ns = k, nm, nsp
+				t.Path, t.Via = src, a.gen.Namespace+"/"+a.gen.Name
+			}
+		}
 	}
 	switch src := sources[ns+"/"+name]; {
 	case kind != KindGitRepository:
@@ -309,9 +656,6 @@ func fluxNode(r *Repo, o *Object, sources map[string]*Object, internal func(stri
 			}
 		}
 		t.External = !internal(t.RepoURL)
-	}
-	if !t.External {
-		resolveTarget(r, &t, ".")
 	}
 	n.Targets = append(n.Targets, t)
 	if l := Lookup(spec, "dependsOn"); l != nil && l.Kind == yaml.SequenceNode {

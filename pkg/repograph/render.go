@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"slices"
 	"strings"
 )
 
@@ -22,10 +23,18 @@ func targetText(t Target) string {
 			s += "//" + p
 		}
 		return s + " (external)"
+	case t.NotCheckedOut:
+		p := strings.Trim(strings.TrimPrefix(t.Path, "./"), "/")
+		if p == "" {
+			p = "."
+		}
+		return p + " (not in this checkout: not followed)"
 	case t.Escapes:
 		return t.Path + " (outside the repository)"
 	case !t.Exists:
 		return t.Dir + " (missing)"
+	case t.HelmChart:
+		return t.Dir + " (Helm chart: not rendered)"
 	}
 	return t.Dir
 }
@@ -53,6 +62,11 @@ func (n *Node) line(parentRev string) string {
 	}
 	if len(targets) > 0 {
 		b.WriteString(" → " + strings.Join(targets, ", "))
+	}
+	for _, t := range n.Targets {
+		if t.Via != "" {
+			b.WriteString(" (via ArtifactGenerator " + t.Via + ")")
+		}
 	}
 	if rev := revisionOf(n); rev != "" && rev != "HEAD" && rev != parentRev {
 		b.WriteString(" @" + rev)
@@ -111,6 +125,12 @@ func (g *Graph) WriteText(w io.Writer) error {
 		roots := sortSiblings(byDir[d])
 		for j, n := range roots {
 			g.writeNode(bw, n, "", j == len(roots)-1, "", map[*Node]bool{})
+		}
+	}
+	if len(g.Notes) > 0 {
+		fmt.Fprintln(bw)
+		for _, note := range g.Notes {
+			fmt.Fprintf(bw, "note: %s\n", note)
 		}
 	}
 	return bw.Flush()
@@ -183,13 +203,19 @@ func (g *Graph) WriteDOT(w io.Writer) error {
 		}
 		fmt.Fprintln(bw, "  }")
 	}
-	for _, n := range g.Nodes {
+	var all []*Node
+	for _, n := range slices.Concat(g.Nodes, g.Variants, g.Others) {
+		if !n.Replaced() {
+			all = append(all, n)
+		}
+	}
+	for _, n := range all {
 		var targets []string
 		missing, external := false, false
 		for _, t := range n.Targets {
 			targets = append(targets, targetText(t))
-			missing = missing || (!t.External && (!t.Exists || t.Escapes))
-			external = external || t.External
+			missing = missing || (!t.External && !t.NotCheckedOut && (!t.Exists || t.Escapes))
+			external = external || t.External || t.NotCheckedOut || t.HelmChart
 		}
 		label := n.Title()
 		if len(targets) > 0 {
@@ -207,7 +233,7 @@ func (g *Graph) WriteDOT(w io.Writer) error {
 		}
 		fmt.Fprintf(bw, "  %s [%s];\n", n.ID(), attrs)
 	}
-	for _, n := range g.Nodes {
+	for _, n := range all {
 		for _, c := range n.Children {
 			fmt.Fprintf(bw, "  %s -> %s;\n", n.ID(), c.ID())
 		}
@@ -216,7 +242,7 @@ func (g *Graph) WriteDOT(w io.Writer) error {
 	// directory and name, so that DOT shows what the text's "(not found)"
 	// says.
 	unknown := map[string]string{}
-	for _, n := range g.Nodes {
+	for _, n := range all {
 		for _, d := range n.DependsOn {
 			to := ""
 			if d.Node != nil {
@@ -232,6 +258,9 @@ func (g *Graph) WriteDOT(w io.Writer) error {
 			}
 			fmt.Fprintf(bw, "  %s -> %s [style=dashed, label=\"dependsOn\"];\n", n.ID(), to)
 		}
+	}
+	if len(g.Notes) > 0 {
+		fmt.Fprintf(bw, "  labelloc=b;\n  labeljust=l;\n  label=%s;\n", dotQuote("note: "+strings.Join(g.Notes, "\nnote: ")))
 	}
 	fmt.Fprintln(bw, "}")
 	return bw.Flush()

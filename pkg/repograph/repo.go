@@ -65,8 +65,15 @@ type Kustomization struct {
 	Dir, File  string
 	Resources  []Ref
 	Components []Ref
-	Images     []Image
-	Node       *yaml.Node
+	// Patches are the files its patches name (patches[].path,
+	// patchesStrategicMerge, patchesJson6902[].path): partial objects
+	// kustomize merges into its resources, not objects of their own.
+	Patches []Ref
+	// Namespace is the kustomization's namespace field: kustomize sets it
+	// on every namespaced object the kustomization builds.
+	Namespace string
+	Images    []Image
+	Node      *yaml.Node
 }
 
 // FileError is a file that could not be read as YAML.
@@ -100,6 +107,9 @@ type Repo struct {
 	// Skipped are directories left out: Helm charts (their templates are
 	// not YAML).
 	Skipped []string
+	// Patches are the documents of patch files (files a kustomization names
+	// only as patches, never as resources): kept out of Objects.
+	Patches []*Object
 }
 
 // IsKustomizationFile reports whether name is a file name kustomize reads
@@ -178,7 +188,102 @@ func Scan(root string, files []string) (*Repo, error) {
 		r.parse(f, data)
 	}
 	r.Files = kept
+	r.separatePatches()
+	r.inheritNamespaces()
 	return r, nil
+}
+
+// inheritNamespaces gives the operators' objects (Argo CD and Flux kinds,
+// all namespaced) the namespace kustomize sets on them: the namespace field
+// of the outermost kustomization that includes their file and sets one
+// (kustomize's namespace transformer overrides the written namespace, and
+// an including kustomization's runs last). When the kustomizations that
+// include a file disagree, the object keeps its namespace as written.
+func (r *Repo) inheritNamespaces() {
+	includers := map[string][]string{} // file or directory → kustomization dirs listing it
+	for d, k := range r.Kustomizations {
+		for _, ref := range k.Resources {
+			if !IsLocal(ref.Value) {
+				continue
+			}
+			if p, ok := Resolve(d, ref.Value); ok && p != d {
+				includers[p] = append(includers[p], d)
+			}
+		}
+	}
+	// outer returns the namespaces the chains from kustomization dir d
+	// upwards end with (the outermost namespace set on each chain).
+	var outer func(d string, seen map[string]bool) map[string]bool
+	outer = func(d string, seen map[string]bool) map[string]bool {
+		out := map[string]bool{}
+		if seen[d] {
+			return out
+		}
+		seen[d] = true
+		defer delete(seen, d)
+		own := r.Kustomizations[d].Namespace
+		for _, up := range includers[d] {
+			for ns := range outer(up, seen) {
+				if ns == "" {
+					ns = own
+				}
+				out[ns] = true
+			}
+		}
+		if len(includers[d]) == 0 {
+			out[own] = true
+		}
+		return out
+	}
+	for _, o := range r.Objects {
+		g := o.Group()
+		if g != argoGroup && !strings.HasSuffix(g, ".toolkit.fluxcd.io") && !strings.HasSuffix(g, ".extensions.fluxcd.io") {
+			continue
+		}
+		found := map[string]bool{}
+		for _, d := range includers[o.File] {
+			for ns := range outer(d, map[string]bool{}) {
+				found[ns] = true
+			}
+		}
+		if len(found) != 1 {
+			continue
+		}
+		for ns := range found {
+			if ns != "" {
+				o.Namespace = ns
+			}
+		}
+	}
+}
+
+// separatePatches moves the documents of patch files out of Objects: a
+// patch file in an overlay (a Flux Kustomization with only spec.path, a
+// HelmRelease with only its values) is not an object of its own. A file
+// some kustomization also lists as a resource stays an object.
+func (r *Repo) separatePatches() {
+	patch, resource := map[string]bool{}, map[string]bool{}
+	for d, k := range r.Kustomizations {
+		for _, ref := range k.Patches {
+			if p, ok := Resolve(d, ref.Value); ok {
+				patch[p] = true
+			}
+		}
+		for _, ref := range k.Resources {
+			if p, ok := Resolve(d, ref.Value); ok {
+				resource[p] = true
+			}
+		}
+	}
+	kept := r.Objects[:0]
+	for _, o := range r.Objects {
+		if patch[o.File] && !resource[o.File] {
+			r.Patches = append(r.Patches, o)
+			continue
+		}
+		kept = append(kept, o)
+	}
+	r.Objects = kept
 }
 
 func inChart(f string, charts map[string]bool) bool {
@@ -306,6 +411,23 @@ func (r *Repo) addKustomization(file string, m *yaml.Node) {
 	}
 	k.Resources = append(refs("resources"), refs("bases")...)
 	k.Components = refs("components")
+	k.Namespace = scalar(Lookup(m, "namespace"))
+	// Patch files: patches and patchesJson6902 entries with a path, and
+	// patchesStrategicMerge entries that are file names (not inline YAML).
+	for _, key := range []string{"patches", "patchesJson6902"} {
+		if l := Lookup(m, key); l != nil && l.Kind == yaml.SequenceNode {
+			for _, it := range l.Content {
+				if p := Lookup(it, "path"); p != nil && p.Kind == yaml.ScalarNode && p.Value != "" {
+					k.Patches = append(k.Patches, Ref{Value: p.Value, Line: p.Line})
+				}
+			}
+		}
+	}
+	for _, ref := range refs("patchesStrategicMerge") {
+		if !strings.ContainsAny(ref.Value, "\n:") {
+			k.Patches = append(k.Patches, ref)
+		}
+	}
 	if l := Lookup(m, "images"); l != nil && l.Kind == yaml.SequenceNode {
 		for _, it := range l.Content {
 			if it.Kind != yaml.MappingNode {
@@ -386,6 +508,12 @@ func Resolve(dir, entry string) (string, bool) {
 		return p, false
 	}
 	return p, true
+}
+
+// IsChart reports whether a slash directory is a Helm chart (it holds a
+// Chart.yaml): Scan leaves its files out.
+func (r *Repo) IsChart(dir string) bool {
+	return slices.Contains(r.Skipped, path.Clean(dir))
 }
 
 // Exists reports whether a slash path relative to the root exists, and

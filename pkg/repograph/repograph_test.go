@@ -70,6 +70,9 @@ func TestGraphGolden(t *testing.T) {
 		{"mixed", func(*testing.T) string { return "testdata/repos/mixed" }, []string{"https://github.com/acme/mixed.git"}},
 		{"broken-repo", func(*testing.T) string { return "../../examples/broken-repo" }, nil},
 		{"gitops-repo", func(*testing.T) string { return "../../examples/gitops-repo" }, nil},
+		{"layouts-flux-kustomize-helm", func(*testing.T) string { return "../../examples/layouts/flux-kustomize-helm" }, nil},
+		{"layouts-flux-multi-tenancy", func(*testing.T) string { return "../../examples/layouts/flux-multi-tenancy" }, nil},
+		{"layouts-argocd-helm-app-of-apps", func(*testing.T) string { return "../../examples/layouts/argocd-helm-app-of-apps" }, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -42,6 +42,12 @@ type Options struct {
 	Config *Config
 	// RepoURLs are added to the configuration's.
 	RepoURLs []string
+	// Revisions and ReadRevision say which revisions of this repository
+	// the files on disk are and how to read others (repograph.Options):
+	// paths on other revisions are checked there, or not at all when the
+	// revision is not available.
+	Revisions    []string
+	ReadRevision func(rev string) (*repograph.Repo, error)
 	// DryRunner, when set, validates every object against an API server.
 	DryRunner DryRunner
 	// Progress receives one line per step (for stderr); may be nil.
@@ -87,6 +93,9 @@ type linter struct {
 	// objs are the objects to validate: built from the entry points and
 	// read from files outside kustomizations.
 	objs []located
+	// unnamed counts the objects not sent to the server for want of a
+	// name (generateName).
+	unnamed int
 }
 
 // located is an object with the file and line it was traced to.
@@ -131,7 +140,7 @@ func Lint(ctx context.Context, opts Options) (*Report, error) {
 		return nil, fmt.Errorf("reading the repository: %w", err)
 	}
 	l.repo = repo
-	l.graph = repograph.Build(repo, repograph.Options{RepoURLs: urls})
+	l.graph = repograph.Build(repo, repograph.Options{RepoURLs: urls, Revisions: opts.Revisions, ReadRevision: opts.ReadRevision})
 	for _, e := range repo.Errors {
 		l.add(Finding{File: e.File, Line: e.Line, Rule: RuleYAML, Message: "not valid YAML: " + e.Err.Error()})
 	}
@@ -166,7 +175,7 @@ func Lint(ctx context.Context, opts Options) (*Report, error) {
 	unique := len(dedupe(l.objs))
 	rep := &Report{Kustomizations: len(repo.Kustomizations), Objects: unique}
 	if opts.DryRunner != nil {
-		rep.DryRun = unique
+		rep.DryRun = unique - l.unnamed
 	}
 	inline := l.inlineIgnores()
 	sweep := l.sweeper()
@@ -327,7 +336,7 @@ func (l *linter) entryPoints() []string {
 	}
 	for _, n := range l.graph.Nodes {
 		for _, t := range n.Targets {
-			if t.Dir != "" && l.repo.Kustomizations[t.Dir] != nil && !isComponent(l.repo.Kustomizations[t.Dir]) {
+			if t.Checkout == "" && t.Dir != "" && l.repo.Kustomizations[t.Dir] != nil && !isComponent(l.repo.Kustomizations[t.Dir]) {
 				set[t.Dir] = true
 			}
 		}
@@ -435,19 +444,25 @@ func (l *linter) trace(closure map[string]bool, obj *unstructured.Unstructured) 
 // checkPaths reports Applications and Flux Kustomizations pointing at paths
 // that do not exist, and dependsOn entries naming nothing.
 func (l *linter) checkPaths(context.Context) error {
-	for _, n := range l.graph.Nodes {
-		if n.Kind == repograph.KindApplicationSet {
+	// Nodes as overlays patch them (their path is in the patch file), not
+	// the bases every overlay patches.
+	for _, n := range slices.Concat(l.graph.Nodes, l.graph.Variants) {
+		if n.Kind == repograph.KindApplicationSet || n.Replaced() {
 			continue
 		}
 		for _, t := range n.Targets {
+			on := ""
+			if t.Checkout != "" {
+				on = " on " + t.Checkout
+			}
 			switch {
-			case t.External:
+			case t.External, t.NotCheckedOut:
 			case t.Escapes:
 				l.add(Finding{File: n.File, Line: t.PathLine, Rule: RuleMissingPath, Subject: n.Title(),
 					Message: fmt.Sprintf("%s points at %s, outside the repository", n.Title(), t.Path)})
 			case !t.Exists:
 				l.add(Finding{File: n.File, Line: t.PathLine, Rule: RuleMissingPath, Subject: n.Title(),
-					Message: fmt.Sprintf("%s points at %s, which does not exist in the repository", n.Title(), t.Dir)})
+					Message: fmt.Sprintf("%s points at %s, which does not exist in the repository%s", n.Title(), t.Dir, on)})
 			}
 		}
 		for _, d := range n.DependsOn {

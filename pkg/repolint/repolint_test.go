@@ -390,3 +390,45 @@ metadata: {name: warned, namespace: new}
 		t.Errorf("unreachable server: %v", err)
 	}
 }
+
+// An object with generateName (an Argo CD or Helm hook) cannot be sent as a
+// server-side apply: it is skipped with a warning that says why, and the
+// other objects are still dry-run (the lint does not stop).
+func TestDryRunGenerateName(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "objs.yaml", `apiVersion: v1
+kind: Namespace
+metadata: {name: new}
+---
+apiVersion: batch/v1
+kind: Job
+metadata:
+  generateName: migrate-
+  namespace: new
+  annotations: {argocd.argoproj.io/hook: PreSync}
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: m, image: "busybox:1.37"}]
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: rejected, namespace: new}
+`)
+	fake := &fakeDryRunner{}
+	rep := lint(t, Options{Root: dir, DryRunner: fake})
+	want := []string{"objs.yaml:5 warning dry-run-skipped", "objs.yaml:17 error dry-run"}
+	if diff := cmp.Diff(want, briefs(rep.Findings)); diff != "" {
+		t.Errorf("findings (-want +got):\n%s\n%s", diff, strings.Join(messages(rep.Findings), "\n"))
+	}
+	if len(rep.Findings) > 0 && !strings.Contains(rep.Findings[0].Message, `Job new/migrate-* not validated: it has generateName "migrate-"`) {
+		t.Errorf("skip note: %q", rep.Findings[0].Message)
+	}
+	if diff := cmp.Diff([]string{"Namespace/new", "ConfigMap/rejected"}, fake.calls); diff != "" {
+		t.Errorf("sent (-want +got):\n%s", diff)
+	}
+	if rep.DryRun != 2 {
+		t.Errorf("dryRun %d, want 2", rep.DryRun)
+	}
+}

@@ -22,7 +22,8 @@ type GraphOptions struct {
 	Output   string
 	RepoURLs []string
 
-	files []string
+	files    []string
+	checkout *checkout
 }
 
 func newGraphCmd(env *cli.Env) *cobra.Command {
@@ -43,7 +44,12 @@ others (dependsOn). Roots are grouped by the directory that holds them.
 
 Sources are read as written (a name changed by a kustomize namePrefix shows unchanged).
 Applications and GitRepositories whose URL is not one of this repository's (.gitops/lint.yaml
-repoURLs, --repo-url) are not followed; with no URL configured, every path is.`,
+repoURLs, --repo-url, the origin remote) are not followed; with no URL known, every path is.
+A source of this repository on another branch or tag is read from git when it has that ref
+locally (a branch, origin's remote-tracking branch, a tag), else shown "(not in this checkout:
+not followed)"; the files on disk stand for the branch checked out and origin's default
+branch. An Argo CD Application whose path is a Helm chart is shown "(Helm chart: not rendered)"
+with a note.`,
 		Example: fmt.Sprintf(`  %[1]s graph
   %[1]s graph ./gitops -o dot | dot -Tsvg > gitops.svg`, env.Name),
 		Args:              cobra.MaximumNArgs(1),
@@ -71,6 +77,9 @@ func (o *GraphOptions) Complete(cmd *cobra.Command, args []string) error {
 	if ok {
 		o.files = files
 	}
+	if o.checkout, err = gitCheckout(cmd.Context(), p); err != nil {
+		return err
+	}
 	data, err := os.ReadFile(filepath.Join(p, filepath.FromSlash(repolint.ConfigFile)))
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("reading the lint configuration: %w", err)
@@ -95,7 +104,8 @@ func (o *GraphOptions) Validate() error {
 
 // Run prints the graph.
 func (o *GraphOptions) Run(_ *cobra.Command) error {
-	g, err := repograph.Load(o.Path, o.files, repograph.Options{RepoURLs: o.RepoURLs})
+	defer o.checkout.close()
+	g, err := repograph.Load(o.Path, o.files, o.checkout.graphOptions(o.RepoURLs))
 	if err != nil {
 		return err
 	}

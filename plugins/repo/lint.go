@@ -30,7 +30,8 @@ type LintOptions struct {
 	// is dry-run against that API server.
 	Server bool
 
-	files []string
+	files    []string
+	checkout *checkout
 }
 
 func newLintCmd(env *cli.Env) *cobra.Command {
@@ -48,7 +49,10 @@ tree the files are listed with git, so .gitignore is respected. Rules:
 ` + rules.String() + `
 Schemas: built-in kinds are decoded strictly offline; custom resources are validated only with
 --context or --kubeconfig, which sends every object to that API server as a server-side
-apply dry run (CRDs included; nothing is changed). No schemas are bundled.
+apply dry run (CRDs included; nothing is changed). No schemas are bundled. An object Flux or
+Argo CD already manages there is dry-run as that operator applies it (kustomize-controller or
+argocd-controller, server-side with force, or Argo CD's default client-side apply), so a field
+Git removed is removed; a generateName object (a hook) is skipped with a warning.
 
 Configuration: .gitops/lint.yaml (repoURLs of this repository, environments, exclude:
 [{rule, path, subject, env, reason}]). A comment '# lint:ignore RULE [SUBJECT]' in a file drops
@@ -95,6 +99,9 @@ func (o *LintOptions) Complete(cmd *cobra.Command, args []string) error {
 	if ok {
 		o.files = files
 	}
+	if o.checkout, err = gitCheckout(cmd.Context(), p); err != nil {
+		return err
+	}
 	return nil
 }
 
@@ -108,7 +115,10 @@ func (o *LintOptions) Validate() error {
 
 // Run lints and prints the findings.
 func (o *LintOptions) Run(cmd *cobra.Command) error {
-	opts := repolint.Options{Root: o.Path, Files: o.files, RepoURLs: o.RepoURLs}
+	defer o.checkout.close()
+	gopts := o.checkout.graphOptions(o.RepoURLs)
+	opts := repolint.Options{Root: o.Path, Files: o.files, RepoURLs: gopts.RepoURLs,
+		Revisions: gopts.Revisions, ReadRevision: gopts.ReadRevision}
 	if o.Server {
 		dr, err := newServerDryRunner(o.env)
 		if err != nil {
