@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -117,6 +118,15 @@ func ReadFiles(ctx context.Context, opts manifest.Options) ([]compare.Desired, [
 type Fetcher struct {
 	opts      Options
 	checkouts map[string]*fetched
+	// artifacts holds the Flux artifacts built from checkouts, by kind,
+	// namespace, name and revision.
+	artifacts map[string]*built
+}
+
+type built struct {
+	dir    string
+	commit string
+	err    error
 }
 
 type fetched struct {
@@ -126,7 +136,7 @@ type fetched struct {
 
 // NewFetcher returns a Fetcher whose sources start from opts.
 func NewFetcher(opts Options) *Fetcher {
-	return &Fetcher{opts: opts, checkouts: map[string]*fetched{}}
+	return &Fetcher{opts: opts, checkouts: map[string]*fetched{}, artifacts: map[string]*built{}}
 }
 
 // Close removes every checkout fetched so far.
@@ -137,6 +147,12 @@ func (f *Fetcher) Close() {
 		}
 	}
 	f.checkouts = map[string]*fetched{}
+	for _, b := range f.artifacts {
+		if b.dir != "" {
+			_ = os.RemoveAll(b.dir)
+		}
+	}
+	f.artifacts = map[string]*built{}
 }
 
 // fetch checks out url at revision (the whole repository: paths are
@@ -292,9 +308,27 @@ func (f *Fetcher) Operator(ctx context.Context, op *gitopsapi.Source, explicit b
 	}
 	var set *manifest.Set
 	var err error
-	if len(op.Parts) > 0 {
+	switch {
+	case len(op.Parts) > 0:
 		set, err = f.renderParts(ctx, &s, op)
-	} else {
+	case op.Artifact != nil:
+		if o.AppliedRevision {
+			s.Warnings = append(s.Warnings, "an ExternalArtifact's applied revision names no commit: comparing with the revisions its sources follow")
+		}
+		var dir string
+		if dir, err = f.externalArtifact(ctx, op.Artifact, &s.Origin); err != nil {
+			return skipError(s, err)
+		}
+		s.Root = dir
+		set, err = gitopsapi.Render(ctx, op, dir)
+	case op.Git != nil:
+		var b *built
+		if b = f.gitArtifact(ctx, op.Git, rev); b.err != nil {
+			return skipError(s, b.err)
+		}
+		s.Origin.Commit, s.Root = b.commit, b.dir
+		set, err = gitopsapi.Render(ctx, op, b.dir)
+	default:
 		var co *gitsource.Checkout
 		if co, err = f.fetch(ctx, op.RepoURL, rev); err != nil {
 			return skipError(s, err)
@@ -313,6 +347,94 @@ func (f *Fetcher) Operator(ctx context.Context, op *gitopsapi.Source, explicit b
 	s.Desired = FromSet(set, op, namespaced)
 	s.Warnings = append(s.Warnings, SkippedWarnings(set)...)
 	return s
+}
+
+// gitArtifact builds the artifact source-controller makes of the Flux
+// GitRepository g at rev (its followed revision when rev is ""; a semver
+// range is resolved here): its checkout, its includes' artifacts copied
+// in, its ignore rules applied. Each repository and revision is built
+// once.
+func (f *Fetcher) gitArtifact(ctx context.Context, g *gitopsapi.GitRepository, rev string) *built {
+	if rev == "" {
+		rev = g.Revision
+		if g.Semver != "" {
+			tag, err := gitsource.ResolveSemver(ctx, OverrideURL(f.opts.RepoOverrides, g.URL), g.Semver)
+			if err != nil {
+				return &built{err: fmt.Errorf("GitRepository %s: %w", g.ID(), err)}
+			}
+			rev = tag
+		}
+	}
+	key := "GitRepository\x00" + g.ID() + "\x00" + rev
+	if b, ok := f.artifacts[key]; ok {
+		if b.dir == "" && b.err == nil { // still being built: a cycle
+			return &built{err: fmt.Errorf("GitRepository %s includes itself", g.ID())}
+		}
+		return b
+	}
+	b := &built{}
+	f.artifacts[key] = b
+	co, err := f.fetch(ctx, g.URL, rev)
+	if err != nil {
+		b.err = err
+		return b
+	}
+	b.commit = co.Commit
+	var includes []string
+	for _, incl := range g.Include {
+		ib := f.gitArtifact(ctx, incl.Repo, "")
+		if ib.err != nil {
+			b.err = fmt.Errorf("GitRepository %s includes %s: %w", g.ID(), incl.Repo.ID(), ib.err)
+			return b
+		}
+		includes = append(includes, ib.dir)
+	}
+	if b.dir, b.err = os.MkdirTemp("", "kubectl-gitops-artifact-"); b.err != nil {
+		return b
+	}
+	b.err = gitopsapi.BuildGitArtifact(ctx, g, co.Root, includes, b.dir)
+	return b
+}
+
+// externalArtifact builds the tree an ArtifactGenerator declares for art
+// from the artifacts of its sources; origin gets the repository and
+// commit when it has a single source.
+func (f *Fetcher) externalArtifact(ctx context.Context, art *gitopsapi.ExternalArtifact, origin *Origin) (string, error) {
+	key := "ExternalArtifact\x00" + art.Namespace + "/" + art.Name
+	if b, ok := f.artifacts[key]; ok {
+		return b.dir, b.err
+	}
+	b := &built{}
+	f.artifacts[key] = b
+	sources := map[string]string{}
+	aliases := make([]string, 0, len(art.Sources))
+	for alias := range art.Sources {
+		aliases = append(aliases, alias)
+	}
+	sort.Strings(aliases)
+	for _, alias := range aliases {
+		g := art.Sources[alias]
+		sb := f.gitArtifact(ctx, g, "")
+		if sb.err != nil {
+			b.err = fmt.Errorf("ArtifactGenerator %s: source @%s: %w", art.Generator, alias, sb.err)
+			return "", b.err
+		}
+		sources[alias] = sb.dir
+		if len(aliases) == 1 {
+			origin.RepoURL, origin.Revision, origin.Commit = gitsource.RedactURL(g.URL), g.Revision, sb.commit
+			if g.Semver != "" {
+				origin.Revision = "semver " + g.Semver
+			}
+		}
+	}
+	if len(aliases) != 1 {
+		origin.RepoURL, origin.Revision = "ExternalArtifact "+art.Namespace+"/"+art.Name, "ArtifactGenerator "+art.Generator
+	}
+	if b.dir, b.err = os.MkdirTemp("", "kubectl-gitops-artifact-"); b.err != nil {
+		return "", b.err
+	}
+	b.err = gitopsapi.BuildExternalArtifact(ctx, art, sources, b.dir)
+	return b.dir, b.err
 }
 
 // renderParts fetches and renders each source of a multi-source Argo CD
