@@ -124,9 +124,10 @@ type Fetcher struct {
 }
 
 type built struct {
-	dir    string
-	commit string
-	err    error
+	dir      string
+	commit   string
+	warnings []string
+	err      error
 }
 
 type fetched struct {
@@ -163,7 +164,9 @@ func (f *Fetcher) fetch(ctx context.Context, url, revision string) (*gitsource.C
 	if c, ok := f.checkouts[key]; ok {
 		return c.co, c.err
 	}
-	co, err := gitsource.Fetch(ctx, gitsource.Spec{URL: local, Revision: revision})
+	// A local clone standing in for the repository may have the branch
+	// only as a remote-tracking one.
+	co, err := gitsource.Fetch(ctx, gitsource.Spec{URL: local, Revision: revision, RemoteTracking: local != url})
 	if err != nil && local != url {
 		err = fmt.Errorf("%w (%s overridden by --repo-override)", err, gitsource.RedactURL(url))
 	}
@@ -195,6 +198,7 @@ func (f *Fetcher) Git(ctx context.Context, repo, revision, dir string) Source {
 		return skipError(s, err)
 	}
 	s.Origin.Commit, s.Root = co.Commit, co.Root
+	s.Warnings = appendWarning(s.Warnings, co.Warning)
 	set, err := directory(ctx, co.Root, path, strings.TrimPrefix(s.Name, TypeGit+"/"))
 	if err != nil {
 		return skipError(s, err)
@@ -315,18 +319,19 @@ func (f *Fetcher) Operator(ctx context.Context, op *gitopsapi.Source, explicit b
 		if o.AppliedRevision {
 			s.Warnings = append(s.Warnings, "an ExternalArtifact's applied revision names no commit: comparing with the revisions its sources follow")
 		}
-		var dir string
-		if dir, err = f.externalArtifact(ctx, op.Artifact, &s.Origin); err != nil {
-			return skipError(s, err)
+		b := f.externalArtifact(ctx, op.Artifact, &s.Origin)
+		if b.err != nil {
+			return skipError(s, b.err)
 		}
-		s.Root = dir
-		set, err = gitopsapi.Render(ctx, op, dir)
+		s.Root, s.Warnings = b.dir, append(s.Warnings, b.warnings...)
+		set, err = gitopsapi.Render(ctx, op, b.dir)
 	case op.Git != nil:
 		var b *built
 		if b = f.gitArtifact(ctx, op.Git, rev); b.err != nil {
 			return skipError(s, b.err)
 		}
 		s.Origin.Commit, s.Root = b.commit, b.dir
+		s.Warnings = append(s.Warnings, b.warnings...)
 		set, err = gitopsapi.Render(ctx, op, b.dir)
 	default:
 		var co *gitsource.Checkout
@@ -334,6 +339,7 @@ func (f *Fetcher) Operator(ctx context.Context, op *gitopsapi.Source, explicit b
 			return skipError(s, err)
 		}
 		s.Origin.Commit, s.Root = co.Commit, co.Root
+		s.Warnings = appendWarning(s.Warnings, co.Warning)
 		op.SetRevisionEnv(co.Commit)
 		set, err = gitopsapi.Render(ctx, op, co.Root)
 	}
@@ -379,7 +385,7 @@ func (f *Fetcher) gitArtifact(ctx context.Context, g *gitopsapi.GitRepository, r
 		b.err = err
 		return b
 	}
-	b.commit = co.Commit
+	b.commit, b.warnings = co.Commit, appendWarning(nil, co.Warning)
 	var includes []string
 	for _, incl := range g.Include {
 		ib := f.gitArtifact(ctx, incl.Repo, "")
@@ -387,7 +393,7 @@ func (f *Fetcher) gitArtifact(ctx context.Context, g *gitopsapi.GitRepository, r
 			b.err = fmt.Errorf("GitRepository %s includes %s: %w", g.ID(), incl.Repo.ID(), ib.err)
 			return b
 		}
-		includes = append(includes, ib.dir)
+		includes, b.warnings = append(includes, ib.dir), append(b.warnings, ib.warnings...)
 	}
 	if b.dir, b.err = os.MkdirTemp("", "kubectl-gitops-artifact-"); b.err != nil {
 		return b
@@ -399,10 +405,10 @@ func (f *Fetcher) gitArtifact(ctx context.Context, g *gitopsapi.GitRepository, r
 // externalArtifact builds the tree an ArtifactGenerator declares for art
 // from the artifacts of its sources; origin gets the repository and
 // commit when it has a single source.
-func (f *Fetcher) externalArtifact(ctx context.Context, art *gitopsapi.ExternalArtifact, origin *Origin) (string, error) {
+func (f *Fetcher) externalArtifact(ctx context.Context, art *gitopsapi.ExternalArtifact, origin *Origin) *built {
 	key := "ExternalArtifact\x00" + art.Namespace + "/" + art.Name
 	if b, ok := f.artifacts[key]; ok {
-		return b.dir, b.err
+		return b
 	}
 	b := &built{}
 	f.artifacts[key] = b
@@ -417,9 +423,9 @@ func (f *Fetcher) externalArtifact(ctx context.Context, art *gitopsapi.ExternalA
 		sb := f.gitArtifact(ctx, g, "")
 		if sb.err != nil {
 			b.err = fmt.Errorf("ArtifactGenerator %s: source @%s: %w", art.Generator, alias, sb.err)
-			return "", b.err
+			return b
 		}
-		sources[alias] = sb.dir
+		sources[alias], b.warnings = sb.dir, append(b.warnings, sb.warnings...)
 		if len(aliases) == 1 {
 			origin.RepoURL, origin.Revision, origin.Commit = gitsource.RedactURL(g.URL), g.Revision, sb.commit
 			if g.Semver != "" {
@@ -431,10 +437,10 @@ func (f *Fetcher) externalArtifact(ctx context.Context, art *gitopsapi.ExternalA
 		origin.RepoURL, origin.Revision = "ExternalArtifact "+art.Namespace+"/"+art.Name, "ArtifactGenerator "+art.Generator
 	}
 	if b.dir, b.err = os.MkdirTemp("", "kubectl-gitops-artifact-"); b.err != nil {
-		return "", b.err
+		return b
 	}
 	b.err = gitopsapi.BuildExternalArtifact(ctx, art, sources, b.dir)
-	return b.dir, b.err
+	return b
 }
 
 // renderParts fetches and renders each source of a multi-source Argo CD
@@ -458,6 +464,7 @@ func (f *Fetcher) renderParts(ctx context.Context, s *Source, op *gitopsapi.Sour
 		if i == 0 {
 			s.Origin.Commit = co.Commit
 		}
+		s.Warnings = appendWarning(s.Warnings, co.Warning)
 		part.SetRevisionEnv(co.Commit)
 		set, err := gitopsapi.Render(ctx, part, co.Root)
 		if err != nil {
@@ -528,6 +535,13 @@ func SkippedWarnings(set *manifest.Set) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+func appendWarning(warnings []string, w string) []string {
+	if w == "" {
+		return warnings
+	}
+	return append(warnings, w)
 }
 
 func skipError(s Source, err error) Source {
