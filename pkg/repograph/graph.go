@@ -22,6 +22,10 @@ const (
 	argoGroup          = "argoproj.io"
 	fluxKustomizeGroup = "kustomize.toolkit.fluxcd.io"
 	fluxSourceGroup    = "source.toolkit.fluxcd.io"
+
+	kindExternalArtifact  = "ExternalArtifact"
+	kindArtifactGenerator = "ArtifactGenerator"
+	fluxExtensionsGroup   = "source.extensions.fluxcd.io"
 )
 
 // Target is where an Application source or a Flux Kustomization points.
@@ -45,6 +49,9 @@ type Target struct {
 	Exists bool
 	// Escapes says the path leaves the repository (../).
 	Escapes bool
+	// Via names the ExternalArtifact a Flux Kustomization reads, when Dir
+	// is where its ArtifactGenerator copies that path from.
+	Via string
 }
 
 // Dep is one entry of a Flux Kustomization's dependsOn.
@@ -142,8 +149,11 @@ func Build(r *Repo, opts Options) *Graph {
 	g := &Graph{Repo: r}
 	sources := map[string]*Object{}
 	for _, o := range r.Objects {
-		if o.Group() == fluxSourceGroup && o.Kind == KindGitRepository {
+		switch {
+		case o.Group() == fluxSourceGroup && o.Kind == KindGitRepository:
 			sources[o.Namespace+"/"+o.Name] = o
+		case o.Group() == fluxExtensionsGroup && o.Kind == kindArtifactGenerator:
+			sources[kindArtifactGenerator+"/"+o.Namespace+"/"+o.Name] = o
 		}
 	}
 	for _, o := range r.Objects {
@@ -296,6 +306,13 @@ func fluxNode(r *Repo, o *Object, sources map[string]*Object, internal func(stri
 	if t.PathLine == 0 {
 		t.PathLine = o.Line
 	}
+	if kind == kindExternalArtifact {
+		if via, gitRef, dir, ok := followArtifact(sources, ns, name, t.Path); ok {
+			// Read the GitRepository the generator copies the path from.
+			t.Via, t.Path = via, dir
+			kind, ns, name = KindGitRepository, gitRef[0], gitRef[1]
+		}
+	}
 	switch src := sources[ns+"/"+name]; {
 	case kind != KindGitRepository:
 		t.External = true // OCIRepository, Bucket
@@ -324,6 +341,82 @@ func fluxNode(r *Repo, o *Object, sources map[string]*Object, internal func(stri
 		}
 	}
 	return n
+}
+
+// followArtifact finds the ArtifactGenerator of the repository that
+// produces the ExternalArtifact ns/name and the directory of its
+// GitRepository source that ends up at kpath in the artifact, through the
+// copy operations that copy a directory ("@src/dir", "@src/dir/**"; the
+// last one wins). via names the artifact; gitRef is the GitRepository's
+// namespace and name.
+func followArtifact(sources map[string]*Object, ns, name, kpath string) (via string, gitRef [2]string, dir string, ok bool) {
+	var gen *Object
+	var art *yaml.Node
+	for _, key := range slices.Sorted(maps.Keys(sources)) {
+		o := sources[key]
+		if o.Kind != kindArtifactGenerator || o.Namespace != ns {
+			continue
+		}
+		if l := Lookup(o.Node, "spec", "artifacts"); l != nil && l.Kind == yaml.SequenceNode {
+			for _, a := range l.Content {
+				if scalar(Lookup(a, "name")) == name {
+					gen, art = o, a
+				}
+			}
+		}
+	}
+	if gen == nil {
+		return "", gitRef, "", false
+	}
+	kp := path.Clean(strings.TrimPrefix(strings.TrimSpace(kpath), "/"))
+	alias, best := "", -1
+	if l := Lookup(art, "copy"); l != nil && l.Kind == yaml.SequenceNode {
+		for _, op := range l.Content {
+			from, to := scalar(Lookup(op, "from")), scalar(Lookup(op, "to"))
+			a, pattern, ok1 := strings.Cut(strings.TrimPrefix(from, "@"), "/")
+			dest, ok2 := strings.CutPrefix(to, "@artifact/")
+			if !strings.HasPrefix(from, "@") || !ok1 || !ok2 {
+				continue
+			}
+			var src, destDir string
+			if prefix, ok := strings.CutSuffix(pattern, "/**"); ok && !strings.ContainsAny(prefix, "*?[]") {
+				src, destDir = path.Clean(prefix), path.Clean("./"+dest)
+			} else if !strings.ContainsAny(pattern, "*?[]") {
+				src = path.Clean("./" + pattern)
+				destDir = path.Clean("./" + dest)
+				if src != "." {
+					destDir = path.Join(destDir, path.Base(src))
+				}
+			} else {
+				continue
+			}
+			rest, under := kp, destDir == "."
+			if !under {
+				if r, ok := strings.CutPrefix(kp, destDir); ok && (r == "" || strings.HasPrefix(r, "/")) {
+					rest, under = strings.TrimPrefix(r, "/"), true
+				}
+			}
+			if under && len(destDir) >= best {
+				alias, best, dir = a, len(destDir), path.Join(src, rest)
+			}
+		}
+	}
+	if alias == "" {
+		return "", gitRef, "", false
+	}
+	if l := Lookup(gen.Node, "spec", "sources"); l != nil && l.Kind == yaml.SequenceNode {
+		for _, src := range l.Content {
+			if scalar(Lookup(src, "alias")) != alias || scalar(Lookup(src, "kind")) != KindGitRepository {
+				continue
+			}
+			gitRef = [2]string{scalar(Lookup(src, "namespace")), scalar(Lookup(src, "name"))}
+			if gitRef[0] == "" {
+				gitRef[0] = gen.Namespace
+			}
+			return kindExternalArtifact + " " + name + " of " + gen.Kind + " " + gen.Namespace + "/" + gen.Name, gitRef, dir, true
+		}
+	}
+	return "", gitRef, "", false
 }
 
 func resolveTarget(r *Repo, t *Target, base string) {

@@ -25,9 +25,16 @@ func targetText(t Target) string {
 	case t.Escapes:
 		return t.Path + " (outside the repository)"
 	case !t.Exists:
-		return t.Dir + " (missing)"
+		return t.Dir + " (missing)" + via(t)
 	}
-	return t.Dir
+	return t.Dir + via(t)
+}
+
+func via(t Target) string {
+	if t.Via == "" {
+		return ""
+	}
+	return " (" + t.Via + ")"
 }
 
 func revisionOf(n *Node) string {

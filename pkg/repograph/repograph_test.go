@@ -70,6 +70,9 @@ func TestGraphGolden(t *testing.T) {
 		{"mixed", func(*testing.T) string { return "testdata/repos/mixed" }, []string{"https://github.com/acme/mixed.git"}},
 		{"broken-repo", func(*testing.T) string { return "../../examples/broken-repo" }, nil},
 		{"gitops-repo", func(*testing.T) string { return "../../examples/gitops-repo" }, nil},
+		// Flux's reference layout: Kustomizations on the ExternalArtifacts
+		// of an ArtifactGenerator, followed into the directories it copies.
+		{"flux-artifactgenerator", func(*testing.T) string { return "../gitopsapi/testdata/artifactgen/repo" }, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

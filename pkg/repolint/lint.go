@@ -446,8 +446,12 @@ func (l *linter) checkPaths(context.Context) error {
 				l.add(Finding{File: n.File, Line: t.PathLine, Rule: RuleMissingPath, Subject: n.Title(),
 					Message: fmt.Sprintf("%s points at %s, outside the repository", n.Title(), t.Path)})
 			case !t.Exists:
+				dir := t.Dir
+				if t.Via != "" {
+					dir += " (" + t.Via + ")"
+				}
 				l.add(Finding{File: n.File, Line: t.PathLine, Rule: RuleMissingPath, Subject: n.Title(),
-					Message: fmt.Sprintf("%s points at %s, which does not exist in the repository", n.Title(), t.Dir)})
+					Message: fmt.Sprintf("%s points at %s, which does not exist in the repository", n.Title(), dir)})
 			}
 		}
 		for _, d := range n.DependsOn {
