@@ -88,7 +88,7 @@ kind: GitRepository
 metadata: {name: flux-system, namespace: ag-flux}
 spec:
   interval: 1m
-  url: https://git.example.com/org/fleet.git
+  url: https://x-token:` + artifactCanary + `@git.example.com/org/fleet.git
   ref: {branch: main}
   include:
     - repository: {name: shared}
@@ -138,6 +138,39 @@ spec:
   interval: 1h
   sourceRef: {kind: GitRepository, name: flux-system}
   path: ./shared
+  prune: true
+`
+
+// artifactCanary is a token in GitRepository URLs: never shown.
+const artifactCanary = "canary-s3cr3t-7f3a"
+
+// artifactPrivate is an ArtifactGenerator whose GitRepository cannot be
+// fetched (its URL, token included, is not overridden).
+const artifactPrivate = `apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: private, namespace: ag-flux}
+spec: {interval: 1m, url: "https://x-token:` + artifactCanary + `@git.invalid/org/private.git", ref: {branch: main}}
+---
+apiVersion: source.extensions.fluxcd.io/v1beta1
+kind: ArtifactGenerator
+metadata: {name: private, namespace: ag-flux}
+spec:
+  sources: [{alias: repo, kind: GitRepository, name: private}]
+  artifacts: [{name: private, copy: [{from: "@repo/deploy/**", to: "@artifact/"}]}]
+---
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: ExternalArtifact
+metadata: {name: private, namespace: ag-flux}
+spec:
+  sourceRef: {apiVersion: source.extensions.fluxcd.io/v1beta1, kind: ArtifactGenerator, name: private}
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: private, namespace: ag-flux}
+spec:
+  interval: 1h
+  sourceRef: {kind: ExternalArtifact, name: private}
+  path: ./
   prune: true
 `
 
@@ -194,7 +227,7 @@ func TestFluxArtifacts(t *testing.T) {
 		}
 		clusterDir = append(clusterDir, string(data))
 	}
-	kubectl(t, cp, strings.Join(clusterDir, "\n")+"\n---\n"+artifactFlux, "apply", "-f", "-")
+	kubectl(t, cp, strings.Join(clusterDir, "\n")+"\n---\n"+artifactFlux+"---\n"+artifactPrivate, "apply", "-f", "-")
 
 	args := []string{
 		"--flux-kustomization", "ag-flux/apps", "--flux-kustomization", "ag-flux/infra-configs",
@@ -223,6 +256,9 @@ func TestFluxArtifacts(t *testing.T) {
 			if len(s.Sources) != len(want) {
 				t.Errorf("%s: %d sources, want %d", mode, len(s.Sources), len(want))
 			}
+			if strings.Contains(r.stdout+r.stderr, artifactCanary) {
+				t.Errorf("%s: a GitRepository's token leaks:\n%s\n%s", mode, r.stdout, r.stderr)
+			}
 		}
 		left, _ := filepath.Glob(filepath.Join(tmp, "kubectl-gitops-*"))
 		if len(left) > 0 {
@@ -238,6 +274,18 @@ func TestFluxArtifacts(t *testing.T) {
 		}
 	})
 
+	t.Run("a source that cannot be fetched is an error, its token not shown", func(t *testing.T) {
+		r := runDrift(t, cp, "--flux-kustomization", "ag-flux/private", "-o", "json")
+		s := parseSources(t, r)
+		if r.code != cli.ExitError || len(s.Sources) != 1 || s.Sources[0].Status != "error" ||
+			!strings.Contains(s.Sources[0].Reason, "ArtifactGenerator ag-flux/private: source @repo: fetching https://git.invalid/org/private.git") {
+			t.Errorf("exit %d, sources %v\nstderr: %s", r.code, driftBySource(s), r.stderr)
+		}
+		if strings.Contains(r.stdout+r.stderr, artifactCanary) {
+			t.Errorf("the token leaks:\n%s\n%s", r.stdout, r.stderr)
+		}
+	})
+
 	// A person edits what the staging patch set and the included policy.
 	kubectl(t, cp, "", "patch", "-n", "ag-podinfo", "helmrelease/podinfo", "--type=merge", "-p", `{"spec":{"test":{"enable":false}}}`)
 	kubectl(t, cp, "", "patch", "-n", "ag-infra", "configmap/shared-policy", "--type=merge", "-p", `{"data":{"mode":"audit"}}`)
@@ -247,6 +295,9 @@ func TestFluxArtifacts(t *testing.T) {
 			r := runDrift(t, cp, append(args, "--mode", mode, "-o", "json")...)
 			if r.code != cli.ExitFindings {
 				t.Errorf("%s: exit %d, want 1\nstderr: %s", mode, r.code, r.stderr)
+			}
+			if strings.Contains(r.stdout+r.stderr, artifactCanary) {
+				t.Errorf("%s: a GitRepository's token leaks:\n%s\n%s", mode, r.stdout, r.stderr)
 			}
 			got := driftBySource(parseSources(t, r))
 			wantDrift := map[string]string{
