@@ -289,3 +289,54 @@ func TestDirectoryRefusesLinksOutOfTheRoot(t *testing.T) {
 		t.Fatalf("link inside the checkout: %v, %+v", err, set)
 	}
 }
+
+// TestFetcherOverrideToRemoteTrackingBranch: --repo-override pointing at
+// a local clone where the branch exists only as origin/<branch> (the clone
+// was never switched to it) reads that branch, with a warning saying so;
+// a URL that is not overridden gets no such fallback.
+func TestFetcherOverrideToRemoteTrackingBranch(t *testing.T) {
+	base := t.TempDir()
+	work, bare, clone := filepath.Join(base, "work"), filepath.Join(base, "repo.git"), filepath.Join(base, "clone")
+	gitea.Git(t, base, "init", "-q", "-b", "main", work)
+	write := func(content string) {
+		if err := os.MkdirAll(filepath.Join(work, "apps"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(work, "apps", "cm.yaml"), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web}\ndata: {v: main}\n")
+	gitea.Git(t, work, "add", "-A")
+	gitea.Git(t, work, "commit", "-q", "-m", "main")
+	gitea.Git(t, work, "checkout", "-q", "-b", "feature/new-web")
+	write("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web}\ndata: {v: feature}\n")
+	gitea.Git(t, work, "commit", "-q", "-am", "feature")
+	feature := strings.TrimSpace(gitea.Git(t, work, "rev-parse", "HEAD"))
+	gitea.Git(t, work, "checkout", "-q", "main")
+	gitea.Git(t, base, "clone", "-q", "--bare", work, bare)
+	gitea.Git(t, base, "clone", "-q", "file://"+bare, clone)
+
+	const orig = "https://git.example.com/org/fleet.git"
+	f := NewFetcher(Options{Ignore: ignore.Builtin(), RepoOverrides: []string{orig + "=" + clone}})
+	defer f.Close()
+	s := f.Git(t.Context(), orig, "feature/new-web", "apps")
+	if s.Skip != "" {
+		t.Fatalf("skipped: %s", s.Skip)
+	}
+	if s.Origin.Commit != feature || len(s.Desired) != 1 {
+		t.Fatalf("commit %s (want %s), desired %+v", s.Origin.Commit, feature, s.Desired)
+	}
+	if v, _, _ := unstructured.NestedString(s.Desired[0].Object.Object, "data", "v"); v != "feature" {
+		t.Errorf("data.v = %q, want feature", v)
+	}
+	if len(s.Warnings) != 1 || !strings.Contains(s.Warnings[0], "refs/remotes/origin/feature/new-web") {
+		t.Errorf("warnings %q", s.Warnings)
+	}
+
+	plain := NewFetcher(Options{Ignore: ignore.Builtin()})
+	defer plain.Close()
+	if s := plain.Git(t.Context(), clone, "feature/new-web", "apps"); s.Skip == "" || !strings.Contains(s.Skip, "revision not found") {
+		t.Errorf("not overridden: skip %q", s.Skip)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -117,6 +118,16 @@ func ReadFiles(ctx context.Context, opts manifest.Options) ([]compare.Desired, [
 type Fetcher struct {
 	opts      Options
 	checkouts map[string]*fetched
+	// artifacts holds the Flux artifacts built from checkouts, by kind,
+	// namespace, name and revision.
+	artifacts map[string]*built
+}
+
+type built struct {
+	dir      string
+	commit   string
+	warnings []string
+	err      error
 }
 
 type fetched struct {
@@ -126,7 +137,7 @@ type fetched struct {
 
 // NewFetcher returns a Fetcher whose sources start from opts.
 func NewFetcher(opts Options) *Fetcher {
-	return &Fetcher{opts: opts, checkouts: map[string]*fetched{}}
+	return &Fetcher{opts: opts, checkouts: map[string]*fetched{}, artifacts: map[string]*built{}}
 }
 
 // Close removes every checkout fetched so far.
@@ -137,6 +148,12 @@ func (f *Fetcher) Close() {
 		}
 	}
 	f.checkouts = map[string]*fetched{}
+	for _, b := range f.artifacts {
+		if b.dir != "" {
+			_ = os.RemoveAll(b.dir)
+		}
+	}
+	f.artifacts = map[string]*built{}
 }
 
 // fetch checks out url at revision (the whole repository: paths are
@@ -147,7 +164,9 @@ func (f *Fetcher) fetch(ctx context.Context, url, revision string) (*gitsource.C
 	if c, ok := f.checkouts[key]; ok {
 		return c.co, c.err
 	}
-	co, err := gitsource.Fetch(ctx, gitsource.Spec{URL: local, Revision: revision})
+	// A local clone standing in for the repository may have the branch
+	// only as a remote-tracking one.
+	co, err := gitsource.Fetch(ctx, gitsource.Spec{URL: local, Revision: revision, RemoteTracking: local != url})
 	if err != nil && local != url {
 		err = fmt.Errorf("%w (%s overridden by --repo-override)", err, gitsource.RedactURL(url))
 	}
@@ -179,6 +198,7 @@ func (f *Fetcher) Git(ctx context.Context, repo, revision, dir string) Source {
 		return skipError(s, err)
 	}
 	s.Origin.Commit, s.Root = co.Commit, co.Root
+	s.Warnings = appendWarning(s.Warnings, co.Warning)
 	set, err := directory(ctx, co.Root, path, strings.TrimPrefix(s.Name, TypeGit+"/"))
 	if err != nil {
 		return skipError(s, err)
@@ -292,14 +312,34 @@ func (f *Fetcher) Operator(ctx context.Context, op *gitopsapi.Source, explicit b
 	}
 	var set *manifest.Set
 	var err error
-	if len(op.Parts) > 0 {
+	switch {
+	case len(op.Parts) > 0:
 		set, err = f.renderParts(ctx, &s, op)
-	} else {
+	case op.Artifact != nil:
+		if o.AppliedRevision {
+			s.Warnings = append(s.Warnings, "an ExternalArtifact's applied revision names no commit: comparing with the revisions its sources follow")
+		}
+		b := f.externalArtifact(ctx, op.Artifact, &s.Origin)
+		if b.err != nil {
+			return skipError(s, b.err)
+		}
+		s.Root, s.Warnings = b.dir, append(s.Warnings, b.warnings...)
+		set, err = gitopsapi.Render(ctx, op, b.dir)
+	case op.Git != nil:
+		var b *built
+		if b = f.gitArtifact(ctx, op.Git, rev); b.err != nil {
+			return skipError(s, b.err)
+		}
+		s.Origin.Commit, s.Root = b.commit, b.dir
+		s.Warnings = append(s.Warnings, b.warnings...)
+		set, err = gitopsapi.Render(ctx, op, b.dir)
+	default:
 		var co *gitsource.Checkout
 		if co, err = f.fetch(ctx, op.RepoURL, rev); err != nil {
 			return skipError(s, err)
 		}
 		s.Origin.Commit, s.Root = co.Commit, co.Root
+		s.Warnings = appendWarning(s.Warnings, co.Warning)
 		op.SetRevisionEnv(co.Commit)
 		set, err = gitopsapi.Render(ctx, op, co.Root)
 	}
@@ -313,6 +353,94 @@ func (f *Fetcher) Operator(ctx context.Context, op *gitopsapi.Source, explicit b
 	s.Desired = FromSet(set, op, namespaced)
 	s.Warnings = append(s.Warnings, SkippedWarnings(set)...)
 	return s
+}
+
+// gitArtifact builds the artifact source-controller makes of the Flux
+// GitRepository g at rev (its followed revision when rev is ""; a semver
+// range is resolved here): its checkout, its includes' artifacts copied
+// in, its ignore rules applied. Each repository and revision is built
+// once.
+func (f *Fetcher) gitArtifact(ctx context.Context, g *gitopsapi.GitRepository, rev string) *built {
+	if rev == "" {
+		rev = g.Revision
+		if g.Semver != "" {
+			tag, err := gitsource.ResolveSemver(ctx, OverrideURL(f.opts.RepoOverrides, g.URL), g.Semver)
+			if err != nil {
+				return &built{err: fmt.Errorf("GitRepository %s: %w", g.ID(), err)}
+			}
+			rev = tag
+		}
+	}
+	key := "GitRepository\x00" + g.ID() + "\x00" + rev
+	if b, ok := f.artifacts[key]; ok {
+		if b.dir == "" && b.err == nil { // still being built: a cycle
+			return &built{err: fmt.Errorf("GitRepository %s includes itself", g.ID())}
+		}
+		return b
+	}
+	b := &built{}
+	f.artifacts[key] = b
+	co, err := f.fetch(ctx, g.URL, rev)
+	if err != nil {
+		b.err = err
+		return b
+	}
+	b.commit, b.warnings = co.Commit, appendWarning(nil, co.Warning)
+	var includes []string
+	for _, incl := range g.Include {
+		ib := f.gitArtifact(ctx, incl.Repo, "")
+		if ib.err != nil {
+			b.err = fmt.Errorf("GitRepository %s includes %s: %w", g.ID(), incl.Repo.ID(), ib.err)
+			return b
+		}
+		includes, b.warnings = append(includes, ib.dir), append(b.warnings, ib.warnings...)
+	}
+	if b.dir, b.err = os.MkdirTemp("", "kubectl-gitops-artifact-"); b.err != nil {
+		return b
+	}
+	b.err = gitopsapi.BuildGitArtifact(ctx, g, co.Root, includes, b.dir)
+	return b
+}
+
+// externalArtifact builds the tree an ArtifactGenerator declares for art
+// from the artifacts of its sources; origin gets the repository and
+// commit when it has a single source.
+func (f *Fetcher) externalArtifact(ctx context.Context, art *gitopsapi.ExternalArtifact, origin *Origin) *built {
+	key := "ExternalArtifact\x00" + art.Namespace + "/" + art.Name
+	if b, ok := f.artifacts[key]; ok {
+		return b
+	}
+	b := &built{}
+	f.artifacts[key] = b
+	sources := map[string]string{}
+	aliases := make([]string, 0, len(art.Sources))
+	for alias := range art.Sources {
+		aliases = append(aliases, alias)
+	}
+	sort.Strings(aliases)
+	for _, alias := range aliases {
+		g := art.Sources[alias]
+		sb := f.gitArtifact(ctx, g, "")
+		if sb.err != nil {
+			b.err = fmt.Errorf("ArtifactGenerator %s: source @%s: %w", art.Generator, alias, sb.err)
+			return b
+		}
+		sources[alias], b.warnings = sb.dir, append(b.warnings, sb.warnings...)
+		if len(aliases) == 1 {
+			origin.RepoURL, origin.Revision, origin.Commit = gitsource.RedactURL(g.URL), g.Revision, sb.commit
+			if g.Semver != "" {
+				origin.Revision = "semver " + g.Semver
+			}
+		}
+	}
+	if len(aliases) != 1 {
+		origin.RepoURL, origin.Revision = "ExternalArtifact "+art.Namespace+"/"+art.Name, "ArtifactGenerator "+art.Generator
+	}
+	if b.dir, b.err = os.MkdirTemp("", "kubectl-gitops-artifact-"); b.err != nil {
+		return b
+	}
+	b.err = gitopsapi.BuildExternalArtifact(ctx, art, sources, b.dir)
+	return b
 }
 
 // renderParts fetches and renders each source of a multi-source Argo CD
@@ -336,6 +464,7 @@ func (f *Fetcher) renderParts(ctx context.Context, s *Source, op *gitopsapi.Sour
 		if i == 0 {
 			s.Origin.Commit = co.Commit
 		}
+		s.Warnings = appendWarning(s.Warnings, co.Warning)
 		part.SetRevisionEnv(co.Commit)
 		set, err := gitopsapi.Render(ctx, part, co.Root)
 		if err != nil {
@@ -406,6 +535,13 @@ func SkippedWarnings(set *manifest.Set) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+func appendWarning(warnings []string, w string) []string {
+	if w == "" {
+		return warnings
+	}
+	return append(warnings, w)
 }
 
 func skipError(s Source, err error) Source {

@@ -2,12 +2,19 @@
 // operators describe in their own objects: an Argo CD Application
 // (argoproj.io/v1alpha1) or a Flux Kustomization
 // (kustomize.toolkit.fluxcd.io/v1) with its GitRepository
-// (source.toolkit.fluxcd.io/v1), read through pkg/cluster's Reader into a
+// (source.toolkit.fluxcd.io/v1) or its ExternalArtifact and the
+// ArtifactGenerator that produces it (source.extensions.fluxcd.io/v1beta1),
+// read through pkg/cluster's Reader into a
 // neutral Source: repository, revision and path; how the operator turns the
 // path into objects (plain directory, kustomize, its own kustomize options);
 // its ignore rules; how it marks the objects it manages (tracking id, labels,
 // inventory); whether it is disabled or unsupported; and the operator's own
 // view of it (sync, health, Ready, revision).
+//
+// BuildGitArtifact and BuildExternalArtifact build, from checkouts, the
+// artifact trees Flux's source-controller and source-watcher build
+// (GitRepository ignore rules and includes; an ArtifactGenerator's copy
+// operations), for Render to read a Flux Kustomization's path from.
 //
 // Render builds a Source's desired objects from a checkout of its revision
 // the way the operator does (for Flux: post-build variables substituted

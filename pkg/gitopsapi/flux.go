@@ -55,10 +55,22 @@ func ListFluxKustomizations(ctx context.Context, r cluster.Reader, namespace str
 	return out, nil
 }
 
-// fluxWithRepo reads ks's GitRepository (through the cache repos) and
-// returns the source. A missing repository is the source's Problem.
+// fluxWithRepo reads ks's source (through the cache repos): its
+// GitRepository with the repositories it includes, or its ExternalArtifact
+// with the ArtifactGenerator producing it and that generator's sources. A
+// source that cannot be read is the source's Problem.
 func fluxWithRepo(ctx context.Context, r cluster.Reader, ks *unstructured.Unstructured, repos map[string]*unstructured.Unstructured) (*Source, error) {
 	kind := str(ks.Object, "spec", "sourceRef", "kind")
+	if kind == ExternalArtifactGVK.Kind {
+		s := FluxSource(ks, nil)
+		if s.Problem == unreadArtifact(ks) {
+			s.Problem = ""
+			if err := fluxExternalArtifact(ctx, r, s, ks); err != nil {
+				return nil, err
+			}
+		}
+		return fluxPostBuildLoad(ctx, r, s)
+	}
 	if kind != GitRepositoryGVK.Kind {
 		return FluxSource(ks, nil), nil
 	}
@@ -89,6 +101,18 @@ func fluxWithRepo(ctx context.Context, r cluster.Reader, ks *unstructured.Unstru
 		repos[key] = repo
 	}
 	s := FluxSource(ks, repo)
+	if s.Git != nil && s.Problem == "" {
+		problem, err := readIncludes(ctx, r, s.Git, 0)
+		if err != nil {
+			return nil, err
+		}
+		s.Problem = problem
+	}
+	return fluxPostBuildLoad(ctx, r, s)
+}
+
+// fluxPostBuildLoad reads the post-build variables of s.
+func fluxPostBuildLoad(ctx context.Context, r cluster.Reader, s *Source) (*Source, error) {
 	if s.PostBuild != nil && s.Skip() == "" {
 		// A ConfigMap or Secret that cannot be read fails the render, as
 		// it fails kustomize-controller's build; an interruption is fatal.
@@ -148,8 +172,14 @@ func FluxSource(ks, repo *unstructured.Unstructured) *Source {
 
 	kind := str(o, "spec", "sourceRef", "kind")
 	switch {
+	case kind == ExternalArtifactGVK.Kind:
+		// Read by fluxExternalArtifact, which clears this problem.
+		if s.Problem == "" {
+			s.Problem = unreadArtifact(ks)
+		}
+		return s
 	case kind != GitRepositoryGVK.Kind:
-		setUnsupported(s, fmt.Sprintf("sources of kind %s (only GitRepository is)", kind))
+		setUnsupported(s, fmt.Sprintf("sources of kind %s (only GitRepository and ExternalArtifact are)", kind))
 		return s
 	case repo == nil:
 		ns := str(o, "spec", "sourceRef", "namespace")
@@ -161,30 +191,15 @@ func FluxSource(ks, repo *unstructured.Unstructured) *Source {
 		}
 		return s
 	}
-	r := repo.Object
-	s.RepoURL = str(r, "spec", "url")
-	ref, _, _ := unstructured.NestedMap(r, "spec", "ref")
-	switch {
-	case str(ref, "commit") != "":
-		s.Revision = str(ref, "commit")
-	case str(ref, "name") != "":
-		s.Revision = str(ref, "name")
-	case str(ref, "semver") != "":
-		s.Semver = str(ref, "semver")
-	case str(ref, "tag") != "":
-		s.Revision = str(ref, "tag")
-	case str(ref, "branch") != "":
-		s.Revision = str(ref, "branch")
-	default:
-		s.Revision = FluxDefaultBranch
-	}
-	if len(sliceOf(mapOf(r, "spec"), "include")) > 0 {
-		setUnsupported(s, "GitRepository spec.include")
-	}
-	if str(r, "spec", "ignore") != "" {
-		s.Warnings = append(s.Warnings, s.ID()+": the GitRepository's spec.ignore is not applied: files it excludes are read")
-	}
+	s.Git = fluxGitRepository(repo)
+	s.RepoURL, s.Revision, s.Semver = s.Git.URL, s.Git.Revision, s.Git.Semver
 	return s
+}
+
+// unreadArtifact is the problem of a Kustomization whose ExternalArtifact
+// has not been read.
+func unreadArtifact(ks *unstructured.Unstructured) string {
+	return fmt.Sprintf("ExternalArtifact %s not read", str(ks.Object, "spec", "sourceRef", "name"))
 }
 
 // fluxOverlay converts the Kustomization's kustomize options.

@@ -49,6 +49,14 @@ type Source struct {
 	Semver   string
 	Path     string
 
+	// Git is the Flux GitRepository the manifests come from (RepoURL,
+	// Revision and Semver are its own), with its includes and ignore
+	// rules; nil for other sources.
+	Git *GitRepository
+	// Artifact is the Flux ExternalArtifact the manifests come from,
+	// built by an ArtifactGenerator; RepoURL and Revision are then unset.
+	Artifact *ExternalArtifact
+
 	// Directory: how a path without a kustomization file is read (Argo CD
 	// directory sources).
 	Directory Directory

@@ -290,7 +290,7 @@ status:
 	}
 	t.Run("OCIRepository", func(t *testing.T) {
 		s := FluxSource(obj(t, strings.Replace(ks, "kind: GitRepository", "kind: OCIRepository", 1)), nil)
-		if s.Unsupported != "sources of kind OCIRepository (only GitRepository is)" || s.Skip() == "" {
+		if s.Unsupported != "sources of kind OCIRepository (only GitRepository and ExternalArtifact are)" || s.Skip() == "" {
 			t.Errorf("unsupported %q", s.Unsupported)
 		}
 	})

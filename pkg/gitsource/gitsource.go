@@ -33,6 +33,13 @@ type Spec struct {
 	// TempDir is the directory to create the checkout in ("" for
 	// os.TempDir()).
 	TempDir string
+	// RemoteTracking: a branch the repository does not have
+	// (refs/heads/<Revision>) may be one of its remote-tracking branches,
+	// refs/remotes/<remote>/<Revision>, "origin" first, as `git checkout
+	// <branch>` in that clone finds it. For a local clone standing in for
+	// the real repository (drift --repo-override): such a branch is as
+	// recent as the clone's last fetch, which Checkout.Warning says.
+	RemoteTracking bool
 }
 
 // Checkout is one revision of a repository in a temporary directory. Close
@@ -50,6 +57,9 @@ type Checkout struct {
 	URL string
 	// Revision is Spec.Revision as given ("HEAD" when empty).
 	Revision string
+	// Warning, when set, says the revision was found as a remote-tracking
+	// branch of the repository (Spec.RemoteTracking).
+	Warning string
 }
 
 // Close removes the checkout. It is safe to call more than once and on a
@@ -119,8 +129,20 @@ func Fetch(ctx context.Context, spec Spec) (co *Checkout, err error) {
 	if _, err := g.run(ctx, "init", "--quiet"); err != nil {
 		return nil, fmt.Errorf("fetching %s: %w", safe, err)
 	}
-	target := "FETCH_HEAD"
+	target, warning := "FETCH_HEAD", ""
 	_, ferr := g.run(ctx, "fetch", "--quiet", "--depth", "1", "--no-tags", spec.URL, rev)
+	if ferr != nil && spec.RemoteTracking && ctx.Err() == nil && errors.Is(g.fetchError(safe, rev, ferr), ErrRevisionNotFound) &&
+		!strings.HasPrefix(rev, "refs/") && rev != "HEAD" {
+		ref, err := g.remoteTracking(ctx, spec.URL, rev)
+		if err != nil {
+			return nil, fmt.Errorf("fetching %s: %w", safe, err)
+		}
+		if ref != "" {
+			if _, ferr = g.run(ctx, "fetch", "--quiet", "--depth", "1", "--no-tags", spec.URL, ref); ferr == nil {
+				warning = fmt.Sprintf("%s has no branch %s: using its remote-tracking branch %s, as of that clone's last fetch", safe, rev, ref)
+			}
+		}
+	}
 	if ferr != nil {
 		if ctx.Err() != nil || !hexRev.MatchString(rev) {
 			return nil, g.fetchError(safe, rev, ferr)
@@ -154,7 +176,41 @@ func Fetch(ctx context.Context, spec Spec) (co *Checkout, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s at %s: %w", safe, rev, err)
 	}
-	return &Checkout{Root: root, Dir: dir, Path: rel, Commit: commit, URL: safe, Revision: rev}, nil
+	return &Checkout{Root: root, Dir: dir, Path: rel, Commit: commit, URL: safe, Revision: rev, Warning: warning}, nil
+}
+
+// remoteTracking returns the remote-tracking branch of the repository at
+// url named branch: refs/remotes/origin/<branch> when there is one, else
+// the only refs/remotes/<remote>/<branch>; "" when there is none. Several
+// remotes other than origin having it is an error naming them.
+func (g *git) remoteTracking(ctx context.Context, url, branch string) (string, error) {
+	out, err := g.run(ctx, "ls-remote", "--refs", url, "refs/remotes/*")
+	if err != nil {
+		return "", err
+	}
+	var found []string
+	for line := range strings.Lines(out) {
+		_, ref, ok := strings.Cut(strings.TrimSpace(line), "\t")
+		if !ok {
+			continue
+		}
+		remote, name, ok := strings.Cut(strings.TrimPrefix(ref, "refs/remotes/"), "/")
+		if !ok || remote == "" || name != branch {
+			continue
+		}
+		if remote == "origin" {
+			return ref, nil
+		}
+		found = append(found, ref)
+	}
+	switch len(found) {
+	case 0:
+		return "", nil
+	case 1:
+		return found[0], nil
+	}
+	return "", fmt.Errorf("%w: %s is no branch, and several remote-tracking branches have that name (%s): name one as the revision",
+		ErrRevisionNotFound, branch, strings.Join(found, ", "))
 }
 
 // CleanPath cleans a path inside a repository: "" and "/" are the root

@@ -248,7 +248,7 @@ func TestCRDsInstalled(t *testing.T) {
 	_, dyn := clients(t)
 	for _, name := range []string{
 		"applications.argoproj.io", "appprojects.argoproj.io",
-		"kustomizations.kustomize.toolkit.fluxcd.io", "gitrepositories.source.toolkit.fluxcd.io",
+		"kustomizations.kustomize.toolkit.fluxcd.io", "gitrepositories.source.toolkit.fluxcd.io", "externalartifacts.source.toolkit.fluxcd.io",
 		"helmreleases.helm.toolkit.fluxcd.io", "sealedsecrets.bitnami.com",
 	} {
 		if _, err := dyn.Resource(crdGVR).Get(t.Context(), name, metav1.GetOptions{}); err != nil {
