@@ -142,14 +142,16 @@ func sha256File(t *testing.T, p string) string {
 }
 
 // TestRelease runs hack/release.sh for this platform and checks what it
-// made: reproducible, installable by the real krew, and in step with the
-// krew-release-bot template. The subtests share the first run.
+// made: reproducible, installable by the real krew, in step with the
+// krew-release-bot template, and its argocd-gitops run by the real argocd
+// CLI. The subtests share the first run.
 func TestRelease(t *testing.T) {
 	dist := release(t)
 	t.Run("reproducible", func(t *testing.T) { testReproducible(t, dist) })
 	t.Run("krew install", func(t *testing.T) { testKrewInstall(t, dist) })
 	t.Run("krew-release-bot template", func(t *testing.T) { testKrewReleaseBotTemplate(t, dist) })
 	t.Run("krew custom index and upgrade", func(t *testing.T) { testKrewCustomIndex(t, dist) })
+	t.Run("argocd plugin", func(t *testing.T) { testArgoCDPlugin(t, dist) })
 }
 
 // The whole krew path a user takes, offline: validate the rendered manifest
