@@ -45,7 +45,7 @@ type fluxPluginManifest struct {
 // TestFluxPlugin is what a Flux user does (docs/install.md), with the real
 // Flux CLI v2.9.5: the catalog (`make release`'s dist/flux/) and the
 // archives are served over HTTP; `flux plugin install gitops` from it into a
-// fresh FLUXCD_PLUGINS, `flux plugin list`, `flux gitops drift` against the
+// fresh FLUXCD_PLUGINS, `flux plugin search` and `list`, `flux gitops drift` against the
 // real control plane with nothing of the suite on PATH, completion through
 // flux, `flux plugin update` to a second release and `flux plugin
 // uninstall`. A tampered archive is refused by flux's checksum check, on
@@ -163,7 +163,14 @@ func TestFluxPlugin(t *testing.T) {
 		}
 	})
 
+	// catalog.yaml, as `flux plugin search` reads it.
+	if r := mustFlux("plugin", "search", "drift"); !strings.Contains(r.stdout, "gitops") {
+		t.Errorf("flux plugin search drift does not find gitops:\n%s%s", r.stdout, r.stderr)
+	}
 	mustFlux("plugin", "install", "gitops")
+	if r := mustFlux("plugin", "search", "gitops"); !strings.Contains(r.stdout, "0.0.0-e2e") {
+		t.Errorf("flux plugin search gitops does not show the installed version:\n%s", r.stdout)
+	}
 	if r := mustFlux("plugin", "list"); !strings.Contains(r.stdout, "gitops") || !strings.Contains(r.stdout, "0.0.0-e2e") || !strings.Contains(r.stdout, bin) {
 		t.Errorf("flux plugin list:\n%s", r.stdout)
 	}
