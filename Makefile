@@ -27,15 +27,16 @@ build: ## Build the six binaries into bin/
 multicall: ## Build the single-binary form (every verb in one kubectl-gitops) into bin/multicall/, for Flux and Argo CD
 	CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)" -o bin/multicall/kubectl-gitops ./cmd/gitops-multicall
 
-install: build ## Copy the binaries and completion helpers to $PREFIX (default: $GOBIN, else $(go env GOPATH)/bin)
+install: build ## Copy the binaries and completion helpers to $PREFIX (default: $GOBIN, else $(go env GOPATH)/bin), and link argocd-gitops to kubectl-gitops for the Argo CD CLI
 	@dest="$${PREFIX:-$$(go env GOBIN)}"; dest="$${dest:-$$(go env GOPATH)/bin}"; \
 	  mkdir -p "$$dest"; \
 	  for f in $(addprefix bin/,$(BINARIES)) $(filter-out %.cmd,$(wildcard krew/completion/kubectl_complete-gitops*)); do \
 	    cp "$$f" "$$dest/$${f##*/}.tmp" && chmod 755 "$$dest/$${f##*/}.tmp" && mv -f "$$dest/$${f##*/}.tmp" "$$dest/$${f##*/}"; \
 	  done; \
-	  echo "installed $(BINARIES) and kubectl_complete-gitops* into $$dest"
+	  ln -sfn kubectl-gitops "$$dest/argocd-gitops"; \
+	  echo "installed $(BINARIES), argocd-gitops (-> kubectl-gitops) and kubectl_complete-gitops* into $$dest"
 
-release: ## Cross-build the release archives, checksums.txt and the krew manifest into dist/ (PLATFORMS="linux/amd64 …" to limit)
+release: ## Cross-build the release archives, checksums.txt, the krew manifest and the Flux plugin catalog into dist/ (PLATFORMS="linux/amd64 …" to limit)
 	VERSION="$(VERSION)" COMMIT="$(COMMIT)" DATE="$(DATE)" hack/release.sh
 
 krew-tools: ## Build (or reuse from the cache) krew and validate-krew-manifest v0.4.3 for the krew install test

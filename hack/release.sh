@@ -6,11 +6,19 @@
 #   hack/release.sh [--platforms "linux/amd64 darwin/arm64 …"] [--host]
 #
 #   dist/kubectl-gitops_<version>_<os>_<arch>.tar.gz   (.zip for windows)
-#       the six binaries, LICENSE, README.md and the kubectl_complete-gitops*
+#       the six binaries, argocd-gitops (a copy of the dispatcher, for the
+#       Argo CD CLI), LICENSE, README.md and the kubectl_complete-gitops*
 #       completion helpers, flat, sorted, owner 0:0, mtime = commit time
+#   dist/flux-gitops_<version>_<os>_<arch>.tar.gz      (.zip for windows)
+#       flux-gitops (the multicall binary, every verb in one file: Flux's
+#       installer takes one executable), LICENSE, README.md; same layout
 #   dist/checksums.txt            sha256 of every archive
 #   dist/krew/gitops.yaml         krew/gitops.yaml.tmpl rendered with a uri,
-#                                 sha256 and file list per archive
+#                                 sha256 and file list per kubectl-gitops archive
+#   dist/flux/gitops.yaml         the Flux CLI plugin manifest (a url, sha256
+#   dist/flux/catalog.yaml        checksum and extractPath per flux-gitops
+#                                 archive) and catalog: publish both where
+#                                 FLUXCD_PLUGIN_CATALOG points
 #
 # Environment:
 #   VERSION, COMMIT, DATE   stamped into the binaries with the same -X ldflags
@@ -36,7 +44,7 @@ die() {
 	exit 2
 }
 usage() {
-	sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 
@@ -94,9 +102,10 @@ trap 'rm -rf "$work"' EXIT
 GOFLAGS=-mod=readonly CGO_ENABLED=0 go build -trimpath -o "$work/releasetool" ./hack/releasetool
 
 mkdir -p "$dist/krew"
-rm -f "$dist"/kubectl-gitops_* "$dist/checksums.txt" "$dist/krew/gitops.yaml"
+rm -f "$dist"/kubectl-gitops_* "$dist"/flux-gitops_* "$dist/checksums.txt" "$dist/krew/gitops.yaml" \
+	"$dist/flux/gitops.yaml" "$dist/flux/catalog.yaml"
 
-archives=()
+archives=() flux_archives=()
 for p in $platforms; do
 	goos=${p%/*} goarch=${p#*/}
 	out="$work/$goos-$goarch"
@@ -105,12 +114,16 @@ for p in $platforms; do
 	pkgs=()
 	for b in "${binaries[@]}"; do pkgs+=("./cmd/$b"); done
 	GOOS=$goos GOARCH=$goarch CGO_ENABLED=0 GOFLAGS=-mod=readonly \
-		go build -trimpath -buildvcs=false -ldflags "$ldflags" -o "$out/" "${pkgs[@]}"
+		go build -trimpath -buildvcs=false -ldflags "$ldflags" -o "$out/" "${pkgs[@]}" ./cmd/gitops-multicall
+	exe=
+	[ "$goos" != windows ] || exe=.exe
 	files=()
-	for b in "${binaries[@]}"; do
-		if [ "$goos" = windows ]; then files+=("$out/$b.exe"); else files+=("$out/$b"); fi
-	done
-	files+=(LICENSE README.md)
+	for b in "${binaries[@]}"; do files+=("$out/$b$exe"); done
+	# Argo CD v3 runs `argocd gitops …` as argocd-gitops from PATH: the
+	# dispatcher under that name finds the verb binaries next to it. A copy,
+	# not a symlink, so the zip works on Windows too.
+	cp "$out/kubectl-gitops$exe" "$out/argocd-gitops$exe"
+	files+=("$out/argocd-gitops$exe" LICENSE README.md)
 	if [ "$goos" = windows ]; then
 		files+=(krew/completion/kubectl_complete-gitops*.cmd)
 		ext=zip
@@ -123,11 +136,20 @@ for p in $platforms; do
 	archive="$dist/kubectl-gitops_${tag}_${goos}_${goarch}.$ext"
 	"$work/releasetool" pack -o "$archive" -mtime "$epoch" "${files[@]}"
 	archives+=("$archive")
+
+	# Flux's installer extracts exactly one executable into its plugin
+	# directory: the multicall binary, named as Flux installs it.
+	mkdir -p "$out/flux"
+	mv "$out/gitops-multicall$exe" "$out/flux/flux-gitops$exe"
+	archive="$dist/flux-gitops_${tag}_${goos}_${goarch}.$ext"
+	"$work/releasetool" pack -o "$archive" -mtime "$epoch" "$out/flux/flux-gitops$exe" LICENSE README.md
+	flux_archives+=("$archive")
 done
 
-"$work/releasetool" checksums "${archives[@]}" >"$dist/checksums.txt"
+"$work/releasetool" checksums "${archives[@]}" "${flux_archives[@]}" >"$dist/checksums.txt"
 "$work/releasetool" manifest -template krew/gitops.yaml.tmpl -version "$tag" \
 	-base-url "$base_url" -o "$dist/krew/gitops.yaml" "${archives[@]}"
+"$work/releasetool" flux -version "$tag" -base-url "$base_url" -o "$dist/flux" "${flux_archives[@]}"
 
-log "wrote ${#archives[@]} archive(s), checksums.txt and krew/gitops.yaml to $dist"
-for a in "${archives[@]}"; do echo "$a"; done
+log "wrote $((${#archives[@]} + ${#flux_archives[@]})) archive(s), checksums.txt, krew/gitops.yaml and flux/{gitops,catalog}.yaml to $dist"
+for a in "${archives[@]}" "${flux_archives[@]}"; do echo "$a"; done

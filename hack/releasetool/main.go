@@ -9,6 +9,11 @@
 //	releasetool manifest -template T -version V -base-url U -o OUT ARCHIVE...
 //	    renders the krew manifest template with one platform per archive
 //	    (os and arch from the archive name, sha256 and files from its content).
+//	releasetool flux -version V -base-url U -o DIR ARCHIVE...
+//	    writes the Flux CLI plugin catalog into DIR: gitops.yaml (a
+//	    cli.fluxcd.io/v1beta1 Plugin with one platform per flux-gitops_*
+//	    archive: url, sha256 checksum and extractPath) and catalog.yaml (the
+//	    PluginCatalog `flux plugin search` reads).
 //	releasetool checksums FILE...
 //	    prints "sha256  name" lines, as sha256sum does.
 //
@@ -29,7 +34,9 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"text/template"
 	"time"
@@ -44,13 +51,15 @@ func main() {
 
 func run(args []string, stdout io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("usage: releasetool pack|manifest|checksums …")
+		return errors.New("usage: releasetool pack|manifest|flux|checksums …")
 	}
 	switch args[0] {
 	case "pack":
 		return pack(args[1:])
 	case "manifest":
 		return manifest(args[1:])
+	case "flux":
+		return flux(args[1:])
 	case "checksums":
 		return checksums(args[1:], stdout)
 	default:
@@ -175,8 +184,25 @@ func writeZip(w io.Writer, entries []entry, mtime time.Time) error {
 	return zw.Close()
 }
 
-// archiveName is kubectl-gitops_<version>_<os>_<arch>.<tar.gz|zip>.
-var archiveName = regexp.MustCompile(`^kubectl-gitops_(.+)_([a-z0-9]+)_([a-z0-9]+)\.(tar\.gz|zip)$`)
+// archiveName is <kind>_<version>_<os>_<arch>.<tar.gz|zip>, where kind is
+// kubectl-gitops (the per-verb form, for krew and by hand) or flux-gitops (the
+// multicall binary alone, for Flux's plugin installer).
+var archiveName = regexp.MustCompile(`^(kubectl-gitops|flux-gitops)_(.+)_([a-z0-9]+)_([a-z0-9]+)\.(tar\.gz|zip)$`)
+
+// parseArchiveName splits an archive's base name into kind, os, arch and
+// extension.
+func parseArchiveName(name string) (kind, goos, goarch, ext string, ok bool) {
+	g := archiveName.FindStringSubmatch(name)
+	if g == nil {
+		return "", "", "", "", false
+	}
+	return g[1], g[3], g[4], g[5], true
+}
+
+// krewSkip are archive entries krew does not install: argocd-gitops is for
+// an archive unpacked onto PATH; a krew user links ~/.krew/bin/kubectl-gitops
+// as argocd-gitops instead, which survives upgrades (docs/install.md).
+var krewSkip = map[string]bool{"argocd-gitops": true, "argocd-gitops.exe": true}
 
 // Platform is one entry of the krew manifest.
 type Platform struct {
@@ -211,10 +237,11 @@ func manifest(args []string) error {
 	}
 	m := Manifest{Version: *version}
 	for _, a := range fs.Args() {
-		p, err := platform(a, strings.TrimSuffix(*baseURL, "/"))
+		p, err := platform(a, strings.TrimSuffix(*baseURL, "/"), "kubectl-gitops")
 		if err != nil {
 			return err
 		}
+		p.Files = slices.DeleteFunc(p.Files, func(f string) bool { return krewSkip[f] })
 		m.Platforms = append(m.Platforms, p)
 	}
 	sort.Slice(m.Platforms, func(i, j int) bool {
@@ -227,22 +254,24 @@ func manifest(args []string) error {
 	return os.WriteFile(*out, buf.Bytes(), 0o644)
 }
 
-func platform(archive, baseURL string) (Platform, error) {
+// platform describes archive, which must be of the given kind and hold the
+// binary named kind (kind.exe on Windows).
+func platform(archive, baseURL, wantKind string) (Platform, error) {
 	name := filepath.Base(archive)
-	g := archiveName.FindStringSubmatch(name)
-	if g == nil {
-		return Platform{}, fmt.Errorf("%s: not named kubectl-gitops_<version>_<os>_<arch>.<tar.gz|zip>", name)
+	kind, goos, goarch, ext, ok := parseArchiveName(name)
+	if !ok || kind != wantKind {
+		return Platform{}, fmt.Errorf("%s: not named %s_<version>_<os>_<arch>.<tar.gz|zip>", name, wantKind)
 	}
 	data, err := os.ReadFile(archive)
 	if err != nil {
 		return Platform{}, fmt.Errorf("reading %s: %w", archive, err)
 	}
 	sum := sha256.Sum256(data)
-	p := Platform{OS: g[2], Arch: g[3], URI: baseURL + "/" + name, SHA256: hex.EncodeToString(sum[:]), Bin: "kubectl-gitops"}
+	p := Platform{OS: goos, Arch: goarch, URI: baseURL + "/" + name, SHA256: hex.EncodeToString(sum[:]), Bin: kind}
 	if p.OS == "windows" {
 		p.Bin += ".exe"
 	}
-	if g[4] == "zip" {
+	if ext == "zip" {
 		p.Files, err = zipNames(data)
 	} else {
 		p.Files, err = tarGzNames(data)
@@ -303,4 +332,71 @@ func checksums(files []string, w io.Writer) error {
 		fmt.Fprintf(w, "%s  %s\n", hex.EncodeToString(sum[:]), filepath.Base(f))
 	}
 	return nil
+}
+
+// The Flux plugin's text fields (cli.fluxcd.io/v1beta1 Plugin and
+// PluginCatalog, as the Flux CLI v2.9 reads them: pkg/plugin/types.go of
+// github.com/fluxcd/flux2/v2).
+const (
+	fluxAPIVersion  = "cli.fluxcd.io/v1beta1"
+	fluxName        = "gitops"
+	fluxBin         = "flux-gitops"
+	fluxDescription = "GitOps drift, promotion, tenants and secrets (kubectl-gitops as `flux gitops`)"
+	fluxHomepage    = "https://github.com/kubectl-gitops/kubectl-gitops/blob/main/docs/install.md"
+	fluxSource      = "https://github.com/kubectl-gitops/kubectl-gitops"
+	fluxLicense     = "Apache-2.0"
+)
+
+// flux writes the Flux plugin manifest (DIR/gitops.yaml) and catalog
+// (DIR/catalog.yaml) for the flux-gitops archives. Flux fetches
+// <catalog base>/gitops.yaml, picks versions[0] for the latest, the platform
+// for its os/arch, downloads url, compares its sha256 with checksum before
+// extracting anything, then extracts extractPath as DIR/flux-gitops.
+// Versions are written without the leading v, as Flux's own catalog does
+// (`flux plugin install gitops@0.1.0`).
+func flux(args []string) error {
+	fs := flag.NewFlagSet("flux", flag.ContinueOnError)
+	version := fs.String("version", "", "plugin version (a leading v is dropped)")
+	baseURL := fs.String("base-url", "", "URL the archives are published under")
+	out := fs.String("o", "", "directory to write gitops.yaml and catalog.yaml to")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *version == "" || *baseURL == "" || *out == "" || fs.NArg() == 0 {
+		return errors.New("flux: -version, -base-url, -o and at least one archive are required")
+	}
+	var plats []Platform
+	for _, a := range fs.Args() {
+		p, err := platform(a, strings.TrimSuffix(*baseURL, "/"), fluxBin)
+		if err != nil {
+			return err
+		}
+		plats = append(plats, p)
+	}
+	sort.Slice(plats, func(i, j int) bool { return plats[i].OS+"/"+plats[i].Arch < plats[j].OS+"/"+plats[j].Arch })
+
+	// YAML written by hand (the tool links the standard library only);
+	// every string is double-quoted with strconv.Quote, which YAML reads as
+	// the same string for the ASCII text written here.
+	q := strconv.Quote
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "# Flux CLI plugin manifest of the kubectl-gitops suite, rendered by hack/release.sh.\n")
+	fmt.Fprintf(&b, "apiVersion: %s\nkind: Plugin\nname: %s\ndescription: %s\nhomepage: %s\nsource: %s\nbin: %s\n",
+		q(fluxAPIVersion), q(fluxName), q(fluxDescription), q(fluxHomepage), q(fluxSource), q(fluxBin))
+	fmt.Fprintf(&b, "versions:\n- version: %s\n  platforms:\n", q(strings.TrimPrefix(*version, "v")))
+	for _, p := range plats {
+		fmt.Fprintf(&b, "  - os: %s\n    arch: %s\n    url: %s\n    checksum: %s\n    extractPath: %s\n",
+			q(p.OS), q(p.Arch), q(p.URI), q("sha256:"+p.SHA256), q(p.Bin))
+	}
+	var c bytes.Buffer
+	fmt.Fprintf(&c, "# Flux CLI plugin catalog (`flux plugin search`) of the kubectl-gitops suite, rendered by hack/release.sh.\n")
+	fmt.Fprintf(&c, "apiVersion: %s\nkind: PluginCatalog\nplugins:\n- name: %s\n  description: %s\n  homepage: %s\n  source: %s\n  license: %s\n",
+		q(fluxAPIVersion), q(fluxName), q(fluxDescription), q(fluxHomepage), q(fluxSource), q(fluxLicense))
+	if err := os.MkdirAll(*out, 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(*out, fluxName+".yaml"), b.Bytes(), 0o644); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(*out, "catalog.yaml"), c.Bytes(), 0o644)
 }

@@ -263,6 +263,14 @@ func (d *Dispatcher) Verbs() []string {
 	return verbs
 }
 
+// completionHint is how `HOST gitops …` gets shell completion under a host
+// other than kubectl, where the dispatcher's own completion scripts (written
+// for the command kubectl-gitops) do not apply (docs/install.md).
+var completionHint = map[string]string{
+	"flux":   "Completion of 'flux gitops …' comes with Flux's own: source <(flux completion bash).",
+	"argocd": "The argocd CLI does not complete plugins' arguments (see docs/install.md, Shell completion).",
+}
+
 func (d *Dispatcher) usage(w io.Writer) {
 	n := d.name()
 	fmt.Fprintf(w, `%s: GitOps for Kubernetes with Argo CD or Flux, as %s plugins.
@@ -270,13 +278,19 @@ func (d *Dispatcher) usage(w io.Writer) {
 Usage:
   %s VERB [flags]
   %s version [-o json|yaml]
-  %s completion bash|zsh|fish|powershell
-
-`, n, d.host(), n, n, n)
+`, n, d.host(), n, n)
+	hint := completionHint[d.host()]
+	if hint == "" {
+		fmt.Fprintf(w, "  %s completion bash|zsh|fish|powershell\n", n)
+	}
+	fmt.Fprintln(w)
 	d.listVerbs(w)
 	fmt.Fprintf(w, `
 Run '%s VERB --help' for a verb's flags and examples.
 `, n)
+	if hint != "" {
+		fmt.Fprintln(w, hint)
+	}
 }
 
 func (d *Dispatcher) listVerbs(w io.Writer) {

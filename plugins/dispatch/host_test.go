@@ -70,6 +70,11 @@ func TestRunUnderHost(t *testing.T) {
 					t.Errorf("usage lacks %q:\n%s", w, f.out.String())
 				}
 			}
+			// The completion scripts are for the command kubectl-gitops: the
+			// usage points at the host's own completion instead.
+			if strings.Contains(f.out.String(), "gitops completion") || !strings.Contains(f.out.String(), completionHint[host]) {
+				t.Errorf("usage under %s offers the kubectl-gitops completion scripts, or lacks %q:\n%s", host, completionHint[host], f.out.String())
+			}
 			if strings.Contains(f.out.String()+f.errOut.String(), "kubectl gitops") {
 				t.Errorf("output names kubectl under %s:\n%s%s", host, f.out.String(), f.errOut.String())
 			}

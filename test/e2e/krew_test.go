@@ -37,8 +37,12 @@ const (
 	releaseEpoch   = 1767225600 // 2026-01-01T00:00:00Z
 )
 
-// The release archive for this machine, as hack/release.sh names it.
-var hostArchive = fmt.Sprintf("kubectl-gitops_%s_%s_%s.tar.gz", releaseVersion, runtime.GOOS, runtime.GOARCH)
+// The release archives for this machine, as hack/release.sh names them: the
+// per-verb form and the multicall binary for Flux.
+var (
+	hostArchive     = fmt.Sprintf("kubectl-gitops_%s_%s_%s.tar.gz", releaseVersion, runtime.GOOS, runtime.GOARCH)
+	hostFluxArchive = fmt.Sprintf("flux-gitops_%s_%s_%s.tar.gz", releaseVersion, runtime.GOOS, runtime.GOARCH)
+)
 
 // krewTools returns the directory holding the real krew and
 // validate-krew-manifest built by hack/krew-tools.sh. It skips the test when
@@ -138,14 +142,16 @@ func sha256File(t *testing.T, p string) string {
 }
 
 // TestRelease runs hack/release.sh for this platform and checks what it
-// made: reproducible, installable by the real krew, and in step with the
-// krew-release-bot template. The subtests share the first run.
+// made: reproducible, installable by the real krew, in step with the
+// krew-release-bot template, and its argocd-gitops run by the real argocd
+// CLI. The subtests share the first run.
 func TestRelease(t *testing.T) {
 	dist := release(t)
 	t.Run("reproducible", func(t *testing.T) { testReproducible(t, dist) })
 	t.Run("krew install", func(t *testing.T) { testKrewInstall(t, dist) })
 	t.Run("krew-release-bot template", func(t *testing.T) { testKrewReleaseBotTemplate(t, dist) })
 	t.Run("krew custom index and upgrade", func(t *testing.T) { testKrewCustomIndex(t, dist) })
+	t.Run("argocd plugin", func(t *testing.T) { testArgoCDPlugin(t, dist) })
 }
 
 // The whole krew path a user takes, offline: validate the rendered manifest
@@ -315,8 +321,10 @@ func testReproducible(t *testing.T, first string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"checksums.txt", hostArchive, filepath.Join("krew", "gitops.yaml")}
+	want := []string{"checksums.txt", hostArchive, hostFluxArchive, filepath.Join("krew", "gitops.yaml"),
+		filepath.Join("flux", "gitops.yaml"), filepath.Join("flux", "catalog.yaml")}
 	slices.Sort(want)
+	slices.Sort(files)
 	if !slices.Equal(files, want) {
 		t.Fatalf("release wrote %v, want %v", files, want)
 	}
@@ -330,7 +338,8 @@ func testReproducible(t *testing.T, first string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := sha256File(t, filepath.Join(first, hostArchive)) + "  " + hostArchive + "\n"; string(sums) != want {
+	if want := sha256File(t, filepath.Join(first, hostFluxArchive)) + "  " + hostFluxArchive + "\n" +
+		sha256File(t, filepath.Join(first, hostArchive)) + "  " + hostArchive + "\n"; string(sums) != want {
 		t.Errorf("checksums.txt = %q, want %q", sums, want)
 	}
 
@@ -341,43 +350,48 @@ func testReproducible(t *testing.T, first string) {
 		Uname    string
 		ModTime  time.Time
 	}
-	f, err := os.Open(filepath.Join(first, hostArchive))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if zr.Name != "" || !zr.ModTime.IsZero() {
-		t.Errorf("gzip header carries name %q / time %v", zr.Name, zr.ModTime)
-	}
-	var got []entry
-	tr := tar.NewReader(zr)
-	for {
-		hdr, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
+	epoch := time.Unix(releaseEpoch, 0).UTC()
+	entries := func(archive string, executables ...string) {
+		t.Helper()
+		f, err := os.Open(filepath.Join(first, archive))
 		if err != nil {
 			t.Fatal(err)
 		}
-		got = append(got, entry{hdr.Name, hdr.Mode, hdr.Uid, hdr.Gid, hdr.Uname, hdr.ModTime.UTC()})
+		defer f.Close()
+		zr, err := gzip.NewReader(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if zr.Name != "" || !zr.ModTime.IsZero() {
+			t.Errorf("%s: gzip header carries name %q / time %v", archive, zr.Name, zr.ModTime)
+		}
+		var got []entry
+		tr := tar.NewReader(zr)
+		for {
+			hdr, err := tr.Next()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, entry{hdr.Name, hdr.Mode, hdr.Uid, hdr.Gid, hdr.Uname, hdr.ModTime.UTC()})
+		}
+		var want []entry
+		for _, n := range []string{"LICENSE", "README.md"} {
+			want = append(want, entry{Name: n, Mode: 0o644, ModTime: epoch})
+		}
+		for _, n := range executables {
+			want = append(want, entry{Name: n, Mode: 0o755, ModTime: epoch})
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%s entries (-want +got):\n%s", archive, diff)
+		}
 	}
-	epoch := time.Unix(releaseEpoch, 0).UTC()
-	var wantEntries []entry
-	for _, n := range []string{"LICENSE", "README.md"} {
-		wantEntries = append(wantEntries, entry{Name: n, Mode: 0o644, ModTime: epoch})
-	}
-	for _, n := range []string{"kubectl-gitops", "kubectl-gitops-drift", "kubectl-gitops-promote", "kubectl-gitops-repo", "kubectl-gitops-seal",
+	entries(hostArchive, "argocd-gitops", "kubectl-gitops", "kubectl-gitops-drift", "kubectl-gitops-promote", "kubectl-gitops-repo", "kubectl-gitops-seal",
 		"kubectl-gitops-tenant", "kubectl_complete-gitops", "kubectl_complete-gitops-drift", "kubectl_complete-gitops-promote",
-		"kubectl_complete-gitops-repo", "kubectl_complete-gitops-seal", "kubectl_complete-gitops-tenant"} {
-		wantEntries = append(wantEntries, entry{Name: n, Mode: 0o755, ModTime: epoch})
-	}
-	if diff := cmp.Diff(wantEntries, got); diff != "" {
-		t.Errorf("archive entries (-want +got):\n%s", diff)
-	}
+		"kubectl_complete-gitops-repo", "kubectl_complete-gitops-seal", "kubectl_complete-gitops-tenant")
+	entries(hostFluxArchive, "flux-gitops")
 }
 
 // krew/.krew.yaml, rendered as krew-release-bot renders it, is a valid
