@@ -231,5 +231,3 @@ func dirDigest(dir string) (string, error) {
 	s := sha256.Sum256(buf.Bytes())
 	return "sha256:" + hex.EncodeToString(s[:]), nil
 }
-
-

@@ -182,5 +182,3 @@ func (f *Fetcher) remoteOptions(ctx context.Context, ref ChartRef) []remote.Opti
 	}
 	return append(opts, remote.WithAuthFromKeychain(f.keychain))
 }
-
-
