@@ -1,0 +1,157 @@
+package chartsource_test
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/chartsource"
+)
+
+// requireBasic serves h only to requests with the basic credentials
+// user/pass, as a private chart repository does.
+func requireBasic(user, pass string, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, p, ok := r.BasicAuth()
+		if !ok || u != user || p != pass {
+			w.Header().Set("WWW-Authenticate", `Basic realm="charts"`)
+			// A careless server echoes what it was sent.
+			http.Error(w, fmt.Sprintf("bad credentials %s:%s", u, p), http.StatusUnauthorized)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+func assertNoCanary(t *testing.T, what string, texts ...string) {
+	t.Helper()
+	b64 := base64.StdEncoding.EncodeToString([]byte(canary))
+	for _, s := range texts {
+		if strings.Contains(s, canary) || strings.Contains(s, b64) {
+			t.Errorf("%s shows the password: %s", what, s)
+		}
+	}
+}
+
+func hasCanary(auths []string) bool {
+	for _, a := range auths {
+		if u, p, ok := (&http.Request{Header: http.Header{"Authorization": {a}}}).BasicAuth(); ok && (p == canary || u == canary) {
+			return true
+		}
+	}
+	return false
+}
+
+// A HelmRepository secretRef's credentials go to the repository's host
+// only: not to a chart URL on another host, not on a redirect to another
+// host, never in an error; with passCredentials they do go to the chart
+// host, as Helm's passCredentialsAll.
+func TestHTTPCredentialsStayWithTheirHost(t *testing.T) {
+	// The chart host: serves the archives to anyone, records what it saw.
+	dir := t.TempDir()
+	packageChart(t, sealedSecretsChart(t), dir, "2.19.3")
+	other := newServer(t, http.FileServer(http.Dir(dir)))
+
+	t.Run("absolute chart URL on another host", func(t *testing.T) {
+		writeIndex(t, dir, other.URL)
+		idx := newServer(t, requireBasic("flux", canary, http.FileServer(http.Dir(dir))))
+		other.reset()
+		for _, pass := range []bool{false, true} {
+			f := newFetcher(t, chartsource.Options{})
+			c, err := f.FetchChart(context.Background(), chartsource.ChartRef{RepoURL: idx.URL, Chart: "sealed-secrets",
+				Credentials: &chartsource.BasicAuth{Username: "flux", Password: canary}, PassCredentials: pass})
+			if err != nil {
+				t.Fatalf("passCredentials=%v: %v", pass, err)
+			}
+			assertNoCanary(t, "the result", fmt.Sprintf("%+v", c))
+			if got := hasCanary(other.authorizations()); got != pass {
+				t.Errorf("passCredentials=%v: the chart host received the credentials: %v", pass, got)
+			}
+		}
+		if !hasCanary(idx.authorizations()) {
+			t.Error("the repository host never received its credentials")
+		}
+	})
+
+	t.Run("redirect to another host", func(t *testing.T) {
+		writeIndex(t, dir, "")
+		idx := newServer(t, requireBasic("flux", canary, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.HasSuffix(r.URL.Path, ".tgz") {
+				http.Redirect(w, r, other.URL+r.URL.Path, http.StatusFound)
+				return
+			}
+			http.FileServer(http.Dir(dir)).ServeHTTP(w, r)
+		})))
+		other.reset()
+		f := newFetcher(t, chartsource.Options{})
+		if _, _, err := f.Fetch(context.Background(), chartsource.ChartRef{RepoURL: idx.URL, Chart: "sealed-secrets",
+			Credentials: &chartsource.BasicAuth{Username: "flux", Password: canary}}); err != nil {
+			t.Fatal(err)
+		}
+		if n := countSuffix(other.requests(), ".tgz"); n != 1 {
+			t.Fatalf("the redirect target saw %d chart requests, want 1", n)
+		}
+		if auths := other.authorizations(); len(auths) != 0 {
+			t.Errorf("the redirect target received Authorization headers %d times", len(auths))
+		}
+	})
+
+	t.Run("wrong password: the error does not show it", func(t *testing.T) {
+		idx := newServer(t, requireBasic("flux", "right", http.FileServer(http.Dir(dir))))
+		f := newFetcher(t, chartsource.Options{})
+		_, _, err := f.Fetch(context.Background(), chartsource.ChartRef{RepoURL: idx.URL, Chart: "sealed-secrets",
+			Credentials: &chartsource.BasicAuth{Username: "flux", Password: canary}, SourceKind: "HelmRepository", SourceNamespace: "flux-system", SourceName: "private"})
+		if err == nil || !strings.Contains(err.Error(), "401") {
+			t.Fatalf("err = %v, want a 401", err)
+		}
+		assertNoCanary(t, "the error", err.Error(), fmt.Sprintf("%+v", err), fmt.Sprintf("%#v", chartsource.ChartRef{Credentials: &chartsource.BasicAuth{Password: canary}}))
+	})
+
+	t.Run("credentials in the URL are not shown", func(t *testing.T) {
+		idx := newServer(t, http.NotFoundHandler())
+		u := strings.Replace(idx.URL, "http://", "http://flux:"+canary+"@", 1)
+		_, _, err := newFetcher(t, chartsource.Options{}).Fetch(context.Background(), chartsource.ChartRef{RepoURL: u, Chart: "sealed-secrets"})
+		if err == nil {
+			t.Fatal("want a 404")
+		}
+		assertNoCanary(t, "the error", err.Error())
+	})
+}
+
+// recorder is a transport that answers every request without a network:
+// it shows what would have been sent to a host this test cannot reach.
+type recorder struct{ reqs []*http.Request }
+
+func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	r.reqs = append(r.reqs, req)
+	return &http.Response{StatusCode: http.StatusNotFound, Status: "404 Not Found", Body: http.NoBody, Request: req}, nil
+}
+
+// Credentials never go over plain http to a host that is not a loopback
+// address: the fetch fails instead, and nothing is sent.
+func TestCredentialsNotOverPlainHTTP(t *testing.T) {
+	rec := &recorder{}
+	f := newFetcher(t, chartsource.Options{Transport: rec})
+	_, _, err := f.Fetch(context.Background(), chartsource.ChartRef{RepoURL: "http://charts.example.com/stable", Chart: "app",
+		Credentials: &chartsource.BasicAuth{Username: "flux", Password: canary}})
+	if err == nil || !strings.Contains(err.Error(), "plain http") {
+		t.Fatalf("err = %v, want a refusal to send credentials over plain http", err)
+	}
+	assertNoCanary(t, "the error", err.Error())
+	if len(rec.reqs) != 0 {
+		t.Errorf("%d requests were sent", len(rec.reqs))
+	}
+	// Over https they are sent, to that host.
+	_, _, err = f.Fetch(context.Background(), chartsource.ChartRef{RepoURL: "https://charts.example.com/stable", Chart: "app",
+		Credentials: &chartsource.BasicAuth{Username: "flux", Password: canary}})
+	if err == nil || len(rec.reqs) != 1 {
+		t.Fatalf("err = %v after %d requests, want one request answered 404", err, len(rec.reqs))
+	}
+	if u, p, _ := rec.reqs[0].BasicAuth(); u != "flux" || p != canary || rec.reqs[0].URL.Host != "charts.example.com" {
+		t.Errorf("https request to %s carried %q/%q, want the credentials", rec.reqs[0].URL.Host, u, p)
+	}
+	assertNoCanary(t, "the error", err.Error())
+}
