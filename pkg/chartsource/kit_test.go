@@ -166,8 +166,8 @@ func helmPush(t *testing.T, host string, archives []string, opts ...registry.Cli
 		if err != nil {
 			t.Fatal(err)
 		}
-		tag := strings.ReplaceAll(ch.Metadata.Version, "+", "_")
-		res, err := c.Push(data, host+"/charts/"+ch.Metadata.Name+":"+tag)
+		// Helm writes "+" as "_" in the tag itself.
+		res, err := c.Push(data, host+"/charts/"+ch.Metadata.Name+":"+ch.Metadata.Version)
 		if err != nil {
 			t.Fatalf("helm push %s: %v", a, err)
 		}
