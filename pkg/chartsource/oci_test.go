@@ -170,4 +170,3 @@ func TestOCIChartPushedByHelmCLI(t *testing.T) {
 		t.Errorf("fetched %s %s, want the pushed archive %s", c.Version, c.Digest, fileDigest(t, archive))
 	}
 }
-
