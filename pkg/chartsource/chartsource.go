@@ -249,11 +249,23 @@ func (f *Fetcher) fetch(ctx context.Context, ref ChartRef) (*Chart, error) {
 // scrub removes the reference's password from an error's text (a server
 // may echo what it was sent), keeping the chain for errors.Is.
 func scrub(err error, ref ChartRef) error {
-	if ref.Credentials == nil || ref.Credentials.Password == "" {
+	if ref.Credentials == nil {
 		return err
 	}
+	return scrubSecrets(err, ref.Credentials.Password, ref.Credentials.Username+":"+ref.Credentials.Password)
+}
+
+// scrubSecrets removes secret values (and their base64) from err's text.
+func scrubSecrets(err error, secrets ...string) error {
+	if err == nil {
+		return nil
+	}
 	sw := redact.NewSweeper()
-	sw.AddText(ref.Credentials.Password, ref.Credentials.Username+":"+ref.Credentials.Password)
+	for _, s := range secrets {
+		if s != "" && s != ":" {
+			sw.AddText(s)
+		}
+	}
 	msg := sw.String(err.Error())
 	if msg == err.Error() {
 		return err

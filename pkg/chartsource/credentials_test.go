@@ -6,7 +6,11 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"os"
+	"path/filepath"
 	"testing"
+
+	"helm.sh/helm/v4/pkg/registry"
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/chartsource"
 )
@@ -154,4 +158,104 @@ func TestCredentialsNotOverPlainHTTP(t *testing.T) {
 		t.Errorf("https request to %s carried %q/%q, want the credentials", rec.reqs[0].URL.Host, u, p)
 	}
 	assertNoCanary(t, "the error", err.Error())
+}
+
+// privateRegistry is the in-process registry behind basic auth, whose blob
+// downloads redirect to another host (as registries redirect to a CDN or
+// object store); blobs records what that other host received.
+func privateRegistry(t *testing.T, user, pass string) (reg, blobs *server, host string) {
+	t.Helper()
+	var inner http.Handler
+	blobs = newServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { inner.ServeHTTP(w, r) }))
+	reg, host = ociRegistry(t, func(h http.Handler) http.Handler {
+		inner = h
+		return requireBasic(user, pass, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/blobs/") {
+				http.Redirect(w, r, blobs.URL+r.URL.Path, http.StatusTemporaryRedirect)
+				return
+			}
+			h.ServeHTTP(w, r)
+		}))
+	})
+	return reg, blobs, host
+}
+
+// Registry credentials — a secretRef's, or from the Docker or Helm registry
+// configuration — reach the registry and nothing else: not the host its
+// blob downloads redirect to, not an error (even when the registry echoes
+// them).
+func TestOCICredentialsStayWithTheirHost(t *testing.T) {
+	archives := packageChart(t, sealedSecretsChart(t), t.TempDir(), "2.19.3")
+	authFile := func(t *testing.T, host, pass string) string {
+		dir := t.TempDir()
+		auth := base64.StdEncoding.EncodeToString([]byte("flux:" + pass))
+		if err := os.WriteFile(filepath.Join(dir, "config.json"), []byte(`{"auths":{"`+host+`":{"auth":"`+auth+`"}}}`), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return dir
+	}
+	// isolate points every credential location at an empty directory.
+	isolate := func(t *testing.T) {
+		home := t.TempDir()
+		for _, k := range []string{"HOME", "XDG_CONFIG_HOME", "XDG_RUNTIME_DIR", "DOCKER_CONFIG", "HELM_CONFIG_HOME"} {
+			t.Setenv(k, home)
+		}
+		t.Setenv("REGISTRY_AUTH_FILE", "")
+		t.Setenv("HELM_REGISTRY_CONFIG", filepath.Join(home, "none.json"))
+	}
+	cases := []struct {
+		name  string
+		setup func(t *testing.T, host, pass string) *chartsource.BasicAuth
+	}{
+		{"secretRef", func(t *testing.T, host, pass string) *chartsource.BasicAuth {
+			return &chartsource.BasicAuth{Username: "flux", Password: pass}
+		}},
+		{"DOCKER_CONFIG", func(t *testing.T, host, pass string) *chartsource.BasicAuth {
+			t.Setenv("DOCKER_CONFIG", authFile(t, host, pass))
+			return nil
+		}},
+		{"Helm registry config", func(t *testing.T, host, pass string) *chartsource.BasicAuth {
+			t.Setenv("HELM_REGISTRY_CONFIG", filepath.Join(authFile(t, host, pass), "config.json"))
+			return nil
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			isolate(t)
+			reg, blobs, host := privateRegistry(t, "flux", canary)
+			helmPush(t, host, archives, registry.ClientOptBasicAuth("flux", canary))
+			reg.reset()
+			ref := chartsource.ChartRef{RepoURL: "oci://" + host + "/charts", Type: "oci", Chart: "sealed-secrets", Version: "2.x",
+				Credentials: tc.setup(t, host, canary)}
+			f, err := chartsource.New(chartsource.Options{CacheDir: t.TempDir()}) // the default keychain
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := f.FetchChart(context.Background(), ref)
+			if err != nil {
+				t.Fatal(err)
+			}
+			assertNoCanary(t, "the result", fmt.Sprintf("%+v", c))
+			if !hasCanary(reg.authorizations()) {
+				t.Error("the registry never received the credentials")
+			}
+			if n := countSuffix(blobs.requests(), c.Digest); n != 1 {
+				t.Errorf("the blob host served the chart %d times, want 1", n)
+			}
+			if auths := blobs.authorizations(); len(auths) != 0 {
+				t.Errorf("the blob host received Authorization headers: %d", len(auths))
+			}
+
+			// The same credentials, wrong for another registry that echoes
+			// them in its error: the error does not show them.
+			_, _, wrong := privateRegistry(t, "flux", "right")
+			ref.RepoURL = "oci://" + wrong + "/charts"
+			ref.Credentials = tc.setup(t, wrong, canary)
+			_, _, err = f.Fetch(context.Background(), ref)
+			if err == nil || !strings.Contains(err.Error(), "401") && !strings.Contains(err.Error(), "UNAUTHORIZED") {
+				t.Fatalf("err = %v, want unauthorized", err)
+			}
+			assertNoCanary(t, "the error", err.Error())
+		})
+	}
 }

@@ -27,7 +27,7 @@ const (
 // names the repository oci://host/path and the chart; its version is a tag
 // or a range over the tags, as source-controller's OCIChartRepository
 // resolves it (an exact version is used as the tag without listing tags).
-func (f *Fetcher) fetchOCI(ctx context.Context, ref ChartRef) (*Chart, error) {
+func (f *Fetcher) fetchOCI(ctx context.Context, ref ChartRef) (_ *Chart, err error) {
 	raw, ok := strings.CutPrefix(ref.RepoURL, "oci://")
 	if !ok || raw == "" {
 		return nil, fmt.Errorf("repository URL %q: an OCI repository is oci://host/path", ref.RepoURL)
@@ -44,7 +44,11 @@ func (f *Fetcher) fetchOCI(ctx context.Context, ref ChartRef) (*Chart, error) {
 	if err != nil {
 		return nil, fmt.Errorf("repository %q: %w", repoPath, err)
 	}
-	opts := f.remoteOptions(ctx, ref)
+	opts, secrets, err := f.remoteOptions(ctx, ref, repository)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { err = scrubSecrets(err, secrets...) }()
 
 	var target name.Reference
 	remember := false // the reference names one artifact, for good
@@ -168,8 +172,9 @@ func (f *Fetcher) pullLayer(repository name.Repository, layer *v1.Descriptor, op
 
 // remoteOptions: the context, the guard (credentials only to their host,
 // never over plain http but to loopback, every response bounded) and the
-// credentials: the source's secretRef, else the keychain.
-func (f *Fetcher) remoteOptions(ctx context.Context, ref ChartRef) []remote.Option {
+// credentials: the source's secretRef, else the keychain's for the
+// repository. It returns the secrets to keep out of errors.
+func (f *Fetcher) remoteOptions(ctx context.Context, ref ChartRef, repository name.Repository) ([]remote.Option, []string, error) {
 	g := &guard{inner: f.opts.Transport, maxReq: 1000, bodyLimit: func(r *http.Request) int64 {
 		if strings.Contains(r.URL.Path, "/blobs/") {
 			return f.limits.ChartSize
@@ -177,8 +182,20 @@ func (f *Fetcher) remoteOptions(ctx context.Context, ref ChartRef) []remote.Opti
 		return f.limits.Response
 	}}
 	opts := []remote.Option{remote.WithContext(ctx), remote.WithTransport(g)}
+	var auth authn.Authenticator
 	if ref.Credentials != nil {
-		return append(opts, remote.WithAuth(&authn.Basic{Username: ref.Credentials.Username, Password: ref.Credentials.Password}))
+		auth = &authn.Basic{Username: ref.Credentials.Username, Password: ref.Credentials.Password}
+	} else {
+		a, err := authn.Resolve(ctx, f.keychain, repository)
+		if err != nil {
+			return nil, nil, fmt.Errorf("reading registry credentials for %s: %w", repository.RegistryStr(), err)
+		}
+		auth = a
 	}
-	return append(opts, remote.WithAuthFromKeychain(f.keychain))
+	cfg, err := authn.Authorization(ctx, auth)
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading registry credentials for %s: %w", repository.RegistryStr(), err)
+	}
+	secrets := []string{cfg.Password, cfg.Auth, cfg.IdentityToken, cfg.RegistryToken, cfg.Username + ":" + cfg.Password}
+	return append(opts, remote.WithAuth(auth)), secrets, nil
 }
