@@ -5,9 +5,9 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/http"
-	"strings"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"helm.sh/helm/v4/pkg/registry"
