@@ -72,6 +72,11 @@ func (f *Fetcher) fetchLocal(dir string, ref ChartRef) (*Chart, error) {
 	} else if cvs, err = scanCharts(dir); err != nil {
 		return nil, err
 	}
+	if len(cvs) == 1 && cvs[0].URLs[0] == "." && ref.Chart == "" {
+		// An OCIRepository mapped to an unpacked chart: its name is the
+		// chart's, whatever the repository path's last segment.
+		name = cvs[0].Name
+	}
 	cv, err := pickIndexVersion(filterName(cvs, name), name, ver)
 	if err != nil {
 		return nil, fmt.Errorf("in %s: %w", dir, err)
