@@ -148,7 +148,7 @@ func TestHTTPHostileRepository(t *testing.T) {
 	for _, u := range []string{"file:///etc/passwd", "ftp://127.0.0.1/x.tgz", "gopher://127.0.0.1/x"} {
 		t.Run("chart URL "+u, func(t *testing.T) {
 			srv := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				w.Write([]byte("apiVersion: v1\nentries:\n  app:\n  - name: app\n    version: 1.0.0\n    apiVersion: v2\n    urls: [\"" + u + "\"]\n"))
+				_, _ = w.Write([]byte("apiVersion: v1\nentries:\n  app:\n  - name: app\n    version: 1.0.0\n    apiVersion: v2\n    urls: [\"" + u + "\"]\n"))
 			}))
 			f := newFetcher(t, chartsource.Options{})
 			_, _, err := f.Fetch(context.Background(), chartsource.ChartRef{RepoURL: srv.URL, Chart: "app"})

@@ -138,7 +138,7 @@ func chartRepo(t *testing.T, absolute bool, versions ...string) (*server, string
 // loopback behind wrap (nil: none) and returns it and its host:port.
 func ociRegistry(t *testing.T, wrap func(http.Handler) http.Handler) (*server, string) {
 	t.Helper()
-	var h http.Handler = ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0)))
+	h := ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0)))
 	if wrap != nil {
 		h = wrap(h)
 	}

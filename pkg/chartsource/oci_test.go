@@ -90,7 +90,7 @@ func TestOCIHostileRegistry(t *testing.T) {
 		_, host := ociRegistry(t, func(h http.Handler) http.Handler {
 			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				if lie && r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/blobs/") {
-					w.Write(evil)
+					_, _ = w.Write(evil)
 					return
 				}
 				h.ServeHTTP(w, r)
