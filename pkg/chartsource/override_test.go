@@ -11,6 +11,7 @@ import (
 	chartutil "helm.sh/helm/v4/pkg/chart/v2/util"
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/chartsource"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/desired"
 )
 
 // overrides maps URLs as --repo-override does (exact match here; drift
@@ -134,5 +135,30 @@ func TestOverrideDirectoryIndexStaysInside(t *testing.T) {
 				t.Fatalf("err = %v, want the URL refused as outside the directory", err)
 			}
 		})
+	}
+}
+
+// drift's --repo-override values (desired.OverrideURL, the function drift
+// passes as Options.Override) map chart repository and registry URLs too:
+// exactly, or every URL under a prefix ending in "/".
+func TestOverrideWithDriftRepoOverrideFlags(t *testing.T) {
+	dir := t.TempDir()
+	packageChart(t, sealedSecretsChart(t), dir, "2.19.3")
+	flags := []string{
+		"https://charts.internal.example/stable=" + dir,
+		"oci://registry.internal.example/=file://" + filepath.Dir(dir) + "/",
+	}
+	f := newFetcher(t, chartsource.Options{Transport: &recorder{}, Override: func(u string) string { return desired.OverrideURL(flags, u) }})
+	for _, ref := range []chartsource.ChartRef{
+		{RepoURL: "https://charts.internal.example/stable/", Chart: "sealed-secrets"},
+		{RepoURL: "oci://registry.internal.example/" + filepath.Base(dir), Type: "oci", Chart: "sealed-secrets"},
+	} {
+		c, err := f.FetchChart(context.Background(), ref)
+		if err != nil {
+			t.Fatalf("%s: %v", ref.RepoURL, err)
+		}
+		if want := filepath.Join(dir, "sealed-secrets-2.19.3.tgz"); c.Path != want {
+			t.Errorf("%s: fetched %s, want %s", ref.RepoURL, c.Path, want)
+		}
 	}
 }
