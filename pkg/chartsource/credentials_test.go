@@ -3,6 +3,7 @@ package chartsource_test
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -125,12 +126,24 @@ func TestHTTPCredentialsStayWithTheirHost(t *testing.T) {
 	})
 }
 
-// recorder is a transport that answers every request without a network:
-// it shows what would have been sent to a host this test cannot reach.
-type recorder struct{ reqs []*http.Request }
+// recorder is a transport that answers every request without a network
+// (404; or, when challenge is set, 401 asking for basic auth over http
+// and no https at all): it shows what
+// would have been sent to a host this test cannot reach.
+type recorder struct {
+	reqs      []*http.Request
+	challenge bool
+}
 
 func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	r.reqs = append(r.reqs, req)
+	if r.challenge && req.URL.Scheme == "https" {
+		return nil, errors.New("connection refused") // no TLS there: the client falls back to http
+	}
+	if r.challenge {
+		return &http.Response{StatusCode: http.StatusUnauthorized, Status: "401 Unauthorized", Body: http.NoBody, Request: req,
+			Header: http.Header{"Www-Authenticate": {`Basic realm="registry"`}}}, nil
+	}
 	return &http.Response{StatusCode: http.StatusNotFound, Status: "404 Not Found", Body: http.NoBody, Request: req}, nil
 }
 
@@ -158,6 +171,43 @@ func TestCredentialsNotOverPlainHTTP(t *testing.T) {
 		t.Errorf("https request to %s carried %q/%q, want the credentials", rec.reqs[0].URL.Host, u, p)
 	}
 	assertNoCanary(t, "the error", err.Error())
+}
+
+// A registry on a private address, which the registry client speaks plain
+// http to when https fails: it asks for credentials (a secretRef's, or the
+// Docker config's) and gets a refusal instead.
+func TestOCICredentialsNotOverPlainHTTP(t *testing.T) {
+	for _, cred := range []*chartsource.BasicAuth{{Username: "flux", Password: canary}, nil} {
+		rec := &recorder{challenge: true}
+		kc := noKeychain{}
+		opts := chartsource.Options{Transport: rec}
+		if cred == nil {
+			t.Setenv("HELM_REGISTRY_CONFIG", filepath.Join(t.TempDir(), "none.json"))
+			dockerDir := t.TempDir()
+			auth := base64.StdEncoding.EncodeToString([]byte("flux:" + canary))
+			if err := os.WriteFile(filepath.Join(dockerDir, "config.json"), []byte(`{"auths":{"10.1.2.3:5000":{"auth":"`+auth+`"}}}`), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			t.Setenv("HOME", t.TempDir())
+			t.Setenv("DOCKER_CONFIG", dockerDir)
+		} else {
+			opts.Keychain = kc
+		}
+		f, err := chartsource.New(opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _, err = f.Fetch(context.Background(), chartsource.ChartRef{RepoURL: "oci://10.1.2.3:5000/charts", Type: "oci", Chart: "app", Version: "1.0.0", Credentials: cred})
+		if err == nil || !strings.Contains(err.Error(), "plain http") {
+			t.Fatalf("credentials %v: err = %v, want a refusal to send credentials over plain http", cred != nil, err)
+		}
+		assertNoCanary(t, "the error", err.Error())
+		for _, r := range rec.reqs {
+			if r.Header.Get("Authorization") != "" {
+				t.Errorf("credentials %v: %s %s was sent with an Authorization header", cred != nil, r.Method, r.URL)
+			}
+		}
+	}
 }
 
 // privateRegistry is the in-process registry behind basic auth, whose blob

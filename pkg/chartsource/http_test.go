@@ -137,6 +137,19 @@ func TestHTTPHostileRepository(t *testing.T) {
 			t.Fatalf("err = %v, want the index refused as too large", err)
 		}
 	})
+	t.Run("index larger than the limit, streamed without a length", func(t *testing.T) {
+		srv := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			for i := 0; i < 1000; i++ {
+				_, _ = w.Write([]byte("# padding padding padding padding padding padding\n"))
+				w.(http.Flusher).Flush()
+			}
+		}))
+		f := newFetcher(t, chartsource.Options{Limits: chartsource.Limits{IndexSize: 4096}})
+		_, _, err := f.Fetch(context.Background(), chartsource.ChartRef{RepoURL: srv.URL, Chart: "app"})
+		if err == nil || !strings.Contains(err.Error(), "limit of 4096") {
+			t.Fatalf("err = %v, want the index refused as too large", err)
+		}
+	})
 	t.Run("chart larger than the limit", func(t *testing.T) {
 		srv, _ := chartRepo(t, false, "2.19.3")
 		f := newFetcher(t, chartsource.Options{Limits: chartsource.Limits{ChartSize: 1000}})
