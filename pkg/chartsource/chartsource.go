@@ -157,6 +157,11 @@ type Options struct {
 	// registry configuration ($HELM_REGISTRY_CONFIG,
 	// ~/.config/helm/registry/config.json). ChartRef.Credentials win.
 	Keychain authn.Keychain
+	// Credentials, when set, is asked for the secretRef credentials of a
+	// reference's source object (SourceKind, SourceNamespace, SourceName)
+	// when the reference carries none and its URL is not overridden: the
+	// plugin reads the Secret, this package never does.
+	Credentials CredentialsFunc
 	// Transport is the HTTP transport under the credential guard; nil
 	// means a clone of http.DefaultTransport.
 	Transport http.RoundTripper
@@ -165,6 +170,10 @@ type Options struct {
 	// Limits bound responses; zero fields take DefaultLimits.
 	Limits Limits
 }
+
+// CredentialsFunc returns the basic-auth credentials a source object's
+// secretRef names, or nil when it has none.
+type CredentialsFunc func(ctx context.Context, kind, namespace, name string) (*BasicAuth, error)
 
 // Fetcher fetches charts. It is safe for concurrent use; indexes and
 // resolutions are remembered for its lifetime.
@@ -216,6 +225,14 @@ func (f *Fetcher) Fetch(ctx context.Context, ref ChartRef) (path, digest string,
 func (f *Fetcher) FetchChart(ctx context.Context, ref ChartRef) (*Chart, error) {
 	ctx, cancel := context.WithTimeout(ctx, f.opts.Timeout)
 	defer cancel()
+	overridden := f.opts.Override != nil && f.opts.Override(ref.RepoURL) != ref.RepoURL
+	if ref.Credentials == nil && f.opts.Credentials != nil && ref.SourceName != "" && !overridden {
+		creds, err := f.opts.Credentials(ctx, ref.SourceKind, ref.SourceNamespace, ref.SourceName)
+		if err != nil {
+			return nil, fmt.Errorf("fetching %s: reading its credentials: %w", ref.source(), err)
+		}
+		ref.Credentials = creds
+	}
 	c, err := f.fetch(ctx, ref)
 	if err != nil {
 		return nil, scrub(fmt.Errorf("fetching %s: %w", ref.source(), err), ref)

@@ -309,3 +309,33 @@ func TestOCICredentialsStayWithTheirHost(t *testing.T) {
 		})
 	}
 }
+
+// The plugin may pass a function reading a source's secretRef instead of
+// the credentials themselves: it is asked for the source named, and not
+// for a repository overridden elsewhere.
+func TestCredentialsFromTheSourceObject(t *testing.T) {
+	dir := t.TempDir()
+	packageChart(t, sealedSecretsChart(t), dir, "2.19.3")
+	writeIndex(t, dir, "")
+	idx := newServer(t, requireBasic("flux", canary, http.FileServer(http.Dir(dir))))
+	var asked []string
+	creds := func(_ context.Context, kind, ns, name string) (*chartsource.BasicAuth, error) {
+		asked = append(asked, kind+"/"+ns+"/"+name)
+		return &chartsource.BasicAuth{Username: "flux", Password: canary}, nil
+	}
+	f := newFetcher(t, chartsource.Options{Credentials: creds, Override: overrides(map[string]string{"https://elsewhere.example/charts": dir})})
+	ref := chartsource.ChartRef{RepoURL: idx.URL, Chart: "sealed-secrets", SourceKind: "HelmRepository", SourceNamespace: "flux-system", SourceName: "private"}
+	if _, _, err := f.Fetch(context.Background(), ref); err != nil {
+		t.Fatal(err)
+	}
+	if len(asked) != 1 || asked[0] != "HelmRepository/flux-system/private" {
+		t.Errorf("credentials asked for %v, want HelmRepository/flux-system/private once", asked)
+	}
+	ref.RepoURL = "https://elsewhere.example/charts"
+	if _, _, err := f.Fetch(context.Background(), ref); err != nil {
+		t.Fatal(err)
+	}
+	if len(asked) != 1 {
+		t.Errorf("credentials asked for an overridden repository: %v", asked)
+	}
+}

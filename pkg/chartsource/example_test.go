@@ -18,6 +18,10 @@ func ExampleFetcher_Fetch() {
 	f, err := chartsource.New(chartsource.Options{
 		// drift passes --repo-override here: ORIGINAL=LOCAL_DIR or =URL.
 		Override: func(url string) string { return url },
+		// The plugin reads a source's secretRef Secret; this package never does.
+		Credentials: func(ctx context.Context, kind, namespace, name string) (*chartsource.BasicAuth, error) {
+			return nil, nil // no secretRef
+		},
 	})
 	if err != nil {
 		log.Fatal(err)
@@ -30,7 +34,7 @@ func ExampleFetcher_Fetch() {
 		SourceKind:      "HelmRepository",
 		SourceNamespace: "flux-system",
 		SourceName:      "podinfo",
-		// Credentials: &chartsource.BasicAuth{...} from the secretRef.
+		// Credentials: &chartsource.BasicAuth{...} when the caller has them.
 	}
 	path, digest, err := f.Fetch(context.Background(), helmRelease)
 	if err != nil {
