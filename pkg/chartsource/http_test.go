@@ -170,6 +170,18 @@ func TestHTTPHostileRepository(t *testing.T) {
 			}
 		})
 	}
+	t.Run("index digest naming a path", func(t *testing.T) {
+		srv := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, _ = w.Write([]byte("apiVersion: v1\nentries:\n  app:\n  - name: app\n    version: 1.0.0\n    apiVersion: v2\n    digest: ../../../../etc/passwd\n    urls: [app-1.0.0.tgz]\n"))
+		}))
+		_, _, err := newFetcher(t, chartsource.Options{}).Fetch(context.Background(), chartsource.ChartRef{RepoURL: srv.URL, Chart: "app"})
+		if err == nil || !strings.Contains(err.Error(), "invalid sha256 digest") {
+			t.Fatalf("err = %v, want the digest refused", err)
+		}
+		if n := countSuffix(srv.requests(), ".tgz"); n != 0 {
+			t.Errorf("the chart was downloaded %d times", n)
+		}
+	})
 	t.Run("redirect to file://", func(t *testing.T) {
 		srv := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, "file:///etc/passwd", http.StatusFound)
