@@ -28,7 +28,7 @@ func addSourceFlags(f *pflag.FlagSet, o *Options) {
 	f.StringArrayVar(&o.FluxKustomizations, "flux-kustomization", nil, "Flux Kustomization to compare, NAME or NAMESPACE/NAME (repeatable)")
 	f.BoolVar(&o.AllFlux, "all-flux", false, "Compare every Flux Kustomization, in all namespaces")
 	f.StringVar(&o.FluxNamespace, "flux-namespace", o.FluxNamespace, "Namespace of --flux-kustomization NAME")
-	f.StringArrayVar(&o.RepoOverrides, "repo-override", nil, "Fetch ORIGINAL_URL from LOCAL_URL instead, ORIGINAL_URL=LOCAL_URL (an ORIGINAL_URL ending in / maps every URL it starts; repeatable)")
+	f.StringArrayVar(&o.RepoOverrides, "repo-override", nil, "Fetch ORIGINAL_URL (a Git repository, a Helm chart repository, an oci:// registry) from LOCAL_URL instead (a URL; for charts also a local directory), ORIGINAL_URL=LOCAL_URL (an ORIGINAL_URL ending in / maps every URL it starts; repeatable)")
 	f.BoolVar(&o.AppliedRevision, "applied-revision", false, "Compare Argo CD and Flux sources with the commit the operator last synced or applied (from its status), not the revision it follows")
 }
 
