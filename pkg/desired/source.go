@@ -117,6 +117,7 @@ func ReadFiles(ctx context.Context, opts manifest.Options) ([]compare.Desired, [
 type Fetcher struct {
 	opts      Options
 	checkouts map[string]*fetched
+	artifacts map[string]*pulled
 }
 
 type fetched struct {
@@ -126,7 +127,7 @@ type fetched struct {
 
 // NewFetcher returns a Fetcher whose sources start from opts.
 func NewFetcher(opts Options) *Fetcher {
-	return &Fetcher{opts: opts, checkouts: map[string]*fetched{}}
+	return &Fetcher{opts: opts, checkouts: map[string]*fetched{}, artifacts: map[string]*pulled{}}
 }
 
 // Close removes every checkout fetched so far.
@@ -137,6 +138,10 @@ func (f *Fetcher) Close() {
 		}
 	}
 	f.checkouts = map[string]*fetched{}
+	for _, p := range f.artifacts {
+		_ = p.art.Close()
+	}
+	f.artifacts = map[string]*pulled{}
 }
 
 // fetch checks out url at revision (the whole repository: paths are
@@ -263,6 +268,9 @@ func (f *Fetcher) Operator(ctx context.Context, op *gitopsapi.Source, explicit b
 		Ignore: o.Ignore.Merge(op.Ignore), Warnings: append([]string(nil), op.Warnings...)}
 	s.Tracking = Tracking(op)
 	s.PruneSelector = o.PruneSelector
+	if op.OCI != nil {
+		return f.operatorOCI(ctx, s, op, explicit, namespaced)
+	}
 	rev := op.Revision
 	if o.AppliedRevision {
 		if c := op.AppliedCommit(); c != "" {

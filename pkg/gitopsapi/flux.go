@@ -59,7 +59,12 @@ func ListFluxKustomizations(ctx context.Context, r cluster.Reader, namespace str
 // returns the source. A missing repository is the source's Problem.
 func fluxWithRepo(ctx context.Context, r cluster.Reader, ks *unstructured.Unstructured, repos map[string]*unstructured.Unstructured) (*Source, error) {
 	kind := str(ks.Object, "spec", "sourceRef", "kind")
-	if kind != GitRepositoryGVK.Kind {
+	gvk := GitRepositoryGVK
+	switch kind {
+	case GitRepositoryGVK.Kind:
+	case OCIRepositoryGVK.Kind:
+		gvk = OCIRepositoryGVK
+	default:
 		return FluxSource(ks, nil), nil
 	}
 	ns := str(ks.Object, "spec", "sourceRef", "namespace")
@@ -67,10 +72,10 @@ func fluxWithRepo(ctx context.Context, r cluster.Reader, ks *unstructured.Unstru
 		ns = ks.GetNamespace()
 	}
 	name := str(ks.Object, "spec", "sourceRef", "name")
-	key := ns + "/" + name
+	key := kind + "/" + ns + "/" + name
 	repo, ok := repos[key]
 	if !ok {
-		m, err := mapping(ctx, r, GitRepositoryGVK, "Flux's source-controller")
+		m, err := sourceMapping(ctx, r, gvk)
 		if err != nil {
 			return nil, err
 		}
@@ -81,14 +86,17 @@ func fluxWithRepo(ctx context.Context, r cluster.Reader, ks *unstructured.Unstru
 		case errors.As(err, &status) && !apierrors.IsUnauthorized(err):
 			// Forbidden and the like: this source's problem only.
 			s := FluxSource(ks, nil)
-			s.Problem = fmt.Sprintf("reading GitRepository %s: %v", key, err)
+			s.Problem = fmt.Sprintf("reading %s: %v", key, err)
 			return s, nil
 		default:
-			return nil, fmt.Errorf("reading Flux GitRepository %s: %w", key, err)
+			return nil, fmt.Errorf("reading Flux %s: %w", key, err)
 		}
 		repos[key] = repo
 	}
 	s := FluxSource(ks, repo)
+	if err := loadOCISecret(ctx, r, s); err != nil {
+		return nil, err
+	}
 	if s.PostBuild != nil && s.Skip() == "" {
 		// A ConfigMap or Secret that cannot be read fails the render, as
 		// it fails kustomize-controller's build; an interruption is fatal.
@@ -148,8 +156,8 @@ func FluxSource(ks, repo *unstructured.Unstructured) *Source {
 
 	kind := str(o, "spec", "sourceRef", "kind")
 	switch {
-	case kind != GitRepositoryGVK.Kind:
-		setUnsupported(s, fmt.Sprintf("sources of kind %s (only GitRepository is)", kind))
+	case kind != GitRepositoryGVK.Kind && kind != OCIRepositoryGVK.Kind:
+		setUnsupported(s, fmt.Sprintf("sources of kind %s (only GitRepository and OCIRepository are)", kind))
 		return s
 	case repo == nil:
 		ns := str(o, "spec", "sourceRef", "namespace")
@@ -157,8 +165,11 @@ func FluxSource(ks, repo *unstructured.Unstructured) *Source {
 			ns = s.Namespace
 		}
 		if s.Problem == "" {
-			s.Problem = fmt.Sprintf("GitRepository %s/%s not found", ns, str(o, "spec", "sourceRef", "name"))
+			s.Problem = fmt.Sprintf("%s %s/%s not found", kind, ns, str(o, "spec", "sourceRef", "name"))
 		}
+		return s
+	case kind == OCIRepositoryGVK.Kind:
+		fluxOCI(s, repo)
 		return s
 	}
 	r := repo.Object

@@ -48,6 +48,10 @@ type Source struct {
 	Revision string
 	Semver   string
 	Path     string
+	// OCI, for a Flux OCIRepository source, says which artifact to pull
+	// (RepoURL is then its oci:// URL, Revision and Semver unset); nil
+	// for Git sources.
+	OCI *OCISource
 
 	// Directory: how a path without a kustomization file is read (Argo CD
 	// directory sources).
