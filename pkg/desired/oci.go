@@ -67,6 +67,10 @@ func (f *Fetcher) operatorOCI(ctx context.Context, s Source, op *gitopsapi.Sourc
 		root = art.Root
 		label := s.Origin.Revision
 		s.Origin.Revision, s.Origin.Commit = art.Revision, art.Revision
+		if spec.Ref.Digest != "" && spec.Ref.Digest != o.Digest {
+			// Pulled by the digest Flux applied: its revision names the tag.
+			s.Origin.Revision, s.Origin.Commit = op.Status.Revision, op.Status.Revision
+		}
 		if !f.opts.AppliedRevision && o.Semver != "" {
 			s.Origin.Revision += " (" + label + ")"
 		}
