@@ -1,7 +1,7 @@
 // Package gitopsapi provides the desired-state sources that GitOps
 // operators describe in their own objects: an Argo CD Application
 // (argoproj.io/v1alpha1) or a Flux Kustomization
-// (kustomize.toolkit.fluxcd.io/v1) with its GitRepository
+// (kustomize.toolkit.fluxcd.io/v1) with its GitRepository or OCIRepository
 // (source.toolkit.fluxcd.io/v1), read through pkg/cluster's Reader into a
 // neutral Source: repository, revision and path; how the operator turns the
 // path into objects (plain directory, kustomize, its own kustomize options);
