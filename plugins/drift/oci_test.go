@@ -36,7 +36,7 @@ const ociCanary = "canary-s3cr3t-7f3a"
 // host:port.
 func ociRegistry(t *testing.T, private bool) string {
 	t.Helper()
-	var h http.Handler = registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	h := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
 	if private {
 		inner := h
 		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
