@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log"
@@ -261,6 +262,16 @@ func TestFluxOCIRepository(t *testing.T) {
 		// kustomize-controller takes the field back.
 		kubectl(t, cp, ociApplied, "apply", "--server-side", "--force-conflicts", "--field-manager=kustomize-controller", "-f", "-")
 		check(t, "server", nil, cli.ExitOK, "", "1.1.0@"+green)
+
+		// drift status shows Flux's revision next to the one compared.
+		r := runDrift(t, cp, "status", "-n", "oci-flux", args[2] /* --repo-override */, "-o", "json")
+		var st JSONStatus
+		if err := json.Unmarshal([]byte(r.stdout), &st); err != nil || r.code != cli.ExitOK || len(st.Sources) != 1 {
+			t.Fatalf("status: exit %d, %v\n%s\n%s", r.code, err, r.stdout, r.stderr)
+		}
+		if row := st.Sources[0]; row.Drift != "in-sync" || row.Commit != "1.1.0@"+green || row.Operator == nil || row.Operator.Revision != row.Commit {
+			t.Errorf("status row %+v (operator %+v)", row, row.Operator)
+		}
 	})
 
 	t.Run("--repo-override to the unpacked artifact", func(t *testing.T) {
