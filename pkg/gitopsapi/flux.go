@@ -76,6 +76,12 @@ func fluxWithRepo(ctx context.Context, r cluster.Reader, ks *unstructured.Unstru
 	repo, ok := repos[key]
 	if !ok {
 		m, err := sourceMapping(ctx, r, gvk)
+		if err != nil && gvk.Kind == OCIRepositoryGVK.Kind && errors.Is(err, ErrNotInstalled) {
+			// Only this source's problem: the others still compare.
+			s := FluxSource(ks, nil)
+			s.Problem = err.Error()
+			return s, nil
+		}
 		if err != nil {
 			return nil, err
 		}
