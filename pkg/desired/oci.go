@@ -78,7 +78,7 @@ func (f *Fetcher) operatorOCI(ctx context.Context, s Source, op *gitopsapi.Sourc
 			s.Warnings = append(s.Warnings, fmt.Sprintf("Flux last applied %s; comparing with %s, what the registry serves now", applied, art.Revision))
 		}
 		for _, l := range art.SkippedLinks {
-			s.Warnings = append(s.Warnings, "skipped symbolic link "+l+" in the artifact (source-controller skips them)")
+			s.Warnings = append(s.Warnings, "skipped symbolic link "+l+" in the artifact (Flux skips them)")
 		}
 	}
 	s.Root = root

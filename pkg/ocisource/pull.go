@@ -139,7 +139,7 @@ type Artifact struct {
 	// .source, .created as `flux push artifact` writes them).
 	Annotations map[string]string
 	// SkippedLinks are the symbolic links not created (source-controller
-	// skips them).
+	// and kustomize-controller skip them).
 	SkippedLinks []string
 }
 
@@ -251,7 +251,7 @@ func Pull(ctx context.Context, spec Spec) (_ *Artifact, err error) {
 			_ = os.RemoveAll(root)
 		}
 	}()
-	if art.SkippedLinks, err = untar(ctx, rc, art.Root, limits.UnpackedBytes, op == OperationExtract); err != nil {
+	if art.SkippedLinks, err = untar(ctx, rc, art.Root, limits.UnpackedBytes); err != nil {
 		return nil, fmt.Errorf("unpacking %s: %w", art.Revision, err)
 	}
 	if op == OperationExtract {

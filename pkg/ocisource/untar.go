@@ -24,12 +24,11 @@ var ErrUnsafeEntry = errors.New("unsafe tar entry")
 
 // untar extracts the gzip-compressed tar r into dir, which exists and is
 // empty. Symbolic links are not created: those that point inside dir are
-// skipped (as source-controller skips them when it extracts a layer) when
-// skipLinks is set and refused otherwise (as kustomize-controller refuses
-// them in an artifact it unpacks); those pointing out are always refused.
-// At most maxBytes are decompressed. It returns the names of the links
-// skipped.
-func untar(ctx context.Context, r io.Reader, dir string, maxBytes int64, skipLinks bool) ([]string, error) {
+// skipped, as source-controller skips them when it extracts a layer and
+// kustomize-controller when it unpacks an artifact; those pointing out
+// are refused. At most maxBytes are decompressed. It returns the names of
+// the links skipped.
+func untar(ctx context.Context, r io.Reader, dir string, maxBytes int64) ([]string, error) {
 	zr, err := gzip.NewReader(r)
 	if err != nil {
 		return nil, fmt.Errorf("reading the layer: not gzip-compressed: %w", err)
@@ -66,9 +65,6 @@ func untar(ctx context.Context, r io.Reader, dir string, maxBytes int64, skipLin
 		case tar.TypeSymlink:
 			if !linkInside(rel, h.Linkname) {
 				return nil, fmt.Errorf("tar entry %q: symbolic link to %q points outside the artifact: %w", h.Name, h.Linkname, ErrUnsafeEntry)
-			}
-			if !skipLinks {
-				return nil, fmt.Errorf("tar entry %q: symbolic links are not allowed in an artifact Flux unpacks whole (layerSelector operation copy): %w", h.Name, ErrUnsafeEntry)
 			}
 			skipped = append(skipped, rel)
 		case tar.TypeLink:
