@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"regexp"
@@ -253,6 +254,11 @@ func Pull(ctx context.Context, spec Spec) (_ *Artifact, err error) {
 	}()
 	if art.SkippedLinks, err = untar(ctx, rc, art.Root, limits.UnpackedBytes); err != nil {
 		return nil, fmt.Errorf("unpacking %s: %w", art.Revision, err)
+	}
+	// The layer's digest is checked when it is read to its end: what
+	// follows the tar's end must be read too.
+	if _, err = io.Copy(io.Discard, rc); err != nil {
+		return nil, fmt.Errorf("verifying layer %s: %w", layer.Digest, err)
 	}
 	if op == OperationExtract {
 		if err := applyIgnore(art.Root, spec.Ignore); err != nil {

@@ -370,3 +370,36 @@ func TestPullProviders(t *testing.T) {
 		}
 	}
 }
+
+// TestPullVerifiesTheLayerDigest: a registry serving other content under
+// the layer's digest is an error, even when that content unpacks.
+func TestPullVerifiesTheLayerDigest(t *testing.T) {
+	isolate(t)
+	swap := tgz(t, file("deploy/app.yaml", "kind: ConfigMap # swapped\n"))
+	var layerDigest atomic.Value
+	layerDigest.Store("")
+	host := startRegistry(t, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if d := layerDigest.Load().(string); d != "" && r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/blobs/"+d) {
+				_, _ = w.Write(swap)
+				return
+			}
+			h.ServeHTTP(w, r)
+		})
+	})
+	l := fluxLayer(t, file("deploy/app.yaml", "kind: ConfigMap\n"))
+	pushArtifact(t, host, "app:v1", l)
+	d, err := l.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	layerDigest.Store(d.String())
+	tmp := t.TempDir()
+	_, err = Pull(context.Background(), Spec{URL: "oci://" + host + "/app", Ref: Ref{Tag: "v1"}, TempDir: tmp})
+	if err == nil || !strings.Contains(err.Error(), d.String()) {
+		t.Errorf("err = %v, want a verification error naming %s", err, d)
+	}
+	if left, _ := os.ReadDir(tmp); len(left) != 0 {
+		t.Errorf("left behind: %v", left)
+	}
+}
