@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -28,6 +29,7 @@ import (
 
 	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/cli"
 	"github.com/kubectl-gitops/kubectl-gitops/test/controlplane"
+	"github.com/kubectl-gitops/kubectl-gitops/test/peertools"
 )
 
 const ociCanary = "canary-s3cr3t-7f3a"
@@ -172,6 +174,9 @@ func TestFluxOCIRepository(t *testing.T) {
 	cp := controlplane.ForTest(t)
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp)
+	// The peer tools are found through $HOME's cache: look them up before
+	// $HOME changes (keeping the user's docker config out of the test).
+	_, _ = peertools.Dir(peertools.Flux)
 	t.Setenv("HOME", t.TempDir())
 	t.Setenv("DOCKER_CONFIG", t.TempDir())
 	host := ociRegistry(t, false)
@@ -334,6 +339,32 @@ data: {.dockerconfigjson: `+config+`}
 		}
 		if _, err := os.Stat(filepath.Join(filepath.Dir(tmp), "escape.yaml")); err == nil {
 			t.Error("a file was written outside the artifact")
+		}
+	})
+
+	t.Run("an artifact pushed by the real flux CLI", func(t *testing.T) {
+		flux := peertools.Require(t, peertools.Flux, "flux")
+		dir := t.TempDir()
+		for _, e := range ociApp("green") {
+			p := filepath.Join(dir, filepath.FromSlash(e.Name))
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(p, []byte(e.body), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		cmd := exec.Command(flux, "push", "artifact", "oci://"+host+"/app:from-flux", "--path="+dir, "--insecure-registry",
+			"--source=https://github.com/example/fleet", "--revision=main@sha1:0123456789abcdef0123456789abcdef01234567", "--output=json")
+		cmd.Env = append(os.Environ(), "KUBECONFIG="+filepath.Join(t.TempDir(), "none"))
+		out, err := cmd.Output()
+		var pushed struct{ Digest string }
+		if err != nil || json.Unmarshal(out, &pushed) != nil {
+			t.Fatalf("flux push artifact: %v\n%s", err, out)
+		}
+		apply("{tag: from-flux}", "")
+		for _, mode := range []string{"server", "local"} {
+			check(t, mode, nil, cli.ExitOK, "", "from-flux@"+pushed.Digest)
 		}
 	})
 
