@@ -327,13 +327,14 @@ func listTags(ctx context.Context, repo name.Repository, maxTags int, opts []rem
 		return nil, fmt.Errorf("listing tags: %w", err)
 	}
 	var tags []string
+	seen := 0 // an empty page counts as a tag: pages never end otherwise
 	for l.HasNext() {
 		page, err := l.Next(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("listing tags: %w", err)
 		}
 		tags = append(tags, page.Tags...)
-		if len(tags) > maxTags {
+		if seen += max(1, len(page.Tags)); seen > maxTags {
 			return nil, fmt.Errorf("listing tags: more than %d tags: %w", maxTags, ErrTooLarge)
 		}
 	}

@@ -403,3 +403,25 @@ func TestPullVerifiesTheLayerDigest(t *testing.T) {
 		t.Errorf("left behind: %v", left)
 	}
 }
+
+// TestPullEndlessTagPages: a registry whose tag list never ends (empty
+// pages, each pointing to the next) is stopped by the tag limit.
+func TestPullEndlessTagPages(t *testing.T) {
+	isolate(t)
+	var pages atomic.Int64
+	host := startRegistry(t, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.HasSuffix(r.URL.Path, "/tags/list") {
+				n := pages.Add(1)
+				w.Header().Set("Link", fmt.Sprintf(`</v2/app/tags/list?n=100&last=page%d>; rel="next"`, n))
+				_, _ = w.Write([]byte(`{"name":"app","tags":[]}`))
+				return
+			}
+			h.ServeHTTP(w, r)
+		})
+	})
+	_, err := Pull(context.Background(), Spec{URL: "oci://" + host + "/app", Ref: Ref{Semver: ">=1.0.0"}, Limits: Limits{Tags: 50}})
+	if !errors.Is(err, ErrTooLarge) || pages.Load() > 51 {
+		t.Errorf("err = %v after %d pages, want ErrTooLarge within 51", err, pages.Load())
+	}
+}
