@@ -98,11 +98,11 @@ func (f *Fetcher) pull(ctx context.Context, spec ocisource.Spec) (*ocisource.Art
 		ignore = *spec.Ignore
 	}
 	key := fmt.Sprintf("%s\x00%+v\x00%+v\x00%v\x00%s\x00%s\x00%s", spec.URL, spec.Ref, spec.LayerSelector, spec.Insecure, spec.Provider, ignore, spec.DockerConfigJSON)
-	if p, ok := f.artifacts[key]; ok {
+	if p, ok := f.ociArtifacts[key]; ok {
 		return p.art, p.err
 	}
 	art, err := ocisource.Pull(ctx, spec)
-	f.artifacts[key] = &pulled{art, err}
+	f.ociArtifacts[key] = &pulled{art, err}
 	return art, err
 }
 

@@ -115,9 +115,9 @@ func ReadFiles(ctx context.Context, opts manifest.Options) ([]compare.Desired, [
 // Fetcher reads Git and operator sources, fetching each repository and
 // revision once. Close removes its checkouts.
 type Fetcher struct {
-	opts      Options
-	checkouts map[string]*fetched
-	artifacts map[string]*pulled
+	opts         Options
+	checkouts    map[string]*fetched
+	ociArtifacts map[string]*pulled
 }
 
 type fetched struct {
@@ -127,7 +127,7 @@ type fetched struct {
 
 // NewFetcher returns a Fetcher whose sources start from opts.
 func NewFetcher(opts Options) *Fetcher {
-	return &Fetcher{opts: opts, checkouts: map[string]*fetched{}, artifacts: map[string]*pulled{}}
+	return &Fetcher{opts: opts, checkouts: map[string]*fetched{}, ociArtifacts: map[string]*pulled{}}
 }
 
 // Close removes every checkout fetched so far.
@@ -138,10 +138,10 @@ func (f *Fetcher) Close() {
 		}
 	}
 	f.checkouts = map[string]*fetched{}
-	for _, p := range f.artifacts {
+	for _, p := range f.ociArtifacts {
 		_ = p.art.Close()
 	}
-	f.artifacts = map[string]*pulled{}
+	f.ociArtifacts = map[string]*pulled{}
 }
 
 // fetch checks out url at revision (the whole repository: paths are
