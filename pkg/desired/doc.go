@@ -8,7 +8,8 @@
 //
 // Every plugin that needs desired state goes through it: drift (and its
 // watch, fleet and status), promote's drift gate, and a new source kind
-// (Helm, OCI) lands here once.
+// (Helm) lands here once; Flux OCIRepository artifacts come through
+// pkg/ocisource.
 //
 // It must not import cobra, pflag, cli-runtime or the plugins, never writes
 // to stdout or stderr (warnings are returned as data), and does not reach

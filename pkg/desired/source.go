@@ -116,8 +116,9 @@ func ReadFiles(ctx context.Context, opts manifest.Options) ([]compare.Desired, [
 // Fetcher reads Git and operator sources, fetching each repository and
 // revision once. Close removes its checkouts.
 type Fetcher struct {
-	opts      Options
-	checkouts map[string]*fetched
+	opts         Options
+	checkouts    map[string]*fetched
+	ociArtifacts map[string]*pulled
 	// artifacts holds the Flux artifacts built from checkouts, by kind,
 	// namespace, name and revision.
 	artifacts map[string]*built
@@ -137,7 +138,7 @@ type fetched struct {
 
 // NewFetcher returns a Fetcher whose sources start from opts.
 func NewFetcher(opts Options) *Fetcher {
-	return &Fetcher{opts: opts, checkouts: map[string]*fetched{}, artifacts: map[string]*built{}}
+	return &Fetcher{opts: opts, checkouts: map[string]*fetched{}, artifacts: map[string]*built{}, ociArtifacts: map[string]*pulled{}}
 }
 
 // Close removes every checkout fetched so far.
@@ -154,6 +155,10 @@ func (f *Fetcher) Close() {
 		}
 	}
 	f.artifacts = map[string]*built{}
+	for _, p := range f.ociArtifacts {
+		_ = p.art.Close()
+	}
+	f.ociArtifacts = map[string]*pulled{}
 }
 
 // fetch checks out url at revision (the whole repository: paths are
@@ -283,6 +288,9 @@ func (f *Fetcher) Operator(ctx context.Context, op *gitopsapi.Source, explicit b
 		Ignore: o.Ignore.Merge(op.Ignore), Warnings: append([]string(nil), op.Warnings...)}
 	s.Tracking = Tracking(op)
 	s.PruneSelector = o.PruneSelector
+	if op.OCI != nil {
+		return f.operatorOCI(ctx, s, op, explicit, namespaced)
+	}
 	rev := op.Revision
 	if o.AppliedRevision {
 		if c := op.AppliedCommit(); c != "" {

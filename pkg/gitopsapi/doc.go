@@ -1,7 +1,7 @@
 // Package gitopsapi provides the desired-state sources that GitOps
 // operators describe in their own objects: an Argo CD Application
 // (argoproj.io/v1alpha1) or a Flux Kustomization
-// (kustomize.toolkit.fluxcd.io/v1) with its GitRepository
+// (kustomize.toolkit.fluxcd.io/v1) with its GitRepository or OCIRepository
 // (source.toolkit.fluxcd.io/v1) or its ExternalArtifact and the
 // ArtifactGenerator that produces it (source.extensions.fluxcd.io/v1beta1),
 // read through pkg/cluster's Reader into a

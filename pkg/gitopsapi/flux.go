@@ -71,7 +71,12 @@ func fluxWithRepo(ctx context.Context, r cluster.Reader, ks *unstructured.Unstru
 		}
 		return fluxPostBuildLoad(ctx, r, s)
 	}
-	if kind != GitRepositoryGVK.Kind {
+	gvk := GitRepositoryGVK
+	switch kind {
+	case GitRepositoryGVK.Kind:
+	case OCIRepositoryGVK.Kind:
+		gvk = OCIRepositoryGVK
+	default:
 		return FluxSource(ks, nil), nil
 	}
 	ns := str(ks.Object, "spec", "sourceRef", "namespace")
@@ -79,10 +84,16 @@ func fluxWithRepo(ctx context.Context, r cluster.Reader, ks *unstructured.Unstru
 		ns = ks.GetNamespace()
 	}
 	name := str(ks.Object, "spec", "sourceRef", "name")
-	key := ns + "/" + name
+	key := kind + "/" + ns + "/" + name
 	repo, ok := repos[key]
 	if !ok {
-		m, err := mapping(ctx, r, GitRepositoryGVK, "Flux's source-controller")
+		m, err := sourceMapping(ctx, r, gvk)
+		if err != nil && gvk.Kind == OCIRepositoryGVK.Kind && errors.Is(err, ErrNotInstalled) {
+			// Only this source's problem: the others still compare.
+			s := FluxSource(ks, nil)
+			s.Problem = err.Error()
+			return s, nil
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -93,10 +104,10 @@ func fluxWithRepo(ctx context.Context, r cluster.Reader, ks *unstructured.Unstru
 		case errors.As(err, &status) && !apierrors.IsUnauthorized(err):
 			// Forbidden and the like: this source's problem only.
 			s := FluxSource(ks, nil)
-			s.Problem = fmt.Sprintf("reading GitRepository %s: %v", key, err)
+			s.Problem = fmt.Sprintf("reading %s: %v", key, err)
 			return s, nil
 		default:
-			return nil, fmt.Errorf("reading Flux GitRepository %s: %w", key, err)
+			return nil, fmt.Errorf("reading Flux %s: %w", key, err)
 		}
 		repos[key] = repo
 	}
@@ -107,6 +118,9 @@ func fluxWithRepo(ctx context.Context, r cluster.Reader, ks *unstructured.Unstru
 			return nil, err
 		}
 		s.Problem = problem
+	}
+	if err := loadOCISecret(ctx, r, s); err != nil {
+		return nil, err
 	}
 	return fluxPostBuildLoad(ctx, r, s)
 }
@@ -178,8 +192,8 @@ func FluxSource(ks, repo *unstructured.Unstructured) *Source {
 			s.Problem = unreadArtifact(ks)
 		}
 		return s
-	case kind != GitRepositoryGVK.Kind:
-		setUnsupported(s, fmt.Sprintf("sources of kind %s (only GitRepository and ExternalArtifact are)", kind))
+	case kind != GitRepositoryGVK.Kind && kind != OCIRepositoryGVK.Kind:
+		setUnsupported(s, fmt.Sprintf("sources of kind %s (only GitRepository, OCIRepository and ExternalArtifact are)", kind))
 		return s
 	case repo == nil:
 		ns := str(o, "spec", "sourceRef", "namespace")
@@ -187,8 +201,11 @@ func FluxSource(ks, repo *unstructured.Unstructured) *Source {
 			ns = s.Namespace
 		}
 		if s.Problem == "" {
-			s.Problem = fmt.Sprintf("GitRepository %s/%s not found", ns, str(o, "spec", "sourceRef", "name"))
+			s.Problem = fmt.Sprintf("%s %s/%s not found", kind, ns, str(o, "spec", "sourceRef", "name"))
 		}
+		return s
+	case kind == OCIRepositoryGVK.Kind:
+		fluxOCI(s, repo)
 		return s
 	}
 	s.Git = fluxGitRepository(repo)

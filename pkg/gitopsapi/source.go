@@ -48,6 +48,10 @@ type Source struct {
 	Revision string
 	Semver   string
 	Path     string
+	// OCI, for a Flux OCIRepository source, says which artifact to pull
+	// (RepoURL is then its oci:// URL, Revision and Semver unset); nil
+	// for Git sources.
+	OCI *OCISource
 
 	// Git is the Flux GitRepository the manifests come from (RepoURL,
 	// Revision and Semver are its own), with its includes and ignore

@@ -289,9 +289,33 @@ status:
 		})
 	}
 	t.Run("OCIRepository", func(t *testing.T) {
-		s := FluxSource(obj(t, strings.Replace(ks, "kind: GitRepository", "kind: OCIRepository", 1)), nil)
-		if s.Unsupported != "sources of kind OCIRepository (only GitRepository and ExternalArtifact are)" || s.Skip() == "" {
-			t.Errorf("unsupported %q", s.Unsupported)
+		oks := strings.Replace(ks, "kind: GitRepository", "kind: OCIRepository", 1)
+		s := FluxSource(obj(t, oks), nil)
+		if s.Problem != "OCIRepository flux-system/fleet not found" || s.Unsupported != "" {
+			t.Errorf("missing: problem %q, unsupported %q", s.Problem, s.Unsupported)
+		}
+		repo := "apiVersion: source.toolkit.fluxcd.io/v1\nkind: OCIRepository\nmetadata: {name: fleet, namespace: flux-system}\n" +
+			"spec: {url: oci://ghcr.io/org/app, ref: {semver: '>=1.0.0', semverFilter: '-rc', tag: v1, digest: 'sha256:ab'}, " +
+			"layerSelector: {mediaType: application/x-tar, operation: copy}, insecure: true, ignore: 'a/\nb/', secretRef: {name: regcred}, verify: {provider: cosign}}\n" +
+			"status: {artifact: {revision: 'v1@sha256:ab'}}\n"
+		s = FluxSource(obj(t, oks), obj(t, repo))
+		want := &OCISource{Namespace: "flux-system", Name: "fleet", URL: "oci://ghcr.io/org/app", Tag: "v1", Semver: ">=1.0.0", SemverFilter: "-rc",
+			Digest: "sha256:ab", LayerMediaType: "application/x-tar", LayerOperation: "copy", Insecure: true, SecretName: "regcred", Revision: "v1@sha256:ab"}
+		ign := "a/ b/" // a folded flow scalar
+		want.Ignore = &ign
+		if diff := cmp.Diff(want, s.OCI); diff != "" || s.RepoURL != want.URL || s.Skip() != "" {
+			t.Errorf("OCI (-want +got):\n%s\nrepo %q, skip %q", diff, s.RepoURL, s.Skip())
+		}
+		if w := s.Warnings; len(w) == 0 || !strings.Contains(w[len(w)-1], "OCIRepository flux-system/fleet: its signatures are not verified") {
+			t.Errorf("warnings %q", s.Warnings)
+		}
+		s = FluxSource(obj(t, oks), obj(t, strings.Replace(repo, "insecure: true", "provider: aws", 1)))
+		if !strings.HasPrefix(s.Skip(), "not supported: provider aws of OCIRepository flux-system/fleet") {
+			t.Errorf("provider aws: skip %q", s.Skip())
+		}
+		s = FluxSource(obj(t, strings.Replace(ks, "kind: GitRepository", "kind: Bucket", 1)), nil)
+		if s.Unsupported != "sources of kind Bucket (only GitRepository, OCIRepository and ExternalArtifact are)" {
+			t.Errorf("Bucket: unsupported %q", s.Unsupported)
 		}
 	})
 	t.Run("no inventory", func(t *testing.T) {
