@@ -389,7 +389,7 @@ func fluxDiffLines(out string) []string {
 // driftActions is drift's report in flux diff's words: modified is
 // "drifted", missing "created", extraneous "deleted".
 func driftActions(r report) []string {
-	words := map[string]string{"modified": "drifted", "missing": "created", "extraneous": "deleted"}
+	words := map[string]string{"modified": "drifted", "missing": "created", "extraneous": "deleted", "skipped": "skipped"}
 	var out []string
 	for _, o := range r.Objects {
 		if o.Status == "unchanged" {
@@ -455,7 +455,7 @@ func TestFluxDiffDifferential(t *testing.T) {
 	})
 	kubectl(t, cp, inventoryPatch(
 		"apps Deployment shop web v1", "core Service shop web v1", "core ConfigMap shop web-config v1",
-		"core ConfigMap shop web-scripts v1", "core ConfigMap shop web-legacy v1"),
+		"core ConfigMap shop web-scripts v1", "core ConfigMap shop web-seed v1", "core ConfigMap shop web-legacy v1"),
 		"patch", "-n", "flux-system", "kustomization", ks, "--subresource=status", "--type=merge", "--patch-file=/dev/stdin")
 
 	apply := func(t *testing.T) {
@@ -497,7 +497,9 @@ func TestFluxDiffDifferential(t *testing.T) {
 		}
 	}
 
-	const stalePruned = "ConfigMap/shop/web-legacy deleted"
+	// Every run: the stale object is pruned, the seeded one
+	// (kustomize.toolkit.fluxcd.io/ssa: IfNotPresent) is left as it is.
+	const stalePruned, seedSkipped = "ConfigMap/shop/web-legacy deleted", "ConfigMap/shop/web-seed skipped"
 	edits := []struct {
 		name string
 		edit [][]string // kubectl commands
@@ -506,36 +508,36 @@ func TestFluxDiffDifferential(t *testing.T) {
 		// extra: what drift reports beyond flux diff, and why.
 		extra []string
 	}{
-		{name: "as applied, a stale object pruned", flux: []string{stalePruned}},
+		{name: "as applied, a stale object pruned", flux: []string{stalePruned, seedSkipped}},
 		{
 			name: "a scaled replica count",
 			edit: [][]string{{"scale", "-n", ns, "deployment/web", "--replicas=5"}},
-			flux: []string{stalePruned, "Deployment/shop/web drifted"},
+			flux: []string{stalePruned, seedSkipped, "Deployment/shop/web drifted"},
 		},
 		{
 			name: "an image",
 			edit: [][]string{{"set", "image", "-n", ns, "deployment/web", "web=ghcr.io/stefanprodan/podinfo:6.6.0"}},
-			flux: []string{stalePruned, "Deployment/shop/web drifted"},
+			flux: []string{stalePruned, seedSkipped, "Deployment/shop/web drifted"},
 		},
 		{
 			name: "a removed label",
 			edit: [][]string{{"label", "-n", ns, "service/web", "app.kubernetes.io/name-"}},
-			flux: []string{stalePruned, "Service/shop/web drifted"},
+			flux: []string{stalePruned, seedSkipped, "Service/shop/web drifted"},
 		},
 		{
 			name: "a deleted object",
 			edit: [][]string{{"delete", "-n", ns, "configmap/web-scripts"}},
-			flux: []string{"ConfigMap/shop/web-scripts created", stalePruned},
+			flux: []string{"ConfigMap/shop/web-scripts created", stalePruned, seedSkipped},
 		},
 		{
 			name: "an edited value",
 			edit: [][]string{{"patch", "-n", ns, "configmap/web-config", "--type=merge", "-p", `{"data":{"ENVIRONMENT":"prod"}}`}},
-			flux: []string{"ConfigMap/shop/web-config drifted", stalePruned},
+			flux: []string{"ConfigMap/shop/web-config drifted", stalePruned, seedSkipped},
 		},
 		{
 			name: "an added label (another manager's field: flux diff cannot see it)",
 			edit: [][]string{{"label", "-n", ns, "configmap/web-config", "team=payments"}},
-			flux: []string{stalePruned},
+			flux: []string{stalePruned, seedSkipped},
 			// flux diff's dry-run apply keeps kubectl-label's field:
 			// merged equals live.
 			extra: []string{"ConfigMap/shop/web-config drifted"},
@@ -543,8 +545,13 @@ func TestFluxDiffDifferential(t *testing.T) {
 		{
 			name:  "an added container env var (another manager's list item)",
 			edit:  [][]string{{"set", "env", "-n", ns, "deployment/web", "-c", "web", "DEBUG=1"}},
-			flux:  []string{stalePruned},
+			flux:  []string{stalePruned, seedSkipped},
 			extra: []string{"Deployment/shop/web drifted"},
+		},
+		{
+			name: "a seeded object (ssa: IfNotPresent) changed: not drift for Flux",
+			edit: [][]string{{"patch", "-n", ns, "configmap/web-seed", "--type=merge", "-p", `{"data":{"admin-email":"oncall@example.org"}}`}},
+			flux: []string{stalePruned, seedSkipped},
 		},
 		{
 			name: "all of them at once",
@@ -554,7 +561,7 @@ func TestFluxDiffDifferential(t *testing.T) {
 				{"delete", "-n", ns, "configmap/web-scripts"},
 				{"label", "-n", ns, "configmap/web-config", "team=payments"},
 			},
-			flux:  []string{stalePruned, "Deployment/shop/web drifted", "Service/shop/web drifted", "ConfigMap/shop/web-scripts created"},
+			flux:  []string{stalePruned, seedSkipped, "Deployment/shop/web drifted", "Service/shop/web drifted", "ConfigMap/shop/web-scripts created"},
 			extra: []string{"ConfigMap/shop/web-config drifted"},
 		},
 	}
