@@ -146,7 +146,7 @@ var fluxRows = []fluxRow{
 	{"kustomize-helm-example apps/staging: a base and an overlay patching its HelmRelease from a file", "fluxdiff", "clusters/staging/apps.yaml", "apps", false, "", ""},
 	{"no kustomization.yaml: plain files, a nested plain directory, a kustomization subdirectory, a README", "fluxdiff", "clusters/staging/infrastructure.yaml", "infra-configs", false, "", ""},
 	{"flux2-multi-tenancy tenants/staging: a tenant base and a per-environment patch", "fluxdiff", "clusters/staging/tenants.yaml", "tenants", false, "", ""},
-	{"targetNamespace", "fluxdiff", "clusters/staging/shop.yaml", "shop", false, "", ""},
+	{"targetNamespace; a configMapGenerator (hashed name) the Deployment refers to; an ssa: IfNotPresent object", "fluxdiff", "clusters/staging/shop.yaml", "shop", false, "", ""},
 	{"namePrefix and nameSuffix", "fluxdiff", "clusters/staging/shop.yaml", "shop-named", false, "", ""},
 	{"commonMetadata labels and annotations", "fluxdiff", "clusters/staging/shop.yaml", "shop-metadata", false, "", ""},
 	{"patches: strategic merge by label selector, JSON 6902 by name", "fluxdiff", "clusters/staging/shop.yaml", "shop-patched", false, "", ""},
