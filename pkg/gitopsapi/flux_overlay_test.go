@@ -58,3 +58,45 @@ spec:
 		t.Errorf("rendered (-kustomize-controller +drift):\n%s", diff)
 	}
 }
+
+// TestFluxIgnoreMissingComponents: with spec.ignoreMissingComponents a
+// component directory that does not exist is left out, as
+// kustomize-controller leaves it out; without it, the build fails.
+func TestFluxIgnoreMissingComponents(t *testing.T) {
+	root := writeTree(t, map[string]string{
+		"app/kustomization.yaml": "resources: [deploy.yaml]\n",
+		"app/deploy.yaml":        deploy,
+		"comp/kustomization.yaml": `apiVersion: kustomize.config.k8s.io/v1alpha1
+kind: Component
+patches: [{target: {kind: Deployment}, patch: '[{"op": "add", "path": "/spec/replicas", "value": 3}]'}]
+`,
+	})
+	for _, ignore := range []bool{true, false} {
+		var ks unstructured.Unstructured
+		if err := sigsyaml.Unmarshal([]byte(`apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: app, namespace: flux-system}
+spec:
+  path: ./app
+  sourceRef: {kind: GitRepository, name: fleet}
+  components: [../comp, ../canary]
+  ignoreMissingComponents: `+strconv.FormatBool(ignore)+`
+`), &ks.Object); err != nil {
+			t.Fatal(err)
+		}
+		repo := &unstructured.Unstructured{Object: map[string]any{"spec": map[string]any{"url": "https://git.example.com/fleet.git"}}}
+		set, err := Render(t.Context(), FluxSource(&ks, repo), root)
+		if !ignore {
+			if err == nil {
+				t.Error("a missing component without ignoreMissingComponents: no error")
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r, _, _ := unstructured.NestedInt64(set.Objects[0].Obj.Object, "spec", "replicas"); len(set.Objects) != 1 || r != 3 {
+			t.Errorf("got %d objects, replicas %d; want the Deployment patched by ../comp to 3", len(set.Objects), r)
+		}
+	}
+}

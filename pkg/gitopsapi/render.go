@@ -420,7 +420,8 @@ func holdsObjects(data []byte) bool {
 // rather than putting a kustomization on top: targetNamespace, namePrefix
 // and nameSuffix replace the file's own, patches and components are
 // appended to its own (so they apply before its namePrefix, and to the
-// names it was given), and images merge with its own entry of the same
+// names it was given; with ignoreMissingComponents, components that do not
+// exist are left out), and images merge with its own entry of the same
 // name: newName replaced when set, newTag and digest replaced together.
 func mergeFluxOverlay(mem filesys.FileSystem, target string, ov *Overlay) error {
 	file := ""
@@ -464,6 +465,9 @@ func mergeFluxOverlay(mem filesys.FileSystem, target string, ov *Overlay) error 
 	if len(ov.Components) > 0 {
 		own, _ := k["components"].([]any)
 		for _, c := range ov.Components {
+			if ov.IgnoreMissingComponents && !mem.Exists(path.Join(target, c)) {
+				continue
+			}
 			own = append(own, c)
 		}
 		k["components"] = own

@@ -152,6 +152,7 @@ var fluxRows = []fluxRow{
 	{"patches: strategic merge by label selector, JSON 6902 by name", "fluxdiff", "clusters/staging/shop.yaml", "shop-patched", false, "", ""},
 	{"images: newName and newTag, digest", "fluxdiff", "clusters/staging/shop.yaml", "shop-images", false, "", ""},
 	{"components: a patch and a resource, a generator merging a ConfigMap", "fluxdiff", "clusters/staging/shop.yaml", "shop-components", false, "", ""},
+	{"components with ignoreMissingComponents: a component that does not exist is left out", "fluxdiff", "clusters/staging/shop.yaml", "shop-optional", false, "", ""},
 	{"postBuild.substitute: ${var:=default}, ${var:-default}, $${escaped}, substitute: disabled", "fluxdiff", "clusters/staging/shop.yaml", "shop-postbuild", false, "", ""},
 	{"namePrefix over a kustomization.yaml with its own namePrefix", "fluxdiff", "clusters/staging/shop.yaml", "shop-prefixed", false, "", ""},
 	{"images over a kustomization.yaml that renames the same image", "fluxdiff", "clusters/staging/shop.yaml", "shop-pinned", false, "", ""},
