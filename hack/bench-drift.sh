@@ -4,7 +4,8 @@
 #   hack/bench-drift.sh [N...]        default: 2000
 #
 # For each N it starts a throwaway control plane (test/cmd/localcluster,
-# without controller-manager or CRDs), loads N objects (ConfigMaps,
+# without controller-manager; with the suite's CRDs only for the flux diff
+# column), loads N objects (ConfigMaps,
 # Deployments, headless Services, RoleBindings; 200 per namespace) applied
 # server-side by field manager kustomize-controller with Flux's labels,
 # drifts a tenth of them with kubectl (scale, patch, label), checks what both
