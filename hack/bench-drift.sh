@@ -4,13 +4,16 @@
 #   hack/bench-drift.sh [N...]        default: 2000
 #
 # For each N it starts a throwaway control plane (test/cmd/localcluster,
-# without controller-manager or CRDs), loads N objects (ConfigMaps,
+# without controller-manager; with the suite's CRDs only for the flux diff
+# column), loads N objects (ConfigMaps,
 # Deployments, headless Services, RoleBindings; 200 per namespace) applied
 # server-side by field manager kustomize-controller with Flux's labels,
 # drifts a tenth of them with kubectl (scale, patch, label), checks what both
 # drift modes report, and times, side by side in interleaved rounds:
 #
 #   kubectl diff --server-side (kubectl v1.37.2, its default --concurrency=1)
+#   flux diff kustomization (the Flux CLI v2.9.5 of hack/peer-tools.sh, when
+#   built; the control plane then serves Flux's CRDs, for its Kustomization)
 #   kubectl gitops drift --mode=server, and --mode=local (with peak RSS)
 #   the LIST floors: kubectl get … -A -o json, and raw LISTs (hack/benchfloor)
 #   the dry-run floor: the N server-side apply dry-runs from hack/benchfloor
@@ -23,7 +26,7 @@
 #
 # Environment:
 #   BENCH_RUNS=5               timed rounds (default 5, 1 when N > 5000)
-#   BENCH_SLOW_RUNS=3          rounds that include kubectl diff (default 3, 1 when N > 5000)
+#   BENCH_SLOW_RUNS=3          rounds that include kubectl diff and flux diff (default 3, 1 when N > 5000)
 #   BENCH_PER_NAMESPACE=200    objects per namespace
 #   BENCH_SWEEP=1,4,8,16,32,64 concurrencies tried for the dry-run floor
 #   BENCH_SWEEP_SAMPLE=2000    objects dry-run per sweep step
@@ -125,6 +128,34 @@ inside() {
 		record meta "check-$mode" "$verdict"
 	done
 
+	if [ -n "$BENCH_FLUX" ]; then
+		# flux --in-memory-build reads only below the working directory
+		# (every path here is absolute).
+		cd "$dir"
+		# The Kustomization the objects' labels name (flux diff reads it);
+		# no prune, so no inventory: flux diff compares what the path builds.
+		kubectl apply -f - >/dev/null <<-EOF
+			apiVersion: v1
+			kind: Namespace
+			metadata: {name: flux-system}
+			---
+			apiVersion: kustomize.toolkit.fluxcd.io/v1
+			kind: Kustomization
+			metadata: {name: bench, namespace: flux-system}
+			spec: {interval: 10m, path: ./, prune: false, sourceRef: {kind: GitRepository, name: bench}}
+		EOF
+		say "[N=$n] checking what flux diff kustomization reports"
+		rc=0
+		flux diff kustomization bench -n flux-system --path "$m" --in-memory-build >"$dir/fluxdiff.txt" 2>&1 || rc=$?
+		if [ "$rc" -ne 1 ]; then
+			verdict="**exit $rc**"
+			tail -n 5 "$dir/fluxdiff.txt" >&2
+		else
+			verdict="$(grep -c '► .* drifted$' "$dir/fluxdiff.txt" || true) of $drifted drifted objects reported"
+		fi
+		record meta check-fluxdiff "$verdict"
+	fi
+
 	say "[N=$n] sweeping the dry-run floor's concurrency over $BENCH_SWEEP"
 	local best
 	best=$("$BENCH_FLOOR" sweep -field-manager "$fm" -concurrency "$BENCH_SWEEP" -sample "$BENCH_SWEEP_SAMPLE" -f "$m")
@@ -134,6 +165,12 @@ inside() {
 	# The commands, run by hyperfine -N (or bash -c): output is discarded.
 	local -A label cmd want rssfile walls cpus rsss
 	local ids=(kdiff server local kget list listns dryrun) id timer=
+	if [ -n "$BENCH_FLUX" ]; then
+		ids=(kdiff fluxdiff server local kget list listns dryrun)
+		label[fluxdiff]='`flux diff kustomization bench --path DIR --in-memory-build` (Flux CLI v2.9.5)'
+		cmd[fluxdiff]="flux diff kustomization bench -n flux-system --path '$m' --in-memory-build"
+		want[fluxdiff]=1
+	fi
 	label[kdiff]='`kubectl diff --server-side --force-conflicts --field-manager=kustomize-controller -f DIR` (kubectl v1.37.2, default --concurrency=1)'
 	cmd[kdiff]="kubectl diff --server-side --force-conflicts --field-manager=$fm -f '$m'"
 	want[kdiff]=1
@@ -158,13 +195,13 @@ inside() {
 
 	# Rounds of one run of each command, interleaved so that a change in
 	# the machine's load affects all alike; kubectl diff only in the first
-	# $slow rounds.
+	# $slow rounds, as flux diff.
 	local r
 	for ((r = 1; r <= runs; r++)); do
 		record load - "$(cut -d ' ' -f 1 /proc/loadavg)"
 		say "[N=$n] round $r of $runs (load average $(cut -d ' ' -f 1-3 /proc/loadavg))"
 		for id in "${ids[@]}"; do
-			[ "$id" != kdiff ] || ((r <= slow)) || continue
+			[ "$id" != kdiff ] && [ "$id" != fluxdiff ] || ((r <= slow)) || continue
 			run_once "$id"
 		done
 	done
@@ -174,6 +211,7 @@ inside() {
 		record cpu "$id" "${cpus[$id]}"
 		[ -z "${rsss[$id]:-}" ] || record rss "$id" "${rsss[$id]}"
 	done
+	cd "$BENCH_TMP"
 	rm -rf "$dir"
 }
 
@@ -235,9 +273,18 @@ say "building hack/benchfloor and test/cmd/localcluster"
 mkdir "$BENCH_TMP/bin"
 cp "$root/bin/kubectl-gitops" "$root/bin/kubectl-gitops-drift" "$BENCH_TMP/bin/"
 cp "$root/hack/bench-drift.sh" "$BENCH_TMP/bench-drift.sh"
+# The Flux CLI, when hack/peer-tools.sh built it: the flux diff column.
+BENCH_FLUX= crds=false
+flux_dir=$(bash "$root/hack/peer-tools.sh" env 2>/dev/null | sed -n 's/^KUBECTL_GITOPS_FLUX=//p')
+if [ -n "$flux_dir" ] && [ -e "$flux_dir/.complete" ] && [ -x "$flux_dir/flux" ]; then
+	cp "$flux_dir/flux" "$BENCH_TMP/bin/flux"
+	BENCH_FLUX=$BENCH_TMP/bin/flux crds=true
+else
+	say "the Flux CLI is not built (hack/peer-tools.sh build flux): no flux diff column"
+fi
 : >"$BENCH_RESULTS"
 
-export BENCH_TMP BENCH_FLOOR BENCH_RESULTS BENCH_HYPERFINE BENCH_TIME BENCH_NICE
+export BENCH_TMP BENCH_FLOOR BENCH_RESULTS BENCH_HYPERFINE BENCH_TIME BENCH_NICE BENCH_FLUX
 export BENCH_RUNS=${BENCH_RUNS:-} BENCH_SLOW_RUNS=${BENCH_SLOW_RUNS:-}
 export BENCH_PER_NAMESPACE=${BENCH_PER_NAMESPACE:-200} BENCH_SWEEP=${BENCH_SWEEP:-1,4,8,16,32,64}
 export BENCH_SWEEP_SAMPLE=${BENCH_SWEEP_SAMPLE:-2000}
@@ -265,7 +312,7 @@ started=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 t0=$SECONDS
 for n in "${ns[@]}"; do
 	say "N=$n: starting a control plane"
-	if ! "${nice[@]}" "$BENCH_TMP/localcluster" --controller-manager=false --crds=false -- "$BENCH_TMP/bench-drift.sh" --inside "$n"; then
+	if ! "${nice[@]}" "$BENCH_TMP/localcluster" --controller-manager=false --crds="$crds" -- "$BENCH_TMP/bench-drift.sh" --inside "$n"; then
 		report "the run for N=$n failed: only the Ns before it are shown"
 		die "the run for N=$n failed"
 	fi

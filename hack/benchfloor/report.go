@@ -107,7 +107,7 @@ func timesCmd(args []string) error {
 //	N  rss   ID   KB,KB,…              (peak RSS)
 //	N  load  -    LOADAVG              (1 minute, sampled between rounds)
 //
-// IDs: kdiff, server, local, kget, list, listns, dryrun.
+// IDs: kdiff, fluxdiff, server, local, kget, list, listns, dryrun.
 type results struct {
 	ns    []int
 	order []string
@@ -232,6 +232,9 @@ func (r *results) writeN(w io.Writer, n int) {
 	}
 	fmt.Fprintf(w, "Dry-run floor at concurrency %s. What drift reported: server mode %s; local mode %s.\n\n",
 		m["dryrun-concurrency"], m["check-server"], m["check-local"])
+	if v := m["check-fluxdiff"]; v != "" {
+		fmt.Fprintf(w, "What flux diff kustomization reported: %s.\n\n", v)
+	}
 	fmt.Fprintln(w, "| command | median | min – max | runs | per object | client CPU | peak RSS |")
 	fmt.Fprintln(w, "|---|--:|--:|--:|--:|--:|--:|")
 	for _, id := range r.order {
@@ -278,6 +281,10 @@ func (r *results) writeN(w io.Writer, n int) {
 	row(okDiff && okServer, "server mode ≥ 5× faster than kubectl diff", kdiff/server, "×", kdiff/server >= 5)
 	row(okDry && okServer, "server mode ≤ 1.5× the dry-run floor", server/dry, "×", server/dry <= 1.5)
 	row(okDiff && okLocal, "local mode ≥ 20× faster than kubectl diff", kdiff/local, "×", kdiff/local >= 20)
+	if flux, ok := r.med("time", n, "fluxdiff"); ok {
+		row(okServer, "server mode faster than flux diff kustomization", flux/server, "×", flux/server > 1)
+		row(okLocal, "local mode faster than flux diff kustomization", flux/local, "×", flux/local > 1)
+	}
 	row(okList && okLocal, "local mode ≤ 1.5× the LIST floor (raw, benchfloor)", local/list, "×", local/list <= 1.5)
 	row(okGet && okLocal, "local mode ≤ 1.5× the LIST floor (kubectl get)", local/kget, "×", local/kget <= 1.5)
 	for _, id := range []string{"server", "local"} {

@@ -23,6 +23,7 @@ const (
 	FluxNameLabel       = "kustomize.toolkit.fluxcd.io/name"
 	FluxNamespaceLabel  = "kustomize.toolkit.fluxcd.io/namespace"
 	FluxReconcile       = "kustomize.toolkit.fluxcd.io/reconcile"
+	FluxSSA             = "kustomize.toolkit.fluxcd.io/ssa"
 	HelmFluxNameLabel   = "helm.toolkit.fluxcd.io/name"
 	DefaultFieldManager = "kubectl-gitops"
 )
@@ -52,13 +53,35 @@ func reconcileDisabled(o *unstructured.Unstructured) bool {
 	return o != nil && strings.EqualFold(o.GetAnnotations()[FluxReconcile], "disabled")
 }
 
+// fluxSkip returns why kustomize-controller leaves the object alone, as its
+// diff does (fluxcd/pkg/ssa, shouldSkipDiff), or "": reconcile: disabled
+// or ssa: Ignore on either side, as a label or an annotation; ssa:
+// IfNotPresent on the desired object once the object exists.
+func fluxSkip(desired, live *unstructured.Unstructured) string {
+	is := func(o *unstructured.Unstructured, key, value string) bool {
+		return o != nil && (strings.EqualFold(o.GetAnnotations()[key], value) || strings.EqualFold(o.GetLabels()[key], value))
+	}
+	for _, o := range []*unstructured.Unstructured{desired, live} {
+		if is(o, FluxReconcile, "disabled") {
+			return FluxReconcile + ": disabled"
+		}
+		if is(o, FluxSSA, "ignore") {
+			return FluxSSA + ": Ignore"
+		}
+	}
+	if live != nil && is(desired, FluxSSA, "ifnotpresent") {
+		return FluxSSA + ": IfNotPresent, and it exists"
+	}
+	return ""
+}
+
 // compareOne fills it.report. In local mode, schemas (nil: none) check
 // desired first, as the server would when applying it.
 func (e *Engine) compareOne(ctx context.Context, it *item, live *unstructured.Unstructured, opts Options, sec *secrets, schemas *validator) {
 	r := it.report
 	desired := it.desired
-	if reconcileDisabled(desired) || reconcileDisabled(live) {
-		r.Status, r.Reason = StatusSkipped, FluxReconcile+": disabled"
+	if reason := fluxSkip(desired, live); reason != "" {
+		r.Status, r.Reason = StatusSkipped, reason
 		return
 	}
 	if reason := schemas.check(ctx, desired.Object, desired.GroupVersionKind()); reason != "" {

@@ -237,6 +237,7 @@ func fluxOverlay(o map[string]any) *Overlay {
 	}
 	if comps, _, _ := unstructured.NestedStringSlice(spec, "components"); len(comps) > 0 {
 		ov.Components = comps
+		ov.IgnoreMissingComponents = boolean(o, "spec", "ignoreMissingComponents")
 	}
 	if ov.empty() {
 		return nil

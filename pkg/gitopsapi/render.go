@@ -11,6 +11,7 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -228,7 +229,14 @@ func renderKustomize(ctx context.Context, src *Source, root, rel string, generat
 			skipped = append(skipped, manifest.Skipped{Source: manifest.Source{File: strings.TrimPrefix(s, "/")}, Reason: "no Kubernetes object in it"})
 		}
 	}
-	if ov := src.Overlay; ov != nil && (ov.Namespace != "" || ov.NamePrefix != "" || ov.NameSuffix != "" || len(ov.Kustomization) > 0 || len(ov.Components) > 0) {
+	ov := src.Overlay
+	hasOverlay := ov != nil && (ov.Namespace != "" || ov.NamePrefix != "" || ov.NameSuffix != "" || len(ov.Kustomization) > 0 || len(ov.Components) > 0)
+	switch {
+	case hasOverlay && src.Operator == Flux:
+		if err := mergeFluxOverlay(mem, target, ov); err != nil {
+			return nil, fmt.Errorf("rendering %s: %w", src.ID(), err)
+		}
+	case hasOverlay:
 		wrapper, err := writeOverlay(mem, target, ov)
 		if err != nil {
 			return nil, fmt.Errorf("rendering %s: %w", src.ID(), err)
@@ -405,6 +413,112 @@ func holdsObjects(data []byte) bool {
 			return true
 		}
 	}
+}
+
+// mergeFluxOverlay edits the kustomization of target as kustomize-controller
+// does before its build (fluxcd/pkg/kustomize, Generator.GenerateManifest),
+// rather than putting a kustomization on top: targetNamespace, namePrefix
+// and nameSuffix replace the file's own, patches and components are
+// appended to its own (so they apply before its namePrefix, and to the
+// names it was given; with ignoreMissingComponents, components that do not
+// exist are left out), and images merge with its own entry of the same
+// name: newName replaced when set, newTag and digest replaced together.
+func mergeFluxOverlay(mem filesys.FileSystem, target string, ov *Overlay) error {
+	file := ""
+	for _, name := range kustomizationFiles {
+		if p := path.Join(target, name); mem.Exists(p) && !mem.IsDir(p) {
+			file = p
+			break
+		}
+	}
+	if file == "" {
+		return fmt.Errorf("%s has no kustomization file", strings.TrimPrefix(target, "/"))
+	}
+	data, err := mem.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	k := map[string]any{}
+	if err := sigsyaml.Unmarshal(data, &k); err != nil {
+		return fmt.Errorf("reading %s: %w", strings.TrimPrefix(file, "/"), err)
+	}
+	if k == nil {
+		k = map[string]any{}
+	}
+	for field, v := range map[string]string{"namespace": ov.Namespace, "namePrefix": ov.NamePrefix, "nameSuffix": ov.NameSuffix} {
+		if v != "" {
+			k[field] = v
+		}
+	}
+	for key, v := range ov.Kustomization {
+		switch key {
+		case "images":
+			k[key] = mergeFluxImages(k[key], v)
+		case "patches":
+			own, _ := k[key].([]any)
+			add, _ := v.([]any)
+			k[key] = append(own, add...)
+		default:
+			k[key] = v
+		}
+	}
+	if len(ov.Components) > 0 {
+		own, _ := k["components"].([]any)
+		for _, c := range ov.Components {
+			if ov.IgnoreMissingComponents && !mem.Exists(path.Join(target, c)) {
+				continue
+			}
+			own = append(own, c)
+		}
+		k["components"] = own
+	}
+	out, err := sigsyaml.Marshal(k)
+	if err != nil {
+		return err
+	}
+	return mem.WriteFile(file, out)
+}
+
+// mergeFluxImages merges a Kustomization's spec.images into a
+// kustomization's images as kustomize-controller does.
+func mergeFluxImages(own, add any) []any {
+	images, _ := own.([]any)
+	adds, _ := add.([]any)
+	for _, a := range adds {
+		am, _ := a.(map[string]any)
+		name, _ := am["name"].(string)
+		i := slices.IndexFunc(images, func(e any) bool {
+			em, _ := e.(map[string]any)
+			return em != nil && em["name"] == name
+		})
+		if i < 0 {
+			entry := map[string]any{"name": name}
+			for _, f := range []string{"newName", "newTag", "digest"} {
+				if v, _ := am[f].(string); v != "" {
+					entry[f] = v
+				}
+			}
+			images = append(images, entry)
+			continue
+		}
+		em := images[i].(map[string]any)
+		if v, _ := am["newName"].(string); v != "" {
+			em["newName"] = v
+		}
+		tag, _ := am["newTag"].(string)
+		digest, _ := am["digest"].(string)
+		if tag != "" || digest != "" {
+			delete(em, "newTag")
+			delete(em, "digest")
+			if tag != "" {
+				em["newTag"] = tag
+			}
+			if digest != "" {
+				em["digest"] = digest
+			}
+		}
+	}
+	return images
 }
 
 // writeOverlay writes a kustomization holding the overlay with the build

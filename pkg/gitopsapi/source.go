@@ -144,6 +144,9 @@ type Overlay struct {
 	Kustomization map[string]any
 	// Components are component directories relative to the source path.
 	Components []string
+	// IgnoreMissingComponents leaves out components whose directory does
+	// not exist (Flux spec.ignoreMissingComponents).
+	IgnoreMissingComponents bool
 }
 
 // Tracking is how an operator marks the objects it applies.

@@ -1,0 +1,578 @@
+package drift
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	k8syaml "k8s.io/apimachinery/pkg/util/yaml"
+
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/cluster"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/desired"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/gitopsapi"
+	"github.com/kubectl-gitops/kubectl-gitops/test/controlplane"
+	"github.com/kubectl-gitops/kubectl-gitops/test/peertools"
+)
+
+// The differential tests against the real Flux CLI (issue 15): the objects
+// drift compares for a Flux Kustomization are those `flux build
+// kustomization` prints, and the objects it reports drifted are those
+// `flux diff kustomization` reports (plus, and only plus, what flux diff
+// cannot see). They live here, not in test/e2e, because they compare
+// drift's own desired objects (pkg/desired, as the drift command loads
+// them) and in-process reports, with this package's control plane, which
+// serves Flux's CRDs.
+
+// fluxDiffFixtures is the repository in the layouts of Flux's reference
+// examples (flux2-kustomize-helm-example, flux2-multi-tenancy).
+const fluxDiffFixtures = "testdata/fluxdiff"
+
+// fluxRepoURL is what the GitRepositories name; drift reads the bare
+// repositories through --repo-override (the CRD takes no file:// URL).
+const fluxRepoURL = "https://git.example.com/org/"
+
+// fluxCLI runs the real flux binary against the test cluster.
+func fluxCLI(t *testing.T, cp *controlplane.ControlPlane, bin string, args ...string) (string, string, error) {
+	t.Helper()
+	cmd := exec.CommandContext(t.Context(), bin, args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+cp.Kubeconfig, "HOME="+t.TempDir(), "NO_COLOR=1")
+	err := cmd.Run()
+	return stdout.String(), stderr.String(), err
+}
+
+// objectKey names an object as the comparison matches it.
+func objectKey(o map[string]any) string {
+	u := unstructured.Unstructured{Object: o}
+	return u.GetAPIVersion() + " " + u.GetKind() + " " + u.GetNamespace() + "/" + u.GetName()
+}
+
+// jsonObject gives obj the shape decoding JSON gives (float64 numbers,
+// []any lists), so that objects built in memory and objects read back from
+// YAML compare by value.
+func jsonObject(t *testing.T, obj map[string]any) map[string]any {
+	t.Helper()
+	data, err := json.Marshal(obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out map[string]any
+	if err := json.Unmarshal(data, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// readYAMLObjects reads a YAML stream of objects by key.
+func readYAMLObjects(t *testing.T, data string) map[string]map[string]any {
+	t.Helper()
+	out := map[string]map[string]any{}
+	dec := k8syaml.NewYAMLOrJSONDecoder(strings.NewReader(data), 4096)
+	for {
+		var o map[string]any
+		err := dec.Decode(&o)
+		if errors.Is(err, io.EOF) {
+			return out
+		}
+		if err != nil {
+			t.Fatalf("reading flux build's output: %v\n%s", err, data)
+		}
+		if o == nil {
+			continue
+		}
+		k := objectKey(o)
+		if _, dup := out[k]; dup {
+			t.Fatalf("flux build printed %s twice", k)
+		}
+		out[k] = o
+	}
+}
+
+// fluxRepo is one fixture repository served to drift from a bare clone.
+type fluxRepo struct {
+	name string // the GitRepository's name, in flux-system
+	work string // the checkout flux build reads
+	bare string
+}
+
+func newFluxRepo(t *testing.T, base, name, src string, files map[string]string) fluxRepo {
+	t.Helper()
+	bare := bareRepo(t, base, name, src, files)
+	return fluxRepo{name: name, work: filepath.Join(base, name+"-work"), bare: bare}
+}
+
+func (r fluxRepo) url() string      { return fluxRepoURL + r.name + ".git" }
+func (r fluxRepo) override() string { return r.url() + "=file://" + r.bare }
+
+// gitRepository is the GitRepository of r, as flux bootstrap writes it.
+func (r fluxRepo) gitRepository() string {
+	return fmt.Sprintf(`apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: %s, namespace: flux-system}
+spec: {interval: 1m, url: %q, ref: {branch: main}}
+`, r.name, r.url())
+}
+
+// fluxRow is one Kustomization of a fixture repository and the idiom it
+// covers.
+type fluxRow struct {
+	idiom string
+	repo  string // fluxdiff, postbuild or fleet
+	file  string // the Kustomization's file in the repository
+	name  string // its name, in flux-system
+	// live: flux build reads the cluster (postBuild.substituteFrom, which
+	// --dry-run skips); otherwise it runs with --dry-run.
+	live bool
+	// fluxErr, when set, is in the error flux build fails with, and
+	// warning in a warning of drift's: a documented difference
+	// (docs/drift.md, "Where we differ from Argo CD and Flux").
+	fluxErr, warning string
+}
+
+var fluxRows = []fluxRow{
+	{"kustomize-helm-example apps/staging: a base and an overlay patching its HelmRelease from a file", "fluxdiff", "clusters/staging/apps.yaml", "apps", false, "", ""},
+	{"no kustomization.yaml: plain files, a nested plain directory, a kustomization subdirectory, a README", "fluxdiff", "clusters/staging/infrastructure.yaml", "infra-configs", false, "", ""},
+	{"flux2-multi-tenancy tenants/staging: a tenant base and a per-environment patch", "fluxdiff", "clusters/staging/tenants.yaml", "tenants", false, "", ""},
+	{"targetNamespace; a configMapGenerator (hashed name) the Deployment refers to; an ssa: IfNotPresent object", "fluxdiff", "clusters/staging/shop.yaml", "shop", false, "", ""},
+	{"namePrefix and nameSuffix", "fluxdiff", "clusters/staging/shop.yaml", "shop-named", false, "", ""},
+	{"commonMetadata labels and annotations", "fluxdiff", "clusters/staging/shop.yaml", "shop-metadata", false, "", ""},
+	{"patches: strategic merge by label selector, JSON 6902 by name", "fluxdiff", "clusters/staging/shop.yaml", "shop-patched", false, "", ""},
+	{"images: newName and newTag, digest", "fluxdiff", "clusters/staging/shop.yaml", "shop-images", false, "", ""},
+	{"components: a patch and a resource, a generator merging a ConfigMap", "fluxdiff", "clusters/staging/shop.yaml", "shop-components", false, "", ""},
+	{"components with ignoreMissingComponents: a component that does not exist is left out", "fluxdiff", "clusters/staging/shop.yaml", "shop-optional", false, "", ""},
+	{"postBuild.substitute: ${var:=default}, ${var:-default}, $${escaped}, substitute: disabled", "fluxdiff", "clusters/staging/shop.yaml", "shop-postbuild", false, "", ""},
+	{"namePrefix over a kustomization.yaml with its own namePrefix", "fluxdiff", "clusters/staging/shop.yaml", "shop-prefixed", false, "", ""},
+	{"images over a kustomization.yaml that renames the same image", "fluxdiff", "clusters/staging/shop.yaml", "shop-pinned", false, "", ""},
+	{"postBuild.substituteFrom: ConfigMaps, a Secret, an optional missing ConfigMap (pkg/gitopsapi testdata)", "postbuild", "clusters/prod/web.yaml", "web", true, "", ""},
+	{"postBuild: a kustomization listing another directory's file (pkg/gitopsapi testdata)", "postbuild", "clusters/prod/web.yaml", "scripts-only", true, "", ""},
+	{"no kustomization.yaml, targetNamespace, spec.ignore (TestSourcesAcceptance's repository)", "fleet", "clusters/fleet/apps.yaml", "fleet-apps", false, "", ""},
+	{
+		idiom: "no kustomization.yaml, a YAML file holding no object (Helm values): kustomize-controller refuses the path, drift skips the file with a warning",
+		repo:  "fluxdiff", file: "clusters/staging/apps.yaml", name: "legacy",
+		fluxErr: "failed to decode Kubernetes YAML from", warning: "skipped apps/legacy/values.yaml: no Kubernetes object in it",
+	},
+}
+
+// postBuildKustomizations are the Kustomizations of pkg/gitopsapi's
+// post-build fixture, committed with it.
+const postBuildKustomizations = `apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: web, namespace: flux-system}
+spec:
+  interval: 10m
+  prune: true
+  path: ./apps/web
+  targetNamespace: fd-pb-shop
+  sourceRef: {kind: GitRepository, name: postbuild}
+  postBuild:
+    substitute: {cluster_name: prod-eu-1}
+    substituteFrom:
+      - {kind: ConfigMap, name: cluster-vars}
+      - {kind: ConfigMap, name: cluster-vars-override}
+      - {kind: Secret, name: cluster-secrets}
+      - {kind: ConfigMap, name: optional-vars, optional: true}
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: scripts-only, namespace: flux-system}
+spec:
+  interval: 10m
+  prune: true
+  path: ./apps/scripts-only
+  targetNamespace: fd-pb-shop
+  sourceRef: {kind: GitRepository, name: postbuild}
+  postBuild:
+    substituteFrom:
+      - {kind: ConfigMap, name: cluster-vars}
+`
+
+// fleetKustomization is TestSourcesAcceptance's Kustomization.
+const fleetKustomization = `apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: fleet-apps, namespace: flux-system}
+spec:
+  interval: 10m
+  prune: true
+  path: ./flux/apps
+  targetNamespace: fd-flux-shop
+  sourceRef: {kind: GitRepository, name: fleet}
+  ignore: [{paths: [/data/level], target: {kind: ConfigMap, name: flux-config}}]
+`
+
+// fluxFixtureRepos commits the three fixture repositories and creates
+// their GitRepositories, Kustomizations and post-build variables in
+// flux-system; all are deleted when the test ends.
+func fluxFixtureRepos(t *testing.T, cp *controlplane.ControlPlane) map[string]fluxRepo {
+	t.Helper()
+	for _, kv := range gitEnv {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	base := t.TempDir()
+	fleet := map[string]string{"clusters/fleet/apps.yaml": fleetKustomization}
+	for k, v := range fleetFiles {
+		fleet[k] = v
+	}
+	repos := map[string]fluxRepo{
+		"fluxdiff":  newFluxRepo(t, base, "flux-system", fluxDiffFixtures, nil),
+		"postbuild": newFluxRepo(t, base, "postbuild", filepath.Join(postBuildFixtures, "repo"), map[string]string{"clusters/prod/web.yaml": postBuildKustomizations}),
+		"fleet":     newFluxRepo(t, base, "fleet", "", fleet),
+	}
+	kubectl(t, cp, "apiVersion: v1\nkind: Namespace\nmetadata: {name: flux-system}\n", "apply", "-f", "-")
+	vars, err := os.ReadFile(filepath.Join(postBuildFixtures, "cluster/vars.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kubectl(t, cp, string(vars), "apply", "-f", "-")
+	var objs []string
+	for _, r := range repos {
+		objs = append(objs, r.gitRepository())
+	}
+	seen := map[string]bool{}
+	for _, row := range fluxRows {
+		if f := row.repo + "/" + row.file; !seen[f] {
+			seen[f] = true
+			data, err := os.ReadFile(filepath.Join(repos[row.repo].work, row.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			objs = append(objs, string(data))
+		}
+	}
+	all := strings.Join(objs, "\n---\n")
+	kubectl(t, cp, all, "apply", "-f", "-")
+	t.Cleanup(func() {
+		cmd := cp.Kubectl(context.Background(), "delete", "--ignore-not-found", "--wait=false", "-f", "-")
+		cmd.Stdin = strings.NewReader(all + "\n---\n" + string(vars))
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Logf("cleaning up: %v\n%s", err, out)
+		}
+	})
+	return repos
+}
+
+// ourDesired returns the objects drift compares for the Kustomization
+// flux-system/name: read from the cluster with its GitRepository, fetched
+// through --repo-override, rendered and tracked as the drift command does
+// (pkg/desired, the same calls as loadSources).
+func ourDesired(t *testing.T, client *cluster.Client, repo fluxRepo, name string) (map[string]map[string]any, []string) {
+	t.Helper()
+	ctx := t.Context()
+	src, err := gitopsapi.GetFluxKustomization(ctx, client, "flux-system", name)
+	if err != nil {
+		t.Fatalf("reading the Kustomization: %v", err)
+	}
+	f := desired.NewFetcher(desired.Options{RepoOverrides: []string{repo.override()}})
+	defer f.Close()
+	s := f.Operator(ctx, src, true, func(obj *unstructured.Unstructured) bool { return namespaced(ctx, client, obj) })
+	if s.Skip != "" {
+		t.Fatalf("drift does not compare it: %s", s.Skip)
+	}
+	out := map[string]map[string]any{}
+	for _, d := range s.Desired {
+		o := jsonObject(t, d.Object.Object)
+		k := objectKey(o)
+		if _, dup := out[k]; dup {
+			t.Fatalf("drift renders %s twice", k)
+		}
+		out[k] = o
+	}
+	return out, s.Warnings
+}
+
+// fluxBuild runs `flux build kustomization` as the row says.
+func fluxBuild(t *testing.T, cp *controlplane.ControlPlane, bin string, repo fluxRepo, row fluxRow) (map[string]map[string]any, string) {
+	t.Helper()
+	ksFile := filepath.Join(repo.work, row.file)
+	data, err := os.ReadFile(ksFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var path string
+	for _, doc := range readYAMLObjects(t, string(data)) {
+		if u := (unstructured.Unstructured{Object: doc}); u.GetName() == row.name {
+			path, _, _ = unstructured.NestedString(doc, "spec", "path")
+		}
+	}
+	if path == "" {
+		t.Fatalf("%s: no Kustomization %s with a path", row.file, row.name)
+	}
+	args := []string{"build", "kustomization", row.name, "-n", "flux-system",
+		"--path", filepath.Join(repo.work, filepath.FromSlash(path)), "--kustomization-file", ksFile}
+	if !row.live {
+		args = append(args, "--dry-run")
+	}
+	stdout, stderr, err := fluxCLI(t, cp, bin, args...)
+	if err != nil {
+		if row.fluxErr != "" {
+			return nil, stderr
+		}
+		t.Fatalf("flux %s: %v\n%s", strings.Join(args, " "), err, stderr)
+	}
+	return readYAMLObjects(t, stdout), ""
+}
+
+// TestFluxBuildDifferential: for every Flux fixture of the suite, on the
+// real control plane, the objects drift compares (its render of the
+// Kustomization's path plus the tracking labels) are exactly those the
+// real `flux build kustomization --kustomization-file … --dry-run` prints
+// (without --dry-run where post-build variables come from the cluster).
+// Normalisation: none but the order of the objects (matched by apiVersion,
+// kind, namespace and name) and numbers compared as JSON numbers.
+func TestFluxBuildDifferential(t *testing.T) {
+	cp := controlplane.ForTest(t)
+	bin := peertools.Require(t, peertools.Flux, "flux")
+	t.Setenv("TMPDIR", t.TempDir())
+	repos := fluxFixtureRepos(t, cp)
+	client, err := cluster.New(cp.RESTConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, row := range fluxRows {
+		t.Run(row.name, func(t *testing.T) {
+			t.Logf("idiom: %s", row.idiom)
+			repo := repos[row.repo]
+			want, fluxErr := fluxBuild(t, cp, bin, repo, row)
+			got, warnings := ourDesired(t, client, repo, row.name)
+			if row.fluxErr != "" {
+				if !strings.Contains(fluxErr, row.fluxErr) {
+					t.Errorf("flux build did not fail with %q: %q", row.fluxErr, fluxErr)
+				}
+				if !slices.Contains(warnings, row.warning) {
+					t.Errorf("drift's warnings %q do not say %q", warnings, row.warning)
+				}
+				return
+			}
+			if len(want) == 0 {
+				t.Fatal("flux build printed no object: the row proves nothing")
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				keys := func(m map[string]map[string]any) []string {
+					var out []string
+					for k := range m {
+						out = append(out, k)
+					}
+					sort.Strings(out)
+					return out
+				}
+				t.Errorf("%s: drift's desired objects differ from flux build's (-flux +drift):\n%s\nflux: %q\ndrift: %q", row.idiom, diff, keys(want), keys(got))
+			}
+		})
+	}
+}
+
+// fluxDiffLines parses `flux diff kustomization`'s "► Kind/ns/name action"
+// lines into "Kind/ns/name action", sorted.
+func fluxDiffLines(out string) []string {
+	var lines []string
+	for _, l := range strings.Split(out, "\n") {
+		if rest, ok := strings.CutPrefix(strings.TrimSpace(l), "► "); ok {
+			lines = append(lines, rest)
+		}
+	}
+	sort.Strings(lines)
+	return lines
+}
+
+// driftActions is drift's report in flux diff's words: modified is
+// "drifted", missing "created", extraneous "deleted".
+func driftActions(r report) []string {
+	words := map[string]string{"modified": "drifted", "missing": "created", "extraneous": "deleted", "skipped": "skipped"}
+	var out []string
+	for _, o := range r.Objects {
+		if o.Status == "unchanged" {
+			continue
+		}
+		id := o.Kind + "/" + o.Name
+		if o.Namespace != "" {
+			id = o.Kind + "/" + o.Namespace + "/" + o.Name
+		}
+		w, ok := words[o.Status]
+		if !ok {
+			w = o.Status + ": " + o.Reason
+		}
+		out = append(out, id+" "+w)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// inventoryPatch is the status kustomize-controller writes after applying
+// objs (each "group kind namespace name version"), as a merge patch.
+func inventoryPatch(objs ...string) string {
+	var entries []string
+	for _, o := range objs {
+		f := strings.Fields(o)
+		group, kind, ns, name, v := f[0], f[1], f[2], f[3], f[4]
+		if group == "core" {
+			group = ""
+		}
+		entries = append(entries, fmt.Sprintf(`{"id":%q,"v":%q}`, ns+"_"+name+"_"+group+"_"+kind, v))
+	}
+	return `{"status":{"inventory":{"entries":[` + strings.Join(entries, ",") + `]}}}`
+}
+
+// TestFluxDiffDifferential: the fixture "shop" applied as kustomize-controller
+// applies it (its labels, server-side apply as field manager
+// kustomize-controller, the Kustomization's inventory), then changed by hand
+// one way at a time; drift's drifted objects, in both modes, are exactly
+// those the real `flux diff kustomization` reports ("► … drifted", created,
+// deleted), except what flux diff cannot see: a field another manager added
+// (its server-side dry-run apply keeps other managers' fields), which drift
+// reports and the row names.
+func TestFluxDiffDifferential(t *testing.T) {
+	cp := controlplane.ForTest(t)
+	bin := peertools.Require(t, peertools.Flux, "flux")
+	t.Setenv("TMPDIR", t.TempDir())
+	repos := fluxFixtureRepos(t, cp)
+	repo := repos["fluxdiff"]
+	const ks, ns = "shop", "shop"
+	ksFile := filepath.Join(repo.work, "clusters/staging/shop.yaml")
+	dir := filepath.Join(repo.work, "shop/base")
+	built, stderr, err := fluxCLI(t, cp, bin, "build", "kustomization", ks, "-n", "flux-system", "--path", dir, "--kustomization-file", ksFile, "--dry-run")
+	if err != nil {
+		t.Fatalf("flux build: %v\n%s", err, stderr)
+	}
+	// A ConfigMap the previous revision had: in the inventory, not in Git.
+	stale := "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web-legacy, namespace: shop, labels: {kustomize.toolkit.fluxcd.io/name: shop, kustomize.toolkit.fluxcd.io/namespace: flux-system}}\ndata: {a: b}\n"
+	kubectl(t, cp, "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n", "apply", "-f", "-")
+	t.Cleanup(func() {
+		if out, err := cp.Kubectl(context.Background(), "delete", "namespace", ns, "--wait=false").CombinedOutput(); err != nil {
+			t.Logf("cleaning up: %v\n%s", err, out)
+		}
+	})
+	kubectl(t, cp, inventoryPatch(
+		"apps Deployment shop web v1", "core Service shop web v1", "core ConfigMap shop web-config v1",
+		"core ConfigMap shop web-scripts v1", "core ConfigMap shop web-seed v1", "core ConfigMap shop web-legacy v1"),
+		"patch", "-n", "flux-system", "kustomization", ks, "--subresource=status", "--type=merge", "--patch-file=/dev/stdin")
+
+	apply := func(t *testing.T) {
+		t.Helper()
+		// Start each edit from what kustomize-controller left.
+		cmd := cp.Kubectl(t.Context(), "delete", "--ignore-not-found", "-f", "-")
+		cmd.Stdin = strings.NewReader(built + "\n---\n" + stale)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("deleting: %v\n%s", err, out)
+		}
+		kubectl(t, cp, built+"\n---\n"+stale, "apply", "--server-side", "--force-conflicts", "--field-manager=kustomize-controller", "-f", "-")
+	}
+	compareWithFlux := func(t *testing.T, fluxSays, extra []string) {
+		t.Helper()
+		out, stderr, err := fluxCLI(t, cp, bin, "diff", "kustomization", ks, "-n", "flux-system", "--path", dir, "--kustomization-file", ksFile)
+		var ee *exec.ExitError
+		if err != nil && (!errors.As(err, &ee) || ee.ExitCode() != 1) { // 1: changes found
+			t.Fatalf("flux diff: %v\n%s\n%s", err, out, stderr)
+		}
+		want := fluxDiffLines(out)
+		// What flux diff says is pinned too: a row cannot pass by both
+		// tools seeing nothing.
+		fluxSays = slices.Sorted(slices.Values(fluxSays))
+		if diff := cmp.Diff(fluxSays, want); diff != "" {
+			t.Errorf("flux diff reports (-expected +flux diff):\n%s\n%s", diff, out)
+		}
+		want = append(want, extra...)
+		sort.Strings(want)
+		for _, mode := range []string{"server", "local"} {
+			r := runDrift(t, cp, "--flux-kustomization", "flux-system/"+ks, "--repo-override="+repo.override(), "--mode", mode, "-o", "json")
+			s := parseSources(t, r)
+			if len(s.Sources) != 1 || s.Sources[0].Report == nil {
+				t.Fatalf("%s: exit %d, sources %v\nstderr: %s", mode, r.code, driftBySource(s), r.stderr)
+			}
+			got := driftActions(*s.Sources[0].Report)
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("%s: drifted objects (-flux diff +drift):\n%s\nflux diff said:\n%s\ndrift said:\n%s", mode, diff, out, strings.Join(drifted(*s.Sources[0].Report), "\n"))
+			}
+		}
+	}
+
+	// Every run: the stale object is pruned, the seeded one
+	// (kustomize.toolkit.fluxcd.io/ssa: IfNotPresent) is left as it is.
+	const stalePruned, seedSkipped = "ConfigMap/shop/web-legacy deleted", "ConfigMap/shop/web-seed skipped"
+	edits := []struct {
+		name string
+		edit [][]string // kubectl commands
+		// flux: what flux diff reports.
+		flux []string
+		// extra: what drift reports beyond flux diff, and why.
+		extra []string
+	}{
+		{name: "as applied, a stale object pruned", flux: []string{stalePruned, seedSkipped}},
+		{
+			name: "a scaled replica count",
+			edit: [][]string{{"scale", "-n", ns, "deployment/web", "--replicas=5"}},
+			flux: []string{stalePruned, seedSkipped, "Deployment/shop/web drifted"},
+		},
+		{
+			name: "an image",
+			edit: [][]string{{"set", "image", "-n", ns, "deployment/web", "web=ghcr.io/stefanprodan/podinfo:6.6.0"}},
+			flux: []string{stalePruned, seedSkipped, "Deployment/shop/web drifted"},
+		},
+		{
+			name: "a removed label",
+			edit: [][]string{{"label", "-n", ns, "service/web", "app.kubernetes.io/name-"}},
+			flux: []string{stalePruned, seedSkipped, "Service/shop/web drifted"},
+		},
+		{
+			name: "a deleted object",
+			edit: [][]string{{"delete", "-n", ns, "configmap/web-scripts"}},
+			flux: []string{"ConfigMap/shop/web-scripts created", stalePruned, seedSkipped},
+		},
+		{
+			name: "an edited value",
+			edit: [][]string{{"patch", "-n", ns, "configmap/web-config", "--type=merge", "-p", `{"data":{"ENVIRONMENT":"prod"}}`}},
+			flux: []string{"ConfigMap/shop/web-config drifted", stalePruned, seedSkipped},
+		},
+		{
+			name: "an added label (another manager's field: flux diff cannot see it)",
+			edit: [][]string{{"label", "-n", ns, "configmap/web-config", "team=payments"}},
+			flux: []string{stalePruned, seedSkipped},
+			// flux diff's dry-run apply keeps kubectl-label's field:
+			// merged equals live.
+			extra: []string{"ConfigMap/shop/web-config drifted"},
+		},
+		{
+			name:  "an added container env var (another manager's list item)",
+			edit:  [][]string{{"set", "env", "-n", ns, "deployment/web", "-c", "web", "DEBUG=1"}},
+			flux:  []string{stalePruned, seedSkipped},
+			extra: []string{"Deployment/shop/web drifted"},
+		},
+		{
+			name: "a seeded object (ssa: IfNotPresent) changed: not drift for Flux",
+			edit: [][]string{{"patch", "-n", ns, "configmap/web-seed", "--type=merge", "-p", `{"data":{"admin-email":"oncall@example.org"}}`}},
+			flux: []string{stalePruned, seedSkipped},
+		},
+		{
+			name: "all of them at once",
+			edit: [][]string{
+				{"scale", "-n", ns, "deployment/web", "--replicas=5"},
+				{"label", "-n", ns, "service/web", "app.kubernetes.io/name-"},
+				{"delete", "-n", ns, "configmap/web-scripts"},
+				{"label", "-n", ns, "configmap/web-config", "team=payments"},
+			},
+			flux:  []string{stalePruned, seedSkipped, "Deployment/shop/web drifted", "Service/shop/web drifted", "ConfigMap/shop/web-scripts created"},
+			extra: []string{"ConfigMap/shop/web-config drifted"},
+		},
+	}
+	for _, e := range edits {
+		t.Run(e.name, func(t *testing.T) {
+			apply(t)
+			for _, args := range e.edit {
+				kubectl(t, cp, "", args...)
+			}
+			compareWithFlux(t, e.flux, e.extra)
+		})
+	}
+}
