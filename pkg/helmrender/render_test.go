@@ -119,8 +119,8 @@ func TestRenderCapabilities(t *testing.T) {
 func TestRenderErrors(t *testing.T) {
 	t.Parallel()
 	for name, rel := range map[string]Release{
-		"schema":  {Name: "web", Namespace: "apps", Chart: "testdata/webapp", Values: map[string]any{"replicaCount": "three"}},
-		"missing": {Name: "web", Namespace: "apps", Chart: "testdata/nope"},
+		"schema":   {Name: "web", Namespace: "apps", Chart: "testdata/webapp", Values: map[string]any{"replicaCount": "three"}},
+		"missing":  {Name: "web", Namespace: "apps", Chart: "testdata/nope"},
 		"template": {Name: "web", Namespace: "apps", Chart: "testdata/webapp", Values: map[string]any{"config": "flat"}},
 	} {
 		if res, err := Render(context.Background(), rel); err == nil {
