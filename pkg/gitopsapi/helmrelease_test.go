@@ -28,7 +28,7 @@ func TestFluxHelmReleaseNames(t *testing.T) {
 	t.Parallel()
 	long := strings.Repeat("a", 30)
 	tests := []struct {
-		name, spec                 string
+		name, spec                string
 		release, relNS, storageNS string
 	}{
 		{"plain", ``, "web", "apps", "apps"},

@@ -55,7 +55,7 @@ func TestRenderAsHelmController(t *testing.T) {
 		names = append(names, k)
 	}
 	sort.Strings(names)
-	want := []string{"ConfigMap/web-webapp", "CustomResourceDefinition/widgets.example.com", "Deployment/web-webapp", "PodDisruptionBudget/web-webapp", "Service/web-webapp"}
+	want := []string{"ConfigMap/web-webapp", "CustomResourceDefinition/widgets.webapp.example.org", "Deployment/web-webapp", "PodDisruptionBudget/web-webapp", "Service/web-webapp"}
 	if diff := cmp.Diff(want, names); diff != "" {
 		t.Fatalf("objects (-want +got):\n%s", diff)
 	}
@@ -92,7 +92,7 @@ func TestRenderAsHelmController(t *testing.T) {
 	if v, _, _ := unstructured.NestedString(cm.Object, "data", "KUBE_VERSION"); v != "v1.37.2" {
 		t.Errorf("KUBE_VERSION = %q, want the capabilities' version", v)
 	}
-	crd := got["CustomResourceDefinition/widgets.example.com"]
+	crd := got["CustomResourceDefinition/widgets.webapp.example.org"]
 	if !crd.CRD || crd.Obj.GetLabels()[OriginNameLabel] != "web" || crd.Obj.GetLabels()[ManagedByLabel] != "" || crd.Obj.GetLabels()["team"] != "" {
 		t.Errorf("CRD: crd=%v labels=%v (want the origin labels only)", crd.CRD, crd.Obj.GetLabels())
 	}
