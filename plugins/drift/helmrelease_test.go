@@ -111,7 +111,7 @@ func helmRecord(t *testing.T, cp *controlplane.ControlPlane, ns, release string,
 	name := "sh.helm.release.v1." + release + ".v" + itoa(version)
 	sec := map[string]any{"apiVersion": "v1", "kind": "Secret", "type": "helm.sh/release.v1",
 		"metadata": map[string]any{"name": name, "namespace": ns, "labels": map[string]any{"owner": "helm", "name": release, "version": itoa(version), "status": "deployed"}},
-		"data": map[string]any{"release": base64.StdEncoding.EncodeToString([]byte(base64.StdEncoding.EncodeToString(gz.Bytes())))}}
+		"data":     map[string]any{"release": base64.StdEncoding.EncodeToString([]byte(base64.StdEncoding.EncodeToString(gz.Bytes())))}}
 	b, _ := json.Marshal(sec)
 	kubectl(t, cp, string(b), "create", "-f", "-")
 }
