@@ -196,7 +196,8 @@ func helmWithSources(ctx context.Context, r cluster.Reader, hr *unstructured.Uns
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		if fatalRead(err) {
+		var ve *valuesError
+		if !errors.As(err, &ve) && fatalRead(err) {
 			return nil, err
 		}
 		s.Problem = err.Error()
@@ -392,6 +393,12 @@ func setGitRepository(s *Source, repo *unstructured.Unstructured) {
 	s.Path = s.Helm.Chart.Chart
 }
 
+// valuesError is a valuesFrom entry that cannot be resolved: the
+// HelmRelease's problem, not the cluster's.
+type valuesError struct{ msg string }
+
+func (e *valuesError) Error() string { return e.msg }
+
 // LoadValues reads the data of each valuesFrom entry (ConfigMap or Secret
 // in namespace) as helm-controller does: a missing object or key is an
 // error unless the entry is optional; other kinds are an error.
@@ -401,7 +408,7 @@ func LoadValues(ctx context.Context, r cluster.Reader, namespace string, refs []
 		ref := &refs[i]
 		what := fmt.Sprintf("valuesFrom %s %s/%s", ref.Kind, namespace, ref.Name)
 		if ref.Kind != "ConfigMap" && ref.Kind != "Secret" {
-			return fmt.Errorf("%s: unsupported values reference kind", what)
+			return &valuesError{what + ": unsupported values reference kind"}
 		}
 		key := ref.Kind + "/" + ref.Name
 		obj, seen := cache[key]
@@ -423,20 +430,20 @@ func LoadValues(ctx context.Context, r cluster.Reader, namespace string, refs []
 			if ref.Optional {
 				continue
 			}
-			return fmt.Errorf("%s: not found", what)
+			return &valuesError{what + ": not found"}
 		}
 		v, ok := mapOf(obj.Object, "data")[ref.ValuesKey].(string)
 		if !ok {
 			if ref.Optional {
 				continue
 			}
-			return fmt.Errorf("%s: key %q not found", what, ref.ValuesKey)
+			return &valuesError{fmt.Sprintf("%s: key %q not found", what, ref.ValuesKey)}
 		}
 		ref.Data, ref.Found = []byte(v), true
 		if ref.Kind == "Secret" {
 			dec, err := base64.StdEncoding.DecodeString(v)
 			if err != nil {
-				return fmt.Errorf("%s: key %q is not base64", what, ref.ValuesKey)
+				return &valuesError{fmt.Sprintf("%s: key %q is not base64", what, ref.ValuesKey)}
 			}
 			ref.Data = dec
 		}

@@ -3,12 +3,16 @@ package gitopsapi
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"encoding/base64"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/yaml"
 )
 
@@ -169,4 +173,70 @@ func strconvQuote(s string) string {
 	b, _ := yaml.Marshal(s)
 	js, _ := yaml.YAMLToJSON(b)
 	return string(bytes.TrimSpace(js))
+}
+
+// memReader is an in-memory cluster.Reader for the pure logic of
+// following a HelmRelease's references (the real server is used in
+// plugins/drift's scenario; the HelmChart CRD is not installed there).
+type memReader struct{ objs []*unstructured.Unstructured }
+
+func (r *memReader) Mapping(_ context.Context, gvk schema.GroupVersionKind) (*meta.RESTMapping, error) {
+	return &meta.RESTMapping{GroupVersionKind: gvk}, nil
+}
+
+func (r *memReader) Get(_ context.Context, m *meta.RESTMapping, ns, name string) (*unstructured.Unstructured, error) {
+	for _, o := range r.objs {
+		if o.GetKind() == m.GroupVersionKind.Kind && o.GetNamespace() == ns && o.GetName() == name {
+			return o, nil
+		}
+	}
+	return nil, apierrors.NewNotFound(schema.GroupResource{Resource: m.GroupVersionKind.Kind}, name)
+}
+
+func (r *memReader) List(_ context.Context, m *meta.RESTMapping, ns, _ string) ([]unstructured.Unstructured, error) {
+	var out []unstructured.Unstructured
+	for _, o := range r.objs {
+		if o.GetKind() == m.GroupVersionKind.Kind && (ns == "" || o.GetNamespace() == ns) {
+			out = append(out, *o)
+		}
+	}
+	return out, nil
+}
+
+// TestHelmChartRefToGitRepository: spec.chartRef → HelmChart →
+// GitRepository is followed to the repository, revision and chart path;
+// the valuesFrom data are read (a Secret's decoded); a missing non-optional
+// ConfigMap is the source's problem.
+func TestHelmChartRefToGitRepository(t *testing.T) {
+	t.Parallel()
+	r := &memReader{objs: []*unstructured.Unstructured{
+		helmReleaseObj(t, `{apiVersion: helm.toolkit.fluxcd.io/v2, kind: HelmRelease, metadata: {name: web, namespace: apps}, spec: {chartRef: {kind: HelmChart, name: web}, valuesFrom: [{kind: Secret, name: creds}]}}`),
+		helmReleaseObj(t, `{apiVersion: source.toolkit.fluxcd.io/v1, kind: HelmChart, metadata: {name: web, namespace: apps}, spec: {chart: charts/web, valuesFiles: [charts/web/values-prod.yaml], sourceRef: {kind: GitRepository, name: fleet}}}`),
+		helmReleaseObj(t, `{apiVersion: source.toolkit.fluxcd.io/v1, kind: GitRepository, metadata: {name: fleet, namespace: apps}, spec: {url: "https://git.example.com/fleet.git", ref: {tag: v1.2.0}}}`),
+		helmReleaseObj(t, `{apiVersion: v1, kind: Secret, metadata: {name: creds, namespace: apps}, data: {values.yaml: `+base64.StdEncoding.EncodeToString([]byte("a: canary-s3cr3t-7f3a\n"))+`}}`),
+		helmReleaseObj(t, `{apiVersion: helm.toolkit.fluxcd.io/v2, kind: HelmRelease, metadata: {name: broken, namespace: apps}, spec: {chart: {spec: {chart: x, sourceRef: {kind: GitRepository, name: fleet}}}, valuesFrom: [{kind: ConfigMap, name: absent}]}}`),
+	}}
+	s, err := GetFluxHelmRelease(context.Background(), r, "apps", "web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Skip() != "" {
+		t.Fatal(s.Skip())
+	}
+	if s.RepoURL != "https://git.example.com/fleet.git" || s.Revision != "v1.2.0" || s.Path != "charts/web" || s.Helm.Chart.Via != "apps/web" {
+		t.Errorf("followed to %s@%s %s via %q", s.RepoURL, s.Revision, s.Path, s.Helm.Chart.Via)
+	}
+	if diff := cmp.Diff([]string{"charts/web/values-prod.yaml"}, s.Helm.Chart.ValuesFiles); diff != "" {
+		t.Errorf("valuesFiles (-want +got):\n%s", diff)
+	}
+	if v := s.Helm.ValuesFrom[0]; !v.Found || string(v.Data) != "a: canary-s3cr3t-7f3a\n" {
+		t.Errorf("valuesFrom read as %+v", v)
+	}
+	b, err := GetFluxHelmRelease(context.Background(), r, "apps", "broken")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.Skip(), "valuesFrom ConfigMap apps/absent: not found") {
+		t.Errorf("missing ConfigMap: skip %q", b.Skip())
+	}
 }
