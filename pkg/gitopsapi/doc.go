@@ -2,7 +2,10 @@
 // operators describe in their own objects: an Argo CD Application
 // (argoproj.io/v1alpha1) or a Flux Kustomization
 // (kustomize.toolkit.fluxcd.io/v1) with its GitRepository
-// (source.toolkit.fluxcd.io/v1), read through pkg/cluster's Reader into a
+// (source.toolkit.fluxcd.io/v1), or a Flux HelmRelease
+// (helm.toolkit.fluxcd.io/v2) with its chart's source, its valuesFrom data
+// and its last stored Helm release record (only the manifest kept), read
+// through pkg/cluster's Reader into a
 // neutral Source: repository, revision and path; how the operator turns the
 // path into objects (plain directory, kustomize, its own kustomize options);
 // its ignore rules; how it marks the objects it manages (tracking id, labels,
