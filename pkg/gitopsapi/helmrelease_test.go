@@ -134,7 +134,9 @@ func record(t *testing.T, rel string) string {
 	if _, err := w.Write([]byte(rel)); err != nil {
 		t.Fatal(err)
 	}
-	w.Close()
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
 	inner := base64.StdEncoding.EncodeToString(gz.Bytes())
 	return base64.StdEncoding.EncodeToString([]byte(inner))
 }

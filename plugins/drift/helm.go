@@ -104,7 +104,7 @@ func readValuesFile(root, name string) (map[string]any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("chart valuesFiles %q: %w", name, err)
 	}
-	defer r.Close()
+	defer func() { _ = r.Close() }()
 	f, err := r.Open(filepath.FromSlash(clean))
 	if err != nil {
 		return nil, fmt.Errorf("chart valuesFiles %q: %w", name, err)

@@ -106,8 +106,12 @@ func helmRecord(t *testing.T, cp *controlplane.ControlPlane, ns, release string,
 		"config": config, "manifest": manifest})
 	var gz bytes.Buffer
 	w := gzip.NewWriter(&gz)
-	w.Write(rec)
-	w.Close()
+	if _, err := w.Write(rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
 	name := "sh.helm.release.v1." + release + ".v" + itoa(version)
 	sec := map[string]any{"apiVersion": "v1", "kind": "Secret", "type": "helm.sh/release.v1",
 		"metadata": map[string]any{"name": name, "namespace": ns, "labels": map[string]any{"owner": "helm", "name": release, "version": itoa(version), "status": "deployed"}},
