@@ -291,6 +291,18 @@ spec:
 		noLeak(t, "status", r)
 	})
 
+	t.Run("spec.driftDetection.ignore honoured", func(t *testing.T) {
+		kubectl(t, cp, "", "patch", "-n", hrNS, "helmrelease/web", "--type=merge", "-p",
+			`{"spec":{"driftDetection":{"mode":"enabled","ignore":[{"paths":["/spec/replicas"],"target":{"kind":"Deployment"}}]}}}`)
+		for _, mode := range []string{"server", "local"} {
+			r := runDrift(t, cp, append(args, "--mode", mode, "-o", "json")...)
+			got := driftBySource(parseSources(t, r))[name]
+			if strings.Contains(got, "spec.replicas") || !strings.Contains(got, "containers[0].image") {
+				t.Errorf("%s: with /spec/replicas ignored on Deployments:\n%s", mode, got)
+			}
+		}
+	})
+
 	t.Run("cannot be rendered: an error of the source", func(t *testing.T) {
 		kubectl(t, cp, "", "patch", "-n", hrNS, "helmrelease/web", "--type=merge", "-p", `{"spec":{"values":{"replicaCount":"many"}}}`)
 		r := runDrift(t, cp, append(args, "-o", "json")...)
