@@ -3,6 +3,7 @@ package drift
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"os"
@@ -158,6 +159,12 @@ func TestFluxHelmRelease(t *testing.T) {
 	for _, ns := range []string{hrNS, relNS} {
 		kubectl(t, cp, "", "create", "namespace", ns)
 	}
+	// Other tests of the package share the control plane (--all-flux, drift
+	// status): leave no HelmRelease behind.
+	t.Cleanup(func() {
+		_ = cp.Kubectl(context.Background(), "delete", "namespace", hrNS, relNS, "--wait=false").Run()
+		_ = cp.Kubectl(context.Background(), "delete", "crd", "widgets.webapp.example.org", "--wait=false").Run()
+	})
 	kubectl(t, cp, `apiVersion: v1
 kind: ConfigMap
 metadata: {name: web-base, namespace: `+hrNS+`}
