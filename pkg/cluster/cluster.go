@@ -102,6 +102,8 @@ type Client struct {
 	// it: a hung API server is left when the caller gives up (Ctrl-C, a
 	// check timeout), not after discovery's own 32 s timeout.
 	mapper meta.ResettableRESTMapperWithContext
+	// disco is the mapper's cached discovery (ServerCapabilities).
+	disco discovery.CachedDiscoveryInterfaceWithContext
 	// ListPageSize bounds each LIST response (default 500, as kubectl).
 	ListPageSize int64
 
@@ -138,10 +140,12 @@ func New(cfg *rest.Config) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating discovery client: %w", err)
 	}
+	cached := memory.NewMemCacheClientWithContext(disco)
 	return &Client{
 		rest:         rc,
 		dyn:          dynamic.New(rc),
-		mapper:       restmapper.NewDeferredDiscoveryRESTMapperWithContext(memory.NewMemCacheClientWithContext(disco)),
+		disco:        cached,
+		mapper:       restmapper.NewDeferredDiscoveryRESTMapperWithContext(cached),
 		ListPageSize: 500,
 		lock:         make(chan struct{}, 1),
 	}, nil

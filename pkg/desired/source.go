@@ -25,6 +25,8 @@ const (
 	TypeGit    = "git"
 	TypeArgoCD = "argocd"
 	TypeFlux   = "flux"
+	// TypeHelmRelease is a Flux HelmRelease.
+	TypeHelmRelease = gitopsapi.HelmReleaseType
 )
 
 // Source is one desired state to compare with the cluster: the -f/-k
@@ -65,6 +67,10 @@ type Source struct {
 	// Cleanup removes the checkout; nil when there is none. Whoever
 	// loaded the source runs it.
 	Cleanup func()
+	// SecretValues are clear-text values known to be secret outside any
+	// Secret object (Flux post-build variables and Helm values read from
+	// Secrets): masked wherever they appear.
+	SecretValues []string
 }
 
 // Origin is where a Git source's manifests were read from.
@@ -91,6 +97,12 @@ type Options struct {
 	// AppliedRevision compares operator sources with the commit the
 	// operator last applied rather than the revision it follows.
 	AppliedRevision bool
+	// Helm renders Flux HelmReleases; nil: they are an error of their
+	// source (ErrNoHelm).
+	Helm HelmRenderer
+	// Charts fetches charts from HelmRepository and OCIRepository sources;
+	// nil: such a HelmRelease is an error of its source.
+	Charts ChartFetcher
 }
 
 // Files wraps the objects read from -f/-k (see ReadFiles).
@@ -284,7 +296,11 @@ func Failed(name string, err error) Source {
 // Problems are recorded on the source, never returned.
 func (f *Fetcher) Operator(ctx context.Context, op *gitopsapi.Source, explicit bool, namespaced func(*unstructured.Unstructured) bool) Source {
 	o := f.opts
-	s := Source{Name: op.ID(), Type: string(op.Operator), Operator: op, Namespace: op.DefaultNamespace,
+	typ := string(op.Operator)
+	if op.Helm != nil {
+		typ = TypeHelmRelease
+	}
+	s := Source{Name: op.ID(), Type: typ, Operator: op, Namespace: op.DefaultNamespace,
 		Ignore: o.Ignore.Merge(op.Ignore), Warnings: append([]string(nil), op.Warnings...)}
 	s.Tracking = Tracking(op)
 	s.PruneSelector = o.PruneSelector
@@ -310,6 +326,9 @@ func (f *Fetcher) Operator(ctx context.Context, op *gitopsapi.Source, explicit b
 		// for by name; a disabled one never is.
 		s.SkipIsError = op.Problem != "" || (op.Unsupported != "" && explicit)
 		return s
+	}
+	if op.Helm != nil {
+		return f.helmRelease(ctx, s, op, namespaced)
 	}
 	if rev == op.Revision && op.Semver != "" {
 		tag, err := gitsource.ResolveSemver(ctx, OverrideURL(o.RepoOverrides, op.RepoURL), op.Semver)
@@ -507,6 +526,15 @@ func Tracking(op *gitopsapi.Source) compare.Tracking {
 	case gitopsapi.ArgoCD:
 		t.ArgoApps = []string{op.Tracking.Instance}
 	case gitopsapi.Flux:
+		if op.Helm != nil {
+			if st := op.Helm.Stored; st != nil {
+				t.InventoryOwner = fmt.Sprintf("Helm release %s/%s v%d (HelmRelease %s)", op.Helm.StorageNamespace, op.Helm.ReleaseName, st.Version, op.Tracking.Instance)
+				for _, r := range op.Inventory {
+					t.Inventory = append(t.Inventory, compare.ObjectRef{Group: r.Group, Version: r.Version, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name})
+				}
+			}
+			break
+		}
 		t.FluxKustomizations = []string{op.Tracking.Instance}
 		if op.Inventory != nil {
 			t.InventoryOwner = "Flux Kustomization " + op.Tracking.Instance

@@ -4,7 +4,9 @@
 // (kustomize.toolkit.fluxcd.io/v1) with its GitRepository or OCIRepository
 // (source.toolkit.fluxcd.io/v1) or its ExternalArtifact and the
 // ArtifactGenerator that produces it (source.extensions.fluxcd.io/v1beta1),
-// read through pkg/cluster's Reader into a
+// or a Flux HelmRelease (helm.toolkit.fluxcd.io/v2) with its chart's source,
+// its valuesFrom data and its last stored Helm release record (only the
+// manifest kept), read through pkg/cluster's Reader into a
 // neutral Source: repository, revision and path; how the operator turns the
 // path into objects (plain directory, kustomize, its own kustomize options);
 // its ignore rules; how it marks the objects it manages (tracking id, labels,

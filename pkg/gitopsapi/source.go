@@ -86,6 +86,10 @@ type Source struct {
 	// PostBuild holds the variables substituted after the build (Flux
 	// spec.postBuild); nil when there are none.
 	PostBuild *PostBuild
+	// Helm is the release a Flux HelmRelease asks for (Kind HelmRelease):
+	// its objects are rendered from the chart at Path of the repository,
+	// not read from a directory. nil for other sources.
+	Helm *HelmRelease
 
 	// Ignore holds the source's own ignore rules (Application
 	// spec.ignoreDifferences, Kustomization spec.ignore); nil when none.
@@ -185,9 +189,17 @@ type OperatorStatus struct {
 	Revision string
 }
 
-// ID names the source: "argocd/<namespace>/<name>" or
-// "flux/<namespace>/<name>" ("<operator>/<name>" without a namespace).
+// HelmReleaseType names Flux HelmRelease sources: their ID is
+// "helmrelease/<namespace>/<name>".
+const HelmReleaseType = "helmrelease"
+
+// ID names the source: "argocd/<namespace>/<name>",
+// "flux/<namespace>/<name>" ("<operator>/<name>" without a namespace) or,
+// for a Flux HelmRelease, "helmrelease/<namespace>/<name>".
 func (s *Source) ID() string {
+	if s.Kind == helmReleaseKind {
+		return HelmReleaseType + "/" + s.Namespace + "/" + s.Name
+	}
 	if s.Namespace == "" {
 		return string(s.Operator) + "/" + s.Name
 	}
@@ -234,6 +246,9 @@ func (s *Source) Track(obj *unstructured.Unstructured, namespaced bool) {
 	}
 	switch s.Operator {
 	case Flux:
+		if s.Helm != nil {
+			return // helm-controller's labels are set when rendering
+		}
 		ns, name, _ := strings.Cut(s.Tracking.Instance, "/")
 		setLabel(obj, FluxNameLabel, name)
 		setLabel(obj, FluxNamespaceLabel, ns)

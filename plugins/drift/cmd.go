@@ -60,6 +60,7 @@ type Options struct {
 	AllArgoApps        bool
 	ArgoNamespace      string
 	FluxKustomizations []string
+	FluxHelmReleases   []string
 	AllFlux            bool
 	FluxNamespace      string
 	RepoOverrides      []string
@@ -89,7 +90,7 @@ func NewOptions(env *cli.Env) *Options {
 func NewCmd(env *cli.Env) *cobra.Command {
 	o := NewOptions(env)
 	cmd := &cobra.Command{
-		Use:   "drift (-f FILENAME | -k DIRECTORY | --repo URL | --argocd-app NAME | --flux-kustomization NAME | --all-argocd-apps | --all-flux)",
+		Use:   "drift (-f FILENAME | -k DIRECTORY | --repo URL | --argocd-app NAME | --flux-kustomization NAME | --flux-helmrelease NAME | --all-argocd-apps | --all-flux)",
 		Short: "Compare the live cluster with the desired state in Git",
 		Long: `Compare the live cluster with the desired state in Git: what differs, who changed it
 (managedFields), what is missing from the cluster and what is extraneous in it.
@@ -118,7 +119,12 @@ Sources (instead of -f/-k; several may be given, each gets its own report):
                                            and tracking id
   --flux-kustomization NAME, --all-flux    Flux Kustomizations and their GitRepository: path,
                                            kustomize options, spec.ignore, inventory
-'drift status' shows every Application and Kustomization with the operator's view next to ours.
+  --flux-helmrelease NAME, --all-flux      Flux HelmReleases: their chart rendered as
+                                           helm-controller does (values, valuesFrom,
+                                           postRenderers), driftDetection.ignore, the release's
+                                           last stored manifest for extraneous objects
+'drift status' shows every Application, Kustomization and HelmRelease with the operator's view
+next to ours.
 
 Exit status: 0 in sync, 1 drift found, 2 on error (also when any object could not be
 compared, after reporting the others). --exit-code=false exits 0 on drift.`,
@@ -363,6 +369,7 @@ func (o *Options) compareSource(ctx context.Context, client *cluster.Client, s s
 	if s.Operator != nil {
 		opts.SecretValues = s.Operator.PostBuild.SecretValues()
 	}
+	opts.SecretValues = append(opts.SecretValues, s.SecretValues...)
 	if len(desired) > progressThreshold && cli.ColorEnabled(o.Streams.ErrOut) {
 		opts.Progress = progress(o.Streams.ErrOut)
 	}

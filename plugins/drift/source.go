@@ -36,7 +36,7 @@ type sourceReport struct {
 
 // sourceMode reports whether sources other than -f/-k are asked for.
 func (o *Options) sourceMode() bool {
-	return o.Repo != "" || len(o.ArgoApps) > 0 || o.AllArgoApps || len(o.FluxKustomizations) > 0 || o.AllFlux
+	return o.Repo != "" || len(o.ArgoApps) > 0 || o.AllArgoApps || len(o.FluxKustomizations) > 0 || o.AllFlux || len(o.FluxHelmReleases) > 0
 }
 
 // desiredOptions are the settings every source starts from.
@@ -62,7 +62,9 @@ func (o *Options) loadSources(ctx context.Context, client *cluster.Client) ([]so
 		}
 		return []source{o.filesSource(objs)}, nil
 	}
-	f := desired.NewFetcher(o.desiredOptions())
+	dopts := o.desiredOptions()
+	dopts.Helm = helmRenderer(client)
+	f := desired.NewFetcher(dopts)
 	var out []source
 	if o.Repo != "" {
 		out = append(out, f.Git(ctx, o.Repo, o.Revision, o.Path))
@@ -160,6 +162,25 @@ func (o *Options) operatorSources(ctx context.Context, client *cluster.Client) (
 		case errors.Is(err, gitopsapi.ErrNotInstalled):
 			fmt.Fprintln(o.Streams.ErrOut, "note:", err)
 		case err != nil:
+			return nil, err
+		}
+		for _, s := range all {
+			add(requested{src: s})
+		}
+	}
+	for _, name := range o.FluxHelmReleases {
+		ns, n := splitName(name, o.FluxNamespace)
+		s, err := gitopsapi.GetFluxHelmRelease(ctx, client, ns, n)
+		if err != nil && fatal(err) {
+			return nil, err
+		}
+		add(requested{src: s, explicit: true, err: err, name: gitopsapi.HelmReleaseType + "/" + ns + "/" + n})
+	}
+	if o.AllFlux {
+		// helm-controller may not be installed where kustomize-controller
+		// is: nothing to say then.
+		all, err := gitopsapi.ListFluxHelmReleases(ctx, client, o.listNamespace())
+		if err != nil && !errors.Is(err, gitopsapi.ErrNotInstalled) {
 			return nil, err
 		}
 		for _, s := range all {

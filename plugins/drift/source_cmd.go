@@ -26,8 +26,9 @@ func addSourceFlags(f *pflag.FlagSet, o *Options) {
 	f.BoolVar(&o.AllArgoApps, "all-argocd-apps", false, "Compare every Argo CD Application, in all namespaces")
 	f.StringVar(&o.ArgoNamespace, "argocd-namespace", o.ArgoNamespace, "Argo CD's namespace: where --argocd-app NAME is looked up, and argocd-cm read")
 	f.StringArrayVar(&o.FluxKustomizations, "flux-kustomization", nil, "Flux Kustomization to compare, NAME or NAMESPACE/NAME (repeatable)")
-	f.BoolVar(&o.AllFlux, "all-flux", false, "Compare every Flux Kustomization, in all namespaces")
-	f.StringVar(&o.FluxNamespace, "flux-namespace", o.FluxNamespace, "Namespace of --flux-kustomization NAME")
+	f.StringArrayVar(&o.FluxHelmReleases, "flux-helmrelease", nil, "Flux HelmRelease to compare, NAME or NAMESPACE/NAME: its chart rendered as helm-controller does (repeatable)")
+	f.BoolVar(&o.AllFlux, "all-flux", false, "Compare every Flux Kustomization and HelmRelease, in all namespaces")
+	f.StringVar(&o.FluxNamespace, "flux-namespace", o.FluxNamespace, "Namespace of --flux-kustomization NAME and --flux-helmrelease NAME")
 	f.StringArrayVar(&o.RepoOverrides, "repo-override", nil, "Fetch ORIGINAL_URL (a Git repository, a Helm chart repository, an oci:// registry) from LOCAL_URL instead (a URL; for charts also a local directory), ORIGINAL_URL=LOCAL_URL (an ORIGINAL_URL ending in / maps every URL it starts; repeatable)")
 	f.BoolVar(&o.AppliedRevision, "applied-revision", false, "Compare Argo CD and Flux sources with the commit the operator last synced or applied (from its status), not the revision it follows")
 }
@@ -37,14 +38,14 @@ func (o *Options) validateSources() error {
 	files := len(o.Filenames) > 0 || o.Kustomize != ""
 	switch {
 	case files && o.sourceMode():
-		return cli.Usagef("-f/-k cannot be combined with --repo, --argocd-app, --all-argocd-apps, --flux-kustomization or --all-flux")
+		return cli.Usagef("-f/-k cannot be combined with --repo, --argocd-app, --all-argocd-apps, --flux-kustomization, --flux-helmrelease or --all-flux")
 	case !files && !o.sourceMode():
-		return cli.Usagef("must specify one of -f, -k, --repo, --argocd-app, --all-argocd-apps, --flux-kustomization or --all-flux")
+		return cli.Usagef("must specify one of -f, -k, --repo, --argocd-app, --all-argocd-apps, --flux-kustomization, --flux-helmrelease or --all-flux")
 	case len(o.Filenames) > 0 && o.Kustomize != "":
 		return cli.Usagef("only one of -f or -k can be specified")
 	case (o.Revision != "" || o.Path != "") && o.Repo == "":
 		return cli.Usagef("--revision and --path need --repo")
-	case o.AppliedRevision && len(o.ArgoApps)+len(o.FluxKustomizations) == 0 && !o.AllArgoApps && !o.AllFlux:
+	case o.AppliedRevision && len(o.ArgoApps)+len(o.FluxKustomizations)+len(o.FluxHelmReleases) == 0 && !o.AllArgoApps && !o.AllFlux:
 		return cli.Usagef("--applied-revision needs Argo CD or Flux sources")
 	case len(o.RepoOverrides) > 0 && !o.sourceMode():
 		return cli.Usagef("--repo-override needs --repo, --argocd-app or --flux-kustomization sources")

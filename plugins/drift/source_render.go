@@ -29,12 +29,12 @@ type JSONSourcesReport struct {
 
 // JSONSource is one source and its report.
 type JSONSource struct {
-	// Name is "git/<url>@<revision>/<path>", "argocd/<namespace>/<name>" or
-	// "flux/<namespace>/<name>".
+	// Name is "git/<url>@<revision>/<path>", "argocd/<namespace>/<name>",
+	// "flux/<namespace>/<name>" or "helmrelease/<namespace>/<name>".
 	Name string `json:"name"`
-	// Type is git, argocd or flux.
+	// Type is git, argocd, flux or helmrelease.
 	Type string `json:"type"`
-	// Object is the Argo CD Application or Flux Kustomization.
+	// Object is the Argo CD Application, Flux Kustomization or HelmRelease.
 	Object   *JSONSourceObject `json:"object,omitempty"`
 	RepoURL  string            `json:"repoURL,omitempty"`
 	Revision string            `json:"revision,omitempty"`

@@ -36,9 +36,9 @@ func newStatusCmd(env *cli.Env) *cobra.Command {
 	s := &statusOptions{Options: o, output: "table"}
 	cmd := &cobra.Command{
 		Use:   "status",
-		Short: "Show every Argo CD Application and Flux Kustomization: the operator's view next to the drift found",
-		Long: `Show every Argo CD Application and Flux Kustomization in the cluster (all namespaces, or the
-one -n names), each compared with its Git revision as 'drift --all-argocd-apps --all-flux' does,
+		Short: "Show every Argo CD Application, Flux Kustomization and HelmRelease: the operator's view next to the drift found",
+		Long: `Show every Argo CD Application, Flux Kustomization and HelmRelease in the cluster (all
+namespaces, or the one -n names), each compared with its Git revision as 'drift --all-argocd-apps --all-flux' does,
 in one table: the operator's own view (Argo CD sync and health, Flux Ready) next to ours
 (objects modified, missing and extraneous, and the managers that drifted them).
 

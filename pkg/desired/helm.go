@@ -1,0 +1,136 @@
+package desired
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/gitopsapi"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/gitsource"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/manifest"
+)
+
+// HelmRenderer renders a Flux HelmRelease (op.Helm) from the chart at
+// chartPath (a directory or .tgz); root is the checkout holding it ("" for
+// a fetched chart), where the chart's valuesFiles are read. The plugin
+// injects it (pkg/helmrender), so that pkg/desired links no Helm SDK.
+type HelmRenderer func(ctx context.Context, op *gitopsapi.Source, chartPath, root string) (*HelmRender, error)
+
+// HelmRender is a rendered release.
+type HelmRender struct {
+	Set *manifest.Set
+	// SecretValues are the values that came from Secrets (valuesFrom).
+	SecretValues []string
+	// Chart and Version are the chart's name and version.
+	Chart, Version string
+}
+
+// ChartRef says which chart to fetch for a HelmRelease whose chart comes
+// from a HelmRepository (HTTP index or OCI) or an OCIRepository.
+type ChartRef struct {
+	// SourceKind is HelmRepository or OCIRepository; SourceNamespace and
+	// SourceName name that object (for its credentials).
+	SourceKind, SourceNamespace, SourceName string
+	// URL is the repository's spec.url; Type "oci" or "default".
+	URL, Type string
+	// Chart is the chart's name and Version the version or semver range
+	// (HelmRepository).
+	Chart, Version string
+	// OCIRef is an OCIRepository's spec.ref (tag, semver, digest).
+	OCIRef map[string]string
+}
+
+// ChartFetcher fetches charts from chart repositories (pkg/chartsource).
+type ChartFetcher interface {
+	// Fetch returns the path of a chart archive (.tgz) or directory for
+	// ref, and its digest.
+	Fetch(ctx context.Context, ref ChartRef) (path, digest string, err error)
+}
+
+// ErrNoHelm is the error of a HelmRelease when no renderer is wired.
+var ErrNoHelm = errors.New("rendering Helm charts is not available in this command")
+
+// helmRelease fetches and renders a Flux HelmRelease's chart; s is the
+// source as Operator prepared it. Problems are recorded on the source.
+func (f *Fetcher) helmRelease(ctx context.Context, s Source, op *gitopsapi.Source, namespaced func(*unstructured.Unstructured) bool) Source {
+	h := op.Helm
+	if f.opts.Helm == nil {
+		return skipError(s, ErrNoHelm)
+	}
+	var chartPath, root string
+	switch h.Chart.SourceKind {
+	case gitopsapi.GitRepositoryGVK.Kind:
+		rev := s.Origin.Revision
+		if rev == op.Revision && op.Semver != "" {
+			tag, err := gitsource.ResolveSemver(ctx, OverrideURL(f.opts.RepoOverrides, op.RepoURL), op.Semver)
+			if err != nil {
+				return skipError(s, err)
+			}
+			rev, s.Origin.Revision = tag, tag+" (semver "+op.Semver+")"
+		}
+		if rev == "HEAD" && op.Revision == "" {
+			rev = ""
+		}
+		path, err := gitsource.CleanPath(op.Path)
+		if err != nil {
+			return skipError(s, fmt.Errorf("chart path: %w", err))
+		}
+		co, err := f.fetch(ctx, op.RepoURL, rev)
+		if err != nil {
+			return skipError(s, err)
+		}
+		if err := checkLinks(co.Root, path); err != nil {
+			return skipError(s, err)
+		}
+		s.Origin.Commit, s.Root = co.Commit, co.Root
+		chartPath, root = filepath.Join(co.Root, filepath.FromSlash(path)), co.Root
+	case "HelmRepository", "OCIRepository":
+		what := fmt.Sprintf("chart from %s %s/%s", h.Chart.SourceKind, h.Chart.SourceNamespace, h.Chart.SourceName)
+		s.Origin = Origin{RepoURL: h.Chart.URL, Revision: h.Chart.Version, Path: h.Chart.Chart}
+		if f.opts.Charts == nil {
+			return skipError(s, fmt.Errorf("%s: fetching not available yet", what))
+		}
+		ref := ChartRef{SourceKind: h.Chart.SourceKind, SourceNamespace: h.Chart.SourceNamespace, SourceName: h.Chart.SourceName,
+			URL: h.Chart.URL, Type: h.Chart.Type, Chart: h.Chart.Chart, Version: h.Chart.Version, OCIRef: h.Chart.OCIRef}
+		path, digest, err := f.opts.Charts.Fetch(ctx, ref)
+		if err != nil {
+			return skipError(s, fmt.Errorf("%s: %w", what, err))
+		}
+		chartPath, s.Origin.Commit = path, digest
+	default:
+		return skipError(s, fmt.Errorf("charts from a %s are not supported", h.Chart.SourceKind))
+	}
+	r, err := f.opts.Helm(ctx, op, chartPath, root)
+	if err != nil {
+		return skipError(s, err)
+	}
+	s.SecretValues = r.SecretValues
+	s.Desired = FromSet(r.Set, op, namespaced)
+	s.Warnings = append(s.Warnings, SkippedWarnings(r.Set)...)
+	// The release record names objects without their namespace when their
+	// template declares none: Helm put them in the release namespace.
+	for i := range op.Inventory {
+		ref := &op.Inventory[i]
+		if ref.Namespace != "" {
+			continue
+		}
+		u := &unstructured.Unstructured{}
+		u.SetAPIVersion(schemaGV(ref.Group, ref.Version))
+		u.SetKind(ref.Kind)
+		if namespaced(u) {
+			ref.Namespace = h.ReleaseNamespace
+		}
+	}
+	s.Tracking = Tracking(op)
+	return s
+}
+
+func schemaGV(group, version string) string {
+	if group == "" {
+		return version
+	}
+	return group + "/" + version
+}

@@ -1,0 +1,79 @@
+package desired
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/gitopsapi"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/manifest"
+)
+
+type fakeCharts struct {
+	got  ChartRef
+	path string
+	err  error
+}
+
+func (f *fakeCharts) Fetch(_ context.Context, ref ChartRef) (string, string, error) {
+	f.got = ref
+	return f.path, "sha256:abc", f.err
+}
+
+func helmOp(kind string) *gitopsapi.Source {
+	return &gitopsapi.Source{Operator: gitopsapi.Flux, Kind: "HelmRelease", Namespace: "apps", Name: "web",
+		Tracking: gitopsapi.Tracking{Method: "labels", Instance: "apps/web"}, DefaultNamespace: "prod",
+		Helm: &gitopsapi.HelmRelease{ReleaseName: "web", ReleaseNamespace: "prod", StorageNamespace: "apps",
+			Chart: gitopsapi.HelmChartRef{SourceKind: kind, SourceNamespace: "flux-system", SourceName: "charts", Chart: "web", Version: "1.x", URL: "oci://ghcr.io/org/charts"}}}
+}
+
+// TestHelmReleaseChartSources: a HelmRelease whose chart comes from a
+// HelmRepository or OCIRepository is an error of its source when no
+// fetcher is wired — never in sync — and is fetched through the
+// ChartFetcher when one is; with no renderer, it is an error too.
+func TestHelmReleaseChartSources(t *testing.T) {
+	t.Parallel()
+	namespaced := func(*unstructured.Unstructured) bool { return true }
+	var rendered string
+	render := func(_ context.Context, _ *gitopsapi.Source, chartPath, root string) (*HelmRender, error) {
+		rendered = chartPath + "|" + root
+		obj := &unstructured.Unstructured{}
+		obj.SetAPIVersion("v1")
+		obj.SetKind("ConfigMap")
+		obj.SetName("web")
+		return &HelmRender{Set: &manifest.Set{Objects: []manifest.Object{{Obj: obj, Source: manifest.Source{File: "web/templates/cm.yaml"}}}}, SecretValues: []string{"s3cr3t-value"}}, nil
+	}
+	for _, kind := range []string{"HelmRepository", "OCIRepository"} {
+		s := NewFetcher(Options{Helm: render}).Operator(context.Background(), helmOp(kind), false, namespaced)
+		if !s.SkipIsError || !strings.Contains(s.Skip, "chart from "+kind+" flux-system/charts: fetching not available yet") || len(s.Desired) != 0 {
+			t.Errorf("%s without a fetcher: skip %q (error %v), %d objects", kind, s.Skip, s.SkipIsError, len(s.Desired))
+		}
+		if s.Type != TypeHelmRelease || s.Name != "helmrelease/apps/web" {
+			t.Errorf("%s: type %q name %q", kind, s.Type, s.Name)
+		}
+	}
+	charts := &fakeCharts{path: "/cache/web-1.2.0.tgz"}
+	s := NewFetcher(Options{Helm: render, Charts: charts}).Operator(context.Background(), helmOp("OCIRepository"), true, namespaced)
+	if s.Skip != "" || len(s.Desired) != 1 || rendered != "/cache/web-1.2.0.tgz|" {
+		t.Fatalf("with a fetcher: skip %q, %d objects, rendered %q", s.Skip, len(s.Desired), rendered)
+	}
+	if want := (ChartRef{SourceKind: "OCIRepository", SourceNamespace: "flux-system", SourceName: "charts", URL: "oci://ghcr.io/org/charts", Chart: "web", Version: "1.x"}); charts.got.URL != want.URL || charts.got.Chart != want.Chart || charts.got.SourceName != want.SourceName || charts.got.Version != want.Version {
+		t.Errorf("fetched %+v, want %+v", charts.got, want)
+	}
+	if s.Origin.Commit != "sha256:abc" || s.Desired[0].Object.GetNamespace() != "prod" || s.Desired[0].Source != "web/templates/cm.yaml" {
+		t.Errorf("origin %+v, object namespace %q, source %q", s.Origin, s.Desired[0].Object.GetNamespace(), s.Desired[0].Source)
+	}
+	if len(s.SecretValues) != 1 {
+		t.Errorf("secret values not carried: %v", s.SecretValues)
+	}
+	charts.err = errors.New("registry unreachable")
+	if s := NewFetcher(Options{Helm: render, Charts: charts}).Operator(context.Background(), helmOp("HelmRepository"), false, namespaced); !s.SkipIsError || !strings.Contains(s.Skip, "registry unreachable") {
+		t.Errorf("fetch error: skip %q", s.Skip)
+	}
+	if s := NewFetcher(Options{}).Operator(context.Background(), helmOp("OCIRepository"), false, namespaced); !s.SkipIsError || !strings.Contains(s.Skip, ErrNoHelm.Error()) {
+		t.Errorf("no renderer: skip %q", s.Skip)
+	}
+}

@@ -1,0 +1,345 @@
+package helmrender
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+
+	"helm.sh/helm/v4/pkg/action"
+	ci "helm.sh/helm/v4/pkg/chart"
+	"helm.sh/helm/v4/pkg/chart/common"
+	chart "helm.sh/helm/v4/pkg/chart/v2"
+	"helm.sh/helm/v4/pkg/chart/v2/loader"
+	release "helm.sh/helm/v4/pkg/release/v1"
+	releaseutil "helm.sh/helm/v4/pkg/release/v1/util"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	utiljson "k8s.io/apimachinery/pkg/util/json"
+	"sigs.k8s.io/kustomize/api/krusty"
+	kustypes "sigs.k8s.io/kustomize/api/types"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+	"sigs.k8s.io/yaml"
+)
+
+// Metadata Helm's install writes on every object of a release, and the
+// labels helm-controller's post-renderer adds.
+const (
+	ManagedByLabel        = "app.kubernetes.io/managed-by"
+	ManagedByHelm         = "Helm"
+	ReleaseNameAnnotation = "meta.helm.sh/release-name"
+	ReleaseNSAnnotation   = "meta.helm.sh/release-namespace"
+	OriginNameLabel       = "helm.toolkit.fluxcd.io/name"
+	OriginNSLabel         = "helm.toolkit.fluxcd.io/namespace"
+)
+
+// Capabilities are what the chart's templates see of the cluster
+// (.Capabilities): its Kubernetes version ("v1.37.2"; "" for Helm's
+// default) and the API versions it serves ("apps/v1" and
+// "apps/v1/Deployment" forms).
+type Capabilities struct {
+	KubeVersion string
+	APIVersions []string
+}
+
+// Release is one Helm release to render.
+type Release struct {
+	// Name and Namespace of the release (.Release.Name, .Release.Namespace).
+	Name      string
+	Namespace string
+	// Chart is the path of the chart: a directory or a .tgz archive.
+	Chart string
+	// ChartValues, when not nil, replace the chart's values.yaml
+	// (source-controller's valuesFiles).
+	ChartValues map[string]any
+	// Values are the user-supplied values (ComposeValues).
+	Values       map[string]any
+	Capabilities Capabilities
+	// CRDs includes the objects of the chart's crds/ directories.
+	CRDs bool
+	// PostRenderers are kustomize post-renderers (patches, images), as a
+	// HelmRelease's spec.postRenderers[].kustomize decodes.
+	PostRenderers []map[string]any
+	// CommonLabels and CommonAnnotations go on every object's metadata
+	// (spec.commonMetadata).
+	CommonLabels      map[string]string
+	CommonAnnotations map[string]string
+	// OriginNamespace and OriginName, when set, are the HelmRelease whose
+	// helm.toolkit.fluxcd.io labels go on every object.
+	OriginNamespace, OriginName string
+	// ReleaseMetadata adds the label and annotations Helm's install writes
+	// on every object it applies (not on CRDs, installed apart).
+	ReleaseMetadata bool
+}
+
+// Object is one rendered object and the template that rendered it
+// ("<chart>/templates/x.yaml", "<chart>/crds/x.yaml").
+type Object struct {
+	Obj      *unstructured.Unstructured
+	Template string
+	CRD      bool
+}
+
+// Result is a rendered release.
+type Result struct {
+	// Objects are sorted by template, then in the template's order.
+	Objects []Object
+	// Hooks are the templates of the hooks left out.
+	Hooks []string
+	// Chart and Version are the chart's name and version.
+	Chart, Version string
+}
+
+// Render renders rel as helm-controller's install would, without a
+// cluster.
+func Render(ctx context.Context, rel Release) (*Result, error) {
+	ch, err := loader.Load(rel.Chart)
+	if err != nil {
+		return nil, fmt.Errorf("loading chart: %w", err)
+	}
+	if ch.Metadata.Type != "" && ch.Metadata.Type != "application" {
+		return nil, fmt.Errorf("chart %s: %s charts are not installable", ch.Name(), ch.Metadata.Type)
+	}
+	if deps := ch.Metadata.Dependencies; len(deps) > 0 {
+		req := make([]ci.Dependency, 0, len(deps))
+		for _, d := range deps {
+			req = append(req, d)
+		}
+		if err := action.CheckDependencies(ch, req); err != nil {
+			return nil, fmt.Errorf("chart %s: %w", ch.Name(), err)
+		}
+	}
+	if rel.ChartValues != nil {
+		ch.Values = rel.ChartValues
+	}
+	cfg := action.NewConfiguration(action.ConfigurationSetLogger(slog.DiscardHandler))
+	inst := action.NewInstall(cfg)
+	inst.DryRunStrategy = action.DryRunClient
+	inst.ReleaseName, inst.Namespace = rel.Name, rel.Namespace
+	inst.Replace = true
+	inst.IncludeCRDs = false
+	if rel.Capabilities.KubeVersion != "" {
+		kv, err := common.ParseKubeVersion(rel.Capabilities.KubeVersion)
+		if err != nil {
+			return nil, fmt.Errorf("kube version %q: %w", rel.Capabilities.KubeVersion, err)
+		}
+		inst.KubeVersion = kv
+	}
+	inst.APIVersions = common.VersionSet(rel.Capabilities.APIVersions)
+	vals := rel.Values
+	if vals == nil {
+		vals = map[string]any{}
+	}
+	ri, err := inst.RunWithContext(ctx, ch, vals)
+	if err != nil {
+		return nil, fmt.Errorf("rendering chart %s: %w", ch.Name(), err)
+	}
+	r, ok := ri.(*release.Release)
+	if !ok {
+		return nil, fmt.Errorf("rendering chart %s: unexpected release type %T", ch.Name(), ri)
+	}
+	res := &Result{Chart: ch.Name(), Version: ch.Metadata.Version}
+	for _, h := range r.Hooks {
+		res.Hooks = append(res.Hooks, h.Path)
+	}
+	sort.Strings(res.Hooks)
+	objs, err := parseManifest(r.Manifest)
+	if err != nil {
+		return nil, fmt.Errorf("rendering chart %s: %w", ch.Name(), err)
+	}
+	if len(rel.PostRenderers) > 0 {
+		if objs, err = postRender(objs, rel.PostRenderers); err != nil {
+			return nil, fmt.Errorf("post-rendering chart %s: %w", ch.Name(), err)
+		}
+	}
+	for _, o := range objs {
+		addMetadata(o.Obj, rel.CommonLabels, rel.CommonAnnotations)
+	}
+	if rel.CRDs {
+		crds, err := crdObjects(ch)
+		if err != nil {
+			return nil, fmt.Errorf("chart %s: %w", ch.Name(), err)
+		}
+		objs = append(crds, objs...)
+	}
+	for _, o := range objs {
+		if rel.OriginName != "" {
+			addMetadata(o.Obj, map[string]string{OriginNameLabel: rel.OriginName, OriginNSLabel: rel.OriginNamespace}, nil)
+		}
+		if rel.ReleaseMetadata && !o.CRD {
+			addMetadata(o.Obj, map[string]string{ManagedByLabel: ManagedByHelm},
+				map[string]string{ReleaseNameAnnotation: rel.Name, ReleaseNSAnnotation: rel.Namespace})
+		}
+	}
+	res.Objects = objs
+	return res, nil
+}
+
+// parseManifest reads a release manifest: documents headed by Helm's
+// "# Source: <template>" comment.
+func parseManifest(manifest string) ([]Object, error) {
+	split := releaseutil.SplitManifests(manifest)
+	keys := make([]string, 0, len(split))
+	for k := range split {
+		keys = append(keys, k)
+	}
+	sort.Sort(releaseutil.BySplitManifestsOrder(keys))
+	var out []Object
+	for _, k := range keys {
+		doc := split[k]
+		tpl := ""
+		if first, _, _ := strings.Cut(doc, "\n"); strings.HasPrefix(first, "# Source: ") {
+			tpl = strings.TrimSpace(strings.TrimPrefix(first, "# Source: "))
+		}
+		objs, err := parseDoc(doc)
+		if err != nil {
+			return nil, fmt.Errorf("template %s: %w", tpl, err)
+		}
+		for _, o := range objs {
+			out = append(out, Object{Obj: o, Template: tpl})
+		}
+	}
+	return out, nil
+}
+
+// parseDoc reads one YAML document: nothing when empty, the items of a
+// List.
+func parseDoc(doc string) ([]*unstructured.Unstructured, error) {
+	js, err := yaml.YAMLToJSON([]byte(doc))
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]any
+	// Numbers as unstructured objects hold them: int64 or float64.
+	if err := utiljson.Unmarshal(js, &m); err != nil {
+		return nil, err
+	}
+	if len(m) == 0 {
+		return nil, nil
+	}
+	u := &unstructured.Unstructured{Object: m}
+	if u.IsList() {
+		list, err := u.ToList()
+		if err != nil {
+			return nil, err
+		}
+		out := make([]*unstructured.Unstructured, 0, len(list.Items))
+		for i := range list.Items {
+			out = append(out, &list.Items[i])
+		}
+		return out, nil
+	}
+	if u.GetKind() == "" || u.GetAPIVersion() == "" {
+		return nil, errors.New("object without apiVersion or kind")
+	}
+	return []*unstructured.Unstructured{u}, nil
+}
+
+// crdObjects reads the CRDs of the chart's crds/ directories (and its
+// dependencies').
+func crdObjects(ch *chart.Chart) ([]Object, error) {
+	var out []Object
+	for _, crd := range ch.CRDObjects() {
+		for _, doc := range releaseutil.SplitManifests(string(crd.File.Data)) {
+			objs, err := parseDoc(doc)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", crd.Filename, err)
+			}
+			for _, o := range objs {
+				out = append(out, Object{Obj: o, Template: crd.Filename, CRD: true})
+			}
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Template < out[j].Template })
+	return out, nil
+}
+
+// postRender runs the kustomize post-renderers in order, as
+// helm-controller's: a kustomization whose only resource is the rendered
+// manifest, with the patches and images of each. Objects keep their
+// template when kustomize keeps their kind, namespace and name.
+func postRender(objs []Object, renderers []map[string]any) ([]Object, error) {
+	for i, pr := range renderers {
+		var in bytes.Buffer
+		templates := map[string]string{}
+		for _, o := range objs {
+			data, err := yaml.Marshal(o.Obj.Object)
+			if err != nil {
+				return nil, err
+			}
+			in.WriteString("---\n")
+			in.Write(data)
+			templates[objKey(o.Obj)] = o.Template
+		}
+		k := map[string]any{"apiVersion": kustypes.KustomizationVersion, "kind": kustypes.KustomizationKind,
+			"resources": []any{"helm-output.yaml"}}
+		for _, f := range []string{"patches", "images", "patchesStrategicMerge", "patchesJson6902"} {
+			if v, ok := pr[f]; ok {
+				k[f] = v
+			}
+		}
+		kdata, err := yaml.Marshal(k)
+		if err != nil {
+			return nil, err
+		}
+		fs := filesys.MakeFsInMemory()
+		if err := fs.WriteFile("helm-output.yaml", in.Bytes()); err != nil {
+			return nil, err
+		}
+		if err := fs.WriteFile("kustomization.yaml", kdata); err != nil {
+			return nil, err
+		}
+		kz := krusty.MakeKustomizer(&krusty.Options{LoadRestrictions: kustypes.LoadRestrictionsNone, PluginConfig: kustypes.DisabledPluginConfig()})
+		rm, err := kz.Run(fs, ".")
+		if err != nil {
+			return nil, fmt.Errorf("postRenderers[%d]: %w", i, err)
+		}
+		out := make([]Object, 0, rm.Size())
+		for _, r := range rm.Resources() {
+			data, err := r.AsYAML()
+			if err != nil {
+				return nil, fmt.Errorf("postRenderers[%d]: %w", i, err)
+			}
+			us, err := parseDoc(string(data))
+			if err != nil {
+				return nil, fmt.Errorf("postRenderers[%d]: %w", i, err)
+			}
+			for _, u := range us {
+				out = append(out, Object{Obj: u, Template: templates[objKey(u)]})
+			}
+		}
+		sort.SliceStable(out, func(a, b int) bool { return out[a].Template < out[b].Template })
+		objs = out
+	}
+	return objs, nil
+}
+
+func objKey(o *unstructured.Unstructured) string {
+	return o.GroupVersionKind().GroupKind().String() + "|" + o.GetNamespace() + "|" + o.GetName()
+}
+
+// addMetadata sets labels and annotations on obj's metadata.
+func addMetadata(obj *unstructured.Unstructured, labels, annotations map[string]string) {
+	if len(labels) > 0 {
+		l := obj.GetLabels()
+		if l == nil {
+			l = map[string]string{}
+		}
+		for k, v := range labels {
+			l[k] = v
+		}
+		obj.SetLabels(l)
+	}
+	if len(annotations) > 0 {
+		a := obj.GetAnnotations()
+		if a == nil {
+			a = map[string]string{}
+		}
+		for k, v := range annotations {
+			a[k] = v
+		}
+		obj.SetAnnotations(a)
+	}
+}

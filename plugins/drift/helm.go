@@ -1,0 +1,142 @@
+package drift
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/cluster"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/desired"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/gitopsapi"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/gitsource"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/helmrender"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/manifest"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/redact"
+)
+
+// maxValuesFile bounds a chart values file read from a checkout.
+const maxValuesFile = 8 << 20
+
+// helmRenderer renders Flux HelmReleases with pkg/helmrender, as
+// helm-controller does, with the capabilities of the cluster behind
+// client (read once).
+func helmRenderer(client *cluster.Client) desired.HelmRenderer {
+	var once sync.Once
+	var caps helmrender.Capabilities
+	var capsErr error
+	return func(ctx context.Context, op *gitopsapi.Source, chartPath, root string) (*desired.HelmRender, error) {
+		once.Do(func() {
+			caps.KubeVersion, caps.APIVersions, capsErr = client.ServerCapabilities(ctx)
+		})
+		if capsErr != nil {
+			return nil, capsErr
+		}
+		return renderHelmRelease(ctx, op, chartPath, root, caps)
+	}
+}
+
+// renderHelmRelease composes a HelmRelease's values and renders its chart.
+// Errors are swept of the values that came from Secrets.
+func renderHelmRelease(ctx context.Context, op *gitopsapi.Source, chartPath, root string, caps helmrender.Capabilities) (*desired.HelmRender, error) {
+	h := op.Helm
+	refs := make([]helmrender.ValuesRef, 0, len(h.ValuesFrom))
+	var secretData []string
+	for _, v := range h.ValuesFrom {
+		refs = append(refs, helmrender.ValuesRef{Kind: v.Kind, Name: v.Name, ValuesKey: v.ValuesKey, TargetPath: v.TargetPath, Data: v.Data, Found: v.Found})
+		if v.Kind == "Secret" && v.Found && v.TargetPath != "" {
+			secretData = append(secretData, string(v.Data))
+		}
+	}
+	sweep := func(err error, secrets []string) error {
+		sw := redact.NewSweeper()
+		sw.AddText(secretData...)
+		sw.AddText(secrets...)
+		return errors.New(sw.String(err.Error()))
+	}
+	values, secrets, err := helmrender.ComposeValues(refs, h.Values)
+	if err != nil {
+		return nil, sweep(err, nil)
+	}
+	rel := helmrender.Release{
+		Name: h.ReleaseName, Namespace: h.ReleaseNamespace, Chart: chartPath, Values: values, Capabilities: caps,
+		CRDs:          h.InstallCRDs != "Skip" || h.UpgradeCRDs == "Create" || h.UpgradeCRDs == "CreateReplace",
+		PostRenderers: h.PostRenderers, CommonLabels: h.CommonLabels, CommonAnnotations: h.CommonAnnotations,
+		OriginNamespace: op.Namespace, OriginName: op.Name, ReleaseMetadata: true,
+	}
+	if len(h.Chart.ValuesFiles) > 0 {
+		if root == "" {
+			return nil, fmt.Errorf("chart valuesFiles %v: only read from a GitRepository checkout", h.Chart.ValuesFiles)
+		}
+		rel.ChartValues = map[string]any{}
+		for _, f := range h.Chart.ValuesFiles {
+			vals, err := readValuesFile(root, f)
+			if err != nil {
+				return nil, err
+			}
+			rel.ChartValues = mergeValues(rel.ChartValues, vals)
+		}
+	}
+	res, err := helmrender.Render(ctx, rel)
+	if err != nil {
+		return nil, sweep(err, secrets)
+	}
+	set := &manifest.Set{}
+	for _, o := range res.Objects {
+		set.Objects = append(set.Objects, manifest.Object{Obj: o.Obj, Source: manifest.Source{File: o.Template}})
+	}
+	return &desired.HelmRender{Set: set, SecretValues: append(secrets, secretData...), Chart: res.Chart, Version: res.Version}, nil
+}
+
+// readValuesFile reads a values file of a checkout (a path inside root).
+func readValuesFile(root, name string) (map[string]any, error) {
+	clean, err := gitsource.CleanPath(name)
+	if err != nil {
+		return nil, fmt.Errorf("chart valuesFiles %q: %w", name, err)
+	}
+	// os.Root refuses a path, or a symbolic link, leading out of root.
+	r, err := os.OpenRoot(root)
+	if err != nil {
+		return nil, fmt.Errorf("chart valuesFiles %q: %w", name, err)
+	}
+	defer func() { _ = r.Close() }()
+	f, err := r.Open(filepath.FromSlash(clean))
+	if err != nil {
+		return nil, fmt.Errorf("chart valuesFiles %q: %w", name, err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxValuesFile+1))
+	if err != nil {
+		return nil, fmt.Errorf("chart valuesFiles %q: %w", name, err)
+	}
+	if len(data) > maxValuesFile {
+		return nil, fmt.Errorf("chart valuesFiles %q: larger than %d bytes", name, maxValuesFile)
+	}
+	var vals map[string]any
+	if err := yaml.Unmarshal(data, &vals); err != nil {
+		return nil, fmt.Errorf("chart valuesFiles %q: %w", name, err)
+	}
+	return vals, nil
+}
+
+func mergeValues(a, b map[string]any) map[string]any {
+	out := make(map[string]any, len(a))
+	for k, v := range a {
+		out[k] = v
+	}
+	for k, v := range b {
+		if bm, ok := v.(map[string]any); ok {
+			if am, ok := out[k].(map[string]any); ok {
+				out[k] = mergeValues(am, bm)
+				continue
+			}
+		}
+		out[k] = v
+	}
+	return out
+}

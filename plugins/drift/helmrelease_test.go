@@ -1,0 +1,328 @@
+package drift
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/cli"
+	"github.com/kubectl-gitops/kubectl-gitops/test/controlplane"
+	"github.com/kubectl-gitops/kubectl-gitops/test/peertools"
+)
+
+// helmChartFixture is pkg/helmrender's fixture chart (helpers, schema, a
+// hook, a CRD in crds/).
+const helmChartFixture = "../../pkg/helmrender/testdata/webapp"
+
+const helmCanary = "canary-s3cr3t-7f3a-helm"
+
+// helmControllerApply renders the chart with the real Helm CLI's template
+// (the values helm-controller composes for the HelmRelease below), adds
+// what helm-controller and Helm's install add (origin labels, managed-by,
+// meta.helm.sh annotations), leaves the hooks out, and creates the objects
+// as helm-controller's Helm client does: client-side, field manager
+// "helm-controller" (an Update entry). The chart's CRD is created apart,
+// with the origin labels only, as helm-controller's CRD policy does. It
+// returns the manifest the release record stores.
+func helmControllerApply(t *testing.T, cp *controlplane.ControlPlane, release, relNS, hrNS, hrName string, values map[string]any) string {
+	t.Helper()
+	helm := peertools.Require(t, peertools.Helm, "helm")
+	var ver struct {
+		ServerVersion struct{ GitVersion string } `json:"serverVersion"`
+	}
+	if err := json.Unmarshal([]byte(kubectl(t, cp, "", "version", "-o", "json")), &ver); err != nil {
+		t.Fatal(err)
+	}
+	vf := filepath.Join(t.TempDir(), "values.yaml")
+	data, _ := yaml.Marshal(values)
+	if err := os.WriteFile(vf, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	home := t.TempDir()
+	cmd := exec.Command(helm, "template", release, helmChartFixture, "-n", relNS, "-f", vf, "--kube-version", ver.ServerVersion.GitVersion, "--api-versions", "policy/v1/PodDisruptionBudget")
+	cmd.Env = append(os.Environ(), "HELM_CONFIG_HOME="+home, "HELM_CACHE_HOME="+home, "HELM_DATA_HOME="+home)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("helm template: %v", err)
+	}
+	origin := map[string]any{"helm.toolkit.fluxcd.io/name": hrName, "helm.toolkit.fluxcd.io/namespace": hrNS}
+	var manifest, apply strings.Builder
+	for _, doc := range strings.Split(string(out), "\n---") {
+		var m map[string]any
+		if err := yaml.Unmarshal([]byte(doc), &m); err != nil {
+			t.Fatal(err)
+		}
+		if len(m) == 0 {
+			continue
+		}
+		md := m["metadata"].(map[string]any)
+		ann, _ := md["annotations"].(map[string]any)
+		if ann["helm.sh/hook"] != nil {
+			continue
+		}
+		labels, _ := md["labels"].(map[string]any)
+		if labels == nil {
+			labels = map[string]any{}
+		}
+		for k, v := range origin {
+			labels[k] = v
+		}
+		md["labels"] = labels
+		b, _ := yaml.Marshal(m)
+		manifest.WriteString("---\n" + string(b))
+		labels["app.kubernetes.io/managed-by"] = "Helm"
+		if ann == nil {
+			ann = map[string]any{}
+		}
+		ann["meta.helm.sh/release-name"], ann["meta.helm.sh/release-namespace"] = release, relNS
+		md["annotations"] = ann
+		b, _ = yaml.Marshal(m)
+		apply.WriteString("---\n" + string(b))
+	}
+	kubectl(t, cp, apply.String(), "create", "-n", relNS, "--field-manager=helm-controller", "-f", "-")
+	crd, err := os.ReadFile(filepath.Join(helmChartFixture, "crds/widgets.webapp.example.org.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	crdDoc := strings.Replace(string(crd), "  name: widgets.webapp.example.org\n",
+		"  name: widgets.webapp.example.org\n  labels: {helm.toolkit.fluxcd.io/name: "+hrName+", helm.toolkit.fluxcd.io/namespace: "+hrNS+"}\n", 1)
+	kubectl(t, cp, crdDoc, "create", "--field-manager=helm-controller", "-f", "-")
+	return manifest.String()
+}
+
+// helmRecord writes the release record Helm's Secret driver stores:
+// base64 of gzipped JSON, values included (they must never be printed).
+func helmRecord(t *testing.T, cp *controlplane.ControlPlane, ns, release string, version int, manifest string, config map[string]any) {
+	t.Helper()
+	rec, _ := json.Marshal(map[string]any{"name": release, "namespace": ns, "version": version, "info": map[string]any{"status": "deployed"},
+		"config": config, "manifest": manifest})
+	var gz bytes.Buffer
+	w := gzip.NewWriter(&gz)
+	if _, err := w.Write(rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	name := "sh.helm.release.v1." + release + ".v" + itoa(version)
+	sec := map[string]any{"apiVersion": "v1", "kind": "Secret", "type": "helm.sh/release.v1",
+		"metadata": map[string]any{"name": name, "namespace": ns, "labels": map[string]any{"owner": "helm", "name": release, "version": itoa(version), "status": "deployed"}},
+		"data":     map[string]any{"release": base64.StdEncoding.EncodeToString([]byte(base64.StdEncoding.EncodeToString(gz.Bytes())))}}
+	b, _ := json.Marshal(sec)
+	kubectl(t, cp, string(b), "create", "-f", "-")
+}
+
+func itoa(n int) string {
+	b, _ := json.Marshal(n)
+	return string(b)
+}
+
+// TestFluxHelmRelease is issue 16's scenario: a HelmRelease whose chart is
+// in a Git repository (GitRepository source, --repo-override), values from
+// spec.values, a ConfigMap and two Secrets (a values file, and one key at
+// a targetPath), rendered and applied
+// as helm-controller would. drift renders the chart as helm-controller
+// does: in sync in both modes. Then a scaled Deployment, a changed image,
+// a label added by hand and a deleted ConfigMap are each reported with
+// their author in both modes, and nothing else; an object of the release's
+// last stored manifest that Git no longer renders is extraneous; the
+// Secret's value never appears in any output; a HelmRelease that cannot be
+// rendered is an error of its source.
+func TestFluxHelmRelease(t *testing.T) {
+	cp := controlplane.ForTest(t)
+	for _, kv := range gitEnv {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	base := t.TempDir()
+	work, bare := filepath.Join(base, "work"), filepath.Join(base, "fleet.git")
+	if err := os.CopyFS(filepath.Join(work, "charts/webapp"), os.DirFS(helmChartFixture)); err != nil {
+		t.Fatal(err)
+	}
+	gitRun(t, base, "init", "--quiet", work)
+	gitRun(t, base, "init", "--quiet", "--bare", bare)
+	gitRun(t, work, "add", "-A")
+	gitRun(t, work, "commit", "--quiet", "-m", "fleet")
+	gitRun(t, work, "push", "--quiet", bare, "main")
+
+	const hrNS, relNS, release = "hr-flux", "hr-apps", "hr-apps-web"
+	const full = release + "-webapp"
+	for _, ns := range []string{hrNS, relNS} {
+		kubectl(t, cp, "", "create", "namespace", ns)
+	}
+	// Other tests of the package share the control plane (--all-flux, drift
+	// status): leave no HelmRelease behind.
+	t.Cleanup(func() {
+		_ = cp.Kubectl(context.Background(), "delete", "namespace", hrNS, relNS, "--wait=false").Run()
+		_ = cp.Kubectl(context.Background(), "delete", "crd", "widgets.webapp.example.org", "--wait=false").Run()
+	})
+	kubectl(t, cp, `apiVersion: v1
+kind: ConfigMap
+metadata: {name: web-base, namespace: `+hrNS+`}
+data:
+  values.yaml: |
+    config:
+      greeting: hallo
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: web-smtp, namespace: `+hrNS+`}
+stringData: {pass: `+helmCanary+`}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: web-relay, namespace: `+hrNS+`}
+stringData:
+  values.yaml: |
+    config:
+      smtp:
+        host: `+helmCanary+`-relay.example.com
+---
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: fleet, namespace: `+hrNS+`}
+spec: {interval: 1m, url: "https://git.example.com/org/fleet.git", ref: {branch: main}}
+---
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: web, namespace: `+hrNS+`}
+spec:
+  interval: 10m
+  targetNamespace: `+relNS+`
+  chart:
+    spec:
+      chart: ./charts/webapp
+      sourceRef: {kind: GitRepository, name: fleet}
+  values: {replicaCount: 2}
+  valuesFrom:
+  - {kind: ConfigMap, name: web-base}
+  - {kind: Secret, name: web-relay}
+  - {kind: Secret, name: web-smtp, valuesKey: pass, targetPath: config.smtp.pass}
+`, "apply", "-f", "-")
+	values := map[string]any{"replicaCount": 2, "config": map[string]any{"greeting": "hallo", "smtp": map[string]any{"pass": helmCanary, "host": helmCanary + "-relay.example.com"}}}
+	manifest := helmControllerApply(t, cp, release, relNS, hrNS, "web", values)
+	helmRecord(t, cp, hrNS, release, 1, manifest, values)
+
+	args := []string{"--flux-helmrelease", hrNS + "/web", "--repo-override=https://git.example.com/org/fleet.git=file://" + bare}
+	const name = "helmrelease/" + hrNS + "/web"
+	noLeak := func(t *testing.T, what string, r runResult) {
+		t.Helper()
+		if strings.Contains(r.stdout+r.stderr, helmCanary) {
+			t.Errorf("%s: the valuesFrom Secret's value leaks:\n%s\n%s", what, r.stdout, r.stderr)
+		}
+	}
+
+	t.Run("in sync", func(t *testing.T) {
+		for _, mode := range []string{"server", "local"} {
+			r := runDrift(t, cp, append(args, "--mode", mode, "-o", "json")...)
+			s := parseSources(t, r)
+			if r.code != 0 || len(s.Sources) != 1 || s.Sources[0].Status != "compared" || s.Sources[0].Report == nil {
+				t.Fatalf("%s: exit %d, sources %v\nstderr: %s", mode, r.code, driftBySource(s), r.stderr)
+			}
+			if s.Sources[0].Name != name || s.Sources[0].Type != "helmrelease" {
+				t.Errorf("source %q of type %q", s.Sources[0].Name, s.Sources[0].Type)
+			}
+			// ConfigMap, Service, Deployment, PodDisruptionBudget, CRD.
+			if got := s.Sources[0].Report.Summary["unchanged"]; got != 5 {
+				t.Errorf("%s: %d unchanged, want 5: %v", mode, got, driftBySource(s))
+			}
+			noLeak(t, mode, r)
+		}
+	})
+
+	kubectl(t, cp, "", "scale", "-n", relNS, "deployment/"+full, "--replicas=5")
+	kubectl(t, cp, "", "set", "image", "-n", relNS, "deployment/"+full, "webapp=ghcr.io/example/webapp:hotfix")
+	kubectl(t, cp, "", "label", "-n", relNS, "service/"+full, "hand=made")
+	kubectl(t, cp, "", "delete", "-n", relNS, "configmap/"+full)
+
+	t.Run("people's changes, with attribution", func(t *testing.T) {
+		want := strings.Join([]string{
+			"ConfigMap/" + full + " missing",
+			"Deployment/" + full + " modified spec.replicas kubectl(Update,scale)",
+			"Deployment/" + full + " modified spec.template.spec.containers[0].image kubectl-set(Update)",
+			"Service/" + full + " extra metadata.labels.hand kubectl-label(Update)",
+		}, "\n")
+		for _, mode := range []string{"server", "local"} {
+			r := runDrift(t, cp, append(args, "--mode", mode, "-o", "json")...)
+			if r.code != cli.ExitFindings {
+				t.Errorf("%s: exit %d, want 1\nstderr: %s", mode, r.code, r.stderr)
+			}
+			if got := driftBySource(parseSources(t, r))[name]; got != want {
+				t.Errorf("%s: drift\n%s\nwant\n%s", mode, got, want)
+			}
+			for _, out := range []string{"json", "yaml", "summary", "markdown", ""} {
+				a := append(args, "--mode", mode)
+				if out != "" {
+					a = append(a, "-o", out)
+				}
+				noLeak(t, mode+" -o "+out, runDrift(t, cp, a...))
+			}
+		}
+		// Shown on request: the test can see a leak.
+		if r := runDrift(t, cp, append(args, "--show-secrets")...); !strings.Contains(r.stdout, helmCanary) {
+			t.Errorf("--show-secrets: the missing ConfigMap's value from the Secret is not shown:\n%s", r.stdout)
+		}
+	})
+
+	t.Run("extraneous: in the last stored manifest, no longer rendered", func(t *testing.T) {
+		legacy := "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: " + release + "-legacy\n  labels: {helm.toolkit.fluxcd.io/name: web, helm.toolkit.fluxcd.io/namespace: " + hrNS + "}\ndata: {old: \"yes\"}\n"
+		kubectl(t, cp, legacy, "create", "-n", relNS, "--field-manager=helm-controller", "-f", "-")
+		helmRecord(t, cp, hrNS, release, 2, manifest+"---\n"+legacy, values)
+		for _, mode := range []string{"server", "local"} {
+			r := runDrift(t, cp, append(args, "--mode", mode, "-o", "json")...)
+			got := driftBySource(parseSources(t, r))[name]
+			if !strings.Contains(got, "ConfigMap/"+release+"-legacy extraneous") {
+				t.Errorf("%s: the legacy ConfigMap is not extraneous:\n%s", mode, got)
+			}
+			if !strings.Contains(r.stdout, "Helm release "+hrNS+"/"+release+" v2") {
+				t.Errorf("%s: the reason does not name the release record", mode)
+			}
+			noLeak(t, mode, r)
+		}
+	})
+
+	t.Run("listed by drift status", func(t *testing.T) {
+		r := runDrift(t, cp, "status", "-n", hrNS, "--repo-override=https://git.example.com/org/fleet.git=file://"+bare)
+		if !strings.Contains(r.stdout, name) {
+			t.Errorf("drift status does not list %s:\n%s\n%s", name, r.stdout, r.stderr)
+		}
+		noLeak(t, "status", r)
+	})
+
+	t.Run("spec.driftDetection.ignore honoured", func(t *testing.T) {
+		kubectl(t, cp, "", "patch", "-n", hrNS, "helmrelease/web", "--type=merge", "-p",
+			`{"spec":{"driftDetection":{"mode":"enabled","ignore":[{"paths":["/spec/replicas"],"target":{"kind":"Deployment"}}]}}}`)
+		for _, mode := range []string{"server", "local"} {
+			r := runDrift(t, cp, append(args, "--mode", mode, "-o", "json")...)
+			got := driftBySource(parseSources(t, r))[name]
+			if strings.Contains(got, "spec.replicas") || !strings.Contains(got, "containers[0].image") {
+				t.Errorf("%s: with /spec/replicas ignored on Deployments:\n%s", mode, got)
+			}
+		}
+	})
+
+	t.Run("cannot be rendered: an error of the source", func(t *testing.T) {
+		kubectl(t, cp, "", "patch", "-n", hrNS, "helmrelease/web", "--type=merge", "-p", `{"spec":{"values":{"replicaCount":"many"}}}`)
+		r := runDrift(t, cp, append(args, "-o", "json")...)
+		s := parseSources(t, r)
+		if r.code != cli.ExitError || len(s.Sources) != 1 || s.Sources[0].Status != "error" || s.Sources[0].Report != nil {
+			t.Errorf("bad values: exit %d, sources %v\nstderr: %s", r.code, driftBySource(s), r.stderr)
+		}
+		noLeak(t, "bad values", r)
+		kubectl(t, cp, "", "patch", "-n", hrNS, "helmrelease/web", "--type=json", "-p", `[{"op":"replace","path":"/spec/chart/spec/sourceRef","value":{"kind":"HelmRepository","name":"charts"}}]`)
+		r = runDrift(t, cp, append(args, "-o", "json")...)
+		s = parseSources(t, r)
+		if r.code != cli.ExitError || len(s.Sources) != 1 || s.Sources[0].Status != "error" || !strings.Contains(s.Sources[0].Reason, "chart from HelmRepository "+hrNS+"/charts: fetching not available yet") {
+			t.Errorf("HelmRepository: exit %d, sources %v\nstderr: %s", r.code, driftBySource(s), r.stderr)
+		}
+	})
+}
