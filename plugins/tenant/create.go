@@ -33,6 +33,7 @@ type CreateOptions struct {
 	FluxBranch       string
 	FluxPath         string
 	FluxInterval     string
+	Envs             []string
 	Output           string
 	DryRun           bool
 	Force            bool
@@ -66,6 +67,11 @@ printed and nothing is written; --dry-run lists the files that would change.`,
   %[1]s create team-b -n team-b --admin-user bob --quota requests.cpu=8,requests.memory=16Gi,pods=50 \
       --pod-security baseline -o yaml
 
+  # Flux's multi-tenancy layout: tenants/base/dev-team, tenants/staging and tenants/production
+  # overlays reconciling ./staging and ./production of the tenant's repository
+  %[1]s create dev-team -n apps --admin-group dev-team --operator flux \
+      --repo https://github.com/example/dev-team.git --envs staging,production
+
   # Let an ingress controller reach the tenant's pods
   %[1]s create team-c -n team-c --admin-group c --ingress-namespace ingress-nginx`, env.Name),
 		Args: cobra.ExactArgs(1),
@@ -96,6 +102,7 @@ printed and nothing is written; --dry-run lists the files that would change.`,
 	f.StringVar(&o.FluxBranch, "flux-branch", tenancy.DefaultFluxBranch, "Branch of the tenant repository Flux follows")
 	f.StringVar(&o.FluxPath, "flux-path", "", "Path in the repository (default ./ for one namespace, ./<namespace> for several)")
 	f.StringVar(&o.FluxInterval, "flux-interval", tenancy.DefaultFluxInterval, "Flux reconciliation interval")
+	f.StringSliceVar(&o.Envs, "envs", nil, "Environments (e.g. staging,production): write DIR/base/NAME and an overlay DIR/<env> per environment patching the Flux Kustomization's path to ./<env>, as Flux's multi-tenancy layout does (needs --operator flux or both)")
 	f.StringVarP(&o.Output, "output", "o", "", "Print the objects as yaml or json instead of writing files")
 	f.BoolVar(&o.DryRun, "dry-run", false, "List the files that would be written; write nothing")
 	f.BoolVar(&o.Force, "force", false, "Overwrite generated files that were edited by hand")
@@ -122,7 +129,8 @@ func (o *CreateOptions) Complete(ctx context.Context) error {
 		PodSecurity: o.PodSecurity, IngressNamespace: o.IngressNamespace, ExtraResources: o.AllowResources,
 		ReconcilerServiceAccount: o.ReconcilerSA,
 		ArgoCD:                   tenancy.ArgoCDSettings{Namespace: o.ArgoCDNamespace},
-		Flux:                     tenancy.FluxSettings{Branch: o.FluxBranch, Path: o.FluxPath, Interval: o.FluxInterval},
+		Flux: tenancy.FluxSettings{Branch: o.FluxBranch, Path: o.FluxPath, Interval: o.FluxInterval,
+			Environments: o.Envs},
 	}
 	if len(o.Limits) > 0 {
 		l := &tenancy.Limits{}
@@ -199,12 +207,8 @@ func (o *CreateOptions) Run(_ *cobra.Command) error {
 		}
 		return printObjects(o.env, tenancy.Objects(groups), o.Output)
 	}
-	files, err := tenancy.Render(o.tenant)
-	if err != nil {
-		return err
-	}
 	w := &writer{root: *o.dir, force: o.Force, dryRun: o.DryRun, out: o.env.Streams.Out}
-	if err := w.writeTenants(map[string][]tenancy.RenderedFile{o.tenant.Name: files}); err != nil {
+	if err := w.writeTenants([]*tenancy.Tenant{o.tenant}); err != nil {
 		return err
 	}
 	w.summary()
@@ -268,16 +272,8 @@ The file format (docs/tenancy.md has every field):
 			if err := tenancy.Validate(all); err != nil {
 				return specErrors(err)
 			}
-			byTenant := map[string][]tenancy.RenderedFile{}
-			for _, t := range tenants {
-				files, err := tenancy.Render(t)
-				if err != nil {
-					return err
-				}
-				byTenant[t.Name] = files
-			}
 			w := &writer{root: *dir, force: force, dryRun: dryRun, out: env.Streams.Out}
-			if err := w.writeTenants(byTenant); err != nil {
+			if err := w.writeTenants(tenants); err != nil {
 				return err
 			}
 			w.summary()
@@ -319,11 +315,12 @@ cluster: once the change is merged, the GitOps operator prunes the tenant's obje
 			if err != nil {
 				return err
 			}
-			if _, _, err := findTenant(tenants, name, *dir); err != nil {
+			t, _, err := findTenant(tenants, name, *dir)
+			if err != nil {
 				return err
 			}
 			w := &writer{root: *dir, force: force, dryRun: dryRun, out: env.Streams.Out}
-			if err := w.deleteTenant(name); err != nil {
+			if err := w.deleteTenant(t); err != nil {
 				return err
 			}
 			w.summary()
