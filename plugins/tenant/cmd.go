@@ -59,6 +59,7 @@ checksum; a file edited by hand is not overwritten without --force.`,
 		newDeleteCmd(env, &dir),
 		newApplyCmd(env, &dir),
 		newVerifyCmd(env, &dir),
+		newLockdownCmd(env),
 	)
 	return root
 }

@@ -27,7 +27,7 @@ func kustomizeBuild(t *testing.T, cp *controlplane.ControlPlane, dir string) str
 // validation (dryRun: the server's dry run).
 func applyStrict(t *testing.T, cp *controlplane.ControlPlane, yamlText string, dryRun bool) string {
 	t.Helper()
-	args := []string{"apply", "--server-side", "--validate=strict", "--field-manager=tenant-test", "-f", "-"}
+	args := []string{"apply", "--server-side", "--validate=strict", "--force-conflicts", "--field-manager=tenant-test", "-f", "-"}
 	if dryRun {
 		args = append(args, "--dry-run=server")
 	}
@@ -93,7 +93,6 @@ func TestEnvironmentOverlaysBuildAndApply(t *testing.T) {
 		t.Errorf("list: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 
-	kubectl(t, cp, "create", "namespace", "flux-system")
 	// apply (bootstrap) finds the tenant's base (before the overlay takes
 	// .spec.path with another field manager).
 	r = runTenant(t, cp.Kubeconfig, "apply", "dev-team", "--dir", dir, "--dry-run")
