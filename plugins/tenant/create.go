@@ -34,6 +34,7 @@ type CreateOptions struct {
 	FluxPath         string
 	FluxInterval     string
 	Envs             []string
+	Cluster          string
 	Output           string
 	DryRun           bool
 	Force            bool
@@ -103,6 +104,7 @@ printed and nothing is written; --dry-run lists the files that would change.`,
 	f.StringVar(&o.FluxPath, "flux-path", "", "Path in the repository (default ./ for one namespace, ./<namespace> for several)")
 	f.StringVar(&o.FluxInterval, "flux-interval", tenancy.DefaultFluxInterval, "Flux reconciliation interval")
 	f.StringSliceVar(&o.Envs, "envs", nil, "Environments (e.g. staging,production): write DIR/base/NAME and an overlay DIR/<env> per environment patching the Flux Kustomization's path to ./<env>, as Flux's multi-tenancy layout does (needs --operator flux or both)")
+	f.StringVar(&o.Cluster, "cluster", "", clusterFlagUsage)
 	f.StringVarP(&o.Output, "output", "o", "", "Print the objects as yaml or json instead of writing files")
 	f.BoolVar(&o.DryRun, "dry-run", false, "List the files that would be written; write nothing")
 	f.BoolVar(&o.Force, "force", false, "Overwrite generated files that were edited by hand")
@@ -208,15 +210,25 @@ func (o *CreateOptions) Run(_ *cobra.Command) error {
 		return printObjects(o.env, tenancy.Objects(groups), o.Output)
 	}
 	w := &writer{root: *o.dir, force: o.Force, dryRun: o.DryRun, out: o.env.Streams.Out}
+	if err := w.checkWire(o.Cluster, []*tenancy.Tenant{o.tenant}); err != nil {
+		return err
+	}
 	if err := w.writeTenants([]*tenancy.Tenant{o.tenant}); err != nil {
 		return err
+	}
+	if o.Cluster != "" {
+		if err := w.wire(o.Cluster, []*tenancy.Tenant{o.tenant}); err != nil {
+			return err
+		}
 	}
 	w.summary()
 	return nil
 }
 
+const clusterFlagUsage = "Cluster directory (e.g. clusters/staging) to wire the tenants into: its tenants.yaml Flux Kustomization (with a flux-system directory) or an entry of its kustomization.yaml; else print what to add"
+
 func newRenderCmd(env *cli.Env, dir *string) *cobra.Command {
-	var filename string
+	var filename, clusterDir string
 	var dryRun, force bool
 	cmd := &cobra.Command{
 		Use:   "render -f tenants.yaml",
@@ -273,14 +285,23 @@ The file format (docs/tenancy.md has every field):
 				return specErrors(err)
 			}
 			w := &writer{root: *dir, force: force, dryRun: dryRun, out: env.Streams.Out}
+			if err := w.checkWire(clusterDir, tenants); err != nil {
+				return err
+			}
 			if err := w.writeTenants(tenants); err != nil {
 				return err
+			}
+			if clusterDir != "" {
+				if err := w.wire(clusterDir, tenants); err != nil {
+					return err
+				}
 			}
 			w.summary()
 			return nil
 		},
 	}
 	cmd.Flags().StringVarP(&filename, "filename", "f", "", "The tenants.yaml file")
+	cmd.Flags().StringVar(&clusterDir, "cluster", "", clusterFlagUsage)
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "List the files that would be written; write nothing")
 	cmd.Flags().BoolVar(&force, "force", false, "Overwrite generated files that were edited by hand")
 	_ = cmd.MarkFlagFilename("filename", "yaml", "yml")
