@@ -110,7 +110,7 @@ func EnvPatch(t *Tenant, env string) []*unstructured.Unstructured {
 // OverlayEntries are what the overlay kustomization.yaml of an environment
 // lists for tenant t: its base as a resource and its patch.
 func OverlayEntries(t *Tenant) (resource, patch string) {
-	return "../" + t.Dir(), t.PatchFile()
+	return "../" + path.Join(BaseDir, t.Name), t.PatchFile()
 }
 
 func withHeader(body []byte) []byte {

@@ -169,3 +169,51 @@ func TestEnvironmentFlagErrors(t *testing.T) {
 		}
 	}
 }
+
+// A tenant that drops an environment leaves that overlay: its patch is
+// removed and the overlay, which keeps the other tenants, still builds; one
+// that drops every environment moves back to DIR/<tenant>.
+func TestDroppedEnvironmentIsUnwired(t *testing.T) {
+	cp := controlplane.ForTest(t)
+	dir := filepath.Join(t.TempDir(), "tenants")
+	create := func(name, envs string) {
+		t.Helper()
+		args := []string{"create", name, "-n", name, "--admin-user", "u", "--operator", "flux",
+			"--repo", "https://github.com/example/" + name + ".git", "--dir", dir}
+		if envs != "" {
+			args = append(args, "--envs", envs)
+		}
+		if r := runTenant(t, "/dev/null", args...); r.code != 0 {
+			t.Fatalf("create %s --envs %q: exit %d\n%s%s", name, envs, r.code, r.stdout, r.stderr)
+		}
+	}
+	create("keep", "staging,production")
+	create("mover", "staging,production")
+	create("mover", "staging")
+	if _, err := os.Stat(filepath.Join(dir, "production", "mover-patch.yaml")); err == nil {
+		t.Error("production/mover-patch.yaml not removed")
+	}
+	prod := readString(t, filepath.Join(dir, "production", "kustomization.yaml"))
+	if strings.Contains(prod, "mover") || !strings.Contains(prod, "../base/keep") {
+		t.Errorf("production overlay:\n%s", prod)
+	}
+	if out := kustomizeBuild(t, cp, filepath.Join(dir, "production")); strings.Contains(out, "mover") {
+		t.Errorf("production still builds mover:\n%s", out)
+	}
+	if out := kustomizeBuild(t, cp, filepath.Join(dir, "staging")); !strings.Contains(out, "path: ./staging\n  prune: true\n  serviceAccountName: gitops-reconciler\n  sourceRef:\n    kind: GitRepository\n    name: mover") {
+		t.Errorf("staging lost mover:\n%s", out)
+	}
+
+	create("mover", "")
+	if _, err := os.Stat(filepath.Join(dir, "base", "mover", "tenant.yaml")); err == nil {
+		t.Error("base/mover not removed")
+	}
+	if s := readString(t, filepath.Join(dir, "staging", "kustomization.yaml")); strings.Contains(s, "mover") {
+		t.Errorf("staging overlay still lists mover:\n%s", s)
+	}
+	if s := readString(t, filepath.Join(dir, "kustomization.yaml")); !strings.Contains(s, "- mover\n") {
+		t.Errorf("tenants kustomization lacks mover:\n%s", s)
+	}
+	kustomizeBuild(t, cp, filepath.Join(dir, "staging"))
+	kustomizeBuild(t, cp, dir)
+}

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -82,6 +84,7 @@ func (w *writer) writeTenants(tenants []*tenancy.Tenant) error {
 		data []byte // nil: remove
 	}
 	var ops []op
+	staleEnvs := map[string][]*tenancy.Tenant{}
 	// Plan and check every file before touching any.
 	for _, t := range tenants {
 		files, err := tenancy.Render(t)
@@ -99,6 +102,20 @@ func (w *writer) writeTenants(tenants []*tenancy.Tenant) error {
 				continue
 			}
 			ops = append(ops, op{p, f.Data})
+		}
+		// The patch of an environment the tenant no longer has, if this
+		// tool wrote it and it is unchanged since, goes, and so do the
+		// tenant's entries in that overlay.
+		entries, _ := os.ReadDir(w.root)
+		for _, e := range entries {
+			if !e.IsDir() || e.Name() == tenancy.BaseDir || slices.Contains(t.Flux.Environments, e.Name()) {
+				continue
+			}
+			p := filepath.Join(w.root, e.Name(), t.PatchFile())
+			if data, err := os.ReadFile(p); err == nil && tenancy.CheckFile(data) == tenancy.Pristine {
+				ops = append(ops, op{p, nil})
+				staleEnvs[e.Name()] = append(staleEnvs[e.Name()], t)
+			}
 		}
 		// Files generated earlier that this render no longer produces (an
 		// operator dropped, the tenant moved to or from base/) are removed
@@ -162,6 +179,12 @@ func (w *writer) writeTenants(tenants []*tenancy.Tenant) error {
 	}
 	for _, env := range envs {
 		if err := w.editOverlay(env, byEnv[env], nil); err != nil {
+			return err
+		}
+	}
+	stale := slices.Sorted(maps.Keys(staleEnvs))
+	for _, env := range stale {
+		if err := w.editOverlay(env, nil, staleEnvs[env]); err != nil {
 			return err
 		}
 	}
