@@ -144,6 +144,11 @@ func ForeignClaims(fsys fs.FS, root string) ([]Claim, error) {
 			if err != nil {
 				return err
 			}
+			if d.IsDir() && p != e.Name() {
+				if _, err := fs.Stat(fsys, path.Join(p, FileSpec)); err == nil {
+					return fs.SkipDir // ours, in an environments layout (base/<tenant>)
+				}
+			}
 			yamlFile := strings.HasSuffix(p, ".yaml") || strings.HasSuffix(p, ".yml")
 			if !yamlFile || !d.Type().IsRegular() {
 				return nil

@@ -263,8 +263,10 @@ func (p *parser) tenant(n *yaml.Node, index int) *Tenant {
 					t.Flux.Path = p.scalar(v2, f(field))
 				case "interval":
 					t.Flux.Interval = p.scalar(v2, f(field))
+				case "environments":
+					t.Flux.Environments = p.list(v2, f(field), t.lines)
 				default:
-					p.fail(k2, f(field), "unknown field (want branch, path, interval)")
+					p.fail(k2, f(field), "unknown field (want branch, path, interval, environments)")
 				}
 			})
 		default:

@@ -64,7 +64,7 @@ func Render(t *Tenant) ([]RenderedFile, error) {
 		if err != nil {
 			return nil, err
 		}
-		files = append(files, RenderedFile{Path: path.Join(t.Name, g.File), Data: withHeader(data)})
+		files = append(files, RenderedFile{Path: path.Join(t.Dir(), g.File), Data: withHeader(data)})
 		resources = append(resources, g.File)
 	}
 	kust, err := yaml.Marshal(map[string]any{
@@ -75,13 +75,42 @@ func Render(t *Tenant) ([]RenderedFile, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encoding kustomization: %w", err)
 	}
-	files = append(files, RenderedFile{Path: path.Join(t.Name, FileKustomization), Data: withHeader(kust)})
+	files = append(files, RenderedFile{Path: path.Join(t.Dir(), FileKustomization), Data: withHeader(kust)})
 	spec, err := Marshal([]*Tenant{t})
 	if err != nil {
 		return nil, fmt.Errorf("encoding tenant spec: %w", err)
 	}
-	files = append(files, RenderedFile{Path: path.Join(t.Name, FileSpec), Data: withHeader(spec)})
+	files = append(files, RenderedFile{Path: path.Join(t.Dir(), FileSpec), Data: withHeader(spec)})
+	for _, env := range t.Flux.Environments {
+		data, err := MarshalObjects(EnvPatch(t, env))
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, RenderedFile{Path: path.Join(env, t.PatchFile()), Data: withHeader(data)})
+	}
 	return files, nil
+}
+
+// EnvPatch is the strategic-merge patch of the overlay of environment env:
+// each of the tenant's Flux Kustomizations reconciles the environment's
+// path, as the patches of Flux's multi-tenancy reference do.
+func EnvPatch(t *Tenant, env string) []*unstructured.Unstructured {
+	var out []*unstructured.Unstructured
+	for _, ns := range t.Namespaces {
+		out = append(out, &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": "kustomize.toolkit.fluxcd.io/v1",
+			"kind":       "Kustomization",
+			"metadata":   map[string]any{"name": t.Name, "namespace": ns},
+			"spec":       map[string]any{"path": t.FluxEnvPath(ns, env)},
+		}})
+	}
+	return out
+}
+
+// OverlayEntries are what the overlay kustomization.yaml of an environment
+// lists for tenant t: its base as a resource and its patch.
+func OverlayEntries(t *Tenant) (resource, patch string) {
+	return "../" + path.Join(BaseDir, t.Name), t.PatchFile()
 }
 
 func withHeader(body []byte) []byte {

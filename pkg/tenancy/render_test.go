@@ -44,6 +44,15 @@ func TestRenderGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			// An environment's overlay kustomization.yaml is shared by the
+			// tenants: it is edited, not rendered; here from scratch.
+			for _, env := range tn.Flux.Environments {
+				data, err := EditOverlay(nil, []*Tenant{tn}, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				files = append(files, RenderedFile{Path: env + "/" + FileKustomization, Data: data})
+			}
 			got := concat(files)
 			golden := filepath.Join("testdata", tn.Name+".golden")
 			if *update {

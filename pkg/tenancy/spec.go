@@ -2,6 +2,7 @@ package tenancy
 
 import (
 	"fmt"
+	"path"
 	"sort"
 	"strings"
 )
@@ -142,6 +143,11 @@ type FluxSettings struct {
 	Path string `json:"path,omitempty"`
 	// Interval of reconciliation (default 5m).
 	Interval string `json:"interval,omitempty"`
+	// Environments, when set, lay the tenant out as Flux's multi-tenancy
+	// reference does: the tenant's files in base/<tenant>/ and, per
+	// environment, an overlay <env>/ patching each Kustomization's path to
+	// FluxEnvPath.
+	Environments []string `json:"environments,omitempty"`
 }
 
 // Default fills in every unset field with its default.
@@ -194,6 +200,29 @@ func (t *Tenant) FluxPath(ns string) string {
 	}
 	return "./" + ns
 }
+
+// FluxEnvPath is the path the Kustomization of namespace ns reconciles in
+// environment env: the environment's directory under FluxPath ("./staging",
+// "./team-a/staging", "./deploy/staging").
+func (t *Tenant) FluxEnvPath(ns, env string) string {
+	return "./" + path.Join(t.FluxPath(ns), env)
+}
+
+// BaseDir is the directory of a tenant's files in an environments layout.
+const BaseDir = "base"
+
+// Dir is the tenant's directory, relative to the tenants directory:
+// <name>, or base/<name> when it has environments.
+func (t *Tenant) Dir() string {
+	if len(t.Flux.Environments) > 0 {
+		return path.Join(BaseDir, t.Name)
+	}
+	return t.Name
+}
+
+// PatchFile is the name of the tenant's patch in each environment overlay
+// (as in Flux's reference layout: <tenant>-patch.yaml).
+func (t *Tenant) PatchFile() string { return t.Name + "-patch.yaml" }
 
 // Source says where the tenant was defined: "file tenants[2]" or "flags".
 func (t *Tenant) Source() string {

@@ -189,10 +189,11 @@ func TestFluxLockdownCheck(t *testing.T) {
 		msgContain string
 	}{
 		{"not installed", fakeGetter{}, GuardSkipped, "not installed"},
-		{"locked down", deploy("--watch-all-namespaces", "--no-cross-namespace-refs=true", "--default-service-account=default"), GuardOK, ""},
-		{"separate values", deploy("--no-cross-namespace-refs", "--default-service-account", "default"), GuardOK, ""},
-		{"cross-namespace refs allowed", deploy("--no-cross-namespace-refs=false", "--default-service-account=default"), GuardWeakened, "--no-cross-namespace-refs=true is not set"},
-		{"no default service account", deploy("--no-cross-namespace-refs=true"), GuardWeakened, "--default-service-account is not set"},
+		{"locked down", deploy("--watch-all-namespaces", "--no-cross-namespace-refs=true", "--no-remote-bases=true", "--default-service-account=default"), GuardOK, ""},
+		{"separate values", deploy("--no-cross-namespace-refs", "--no-remote-bases", "--default-service-account", "default"), GuardOK, ""},
+		{"cross-namespace refs allowed", deploy("--no-cross-namespace-refs=false", "--no-remote-bases=true", "--default-service-account=default"), GuardWeakened, "--no-cross-namespace-refs=true is not set"},
+		{"remote bases allowed", deploy("--no-cross-namespace-refs=true", "--no-remote-bases=false", "--default-service-account=default"), GuardWeakened, "--no-remote-bases=true is not set"},
+		{"no default service account", deploy("--no-cross-namespace-refs=true", "--no-remote-bases=true"), GuardWeakened, "--default-service-account is not set"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

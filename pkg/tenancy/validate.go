@@ -55,6 +55,23 @@ func Validate(tenants []*Tenant) error {
 			owner[ns] = t
 		}
 	}
+	// An environment overlay is a directory of the tenants directory, next
+	// to the tenants without environments: their names must not collide.
+	anyEnvs := false
+	for _, t := range tenants {
+		anyEnvs = anyEnvs || len(t.Flux.Environments) > 0
+	}
+	for _, t := range tenants {
+		for i, env := range t.Flux.Environments {
+			if other, ok := names[env]; ok {
+				errs = append(errs, t.fieldErr(fmt.Sprintf("flux.environments[%d]", i),
+					"environment %q is also the name of tenant %q (%s): both would be the directory %s", env, other.Name, other.Source(), env))
+			}
+		}
+		if t.Name == BaseDir && anyEnvs {
+			errs = append(errs, t.fieldErr("name", "%q is the directory of the tenants' base files", t.Name))
+		}
+	}
 	return errs.errOrNil()
 }
 
@@ -203,6 +220,21 @@ func (t *Tenant) validate() ErrorList {
 		if strings.Contains(t.Flux.Path, "..") {
 			add("flux.path", "%q must not leave the repository", t.Flux.Path)
 		}
+	}
+	envs := map[string]bool{}
+	for i, env := range t.Flux.Environments {
+		f := fmt.Sprintf("flux.environments[%d]", i)
+		switch {
+		case !t.Operator.Flux():
+			add(f, "environments patch the Flux Kustomization's path: need operator flux or both")
+		case len(validation.IsDNS1123Label(env)) > 0:
+			add(f, "invalid environment %q: %s", env, validation.IsDNS1123Label(env)[0])
+		case env == BaseDir:
+			add(f, "%q is the directory of the tenants' base files, not an environment", env)
+		case envs[env]:
+			add(f, "environment %q is listed twice", env)
+		}
+		envs[env] = true
 	}
 	return errs
 }

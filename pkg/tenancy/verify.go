@@ -562,7 +562,9 @@ func checkAppProject(o *unstructured.Unstructured, t *Tenant) []string {
 
 // checkFluxLockdown checks the multi-tenancy lockdown flags of Flux's
 // kustomize-controller: without them a tenant's Kustomization can use other
-// namespaces' sources or run as the controller itself.
+// namespaces' sources, pull remote kustomize bases from anywhere (outside
+// the sources the cluster admits and verifies), or run as the controller
+// itself.
 func checkFluxLockdown(ctx context.Context, get Getter) GuardResult {
 	res := GuardResult{Kind: "Deployment", Namespace: FluxSystemNamespace, Name: FluxKustomizeController}
 	o, err := get.Get(ctx, gvkDeployment, FluxSystemNamespace, FluxKustomizeController)
@@ -593,6 +595,9 @@ func checkFluxLockdown(ctx context.Context, get Getter) GuardResult {
 	var p []string
 	if !hasFlag(args, "--no-cross-namespace-refs", "true") {
 		p = append(p, "--no-cross-namespace-refs=true is not set")
+	}
+	if !hasFlag(args, "--no-remote-bases", "true") {
+		p = append(p, "--no-remote-bases=true is not set")
 	}
 	if !hasFlag(args, "--default-service-account", "") {
 		p = append(p, "--default-service-account is not set")

@@ -38,10 +38,13 @@ namespace that does not exist yet cannot be checked and are reported as such.`,
 			if err != nil {
 				return err
 			}
+			dirs := map[string]string{}
 			for _, name := range args {
-				if _, _, err := findTenant(tenants, name, *dir); err != nil {
+				t, _, err := findTenant(tenants, name, *dir)
+				if err != nil {
 					return err
 				}
+				dirs[name] = filepath.Join(*dir, filepath.FromSlash(t.Dir()))
 			}
 			cfg, err := env.ConfigFlags.ToRESTConfig()
 			if err != nil {
@@ -53,7 +56,7 @@ namespace that does not exist yet cannot be checked and are reported as such.`,
 			}
 			var objs []*unstructured.Unstructured
 			for _, name := range args {
-				set, err := manifest.Load(cmd.Context(), manifest.Options{Kustomize: filepath.Join(*dir, name)})
+				set, err := manifest.Load(cmd.Context(), manifest.Options{Kustomize: dirs[name]})
 				if err != nil {
 					return fmt.Errorf("reading tenant %s: %w", name, err)
 				}

@@ -59,6 +59,7 @@ checksum; a file edited by hand is not overwritten without --force.`,
 		newDeleteCmd(env, &dir),
 		newApplyCmd(env, &dir),
 		newVerifyCmd(env, &dir),
+		newLockdownCmd(env),
 	)
 	return root
 }
@@ -81,6 +82,7 @@ var flagOf = []struct{ field, flag string }{
 	{"flux.branch", "--flux-branch"},
 	{"flux.path", "--flux-path"},
 	{"flux.interval", "--flux-interval"},
+	{"flux.environments", "--envs"},
 	{"name", "NAME"},
 }
 
@@ -200,7 +202,7 @@ cluster labelled with either. SOURCE says where each was found.`,
 				}
 				owners = append(owners, t.Owners.Users...)
 				sums = append(sums, tenantSummary{Name: t.Name, Namespaces: t.Namespaces, Operator: string(t.Operator),
-					Owners: owners, Repos: t.Repos, Dir: filepath.Join(*dir, t.Name), Managed: true})
+					Owners: owners, Repos: t.Repos, Dir: filepath.Join(*dir, filepath.FromSlash(t.Dir())), Managed: true})
 			}
 			claims, err := dirClaims(*dir)
 			if err != nil {
@@ -265,12 +267,23 @@ func loadDir(dir string) ([]*tenancy.Tenant, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading tenants directory: %w", err)
 	}
-	var tenants []*tenancy.Tenant
+	// Tenants with environments live in base/ (Flux's multi-tenancy layout).
+	var names []string
 	for _, e := range entries {
-		if !e.IsDir() {
-			continue
+		if e.IsDir() {
+			names = append(names, e.Name())
 		}
-		p := filepath.Join(dir, e.Name(), tenancy.FileSpec)
+	}
+	if base, err := os.ReadDir(filepath.Join(dir, tenancy.BaseDir)); err == nil {
+		for _, e := range base {
+			if e.IsDir() {
+				names = append(names, filepath.Join(tenancy.BaseDir, e.Name()))
+			}
+		}
+	}
+	var tenants []*tenancy.Tenant
+	for _, name := range names {
+		p := filepath.Join(dir, name, tenancy.FileSpec)
 		data, err := os.ReadFile(p)
 		if errors.Is(err, os.ErrNotExist) {
 			continue

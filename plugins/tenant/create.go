@@ -33,6 +33,8 @@ type CreateOptions struct {
 	FluxBranch       string
 	FluxPath         string
 	FluxInterval     string
+	Envs             []string
+	Cluster          string
 	Output           string
 	DryRun           bool
 	Force            bool
@@ -66,6 +68,11 @@ printed and nothing is written; --dry-run lists the files that would change.`,
   %[1]s create team-b -n team-b --admin-user bob --quota requests.cpu=8,requests.memory=16Gi,pods=50 \
       --pod-security baseline -o yaml
 
+  # Flux's multi-tenancy layout: tenants/base/dev-team, tenants/staging and tenants/production
+  # overlays reconciling ./staging and ./production of the tenant's repository
+  %[1]s create dev-team -n apps --admin-group dev-team --operator flux \
+      --repo https://github.com/example/dev-team.git --envs staging,production
+
   # Let an ingress controller reach the tenant's pods
   %[1]s create team-c -n team-c --admin-group c --ingress-namespace ingress-nginx`, env.Name),
 		Args: cobra.ExactArgs(1),
@@ -96,6 +103,8 @@ printed and nothing is written; --dry-run lists the files that would change.`,
 	f.StringVar(&o.FluxBranch, "flux-branch", tenancy.DefaultFluxBranch, "Branch of the tenant repository Flux follows")
 	f.StringVar(&o.FluxPath, "flux-path", "", "Path in the repository (default ./ for one namespace, ./<namespace> for several)")
 	f.StringVar(&o.FluxInterval, "flux-interval", tenancy.DefaultFluxInterval, "Flux reconciliation interval")
+	f.StringSliceVar(&o.Envs, "envs", nil, "Environments (e.g. staging,production): write DIR/base/NAME and an overlay DIR/<env> per environment patching the Flux Kustomization's path to ./<env>, as Flux's multi-tenancy layout does (needs --operator flux or both)")
+	f.StringVar(&o.Cluster, "cluster", "", clusterFlagUsage)
 	f.StringVarP(&o.Output, "output", "o", "", "Print the objects as yaml or json instead of writing files")
 	f.BoolVar(&o.DryRun, "dry-run", false, "List the files that would be written; write nothing")
 	f.BoolVar(&o.Force, "force", false, "Overwrite generated files that were edited by hand")
@@ -122,7 +131,8 @@ func (o *CreateOptions) Complete(ctx context.Context) error {
 		PodSecurity: o.PodSecurity, IngressNamespace: o.IngressNamespace, ExtraResources: o.AllowResources,
 		ReconcilerServiceAccount: o.ReconcilerSA,
 		ArgoCD:                   tenancy.ArgoCDSettings{Namespace: o.ArgoCDNamespace},
-		Flux:                     tenancy.FluxSettings{Branch: o.FluxBranch, Path: o.FluxPath, Interval: o.FluxInterval},
+		Flux: tenancy.FluxSettings{Branch: o.FluxBranch, Path: o.FluxPath, Interval: o.FluxInterval,
+			Environments: o.Envs},
 	}
 	if len(o.Limits) > 0 {
 		l := &tenancy.Limits{}
@@ -199,20 +209,26 @@ func (o *CreateOptions) Run(_ *cobra.Command) error {
 		}
 		return printObjects(o.env, tenancy.Objects(groups), o.Output)
 	}
-	files, err := tenancy.Render(o.tenant)
-	if err != nil {
+	w := &writer{root: *o.dir, force: o.Force, dryRun: o.DryRun, out: o.env.Streams.Out}
+	if err := w.checkWire(o.Cluster, []*tenancy.Tenant{o.tenant}); err != nil {
 		return err
 	}
-	w := &writer{root: *o.dir, force: o.Force, dryRun: o.DryRun, out: o.env.Streams.Out}
-	if err := w.writeTenants(map[string][]tenancy.RenderedFile{o.tenant.Name: files}); err != nil {
+	if err := w.writeTenants([]*tenancy.Tenant{o.tenant}); err != nil {
 		return err
+	}
+	if o.Cluster != "" {
+		if err := w.wire(o.Cluster, []*tenancy.Tenant{o.tenant}); err != nil {
+			return err
+		}
 	}
 	w.summary()
 	return nil
 }
 
+const clusterFlagUsage = "Cluster directory (e.g. clusters/staging) to wire the tenants into: its tenants.yaml Flux Kustomization (with a flux-system directory) or an entry of its kustomization.yaml; else print what to add"
+
 func newRenderCmd(env *cli.Env, dir *string) *cobra.Command {
-	var filename string
+	var filename, clusterDir string
 	var dryRun, force bool
 	cmd := &cobra.Command{
 		Use:   "render -f tenants.yaml",
@@ -268,23 +284,24 @@ The file format (docs/tenancy.md has every field):
 			if err := tenancy.Validate(all); err != nil {
 				return specErrors(err)
 			}
-			byTenant := map[string][]tenancy.RenderedFile{}
-			for _, t := range tenants {
-				files, err := tenancy.Render(t)
-				if err != nil {
+			w := &writer{root: *dir, force: force, dryRun: dryRun, out: env.Streams.Out}
+			if err := w.checkWire(clusterDir, tenants); err != nil {
+				return err
+			}
+			if err := w.writeTenants(tenants); err != nil {
+				return err
+			}
+			if clusterDir != "" {
+				if err := w.wire(clusterDir, tenants); err != nil {
 					return err
 				}
-				byTenant[t.Name] = files
-			}
-			w := &writer{root: *dir, force: force, dryRun: dryRun, out: env.Streams.Out}
-			if err := w.writeTenants(byTenant); err != nil {
-				return err
 			}
 			w.summary()
 			return nil
 		},
 	}
 	cmd.Flags().StringVarP(&filename, "filename", "f", "", "The tenants.yaml file")
+	cmd.Flags().StringVar(&clusterDir, "cluster", "", clusterFlagUsage)
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "List the files that would be written; write nothing")
 	cmd.Flags().BoolVar(&force, "force", false, "Overwrite generated files that were edited by hand")
 	_ = cmd.MarkFlagFilename("filename", "yaml", "yml")
@@ -319,11 +336,12 @@ cluster: once the change is merged, the GitOps operator prunes the tenant's obje
 			if err != nil {
 				return err
 			}
-			if _, _, err := findTenant(tenants, name, *dir); err != nil {
+			t, _, err := findTenant(tenants, name, *dir)
+			if err != nil {
 				return err
 			}
 			w := &writer{root: *dir, force: force, dryRun: dryRun, out: env.Streams.Out}
-			if err := w.deleteTenant(name); err != nil {
+			if err := w.deleteTenant(t); err != nil {
 				return err
 			}
 			w.summary()

@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -72,21 +75,24 @@ func (w *writer) refuseEdited(path string, want []byte) error {
 	return nil
 }
 
-func (w *writer) writeTenants(byTenant map[string][]tenancy.RenderedFile) error {
-	names := make([]string, 0, len(byTenant))
-	for n := range byTenant {
-		names = append(names, n)
-	}
-	sort.Strings(names)
+// writeTenants renders tenants and writes their files, then lists them in
+// the tenants kustomization.yaml or, for tenants with environments, in each
+// environment's overlay kustomization.yaml.
+func (w *writer) writeTenants(tenants []*tenancy.Tenant) error {
 	type op struct {
 		path string
 		data []byte // nil: remove
 	}
 	var ops []op
+	staleEnvs := map[string][]*tenancy.Tenant{}
 	// Plan and check every file before touching any.
-	for _, name := range names {
+	for _, t := range tenants {
+		files, err := tenancy.Render(t)
+		if err != nil {
+			return err
+		}
 		want := map[string]bool{}
-		for _, f := range byTenant[name] {
+		for _, f := range files {
 			p := filepath.Join(w.root, filepath.FromSlash(f.Path))
 			want[p] = true
 			if err := w.refuseEdited(p, f.Data); err != nil {
@@ -97,16 +103,33 @@ func (w *writer) writeTenants(byTenant map[string][]tenancy.RenderedFile) error 
 			}
 			ops = append(ops, op{p, f.Data})
 		}
-		// Files generated earlier that this render no longer produces (an
-		// operator dropped) are removed if unchanged since.
-		entries, _ := os.ReadDir(filepath.Join(w.root, name))
+		// The patch of an environment the tenant no longer has, if this
+		// tool wrote it and it is unchanged since, goes, and so do the
+		// tenant's entries in that overlay.
+		entries, _ := os.ReadDir(w.root)
 		for _, e := range entries {
-			p := filepath.Join(w.root, name, e.Name())
-			if e.IsDir() || want[p] {
+			if !e.IsDir() || e.Name() == tenancy.BaseDir || slices.Contains(t.Flux.Environments, e.Name()) {
 				continue
 			}
+			p := filepath.Join(w.root, e.Name(), t.PatchFile())
 			if data, err := os.ReadFile(p); err == nil && tenancy.CheckFile(data) == tenancy.Pristine {
 				ops = append(ops, op{p, nil})
+				staleEnvs[e.Name()] = append(staleEnvs[e.Name()], t)
+			}
+		}
+		// Files generated earlier that this render no longer produces (an
+		// operator dropped, the tenant moved to or from base/) are removed
+		// if unchanged since.
+		for _, dir := range []string{t.Name, path.Join(tenancy.BaseDir, t.Name)} {
+			entries, _ := os.ReadDir(filepath.Join(w.root, filepath.FromSlash(dir)))
+			for _, e := range entries {
+				p := filepath.Join(w.root, filepath.FromSlash(dir), e.Name())
+				if e.IsDir() || want[p] {
+					continue
+				}
+				if data, err := os.ReadFile(p); err == nil && tenancy.CheckFile(data) == tenancy.Pristine {
+					ops = append(ops, op{p, nil})
+				}
 			}
 		}
 	}
@@ -133,11 +156,43 @@ func (w *writer) writeTenants(byTenant map[string][]tenancy.RenderedFile) error 
 			}
 		}
 	}
-	return w.editKustomization(names, nil)
+	var add, remove []string
+	byEnv := map[string][]*tenancy.Tenant{}
+	var envs []string
+	for _, t := range tenants {
+		if len(t.Flux.Environments) == 0 {
+			add = append(add, t.Name)
+			continue
+		}
+		remove = append(remove, t.Name)
+		for _, env := range t.Flux.Environments {
+			if byEnv[env] == nil {
+				envs = append(envs, env)
+			}
+			byEnv[env] = append(byEnv[env], t)
+		}
+	}
+	sort.Strings(add)
+	sort.Strings(envs)
+	if err := w.editKustomization(add, remove); err != nil {
+		return err
+	}
+	for _, env := range envs {
+		if err := w.editOverlay(env, byEnv[env], nil); err != nil {
+			return err
+		}
+	}
+	stale := slices.Sorted(maps.Keys(staleEnvs))
+	for _, env := range stale {
+		if err := w.editOverlay(env, nil, staleEnvs[env]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
-func (w *writer) deleteTenant(name string) error {
-	dir := filepath.Join(w.root, name)
+func (w *writer) deleteTenant(t *tenancy.Tenant) error {
+	dir := filepath.Join(w.root, filepath.FromSlash(t.Dir()))
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return fmt.Errorf("reading tenant directory: %w", err)
@@ -154,24 +209,68 @@ func (w *writer) deleteTenant(name string) error {
 			return err
 		}
 	}
+	var patches []string
+	for _, env := range t.Flux.Environments {
+		p := filepath.Join(w.root, env, t.PatchFile())
+		if _, err := os.Stat(p); err != nil {
+			continue
+		}
+		if err := w.refuseEdited(p, nil); err != nil {
+			return err
+		}
+		patches = append(patches, p)
+	}
 	w.note("removed %s", dir)
 	if !w.dryRun {
 		if err := os.RemoveAll(dir); err != nil {
 			return fmt.Errorf("removing tenant directory: %w", err)
 		}
 	}
-	return w.editKustomization(nil, []string{name})
+	for _, p := range patches {
+		w.note("removed %s", p)
+		if !w.dryRun {
+			if err := os.Remove(p); err != nil {
+				return fmt.Errorf("removing tenant patch: %w", err)
+			}
+		}
+	}
+	if len(t.Flux.Environments) == 0 {
+		return w.editKustomization(nil, []string{t.Name})
+	}
+	for _, env := range t.Flux.Environments {
+		if err := w.editOverlay(env, nil, []*tenancy.Tenant{t}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // editKustomization adds and removes tenant directories in the tenants
-// kustomization.yaml.
+// kustomization.yaml. A kustomization that does not exist is not created
+// only to remove entries.
 func (w *writer) editKustomization(add, remove []string) error {
-	p := filepath.Join(w.root, tenancy.FileKustomization)
+	return w.editFile(filepath.Join(w.root, tenancy.FileKustomization), len(add) > 0, func(old []byte) ([]byte, error) {
+		return tenancy.EditResources(old, add, remove)
+	})
+}
+
+// editOverlay adds and removes tenants in the overlay kustomization.yaml of
+// environment env.
+func (w *writer) editOverlay(env string, add, remove []*tenancy.Tenant) error {
+	return w.editFile(filepath.Join(w.root, env, tenancy.FileKustomization), len(add) > 0, func(old []byte) ([]byte, error) {
+		return tenancy.EditOverlay(old, add, remove)
+	})
+}
+
+func (w *writer) editFile(p string, create bool, edit func([]byte) ([]byte, error)) error {
 	old, err := os.ReadFile(p)
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("reading tenants kustomization: %w", err)
+	if errors.Is(err, os.ErrNotExist) && !create {
+		return nil
 	}
-	data, err := tenancy.EditResources(old, add, remove)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("reading kustomization: %w", err)
+	}
+	data, err := edit(old)
 	if err != nil {
 		return fmt.Errorf("%s: %w", p, err)
 	}

@@ -60,8 +60,8 @@ resources:
 It also checks the guard objects live: PSA and tenant labels on the Namespaces, the
 default-deny and other NetworkPolicies, the ResourceQuota, LimitRange and owner binding,
 the AppProject's restrictions, the Flux Kustomizations' ServiceAccount, and Flux's
---no-cross-namespace-refs and --default-service-account lockdown flags when Flux runs in
-flux-system.
+--no-cross-namespace-refs, --no-remote-bases and --default-service-account lockdown flags
+when Flux runs in flux-system ('tenant lockdown' writes them).
 
 The tenant comes from DIR/NAME/tenant.yaml, or -f tenants.yaml. Other tenants' namespaces
 come from the same place; the live ones are listed from the cluster.
