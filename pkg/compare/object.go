@@ -184,6 +184,12 @@ func (e *Engine) compareOne(ctx context.Context, it *item, live *unstructured.Un
 	}
 
 	rules := matchRules(opts.Ignore, it.desired, live)
+	if opts.exact != nil {
+		it.ignoredChanges = len(changes) > 0
+		if len(changes) == 0 {
+			it.exactReason = opts.exact(ctx, it, desiredN, liveN)
+		}
+	}
 	var err error
 	changes, err = applyIgnore(ctx, rules, changes, liveN, own)
 	if err != nil {

@@ -72,7 +72,15 @@ type jsonSchema struct {
 	IntOrString          bool                   `json:"x-kubernetes-int-or-string"`
 	PreserveUnknown      bool                   `json:"x-kubernetes-preserve-unknown-fields"`
 	EmbeddedResource     bool                   `json:"x-kubernetes-embedded-resource"`
-	GVK                  []struct {
+	// How server-side apply merges lists and maps (hybrid mode's exactness
+	// walk): list type atomic, set or map (with its keys), older patch
+	// strategy merge (with its key), map type atomic or granular.
+	ListType      string   `json:"x-kubernetes-list-type"`
+	ListMapKeys   []string `json:"x-kubernetes-list-map-keys"`
+	MapType       string   `json:"x-kubernetes-map-type"`
+	PatchStrategy string   `json:"x-kubernetes-patch-strategy"`
+	PatchMergeKey string   `json:"x-kubernetes-patch-merge-key"`
+	GVK           []struct {
 		Group   string `json:"group"`
 		Version string `json:"version"`
 		Kind    string `json:"kind"`
