@@ -11,7 +11,8 @@
 # drift modes report, and times, side by side in interleaved rounds:
 #
 #   kubectl diff --server-side (kubectl v1.37.2, its default --concurrency=1)
-#   kubectl gitops drift --mode=server, and --mode=local (with peak RSS)
+#   kubectl gitops drift --mode=server, --mode=local and --mode=hybrid (with
+#   peak RSS; hybrid's report must equal server mode's but for the mode)
 #   the LIST floors: kubectl get … -A -o json, and raw LISTs (hack/benchfloor)
 #   the dry-run floor: the N server-side apply dry-runs from hack/benchfloor
 #   at the best concurrency of a sweep
@@ -112,7 +113,7 @@ inside() {
 	record meta drift-seconds $((SECONDS - t0))
 
 	local mode rc verdict
-	for mode in server local; do
+	for mode in server local hybrid; do
 		say "[N=$n] checking that drift --mode=$mode reports exactly the $drifted drifted objects"
 		rc=0
 		kubectl gitops drift --mode="$mode" -f "$m" -o json >"$dir/report-$mode.json" || rc=$?
@@ -124,6 +125,14 @@ inside() {
 		[ "$verdict" = ok ] || say "[N=$n] WARNING: drift --mode=$mode: $verdict"
 		record meta "check-$mode" "$verdict"
 	done
+	# Hybrid mode's report is server mode's (objects, statuses, changes,
+	# managers), but for its mode and its serverCompared counts.
+	verdict=ok
+	if ! "$BENCH_FLOOR" same "$dir/report-server.json" "$dir/report-hybrid.json"; then
+		verdict="**differs from server mode**"
+		say "[N=$n] WARNING: drift --mode=hybrid's report differs from server mode's"
+	fi
+	record meta check-hybrid-same "$verdict"
 
 	say "[N=$n] sweeping the dry-run floor's concurrency over $BENCH_SWEEP"
 	local best
@@ -133,11 +142,11 @@ inside() {
 
 	# The commands, run by hyperfine -N (or bash -c): output is discarded.
 	local -A label cmd want rssfile walls cpus rsss
-	local ids=(kdiff server local kget list listns dryrun) id timer=
+	local ids=(kdiff server local hybrid kget list listns dryrun) id timer=
 	label[kdiff]='`kubectl diff --server-side --force-conflicts --field-manager=kustomize-controller -f DIR` (kubectl v1.37.2, default --concurrency=1)'
 	cmd[kdiff]="kubectl diff --server-side --force-conflicts --field-manager=$fm -f '$m'"
 	want[kdiff]=1
-	for mode in server local; do
+	for mode in server local hybrid; do
 		label[$mode]="\`kubectl gitops drift --mode=$mode -f DIR -o json\`"
 		if [ -n "$BENCH_TIME" ]; then
 			rssfile[$mode]=$BENCH_TMP/rss-$mode
