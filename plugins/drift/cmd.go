@@ -81,7 +81,7 @@ type Options struct {
 
 // NewOptions returns options with their defaults.
 func NewOptions(env *cli.Env) *Options {
-	return &Options{env: env, Streams: env.Streams, Mode: string(compare.ModeServer), Concurrency: 32, Output: "diff", ExitCode: true,
+	return &Options{env: env, Streams: env.Streams, Mode: string(compare.ModeHybrid), Concurrency: 32, Output: "diff", ExitCode: true,
 		ArgoNamespace: DefaultArgoNamespace, FluxNamespace: DefaultFluxNamespace}
 }
 
@@ -95,16 +95,17 @@ func NewCmd(env *cli.Env) *cobra.Command {
 (managedFields), what is missing from the cluster and what is extraneous in it.
 
 Modes:
-  --mode=server (default)  ask the API server what applying Git would change: a server-side
+  --mode=hybrid (default)  compare locally first, then ask the API server (as --mode=server)
+                           about the objects the local pass flags or cannot decide exactly
+                           (client-side applied, admission webhooks, values equal only after
+                           normalisation, atomic lists…): server mode's report, at close to
+                           local mode's cost.
+  --mode=server            ask the API server what applying Git would change: a server-side
                            apply dry-run with the field manager of the GitOps agent owning the
                            object (detected, or --field-manager), as exact as
                            'kubectl diff --server-side', but concurrent.
   --mode=local             send no write request at all (read-only RBAC is enough): compare the
                            fields Git sets, after normalisation, using managedFields for the rest.
-  --mode=hybrid            compare locally first, then dry-run on the server only the objects
-                           the local pass flags or cannot decide exactly (client-side applied,
-                           admission webhooks, values equal only after normalisation, atomic
-                           lists…): the report is server mode's, at close to local mode's cost.
 
 In every mode, fields that another manager added to a live object (a 'kubectl label', a
 'kubectl edit') are reported even though Git does not set them: server-side apply keeps such
