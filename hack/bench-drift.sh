@@ -14,7 +14,8 @@
 #   kubectl diff --server-side (kubectl v1.37.2, its default --concurrency=1)
 #   flux diff kustomization (the Flux CLI v2.9.5 of hack/peer-tools.sh, when
 #   built; the control plane then serves Flux's CRDs, for its Kustomization)
-#   kubectl gitops drift --mode=server, and --mode=local (with peak RSS)
+#   kubectl gitops drift --mode=server, --mode=local and --mode=hybrid (with
+#   peak RSS; hybrid's report must equal server mode's but for the mode)
 #   the LIST floors: kubectl get … -A -o json, and raw LISTs (hack/benchfloor)
 #   the dry-run floor: the N server-side apply dry-runs from hack/benchfloor
 #   at the best concurrency of a sweep
@@ -115,7 +116,7 @@ inside() {
 	record meta drift-seconds $((SECONDS - t0))
 
 	local mode rc verdict
-	for mode in server local; do
+	for mode in server local hybrid; do
 		say "[N=$n] checking that drift --mode=$mode reports exactly the $drifted drifted objects"
 		rc=0
 		kubectl gitops drift --mode="$mode" -f "$m" -o json >"$dir/report-$mode.json" || rc=$?
@@ -127,6 +128,14 @@ inside() {
 		[ "$verdict" = ok ] || say "[N=$n] WARNING: drift --mode=$mode: $verdict"
 		record meta "check-$mode" "$verdict"
 	done
+	# Hybrid mode's report is server mode's (objects, statuses, changes,
+	# managers), but for its mode and its serverCompared counts.
+	verdict=ok
+	if ! "$BENCH_FLOOR" same "$dir/report-server.json" "$dir/report-hybrid.json"; then
+		verdict="**differs from server mode**"
+		say "[N=$n] WARNING: drift --mode=hybrid's report differs from server mode's"
+	fi
+	record meta check-hybrid-same "$verdict"
 
 	if [ -n "$BENCH_FLUX" ]; then
 		# flux --in-memory-build reads only below the working directory
@@ -164,9 +173,9 @@ inside() {
 
 	# The commands, run by hyperfine -N (or bash -c): output is discarded.
 	local -A label cmd want rssfile walls cpus rsss
-	local ids=(kdiff server local kget list listns dryrun) id timer=
+	local ids=(kdiff server local hybrid kget list listns dryrun) id timer=
 	if [ -n "$BENCH_FLUX" ]; then
-		ids=(kdiff fluxdiff server local kget list listns dryrun)
+		ids=(kdiff fluxdiff server local hybrid kget list listns dryrun)
 		label[fluxdiff]='`flux diff kustomization bench --path DIR --in-memory-build` (Flux CLI v2.9.5)'
 		cmd[fluxdiff]="flux diff kustomization bench -n flux-system --path '$m' --in-memory-build"
 		want[fluxdiff]=1
@@ -174,7 +183,7 @@ inside() {
 	label[kdiff]='`kubectl diff --server-side --force-conflicts --field-manager=kustomize-controller -f DIR` (kubectl v1.37.2, default --concurrency=1)'
 	cmd[kdiff]="kubectl diff --server-side --force-conflicts --field-manager=$fm -f '$m'"
 	want[kdiff]=1
-	for mode in server local; do
+	for mode in server local hybrid; do
 		label[$mode]="\`kubectl gitops drift --mode=$mode -f DIR -o json\`"
 		if [ -n "$BENCH_TIME" ]; then
 			rssfile[$mode]=$BENCH_TMP/rss-$mode

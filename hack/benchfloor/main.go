@@ -10,6 +10,7 @@
 //	benchfloor sweep -f PATH -concurrency 1,4,16 …       dry-run apply at each concurrency, print the best
 //	benchfloor list [-per-namespace]                     LIST the four kinds, bodies discarded
 //	benchfloor check -want K < drift.json                check a drift -o json report's counts
+//	benchfloor same SERVER.json HYBRID.json              hybrid's report is server's (but for its mode)
 //	benchfloor times FILE.json                           a hyperfine export's times, comma-separated
 //	benchfloor report RESULTS.tsv                        the Markdown table and the targets
 //
@@ -18,20 +19,22 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
+	"reflect"
 )
 
 func main() { os.Exit(run(os.Args[1:])) }
 
 func run(args []string) int {
 	if len(args) == 0 {
-		fmt.Fprintln(os.Stderr, "usage: benchfloor gen|apply|sweep|list|check|times|report [flags]")
+		fmt.Fprintln(os.Stderr, "usage: benchfloor gen|apply|sweep|list|check|same|times|report [flags]")
 		return 2
 	}
 	cmds := map[string]func([]string) error{
 		"gen": genCmd, "apply": applyCmd, "sweep": sweepCmd, "list": listCmd,
-		"check": checkCmd, "times": timesCmd, "report": reportCmd,
+		"check": checkCmd, "times": timesCmd, "report": reportCmd, "same": sameCmd,
 	}
 	cmd, ok := cmds[args[0]]
 	if !ok {
@@ -43,4 +46,28 @@ func run(args []string) int {
 		return 1
 	}
 	return 0
+}
+
+// sameCmd fails unless the two drift -o json reports are identical but for
+// their mode and hybrid mode's serverCompared.
+func sameCmd(args []string) error {
+	if len(args) != 2 {
+		return fmt.Errorf("usage: same SERVER.json HYBRID.json")
+	}
+	var reps [2]map[string]any
+	for i, p := range args {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		if err := json.Unmarshal(data, &reps[i]); err != nil {
+			return fmt.Errorf("%s: %w", p, err)
+		}
+		delete(reps[i], "mode")
+		delete(reps[i], "serverCompared")
+	}
+	if !reflect.DeepEqual(reps[0], reps[1]) {
+		return fmt.Errorf("%s and %s differ", args[0], args[1])
+	}
+	return nil
 }

@@ -107,7 +107,7 @@ func timesCmd(args []string) error {
 //	N  rss   ID   KB,KB,…              (peak RSS)
 //	N  load  -    LOADAVG              (1 minute, sampled between rounds)
 //
-// IDs: kdiff, fluxdiff, server, local, kget, list, listns, dryrun.
+// IDs: kdiff, fluxdiff, server, local, hybrid, kget, list, listns, dryrun.
 type results struct {
 	ns    []int
 	order []string
@@ -230,8 +230,12 @@ func (r *results) writeN(w io.Writer, n int) {
 		}
 		fmt.Fprint(w, ". ")
 	}
-	fmt.Fprintf(w, "Dry-run floor at concurrency %s. What drift reported: server mode %s; local mode %s.\n\n",
+	fmt.Fprintf(w, "Dry-run floor at concurrency %s. What drift reported: server mode %s; local mode %s",
 		m["dryrun-concurrency"], m["check-server"], m["check-local"])
+	if m["check-hybrid"] != "" {
+		fmt.Fprintf(w, "; hybrid mode %s, its report the same as server mode's: %s", m["check-hybrid"], m["check-hybrid-same"])
+	}
+	fmt.Fprint(w, ".\n\n")
 	if v := m["check-fluxdiff"]; v != "" {
 		fmt.Fprintf(w, "What flux diff kustomization reported: %s.\n\n", v)
 	}
@@ -260,6 +264,7 @@ func (r *results) writeN(w io.Writer, n int) {
 	kdiff, okDiff := r.med("time", n, "kdiff")
 	server, okServer := r.med("time", n, "server")
 	local, okLocal := r.med("time", n, "local")
+	hybrid, okHybrid := r.med("time", n, "hybrid")
 	dry, okDry := r.med("time", n, "dryrun")
 	kget, okGet := r.med("time", n, "kget")
 	list, okList := 0.0, false
@@ -287,7 +292,11 @@ func (r *results) writeN(w io.Writer, n int) {
 	}
 	row(okList && okLocal, "local mode ≤ 1.5× the LIST floor (raw, benchfloor)", local/list, "×", local/list <= 1.5)
 	row(okGet && okLocal, "local mode ≤ 1.5× the LIST floor (kubectl get)", local/kget, "×", local/kget <= 1.5)
-	for _, id := range []string{"server", "local"} {
+	if okHybrid {
+		row(okDiff, "hybrid mode ≥ 15× faster than kubectl diff", kdiff/hybrid, "×", kdiff/hybrid >= 15)
+		row(okLocal, "hybrid mode ≤ 1.5× local mode", hybrid/local, "×", hybrid/local <= 1.5)
+	}
+	for _, id := range []string{"server", "local", "hybrid"} {
 		kb := r.series["rss"][n][id]
 		mb := 0.0
 		if len(kb) > 0 {
@@ -317,7 +326,7 @@ func (r *results) writeScaling(w io.Writer) {
 		pa, pb := a/float64(lo)*1000, b/float64(hi)*1000
 		verdict := "yes"
 		switch {
-		case id != "server" && id != "local":
+		case id != "server" && id != "local" && id != "hybrid":
 			verdict = "(reference)"
 		case pb/pa > 1.2:
 			verdict = "**no**"

@@ -207,6 +207,12 @@ func (e *Engine) compareOne(ctx context.Context, it *item, live *unstructured.Un
 	}
 
 	rules := matchRules(opts.Ignore, it.desired, live)
+	if opts.exact != nil {
+		it.ignoredChanges = len(changes) > 0
+		if len(changes) == 0 {
+			it.exactReason = opts.exact(ctx, it, desiredN, liveN)
+		}
+	}
 	var err error
 	changes, err = applyIgnore(ctx, rules, changes, liveN, own)
 	if err != nil {
@@ -214,7 +220,12 @@ func (e *Engine) compareOne(ctx context.Context, it *item, live *unstructured.Un
 		return
 	}
 
-	if after == nil {
+	shared := false
+	if after == nil && len(changes) == 0 {
+		// Nothing to apply: after is live (unchanged objects are most of
+		// a comparison, and their After is dropped).
+		after, shared = liveN, true
+	} else if after == nil {
 		after = runtime.DeepCopyJSON(liveN)
 		var extras []objpath.Path
 		var reorders []reorder
@@ -261,7 +272,11 @@ func (e *Engine) compareOne(ctx context.Context, it *item, live *unstructured.Un
 		}
 		deleteAll(after, extras)
 	}
-	if err := stripIgnored(ctx, rules, liveN, after); err != nil {
+	strip := []map[string]any{liveN, after}
+	if shared {
+		strip = strip[:1] // one map: a jq rule is not idempotent
+	}
+	if err := stripIgnored(ctx, rules, strip...); err != nil {
 		r.Status, r.Reason = StatusError, "applying ignore rules: "+err.Error()
 		return
 	}

@@ -24,6 +24,10 @@ type Mode string
 const (
 	ModeServer Mode = "server"
 	ModeLocal  Mode = "local"
+	// ModeHybrid compares locally, then asks the server about every
+	// object the local pass cannot decide exactly (see hybrid.go): the
+	// report is server mode's.
+	ModeHybrid Mode = "hybrid"
 )
 
 // ObjectReport is the result for one object.
@@ -68,6 +72,12 @@ type Report struct {
 	Mode     Mode
 	Objects  []ObjectReport
 	Warnings []string
+	// ServerCompared is, in hybrid mode, how many objects the local pass
+	// could not decide and the server compared.
+	ServerCompared int
+	// ServerReasons counts them by the reason the local pass could not
+	// decide (hybrid.go).
+	ServerReasons map[string]int
 
 	// secrets masked the report; SweepSecrets uses them for other text.
 	secrets *secrets

@@ -21,8 +21,15 @@ import (
 // server publishes, in local mode, so that an object the server would
 // refuse (a container port given as the string "8080", a field its kind
 // does not have) is an error there too rather than a change that can never
-// be applied. Schemas are read once per group-version; one that cannot be
+// be applied. Documents are read once per group-version; one that cannot be
 // read is warned about and its objects are not validated.
+//
+// A document holds the schemas of every kind of its group-version (the core
+// one is megabytes), and a comparison checks a few of them thousands of
+// times: schemas are decoded lazily, only those a checked kind reaches, and
+// each kind's schema is compiled once (references resolved to pointers,
+// additionalProperties decoded), so that checking an object allocates
+// nothing unless it is invalid.
 type validator struct {
 	reader cluster.SchemaReader
 	mu     sync.Mutex
@@ -38,13 +45,18 @@ func newValidator(r cluster.Reader) *validator {
 	return &validator{reader: sr, docs: map[schema.GroupVersion]*schemaDoc{}}
 }
 
-// schemaDoc is the part of an OpenAPI v3 document validation reads.
+// schemaDoc is one group-version's OpenAPI v3 document. Its fields other
+// than err are used under the validator's mutex; compiled schemas are read
+// without it (they do not change once compiled).
 type schemaDoc struct {
-	Components struct {
-		Schemas map[string]*jsonSchema `json:"schemas"`
-	} `json:"components"`
+	gv  schema.GroupVersion
 	err error
-	// roots are the schemas of the document's kinds, by kind.
+	// raw are the document's schemas, undecoded, by name.
+	raw map[string]json.RawMessage
+	// decoded are the schemas decoded so far, by name (nil: undecodable).
+	decoded map[string]*jsonSchema
+	// roots are the compiled schemas of the kinds looked up, by kind (nil:
+	// the document has none).
 	roots map[string]*jsonSchema
 }
 
@@ -60,11 +72,28 @@ type jsonSchema struct {
 	IntOrString          bool                   `json:"x-kubernetes-int-or-string"`
 	PreserveUnknown      bool                   `json:"x-kubernetes-preserve-unknown-fields"`
 	EmbeddedResource     bool                   `json:"x-kubernetes-embedded-resource"`
-	GVK                  []struct {
+	// How server-side apply merges lists and maps (hybrid mode's exactness
+	// walk): list type atomic, set or map (with its keys), older patch
+	// strategy merge (with its key), map type atomic or granular.
+	ListType      string   `json:"x-kubernetes-list-type"`
+	ListMapKeys   []string `json:"x-kubernetes-list-map-keys"`
+	MapType       string   `json:"x-kubernetes-map-type"`
+	PatchStrategy string   `json:"x-kubernetes-patch-strategy"`
+	PatchMergeKey string   `json:"x-kubernetes-patch-merge-key"`
+	GVK           []struct {
 		Group   string `json:"group"`
 		Version string `json:"version"`
 		Kind    string `json:"kind"`
 	} `json:"x-kubernetes-group-version-kind"`
+
+	// Set by compile.
+	compiled bool
+	// ref is what Ref names (nil when it names nothing decodable).
+	ref *jsonSchema
+	// extra is the schema of undeclared keys (additionalProperties given as
+	// a schema); extraAllowed says undeclared keys are accepted unchecked.
+	extra        *jsonSchema
+	extraAllowed bool
 }
 
 // maxViolations bounds the violations a reason lists.
@@ -76,16 +105,13 @@ func (v *validator) check(ctx context.Context, obj map[string]any, gvk schema.Gr
 	if v == nil {
 		return ""
 	}
-	doc := v.doc(ctx, gvk.GroupVersion())
-	if doc == nil {
-		return ""
-	}
-	root := doc.roots[gvk.Kind]
+	root := v.root(ctx, gvk)
 	if root == nil {
 		return ""
 	}
-	var errs []string
-	doc.validate(objpath.Path{}, obj, root, &errs, 0)
+	w := walker{path: make([]pathElem, 0, 32)}
+	w.validate(obj, root, 0)
+	errs := w.errs
 	if len(errs) == 0 {
 		return ""
 	}
@@ -99,19 +125,43 @@ func (v *validator) check(ctx context.Context, obj map[string]any, gvk schema.Gr
 		strings.Join(errs, "; ") + more + "; the server would refuse to apply it"
 }
 
-func (v *validator) doc(ctx context.Context, gv schema.GroupVersion) *schemaDoc {
+// root returns the compiled schema of gvk's kind (nil: none available).
+func (v *validator) root(ctx context.Context, gvk schema.GroupVersionKind) *jsonSchema {
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	d := v.doc(ctx, gvk.GroupVersion())
+	if d == nil {
+		return nil
+	}
+	if r, ok := d.roots[gvk.Kind]; ok {
+		return r
+	}
+	r := d.findRoot(gvk.Kind)
+	if r != nil {
+		d.compile(r)
+	}
+	d.roots[gvk.Kind] = r
+	return r
+}
+
+// doc returns gv's document (nil: not available). Called under v.mu.
+func (v *validator) doc(ctx context.Context, gv schema.GroupVersion) *schemaDoc {
 	if d, ok := v.docs[gv]; ok {
 		if d.err != nil {
 			return nil
 		}
 		return d
 	}
-	d := &schemaDoc{}
+	d := &schemaDoc{gv: gv, decoded: map[string]*jsonSchema{}, roots: map[string]*jsonSchema{}}
 	raw, err := v.reader.OpenAPIV3(ctx, gv)
 	if err == nil {
-		err = json.Unmarshal(raw, d)
+		var top struct {
+			Components struct {
+				Schemas map[string]json.RawMessage `json:"schemas"`
+			} `json:"components"`
+		}
+		err = json.Unmarshal(raw, &top)
+		d.raw = top.Components.Schemas
 	}
 	if err != nil {
 		if ctx.Err() != nil {
@@ -124,15 +174,101 @@ func (v *validator) doc(ctx context.Context, gv schema.GroupVersion) *schemaDoc 
 	if d.err != nil {
 		return nil
 	}
-	d.roots = map[string]*jsonSchema{}
-	for _, s := range d.Components.Schemas {
-		for _, k := range s.GVK {
-			if k.Group == gv.Group && k.Version == gv.Version {
-				d.roots[k.Kind] = s
+	return d
+}
+
+// findRoot returns the schema that declares kind in d's group-version:
+// first among the schemas named like one (io.k8s.api.core.v1.ConfigMap),
+// else among all.
+func (d *schemaDoc) findRoot(kind string) *jsonSchema {
+	names := slices.Sorted(maps.Keys(d.raw))
+	var rest []string
+	for _, n := range names {
+		if n != kind && !strings.HasSuffix(n, "."+kind) {
+			rest = append(rest, n)
+			continue
+		}
+		if s := d.declares(n, kind); s != nil {
+			return s
+		}
+	}
+	for _, n := range rest {
+		if s := d.declares(n, kind); s != nil {
+			return s
+		}
+	}
+	return nil
+}
+
+// declares returns the schema called name if it declares kind.
+func (d *schemaDoc) declares(name, kind string) *jsonSchema {
+	s := d.schema(name)
+	if s == nil {
+		return nil
+	}
+	for _, k := range s.GVK {
+		if k.Group == d.gv.Group && k.Version == d.gv.Version && k.Kind == kind {
+			return s
+		}
+	}
+	return nil
+}
+
+// schema decodes the schema called name once (nil: none, or undecodable).
+func (d *schemaDoc) schema(name string) *jsonSchema {
+	if s, ok := d.decoded[name]; ok {
+		return s
+	}
+	var s *jsonSchema
+	if raw, ok := d.raw[name]; ok {
+		s = &jsonSchema{}
+		if json.Unmarshal(raw, s) != nil {
+			s = nil
+		}
+	}
+	d.decoded[name] = s
+	return s
+}
+
+// compile resolves the references of s and of every schema it reaches, and
+// decodes their additionalProperties.
+func (d *schemaDoc) compile(s *jsonSchema) {
+	if s == nil || s.compiled {
+		return
+	}
+	s.compiled = true
+	if s.Ref != "" {
+		s.ref = d.schema(strings.TrimPrefix(s.Ref, "#/components/schemas/"))
+		d.compile(s.ref)
+	}
+	s.extraAllowed = s.PreserveUnknown
+	if len(s.AdditionalProperties) > 0 {
+		switch string(s.AdditionalProperties) {
+		case "true":
+			s.extraAllowed = true
+		case "false":
+		default:
+			s.extra = &jsonSchema{}
+			if json.Unmarshal(s.AdditionalProperties, s.extra) != nil {
+				s.extraAllowed, s.extra = true, nil
 			}
 		}
 	}
-	return d
+	if len(s.Properties) == 0 && s.extra == nil {
+		// An object the schema says nothing about (a CRD's free-form
+		// field): anything goes.
+		s.extraAllowed = true
+	}
+	d.compile(s.extra)
+	for _, sub := range s.Properties {
+		d.compile(sub)
+	}
+	d.compile(s.Items)
+	for _, l := range [][]*jsonSchema{s.AllOf, s.AnyOf, s.OneOf} {
+		for _, sub := range l {
+			d.compile(sub)
+		}
+	}
 }
 
 func (v *validator) warnings() []string {
@@ -144,24 +280,41 @@ func (v *validator) warnings() []string {
 	return append([]string(nil), v.warn...)
 }
 
-func (d *schemaDoc) resolve(s *jsonSchema) *jsonSchema {
+func resolve(s *jsonSchema) *jsonSchema {
 	for i := 0; s != nil && s.Ref != "" && i < 8; i++ {
-		s = d.Components.Schemas[strings.TrimPrefix(s.Ref, "#/components/schemas/")]
+		s = s.ref
 	}
 	return s
 }
 
-// validate appends to errs what makes v not match s: a value of the wrong
-// type, or a field the schema does not declare. Only what the server
-// checks when it builds the typed object of an apply is checked (not
-// formats, enums, required fields or CEL rules).
-func (d *schemaDoc) validate(p objpath.Path, v any, s *jsonSchema, errs *[]string, depth int) {
-	s = d.resolve(s)
+// walker validates one object, keeping the path of the value it is at as a
+// stack (made an objpath.Path only for an error message) and the errors
+// found.
+type walker struct {
+	path []pathElem
+	errs []string
+	// n counts the errors found, also while probing (probe > 0: trying
+	// the alternatives of an anyOf or oneOf), when they are not rendered.
+	n, probe int
+}
+
+type pathElem struct {
+	key     string
+	index   int
+	isIndex bool
+}
+
+// validate appends to w.errs what makes v not match the compiled schema s:
+// a value of the wrong type, or a field the schema does not declare. Only
+// what the server checks when it builds the typed object of an apply is
+// checked (not formats, enums, required fields or CEL rules).
+func (w *walker) validate(v any, s *jsonSchema, depth int) {
+	s = resolve(s)
 	if s == nil || v == nil || depth > 64 {
 		return // null means "not set"; the schema may be cut short
 	}
 	for _, sub := range s.AllOf {
-		d.validate(p, v, sub, errs, depth+1)
+		w.validate(v, sub, depth+1)
 	}
 	for _, alts := range [][]*jsonSchema{s.AnyOf, s.OneOf} {
 		if len(alts) == 0 {
@@ -169,21 +322,24 @@ func (d *schemaDoc) validate(p objpath.Path, v any, s *jsonSchema, errs *[]strin
 		}
 		matched := false
 		for _, alt := range alts {
-			var inner []string
-			d.validate(p, v, alt, &inner, depth+1)
-			if len(inner) == 0 {
+			n := w.n
+			w.probe++
+			w.validate(v, alt, depth+1)
+			w.probe--
+			if w.n == n {
 				matched = true
 				break
 			}
+			w.n = n
 		}
 		if !matched {
-			*errs = append(*errs, fmt.Sprintf("%s: %s matches none of the allowed types", label(p), typeName(v)))
+			w.errorf("%s matches none of the allowed types", typeName(v), "")
 			return
 		}
 	}
 	if s.IntOrString {
 		if _, ok := v.(string); !ok && !isNumber(v) {
-			*errs = append(*errs, fmt.Sprintf("%s: expected an integer or a string, got %s", label(p), typeName(v)))
+			w.errorf("expected an integer or a string, got %s", typeName(v), "")
 		}
 		return
 	}
@@ -206,60 +362,63 @@ func (d *schemaDoc) validate(p objpath.Path, v any, s *jsonSchema, errs *[]strin
 		ok = isList
 		if isList && s.Items != nil {
 			for i, item := range l {
-				d.validate(p.Index(i), item, s.Items, errs, depth+1)
+				w.path = append(w.path, pathElem{index: i, isIndex: true})
+				w.validate(item, s.Items, depth+1)
+				w.path = w.path[:len(w.path)-1]
 			}
 		}
 	case "object":
 		m, isMap := v.(map[string]any)
 		ok = isMap
 		if isMap {
-			d.validateObject(p, m, s, errs, depth)
+			w.validateObject(m, s, depth)
 		}
 	}
 	if !ok {
-		*errs = append(*errs, fmt.Sprintf("%s: expected %s, got %s", label(p), want, typeName(v)))
+		w.errorf("expected %s, got %s", want, typeName(v))
 	}
 }
 
-func (d *schemaDoc) validateObject(p objpath.Path, m map[string]any, s *jsonSchema, errs *[]string, depth int) {
-	var extra *jsonSchema
-	extraAllowed := s.PreserveUnknown
-	if len(s.AdditionalProperties) > 0 {
-		switch string(s.AdditionalProperties) {
-		case "true":
-			extraAllowed = true
-		case "false":
-		default:
-			extra = &jsonSchema{}
-			if json.Unmarshal(s.AdditionalProperties, extra) != nil {
-				extraAllowed, extra = true, nil
-			}
-		}
-	}
-	if len(s.Properties) == 0 && extra == nil {
-		// An object the schema says nothing about (a CRD's free-form
-		// field): anything goes.
-		extraAllowed = true
-	}
-	for _, k := range slices.Sorted(maps.Keys(m)) {
+// validateObject visits m's keys in any order: errors are sorted at the end.
+func (w *walker) validateObject(m map[string]any, s *jsonSchema, depth int) {
+	for k, v := range m {
+		w.path = append(w.path, pathElem{key: k})
 		switch sub, ok := s.Properties[k]; {
 		case ok:
-			d.validate(p.Key(k), m[k], sub, errs, depth+1)
-		case extra != nil:
-			d.validate(p.Key(k), m[k], extra, errs, depth+1)
-		case extraAllowed:
+			w.validate(v, sub, depth+1)
+		case s.extra != nil:
+			w.validate(v, s.extra, depth+1)
+		case s.extraAllowed:
 		case s.EmbeddedResource && (k == "apiVersion" || k == "kind" || k == "metadata"):
 		default:
-			*errs = append(*errs, fmt.Sprintf("%s: field not declared in schema", label(p.Key(k))))
+			w.errorf("field not declared in schema", "", "")
 		}
+		w.path = w.path[:len(w.path)-1]
 	}
 }
 
-func label(p objpath.Path) string {
-	if len(p) == 0 {
-		return "the object"
+// errorf adds an error about the value at w.path: format with the
+// arguments it uses of a and b. Taking strings, it allocates nothing while
+// probing.
+func (w *walker) errorf(format, a, b string) {
+	w.n++
+	if w.probe > 0 {
+		return
 	}
-	return p.String()
+	args := []any{a, b}[:strings.Count(format, "%s")]
+	label := "the object"
+	if len(w.path) > 0 {
+		p := make(objpath.Path, len(w.path))
+		for i, e := range w.path {
+			if e.isIndex {
+				p[i] = e.index
+			} else {
+				p[i] = e.key
+			}
+		}
+		label = p.String()
+	}
+	w.errs = append(w.errs, label+": "+fmt.Sprintf(format, args...))
 }
 
 func isNumber(v any) bool {

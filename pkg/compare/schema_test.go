@@ -116,3 +116,42 @@ func TestSchemaCheckAfterSkip(t *testing.T) {
 		t.Errorf("status %s (%s), want skipped", rep.Objects[0].Status, rep.Objects[0].Reason)
 	}
 }
+
+// Checking a valid object allocates (almost) nothing: local mode checks
+// every object Git declares, and the check once cost a third of local
+// mode's time at N = 2000 (docs/benchmarks.md, run H) in sorted key lists,
+// paths and additionalProperties decoded again for every map.
+func TestSchemaCheckValidAllocates(t *testing.T) {
+	f := &schemaCluster{fakeCluster: &fakeCluster{}, docs: map[schema.GroupVersion]string{{Group: "kustomize.toolkit.fluxcd.io", Version: "v1"}: widgetDoc}}
+	v := newValidator(f)
+	obj := widget(map[string]any{"port": int64(80), "target": "http", "size": 1.5,
+		"labels": map[string]any{"a": "b", "c": "d", "e": "f"}, "extra": map[string]any{"anything": []any{int64(1)}}})
+	gvk := obj.GroupVersionKind()
+	if r := v.check(t.Context(), obj.Object, gvk); r != "" {
+		t.Fatalf("valid object: %s", r)
+	}
+	allocs := testing.AllocsPerRun(100, func() { v.check(t.Context(), obj.Object, gvk) })
+	if allocs > 2 {
+		t.Errorf("checking a valid object allocates %.0f times, want at most 2", allocs)
+	}
+}
+
+// A document is decoded only as far as the kinds checked reach: a schema of
+// another kind that cannot be read does not stop this kind's check (and the
+// megabytes of the core group's other kinds are not decoded).
+func TestSchemaCheckDecodesOnlyWhatItReaches(t *testing.T) {
+	t.Parallel()
+	doc := strings.Replace(widgetDoc, `"meta":{`, `"example.Other":{"type":5,"x-kubernetes-group-version-kind":"not a list"},"meta":{`, 1)
+	f := &schemaCluster{fakeCluster: &fakeCluster{live: []*unstructured.Unstructured{widget(map[string]any{"port": int64(80)})}},
+		docs: map[schema.GroupVersion]string{{Group: "kustomize.toolkit.fluxcd.io", Version: "v1"}: doc}}
+	rep, err := (&Engine{Reader: f, Applier: f}).Run(t.Context(), git(widget(map[string]any{"port": "8080"})), local)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := rep.Objects[0]; o.Status != StatusError || !strings.Contains(o.Reason, "spec.port: expected integer, got string") {
+		t.Errorf("status %s (%s), want the schema error of spec.port", o.Status, o.Reason)
+	}
+	if len(rep.Warnings) != 0 {
+		t.Errorf("warnings %q", rep.Warnings)
+	}
+}

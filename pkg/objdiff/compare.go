@@ -1,8 +1,6 @@
 package objdiff
 
 import (
-	"maps"
-	"slices"
 	"sort"
 
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -185,6 +183,9 @@ func listKey(lists ...[]any) string {
 // list has do not count: server-side apply places another manager's items
 // around Git's, and appends Git's new ones.
 func orderChange(p objpath.Path, live, other []any, key string) (Change, bool) {
+	if sameOrder(live, other, key) {
+		return Change{}, false
+	}
 	liveKeys := sharedKeys(live, other, key)
 	otherKeys := sharedKeys(other, live, key)
 	for i := range liveKeys {
@@ -193,6 +194,28 @@ func orderChange(p objpath.Path, live, other []any, key string) (Change, bool) {
 		}
 	}
 	return Change{}, false
+}
+
+// sameOrder reports whether the items live and other both have are in the
+// same order in each, without allocating.
+func sameOrder(live, other []any, key string) bool {
+	i, j := 0, 0
+	for {
+		for i < len(live) && indexByKey(other, key, live[i].(map[string]any)[key]) < 0 {
+			i++
+		}
+		for j < len(other) && indexByKey(live, key, other[j].(map[string]any)[key]) < 0 {
+			j++
+		}
+		if i == len(live) || j == len(other) {
+			return i == len(live) && j == len(other)
+		}
+		if !Equal(live[i].(map[string]any)[key], other[j].(map[string]any)[key]) {
+			return false
+		}
+		i++
+		j++
+	}
 }
 
 // sharedKeys returns the identifying values of the items of l that other
@@ -252,11 +275,15 @@ func indexByKey(l []any, key string, v any) int {
 // those of the live object where it has the field.
 func Subset(desired, live map[string]any) []Change {
 	var out []Change
-	subset(objpath.Path{}, desired, live, &out)
+	subset(make(objpath.Path, 0, 16), desired, live, &out)
 	SortChanges(out)
 	return out
 }
 
+// subset appends to out what differs between d and l at p. p's backing
+// array is shared with the calls below it (a field's path is p with its key
+// appended, in place): every change gets a copy of its path. Map keys are
+// visited in any order; Subset sorts the changes.
 func subset(p objpath.Path, d, l any, out *[]Change) {
 	switch dv := d.(type) {
 	case nil:
@@ -267,11 +294,10 @@ func subset(p objpath.Path, d, l any, out *[]Change) {
 			if len(dv) == 0 && l == nil {
 				return
 			}
-			*out = append(*out, Change{Path: p, Type: changeType(l), Live: l, Desired: d})
+			*out = append(*out, Change{Path: clonePath(p), Type: changeType(l), Live: l, Desired: d})
 			return
 		}
-		for _, k := range slices.Sorted(maps.Keys(dv)) {
-			x := dv[k]
+		for k, x := range dv {
 			y, has := lm[k]
 			if !has {
 				if x == nil || isEmpty(x) {
@@ -280,7 +306,7 @@ func subset(p objpath.Path, d, l any, out *[]Change) {
 				*out = append(*out, Change{Path: p.Key(k), Type: Missing, Desired: x})
 				continue
 			}
-			subset(p.Key(k), x, y, out)
+			subset(append(p, k), x, y, out)
 		}
 	case []any:
 		ll, ok := l.([]any)
@@ -288,11 +314,12 @@ func subset(p objpath.Path, d, l any, out *[]Change) {
 			if len(dv) == 0 && l == nil {
 				return
 			}
-			*out = append(*out, Change{Path: p, Type: changeType(l), Live: l, Desired: d})
+			*out = append(*out, Change{Path: clonePath(p), Type: changeType(l), Live: l, Desired: d})
 			return
 		}
 		if key := listKey(dv); key != "" && listKey(ll) == key {
 			if c, ok := orderChange(p, ll, dv, key); ok {
+				c.Path = clonePath(p)
 				*out = append(*out, c)
 			}
 			next := len(ll) // where the next missing item would be appended
@@ -303,11 +330,11 @@ func subset(p objpath.Path, d, l any, out *[]Change) {
 					next++
 					continue
 				}
-				subset(p.Index(j), item, ll[j], out)
+				subset(append(p, j), item, ll[j], out)
 			}
 			return
 		}
-		if setLists[p.String()] {
+		if isSetList(p) {
 			// Items only live has belong to other managers, as in a map.
 			next := len(ll)
 			for _, item := range dv {
@@ -319,21 +346,21 @@ func subset(p objpath.Path, d, l any, out *[]Change) {
 			return
 		}
 		if len(dv) != len(ll) {
-			*out = append(*out, Change{Path: p, Type: Modified, Live: l, Desired: d})
+			*out = append(*out, Change{Path: clonePath(p), Type: Modified, Live: l, Desired: d})
 			return
 		}
 		// Positional: a field differing inside an item makes the whole list
 		// differ (atomic lists are replaced as a whole on apply).
 		var inner []Change
 		for i := range dv {
-			subset(p.Index(i), dv[i], ll[i], &inner)
+			subset(append(p, i), dv[i], ll[i], &inner)
 		}
 		if len(inner) > 0 {
-			*out = append(*out, Change{Path: p, Type: Modified, Live: l, Desired: d})
+			*out = append(*out, Change{Path: clonePath(p), Type: Modified, Live: l, Desired: d})
 		}
 	default:
 		if !scalarEqual(p, d, l) {
-			*out = append(*out, Change{Path: p, Type: changeType(l), Live: l, Desired: d})
+			*out = append(*out, Change{Path: clonePath(p), Type: changeType(l), Live: l, Desired: d})
 		}
 	}
 }
@@ -341,6 +368,17 @@ func subset(p objpath.Path, d, l any, out *[]Change) {
 // setLists are the lists of scalars merged as sets (x-kubernetes-list-type:
 // set) rather than replaced whole: other managers add items to them.
 var setLists = map[string]bool{"metadata.finalizers": true}
+
+// isSetList reports whether p is one of setLists (without rendering p for
+// every list compared).
+func isSetList(p objpath.Path) bool {
+	return len(p) == 2 && p[0] == "metadata" && p[1] == "finalizers" && setLists["metadata.finalizers"]
+}
+
+// clonePath returns a copy of p that no later append changes.
+func clonePath(p objpath.Path) objpath.Path {
+	return append(objpath.Path(nil), p...)
+}
 
 func changeType(live any) ChangeType {
 	if live == nil {

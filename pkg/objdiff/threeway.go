@@ -55,7 +55,7 @@ func removed(p objpath.Path, la, l any, desired, live map[string]any, out *[]Cha
 			return
 		}
 		// Lists of scalars merged as sets (finalizers): items by value.
-		if setLists[p.String()] {
+		if isSetList(p) {
 			for _, item := range lav {
 				if j := findValue(ll, item); j >= 0 {
 					removedAt(p.Index(j), item, ll[j], desired, live, out)

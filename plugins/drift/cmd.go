@@ -82,7 +82,7 @@ type Options struct {
 
 // NewOptions returns options with their defaults.
 func NewOptions(env *cli.Env) *Options {
-	return &Options{env: env, Streams: env.Streams, Mode: string(compare.ModeServer), Concurrency: 32, Output: "diff", ExitCode: true,
+	return &Options{env: env, Streams: env.Streams, Mode: string(compare.ModeHybrid), Concurrency: 32, Output: "diff", ExitCode: true,
 		ArgoNamespace: DefaultArgoNamespace, FluxNamespace: DefaultFluxNamespace}
 }
 
@@ -96,14 +96,19 @@ func NewCmd(env *cli.Env) *cobra.Command {
 (managedFields), what is missing from the cluster and what is extraneous in it.
 
 Modes:
-  --mode=server (default)  ask the API server what applying Git would change: a server-side
+  --mode=hybrid (default)  compare locally first, then ask the API server (as --mode=server)
+                           about the objects the local pass flags or cannot decide exactly
+                           (client-side applied, admission webhooks, values equal only after
+                           normalisation, atomic lists…): server mode's report, at close to
+                           local mode's cost.
+  --mode=server            ask the API server what applying Git would change: a server-side
                            apply dry-run with the field manager of the GitOps agent owning the
                            object (detected, or --field-manager), as exact as
                            'kubectl diff --server-side', but concurrent.
   --mode=local             send no write request at all (read-only RBAC is enough): compare the
                            fields Git sets, after normalisation, using managedFields for the rest.
 
-In both modes, fields that another manager added to a live object (a 'kubectl label', a
+In every mode, fields that another manager added to a live object (a 'kubectl label', a
 'kubectl edit') are reported even though Git does not set them: server-side apply keeps such
 fields, so 'kubectl diff' cannot show them.
 
@@ -178,7 +183,7 @@ compared, after reporting the others). --exit-code=false exits 0 on drift.`,
 	f.BoolVarP(&o.Recursive, "recursive", "R", false, "Process the directories given with -f recursively")
 	f.StringVarP(&o.Kustomize, "kustomize", "k", "", "Build the kustomization in this directory and compare its output")
 	f.StringVarP(&o.Selector, "selector", "l", "", "Only objects whose labels match this selector (e.g. app=web)")
-	f.StringVar(&o.Mode, "mode", o.Mode, "How to compute what Git would change: server or local")
+	f.StringVar(&o.Mode, "mode", o.Mode, "How to compute what Git would change: server, local or hybrid")
 	f.StringVar(&o.FieldManager, "field-manager", "", "Field manager to dry-run apply with (default: detected from the live object's managedFields and tracking labels)")
 	f.IntVar(&o.Concurrency, "concurrency", o.Concurrency, "Requests in flight at once")
 	f.StringVar(&o.IgnoreFile, "ignore-file", "", "Ignore rules (Argo CD ignoreDifferences / Flux spec.ignore grammar); default "+DefaultIgnoreFile+" when present")
@@ -191,7 +196,7 @@ compared, after reporting the others). --exit-code=false exits 0 on drift.`,
 	f.BoolVar(&o.ExitCode, "exit-code", true, "Exit 1 when drift is found (false: exit 0)")
 	addSourceFlags(f, o)
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(outputs, cobra.ShellCompDirectiveNoFileComp))
-	_ = cmd.RegisterFlagCompletionFunc("mode", cobra.FixedCompletions([]string{"server", "local"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("mode", cobra.FixedCompletions([]string{"server", "local", "hybrid"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.MarkFlagFilename("filename", "yaml", "yml", "json")
 	_ = cmd.MarkFlagDirname("kustomize")
 	_ = cmd.MarkFlagFilename("ignore-file", "yaml", "yml")
@@ -258,8 +263,8 @@ func (o *Options) Validate() error {
 	if err := o.validateComment(); err != nil {
 		return err
 	}
-	if o.Mode != string(compare.ModeServer) && o.Mode != string(compare.ModeLocal) {
-		return cli.Usagef("--mode must be server or local, not %q", o.Mode)
+	if !validMode(o.Mode) {
+		return cli.Usagef("--mode must be server, local or hybrid, not %q", o.Mode)
 	}
 	if !isOutput(o.Output) {
 		return cli.Usagef("--output must be one of %s, not %q", strings.Join(outputs, ", "), o.Output)
@@ -397,4 +402,13 @@ func result(rep *compare.Report, exitOnDrift bool) error {
 		return &cli.FindingsError{}
 	}
 	return nil
+}
+
+// validMode reports whether mode is one --mode takes.
+func validMode(mode string) bool {
+	switch compare.Mode(mode) {
+	case compare.ModeServer, compare.ModeLocal, compare.ModeHybrid:
+		return true
+	}
+	return false
 }

@@ -7,10 +7,13 @@ import (
 	"encoding/json"
 	"os"
 
+	"fmt"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -20,7 +23,11 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	os.Exit(controlplane.RunTests(m, controlplane.Options{ControllerManager: true, CRDs: true}))
+	code := controlplane.RunTests(m, controlplane.Options{ControllerManager: true, CRDs: true})
+	if testing.Verbose() {
+		fmt.Fprintf(os.Stderr, "hybrid mode compared with server mode in %d runs\n", hybridRuns.Load())
+	}
+	os.Exit(code)
 }
 
 // canary is a secret value that must never appear in any output.
@@ -32,13 +39,131 @@ type runResult struct {
 }
 
 // runDrift runs the drift command in-process against the test cluster.
+//
+// A drift report as JSON in server mode or the default mode (hybrid) is the
+// differential test of hybrid mode: the same command runs again in the
+// other mode, and the test fails unless exit code, stderr and report
+// (objects, statuses, reasons, changed paths and their managers; not the
+// mode and hybrid's serverCompared) are identical. So every fixture and
+// every cluster state of the real-server tests that ask for a JSON report
+// in either mode checks hybrid mode against server mode.
 func runDrift(t *testing.T, cp *controlplane.ControlPlane, args ...string) runResult {
 	t.Helper()
+	r := runDriftOnce(cp, args...)
+	server, hybrid := r, r
+	switch differential(args) {
+	case "server":
+		hybrid = runDriftOnce(cp, append(append([]string(nil), args...), "--mode", "hybrid")...)
+	case "":
+		// The default mode is hybrid.
+		server = runDriftOnce(cp, append(append([]string(nil), args...), "--mode", "server")...)
+	default:
+		return r
+	}
+	if diff := sameAsServer(server, hybrid); diff != "" {
+		t.Errorf("hybrid mode differs from server mode (%v): %s\nserver (exit %d):\n%s%s\nhybrid (exit %d):\n%s%s",
+			args, diff, server.code, server.stdout, server.stderr, hybrid.code, hybrid.stdout, hybrid.stderr)
+	}
+	hybridRuns.Add(1)
+	return r
+}
+
+// hybridRuns counts the differential runs (printed by TestMain with -v).
+var hybridRuns atomic.Int64
+
+func runDriftOnce(cp *controlplane.ControlPlane, args ...string) runResult {
 	var out, errOut bytes.Buffer
 	streams := genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}
 	argv := append([]string{"kubectl-gitops-drift", "--kubeconfig", cp.Kubeconfig}, args...)
 	code := cli.Run(context.Background(), argv, streams, NewCmd)
 	return runResult{code, out.String(), errOut.String()}
+}
+
+// differential returns the mode a one-shot drift report as JSON is asked
+// for ("" for the default, hybrid), or "-" when args ask for something
+// else: a subcommand, another output, --fix (which writes).
+func differential(args []string) string {
+	if len(args) == 0 || !strings.HasPrefix(args[0], "-") {
+		return "-"
+	}
+	mode, output := "", ""
+	for i, a := range args {
+		next := ""
+		if i+1 < len(args) {
+			next = args[i+1]
+		}
+		switch {
+		case a == "--fix" || strings.HasPrefix(a, "--fix=") || a == "--comment-on-pr" || strings.HasPrefix(a, "--comment-on-pr="):
+			return "-"
+		case a == "--mode":
+			mode = next
+		case strings.HasPrefix(a, "--mode="):
+			mode = strings.TrimPrefix(a, "--mode=")
+		case a == "-o" || a == "--output":
+			output = next
+		case strings.HasPrefix(a, "-o="), strings.HasPrefix(a, "--output="):
+			_, output, _ = strings.Cut(a, "=")
+		}
+	}
+	if output != "json" || (mode != "" && mode != "server") {
+		return "-"
+	}
+	return mode
+}
+
+// sameAsServer describes how hybrid's run differs from server's ("" when
+// it does not).
+func sameAsServer(server, hybrid runResult) string {
+	if server.code != hybrid.code {
+		return fmt.Sprintf("exit %d, hybrid %d", server.code, hybrid.code)
+	}
+	if elapsed.ReplaceAllString(server.stderr, "") != elapsed.ReplaceAllString(hybrid.stderr, "") {
+		return "stderr differs"
+	}
+	var s, h any
+	// Messages quoting how long a connection took (curl's, through git)
+	// differ between any two runs.
+	server.stdout, hybrid.stdout = elapsed.ReplaceAllString(server.stdout, ""), elapsed.ReplaceAllString(hybrid.stdout, "")
+	if json.Unmarshal([]byte(server.stdout), &s) != nil || json.Unmarshal([]byte(hybrid.stdout), &h) != nil {
+		if server.stdout != hybrid.stdout {
+			return "stdout differs"
+		}
+		return ""
+	}
+	if n := withoutModes(s, "server") + withoutModes(h, "hybrid"); n != 0 {
+		return fmt.Sprintf("%d report(s) do not say their mode", n)
+	}
+	if !reflect.DeepEqual(s, h) {
+		return "reports differ"
+	}
+	return ""
+}
+
+// elapsed matches the durations git's and curl's messages quote.
+var elapsed = regexp.MustCompile(`after \d+ ms`)
+
+// withoutModes deletes the mode and hybrid's serverCompared of every drift
+// report (and list of them) in v, returning how many did not say mode.
+func withoutModes(v any, mode string) int {
+	wrong := 0
+	switch t := v.(type) {
+	case map[string]any:
+		if k, _ := t["kind"].(string); t["apiVersion"] == ReportAPIVersion && strings.HasPrefix(k, ReportKind) {
+			if t["mode"] != mode {
+				wrong++
+			}
+			delete(t, "mode")
+			delete(t, "serverCompared")
+		}
+		for _, x := range t {
+			wrong += withoutModes(x, mode)
+		}
+	case []any:
+		for _, x := range t {
+			wrong += withoutModes(x, mode)
+		}
+	}
+	return wrong
 }
 
 // kubectl runs the real kubectl v1.37 against the test cluster.

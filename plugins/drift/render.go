@@ -36,6 +36,9 @@ type JSONReport struct {
 	Summary    map[string]int `json:"summary"`
 	Objects    []JSONObject   `json:"objects"`
 	Warnings   []string       `json:"warnings,omitempty"`
+	// ServerCompared (hybrid mode only) counts the objects the local pass
+	// could not decide, by reason: the server compared them.
+	ServerCompared map[string]int `json:"serverCompared,omitempty"`
 }
 
 // JSONObject is one object of the report.
@@ -64,6 +67,12 @@ type JSONChange struct {
 
 func toJSON(rep *compare.Report) JSONReport {
 	out := JSONReport{APIVersion: ReportAPIVersion, Kind: ReportKind, Mode: string(rep.Mode), Summary: map[string]int{}, Objects: []JSONObject{}, Warnings: rep.Warnings}
+	if rep.Mode == compare.ModeHybrid {
+		out.ServerCompared = map[string]int{}
+		for reason, n := range rep.ServerReasons {
+			out.ServerCompared[reason] = n
+		}
+	}
 	for _, s := range []compare.Status{compare.StatusUnchanged, compare.StatusModified, compare.StatusMissing, compare.StatusExtraneous, compare.StatusSkipped, compare.StatusError} {
 		out.Summary[string(s)] = 0
 	}

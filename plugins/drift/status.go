@@ -66,7 +66,7 @@ showing the others). --exit-code=false exits 0 on drift.`,
 	f := cmd.Flags()
 	f.StringVarP(&s.output, "output", "o", s.output, "Output format: "+strings.Join(statusOutputs, ", "))
 	f.BoolVar(&s.noHeaders, "no-headers", false, "When using the table output format, don't print headers (default print headers).")
-	f.StringVar(&o.Mode, "mode", o.Mode, "How to compute what Git would change: server or local")
+	f.StringVar(&o.Mode, "mode", o.Mode, "How to compute what Git would change: server, local or hybrid")
 	f.StringVar(&o.FieldManager, "field-manager", "", "Field manager to dry-run apply with (default: detected)")
 	f.IntVar(&o.Concurrency, "concurrency", o.Concurrency, "Requests in flight at once")
 	f.StringVar(&o.IgnoreFile, "ignore-file", "", "Ignore rules added to every source's own; default "+DefaultIgnoreFile+" when present")
@@ -80,8 +80,8 @@ showing the others). --exit-code=false exits 0 on drift.`,
 }
 
 func (s *statusOptions) validate() error {
-	if s.Mode != string(compare.ModeServer) && s.Mode != string(compare.ModeLocal) {
-		return cli.Usagef("--mode must be server or local, not %q", s.Mode)
+	if !validMode(s.Mode) {
+		return cli.Usagef("--mode must be server, local or hybrid, not %q", s.Mode)
 	}
 	for _, v := range statusOutputs {
 		if s.output == v {

@@ -1,0 +1,185 @@
+package drift
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/kubectl-gitops/kubectl-gitops/test/controlplane"
+)
+
+// hybridCRD has a field whose schema defaults a field inside it
+// (spec.settings.mode) and a map of strings under a key named like a
+// quantity's (spec.limits), which the server stores as written.
+const hybridCRD = `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: gadgets.hybrid.example.com}
+spec:
+  group: hybrid.example.com
+  names: {kind: Gadget, plural: gadgets, singular: gadget}
+  scope: Namespaced
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            properties:
+              settings:
+                type: object
+                properties:
+                  mode: {type: string, default: fast}
+              limits:
+                type: object
+                additionalProperties: {type: string}
+              size: {type: integer}
+`
+
+// TestHybridUndecidable drives hybrid mode's undecidable cases through one
+// table on the real API server: for each, the cluster holds what `apply`
+// writes, Git declares what `git` says, and runDrift's differential check
+// requires hybrid mode's report to be server mode's; the local pass must
+// have sent the object to the server for the reason named (or kept it, for
+// the objects it decides exactly). Where local mode's answer is not the
+// server's (localDiffers), the case is one local comparison cannot decide.
+func TestHybridUndecidable(t *testing.T) {
+	cp := controlplane.ForTest(t)
+	kubectl(t, cp, hybridCRD, "apply", "--server-side", "-f", "-")
+	kubectl(t, cp, "", "wait", "--for=condition=established", "--timeout=60s", "crd/gadgets.hybrid.example.com")
+	gadget := func(ns, spec string) string {
+		return "apiVersion: hybrid.example.com/v1\nkind: Gadget\nmetadata: {name: g, namespace: " + ns + "}\nspec: " + spec + "\n"
+	}
+	deployment := func(ns, extra string) string {
+		return `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: ` + ns + `}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+      - name: web
+        image: nginx:1.27
+        ports: [{containerPort: 8080, name: http}]
+        resources: {limits: {cpu: "1", memory: 128Mi}}
+        ` + extra + `
+`
+	}
+	service := func(ns string) string {
+		return `apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: ` + ns + `}
+spec:
+  selector: {app: web}
+  ports: [{name: http, port: 80, targetPort: 8080}]
+`
+	}
+	tests := []struct {
+		name string
+		// apply is applied server-side as kustomize-controller (csa:
+		// client-side with kubectl apply); git is Git's state.
+		apply, git   func(ns string) string
+		csa          bool
+		wantReason   string // "" : decided locally
+		localDiffers bool
+	}{
+		{name: "in sync decided locally",
+			apply: func(ns string) string { return deployment(ns, "") + "---\n" + service(ns) },
+			git:   func(ns string) string { return deployment(ns, "") + "---\n" + service(ns) }},
+		{name: "crd schema defaults into an empty object Git sets",
+			apply: func(ns string) string { return gadget(ns, "{size: 1}") },
+			git:   func(ns string) string { return gadget(ns, "{size: 1, settings: {}}") },
+			// Local mode: unchanged; the server defaults settings.mode.
+			wantReason: "a value Git sets matches only after normalisation", localDiffers: true},
+		{name: "quantity-like string in a crd written differently",
+			apply: func(ns string) string { return gadget(ns, `{limits: {cpu: "1"}}`) },
+			git:   func(ns string) string { return gadget(ns, `{limits: {cpu: "1000m"}}`) },
+			// Local mode: equal quantities; the server stores the string.
+			wantReason: "a value Git sets matches only after normalisation", localDiffers: true},
+		{name: "quantity written differently in a built-in kind",
+			apply: func(ns string) string { return deployment(ns, "") },
+			git: func(ns string) string {
+				return strings.Replace(deployment(ns, ""), `cpu: "1"`, `cpu: "1000m"`, 1)
+			},
+			wantReason: "a value Git sets matches only after normalisation"},
+		{name: "integer Git writes as a float",
+			apply: func(ns string) string { return deployment(ns, "") },
+			git:   func(ns string) string { return strings.Replace(deployment(ns, ""), "replicas: 2", "replicas: 2.0", 1) },
+			// The manifest reader makes a whole float an integer, as the
+			// server does: decided locally.
+			wantReason: ""},
+		{name: "null in Git",
+			apply:      func(ns string) string { return deployment(ns, "") },
+			git:        func(ns string) string { return deployment(ns, "command: null") },
+			wantReason: "a value Git sets matches only after normalisation"},
+		{name: "client-side applied in sync",
+			apply: func(ns string) string { return deployment(ns, "") }, csa: true,
+			git:        func(ns string) string { return deployment(ns, "") },
+			wantReason: "client-side applied (last-applied annotation)"},
+		{name: "finalizers in another order",
+			apply: func(ns string) string {
+				return "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: " + ns + ", finalizers: [example.com/a, example.com/b]}\n"
+			},
+			git: func(ns string) string {
+				return "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: " + ns + ", finalizers: [example.com/b, example.com/a]}\n"
+			},
+			// Local mode compares finalizers as a set; applying Git's
+			// reorders them.
+			wantReason: "an atomic list or map differs from Git's", localDiffers: true},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ns := "hybrid-" + string(rune('a'+i))
+			kubectl(t, cp, "", "create", "namespace", ns)
+			t.Cleanup(func() {
+				// Finalizers would keep the namespace: removed first.
+				_ = cp.Kubectl(t.Context(), "patch", "-n", ns, "configmap/c", "--type=merge", "-p", `{"metadata":{"finalizers":null}}`).Run()
+			})
+			live := writeFiles(t, map[string]string{"live.yaml": tt.apply(ns)})
+			if tt.csa {
+				kubectl(t, cp, "", "apply", "-f", filepath.Join(live, "live.yaml"))
+			} else {
+				kubectl(t, cp, "", "apply", "--server-side", "--field-manager=kustomize-controller", "-f", filepath.Join(live, "live.yaml"))
+			}
+			git := writeFiles(t, map[string]string{"git.yaml": tt.git(ns)})
+
+			server := runDrift(t, cp, "-f", git, "--mode", "server", "-o", "json") // and hybrid, compared
+			hybrid := runDriftOnce(cp, "-f", git, "--mode", "hybrid", "-o", "json")
+			var h struct {
+				ServerCompared map[string]int `json:"serverCompared"`
+			}
+			if err := json.Unmarshal([]byte(hybrid.stdout), &h); err != nil {
+				t.Fatalf("hybrid: not a JSON report: %v\n%s%s", err, hybrid.stdout, hybrid.stderr)
+			}
+			switch {
+			case tt.wantReason == "" && len(h.ServerCompared) > 0:
+				t.Errorf("the local pass sent objects to the server: %v", h.ServerCompared)
+			case tt.wantReason != "" && h.ServerCompared[tt.wantReason] == 0:
+				t.Errorf("serverCompared %v, want an object for %q", h.ServerCompared, tt.wantReason)
+			}
+			local := runDriftOnce(cp, "-f", git, "--mode", "local", "-o", "json")
+			if differs := sameAsServer(server, withMode(local, "hybrid")) != ""; differs != tt.localDiffers {
+				t.Errorf("local mode differs from server mode: %v, want %v\nserver:\n%s\nlocal:\n%s", differs, tt.localDiffers, server.stdout, local.stdout)
+			}
+		})
+	}
+}
+
+// withMode returns r with its JSON report's mode replaced.
+func withMode(r runResult, mode string) runResult {
+	var m map[string]any
+	if json.Unmarshal([]byte(r.stdout), &m) != nil {
+		return r
+	}
+	m["mode"] = mode
+	b, _ := json.Marshal(m)
+	r.stdout = string(b)
+	return r
+}
