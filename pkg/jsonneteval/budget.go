@@ -20,6 +20,10 @@ const (
 	WallBudget = 2 * time.Minute
 	// OutputBudget bounds the JSON the worker may send back.
 	OutputBudget = 64 << 20
+	// MaxWorkers bounds the workers of one process running at once (drift
+	// compares clusters and renders sources concurrently), so that the
+	// memory budget of them all is MaxWorkers × MemoryBudget.
+	MaxWorkers = 2
 )
 
 // Limits is a budget. The zero value of a field means its default above.

@@ -32,6 +32,9 @@ const (
 // run its own main as the "worker", so Evaluate refuses to start one.
 var hooked atomic.Bool
 
+// slots holds one token per worker running (MaxWorkers).
+var slots = make(chan struct{}, MaxWorkers)
+
 // Worker makes this process the Jsonnet evaluator when it was started as
 // one by Evaluate, and exits; otherwise it returns at once. Call it first
 // thing in main, and in TestMain of the packages whose tests evaluate
@@ -90,12 +93,19 @@ func work(in io.Reader, out, errOut io.Writer) int {
 }
 
 // Evaluate evaluates req in a child process under the budget l (zero
-// fields: the defaults) and returns the Jsonnet's JSON output. It returns
+// fields: the defaults) and returns the Jsonnet's JSON output; at most
+// MaxWorkers run at once, the others wait their turn. It returns
 // ctx's error when ctx ends first, a *BudgetError when a limit stops the
 // evaluation; the child is gone when it returns.
 func Evaluate(ctx context.Context, req Request, l Limits) (string, error) {
 	if !hooked.Load() {
 		return "", errors.New("jsonnet evaluation needs jsonneteval.Worker called first in main")
+	}
+	select {
+	case slots <- struct{}{}:
+		defer func() { <-slots }()
+	case <-ctx.Done():
+		return "", ctx.Err()
 	}
 	l = l.withDefaults()
 	body, err := json.Marshal(workerRequest{Request: req, Limits: l})
@@ -106,7 +116,13 @@ func Evaluate(ctx context.Context, req Request, l Limits) (string, error) {
 	defer cancel()
 	// /proc/self/exe: the running program even when its file was replaced
 	// since it started (drift watch runs for days).
-	cmd := exec.CommandContext(wctx, "/proc/self/exe")
+	exe := "/proc/self/exe"
+	if _, err := os.Stat(exe); err != nil { // no /proc mounted
+		if exe, err = os.Executable(); err != nil {
+			return "", fmt.Errorf("starting the jsonnet worker: %w", err)
+		}
+	}
+	cmd := exec.CommandContext(wctx, exe)
 	cmd.Args = []string{"kubectl-gitops-jsonnet-worker"}
 	cmd.Env = []string{workerEnv + "=1"}
 	cmd.Stdin = bytes.NewReader(body)

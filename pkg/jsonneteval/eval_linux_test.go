@@ -198,6 +198,37 @@ func TestCancelKillsTheWorker(t *testing.T) {
 	}
 }
 
+// TestWorkersAtOnce: evaluations beyond MaxWorkers wait for a worker to
+// end, so that the memory of them all stays within MaxWorkers budgets.
+func TestWorkersAtOnce(t *testing.T) {
+	req := request(t, "app/loop.jsonnet", map[string]string{"app/loop.jsonnet": cpuLoop})
+	ctx, cancel := context.WithCancel(t.Context())
+	const n = MaxWorkers + 2
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			_, err := Evaluate(ctx, req, Limits{})
+			errs <- err
+		}()
+	}
+	most := 0
+	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		most = max(most, len(children(t)))
+	}
+	cancel()
+	for range n {
+		if err := <-errs; !errors.Is(err, context.Canceled) {
+			t.Errorf("Evaluate: %v, want the context's error", err)
+		}
+	}
+	if most != MaxWorkers {
+		t.Errorf("%d workers at most at once, want %d", most, MaxWorkers)
+	}
+	if len(children(t)) != 0 {
+		t.Errorf("workers left: %v", children(t))
+	}
+}
+
 // TestOutputBudget: output past the budget is an error, not a copy in
 // this process.
 func TestOutputBudget(t *testing.T) {
