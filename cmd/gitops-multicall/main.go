@@ -10,6 +10,7 @@ package main
 import (
 	"os"
 
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/jsonneteval"
 	"github.com/kubectl-gitops/kubectl-gitops/plugins/dispatch"
 	"github.com/kubectl-gitops/kubectl-gitops/plugins/drift"
 	"github.com/kubectl-gitops/kubectl-gitops/plugins/promote"
@@ -19,6 +20,7 @@ import (
 )
 
 func main() {
+	jsonneteval.Worker() // the jsonnet evaluator, when started as one
 	os.Exit(dispatch.MainWith(os.Args, map[string]func([]string) int{
 		"drift":   drift.Main,
 		"promote": promote.Main,

@@ -4,7 +4,11 @@ package main
 import (
 	"os"
 
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/jsonneteval"
 	"github.com/kubectl-gitops/kubectl-gitops/plugins/drift"
 )
 
-func main() { os.Exit(drift.Main(os.Args)) }
+func main() {
+	jsonneteval.Worker() // the jsonnet evaluator, when started as one
+	os.Exit(drift.Main(os.Args))
+}

@@ -4,15 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 
-	"github.com/google/go-jsonnet"
-
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/compare"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/jsonneteval"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/manifest"
 )
 
@@ -106,12 +104,12 @@ func envsubst(s string, env map[string]string) (string, error) {
 	return out, nil
 }
 
-// jsonnetVM makes the VM Argo CD evaluates a source's .jsonnet files with:
-// its TLAs and external variables, imports searched in the importing file's
-// directory, then the libraries (last first), then the source path. Unlike
-// Argo CD's, imports never read outside root.
-func jsonnetVM(src *Source, root, dir string) (*jsonnet.VM, error) {
-	vm := jsonnet.MakeVM()
+// jsonnetRequest is the evaluation Argo CD makes of a source's .jsonnet
+// file: its TLAs and external variables, imports searched in the importing
+// file's directory, then the libraries (last first), then the source path.
+// Unlike Argo CD's, imports never read outside root.
+func jsonnetRequest(src *Source, root, dir, file string) (jsonneteval.Request, error) {
+	req := jsonneteval.Request{Root: root, File: file, Paths: []string{dir}}
 	j := src.Directory.Jsonnet
 	if j == nil {
 		j = &Jsonnet{}
@@ -119,141 +117,47 @@ func jsonnetVM(src *Source, root, dir string) (*jsonnet.VM, error) {
 	for _, v := range j.TLAs {
 		val, err := envsubst(v.Value, src.BuildEnv)
 		if err != nil {
-			return nil, fmt.Errorf("jsonnet tla %s: %w", v.Name, err)
+			return req, fmt.Errorf("jsonnet tla %s: %w", v.Name, err)
 		}
-		if v.Code {
-			vm.TLACode(v.Name, val)
-		} else {
-			vm.TLAVar(v.Name, val)
-		}
+		req.TLAs = append(req.TLAs, jsonneteval.Var{Name: v.Name, Value: val, Code: v.Code})
 	}
 	for _, v := range j.ExtVars {
 		val, err := envsubst(v.Value, src.BuildEnv)
 		if err != nil {
-			return nil, fmt.Errorf("jsonnet extVar %s: %w", v.Name, err)
+			return req, fmt.Errorf("jsonnet extVar %s: %w", v.Name, err)
 		}
-		if v.Code {
-			vm.ExtCode(v.Name, val)
-		} else {
-			vm.ExtVar(v.Name, val)
-		}
+		req.ExtVars = append(req.ExtVars, jsonneteval.Var{Name: v.Name, Value: val, Code: v.Code})
 	}
-	paths := []string{dir}
 	for _, lib := range j.Libs {
 		p := filepath.Join(root, filepath.FromSlash(strings.TrimPrefix(lib, "/")))
-		if !inside(root, p) {
-			return nil, fmt.Errorf("jsonnet lib %q is outside the repository", lib)
+		if !jsonneteval.Inside(root, p) {
+			return req, fmt.Errorf("jsonnet lib %q is outside the repository", lib)
 		}
-		paths = append(paths, p)
+		req.Paths = append(req.Paths, p)
 	}
-	vm.Importer(&rootImporter{root: root, paths: paths, cache: map[string]*importEntry{}})
-	return vm, nil
-}
-
-// inside reports whether p (cleaned, symbolic links not resolved) is root
-// or below it.
-func inside(root, p string) bool {
-	r, err := filepath.Rel(root, p)
-	return err == nil && r != ".." && !strings.HasPrefix(r, ".."+string(filepath.Separator)) && !filepath.IsAbs(r)
-}
-
-// rootImporter is go-jsonnet's FileImporter confined to root: an import
-// that names, or resolves through symbolic links to, a file outside the
-// checkout is an error, never read.
-type rootImporter struct {
-	root  string // symbolic links resolved
-	paths []string
-	cache map[string]*importEntry
-}
-
-type importEntry struct {
-	contents jsonnet.Contents
-	exists   bool
-	err      error
-}
-
-func (im *rootImporter) Import(importedFrom, importedPath string) (jsonnet.Contents, string, error) {
-	dirs := []string{filepath.Dir(importedFrom)}
-	for i := len(im.paths) - 1; i >= 0; i-- {
-		dirs = append(dirs, im.paths[i])
-	}
-	if filepath.IsAbs(importedPath) {
-		dirs = []string{""}
-	}
-	for _, d := range dirs {
-		p := filepath.Clean(filepath.Join(d, importedPath))
-		e := im.read(p)
-		if e.err != nil {
-			return jsonnet.Contents{}, "", e.err
-		}
-		if e.exists {
-			return e.contents, p, nil
-		}
-	}
-	return jsonnet.Contents{}, "", fmt.Errorf("couldn't open import %q: no match locally or in the Jsonnet library paths", importedPath)
-}
-
-func (im *rootImporter) read(p string) *importEntry {
-	if e, ok := im.cache[p]; ok {
-		return e
-	}
-	e := &importEntry{}
-	im.cache[p] = e
-	if !inside(im.root, p) {
-		e.err = fmt.Errorf("import %s: outside the repository", relTo(im.root, p))
-		return e
-	}
-	real, err := filepath.EvalSymlinks(p)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-		return e
-	case err != nil:
-		e.err = fmt.Errorf("import %s: %w", relTo(im.root, p), err)
-		return e
-	case !inside(im.root, real):
-		e.err = fmt.Errorf("import %s: symbolic link to outside the repository", relTo(im.root, p))
-		return e
-	}
-	data, err := os.ReadFile(real)
-	if err != nil {
-		e.err = fmt.Errorf("import %s: %w", relTo(im.root, p), err)
-		return e
-	}
-	e.exists, e.contents = true, jsonnet.MakeContentsRaw(data)
-	return e
+	return req, nil
 }
 
 // evalJsonnet evaluates one .jsonnet file of an Argo CD directory source and
 // returns its objects as Argo CD reads them: an array is a list of objects
 // (Lists among them flattened by manifest.Load), anything else one object.
 func evalJsonnet(ctx context.Context, src *Source, root, dir, file string) (*manifest.Set, error) {
-	vm, err := jsonnetVM(src, root, dir)
+	req, err := jsonnetRequest(src, root, dir, file)
 	if err != nil {
 		return nil, err
 	}
-	type result struct {
-		out string
-		err error
-	}
-	// go-jsonnet cannot be interrupted: an evaluation that does not end is
-	// left behind when ctx ends.
-	done := make(chan result, 1)
-	go func() {
-		out, err := vm.EvaluateFile(file)
-		done <- result{out, err}
-	}()
-	var r result
-	select {
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	case r = <-done:
-	}
-	if r.err != nil {
-		return nil, fmt.Errorf("evaluating jsonnet %s: %s", relTo(root, file), strings.ReplaceAll(r.err.Error(), root+string(filepath.Separator), ""))
+	// In a child process under a budget (pkg/jsonneteval): a loop or a
+	// memory bomb in the repository stops there, named by its limit.
+	out, err := jsonneteval.Evaluate(ctx, req, jsonneteval.Limits{})
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("evaluating jsonnet %s: %w", relTo(root, file), err)
 	}
 	var docs []json.RawMessage
-	if err := json.Unmarshal([]byte(r.out), &docs); err != nil {
-		docs = []json.RawMessage{json.RawMessage(r.out)}
+	if err := json.Unmarshal([]byte(out), &docs); err != nil {
+		docs = []json.RawMessage{json.RawMessage(out)}
 	}
 	var stream bytes.Buffer
 	for _, d := range docs {

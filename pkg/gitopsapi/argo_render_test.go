@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/compare"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/jsonneteval"
 )
 
 func exampleApps(t *testing.T) string {
@@ -273,9 +274,9 @@ spec:
 	}
 }
 
-// TestJsonnetInterrupted: a long evaluation (bounded, so that the
-// abandoned goroutine ends) returns as soon as the context is cancelled,
-// with the context's error.
+// TestJsonnetInterrupted: a long evaluation returns as soon as the context
+// is cancelled, with the context's error (the worker is killed:
+// pkg/jsonneteval TestCancelKillsTheWorker).
 func TestJsonnetInterrupted(t *testing.T) {
 	root := writeTree(t, map[string]string{
 		"app/slow.jsonnet": `local n = std.length(std.foldl(function(acc, i) acc + [i], std.range(1, 30000), []));
@@ -287,5 +288,23 @@ func TestJsonnetInterrupted(t *testing.T) {
 	_, err := Render(ctx, src, root)
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("Render: %v, want the context's error", err)
+	}
+}
+
+// TestJsonnetBudget: repository jsonnet that allocates without end is
+// stopped at the memory budget in its worker: an error of the file naming
+// the limit, never the code, and the other files of the source are not
+// read as if it had succeeded.
+func TestJsonnetBudget(t *testing.T) {
+	const canary = "canary-s3cr3t-7f3a"
+	root := writeTree(t, map[string]string{
+		"app/bomb.jsonnet": "// " + canary + "\nlocal f(s, n) = if n == 0 then std.length(s) else f(s + s, n - 1);\n{v: f('" + canary + "', 40)}\n",
+	})
+	src := &Source{Operator: ArgoCD, Name: "bomb", Path: "app"}
+	_, err := Render(t.Context(), src, root)
+	var budget *jsonneteval.BudgetError
+	if !errors.As(err, &budget) || !strings.Contains(err.Error(), "evaluating jsonnet app/bomb.jsonnet: exceeded the 512 MiB memory budget") ||
+		strings.Contains(err.Error(), canary) {
+		t.Errorf("Render: %v, want the file and the memory budget", err)
 	}
 }

@@ -12,10 +12,12 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/cluster"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/jsonneteval"
 	"github.com/kubectl-gitops/kubectl-gitops/test/controlplane"
 )
 
 func TestMain(m *testing.M) {
+	jsonneteval.Worker()
 	os.Exit(controlplane.RunTests(m, controlplane.Options{CRDs: true}))
 }
 

@@ -20,9 +20,9 @@
 //
 // Render builds a Source's desired objects from a checkout of its revision
 // the way the operator does (for Flux: post-build variables substituted
-// through Flux's own library; for Argo CD: jsonnet evaluated, imports kept
-// inside the checkout, resource hooks left out, as Argo CD leaves them out
-// of its comparison), and Source.Track adds the tracking metadata the
+// through Flux's own library; for Argo CD: jsonnet evaluated under a budget
+// by pkg/jsonneteval, imports kept inside the checkout, resource hooks left
+// out, as Argo CD leaves them out of its comparison), and Source.Track adds the tracking metadata the
 // operator writes on every object it applies.
 //
 // It must not import cobra, pflag or the plugins, never writes to stdout or

@@ -18,11 +18,13 @@ import (
 
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/jsonneteval"
 	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/cli"
 	"github.com/kubectl-gitops/kubectl-gitops/test/controlplane"
 )
 
 func TestMain(m *testing.M) {
+	jsonneteval.Worker()
 	code := controlplane.RunTests(m, controlplane.Options{ControllerManager: true, CRDs: true})
 	if testing.Verbose() {
 		fmt.Fprintf(os.Stderr, "hybrid mode compared with server mode in %d runs\n", hybridRuns.Load())

@@ -19,6 +19,7 @@ import (
 	"k8s.io/client-go/dynamic"
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/cluster"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/jsonneteval"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/manifest"
 	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/cli"
 	"github.com/kubectl-gitops/kubectl-gitops/test/controlplane"
@@ -26,6 +27,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	jsonneteval.Worker()
 	// Git in this process (the engine's) runs with the user's configuration
 	// shut out, as test/gitea's helpers do.
 	for _, kv := range gitea.GitEnv() {
