@@ -1,0 +1,551 @@
+package drift
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/yaml"
+
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/driftwatch"
+	"github.com/kubectl-gitops/kubectl-gitops/test/controlplane"
+)
+
+// inClusterCanary is a Secret value declared in Git: the watcher may not
+// read Secrets (deploy/rbac.yaml), and must not print Git's value either.
+const inClusterCanary = "canary-s3cr3t-7f3a"
+
+// podSpec is what the test takes from deploy/'s Deployment (as `kubectl
+// kustomize deploy/` renders it) to run the binary as the kubelet would.
+type podSpec struct {
+	namespace, serviceAccount string
+	args                      []string
+	env                       []string // NAME=value
+	emptyDirs                 []string // mount paths
+	runAsUser, runAsGroup     int64
+	readOnlyRoot              bool
+}
+
+func parsePodSpec(t *testing.T, objs []unstructured.Unstructured) podSpec {
+	t.Helper()
+	for _, obj := range objs {
+		if obj.GetKind() != "Deployment" {
+			continue
+		}
+		pod, _, _ := unstructured.NestedMap(obj.Object, "spec", "template", "spec")
+		containers, _, _ := unstructured.NestedSlice(pod, "containers")
+		if len(containers) != 1 {
+			t.Fatalf("%d containers", len(containers))
+		}
+		c := containers[0].(map[string]any)
+		p := podSpec{namespace: obj.GetNamespace()}
+		p.serviceAccount, _, _ = unstructured.NestedString(pod, "serviceAccountName")
+		p.args, _, _ = unstructured.NestedStringSlice(c, "args")
+		env, _, _ := unstructured.NestedSlice(c, "env")
+		for _, e := range env {
+			m := e.(map[string]any)
+			p.env = append(p.env, fmt.Sprint(m["name"])+"="+fmt.Sprint(m["value"]))
+		}
+		emptyDir := map[string]bool{}
+		volumes, _, _ := unstructured.NestedSlice(pod, "volumes")
+		for _, v := range volumes {
+			m := v.(map[string]any)
+			if _, ok := m["emptyDir"]; ok {
+				emptyDir[fmt.Sprint(m["name"])] = true
+			}
+		}
+		mounts, _, _ := unstructured.NestedSlice(c, "volumeMounts")
+		for _, v := range mounts {
+			m := v.(map[string]any)
+			if emptyDir[fmt.Sprint(m["name"])] {
+				p.emptyDirs = append(p.emptyDirs, fmt.Sprint(m["mountPath"]))
+			}
+		}
+		// sigs.k8s.io/yaml decodes numbers as float64.
+		uid, _, _ := unstructured.NestedFieldNoCopy(pod, "securityContext", "runAsUser")
+		gid, _, _ := unstructured.NestedFieldNoCopy(pod, "securityContext", "runAsGroup")
+		p.runAsUser, p.runAsGroup = asInt64(uid), asInt64(gid)
+		p.readOnlyRoot, _, _ = unstructured.NestedBool(c, "securityContext", "readOnlyRootFilesystem")
+		if p.serviceAccount == "" || len(p.args) == 0 || p.args[0] != "watch" || p.runAsUser == 0 {
+			t.Fatalf("unexpected Deployment: %+v", p)
+		}
+		return p
+	}
+	t.Fatal("no Deployment in deploy/")
+	return podSpec{}
+}
+
+// deployArgs are the Deployment's args with the Git source flags replaced
+// by sources (the example repository does not exist) and the port of
+// --listen-address by port (9090 may be taken on this machine); the
+// address keeps its form (every interface, as in a pod).
+func deployArgs(t *testing.T, args []string, port string, sources ...string) []string {
+	t.Helper()
+	var out []string
+	replaced := false
+	for _, a := range args {
+		name, value, _ := strings.Cut(a, "=")
+		switch name {
+		case "--repo", "--revision", "--path", "--all-argocd-apps", "--all-flux":
+			if !replaced {
+				out, replaced = append(out, sources...), true
+			}
+		case "--listen-address":
+			host, _, err := net.SplitHostPort(value)
+			if err != nil {
+				t.Fatalf("deployment: %s: %v", a, err)
+			}
+			out = append(out, "--listen-address="+net.JoinHostPort(host, port))
+		default:
+			out = append(out, a)
+		}
+	}
+	if !replaced {
+		t.Fatalf("no source flag in the Deployment's args %v", args)
+	}
+	return out
+}
+
+// podProcess is the binary running as the Deployment's container would.
+type podProcess struct {
+	cmd    *exec.Cmd
+	addr   string
+	mu     sync.Mutex
+	log    strings.Builder
+	exited chan error
+}
+
+func (p *podProcess) logs() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.log.String()
+}
+
+func (p *podProcess) running() bool {
+	select {
+	case err := <-p.exited:
+		p.exited <- err
+		return false
+	default:
+		return true
+	}
+}
+
+// stop sends SIGTERM (what the kubelet sends) and waits for exit 0.
+func (p *podProcess) stop(t *testing.T) {
+	t.Helper()
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-p.exited:
+		p.exited <- err
+		if err != nil {
+			t.Errorf("after SIGTERM: %v (want exit 0)\n%s", err, tail(p.logs()))
+		}
+	case <-time.After(30 * time.Second):
+		_ = p.cmd.Process.Kill()
+		t.Errorf("still running 30s after SIGTERM")
+	}
+}
+
+// runInPod starts bin as deploy/'s container: in a private mount
+// namespace (unshare, root) with the ServiceAccount's token, ca.crt and
+// namespace at the in-cluster path (a read-only tmpfs), the binary at
+// /usr/local/bin (as in the image), each emptyDir a tmpfs at its mount
+// path, every other mount read-only (readOnlyRootFilesystem), run as the
+// pod's user and group, with only the container's env plus what the
+// kubelet adds (KUBERNETES_SERVICE_HOST/PORT, PATH, HOSTNAME): no
+// kubeconfig anywhere, so client-go must use the in-cluster
+// configuration.
+func runInPod(t *testing.T, cp *controlplane.ControlPlane, bin, saDir string, spec podSpec, args []string) *podProcess {
+	t.Helper()
+	u, err := url.Parse(cp.Server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, port, _ := net.SplitHostPort(u.Host)
+	var script strings.Builder
+	script.WriteString(`set -e
+mount -t tmpfs -o mode=0755 none /run
+mkdir -p /run/secrets/kubernetes.io/serviceaccount
+cp "$SA"/token "$SA"/ca.crt "$SA"/namespace /run/secrets/kubernetes.io/serviceaccount/
+chmod 0644 /run/secrets/kubernetes.io/serviceaccount/*
+mount -o remount,bind,ro /run
+mount --bind "$BINDIR" /usr/local/bin
+`)
+	for _, d := range spec.emptyDirs {
+		fmt.Fprintf(&script, "mount -t tmpfs -o mode=1777,size=1g none %q\n", d)
+	}
+	if spec.readOnlyRoot {
+		// Per mount (bind remount), in this namespace only: never the
+		// file systems themselves.
+		script.WriteString("mount -o remount,bind,ro /\nmount -o remount,bind,ro /usr/local/bin\n")
+		// The emulation holds: the root is not writable, even to root.
+		script.WriteString("if touch /.rw-probe 2>/dev/null; then echo 'the root file system is writable' >&2; exit 97; fi\n")
+	}
+	fmt.Fprintf(&script, `exec env -i %s setpriv --reuid=%d --regid=%d --clear-groups /usr/local/bin/kubectl-gitops-drift "$@"`,
+		strings.Join(append(append([]string{}, spec.env...),
+			"KUBERNETES_SERVICE_HOST="+host, "KUBERNETES_SERVICE_PORT="+port,
+			"PATH=/usr/local/bin:/usr/bin:/bin", "HOSTNAME=kubectl-gitops-drift-7d9f-abcde"), " "),
+		spec.runAsUser, spec.runAsGroup)
+
+	cmd := exec.Command("unshare", append([]string{"--mount", "--propagation", "private", "sh", "-c", script.String(), "sh"}, args...)...)
+	cmd.Env = []string{"SA=" + saDir, "BINDIR=" + filepath.Dir(bin), "PATH=" + os.Getenv("PATH")}
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout = cmd.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting the binary: %v", err)
+	}
+	p := &podProcess{cmd: cmd, exited: make(chan error, 1)}
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		sc.Buffer(nil, 1<<20)
+		for sc.Scan() {
+			p.mu.Lock()
+			p.log.WriteString(sc.Text() + "\n")
+			p.mu.Unlock()
+		}
+		p.exited <- cmd.Wait()
+	}()
+	t.Cleanup(func() {
+		if p.running() {
+			_ = cmd.Process.Kill()
+		}
+		if t.Failed() {
+			t.Logf("binary log:\n%s", tail(p.logs()))
+		}
+	})
+	for _, a := range args {
+		if v, ok := strings.CutPrefix(a, "--listen-address="); ok {
+			_, lp, _ := net.SplitHostPort(v)
+			p.addr = "127.0.0.1:" + lp
+		}
+	}
+	eventually(t, "/readyz", func() string {
+		if !p.running() {
+			t.Fatalf("exited: %v\n%s", <-p.exited, p.logs())
+		}
+		resp, err := http.Get("http://" + p.addr + "/readyz")
+		if err != nil {
+			return err.Error()
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Sprintf("/readyz %d\n%s", resp.StatusCode, tail(p.logs()))
+		}
+		return ""
+	})
+	return p
+}
+
+// parseMetrics parses /metrics with Prometheus's own text-format parser
+// (what a scrape uses) into series ("name{a="b",...}") → value.
+func parseMetrics(t *testing.T, addr string) (map[string]float64, string) {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatalf("scraping: %v", err)
+	}
+	defer resp.Body.Close()
+	if ct := resp.Header.Get("Content-Type"); expfmt.ResponseFormat(resp.Header).FormatType() != expfmt.TypeTextPlain {
+		t.Fatalf("/metrics Content-Type %q is not the text format", ct)
+	}
+	var body strings.Builder
+	parser := expfmt.NewTextParser(model.LegacyValidation)
+	families, err := parser.TextToMetricFamilies(io.TeeReader(resp.Body, &body))
+	if err != nil {
+		t.Fatalf("/metrics is not valid Prometheus text format: %v", err)
+	}
+	fams := make([]*dto.MetricFamily, 0, len(families))
+	for _, f := range families {
+		fams = append(fams, f)
+	}
+	samples, err := expfmt.ExtractSamples(&expfmt.DecodeOptions{Timestamp: model.Now()}, fams...)
+	if err != nil {
+		t.Fatalf("/metrics: %v", err)
+	}
+	out := map[string]float64{}
+	for _, s := range samples {
+		out[s.Metric.String()] = float64(s.Value)
+	}
+	return out, body.String()
+}
+
+// TestWatchInCluster runs the real binary exactly as deploy/ runs it in a
+// pod (see runInPod), with exactly deploy/'s RBAC, against an Argo CD
+// Application and a Flux Kustomization whose repository the test serves
+// (git daemon and git http-backend). It checks both sources, serves
+// /metrics that Prometheus's parser accepts, records Events, and is refused
+// what the RBAC does not grant (a Secret Git declares; the patches of a
+// --fix policy until deploy/optional/remediation.yaml is applied) while it
+// keeps running. `kubectl kustomize deploy/` passes strict server-side
+// validation.
+func TestWatchInCluster(t *testing.T) {
+	if _, err := exec.LookPath("unshare"); err != nil || os.Geteuid() != 0 {
+		msg := "running the binary with the in-cluster configuration needs unshare and root (the token is read from a fixed path)"
+		if os.Getenv("KUBECTL_GITOPS_REQUIRE_CLUSTER") != "" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	cp := controlplane.ForTest(t)
+	binDir := t.TempDir()
+	if err := os.Chmod(binDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(binDir, "kubectl-gitops-drift")
+	build := exec.Command("go", "build", "-o", bin, "../../cmd/kubectl-gitops-drift")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0") // static, as the image's
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+
+	// deploy/ as `kubectl apply -k` would send it, strictly validated.
+	rendered := kubectl(t, cp, "", "kustomize", deployDir)
+	objs := deployObjects(t, cp)
+	spec := parsePodSpec(t, objs)
+	for _, obj := range objs {
+		if obj.GetKind() == "Namespace" {
+			b, _ := yaml.Marshal(obj.Object)
+			kubectl(t, cp, string(b), "apply", "--validate=strict", "-f", "-")
+		}
+	}
+	out := kubectl(t, cp, rendered, "apply", "--dry-run=server", "--validate=strict", "-f", "-")
+	if n := strings.Count(out, "(server dry run)"); n != len(objs) {
+		t.Errorf("strict server dry-run: %d of %d objects accepted:\n%s", n, len(objs), out)
+	}
+	// The check can fail: an unknown field is refused.
+	bad := strings.Replace(rendered, "  replicas: 1\n", "  replicas: 1\n  replica: 1\n", 1)
+	if bad == rendered {
+		t.Fatal("no replicas line to break")
+	}
+	cmd := cp.Kubectl(t.Context(), "apply", "--dry-run=server", "--validate=strict", "-f", "-")
+	cmd.Stdin = strings.NewReader(bad)
+	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), `unknown field "spec.replica"`) {
+		t.Errorf("strict validation accepted an unknown field: %v\n%s", err, out)
+	}
+	kubectl(t, cp, rendered, "apply", "--validate=strict", "-f", "-")
+
+	// The ServiceAccount's token, from the TokenRequest API.
+	token := strings.TrimSpace(kubectl(t, cp, "", "create", "token", spec.serviceAccount, "-n", spec.namespace, "--duration=1h"))
+	saDir := t.TempDir()
+	ca := cp.RESTConfig().CAData
+	if len(ca) == 0 {
+		var err error
+		if ca, err = os.ReadFile(cp.RESTConfig().CAFile); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, data := range map[string][]byte{"token": []byte(token), "ca.crt": ca, "namespace": []byte(spec.namespace)} {
+		if err := os.WriteFile(filepath.Join(saDir, name), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// The fleet: Argo CD at tag v2 (adds a Secret) over git://, Flux at
+	// main over HTTP.
+	repo := newFleetRepo(t)
+	gitRun(t, repo.work, "checkout", "--quiet", "-b", "v2", repo.v1)
+	secret := "apiVersion: v1\nkind: Secret\nmetadata: {name: db}\nstringData: {password: " + inClusterCanary + "}\n"
+	if err := os.WriteFile(filepath.Join(repo.work, "apps/web/secret.yaml"), []byte(secret), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	gitRun(t, repo.work, "add", "-A")
+	gitRun(t, repo.work, "commit", "--quiet", "-m", "db secret")
+	gitRun(t, repo.work, "tag", "v2")
+	gitRun(t, repo.work, "push", "--quiet", repo.bare, "--tags")
+	daemon := serveGitDaemon(t, repo.base)
+	httpURL := serveGitHTTP(t, repo.base)
+
+	for _, ns := range []string{"gitops-t", "argo-shop", "flux-shop"} {
+		kubectl(t, cp, "", "create", "namespace", ns)
+	}
+	argoID := func(u *unstructured.Unstructured) map[string]string {
+		gvk := u.GroupVersionKind()
+		return map[string]string{"argocd.argoproj.io/tracking-id": "gitops-t_web:" + gvk.Group + "/" + gvk.Kind + ":argo-shop/" + u.GetName()}
+	}
+	for _, f := range []string{"apps/web/web.yaml", "apps/web/config.yaml", "apps/web/sub/svc.yaml"} {
+		kubectl(t, cp, tracked(t, f, "argo-shop", nil, argoID), "apply", "--server-side", "--field-manager=argocd-controller", "-f", "-")
+	}
+	kubectl(t, cp, `apiVersion: v1
+kind: Secret
+metadata: {name: db, namespace: argo-shop, annotations: {argocd.argoproj.io/tracking-id: "gitops-t_web:/Secret:argo-shop/db"}}
+stringData: {password: other-value}
+`, "apply", "--server-side", "--field-manager=argocd-controller", "-f", "-")
+	fluxLabels := func(*unstructured.Unstructured) map[string]string {
+		return map[string]string{"kustomize.toolkit.fluxcd.io/name": "apps", "kustomize.toolkit.fluxcd.io/namespace": "gitops-t"}
+	}
+	kubectl(t, cp, tracked(t, "flux/apps/cm.yaml", "flux-shop", fluxLabels, nil), "apply", "--server-side", "--field-manager=kustomize-controller", "-f", "-")
+	kubectl(t, cp, `apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {name: web, namespace: gitops-t}
+spec:
+  project: default
+  source: {repoURL: "`+daemon+`/fleet.git", targetRevision: v2, path: apps/web, directory: {recurse: true}}
+  destination: {server: "https://kubernetes.default.svc", namespace: argo-shop}
+  ignoreDifferences: [{group: apps, kind: Deployment, jsonPointers: [/spec/replicas]}]
+---
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: fleet, namespace: gitops-t}
+spec: {interval: 1m, url: "`+httpURL+`/fleet.git", ref: {branch: main}}
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: apps, namespace: gitops-t}
+spec:
+  interval: 10m
+  prune: true
+  path: ./flux/apps
+  targetNamespace: flux-shop
+  sourceRef: {kind: GitRepository, name: fleet}
+`, "apply", "-f", "-")
+	// People change things.
+	kubectl(t, cp, "", "patch", "-n", "argo-shop", "configmap/app-config", "-p", `{"data":{"level":"debug"}}`)
+	kubectl(t, cp, "", "patch", "-n", "flux-shop", "configmap/flux-config", "-p", `{"data":{"mode":"dev"}}`)
+
+	sources := []string{"--all-argocd-apps", "--all-flux"}
+	argo, flux := "argocd/gitops-t/web", "flux/gitops-t/apps"
+	noCanary := func(t *testing.T, what, s string) {
+		t.Helper()
+		if strings.Contains(s, inClusterCanary) {
+			t.Errorf("%s shows the Secret's value from Git:\n%s", what, s)
+		}
+	}
+
+	t.Run("read-only", func(t *testing.T) {
+		p := runInPod(t, cp, bin, saDir, spec, deployArgs(t, spec.args, podPort(t), sources...))
+		var series map[string]float64
+		var body string
+		eventually(t, "drift of both sources in the metrics", func() string {
+			series, body = parseMetrics(t, p.addr)
+			for _, m := range []string{`source="` + argo + `"`, `source="` + flux + `"`} {
+				if n := sum(series, driftwatch.MetricDriftObjects, m, `status="modified"`); n < 1 {
+					return fmt.Sprintf("%s: %v modified\n%s", m, n, body)
+				}
+			}
+			return ""
+		})
+		if n := sum(series, driftwatch.MetricDriftObjects, `source="`+argo+`"`, `namespace="argo-shop"`, `kind="ConfigMap"`, `status="modified"`); n != 1 {
+			t.Errorf("argo-shop ConfigMaps modified: %v\n%s", n, body)
+		}
+		if n := sum(series, driftwatch.MetricDriftObjects, `source="`+argo+`"`, `kind="Secret"`, `status="error"`); n != 1 {
+			t.Errorf("the Secret Git declares is not an error (forbidden): %v\n%s", n, body)
+		}
+		eventually(t, "DriftDetected events", func() string {
+			for _, ns := range []string{"argo-shop", "flux-shop"} {
+				if count(driftEvents(t, cp, ns), driftwatch.ReasonDriftDetected) < 1 {
+					return "no DriftDetected event in " + ns + "\n" + tail(p.logs())
+				}
+			}
+			return ""
+		})
+		logs := p.logs()
+		if !strings.Contains(logs, "forbidden to read secrets in namespace argo-shop") {
+			t.Errorf("the log does not say reading the Secret is forbidden to the ServiceAccount:\n%s", tail(logs))
+		}
+		if strings.Contains(logs, "recording event") {
+			t.Errorf("event errors:\n%s", tail(logs))
+		}
+		if !p.running() || status(t, "http://"+p.addr+"/healthz") != http.StatusOK {
+			t.Errorf("not running and healthy after the refusals:\n%s", tail(logs))
+		}
+		noCanary(t, "the log", logs)
+		noCanary(t, "/metrics", body)
+		p.stop(t)
+	})
+
+	fixArgs := append(deployArgs(t, spec.args, podPort(t), sources...), "--fix", "--yes", "--force-conflicts")
+	level := func() string {
+		return kubectl(t, cp, "", "get", "-n", "argo-shop", "configmap/app-config", "-o", "jsonpath={.data.level}")
+	}
+	t.Run("--fix without remediation.yaml", func(t *testing.T) {
+		p := runInPod(t, cp, bin, saDir, spec, fixArgs)
+		eventually(t, "a failed remediation", func() string {
+			if n := sum(parseMetricsQuiet(t, p.addr), driftwatch.MetricRemediations, `result="failed"`); n < 1 {
+				return fmt.Sprintf("%v failed remediations\n%s", n, tail(p.logs()))
+			}
+			return ""
+		})
+		logs := p.logs()
+		if !strings.Contains(logs, `configmaps \"app-config\" is forbidden`) || !strings.Contains(logs, `cannot patch resource \"configmaps\"`) {
+			t.Errorf("the log does not say the patch is forbidden:\n%s", tail(logs))
+		}
+		if got := level(); got != "debug" {
+			t.Errorf("level %q: the watcher changed the cluster without remediation.yaml", got)
+		}
+		if !p.running() || status(t, "http://"+p.addr+"/healthz") != http.StatusOK {
+			t.Errorf("not running and healthy after the refusals:\n%s", tail(logs))
+		}
+		noCanary(t, "the log", logs)
+		p.stop(t)
+	})
+
+	t.Run("--fix with remediation.yaml", func(t *testing.T) {
+		kubectl(t, cp, "", "apply", "--validate=strict", "-f", filepath.Join(deployDir, "optional", "remediation.yaml"))
+		p := runInPod(t, cp, bin, saDir, spec, fixArgs)
+		eventually(t, "app-config fixed", func() string {
+			if got := level(); got != "info" {
+				return fmt.Sprintf("level %q\n%s", got, tail(p.logs()))
+			}
+			return ""
+		})
+		eventually(t, "remediation counted", func() string {
+			if n := sum(parseMetricsQuiet(t, p.addr), driftwatch.MetricRemediations, `result="applied"`); n < 1 {
+				return fmt.Sprintf("%v applied remediations\n%s", n, tail(p.logs()))
+			}
+			return ""
+		})
+		logs := p.logs()
+		// Secrets are still not readable: remediation.yaml grants none.
+		if !strings.Contains(logs, "forbidden to read secrets in namespace argo-shop") {
+			t.Errorf("the Secret became readable:\n%s", tail(logs))
+		}
+		noCanary(t, "the log", logs)
+		p.stop(t)
+	})
+}
+
+func parseMetricsQuiet(t *testing.T, addr string) map[string]float64 {
+	t.Helper()
+	m, _ := parseMetrics(t, addr)
+	return m
+}
+
+// podPort is a free TCP port (for --listen-address).
+func podPort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return fmt.Sprint(l.Addr().(*net.TCPAddr).Port)
+}
+
+func asInt64(v any) int64 {
+	switch n := v.(type) {
+	case int64:
+		return n
+	case float64:
+		return int64(n)
+	}
+	return 0
+}
