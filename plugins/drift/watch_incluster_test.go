@@ -2,6 +2,8 @@ package drift
 
 import (
 	"bufio"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"net"
@@ -182,9 +184,8 @@ func runInPod(t *testing.T, cp *controlplane.ControlPlane, bin, saDir string, sp
 	script.WriteString(`set -e
 mount -t tmpfs -o mode=0755 none /run
 mkdir -p /run/secrets/kubernetes.io/serviceaccount
-cp "$SA"/token "$SA"/ca.crt "$SA"/namespace /run/secrets/kubernetes.io/serviceaccount/
-chmod 0644 /run/secrets/kubernetes.io/serviceaccount/*
-mount -o remount,bind,ro /run
+mount --bind "$SA" /run/secrets/kubernetes.io/serviceaccount
+mount -o remount,bind,ro /run/secrets/kubernetes.io/serviceaccount
 mount --bind "$BINDIR" /usr/local/bin
 `)
 	for _, d := range spec.emptyDirs {
@@ -197,7 +198,7 @@ mount --bind "$BINDIR" /usr/local/bin
 		// The emulation holds: the root is not writable, even to root.
 		script.WriteString("if touch /.rw-probe 2>/dev/null; then echo 'the root file system is writable' >&2; exit 97; fi\n")
 	}
-	fmt.Fprintf(&script, `exec env -i %s setpriv --reuid=%d --regid=%d --clear-groups /usr/local/bin/kubectl-gitops-drift "$@"`,
+	fmt.Fprintf(&script, `exec env -i %s setpriv --reuid=%d --regid=%d --clear-groups --no-new-privs --bounding-set=-all --inh-caps=-all /usr/local/bin/kubectl-gitops-drift "$@"`,
 		strings.Join(append(append([]string{}, spec.env...),
 			"KUBERNETES_SERVICE_HOST="+host, "KUBERNETES_SERVICE_PORT="+port,
 			"PATH=/usr/local/bin:/usr/bin:/bin", "HOSTNAME=kubectl-gitops-drift-7d9f-abcde"), " "),
@@ -344,8 +345,14 @@ func TestWatchInCluster(t *testing.T) {
 	kubectl(t, cp, rendered, "apply", "--validate=strict", "-f", "-")
 
 	// The ServiceAccount's token, from the TokenRequest API.
-	token := strings.TrimSpace(kubectl(t, cp, "", "create", "token", spec.serviceAccount, "-n", spec.namespace, "--duration=1h"))
+	token := saToken(t, cp, spec)
+	// The token volume: the test's directory, bound read-only at the
+	// in-cluster path, so that the test can rotate the token as the
+	// kubelet does.
 	saDir := t.TempDir()
+	if err := os.Chmod(saDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	ca := cp.RESTConfig().CAData
 	if len(ca) == 0 {
 		var err error
@@ -354,9 +361,7 @@ func TestWatchInCluster(t *testing.T) {
 		}
 	}
 	for name, data := range map[string][]byte{"token": []byte(token), "ca.crt": ca, "namespace": []byte(spec.namespace)} {
-		if err := os.WriteFile(filepath.Join(saDir, name), data, 0o600); err != nil {
-			t.Fatal(err)
-		}
+		writeAtomic(t, filepath.Join(saDir, name), data)
 	}
 
 	// The fleet: Argo CD at tag v2 (adds a Secret) over git://, Flux at
@@ -521,6 +526,57 @@ spec:
 		noCanary(t, "the log", logs)
 		p.stop(t)
 	})
+
+	// The kubelet rotates the projected token (it expires): the binary must
+	// read the file again, not keep the token it started with.
+	t.Run("token rotation", func(t *testing.T) {
+		kubectl(t, cp, "", "create", "secret", "generic", "token-holder", "-n", spec.namespace)
+		first := saToken(t, cp, spec, "--bound-object-kind=Secret", "--bound-object-name=token-holder")
+		writeAtomic(t, filepath.Join(saDir, "token"), []byte(first))
+		args := deployArgs(t, spec.args, podPort(t), sources...)
+		for i, a := range args {
+			if strings.HasPrefix(a, "--interval=") {
+				args[i] = "--interval=10s" // the flag's minimum: a few checks within the test
+			}
+		}
+		p := runInPod(t, cp, bin, saDir, spec, args)
+		eventually(t, "a first successful check", func() string {
+			if m := parseMetricsQuiet(t, p.addr); sum(m, driftwatch.MetricLastSuccess, `source="`+argo+`"`) == 0 {
+				return "no successful check\n" + tail(p.logs())
+			}
+			return ""
+		})
+		// Deleting the object the token is bound to invalidates it.
+		kubectl(t, cp, "", "delete", "secret", "token-holder", "-n", spec.namespace)
+		eventually(t, "the first token refused", func() string {
+			if c := apiStatusWithToken(t, cp, ca, first); c != http.StatusUnauthorized {
+				return fmt.Sprintf("the deleted binding's token still gets %d", c)
+			}
+			return ""
+		})
+		rotated := time.Now()
+		writeAtomic(t, filepath.Join(saDir, "token"), []byte(saToken(t, cp, spec)))
+		deadline := time.Now().Add(150 * time.Second) // client-go re-reads the file at least every minute
+		for {
+			m := parseMetricsQuiet(t, p.addr)
+			a, f := sum(m, driftwatch.MetricLastSuccess, `source="`+argo+`"`), sum(m, driftwatch.MetricLastSuccess, `source="`+flux+`"`)
+			if a > float64(rotated.Unix()) && f > float64(rotated.Unix()) {
+				break
+			}
+			if !p.running() || time.Now().After(deadline) {
+				t.Fatalf("no successful check with the rotated token (last successes %v, %v; rotated at %v)\n%s", a, f, rotated.Unix(), tail(p.logs()))
+			}
+			time.Sleep(time.Second)
+		}
+		if status(t, "http://"+p.addr+"/healthz") != http.StatusOK {
+			t.Errorf("not healthy after the rotation\n%s", tail(p.logs()))
+		}
+		// The refused token is a credential: never logged.
+		if i := strings.LastIndexByte(first, '.'); strings.Contains(p.logs(), first[i+1:]) {
+			t.Errorf("the log shows the token")
+		}
+		p.stop(t)
+	})
 }
 
 func parseMetricsQuiet(t *testing.T, addr string) map[string]float64 {
@@ -548,4 +604,50 @@ func asInt64(v any) int64 {
 		return int64(n)
 	}
 	return 0
+}
+
+// saToken asks the TokenRequest API for a token of the pod's
+// ServiceAccount, bound to the given objects (kubectl create token flags).
+func saToken(t *testing.T, cp *controlplane.ControlPlane, spec podSpec, bound ...string) string {
+	t.Helper()
+	args := append([]string{"create", "token", spec.serviceAccount, "-n", spec.namespace, "--duration=1h"}, bound...)
+	return strings.TrimSpace(kubectl(t, cp, "", args...))
+}
+
+// writeAtomic replaces path (readable by the pod's user) with a rename, as
+// the kubelet updates a projected volume.
+func writeAtomic(t *testing.T, path string, data []byte) {
+	t.Helper()
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(tmp, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// apiStatusWithToken is the status of a request to the API server with
+// only token as credentials.
+func apiStatusWithToken(t *testing.T, cp *controlplane.ControlPlane, ca []byte, token string) int {
+	t.Helper()
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(ca) {
+		t.Fatal("no CA certificate")
+	}
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}, Timeout: 10 * time.Second}
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, cp.Server+"/api/v1/namespaces/default/configmaps", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("GET with a token: %v", err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }
