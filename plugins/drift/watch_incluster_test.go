@@ -425,6 +425,14 @@ spec:
 	// People change things.
 	kubectl(t, cp, "", "patch", "-n", "argo-shop", "configmap/app-config", "-p", `{"data":{"level":"debug"}}`)
 	kubectl(t, cp, "", "patch", "-n", "flux-shop", "configmap/flux-config", "-p", `{"data":{"mode":"dev"}}`)
+	kubectl(t, cp, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: stray, namespace: argo-shop, annotations: {argocd.argoproj.io/tracking-id: 'gitops-t_web:/ConfigMap:argo-shop/stray'}}\n", "create", "-f", "-")
+	stray := func() bool {
+		out, err := cp.Kubectl(t.Context(), "get", "-n", "argo-shop", "configmap/stray", "-o", "name").CombinedOutput()
+		if err != nil && !strings.Contains(string(out), "NotFound") {
+			t.Fatalf("kubectl get configmap/stray: %v\n%s", err, out)
+		}
+		return err == nil
+	}
 
 	sources := []string{"--all-argocd-apps", "--all-flux"}
 	argo, flux := "argocd/gitops-t/web", "flux/gitops-t/apps"
@@ -477,7 +485,7 @@ spec:
 		p.stop(t)
 	})
 
-	fixArgs := append(deployArgs(t, spec.args, podPort(t), sources...), "--fix", "--yes", "--force-conflicts")
+	fixArgs := append(deployArgs(t, spec.args, podPort(t), sources...), "--fix", "--prune", "--yes", "--force-conflicts")
 	level := func() string {
 		return kubectl(t, cp, "", "get", "-n", "argo-shop", "configmap/app-config", "-o", "jsonpath={.data.level}")
 	}
@@ -493,8 +501,11 @@ spec:
 		if !strings.Contains(logs, `configmaps \"app-config\" is forbidden`) || !strings.Contains(logs, `cannot patch resource \"configmaps\"`) {
 			t.Errorf("the log does not say the patch is forbidden:\n%s", tail(logs))
 		}
-		if got := level(); got != "debug" {
-			t.Errorf("level %q: the watcher changed the cluster without remediation.yaml", got)
+		if got := level(); got != "debug" || !stray() {
+			t.Errorf("level %q, stray object there: %v: the watcher changed the cluster without remediation.yaml", got, stray())
+		}
+		if !strings.Contains(logs, `configmaps \"stray\" is forbidden`) || !strings.Contains(logs, `cannot delete resource \"configmaps\"`) {
+			t.Errorf("the log does not say the prune is forbidden:\n%s", tail(logs))
 		}
 		if !p.running() || status(t, "http://"+p.addr+"/healthz") != http.StatusOK {
 			t.Errorf("not running and healthy after the refusals:\n%s", tail(logs))
@@ -506,9 +517,9 @@ spec:
 	t.Run("--fix with remediation.yaml", func(t *testing.T) {
 		kubectl(t, cp, "", "apply", "--validate=strict", "-f", filepath.Join(deployDir, "optional", "remediation.yaml"))
 		p := runInPod(t, cp, bin, saDir, spec, fixArgs)
-		eventually(t, "app-config fixed", func() string {
-			if got := level(); got != "info" {
-				return fmt.Sprintf("level %q\n%s", got, tail(p.logs()))
+		eventually(t, "app-config fixed, the stray object pruned", func() string {
+			if got := level(); got != "info" || stray() {
+				return fmt.Sprintf("level %q, stray there: %v\n%s", got, stray(), tail(p.logs()))
 			}
 			return ""
 		})
@@ -524,6 +535,39 @@ spec:
 			t.Errorf("the Secret became readable:\n%s", tail(logs))
 		}
 		noCanary(t, "the log", logs)
+		p.stop(t)
+	})
+
+	t.Run("with secrets-reader.yaml", func(t *testing.T) {
+		kubectl(t, cp, "", "apply", "--validate=strict", "-f", filepath.Join(deployDir, "optional", "secrets-reader.yaml"))
+		p := runInPod(t, cp, bin, saDir, spec, deployArgs(t, spec.args, podPort(t), sources...))
+		var body string
+		eventually(t, "the Secret compared", func() string {
+			var series map[string]float64
+			series, body = parseMetrics(t, p.addr)
+			if n := sum(series, driftwatch.MetricDriftObjects, `source="`+argo+`"`, `kind="Secret"`, `status="modified"`); n != 1 {
+				return fmt.Sprintf("%v modified Secrets\n%s\n%s", n, body, tail(p.logs()))
+			}
+			return ""
+		})
+		var events string
+		eventually(t, "an event for the Secret", func() string {
+			events = kubectl(t, cp, "", "get", "events", "-n", "argo-shop", "--field-selector", "involvedObject.kind=Secret,involvedObject.name=db", "-o", "json")
+			if !strings.Contains(events, driftwatch.ReasonDriftDetected) {
+				return "no DriftDetected event for the Secret"
+			}
+			return ""
+		})
+		logs := p.logs()
+		if strings.Contains(logs, "forbidden") {
+			t.Errorf("still forbidden:\n%s", tail(logs))
+		}
+		for what, s := range map[string]string{"the log": logs, "/metrics": body, "the events": events} {
+			noCanary(t, what, s)
+			if strings.Contains(s, "other-value") {
+				t.Errorf("%s shows the Secret's value in the cluster:\n%s", what, s)
+			}
+		}
 		p.stop(t)
 	})
 
