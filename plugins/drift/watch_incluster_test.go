@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -21,6 +22,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 
@@ -41,6 +43,8 @@ type podSpec struct {
 	emptyDirs                 []string // mount paths
 	runAsUser, runAsGroup     int64
 	readOnlyRoot              bool
+	readiness, liveness       string // the probes' paths
+	memoryLimit               resource.Quantity
 }
 
 func parsePodSpec(t *testing.T, objs []unstructured.Unstructured) podSpec {
@@ -83,7 +87,13 @@ func parsePodSpec(t *testing.T, objs []unstructured.Unstructured) podSpec {
 		gid, _, _ := unstructured.NestedFieldNoCopy(pod, "securityContext", "runAsGroup")
 		p.runAsUser, p.runAsGroup = asInt64(uid), asInt64(gid)
 		p.readOnlyRoot, _, _ = unstructured.NestedBool(c, "securityContext", "readOnlyRootFilesystem")
-		if p.serviceAccount == "" || len(p.args) == 0 || p.args[0] != "watch" || p.runAsUser == 0 {
+		p.readiness, _, _ = unstructured.NestedString(c, "readinessProbe", "httpGet", "path")
+		p.liveness, _, _ = unstructured.NestedString(c, "livenessProbe", "httpGet", "path")
+		if limit, _, _ := unstructured.NestedString(c, "resources", "limits", "memory"); limit != "" {
+			p.memoryLimit = resource.MustParse(limit)
+		}
+		if p.serviceAccount == "" || len(p.args) == 0 || p.args[0] != "watch" || p.runAsUser == 0 ||
+			p.readiness == "" || p.liveness == "" || p.memoryLimit.IsZero() {
 			t.Fatalf("unexpected Deployment: %+v", p)
 		}
 		return p
@@ -146,6 +156,27 @@ func (p *podProcess) running() bool {
 	default:
 		return true
 	}
+}
+
+// peakRSS is the process's peak resident set (VmHWM), in bytes: unshare,
+// sh, env and setpriv exec one another, so the pid is the binary's.
+func (p *podProcess) peakRSS(t *testing.T) int64 {
+	t.Helper()
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.Lines(string(data)) {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			if err != nil {
+				t.Fatalf("VmHWM %q: %v", v, err)
+			}
+			return kb << 10
+		}
+	}
+	t.Fatal("no VmHWM")
+	return 0
 }
 
 // stop sends SIGTERM (what the kubelet sends) and waits for exit 0.
@@ -239,17 +270,17 @@ mount --bind "$BINDIR" /usr/local/bin
 			p.addr = "127.0.0.1:" + lp
 		}
 	}
-	eventually(t, "/readyz", func() string {
+	eventually(t, "the readiness probe", func() string {
 		if !p.running() {
 			t.Fatalf("exited: %v\n%s", <-p.exited, p.logs())
 		}
-		resp, err := http.Get("http://" + p.addr + "/readyz")
+		resp, err := http.Get("http://" + p.addr + spec.readiness)
 		if err != nil {
 			return err.Error()
 		}
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {
-			return fmt.Sprintf("/readyz %d\n%s", resp.StatusCode, tail(p.logs()))
+			return fmt.Sprintf("%s %d\n%s", spec.readiness, resp.StatusCode, tail(p.logs()))
 		}
 		return ""
 	})
@@ -477,11 +508,18 @@ spec:
 		if strings.Contains(logs, "recording event") {
 			t.Errorf("event errors:\n%s", tail(logs))
 		}
-		if !p.running() || status(t, "http://"+p.addr+"/healthz") != http.StatusOK {
+		if !p.running() || status(t, "http://"+p.addr+spec.liveness) != http.StatusOK {
 			t.Errorf("not running and healthy after the refusals:\n%s", tail(logs))
 		}
 		noCanary(t, "the log", logs)
 		noCanary(t, "/metrics", body)
+		// The process (git runs as its children) stays within the
+		// container's memory limit, with a wide margin.
+		if peak := p.peakRSS(t); peak*4 > spec.memoryLimit.Value() {
+			t.Errorf("peak RSS %d MiB, more than a quarter of the limit %s", peak>>20, spec.memoryLimit.String())
+		} else {
+			t.Logf("peak RSS %d MiB (limit %s)", peak>>20, spec.memoryLimit.String())
+		}
 		p.stop(t)
 	})
 
@@ -507,7 +545,7 @@ spec:
 		if !strings.Contains(logs, `configmaps \"stray\" is forbidden`) || !strings.Contains(logs, `cannot delete resource \"configmaps\"`) {
 			t.Errorf("the log does not say the prune is forbidden:\n%s", tail(logs))
 		}
-		if !p.running() || status(t, "http://"+p.addr+"/healthz") != http.StatusOK {
+		if !p.running() || status(t, "http://"+p.addr+spec.liveness) != http.StatusOK {
 			t.Errorf("not running and healthy after the refusals:\n%s", tail(logs))
 		}
 		noCanary(t, "the log", logs)
@@ -612,7 +650,7 @@ spec:
 			}
 			time.Sleep(time.Second)
 		}
-		if status(t, "http://"+p.addr+"/healthz") != http.StatusOK {
+		if status(t, "http://"+p.addr+spec.liveness) != http.StatusOK {
 			t.Errorf("not healthy after the rotation\n%s", tail(p.logs()))
 		}
 		// The refused token is a credential: never logged.
