@@ -576,6 +576,40 @@ spec:
 		p.stop(t)
 	})
 
+	// remediation.yaml is also what --mode=server needs (its dry-run is a
+	// patch to RBAC).
+	t.Run("--mode=server with remediation.yaml", func(t *testing.T) {
+		kubectl(t, cp, "", "patch", "-n", "argo-shop", "configmap/app-config", "-p", `{"data":{"level":"debug"}}`)
+		args := deployArgs(t, spec.args, podPort(t), sources...)
+		for i, a := range args {
+			if strings.HasPrefix(a, "--mode=") {
+				args[i] = "--mode=server"
+			}
+		}
+		p := runInPod(t, cp, bin, saDir, spec, args)
+		var body string
+		eventually(t, "a server-side check", func() string {
+			var series map[string]float64
+			series, body = parseMetrics(t, p.addr)
+			if n := sum(series, driftwatch.MetricDriftObjects, `source="`+argo+`"`, `kind="ConfigMap"`, `status="modified"`); n != 1 {
+				return fmt.Sprintf("%v modified ConfigMaps\n%s\n%s", n, body, tail(p.logs()))
+			}
+			return ""
+		})
+		if n := sum(parseMetricsQuiet(t, p.addr), driftwatch.MetricDriftObjects, `status="error"`); n != 1 {
+			t.Errorf("%v objects in error, want 1 (the Secret)\n%s", n, body)
+		}
+		for line := range strings.Lines(p.logs()) {
+			if strings.Contains(line, "forbidden") && !strings.Contains(line, "secrets") {
+				t.Errorf("refused with remediation.yaml: %s", line)
+			}
+		}
+		if got := level(); got != "debug" {
+			t.Errorf("the server-side dry-run changed the cluster: level %q", got)
+		}
+		p.stop(t)
+	})
+
 	t.Run("with secrets-reader.yaml", func(t *testing.T) {
 		kubectl(t, cp, "", "apply", "--validate=strict", "-f", filepath.Join(deployDir, "optional", "secrets-reader.yaml"))
 		p := runInPod(t, cp, bin, saDir, spec, deployArgs(t, spec.args, podPort(t), sources...))
