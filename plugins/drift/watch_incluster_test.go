@@ -325,10 +325,12 @@ func parseMetrics(t *testing.T, addr string) (map[string]float64, string) {
 // Application and a Flux Kustomization whose repository the test serves
 // (git daemon and git http-backend). It checks both sources, serves
 // /metrics that Prometheus's parser accepts, records Events, and is refused
-// what the RBAC does not grant (a Secret Git declares; the patches of a
-// --fix policy until deploy/optional/remediation.yaml is applied) while it
-// keeps running. `kubectl kustomize deploy/` passes strict server-side
-// validation.
+// what the RBAC does not grant (a Secret Git declares; the patches and
+// deletes of a --fix --prune policy until deploy/optional/remediation.yaml
+// is applied, which also allows --mode=server) while it keeps running;
+// with secrets-reader.yaml the Secret is compared and no value shows. It
+// picks up a rotated token. `kubectl kustomize deploy/` passes strict
+// server-side validation.
 func TestWatchInCluster(t *testing.T) {
 	if _, err := exec.LookPath("unshare"); err != nil || os.Geteuid() != 0 {
 		msg := "running the binary with the in-cluster configuration needs unshare and root (the token is read from a fixed path)"
