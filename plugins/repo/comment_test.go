@@ -59,13 +59,14 @@ func TestLintCommentOnPR(t *testing.T) {
 	t.Setenv("GITEA_TOKEN", srv.Token)
 	t.Setenv(forge.TrustHostsEnv, "")
 
-	// drift's comment, posted by the same forge client drift uses.
+	// drift's comment with the same key, posted by the same forge client
+	// drift uses: lint's own marker keeps it apart.
 	fr, err := forge.ParseRemote(cloneURL, forge.Config{Kind: forge.Gitea})
 	if err != nil {
 		t.Fatal(err)
 	}
 	const driftBody = "### kubectl gitops drift\n\nNo drift: the cluster matches Git.\n"
-	if _, err := forge.NewCommenter(fr, srv.Token, nil).UpsertComment(context.Background(), number, prcomment.Marker("drift", "0123abcd"), driftBody); err != nil {
+	if _, err := forge.NewCommenter(fr, srv.Token, nil).UpsertComment(context.Background(), number, prcomment.Marker("drift", "fleet"), driftBody); err != nil {
 		t.Fatal(err)
 	}
 
@@ -75,7 +76,7 @@ func TestLintCommentOnPR(t *testing.T) {
 		t.Fatal(err)
 	}
 	forbidden := []string{commentCanary, base64.StdEncoding.EncodeToString([]byte(commentCanary)), srv.Token, srv.Password}
-	args := []string{"lint", dir, "-o", "markdown", "--comment-on-pr", n, "--forge-remote", cloneURL, "--forge-type", "gitea"}
+	args := []string{"lint", dir, "-o", "markdown", "--comment-on-pr", n, "--forge-remote", cloneURL, "--forge-type", "gitea", "--comment-key", "fleet"}
 	for run := 1; run <= 2; run++ {
 		r := runRepo(t, "", args...)
 		if r.code != cli.ExitFindings || !strings.Contains(r.stdout, "| error | secret.yaml") {
@@ -98,11 +99,11 @@ func TestLintCommentOnPR(t *testing.T) {
 	if len(comments) != 2 {
 		t.Fatalf("%d comments on the pull request, want drift's and lint's: %+v", len(comments), comments)
 	}
-	if comments[0].Body != forge.MarkerLine(prcomment.Marker("drift", "0123abcd"))+"\n"+driftBody {
+	if comments[0].Body != forge.MarkerLine(prcomment.Marker("drift", "fleet"))+"\n"+driftBody {
 		t.Errorf("drift's comment was changed:\n%s", comments[0].Body)
 	}
 	lint := comments[1].Body
-	if !strings.HasPrefix(lint, "<!-- kubectl-gitops:repo-lint:") || !strings.Contains(lint, "### kubectl gitops repo lint") ||
+	if !strings.HasPrefix(lint, "<!-- kubectl-gitops:repo-lint:fleet -->\n") || !strings.Contains(lint, "### kubectl gitops repo lint") ||
 		!strings.Contains(lint, "| error | secret.yaml") {
 		t.Fatalf("the lint comment is not the marked Markdown findings:\n%s", lint)
 	}
