@@ -1,6 +1,8 @@
 package repo
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,6 +16,7 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/sarif"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/version"
 	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/cli"
+	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/prcomment"
 )
 
 // FieldManager is the field manager of the lint's server-side dry runs.
@@ -29,6 +32,8 @@ type LintOptions struct {
 	// Server is set when --context or --kubeconfig was given: every object
 	// is dry-run against that API server.
 	Server bool
+	// Comment posts the findings as one pull-request comment.
+	Comment prcomment.Flags
 
 	files    []string
 	checkout *checkout
@@ -71,6 +76,10 @@ when PATH holds nothing to check: no kustomization and no Kubernetes manifest).`
   # As SARIF 2.1.0, for a code-scanning upload (files relative to the working directory)
   %[1]s lint ./gitops -o sarif > lint.sarif
 
+  # As one pull-request comment, updated on the next run (token in GITHUB_TOKEN,
+  # GITLAB_TOKEN or GITEA_TOKEN)
+  %[1]s lint ./gitops -o markdown --comment-on-pr 42
+
   # Also validate every object against a cluster's API server (server-side dry run)
   %[1]s lint --context staging`, env.Name),
 		Args:              cobra.MaximumNArgs(1),
@@ -78,9 +87,10 @@ when PATH holds nothing to check: no kustomization and no Kubernetes manifest).`
 		RunE:              runE(o.Complete, o.Validate, o.Run),
 	}
 	f := cmd.Flags()
-	f.StringVarP(&o.Output, "output", "o", "text", "Output format: text, json or sarif")
+	f.StringVarP(&o.Output, "output", "o", "text", "Output format: text, json, sarif or markdown")
 	f.StringSliceVar(&o.RepoURLs, "repo-url", nil, "This repository's URL (repeatable; added to .gitops/lint.yaml repoURLs): Applications with other URLs point elsewhere")
-	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"text", "json", "sarif"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"text", "json", "sarif", "markdown"}, cobra.ShellCompDirectiveNoFileComp))
+	o.Comment.AddFlags(f, "repo lint", "findings", "derived from PATH")
 	return cmd
 }
 
@@ -107,15 +117,19 @@ func (o *LintOptions) Complete(cmd *cobra.Command, args []string) error {
 
 // Validate checks the flags.
 func (o *LintOptions) Validate() error {
-	if o.Output != "text" && o.Output != "json" && o.Output != "sarif" {
-		return cli.Usagef("--output must be text, json or sarif, not %q", o.Output)
+	if o.Output != "text" && o.Output != "json" && o.Output != "sarif" && o.Output != "markdown" {
+		return cli.Usagef("--output must be text, json, sarif or markdown, not %q", o.Output)
 	}
-	return nil
+	return o.Comment.Validate()
 }
 
 // Run lints and prints the findings.
 func (o *LintOptions) Run(cmd *cobra.Command) error {
 	defer o.checkout.close()
+	// A run that cannot comment fails before it lints.
+	if err := o.Comment.Prepare(cmd.Context()); err != nil {
+		return err
+	}
 	gopts := o.checkout.graphOptions(o.RepoURLs)
 	opts := repolint.Options{Root: o.Path, Files: o.files, RepoURLs: gopts.RepoURLs,
 		Revisions: gopts.Revisions, ReadRevision: gopts.ReadRevision}
@@ -146,11 +160,28 @@ func (o *LintOptions) Run(cmd *cobra.Command) error {
 		if err := sarif.Write(w, lintSARIF(o.Path, rep.Findings)); err != nil {
 			return err
 		}
+	case "markdown":
+		if err := writeLintMarkdown(w, rep, o.summary(rep)); err != nil {
+			return err
+		}
 	default:
 		if err := writeFindings(w, rep.Findings, o.env.Color()); err != nil {
 			return err
 		}
 	}
+	var runErr error
+	if rep.Errors() > 0 {
+		runErr = &cli.FindingsError{Summary: o.summary(rep)}
+	} else {
+		fmt.Fprintf(o.env.Streams.ErrOut, "%s: %s\n", o.Path, o.summary(rep))
+	}
+	return o.Comment.Post(cmd.Context(), o.env.Streams.ErrOut, o.commentMarker(), runErr, func(w io.Writer) error {
+		return writeLintMarkdown(w, rep, o.summary(rep))
+	})
+}
+
+// summary is the one-line count of the findings and of what was checked.
+func (o *LintOptions) summary(rep *repolint.Report) string {
 	errs := rep.Errors()
 	warns := len(rep.Findings) - errs
 	summary := fmt.Sprintf("%d error(s), %d warning(s)", errs, warns)
@@ -161,11 +192,48 @@ func (o *LintOptions) Run(cmd *cobra.Command) error {
 	if o.Server {
 		checked += fmt.Sprintf(", %d dry-run on the server", rep.DryRun)
 	}
-	if errs > 0 {
-		return &cli.FindingsError{Summary: summary + " (" + checked + ")"}
+	return summary + " (" + checked + ")"
+}
+
+// commentMarker is the hidden marker of the lint comment, apart from
+// drift's: the user's --comment-key, or a digest of PATH, so that lint runs
+// on other directories keep their own comment.
+func (o *LintOptions) commentMarker() string {
+	key := o.Comment.CommentKey
+	if key == "" {
+		sum := sha256.Sum256([]byte(filepath.ToSlash(filepath.Clean(o.Path))))
+		key = hex.EncodeToString(sum[:])[:12]
 	}
-	fmt.Fprintf(o.env.Streams.ErrOut, "%s: %s (%s)\n", o.Path, summary, checked)
-	return nil
+	return prcomment.Marker("repo-lint", key)
+}
+
+// writeLintMarkdown writes the findings as a Markdown table, for a
+// pull-request comment. Messages come from the repository's files: table
+// and HTML syntax in them is escaped.
+func writeLintMarkdown(w io.Writer, rep *repolint.Report, summary string) error {
+	var b strings.Builder
+	b.WriteString("### kubectl gitops repo lint\n\n")
+	if len(rep.Findings) == 0 {
+		b.WriteString("No findings.\n\n")
+	}
+	b.WriteString(mdCell(summary) + "\n")
+	if len(rep.Findings) > 0 {
+		b.WriteString("\n| Severity | Location | Rule | Message |\n|---|---|---|---|\n")
+		for _, f := range rep.Findings {
+			msg := f.Message
+			if f.Env != "" {
+				msg += " (environment " + f.Env + ")"
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", f.Severity, mdCell(f.Location()), mdCell(f.Rule), mdCell(msg))
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// mdCell escapes s for a Markdown table cell: no pipe, no HTML, one line.
+func mdCell(s string) string {
+	return strings.NewReplacer("|", `\|`, "<", "&lt;", ">", "&gt;", "\r", " ", "\n", " ").Replace(s)
 }
 
 // lintSARIF is the SARIF log of findings, with every rule. Finding files

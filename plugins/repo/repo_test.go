@@ -403,7 +403,7 @@ func TestLintCLI(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"lint", "-o", "yaml"}, `--output must be text, json or sarif, not "yaml"`},
+		{[]string{"lint", "-o", "yaml"}, `--output must be text, json, sarif or markdown, not "yaml"`},
 		{[]string{"lint", "/nonexistent"}, "PATH /nonexistent: no such file or directory"},
 		{[]string{"lint", "a", "b"}, "accepts at most 1 arg(s)"},
 		{[]string{"graph", "-o", "svg"}, `--output must be text or dot, not "svg"`},
