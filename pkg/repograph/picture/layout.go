@@ -574,4 +574,3 @@ func arrowHead(pts []Point) [3]Point {
 	bx, by := tip.X-ux*arrowLen, tip.Y-uy*arrowLen
 	return [3]Point{tip, {bx - uy*arrowWidth, by + ux*arrowWidth}, {bx + uy*arrowWidth, by - ux*arrowWidth}}
 }
-

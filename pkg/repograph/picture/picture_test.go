@@ -332,4 +332,3 @@ func checkPNG(t *testing.T, d *repograph.Diagram, name string) {
 		}
 	}
 }
-
