@@ -408,10 +408,57 @@ func Layout(d *repograph.Diagram, m Metrics) *Scene {
 		}
 	}
 
-	for i, nd := range d.Nodes {
-		v := vs[i]
-		s.Boxes = append(s.Boxes, Box{Rect: Rect{v.x, v.y, v.w, v.h}, ID: nd.ID, Lines: nd.Lines, Style: nd.Style})
+	// The first layer's blocks (a cluster and its frame, or a node) move
+	// down towards the middle of the nodes they hold, keeping their order.
+	type block struct {
+		members []int
+		frame   int // index in s.Frames, -1 for none
 	}
+	var blocks []block
+	for c := range d.Clusters {
+		var members []int
+		for _, v := range layers[0] {
+			if clusterOf[v] == c {
+				members = append(members, v)
+			}
+		}
+		if len(members) > 0 {
+			blocks = append(blocks, block{members, len(blocks)})
+		}
+	}
+	for _, v := range layers[0] {
+		if clusterOf[v] < 0 {
+			blocks = append(blocks, block{[]int{v}, -1})
+		}
+	}
+	floor := 0.0 // the lowest a block may start
+	for _, b := range blocks {
+		top, bottom, have, want, nWant := math.Inf(1), 0.0, 0.0, 0.0, 0
+		for _, v := range b.members {
+			top, bottom = min(top, vs[v].y), max(bottom, vs[v].y+vs[v].h)
+			have += vs[v].y + vs[v].h/2
+			for _, u := range down[v] {
+				want += vs[u].y + vs[u].h/2
+				nWant++
+			}
+		}
+		if b.frame >= 0 {
+			top, bottom = s.Frames[b.frame].Y, s.Frames[b.frame].Y+s.Frames[b.frame].H
+		}
+		shift := 0.0
+		if nWant > 0 {
+			shift = want/float64(nWant) - have/float64(len(b.members))
+		}
+		shift = math.Round(max(shift, floor-top, 0))
+		for _, v := range b.members {
+			vs[v].y += shift
+		}
+		if b.frame >= 0 {
+			s.Frames[b.frame].Y += shift
+		}
+		floor = bottom + shift + frameGap
+	}
+
 	// An edge between nodes of one layer runs down a lane right of the
 	// layer, labelled right of it: edges whose spans overlap get lanes
 	// of their own, and the gap after the layer widens to hold them.
@@ -445,6 +492,10 @@ func Layout(d *repograph.Diagram, m Metrics) *Scene {
 	}
 	for i := range vs {
 		vs[i].x = colX[vs[i].layer]
+	}
+	for i, nd := range d.Nodes {
+		v := vs[i]
+		s.Boxes = append(s.Boxes, Box{Rect: Rect{v.x, v.y, v.w, v.h}, ID: nd.ID, Lines: nd.Lines, Style: nd.Style})
 	}
 	for _, c := range chains {
 		s.Edges = append(s.Edges, route(d.Edges[c.edge], c, vs, colX, colW, m, laneW))
