@@ -582,18 +582,6 @@ func route(e repograph.DiagramEdge, c chain, vs []vertex, colX, colW []float64, 
 	return out
 }
 
-// cubic flattens a cubic Bézier curve into n segments.
-func cubic(p0, p1, p2, p3 Point, n int) []Point {
-	pts := make([]Point, 0, n+1)
-	for i := 0; i <= n; i++ {
-		t := float64(i) / float64(n)
-		u := 1 - t
-		a, b, c, d := u*u*u, 3*u*u*t, 3*u*t*t, t*t*t
-		pts = append(pts, Point{a*p0.X + b*p1.X + c*p2.X + d*p3.X, a*p0.Y + b*p1.Y + c*p2.Y + d*p3.Y})
-	}
-	return pts
-}
-
 // labelPoint is the middle of a polyline, by length.
 func labelPoint(pts []Point) Point {
 	total := 0.0
