@@ -563,6 +563,9 @@ func route(e repograph.DiagramEdge, c chain, vs []vertex, colX, colW []float64, 
 		if r := colX[a.layer] + colW[a.layer]; r > a.x+a.w {
 			pts = append(pts, Point{r, mid(a) + dy})
 		}
+		// The label goes over the first segment across a gap, where no
+		// box is.
+		seg := len(pts) - 1
 		for _, v := range c.vs[1 : len(c.vs)-1] {
 			d := vs[v]
 			pts = append(pts, Point{colX[d.layer], mid(d)}, Point{colX[d.layer] + colW[d.layer], mid(d)})
@@ -572,32 +575,15 @@ func route(e repograph.DiagramEdge, c chain, vs []vertex, colX, colW []float64, 
 			// From the right node's left border back to the left node's
 			// right border.
 			slices.Reverse(pts)
+			seg = len(pts) - 2 - seg
 		}
-	}
-	out := Edge{From: e.From, To: e.To, Points: pts, DependsOn: e.DependsOn}
-	if e.DependsOn {
-		p, w := labelPoint(pts), m.Width("dependsOn")
-		out.Label = Rect{p.X - w/2, p.Y - m.LineHeight - 1, w, m.LineHeight}
-	}
-	return out
-}
-
-// labelPoint is the middle of a polyline, by length.
-func labelPoint(pts []Point) Point {
-	total := 0.0
-	for i := 1; i < len(pts); i++ {
-		total += math.Hypot(pts[i].X-pts[i-1].X, pts[i].Y-pts[i-1].Y)
-	}
-	half := total / 2
-	for i := 1; i < len(pts); i++ {
-		l := math.Hypot(pts[i].X-pts[i-1].X, pts[i].Y-pts[i-1].Y)
-		if l >= half && l > 0 {
-			t := half / l
-			return Point{pts[i-1].X + t*(pts[i].X-pts[i-1].X), pts[i-1].Y + t*(pts[i].Y-pts[i-1].Y)}
+		out := Edge{From: e.From, To: e.To, Points: pts, DependsOn: e.DependsOn}
+		if e.DependsOn {
+			p, q, w := pts[seg], pts[seg+1], m.Width("dependsOn")
+			out.Label = Rect{(p.X+q.X)/2 - w/2, (p.Y+q.Y)/2 - m.LineHeight - 1, w, m.LineHeight}
 		}
-		half -= l
+		return out
 	}
-	return pts[0]
 }
 
 // arrowHead is the triangle at the end of a polyline: tip, then the two

@@ -10,6 +10,7 @@ import (
 	"image/png"
 	"io"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -91,6 +92,14 @@ func checkScene(t *testing.T, d *repograph.Diagram, s *Scene) {
 		if len(e.Points) < 2 {
 			t.Errorf("edge %s→%s has %d points", e.From, e.To, len(e.Points))
 			continue
+		}
+		if e.DependsOn && (e.Label.W == 0 || !inside(e.Label)) {
+			t.Errorf("edge %s→%s: label %+v missing or outside the picture", e.From, e.To, e.Label)
+		}
+		for _, b := range s.Boxes {
+			if e.DependsOn && e.Label.Overlaps(b.Rect) {
+				t.Errorf("edge %s→%s: label %+v over box %s %+v", e.From, e.To, e.Label, b.ID, b.Rect)
+			}
 		}
 		if p := e.Points[0]; !from.OnBorder(p, 0.01) {
 			t.Errorf("edge %s→%s starts at %v, not on %+v", e.From, e.To, p, from.Rect)
@@ -331,5 +340,44 @@ func checkPNG(t *testing.T, d *repograph.Diagram, name string) {
 		if !top || ink < 20 {
 			t.Errorf("box %s: border drawn %v, %d pixels of text", bx.ID, top, ink)
 		}
+	}
+}
+
+// Random diagrams (cycles, self-dependencies, edges skipping layers and
+// going back, clusters of several roots, empty labels) keep the layout's
+// invariants.
+func TestLayoutRandom(t *testing.T) {
+	for seed := range uint64(200) {
+		r := rand.New(rand.NewPCG(seed, 7))
+		d := &repograph.Diagram{}
+		n := 1 + r.IntN(25)
+		for i := range n {
+			var lines []string
+			for range r.IntN(4) {
+				lines = append(lines, strings.Repeat("x", r.IntN(40)))
+			}
+			d.Nodes = append(d.Nodes, repograph.DiagramNode{ID: fmt.Sprintf("n%d", i), Lines: lines, Style: repograph.Style(r.IntN(4))})
+		}
+		// Some of the first nodes are roots in clusters.
+		roots := 1 + r.IntN(min(n, 6))
+		for i := 0; i < roots; {
+			c := repograph.Cluster{Label: fmt.Sprintf("dir%d/", len(d.Clusters))}
+			for k := 1 + r.IntN(3); k > 0 && i < roots; k-- {
+				c.Nodes = append(c.Nodes, fmt.Sprintf("n%d", i))
+				i++
+			}
+			d.Clusters = append(d.Clusters, c)
+		}
+		for range r.IntN(2 * n) {
+			d.Edges = append(d.Edges, repograph.DiagramEdge{
+				From: fmt.Sprintf("n%d", r.IntN(n)), To: fmt.Sprintf("n%d", r.IntN(n)), DependsOn: r.IntN(3) == 0})
+		}
+		if r.IntN(4) == 0 {
+			d.Notes = []string{"a note"}
+		}
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			checkScene(t, d, Layout(d, SVGMetrics))
+			checkScene(t, d, Layout(d, PNGMetrics))
+		})
 	}
 }
