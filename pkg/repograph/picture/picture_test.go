@@ -381,3 +381,16 @@ func TestLayoutRandom(t *testing.T) {
 		})
 	}
 }
+
+// A picture too large to allocate is an error, and nothing is written.
+func TestPNGTooLarge(t *testing.T) {
+	d := &repograph.Diagram{Nodes: []repograph.DiagramNode{
+		{ID: "n1", Lines: []string{strings.Repeat("x", 200_000)}},
+		{ID: "n2", Lines: make([]string, 5000)},
+	}}
+	var b bytes.Buffer
+	err := WritePNG(&b, d)
+	if err == nil || !strings.Contains(err.Error(), "drawing the PNG: ") || b.Len() != 0 {
+		t.Errorf("err %v, %d bytes written", err, b.Len())
+	}
+}

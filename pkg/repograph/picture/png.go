@@ -30,7 +30,7 @@ var PNGMetrics = Metrics{
 
 // maxPixels bounds the image (a repository of thousands of nodes draws
 // a picture too large to be useful, and too large to allocate).
-const maxPixels = 100 << 20
+const maxPixels = 40_000_000
 
 var (
 	black = color.RGBA{0, 0, 0, 255}
@@ -56,10 +56,10 @@ func WritePNG(w io.Writer, d *repograph.Diagram) error {
 // Image rasterises the scene: the same frames, lines, arrowheads, boxes
 // and text as WriteSVG.
 func (s *Scene) Image() (*image.RGBA, error) {
-	w, h := int(math.Ceil(s.W)), int(math.Ceil(s.H))
-	if w <= 0 || h <= 0 || w*h > maxPixels {
-		return nil, fmt.Errorf("drawing the PNG: %d×%d pixels is too large (at most %d)", w, h, maxPixels)
+	if !(s.W >= 1 && s.H >= 1 && s.W*s.H <= maxPixels) { // NaN too
+		return nil, fmt.Errorf("drawing the PNG: %.0f×%.0f pixels is too large (at most %d in all; -o svg has no limit)", s.W, s.H, maxPixels)
 	}
+	w, h := int(math.Ceil(s.W)), int(math.Ceil(s.H))
 	c := &canvas{img: image.NewRGBA(image.Rect(0, 0, w, h))}
 	draw.Draw(c.img, c.img.Bounds(), image.NewUniform(color.White), image.Point{}, draw.Src)
 	m := s.Metrics
