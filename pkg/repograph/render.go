@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"path"
-	"slices"
 	"strings"
 )
 
@@ -190,77 +189,40 @@ func dotQuote(s string) string {
 // (to a grey dashed "(not found)" box for a Kustomization not in the
 // repository), and the root nodes of one directory in a cluster.
 func (g *Graph) WriteDOT(w io.Writer) error {
+	d := g.Diagram()
 	bw := bufio.NewWriter(w)
 	fmt.Fprintln(bw, "digraph gitops {")
 	fmt.Fprintln(bw, "  rankdir=LR;")
 	fmt.Fprintln(bw, `  node [shape=box, style=rounded, fontname="sans-serif"];`)
-	dirs, byDir := g.groups()
-	for i, d := range dirs {
+	for i, c := range d.Clusters {
 		fmt.Fprintf(bw, "  subgraph cluster_%d {\n", i+1)
-		fmt.Fprintf(bw, "    label=%s;\n", dotQuote(d+"/"))
-		for _, n := range sortSiblings(byDir[d]) {
-			fmt.Fprintf(bw, "    %s;\n", n.ID())
+		fmt.Fprintf(bw, "    label=%s;\n", dotQuote(c.Label))
+		for _, id := range c.Nodes {
+			fmt.Fprintf(bw, "    %s;\n", id)
 		}
 		fmt.Fprintln(bw, "  }")
 	}
-	var all []*Node
-	for _, n := range slices.Concat(g.Nodes, g.Variants, g.Others) {
-		if !n.Replaced() {
-			all = append(all, n)
+	// Placeholders for dependencies not found are declared before their
+	// first edge.
+	declared := map[string]bool{}
+	for _, n := range d.Nodes {
+		if n.Style != StyleUnknown {
+			fmt.Fprintf(bw, "  %s [%s];\n", n.ID, n.dotAttrs())
 		}
 	}
-	for _, n := range all {
-		var targets []string
-		missing, external := false, false
-		for _, t := range n.Targets {
-			targets = append(targets, targetText(t))
-			missing = missing || (!t.External && !t.NotCheckedOut && (!t.Exists || t.Escapes))
-			external = external || t.External || t.NotCheckedOut || t.HelmChart
+	for _, e := range d.Edges {
+		if !e.DependsOn {
+			fmt.Fprintf(bw, "  %s -> %s;\n", e.From, e.To)
+			continue
 		}
-		label := n.Title()
-		if len(targets) > 0 {
-			label += "\n" + strings.Join(targets, "\n")
+		if n, ok := d.Node(e.To); ok && n.Style == StyleUnknown && !declared[e.To] {
+			declared[e.To] = true
+			fmt.Fprintf(bw, "  %s [%s];\n", n.ID, n.dotAttrs())
 		}
-		if rev := revisionOf(n); rev != "" && rev != "HEAD" {
-			label += "\n@" + rev
-		}
-		attrs := "label=" + dotQuote(label)
-		switch {
-		case missing:
-			attrs += `, color=red, fontcolor=red`
-		case external:
-			attrs += `, style="rounded,dashed"`
-		}
-		fmt.Fprintf(bw, "  %s [%s];\n", n.ID(), attrs)
+		fmt.Fprintf(bw, "  %s -> %s [style=dashed, label=\"dependsOn\"];\n", e.From, e.To)
 	}
-	for _, n := range all {
-		for _, c := range n.Children {
-			fmt.Fprintf(bw, "  %s -> %s;\n", n.ID(), c.ID())
-		}
-	}
-	// A dependency not in the repository is a dashed placeholder, one per
-	// directory and name, so that DOT shows what the text's "(not found)"
-	// says.
-	unknown := map[string]string{}
-	for _, n := range all {
-		for _, d := range n.DependsOn {
-			to := ""
-			if d.Node != nil {
-				to = d.Node.ID()
-			} else {
-				key := path.Dir(n.File) + "\x00" + d.Namespace + "/" + d.Name
-				if to = unknown[key]; to == "" {
-					to = fmt.Sprintf("u%d", len(unknown)+1)
-					unknown[key] = to
-					fmt.Fprintf(bw, "  %s [label=%s, style=\"rounded,dashed\", color=gray, fontcolor=gray];\n",
-						to, dotQuote("Kustomization "+d.Namespace+"/"+d.Name+"\n(not found)"))
-				}
-			}
-			fmt.Fprintf(bw, "  %s -> %s [style=dashed, label=\"dependsOn\"];\n", n.ID(), to)
-		}
-	}
-	if len(g.Notes) > 0 {
-		fmt.Fprintf(bw, "  labelloc=b;\n  labeljust=l;\n  label=%s;\n", dotQuote("note: "+strings.Join(g.Notes, "\nnote: ")))
+	if len(d.Notes) > 0 {
+		fmt.Fprintf(bw, "  labelloc=b;\n  labeljust=l;\n  label=%s;\n", dotQuote("note: "+strings.Join(d.Notes, "\nnote: ")))
 	}
 	fmt.Fprintln(bw, "}")
 	return bw.Flush()

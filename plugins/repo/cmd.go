@@ -34,7 +34,7 @@ func NewCmd(env *cli.Env) *cobra.Command {
           no plaintext secrets, paths of Applications and Kustomizations exist, images pinned,
           pipeline valid, schemas (offline for built-in kinds; with --context or --kubeconfig
           a server-side dry run of every object)
-  graph   the app-of-apps / Kustomization dependency tree, as text or Graphviz DOT
+  graph   the app-of-apps / Kustomization dependency tree, as text, Graphviz DOT, SVG or PNG
 
 See docs/repo-structure.md for the layouts and their trade-offs.`,
 		Example: fmt.Sprintf(`  # A Flux mono-repo with three environments
@@ -44,7 +44,7 @@ See docs/repo-structure.md for the layouts and their trade-offs.`,
   %[1]s lint gitops
 
   # Its Kustomization tree, as an image
-  %[1]s graph gitops -o dot | dot -Tsvg > gitops.svg`, env.Name),
+  %[1]s graph gitops -o svg > gitops.svg`, env.Name),
 	}
 	root.AddCommand(newInitCmd(env), newLintCmd(env), newGraphCmd(env))
 	return root

@@ -1,6 +1,7 @@
 package repo
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -10,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/repograph"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/repograph/picture"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/repolint"
 	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/cli"
 )
@@ -39,8 +41,10 @@ others (dependsOn). Roots are grouped by the directory that holds them.
   -o text   a tree (default): "→ path", "@revision" when it changes, "[wave N]" for Argo CD
             sync waves, "(depends on …)", "(missing)" for a path that does not exist,
             "(external)" for another repository
-  -o dot    Graphviz DOT: solid edges for "holds", dashed for dependsOn; render it with
-            'dot -Tsvg' (SVG is not produced here: no Graphviz library is in the build)
+  -o dot    Graphviz DOT: solid edges for "holds", dashed for dependsOn, the roots of one
+            directory in a box, external sources dashed, missing paths red
+  -o svg    a picture drawn here (no Graphviz needed), styled as the DOT: an SVG image
+  -o png    the same picture as a PNG image
 
 Sources are read as written (a name changed by a kustomize namePrefix shows unchanged).
 Applications and GitRepositories whose URL is not one of this repository's (.gitops/lint.yaml
@@ -51,15 +55,16 @@ not followed)"; the files on disk stand for the branch checked out and origin's 
 branch. An Argo CD Application whose path is a Helm chart is shown "(Helm chart: not rendered)"
 with a note.`,
 		Example: fmt.Sprintf(`  %[1]s graph
-  %[1]s graph ./gitops -o dot | dot -Tsvg > gitops.svg`, env.Name),
+  %[1]s graph ./gitops -o svg > gitops.svg
+  %[1]s graph ./gitops -o dot | dot -Tpdf > gitops.pdf`, env.Name),
 		Args:              cobra.MaximumNArgs(1),
 		ValidArgsFunction: completeDir,
 		RunE:              runE(o.Complete, o.Validate, o.Run),
 	}
 	f := cmd.Flags()
-	f.StringVarP(&o.Output, "output", "o", "text", "Output format: text or dot")
+	f.StringVarP(&o.Output, "output", "o", "text", "Output format: text, dot, svg or png")
 	f.StringSliceVar(&o.RepoURLs, "repo-url", nil, "This repository's URL (repeatable; added to .gitops/lint.yaml repoURLs)")
-	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"text", "dot"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"text", "dot", "svg", "png"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 
@@ -96,8 +101,10 @@ func (o *GraphOptions) Complete(cmd *cobra.Command, args []string) error {
 
 // Validate checks the flags.
 func (o *GraphOptions) Validate() error {
-	if o.Output != "text" && o.Output != "dot" {
-		return cli.Usagef("--output must be text or dot, not %q", o.Output)
+	switch o.Output {
+	case "text", "dot", "svg", "png":
+	default:
+		return cli.Usagef("--output must be text, dot, svg or png, not %q", o.Output)
 	}
 	return nil
 }
@@ -109,8 +116,24 @@ func (o *GraphOptions) Run(_ *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	if o.Output == "dot" {
+	switch o.Output {
+	case "dot":
 		return g.WriteDOT(o.env.Streams.Out)
+	case "svg", "png":
+		// The whole image first: nothing is written when drawing fails.
+		var b bytes.Buffer
+		draw := picture.WriteSVG
+		if o.Output == "png" {
+			draw = writePNG
+		}
+		if err := draw(&b, g.Diagram()); err != nil {
+			return fmt.Errorf("drawing the graph: %w", err)
+		}
+		_, err := o.env.Streams.Out.Write(b.Bytes())
+		return err
 	}
 	return g.WriteText(o.env.Streams.Out)
 }
+
+// writePNG draws the PNG; a variable so that a test can make it fail.
+var writePNG = picture.WritePNG

@@ -406,7 +406,7 @@ func TestLintCLI(t *testing.T) {
 		{[]string{"lint", "-o", "yaml"}, `--output must be text, json, sarif or markdown, not "yaml"`},
 		{[]string{"lint", "/nonexistent"}, "PATH /nonexistent: no such file or directory"},
 		{[]string{"lint", "a", "b"}, "accepts at most 1 arg(s)"},
-		{[]string{"graph", "-o", "svg"}, `--output must be text or dot, not "svg"`},
+		{[]string{"graph", "-o", "pdf"}, `--output must be text, dot, svg or png, not "pdf"`},
 		{[]string{"lint", "../../examples/gitops-repo", "--kubeconfig", os.DevNull, "--server", "https://127.0.0.1:1"}, "The connection to the server 127.0.0.1:1 was refused"},
 	} {
 		r := runRepo(t, "", tt.args...)

@@ -67,7 +67,7 @@ func TestCompletion(t *testing.T) {
 		{[]string{"init", "--layout", ""}, "mono\nper-team\n:4\n"},
 		{[]string{"init", "--env-strategy", ""}, "dirs\nbranches\n:4\n"},
 		{[]string{"lint", "-o", ""}, "text\njson\nsarif\nmarkdown\n:4\n"},
-		{[]string{"graph", "-o", ""}, "text\ndot\n:4\n"},
+		{[]string{"graph", "-o", ""}, "text\ndot\nsvg\npng\n:4\n"},
 		{[]string{"lint", ""}, ":16\n"},
 		{[]string{"graph", ""}, ":16\n"},
 		{[]string{"lint", "x", ""}, ":4\n"},
