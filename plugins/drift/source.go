@@ -62,7 +62,12 @@ func (o *Options) loadSources(ctx context.Context, client *cluster.Client) ([]so
 		}
 		return []source{o.filesSource(objs)}, nil
 	}
-	f := desired.NewFetcher(o.desiredOptions())
+	var f *desired.Fetcher
+	if o.fetched != nil { // a fleet run: the clusters share the fetches
+		f = o.fetched.Fetcher(o.desiredOptions())
+	} else {
+		f = desired.NewFetcher(o.desiredOptions())
+	}
 	var out []source
 	if o.Repo != "" {
 		out = append(out, f.Git(ctx, o.Repo, o.Revision, o.Path))
