@@ -16,7 +16,9 @@
 #   fleet    drift --repo … --all-contexts --parallel K
 #   fleet/4  the same with the default --parallel 4
 #
-# with the peak RSS of each drift process (/usr/bin/time). Progress goes to
+# with the peak RSS and the CPU time (user + sys) of each drift process
+# (/usr/bin/time); the sum of the single-cluster times is what checking the
+# clusters one after the other costs. Progress goes to
 # stderr; the results (Markdown) to stdout. Not a test: nothing is asserted
 # about times.
 #
@@ -112,30 +114,32 @@ for p in "${loaders[@]}"; do wait "$p" || die "loading a cluster failed: $(cat "
 say "loaded in $((SECONDS - t0)) s"
 
 # timed LABEL ARGS… — runs drift once, checks it exits 1 (drift found),
-# prints "wall rss_kB".
+# prints "wall rss_kB cpu_s".
 timed() {
 	local label=$1 rc=0
 	shift
-	/usr/bin/time -f '%e %M' -o "$tmp/time" "$tmp/drift" --kubeconfig "$tmp/fleet.kubeconfig" \
+	/usr/bin/time -f '%e %M %U %S' -o "$tmp/time" "$tmp/drift" --kubeconfig "$tmp/fleet.kubeconfig" \
 		--repo "$repo" --path manifests -o json "$@" >"$tmp/out.json" 2>"$tmp/err" || rc=$?
 	[ "$rc" -eq 1 ] || die "$label: exit $rc, want 1: $(tail -n 5 "$tmp/err")"
-	tail -n 1 "$tmp/time"
+	tail -n 1 "$tmp/time" | awk '{ printf "%s %s %.2f\n", $1, $2, $3 + $4 }'
 }
 
 results=$tmp/results
 : >"$results"
 for round in $(seq 1 "$runs"); do
 	for mode in server local; do
-		max=0 maxrss=0
+		max=0 maxrss=0 sum=0 sumcpu=0
 		for i in $(seq 1 "$k"); do
-			read -r wall rss <<<"$(timed "single c$i" --mode "$mode" --context "c$i")"
+			read -r wall rss cpu <<<"$(timed "single c$i" --mode "$mode" --context "c$i")"
 			max=$(awk -v a="$max" -v b="$wall" 'BEGIN { print (b > a) ? b : a }')
+			sum=$(awk -v a="$sum" -v b="$wall" 'BEGIN { print a + b }')
+			sumcpu=$(awk -v a="$sumcpu" -v b="$cpu" 'BEGIN { print a + b }')
 			((rss > maxrss)) && maxrss=$rss
 		done
-		read -r fk rk <<<"$(timed "fleet" --mode "$mode" --all-contexts --parallel "$k")"
-		read -r f4 r4 <<<"$(timed "fleet/4" --mode "$mode" --all-contexts)"
-		say "round $round, --mode=$mode: slowest single ${max} s (${maxrss} kB), fleet --parallel $k ${fk} s (${rk} kB), fleet --parallel 4 ${f4} s (${r4} kB)"
-		printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$mode" "$max" "$maxrss" "$fk" "$rk" "$f4" "$r4" >>"$results"
+		read -r fk rk ck <<<"$(timed "fleet" --mode "$mode" --all-contexts --parallel "$k")"
+		read -r f4 r4 c4 <<<"$(timed "fleet/4" --mode "$mode" --all-contexts)"
+		say "round $round, --mode=$mode: singles: slowest ${max} s, sum ${sum} s, ${sumcpu} s CPU, ${maxrss} kB; fleet --parallel $k ${fk} s, ${ck} s CPU, ${rk} kB; fleet --parallel 4 ${f4} s, ${c4} s CPU, ${r4} kB"
+		printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$mode" "$max" "$maxrss" "$fk" "$rk" "$f4" "$r4" "$sum" "$sumcpu" "$ck" "$c4" >>"$results"
 	done
 done
 
@@ -146,10 +150,11 @@ echo "\`hack/bench-fleet.sh $k $n\`: $k control planes started at once (ready in
 	"$(nproc) CPUs, $(awk '/MemTotal/ { printf "%.0f GB", $2 / 1048576 }' /proc/meminfo) RAM," \
 	"load average $(cut -d' ' -f1-3 /proc/loadavg) at the end; $runs rounds."
 echo
-echo "| round | mode | slowest single cluster | fleet, --parallel $k | ratio | fleet, --parallel 4 | ratio | peak RSS: single / fleet $k / fleet 4 |"
-echo "|---|---|---|---|---|---|---|---|"
-while IFS=$'\t' read -r round mode max maxrss fk rk f4 r4; do
-	awk -v r="$round" -v m="$mode" -v s="$max" -v fk="$fk" -v f4="$f4" -v rs="$maxrss" -v rk="$rk" -v r4="$r4" -v k="$k" 'BEGIN {
-		printf "| %s | %s | %.2f s | %.2f s | %.2f× | %.2f s | %.2f× | %.0f / %.0f / %.0f MB |\n",
-			r, m, s, fk, fk / s, f4, f4 / s, rs / 1024, rk / 1024, r4 / 1024 }'
+echo "| round | mode | single: slowest / sum of $k | fleet, --parallel $k | ÷ slowest | fleet, --parallel 4 | ÷ slowest | drift CPU: $k singles / fleet $k / fleet 4 | peak RSS: single / fleet $k / fleet 4 |"
+echo "|---|---|---|---|---|---|---|---|---|"
+while IFS=$'\t' read -r round mode max maxrss fk rk f4 r4 sum sumcpu ck c4; do
+	awk -v r="$round" -v m="$mode" -v s="$max" -v fk="$fk" -v f4="$f4" -v rs="$maxrss" -v rk="$rk" -v r4="$r4" \
+		-v sum="$sum" -v sc="$sumcpu" -v ck="$ck" -v c4="$c4" 'BEGIN {
+		printf "| %s | %s | %.2f / %.2f s | %.2f s | %.2f× | %.2f s | %.2f× | %.2f / %.2f / %.2f s | %.0f / %.0f / %.0f MB |\n",
+			r, m, s, sum, fk, fk / s, f4, f4 / s, sc, ck, c4, rs / 1024, rk / 1024, r4 / 1024 }'
 done <"$results"
