@@ -13,11 +13,6 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/ocisource"
 )
 
-type pulled struct {
-	art *ocisource.Artifact
-	err error
-}
-
 // operatorOCI fetches and renders a Flux Kustomization whose source is an
 // OCIRepository: the artifact is pulled as source-controller pulls it (or
 // read from the directory or registry --repo-override names) and the
@@ -98,12 +93,7 @@ func (f *Fetcher) pull(ctx context.Context, spec ocisource.Spec) (*ocisource.Art
 		ignore = *spec.Ignore
 	}
 	key := fmt.Sprintf("%s\x00%+v\x00%+v\x00%v\x00%s\x00%s\x00%s", spec.URL, spec.Ref, spec.LayerSelector, spec.Insecure, spec.Provider, ignore, spec.DockerConfigJSON)
-	if p, ok := f.ociArtifacts[key]; ok {
-		return p.art, p.err
-	}
-	art, err := ocisource.Pull(ctx, spec)
-	f.ociArtifacts[key] = &pulled{art, err}
-	return art, err
+	return f.cache.pull(ctx, key, spec)
 }
 
 // ociRefLabel says which artifact spec.ref asks for, as source-controller

@@ -128,9 +128,11 @@ func ReadFiles(ctx context.Context, opts manifest.Options) ([]compare.Desired, [
 // Fetcher reads Git and operator sources, fetching each repository and
 // revision once. Close removes its checkouts.
 type Fetcher struct {
-	opts         Options
-	checkouts    map[string]*fetched
-	ociArtifacts map[string]*pulled
+	opts Options
+	// cache holds the checkouts and OCI artifacts: the Fetcher's own, or
+	// one shared with other Fetchers (Cache.Fetcher).
+	cache    *Cache
+	ownCache bool
 	// artifacts holds the Flux artifacts built from checkouts, by kind,
 	// namespace, name and revision.
 	artifacts map[string]*built
@@ -143,34 +145,27 @@ type built struct {
 	err      error
 }
 
-type fetched struct {
-	co  *gitsource.Checkout
-	err error
-}
-
-// NewFetcher returns a Fetcher whose sources start from opts.
+// NewFetcher returns a Fetcher whose sources start from opts, with a
+// Cache of its own. A Fetcher is used by one goroutine at a time (its
+// Cache may be shared).
 func NewFetcher(opts Options) *Fetcher {
-	return &Fetcher{opts: opts, checkouts: map[string]*fetched{}, artifacts: map[string]*built{}, ociArtifacts: map[string]*pulled{}}
+	f := NewCache().Fetcher(opts)
+	f.ownCache = true
+	return f
 }
 
-// Close removes every checkout fetched so far.
+// Close removes every checkout fetched so far (with a shared Cache, only
+// the artifacts this Fetcher built: the Cache's owner closes it).
 func (f *Fetcher) Close() {
-	for _, c := range f.checkouts {
-		if c.co != nil {
-			_ = c.co.Close()
-		}
-	}
-	f.checkouts = map[string]*fetched{}
 	for _, b := range f.artifacts {
 		if b.dir != "" {
 			_ = os.RemoveAll(b.dir)
 		}
 	}
 	f.artifacts = map[string]*built{}
-	for _, p := range f.ociArtifacts {
-		_ = p.art.Close()
+	if f.ownCache {
+		f.cache.Close()
 	}
-	f.ociArtifacts = map[string]*pulled{}
 }
 
 // fetch checks out url at revision (the whole repository: paths are
@@ -178,16 +173,12 @@ func (f *Fetcher) Close() {
 func (f *Fetcher) fetch(ctx context.Context, url, revision string) (*gitsource.Checkout, error) {
 	local := OverrideURL(f.opts.RepoOverrides, url)
 	key := local + "\x00" + revision
-	if c, ok := f.checkouts[key]; ok {
-		return c.co, c.err
-	}
 	// A local clone standing in for the repository may have the branch
 	// only as a remote-tracking one.
-	co, err := gitsource.Fetch(ctx, gitsource.Spec{URL: local, Revision: revision, RemoteTracking: local != url})
+	co, err := f.cache.checkout(ctx, key, gitsource.Spec{URL: local, Revision: revision, RemoteTracking: local != url})
 	if err != nil && local != url {
 		err = fmt.Errorf("%w (%s overridden by --repo-override)", err, gitsource.RedactURL(url))
 	}
-	f.checkouts[key] = &fetched{co, err}
 	return co, err
 }
 

@@ -18,6 +18,7 @@ import (
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/cluster"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/compare"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/desired"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/fleet"
 	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/cli"
 )
@@ -41,6 +42,10 @@ type FleetFlags struct {
 	// --parallel or --context-timeout was given.
 	contexts   []string
 	fleetTuned bool
+	// fetched holds the checkouts and OCI artifacts of a fleet run, shared
+	// by every cluster's sources: each repository and revision is fetched
+	// once per run, not once per cluster.
+	fetched *desired.Cache
 }
 
 // addFleetFlags registers --contexts, --all-contexts, --parallel and
@@ -137,6 +142,10 @@ func (o *Options) runFleet(ctx context.Context) error {
 		}
 	}
 	label := o.sourceLabel()
+	// Removed after the checks are drained (deferred calls run last
+	// first).
+	o.fetched = desired.NewCache()
+	defer o.fetched.Close()
 	// The clusters are checked concurrently and the loaders write their
 	// notes to stderr: one writer, one write at a time.
 	o.Streams.ErrOut = &lockedWriter{w: o.Streams.ErrOut}

@@ -64,7 +64,12 @@ func (o *Options) loadSources(ctx context.Context, client *cluster.Client) ([]so
 	}
 	dopts := o.desiredOptions()
 	dopts.Helm = helmRenderer(client)
-	f := desired.NewFetcher(dopts)
+	var f *desired.Fetcher
+	if o.fetched != nil { // a fleet run: the clusters share the fetches
+		f = o.fetched.Fetcher(dopts)
+	} else {
+		f = desired.NewFetcher(dopts)
+	}
 	var out []source
 	if o.Repo != "" {
 		out = append(out, f.Git(ctx, o.Repo, o.Revision, o.Path))

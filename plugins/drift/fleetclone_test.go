@@ -1,0 +1,154 @@
+package drift
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/cgi"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/cli"
+	"github.com/kubectl-gitops/kubectl-gitops/test/controlplane"
+)
+
+// countingGitServer serves base over HTTP with git http-backend, counting
+// the connections of git clients that read from it: every `git fetch`
+// (and `git ls-remote`) starts with one GET of info/refs for
+// git-upload-pack, then POSTs as many requests as the protocol needs.
+type countingGitServer struct {
+	URL     string
+	fetches atomic.Int64
+}
+
+func serveCountingGit(t *testing.T, base string) *countingGitServer {
+	t.Helper()
+	execPath := gitRun(t, base, "--exec-path")
+	backend := &cgi.Handler{
+		Path: filepath.Join(execPath, "git-http-backend"),
+		Env:  append([]string{"GIT_PROJECT_ROOT=" + base, "GIT_HTTP_EXPORT_ALL=1"}, gitEnv...),
+	}
+	s := &countingGitServer{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/info/refs") && r.URL.Query().Get("service") == "git-upload-pack" {
+			s.fetches.Add(1)
+		}
+		backend.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	s.URL = srv.URL
+	return s
+}
+
+// TestFleetFetchesOncePerRun: three real control planes, each with a Flux
+// GitRepository + Kustomization following main of one repository, and
+// --repo naming the same repository and revision. A fleet run over the
+// three fetches the repository once, as a run against one of them does,
+// not once per cluster; every cell is compared (none an error) and no
+// clone is left behind. (A URL with credentials is another key: sources
+// share a fetch only when they would fetch with the same credentials.)
+func TestFleetFetchesOncePerRun(t *testing.T) {
+	one := controlplane.ForTest(t)
+	cps := map[string]*controlplane.ControlPlane{"one": one}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	var startErr error
+	for _, name := range []string{"two", "three"} {
+		wg.Go(func() {
+			cp, err := controlplane.Start(t.Context(), controlplane.Options{CRDs: true})
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				startErr = err
+				return
+			}
+			cps[name] = cp
+		})
+	}
+	wg.Wait()
+	for _, cp := range cps {
+		if cp != one {
+			t.Cleanup(func() { _ = cp.Stop() })
+		}
+	}
+	if startErr != nil {
+		t.Fatalf("starting the fleet's control planes: %v", startErr)
+	}
+	kubeconfig := mergeKubeconfigs(t, cps)
+
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp) // every clone goes here: none may stay
+	for _, kv := range gitEnv {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	repo := newFleetRepo(t)
+	git := serveCountingGit(t, repo.base)
+	repoURL := git.URL + "/fleet.git"
+
+	for _, cp := range cps {
+		kubectl(t, cp, "", "create", "namespace", "fleet-t")
+		kubectl(t, cp, `apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: fleet, namespace: fleet-t}
+spec: {interval: 1m, url: "`+repoURL+`", ref: {branch: main}}
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: apps, namespace: fleet-t}
+spec:
+  interval: 10m
+  prune: true
+  path: ./flux/apps
+  targetNamespace: fleet-t
+  sourceRef: {kind: GitRepository, name: fleet}
+`, "apply", "-f", "-")
+	}
+
+	args := []string{"--repo", repoURL, "--revision", "main", "--path", "kustomized",
+		"--flux-kustomization", "fleet-t/apps", "-o", "json"}
+	type cell struct {
+		Source, Cluster, State, Error string
+	}
+	run := func(contexts string) (int64, []cell) {
+		t.Helper()
+		before := git.fetches.Load()
+		r := runDriftKubeconfig(t, kubeconfig, append(args, "--contexts", contexts)...)
+		fetches := git.fetches.Load() - before
+		if r.code == cli.ExitError {
+			t.Errorf("--contexts %s: exit %d\n%s%s", contexts, r.code, r.stdout, r.stderr)
+		}
+		var rep struct {
+			Kind  string `json:"kind"`
+			Cells []cell `json:"cells"`
+		}
+		if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil || rep.Kind != FleetReportKind {
+			t.Fatalf("--contexts %s: not a fleet report (%v):\n%s", contexts, err, r.stdout)
+		}
+		for _, c := range rep.Cells {
+			if c.State == "error" || c.State == "skipped" {
+				t.Errorf("--contexts %s: cell %+v was not compared", contexts, c)
+			}
+		}
+		assertNoCheckouts(t, tmp)
+		return fetches, rep.Cells
+	}
+
+	single, cells := run("one")
+	if len(cells) != 2 {
+		t.Fatalf("one cluster: %d cells, want 2 (--repo and the Kustomization): %+v", len(cells), cells)
+	}
+	if single != 1 {
+		t.Errorf("one cluster: the repository was fetched %d times, want 1 (--repo and the GitRepository follow the same branch)", single)
+	}
+	fleet, cells := run("one,two,three")
+	if len(cells) != 6 {
+		t.Fatalf("three clusters: %d cells, want 6: %+v", len(cells), cells)
+	}
+	if fleet != single {
+		t.Errorf("three clusters: the repository was fetched %d times, want %d, as for one cluster", fleet, single)
+	}
+}
