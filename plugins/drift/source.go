@@ -64,6 +64,11 @@ func (o *Options) loadSources(ctx context.Context, client *cluster.Client) ([]so
 	}
 	dopts := o.desiredOptions()
 	dopts.Helm = helmRenderer(client)
+	charts, err := newChartFetcher(client, o.RepoOverrides)
+	if err != nil {
+		return nil, err
+	}
+	dopts.Charts = charts
 	f := desired.NewFetcher(dopts)
 	var out []source
 	if o.Repo != "" {
