@@ -221,10 +221,12 @@ func helmWithSources(ctx context.Context, r cluster.Reader, hr *unstructured.Uns
 			return problem(err)
 		}
 		setGitRepository(s, repo)
-	case "HelmRepository":
-		src, _ = get(schema.GroupVersionKind{Group: "source.toolkit.fluxcd.io", Version: "v1", Kind: "HelmRepository"}, h.Chart.SourceNamespace, h.Chart.SourceName)
-	case "OCIRepository":
-		src, _ = get(schema.GroupVersionKind{Group: "source.toolkit.fluxcd.io", Version: "v1", Kind: "OCIRepository"}, h.Chart.SourceNamespace, h.Chart.SourceName)
+	case "HelmRepository", "OCIRepository":
+		var err error
+		src, err = get(schema.GroupVersionKind{Group: "source.toolkit.fluxcd.io", Version: "v1", Kind: h.Chart.SourceKind}, h.Chart.SourceNamespace, h.Chart.SourceName)
+		if err != nil {
+			return problem(err)
+		}
 	default:
 		setUnsupported(s, fmt.Sprintf("charts from a %s", h.Chart.SourceKind))
 		return s, nil
