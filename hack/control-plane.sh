@@ -30,7 +30,7 @@ argocd_files=(manifests/crds/application-crd.yaml manifests/crds/appproject-crd.
 kustomize_controller_module=github.com/fluxcd/kustomize-controller@v1.9.6
 kustomize_controller_files=(config/crd/bases/kustomize.toolkit.fluxcd.io_kustomizations.yaml)
 source_controller_module=github.com/fluxcd/source-controller@v1.9.6
-source_controller_files=(config/crd/bases/source.toolkit.fluxcd.io_gitrepositories.yaml config/crd/bases/source.toolkit.fluxcd.io_externalartifacts.yaml config/crd/bases/source.toolkit.fluxcd.io_ocirepositories.yaml)
+source_controller_files=(config/crd/bases/source.toolkit.fluxcd.io_gitrepositories.yaml config/crd/bases/source.toolkit.fluxcd.io_externalartifacts.yaml config/crd/bases/source.toolkit.fluxcd.io_ocirepositories.yaml config/crd/bases/source.toolkit.fluxcd.io_helmrepositories.yaml config/crd/bases/source.toolkit.fluxcd.io_helmcharts.yaml)
 # helm-controller: the proxy serves v1.4.0 and refuses the v1.5+ main-module zips.
 helm_controller_module=github.com/fluxcd/helm-controller@v1.4.0
 helm_controller_files=(config/crd/bases/helm.toolkit.fluxcd.io_helmreleases.yaml)

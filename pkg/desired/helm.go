@@ -41,6 +41,10 @@ type ChartRef struct {
 	Chart, Version string
 	// OCIRef is an OCIRepository's spec.ref (tag, semver, digest).
 	OCIRef map[string]string
+	// Insecure allows plain http to a registry (spec.insecure);
+	// PassCredentials sends the credentials to chart URLs on other hosts
+	// (HelmRepository spec.passCredentials).
+	Insecure, PassCredentials bool
 }
 
 // ChartFetcher fetches charts from chart repositories (pkg/chartsource).
@@ -94,7 +98,8 @@ func (f *Fetcher) helmRelease(ctx context.Context, s Source, op *gitopsapi.Sourc
 			return skipError(s, fmt.Errorf("%s: fetching not available yet", what))
 		}
 		ref := ChartRef{SourceKind: h.Chart.SourceKind, SourceNamespace: h.Chart.SourceNamespace, SourceName: h.Chart.SourceName,
-			URL: h.Chart.URL, Type: h.Chart.Type, Chart: h.Chart.Chart, Version: h.Chart.Version, OCIRef: h.Chart.OCIRef}
+			URL: h.Chart.URL, Type: h.Chart.Type, Chart: h.Chart.Chart, Version: h.Chart.Version, OCIRef: h.Chart.OCIRef,
+			Insecure: h.Chart.Insecure, PassCredentials: h.Chart.PassCredentials}
 		path, digest, err := f.opts.Charts.Fetch(ctx, ref)
 		if err != nil {
 			return skipError(s, fmt.Errorf("%s: %w", what, err))

@@ -99,6 +99,9 @@ type HelmChartRef struct {
 	Type string
 	// OCIRef is an OCIRepository's spec.ref (tag, semver, digest).
 	OCIRef map[string]string
+	// Insecure is the source's spec.insecure (plain http to a registry);
+	// PassCredentials a HelmRepository's spec.passCredentials.
+	Insecure, PassCredentials bool
 }
 
 // ValuesReference is a spec.valuesFrom entry and the data it names.
@@ -218,10 +221,12 @@ func helmWithSources(ctx context.Context, r cluster.Reader, hr *unstructured.Uns
 			return problem(err)
 		}
 		setGitRepository(s, repo)
-	case "HelmRepository":
-		src, _ = get(schema.GroupVersionKind{Group: "source.toolkit.fluxcd.io", Version: "v1", Kind: "HelmRepository"}, h.Chart.SourceNamespace, h.Chart.SourceName)
-	case "OCIRepository":
-		src, _ = get(schema.GroupVersionKind{Group: "source.toolkit.fluxcd.io", Version: "v1", Kind: "OCIRepository"}, h.Chart.SourceNamespace, h.Chart.SourceName)
+	case "HelmRepository", "OCIRepository":
+		var err error
+		src, err = get(schema.GroupVersionKind{Group: "source.toolkit.fluxcd.io", Version: "v1", Kind: h.Chart.SourceKind}, h.Chart.SourceNamespace, h.Chart.SourceName)
+		if err != nil {
+			return problem(err)
+		}
 	default:
 		setUnsupported(s, fmt.Sprintf("charts from a %s", h.Chart.SourceKind))
 		return s, nil
@@ -229,6 +234,7 @@ func helmWithSources(ctx context.Context, r cluster.Reader, hr *unstructured.Uns
 	if src != nil {
 		h.Chart.URL = gitsource.RedactURL(str(src.Object, "spec", "url"))
 		h.Chart.Type = str(src.Object, "spec", "type")
+		h.Chart.Insecure, h.Chart.PassCredentials = boolean(src.Object, "spec", "insecure"), boolean(src.Object, "spec", "passCredentials")
 		if ref := mapOf(mapOf(src.Object, "spec"), "ref"); ref != nil {
 			h.Chart.OCIRef = stringMap(ref)
 		}

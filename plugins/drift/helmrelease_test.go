@@ -35,6 +35,14 @@ const helmCanary = "canary-s3cr3t-7f3a-helm"
 // returns the manifest the release record stores.
 func helmControllerApply(t *testing.T, cp *controlplane.ControlPlane, release, relNS, hrNS, hrName string, values map[string]any) string {
 	t.Helper()
+	return helmControllerApplyChart(t, cp, helmChartFixture, "crds/widgets.webapp.example.org.yaml", release, relNS, hrNS, hrName, values)
+}
+
+// helmControllerApplyChart is helmControllerApply for the chart at chart
+// (a directory or archive); crdFile ("" for none) is the CRD of the
+// chart's directory created apart.
+func helmControllerApplyChart(t *testing.T, cp *controlplane.ControlPlane, chart, crdFile, release, relNS, hrNS, hrName string, values map[string]any) string {
+	t.Helper()
 	helm := peertools.Require(t, peertools.Helm, "helm")
 	var ver struct {
 		ServerVersion struct{ GitVersion string } `json:"serverVersion"`
@@ -48,7 +56,7 @@ func helmControllerApply(t *testing.T, cp *controlplane.ControlPlane, release, r
 		t.Fatal(err)
 	}
 	home := t.TempDir()
-	cmd := exec.Command(helm, "template", release, helmChartFixture, "-n", relNS, "-f", vf, "--kube-version", ver.ServerVersion.GitVersion, "--api-versions", "policy/v1/PodDisruptionBudget")
+	cmd := exec.Command(helm, "template", release, chart, "-n", relNS, "-f", vf, "--kube-version", ver.ServerVersion.GitVersion, "--api-versions", "policy/v1/PodDisruptionBudget")
 	cmd.Env = append(os.Environ(), "HELM_CONFIG_HOME="+home, "HELM_CACHE_HOME="+home, "HELM_DATA_HOME="+home)
 	out, err := cmd.Output()
 	if err != nil {
@@ -89,7 +97,10 @@ func helmControllerApply(t *testing.T, cp *controlplane.ControlPlane, release, r
 		apply.WriteString("---\n" + string(b))
 	}
 	kubectl(t, cp, apply.String(), "create", "-n", relNS, "--field-manager=helm-controller", "-f", "-")
-	crd, err := os.ReadFile(filepath.Join(helmChartFixture, "crds/widgets.webapp.example.org.yaml"))
+	if crdFile == "" {
+		return manifest.String()
+	}
+	crd, err := os.ReadFile(filepath.Join(chart, crdFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -321,7 +332,7 @@ spec:
 		kubectl(t, cp, "", "patch", "-n", hrNS, "helmrelease/web", "--type=json", "-p", `[{"op":"replace","path":"/spec/chart/spec/sourceRef","value":{"kind":"HelmRepository","name":"charts"}}]`)
 		r = runDrift(t, cp, append(args, "-o", "json")...)
 		s = parseSources(t, r)
-		if r.code != cli.ExitError || len(s.Sources) != 1 || s.Sources[0].Status != "error" || !strings.Contains(s.Sources[0].Reason, "chart from HelmRepository "+hrNS+"/charts: fetching not available yet") {
+		if r.code != cli.ExitError || len(s.Sources) != 1 || s.Sources[0].Status != "error" || !strings.Contains(s.Sources[0].Reason, "HelmRepository "+hrNS+"/charts") {
 			t.Errorf("HelmRepository: exit %d, sources %v\nstderr: %s", r.code, driftBySource(s), r.stderr)
 		}
 	})

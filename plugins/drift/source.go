@@ -64,6 +64,11 @@ func (o *Options) loadSources(ctx context.Context, client *cluster.Client) ([]so
 	}
 	dopts := o.desiredOptions()
 	dopts.Helm = helmRenderer(client)
+	charts, err := newChartFetcher(client, o.RepoOverrides)
+	if err != nil {
+		return nil, err
+	}
+	dopts.Charts = charts
 	var f *desired.Fetcher
 	if o.fetched != nil { // a fleet run: the clusters share the fetches
 		f = o.fetched.Fetcher(dopts)

@@ -48,7 +48,7 @@ func (o *Options) validateSources() error {
 	case o.AppliedRevision && len(o.ArgoApps)+len(o.FluxKustomizations)+len(o.FluxHelmReleases) == 0 && !o.AllArgoApps && !o.AllFlux:
 		return cli.Usagef("--applied-revision needs Argo CD or Flux sources")
 	case len(o.RepoOverrides) > 0 && !o.sourceMode():
-		return cli.Usagef("--repo-override needs --repo, --argocd-app or --flux-kustomization sources")
+		return cli.Usagef("--repo-override needs --repo, --argocd-app, --all-argocd-apps, --flux-kustomization, --flux-helmrelease or --all-flux sources")
 	}
 	return nil
 }

@@ -250,6 +250,7 @@ func TestCRDsInstalled(t *testing.T) {
 		"applications.argoproj.io", "appprojects.argoproj.io",
 		"kustomizations.kustomize.toolkit.fluxcd.io", "gitrepositories.source.toolkit.fluxcd.io", "externalartifacts.source.toolkit.fluxcd.io",
 		"helmreleases.helm.toolkit.fluxcd.io", "sealedsecrets.bitnami.com", "ocirepositories.source.toolkit.fluxcd.io",
+		"helmrepositories.source.toolkit.fluxcd.io", "helmcharts.source.toolkit.fluxcd.io",
 	} {
 		if _, err := dyn.Resource(crdGVR).Get(t.Context(), name, metav1.GetOptions{}); err != nil {
 			t.Errorf("CRD %s: %v", name, err)

@@ -1,0 +1,127 @@
+package drift
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/chartsource"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/cluster"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/desired"
+)
+
+// chartFetcher fetches the charts of HelmReleases whose chart comes from a
+// HelmRepository or an OCIRepository (pkg/chartsource), for pkg/desired.
+type chartFetcher struct {
+	f *chartsource.Fetcher
+}
+
+// newChartFetcher returns the chart fetcher of a drift run: --repo-override
+// maps repository URLs (to another URL or a local directory), and the
+// basic-auth Secret a source's spec.secretRef names is read from the
+// cluster through r, only for a URL that is not overridden.
+func newChartFetcher(r cluster.Reader, overrides []string) (desired.ChartFetcher, error) {
+	var override func(string) string
+	if len(overrides) > 0 {
+		override = func(url string) string { return desired.OverrideURL(overrides, url) }
+	}
+	f, err := chartsource.New(chartsource.Options{Override: override, Credentials: chartCredentials(r)})
+	if err != nil {
+		return nil, fmt.Errorf("preparing the chart fetcher: %w", err)
+	}
+	return chartFetcher{f: f}, nil
+}
+
+// Fetch implements desired.ChartFetcher.
+func (c chartFetcher) Fetch(ctx context.Context, ref desired.ChartRef) (path, digest string, err error) {
+	return c.f.Fetch(ctx, chartRef(ref))
+}
+
+// chartRef is ref as pkg/chartsource takes it.
+func chartRef(ref desired.ChartRef) chartsource.ChartRef {
+	out := chartsource.ChartRef{
+		RepoURL: ref.URL, Type: ref.Type, Chart: ref.Chart, Version: ref.Version,
+		SourceKind: ref.SourceKind, SourceNamespace: ref.SourceNamespace, SourceName: ref.SourceName,
+		Insecure: ref.Insecure, PassCredentials: ref.PassCredentials,
+	}
+	if ref.SourceKind == "OCIRepository" {
+		// The OCIRepository's URL names the chart; its spec.ref the
+		// version.
+		out.Chart, out.Version = "", ""
+		out.Tag, out.Semver, out.Digest = ref.OCIRef["tag"], ref.OCIRef["semver"], ref.OCIRef["digest"]
+	}
+	return out
+}
+
+// chartSourceGVKs are the kinds whose spec.secretRef may hold chart
+// repository credentials.
+var chartSourceGVKs = map[string]schema.GroupVersionKind{
+	"HelmRepository": {Group: "source.toolkit.fluxcd.io", Version: "v1", Kind: "HelmRepository"},
+	"OCIRepository":  {Group: "source.toolkit.fluxcd.io", Version: "v1", Kind: "OCIRepository"},
+}
+
+// chartCredentials reads the username and password of the Secret a
+// HelmRepository's (or OCIRepository's) spec.secretRef names, as
+// source-controller does for basic auth. A source without a secretRef, or
+// whose Secret holds no username, has none.
+func chartCredentials(r cluster.Reader) chartsource.CredentialsFunc {
+	return func(ctx context.Context, kind, namespace, name string) (*chartsource.BasicAuth, error) {
+		gvk, ok := chartSourceGVKs[kind]
+		if !ok {
+			return nil, nil
+		}
+		src, err := getObject(ctx, r, gvk, namespace, name)
+		if err != nil {
+			return nil, err
+		}
+		secretName, _, _ := unstructured.NestedString(src.Object, "spec", "secretRef", "name")
+		if secretName == "" {
+			return nil, nil
+		}
+		sec, err := getObject(ctx, r, schema.GroupVersionKind{Version: "v1", Kind: "Secret"}, namespace, secretName)
+		if err != nil {
+			return nil, err
+		}
+		user, err := secretKey(sec, "username")
+		if err != nil {
+			return nil, err
+		}
+		if user == "" {
+			return nil, nil
+		}
+		pass, err := secretKey(sec, "password")
+		if err != nil {
+			return nil, err
+		}
+		return &chartsource.BasicAuth{Username: user, Password: pass}, nil
+	}
+}
+
+func getObject(ctx context.Context, r cluster.Reader, gvk schema.GroupVersionKind, namespace, name string) (*unstructured.Unstructured, error) {
+	m, err := r.Mapping(ctx, gvk)
+	if err != nil {
+		return nil, fmt.Errorf("resolving %s: %w", gvk.Kind, err)
+	}
+	obj, err := r.Get(ctx, m, namespace, name)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s %s/%s: %w", gvk.Kind, namespace, name, err)
+	}
+	return obj, nil
+}
+
+// secretKey decodes one key of a Secret's data; an error never holds the
+// value.
+func secretKey(sec *unstructured.Unstructured, key string) (string, error) {
+	enc, _, _ := unstructured.NestedString(sec.Object, "data", key)
+	if enc == "" {
+		return "", nil
+	}
+	dec, err := base64.StdEncoding.DecodeString(enc)
+	if err != nil {
+		return "", fmt.Errorf("secret %s/%s: key %s is not base64", sec.GetNamespace(), sec.GetName(), key)
+	}
+	return string(dec), nil
+}
