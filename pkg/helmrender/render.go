@@ -5,15 +5,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
+	"slices"
 	"sort"
 	"strings"
 
-	"helm.sh/helm/v4/pkg/action"
-	ci "helm.sh/helm/v4/pkg/chart"
 	"helm.sh/helm/v4/pkg/chart/common"
+	"helm.sh/helm/v4/pkg/chart/common/util"
 	chart "helm.sh/helm/v4/pkg/chart/v2"
 	"helm.sh/helm/v4/pkg/chart/v2/loader"
+	chartutil "helm.sh/helm/v4/pkg/chart/v2/util"
+	"helm.sh/helm/v4/pkg/engine"
 	release "helm.sh/helm/v4/pkg/release/v1"
 	releaseutil "helm.sh/helm/v4/pkg/release/v1/util"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -102,50 +103,32 @@ func Render(ctx context.Context, rel Release) (*Result, error) {
 	if ch.Metadata.Type != "" && ch.Metadata.Type != "application" {
 		return nil, fmt.Errorf("chart %s: %s charts are not installable", ch.Name(), ch.Metadata.Type)
 	}
-	if deps := ch.Metadata.Dependencies; len(deps) > 0 {
-		req := make([]ci.Dependency, 0, len(deps))
-		for _, d := range deps {
-			req = append(req, d)
-		}
-		if err := action.CheckDependencies(ch, req); err != nil {
-			return nil, fmt.Errorf("chart %s: %w", ch.Name(), err)
-		}
+	if err := checkDependencies(ch); err != nil {
+		return nil, fmt.Errorf("chart %s: %w", ch.Name(), err)
 	}
 	if rel.ChartValues != nil {
 		ch.Values = rel.ChartValues
 	}
-	cfg := action.NewConfiguration(action.ConfigurationSetLogger(slog.DiscardHandler))
-	inst := action.NewInstall(cfg)
-	inst.DryRunStrategy = action.DryRunClient
-	inst.ReleaseName, inst.Namespace = rel.Name, rel.Namespace
-	inst.Replace = true
-	inst.IncludeCRDs = false
+	var kv *common.KubeVersion
 	if rel.Capabilities.KubeVersion != "" {
-		kv, err := common.ParseKubeVersion(rel.Capabilities.KubeVersion)
-		if err != nil {
+		if kv, err = common.ParseKubeVersion(rel.Capabilities.KubeVersion); err != nil {
 			return nil, fmt.Errorf("kube version %q: %w", rel.Capabilities.KubeVersion, err)
 		}
-		inst.KubeVersion = kv
 	}
-	inst.APIVersions = common.VersionSet(rel.Capabilities.APIVersions)
 	vals := rel.Values
 	if vals == nil {
 		vals = map[string]any{}
 	}
-	ri, err := inst.RunWithContext(ctx, ch, vals)
+	manifest, hooks, err := renderChart(ctx, ch, rel.Name, rel.Namespace, kv, rel.Capabilities.APIVersions, vals)
 	if err != nil {
 		return nil, fmt.Errorf("rendering chart %s: %w", ch.Name(), err)
 	}
-	r, ok := ri.(*release.Release)
-	if !ok {
-		return nil, fmt.Errorf("rendering chart %s: unexpected release type %T", ch.Name(), ri)
-	}
 	res := &Result{Chart: ch.Name(), Version: ch.Metadata.Version}
-	for _, h := range r.Hooks {
+	for _, h := range hooks {
 		res.Hooks = append(res.Hooks, h.Path)
 	}
 	sort.Strings(res.Hooks)
-	objs, err := parseManifest(r.Manifest)
+	objs, err := parseManifest(manifest)
 	if err != nil {
 		return nil, fmt.Errorf("rendering chart %s: %w", ch.Name(), err)
 	}
@@ -175,6 +158,86 @@ func Render(ctx context.Context, rel Release) (*Result, error) {
 	}
 	res.Objects = objs
 	return res, nil
+}
+
+// renderChart renders ch as the Helm SDK's install action does in
+// client-only dry-run (`helm template`; action.Install.RunWithContext and
+// Configuration.renderResources of helm v4.3.2, without IncludeCRDs,
+// post-renderer, output directory or notes), step for step and with the
+// same errors, through the packages beneath the action: the action links
+// pkg/kube (kubectl, cli-utils, controller-runtime), the registry client
+// (oras), storage and getters, which a render never uses but every start
+// of the binary initialises (docs/architecture.md). It returns the
+// release manifest (documents headed by "# Source: <template>", in
+// Helm's install order) and the hooks left out of it. Templates see
+// .Capabilities from data and lookup finds nothing, as in client-only
+// mode.
+func renderChart(ctx context.Context, ch *chart.Chart, name, namespace string, kubeVersion *common.KubeVersion, apiVersions []string, vals map[string]any) (string, []*release.Hook, error) {
+	// Install.availableName: in dry-run only the name is checked.
+	if err := chartutil.ValidateReleaseName(name); err != nil {
+		return "", nil, fmt.Errorf("release name check failed: %w", fmt.Errorf("release name %q: %w", name, err))
+	}
+	if err := chartutil.ProcessDependencies(ch, vals); err != nil {
+		return "", nil, fmt.Errorf("chart dependencies processing failed: %w", err)
+	}
+	// Client-only capabilities: Helm's defaults, the kube version and the
+	// API versions given (a fresh slice: the defaults are shared).
+	caps := common.DefaultCapabilities.Copy()
+	if kubeVersion != nil {
+		caps.KubeVersion = *kubeVersion
+	}
+	caps.APIVersions = append(slices.Clone(caps.APIVersions), apiVersions...)
+	options := common.ReleaseOptions{Name: name, Namespace: namespace, Revision: 1, IsInstall: true}
+	values, err := util.ToRenderValuesWithSchemaValidation(ch, vals, options, caps, false)
+	if err != nil {
+		return "", nil, err
+	}
+	// Configuration.renderResources.
+	if ch.Metadata.KubeVersion != "" && !chartutil.IsCompatibleRange(ch.Metadata.KubeVersion, caps.KubeVersion.String()) {
+		return "", nil, fmt.Errorf("chart requires kubeVersion: %s which is incompatible with Kubernetes %s", ch.Metadata.KubeVersion, caps.KubeVersion.Version)
+	}
+	var e engine.Engine // no REST config: lookup returns nothing
+	files, err := e.RenderWithContext(ctx, ch, values)
+	if err != nil {
+		return "", nil, err
+	}
+	for k := range files {
+		if strings.HasSuffix(k, "NOTES.txt") {
+			delete(files, k)
+		}
+	}
+	hooks, manifests, err := releaseutil.SortManifests(files, nil, releaseutil.InstallOrder)
+	if err != nil {
+		return "", nil, err
+	}
+	var b strings.Builder
+	for _, m := range manifests {
+		fmt.Fprintf(&b, "---\n# Source: %s\n%s\n", m.Name, m.Content)
+	}
+	return b.String(), hooks, nil
+}
+
+// checkDependencies fails when a dependency of Chart.yaml is missing from
+// charts/ (the Helm SDK's action.CheckDependencies, as helm-controller
+// calls it before installing).
+func checkDependencies(ch *chart.Chart) error {
+	var missing []string
+	for _, d := range ch.Metadata.Dependencies {
+		found := false
+		for _, sub := range ch.Dependencies() {
+			if sub.Name() == d.Name {
+				found = true
+				break
+			}
+		}
+		if !found {
+			missing = append(missing, d.Name)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("found in Chart.yaml, but missing in charts/ directory: %s", strings.Join(missing, ", "))
+	}
+	return nil
 }
 
 // parseManifest reads a release manifest: documents headed by Helm's
