@@ -134,3 +134,33 @@ func schemaGV(group, version string) string {
 	}
 	return group + "/" + version
 }
+
+// render builds op's objects from the checkout root: an Argo CD chart path
+// (gitopsapi.ArgoHelmChart) with the injected HelmRenderer, as Argo CD's
+// repo-server runs helm template, its hooks left out; anything else with
+// gitopsapi.Render. The values to mask go on s.
+func (f *Fetcher) render(ctx context.Context, s *Source, op *gitopsapi.Source, root string) (*manifest.Set, error) {
+	if !gitopsapi.ArgoHelmChart(op, root) {
+		return gitopsapi.Render(ctx, op, root)
+	}
+	if op.ArgoHelm != nil {
+		s.SecretValues = append(s.SecretValues, op.ArgoHelm.SecretValues...)
+	}
+	if f.opts.Helm == nil {
+		return nil, fmt.Errorf("rendering %s: %w", op.ID(), ErrNoHelm)
+	}
+	path, err := gitsource.CleanPath(op.Path)
+	if err != nil {
+		return nil, fmt.Errorf("rendering %s: %w", op.ID(), err)
+	}
+	if err := checkLinks(root, path); err != nil {
+		return nil, fmt.Errorf("rendering %s: %w", op.ID(), err)
+	}
+	r, err := f.opts.Helm(ctx, op, filepath.Join(root, filepath.FromSlash(path)), root)
+	if err != nil {
+		return nil, fmt.Errorf("rendering %s: %w", op.ID(), err)
+	}
+	s.SecretValues = append(s.SecretValues, r.SecretValues...)
+	gitopsapi.DropArgoHooks(r.Set)
+	return r.Set, nil
+}

@@ -368,7 +368,7 @@ func (f *Fetcher) Operator(ctx context.Context, op *gitopsapi.Source, explicit b
 		s.Origin.Commit, s.Root = co.Commit, co.Root
 		s.Warnings = appendWarning(s.Warnings, co.Warning)
 		op.SetRevisionEnv(co.Commit)
-		set, err = gitopsapi.Render(ctx, op, co.Root)
+		set, err = f.render(ctx, &s, op, co.Root)
 	}
 	if err != nil {
 		if errors.Is(err, gitopsapi.ErrUnsupported) {
@@ -493,7 +493,7 @@ func (f *Fetcher) renderParts(ctx context.Context, s *Source, op *gitopsapi.Sour
 		}
 		s.Warnings = appendWarning(s.Warnings, co.Warning)
 		part.SetRevisionEnv(co.Commit)
-		set, err := gitopsapi.Render(ctx, part, co.Root)
+		set, err := f.render(ctx, s, part, co.Root)
 		if err != nil {
 			return nil, fmt.Errorf("source %d (%s): %w", i+1, gitsource.RedactURL(part.RepoURL), err)
 		}

@@ -224,8 +224,15 @@ func argoSourceSpec(s *Source, app, src map[string]any, field string) {
 	if _, ok := src["chart"]; ok {
 		setUnsupported(s, "Helm chart sources ("+field+".chart)")
 	}
-	if _, ok := src["helm"]; ok {
-		setUnsupported(s, "Helm sources ("+field+".helm)")
+	if h, ok := src["helm"].(map[string]any); ok {
+		a, unsupported := argoHelm(h, field)
+		if unsupported != "" {
+			setUnsupported(s, unsupported)
+		}
+		if a != nil {
+			a.SecretValues = argoHelmSecrets(h)
+		}
+		s.ArgoHelm = a
 	}
 	if _, ok := src["plugin"]; ok {
 		setUnsupported(s, "config management plugins ("+field+".plugin)")

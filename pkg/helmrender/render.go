@@ -72,6 +72,13 @@ type Release struct {
 	// ReleaseMetadata adds the label and annotations Helm's install writes
 	// on every object it applies (not on CRDs, installed apart).
 	ReleaseMetadata bool
+	// KeepHooks returns the hooks' objects among the others, as helm
+	// template prints them (for a caller that filters hooks by its own
+	// rules, as Argo CD does); Result.Hooks still lists them.
+	KeepHooks bool
+	// SkipSchemaValidation does not check the values against the chart's
+	// values.schema.json (helm template --skip-schema-validation).
+	SkipSchemaValidation bool
 }
 
 // Object is one rendered object and the template that rendered it
@@ -120,6 +127,7 @@ func Render(ctx context.Context, rel Release) (*Result, error) {
 	inst.ReleaseName, inst.Namespace = rel.Name, rel.Namespace
 	inst.Replace = true
 	inst.IncludeCRDs = false
+	inst.SkipSchemaValidation = rel.SkipSchemaValidation
 	if rel.Capabilities.KubeVersion != "" {
 		kv, err := common.ParseKubeVersion(rel.Capabilities.KubeVersion)
 		if err != nil {
@@ -148,6 +156,17 @@ func Render(ctx context.Context, rel Release) (*Result, error) {
 	objs, err := parseManifest(r.Manifest)
 	if err != nil {
 		return nil, fmt.Errorf("rendering chart %s: %w", ch.Name(), err)
+	}
+	if rel.KeepHooks {
+		for _, h := range r.Hooks {
+			hobjs, err := parseDoc(h.Manifest)
+			if err != nil {
+				return nil, fmt.Errorf("rendering chart %s: template %s: %w", ch.Name(), h.Path, err)
+			}
+			for _, o := range hobjs {
+				objs = append(objs, Object{Obj: o, Template: h.Path})
+			}
+		}
 	}
 	if len(rel.PostRenderers) > 0 {
 		if objs, err = postRender(objs, rel.PostRenderers); err != nil {
