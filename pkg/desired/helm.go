@@ -147,7 +147,8 @@ func (f *Fetcher) render(ctx context.Context, s *Source, op *gitopsapi.Source, r
 		s.SecretValues = append(s.SecretValues, op.ArgoHelm.SecretValues...)
 	}
 	if f.opts.Helm == nil {
-		return nil, fmt.Errorf("rendering %s: %w", op.ID(), ErrNoHelm)
+		// Skipped as before, not an error, where no renderer is wired.
+		return nil, fmt.Errorf("rendering %s: %w: %w", op.ID(), ErrNoHelm, gitopsapi.ErrUnsupported)
 	}
 	path, err := gitsource.CleanPath(op.Path)
 	if err != nil {
