@@ -352,6 +352,9 @@ func (f *Fetcher) Operator(ctx context.Context, op *gitopsapi.Source, explicit b
 		}
 		s.Root, s.Warnings = b.dir, append(s.Warnings, b.warnings...)
 		set, err = gitopsapi.Render(ctx, op, b.dir)
+	case op.ArgoChart != nil:
+		set, err = f.argoChart(ctx, &s, op)
+		s.Origin.Path = op.ArgoChart.Chart
 	case op.Git != nil:
 		var b *built
 		if b = f.gitArtifact(ctx, op.Git, rev); b.err != nil {
@@ -483,6 +486,18 @@ func (f *Fetcher) renderParts(ctx context.Context, s *Source, op *gitopsapi.Sour
 			if c := part.AppliedCommit(); c != "" {
 				rev = c
 			}
+		}
+		if part.ArgoChart != nil {
+			set, err := f.argoChart(ctx, s, part)
+			if err != nil {
+				return nil, fmt.Errorf("source %d (%s): %w", i+1, gitsource.RedactURL(part.RepoURL), err)
+			}
+			for j := range set.Objects {
+				set.Objects[j].Source.File = fmt.Sprintf("[%d] %s", i+1, set.Objects[j].Source.File)
+			}
+			all.Objects = append(all.Objects, set.Objects...)
+			all.Skipped = append(all.Skipped, set.Skipped...)
+			continue
 		}
 		co, err := f.fetch(ctx, part.RepoURL, rev)
 		if err != nil {

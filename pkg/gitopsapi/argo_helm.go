@@ -46,6 +46,29 @@ type ArgoHelm struct {
 	SecretValues []string
 }
 
+// ArgoChart is a chart from a Helm repository, as an Argo CD source names
+// it: repoURL an https chart repository, or an OCI registry path
+// ("registry.example.com/charts", no scheme, as Argo CD writes it, or
+// oci://…); targetRevision a version or a semver range.
+type ArgoChart struct {
+	// URL is the repository (oci:// added to a registry path); Type "oci"
+	// or "default" (an HTTP chart repository).
+	URL, Type string
+	Chart     string
+	Version   string
+}
+
+func argoChart(repoURL, chart, version string) *ArgoChart {
+	c := &ArgoChart{URL: repoURL, Type: "default", Chart: chart, Version: version}
+	switch {
+	case strings.HasPrefix(repoURL, "oci://"):
+		c.Type = "oci"
+	case !strings.Contains(repoURL, "://"):
+		c.URL, c.Type = "oci://"+strings.TrimSuffix(repoURL, "/"), "oci"
+	}
+	return c
+}
+
 // ArgoHelmParameter is one helm.parameters or helm.fileParameters entry
 // (Value is the path of a file parameter).
 type ArgoHelmParameter struct {
@@ -160,10 +183,16 @@ func ArgoHelmChart(src *Source, root string) bool {
 // parameter paths relative to the path ("/x": to the repository's top),
 // expanded from the build environment, never outside the checkout;
 // parameter values expanded from the build environment.
+//
+// For a chart from a Helm repository (src.ArgoChart), root is "" and Chart
+// is left empty: the caller renders the chart it fetched.
 func ArgoHelmTemplate(src *Source, root string) (*HelmTemplate, error) {
-	rel, err := gitsource.CleanPath(src.Path)
-	if err != nil {
-		return nil, err
+	rel := ""
+	if src.ArgoChart == nil {
+		var err error
+		if rel, err = gitsource.CleanPath(src.Path); err != nil {
+			return nil, err
+		}
 	}
 	a := src.ArgoHelm
 	if a == nil {
@@ -184,6 +213,9 @@ func ArgoHelmTemplate(src *Source, root string) (*HelmTemplate, error) {
 			return nil, fmt.Errorf("helm.kubeVersion %q: %w", a.KubeVersion, err)
 		}
 		t.KubeVersion = v.String()
+	}
+	if src.ArgoChart != nil && (len(a.ValueFiles) > 0 || len(a.FileParameters) > 0) {
+		return nil, fmt.Errorf("value files of a chart from a Helm repository: %w", ErrUnsupported)
 	}
 	for _, f := range a.ValueFiles {
 		expanded, err := envsubst(f, src.BuildEnv)

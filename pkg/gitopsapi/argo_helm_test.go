@@ -204,3 +204,27 @@ func TestArgoHelmSecretValues(t *testing.T) {
 		t.Errorf("secret values %q hold a value that is not secret", got)
 	}
 }
+
+// TestArgoChart: spec.source.chart's repository as Argo CD names it: an
+// https chart repository, an OCI registry path without scheme (Argo CD's
+// own spelling) or with oci://; value files of such a chart are not
+// supported.
+func TestArgoChart(t *testing.T) {
+	for _, tc := range []struct{ repo, url, typ string }{
+		{"https://charts.example.com", "https://charts.example.com", "default"},
+		{"registry.example.com/charts/", "oci://registry.example.com/charts", "oci"},
+		{"oci://ghcr.io/org/charts", "oci://ghcr.io/org/charts", "oci"},
+	} {
+		src := ArgoSource(argoApp(t, "    {repoURL: \""+tc.repo+"\", chart: redis, targetRevision: 1.x}\n"), ArgoSettings{Namespace: "argocd"})
+		if src.Skip() != "" || src.ArgoChart == nil {
+			t.Fatalf("%s: skip %q", tc.repo, src.Skip())
+		}
+		if want := (ArgoChart{URL: tc.url, Type: tc.typ, Chart: "redis", Version: "1.x"}); *src.ArgoChart != want {
+			t.Errorf("%s: %+v, want %+v", tc.repo, *src.ArgoChart, want)
+		}
+	}
+	src := ArgoSource(argoApp(t, "    {repoURL: r, chart: redis, targetRevision: 1.0.0, helm: {valueFiles: [values-prod.yaml]}}\n"), ArgoSettings{Namespace: "argocd"})
+	if !strings.Contains(src.Unsupported, "value files of a chart from a Helm repository") {
+		t.Errorf("unsupported %q", src.Unsupported)
+	}
+}

@@ -94,6 +94,9 @@ type Source struct {
 	// it has none (a chart path is then rendered with Argo CD's defaults:
 	// see ArgoHelmChart and ArgoHelmTemplate).
 	ArgoHelm *ArgoHelm
+	// ArgoChart is an Argo CD source's chart from a Helm repository
+	// (spec.source.chart): fetched, not read from a checkout.
+	ArgoChart *ArgoChart
 
 	// Ignore holds the source's own ignore rules (Application
 	// spec.ignoreDifferences, Kustomization spec.ignore); nil when none.

@@ -15,13 +15,13 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/redact"
 )
 
-// renderArgoHelm renders an Argo CD source's chart path in the checkout
-// root as Argo CD's repo-server runs helm template (gitopsapi.
+// renderArgoHelm renders an Argo CD source's chart (chartPath: a path of
+// the checkout root, or a chart fetched from a Helm repository, root "") as Argo CD's repo-server runs helm template (gitopsapi.
 // ArgoHelmTemplate): the cluster's kube and API versions unless the
 // source sets them, CRDs unless skipCrds, hooks kept for the caller to
 // leave out by Argo CD's rules (gitopsapi.DropArgoHooks). Errors
 // are swept of the values drift masks.
-func renderArgoHelm(ctx context.Context, op *gitopsapi.Source, root string, caps helmrender.Capabilities) (*desired.HelmRender, error) {
+func renderArgoHelm(ctx context.Context, op *gitopsapi.Source, chartPath, root string, caps helmrender.Capabilities) (*desired.HelmRender, error) {
 	var secrets []string
 	if op.ArgoHelm != nil {
 		secrets = op.ArgoHelm.SecretValues
@@ -45,7 +45,7 @@ func renderArgoHelm(ctx context.Context, op *gitopsapi.Source, root string, caps
 	if len(t.APIVersions) > 0 {
 		caps.APIVersions = t.APIVersions
 	}
-	rel := helmrender.Release{Name: t.Name, Namespace: t.Namespace, Chart: filepath.Join(root, filepath.FromSlash(t.Chart)),
+	rel := helmrender.Release{Name: t.Name, Namespace: t.Namespace, Chart: chartPath,
 		Values: vals, Capabilities: caps, CRDs: !t.SkipCrds, KeepHooks: true, SkipSchemaValidation: t.SkipSchemaValidation}
 	res, err := helmrender.Render(ctx, rel)
 	if err != nil {

@@ -38,7 +38,7 @@ func helmRenderer(client *cluster.Client) desired.HelmRenderer {
 			return nil, capsErr
 		}
 		if op.Helm == nil && op.Operator == gitopsapi.ArgoCD {
-			return renderArgoHelm(ctx, op, root, caps)
+			return renderArgoHelm(ctx, op, chartPath, root, caps)
 		}
 		return renderHelmRelease(ctx, op, chartPath, root, caps)
 	}
