@@ -508,7 +508,7 @@ spec: {interval: 10m, prune: true, path: ./flux/apps, sourceRef: {kind: GitRepos
 			{"SOURCE", "SYNC", "HEALTH", "READY", "DRIFT", "MODIFIED", "MISSING", "EXTRANEOUS", "WHO", "NOTE"},
 			{"argocd/gitops-t/web", "Synced", "Healthy", "-", "drifted", "1", "1", "1", "kubectl-patch", "-"},
 			{"flux/gitops-t/apps", "-", "-", "True", "drifted", "1", "1", "1", "kubectl-patch", "-"},
-			{"argocd/gitops-t/chart", "-", "-", "-", "skipped", "-", "-", "-", "-", `not supported: Helm chart sources \(spec.source.chart\)`},
+			{"argocd/gitops-t/chart", "-", "-", "-", "skipped", "-", "-", "-", "-", `not supported: Helm chart sources \(spec.source.chart\): fetching charts is not available in this command`},
 			{"flux/gitops-t/paused", "-", "-", "-", "skipped", "-", "-", "-", "-", "kustomize.toolkit.fluxcd.io/reconcile: disabled"},
 		} {
 			if re := `(?m)^` + strings.Join(w, `\s+`) + `$`; !regexp.MustCompile(re).MatchString(r.stdout) {
