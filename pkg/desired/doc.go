@@ -7,7 +7,9 @@
 // and a Flux HelmRelease: its chart fetched (from a GitRepository checkout,
 // or through an injected ChartFetcher for HelmRepository and
 // OCIRepository charts) and rendered by an injected HelmRenderer, so that
-// this package links no Helm SDK (pkg/helmrender is the plugin's).
+// this package links no Helm SDK (pkg/helmrender is the plugin's); Argo
+// CD chart paths and spec.source.chart charts go through the same
+// renderer and fetcher.
 // LoadIgnore is the one loader of a repository's ignore rules.
 //
 // Every plugin that needs desired state goes through it: drift (and its

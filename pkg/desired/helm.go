@@ -139,3 +139,66 @@ func schemaGV(group, version string) string {
 	}
 	return group + "/" + version
 }
+
+// render builds op's objects from the checkout root: an Argo CD chart path
+// (gitopsapi.ArgoHelmChart) with the injected HelmRenderer, as Argo CD's
+// repo-server runs helm template, its hooks left out; anything else with
+// gitopsapi.Render. The values to mask go on s.
+func (f *Fetcher) render(ctx context.Context, s *Source, op *gitopsapi.Source, root string) (*manifest.Set, error) {
+	if !gitopsapi.ArgoHelmChart(op, root) {
+		return gitopsapi.Render(ctx, op, root)
+	}
+	if op.ArgoHelm != nil {
+		s.SecretValues = append(s.SecretValues, op.ArgoHelm.SecretValues...)
+	}
+	if f.opts.Helm == nil {
+		// Skipped as before, not an error, where no renderer is wired.
+		return nil, fmt.Errorf("rendering %s: %w: %w", op.ID(), ErrNoHelm, gitopsapi.ErrUnsupported)
+	}
+	path, err := gitsource.CleanPath(op.Path)
+	if err != nil {
+		return nil, fmt.Errorf("rendering %s: %w", op.ID(), err)
+	}
+	if err := checkLinks(root, path); err != nil {
+		return nil, fmt.Errorf("rendering %s: %w", op.ID(), err)
+	}
+	r, err := f.opts.Helm(ctx, op, filepath.Join(root, filepath.FromSlash(path)), root)
+	if err != nil {
+		return nil, fmt.Errorf("rendering %s: %w", op.ID(), err)
+	}
+	s.SecretValues = append(s.SecretValues, r.SecretValues...)
+	gitopsapi.DropArgoHooks(r.Set)
+	return r.Set, nil
+}
+
+// argoChart fetches an Argo CD source's chart from a Helm repository
+// (op.ArgoChart) through the ChartFetcher and renders it as render does;
+// the chart's digest is the origin's commit.
+func (f *Fetcher) argoChart(ctx context.Context, s *Source, op *gitopsapi.Source) (*manifest.Set, error) {
+	c := op.ArgoChart
+	if op.ArgoHelm != nil {
+		s.SecretValues = append(s.SecretValues, op.ArgoHelm.SecretValues...)
+	}
+	if f.opts.Helm == nil {
+		return nil, fmt.Errorf("rendering %s: %w: %w", op.ID(), ErrNoHelm, gitopsapi.ErrUnsupported)
+	}
+	what := fmt.Sprintf("chart %s from %s", c.Chart, gitsource.RedactURL(c.URL))
+	if f.opts.Charts == nil {
+		return nil, fmt.Errorf("%w: Helm chart sources (spec.source.chart): fetching charts is not available in this command", gitopsapi.ErrUnsupported)
+	}
+	path, digest, err := f.opts.Charts.Fetch(ctx, ChartRef{SourceKind: "Application", SourceNamespace: op.Namespace, SourceName: op.Name,
+		URL: c.URL, Type: c.Type, Chart: c.Chart, Version: c.Version})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	if s.Origin.Commit == "" {
+		s.Origin.Commit = digest
+	}
+	r, err := f.opts.Helm(ctx, op, path, "")
+	if err != nil {
+		return nil, fmt.Errorf("rendering %s: %w", op.ID(), err)
+	}
+	s.SecretValues = append(s.SecretValues, r.SecretValues...)
+	gitopsapi.DropArgoHooks(r.Set)
+	return r.Set, nil
+}

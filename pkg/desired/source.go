@@ -343,6 +343,9 @@ func (f *Fetcher) Operator(ctx context.Context, op *gitopsapi.Source, explicit b
 		}
 		s.Root, s.Warnings = b.dir, append(s.Warnings, b.warnings...)
 		set, err = gitopsapi.Render(ctx, op, b.dir)
+	case op.ArgoChart != nil:
+		set, err = f.argoChart(ctx, &s, op)
+		s.Origin.Path = op.ArgoChart.Chart
 	case op.Git != nil:
 		var b *built
 		if b = f.gitArtifact(ctx, op.Git, rev); b.err != nil {
@@ -359,7 +362,7 @@ func (f *Fetcher) Operator(ctx context.Context, op *gitopsapi.Source, explicit b
 		s.Origin.Commit, s.Root = co.Commit, co.Root
 		s.Warnings = appendWarning(s.Warnings, co.Warning)
 		op.SetRevisionEnv(co.Commit)
-		set, err = gitopsapi.Render(ctx, op, co.Root)
+		set, err = f.render(ctx, &s, op, co.Root)
 	}
 	if err != nil {
 		if errors.Is(err, gitopsapi.ErrUnsupported) {
@@ -475,6 +478,18 @@ func (f *Fetcher) renderParts(ctx context.Context, s *Source, op *gitopsapi.Sour
 				rev = c
 			}
 		}
+		if part.ArgoChart != nil {
+			set, err := f.argoChart(ctx, s, part)
+			if err != nil {
+				return nil, fmt.Errorf("source %d (%s): %w", i+1, gitsource.RedactURL(part.RepoURL), err)
+			}
+			for j := range set.Objects {
+				set.Objects[j].Source.File = fmt.Sprintf("[%d] %s", i+1, set.Objects[j].Source.File)
+			}
+			all.Objects = append(all.Objects, set.Objects...)
+			all.Skipped = append(all.Skipped, set.Skipped...)
+			continue
+		}
 		co, err := f.fetch(ctx, part.RepoURL, rev)
 		if err != nil {
 			return nil, fmt.Errorf("source %d (%s): %w", i+1, gitsource.RedactURL(part.RepoURL), err)
@@ -484,7 +499,7 @@ func (f *Fetcher) renderParts(ctx context.Context, s *Source, op *gitopsapi.Sour
 		}
 		s.Warnings = appendWarning(s.Warnings, co.Warning)
 		part.SetRevisionEnv(co.Commit)
-		set, err := gitopsapi.Render(ctx, part, co.Root)
+		set, err := f.render(ctx, s, part, co.Root)
 		if err != nil {
 			return nil, fmt.Errorf("source %d (%s): %w", i+1, gitsource.RedactURL(part.RepoURL), err)
 		}

@@ -221,11 +221,23 @@ func argoSourceSpec(s *Source, app, src map[string]any, field string) {
 	s.RepoURL = str(src, "repoURL")
 	s.Revision = str(src, "targetRevision")
 	s.Path = str(src, "path")
-	if _, ok := src["chart"]; ok {
-		setUnsupported(s, "Helm chart sources ("+field+".chart)")
+	if chart := str(src, "chart"); chart != "" {
+		s.ArgoChart = argoChart(s.RepoURL, chart, s.Revision)
+	} else if _, ok := src["chart"]; ok {
+		setUnsupported(s, "an empty "+field+".chart")
 	}
-	if _, ok := src["helm"]; ok {
-		setUnsupported(s, "Helm sources ("+field+".helm)")
+	if h, ok := src["helm"].(map[string]any); ok {
+		a, unsupported := argoHelm(h, field)
+		if unsupported != "" {
+			setUnsupported(s, unsupported)
+		}
+		if a != nil {
+			a.SecretValues = argoHelmSecrets(h)
+		}
+		s.ArgoHelm = a
+		if a != nil && s.ArgoChart != nil && (len(a.ValueFiles) > 0 || len(a.FileParameters) > 0) {
+			setUnsupported(s, "value files of a chart from a Helm repository ("+field+".helm)")
+		}
 	}
 	if _, ok := src["plugin"]; ok {
 		setUnsupported(s, "config management plugins ("+field+".plugin)")

@@ -25,6 +25,11 @@
 // out, as Argo CD leaves them out of its comparison), and Source.Track adds the tracking metadata the
 // operator writes on every object it applies.
 //
+// ArgoHelmChart tells whether Argo CD renders an Application's path with
+// Helm, and ArgoHelmTemplate resolves the helm template command Argo CD's
+// repo-server runs for it (spec.source.helm, value files kept inside the
+// checkout); the rendering itself is pkg/helmrender's, through the caller.
+//
 // It must not import cobra, pflag or the plugins, never writes to stdout or
 // stderr, and reaches the cluster only through pkg/cluster's Reader.
 package gitopsapi

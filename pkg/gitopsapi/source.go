@@ -90,6 +90,13 @@ type Source struct {
 	// its objects are rendered from the chart at Path of the repository,
 	// not read from a directory. nil for other sources.
 	Helm *HelmRelease
+	// ArgoHelm holds an Argo CD source's spec.source.helm options; nil when
+	// it has none (a chart path is then rendered with Argo CD's defaults:
+	// see ArgoHelmChart and ArgoHelmTemplate).
+	ArgoHelm *ArgoHelm
+	// ArgoChart is an Argo CD source's chart from a Helm repository
+	// (spec.source.chart): fetched, not read from a checkout.
+	ArgoChart *ArgoChart
 
 	// Ignore holds the source's own ignore rules (Application
 	// spec.ignoreDifferences, Kustomization spec.ignore); nil when none.

@@ -131,8 +131,8 @@ spec:
   destination: {server: https://kubernetes.default.svc}
 `,
 			settings: argoDefaults,
-			want: view{ID: "argocd/argocd/multi", RepoURL: "https://a", Path: "x", Tracking: Tracking{Method: "annotation", Instance: "multi", LabelKey: ArgoDefaultLabelKey},
-				Unsupported: "Helm chart sources (spec.sources[1].chart)"},
+			// The chart source is fetched from its Helm repository.
+			want: view{ID: "argocd/argocd/multi", RepoURL: "https://a", Path: "x", Tracking: Tracking{Method: "annotation", Instance: "multi", LabelKey: ArgoDefaultLabelKey}},
 		},
 		{
 			name: "Helm chart, remote cluster, bad ignore rule",

@@ -73,6 +73,13 @@ type Release struct {
 	// ReleaseMetadata adds the label and annotations Helm's install writes
 	// on every object it applies (not on CRDs, installed apart).
 	ReleaseMetadata bool
+	// KeepHooks returns the hooks' objects among the others, as helm
+	// template prints them (for a caller that filters hooks by its own
+	// rules, as Argo CD does); Result.Hooks still lists them.
+	KeepHooks bool
+	// SkipSchemaValidation does not check the values against the chart's
+	// values.schema.json (helm template --skip-schema-validation).
+	SkipSchemaValidation bool
 }
 
 // Object is one rendered object and the template that rendered it
@@ -119,7 +126,7 @@ func Render(ctx context.Context, rel Release) (*Result, error) {
 	if vals == nil {
 		vals = map[string]any{}
 	}
-	manifest, hooks, err := renderChart(ctx, ch, rel.Name, rel.Namespace, kv, rel.Capabilities.APIVersions, vals)
+	manifest, hooks, err := renderChart(ctx, ch, rel.Name, rel.Namespace, kv, rel.Capabilities.APIVersions, vals, rel.SkipSchemaValidation)
 	if err != nil {
 		return nil, fmt.Errorf("rendering chart %s: %w", ch.Name(), err)
 	}
@@ -131,6 +138,17 @@ func Render(ctx context.Context, rel Release) (*Result, error) {
 	objs, err := parseManifest(manifest)
 	if err != nil {
 		return nil, fmt.Errorf("rendering chart %s: %w", ch.Name(), err)
+	}
+	if rel.KeepHooks {
+		for _, h := range hooks {
+			hobjs, err := parseDoc(h.Manifest)
+			if err != nil {
+				return nil, fmt.Errorf("rendering chart %s: template %s: %w", ch.Name(), h.Path, err)
+			}
+			for _, o := range hobjs {
+				objs = append(objs, Object{Obj: o, Template: h.Path})
+			}
+		}
 	}
 	if len(rel.PostRenderers) > 0 {
 		if objs, err = postRender(objs, rel.PostRenderers); err != nil {
@@ -172,7 +190,7 @@ func Render(ctx context.Context, rel Release) (*Result, error) {
 // Helm's install order) and the hooks left out of it. Templates see
 // .Capabilities from data and lookup finds nothing, as in client-only
 // mode.
-func renderChart(ctx context.Context, ch *chart.Chart, name, namespace string, kubeVersion *common.KubeVersion, apiVersions []string, vals map[string]any) (string, []*release.Hook, error) {
+func renderChart(ctx context.Context, ch *chart.Chart, name, namespace string, kubeVersion *common.KubeVersion, apiVersions []string, vals map[string]any, skipSchemaValidation bool) (string, []*release.Hook, error) {
 	// Install.availableName: in dry-run only the name is checked.
 	if err := chartutil.ValidateReleaseName(name); err != nil {
 		return "", nil, fmt.Errorf("release name check failed: %w", fmt.Errorf("release name %q: %w", name, err))
@@ -188,7 +206,7 @@ func renderChart(ctx context.Context, ch *chart.Chart, name, namespace string, k
 	}
 	caps.APIVersions = append(slices.Clone(caps.APIVersions), apiVersions...)
 	options := common.ReleaseOptions{Name: name, Namespace: namespace, Revision: 1, IsInstall: true}
-	values, err := util.ToRenderValuesWithSchemaValidation(ch, vals, options, caps, false)
+	values, err := util.ToRenderValuesWithSchemaValidation(ch, vals, options, caps, skipSchemaValidation)
 	if err != nil {
 		return "", nil, err
 	}

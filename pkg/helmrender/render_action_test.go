@@ -97,7 +97,7 @@ func TestSameAsInstallAction(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			gotManifest, gotHooks, gotErr := renderChart(ctx, ch, c.name, "apps", kv, c.caps.APIVersions, vals())
+			gotManifest, gotHooks, gotErr := renderChart(ctx, ch, c.name, "apps", kv, c.caps.APIVersions, vals(), false)
 			if (wantErr != nil) != c.wantErr {
 				t.Fatalf("install action: err = %v, want error %v", wantErr, c.wantErr)
 			}

@@ -284,3 +284,13 @@ func (s *Sweeper) Value(v any) any {
 	}
 	return v
 }
+
+// Values returns the values the sweeper replaces, sorted.
+func (s *Sweeper) Values() []string {
+	out := make([]string, 0, len(s.values))
+	for v := range s.values {
+		out = append(out, v)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -37,6 +37,9 @@ func helmRenderer(client *cluster.Client) desired.HelmRenderer {
 		if capsErr != nil {
 			return nil, capsErr
 		}
+		if op.Helm == nil && op.Operator == gitopsapi.ArgoCD {
+			return renderArgoHelm(ctx, op, chartPath, root, caps)
+		}
 		return renderHelmRelease(ctx, op, chartPath, root, caps)
 	}
 }

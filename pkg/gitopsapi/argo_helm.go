@@ -1,0 +1,398 @@
+package gitopsapi
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/util/version"
+	"sigs.k8s.io/yaml"
+
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/gitsource"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/manifest"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/redact"
+)
+
+// ArgoHelm is an Argo CD source's spec.source.helm, as Argo CD's
+// repo-server reads it (v3.2 reposerver/repository helmTemplate).
+type ArgoHelm struct {
+	// ReleaseName and Namespace as set ("" for Argo CD's defaults: the
+	// Application's name, the destination namespace).
+	ReleaseName, Namespace string
+	// ValueFiles are paths relative to the source path ("/x" relative to
+	// the repository's top), in order; IgnoreMissingValueFiles leaves out
+	// those that do not exist.
+	ValueFiles              []string
+	IgnoreMissingValueFiles bool
+	// Values is the values file Argo CD writes from valuesObject (as YAML)
+	// or, when there is none, values (a YAML string).
+	Values string
+	// Parameters are --set (ForceString: --set-string) values;
+	// FileParameters --set-file paths, resolved as ValueFiles.
+	Parameters     []ArgoHelmParameter
+	FileParameters []ArgoHelmParameter
+	// SkipCrds leaves out the chart's crds/ (no --include-crds).
+	SkipCrds             bool
+	SkipSchemaValidation bool
+	// KubeVersion and APIVersions replace the cluster's when set.
+	KubeVersion string
+	APIVersions []string
+	// SecretValues are the values drift masks in the Application (secret-like
+	// keys and parameter names), swept from every output.
+	SecretValues []string
+}
+
+// ArgoChart is a chart from a Helm repository, as an Argo CD source names
+// it: repoURL an https chart repository, or an OCI registry path
+// ("registry.example.com/charts", no scheme, as Argo CD writes it, or
+// oci://…); targetRevision a version or a semver range.
+type ArgoChart struct {
+	// URL is the repository (oci:// added to a registry path); Type "oci"
+	// or "default" (an HTTP chart repository).
+	URL, Type string
+	Chart     string
+	Version   string
+}
+
+func argoChart(repoURL, chart, version string) *ArgoChart {
+	c := &ArgoChart{URL: repoURL, Type: "default", Chart: chart, Version: version}
+	switch {
+	case strings.HasPrefix(repoURL, "oci://"):
+		c.Type = "oci"
+	case !strings.Contains(repoURL, "://"):
+		c.URL, c.Type = "oci://"+strings.TrimSuffix(repoURL, "/"), "oci"
+	}
+	return c
+}
+
+// ArgoHelmParameter is one helm.parameters or helm.fileParameters entry
+// (Value is the path of a file parameter).
+type ArgoHelmParameter struct {
+	Name, Value string
+	ForceString bool
+}
+
+// HelmTemplate is the `helm template` Argo CD's repo-server runs for a
+// chart path: every option resolved, value files checked to be inside the
+// checkout.
+type HelmTemplate struct {
+	Name, Namespace string
+	// KubeVersion and APIVersions: "" and nil for the cluster's.
+	KubeVersion string
+	APIVersions []string
+	// Set, SetString and SetFile are --set, --set-string and --set-file:
+	// key and value (escaped as Argo CD escapes it; a file's path relative
+	// to the checkout's top, slash-separated).
+	Set, SetString, SetFile map[string]string
+	// ValueFiles are the --values files, paths relative to the checkout's
+	// top; Values the last --values file's content (values, valuesObject).
+	ValueFiles []string
+	Values     []byte
+	SkipCrds   bool
+	// SkipSchemaValidation: --skip-schema-validation.
+	SkipSchemaValidation bool
+	// Chart is the chart's directory, relative to the checkout's top.
+	Chart string
+}
+
+// argoHelm reads spec.source.helm.
+func argoHelm(h map[string]any, field string) (*ArgoHelm, string) {
+	a := &ArgoHelm{
+		ReleaseName: str(h, "releaseName"), Namespace: str(h, "namespace"), Values: str(h, "values"),
+		IgnoreMissingValueFiles: boolean(h, "ignoreMissingValueFiles"), SkipCrds: boolean(h, "skipCrds"),
+		SkipSchemaValidation: boolean(h, "skipSchemaValidation"), KubeVersion: str(h, "kubeVersion"),
+	}
+	a.ValueFiles, _, _ = nestedStrings(h, "valueFiles")
+	a.APIVersions, _, _ = nestedStrings(h, "apiVersions")
+	if vo, ok := h["valuesObject"]; ok && vo != nil {
+		data, err := yaml.Marshal(vo)
+		if err != nil {
+			return nil, field + ".helm.valuesObject is not a values tree"
+		}
+		a.Values = string(data)
+	}
+	for _, p := range sliceOf(h, "parameters") {
+		m := asMap(p)
+		a.Parameters = append(a.Parameters, ArgoHelmParameter{Name: str(m, "name"), Value: str(m, "value"), ForceString: boolean(m, "forceString")})
+	}
+	for _, p := range sliceOf(h, "fileParameters") {
+		m := asMap(p)
+		a.FileParameters = append(a.FileParameters, ArgoHelmParameter{Name: str(m, "name"), Value: str(m, "path")})
+	}
+	for _, f := range append(append([]string(nil), a.ValueFiles...), fileParamPaths(a)...) {
+		if strings.HasPrefix(f, "$") {
+			return nil, "value files of another source (" + field + ".helm: " + f + ")"
+		}
+	}
+	if s := str(h, "version"); s != "" && s != "v3" {
+		return nil, "Helm version " + s + " (" + field + ".helm.version)"
+	}
+	return a, ""
+}
+
+func fileParamPaths(a *ArgoHelm) []string {
+	out := make([]string, 0, len(a.FileParameters))
+	for _, p := range a.FileParameters {
+		out = append(out, p.Value)
+	}
+	return out
+}
+
+func nestedStrings(m map[string]any, key string) ([]string, bool, error) {
+	list, ok := m[key].([]any)
+	if !ok {
+		return nil, false, nil
+	}
+	out := make([]string, 0, len(list))
+	for _, v := range list {
+		s, ok := v.(string)
+		if !ok {
+			return nil, true, fmt.Errorf("%s: not a list of strings", key)
+		}
+		out = append(out, s)
+	}
+	return out, true, nil
+}
+
+// ArgoHelmChart reports whether Argo CD renders src's path with Helm: an
+// Argo CD source with spec.source.helm, or whose path holds a Chart.yaml
+// and no kustomization file (Argo CD's discovery: a kustomization wins).
+func ArgoHelmChart(src *Source, root string) bool {
+	if src.Operator != ArgoCD {
+		return false
+	}
+	if src.ArgoHelm != nil {
+		return true
+	}
+	rel, err := gitsource.CleanPath(src.Path)
+	if err != nil {
+		return false
+	}
+	dir := filepath.Join(root, filepath.FromSlash(rel))
+	return kustomizationIn(dir) == "" && exists(filepath.Join(dir, "Chart.yaml"))
+}
+
+// ArgoHelmTemplate resolves the `helm template` Argo CD runs for src, a chart
+// path of the checkout root (ArgoHelmChart), as helmTemplate in Argo CD's
+// repo-server: release name helm.releaseName else the Application's name;
+// namespace helm.namespace else the destination's; value and file
+// parameter paths relative to the path ("/x": to the repository's top),
+// expanded from the build environment, never outside the checkout;
+// parameter values expanded from the build environment.
+//
+// For a chart from a Helm repository (src.ArgoChart), root is "" and Chart
+// is left empty: the caller renders the chart it fetched.
+func ArgoHelmTemplate(src *Source, root string) (*HelmTemplate, error) {
+	rel := ""
+	if src.ArgoChart == nil {
+		var err error
+		if rel, err = gitsource.CleanPath(src.Path); err != nil {
+			return nil, err
+		}
+	}
+	a := src.ArgoHelm
+	if a == nil {
+		a = &ArgoHelm{}
+	}
+	t := &HelmTemplate{Name: src.Name, Namespace: src.DefaultNamespace, Chart: rel,
+		Set: map[string]string{}, SetString: map[string]string{}, SetFile: map[string]string{},
+		SkipCrds: a.SkipCrds, SkipSchemaValidation: a.SkipSchemaValidation, APIVersions: a.APIVersions}
+	if a.ReleaseName != "" {
+		t.Name = a.ReleaseName
+	}
+	if a.Namespace != "" {
+		t.Namespace = a.Namespace
+	}
+	if a.KubeVersion != "" {
+		v, err := version.ParseGeneric(a.KubeVersion)
+		if err != nil {
+			return nil, fmt.Errorf("helm.kubeVersion %q: %w", a.KubeVersion, err)
+		}
+		t.KubeVersion = v.String()
+	}
+	if src.ArgoChart != nil && (len(a.ValueFiles) > 0 || len(a.FileParameters) > 0) {
+		return nil, fmt.Errorf("value files of a chart from a Helm repository: %w", ErrUnsupported)
+	}
+	for _, f := range a.ValueFiles {
+		expanded, err := envsubst(f, src.BuildEnv)
+		if err != nil {
+			return nil, fmt.Errorf("helm.valueFiles %q: %w", f, err)
+		}
+		p, err := resolveValueFile(root, rel, expanded)
+		if err != nil {
+			return nil, fmt.Errorf("helm.valueFiles %q: %w", f, err)
+		}
+		if _, err := os.Stat(filepath.Join(root, filepath.FromSlash(p))); errors.Is(err, os.ErrNotExist) && a.IgnoreMissingValueFiles {
+			continue
+		}
+		t.ValueFiles = append(t.ValueFiles, p)
+	}
+	if a.Values != "" {
+		t.Values = []byte(a.Values)
+	}
+	for _, p := range a.Parameters {
+		if p.ForceString {
+			t.SetString[p.Name] = p.Value
+		} else {
+			t.Set[p.Name] = p.Value
+		}
+	}
+	for _, p := range a.FileParameters {
+		expanded, err := envsubst(p.Value, src.BuildEnv)
+		if err != nil {
+			return nil, fmt.Errorf("helm.fileParameters %s: %w", p.Name, err)
+		}
+		f, err := resolveValueFile(root, rel, expanded)
+		if err != nil {
+			return nil, fmt.Errorf("helm.fileParameters %s: %w", p.Name, err)
+		}
+		t.SetFile[p.Name] = f
+	}
+	// Argo CD expands the parameters after they are collected, and escapes
+	// their commas as it writes the command line.
+	for _, m := range []map[string]string{t.Set, t.SetString} {
+		for k, v := range m {
+			x, err := envsubst(v, src.BuildEnv)
+			if err != nil {
+				return nil, fmt.Errorf("helm.parameters %s: %w", k, err)
+			}
+			m[k] = cleanSetParameter(x)
+		}
+	}
+	for k, v := range t.SetFile {
+		t.SetFile[k] = cleanSetParameter(v)
+	}
+	return t, nil
+}
+
+// resolveValueFile resolves a value file path as Argo CD's
+// ResolveValueFilePathOrUrl: relative to the source path, "/x" to the
+// repository's top; URLs are not fetched. It returns a slash-separated
+// path relative to root.
+func resolveValueFile(root, appPath, f string) (string, error) {
+	if i := strings.Index(f, "://"); i > 0 && !strings.ContainsAny(f[:i], "/.") {
+		return "", fmt.Errorf("remote value files: %w", ErrUnsupported)
+	}
+	var p string
+	if strings.HasPrefix(f, "/") {
+		p = path.Clean(strings.TrimPrefix(f, "/"))
+	} else {
+		p = path.Join(appPath, f)
+	}
+	if p == ".." || strings.HasPrefix(p, "../") {
+		return "", errors.New("outside the repository")
+	}
+	full := filepath.Join(root, filepath.FromSlash(p))
+	if real, err := filepath.EvalSymlinks(full); err == nil {
+		r, err := filepath.EvalSymlinks(root)
+		if err != nil {
+			return "", err
+		}
+		if !inside(r, real) {
+			return "", errors.New("a symbolic link to outside the repository")
+		}
+	}
+	return p, nil
+}
+
+// cleanSetParameter escapes the commas of a --set value not already
+// escaped, unless it is a {list} (Argo CD's cleanSetParameters).
+func cleanSetParameter(v string) string {
+	if strings.HasPrefix(v, "{") && strings.HasSuffix(v, "}") {
+		return v
+	}
+	var b strings.Builder
+	var prev rune
+	for _, r := range v {
+		if r == ',' && prev != '\\' {
+			b.WriteString(`\,`)
+		} else {
+			b.WriteRune(r)
+		}
+		prev = r
+	}
+	return b.String()
+}
+
+// Args is the helm template command line Argo CD builds (util/helm/cmd.go)
+// for the chart at root; valuesFile is where the Values were written ("" when
+// there are none). Set, SetString and SetFile are in key order (Argo CD's
+// follow Go map order: the keys are distinct, Helm applies each kind in
+// turn).
+func (t *HelmTemplate) Args(root, valuesFile, kubeVersion string, apiVersions []string) []string {
+	abs := func(p string) string { return filepath.Join(root, filepath.FromSlash(p)) }
+	args := []string{"template", abs(t.Chart), "--name-template", t.Name}
+	if t.Namespace != "" {
+		args = append(args, "--namespace", t.Namespace)
+	}
+	if t.KubeVersion != "" {
+		kubeVersion = t.KubeVersion
+	}
+	if kubeVersion != "" {
+		args = append(args, "--kube-version", kubeVersion)
+	}
+	for _, k := range sortedKeys(t.Set) {
+		args = append(args, "--set", k+"="+t.Set[k])
+	}
+	for _, k := range sortedKeys(t.SetString) {
+		args = append(args, "--set-string", k+"="+t.SetString[k])
+	}
+	for _, k := range sortedKeys(t.SetFile) {
+		args = append(args, "--set-file", k+"="+abs(t.SetFile[k]))
+	}
+	for _, f := range t.ValueFiles {
+		args = append(args, "--values", abs(f))
+	}
+	if valuesFile != "" {
+		args = append(args, "--values", valuesFile)
+	}
+	if len(t.APIVersions) > 0 {
+		apiVersions = t.APIVersions
+	}
+	for _, v := range apiVersions {
+		args = append(args, "--api-versions", v)
+	}
+	if !t.SkipCrds {
+		args = append(args, "--include-crds")
+	}
+	if t.SkipSchemaValidation {
+		args = append(args, "--skip-schema-validation")
+	}
+	return args
+}
+
+func sortedKeys(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// DropArgoHooks removes Argo CD's resource hooks and objects marked Skip
+// from set, as Render does for Argo CD sources.
+func DropArgoHooks(set *manifest.Set) { dropArgoHooks(set) }
+
+// argoHelmSecrets returns the values of spec.source.helm that drift masks
+// in the Application (pkg/redact's rules: secret-like keys of values and
+// valuesObject, parameters with a secret-like name), for sweeping from the
+// objects rendered with them.
+func argoHelmSecrets(h map[string]any) []string {
+	const apiVersion, kind = "argoproj.io/v1alpha1", "Application"
+	app := map[string]any{"apiVersion": apiVersion, "kind": kind, "spec": map[string]any{"source": map[string]any{"helm": h}}}
+	sw := redact.NewSweeper()
+	redact.HelmValues(apiVersion, kind, app, app, sw)
+	return sw.Values()
+}
+
+// inside reports whether p (cleaned, symbolic links not resolved) is root
+// or below it.
+func inside(root, p string) bool {
+	r, err := filepath.Rel(root, p)
+	return err == nil && r != ".." && !strings.HasPrefix(r, ".."+string(filepath.Separator)) && !filepath.IsAbs(r)
+}

@@ -1,0 +1,230 @@
+package gitopsapi
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/yaml"
+)
+
+func argoApp(t *testing.T, source string) *unstructured.Unstructured {
+	t.Helper()
+	doc := `apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {name: guestbook, namespace: apps}
+spec:
+  project: default
+  destination: {server: "https://kubernetes.default.svc", namespace: shop}
+  source:
+` + source
+	var m map[string]any
+	if err := yaml.Unmarshal([]byte(doc), &m); err != nil {
+		t.Fatal(err)
+	}
+	return &unstructured.Unstructured{Object: m}
+}
+
+// TestArgoHelmTemplate: the helm template command line built from an
+// Application's spec.source.helm as Argo CD v3.2's repo-server builds it
+// (reposerver/repository helmTemplate, util/helm/cmd.go template): the
+// release name and namespace defaults, value files relative to the path
+// ("/x" to the repository's top), missing ones left out only when asked,
+// valuesObject over values as the last --values, parameters as --set or
+// --set-string with their commas escaped ({lists} not) and the build
+// environment expanded, file parameters as --set-file, kube version
+// normalised, CRDs unless skipCrds.
+func TestArgoHelmTemplate(t *testing.T) {
+	root := exampleApps(t)
+	chart := filepath.Join(root, "helm-guestbook")
+	abs := func(p string) string { return filepath.Join(root, filepath.FromSlash(p)) }
+	tests := []struct {
+		name, source string
+		values       string
+		want         []string
+	}{{
+		name:   "defaults",
+		source: "    {repoURL: r, path: helm-guestbook}\n",
+		want:   []string{"template", chart, "--name-template", "guestbook", "--namespace", "shop", "--kube-version", "v1.37.2", "--api-versions", "policy/v1", "--include-crds"},
+	}, {
+		name: "every option",
+		source: `    repoURL: r
+    path: helm-guestbook
+    helm:
+      releaseName: gb
+      namespace: other
+      valueFiles: [values-production.yaml, /helm-guestbook/values.yaml, missing.yaml]
+      ignoreMissingValueFiles: true
+      values: "replicaCount: 9"
+      valuesObject: {replicaCount: 4}
+      parameters:
+      - {name: image.tag, value: "v6"}
+      - {name: config.greeting, value: "hi, $ARGOCD_APP_NAMESPACE"}
+      - {name: config.tags, value: "{a,b}"}
+      - {name: containerPort, value: "8080", forceString: true}
+      fileParameters:
+      - {name: config.motd, path: files/motd.txt}
+      kubeVersion: v1.30.1
+      apiVersions: [policy/v1/PodDisruptionBudget]
+      skipCrds: true
+      skipSchemaValidation: true
+`,
+		values: "replicaCount: 4\n",
+		want: []string{"template", chart, "--name-template", "gb", "--namespace", "other", "--kube-version", "1.30.1",
+			"--set", `config.greeting=hi\, shop`, "--set", "config.tags={a,b}", "--set", "image.tag=v6",
+			"--set-string", "containerPort=8080", "--set-file", "config.motd=" + abs("helm-guestbook/files/motd.txt"),
+			"--values", abs("helm-guestbook/values-production.yaml"), "--values", abs("helm-guestbook/values.yaml"), "--values", "VALUES",
+			"--api-versions", "policy/v1/PodDisruptionBudget", "--skip-schema-validation"},
+	}, {
+		name:   "values string",
+		source: "    {repoURL: r, path: helm-guestbook, helm: {values: \"replicaCount: 9\\n\", valueFiles: [missing.yaml]}}\n",
+		values: "replicaCount: 9\n",
+		want: []string{"template", chart, "--name-template", "guestbook", "--namespace", "shop", "--kube-version", "v1.37.2",
+			"--values", abs("helm-guestbook/missing.yaml"), "--values", "VALUES", "--api-versions", "policy/v1", "--include-crds"},
+	}}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			src := ArgoSource(argoApp(t, tc.source), ArgoSettings{Namespace: "argocd"})
+			if src.Skip() != "" {
+				t.Fatalf("skipped: %s", src.Skip())
+			}
+			if !ArgoHelmChart(src, root) {
+				t.Fatal("not a Helm chart source")
+			}
+			tpl, err := ArgoHelmTemplate(src, root)
+			if err != nil {
+				t.Fatal(err)
+			}
+			vf := ""
+			if tpl.Values != nil {
+				vf = "VALUES"
+			}
+			if diff := cmp.Diff(tc.want, tpl.Args(root, vf, "v1.37.2", []string{"policy/v1"})); diff != "" {
+				t.Errorf("args (-want +got):\n%s", diff)
+			}
+			if string(tpl.Values) != tc.values {
+				t.Errorf("values file %q, want %q", tpl.Values, tc.values)
+			}
+		})
+	}
+}
+
+// TestArgoHelmTemplateRefused: value and file parameter paths leading out
+// of the checkout (.., a symbolic link) are errors; remote value files and
+// $ref value files of another source are not supported.
+func TestArgoHelmTemplateRefused(t *testing.T) {
+	root := t.TempDir()
+	if err := os.CopyFS(filepath.Join(root, "helm-guestbook"), os.DirFS(filepath.Join(exampleApps(t), "helm-guestbook"))); err != nil {
+		t.Fatal(err)
+	}
+	outside := t.TempDir()
+	if err := os.WriteFile(filepath.Join(outside, "v.yaml"), []byte("a: 1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(outside, "v.yaml"), filepath.Join(root, "helm-guestbook", "link.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ helm, want string }{
+		{"{valueFiles: [../../etc/passwd]}", "outside the repository"},
+		{"{valueFiles: [/../x.yaml]}", "outside the repository"},
+		{"{valueFiles: [link.yaml]}", "symbolic link to outside the repository"},
+		{"{fileParameters: [{name: a, path: ../../x}]}", "outside the repository"},
+		{"{valueFiles: [\"https://example.com/v.yaml\"]}", "remote value files: not supported"},
+	} {
+		src := ArgoSource(argoApp(t, "    {repoURL: r, path: helm-guestbook, helm: "+tc.helm+"}\n"), ArgoSettings{Namespace: "argocd"})
+		_, err := ArgoHelmTemplate(src, root)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: error %v, want %q", tc.helm, err, tc.want)
+		}
+		if strings.HasPrefix(tc.want, "remote") && !errors.Is(err, ErrUnsupported) {
+			t.Errorf("%s: %v is not ErrUnsupported", tc.helm, err)
+		}
+	}
+	src := ArgoSource(argoApp(t, "    {repoURL: r, path: helm-guestbook, helm: {valueFiles: [$values/v.yaml]}}\n"), ArgoSettings{Namespace: "argocd"})
+	if !strings.Contains(src.Unsupported, "value files of another source") {
+		t.Errorf("$ref value file: unsupported %q", src.Unsupported)
+	}
+}
+
+// TestArgoHelmChart: Argo CD's discovery: a path with Chart.yaml and no
+// kustomization is a chart; a kustomization wins; spec.source.helm makes
+// any path a chart; a Flux source never is.
+func TestArgoHelmChart(t *testing.T) {
+	root := t.TempDir()
+	for _, f := range []string{"chart/Chart.yaml", "both/Chart.yaml", "both/kustomization.yaml", "plain/cm.yaml"} {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(root, f)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(root, f), nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		src  *Source
+		want bool
+	}{
+		{&Source{Operator: ArgoCD, Path: "chart"}, true},
+		{&Source{Operator: ArgoCD, Path: "both"}, false},
+		{&Source{Operator: ArgoCD, Path: "plain"}, false},
+		{&Source{Operator: ArgoCD, Path: "plain", ArgoHelm: &ArgoHelm{}}, true},
+		{&Source{Operator: Flux, Path: "chart"}, false},
+	} {
+		if got := ArgoHelmChart(tc.src, root); got != tc.want {
+			t.Errorf("%s %s helm=%v: %v, want %v", tc.src.Operator, tc.src.Path, tc.src.ArgoHelm != nil, got, tc.want)
+		}
+	}
+}
+
+// TestArgoHelmSecretValues: the values drift masks in the Application
+// (pkg/redact's rules) are the ones swept from the rendered objects: a
+// parameter with a secret-like name, secret-like keys of values and
+// valuesObject; not the others.
+func TestArgoHelmSecretValues(t *testing.T) {
+	src := ArgoSource(argoApp(t, `    repoURL: r
+    path: helm-guestbook
+    helm:
+      parameters:
+      - {name: auth.password, value: canary-s3cr3t-7f3a-param}
+      - {name: image.tag, value: v6-not-secret}
+      values: "db:\n  token: canary-s3cr3t-7f3a-values\n"
+      valuesObject: {grafana: {adminPassword: canary-s3cr3t-7f3a-object, replicas: 3}}
+`), ArgoSettings{Namespace: "argocd"})
+	got := src.ArgoHelm.SecretValues
+	for _, want := range []string{"canary-s3cr3t-7f3a-param", "canary-s3cr3t-7f3a-values", "canary-s3cr3t-7f3a-object"} {
+		if !slices.Contains(got, want) {
+			t.Errorf("secret values %q lack %q", got, want)
+		}
+	}
+	if slices.Contains(got, "v6-not-secret") {
+		t.Errorf("secret values %q hold a value that is not secret", got)
+	}
+}
+
+// TestArgoChart: spec.source.chart's repository as Argo CD names it: an
+// https chart repository, an OCI registry path without scheme (Argo CD's
+// own spelling) or with oci://; value files of such a chart are not
+// supported.
+func TestArgoChart(t *testing.T) {
+	for _, tc := range []struct{ repo, url, typ string }{
+		{"https://charts.example.com", "https://charts.example.com", "default"},
+		{"registry.example.com/charts/", "oci://registry.example.com/charts", "oci"},
+		{"oci://ghcr.io/org/charts", "oci://ghcr.io/org/charts", "oci"},
+	} {
+		src := ArgoSource(argoApp(t, "    {repoURL: \""+tc.repo+"\", chart: redis, targetRevision: 1.x}\n"), ArgoSettings{Namespace: "argocd"})
+		if src.Skip() != "" || src.ArgoChart == nil {
+			t.Fatalf("%s: skip %q", tc.repo, src.Skip())
+		}
+		if want := (ArgoChart{URL: tc.url, Type: tc.typ, Chart: "redis", Version: "1.x"}); *src.ArgoChart != want {
+			t.Errorf("%s: %+v, want %+v", tc.repo, *src.ArgoChart, want)
+		}
+	}
+	src := ArgoSource(argoApp(t, "    {repoURL: r, chart: redis, targetRevision: 1.0.0, helm: {valueFiles: [values-prod.yaml]}}\n"), ArgoSettings{Namespace: "argocd"})
+	if !strings.Contains(src.Unsupported, "value files of a chart from a Helm repository") {
+		t.Errorf("unsupported %q", src.Unsupported)
+	}
+}

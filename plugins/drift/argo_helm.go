@@ -1,0 +1,120 @@
+package drift
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/desired"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/gitopsapi"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/helmrender"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/manifest"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/redact"
+)
+
+// renderArgoHelm renders an Argo CD source's chart (chartPath: a path of
+// the checkout root, or a chart fetched from a Helm repository, root "") as Argo CD's repo-server runs helm template (gitopsapi.
+// ArgoHelmTemplate): the cluster's kube and API versions unless the
+// source sets them, CRDs unless skipCrds, hooks kept for the caller to
+// leave out by Argo CD's rules (gitopsapi.DropArgoHooks). Errors
+// are swept of the values drift masks.
+func renderArgoHelm(ctx context.Context, op *gitopsapi.Source, chartPath, root string, caps helmrender.Capabilities) (*desired.HelmRender, error) {
+	var secrets []string
+	if op.ArgoHelm != nil {
+		secrets = op.ArgoHelm.SecretValues
+	}
+	sweep := func(err error) error {
+		sw := redact.NewSweeper()
+		sw.AddText(secrets...)
+		return errors.New(sw.String(err.Error()))
+	}
+	t, err := gitopsapi.ArgoHelmTemplate(op, root)
+	if err != nil {
+		return nil, err
+	}
+	vals, err := argoHelmValues(t, root)
+	if err != nil {
+		return nil, sweep(err)
+	}
+	if t.KubeVersion != "" {
+		caps.KubeVersion = t.KubeVersion
+	}
+	if len(t.APIVersions) > 0 {
+		caps.APIVersions = t.APIVersions
+	}
+	rel := helmrender.Release{Name: t.Name, Namespace: t.Namespace, Chart: chartPath,
+		Values: vals, Capabilities: caps, CRDs: !t.SkipCrds, KeepHooks: true, SkipSchemaValidation: t.SkipSchemaValidation}
+	res, err := helmrender.Render(ctx, rel)
+	if err != nil {
+		return nil, sweep(err)
+	}
+	set := &manifest.Set{}
+	for _, o := range res.Objects {
+		set.Objects = append(set.Objects, manifest.Object{Obj: o.Obj, Source: manifest.Source{File: o.Template}})
+	}
+	return &desired.HelmRender{Set: set, SecretValues: secrets, Chart: res.Chart, Version: res.Version}, nil
+}
+
+// argoHelmValues composes t's values as the helm CLI does, reading its
+// files from the checkout (never outside it).
+func argoHelmValues(t *gitopsapi.HelmTemplate, root string) (map[string]any, error) {
+	v := helmrender.CLIValues{Set: t.Set, SetString: t.SetString, SetFile: map[string][]byte{}}
+	for _, f := range t.ValueFiles {
+		data, err := readCheckoutFile(root, f)
+		if err != nil {
+			return nil, fmt.Errorf("helm.valueFiles %q: %w", f, err)
+		}
+		v.Files = append(v.Files, data)
+	}
+	if t.Values != nil {
+		v.Files = append(v.Files, t.Values)
+	}
+	for k, f := range t.SetFile {
+		data, err := readCheckoutFile(root, unescapeCommas(f))
+		if err != nil {
+			return nil, fmt.Errorf("helm.fileParameters %s: %w", k, err)
+		}
+		v.SetFile[k] = data
+	}
+	return helmrender.ComposeCLIValues(v)
+}
+
+// unescapeCommas undoes Argo CD's escaping of a --set-file path, as Helm's
+// parser reads it.
+func unescapeCommas(s string) string {
+	out := make([]rune, 0, len(s))
+	rs := []rune(s)
+	for i := 0; i < len(rs); i++ {
+		if rs[i] == '\\' && i+1 < len(rs) && rs[i+1] == ',' {
+			continue
+		}
+		out = append(out, rs[i])
+	}
+	return string(out)
+}
+
+// readCheckoutFile reads name (slash-separated, relative to root) through
+// os.Root: a path or symbolic link leading out of the checkout is refused.
+func readCheckoutFile(root, name string) ([]byte, error) {
+	r, err := os.OpenRoot(root)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = r.Close() }()
+	f, err := r.Open(filepath.FromSlash(name))
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxValuesFile+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxValuesFile {
+		return nil, fmt.Errorf("larger than %d bytes", maxValuesFile)
+	}
+	return data, nil
+}
