@@ -307,10 +307,10 @@ status:
 ---
 apiVersion: argoproj.io/v1alpha1
 kind: Application
-metadata: {name: chart, namespace: gitops-t}
+metadata: {name: cmp, namespace: gitops-t}
 spec:
   project: default
-  source: {repoURL: "https://charts.example.com", chart: redis, targetRevision: 1.0.0}
+  source: {repoURL: "https://git.example.com/cmp.git", path: ., targetRevision: main, plugin: {name: tanka}}
   destination: {server: "https://kubernetes.default.svc", namespace: argo-shop}
 ---
 apiVersion: source.toolkit.fluxcd.io/v1
@@ -467,16 +467,16 @@ spec: {interval: 10m, prune: true, path: ./flux/apps, sourceRef: {kind: GitRepos
 			t.Errorf("exit %d, want 1 (skipped sources are no error)\n%s", r.code, r.stderr)
 		}
 		got := driftBySource(parseSources(t, r))
-		if !strings.HasPrefix(got["argocd/gitops-t/chart"], "skipped: not supported: Helm chart sources (spec.source.chart)") ||
+		if !strings.HasPrefix(got["argocd/gitops-t/cmp"], "skipped: not supported: config management plugins (spec.source.plugin)") ||
 			got["flux/gitops-t/paused"] != "skipped: kustomize.toolkit.fluxcd.io/reconcile: disabled" || got[argo] != wantArgo || got[flux] != wantFluxMain {
 			t.Errorf("sources: %v", got)
 		}
-		if !strings.Contains(r.stderr, "note: argocd/gitops-t/chart: skipped: not supported") {
+		if !strings.Contains(r.stderr, "note: argocd/gitops-t/cmp: skipped: not supported") {
 			t.Errorf("no note on stderr:\n%s", r.stderr)
 		}
 		// Asked for by name, an unsupported Application is an error.
-		r = runDrift(t, cp, "--argocd-app", "gitops-t/chart", "--argocd-app", "gitops-t/nope", "-o", "json")
-		if r.code != cli.ExitError || !strings.Contains(r.stderr, "error: argocd/gitops-t/chart: not supported") || !strings.Contains(r.stderr, `"nope" not found`) {
+		r = runDrift(t, cp, "--argocd-app", "gitops-t/cmp", "--argocd-app", "gitops-t/nope", "-o", "json")
+		if r.code != cli.ExitError || !strings.Contains(r.stderr, "error: argocd/gitops-t/cmp: not supported") || !strings.Contains(r.stderr, `"nope" not found`) {
 			t.Errorf("exit %d:\n%s", r.code, r.stderr)
 		}
 		assertNoCheckouts(t, tmp)
@@ -508,7 +508,7 @@ spec: {interval: 10m, prune: true, path: ./flux/apps, sourceRef: {kind: GitRepos
 			{"SOURCE", "SYNC", "HEALTH", "READY", "DRIFT", "MODIFIED", "MISSING", "EXTRANEOUS", "WHO", "NOTE"},
 			{"argocd/gitops-t/web", "Synced", "Healthy", "-", "drifted", "1", "1", "1", "kubectl-patch", "-"},
 			{"flux/gitops-t/apps", "-", "-", "True", "drifted", "1", "1", "1", "kubectl-patch", "-"},
-			{"argocd/gitops-t/chart", "-", "-", "-", "skipped", "-", "-", "-", "-", `not supported: Helm chart sources \(spec.source.chart\): fetching charts is not available in this command`},
+			{"argocd/gitops-t/cmp", "-", "-", "-", "skipped", "-", "-", "-", "-", `not supported: config management plugins \(spec.source.plugin\)`},
 			{"flux/gitops-t/paused", "-", "-", "-", "skipped", "-", "-", "-", "-", "kustomize.toolkit.fluxcd.io/reconcile: disabled"},
 		} {
 			if re := `(?m)^` + strings.Join(w, `\s+`) + `$`; !regexp.MustCompile(re).MatchString(r.stdout) {

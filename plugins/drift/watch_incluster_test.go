@@ -339,7 +339,14 @@ func TestWatchInCluster(t *testing.T) {
 		}
 		t.Skip(msg)
 	}
-	cp := controlplane.ForTest(t)
+	// A control plane of its own: the pod lists every Application and
+	// Kustomization (--all-argocd-apps --all-flux), and other tests of this
+	// package leave theirs (and the namespaces it creates) on the shared one.
+	cp, err := controlplane.Start(t.Context(), controlplane.Options{ControllerManager: true, CRDs: true})
+	if err != nil {
+		t.Fatalf("starting a control plane: %v", err)
+	}
+	t.Cleanup(func() { _ = cp.Stop() })
 	binDir := t.TempDir()
 	if err := os.Chmod(binDir, 0o755); err != nil {
 		t.Fatal(err)
