@@ -29,7 +29,7 @@ func Main(argv []string) int {
 const DefaultIgnoreFile = desired.IgnoreFile
 
 // Output formats.
-var outputs = []string{"diff", "summary", "json", "yaml", "markdown"}
+var outputs = []string{"diff", "summary", "json", "yaml", "markdown", "name"}
 
 // Options are the drift command's options.
 type Options struct {
@@ -192,7 +192,7 @@ compared, after reporting the others). --exit-code=false exits 0 on drift.`,
 	f.StringVar(&o.PruneSelector, "prune-selector", "", "Also report live objects matching this label selector that Git does not declare as extraneous")
 	f.BoolVar(&o.ShowSecrets, "show-secrets", false, "Show Secret values instead of masking them")
 	f.BoolVar(&o.NoHeaders, "no-headers", false, "With -o summary, print the rows only: no header line, no totals line (default print them)")
-	f.StringVarP(&o.Output, "output", "o", o.Output, "Output format: "+strings.Join(outputs, ", ")+"; with --contexts or --all-contexts: text (the matrix, also for diff and summary), json, yaml, markdown")
+	f.StringVarP(&o.Output, "output", "o", o.Output, "Output format: "+strings.Join(outputs, ", ")+" (name: the drifted objects, as kubectl get -o name prints them); with --contexts or --all-contexts: text (the matrix, also for diff and summary), json, yaml, markdown")
 	f.BoolVar(&o.ExitCode, "exit-code", true, "Exit 1 when drift is found (false: exit 0)")
 	addSourceFlags(f, o)
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(outputs, cobra.ShellCompDirectiveNoFileComp))
@@ -268,6 +268,9 @@ func (o *Options) Validate() error {
 	}
 	if !isOutput(o.Output) {
 		return cli.Usagef("--output must be one of %s, not %q", strings.Join(outputs, ", "), o.Output)
+	}
+	if o.Output == "name" && o.ListIgnoreRules {
+		return cli.Usagef("-o name lists drifted objects: it does not apply to --list-ignore-rules")
 	}
 	if o.Concurrency < 1 {
 		return cli.Usagef("--concurrency must be at least 1")

@@ -13,6 +13,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/cli-runtime/pkg/printers"
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/compare"
@@ -109,6 +111,9 @@ func render(w, errw io.Writer, rep *compare.Report, format string, color, noHead
 		return renderSummary(w, rep, noHeaders)
 	case "markdown":
 		return renderMarkdown(w, rep)
+	case "name":
+		reportErrors(errw, rep)
+		return renderNames(w, rep)
 	default:
 		reportErrors(errw, rep)
 		if ext := strings.TrimSpace(os.Getenv("KUBECTL_EXTERNAL_DIFF")); ext != "" {
@@ -116,6 +121,27 @@ func render(w, errw io.Writer, rep *compare.Report, format string, color, noHead
 		}
 		return renderDiff(w, rep, color)
 	}
+}
+
+// renderNames writes the drifted objects one per line as kubectl get -o name
+// does (cli-runtime's NamePrinter: lowercase kind, dot group, slash name, no
+// namespace), so the output can be piped to kubectl get.
+func renderNames(w io.Writer, rep *compare.Report) error {
+	p := &printers.NamePrinter{}
+	for i := range rep.Objects {
+		o := &rep.Objects[i]
+		if !o.Drifted() {
+			continue
+		}
+		u := &unstructured.Unstructured{}
+		u.SetAPIVersion(o.APIVersion)
+		u.SetKind(o.Kind)
+		u.SetName(o.Name)
+		if err := p.PrintObj(u, w); err != nil {
+			return fmt.Errorf("printing %s: %w", objectID(o), err)
+		}
+	}
+	return nil
 }
 
 func objectID(o *compare.ObjectReport) string {

@@ -171,6 +171,21 @@ func renderSources(w, errw io.Writer, reports []sourceReport, format, mode strin
 		return err
 	case "markdown":
 		return renderSourcesMarkdown(w, reports)
+	case "name":
+		// Names only on stdout, for xargs; a source not compared is told
+		// on stderr, as the object errors are.
+		for i := range reports {
+			r := &reports[i]
+			if r.Report == nil {
+				fmt.Fprintf(errw, "# source %s\n", sourceHeading(r))
+				continue
+			}
+			reportErrors(errw, r.Report)
+			if err := renderNames(w, r.Report); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 	for i := range reports {
 		r := &reports[i]
