@@ -74,3 +74,33 @@ func sorted(s []string) []string {
 	slices.Sort(out)
 	return out
 }
+
+// TestStatusOutputName: 'drift status -o name' prints each source's
+// operator object as 'kubectl get -o name' prints it
+// (application.argoproj.io/web, no namespace), the exit code unchanged, and
+// the real kubectl get accepts it.
+func TestStatusOutputName(t *testing.T) {
+	cp := controlplane.ForTest(t)
+	ns := "status-output-name"
+	kubectl(t, cp, "", "create", "namespace", ns)
+	t.Cleanup(func() { _ = cp.Kubectl(context.Background(), "delete", "namespace", ns, "--wait=false").Run() })
+	kubectl(t, cp, fmt.Sprintf(`apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {name: web, namespace: %s}
+spec:
+  project: default
+  destination: {server: https://kubernetes.default.svc, namespace: %s}
+  source: {repoURL: 'file:///nonexistent/fleet.git', targetRevision: main, path: apps/web}
+`, ns, ns), "apply", "-f", "-")
+
+	table := runDrift(t, cp, "status", "-n", ns)
+	names := runDrift(t, cp, "status", "-n", ns, "-o", "name")
+	if names.stdout != "application.argoproj.io/web\n" || names.code != table.code {
+		t.Fatalf("status -o name: exit %d (table %d), stdout %q, want %q\nstderr:\n%s", names.code, table.code, names.stdout, "application.argoproj.io/web\n", names.stderr)
+	}
+	want := kubectl(t, cp, "", "get", "-n", ns, "applications.argoproj.io", "-o", "name")
+	if want != names.stdout {
+		t.Errorf("kubectl get applications -o name prints %q, drift status -o name %q", want, names.stdout)
+	}
+	kubectl(t, cp, "", "get", "-n", ns, strings.TrimSpace(names.stdout))
+}

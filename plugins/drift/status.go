@@ -10,16 +10,20 @@ import (
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/cli-runtime/pkg/printers"
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/compare"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/gitopsapi"
 	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/cli"
 )
 
 // StatusKind identifies the `drift status` -o json / -o yaml schema.
 const StatusKind = "DriftStatus"
 
-var statusOutputs = []string{"table", "json", "yaml"}
+var statusOutputs = []string{"table", "json", "yaml", "name"}
 
 // statusOptions are the options of `drift status`.
 type statusOptions struct {
@@ -270,6 +274,8 @@ func writeStatus(w io.Writer, st JSONStatus, format string, noHeaders bool) erro
 		}
 		_, err = w.Write(data)
 		return err
+	case "name":
+		return writeStatusNames(w, st)
 	}
 	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
 	if !noHeaders {
@@ -302,6 +308,37 @@ func writeStatus(w io.Writer, st JSONStatus, format string, noHeaders bool) erro
 			dash(strings.Join(who, ",")), dash(oneLine(s.Reason)))
 	}
 	return tw.Flush()
+}
+
+// statusGroups are the API groups of the operators' objects a status row
+// can stand for.
+var statusGroups = map[string]schema.GroupVersionKind{
+	gitopsapi.ApplicationGVK.Kind:   gitopsapi.ApplicationGVK,
+	gitopsapi.KustomizationGVK.Kind: gitopsapi.KustomizationGVK,
+	gitopsapi.HelmReleaseGVK.Kind:   gitopsapi.HelmReleaseGVK,
+}
+
+// writeStatusNames writes the operator's object of each row as kubectl get
+// -o name prints it (application.argoproj.io/web: no namespace, as kubectl
+// prints none even with -A).
+func writeStatusNames(w io.Writer, st JSONStatus) error {
+	p := &printers.NamePrinter{}
+	for _, s := range st.Sources {
+		if s.Object == nil {
+			continue
+		}
+		gvk, ok := statusGroups[s.Object.Kind]
+		if !ok {
+			return fmt.Errorf("printing %s: no API group known for kind %q", s.Name, s.Object.Kind)
+		}
+		u := &unstructured.Unstructured{}
+		u.SetGroupVersionKind(gvk)
+		u.SetName(s.Object.Name)
+		if err := p.PrintObj(u, w); err != nil {
+			return fmt.Errorf("printing %s: %w", s.Name, err)
+		}
+	}
+	return nil
 }
 
 // oneLine joins s's lines. NOTE is the last column: it is not cut, as
