@@ -23,7 +23,7 @@ import (
 // StatusKind identifies the `drift status` -o json / -o yaml schema.
 const StatusKind = "DriftStatus"
 
-var statusOutputs = []string{"table", "json", "yaml", "name"}
+var statusOutputs = []string{"table", "wide", "json", "yaml", "name"}
 
 // statusOptions are the options of `drift status`.
 type statusOptions struct {
@@ -277,9 +277,16 @@ func writeStatus(w io.Writer, st JSONStatus, format string, noHeaders bool) erro
 	case "name":
 		return writeStatusNames(w, st)
 	}
+	// wide: the table with where each source's manifests came from, before
+	// NOTE (free text, always last).
+	wide := format == "wide"
 	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
 	if !noHeaders {
-		fmt.Fprintln(tw, "SOURCE\tSYNC\tHEALTH\tREADY\tDRIFT\tMODIFIED\tMISSING\tEXTRANEOUS\tWHO\tNOTE")
+		header := "SOURCE\tSYNC\tHEALTH\tREADY\tDRIFT\tMODIFIED\tMISSING\tEXTRANEOUS\tWHO\t"
+		if wide {
+			header += "REVISION\tCOMMIT\tAPPLIED\tPATH\t"
+		}
+		fmt.Fprintln(tw, header+"NOTE")
 	}
 	for _, s := range st.Sources {
 		var op JSONOperator
@@ -303,9 +310,13 @@ func writeStatus(w io.Writer, st JSONStatus, format string, noHeaders bool) erro
 			}
 			who = append(who, m.Manager)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Name, dash(op.Sync), dash(op.Health), dash(op.Ready), s.Drift,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t", s.Name, dash(op.Sync), dash(op.Health), dash(op.Ready), s.Drift,
 			count(compare.StatusModified), count(compare.StatusMissing), count(compare.StatusExtraneous),
-			dash(strings.Join(who, ",")), dash(oneLine(s.Reason)))
+			dash(strings.Join(who, ",")))
+		if wide {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t", dash(s.Revision), dash(s.Commit), dash(op.Revision), dash(s.Path))
+		}
+		fmt.Fprintln(tw, dash(oneLine(s.Reason)))
 	}
 	return tw.Flush()
 }
