@@ -107,8 +107,8 @@ func render(w, errw io.Writer, rep *compare.Report, format string, color, noHead
 		}
 		_, err = w.Write(data)
 		return err
-	case "summary":
-		return renderSummary(w, rep, noHeaders)
+	case "summary", "wide":
+		return renderSummary(w, rep, noHeaders, format == "wide")
 	case "markdown":
 		return renderMarkdown(w, rep)
 	case "name":
@@ -284,10 +284,16 @@ func changedPaths(o *compare.ObjectReport) string {
 
 // renderSummary prints the -o summary table and its totals line; with
 // noHeaders, as 'kubectl get --no-headers', the rows only.
-func renderSummary(w io.Writer, rep *compare.Report, noHeaders bool) error {
+// renderSummary writes the -o summary table; wide (-o wide) adds SOURCE,
+// where Git declares each object, on the right.
+func renderSummary(w io.Writer, rep *compare.Report, noHeaders, wide bool) error {
 	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
 	if !noHeaders {
-		fmt.Fprintln(tw, "KIND\tNAMESPACE\tNAME\tSTATUS\tCHANGED\tWHO")
+		header := "KIND\tNAMESPACE\tNAME\tSTATUS\tCHANGED\tWHO"
+		if wide {
+			header += "\tSOURCE"
+		}
+		fmt.Fprintln(tw, header)
 	}
 	for i := range rep.Objects {
 		o := &rep.Objects[i]
@@ -295,7 +301,11 @@ func renderSummary(w io.Writer, rep *compare.Report, noHeaders bool) error {
 		if o.Status == compare.StatusError || o.Status == compare.StatusSkipped {
 			changed = o.Reason
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", kindGroup(o), dash(o.Namespace), o.Name, o.Status, dash(changed), dash(who(o)))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s", kindGroup(o), dash(o.Namespace), o.Name, o.Status, dash(changed), dash(who(o)))
+		if wide {
+			fmt.Fprintf(tw, "\t%s", dash(o.Source))
+		}
+		fmt.Fprintln(tw)
 	}
 	if err := tw.Flush(); err != nil || noHeaders {
 		return err

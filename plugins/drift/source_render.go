@@ -189,7 +189,7 @@ func renderSources(w, errw io.Writer, reports []sourceReport, format, mode strin
 	}
 	for i := range reports {
 		r := &reports[i]
-		if i > 0 && format == "summary" {
+		if i > 0 && (format == "summary" || format == "wide") {
 			fmt.Fprintln(w)
 		}
 		fmt.Fprintf(w, "# source %s\n", sourceHeading(r))
@@ -197,8 +197,8 @@ func renderSources(w, errw io.Writer, reports []sourceReport, format, mode strin
 			continue
 		}
 		switch format {
-		case "summary":
-			if err := renderSummary(w, r.Report, noHeaders); err != nil {
+		case "summary", "wide":
+			if err := renderSummary(w, r.Report, noHeaders, format == "wide"); err != nil {
 				return err
 			}
 		default:

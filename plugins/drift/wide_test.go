@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/compare"
 )
 
 // TestStatusWide: 'drift status -o wide' is the table with REVISION, COMMIT,
@@ -39,5 +41,38 @@ func TestStatusWide(t *testing.T) {
 	}
 	if got, want := strings.Join(table[1], " "), "flux/flux-system/apps - - True drifted 2 0 0 - two objects could not be compared"; got != want {
 		t.Errorf("table row:\n got %s\nwant %s", got, want)
+	}
+}
+
+// TestSummaryWide: 'drift -o wide' is the -o summary table with SOURCE
+// (where Git declares the object) added on the right; -o summary is
+// unchanged.
+func TestSummaryWide(t *testing.T) {
+	rep := &compare.Report{Mode: compare.ModeLocal, Objects: []compare.ObjectReport{
+		{APIVersion: "v1", Kind: "ConfigMap", Namespace: "prod", Name: "x", Status: compare.StatusUnchanged, Source: "deploy/app.yaml:12"},
+		{APIVersion: "apps/v1", Kind: "Deployment", Namespace: "prod", Name: "web", Status: compare.StatusMissing},
+	}}
+	lines := func(format string) []string {
+		var b, e bytes.Buffer
+		if err := render(&b, &e, rep, format, false, false); err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, l := range strings.Split(strings.TrimRight(b.String(), "\n"), "\n") {
+			out = append(out, strings.Join(strings.Fields(l), " "))
+		}
+		return out
+	}
+	wide, summary := lines("wide"), lines("summary")
+	want := []string{
+		"KIND NAMESPACE NAME STATUS CHANGED WHO SOURCE",
+		"ConfigMap prod x unchanged - - deploy/app.yaml:12",
+		"Deployment.apps prod web missing - - -",
+	}
+	if len(wide) != 4 || strings.Join(wide[:3], "\n") != strings.Join(want, "\n") || wide[3] != summary[3] {
+		t.Errorf("-o wide:\n%s\nwant:\n%s\n(and the totals line %q)", strings.Join(wide, "\n"), strings.Join(want, "\n"), summary[len(summary)-1])
+	}
+	if len(summary) != 4 || summary[0] != "KIND NAMESPACE NAME STATUS CHANGED WHO" || summary[1] != "ConfigMap prod x unchanged - -" {
+		t.Errorf("-o summary changed:\n%s", strings.Join(summary, "\n"))
 	}
 }
