@@ -2,10 +2,15 @@ package drift
 
 import (
 	"bytes"
+	"context"
+	"os"
 	"strings"
 	"testing"
 
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/compare"
+	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/cli"
 )
 
 // TestStatusWide: 'drift status -o wide' is the table with REVISION, COMMIT,
@@ -74,5 +79,41 @@ func TestSummaryWide(t *testing.T) {
 	}
 	if len(summary) != 4 || summary[0] != "KIND NAMESPACE NAME STATUS CHANGED WHO" || summary[1] != "ConfigMap prod x unchanged - -" {
 		t.Errorf("-o summary changed:\n%s", strings.Join(summary, "\n"))
+	}
+}
+
+// TestOutputCompletionAndHelp: shell completion of -o offers name and wide
+// for drift and drift status, and --help lists them.
+func TestOutputCompletionAndHelp(t *testing.T) {
+	run := func(args ...string) string {
+		var out, errOut bytes.Buffer
+		streams := genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}
+		if code := cli.Run(context.Background(), append([]string{"kubectl-gitops-drift", "--kubeconfig", os.DevNull}, args...), streams, NewCmd); code != 0 {
+			t.Fatalf("%v: exit %d\n%s%s", args, code, out.String(), errOut.String())
+		}
+		return out.String()
+	}
+	for _, tt := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"__complete", "-o", ""}, []string{"diff", "summary", "wide", "json", "yaml", "markdown", "name"}},
+		{[]string{"__complete", "status", "-o", ""}, []string{"table", "wide", "json", "yaml", "name"}},
+	} {
+		var got []string
+		for _, l := range strings.Split(strings.TrimSpace(run(tt.args...)), "\n") {
+			if !strings.HasPrefix(l, ":") {
+				got = append(got, l)
+			}
+		}
+		if strings.Join(got, ",") != strings.Join(tt.want, ",") {
+			t.Errorf("%v: completions %v, want %v", tt.args, got, tt.want)
+		}
+	}
+	if help := run("--help"); !strings.Contains(help, "diff, summary, wide, json, yaml, markdown, name") {
+		t.Errorf("drift --help does not list -o wide and name:\n%s", help)
+	}
+	if help := run("status", "--help"); !strings.Contains(help, "table, wide, json, yaml, name") {
+		t.Errorf("drift status --help does not list -o wide and name:\n%s", help)
 	}
 }

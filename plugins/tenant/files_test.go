@@ -366,3 +366,21 @@ tenants:
 		})
 	}
 }
+
+// TestListOutputCompletion: completion of 'list -o' offers name and wide,
+// and --help lists them.
+func TestListOutputCompletion(t *testing.T) {
+	r := runTenant(t, "", "__complete", "list", "-o", "")
+	var got []string
+	for _, l := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
+		if !strings.HasPrefix(l, ":") {
+			got = append(got, l)
+		}
+	}
+	if strings.Join(got, ",") != "json,yaml,name,wide" {
+		t.Errorf("list -o completions %v, want json,yaml,name,wide\n%s", got, r.stderr)
+	}
+	if r = runTenant(t, "", "list", "--help"); !strings.Contains(r.stdout, "json, yaml, name") || !strings.Contains(r.stdout, "wide") {
+		t.Errorf("list --help does not list -o name and wide:\n%s", r.stdout)
+	}
+}
