@@ -249,6 +249,9 @@ func (o *Options) Complete(cmd *cobra.Command) error {
 // Validate checks the flags.
 func (o *Options) Validate() error {
 	if o.ListIgnoreRules {
+		if o.Output == "name" {
+			return cli.Usagef("-o name lists drifted objects: it does not apply to --list-ignore-rules")
+		}
 		return o.validateComment()
 	}
 	if err := o.validateFix(); err != nil {
@@ -268,9 +271,6 @@ func (o *Options) Validate() error {
 	}
 	if !isOutput(o.Output) {
 		return cli.Usagef("--output must be one of %s, not %q", strings.Join(outputs, ", "), o.Output)
-	}
-	if o.Output == "name" && o.ListIgnoreRules {
-		return cli.Usagef("-o name lists drifted objects: it does not apply to --list-ignore-rules")
 	}
 	if o.Concurrency < 1 {
 		return cli.Usagef("--concurrency must be at least 1")

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -115,5 +116,33 @@ func TestOutputCompletionAndHelp(t *testing.T) {
 	}
 	if help := run("status", "--help"); !strings.Contains(help, "table, wide, json, yaml, name") {
 		t.Errorf("drift status --help does not list -o wide and name:\n%s", help)
+	}
+}
+
+// TestNameAndWideRefused: -o name and -o wide are about one cluster's
+// objects: with --contexts, and -o name with --list-ignore-rules, they are a
+// usage error (exit 2) rather than an output in another shape.
+func TestNameAndWideRefused(t *testing.T) {
+	dir := t.TempDir()
+	kubeconfig := filepath.Join(dir, "kubeconfig")
+	if err := os.WriteFile(kubeconfig, []byte(`apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
+users: [{name: u, user: {}}]
+contexts: [{name: a, context: {cluster: c, user: u}}, {name: b, context: {cluster: c, user: u}}]
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"-f", dir, "--contexts", "a,b", "-o", "name"},
+		{"-f", dir, "--contexts", "a,b", "-o", "wide"},
+		{"--list-ignore-rules", "-o", "name"},
+	} {
+		var out, errOut bytes.Buffer
+		streams := genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}
+		code := cli.Run(context.Background(), append([]string{"kubectl-gitops-drift", "--kubeconfig", kubeconfig}, args...), streams, NewCmd)
+		if code != 2 || !strings.Contains(errOut.String(), "-o ") || out.Len() != 0 {
+			t.Errorf("%v: exit %d, want 2 and a usage error\nstdout:\n%s\nstderr:\n%s", args, code, out.String(), errOut.String())
+		}
 	}
 }
