@@ -29,7 +29,7 @@ func Main(argv []string) int {
 const DefaultIgnoreFile = desired.IgnoreFile
 
 // Output formats.
-var outputs = []string{"diff", "summary", "json", "yaml", "markdown"}
+var outputs = []string{"diff", "summary", "wide", "json", "yaml", "markdown", "name"}
 
 // Options are the drift command's options.
 type Options struct {
@@ -191,8 +191,8 @@ compared, after reporting the others). --exit-code=false exits 0 on drift.`,
 	f.BoolVar(&o.ListIgnoreRules, "list-ignore-rules", false, "Print the ignore rules in force and exit (-o json or yaml for every detail)")
 	f.StringVar(&o.PruneSelector, "prune-selector", "", "Also report live objects matching this label selector that Git does not declare as extraneous")
 	f.BoolVar(&o.ShowSecrets, "show-secrets", false, "Show Secret values instead of masking them")
-	f.BoolVar(&o.NoHeaders, "no-headers", false, "With -o summary, print the rows only: no header line, no totals line (default print them)")
-	f.StringVarP(&o.Output, "output", "o", o.Output, "Output format: "+strings.Join(outputs, ", ")+"; with --contexts or --all-contexts: text (the matrix, also for diff and summary), json, yaml, markdown")
+	f.BoolVar(&o.NoHeaders, "no-headers", false, "With -o summary or wide, print the rows only: no header line, no totals line (default print them)")
+	f.StringVarP(&o.Output, "output", "o", o.Output, "Output format: "+strings.Join(outputs, ", ")+" (wide: summary with SOURCE; name: the drifted objects, as kubectl get -o name prints them); with --contexts or --all-contexts: text (the matrix, also for diff and summary), json, yaml, markdown")
 	f.BoolVar(&o.ExitCode, "exit-code", true, "Exit 1 when drift is found (false: exit 0)")
 	addSourceFlags(f, o)
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(outputs, cobra.ShellCompDirectiveNoFileComp))
@@ -249,6 +249,9 @@ func (o *Options) Complete(cmd *cobra.Command) error {
 // Validate checks the flags.
 func (o *Options) Validate() error {
 	if o.ListIgnoreRules {
+		if o.Output == "name" {
+			return cli.Usagef("-o name lists drifted objects: it does not apply to --list-ignore-rules")
+		}
 		return o.validateComment()
 	}
 	if err := o.validateFix(); err != nil {

@@ -113,6 +113,8 @@ func (o *Options) validateFleet() error {
 		return cli.Usagef("--parallel must be at least 1")
 	case o.ContextTimeout <= 0:
 		return cli.Usagef("--context-timeout must be positive")
+	case o.Output == "name" || o.Output == "wide":
+		return cli.Usagef("-o %s is about the objects of one cluster: with --contexts or --all-contexts use text, json, yaml or markdown", o.Output)
 	}
 	return nil
 }

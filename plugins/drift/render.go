@@ -13,6 +13,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/cli-runtime/pkg/printers"
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/compare"
@@ -105,10 +107,13 @@ func render(w, errw io.Writer, rep *compare.Report, format string, color, noHead
 		}
 		_, err = w.Write(data)
 		return err
-	case "summary":
-		return renderSummary(w, rep, noHeaders)
+	case "summary", "wide":
+		return renderSummary(w, rep, noHeaders, format == "wide")
 	case "markdown":
 		return renderMarkdown(w, rep)
+	case "name":
+		reportErrors(errw, rep)
+		return renderNames(w, rep)
 	default:
 		reportErrors(errw, rep)
 		if ext := strings.TrimSpace(os.Getenv("KUBECTL_EXTERNAL_DIFF")); ext != "" {
@@ -116,6 +121,27 @@ func render(w, errw io.Writer, rep *compare.Report, format string, color, noHead
 		}
 		return renderDiff(w, rep, color)
 	}
+}
+
+// renderNames writes the drifted objects one per line as kubectl get -o name
+// does (cli-runtime's NamePrinter: lowercase kind, dot group, slash name, no
+// namespace), so the output can be piped to kubectl get.
+func renderNames(w io.Writer, rep *compare.Report) error {
+	p := &printers.NamePrinter{}
+	for i := range rep.Objects {
+		o := &rep.Objects[i]
+		if !o.Drifted() {
+			continue
+		}
+		u := &unstructured.Unstructured{}
+		u.SetAPIVersion(o.APIVersion)
+		u.SetKind(o.Kind)
+		u.SetName(o.Name)
+		if err := p.PrintObj(u, w); err != nil {
+			return fmt.Errorf("printing %s: %w", objectID(o), err)
+		}
+	}
+	return nil
 }
 
 func objectID(o *compare.ObjectReport) string {
@@ -258,10 +284,16 @@ func changedPaths(o *compare.ObjectReport) string {
 
 // renderSummary prints the -o summary table and its totals line; with
 // noHeaders, as 'kubectl get --no-headers', the rows only.
-func renderSummary(w io.Writer, rep *compare.Report, noHeaders bool) error {
+// renderSummary writes the -o summary table; wide (-o wide) adds SOURCE,
+// where Git declares each object, on the right.
+func renderSummary(w io.Writer, rep *compare.Report, noHeaders, wide bool) error {
 	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
 	if !noHeaders {
-		fmt.Fprintln(tw, "KIND\tNAMESPACE\tNAME\tSTATUS\tCHANGED\tWHO")
+		header := "KIND\tNAMESPACE\tNAME\tSTATUS\tCHANGED\tWHO"
+		if wide {
+			header += "\tSOURCE"
+		}
+		fmt.Fprintln(tw, header)
 	}
 	for i := range rep.Objects {
 		o := &rep.Objects[i]
@@ -269,7 +301,11 @@ func renderSummary(w io.Writer, rep *compare.Report, noHeaders bool) error {
 		if o.Status == compare.StatusError || o.Status == compare.StatusSkipped {
 			changed = o.Reason
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", kindGroup(o), dash(o.Namespace), o.Name, o.Status, dash(changed), dash(who(o)))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s", kindGroup(o), dash(o.Namespace), o.Name, o.Status, dash(changed), dash(who(o)))
+		if wide {
+			fmt.Fprintf(tw, "\t%s", dash(o.Source))
+		}
+		fmt.Fprintln(tw)
 	}
 	if err := tw.Flush(); err != nil || noHeaders {
 		return err

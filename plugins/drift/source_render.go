@@ -171,10 +171,25 @@ func renderSources(w, errw io.Writer, reports []sourceReport, format, mode strin
 		return err
 	case "markdown":
 		return renderSourcesMarkdown(w, reports)
+	case "name":
+		// Names only on stdout, for xargs; a source not compared is told
+		// on stderr, as the object errors are.
+		for i := range reports {
+			r := &reports[i]
+			if r.Report == nil {
+				fmt.Fprintf(errw, "# source %s\n", sourceHeading(r))
+				continue
+			}
+			reportErrors(errw, r.Report)
+			if err := renderNames(w, r.Report); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 	for i := range reports {
 		r := &reports[i]
-		if i > 0 && format == "summary" {
+		if i > 0 && (format == "summary" || format == "wide") {
 			fmt.Fprintln(w)
 		}
 		fmt.Fprintf(w, "# source %s\n", sourceHeading(r))
@@ -182,8 +197,8 @@ func renderSources(w, errw io.Writer, reports []sourceReport, format, mode strin
 			continue
 		}
 		switch format {
-		case "summary":
-			if err := renderSummary(w, r.Report, noHeaders); err != nil {
+		case "summary", "wide":
+			if err := renderSummary(w, r.Report, noHeaders, format == "wide"); err != nil {
 				return err
 			}
 		default:

@@ -489,6 +489,8 @@ spec: {interval: 10m, prune: true, path: ./flux/apps, sourceRef: {kind: GitRepos
 			"summary":  {lit("# source " + argo), `ConfigMap\s+argo-shop\s+stray\s+extraneous`, lit("# source " + flux), `ConfigMap\s+flux-shop\s+flux-old\s+extraneous`},
 			"markdown": {lit("| " + argo + " | compared: "), lit("#### " + flux)},
 			"yaml":     {lit("kind: DriftReportList"), lit("name: " + argo)},
+			// Names only, for xargs: no "# source" line on stdout.
+			"name": {`(?m)^configmap/stray$`, `(?m)^configmap/flux-old$`, `\A([a-z0-9.-]+/[a-z0-9.-]+\n)+\z`},
 		} {
 			r := runDrift(t, cp, append(sources, "-o", format)...)
 			for _, w := range want {
@@ -514,6 +516,12 @@ spec: {interval: 10m, prune: true, path: ./flux/apps, sourceRef: {kind: GitRepos
 			if re := `(?m)^` + strings.Join(w, `\s+`) + `$`; !regexp.MustCompile(re).MatchString(r.stdout) {
 				t.Errorf("status lacks\n%s\nin\n%s", strings.Join(w, "  "), r.stdout)
 			}
+		}
+		// -o name: what kubectl get -o name prints for the same objects.
+		r = runDrift(t, cp, "status", "-n", "gitops-t", override, "-o", "name")
+		kc := kubectl(t, cp, "", "get", "-n", "gitops-t", "applications.argoproj.io,kustomizations.kustomize.toolkit.fluxcd.io", "-o", "name")
+		if got, want := sorted(strings.Fields(r.stdout)), sorted(strings.Fields(kc)); r.code != cli.ExitFindings || len(got) != 4 || strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Errorf("status -o name: exit %d, %q; kubectl get -o name: %q", r.code, got, want)
 		}
 		r = runDrift(t, cp, "status", "-n", "gitops-t", override, "-o", "json")
 		var st JSONStatus

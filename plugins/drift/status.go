@@ -10,16 +10,20 @@ import (
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/cli-runtime/pkg/printers"
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/compare"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/gitopsapi"
 	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/cli"
 )
 
 // StatusKind identifies the `drift status` -o json / -o yaml schema.
 const StatusKind = "DriftStatus"
 
-var statusOutputs = []string{"table", "json", "yaml"}
+var statusOutputs = []string{"table", "wide", "json", "yaml", "name"}
 
 // statusOptions are the options of `drift status`.
 type statusOptions struct {
@@ -270,10 +274,19 @@ func writeStatus(w io.Writer, st JSONStatus, format string, noHeaders bool) erro
 		}
 		_, err = w.Write(data)
 		return err
+	case "name":
+		return writeStatusNames(w, st)
 	}
+	// wide: the table with where each source's manifests came from, before
+	// NOTE (free text, always last).
+	wide := format == "wide"
 	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
 	if !noHeaders {
-		fmt.Fprintln(tw, "SOURCE\tSYNC\tHEALTH\tREADY\tDRIFT\tMODIFIED\tMISSING\tEXTRANEOUS\tWHO\tNOTE")
+		header := "SOURCE\tSYNC\tHEALTH\tREADY\tDRIFT\tMODIFIED\tMISSING\tEXTRANEOUS\tWHO\t"
+		if wide {
+			header += "REVISION\tCOMMIT\tAPPLIED\tPATH\t"
+		}
+		fmt.Fprintln(tw, header+"NOTE")
 	}
 	for _, s := range st.Sources {
 		var op JSONOperator
@@ -297,11 +310,46 @@ func writeStatus(w io.Writer, st JSONStatus, format string, noHeaders bool) erro
 			}
 			who = append(who, m.Manager)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Name, dash(op.Sync), dash(op.Health), dash(op.Ready), s.Drift,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t", s.Name, dash(op.Sync), dash(op.Health), dash(op.Ready), s.Drift,
 			count(compare.StatusModified), count(compare.StatusMissing), count(compare.StatusExtraneous),
-			dash(strings.Join(who, ",")), dash(oneLine(s.Reason)))
+			dash(strings.Join(who, ",")))
+		if wide {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t", dash(s.Revision), dash(s.Commit), dash(op.Revision), dash(s.Path))
+		}
+		fmt.Fprintln(tw, dash(oneLine(s.Reason)))
 	}
 	return tw.Flush()
+}
+
+// statusGroups are the API groups of the operators' objects a status row
+// can stand for.
+var statusGroups = map[string]schema.GroupVersionKind{
+	gitopsapi.ApplicationGVK.Kind:   gitopsapi.ApplicationGVK,
+	gitopsapi.KustomizationGVK.Kind: gitopsapi.KustomizationGVK,
+	gitopsapi.HelmReleaseGVK.Kind:   gitopsapi.HelmReleaseGVK,
+}
+
+// writeStatusNames writes the operator's object of each row as kubectl get
+// -o name prints it (application.argoproj.io/web: no namespace, as kubectl
+// prints none even with -A).
+func writeStatusNames(w io.Writer, st JSONStatus) error {
+	p := &printers.NamePrinter{}
+	for _, s := range st.Sources {
+		if s.Object == nil {
+			continue
+		}
+		gvk, ok := statusGroups[s.Object.Kind]
+		if !ok {
+			return fmt.Errorf("printing %s: no API group known for kind %q", s.Name, s.Object.Kind)
+		}
+		u := &unstructured.Unstructured{}
+		u.SetGroupVersionKind(gvk)
+		u.SetName(s.Object.Name)
+		if err := p.PrintObj(u, w); err != nil {
+			return fmt.Errorf("printing %s: %w", s.Name, err)
+		}
+	}
+	return nil
 }
 
 // oneLine joins s's lines. NOTE is the last column: it is not cut, as

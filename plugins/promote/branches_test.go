@@ -47,6 +47,21 @@ applications:
 	if got := lines(nh.stdout); nh.code != 0 || len(got) != len(rows)-1 || !strings.HasPrefix(got[0], "web ") {
 		t.Errorf("status --no-headers, want the %d rows only: %s", len(rows)-1, nh)
 	}
+	// -o wide: the same columns, then FROM and FROM-VERSION on the right,
+	// whether a version is pending or not.
+	wide := lines(promote(t, "", dir, "status", "--no-live", "-o", "wide").stdout)
+	if len(wide) != len(rows) || strings.Join(strings.Fields(wide[0]), " ") != "APP ENV GIT PENDING FROM FROM-VERSION" {
+		t.Fatalf("status -o wide:\n%s", strings.Join(wide, "\n"))
+	}
+	for i, want := range []string{"web dev 1.1.0 - - -", "web staging 1.0.0 1.1.0 from dev dev 1.1.0"} {
+		if got := strings.Join(strings.Fields(wide[i+1]), " "); got != want {
+			t.Errorf("status -o wide row %d: %q, want %q", i+1, got, want)
+		}
+	}
+	// wide is status's own: history refuses it.
+	if h := promote(t, "", dir, "history", "-o", "wide"); h.code != 2 {
+		t.Errorf("history -o wide: exit %d, want 2: %s", h.code, h)
+	}
 	r = promote(t, "", dir, "web", "--to", "staging", "--skip-gates")
 	if r.code != 0 || git(t, bare, "show", "env/staging:values.yaml") != "image:\n  tag: 1.1.0" {
 		t.Fatalf("promote to staging: %s", r)

@@ -110,12 +110,17 @@ Exit status: 0 promoted (or nothing to do), 1 refused by a gate, 2 on any other 
 	pf := root.PersistentFlags()
 	pf.StringVarP(&c.Repo, "repo", "C", ".", "The GitOps repository (a directory inside its working tree)")
 	pf.StringVar(&c.Pipeline, "pipeline", "", "The pipeline file (default <repo>/"+promotion.DefaultFile+")")
-	pf.StringVarP(&c.Output, "output", "o", "text", "Output format: text, json or yaml")
+	pf.StringVarP(&c.Output, "output", "o", "text", "Output format: text, json or yaml; status also wide (the table with FROM and FROM-VERSION)")
 	pf.StringSliceVar(&c.TrustForgeHosts, "trust-forge-host", nil, "A forge API host other than the remote's that may receive the forge token (repeatable; also KUBECTL_GITOPS_TRUST_FORGE_HOSTS, comma-separated)")
 	pf.BoolVar(&c.AllowHTTPForge, "allow-http-forge", false, "Send the forge token over plain http to a host that is not a loopback address")
 	_ = root.MarkPersistentFlagDirname("repo")
 	_ = root.MarkPersistentFlagFilename("pipeline", "yaml", "yml")
-	_ = root.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"text", "json", "yaml"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = root.RegisterFlagCompletionFunc("output", func(cmd *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCompDirective) {
+		if cmd.Name() == "status" {
+			return []string{"text", "wide", "json", "yaml"}, cobra.ShellCompDirectiveNoFileComp
+		}
+		return []string{"text", "json", "yaml"}, cobra.ShellCompDirectiveNoFileComp
+	})
 	o.bindFlags(root)
 	root.AddCommand(newStatusCmd(c), newHistoryCmd(c), newRollbackCmd(c))
 	c.root = root

@@ -19,6 +19,8 @@ func TestCompletion(t *testing.T) {
 		{[]string{"__complete", "-C", dir, "w"}, []string{"web", "worker", "api"}}, // cobra filters by prefix in the shell script, not here
 		{[]string{"__complete", "-C", dir, "web", "--to", ""}, []string{"dev", "staging", "prod"}},
 		{[]string{"__complete", "-C", dir, "rollback", "web", "--env", ""}, []string{"dev", "staging", "prod"}},
+		{[]string{"__complete", "-C", dir, "status", "-o", ""}, []string{"text", "wide", "json", "yaml"}},
+		{[]string{"__complete", "-C", dir, "history", "-o", ""}, []string{"text", "json", "yaml"}},
 	}
 	for _, tt := range tests {
 		r := promote(t, "", dir, tt.args...)

@@ -24,10 +24,16 @@ func newStatusCmd(c *common) *cobra.Command {
 		Long: `Show a table of applications × environments: the version in Git, the version live in the
 environment's cluster with its health, and whether the source environment has a version waiting
 to be promoted. --no-live reads Git only.`,
-		Example: fmt.Sprintf("  %[1]s status\n  %[1]s status -o json\n  %[1]s status --no-live", c.env.Name),
+		Example: fmt.Sprintf("  %[1]s status\n  %[1]s status -o wide\n  %[1]s status -o json\n  %[1]s status --no-live", c.env.Name),
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runStatus(cmd.Context(), c, !noLive, noHeaders)
+			// -o wide is status's own: the table with FROM and
+			// FROM-VERSION on the right.
+			wide := c.Output == "wide"
+			if wide {
+				c.Output = "text"
+			}
+			return runStatus(cmd.Context(), c, !noLive, noHeaders, wide)
 		},
 	}
 	cmd.Flags().BoolVar(&noLive, "no-live", false, "Do not read the clusters: versions in Git only")
@@ -58,7 +64,7 @@ type JSONStatusRow struct {
 	Error         string `json:"error,omitempty"`
 }
 
-func runStatus(ctx context.Context, c *common, live, noHeaders bool) error {
+func runStatus(ctx context.Context, c *common, live, noHeaders, wide bool) error {
 	s, err := c.open(ctx)
 	if err != nil {
 		return err
@@ -76,16 +82,21 @@ func runStatus(ctx context.Context, c *common, live, noHeaders bool) error {
 		}
 		return writeData(c.env.Streams.Out, j, c.Output)
 	}
-	return writeStatus(c.env.Streams.Out, rows, live, cli.ColorEnabled(c.env.Streams.Out), noHeaders)
+	return writeStatus(c.env.Streams.Out, rows, live, cli.ColorEnabled(c.env.Streams.Out), noHeaders, wide)
 }
 
-func writeStatus(w io.Writer, rows []promoter.LiveStatus, live, color, noHeaders bool) error {
+// writeStatus writes the status table; wide adds FROM, the environment each
+// one promotes from, and FROM-VERSION, its version, pending or not.
+func writeStatus(w io.Writer, rows []promoter.LiveStatus, live, color, noHeaders, wide bool) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	header := "APP\tENV\tGIT"
 	if live {
 		header += "\tLIVE\tHEALTH"
 	}
 	header += "\tPENDING"
+	if wide {
+		header += "\tFROM\tFROM-VERSION"
+	}
 	if !noHeaders {
 		fmt.Fprintln(tw, header)
 	}
@@ -113,6 +124,9 @@ func writeStatus(w io.Writer, rows []promoter.LiveStatus, live, color, noHeaders
 			pending = paint(color, bold, pending)
 		}
 		line += "\t" + pending
+		if wide {
+			line += fmt.Sprintf("\t%s\t%s", dash(r.Source), dash(r.SourceVersion))
+		}
 		fmt.Fprintln(tw, line)
 	}
 	if err := tw.Flush(); err != nil {

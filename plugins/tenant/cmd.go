@@ -130,6 +130,7 @@ const (
 	outputYAML = "yaml"
 	outputJSON = "json"
 	outputWide = "wide"
+	outputName = "name"
 )
 
 func checkOutput(o string, allowed ...string) error {
@@ -187,7 +188,7 @@ cluster labelled with either. SOURCE says where each was found.`,
   %[1]s list --dir clusters/prod/tenants -o json`, env.Name),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkOutput(output, outputText, outputJSON, outputYAML); err != nil {
+			if err := checkOutput(output, outputText, outputJSON, outputYAML, outputName, outputWide); err != nil {
 				return err
 			}
 			tenants, err := loadDir(*dir)
@@ -222,8 +223,16 @@ cluster labelled with either. SOURCE says where each was found.`,
 			for _, f := range tenancy.ForeignTenants(tenants, claims) {
 				sums = append(sums, tenantSummary{Name: f.Name, Namespaces: f.Namespaces, Operator: string(f.Operator), Sources: f.Sources})
 			}
-			if output != outputText {
+			switch output {
+			case outputJSON, outputYAML:
 				return writeData(env.Streams.Out, sums, output)
+			case outputName:
+				// A tenant is no API object: its bare name, one per line,
+				// as the other tenant commands take it.
+				for _, s := range sums {
+					fmt.Fprintln(env.Streams.Out, s.Name)
+				}
+				return nil
 			}
 			if len(sums) == 0 {
 				fmt.Fprintf(env.Streams.ErrOut, "No tenants in %s.\n", *dir)
@@ -231,22 +240,30 @@ cluster labelled with either. SOURCE says where each was found.`,
 			}
 			tw := tabwriter.NewWriter(env.Streams.Out, 0, 4, 3, ' ', 0)
 			if !noHeaders {
-				fmt.Fprintln(tw, "NAME	NAMESPACES	OPERATOR	OWNERS	SOURCE")
+				header := "NAME\tNAMESPACES\tOPERATOR\tOWNERS\tSOURCE"
+				if output == outputWide {
+					header += "\tREPOS\tDIR"
+				}
+				fmt.Fprintln(tw, header)
 			}
 			for _, s := range sums {
 				source := "tenant.yaml"
 				if !s.Managed {
 					source = strings.Join(s.Sources, ",")
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.Name, orDash(strings.Join(s.Namespaces, ",")), orDash(s.Operator),
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s", s.Name, orDash(strings.Join(s.Namespaces, ",")), orDash(s.Operator),
 					orDash(strings.Join(s.Owners, ",")), source)
+				if output == outputWide {
+					fmt.Fprintf(tw, "\t%s\t%s", orDash(strings.Join(s.Repos, ",")), orDash(s.Dir))
+				}
+				fmt.Fprintln(tw)
 			}
 			return tw.Flush()
 		},
 	}
-	cmd.Flags().StringVarP(&output, "output", "o", "", "Output format: json or yaml (default: a table)")
-	cmd.Flags().BoolVar(&noHeaders, "no-headers", false, "When using the default output format, don't print headers (default print headers).")
-	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"json", "yaml"}, cobra.ShellCompDirectiveNoFileComp))
+	cmd.Flags().StringVarP(&output, "output", "o", "", "Output format: json, yaml, name (the tenant names, one per line) or wide (the table with REPOS and DIR) (default: a table)")
+	cmd.Flags().BoolVar(&noHeaders, "no-headers", false, "When using the default or wide output format, don't print headers (default print headers).")
+	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"json", "yaml", "name", "wide"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 

@@ -91,6 +91,20 @@ func TestRenderIsIdempotentAndListed(t *testing.T) {
 		!strings.HasPrefix(lines[0], "acme ") || !strings.HasPrefix(lines[1], "globex ") {
 		t.Errorf("list --no-headers: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
+	// -o name: the tenant names, one per line, nothing else.
+	r = runTenant(t, "", "list", "--dir", dir, "-o", "name")
+	if r.code != 0 || r.stdout != "acme\nglobex\n" {
+		t.Errorf("list -o name: exit %d, stdout %q, want %q\n%s", r.code, r.stdout, "acme\nglobex\n", r.stderr)
+	}
+	// -o wide: the same columns, then REPOS and DIR on the right.
+	r = runTenant(t, "", "list", "--dir", dir, "-o", "wide")
+	lines := strings.Split(strings.TrimRight(r.stdout, "\n"), "\n")
+	if r.code != 0 || len(lines) != 3 || strings.Join(strings.Fields(lines[0]), " ") != "NAME NAMESPACES OPERATOR OWNERS SOURCE REPOS DIR" {
+		t.Fatalf("list -o wide: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if f := strings.Fields(lines[1]); len(f) != 7 || f[0] != "acme" || f[6] != filepath.Join(dir, "acme") {
+		t.Errorf("list -o wide: acme's row %q, want 7 columns ending with its directory %s", lines[1], filepath.Join(dir, "acme"))
+	}
 }
 
 func TestHandEditedFilesAreNotOverwritten(t *testing.T) {
@@ -350,5 +364,23 @@ tenants:
 				t.Errorf("files written: %v", snapshot(t, dir))
 			}
 		})
+	}
+}
+
+// TestListOutputCompletion: completion of 'list -o' offers name and wide,
+// and --help lists them.
+func TestListOutputCompletion(t *testing.T) {
+	r := runTenant(t, "", "__complete", "list", "-o", "")
+	var got []string
+	for _, l := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
+		if !strings.HasPrefix(l, ":") {
+			got = append(got, l)
+		}
+	}
+	if strings.Join(got, ",") != "json,yaml,name,wide" {
+		t.Errorf("list -o completions %v, want json,yaml,name,wide\n%s", got, r.stderr)
+	}
+	if r = runTenant(t, "", "list", "--help"); !strings.Contains(r.stdout, "json, yaml, name") || !strings.Contains(r.stdout, "wide") {
+		t.Errorf("list --help does not list -o name and wide:\n%s", r.stdout)
 	}
 }
