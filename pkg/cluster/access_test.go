@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	authorizationv1 "k8s.io/api/authorization/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -41,7 +42,17 @@ func TestReviewAccessAsksTheAuthorizer(t *testing.T) {
 	if _, err := cs.RbacV1().RoleBindings("default").Create(ctx, rb, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	st, err = c.ReviewAccess(ctx, spec)
+	t.Cleanup(func() { _ = cs.RbacV1().RoleBindings("default").Delete(context.Background(), rb.Name, metav1.DeleteOptions{}) })
+	// RBAC's authorizer reads bindings from an informer: a new binding is
+	// seen a moment later (kubectl auth can-i waits the same way).
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		st, err = c.ReviewAccess(ctx, spec)
+		if err != nil || st.Allowed || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	if err != nil || !st.Allowed || !strings.Contains(st.Reason, `RoleBinding "review-access/default"`) {
 		t.Fatalf("after the binding: %+v, %v; want allowed by the RoleBinding", st, err)
 	}
