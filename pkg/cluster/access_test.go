@@ -42,7 +42,9 @@ func TestReviewAccessAsksTheAuthorizer(t *testing.T) {
 	if _, err := cs.RbacV1().RoleBindings("default").Create(ctx, rb, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = cs.RbacV1().RoleBindings("default").Delete(context.Background(), rb.Name, metav1.DeleteOptions{}) })
+	t.Cleanup(func() {
+		_ = cs.RbacV1().RoleBindings("default").Delete(context.Background(), rb.Name, metav1.DeleteOptions{})
+	})
 	// RBAC's authorizer reads bindings from an informer: a new binding is
 	// seen a moment later (kubectl auth can-i waits the same way).
 	deadline := time.Now().Add(30 * time.Second)
