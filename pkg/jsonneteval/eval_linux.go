@@ -162,12 +162,21 @@ func Evaluate(ctx context.Context, req Request, l Limits) (string, error) {
 			return "", outputBudget(l)
 		}
 		return "", errors.New(a.Error)
-	case st.ExitCode() == 2 && outOfMemory(stderr.String()):
+	case st.ExitCode() == 2 && (outOfMemory(stderr.String()) || nearMemoryBudget(st, l)):
 		return "", memoryBudget(l)
 	}
 	// The worker's stderr is not shown: a runtime crash may quote the
 	// repository's data.
 	return "", fmt.Errorf("the jsonnet worker failed (%s)", st)
+}
+
+// nearMemoryBudget reports whether a worker that crashed had used at least
+// half its memory budget: under RLIMIT_DATA the Go runtime does not always
+// die with "out of memory" — a failed mapping inside the garbage collector
+// ends in a SIGSEGV trace (exit 2) instead (seen with Go 1.26's collector).
+func nearMemoryBudget(st *os.ProcessState, l Limits) bool {
+	ru, ok := st.SysUsage().(*syscall.Rusage)
+	return ok && ru.Maxrss*1024 >= l.Memory/2 // Maxrss is in KiB on Linux
 }
 
 // outOfMemory reports whether a Go program's stderr tells that it died of
