@@ -52,7 +52,7 @@ data: {mode: production}
 		{"drift with --exit-code=false", nil, []string{"gitops", "drift", "-f", manifest, "--exit-code=false"}, 0, ""},
 		{"bad manifest", nil, []string{"gitops", "drift", "-f", bad}, 2, "broken.yaml:5: yaml: did not find expected node content"},
 		{"no input", nil, []string{"gitops", "drift"}, 2, "must specify one of -f, -k, --repo"},
-		{"bad mode", nil, []string{"gitops", "drift", "-f", manifest, "--mode=fast"}, 2, `--mode must be server or local, not "fast"`},
+		{"bad mode", nil, []string{"gitops", "drift", "-f", manifest, "--mode=fast"}, 2, `--mode must be server, local or hybrid, not "fast"`},
 		{"unreachable server", nil, []string{"gitops", "drift", "-f", manifest, "-s", "https://127.0.0.1:1"}, 2,
 			"The connection to the server 127.0.0.1:1 was refused"},
 	}
