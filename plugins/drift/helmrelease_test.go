@@ -249,9 +249,13 @@ spec:
 			if s.Sources[0].Name != name || s.Sources[0].Type != "helmrelease" {
 				t.Errorf("source %q of type %q", s.Sources[0].Name, s.Sources[0].Type)
 			}
-			// ConfigMap, Service, Deployment, PodDisruptionBudget, CRD.
-			if got := s.Sources[0].Report.Summary["unchanged"]; got != 5 {
-				t.Errorf("%s: %d unchanged, want 5: %v", mode, got, driftBySource(s))
+			// ConfigMap, Service, Deployment, PodDisruptionBudget; the
+			// CRD, under the default CRD policy Create, only for presence.
+			if got := s.Sources[0].Report.Summary["unchanged"]; got != 4 {
+				t.Errorf("%s: %d unchanged, want 4: %v", mode, got, driftBySource(s))
+			}
+			if got := s.Sources[0].Report.Summary["skipped"]; got != 1 {
+				t.Errorf("%s: %d skipped (the CRD), want 1: %v", mode, got, driftBySource(s))
 			}
 			noLeak(t, mode, r)
 		}
@@ -265,6 +269,7 @@ spec:
 	t.Run("people's changes, with attribution", func(t *testing.T) {
 		want := strings.Join([]string{
 			"ConfigMap/" + full + " missing",
+			"CustomResourceDefinition/widgets.webapp.example.org skipped",
 			"Deployment/" + full + " modified spec.replicas kubectl(Update,scale)",
 			"Deployment/" + full + " modified spec.template.spec.containers[0].image kubectl-set(Update)",
 			"Service/" + full + " extra metadata.labels.hand kubectl-label(Update)",
