@@ -43,6 +43,24 @@ func helmControllerApply(t *testing.T, cp *controlplane.ControlPlane, release, r
 // chart's directory created apart.
 func helmControllerApplyChart(t *testing.T, cp *controlplane.ControlPlane, chart, crdFile, release, relNS, hrNS, hrName string, values map[string]any) string {
 	t.Helper()
+	manifest := createAsHelmController(t, cp, helmTemplate(t, cp, chart, release, relNS, values), release, relNS, hrNS, hrName)
+	if crdFile == "" {
+		return manifest
+	}
+	crd, err := os.ReadFile(filepath.Join(chart, crdFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	crdDoc := strings.Replace(string(crd), "  name: widgets.webapp.example.org\n",
+		"  name: widgets.webapp.example.org\n  labels: {helm.toolkit.fluxcd.io/name: "+hrName+", helm.toolkit.fluxcd.io/namespace: "+hrNS+"}\n", 1)
+	kubectl(t, cp, crdDoc, "create", "--field-manager=helm-controller", "-f", "-")
+	return manifest
+}
+
+// helmTemplate renders the chart with the real Helm CLI's template, with
+// the cluster's version and values.
+func helmTemplate(t *testing.T, cp *controlplane.ControlPlane, chart, release, relNS string, values map[string]any) string {
+	t.Helper()
 	helm := peertools.Require(t, peertools.Helm, "helm")
 	var ver struct {
 		ServerVersion struct{ GitVersion string } `json:"serverVersion"`
@@ -62,9 +80,19 @@ func helmControllerApplyChart(t *testing.T, cp *controlplane.ControlPlane, chart
 	if err != nil {
 		t.Fatalf("helm template: %v", err)
 	}
+	return string(out)
+}
+
+// createAsHelmController creates the rendered (and post-rendered)
+// documents out as helm-controller's Helm client does: hooks left out,
+// helm-controller's origin labels and Helm's release metadata added,
+// client-side, field manager "helm-controller". It returns the manifest
+// the release record stores.
+func createAsHelmController(t *testing.T, cp *controlplane.ControlPlane, out, release, relNS, hrNS, hrName string) string {
+	t.Helper()
 	origin := map[string]any{"helm.toolkit.fluxcd.io/name": hrName, "helm.toolkit.fluxcd.io/namespace": hrNS}
 	var manifest, apply strings.Builder
-	for _, doc := range strings.Split(string(out), "\n---") {
+	for _, doc := range strings.Split(out, "\n---") {
 		var m map[string]any
 		if err := yaml.Unmarshal([]byte(doc), &m); err != nil {
 			t.Fatal(err)
@@ -97,16 +125,6 @@ func helmControllerApplyChart(t *testing.T, cp *controlplane.ControlPlane, chart
 		apply.WriteString("---\n" + string(b))
 	}
 	kubectl(t, cp, apply.String(), "create", "-n", relNS, "--field-manager=helm-controller", "-f", "-")
-	if crdFile == "" {
-		return manifest.String()
-	}
-	crd, err := os.ReadFile(filepath.Join(chart, crdFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	crdDoc := strings.Replace(string(crd), "  name: widgets.webapp.example.org\n",
-		"  name: widgets.webapp.example.org\n  labels: {helm.toolkit.fluxcd.io/name: "+hrName+", helm.toolkit.fluxcd.io/namespace: "+hrNS+"}\n", 1)
-	kubectl(t, cp, crdDoc, "create", "--field-manager=helm-controller", "-f", "-")
 	return manifest.String()
 }
 
