@@ -69,12 +69,12 @@ func serveCmd(args []string) error {
 	if err != nil {
 		return err
 	}
-	defer httpRepo.Close()
+	defer func() { _ = httpRepo.Close() }()
 	oci, err := chartrepo.ServeOCI()
 	if err != nil {
 		return err
 	}
-	defer oci.Close()
+	defer func() { _ = oci.Close() }()
 	for _, a := range archives {
 		if _, _, err := chartrepo.Push(oci.Host(), "charts", a, filepath.Join(*dir, "registry.json")); err != nil {
 			return err
