@@ -78,8 +78,9 @@ demo: build control-plane ## Start a throwaway control plane and show the suite 
 	go build -o bin/localcluster ./test/cmd/localcluster
 	PATH="$(CURDIR)/bin:$$PATH" bin/localcluster -- hack/demo.sh
 
-bench: build control-plane peer-tools ## Time drift against kubectl diff and the API server's floors (N=2000; more: make bench N="2000 5000"), seal against kubeseal and sops, tenant verify against kubectl auth can-i
+bench: build control-plane peer-tools ## Time drift against kubectl diff and the API server's floors (N=2000; more: make bench N="2000 5000"), seal against kubeseal and sops, tenant verify against kubectl auth can-i, drift over 50 HelmReleases against helm template | kubectl diff
 	hack/bench-drift.sh $(N)
+	hack/bench-helm.sh
 	hack/bench-seal.sh
 	hack/bench-tenant.sh
 

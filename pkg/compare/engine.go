@@ -25,6 +25,11 @@ type Desired struct {
 	Object *unstructured.Unstructured
 	// Source is where it was read from, e.g. "apps/web.yaml:3".
 	Source string
+	// IfNotPresent, when set, says why only the object's presence counts:
+	// the operator creates it when it is missing and never updates it
+	// (helm-controller's CRD policy Create). Once it exists it is skipped
+	// with this reason; missing, it is reported missing.
+	IfNotPresent string
 }
 
 // Options tune a comparison.
@@ -88,6 +93,9 @@ type item struct {
 	// (before ignore rules), and if none, Options.exact's answer.
 	ignoredChanges bool
 	exactReason    string
+
+	// ifNotPresent is Desired.IfNotPresent.
+	ifNotPresent string
 }
 
 // groupKey identifies a kind (group and resource, whatever the version: one
@@ -254,7 +262,7 @@ func (e *Engine) prepare(ctx context.Context, desired []Desired, opts Options, r
 			continue
 		}
 		r := &ObjectReport{APIVersion: obj.GetAPIVersion(), Kind: obj.GetKind(), Namespace: obj.GetNamespace(), Name: obj.GetName(), Source: d.Source}
-		it := &item{desired: obj, source: d.Source, report: r}
+		it := &item{desired: obj, source: d.Source, report: r, ifNotPresent: d.IfNotPresent}
 		items = append(items, it)
 		m, err := e.Reader.Mapping(ctx, obj.GroupVersionKind())
 		if err != nil {

@@ -84,6 +84,10 @@ func (e *Engine) compareOne(ctx context.Context, it *item, live *unstructured.Un
 		r.Status, r.Reason = StatusSkipped, reason
 		return
 	}
+	if it.ifNotPresent != "" && live != nil {
+		r.Status, r.Reason = StatusSkipped, it.ifNotPresent
+		return
+	}
 	if reason := schemas.check(ctx, desired.Object, desired.GroupVersionKind()); reason != "" {
 		r.Status, r.Reason = StatusError, reason
 		return

@@ -26,6 +26,10 @@ type HelmRender struct {
 	SecretValues []string
 	// Chart and Version are the chart's name and version.
 	Chart, Version string
+	// IfNotPresent are the objects of Set whose presence alone is
+	// compared, with why (compare.Desired.IfNotPresent): the chart's CRDs
+	// under helm-controller's CRD policy Create.
+	IfNotPresent map[*unstructured.Unstructured]string
 }
 
 // ChartRef says which chart to fetch for a HelmRelease whose chart comes
@@ -114,6 +118,9 @@ func (f *Fetcher) helmRelease(ctx context.Context, s Source, op *gitopsapi.Sourc
 	}
 	s.SecretValues = r.SecretValues
 	s.Desired = FromSet(r.Set, op, namespaced)
+	for i := range s.Desired {
+		s.Desired[i].IfNotPresent = r.IfNotPresent[s.Desired[i].Object]
+	}
 	s.Warnings = append(s.Warnings, SkippedWarnings(r.Set)...)
 	// The release record names objects without their namespace when their
 	// template declares none: Helm put them in the release namespace.

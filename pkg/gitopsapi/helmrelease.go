@@ -58,7 +58,9 @@ type HelmRelease struct {
 	Values     map[string]any
 	ValuesFrom []ValuesReference
 	// InstallCRDs and UpgradeCRDs are the crds policies (Skip, Create,
-	// CreateReplace; "" is the default: Create on install, Skip on upgrade).
+	// CreateReplace; "" is the default: Create, for both in
+	// helm-controller's code, though its API documentation says Skip on
+	// upgrade).
 	InstallCRDs string
 	UpgradeCRDs string
 	// PostRenderers are spec.postRenderers[].kustomize (patches, images),

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sync"
 
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/cluster"
@@ -66,9 +67,10 @@ func renderHelmRelease(ctx context.Context, op *gitopsapi.Source, chartPath, roo
 	if err != nil {
 		return nil, sweep(err, nil)
 	}
+	crds := crdPolicy(h)
 	rel := helmrender.Release{
 		Name: h.ReleaseName, Namespace: h.ReleaseNamespace, Chart: chartPath, Values: values, Capabilities: caps,
-		CRDs:          h.InstallCRDs != "Skip" || h.UpgradeCRDs == "Create" || h.UpgradeCRDs == "CreateReplace",
+		CRDs:          crds != "Skip",
 		PostRenderers: h.PostRenderers, CommonLabels: h.CommonLabels, CommonAnnotations: h.CommonAnnotations,
 		OriginNamespace: op.Namespace, OriginName: op.Name, ReleaseMetadata: true,
 	}
@@ -90,10 +92,37 @@ func renderHelmRelease(ctx context.Context, op *gitopsapi.Source, chartPath, roo
 		return nil, sweep(err, secrets)
 	}
 	set := &manifest.Set{}
+	var ifNotPresent map[*unstructured.Unstructured]string
 	for _, o := range res.Objects {
 		set.Objects = append(set.Objects, manifest.Object{Obj: o.Obj, Source: manifest.Source{File: o.Template}})
+		if o.CRD && crds == "Create" {
+			if ifNotPresent == nil {
+				ifNotPresent = map[*unstructured.Unstructured]string{}
+			}
+			ifNotPresent[o.Obj] = "CRD policy Create: helm-controller creates it when missing, never updates it"
+		}
 	}
-	return &desired.HelmRender{Set: set, SecretValues: append(secrets, secretData...), Chart: res.Chart, Version: res.Version}, nil
+	return &desired.HelmRender{Set: set, SecretValues: append(secrets, secretData...), Chart: res.Chart, Version: res.Version, IfNotPresent: ifNotPresent}, nil
+}
+
+// crdPolicy is the CRD policy (Skip, Create or CreateReplace) of the
+// action that last ran on the release, as helm-controller applies the
+// chart's crds/ (internal/action/crds.go, install.go, upgrade.go): the
+// install's until the release was upgraded — no stored record, or the
+// newest is v1 — then the upgrade's. Both default to Create in its code
+// (crdPolicyOrDefault; the API's documentation says Skip for upgrade).
+// Skip: no CRD is created or updated. Create: missing CRDs are created,
+// existing ones never updated, so only presence counts. CreateReplace:
+// CRDs are created and replaced by the chart's, so they are compared.
+func crdPolicy(h *gitopsapi.HelmRelease) string {
+	p := h.InstallCRDs
+	if h.Stored != nil && h.Stored.Version > 1 {
+		p = h.UpgradeCRDs
+	}
+	if p == "" {
+		return "Create"
+	}
+	return p
 }
 
 // readValuesFile reads a values file of a checkout (a path inside root).

@@ -43,6 +43,24 @@ func helmControllerApply(t *testing.T, cp *controlplane.ControlPlane, release, r
 // chart's directory created apart.
 func helmControllerApplyChart(t *testing.T, cp *controlplane.ControlPlane, chart, crdFile, release, relNS, hrNS, hrName string, values map[string]any) string {
 	t.Helper()
+	manifest := createAsHelmController(t, cp, helmTemplate(t, cp, chart, release, relNS, values), release, relNS, hrNS, hrName)
+	if crdFile == "" {
+		return manifest
+	}
+	crd, err := os.ReadFile(filepath.Join(chart, crdFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	crdDoc := strings.Replace(string(crd), "  name: widgets.webapp.example.org\n",
+		"  name: widgets.webapp.example.org\n  labels: {helm.toolkit.fluxcd.io/name: "+hrName+", helm.toolkit.fluxcd.io/namespace: "+hrNS+"}\n", 1)
+	kubectl(t, cp, crdDoc, "create", "--field-manager=helm-controller", "-f", "-")
+	return manifest
+}
+
+// helmTemplate renders the chart with the real Helm CLI's template, with
+// the cluster's version and values.
+func helmTemplate(t *testing.T, cp *controlplane.ControlPlane, chart, release, relNS string, values map[string]any) string {
+	t.Helper()
 	helm := peertools.Require(t, peertools.Helm, "helm")
 	var ver struct {
 		ServerVersion struct{ GitVersion string } `json:"serverVersion"`
@@ -62,9 +80,19 @@ func helmControllerApplyChart(t *testing.T, cp *controlplane.ControlPlane, chart
 	if err != nil {
 		t.Fatalf("helm template: %v", err)
 	}
+	return string(out)
+}
+
+// createAsHelmController creates the rendered (and post-rendered)
+// documents out as helm-controller's Helm client does: hooks left out,
+// helm-controller's origin labels and Helm's release metadata added,
+// client-side, field manager "helm-controller". It returns the manifest
+// the release record stores.
+func createAsHelmController(t *testing.T, cp *controlplane.ControlPlane, out, release, relNS, hrNS, hrName string) string {
+	t.Helper()
 	origin := map[string]any{"helm.toolkit.fluxcd.io/name": hrName, "helm.toolkit.fluxcd.io/namespace": hrNS}
 	var manifest, apply strings.Builder
-	for _, doc := range strings.Split(string(out), "\n---") {
+	for _, doc := range strings.Split(out, "\n---") {
 		var m map[string]any
 		if err := yaml.Unmarshal([]byte(doc), &m); err != nil {
 			t.Fatal(err)
@@ -97,16 +125,6 @@ func helmControllerApplyChart(t *testing.T, cp *controlplane.ControlPlane, chart
 		apply.WriteString("---\n" + string(b))
 	}
 	kubectl(t, cp, apply.String(), "create", "-n", relNS, "--field-manager=helm-controller", "-f", "-")
-	if crdFile == "" {
-		return manifest.String()
-	}
-	crd, err := os.ReadFile(filepath.Join(chart, crdFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	crdDoc := strings.Replace(string(crd), "  name: widgets.webapp.example.org\n",
-		"  name: widgets.webapp.example.org\n  labels: {helm.toolkit.fluxcd.io/name: "+hrName+", helm.toolkit.fluxcd.io/namespace: "+hrNS+"}\n", 1)
-	kubectl(t, cp, crdDoc, "create", "--field-manager=helm-controller", "-f", "-")
 	return manifest.String()
 }
 
@@ -249,9 +267,13 @@ spec:
 			if s.Sources[0].Name != name || s.Sources[0].Type != "helmrelease" {
 				t.Errorf("source %q of type %q", s.Sources[0].Name, s.Sources[0].Type)
 			}
-			// ConfigMap, Service, Deployment, PodDisruptionBudget, CRD.
-			if got := s.Sources[0].Report.Summary["unchanged"]; got != 5 {
-				t.Errorf("%s: %d unchanged, want 5: %v", mode, got, driftBySource(s))
+			// ConfigMap, Service, Deployment, PodDisruptionBudget; the
+			// CRD, under the default CRD policy Create, only for presence.
+			if got := s.Sources[0].Report.Summary["unchanged"]; got != 4 {
+				t.Errorf("%s: %d unchanged, want 4: %v", mode, got, driftBySource(s))
+			}
+			if got := s.Sources[0].Report.Summary["skipped"]; got != 1 {
+				t.Errorf("%s: %d skipped (the CRD), want 1: %v", mode, got, driftBySource(s))
 			}
 			noLeak(t, mode, r)
 		}
@@ -265,6 +287,7 @@ spec:
 	t.Run("people's changes, with attribution", func(t *testing.T) {
 		want := strings.Join([]string{
 			"ConfigMap/" + full + " missing",
+			"CustomResourceDefinition/widgets.webapp.example.org skipped",
 			"Deployment/" + full + " modified spec.replicas kubectl(Update,scale)",
 			"Deployment/" + full + " modified spec.template.spec.containers[0].image kubectl-set(Update)",
 			"Service/" + full + " extra metadata.labels.hand kubectl-label(Update)",
