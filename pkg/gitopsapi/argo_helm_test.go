@@ -130,10 +130,11 @@ func TestArgoHelmTemplateRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct{ helm, want string }{
-		{"{valueFiles: [../../etc/passwd]}", "outside the repository"},
-		{"{valueFiles: [/../x.yaml]}", "outside the repository"},
+		{"{valueFiles: [../../etc/passwd]}", "file '../../etc/passwd' resolved to outside repository root"},
+		{"{valueFiles: [/../x.yaml]}", "file '/../x.yaml' resolved to outside repository root"},
+		{"{valueFiles: [/]}", "path resolved to repository root, which is not allowed"},
 		{"{valueFiles: [link.yaml]}", "symbolic link to outside the repository"},
-		{"{fileParameters: [{name: a, path: ../../x}]}", "outside the repository"},
+		{"{fileParameters: [{name: a, path: ../../x}]}", "resolved to outside repository root"},
 		{"{valueFiles: [\"https://example.com/v.yaml\"]}", "remote value files: not supported"},
 	} {
 		src := ArgoSource(argoApp(t, "    {repoURL: r, path: helm-guestbook, helm: "+tc.helm+"}\n"), ArgoSettings{Namespace: "argocd"})
@@ -145,9 +146,11 @@ func TestArgoHelmTemplateRefused(t *testing.T) {
 			t.Errorf("%s: %v is not ErrUnsupported", tc.helm, err)
 		}
 	}
-	src := ArgoSource(argoApp(t, "    {repoURL: r, path: helm-guestbook, helm: {valueFiles: [$values/v.yaml]}}\n"), ArgoSettings{Namespace: "argocd"})
-	if !strings.Contains(src.Unsupported, "value files of another source") {
-		t.Errorf("$ref value file: unsupported %q", src.Unsupported)
+	// A single source has no refs: Argo CD expands "$values" as a variable
+	// of its build environment, which it is not ("").
+	src := ArgoSource(argoApp(t, "    {repoURL: r, path: helm-guestbook, helm: {valueFiles: [$values/helm-guestbook/values.yaml]}}\n"), ArgoSettings{Namespace: "argocd"})
+	if tpl, err := ArgoHelmTemplate(src, root); err != nil || len(tpl.ValueFiles) != 1 || tpl.ValueFiles[0] != (HelmFile{Path: "helm-guestbook/values.yaml"}) {
+		t.Errorf("$values in a single source: %+v %v", tpl, err)
 	}
 }
 
@@ -226,5 +229,89 @@ func TestArgoChart(t *testing.T) {
 	src := ArgoSource(argoApp(t, "    {repoURL: r, chart: redis, targetRevision: 1.0.0, helm: {valueFiles: [values-prod.yaml]}}\n"), ArgoSettings{Namespace: "argocd"})
 	if !strings.Contains(src.Unsupported, "value files of a chart from a Helm repository") {
 		t.Errorf("unsupported %q", src.Unsupported)
+	}
+}
+
+// TestArgoHelmTemplateRefFiles: in a multi-source application, value files
+// and file parameters "$<ref>/…" are read from the ref source's checkout,
+// from its top, as Argo CD's getResolvedRefValueFile reads them: missing
+// ones left out only with ignoreMissingValueFiles, ordered among the
+// source's own; a path leading out of the ref's checkout (.., a symbolic
+// link), or to its top, is refused with Argo CD's words; a ref no source
+// has, or a ref to a chart, is Argo CD's error.
+func TestArgoHelmTemplateRefFiles(t *testing.T) {
+	root := exampleApps(t)
+	values := t.TempDir()
+	outside := t.TempDir()
+	for name, data := range map[string]string{"envs/prod/values.yaml": "replicaCount: 3\n", "motd.txt": "hi\n"} {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(values, name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(values, name), []byte(data), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(outside, "v.yaml"), []byte("a: 1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(outside, "v.yaml"), filepath.Join(values, "link.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	app := func(helm, refSource string) *Source {
+		t.Helper()
+		u := obj(t, `apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {name: guestbook, namespace: argocd}
+spec:
+  destination: {server: "https://kubernetes.default.svc", namespace: shop}
+  sources:
+  - {repoURL: "https://git.example.com/apps.git", path: helm-guestbook, helm: `+helm+`}
+  - `+refSource+`
+`)
+		s := ArgoSource(u, ArgoSettings{Namespace: "argocd"})
+		if s.Skip() != "" {
+			t.Fatalf("skipped: %s", s.Skip())
+		}
+		p := *s.Parts[0]
+		p.RefRoots = map[string]string{"$values": values}
+		return &p
+	}
+	const ref = `{repoURL: "https://git.example.com/values.git", targetRevision: v2, ref: values}`
+
+	src := app(`{ignoreMissingValueFiles: true, valueFiles: [values-production.yaml, $values/envs/prod/values.yaml, $values/missing.yaml, "$values/envs/$ARGOCD_APP_NAMESPACE/../prod/values.yaml"], fileParameters: [{name: config.motd, path: $values/motd.txt}]}`, ref)
+	tpl, err := ArgoHelmTemplate(src, root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"template", filepath.Join(root, "helm-guestbook"), "--name-template", "guestbook", "--namespace", "shop", "--kube-version", "v1.37.2",
+		"--set-file", "config.motd=" + filepath.Join(values, "motd.txt"),
+		"--values", filepath.Join(root, "helm-guestbook", "values-production.yaml"),
+		"--values", filepath.Join(values, "envs", "prod", "values.yaml"),
+		"--values", filepath.Join(values, "envs", "prod", "values.yaml"),
+		"--include-crds"}
+	if diff := cmp.Diff(want, tpl.Args(root, "", "v1.37.2", nil)); diff != "" {
+		t.Errorf("args (-want +got):\n%s", diff)
+	}
+	// Without ignoreMissingValueFiles a missing file stays: reading it fails.
+	tpl, err = ArgoHelmTemplate(app(`{valueFiles: [$values/missing.yaml]}`, ref), root)
+	if err != nil || len(tpl.ValueFiles) != 1 || tpl.ValueFiles[0].String() != "$values/missing.yaml" {
+		t.Errorf("missing file: %+v %v", tpl, err)
+	}
+
+	for _, tc := range []struct{ helm, ref, want string }{
+		{`{valueFiles: [$values/../x.yaml]}`, ref, `helm.valueFiles "$values/../x.yaml": file '/../x.yaml' resolved to outside repository root`},
+		{`{valueFiles: [$values/envs/../../../x.yaml]}`, ref, `file '/envs/../../../x.yaml' resolved to outside repository root`},
+		{`{fileParameters: [{name: a, path: $values/../../etc/passwd}]}`, ref, `helm.fileParameters a: file '/../../etc/passwd' resolved to outside repository root`},
+		{`{valueFiles: [$values]}`, ref, "path resolved to repository root, which is not allowed"},
+		{`{valueFiles: [$values/]}`, ref, "path resolved to repository root, which is not allowed"},
+		{`{valueFiles: [$values/link.yaml]}`, ref, "a symbolic link to outside the repository"},
+		{`{valueFiles: [$other/v.yaml]}`, ref, `source referenced "$other", which is not one of the available sources ($values)`},
+		{`{valueFiles: [$values/v.yaml]}`, `{repoURL: "https://git.example.com/other.git", path: x}`, `source referenced "$values", but no source has a 'ref' field defined`},
+		{`{valueFiles: [$values/v.yaml]}`, `{repoURL: "https://charts.example.com", chart: redis, targetRevision: 1.0.0, ref: values}`, "source has a 'chart' field defined, but Helm charts are not yet not supported for 'ref' sources"},
+	} {
+		_, err := ArgoHelmTemplate(app(tc.helm, tc.ref), root)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: error %v, want %q", tc.helm, err, tc.want)
+		}
 	}
 }

@@ -35,7 +35,8 @@ func renderArgoHelm(ctx context.Context, op *gitopsapi.Source, chartPath, root s
 	if err != nil {
 		return nil, err
 	}
-	vals, err := argoHelmValues(t, root)
+	vals, fileSecrets, err := argoHelmValues(t, root)
+	secrets = append(secrets, fileSecrets...)
 	if err != nil {
 		return nil, sweep(err)
 	}
@@ -59,27 +60,42 @@ func renderArgoHelm(ctx context.Context, op *gitopsapi.Source, chartPath, root s
 }
 
 // argoHelmValues composes t's values as the helm CLI does, reading its
-// files from the checkout (never outside it).
-func argoHelmValues(t *gitopsapi.HelmTemplate, root string) (map[string]any, error) {
+// files from the checkout root or a ref source's checkout (never outside
+// them). It also returns the values under secret-like keys of the value
+// files, masked as valuesObject's are: a ref source is often a
+// repository of its own, private values included.
+func argoHelmValues(t *gitopsapi.HelmTemplate, root string) (map[string]any, []string, error) {
 	v := helmrender.CLIValues{Set: t.Set, SetString: t.SetString, SetFile: map[string][]byte{}}
+	var secrets []string
 	for _, f := range t.ValueFiles {
-		data, err := readCheckoutFile(root, f)
+		data, err := readCheckoutFile(fileRoot(t, root, f.Ref), f.Path)
 		if err != nil {
-			return nil, fmt.Errorf("helm.valueFiles %q: %w", f, err)
+			return nil, secrets, fmt.Errorf("helm.valueFiles %q: %w", f, err)
 		}
+		secrets = append(secrets, gitopsapi.ArgoValuesFileSecrets(data)...)
 		v.Files = append(v.Files, data)
 	}
 	if t.Values != nil {
 		v.Files = append(v.Files, t.Values)
 	}
 	for k, f := range t.SetFile {
-		data, err := readCheckoutFile(root, unescapeCommas(f))
+		data, err := readCheckoutFile(fileRoot(t, root, t.SetFileRef[k]), unescapeCommas(f))
 		if err != nil {
-			return nil, fmt.Errorf("helm.fileParameters %s: %w", k, err)
+			return nil, secrets, fmt.Errorf("helm.fileParameters %s: %w", k, err)
 		}
 		v.SetFile[k] = data
 	}
-	return helmrender.ComposeCLIValues(v)
+	vals, err := helmrender.ComposeCLIValues(v)
+	return vals, secrets, err
+}
+
+// fileRoot is the checkout a value file of t is read from: root, or the
+// checkout of the ref source ref names.
+func fileRoot(t *gitopsapi.HelmTemplate, root, ref string) string {
+	if ref != "" {
+		return t.RefRoots[ref]
+	}
+	return root
 }
 
 // unescapeCommas undoes Argo CD's escaping of a --set-file path, as Helm's
