@@ -97,7 +97,7 @@ type HelmTemplate struct {
 	Values     []byte
 	// RefRoots are the checkouts of the ref sources the files name.
 	RefRoots map[string]string
-	SkipCrds   bool
+	SkipCrds bool
 	// SkipSchemaValidation: --skip-schema-validation.
 	SkipSchemaValidation bool
 	// Chart is the chart's directory, relative to the checkout's top.
