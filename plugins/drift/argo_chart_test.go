@@ -144,4 +144,41 @@ spec:
 	if diff := cmp.Diff(theirs, ours); diff != "" {
 		t.Errorf("objects (-helm +drift):\n%s", diff)
 	}
+
+	// Argo CD's own multi-source example: the chart from the repository,
+	// its values from a Git repository (a ref source).
+	for _, kv := range gitEnv {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	valuesRepo := bareRepo(t, t.TempDir(), "values", "", map[string]string{"envs/prod/values.yaml": "replicaCount: 2\nconfig: {greeting: from-the-values-repo}\n"})
+	if err := yaml.Unmarshal([]byte(`apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {name: guestbook, namespace: argocd}
+spec:
+  destination: {server: "https://kubernetes.default.svc", namespace: shop}
+  sources:
+  - {repoURL: `+srv.URL+`, chart: helm-guestbook, targetRevision: 0.2.0, helm: {valueFiles: [$values/envs/prod/values.yaml]}}
+  - {repoURL: "file://`+valuesRepo+`", targetRevision: main, ref: values}
+`), &app); err != nil {
+		t.Fatal(err)
+	}
+	op = gitopsapi.ArgoSource(&unstructured.Unstructured{Object: app}, gitopsapi.ArgoSettings{Namespace: "argocd"})
+	s = f.Operator(t.Context(), op, true, func(u *unstructured.Unstructured) bool { return u.GetKind() != "CustomResourceDefinition" })
+	if s.Skip != "" {
+		t.Fatalf("with a ref source: skipped: %s", s.Skip)
+	}
+	var greeting string
+	var replicas int64
+	for _, d := range s.Desired {
+		switch d.Object.GetKind() {
+		case "ConfigMap":
+			greeting, _, _ = unstructured.NestedString(d.Object.Object, "data", "GREETING")
+		case "Deployment":
+			replicas, _, _ = unstructured.NestedInt64(d.Object.Object, "spec", "replicas")
+		}
+	}
+	if greeting != "from-the-values-repo" || replicas != 2 {
+		t.Errorf("with a ref source: greeting %q, replicas %d: the ref source's values file was not used", greeting, replicas)
+	}
 }
