@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/desired"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/gitopsapi"
@@ -19,9 +20,10 @@ import (
 // the checkout root, or a chart fetched from a Helm repository, root "") as Argo CD's repo-server runs helm template (gitopsapi.
 // ArgoHelmTemplate): the cluster's kube and API versions unless the
 // source sets them, CRDs unless skipCrds, hooks kept for the caller to
-// leave out by Argo CD's rules (gitopsapi.DropArgoHooks). Errors
-// are swept of the values drift masks.
-func renderArgoHelm(ctx context.Context, op *gitopsapi.Source, chartPath, root string, caps helmrender.Capabilities) (*desired.HelmRender, error) {
+// leave out by Argo CD's rules (gitopsapi.DropArgoHooks), dependencies
+// not vendored in charts/ fetched with deps (Argo CD's helm dependency
+// build). Errors are swept of the values drift masks.
+func renderArgoHelm(ctx context.Context, op *gitopsapi.Source, chartPath, root string, caps helmrender.Capabilities, deps helmrender.DependencyFetcher) (*desired.HelmRender, error) {
 	var secrets []string
 	if op.ArgoHelm != nil {
 		secrets = op.ArgoHelm.SecretValues
@@ -47,7 +49,8 @@ func renderArgoHelm(ctx context.Context, op *gitopsapi.Source, chartPath, root s
 		caps.APIVersions = t.APIVersions
 	}
 	rel := helmrender.Release{Name: t.Name, Namespace: t.Namespace, Chart: chartPath,
-		Values: vals, Capabilities: caps, CRDs: !t.SkipCrds, KeepHooks: true, SkipSchemaValidation: t.SkipSchemaValidation}
+		Values: vals, Capabilities: caps, CRDs: !t.SkipCrds, KeepHooks: true, SkipSchemaValidation: t.SkipSchemaValidation,
+		BuildDependencies: deps, Root: root}
 	res, err := helmrender.Render(ctx, rel)
 	if err != nil {
 		return nil, sweep(err)
@@ -87,6 +90,25 @@ func argoHelmValues(t *gitopsapi.HelmTemplate, root string) (map[string]any, []s
 	}
 	vals, err := helmrender.ComposeCLIValues(v)
 	return vals, secrets, err
+}
+
+// argoDependencies fetches the dependencies of an Argo CD source's chart
+// that are not vendored, through pkg/chartsource (--repo-override, the
+// cache, the registry credentials of the Docker and Helm configurations),
+// as Argo CD's `helm dependency build` fetches them.
+func argoDependencies(charts desired.ChartFetcher, op *gitopsapi.Source) helmrender.DependencyFetcher {
+	return func(ctx context.Context, dep helmrender.Dependency) (string, error) {
+		if charts == nil {
+			return "", errors.New("fetching charts is not available in this command")
+		}
+		typ := "default"
+		if strings.HasPrefix(dep.Repository, "oci://") {
+			typ = "oci"
+		}
+		path, _, err := charts.Fetch(ctx, desired.ChartRef{SourceKind: "Application", SourceNamespace: op.Namespace, SourceName: op.Name,
+			URL: dep.Repository, Type: typ, Chart: dep.Name, Version: dep.Version})
+		return path, err
+	}
 }
 
 // fileRoot is the checkout a value file of t is read from: root, or the
