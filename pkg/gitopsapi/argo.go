@@ -44,6 +44,9 @@ type ArgoSettings struct {
 	InstanceLabelKey string
 	// InstallationID is installationID, when set.
 	InstallationID string
+	// ValuesFileSchemes is helm.valuesFileSchemes, when set: the URL
+	// schemes allowed for remote Helm value files.
+	ValuesFileSchemes []string
 }
 
 // ReadArgoSettings reads argocd-cm in namespace. A missing or unreadable
@@ -70,6 +73,14 @@ func ReadArgoSettings(ctx context.Context, r cluster.Reader, namespace string) (
 		st.InstanceLabelKey = v
 	}
 	st.InstallationID = strings.TrimSpace(data["installationID"])
+	if v, ok := data["helm.valuesFileSchemes"]; ok {
+		st.ValuesFileSchemes = []string{}
+		for item := range strings.SplitSeq(v, ",") {
+			if item = strings.TrimSpace(item); item != "" {
+				st.ValuesFileSchemes = append(st.ValuesFileSchemes, item)
+			}
+		}
+	}
 	return st, "", nil
 }
 
@@ -174,12 +185,20 @@ func ArgoSource(app *unstructured.Unstructured, st ArgoSettings) *Source {
 		return s
 	case len(sources) > 0:
 		argoMultiSource(s, o, sources)
+		for _, p := range s.Parts {
+			if p.ArgoHelm != nil {
+				p.ArgoHelm.ValuesFileSchemes = st.ValuesFileSchemes
+			}
+		}
 		return s
 	case !hasSource:
 		setUnsupported(s, "no spec.source")
 		return s
 	}
 	argoSourceSpec(s, o, src, "spec.source")
+	if s.ArgoHelm != nil {
+		s.ArgoHelm.ValuesFileSchemes = st.ValuesFileSchemes
+	}
 	return s
 }
 

@@ -3,9 +3,11 @@ package gitopsapi
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -41,10 +43,19 @@ type ArgoHelm struct {
 	// KubeVersion and APIVersions replace the cluster's when set.
 	KubeVersion string
 	APIVersions []string
+	// ValuesFileSchemes are argocd-cm's helm.valuesFileSchemes: the URL
+	// schemes a remote value file may have (nil: Argo CD's default,
+	// ArgoDefaultValuesFileSchemes).
+	ValuesFileSchemes []string
 	// SecretValues are the values drift masks in the Application (secret-like
 	// keys and parameter names), swept from every output.
 	SecretValues []string
 }
+
+// ArgoDefaultValuesFileSchemes are the URL schemes Argo CD allows for
+// remote Helm value files when argocd-cm does not set
+// helm.valuesFileSchemes.
+var ArgoDefaultValuesFileSchemes = []string{"https", "http"}
 
 // ArgoChart is a chart from a Helm repository, as an Argo CD source names
 // it: repoURL an https chart repository, or an OCI registry path
@@ -310,7 +321,7 @@ func ArgoHelmTemplate(src *Source, root string) (*HelmTemplate, error) {
 	for _, f := range a.ValueFiles {
 		hf, err := resolveHelmFile(src, root, rel, f, refs)
 		if err != nil {
-			return nil, fmt.Errorf("helm.valueFiles %q: %w", f, err)
+			return nil, fmt.Errorf("helm.valueFiles %q: %w", gitsource.RedactURL(f), err)
 		}
 		if hf.Ref != "" {
 			t.RefRoots[hf.Ref] = src.RefRoots[hf.Ref]
@@ -364,6 +375,10 @@ func ArgoHelmTemplate(src *Source, root string) (*HelmTemplate, error) {
 // and taken from the repository's top, never leading out of it); any
 // other path expanded, then resolved as resolveValueFile.
 func resolveHelmFile(src *Source, root, rel, f string, refs map[string]*ArgoRef) (HelmFile, error) {
+	schemes := ArgoDefaultValuesFileSchemes
+	if src.ArgoHelm != nil && src.ArgoHelm.ValuesFileSchemes != nil {
+		schemes = src.ArgoHelm.ValuesFileSchemes
+	}
 	if key, rest, _ := strings.Cut(f, "/"); strings.HasPrefix(f, "$") && refs[key] != nil {
 		refRoot := src.RefRoots[key]
 		if refRoot == "" {
@@ -373,7 +388,7 @@ func resolveHelmFile(src *Source, root, rel, f string, refs map[string]*ArgoRef)
 		if err != nil {
 			return HelmFile{}, err
 		}
-		p, err := resolveValueFile(refRoot, "", expanded)
+		p, err := resolveValueFile(refRoot, "", expanded, schemes)
 		if err != nil {
 			return HelmFile{}, err
 		}
@@ -383,7 +398,7 @@ func resolveHelmFile(src *Source, root, rel, f string, refs map[string]*ArgoRef)
 	if err != nil {
 		return HelmFile{}, err
 	}
-	p, err := resolveValueFile(root, rel, expanded)
+	p, err := resolveValueFile(root, rel, expanded, schemes)
 	if err != nil {
 		return HelmFile{}, err
 	}
@@ -394,9 +409,16 @@ func resolveHelmFile(src *Source, root, rel, f string, refs map[string]*ArgoRef)
 // ResolveValueFilePathOrUrl: relative to the source path, "/x" to the
 // repository's top; URLs are not fetched. It returns a slash-separated
 // path relative to root.
-func resolveValueFile(root, appPath, f string) (string, error) {
-	if i := strings.Index(f, "://"); i > 0 && !strings.ContainsAny(f[:i], "/.") {
-		return "", fmt.Errorf("remote value files: %w", ErrUnsupported)
+func resolveValueFile(root, appPath, f string, schemes []string) (string, error) {
+	// Argo CD's rule (util/io/path ResolveValueFilePathOrUrl): anything
+	// with a URL scheme is a remote file, allowed only for the schemes of
+	// argocd-cm helm.valuesFileSchemes (default https and http), which
+	// helm then downloads. drift does not download them.
+	if u, err := url.Parse(f); err == nil && u.Scheme != "" {
+		if !slices.ContainsFunc(schemes, func(s string) bool { return strings.EqualFold(s, u.Scheme) }) {
+			return "", fmt.Errorf("the URL scheme '%s' is not allowed", u.Scheme)
+		}
+		return "", fmt.Errorf("remote value file %s: drift does not download value files: %w", gitsource.RedactURL(f), ErrUnsupported)
 	}
 	var p string
 	if strings.HasPrefix(f, "/") {

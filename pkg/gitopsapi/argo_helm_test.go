@@ -115,8 +115,11 @@ func TestArgoHelmTemplate(t *testing.T) {
 }
 
 // TestArgoHelmTemplateRefused: value and file parameter paths leading out
-// of the checkout (.., a symbolic link) are errors; remote value files and
-// $ref value files of another source are not supported.
+// of the checkout (.., a symbolic link) or to its top are errors, in Argo
+// CD's words; a value file with a URL scheme follows Argo CD's rule: a
+// scheme outside helm.valuesFileSchemes (default https, http) is Argo CD's
+// error, an allowed one is not supported (drift downloads nothing), its
+// URL shown without its password.
 func TestArgoHelmTemplateRefused(t *testing.T) {
 	root := t.TempDir()
 	if err := os.CopyFS(filepath.Join(root, "helm-guestbook"), os.DirFS(filepath.Join(exampleApps(t), "helm-guestbook"))); err != nil {
@@ -135,20 +138,31 @@ func TestArgoHelmTemplateRefused(t *testing.T) {
 		{"{valueFiles: [/]}", "path resolved to repository root, which is not allowed"},
 		{"{valueFiles: [link.yaml]}", "symbolic link to outside the repository"},
 		{"{fileParameters: [{name: a, path: ../../x}]}", "resolved to outside repository root"},
-		{"{valueFiles: [\"https://example.com/v.yaml\"]}", "remote value files: not supported"},
+		{"{valueFiles: [\"https://deploy:canary-s3cr3t-7f3a@example.com/v.yaml\"]}", `helm.valueFiles "https://example.com/v.yaml": remote value file https://example.com/v.yaml: drift does not download value files: not supported`},
+		{"{valueFiles: [\"http://example.com/v.yaml\"]}", "remote value file http://example.com/v.yaml: drift does not download value files: not supported"},
+		{"{valueFiles: [\"s3://bucket/v.yaml\"]}", "the URL scheme 's3' is not allowed"},
+		{"{valueFiles: [\"file:///etc/passwd\"]}", "the URL scheme 'file' is not allowed"},
 	} {
 		src := ArgoSource(argoApp(t, "    {repoURL: r, path: helm-guestbook, helm: "+tc.helm+"}\n"), ArgoSettings{Namespace: "argocd"})
 		_, err := ArgoHelmTemplate(src, root)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: error %v, want %q", tc.helm, err, tc.want)
 		}
-		if strings.HasPrefix(tc.want, "remote") && !errors.Is(err, ErrUnsupported) {
-			t.Errorf("%s: %v is not ErrUnsupported", tc.helm, err)
+		if strings.Contains(tc.want, "remote") != errors.Is(err, ErrUnsupported) {
+			t.Errorf("%s: %v: ErrUnsupported %v", tc.helm, err, errors.Is(err, ErrUnsupported))
 		}
+		if err != nil && strings.Contains(err.Error(), "canary") {
+			t.Errorf("%s: the URL's password leaked: %v", tc.helm, err)
+		}
+	}
+	// argocd-cm helm.valuesFileSchemes replaces Argo CD's default.
+	src := ArgoSource(argoApp(t, "    {repoURL: r, path: helm-guestbook, helm: {valueFiles: [\"https://example.com/v.yaml\"]}}\n"), ArgoSettings{Namespace: "argocd", ValuesFileSchemes: []string{"s3"}})
+	if _, err := ArgoHelmTemplate(src, root); err == nil || !strings.Contains(err.Error(), "the URL scheme 'https' is not allowed") {
+		t.Errorf("with helm.valuesFileSchemes s3: %v", err)
 	}
 	// A single source has no refs: Argo CD expands "$values" as a variable
 	// of its build environment, which it is not ("").
-	src := ArgoSource(argoApp(t, "    {repoURL: r, path: helm-guestbook, helm: {valueFiles: [$values/helm-guestbook/values.yaml]}}\n"), ArgoSettings{Namespace: "argocd"})
+	src = ArgoSource(argoApp(t, "    {repoURL: r, path: helm-guestbook, helm: {valueFiles: [$values/helm-guestbook/values.yaml]}}\n"), ArgoSettings{Namespace: "argocd"})
 	if tpl, err := ArgoHelmTemplate(src, root); err != nil || len(tpl.ValueFiles) != 1 || tpl.ValueFiles[0] != (HelmFile{Path: "helm-guestbook/values.yaml"}) {
 		t.Errorf("$values in a single source: %+v %v", tpl, err)
 	}

@@ -31,7 +31,8 @@ const argoRefCanary = "canary-s3cr3t-7f3a-argoref"
 // repository, rendered into the ConfigMap) never appears in any output.
 // A value file leading out of the values repository, and a ref to the
 // chart's own repository at another commit, are errors with Argo CD's
-// words, never compared.
+// words, never compared; a remote value file (with a password in its URL)
+// is refused naming the application and the URL without the password.
 func TestArgoHelmRefValueFiles(t *testing.T) {
 	cp := controlplane.ForTest(t)
 	helm := peertools.Require(t, peertools.Helm, "helm")
@@ -184,11 +185,19 @@ spec:
 		}, {
 			name: "same-repo", helm: `{valueFiles: [$apps/helm-guestbook/values.yaml]}`, ref: `{repoURL: ` + appsURL + `, targetRevision: some-tag, ref: apps}`,
 			want: `cannot reference a different revision of the same repository ($apps references "some-tag"`,
+		}, {
+			// Argo CD would let helm download it; drift says it does not,
+			// naming the application, never the URL's password.
+			name: "remote", helm: `{valueFiles: ["https://deploy:` + argoRefCanary + `@values.example.com/prod.yaml"]}`, ref: `{repoURL: ` + valuesURL + `, targetRevision: v2, ref: values}`,
+			want: `rendering argocd/argo-ref/remote: helm.valueFiles "https://values.example.com/prod.yaml": remote value file https://values.example.com/prod.yaml: drift does not download value files: not supported`,
 		}} {
 			kubectl(t, cp, application(tc.name, tc.helm, tc.ref), "apply", "-f", "-")
 			r := runDrift(t, cp, append([]string{"--argocd-app", "argo-ref/" + tc.name, "-o", "json"}, overrides...)...)
 			if r.code != cli.ExitError || !strings.Contains(r.stdout+r.stderr, tc.want) {
 				t.Errorf("%s: exit %d, want 2 and %q:\n%s\n%s", tc.name, r.code, tc.want, r.stdout, r.stderr)
+			}
+			if strings.Contains(r.stdout+r.stderr, argoRefCanary) {
+				t.Errorf("%s: the canary leaked:\n%s\n%s", tc.name, r.stdout, r.stderr)
 			}
 		}
 	})
