@@ -2,6 +2,8 @@ package drift
 
 import (
 	"context"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -11,6 +13,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
+	"helm.sh/helm/v4/pkg/registry"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utiljson "k8s.io/apimachinery/pkg/util/json"
 	"sigs.k8s.io/yaml"
@@ -30,8 +34,11 @@ import (
 // wrote (pinning 0.1.0) the locked version, without a lock the highest
 // version matching the constraint (0.2.0); each time the same objects as
 // the real Helm CLI's `helm dependency build` then `helm template` with
-// Argo CD's command line. A lock out of sync with Chart.yaml is Helm's
-// error; the checkout is never written to.
+// Argo CD's command line. From an OCI registry (in-process, Helm's push
+// code) the highest matching tag; a repository only --repo-override
+// reaches is fetched from where it points. A lock out of sync with
+// Chart.yaml is Helm's error, a repository named after Argo CD's
+// configuration ("@stable") an error saying so.
 func TestArgoChartDependencies(t *testing.T) {
 	helm := peertools.Require(t, peertools.Helm, "helm")
 	for _, kv := range gitEnv {
@@ -105,7 +112,43 @@ func TestArgoChartDependencies(t *testing.T) {
 	outOfSync["shop/Chart.yaml"] = strings.Replace(chartYAML, "version: 0.x", "version: 0.2.x", 1)
 	repoOutOfSync := bareRepo(t, base, "shop-out-of-sync", "", outOfSync)
 
-	cf, err := chartsource.New(chartsource.Options{CacheDir: t.TempDir()})
+	// The same chart from an OCI registry (Helm's push code, 0.2.0 and
+	// 0.3.0), and from a repository that only --repo-override reaches.
+	reg := httptest.NewServer(ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0))))
+	defer reg.Close()
+	host := strings.TrimPrefix(reg.URL, "http://")
+	rc, err := registry.NewClient(registry.ClientOptPlainHTTP(), registry.ClientOptWriter(io.Discard),
+		registry.ClientOptCredentialsFile(filepath.Join(t.TempDir(), "push.json")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ociDir := t.TempDir()
+	run("", "package", guestbook, "-d", ociDir, "--version", "0.3.0")
+	for _, a := range []string{filepath.Join(repoDir, "helm-guestbook-0.2.0.tgz"), filepath.Join(ociDir, "helm-guestbook-0.3.0.tgz")} {
+		data, err := os.ReadFile(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(a), "helm-guestbook-"), ".tgz")
+		if _, err := rc.Push(data, host+"/charts/helm-guestbook:"+v); err != nil {
+			t.Fatalf("helm push %s: %v", v, err)
+		}
+	}
+	withRepo := func(repository string) map[string]string {
+		out := map[string]string{}
+		for k, v := range noLock {
+			out[k] = v
+		}
+		out["shop/Chart.yaml"] = strings.Replace(chartYAML, `"`+srv.URL+`"`, `"`+repository+`"`, 1)
+		return out
+	}
+	repoOCI := bareRepo(t, base, "shop-oci", "", withRepo("oci://"+host+"/charts"))
+	const private = "https://charts.example.com/stable"
+	repoPrivate := bareRepo(t, base, "shop-private", "", withRepo(private))
+	repoAlias := bareRepo(t, base, "shop-alias", "", withRepo("@stable"))
+
+	overrides := []string{private + "=" + srv.URL}
+	cf, err := chartsource.New(chartsource.Options{CacheDir: t.TempDir(), Override: func(u string) string { return desired.OverrideURL(overrides, u) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,11 +194,13 @@ spec:
 	for _, tc := range []struct {
 		name    string
 		repo    string
-		files   map[string]string
+		files   map[string]string // nil: no comparison with the Helm CLI
 		version string
 	}{
 		{"locked", repo, files, "0.1.0"},
 		{"no lock", repoNoLock, noLock, "0.2.0"},
+		{"oci", repoOCI, nil, "0.3.0"},
+		{"repo-override", repoPrivate, nil, "0.2.0"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := drift(tc.repo)
@@ -166,11 +211,21 @@ spec:
 			if got := ours["Deployment/shop-helm-guestbook"]; got == nil || !strings.Contains(mustJSON(t, got), "helm-guestbook-"+tc.version) {
 				t.Errorf("the dependency rendered is not helm-guestbook %s: %v", tc.version, got)
 			}
+			if tc.files == nil {
+				return
+			}
 			if diff := cmp.Diff(argo(tc.files), ours); diff != "" {
 				t.Errorf("objects (-helm +drift):\n%s", diff)
 			}
 		})
 	}
+	t.Run("Argo CD's named repositories", func(t *testing.T) {
+		s := drift(repoAlias)
+		const want = "dependency helm-guestbook: repository @stable names a repository of Argo CD's configuration, which drift does not read: not supported"
+		if !s.SkipIsError || !strings.Contains(s.Skip, want) {
+			t.Errorf("skip %q (error %v), want %q", s.Skip, s.SkipIsError, want)
+		}
+	})
 	t.Run("lock out of sync", func(t *testing.T) {
 		s := drift(repoOutOfSync)
 		const want = "the lock file (Chart.lock) is out of sync with the dependencies file (Chart.yaml). Please update the dependencies with 'helm dependency update'"
