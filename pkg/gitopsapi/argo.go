@@ -289,16 +289,6 @@ func argoSourceSpec(s *Source, app, src map[string]any, field string) {
 			a.SecretValues = argoHelmSecrets(h)
 		}
 		s.ArgoHelm = a
-		if a != nil && s.ArgoChart != nil {
-			// Only files of a ref source ("$<ref>/…"): a fetched chart's own
-			// files are not read yet.
-			for _, f := range append(append([]string(nil), a.ValueFiles...), fileParamPaths(a)...) {
-				if !strings.HasPrefix(f, "$") || s.ArgoRefs == nil {
-					setUnsupported(s, "value files of a chart from a Helm repository ("+field+".helm)")
-					break
-				}
-			}
-		}
 	}
 	if _, ok := src["plugin"]; ok {
 		setUnsupported(s, "config management plugins ("+field+".plugin)")

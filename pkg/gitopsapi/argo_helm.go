@@ -108,11 +108,18 @@ type HelmTemplate struct {
 	Values     []byte
 	// RefRoots are the checkouts of the ref sources the files name.
 	RefRoots map[string]string
-	SkipCrds bool
+	// IgnoreMissingValueFiles: value files of a fetched chart (InChart)
+	// that the chart does not have are left out (the others that do not
+	// exist are left out of ValueFiles already).
+	IgnoreMissingValueFiles bool
+	SkipCrds                bool
 	// SkipSchemaValidation: --skip-schema-validation.
 	SkipSchemaValidation bool
 	// Chart is the chart's directory, relative to the checkout's top.
 	Chart string
+	// fetched: the chart comes from a Helm repository (Argo CD source
+	// chart), not a checkout.
+	fetched bool
 }
 
 // argoHelm reads spec.source.helm.
@@ -225,6 +232,12 @@ func (f HelmFile) String() string {
 	return f.Path
 }
 
+// InChart reports whether f is a file of the chart itself, fetched from a
+// Helm repository: read from the chart's archive, not from a checkout.
+func (t *HelmTemplate) InChart(f HelmFile) bool {
+	return t.Chart == "" && f.Ref == "" && t.fetched
+}
+
 // File returns where f is: under root (the source's checkout) or under
 // the checkout of its ref source.
 func (t *HelmTemplate) File(root string, f HelmFile) string {
@@ -290,7 +303,7 @@ func ArgoHelmTemplate(src *Source, root string) (*HelmTemplate, error) {
 	if a == nil {
 		a = &ArgoHelm{}
 	}
-	t := &HelmTemplate{Name: src.Name, Namespace: src.DefaultNamespace, Chart: rel,
+	t := &HelmTemplate{Name: src.Name, Namespace: src.DefaultNamespace, Chart: rel, fetched: src.ArgoChart != nil,
 		Set: map[string]string{}, SetString: map[string]string{}, SetFile: map[string]string{},
 		SkipCrds: a.SkipCrds, SkipSchemaValidation: a.SkipSchemaValidation, APIVersions: a.APIVersions}
 	if a.ReleaseName != "" {
@@ -310,14 +323,8 @@ func ArgoHelmTemplate(src *Source, root string) (*HelmTemplate, error) {
 	if err != nil {
 		return nil, err
 	}
-	if src.ArgoChart != nil {
-		for _, f := range append(append([]string(nil), a.ValueFiles...), fileParamPaths(a)...) {
-			if key, _, _ := strings.Cut(f, "/"); refs[key] == nil {
-				return nil, fmt.Errorf("value files of a chart from a Helm repository: %w", ErrUnsupported)
-			}
-		}
-	}
 	t.RefRoots, t.SetFileRef = map[string]string{}, map[string]string{}
+	t.IgnoreMissingValueFiles = a.IgnoreMissingValueFiles
 	for _, f := range a.ValueFiles {
 		hf, err := resolveHelmFile(src, root, rel, f, refs)
 		if err != nil {
@@ -325,6 +332,11 @@ func ArgoHelmTemplate(src *Source, root string) (*HelmTemplate, error) {
 		}
 		if hf.Ref != "" {
 			t.RefRoots[hf.Ref] = src.RefRoots[hf.Ref]
+		}
+		if t.InChart(hf) {
+			// Only the caller can tell, from the chart it fetched.
+			t.ValueFiles = append(t.ValueFiles, hf)
+			continue
 		}
 		if _, err := os.Stat(t.File(root, hf)); errors.Is(err, os.ErrNotExist) && a.IgnoreMissingValueFiles {
 			continue
@@ -398,6 +410,15 @@ func resolveHelmFile(src *Source, root, rel, f string, refs map[string]*ArgoRef)
 	if err != nil {
 		return HelmFile{}, err
 	}
+	if src.ArgoChart != nil {
+		// A fetched chart is Argo CD's application path and repository
+		// root: the file is one of the chart's, read from its archive.
+		p, err := resolveValueFile("", "", expanded, schemes)
+		if err != nil {
+			return HelmFile{}, err
+		}
+		return HelmFile{Path: p}, nil
+	}
 	p, err := resolveValueFile(root, rel, expanded, schemes)
 	if err != nil {
 		return HelmFile{}, err
@@ -432,6 +453,10 @@ func resolveValueFile(root, appPath, f string, schemes []string) (string, error)
 		return "", fmt.Errorf("file '%s' resolved to outside repository root", f)
 	case p == ".":
 		return "", errors.New("path resolved to repository root, which is not allowed")
+	}
+	if root == "" {
+		// A file of a fetched chart's archive: no file system behind it.
+		return p, nil
 	}
 	full := filepath.Join(root, filepath.FromSlash(p))
 	if real, err := filepath.EvalSymlinks(full); err == nil {

@@ -224,8 +224,8 @@ func TestArgoHelmSecretValues(t *testing.T) {
 
 // TestArgoChart: spec.source.chart's repository as Argo CD names it: an
 // https chart repository, an OCI registry path without scheme (Argo CD's
-// own spelling) or with oci://; value files of such a chart are not
-// supported.
+// own spelling) or with oci://; value files of such a chart are the
+// chart's own.
 func TestArgoChart(t *testing.T) {
 	for _, tc := range []struct{ repo, url, typ string }{
 		{"https://charts.example.com", "https://charts.example.com", "default"},
@@ -240,9 +240,27 @@ func TestArgoChart(t *testing.T) {
 			t.Errorf("%s: %+v, want %+v", tc.repo, *src.ArgoChart, want)
 		}
 	}
-	src := ArgoSource(argoApp(t, "    {repoURL: r, chart: redis, targetRevision: 1.0.0, helm: {valueFiles: [values-prod.yaml]}}\n"), ArgoSettings{Namespace: "argocd"})
-	if !strings.Contains(src.Unsupported, "value files of a chart from a Helm repository") {
-		t.Errorf("unsupported %q", src.Unsupported)
+	// Value files of such a chart are its own (Argo CD's application path
+	// and repository root are the chart), found in its archive later:
+	// nothing is looked up on this machine's file system, and the paths are
+	// checked as any others.
+	src := ArgoSource(argoApp(t, "    {repoURL: r, chart: redis, targetRevision: 1.0.0, helm: {ignoreMissingValueFiles: true, valueFiles: [values-prod.yaml, /ci/x.yaml, missing.yaml], fileParameters: [{name: a, path: files/a.txt}]}}\n"), ArgoSettings{Namespace: "argocd"})
+	if src.Skip() != "" {
+		t.Fatalf("skip %q", src.Skip())
+	}
+	tpl, err := ArgoHelmTemplate(src, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []HelmFile{{Path: "values-prod.yaml"}, {Path: "ci/x.yaml"}, {Path: "missing.yaml"}}
+	if diff := cmp.Diff(want, tpl.ValueFiles); diff != "" || !tpl.InChart(tpl.ValueFiles[0]) || !tpl.IgnoreMissingValueFiles || tpl.SetFile["a"] != "files/a.txt" {
+		t.Errorf("value files (-want +got):\n%s\n%+v", diff, tpl)
+	}
+	for f, want := range map[string]string{"../x.yaml": "file '../x.yaml' resolved to outside repository root", "/": "path resolved to repository root"} {
+		src := ArgoSource(argoApp(t, "    {repoURL: r, chart: redis, targetRevision: 1.0.0, helm: {valueFiles: [\""+f+"\"]}}\n"), ArgoSettings{Namespace: "argocd"})
+		if _, err := ArgoHelmTemplate(src, ""); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", f, err, want)
+		}
 	}
 }
 

@@ -144,3 +144,19 @@ func hashReq(req, lock []*chart.Dependency) (string, error) {
 	sum := sha256.Sum256(data)
 	return "sha256:" + hex.EncodeToString(sum[:]), nil
 }
+
+// ChartFiles returns the files of the chart at path (a .tgz archive or a
+// directory) by their slash-separated path in the chart, as Helm's loader
+// reads them (with its bounds): where Argo CD finds the value files of a
+// chart it fetched from a Helm repository, its application path.
+func ChartFiles(path string) (map[string][]byte, error) {
+	ch, err := loader.Load(path)
+	if err != nil {
+		return nil, fmt.Errorf("loading chart: %w", err)
+	}
+	out := make(map[string][]byte, len(ch.Raw))
+	for _, f := range ch.Raw {
+		out[f.Name] = f.Data
+	}
+	return out, nil
+}

@@ -37,7 +37,7 @@ func renderArgoHelm(ctx context.Context, op *gitopsapi.Source, chartPath, root s
 	if err != nil {
 		return nil, err
 	}
-	vals, fileSecrets, err := argoHelmValues(t, root)
+	vals, fileSecrets, err := argoHelmValues(t, root, chartPath)
 	secrets = append(secrets, fileSecrets...)
 	if err != nil {
 		return nil, sweep(err)
@@ -64,14 +64,35 @@ func renderArgoHelm(ctx context.Context, op *gitopsapi.Source, chartPath, root s
 
 // argoHelmValues composes t's values as the helm CLI does, reading its
 // files from the checkout root or a ref source's checkout (never outside
-// them). It also returns the values under secret-like keys of the value
+// them), or, for a chart fetched from a Helm repository, from the chart at
+// chartPath (Argo CD's application path). It also returns the values under secret-like keys of the value
 // files, masked as valuesObject's are: a ref source is often a
 // repository of its own, private values included.
-func argoHelmValues(t *gitopsapi.HelmTemplate, root string) (map[string]any, []string, error) {
+func argoHelmValues(t *gitopsapi.HelmTemplate, root, chartPath string) (map[string]any, []string, error) {
 	v := helmrender.CLIValues{Set: t.Set, SetString: t.SetString, SetFile: map[string][]byte{}}
 	var secrets []string
+	var chartFiles map[string][]byte
+	read := func(f gitopsapi.HelmFile) ([]byte, error) {
+		if !t.InChart(f) {
+			return readCheckoutFile(fileRoot(t, root, f.Ref), f.Path)
+		}
+		if chartFiles == nil {
+			var err error
+			if chartFiles, err = helmrender.ChartFiles(chartPath); err != nil {
+				return nil, err
+			}
+		}
+		data, ok := chartFiles[f.Path]
+		if !ok {
+			return nil, fmt.Errorf("not in the chart: %w", os.ErrNotExist)
+		}
+		return data, nil
+	}
 	for _, f := range t.ValueFiles {
-		data, err := readCheckoutFile(fileRoot(t, root, f.Ref), f.Path)
+		data, err := read(f)
+		if errors.Is(err, os.ErrNotExist) && t.InChart(f) && t.IgnoreMissingValueFiles {
+			continue
+		}
 		if err != nil {
 			return nil, secrets, fmt.Errorf("helm.valueFiles %q: %w", f, err)
 		}
@@ -82,7 +103,7 @@ func argoHelmValues(t *gitopsapi.HelmTemplate, root string) (map[string]any, []s
 		v.Files = append(v.Files, t.Values)
 	}
 	for k, f := range t.SetFile {
-		data, err := readCheckoutFile(fileRoot(t, root, t.SetFileRef[k]), unescapeCommas(f))
+		data, err := read(gitopsapi.HelmFile{Ref: t.SetFileRef[k], Path: unescapeCommas(f)})
 		if err != nil {
 			return nil, secrets, fmt.Errorf("helm.fileParameters %s: %w", k, err)
 		}
@@ -90,6 +111,15 @@ func argoHelmValues(t *gitopsapi.HelmTemplate, root string) (map[string]any, []s
 	}
 	vals, err := helmrender.ComposeCLIValues(v)
 	return vals, secrets, err
+}
+
+// fileRoot is the checkout a value file of t is read from: root, or the
+// checkout of the ref source ref names.
+func fileRoot(t *gitopsapi.HelmTemplate, root, ref string) string {
+	if ref != "" {
+		return t.RefRoots[ref]
+	}
+	return root
 }
 
 // argoDependencies fetches the dependencies of an Argo CD source's chart
@@ -109,15 +139,6 @@ func argoDependencies(charts desired.ChartFetcher, op *gitopsapi.Source) helmren
 			URL: dep.Repository, Type: typ, Chart: dep.Name, Version: dep.Version})
 		return path, err
 	}
-}
-
-// fileRoot is the checkout a value file of t is read from: root, or the
-// checkout of the ref source ref names.
-func fileRoot(t *gitopsapi.HelmTemplate, root, ref string) string {
-	if ref != "" {
-		return t.RefRoots[ref]
-	}
-	return root
 }
 
 // unescapeCommas undoes Argo CD's escaping of a --set-file path, as Helm's
