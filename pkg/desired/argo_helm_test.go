@@ -2,6 +2,8 @@ package desired
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/gitopsapi"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/manifest"
+	"github.com/kubectl-gitops/kubectl-gitops/test/gitea"
 )
 
 // TestArgoChartSource: an Argo CD source with spec.source.chart is fetched
@@ -78,6 +81,95 @@ spec:
 		s := NewFetcher(Options{Helm: render}).Operator(context.Background(), op(), explicit, namespaced)
 		if !strings.HasPrefix(s.Skip, "not supported: Helm chart sources") || s.SkipIsError != explicit || len(s.Desired) != 0 {
 			t.Errorf("no fetcher, explicit %v: skip %q (error %v), %d objects", explicit, s.Skip, s.SkipIsError, len(s.Desired))
+		}
+	}
+}
+
+// TestArgoRefSources: the ref source a chart's "$values/…" value file names
+// is fetched (real Git) at its targetRevision, or with AppliedRevision at
+// the commit status.sync.revisions gives it, and handed to the renderer as
+// the part's RefRoots; the Application itself is left as it was read. Argo
+// CD's refusals: two refs to one repository at different revisions, a
+// repository with a symbolic link leading out of it.
+func TestArgoRefSources(t *testing.T) {
+	base := t.TempDir()
+	work, bare := filepath.Join(base, "work"), filepath.Join(base, "values.git")
+	gitea.Git(t, base, "init", "-q", "-b", "main", work)
+	write := func(name, data string) {
+		if err := os.WriteFile(filepath.Join(work, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		gitea.Git(t, work, "add", "-A")
+		gitea.Git(t, work, "commit", "-q", "-m", name)
+	}
+	write("v.yaml", "revision: first\n")
+	first := strings.TrimSpace(gitea.Git(t, work, "rev-parse", "HEAD"))
+	write("v.yaml", "revision: second\n")
+	gitea.Git(t, base, "clone", "-q", "--bare", work, bare)
+	linked := filepath.Join(base, "linked.git")
+	if err := os.Symlink("/etc/passwd", filepath.Join(work, "passwd")); err != nil {
+		t.Fatal(err)
+	}
+	gitea.Git(t, work, "add", "-A")
+	gitea.Git(t, work, "commit", "-q", "-m", "link")
+	gitea.Git(t, base, "clone", "-q", "--bare", work, linked)
+
+	app := func(refs string) *gitopsapi.Source {
+		t.Helper()
+		var m map[string]any
+		if err := yaml.Unmarshal([]byte(`apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {name: redis, namespace: argocd}
+spec:
+  destination: {server: "https://kubernetes.default.svc", namespace: cache}
+  sources:
+  - {repoURL: "https://charts.example.com", chart: redis, targetRevision: 18.1.0, helm: {valueFiles: [$values/v.yaml, $more/v.yaml]}}
+`+refs+`
+status: {sync: {revisions: ["18.1.0", "`+first+`", "`+first+`"]}}
+`), &m); err != nil {
+			t.Fatal(err)
+		}
+		return gitopsapi.ArgoSource(&unstructured.Unstructured{Object: m}, gitopsapi.ArgoSettings{Namespace: "argocd"})
+	}
+	var read []string
+	render := func(_ context.Context, op *gitopsapi.Source, _, _ string) (*HelmRender, error) {
+		read = nil
+		for _, k := range []string{"$values", "$more"} {
+			data, err := os.ReadFile(filepath.Join(op.RefRoots[k], "v.yaml"))
+			if err != nil {
+				return nil, err
+			}
+			read = append(read, strings.TrimSpace(string(data)))
+		}
+		return &HelmRender{Set: &manifest.Set{}}, nil
+	}
+	namespaced := func(*unstructured.Unstructured) bool { return true }
+	both := "  - {repoURL: \"file://" + bare + "\", targetRevision: main, ref: values}\n  - {repoURL: \"file://" + bare + "\", targetRevision: main, ref: more}"
+	for _, applied := range []bool{false, true} {
+		op := app(both)
+		f := NewFetcher(Options{Helm: render, Charts: &fakeCharts{path: "/cache/redis.tgz"}, AppliedRevision: applied})
+		s := f.Operator(t.Context(), op, true, namespaced)
+		f.Close()
+		want := []string{"revision: second", "revision: second"}
+		if applied {
+			want = []string{"revision: first", "revision: first"}
+		}
+		if s.Skip != "" || !slices.Equal(read, want) {
+			t.Errorf("applied %v: skip %q, read %q, want %q", applied, s.Skip, read, want)
+		}
+		if op.Parts[0].RefRoots != nil {
+			t.Errorf("the Application read was changed: %v", op.Parts[0].RefRoots)
+		}
+	}
+	for refs, want := range map[string]string{
+		"  - {repoURL: \"file://" + bare + "\", targetRevision: main, ref: values}\n  - {repoURL: \"file://" + bare + "/\", targetRevision: " + first + ", ref: more}": `cannot reference multiple revisions for the same repository ($values references "main" while $more references "` + first + `")`,
+		"  - {repoURL: \"file://" + linked + "\", targetRevision: main, ref: values}\n  - {repoURL: \"file://" + linked + "\", targetRevision: main, ref: more}":       "symbolic link passwd: outside the checkout",
+	} {
+		f := NewFetcher(Options{Helm: render, Charts: &fakeCharts{path: "/cache/redis.tgz"}})
+		s := f.Operator(t.Context(), app(refs), true, namespaced)
+		f.Close()
+		if !s.SkipIsError || !strings.Contains(s.Skip, want) {
+			t.Errorf("skip %q, want %q", s.Skip, want)
 		}
 	}
 }

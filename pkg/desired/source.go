@@ -479,7 +479,11 @@ func (f *Fetcher) renderParts(ctx context.Context, s *Source, op *gitopsapi.Sour
 			}
 		}
 		if part.ArgoChart != nil {
-			set, err := f.argoChart(ctx, s, part)
+			rp, err := f.refRoots(ctx, part, "")
+			if err != nil {
+				return nil, fmt.Errorf("source %d (%s): %w", i+1, gitsource.RedactURL(part.RepoURL), err)
+			}
+			set, err := f.argoChart(ctx, s, rp)
 			if err != nil {
 				return nil, fmt.Errorf("source %d (%s): %w", i+1, gitsource.RedactURL(part.RepoURL), err)
 			}
@@ -499,7 +503,11 @@ func (f *Fetcher) renderParts(ctx context.Context, s *Source, op *gitopsapi.Sour
 		}
 		s.Warnings = appendWarning(s.Warnings, co.Warning)
 		part.SetRevisionEnv(co.Commit)
-		set, err := f.render(ctx, s, part, co.Root)
+		rp, err := f.refRoots(ctx, part, co.Commit)
+		if err != nil {
+			return nil, fmt.Errorf("source %d (%s): %w", i+1, gitsource.RedactURL(part.RepoURL), err)
+		}
+		set, err := f.render(ctx, s, rp, co.Root)
 		if err != nil {
 			return nil, fmt.Errorf("source %d (%s): %w", i+1, gitsource.RedactURL(part.RepoURL), err)
 		}
@@ -513,6 +521,68 @@ func (f *Fetcher) renderParts(ctx context.Context, s *Source, op *gitopsapi.Sour
 		all.Skipped = append(all.Skipped, set.Skipped...)
 	}
 	return all, nil
+}
+
+// refRoots fetches the ref sources part's Helm files name ("$<ref>/…"),
+// each at its targetRevision (with AppliedRevision, the commit
+// status.sync.revisions gives it), through the repository overrides, as
+// Argo CD's repo-server checks them out before rendering
+// (runManifestGenAsync), with its refusals: two refs to one repository at
+// different revisions, a ref to part's own repository at another commit
+// than commit (part's, "" for a chart from a Helm repository), a
+// repository with a symbolic link leading out of it. It returns a copy of
+// part with RefRoots set; part itself when it names none.
+func (f *Fetcher) refRoots(ctx context.Context, part *gitopsapi.Source, commit string) (*gitopsapi.Source, error) {
+	refs, err := gitopsapi.ArgoRefsUsed(part)
+	if err != nil || len(refs) == 0 {
+		return part, err
+	}
+	keys := make([]string, 0, len(refs))
+	for k := range refs {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	type seen struct{ key, revision string }
+	byRepo := map[string]seen{}
+	cp := *part
+	cp.RefRoots = map[string]string{}
+	for _, key := range keys {
+		r := refs[key]
+		rev := r.Revision
+		if f.opts.AppliedRevision {
+			if c := r.AppliedCommit(); c != "" {
+				rev = c
+			}
+		}
+		repo := normalizeRepo(r.RepoURL)
+		if prev, ok := byRepo[repo]; ok {
+			if prev.revision != rev {
+				return nil, fmt.Errorf("cannot reference multiple revisions for the same repository (%s references %q while %s references %q)", key, rev, prev.key, prev.revision)
+			}
+		}
+		byRepo[repo] = seen{key, rev}
+		what := fmt.Sprintf("source %s (%s)", key, gitsource.RedactURL(r.RepoURL))
+		co, err := f.fetch(ctx, r.RepoURL, rev)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+		if commit != "" && normalizeRepo(part.RepoURL) == repo && co.Commit != commit {
+			return nil, fmt.Errorf("cannot reference a different revision of the same repository (%s references %q which resolves to %q while the application references %q which resolves to %q)",
+				key, rev, co.Commit, part.Revision, commit)
+		}
+		if err := checkLinks(co.Root, "."); err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+		cp.RefRoots[key] = co.Root
+	}
+	return &cp, nil
+}
+
+// normalizeRepo is a repository URL as Argo CD compares them
+// (git.NormalizeGitURL, near enough): without credentials, case, a
+// trailing "/" or ".git".
+func normalizeRepo(u string) string {
+	return strings.ToLower(trimRepo(gitsource.RedactURL(u)))
 }
 
 func revisionLabel(op *gitopsapi.Source) string {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -43,6 +44,9 @@ type ArgoSettings struct {
 	InstanceLabelKey string
 	// InstallationID is installationID, when set.
 	InstallationID string
+	// ValuesFileSchemes is helm.valuesFileSchemes, when set: the URL
+	// schemes allowed for remote Helm value files.
+	ValuesFileSchemes []string
 }
 
 // ReadArgoSettings reads argocd-cm in namespace. A missing or unreadable
@@ -69,6 +73,14 @@ func ReadArgoSettings(ctx context.Context, r cluster.Reader, namespace string) (
 		st.InstanceLabelKey = v
 	}
 	st.InstallationID = strings.TrimSpace(data["installationID"])
+	if v, ok := data["helm.valuesFileSchemes"]; ok {
+		st.ValuesFileSchemes = []string{}
+		for item := range strings.SplitSeq(v, ",") {
+			if item = strings.TrimSpace(item); item != "" {
+				st.ValuesFileSchemes = append(st.ValuesFileSchemes, item)
+			}
+		}
+	}
 	return st, "", nil
 }
 
@@ -173,12 +185,20 @@ func ArgoSource(app *unstructured.Unstructured, st ArgoSettings) *Source {
 		return s
 	case len(sources) > 0:
 		argoMultiSource(s, o, sources)
+		for _, p := range s.Parts {
+			if p.ArgoHelm != nil {
+				p.ArgoHelm.ValuesFileSchemes = st.ValuesFileSchemes
+			}
+		}
 		return s
 	case !hasSource:
 		setUnsupported(s, "no spec.source")
 		return s
 	}
 	argoSourceSpec(s, o, src, "spec.source")
+	if s.ArgoHelm != nil {
+		s.ArgoHelm.ValuesFileSchemes = st.ValuesFileSchemes
+	}
 	return s
 }
 
@@ -187,6 +207,7 @@ func ArgoSource(app *unstructured.Unstructured, st ArgoSettings) *Source {
 // Helm value files, and contributes no manifests.
 func argoMultiSource(s *Source, o map[string]any, sources []any) {
 	revs, _, _ := unstructured.NestedStringSlice(o, "status", "sync", "revisions")
+	refs := argoRefs(s, sources, revs)
 	for i, e := range sources {
 		m, ok := e.(map[string]any)
 		if !ok {
@@ -194,7 +215,7 @@ func argoMultiSource(s *Source, o map[string]any, sources []any) {
 			continue
 		}
 		part := &Source{Operator: s.Operator, Kind: s.Kind, Namespace: s.Namespace, Name: s.Name,
-			DefaultNamespace: s.DefaultNamespace, Tracking: s.Tracking}
+			DefaultNamespace: s.DefaultNamespace, Tracking: s.Tracking, ArgoRefs: refs}
 		argoSourceSpec(part, o, m, fmt.Sprintf("spec.sources[%d]", i))
 		if part.Unsupported != "" {
 			setUnsupported(s, part.Unsupported)
@@ -213,6 +234,39 @@ func argoMultiSource(s *Source, o map[string]any, sources []any) {
 	}
 	// The first source is the one shown as the application's origin.
 	s.RepoURL, s.Revision, s.Path = s.Parts[0].RepoURL, s.Parts[0].Revision, s.Parts[0].Path
+}
+
+// argoRefKey is what Argo CD allows as a source's ref (util/argo
+// GetRefSources).
+var argoRefKey = regexp.MustCompile(`^[a-zA-Z0-9_-]+$`)
+
+// argoRefs reads the sources with a ref as Argo CD's GetRefSources does:
+// keys "$<ref>", each ref made only of letters, digits, '_' and '-', no
+// two alike (else a problem of s, with Argo CD's message).
+func argoRefs(s *Source, sources []any, revs []string) map[string]*ArgoRef {
+	refs := map[string]*ArgoRef{}
+	for i, e := range sources {
+		m, _ := e.(map[string]any)
+		ref := str(m, "ref")
+		if ref == "" {
+			continue
+		}
+		if !argoRefKey.MatchString(ref) {
+			s.Problem = fmt.Sprintf("sources.ref %s cannot contain any special characters except '_' and '-'", ref)
+			return refs
+		}
+		key := "$" + ref
+		if _, dup := refs[key]; dup {
+			s.Problem = "invalid sources: multiple sources had the same `ref` key"
+			return refs
+		}
+		r := &ArgoRef{Index: i, RepoURL: str(m, "repoURL"), Revision: str(m, "targetRevision"), Chart: str(m, "chart")}
+		if i < len(revs) {
+			r.AppliedRevision = revs[i]
+		}
+		refs[key] = r
+	}
+	return refs
 }
 
 // argoSourceSpec reads one Application source (spec.source, or an entry of
@@ -235,9 +289,6 @@ func argoSourceSpec(s *Source, app, src map[string]any, field string) {
 			a.SecretValues = argoHelmSecrets(h)
 		}
 		s.ArgoHelm = a
-		if a != nil && s.ArgoChart != nil && (len(a.ValueFiles) > 0 || len(a.FileParameters) > 0) {
-			setUnsupported(s, "value files of a chart from a Helm repository ("+field+".helm)")
-		}
 	}
 	if _, ok := src["plugin"]; ok {
 		setUnsupported(s, "config management plugins ("+field+".plugin)")

@@ -3,9 +3,11 @@ package gitopsapi
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -41,10 +43,19 @@ type ArgoHelm struct {
 	// KubeVersion and APIVersions replace the cluster's when set.
 	KubeVersion string
 	APIVersions []string
+	// ValuesFileSchemes are argocd-cm's helm.valuesFileSchemes: the URL
+	// schemes a remote value file may have (nil: Argo CD's default,
+	// ArgoDefaultValuesFileSchemes).
+	ValuesFileSchemes []string
 	// SecretValues are the values drift masks in the Application (secret-like
 	// keys and parameter names), swept from every output.
 	SecretValues []string
 }
+
+// ArgoDefaultValuesFileSchemes are the URL schemes Argo CD allows for
+// remote Helm value files when argocd-cm does not set
+// helm.valuesFileSchemes.
+var ArgoDefaultValuesFileSchemes = []string{"https", "http"}
 
 // ArgoChart is a chart from a Helm repository, as an Argo CD source names
 // it: repoURL an https chart repository, or an OCI registry path
@@ -88,15 +99,27 @@ type HelmTemplate struct {
 	// key and value (escaped as Argo CD escapes it; a file's path relative
 	// to the checkout's top, slash-separated).
 	Set, SetString, SetFile map[string]string
-	// ValueFiles are the --values files, paths relative to the checkout's
-	// top; Values the last --values file's content (values, valuesObject).
-	ValueFiles []string
+	// SetFileRef names the ref source ("$<ref>") of a --set-file path
+	// that is in another source's checkout (see RefRoots).
+	SetFileRef map[string]string
+	// ValueFiles are the --values files, in order; Values the last
+	// --values file's content (values, valuesObject).
+	ValueFiles []HelmFile
 	Values     []byte
-	SkipCrds   bool
+	// RefRoots are the checkouts of the ref sources the files name.
+	RefRoots map[string]string
+	// IgnoreMissingValueFiles: value files of a fetched chart (InChart)
+	// that the chart does not have are left out (the others that do not
+	// exist are left out of ValueFiles already).
+	IgnoreMissingValueFiles bool
+	SkipCrds                bool
 	// SkipSchemaValidation: --skip-schema-validation.
 	SkipSchemaValidation bool
 	// Chart is the chart's directory, relative to the checkout's top.
 	Chart string
+	// fetched: the chart comes from a Helm repository (Argo CD source
+	// chart), not a checkout.
+	fetched bool
 }
 
 // argoHelm reads spec.source.helm.
@@ -123,11 +146,6 @@ func argoHelm(h map[string]any, field string) (*ArgoHelm, string) {
 		m := asMap(p)
 		a.FileParameters = append(a.FileParameters, ArgoHelmParameter{Name: str(m, "name"), Value: str(m, "path")})
 	}
-	for _, f := range append(append([]string(nil), a.ValueFiles...), fileParamPaths(a)...) {
-		if strings.HasPrefix(f, "$") {
-			return nil, "value files of another source (" + field + ".helm: " + f + ")"
-		}
-	}
 	if s := str(h, "version"); s != "" && s != "v3" {
 		return nil, "Helm version " + s + " (" + field + ".helm.version)"
 	}
@@ -140,6 +158,93 @@ func fileParamPaths(a *ArgoHelm) []string {
 		out = append(out, p.Value)
 	}
 	return out
+}
+
+// ArgoRef is a source of a multi-source Application with a ref (Argo CD's
+// RefTarget): its repository, at its revision, lends files to the Helm
+// value files and file parameters "$<ref>/…" of the other sources.
+type ArgoRef struct {
+	// Index is the source's position in spec.sources.
+	Index int
+	// RepoURL and Revision are the source's repoURL and targetRevision;
+	// Chart its chart (Argo CD refuses a ref to a chart).
+	RepoURL, Revision, Chart string
+	// AppliedRevision is status.sync.revisions' entry for this source.
+	AppliedRevision string
+}
+
+// AppliedCommit returns the commit Argo CD last synced this source at,
+// when its status names one.
+func (r *ArgoRef) AppliedCommit() string {
+	if shaRE.MatchString(r.AppliedRevision) {
+		return r.AppliedRevision
+	}
+	return ""
+}
+
+// ArgoRefsUsed returns the ref sources src's Helm value files and file
+// parameters name ("$<ref>/…"), by key, checked as Argo CD's repo-server
+// checks them before it checks them out (resolveReferencedSources): a
+// name no source has, or a ref to a chart, is an error with Argo CD's
+// message. Only a part of a multi-source application has refs: for any
+// other source it returns nil.
+func ArgoRefsUsed(src *Source) (map[string]*ArgoRef, error) {
+	if src.ArgoRefs == nil || src.ArgoHelm == nil {
+		return nil, nil
+	}
+	used := map[string]*ArgoRef{}
+	for _, f := range append(append([]string(nil), src.ArgoHelm.ValueFiles...), fileParamPaths(src.ArgoHelm)...) {
+		if !strings.HasPrefix(f, "$") {
+			continue
+		}
+		key, _, _ := strings.Cut(f, "/")
+		r, ok := src.ArgoRefs[key]
+		switch {
+		case !ok && len(src.ArgoRefs) == 0:
+			return nil, fmt.Errorf("source referenced %q, but no source has a 'ref' field defined", key)
+		case !ok:
+			keys := make([]string, 0, len(src.ArgoRefs))
+			for k := range src.ArgoRefs {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			return nil, fmt.Errorf("source referenced %q, which is not one of the available sources (%s)", key, strings.Join(keys, ", "))
+		case r.Chart != "":
+			return nil, errors.New("source has a 'chart' field defined, but Helm charts are not yet not supported for 'ref' sources")
+		}
+		used[key] = r
+	}
+	return used, nil
+}
+
+// HelmFile is a value file or file parameter Argo CD passes to helm
+// template: Path, slash-separated, relative to the checkout of the ref
+// source Ref ("$<ref>"), or to the source's own checkout when Ref is "".
+type HelmFile struct {
+	Ref, Path string
+}
+
+// String is the file as Argo CD's configuration would name it.
+func (f HelmFile) String() string {
+	if f.Ref != "" {
+		return f.Ref + "/" + f.Path
+	}
+	return f.Path
+}
+
+// InChart reports whether f is a file of the chart itself, fetched from a
+// Helm repository: read from the chart's archive, not from a checkout.
+func (t *HelmTemplate) InChart(f HelmFile) bool {
+	return t.Chart == "" && f.Ref == "" && t.fetched
+}
+
+// File returns where f is: under root (the source's checkout) or under
+// the checkout of its ref source.
+func (t *HelmTemplate) File(root string, f HelmFile) string {
+	if f.Ref != "" {
+		root = t.RefRoots[f.Ref]
+	}
+	return filepath.Join(root, filepath.FromSlash(f.Path))
 }
 
 func nestedStrings(m map[string]any, key string) ([]string, bool, error) {
@@ -198,7 +303,7 @@ func ArgoHelmTemplate(src *Source, root string) (*HelmTemplate, error) {
 	if a == nil {
 		a = &ArgoHelm{}
 	}
-	t := &HelmTemplate{Name: src.Name, Namespace: src.DefaultNamespace, Chart: rel,
+	t := &HelmTemplate{Name: src.Name, Namespace: src.DefaultNamespace, Chart: rel, fetched: src.ArgoChart != nil,
 		Set: map[string]string{}, SetString: map[string]string{}, SetFile: map[string]string{},
 		SkipCrds: a.SkipCrds, SkipSchemaValidation: a.SkipSchemaValidation, APIVersions: a.APIVersions}
 	if a.ReleaseName != "" {
@@ -214,22 +319,29 @@ func ArgoHelmTemplate(src *Source, root string) (*HelmTemplate, error) {
 		}
 		t.KubeVersion = v.String()
 	}
-	if src.ArgoChart != nil && (len(a.ValueFiles) > 0 || len(a.FileParameters) > 0) {
-		return nil, fmt.Errorf("value files of a chart from a Helm repository: %w", ErrUnsupported)
+	refs, err := ArgoRefsUsed(src)
+	if err != nil {
+		return nil, err
 	}
+	t.RefRoots, t.SetFileRef = map[string]string{}, map[string]string{}
+	t.IgnoreMissingValueFiles = a.IgnoreMissingValueFiles
 	for _, f := range a.ValueFiles {
-		expanded, err := envsubst(f, src.BuildEnv)
+		hf, err := resolveHelmFile(src, root, rel, f, refs)
 		if err != nil {
-			return nil, fmt.Errorf("helm.valueFiles %q: %w", f, err)
+			return nil, fmt.Errorf("helm.valueFiles %q: %w", gitsource.RedactURL(f), err)
 		}
-		p, err := resolveValueFile(root, rel, expanded)
-		if err != nil {
-			return nil, fmt.Errorf("helm.valueFiles %q: %w", f, err)
+		if hf.Ref != "" {
+			t.RefRoots[hf.Ref] = src.RefRoots[hf.Ref]
 		}
-		if _, err := os.Stat(filepath.Join(root, filepath.FromSlash(p))); errors.Is(err, os.ErrNotExist) && a.IgnoreMissingValueFiles {
+		if t.InChart(hf) {
+			// Only the caller can tell, from the chart it fetched.
+			t.ValueFiles = append(t.ValueFiles, hf)
 			continue
 		}
-		t.ValueFiles = append(t.ValueFiles, p)
+		if _, err := os.Stat(t.File(root, hf)); errors.Is(err, os.ErrNotExist) && a.IgnoreMissingValueFiles {
+			continue
+		}
+		t.ValueFiles = append(t.ValueFiles, hf)
 	}
 	if a.Values != "" {
 		t.Values = []byte(a.Values)
@@ -242,15 +354,14 @@ func ArgoHelmTemplate(src *Source, root string) (*HelmTemplate, error) {
 		}
 	}
 	for _, p := range a.FileParameters {
-		expanded, err := envsubst(p.Value, src.BuildEnv)
+		hf, err := resolveHelmFile(src, root, rel, p.Value, refs)
 		if err != nil {
 			return nil, fmt.Errorf("helm.fileParameters %s: %w", p.Name, err)
 		}
-		f, err := resolveValueFile(root, rel, expanded)
-		if err != nil {
-			return nil, fmt.Errorf("helm.fileParameters %s: %w", p.Name, err)
+		t.SetFile[p.Name] = hf.Path
+		if hf.Ref != "" {
+			t.SetFileRef[p.Name], t.RefRoots[hf.Ref] = hf.Ref, src.RefRoots[hf.Ref]
 		}
-		t.SetFile[p.Name] = f
 	}
 	// Argo CD expands the parameters after they are collected, and escapes
 	// their commas as it writes the command line.
@@ -269,13 +380,66 @@ func ArgoHelmTemplate(src *Source, root string) (*HelmTemplate, error) {
 	return t, nil
 }
 
+// resolveHelmFile resolves a value file or file parameter path f of src
+// (its chart at rel of the checkout root) as Argo CD's helmTemplate does:
+// "$<ref>/…" naming one of refs in that ref source's checkout
+// (getResolvedRefValueFile: the first segment dropped, the rest expanded
+// and taken from the repository's top, never leading out of it); any
+// other path expanded, then resolved as resolveValueFile.
+func resolveHelmFile(src *Source, root, rel, f string, refs map[string]*ArgoRef) (HelmFile, error) {
+	schemes := ArgoDefaultValuesFileSchemes
+	if src.ArgoHelm != nil && src.ArgoHelm.ValuesFileSchemes != nil {
+		schemes = src.ArgoHelm.ValuesFileSchemes
+	}
+	if key, rest, _ := strings.Cut(f, "/"); strings.HasPrefix(f, "$") && refs[key] != nil {
+		refRoot := src.RefRoots[key]
+		if refRoot == "" {
+			return HelmFile{}, fmt.Errorf("the repository of source %s was not fetched", key)
+		}
+		expanded, err := envsubst("/"+rest, src.BuildEnv)
+		if err != nil {
+			return HelmFile{}, err
+		}
+		p, err := resolveValueFile(refRoot, "", expanded, schemes)
+		if err != nil {
+			return HelmFile{}, err
+		}
+		return HelmFile{Ref: key, Path: p}, nil
+	}
+	expanded, err := envsubst(f, src.BuildEnv)
+	if err != nil {
+		return HelmFile{}, err
+	}
+	if src.ArgoChart != nil {
+		// A fetched chart is Argo CD's application path and repository
+		// root: the file is one of the chart's, read from its archive.
+		p, err := resolveValueFile("", "", expanded, schemes)
+		if err != nil {
+			return HelmFile{}, err
+		}
+		return HelmFile{Path: p}, nil
+	}
+	p, err := resolveValueFile(root, rel, expanded, schemes)
+	if err != nil {
+		return HelmFile{}, err
+	}
+	return HelmFile{Path: p}, nil
+}
+
 // resolveValueFile resolves a value file path as Argo CD's
 // ResolveValueFilePathOrUrl: relative to the source path, "/x" to the
 // repository's top; URLs are not fetched. It returns a slash-separated
 // path relative to root.
-func resolveValueFile(root, appPath, f string) (string, error) {
-	if i := strings.Index(f, "://"); i > 0 && !strings.ContainsAny(f[:i], "/.") {
-		return "", fmt.Errorf("remote value files: %w", ErrUnsupported)
+func resolveValueFile(root, appPath, f string, schemes []string) (string, error) {
+	// Argo CD's rule (util/io/path ResolveValueFilePathOrUrl): anything
+	// with a URL scheme is a remote file, allowed only for the schemes of
+	// argocd-cm helm.valuesFileSchemes (default https and http), which
+	// helm then downloads. drift does not download them.
+	if u, err := url.Parse(f); err == nil && u.Scheme != "" {
+		if !slices.ContainsFunc(schemes, func(s string) bool { return strings.EqualFold(s, u.Scheme) }) {
+			return "", fmt.Errorf("the URL scheme '%s' is not allowed", u.Scheme)
+		}
+		return "", fmt.Errorf("remote value file %s: drift does not download value files: %w", gitsource.RedactURL(f), ErrUnsupported)
 	}
 	var p string
 	if strings.HasPrefix(f, "/") {
@@ -283,8 +447,16 @@ func resolveValueFile(root, appPath, f string) (string, error) {
 	} else {
 		p = path.Join(appPath, f)
 	}
-	if p == ".." || strings.HasPrefix(p, "../") {
-		return "", errors.New("outside the repository")
+	switch {
+	case p == ".." || strings.HasPrefix(p, "../"):
+		// Argo CD's words (util/io/path resolveFileOrDirectory).
+		return "", fmt.Errorf("file '%s' resolved to outside repository root", f)
+	case p == ".":
+		return "", errors.New("path resolved to repository root, which is not allowed")
+	}
+	if root == "" {
+		// A file of a fetched chart's archive: no file system behind it.
+		return p, nil
 	}
 	full := filepath.Join(root, filepath.FromSlash(p))
 	if real, err := filepath.EvalSymlinks(full); err == nil {
@@ -342,10 +514,10 @@ func (t *HelmTemplate) Args(root, valuesFile, kubeVersion string, apiVersions []
 		args = append(args, "--set-string", k+"="+t.SetString[k])
 	}
 	for _, k := range sortedKeys(t.SetFile) {
-		args = append(args, "--set-file", k+"="+abs(t.SetFile[k]))
+		args = append(args, "--set-file", k+"="+t.File(root, HelmFile{Ref: t.SetFileRef[k], Path: t.SetFile[k]}))
 	}
 	for _, f := range t.ValueFiles {
-		args = append(args, "--values", abs(f))
+		args = append(args, "--values", t.File(root, f))
 	}
 	if valuesFile != "" {
 		args = append(args, "--values", valuesFile)
@@ -388,6 +560,18 @@ func argoHelmSecrets(h map[string]any) []string {
 	sw := redact.NewSweeper()
 	redact.HelmValues(apiVersion, kind, app, app, sw)
 	return sw.Values()
+}
+
+// ArgoValuesFileSecrets returns the values drift masks in a Helm values
+// file (YAML) as it masks them in helm.valuesObject (pkg/redact's rules:
+// values under secret-like keys), for sweeping from the objects rendered
+// with it. A file that is not a values tree gives none.
+func ArgoValuesFileSecrets(data []byte) []string {
+	var vals map[string]any
+	if err := yaml.Unmarshal(data, &vals); err != nil || len(vals) == 0 {
+		return nil
+	}
+	return argoHelmSecrets(map[string]any{"valuesObject": vals})
 }
 
 // inside reports whether p (cleaned, symbolic links not resolved) is root

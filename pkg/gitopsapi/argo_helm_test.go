@@ -115,8 +115,11 @@ func TestArgoHelmTemplate(t *testing.T) {
 }
 
 // TestArgoHelmTemplateRefused: value and file parameter paths leading out
-// of the checkout (.., a symbolic link) are errors; remote value files and
-// $ref value files of another source are not supported.
+// of the checkout (.., a symbolic link) or to its top are errors, in Argo
+// CD's words; a value file with a URL scheme follows Argo CD's rule: a
+// scheme outside helm.valuesFileSchemes (default https, http) is Argo CD's
+// error, an allowed one is not supported (drift downloads nothing), its
+// URL shown without its password.
 func TestArgoHelmTemplateRefused(t *testing.T) {
 	root := t.TempDir()
 	if err := os.CopyFS(filepath.Join(root, "helm-guestbook"), os.DirFS(filepath.Join(exampleApps(t), "helm-guestbook"))); err != nil {
@@ -130,24 +133,38 @@ func TestArgoHelmTemplateRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct{ helm, want string }{
-		{"{valueFiles: [../../etc/passwd]}", "outside the repository"},
-		{"{valueFiles: [/../x.yaml]}", "outside the repository"},
+		{"{valueFiles: [../../etc/passwd]}", "file '../../etc/passwd' resolved to outside repository root"},
+		{"{valueFiles: [/../x.yaml]}", "file '/../x.yaml' resolved to outside repository root"},
+		{"{valueFiles: [/]}", "path resolved to repository root, which is not allowed"},
 		{"{valueFiles: [link.yaml]}", "symbolic link to outside the repository"},
-		{"{fileParameters: [{name: a, path: ../../x}]}", "outside the repository"},
-		{"{valueFiles: [\"https://example.com/v.yaml\"]}", "remote value files: not supported"},
+		{"{fileParameters: [{name: a, path: ../../x}]}", "resolved to outside repository root"},
+		{"{valueFiles: [\"https://deploy:canary-s3cr3t-7f3a@example.com/v.yaml\"]}", `helm.valueFiles "https://example.com/v.yaml": remote value file https://example.com/v.yaml: drift does not download value files: not supported`},
+		{"{valueFiles: [\"http://example.com/v.yaml\"]}", "remote value file http://example.com/v.yaml: drift does not download value files: not supported"},
+		{"{valueFiles: [\"s3://bucket/v.yaml\"]}", "the URL scheme 's3' is not allowed"},
+		{"{valueFiles: [\"file:///etc/passwd\"]}", "the URL scheme 'file' is not allowed"},
 	} {
 		src := ArgoSource(argoApp(t, "    {repoURL: r, path: helm-guestbook, helm: "+tc.helm+"}\n"), ArgoSettings{Namespace: "argocd"})
 		_, err := ArgoHelmTemplate(src, root)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: error %v, want %q", tc.helm, err, tc.want)
 		}
-		if strings.HasPrefix(tc.want, "remote") && !errors.Is(err, ErrUnsupported) {
-			t.Errorf("%s: %v is not ErrUnsupported", tc.helm, err)
+		if strings.Contains(tc.want, "remote") != errors.Is(err, ErrUnsupported) {
+			t.Errorf("%s: %v: ErrUnsupported %v", tc.helm, err, errors.Is(err, ErrUnsupported))
+		}
+		if err != nil && strings.Contains(err.Error(), "canary") {
+			t.Errorf("%s: the URL's password leaked: %v", tc.helm, err)
 		}
 	}
-	src := ArgoSource(argoApp(t, "    {repoURL: r, path: helm-guestbook, helm: {valueFiles: [$values/v.yaml]}}\n"), ArgoSettings{Namespace: "argocd"})
-	if !strings.Contains(src.Unsupported, "value files of another source") {
-		t.Errorf("$ref value file: unsupported %q", src.Unsupported)
+	// argocd-cm helm.valuesFileSchemes replaces Argo CD's default.
+	src := ArgoSource(argoApp(t, "    {repoURL: r, path: helm-guestbook, helm: {valueFiles: [\"https://example.com/v.yaml\"]}}\n"), ArgoSettings{Namespace: "argocd", ValuesFileSchemes: []string{"s3"}})
+	if _, err := ArgoHelmTemplate(src, root); err == nil || !strings.Contains(err.Error(), "the URL scheme 'https' is not allowed") {
+		t.Errorf("with helm.valuesFileSchemes s3: %v", err)
+	}
+	// A single source has no refs: Argo CD expands "$values" as a variable
+	// of its build environment, which it is not ("").
+	src = ArgoSource(argoApp(t, "    {repoURL: r, path: helm-guestbook, helm: {valueFiles: [$values/helm-guestbook/values.yaml]}}\n"), ArgoSettings{Namespace: "argocd"})
+	if tpl, err := ArgoHelmTemplate(src, root); err != nil || len(tpl.ValueFiles) != 1 || tpl.ValueFiles[0] != (HelmFile{Path: "helm-guestbook/values.yaml"}) {
+		t.Errorf("$values in a single source: %+v %v", tpl, err)
 	}
 }
 
@@ -207,8 +224,8 @@ func TestArgoHelmSecretValues(t *testing.T) {
 
 // TestArgoChart: spec.source.chart's repository as Argo CD names it: an
 // https chart repository, an OCI registry path without scheme (Argo CD's
-// own spelling) or with oci://; value files of such a chart are not
-// supported.
+// own spelling) or with oci://; value files of such a chart are the
+// chart's own.
 func TestArgoChart(t *testing.T) {
 	for _, tc := range []struct{ repo, url, typ string }{
 		{"https://charts.example.com", "https://charts.example.com", "default"},
@@ -223,8 +240,110 @@ func TestArgoChart(t *testing.T) {
 			t.Errorf("%s: %+v, want %+v", tc.repo, *src.ArgoChart, want)
 		}
 	}
-	src := ArgoSource(argoApp(t, "    {repoURL: r, chart: redis, targetRevision: 1.0.0, helm: {valueFiles: [values-prod.yaml]}}\n"), ArgoSettings{Namespace: "argocd"})
-	if !strings.Contains(src.Unsupported, "value files of a chart from a Helm repository") {
-		t.Errorf("unsupported %q", src.Unsupported)
+	// Value files of such a chart are its own (Argo CD's application path
+	// and repository root are the chart), found in its archive later:
+	// nothing is looked up on this machine's file system, and the paths are
+	// checked as any others.
+	src := ArgoSource(argoApp(t, "    {repoURL: r, chart: redis, targetRevision: 1.0.0, helm: {ignoreMissingValueFiles: true, valueFiles: [values-prod.yaml, /ci/x.yaml, missing.yaml], fileParameters: [{name: a, path: files/a.txt}]}}\n"), ArgoSettings{Namespace: "argocd"})
+	if src.Skip() != "" {
+		t.Fatalf("skip %q", src.Skip())
+	}
+	tpl, err := ArgoHelmTemplate(src, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []HelmFile{{Path: "values-prod.yaml"}, {Path: "ci/x.yaml"}, {Path: "missing.yaml"}}
+	if diff := cmp.Diff(want, tpl.ValueFiles); diff != "" || !tpl.InChart(tpl.ValueFiles[0]) || !tpl.IgnoreMissingValueFiles || tpl.SetFile["a"] != "files/a.txt" {
+		t.Errorf("value files (-want +got):\n%s\n%+v", diff, tpl)
+	}
+	for f, want := range map[string]string{"../x.yaml": "file '../x.yaml' resolved to outside repository root", "/": "path resolved to repository root"} {
+		src := ArgoSource(argoApp(t, "    {repoURL: r, chart: redis, targetRevision: 1.0.0, helm: {valueFiles: [\""+f+"\"]}}\n"), ArgoSettings{Namespace: "argocd"})
+		if _, err := ArgoHelmTemplate(src, ""); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", f, err, want)
+		}
+	}
+}
+
+// TestArgoHelmTemplateRefFiles: in a multi-source application, value files
+// and file parameters "$<ref>/…" are read from the ref source's checkout,
+// from its top, as Argo CD's getResolvedRefValueFile reads them: missing
+// ones left out only with ignoreMissingValueFiles, ordered among the
+// source's own; a path leading out of the ref's checkout (.., a symbolic
+// link), or to its top, is refused with Argo CD's words; a ref no source
+// has, or a ref to a chart, is Argo CD's error.
+func TestArgoHelmTemplateRefFiles(t *testing.T) {
+	root := exampleApps(t)
+	values := t.TempDir()
+	outside := t.TempDir()
+	for name, data := range map[string]string{"envs/prod/values.yaml": "replicaCount: 3\n", "motd.txt": "hi\n"} {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(values, name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(values, name), []byte(data), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(outside, "v.yaml"), []byte("a: 1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(outside, "v.yaml"), filepath.Join(values, "link.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	app := func(helm, refSource string) *Source {
+		t.Helper()
+		u := obj(t, `apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {name: guestbook, namespace: argocd}
+spec:
+  destination: {server: "https://kubernetes.default.svc", namespace: shop}
+  sources:
+  - {repoURL: "https://git.example.com/apps.git", path: helm-guestbook, helm: `+helm+`}
+  - `+refSource+`
+`)
+		s := ArgoSource(u, ArgoSettings{Namespace: "argocd"})
+		if s.Skip() != "" {
+			t.Fatalf("skipped: %s", s.Skip())
+		}
+		p := *s.Parts[0]
+		p.RefRoots = map[string]string{"$values": values}
+		return &p
+	}
+	const ref = `{repoURL: "https://git.example.com/values.git", targetRevision: v2, ref: values}`
+
+	src := app(`{ignoreMissingValueFiles: true, valueFiles: [values-production.yaml, $values/envs/prod/values.yaml, $values/missing.yaml, "$values/envs/$ARGOCD_APP_NAMESPACE/../prod/values.yaml"], fileParameters: [{name: config.motd, path: $values/motd.txt}]}`, ref)
+	tpl, err := ArgoHelmTemplate(src, root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"template", filepath.Join(root, "helm-guestbook"), "--name-template", "guestbook", "--namespace", "shop", "--kube-version", "v1.37.2",
+		"--set-file", "config.motd=" + filepath.Join(values, "motd.txt"),
+		"--values", filepath.Join(root, "helm-guestbook", "values-production.yaml"),
+		"--values", filepath.Join(values, "envs", "prod", "values.yaml"),
+		"--values", filepath.Join(values, "envs", "prod", "values.yaml"),
+		"--include-crds"}
+	if diff := cmp.Diff(want, tpl.Args(root, "", "v1.37.2", nil)); diff != "" {
+		t.Errorf("args (-want +got):\n%s", diff)
+	}
+	// Without ignoreMissingValueFiles a missing file stays: reading it fails.
+	tpl, err = ArgoHelmTemplate(app(`{valueFiles: [$values/missing.yaml]}`, ref), root)
+	if err != nil || len(tpl.ValueFiles) != 1 || tpl.ValueFiles[0].String() != "$values/missing.yaml" {
+		t.Errorf("missing file: %+v %v", tpl, err)
+	}
+
+	for _, tc := range []struct{ helm, ref, want string }{
+		{`{valueFiles: [$values/../x.yaml]}`, ref, `helm.valueFiles "$values/../x.yaml": file '/../x.yaml' resolved to outside repository root`},
+		{`{valueFiles: [$values/envs/../../../x.yaml]}`, ref, `file '/envs/../../../x.yaml' resolved to outside repository root`},
+		{`{fileParameters: [{name: a, path: $values/../../etc/passwd}]}`, ref, `helm.fileParameters a: file '/../../etc/passwd' resolved to outside repository root`},
+		{`{valueFiles: [$values]}`, ref, "path resolved to repository root, which is not allowed"},
+		{`{valueFiles: [$values/]}`, ref, "path resolved to repository root, which is not allowed"},
+		{`{valueFiles: [$values/link.yaml]}`, ref, "a symbolic link to outside the repository"},
+		{`{valueFiles: [$other/v.yaml]}`, ref, `source referenced "$other", which is not one of the available sources ($values)`},
+		{`{valueFiles: [$values/v.yaml]}`, `{repoURL: "https://git.example.com/other.git", path: x}`, `source referenced "$values", but no source has a 'ref' field defined`},
+		{`{valueFiles: [$values/v.yaml]}`, `{repoURL: "https://charts.example.com", chart: redis, targetRevision: 1.0.0, ref: values}`, "source has a 'chart' field defined, but Helm charts are not yet not supported for 'ref' sources"},
+	} {
+		_, err := ArgoHelmTemplate(app(tc.helm, tc.ref), root)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: error %v, want %q", tc.helm, err, tc.want)
+		}
 	}
 }

@@ -259,10 +259,40 @@ spec:
   - {repoURL: "https://git.example.com/values.git", targetRevision: v2, ref: values}
   - {repoURL: "https://git.example.com/a.git", path: apps/a}
 `)
-	// $ref value files are not supported yet: the whole application is
-	// skipped, never compared in part.
-	if got := ArgoSource(helm, ArgoSettings{Namespace: "argocd"}).Skip(); got != "not supported: value files of another source (spec.sources[0].helm: $values/redis.yaml)" {
-		t.Errorf("Helm in spec.sources: skip %q", got)
+	// A chart with value files of a ref source: each part knows the refs,
+	// with the revision Argo CD would check them out at.
+	hs := ArgoSource(helm, ArgoSettings{Namespace: "argocd"})
+	if hs.Skip() != "" || len(hs.Parts) != 2 {
+		t.Fatalf("Helm in spec.sources: skip %q, %d parts", hs.Skip(), len(hs.Parts))
+	}
+	refs, err := ArgoRefsUsed(hs.Parts[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := refs["$values"]; len(refs) != 1 || r == nil || r.RepoURL != "https://git.example.com/values.git" || r.Revision != "v2" || r.Index != 1 {
+		t.Errorf("refs %+v", refs)
+	}
+	if refs, err := ArgoRefsUsed(hs.Parts[1]); refs != nil || err != nil {
+		t.Errorf("a part without $ref files: %v %v", refs, err)
+	}
+	// Argo CD's GetRefSources refuses bad and repeated ref names.
+	for ref, want := range map[string]string{
+		"va/lues": "sources.ref va/lues cannot contain any special characters except '_' and '-'",
+		"values":  "invalid sources: multiple sources had the same `ref` key",
+	} {
+		bad := obj(t, `apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {name: multi, namespace: argocd}
+spec:
+  destination: {server: "https://kubernetes.default.svc", namespace: shop}
+  sources:
+  - {repoURL: "https://charts.example.com", chart: redis, targetRevision: 1.0.0, helm: {valueFiles: [$values/redis.yaml]}}
+  - {repoURL: "https://git.example.com/values.git", targetRevision: v2, ref: values}
+  - {repoURL: "https://git.example.com/other.git", targetRevision: v2, ref: "`+ref+`"}
+`)
+		if got := ArgoSource(bad, ArgoSettings{Namespace: "argocd"}).Skip(); got != want {
+			t.Errorf("ref %q: skip %q, want %q", ref, got, want)
+		}
 	}
 	refOnly := obj(t, `apiVersion: argoproj.io/v1alpha1
 kind: Application

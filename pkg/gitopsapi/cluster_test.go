@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -54,11 +55,12 @@ func TestArgoCDOnTheServer(t *testing.T) {
 	kubectl(t, cp, `apiVersion: v1
 kind: ConfigMap
 metadata: {name: argocd-cm, namespace: argo-t}
-data: {application.resourceTrackingMethod: annotation+label, application.instanceLabelKey: example.com/app, installationID: prod-1}
+data: {application.resourceTrackingMethod: annotation+label, application.instanceLabelKey: example.com/app, installationID: prod-1, helm.valuesFileSchemes: "https, s3,"}
 `, "apply", "-f", "-")
 	st, warning, err = ReadArgoSettings(t.Context(), c, "argo-t")
-	want := ArgoSettings{Namespace: "argo-t", TrackingMethod: "annotation+label", InstanceLabelKey: "example.com/app", InstallationID: "prod-1"}
-	if err != nil || warning != "" || st != want {
+	want := ArgoSettings{Namespace: "argo-t", TrackingMethod: "annotation+label", InstanceLabelKey: "example.com/app", InstallationID: "prod-1",
+		ValuesFileSchemes: []string{"https", "s3"}}
+	if err != nil || warning != "" || !reflect.DeepEqual(st, want) {
 		t.Errorf("settings %+v, %q, %v; want %+v", st, warning, err, want)
 	}
 

@@ -97,6 +97,14 @@ type Source struct {
 	// ArgoChart is an Argo CD source's chart from a Helm repository
 	// (spec.source.chart): fetched, not read from a checkout.
 	ArgoChart *ArgoChart
+	// ArgoRefs are the sources of a multi-source Argo CD application that
+	// have a ref, by "$<ref>": their repositories lend files to the Helm
+	// value files and file parameters "$<ref>/…" of the parts. Set (maybe
+	// empty) on every part of a multi-source application, nil otherwise.
+	ArgoRefs map[string]*ArgoRef
+	// RefRoots are the checkouts of the ArgoRefs a part's Helm files name,
+	// by "$<ref>": set by whoever fetched them before ArgoHelmTemplate.
+	RefRoots map[string]string
 
 	// Ignore holds the source's own ignore rules (Application
 	// spec.ignoreDifferences, Kustomization spec.ignore); nil when none.

@@ -77,6 +77,13 @@ type Release struct {
 	// template prints them (for a caller that filters hooks by its own
 	// rules, as Argo CD does); Result.Hooks still lists them.
 	KeepHooks bool
+	// BuildDependencies, when set, fetches the dependencies Chart.yaml
+	// lists that charts/ lacks, as Argo CD's `helm dependency build` does
+	// (Chart.lock honoured); nil: a missing dependency is an error, as in
+	// helm-controller. Root is the checkout holding the chart, which a
+	// file:// dependency must stay in ("" for a fetched chart).
+	BuildDependencies DependencyFetcher
+	Root              string
 	// SkipSchemaValidation does not check the values against the chart's
 	// values.schema.json (helm template --skip-schema-validation).
 	SkipSchemaValidation bool
@@ -109,6 +116,11 @@ func Render(ctx context.Context, rel Release) (*Result, error) {
 	}
 	if ch.Metadata.Type != "" && ch.Metadata.Type != "application" {
 		return nil, fmt.Errorf("chart %s: %s charts are not installable", ch.Name(), ch.Metadata.Type)
+	}
+	if rel.BuildDependencies != nil {
+		if err := buildDependencies(ctx, ch, rel.Chart, rel.Root, rel.BuildDependencies); err != nil {
+			return nil, fmt.Errorf("chart %s: building dependencies: %w", ch.Name(), err)
+		}
 	}
 	if err := checkDependencies(ch); err != nil {
 		return nil, fmt.Errorf("chart %s: %w", ch.Name(), err)

@@ -85,7 +85,7 @@ spec:
 	}
 	caps := helmrender.Capabilities{KubeVersion: "v1.37.2", APIVersions: []string{"policy/v1/PodDisruptionBudget"}}
 	render := func(ctx context.Context, op *gitopsapi.Source, chartPath, root string) (*desired.HelmRender, error) {
-		return renderArgoHelm(ctx, op, chartPath, root, caps)
+		return renderArgoHelm(ctx, op, chartPath, root, caps, argoDependencies(chartsourceFetcher{cf}, op))
 	}
 	f := desired.NewFetcher(desired.Options{Helm: render, Charts: chartsourceFetcher{cf}})
 	defer f.Close()
@@ -143,5 +143,86 @@ spec:
 	}
 	if diff := cmp.Diff(theirs, ours); diff != "" {
 		t.Errorf("objects (-helm +drift):\n%s", diff)
+	}
+
+	// The chart's own value files and file parameters (Argo CD's
+	// application path is the chart it fetched), a missing one ignored:
+	// the same objects as helm template in the unpacked chart.
+	if err := yaml.Unmarshal([]byte(`apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {name: guestbook, namespace: argocd}
+spec:
+  destination: {server: "https://kubernetes.default.svc", namespace: shop}
+  source:
+    repoURL: `+srv.URL+`
+    chart: helm-guestbook
+    targetRevision: 0.2.0
+    helm: {ignoreMissingValueFiles: true, valueFiles: [values-production.yaml, missing.yaml], fileParameters: [{name: config.motd, path: files/motd.txt}]}
+`), &app); err != nil {
+		t.Fatal(err)
+	}
+	op = gitopsapi.ArgoSource(&unstructured.Unstructured{Object: app}, gitopsapi.ArgoSettings{Namespace: "argocd"})
+	s = f.Operator(t.Context(), op, true, func(u *unstructured.Unstructured) bool { return u.GetKind() != "CustomResourceDefinition" })
+	if s.Skip != "" {
+		t.Fatalf("with the chart's value files: skipped: %s", s.Skip)
+	}
+	unpacked := t.TempDir()
+	if out, err := exec.Command("tar", "-xzf", filepath.Join(repoDir, "helm-guestbook-0.2.0.tgz"), "-C", unpacked).CombinedOutput(); err != nil {
+		t.Fatalf("tar: %v\n%s", err, out)
+	}
+	if tpl, err = gitopsapi.ArgoHelmTemplate(op, ""); err != nil {
+		t.Fatal(err)
+	}
+	unpackedChart := filepath.Join(unpacked, "helm-guestbook")
+	args = tpl.Args(unpackedChart, "", "1.37.2", caps.APIVersions)
+	for i, a := range args { // helm fails on a missing --values file
+		if strings.HasSuffix(a, "missing.yaml") {
+			args = append(args[:i-1], args[i+1:]...)
+			break
+		}
+	}
+	out = run(args...)
+	if !strings.Contains(out, "hello from production") || !strings.Contains(out, "welcome to the guestbook") {
+		t.Fatalf("helm template did not use the chart's files:\n%s", out)
+	}
+	if diff := cmp.Diff(helmTemplateObjects(t, out), desiredObjects(s)); diff != "" {
+		t.Errorf("with the chart's value files: objects (-helm +drift):\n%s", diff)
+	}
+
+	// Argo CD's own multi-source example: the chart from the repository,
+	// its values from a Git repository (a ref source).
+	for _, kv := range gitEnv {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	valuesRepo := bareRepo(t, t.TempDir(), "values", "", map[string]string{"envs/prod/values.yaml": "replicaCount: 2\nconfig: {greeting: from-the-values-repo}\n"})
+	if err := yaml.Unmarshal([]byte(`apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {name: guestbook, namespace: argocd}
+spec:
+  destination: {server: "https://kubernetes.default.svc", namespace: shop}
+  sources:
+  - {repoURL: `+srv.URL+`, chart: helm-guestbook, targetRevision: 0.2.0, helm: {valueFiles: [$values/envs/prod/values.yaml]}}
+  - {repoURL: "file://`+valuesRepo+`", targetRevision: main, ref: values}
+`), &app); err != nil {
+		t.Fatal(err)
+	}
+	op = gitopsapi.ArgoSource(&unstructured.Unstructured{Object: app}, gitopsapi.ArgoSettings{Namespace: "argocd"})
+	s = f.Operator(t.Context(), op, true, func(u *unstructured.Unstructured) bool { return u.GetKind() != "CustomResourceDefinition" })
+	if s.Skip != "" {
+		t.Fatalf("with a ref source: skipped: %s", s.Skip)
+	}
+	var greeting string
+	var replicas int64
+	for _, d := range s.Desired {
+		switch d.Object.GetKind() {
+		case "ConfigMap":
+			greeting, _, _ = unstructured.NestedString(d.Object.Object, "data", "GREETING")
+		case "Deployment":
+			replicas, _, _ = unstructured.NestedInt64(d.Object.Object, "spec", "replicas")
+		}
+	}
+	if greeting != "from-the-values-repo" || replicas != 2 {
+		t.Errorf("with a ref source: greeting %q, replicas %d: the ref source's values file was not used", greeting, replicas)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/desired"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/gitopsapi"
@@ -19,9 +20,10 @@ import (
 // the checkout root, or a chart fetched from a Helm repository, root "") as Argo CD's repo-server runs helm template (gitopsapi.
 // ArgoHelmTemplate): the cluster's kube and API versions unless the
 // source sets them, CRDs unless skipCrds, hooks kept for the caller to
-// leave out by Argo CD's rules (gitopsapi.DropArgoHooks). Errors
-// are swept of the values drift masks.
-func renderArgoHelm(ctx context.Context, op *gitopsapi.Source, chartPath, root string, caps helmrender.Capabilities) (*desired.HelmRender, error) {
+// leave out by Argo CD's rules (gitopsapi.DropArgoHooks), dependencies
+// not vendored in charts/ fetched with deps (Argo CD's helm dependency
+// build). Errors are swept of the values drift masks.
+func renderArgoHelm(ctx context.Context, op *gitopsapi.Source, chartPath, root string, caps helmrender.Capabilities, deps helmrender.DependencyFetcher) (*desired.HelmRender, error) {
 	var secrets []string
 	if op.ArgoHelm != nil {
 		secrets = op.ArgoHelm.SecretValues
@@ -35,7 +37,8 @@ func renderArgoHelm(ctx context.Context, op *gitopsapi.Source, chartPath, root s
 	if err != nil {
 		return nil, err
 	}
-	vals, err := argoHelmValues(t, root)
+	vals, fileSecrets, err := argoHelmValues(t, root, chartPath)
+	secrets = append(secrets, fileSecrets...)
 	if err != nil {
 		return nil, sweep(err)
 	}
@@ -46,7 +49,8 @@ func renderArgoHelm(ctx context.Context, op *gitopsapi.Source, chartPath, root s
 		caps.APIVersions = t.APIVersions
 	}
 	rel := helmrender.Release{Name: t.Name, Namespace: t.Namespace, Chart: chartPath,
-		Values: vals, Capabilities: caps, CRDs: !t.SkipCrds, KeepHooks: true, SkipSchemaValidation: t.SkipSchemaValidation}
+		Values: vals, Capabilities: caps, CRDs: !t.SkipCrds, KeepHooks: true, SkipSchemaValidation: t.SkipSchemaValidation,
+		BuildDependencies: deps, Root: root}
 	res, err := helmrender.Render(ctx, rel)
 	if err != nil {
 		return nil, sweep(err)
@@ -59,27 +63,82 @@ func renderArgoHelm(ctx context.Context, op *gitopsapi.Source, chartPath, root s
 }
 
 // argoHelmValues composes t's values as the helm CLI does, reading its
-// files from the checkout (never outside it).
-func argoHelmValues(t *gitopsapi.HelmTemplate, root string) (map[string]any, error) {
+// files from the checkout root or a ref source's checkout (never outside
+// them), or, for a chart fetched from a Helm repository, from the chart at
+// chartPath (Argo CD's application path). It also returns the values under secret-like keys of the value
+// files, masked as valuesObject's are: a ref source is often a
+// repository of its own, private values included.
+func argoHelmValues(t *gitopsapi.HelmTemplate, root, chartPath string) (map[string]any, []string, error) {
 	v := helmrender.CLIValues{Set: t.Set, SetString: t.SetString, SetFile: map[string][]byte{}}
-	for _, f := range t.ValueFiles {
-		data, err := readCheckoutFile(root, f)
-		if err != nil {
-			return nil, fmt.Errorf("helm.valueFiles %q: %w", f, err)
+	var secrets []string
+	var chartFiles map[string][]byte
+	read := func(f gitopsapi.HelmFile) ([]byte, error) {
+		if !t.InChart(f) {
+			return readCheckoutFile(fileRoot(t, root, f.Ref), f.Path)
 		}
+		if chartFiles == nil {
+			var err error
+			if chartFiles, err = helmrender.ChartFiles(chartPath); err != nil {
+				return nil, err
+			}
+		}
+		data, ok := chartFiles[f.Path]
+		if !ok {
+			return nil, fmt.Errorf("not in the chart: %w", os.ErrNotExist)
+		}
+		return data, nil
+	}
+	for _, f := range t.ValueFiles {
+		data, err := read(f)
+		if errors.Is(err, os.ErrNotExist) && t.InChart(f) && t.IgnoreMissingValueFiles {
+			continue
+		}
+		if err != nil {
+			return nil, secrets, fmt.Errorf("helm.valueFiles %q: %w", f, err)
+		}
+		secrets = append(secrets, gitopsapi.ArgoValuesFileSecrets(data)...)
 		v.Files = append(v.Files, data)
 	}
 	if t.Values != nil {
 		v.Files = append(v.Files, t.Values)
 	}
 	for k, f := range t.SetFile {
-		data, err := readCheckoutFile(root, unescapeCommas(f))
+		data, err := read(gitopsapi.HelmFile{Ref: t.SetFileRef[k], Path: unescapeCommas(f)})
 		if err != nil {
-			return nil, fmt.Errorf("helm.fileParameters %s: %w", k, err)
+			return nil, secrets, fmt.Errorf("helm.fileParameters %s: %w", k, err)
 		}
 		v.SetFile[k] = data
 	}
-	return helmrender.ComposeCLIValues(v)
+	vals, err := helmrender.ComposeCLIValues(v)
+	return vals, secrets, err
+}
+
+// fileRoot is the checkout a value file of t is read from: root, or the
+// checkout of the ref source ref names.
+func fileRoot(t *gitopsapi.HelmTemplate, root, ref string) string {
+	if ref != "" {
+		return t.RefRoots[ref]
+	}
+	return root
+}
+
+// argoDependencies fetches the dependencies of an Argo CD source's chart
+// that are not vendored, through pkg/chartsource (--repo-override, the
+// cache, the registry credentials of the Docker and Helm configurations),
+// as Argo CD's `helm dependency build` fetches them.
+func argoDependencies(charts desired.ChartFetcher, op *gitopsapi.Source) helmrender.DependencyFetcher {
+	return func(ctx context.Context, dep helmrender.Dependency) (string, error) {
+		if charts == nil {
+			return "", errors.New("fetching charts is not available in this command")
+		}
+		typ := "default"
+		if strings.HasPrefix(dep.Repository, "oci://") {
+			typ = "oci"
+		}
+		path, _, err := charts.Fetch(ctx, desired.ChartRef{SourceKind: "Application", SourceNamespace: op.Namespace, SourceName: op.Name,
+			URL: dep.Repository, Type: typ, Chart: dep.Name, Version: dep.Version})
+		return path, err
+	}
 }
 
 // unescapeCommas undoes Argo CD's escaping of a --set-file path, as Helm's

@@ -104,35 +104,7 @@ spec:
 	}
 	// Argo CD's controller: hooks left out, the destination namespace on
 	// namespaced objects, the tracking annotation, server-side apply.
-	var apply strings.Builder
-	for _, doc := range strings.Split(string(out), "\n---") {
-		var m map[string]any
-		if err := yaml.Unmarshal([]byte(doc), &m); err != nil {
-			t.Fatal(err)
-		}
-		if len(m) == 0 {
-			continue
-		}
-		u := &unstructured.Unstructured{Object: m}
-		if u.GetAnnotations()["helm.sh/hook"] != "" {
-			continue
-		}
-		const ns = "gb-shop"
-		if u.GetKind() != "CustomResourceDefinition" {
-			u.SetNamespace(ns)
-		}
-		ann := u.GetAnnotations()
-		if ann == nil {
-			ann = map[string]string{}
-		}
-		// Argo CD's id names the destination namespace, cluster-scoped
-		// objects' too.
-		ann["argocd.argoproj.io/tracking-id"] = "argo-h_guestbook:" + u.GroupVersionKind().Group + "/" + u.GetKind() + ":" + ns + "/" + u.GetName()
-		u.SetAnnotations(ann)
-		b, _ := yaml.Marshal(m)
-		apply.WriteString("---\n" + string(b))
-	}
-	kubectl(t, cp, apply.String(), "apply", "--server-side", "--field-manager=argocd-controller", "-f", "-")
+	applyAsArgo(t, cp, string(out), "gb-shop", "argo-h_guestbook")
 
 	args := []string{"--argocd-app", "argo-h/guestbook", override}
 	t.Run("in sync as applied", func(t *testing.T) {

@@ -26,8 +26,9 @@ const maxValuesFile = 8 << 20
 
 // helmRenderer renders Flux HelmReleases with pkg/helmrender, as
 // helm-controller does, with the capabilities of the cluster behind
-// client (read once).
-func helmRenderer(client *cluster.Client) desired.HelmRenderer {
+// client (read once); Argo CD charts as Argo CD's repo-server does, their
+// dependencies not vendored fetched through charts.
+func helmRenderer(client *cluster.Client, charts desired.ChartFetcher) desired.HelmRenderer {
 	var once sync.Once
 	var caps helmrender.Capabilities
 	var capsErr error
@@ -39,7 +40,7 @@ func helmRenderer(client *cluster.Client) desired.HelmRenderer {
 			return nil, capsErr
 		}
 		if op.Helm == nil && op.Operator == gitopsapi.ArgoCD {
-			return renderArgoHelm(ctx, op, chartPath, root, caps)
+			return renderArgoHelm(ctx, op, chartPath, root, caps, argoDependencies(charts, op))
 		}
 		return renderHelmRelease(ctx, op, chartPath, root, caps)
 	}

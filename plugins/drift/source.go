@@ -63,11 +63,11 @@ func (o *Options) loadSources(ctx context.Context, client *cluster.Client) ([]so
 		return []source{o.filesSource(objs)}, nil
 	}
 	dopts := o.desiredOptions()
-	dopts.Helm = helmRenderer(client)
 	charts, err := newChartFetcher(client, o.RepoOverrides)
 	if err != nil {
 		return nil, err
 	}
+	dopts.Helm = helmRenderer(client, charts)
 	dopts.Charts = charts
 	var f *desired.Fetcher
 	if o.fetched != nil { // a fleet run: the clusters share the fetches
