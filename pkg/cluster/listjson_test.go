@@ -294,7 +294,6 @@ func decodeProtobuf(body []byte, convert bool) ([]unstructured.Unstructured, err
 	return items, nil
 }
 
-
 // TestListFormatsDecodeAlike records, for docs/benchmarks.md, whether the
 // protobuf and CBOR decodings give the objects the JSON decoding gives
 // (they must, to replace it).
