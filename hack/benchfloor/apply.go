@@ -353,7 +353,8 @@ var listKinds = [][2]string{
 // listCmd LISTs the four kinds as JSON and discards the bodies: across all
 // namespaces, one request per kind, the four at once; or with
 // -per-namespace one request per kind and namespace (the requests drift
-// --mode=local makes), -concurrency at once.
+// --mode=local makes), -concurrency at once. With -save it keeps the bodies
+// (for pkg/cluster's decode benchmarks).
 func listCmd(args []string) error {
 	fs := flag.NewFlagSet("list", flag.ContinueOnError)
 	perNS := fs.Bool("per-namespace", false, "one LIST per kind and namespace")
@@ -361,6 +362,8 @@ func listCmd(args []string) error {
 	conc := fs.Int("concurrency", 16, "with -per-namespace: requests in flight")
 	verbose := fs.Bool("v", false, "report bytes and time on stderr")
 	protobuf := fs.Bool("protobuf", false, "ask for protobuf responses instead of JSON")
+	cbor := fs.Bool("cbor", false, "ask for CBOR responses instead of JSON (kube-apiserver feature gate CBORServingAndStorage)")
+	save := fs.String("save", "", "keep each body in this directory (one file per request)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -402,8 +405,19 @@ func listCmd(args []string) error {
 			}
 		}
 	}
-	if *protobuf {
-		c.accept = protobufType
+	ext := ".json"
+	switch {
+	case *protobuf && *cbor:
+		return errors.New("-protobuf and -cbor exclude each other")
+	case *protobuf:
+		c.accept, ext = protobufType, ".pb"
+	case *cbor:
+		c.accept, ext = "application/cbor", ".cbor"
+	}
+	if *save != "" {
+		if err := os.MkdirAll(*save, 0o755); err != nil {
+			return err
+		}
 	}
 	var (
 		total int64
@@ -416,7 +430,15 @@ func listCmd(args []string) error {
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			code, n, err := c.do(ctx, http.MethodGet, p, nil, "", nil)
+			var into *bytes.Buffer
+			if *save != "" {
+				into = &bytes.Buffer{}
+			}
+			code, n, err := c.do(ctx, http.MethodGet, p, nil, "", into)
+			if err == nil && code == http.StatusOK && into != nil {
+				name := strings.ReplaceAll(strings.Trim(p, "/"), "/", "_") + ext
+				err = os.WriteFile(filepath.Join(*save, name), into.Bytes(), 0o644)
+			}
 			mu.Lock()
 			defer mu.Unlock()
 			total += n

@@ -8,7 +8,7 @@
 //	benchfloor gen -n N -per-namespace P -out DIR        manifests, namespaces, drift lists
 //	benchfloor apply -f PATH [-dry-run] [-concurrency C] server-side apply every object in PATH
 //	benchfloor sweep -f PATH -concurrency 1,4,16 …       dry-run apply at each concurrency, print the best
-//	benchfloor list [-per-namespace]                     LIST the four kinds, bodies discarded
+//	benchfloor list [-per-namespace] [-save DIR]         LIST the four kinds, bodies discarded (or kept in DIR)
 //	benchfloor check -want K < drift.json                check a drift -o json report's counts
 //	benchfloor same SERVER.json HYBRID.json              hybrid's report is server's (but for its mode)
 //	benchfloor times FILE.json                           a hyperfine export's times, comma-separated

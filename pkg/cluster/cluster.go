@@ -396,9 +396,7 @@ type listBody struct {
 }
 
 // decodeList decodes a LIST response into the items the dynamic client
-// returns and the continue token, in one pass over the JSON where the
-// dynamic client's decoder makes seven (three of them decode every item).
-// Items without apiVersion and kind get the list's, as there.
+// returns and the continue token.
 func decodeList(res rest.Result) ([]unstructured.Unstructured, string, error) {
 	body, ct, err := rawBody(res)
 	if err != nil {
@@ -411,10 +409,27 @@ func decodeList(res rest.Result) ([]unstructured.Unstructured, string, error) {
 		}
 		return list.Items, list.GetContinue(), nil
 	}
-	var lb listBody
-	if err := utiljson.Unmarshal(body, &lb); err != nil {
-		return nil, "", err
+	return decodeListJSON(body)
+}
+
+// decodeListJSON decodes the JSON body of a LIST response into the items
+// the dynamic client returns and the continue token, in one pass over the
+// JSON where the dynamic client's decoder makes seven (three of them decode
+// every item): parseListJSON's, or utiljson's for a body it leaves to
+// utiljson. Items without apiVersion and kind get the list's, as there.
+func decodeListJSON(body []byte) ([]unstructured.Unstructured, string, error) {
+	lb, ok := parseListJSON(body)
+	if !ok {
+		lb = listBody{}
+		if err := utiljson.Unmarshal(body, &lb); err != nil {
+			return nil, "", err
+		}
 	}
+	return listItems(lb)
+}
+
+// listItems turns a decoded LIST body into its items and continue token.
+func listItems(lb listBody) ([]unstructured.Unstructured, string, error) {
 	if lb.Kind == "" {
 		return nil, "", runtime.NewMissingKindErr(responseBody)
 	}

@@ -37,6 +37,9 @@ type Options struct {
 	CRDs bool
 	// Paths overrides where binaries and CRDs are found (default: Locate).
 	Paths *Paths
+	// FeatureGates is kube-apiserver's --feature-gates (e.g.
+	// "CBORServingAndStorage=true"); empty for the defaults.
+	FeatureGates string
 }
 
 // ControlPlane is a running etcd + kube-apiserver (+ controller-manager).
@@ -152,6 +155,9 @@ func Start(ctx context.Context, opts Options) (cp *ControlPlane, err error) {
 	if !opts.ControllerManager {
 		// Nothing would create the default ServiceAccount Pods need.
 		apiArgs = append(apiArgs, "--disable-admission-plugins=ServiceAccount")
+	}
+	if opts.FeatureGates != "" {
+		apiArgs = append(apiArgs, "--feature-gates="+opts.FeatureGates)
 	}
 	apiserver, err := cp.spawn("kube-apiserver", apiArgs...)
 	if err != nil {

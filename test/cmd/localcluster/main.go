@@ -3,7 +3,7 @@
 // control plane's kubectl first on PATH, then stops it and removes every
 // file. Without a command it runs until interrupted. `make demo` uses it.
 //
-//	localcluster [--controller-manager=false] [--crds=false] [--kubeconfig PATH] [-- COMMAND ARGS…]
+//	localcluster [--controller-manager=false] [--crds=false] [--feature-gates G] [--kubeconfig PATH] [-- COMMAND ARGS…]
 package main
 
 import (
@@ -27,6 +27,7 @@ func run() int {
 	kcm := fs.Bool("controller-manager", true, "also run kube-controller-manager")
 	crds := fs.Bool("crds", true, "install the Argo CD, Flux and Sealed Secrets CRDs")
 	kubeconfig := fs.String("kubeconfig", "", "also write the admin kubeconfig to this path (removed on exit)")
+	gates := fs.String("feature-gates", "", "kube-apiserver's --feature-gates, e.g. CBORServingAndStorage=true")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		return 2
 	}
@@ -34,7 +35,7 @@ func run() int {
 	defer stop()
 
 	start := time.Now()
-	cp, err := controlplane.Start(ctx, controlplane.Options{ControllerManager: *kcm, CRDs: *crds})
+	cp, err := controlplane.Start(ctx, controlplane.Options{ControllerManager: *kcm, CRDs: *crds, FeatureGates: *gates})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "localcluster:", err)
 		if errors.Is(err, controlplane.ErrNotBuilt) {
