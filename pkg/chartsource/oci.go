@@ -12,6 +12,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/gitrepo"
 )
 
 // Media types of a Helm chart in an OCI registry (helm.sh/helm/v4/pkg/registry).
@@ -28,9 +30,14 @@ const (
 // or a range over the tags, as source-controller's OCIChartRepository
 // resolves it (an exact version is used as the tag without listing tags).
 func (f *Fetcher) fetchOCI(ctx context.Context, ref ChartRef) (_ *Chart, err error) {
+	if gitrepo.CheckNoCredentials(ref.RepoURL) != nil || strings.ContainsAny(ref.RepoURL, "?#") {
+		// Refused before go-containerregistry parses it: its messages
+		// quote the user information and the query.
+		return nil, fmt.Errorf("repository URL %q: %w (they belong in spec.secretRef)", gitrepo.RedactURL(ref.RepoURL), gitrepo.ErrCredentialsInURL)
+	}
 	raw, ok := strings.CutPrefix(ref.RepoURL, "oci://")
 	if !ok || raw == "" {
-		return nil, fmt.Errorf("repository URL %q: an OCI repository is oci://host/path", ref.RepoURL)
+		return nil, fmt.Errorf("repository URL %q: an OCI repository is oci://host/path", gitrepo.RedactURL(ref.RepoURL))
 	}
 	repoPath := strings.TrimSuffix(raw, "/")
 	if ref.Chart != "" {

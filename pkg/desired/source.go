@@ -307,7 +307,7 @@ func (f *Fetcher) Operator(ctx context.Context, op *gitopsapi.Source, explicit b
 		}
 	}
 	path, _ := gitsource.CleanPath(op.Path)
-	s.Origin = Origin{RepoURL: gitsource.RedactURL(op.RepoURL), Revision: rev, Path: path}
+	s.Origin = Origin{RepoURL: shownRepoURL(op), Revision: rev, Path: path}
 	if rev == "" && op.Semver == "" {
 		s.Origin.Revision = "HEAD"
 	}
@@ -464,6 +464,19 @@ func (f *Fetcher) externalArtifact(ctx context.Context, art *gitopsapi.ExternalA
 	return b
 }
 
+// shownRepoURL is the repository URL a report shows for op: redacted, and
+// for an Argo CD chart in a registry written host/path (no scheme, which
+// the redactor would not recognise), its oci:// form.
+func shownRepoURL(op *gitopsapi.Source) string {
+	if len(op.Parts) > 0 {
+		op = op.Parts[0]
+	}
+	if op.ArgoChart != nil {
+		return gitsource.RedactURL(op.ArgoChart.URL)
+	}
+	return gitsource.RedactURL(op.RepoURL)
+}
+
 // renderParts fetches and renders each source of a multi-source Argo CD
 // application at its own revision (with AppliedRevision, the one
 // status.sync.revisions names for it) and returns all their objects. The
@@ -481,7 +494,7 @@ func (f *Fetcher) renderParts(ctx context.Context, s *Source, op *gitopsapi.Sour
 		if part.ArgoChart != nil {
 			set, err := f.argoChart(ctx, s, part)
 			if err != nil {
-				return nil, fmt.Errorf("source %d (%s): %w", i+1, gitsource.RedactURL(part.RepoURL), err)
+				return nil, fmt.Errorf("source %d (%s): %w", i+1, shownRepoURL(part), err)
 			}
 			for j := range set.Objects {
 				set.Objects[j].Source.File = fmt.Sprintf("[%d] %s", i+1, set.Objects[j].Source.File)
