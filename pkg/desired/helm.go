@@ -67,9 +67,14 @@ func (f *Fetcher) helmRelease(ctx context.Context, s Source, op *gitopsapi.Sourc
 	var chartPath, root string
 	switch h.Chart.SourceKind {
 	case gitopsapi.GitRepositoryGVK.Kind:
+		auth, warning, err := f.gitAuth(ctx, op.RepoURL, h.Chart.SourceNamespace, h.Chart.SecretName)
+		if err != nil {
+			return skipError(s, fmt.Errorf("GitRepository %s/%s: %w", h.Chart.SourceNamespace, h.Chart.SourceName, err))
+		}
+		s.Warnings, s.SecretValues = appendWarning(s.Warnings, warning), append(s.SecretValues, auth.Secrets()...)
 		rev := s.Origin.Revision
 		if rev == op.Revision && op.Semver != "" {
-			tag, err := gitsource.ResolveSemver(ctx, OverrideURL(f.opts.RepoOverrides, op.RepoURL), op.Semver)
+			tag, err := gitsource.ResolveSemverAuth(ctx, OverrideURL(f.opts.RepoOverrides, op.RepoURL), op.Semver, auth)
 			if err != nil {
 				return skipError(s, err)
 			}
@@ -82,7 +87,7 @@ func (f *Fetcher) helmRelease(ctx context.Context, s Source, op *gitopsapi.Sourc
 		if err != nil {
 			return skipError(s, fmt.Errorf("chart path: %w", err))
 		}
-		co, err := f.fetch(ctx, op.RepoURL, rev)
+		co, err := f.fetchAuth(ctx, op.RepoURL, rev, auth)
 		if err != nil {
 			return skipError(s, err)
 		}
@@ -112,7 +117,7 @@ func (f *Fetcher) helmRelease(ctx context.Context, s Source, op *gitopsapi.Sourc
 	if err != nil {
 		return skipError(s, err)
 	}
-	s.SecretValues = r.SecretValues
+	s.SecretValues = append(s.SecretValues, r.SecretValues...)
 	s.Desired = FromSet(r.Set, op, namespaced)
 	s.Warnings = append(s.Warnings, SkippedWarnings(r.Set)...)
 	// The release record names objects without their namespace when their

@@ -90,6 +90,20 @@ func isHTTP(rawURL string) bool {
 	return ok && (s == "http" || s == "https")
 }
 
+// Secrets are the values of a to mask wherever they might show (the
+// password or the token; a user name is no secret).
+func (a *Auth) Secrets() []string {
+	switch {
+	case a == nil:
+		return nil
+	case a.BearerToken != "":
+		return []string{a.BearerToken}
+	case a.Password != "":
+		return []string{a.Password}
+	}
+	return nil
+}
+
 // header is the Authorization header a sends.
 func (a *Auth) header() string {
 	if a.BearerToken != "" {

@@ -125,3 +125,25 @@ func secretKey(sec *unstructured.Unstructured, key string) (string, error) {
 	}
 	return string(dec), nil
 }
+
+// secretData reads a Secret's data, decoded, for pkg/desired (the
+// credentials of a Flux GitRepository's spec.secretRef); an error never
+// holds a value.
+func secretData(r cluster.Reader) func(ctx context.Context, namespace, name string) (map[string][]byte, error) {
+	return func(ctx context.Context, namespace, name string) (map[string][]byte, error) {
+		sec, err := getObject(ctx, r, schema.GroupVersionKind{Version: "v1", Kind: "Secret"}, namespace, name)
+		if err != nil {
+			return nil, err
+		}
+		data, _, _ := unstructured.NestedStringMap(sec.Object, "data")
+		out := make(map[string][]byte, len(data))
+		for k := range data {
+			v, err := secretKey(sec, k)
+			if err != nil {
+				return nil, err
+			}
+			out[k] = []byte(v)
+		}
+		return out, nil
+	}
+}

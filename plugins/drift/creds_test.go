@@ -1,9 +1,18 @@
 package drift
 
 import (
+	"encoding/base64"
+	"net/http"
+	"net/http/cgi"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
+	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/cli"
 	"github.com/kubectl-gitops/kubectl-gitops/test/controlplane"
 )
 
@@ -82,4 +91,190 @@ spec:
 			t.Errorf("status -o %s: the credential is shown:\n%s%s", o, r.stdout, r.stderr)
 		}
 	}
+}
+
+// serveGitHTTPAuth serves base with the real git http-backend behind HTTP
+// basic auth for flux:<credsCanary>.
+func serveGitHTTPAuth(t *testing.T, base string) string {
+	t.Helper()
+	backend := &cgi.Handler{Path: filepath.Join(gitRun(t, base, "--exec-path"), "git-http-backend"),
+		Env: append([]string{"GIT_PROJECT_ROOT=" + base, "GIT_HTTP_EXPORT_ALL=1"}, gitEnv...)}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if u, p, ok := r.BasicAuth(); !ok || u != "flux" || p != credsCanary {
+			w.Header().Set("WWW-Authenticate", `Basic realm="git"`)
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		backend.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// TestFluxGitRepositorySecretRef: a GitRepository behind basic auth (the
+// real git http-backend) is cloned with the credentials of its
+// spec.secretRef, as source-controller clones it. The password appears in
+// no output of any -o, in no argument of git (a wrapper on PATH records
+// them), in no file left or written (the checkout, the user's credential
+// store); a mirror given with --repo-override gets none of it, and its
+// Secret is not read; a Secret drift cannot read is a warning.
+func TestFluxGitRepositorySecretRef(t *testing.T) {
+	cp := controlplane.ForTest(t)
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	for _, kv := range gitEnv {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	repo := newFleetRepo(t)
+	url := serveGitHTTPAuth(t, repo.base) + "/fleet.git"
+
+	// git records its arguments; the user's credential helper would
+	// store what git is given.
+	bin, logs := t.TempDir(), t.TempDir()
+	realGit, err := exec.LookPath("git")
+	if err != nil {
+		t.Fatal(err)
+	}
+	argv := filepath.Join(logs, "argv")
+	wrapper := "#!/bin/sh\nprintf '%s\\n' \"$*\" >> " + argv + "\n" +
+		// The checkout's configuration, as git leaves it after each run.
+		"\"" + realGit + "\" \"$@\"; rc=$?\n[ -f .git/config ] && cat .git/config >> " + filepath.Join(logs, "config") + "\nexit $rc\n"
+	if err := os.WriteFile(filepath.Join(bin, "git"), []byte(wrapper), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	store := filepath.Join(logs, "credentials")
+	global := filepath.Join(logs, "gitconfig")
+	if err := os.WriteFile(global, []byte("[credential]\n\thelper = store --file="+store+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("GIT_CONFIG_GLOBAL", global)
+
+	const ns = "creds-git"
+	kubectl(t, cp, "", "create", "namespace", ns)
+	objects := func(secretRef string) string {
+		return `apiVersion: v1
+kind: Secret
+metadata: {name: git-auth, namespace: ` + ns + `}
+type: Opaque
+stringData: {username: flux, password: ` + credsCanary + `}
+---
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: fleet, namespace: ` + ns + `}
+spec:
+  interval: 1m
+  url: "` + url + `"
+  ref: {branch: main}
+` + secretRef + `---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: apps, namespace: ` + ns + `}
+spec:
+  interval: 10m
+  prune: true
+  path: ./flux/apps
+  targetNamespace: ` + ns + `
+  sourceRef: {kind: GitRepository, name: fleet}
+`
+	}
+	basic := base64.StdEncoding.EncodeToString([]byte("flux:" + credsCanary))
+	leaks := func(t *testing.T, what, s string) {
+		t.Helper()
+		if strings.Contains(s, credsCanary) || strings.Contains(s, basic) ||
+			strings.Contains(s, base64.StdEncoding.EncodeToString([]byte(credsCanary))) {
+			t.Errorf("%s holds the password:\n%s", what, s)
+		}
+	}
+	const src = "flux/" + ns + "/apps"
+	args := []string{"--flux-kustomization", ns + "/apps"}
+
+	kubectl(t, cp, objects("  secretRef: {name: git-auth}\n"), "apply", "-f", "-")
+	for _, o := range outputs {
+		r := runDriftOnce(cp, append(args, "-o", o)...)
+		// Nothing is applied: the ConfigMaps are missing, so compared.
+		if r.code != cli.ExitFindings {
+			t.Errorf("-o %s: exit %d, want %d:\n%s%s", o, r.code, cli.ExitFindings, r.stdout, r.stderr)
+		}
+		leaks(t, "-o "+o, r.stdout+r.stderr)
+	}
+	r := runDrift(t, cp, append(args, "-o", "json")...)
+	if got := driftBySource(parseSources(t, r))[src]; !strings.Contains(got, "ConfigMap/flux-config missing") {
+		t.Errorf("drift %q, want the missing ConfigMaps", got)
+	}
+	for _, o := range statusOutputs {
+		r := runDriftOnce(cp, "status", "-n", ns, "-o", o)
+		leaks(t, "status -o "+o, r.stdout+r.stderr)
+	}
+	data, err := os.ReadFile(argv)
+	if err != nil || !strings.Contains(string(data), "fetch") {
+		t.Fatalf("git was not run through the wrapper: %v\n%s", err, data)
+	}
+	leaks(t, "git's arguments", string(data))
+	if data, err := os.ReadFile(filepath.Join(logs, "config")); err == nil {
+		leaks(t, "the checkout's .git/config", string(data))
+	} else {
+		t.Errorf("no .git/config seen: %v", err)
+	}
+	if data, err := os.ReadFile(store); err == nil {
+		t.Errorf("the user's credential helper stored %q", data)
+	}
+	assertNoCheckouts(t, tmp)
+
+	t.Run("without the secretRef the server refuses", func(t *testing.T) {
+		kubectl(t, cp, objects(""), "apply", "-f", "-")
+		r := runDrift(t, cp, append(args, "-o", "json")...)
+		if got := driftBySource(parseSources(t, r))[src]; r.code != cli.ExitError || !strings.Contains(got, "error: ") {
+			t.Errorf("exit %d, drift %q", r.code, got)
+		}
+	})
+
+	t.Run("a mirror gets none of the credentials, and the Secret is not read", func(t *testing.T) {
+		kubectl(t, cp, objects("  secretRef: {name: no-such-secret}\n"), "apply", "-f", "-")
+		var mirror recorderHandler
+		mirrorURL := mirror.serve(t, repo.base) + "/fleet.git"
+		r := runDrift(t, cp, append(args, "--repo-override="+url+"="+mirrorURL, "-o", "json")...)
+		if r.code != cli.ExitFindings || strings.Contains(r.stderr+r.stdout, "no-such-secret") {
+			t.Errorf("exit %d:\n%s%s", r.code, r.stdout, r.stderr)
+		}
+		if got := mirror.authorizations(); len(got) > 0 {
+			t.Errorf("the mirror was sent %v", got)
+		}
+		// Without the override, the missing Secret is a warning and git
+		// goes on with the user's configuration (refused here).
+		r = runDriftOnce(cp, append(args, "-o", "json")...)
+		if !strings.Contains(r.stdout+r.stderr, "the credentials of Secret "+ns+"/no-such-secret (spec.secretRef) are not used") {
+			t.Errorf("no warning about the Secret:\n%s%s", r.stdout, r.stderr)
+		}
+	})
+}
+
+// recorderHandler serves a repository to anyone, recording the
+// Authorization headers it is sent.
+type recorderHandler struct {
+	mu   sync.Mutex
+	seen []string
+}
+
+func (rh *recorderHandler) serve(t *testing.T, base string) string {
+	t.Helper()
+	backend := &cgi.Handler{Path: filepath.Join(gitRun(t, base, "--exec-path"), "git-http-backend"),
+		Env: append([]string{"GIT_PROJECT_ROOT=" + base, "GIT_HTTP_EXPORT_ALL=1"}, gitEnv...)}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if h := r.Header.Get("Authorization"); h != "" {
+			rh.mu.Lock()
+			rh.seen = append(rh.seen, h)
+			rh.mu.Unlock()
+		}
+		backend.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+func (rh *recorderHandler) authorizations() []string {
+	rh.mu.Lock()
+	defer rh.mu.Unlock()
+	return append([]string(nil), rh.seen...)
 }
