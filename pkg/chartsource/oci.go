@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/gitrepo"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/ocisource"
 )
 
 // Media types of a Helm chart in an OCI registry (helm.sh/helm/v4/pkg/registry).
@@ -182,7 +183,7 @@ func (f *Fetcher) pullLayer(repository name.Repository, layer *v1.Descriptor, op
 // credentials: the source's secretRef, else the keychain's for the
 // repository. It returns the secrets to keep out of errors.
 func (f *Fetcher) remoteOptions(ctx context.Context, ref ChartRef, repository name.Repository) ([]remote.Option, []string, error) {
-	g := &guard{inner: f.opts.Transport, maxReq: 1000, bodyLimit: func(r *http.Request) int64 {
+	g := &guard{inner: f.opts.Transport, maxReq: 1000, registry: repository.RegistryStr(), bodyLimit: func(r *http.Request) int64 {
 		if strings.Contains(r.URL.Path, "/blobs/") {
 			return f.limits.ChartSize
 		}
@@ -193,7 +194,15 @@ func (f *Fetcher) remoteOptions(ctx context.Context, ref ChartRef, repository na
 	if ref.Credentials != nil {
 		auth = &authn.Basic{Username: ref.Credentials.Username, Password: ref.Credentials.Password}
 	} else {
-		a, err := authn.Resolve(ctx, f.keychain, repository)
+		kc := f.keychain
+		if ref.DockerConfig != nil && len(ref.DockerConfig.JSON) > 0 {
+			secret, err := ocisource.DockerConfigKeychain(ref.DockerConfig.JSON)
+			if err != nil {
+				return nil, nil, fmt.Errorf("secretRef: %w", err)
+			}
+			kc = authn.NewMultiKeychain(secret, kc)
+		}
+		a, err := authn.Resolve(ctx, kc, repository)
 		if err != nil {
 			return nil, nil, fmt.Errorf("reading registry credentials for %s: %w", repository.RegistryStr(), err)
 		}

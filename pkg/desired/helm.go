@@ -45,6 +45,9 @@ type ChartRef struct {
 	// PassCredentials sends the credentials to chart URLs on other hosts
 	// (HelmRepository spec.passCredentials).
 	Insecure, PassCredentials bool
+	// SecretName is the source's spec.secretRef.name (in SourceNamespace),
+	// "" for none.
+	SecretName string
 }
 
 // ChartFetcher fetches charts from chart repositories (pkg/chartsource).
@@ -104,7 +107,7 @@ func (f *Fetcher) helmRelease(ctx context.Context, s Source, op *gitopsapi.Sourc
 		}
 		ref := ChartRef{SourceKind: h.Chart.SourceKind, SourceNamespace: h.Chart.SourceNamespace, SourceName: h.Chart.SourceName,
 			URL: h.Chart.URL, Type: h.Chart.Type, Chart: h.Chart.Chart, Version: h.Chart.Version, OCIRef: h.Chart.OCIRef,
-			Insecure: h.Chart.Insecure, PassCredentials: h.Chart.PassCredentials}
+			Insecure: h.Chart.Insecure, PassCredentials: h.Chart.PassCredentials, SecretName: h.Chart.SecretName}
 		path, digest, err := f.opts.Charts.Fetch(ctx, ref)
 		if err != nil {
 			return skipError(s, fmt.Errorf("%s: %w", what, err))

@@ -26,7 +26,8 @@ func serveAuthHTTP(t *testing.T, base string) *httptest.Server {
 		Env: []string{"GIT_PROJECT_ROOT=" + base, "GIT_HTTP_EXPORT_ALL=1", "GIT_CONFIG_GLOBAL=" + os.DevNull, "GIT_CONFIG_NOSYSTEM=1"}}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		u, p, ok := r.BasicAuth()
-		if !(ok && u == "flux" && p == authCanary) && r.Header.Get("Authorization") != "Bearer "+authCanary {
+		basic := ok && u == "flux" && p == authCanary
+		if !basic && r.Header.Get("Authorization") != "Bearer "+authCanary {
 			w.Header().Set("WWW-Authenticate", `Basic realm="git"`)
 			http.Error(w, "unauthorized", http.StatusUnauthorized)
 			return

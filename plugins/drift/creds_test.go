@@ -1,16 +1,23 @@
 package drift
 
 import (
+	"context"
 	"encoding/base64"
+	"io"
+	"log"
 	"net/http"
 	"net/http/cgi"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
+
+	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
+	"helm.sh/helm/v4/pkg/registry"
 
 	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/cli"
 	"github.com/kubectl-gitops/kubectl-gitops/test/controlplane"
@@ -277,4 +284,144 @@ func (rh *recorderHandler) authorizations() []string {
 	rh.mu.Lock()
 	defer rh.mu.Unlock()
 	return append([]string(nil), rh.seen...)
+}
+
+// TestFluxHelmReleaseDockerConfigSecret: charts in a private registry (the
+// go-containerregistry registry behind basic auth, the real sealed-secrets
+// chart pushed with Helm's push code), named by a HelmRepository of type
+// oci and by an OCIRepository (spec.chartRef), each with a
+// kubernetes.io/dockerconfigjson spec.secretRef on the real control plane.
+// drift fetches and renders both with the Secret's entry for the registry
+// (nothing is applied: every object is missing), the password in no
+// output of any -o; without the secretRef the registry refuses.
+func TestFluxHelmReleaseDockerConfigSecret(t *testing.T) {
+	cp := controlplane.ForTest(t)
+	tmp := t.TempDir()
+	archives := packageSealedSecrets(t, tmp, "1.1.0")
+	t.Setenv("XDG_CACHE_HOME", filepath.Join(tmp, "cache"))
+	t.Setenv("DOCKER_CONFIG", filepath.Join(tmp, "docker"))
+	t.Setenv("HELM_REGISTRY_CONFIG", filepath.Join(tmp, "helm-registry.json"))
+
+	inner := ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0)))
+	reg := newRecorder(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if u, p, ok := r.BasicAuth(); !ok || u != "flux" || p != credsCanary {
+			w.Header().Set("WWW-Authenticate", `Basic realm="registry"`)
+			http.Error(w, `{"errors":[{"code":"UNAUTHORIZED"}]}`, http.StatusUnauthorized)
+			return
+		}
+		inner.ServeHTTP(w, r)
+	}))
+	host := strings.TrimPrefix(reg.URL, "http://")
+	rc, err := registry.NewClient(registry.ClientOptPlainHTTP(), registry.ClientOptWriter(io.Discard),
+		registry.ClientOptCredentialsFile(filepath.Join(tmp, "push.json")), registry.ClientOptBasicAuth("flux", credsCanary))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(archives["1.1.0"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rc.Push(data, host+"/charts/sealed-secrets:1.1.0"); err != nil {
+		t.Fatalf("helm push: %v", err)
+	}
+
+	const ns = "creds-oci-charts"
+	kubectl(t, cp, "", "create", "namespace", ns)
+	t.Cleanup(func() { _ = cp.Kubectl(context.Background(), "delete", "namespace", ns, "--wait=false").Run() })
+	auth := base64.StdEncoding.EncodeToString([]byte("flux:" + credsCanary))
+	config := base64.StdEncoding.EncodeToString([]byte(`{"auths":{"` + host + `":{"auth":"` + auth + `"},"registry.example.com":{"username":"other","password":"` + credsCanary + `"}}}`))
+	objects := func(secretRef string) string {
+		return `apiVersion: v1
+kind: Secret
+metadata: {name: regcred, namespace: ` + ns + `}
+type: kubernetes.io/dockerconfigjson
+data: {.dockerconfigjson: ` + config + `}
+---
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: HelmRepository
+metadata: {name: charts, namespace: ` + ns + `}
+spec:
+  interval: 10m
+  type: oci
+  url: oci://` + host + `/charts
+  insecure: true
+` + secretRef + `---
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: from-repo, namespace: ` + ns + `}
+spec:
+  interval: 10m
+  install: {crds: Skip}
+  values: {rbac: {clusterRoleName: creds-from-repo}}
+  chart:
+    spec:
+      chart: sealed-secrets
+      version: 1.1.0
+      sourceRef: {kind: HelmRepository, name: charts}
+---
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: OCIRepository
+metadata: {name: sealed, namespace: ` + ns + `}
+spec:
+  interval: 10m
+  url: oci://` + host + `/charts/sealed-secrets
+  insecure: true
+  ref: {tag: 1.1.0}
+  layerSelector: {mediaType: application/vnd.cncf.helm.chart.content.v1.tar+gzip, operation: copy}
+` + secretRef + `---
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: from-oci, namespace: ` + ns + `}
+spec:
+  interval: 10m
+  install: {crds: Skip}
+  values: {rbac: {clusterRoleName: creds-from-oci}}
+  chartRef: {kind: OCIRepository, name: sealed}
+`
+	}
+	leaks := func(t *testing.T, what, s string) {
+		t.Helper()
+		if strings.Contains(s, credsCanary) || strings.Contains(s, auth) || strings.Contains(s, config) {
+			t.Errorf("%s holds the password:\n%s", what, s)
+		}
+	}
+	kubectl(t, cp, objects("  secretRef: {name: regcred}\n"), "apply", "-f", "-")
+	args := []string{"--flux-helmrelease", ns + "/from-repo", "--flux-helmrelease", ns + "/from-oci"}
+	for _, o := range outputs {
+		r := runDriftOnce(cp, append(args, "-o", o)...)
+		if r.code != cli.ExitFindings {
+			t.Errorf("-o %s: exit %d, want %d (the release's objects missing):\n%s%s", o, r.code, cli.ExitFindings, r.stdout, r.stderr)
+		}
+		leaks(t, "-o "+o, r.stdout+r.stderr)
+	}
+	r := runDriftOnce(cp, append(args, "-o", "json")...)
+	s := parseSources(t, r)
+	for _, src := range s.Sources {
+		if src.Status != "compared" || !strings.Contains(driftBySource(s)[src.Name], "Deployment/") {
+			t.Errorf("%s: %s, drift %q", src.Name, src.Status, driftBySource(s)[src.Name])
+		}
+	}
+	if _, auths := reg.seen(); !slices.Contains(auths, "Basic "+auth) {
+		t.Error("the registry never received the Secret's credentials")
+	}
+	for _, o := range statusOutputs {
+		r := runDriftOnce(cp, "status", "-n", ns, "-o", o)
+		leaks(t, "status -o "+o, r.stdout+r.stderr)
+	}
+
+	// Without the secretRef the registry refuses: an error of each source,
+	// still without the password (a fresh chart cache: an exact version
+	// fetched once is served from the cache).
+	t.Setenv("XDG_CACHE_HOME", filepath.Join(tmp, "cache2"))
+	kubectl(t, cp, objects(""), "apply", "-f", "-")
+	r = runDriftOnce(cp, append(args, "-o", "json")...)
+	for name, got := range driftBySource(parseSources(t, r)) {
+		if !strings.HasPrefix(got, "error: ") {
+			t.Errorf("anonymous %s: %q", name, got)
+		}
+	}
+	if r.code != cli.ExitError {
+		t.Errorf("anonymous: exit %d", r.code)
+	}
+	leaks(t, "the anonymous run", r.stdout+r.stderr)
 }
