@@ -139,7 +139,8 @@ func (a *Auth) env(rawURL string) ([]string, error) {
 		// asked for credentials, nor told to store any.
 		{"credential.helper", ""},
 	}
-	env := []string{"GIT_CONFIG_COUNT=" + strconv.Itoa(len(cfg))}
+	// GIT_TRACE_CURL, if the user sets it, prints headers: redacted.
+	env := []string{"GIT_TRACE_REDACT=1", "GIT_CONFIG_COUNT=" + strconv.Itoa(len(cfg))}
 	for i, kv := range cfg {
 		env = append(env, fmt.Sprintf("GIT_CONFIG_KEY_%d=%s", i, kv[0]), fmt.Sprintf("GIT_CONFIG_VALUE_%d=%s", i, kv[1]))
 	}
