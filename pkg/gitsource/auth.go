@@ -50,7 +50,10 @@ var ErrCredentialsRefused = errors.New("credentials refused")
 // the Secret.
 func AuthFromSecret(secret string, data map[string][]byte, rawURL string) (auth *Auth, warning string, err error) {
 	if !isHTTP(rawURL) {
-		if len(data["identity"]) > 0 || len(data["password"]) > 0 {
+		switch {
+		case !isSSH(rawURL):
+			return nil, fmt.Sprintf("the credentials of Secret %s (spec.secretRef) are not used: only http(s) and SSH repositories take credentials", secret), nil
+		case len(data["identity"]) > 0 || len(data["password"]) > 0:
 			return nil, fmt.Sprintf("the SSH credentials of Secret %s (spec.secretRef) are not used (not supported): git uses your own SSH configuration (agent, keys, known_hosts)", secret), nil
 		}
 		return nil, "", nil
@@ -71,6 +74,20 @@ func AuthFromSecret(secret string, data map[string][]byte, rawURL string) (auth 
 		return nil, warning, nil
 	}
 	return &Auth{Secret: secret, Username: user, Password: pass}, warning, nil
+}
+
+// isSSH reports whether rawURL is an SSH URL: ssh:// (or git+ssh://,
+// ssh+git://) or scp-like user@host:path.
+func isSSH(rawURL string) bool {
+	scheme, _, ok := strings.Cut(rawURL, "://")
+	if !ok {
+		return !strings.HasPrefix(rawURL, "/") && strings.Contains(rawURL, ":")
+	}
+	switch strings.ToLower(scheme) {
+	case "ssh", "git+ssh", "ssh+git":
+		return true
+	}
+	return false
 }
 
 // Key identifies the credentials, for a cache of checkouts: a SHA-256 of

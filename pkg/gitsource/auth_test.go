@@ -218,6 +218,8 @@ func TestAuthFromSecret(t *testing.T) {
 		{"ca.crt", map[string]string{"username": "flux", "ca.crt": "pem"}, https, &Auth{Secret: "ns/s", Username: "flux"}, "the ca.crt of Secret ns/s (spec.secretRef) is not used", ""},
 		{"ssh identity", map[string]string{"identity": authCanary, "known_hosts": "h"}, "ssh://git@git.example.com/org/repo.git", nil, "the SSH credentials of Secret ns/s (spec.secretRef) are not used (not supported)", ""},
 		{"scp-like", map[string]string{"identity": authCanary}, "git@git.example.com:org/repo.git", nil, "the SSH credentials of Secret ns/s", ""},
+		{"git://", map[string]string{"username": "flux", "password": authCanary}, "git://git.example.com/org/repo.git", nil, "the credentials of Secret ns/s (spec.secretRef) are not used: only http(s) and SSH", ""},
+		{"ssh without keys", map[string]string{"other": "x"}, "ssh://git@git.example.com/org/repo.git", nil, "", ""},
 	}
 	for _, tt := range tests {
 		data := map[string][]byte{}
