@@ -55,7 +55,40 @@ type ChartRef struct {
 	// Credentials are the basic-auth username and password of the
 	// HelmRepository's (or OCIRepository's) secretRef, if any.
 	Credentials *BasicAuth
+	// SecretName is the source object's spec.secretRef.name (in
+	// SourceNamespace), for Options.Credentials; "" for none.
+	SecretName string
+	// DockerConfig is the docker config of the secretRef (OCI only): each
+	// registry gets its own entry's credentials and nothing else, before
+	// the keychain. Credentials win over it.
+	DockerConfig *DockerConfig
 }
+
+// DockerConfig is a docker config JSON (a kubernetes.io/dockerconfigjson
+// Secret's .dockerconfigjson). It never prints.
+type DockerConfig struct {
+	JSON []byte
+}
+
+// String never shows the data.
+func (d *DockerConfig) String() string { return "docker-config(***)" }
+
+// GoString never shows it either (%#v).
+func (d *DockerConfig) GoString() string { return d.String() }
+
+// Credentials are what a source's secretRef Secret holds for this
+// package: basic auth (username, password), or for registries a docker
+// config (a kubernetes.io/dockerconfigjson Secret's .dockerconfigjson).
+type Credentials struct {
+	Basic        *BasicAuth
+	DockerConfig *DockerConfig
+}
+
+// String never shows a credential.
+func (c *Credentials) String() string { return "credentials(***)" }
+
+// GoString never shows one either (%#v).
+func (c *Credentials) GoString() string { return c.String() }
 
 // BasicAuth is a username and password.
 type BasicAuth struct {
@@ -157,10 +190,10 @@ type Options struct {
 	// registry configuration ($HELM_REGISTRY_CONFIG,
 	// ~/.config/helm/registry/config.json). ChartRef.Credentials win.
 	Keychain authn.Keychain
-	// Credentials, when set, is asked for the secretRef credentials of a
-	// reference's source object (SourceKind, SourceNamespace, SourceName)
-	// when the reference carries none and its URL is not overridden: the
-	// plugin reads the Secret, this package never does.
+	// Credentials, when set, is asked for the credentials of the Secret a
+	// reference names (SourceNamespace, SecretName) when the reference
+	// carries none and its URL is not overridden: the plugin reads the
+	// Secret, this package never does.
 	Credentials CredentialsFunc
 	// Transport is the HTTP transport under the credential guard; nil
 	// means a clone of http.DefaultTransport.
@@ -171,9 +204,9 @@ type Options struct {
 	Limits Limits
 }
 
-// CredentialsFunc returns the basic-auth credentials a source object's
-// secretRef names, or nil when it has none.
-type CredentialsFunc func(ctx context.Context, kind, namespace, name string) (*BasicAuth, error)
+// CredentialsFunc returns the credentials the Secret namespace/secret (a
+// source object's spec.secretRef) holds, or nil when it holds none.
+type CredentialsFunc func(ctx context.Context, namespace, secret string) (*Credentials, error)
 
 // Fetcher fetches charts. It is safe for concurrent use; indexes and
 // resolutions are remembered for its lifetime.
@@ -226,12 +259,14 @@ func (f *Fetcher) FetchChart(ctx context.Context, ref ChartRef) (*Chart, error) 
 	ctx, cancel := context.WithTimeout(ctx, f.opts.Timeout)
 	defer cancel()
 	overridden := f.opts.Override != nil && f.opts.Override(ref.RepoURL) != ref.RepoURL
-	if ref.Credentials == nil && f.opts.Credentials != nil && ref.SourceName != "" && !overridden {
-		creds, err := f.opts.Credentials(ctx, ref.SourceKind, ref.SourceNamespace, ref.SourceName)
+	if ref.Credentials == nil && f.opts.Credentials != nil && ref.SecretName != "" && !overridden {
+		creds, err := f.opts.Credentials(ctx, ref.SourceNamespace, ref.SecretName)
 		if err != nil {
 			return nil, fmt.Errorf("fetching %s: reading its credentials: %w", ref.source(), err)
 		}
-		ref.Credentials = creds
+		if creds != nil {
+			ref.Credentials, ref.DockerConfig = creds.Basic, creds.DockerConfig
+		}
 	}
 	c, err := f.fetch(ctx, ref)
 	if err != nil {

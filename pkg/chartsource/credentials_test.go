@@ -14,6 +14,7 @@ import (
 	"helm.sh/helm/v4/pkg/registry"
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/chartsource"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/ocisource"
 )
 
 // requireBasic serves h only to requests with the basic credentials
@@ -311,25 +312,26 @@ func TestOCICredentialsStayWithTheirHost(t *testing.T) {
 }
 
 // The plugin may pass a function reading a source's secretRef instead of
-// the credentials themselves: it is asked for the source named, and not
-// for a repository overridden elsewhere.
+// the credentials themselves: it is asked for the Secret the reference
+// names, and not for a repository overridden elsewhere.
 func TestCredentialsFromTheSourceObject(t *testing.T) {
 	dir := t.TempDir()
 	packageChart(t, sealedSecretsChart(t), dir, "2.19.3")
 	writeIndex(t, dir, "")
 	idx := newServer(t, requireBasic("flux", canary, http.FileServer(http.Dir(dir))))
 	var asked []string
-	creds := func(_ context.Context, kind, ns, name string) (*chartsource.BasicAuth, error) {
-		asked = append(asked, kind+"/"+ns+"/"+name)
-		return &chartsource.BasicAuth{Username: "flux", Password: canary}, nil
+	creds := func(_ context.Context, ns, name string) (*chartsource.Credentials, error) {
+		asked = append(asked, ns+"/"+name)
+		return &chartsource.Credentials{Basic: &chartsource.BasicAuth{Username: "flux", Password: canary}}, nil
 	}
 	f := newFetcher(t, chartsource.Options{Credentials: creds, Override: overrides(map[string]string{"https://elsewhere.example/charts": dir})})
-	ref := chartsource.ChartRef{RepoURL: idx.URL, Chart: "sealed-secrets", SourceKind: "HelmRepository", SourceNamespace: "flux-system", SourceName: "private"}
+	ref := chartsource.ChartRef{RepoURL: idx.URL, Chart: "sealed-secrets", SourceKind: "HelmRepository", SourceNamespace: "flux-system", SourceName: "private",
+		SecretName: "private-auth"}
 	if _, _, err := f.Fetch(context.Background(), ref); err != nil {
 		t.Fatal(err)
 	}
-	if len(asked) != 1 || asked[0] != "HelmRepository/flux-system/private" {
-		t.Errorf("credentials asked for %v, want HelmRepository/flux-system/private once", asked)
+	if len(asked) != 1 || asked[0] != "flux-system/private-auth" {
+		t.Errorf("credentials asked for %v, want flux-system/private-auth once", asked)
 	}
 	ref.RepoURL = "https://elsewhere.example/charts"
 	if _, _, err := f.Fetch(context.Background(), ref); err != nil {
@@ -337,5 +339,75 @@ func TestCredentialsFromTheSourceObject(t *testing.T) {
 	}
 	if len(asked) != 1 {
 		t.Errorf("credentials asked for an overridden repository: %v", asked)
+	}
+}
+
+// A kubernetes.io/dockerconfigjson secretRef (HelmRepository type oci,
+// OCIRepository): the registry gets its own entry's credentials; a
+// registry the config has no entry for gets none of them (and refuses);
+// a token realm on another host gets nothing; errors never show them.
+func TestOCIDockerConfigSecret(t *testing.T) {
+	home := t.TempDir()
+	for _, k := range []string{"HOME", "XDG_CONFIG_HOME", "XDG_RUNTIME_DIR", "DOCKER_CONFIG", "HELM_CONFIG_HOME"} {
+		t.Setenv(k, home)
+	}
+	t.Setenv("REGISTRY_AUTH_FILE", "")
+	t.Setenv("HELM_REGISTRY_CONFIG", filepath.Join(home, "none.json"))
+	archives := packageChart(t, sealedSecretsChart(t), t.TempDir(), "2.19.3")
+	reg, _, host := privateRegistry(t, "flux", canary)
+	helmPush(t, host, archives, registry.ClientOptBasicAuth("flux", canary))
+	reg.reset()
+	other, _, otherHost := privateRegistry(t, "flux", "other-password")
+	helmPush(t, otherHost, archives, registry.ClientOptBasicAuth("flux", "other-password"))
+	other.reset()
+
+	auth := base64.StdEncoding.EncodeToString([]byte("flux:" + canary))
+	config := []byte(`{"auths":{"` + host + `":{"auth":"` + auth + `"},"registry.example.com":{"username":"flux","password":"` + canary + `"}}}`)
+	var asked []string
+	f := newFetcher(t, chartsource.Options{Credentials: func(_ context.Context, ns, name string) (*chartsource.Credentials, error) {
+		asked = append(asked, ns+"/"+name)
+		return &chartsource.Credentials{DockerConfig: &chartsource.DockerConfig{JSON: config}}, nil
+	}})
+	ref := chartsource.ChartRef{RepoURL: "oci://" + host + "/charts", Type: "oci", Chart: "sealed-secrets", Version: "2.x",
+		SourceKind: "HelmRepository", SourceNamespace: "flux-system", SourceName: "private", SecretName: "regcred"}
+	c, err := f.FetchChart(context.Background(), ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertNoCanary(t, "the result", fmt.Sprintf("%+v %#v", c, ref))
+	if !hasCanary(reg.authorizations()) || len(asked) != 1 || asked[0] != "flux-system/regcred" {
+		t.Errorf("the registry never received its entry's credentials (Secret asked for: %v)", asked)
+	}
+
+	// The OCIRepository of another registry with the same Secret: no
+	// entry, no credentials.
+	ref = chartsource.ChartRef{RepoURL: "oci://" + otherHost + "/charts/sealed-secrets", Type: "oci", Tag: "2.19.3",
+		SourceKind: "OCIRepository", SourceNamespace: "flux-system", SourceName: "other", SecretName: "regcred"}
+	_, err = f.FetchChart(context.Background(), ref)
+	if err == nil || !strings.Contains(err.Error(), "401") && !strings.Contains(err.Error(), "UNAUTHORIZED") {
+		t.Fatalf("err = %v, want unauthorized", err)
+	}
+	assertNoCanary(t, "the error", err.Error())
+	if auths := other.authorizations(); hasCanary(auths) {
+		t.Errorf("another registry received the credentials")
+	}
+
+	// A registry whose token realm is on another host: refused before
+	// the credentials are sent there.
+	realmSrv := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { http.Error(w, "no", http.StatusForbidden) }))
+	tokenReg := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="`+strings.Replace(realmSrv.URL, "127.0.0.1", "localhost", 1)+`/token",service="registry"`)
+		http.Error(w, `{"errors":[{"code":"UNAUTHORIZED"}]}`, http.StatusUnauthorized)
+	}))
+	tokenHost := strings.TrimPrefix(tokenReg.URL, "http://")
+	tokenConfig := []byte(`{"auths":{"` + tokenHost + `":{"auth":"` + auth + `"}}}`)
+	f = newFetcher(t, chartsource.Options{})
+	_, err = f.FetchChart(context.Background(), chartsource.ChartRef{RepoURL: "oci://" + tokenHost + "/charts/app", Type: "oci", Tag: "1.0.0",
+		DockerConfig: &chartsource.DockerConfig{JSON: tokenConfig}})
+	if !errors.Is(err, ocisource.ErrCredentialsElsewhere) {
+		t.Errorf("err = %v, want ErrCredentialsElsewhere", err)
+	}
+	if hasCanary(realmSrv.authorizations()) {
+		t.Error("the token realm on another host received the credentials")
 	}
 }

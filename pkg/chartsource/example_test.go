@@ -19,8 +19,8 @@ func ExampleFetcher_Fetch() {
 		// drift passes --repo-override here: ORIGINAL=LOCAL_DIR or =URL.
 		Override: func(url string) string { return url },
 		// The plugin reads a source's secretRef Secret; this package never does.
-		Credentials: func(ctx context.Context, kind, namespace, name string) (*chartsource.BasicAuth, error) {
-			return nil, nil // no secretRef
+		Credentials: func(ctx context.Context, namespace, secret string) (*chartsource.Credentials, error) {
+			return nil, nil // the Secret holds nothing for us
 		},
 	})
 	if err != nil {
@@ -34,6 +34,7 @@ func ExampleFetcher_Fetch() {
 		SourceKind:      "HelmRepository",
 		SourceNamespace: "flux-system",
 		SourceName:      "podinfo",
+		SecretName:      "", // HelmRepository spec.secretRef.name: Credentials is asked for it
 		// Credentials: &chartsource.BasicAuth{...} when the caller has them.
 	}
 	path, digest, err := f.Fetch(context.Background(), helmRelease)

@@ -12,6 +12,9 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/gitrepo"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/ocisource"
 )
 
 // Media types of a Helm chart in an OCI registry (helm.sh/helm/v4/pkg/registry).
@@ -28,9 +31,14 @@ const (
 // or a range over the tags, as source-controller's OCIChartRepository
 // resolves it (an exact version is used as the tag without listing tags).
 func (f *Fetcher) fetchOCI(ctx context.Context, ref ChartRef) (_ *Chart, err error) {
+	if gitrepo.CheckNoCredentials(ref.RepoURL) != nil || strings.ContainsAny(ref.RepoURL, "?#") {
+		// Refused before go-containerregistry parses it: its messages
+		// quote the user information and the query.
+		return nil, fmt.Errorf("repository URL %q: %w (they belong in spec.secretRef)", gitrepo.RedactURL(ref.RepoURL), gitrepo.ErrCredentialsInURL)
+	}
 	raw, ok := strings.CutPrefix(ref.RepoURL, "oci://")
 	if !ok || raw == "" {
-		return nil, fmt.Errorf("repository URL %q: an OCI repository is oci://host/path", ref.RepoURL)
+		return nil, fmt.Errorf("repository URL %q: an OCI repository is oci://host/path", gitrepo.RedactURL(ref.RepoURL))
 	}
 	repoPath := strings.TrimSuffix(raw, "/")
 	if ref.Chart != "" {
@@ -175,7 +183,7 @@ func (f *Fetcher) pullLayer(repository name.Repository, layer *v1.Descriptor, op
 // credentials: the source's secretRef, else the keychain's for the
 // repository. It returns the secrets to keep out of errors.
 func (f *Fetcher) remoteOptions(ctx context.Context, ref ChartRef, repository name.Repository) ([]remote.Option, []string, error) {
-	g := &guard{inner: f.opts.Transport, maxReq: 1000, bodyLimit: func(r *http.Request) int64 {
+	g := &guard{inner: f.opts.Transport, maxReq: 1000, registry: repository.RegistryStr(), bodyLimit: func(r *http.Request) int64 {
 		if strings.Contains(r.URL.Path, "/blobs/") {
 			return f.limits.ChartSize
 		}
@@ -186,7 +194,15 @@ func (f *Fetcher) remoteOptions(ctx context.Context, ref ChartRef, repository na
 	if ref.Credentials != nil {
 		auth = &authn.Basic{Username: ref.Credentials.Username, Password: ref.Credentials.Password}
 	} else {
-		a, err := authn.Resolve(ctx, f.keychain, repository)
+		kc := f.keychain
+		if ref.DockerConfig != nil && len(ref.DockerConfig.JSON) > 0 {
+			secret, err := ocisource.DockerConfigKeychain(ref.DockerConfig.JSON)
+			if err != nil {
+				return nil, nil, fmt.Errorf("secretRef: %w", err)
+			}
+			kc = authn.NewMultiKeychain(secret, kc)
+		}
+		a, err := authn.Resolve(ctx, kc, repository)
 		if err != nil {
 			return nil, nil, fmt.Errorf("reading registry credentials for %s: %w", repository.RegistryStr(), err)
 		}

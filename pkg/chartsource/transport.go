@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"strings"
 	"sync/atomic"
+
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/ocisource"
 )
 
 // guard is the transport under every request this package makes. It
@@ -30,6 +32,10 @@ type guard struct {
 	bodyLimit func(*http.Request) int64
 	requests  atomic.Int64
 	maxReq    int64
+	// registry, for OCI, is the registry's host[:port]: a request carrying
+	// credentials (an Authorization header, a token request's form) to an
+	// unrelated host — a token realm elsewhere — is refused.
+	registry string
 }
 
 // errCredentialsOverHTTP is returned rather than sending credentials in the
@@ -47,6 +53,9 @@ func (g *guard) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	if g.maxReq > 0 && g.requests.Add(1) > g.maxReq {
 		return nil, fmt.Errorf("more than %d requests to the repository: giving up", g.maxReq)
+	}
+	if g.registry != "" && (req.Header.Get("Authorization") != "" || req.Method == http.MethodPost) && !ocisource.RelatedHost(g.registry, req.URL.Host) {
+		return nil, fmt.Errorf("%w: the registry %s sent us to %s", ocisource.ErrCredentialsElsewhere, g.registry, req.URL.Host)
 	}
 	out := req.Clone(req.Context())
 	host := canonicalHost(req.URL)

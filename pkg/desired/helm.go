@@ -49,6 +49,9 @@ type ChartRef struct {
 	// PassCredentials sends the credentials to chart URLs on other hosts
 	// (HelmRepository spec.passCredentials).
 	Insecure, PassCredentials bool
+	// SecretName is the source's spec.secretRef.name (in SourceNamespace),
+	// "" for none.
+	SecretName string
 }
 
 // ChartFetcher fetches charts from chart repositories (pkg/chartsource).
@@ -71,9 +74,14 @@ func (f *Fetcher) helmRelease(ctx context.Context, s Source, op *gitopsapi.Sourc
 	var chartPath, root string
 	switch h.Chart.SourceKind {
 	case gitopsapi.GitRepositoryGVK.Kind:
+		auth, warning, err := f.gitAuth(ctx, op.RepoURL, h.Chart.SourceNamespace, h.Chart.SecretName)
+		if err != nil {
+			return skipError(s, fmt.Errorf("GitRepository %s/%s: %w", h.Chart.SourceNamespace, h.Chart.SourceName, err))
+		}
+		s.Warnings, s.SecretValues = appendWarning(s.Warnings, warning), append(s.SecretValues, auth.Secrets()...)
 		rev := s.Origin.Revision
 		if rev == op.Revision && op.Semver != "" {
-			tag, err := gitsource.ResolveSemver(ctx, OverrideURL(f.opts.RepoOverrides, op.RepoURL), op.Semver)
+			tag, err := gitsource.ResolveSemverAuth(ctx, OverrideURL(f.opts.RepoOverrides, op.RepoURL), op.Semver, auth)
 			if err != nil {
 				return skipError(s, err)
 			}
@@ -86,7 +94,7 @@ func (f *Fetcher) helmRelease(ctx context.Context, s Source, op *gitopsapi.Sourc
 		if err != nil {
 			return skipError(s, fmt.Errorf("chart path: %w", err))
 		}
-		co, err := f.fetch(ctx, op.RepoURL, rev)
+		co, err := f.fetchAuth(ctx, op.RepoURL, rev, auth)
 		if err != nil {
 			return skipError(s, err)
 		}
@@ -103,7 +111,7 @@ func (f *Fetcher) helmRelease(ctx context.Context, s Source, op *gitopsapi.Sourc
 		}
 		ref := ChartRef{SourceKind: h.Chart.SourceKind, SourceNamespace: h.Chart.SourceNamespace, SourceName: h.Chart.SourceName,
 			URL: h.Chart.URL, Type: h.Chart.Type, Chart: h.Chart.Chart, Version: h.Chart.Version, OCIRef: h.Chart.OCIRef,
-			Insecure: h.Chart.Insecure, PassCredentials: h.Chart.PassCredentials}
+			Insecure: h.Chart.Insecure, PassCredentials: h.Chart.PassCredentials, SecretName: h.Chart.SecretName}
 		path, digest, err := f.opts.Charts.Fetch(ctx, ref)
 		if err != nil {
 			return skipError(s, fmt.Errorf("%s: %w", what, err))
@@ -116,7 +124,7 @@ func (f *Fetcher) helmRelease(ctx context.Context, s Source, op *gitopsapi.Sourc
 	if err != nil {
 		return skipError(s, err)
 	}
-	s.SecretValues = r.SecretValues
+	s.SecretValues = append(s.SecretValues, r.SecretValues...)
 	s.Desired = FromSet(r.Set, op, namespaced)
 	for i := range s.Desired {
 		s.Desired[i].IfNotPresent = r.IfNotPresent[s.Desired[i].Object]

@@ -3,6 +3,7 @@ package desired
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -75,5 +76,55 @@ func TestHelmReleaseChartSources(t *testing.T) {
 	}
 	if s := NewFetcher(Options{}).Operator(context.Background(), helmOp("OCIRepository"), false, namespaced); !s.SkipIsError || !strings.Contains(s.Skip, ErrNoHelm.Error()) {
 		t.Errorf("no renderer: skip %q", s.Skip)
+	}
+}
+
+// TestGitRepositorySecretRef: the Secret a GitRepository's spec.secretRef
+// names is read for a Kustomization's repository and a HelmRelease chart's
+// (and its credentials reach the fetch: gitsource refuses them over plain
+// http to a host that is not a loopback address, naming the Secret); an overridden repository's Secret is
+// not read; a Secret that cannot be read is a warning.
+func TestGitRepositorySecretRef(t *testing.T) {
+	t.Parallel()
+	namespaced := func(*unstructured.Unstructured) bool { return true }
+	const url = "http://git.example.com/fleet.git"
+	kustomization := func() *gitopsapi.Source {
+		return &gitopsapi.Source{Operator: gitopsapi.Flux, Kind: "Kustomization", Namespace: "apps", Name: "web", RepoURL: url, Revision: "main", Path: "deploy",
+			Git: &gitopsapi.GitRepository{Namespace: "flux-system", Name: "fleet", URL: url, Revision: "main", SecretName: "git-auth"}}
+	}
+	helmGit := func() *gitopsapi.Source {
+		op := helmOp("GitRepository")
+		op.RepoURL, op.Revision, op.Path = url, "main", "charts/web"
+		op.Helm.Chart.SourceName, op.Helm.Chart.SecretName = "fleet", "git-auth"
+		return op
+	}
+	render := func(context.Context, *gitopsapi.Source, string, string) (*HelmRender, error) {
+		return nil, errors.New("not rendered")
+	}
+	for name, op := range map[string]func() *gitopsapi.Source{"Kustomization": kustomization, "HelmRelease": helmGit} {
+		var asked []string
+		read := func(_ context.Context, ns, secret string) (map[string][]byte, error) {
+			asked = append(asked, ns+"/"+secret)
+			return map[string][]byte{"username": []byte("flux"), "password": []byte("canary-s3cr3t-7f3a")}, nil
+		}
+		s := NewFetcher(Options{Helm: render, ReadSecret: read}).Operator(context.Background(), op(), true, namespaced)
+		if strings.Join(asked, ",") != "flux-system/git-auth" || !strings.Contains(s.Skip, "the credentials of Secret flux-system/git-auth are sent only over https (or http to a loopback address)") {
+			t.Errorf("%s: Secret asked for %v, skip %q", name, asked, s.Skip)
+		}
+		if strings.Contains(s.Skip, "canary") || !slices.Contains(s.SecretValues, "canary-s3cr3t-7f3a") {
+			t.Errorf("%s: skip %q, secret values %d", name, s.Skip, len(s.SecretValues))
+		}
+		asked = nil
+		s = NewFetcher(Options{Helm: render, ReadSecret: read, RepoOverrides: []string{url + "=file:///nonexistent/mirror.git"}}).Operator(context.Background(), op(), true, namespaced)
+		if len(asked) != 0 || strings.Contains(s.Skip, "credentials") {
+			t.Errorf("%s overridden: Secret asked for %v, skip %q", name, asked, s.Skip)
+		}
+		unreadable := func(context.Context, string, string) (map[string][]byte, error) {
+			return nil, errors.New(`secrets "git-auth" is forbidden`)
+		}
+		s = NewFetcher(Options{Helm: render, ReadSecret: unreadable}).Operator(context.Background(), op(), true, namespaced)
+		if want := "the credentials of Secret flux-system/git-auth (spec.secretRef) are not used: secrets \"git-auth\" is forbidden; git uses your own configuration"; !slices.Contains(s.Warnings, want) || strings.Contains(s.Skip, "credentials") {
+			t.Errorf("%s unreadable: warnings %q, skip %q", name, s.Warnings, s.Skip)
+		}
 	}
 }

@@ -24,7 +24,7 @@ func (f *Fetcher) operatorOCI(ctx context.Context, s Source, op *gitopsapi.Sourc
 		Ref:           ocisource.Ref{Tag: o.Tag, Semver: o.Semver, SemverFilter: o.SemverFilter, Digest: o.Digest},
 		LayerSelector: ocisource.LayerSelector{MediaType: o.LayerMediaType, Operation: o.LayerOperation},
 		Insecure:      o.Insecure, Provider: o.Provider, DockerConfigJSON: o.DockerConfigJSON, UserDockerConfig: true, Ignore: o.Ignore}
-	s.Origin = Origin{RepoURL: o.URL, Revision: ociRefLabel(o), Path: path}
+	s.Origin = Origin{RepoURL: gitsource.RedactURL(o.URL), Revision: ociRefLabel(o), Path: path}
 	if f.opts.AppliedRevision {
 		if d := appliedDigest(op.Status.Revision); d != "" {
 			spec.Ref = ocisource.Ref{Digest: d}
@@ -55,7 +55,7 @@ func (f *Fetcher) operatorOCI(ctx context.Context, s Source, op *gitopsapi.Sourc
 		art, err := f.pull(ctx, spec)
 		if err != nil {
 			if local != o.URL {
-				err = fmt.Errorf("%w (%s overridden by --repo-override)", err, o.URL)
+				err = fmt.Errorf("%w (%s overridden by --repo-override)", err, gitsource.RedactURL(o.URL))
 			}
 			return skipError(s, err)
 		}

@@ -103,6 +103,11 @@ type Options struct {
 	// Charts fetches charts from HelmRepository and OCIRepository sources;
 	// nil: such a HelmRelease is an error of its source.
 	Charts ChartFetcher
+	// ReadSecret reads a Secret's data (decoded): the credentials a Flux
+	// GitRepository's spec.secretRef names, read only for a repository
+	// fetched from its own URL (not overridden). nil: no Secret is read,
+	// and git uses the user's own configuration.
+	ReadSecret func(ctx context.Context, namespace, name string) (map[string][]byte, error)
 }
 
 // Files wraps the objects read from -f/-k (see ReadFiles).
@@ -136,13 +141,24 @@ type Fetcher struct {
 	// artifacts holds the Flux artifacts built from checkouts, by kind,
 	// namespace, name and revision.
 	artifacts map[string]*built
+	// auths holds the credentials read for each Secret and URL.
+	auths map[string]*authRead
+}
+
+// authRead is what gitAuth found for one Secret and URL.
+type authRead struct {
+	auth    *gitsource.Auth
+	warning string
+	err     error
 }
 
 type built struct {
 	dir      string
 	commit   string
 	warnings []string
-	err      error
+	// secrets are the credentials fetched with (for the report's sweep).
+	secrets []string
+	err     error
 }
 
 // NewFetcher returns a Fetcher whose sources start from opts, with a
@@ -171,11 +187,23 @@ func (f *Fetcher) Close() {
 // fetch checks out url at revision (the whole repository: paths are
 // resolved by the caller), after the repository overrides.
 func (f *Fetcher) fetch(ctx context.Context, url, revision string) (*gitsource.Checkout, error) {
+	return f.fetchAuth(ctx, url, revision, nil)
+}
+
+// fetchAuth is fetch with the credentials of url (gitAuth: nil when url is
+// overridden); other credentials are another fetch.
+func (f *Fetcher) fetchAuth(ctx context.Context, url, revision string, auth *gitsource.Auth) (*gitsource.Checkout, error) {
 	local := OverrideURL(f.opts.RepoOverrides, url)
+	if local != url {
+		auth = nil
+	}
 	key := local + "\x00" + revision
+	if auth != nil {
+		key += "\x00" + auth.Key()
+	}
 	// A local clone standing in for the repository may have the branch
 	// only as a remote-tracking one.
-	co, err := f.cache.checkout(ctx, key, gitsource.Spec{URL: local, Revision: revision, RemoteTracking: local != url})
+	co, err := f.cache.checkout(ctx, key, gitsource.Spec{URL: local, Revision: revision, RemoteTracking: local != url, Auth: auth})
 	if err != nil && local != url {
 		err = fmt.Errorf("%w (%s overridden by --repo-override)", err, gitsource.RedactURL(url))
 	}
@@ -307,7 +335,7 @@ func (f *Fetcher) Operator(ctx context.Context, op *gitopsapi.Source, explicit b
 		}
 	}
 	path, _ := gitsource.CleanPath(op.Path)
-	s.Origin = Origin{RepoURL: gitsource.RedactURL(op.RepoURL), Revision: rev, Path: path}
+	s.Origin = Origin{RepoURL: shownRepoURL(op), Revision: rev, Path: path}
 	if rev == "" && op.Semver == "" {
 		s.Origin.Revision = "HEAD"
 	}
@@ -338,6 +366,7 @@ func (f *Fetcher) Operator(ctx context.Context, op *gitopsapi.Source, explicit b
 			s.Warnings = append(s.Warnings, "an ExternalArtifact's applied revision names no commit: comparing with the revisions its sources follow")
 		}
 		b := f.externalArtifact(ctx, op.Artifact, &s.Origin)
+		s.SecretValues = append(s.SecretValues, b.secrets...)
 		if b.err != nil {
 			return skipError(s, b.err)
 		}
@@ -347,12 +376,12 @@ func (f *Fetcher) Operator(ctx context.Context, op *gitopsapi.Source, explicit b
 		set, err = f.argoChart(ctx, &s, op)
 		s.Origin.Path = op.ArgoChart.Chart
 	case op.Git != nil:
-		var b *built
-		if b = f.gitArtifact(ctx, op.Git, rev); b.err != nil {
+		b := f.gitArtifact(ctx, op.Git, rev)
+		s.SecretValues, s.Warnings = append(s.SecretValues, b.secrets...), append(s.Warnings, b.warnings...)
+		if b.err != nil {
 			return skipError(s, b.err)
 		}
 		s.Origin.Commit, s.Root = b.commit, b.dir
-		s.Warnings = append(s.Warnings, b.warnings...)
 		set, err = gitopsapi.Render(ctx, op, b.dir)
 	default:
 		var co *gitsource.Checkout
@@ -382,12 +411,16 @@ func (f *Fetcher) Operator(ctx context.Context, op *gitopsapi.Source, explicit b
 // in, its ignore rules applied. Each repository and revision is built
 // once.
 func (f *Fetcher) gitArtifact(ctx context.Context, g *gitopsapi.GitRepository, rev string) *built {
+	auth, authWarning, err := f.gitAuth(ctx, g.URL, g.Namespace, g.SecretName)
+	if err != nil {
+		return &built{err: fmt.Errorf("GitRepository %s: %w", g.ID(), err)}
+	}
 	if rev == "" {
 		rev = g.Revision
 		if g.Semver != "" {
-			tag, err := gitsource.ResolveSemver(ctx, OverrideURL(f.opts.RepoOverrides, g.URL), g.Semver)
+			tag, err := gitsource.ResolveSemverAuth(ctx, OverrideURL(f.opts.RepoOverrides, g.URL), g.Semver, auth)
 			if err != nil {
-				return &built{err: fmt.Errorf("GitRepository %s: %w", g.ID(), err)}
+				return &built{err: fmt.Errorf("GitRepository %s: %w", g.ID(), err), secrets: auth.Secrets(), warnings: appendWarning(nil, authWarning)}
 			}
 			rev = tag
 		}
@@ -399,17 +432,18 @@ func (f *Fetcher) gitArtifact(ctx context.Context, g *gitopsapi.GitRepository, r
 		}
 		return b
 	}
-	b := &built{}
+	b := &built{secrets: auth.Secrets(), warnings: appendWarning(nil, authWarning)}
 	f.artifacts[key] = b
-	co, err := f.fetch(ctx, g.URL, rev)
+	co, err := f.fetchAuth(ctx, g.URL, rev, auth)
 	if err != nil {
 		b.err = err
 		return b
 	}
-	b.commit, b.warnings = co.Commit, appendWarning(nil, co.Warning)
+	b.commit, b.warnings = co.Commit, appendWarning(b.warnings, co.Warning)
 	var includes []string
 	for _, incl := range g.Include {
 		ib := f.gitArtifact(ctx, incl.Repo, "")
+		b.secrets = append(b.secrets, ib.secrets...)
 		if ib.err != nil {
 			b.err = fmt.Errorf("GitRepository %s includes %s: %w", g.ID(), incl.Repo.ID(), ib.err)
 			return b
@@ -446,7 +480,7 @@ func (f *Fetcher) externalArtifact(ctx context.Context, art *gitopsapi.ExternalA
 			b.err = fmt.Errorf("ArtifactGenerator %s: source @%s: %w", art.Generator, alias, sb.err)
 			return b
 		}
-		sources[alias], b.warnings = sb.dir, append(b.warnings, sb.warnings...)
+		sources[alias], b.warnings, b.secrets = sb.dir, append(b.warnings, sb.warnings...), append(b.secrets, sb.secrets...)
 		if len(aliases) == 1 {
 			origin.RepoURL, origin.Revision, origin.Commit = gitsource.RedactURL(g.URL), g.Revision, sb.commit
 			if g.Semver != "" {
@@ -462,6 +496,52 @@ func (f *Fetcher) externalArtifact(ctx context.Context, art *gitopsapi.ExternalA
 	}
 	b.err = gitopsapi.BuildExternalArtifact(ctx, art, sources, b.dir)
 	return b
+}
+
+// gitAuth returns the credentials of the Secret namespace/secret (a Flux
+// source's spec.secretRef) for url. None when the source names no Secret,
+// when no Secret reader is wired, or when url is overridden: a mirror gets
+// none of the original's credentials, and the Secret is not read. A Secret
+// that cannot be read is a warning, and git uses the user's own
+// configuration (as it did before secretRef was read); an interruption is
+// an error. Neither holds a value of the Secret.
+func (f *Fetcher) gitAuth(ctx context.Context, url, namespace, secret string) (*gitsource.Auth, string, error) {
+	if secret == "" || f.opts.ReadSecret == nil || OverrideURL(f.opts.RepoOverrides, url) != url {
+		return nil, "", nil
+	}
+	key := namespace + "/" + secret + "\x00" + url
+	if a, ok := f.auths[key]; ok {
+		return a.auth, a.warning, a.err
+	}
+	a := &authRead{}
+	id := namespace + "/" + secret
+	data, err := f.opts.ReadSecret(ctx, namespace, secret)
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return nil, "", fmt.Errorf("reading Secret %s (spec.secretRef): %w", id, ctx.Err())
+	case err != nil:
+		a.warning = fmt.Sprintf("the credentials of Secret %s (spec.secretRef) are not used: %v; git uses your own configuration", id, err)
+	default:
+		a.auth, a.warning, a.err = gitsource.AuthFromSecret(id, data, url)
+	}
+	if f.auths == nil {
+		f.auths = map[string]*authRead{}
+	}
+	f.auths[key] = a
+	return a.auth, a.warning, a.err
+}
+
+// shownRepoURL is the repository URL a report shows for op: redacted, and
+// for an Argo CD chart in a registry written host/path (no scheme, which
+// the redactor would not recognise), its oci:// form.
+func shownRepoURL(op *gitopsapi.Source) string {
+	if len(op.Parts) > 0 {
+		op = op.Parts[0]
+	}
+	if op.ArgoChart != nil {
+		return gitsource.RedactURL(op.ArgoChart.URL)
+	}
+	return gitsource.RedactURL(op.RepoURL)
 }
 
 // renderParts fetches and renders each source of a multi-source Argo CD
@@ -485,7 +565,7 @@ func (f *Fetcher) renderParts(ctx context.Context, s *Source, op *gitopsapi.Sour
 			}
 			set, err := f.argoChart(ctx, s, rp)
 			if err != nil {
-				return nil, fmt.Errorf("source %d (%s): %w", i+1, gitsource.RedactURL(part.RepoURL), err)
+				return nil, fmt.Errorf("source %d (%s): %w", i+1, shownRepoURL(part), err)
 			}
 			for j := range set.Objects {
 				set.Objects[j].Source.File = fmt.Sprintf("[%d] %s", i+1, set.Objects[j].Source.File)

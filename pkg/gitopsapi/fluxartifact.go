@@ -37,6 +37,11 @@ type GitRepository struct {
 	Ignore *string
 	// Include lists spec.include, in order.
 	Include []GitInclude
+	// SecretName is spec.secretRef.name (in Namespace): the Secret holding
+	// the credentials source-controller clones with, "" for none. It is
+	// read only by whoever fetches from URL itself (not from a
+	// --repo-override).
+	SecretName string
 }
 
 // ID is "<namespace>/<name>".
@@ -77,7 +82,8 @@ type CopyOperation struct {
 // followed: see readIncludes).
 func fluxGitRepository(repo *unstructured.Unstructured) *GitRepository {
 	r := repo.Object
-	g := &GitRepository{Namespace: repo.GetNamespace(), Name: repo.GetName(), URL: str(r, "spec", "url")}
+	g := &GitRepository{Namespace: repo.GetNamespace(), Name: repo.GetName(), URL: str(r, "spec", "url"),
+		SecretName: str(r, "spec", "secretRef", "name")}
 	ref, _, _ := unstructured.NestedMap(r, "spec", "ref")
 	switch {
 	case str(ref, "commit") != "":

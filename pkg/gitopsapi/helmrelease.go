@@ -104,6 +104,10 @@ type HelmChartRef struct {
 	// Insecure is the source's spec.insecure (plain http to a registry);
 	// PassCredentials a HelmRepository's spec.passCredentials.
 	Insecure, PassCredentials bool
+	// SecretName is the source's spec.secretRef.name (in
+	// SourceNamespace), "" when it has none: read only by whoever fetches
+	// from the source's own URL.
+	SecretName string
 }
 
 // ValuesReference is a spec.valuesFrom entry and the data it names.
@@ -223,6 +227,7 @@ func helmWithSources(ctx context.Context, r cluster.Reader, hr *unstructured.Uns
 			return problem(err)
 		}
 		setGitRepository(s, repo)
+		h.Chart.SecretName = str(repo.Object, "spec", "secretRef", "name")
 	case "HelmRepository", "OCIRepository":
 		var err error
 		src, err = get(schema.GroupVersionKind{Group: "source.toolkit.fluxcd.io", Version: "v1", Kind: h.Chart.SourceKind}, h.Chart.SourceNamespace, h.Chart.SourceName)
@@ -237,6 +242,7 @@ func helmWithSources(ctx context.Context, r cluster.Reader, hr *unstructured.Uns
 		h.Chart.URL = gitsource.RedactURL(str(src.Object, "spec", "url"))
 		h.Chart.Type = str(src.Object, "spec", "type")
 		h.Chart.Insecure, h.Chart.PassCredentials = boolean(src.Object, "spec", "insecure"), boolean(src.Object, "spec", "passCredentials")
+		h.Chart.SecretName = str(src.Object, "spec", "secretRef", "name")
 		if ref := mapOf(mapOf(src.Object, "spec"), "ref"); ref != nil {
 			h.Chart.OCIRef = stringMap(ref)
 		}

@@ -40,6 +40,9 @@ type Spec struct {
 	// the real repository (drift --repo-override): such a branch is as
 	// recent as the clone's last fetch, which Checkout.Warning says.
 	RemoteTracking bool
+	// Auth, when set, are the HTTP credentials of URL (see Auth): sent
+	// only to its host, only over https or to a loopback address.
+	Auth *Auth
 }
 
 // Checkout is one revision of a repository in a temporary directory. Close
@@ -115,6 +118,10 @@ func Fetch(ctx context.Context, spec Spec) (co *Checkout, err error) {
 	if strings.HasPrefix(rev, "-") || strings.ContainsAny(rev, " \t\n") {
 		return nil, fmt.Errorf("fetching %s: invalid revision %q", safe, rev)
 	}
+	env, err := spec.Auth.env(spec.URL)
+	if err != nil {
+		return nil, fmt.Errorf("fetching %s: %w", safe, err)
+	}
 	root, err := os.MkdirTemp(spec.TempDir, "kubectl-gitops-src-")
 	if err != nil {
 		return nil, fmt.Errorf("fetching %s: %w", safe, err)
@@ -125,7 +132,7 @@ func Fetch(ctx context.Context, spec Spec) (co *Checkout, err error) {
 			co = nil
 		}
 	}()
-	g := &git{dir: root}
+	g := &git{dir: root, env: env}
 	if _, err := g.run(ctx, "init", "--quiet"); err != nil {
 		return nil, fmt.Errorf("fetching %s: %w", safe, err)
 	}
@@ -298,6 +305,8 @@ func within(root, p string) bool {
 // git runs git in one directory.
 type git struct {
 	dir string
+	// env is added to git's environment (the credentials of Spec.Auth).
+	env []string
 }
 
 // run runs git with a non-interactive environment and returns its stdout.
@@ -306,7 +315,7 @@ func (g *git) run(ctx context.Context, args ...string) (string, error) {
 	full := append([]string{"-c", "core.hooksPath=" + os.DevNull, "-c", "protocol.ext.allow=never"}, args...)
 	cmd := exec.CommandContext(ctx, "git", full...)
 	cmd.Dir = g.dir
-	cmd.Env = gitrepo.Env("GCM_INTERACTIVE=never", "GIT_OPTIONAL_LOCKS=0")
+	cmd.Env = gitrepo.Env(append([]string{"GCM_INTERACTIVE=never", "GIT_OPTIONAL_LOCKS=0"}, g.env...)...)
 	// git runs in a session of its own, with every helper it starts
 	// (git-remote-https, ssh, credential helpers): no terminal to prompt
 	// on, and the interrupt on cancellation reaches them all, so none is

@@ -15,6 +15,12 @@ import (
 // spec.ref.semver: ">=1.0.0 <2.0.0", "~1.2", "1.x"…). Tags that are not
 // versions are ignored; a leading "v" is allowed.
 func ResolveSemver(ctx context.Context, url, constraint string) (string, error) {
+	return ResolveSemverAuth(ctx, url, constraint, nil)
+}
+
+// ResolveSemverAuth is ResolveSemver listing the tags with auth's
+// credentials (nil for none; see Auth).
+func ResolveSemverAuth(ctx context.Context, url, constraint string, auth *Auth) (string, error) {
 	safe := RedactURL(url)
 	c, err := semver.NewConstraint(constraint)
 	if err != nil {
@@ -23,7 +29,11 @@ func ResolveSemver(ctx context.Context, url, constraint string) (string, error) 
 	if strings.HasPrefix(url, "-") {
 		return "", fmt.Errorf("listing tags: invalid repository URL %q", safe)
 	}
-	g := &git{dir: os.TempDir()}
+	env, err := auth.env(url)
+	if err != nil {
+		return "", fmt.Errorf("listing the tags of %s: %w", safe, err)
+	}
+	g := &git{dir: os.TempDir(), env: env}
 	out, err := g.run(ctx, "ls-remote", "--tags", "--refs", url)
 	if err != nil {
 		return "", fmt.Errorf("listing the tags of %s: %w", safe, err)

@@ -27,6 +27,14 @@ type dockerAuth struct {
 // entry holds, and nothing to any other registry.
 type configKeychain map[string]authn.AuthConfig
 
+// DockerConfigKeychain returns the keychain of a docker config JSON (a
+// kubernetes.io/dockerconfigjson Secret's .dockerconfigjson): each
+// registry gets the credentials of its own entry, every other registry
+// none (anonymous). Its errors never quote the data.
+func DockerConfigKeychain(data []byte) (authn.Keychain, error) {
+	return parseDockerConfig(data)
+}
+
 // parseDockerConfig reads a docker config JSON. Its errors never quote it.
 func parseDockerConfig(data []byte) (configKeychain, error) {
 	var c dockerConfig

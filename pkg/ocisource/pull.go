@@ -42,6 +42,23 @@ const URLPrefix = "oci://"
 // supports and this package does not (a cloud provider's authentication).
 var ErrUnsupported = errors.New("not supported")
 
+// ErrCredentialsInURL is what Repository wraps for a URL with user
+// information or a query: an OCIRepository's credentials are in its
+// spec.secretRef, never in its URL, which is not quoted in the error.
+var ErrCredentialsInURL = errors.New("user information or a query in the URL (credentials belong in spec.secretRef)")
+
+// hasSecretParts reports whether url has user information (an "@" before
+// the first "/" of its authority) or a query or fragment: the parts of a
+// URL that can carry a credential.
+func hasSecretParts(url string) bool {
+	rest := url
+	if _, after, ok := strings.Cut(url, "://"); ok {
+		rest = after
+	}
+	authority, _, _ := strings.Cut(rest, "/")
+	return strings.Contains(authority, "@") || strings.ContainsAny(url, "?#")
+}
+
 // Spec says which artifact to pull and how, as an OCIRepository's spec
 // says it.
 type Spec struct {
@@ -161,6 +178,12 @@ func (a *Artifact) Close() error {
 // Repository parses an OCIRepository URL as source-controller does: it
 // must start with oci:// and carry no tag.
 func Repository(url string, insecure bool) (name.Repository, error) {
+	if hasSecretParts(url) {
+		// Not quoted: go-containerregistry's messages would quote the
+		// user information or the query too. The caller shows the URL
+		// through the project's redactor.
+		return name.Repository{}, fmt.Errorf("OCI URL: %w", ErrCredentialsInURL)
+	}
 	if !strings.HasPrefix(url, URLPrefix) {
 		return name.Repository{}, fmt.Errorf("OCI URL %q must be in format 'oci://<domain>/<org>/<repo>'", url)
 	}

@@ -425,3 +425,26 @@ func TestPullEndlessTagPages(t *testing.T) {
 		t.Errorf("err = %v after %d pages, want ErrTooLarge within 51", err, pages.Load())
 	}
 }
+
+// TestRepositoryNeverQuotesCredentials: a URL with user information or a
+// query is refused without quoting it (go-containerregistry's own messages
+// would quote the password or the token).
+func TestRepositoryNeverQuotesCredentials(t *testing.T) {
+	const canary = "canary-s3cr3t-7f3a"
+	for _, url := range []string{
+		"oci://flux:" + canary + "@registry.example.com/app",
+		"oci://" + canary + "@registry.example.com/app",
+		"oci://registry.example.com/app?token=" + canary,
+		"oci://registry.example.com/app#" + canary,
+		"https://flux:" + canary + "@registry.example.com/app",
+		"flux:" + canary + "@registry.example.com/app",
+	} {
+		_, err := Repository(url, false)
+		if !errors.Is(err, ErrCredentialsInURL) || strings.Contains(err.Error(), canary) {
+			t.Errorf("Repository(%q) = %v, want ErrCredentialsInURL without the secret", url, err)
+		}
+	}
+	if _, err := Repository("oci://registry.example.com/fleet/app", false); err != nil {
+		t.Errorf("a plain URL: %v", err)
+	}
+}

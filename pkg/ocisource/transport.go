@@ -94,6 +94,13 @@ func (b *limitedBody) Close() error { return b.rc.Close() }
 // relatedHost: host is the registry's own host (any port), or shares its
 // registrable domain (a token service at auth.example.com for
 // registry.example.com). IP addresses must be equal.
+// RelatedHost reports whether host (host[:port]) may receive the
+// credentials of registry: the same host name, or one under the same
+// registrable domain (a token service at auth.example.com for
+// registry.example.com). IP addresses and single-label names are related
+// only to themselves.
+func RelatedHost(registry, host string) bool { return relatedHost(registry, host) }
+
 func relatedHost(registry, host string) bool {
 	r, h := hostname(registry), hostname(host)
 	if strings.EqualFold(r, h) {

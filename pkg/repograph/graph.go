@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/gitrepo"
 )
 
 // Kinds of graph nodes.
@@ -31,6 +33,8 @@ const (
 
 // Target is where an Application source or a Flux Kustomization points.
 type Target struct {
+	// RepoURL is the repository file's URL without credentials
+	// (gitrepo.RedactURL): every output shows it.
 	RepoURL  string
 	Revision string
 	// Path as written, and the line of the path field (the object's line
@@ -543,7 +547,7 @@ func argoNode(o *Object, spec *yaml.Node, internal func(string) bool) *Node {
 		srcs = append(srcs, l.Content...)
 	}
 	for _, s := range srcs {
-		t := Target{RepoURL: scalar(Lookup(s, "repoURL")), Revision: scalar(Lookup(s, "targetRevision")),
+		t := Target{RepoURL: gitrepo.RedactURL(scalar(Lookup(s, "repoURL"))), Revision: scalar(Lookup(s, "targetRevision")),
 			Path: scalar(Lookup(s, "path")), PathLine: KeyLine(s, "path")}
 		if t.PathLine == 0 {
 			t.PathLine = s.Line
@@ -649,7 +653,7 @@ func fluxNode(o *Object, sources map[string]*Object, arts map[string]generated, 
 		t.RepoURL = kind + " " + ns + "/" + name
 	case src != nil:
 		sspec := Lookup(src.Node, "spec")
-		t.RepoURL = scalar(Lookup(sspec, "url"))
+		t.RepoURL = gitrepo.RedactURL(scalar(Lookup(sspec, "url")))
 		for _, k := range []string{"branch", "tag", "semver", "name", "commit"} {
 			if v := scalar(Lookup(sspec, "ref", k)); v != "" {
 				t.Revision = v

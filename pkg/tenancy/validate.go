@@ -145,9 +145,9 @@ func (t *Tenant) validate() ErrorList {
 			// credentials belong in the operator's repository Secret.
 			add(f, "%v", gitrepo.CheckNoCredentials(r))
 		case strings.ContainsAny(r, "*?!"):
-			add(f, "%q is a pattern: a tenant's repositories must be listed exactly", r)
+			add(f, "%q is a pattern: a tenant's repositories must be listed exactly", gitrepo.RedactURL(r))
 		case i == 0 && t.Operator.Flux() && !validGitURL(r):
-			add(f, "%q is not a Git URL Flux accepts (http, https or ssh)", r)
+			add(f, "%q is not a Git URL Flux accepts (http, https or ssh)", gitrepo.RedactURL(r))
 		}
 	}
 
@@ -207,7 +207,7 @@ func (t *Tenant) validate() ErrorList {
 		if err := gitrepo.CheckNoCredentials(t.ArgoCD.Server); err != nil {
 			add("argocd.server", "%v", err)
 		} else if u, err := url.Parse(t.ArgoCD.Server); err != nil || u.Scheme != "https" || u.Host == "" {
-			add("argocd.server", "%q is not an https URL", t.ArgoCD.Server)
+			add("argocd.server", "%q is not an https URL", gitrepo.RedactURL(t.ArgoCD.Server))
 		}
 	}
 	if t.Operator.Flux() {

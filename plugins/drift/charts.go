@@ -45,7 +45,7 @@ func chartRef(ref desired.ChartRef) chartsource.ChartRef {
 	out := chartsource.ChartRef{
 		RepoURL: ref.URL, Type: ref.Type, Chart: ref.Chart, Version: ref.Version,
 		SourceKind: ref.SourceKind, SourceNamespace: ref.SourceNamespace, SourceName: ref.SourceName,
-		Insecure: ref.Insecure, PassCredentials: ref.PassCredentials,
+		Insecure: ref.Insecure, PassCredentials: ref.PassCredentials, SecretName: ref.SecretName,
 	}
 	if ref.SourceKind == "OCIRepository" {
 		// The OCIRepository's URL names the chart; its spec.ref the
@@ -56,47 +56,41 @@ func chartRef(ref desired.ChartRef) chartsource.ChartRef {
 	return out
 }
 
-// chartSourceGVKs are the kinds whose spec.secretRef may hold chart
-// repository credentials.
-var chartSourceGVKs = map[string]schema.GroupVersionKind{
-	"HelmRepository": {Group: "source.toolkit.fluxcd.io", Version: "v1", Kind: "HelmRepository"},
-	"OCIRepository":  {Group: "source.toolkit.fluxcd.io", Version: "v1", Kind: "OCIRepository"},
-}
-
-// chartCredentials reads the username and password of the Secret a
-// HelmRepository's (or OCIRepository's) spec.secretRef names, as
-// source-controller does for basic auth. A source without a secretRef, or
-// whose Secret holds no username, has none.
+// chartCredentials reads the Secret a HelmRepository's (or
+// OCIRepository's) spec.secretRef names (carried from the source as
+// pkg/gitopsapi read it), as source-controller does: username and password
+// (basic auth), and for registries the .dockerconfigjson of a
+// kubernetes.io/dockerconfigjson Secret. A Secret holding neither gives
+// none.
 func chartCredentials(r cluster.Reader) chartsource.CredentialsFunc {
-	return func(ctx context.Context, kind, namespace, name string) (*chartsource.BasicAuth, error) {
-		gvk, ok := chartSourceGVKs[kind]
-		if !ok {
-			return nil, nil
-		}
-		src, err := getObject(ctx, r, gvk, namespace, name)
+	return func(ctx context.Context, namespace, secret string) (*chartsource.Credentials, error) {
+		sec, err := getObject(ctx, r, schema.GroupVersionKind{Version: "v1", Kind: "Secret"}, namespace, secret)
 		if err != nil {
 			return nil, err
 		}
-		secretName, _, _ := unstructured.NestedString(src.Object, "spec", "secretRef", "name")
-		if secretName == "" {
-			return nil, nil
-		}
-		sec, err := getObject(ctx, r, schema.GroupVersionKind{Version: "v1", Kind: "Secret"}, namespace, secretName)
+		var c chartsource.Credentials
+		config, err := secretKey(sec, ".dockerconfigjson")
 		if err != nil {
 			return nil, err
+		}
+		if config != "" {
+			c.DockerConfig = &chartsource.DockerConfig{JSON: []byte(config)}
 		}
 		user, err := secretKey(sec, "username")
 		if err != nil {
 			return nil, err
 		}
-		if user == "" {
+		if user != "" {
+			pass, err := secretKey(sec, "password")
+			if err != nil {
+				return nil, err
+			}
+			c.Basic = &chartsource.BasicAuth{Username: user, Password: pass}
+		}
+		if c.Basic == nil && c.DockerConfig == nil {
 			return nil, nil
 		}
-		pass, err := secretKey(sec, "password")
-		if err != nil {
-			return nil, err
-		}
-		return &chartsource.BasicAuth{Username: user, Password: pass}, nil
+		return &c, nil
 	}
 }
 
@@ -124,4 +118,26 @@ func secretKey(sec *unstructured.Unstructured, key string) (string, error) {
 		return "", fmt.Errorf("secret %s/%s: key %s is not base64", sec.GetNamespace(), sec.GetName(), key)
 	}
 	return string(dec), nil
+}
+
+// secretData reads a Secret's data, decoded, for pkg/desired (the
+// credentials of a Flux GitRepository's spec.secretRef); an error never
+// holds a value.
+func secretData(r cluster.Reader) func(ctx context.Context, namespace, name string) (map[string][]byte, error) {
+	return func(ctx context.Context, namespace, name string) (map[string][]byte, error) {
+		sec, err := getObject(ctx, r, schema.GroupVersionKind{Version: "v1", Kind: "Secret"}, namespace, name)
+		if err != nil {
+			return nil, err
+		}
+		data, _, _ := unstructured.NestedStringMap(sec.Object, "data")
+		out := make(map[string][]byte, len(data))
+		for k := range data {
+			v, err := secretKey(sec, k)
+			if err != nil {
+				return nil, err
+			}
+			out[k] = []byte(v)
+		}
+		return out, nil
+	}
 }

@@ -69,6 +69,7 @@ func (o *Options) loadSources(ctx context.Context, client *cluster.Client) ([]so
 	}
 	dopts.Helm = helmRenderer(client, charts)
 	dopts.Charts = charts
+	dopts.ReadSecret = secretData(client)
 	var f *desired.Fetcher
 	if o.fetched != nil { // a fleet run: the clusters share the fetches
 		f = o.fetched.Fetcher(dopts)

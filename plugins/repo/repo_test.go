@@ -487,3 +487,59 @@ func TestHelp(t *testing.T) {
 		}
 	}
 }
+
+// TestGraphAndLintRedactRepoURLs: repository files are untrusted; an
+// Application or GitRepository URL carrying a password or a token is shown
+// through gitrepo.RedactURL by every -o of graph and lint.
+func TestGraphAndLintRedactRepoURLs(t *testing.T) {
+	const canary = "canary-s3cr3t-7f3a"
+	dir := t.TempDir()
+	if r := runRepo(t, "", "init", "--operator", "argocd", "--envs", "dev", "--apps", "web", "--dir", dir); r.code != 0 {
+		t.Fatal(r)
+	}
+	if err := os.WriteFile(filepath.Join(dir, ".gitops", "lint.yaml"), []byte("repoURLs: [https://github.com/example/gitops.git]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	app := func(name, url string) string {
+		return `apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {name: ` + name + `, namespace: argocd}
+spec:
+  project: default
+  destination: {server: https://kubernetes.default.svc, namespace: web}
+  source: {repoURL: "` + url + `", path: deploy, targetRevision: main}
+`
+	}
+	files := app("password", "https://bob:"+canary+"@git.example/other.git") + "---\n" +
+		app("query", "https://git.example/other.git?private_token="+canary) + `---
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: other, namespace: flux-system}
+spec: {interval: 5m, url: "https://flux:` + canary + `@git.example/flux.git", ref: {branch: main}}
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: other, namespace: flux-system}
+spec: {interval: 5m, path: ./deploy, prune: true, sourceRef: {kind: GitRepository, name: other}}
+`
+	if err := os.WriteFile(filepath.Join(dir, "argocd", "apps", "dev", "other.yaml"), []byte(files), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var shown bool
+	for _, args := range [][]string{
+		{"graph", dir}, {"graph", dir, "-o", "dot"}, {"graph", dir, "-o", "svg"},
+		{"lint", dir}, {"lint", dir, "-o", "json"}, {"lint", dir, "-o", "sarif"}, {"lint", dir, "-o", "markdown"},
+	} {
+		r := runRepo(t, "", args...)
+		if r.code == 2 {
+			t.Errorf("%v: exit 2: %s", args, r)
+		}
+		if strings.Contains(r.stdout+r.stderr, canary) {
+			t.Errorf("%v: the secret is shown: %s", args, r)
+		}
+		shown = shown || strings.Contains(r.stdout, "https://git.example/other.git?private_token=***")
+	}
+	if !shown {
+		t.Error("no output names the redacted URL")
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"sigs.k8s.io/yaml"
 
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/gitrepo"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/tenancy"
 	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/cli"
 )
@@ -202,8 +203,14 @@ cluster labelled with either. SOURCE says where each was found.`,
 					owners = append(owners, "group:"+g)
 				}
 				owners = append(owners, t.Owners.Users...)
+				// Validation refuses URLs with credentials; the redactor
+				// still stands between a repository file and the output.
+				repos := make([]string, len(t.Repos))
+				for i, r := range t.Repos {
+					repos[i] = gitrepo.RedactURL(r)
+				}
 				sums = append(sums, tenantSummary{Name: t.Name, Namespaces: t.Namespaces, Operator: string(t.Operator),
-					Owners: owners, Repos: t.Repos, Dir: filepath.Join(*dir, filepath.FromSlash(t.Dir())), Managed: true})
+					Owners: owners, Repos: repos, Dir: filepath.Join(*dir, filepath.FromSlash(t.Dir())), Managed: true})
 			}
 			claims, err := dirClaims(*dir)
 			if err != nil {

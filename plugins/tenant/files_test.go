@@ -384,3 +384,57 @@ func TestListOutputCompletion(t *testing.T) {
 		t.Errorf("list --help does not list -o name and wide:\n%s", r.stdout)
 	}
 }
+
+// TestListRedactsRepoURLs: a tenant.yaml is a repository file, so its repos
+// may hold a password or a token in the query. list refuses such a spec
+// (exit 2) and every -o shows no secret, in the error nor anywhere else; the
+// URLs list prints go through gitrepo.RedactURL.
+func TestListRedactsRepoURLs(t *testing.T) {
+	t.Setenv("KUBECONFIG", os.DevNull)
+	const canary = "canary-s3cr3t-7f3a"
+	const clean = "https://git.example/acme.git"
+	tests := []struct{ name, url, want string }{
+		{"token in the query", clean + "?ref=main&token=" + canary + "&" + canary,
+			`tenants[0].repos[0]: "` + clean + `?ref=main&token=***&***" is a pattern`},
+		{"password", "https://bob:" + canary + "@git.example/acme.git",
+			`tenants[0].repos[0]: "` + clean + `": credentials do not belong in the URL`},
+	}
+	for _, tt := range tests {
+		dir := filepath.Join(t.TempDir(), "tenants")
+		if r := runTenant(t, "", "create", "acme", "-n", "acme", "--admin-group", "g", "--operator", "argocd",
+			"--repo", clean, "--dir", dir); r.code != 0 {
+			t.Fatalf("create: %d %s", r.code, r.stderr)
+		}
+		spec := filepath.Join(dir, "acme", "tenant.yaml")
+		data, err := os.ReadFile(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(data), clean) {
+			t.Fatalf("tenant.yaml lacks %s:\n%s", clean, data)
+		}
+		// Hand-edited, as a pull request could.
+		data = []byte(strings.Replace(string(data), clean, tt.url, 1))
+		if err := os.WriteFile(spec, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range []string{"", "wide", "json", "yaml", "name"} {
+			t.Run(tt.name+"/o="+o, func(t *testing.T) {
+				args := []string{"list", "--dir", dir}
+				if o != "" {
+					args = append(args, "-o", o)
+				}
+				r := runTenant(t, "", args...)
+				if r.code != 2 {
+					t.Errorf("exit %d, want 2:\n%s%s", r.code, r.stdout, r.stderr)
+				}
+				if !strings.Contains(r.stderr, tt.want) {
+					t.Errorf("stderr lacks %s:\n%s", tt.want, r.stderr)
+				}
+				if strings.Contains(r.stdout+r.stderr, canary) {
+					t.Errorf("the secret is printed:\n%s%s", r.stdout, r.stderr)
+				}
+			})
+		}
+	}
+}

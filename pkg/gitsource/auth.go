@@ -1,0 +1,174 @@
+package gitsource
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// Auth are the HTTP credentials of a Flux GitRepository's spec.secretRef,
+// as source-controller uses them: basic auth (username, password) or a
+// bearer token.
+//
+// git receives them as an Authorization header (http.<url>.extraHeader)
+// scoped to the repository URL's scheme, host and port, through the
+// environment of its own process only (GIT_CONFIG_COUNT, GIT_CONFIG_KEY_n,
+// GIT_CONFIG_VALUE_n): never in its arguments, which every user of the
+// machine can read, nor in a file or the checkout's configuration. An
+// environment is readable only by its owner, like this process's memory.
+// git does not know them as credentials: none of the user's credential
+// helpers is asked (the list is emptied) or told to store them. They are
+// sent only over https, or plain http to a loopback address, and HTTP
+// redirects are not followed, so they never reach another host.
+type Auth struct {
+	// Secret names the Secret, "<namespace>/<name>", for messages.
+	Secret string
+	// Username and Password are basic auth; BearerToken, when set, is
+	// used instead.
+	Username, Password string
+	BearerToken        string
+}
+
+// ErrCredentialsRefused is wrapped by a fetch that would send credentials
+// where they may not go: plain http to another host than a loopback
+// address, or a transport other than http(s).
+var ErrCredentialsRefused = errors.New("credentials refused")
+
+// AuthFromSecret turns the data of the Secret named secret
+// ("<namespace>/<name>"), the spec.secretRef of a GitRepository with URL
+// rawURL, into Auth as source-controller reads it (fluxcd/pkg/git
+// NewAuthOptions): for http(s), bearerToken, else username and password; a
+// password needs a username. Nothing to send is nil. SSH keys (identity,
+// known_hosts) are not supported: a warning says git uses the user's own
+// SSH configuration. Neither the warning nor the error holds a value of
+// the Secret.
+func AuthFromSecret(secret string, data map[string][]byte, rawURL string) (auth *Auth, warning string, err error) {
+	if !isHTTP(rawURL) {
+		switch {
+		case !isSSH(rawURL):
+			return nil, fmt.Sprintf("the credentials of Secret %s (spec.secretRef) are not used: only http(s) and SSH repositories take credentials", secret), nil
+		case len(data["identity"]) > 0 || len(data["password"]) > 0:
+			return nil, fmt.Sprintf("the SSH credentials of Secret %s (spec.secretRef) are not used (not supported): git uses your own SSH configuration (agent, keys, known_hosts)", secret), nil
+		}
+		return nil, "", nil
+	}
+	if _, ok := data["ca.crt"]; ok {
+		warning = fmt.Sprintf("the ca.crt of Secret %s (spec.secretRef) is not used: the server's certificate is checked against the system's CAs", secret)
+	} else if _, ok := data["caFile"]; ok {
+		warning = fmt.Sprintf("the caFile of Secret %s (spec.secretRef) is not used: the server's certificate is checked against the system's CAs", secret)
+	}
+	if tok, ok := data["bearerToken"]; ok {
+		return &Auth{Secret: secret, BearerToken: string(tok)}, warning, nil
+	}
+	user, pass := string(data["username"]), string(data["password"])
+	switch {
+	case user == "" && pass != "":
+		return nil, warning, fmt.Errorf("secretRef %s: 'password' requires 'username' to be set", secret)
+	case user == "":
+		return nil, warning, nil
+	}
+	return &Auth{Secret: secret, Username: user, Password: pass}, warning, nil
+}
+
+// isSSH reports whether rawURL is an SSH URL: ssh:// (or git+ssh://,
+// ssh+git://) or scp-like user@host:path.
+func isSSH(rawURL string) bool {
+	scheme, _, ok := strings.Cut(rawURL, "://")
+	if !ok {
+		return !strings.HasPrefix(rawURL, "/") && strings.Contains(rawURL, ":")
+	}
+	switch strings.ToLower(scheme) {
+	case "ssh", "git+ssh", "ssh+git":
+		return true
+	}
+	return false
+}
+
+// Key identifies the credentials, for a cache of checkouts: a SHA-256 of
+// the header, "" for none.
+func (a *Auth) Key() string {
+	if a == nil {
+		return ""
+	}
+	sum := sha256.Sum256([]byte(a.header()))
+	return hex.EncodeToString(sum[:])
+}
+
+// isHTTP reports whether rawURL is an http or https URL.
+func isHTTP(rawURL string) bool {
+	scheme, _, ok := strings.Cut(rawURL, "://")
+	s := strings.ToLower(scheme)
+	return ok && (s == "http" || s == "https")
+}
+
+// Secrets are the values of a to mask wherever they might show (the
+// password or the token; a user name is no secret).
+func (a *Auth) Secrets() []string {
+	switch {
+	case a == nil:
+		return nil
+	case a.BearerToken != "":
+		return []string{a.BearerToken}
+	case a.Password != "":
+		return []string{a.Password}
+	}
+	return nil
+}
+
+// header is the Authorization header a sends.
+func (a *Auth) header() string {
+	if a.BearerToken != "" {
+		return "Authorization: Bearer " + a.BearerToken
+	}
+	return "Authorization: Basic " + base64.StdEncoding.EncodeToString([]byte(a.Username+":"+a.Password))
+}
+
+// env returns the environment that makes git send a's header to the host
+// of rawURL and nowhere else; an error when rawURL may not receive it.
+// Neither the error nor the environment's names hold a value.
+func (a *Auth) env(rawURL string) ([]string, error) {
+	if a == nil {
+		return nil, nil
+	}
+	u, err := url.Parse(rawURL)
+	if err != nil || u.Host == "" || !isHTTP(rawURL) {
+		return nil, fmt.Errorf("%w: the credentials of Secret %s are sent only over http(s), not to %s", ErrCredentialsRefused, a.Secret, RedactURL(rawURL))
+	}
+	if strings.EqualFold(u.Scheme, "http") && !loopback(u.Hostname()) {
+		return nil, fmt.Errorf("%w: the credentials of Secret %s are sent only over https (or http to a loopback address), not to %s", ErrCredentialsRefused, a.Secret, RedactURL(rawURL))
+	}
+	h := a.header()
+	if strings.ContainsAny(h, "\r\n\x00") {
+		return nil, fmt.Errorf("%w: Secret %s holds a line break or a NUL in its credentials", ErrCredentialsRefused, a.Secret)
+	}
+	scope := strings.ToLower(u.Scheme) + "://" + u.Host + "/"
+	cfg := [][2]string{
+		{"http." + scope + ".extraHeader", h},
+		// A redirect would take the header to wherever it points.
+		{"http.followRedirects", "false"},
+		// An empty value empties the list: no helper of the user's is
+		// asked for credentials, nor told to store any.
+		{"credential.helper", ""},
+	}
+	// GIT_TRACE_CURL, if the user sets it, prints headers: redacted.
+	env := []string{"GIT_TRACE_REDACT=1", "GIT_CONFIG_COUNT=" + strconv.Itoa(len(cfg))}
+	for i, kv := range cfg {
+		env = append(env, fmt.Sprintf("GIT_CONFIG_KEY_%d=%s", i, kv[0]), fmt.Sprintf("GIT_CONFIG_VALUE_%d=%s", i, kv[1]))
+	}
+	return env, nil
+}
+
+// loopback reports whether host is localhost or a loopback address.
+func loopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
