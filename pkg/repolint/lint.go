@@ -96,6 +96,9 @@ type linter struct {
 	// unnamed counts the objects not sent to the server for want of a
 	// name (generateName).
 	unnamed int
+	// helmSecrets are the values of charts' environments under secret-like
+	// keys: no finding repeats them.
+	helmSecrets []string
 }
 
 // located is an object with the file and line it was traced to.
@@ -156,6 +159,7 @@ func Lint(ctx context.Context, opts Options) (*Report, error) {
 		{"paths", l.checkPaths},
 		{"environments", l.checkEnvironments},
 		{"secrets", l.checkSecrets},
+		{"helm charts", l.checkCharts},
 	}
 	if opts.DryRunner != nil {
 		steps = append(steps, struct {

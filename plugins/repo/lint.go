@@ -182,9 +182,17 @@ func (o *LintOptions) Run(cmd *cobra.Command) error {
 
 // summary is the one-line count of the findings and of what was checked.
 func (o *LintOptions) summary(rep *repolint.Report) string {
-	errs := rep.Errors()
-	warns := len(rep.Findings) - errs
+	errs, infos := rep.Errors(), 0
+	for _, f := range rep.Findings {
+		if f.Severity == repolint.SeverityInfo {
+			infos++
+		}
+	}
+	warns := len(rep.Findings) - errs - infos
 	summary := fmt.Sprintf("%d error(s), %d warning(s)", errs, warns)
+	if infos > 0 {
+		summary += fmt.Sprintf(", %d note(s)", infos)
+	}
 	if rep.Excluded > 0 {
 		summary += fmt.Sprintf(", %d excluded", rep.Excluded)
 	}
@@ -242,7 +250,7 @@ func mdCell(s string) string {
 func lintSARIF(root string, findings []repolint.Finding) sarif.Log {
 	rules := make([]sarif.RuleInfo, 0, len(repolint.Rules))
 	for _, r := range repolint.Rules {
-		rules = append(rules, sarif.RuleInfo{ID: r.ID, Short: r.Summary, Level: string(r.Severity)})
+		rules = append(rules, sarif.RuleInfo{ID: r.ID, Short: r.Summary, Level: sarifLevel(r.Severity)})
 	}
 	results := make([]sarif.Finding, 0, len(findings))
 	for _, f := range findings {
@@ -250,10 +258,18 @@ func lintSARIF(root string, findings []repolint.Finding) sarif.Log {
 		if f.Env != "" {
 			msg += " (environment " + f.Env + ")"
 		}
-		results = append(results, sarif.Finding{Rule: f.Rule, Level: string(f.Severity), Message: msg,
+		results = append(results, sarif.Finding{Rule: f.Rule, Level: sarifLevel(f.Severity), Message: msg,
 			File: path.Join(filepath.ToSlash(root), f.File), Line: f.Line})
 	}
 	return sarif.Build("kubectl-gitops repo lint", version.Get().Version, "https://github.com/kubectl-gitops/kubectl-gitops", rules, results)
+}
+
+// sarifLevel is SARIF's level of a severity: helm lint's info is a note.
+func sarifLevel(s repolint.Severity) string {
+	if s == repolint.SeverityInfo {
+		return "note"
+	}
+	return string(s)
 }
 
 // writeFindings prints one line per finding:
@@ -263,8 +279,11 @@ func writeFindings(w io.Writer, findings []repolint.Finding, color bool) error {
 		sev := string(f.Severity)
 		if color {
 			code := "31"
-			if f.Severity == repolint.SeverityWarning {
+			switch f.Severity {
+			case repolint.SeverityWarning:
 				code = "33"
+			case repolint.SeverityInfo:
+				code = "36"
 			}
 			sev = "\x1b[" + code + "m" + sev + "\x1b[0m"
 		}

@@ -1,0 +1,199 @@
+package repolint
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+const canary = "canary-s3cr3t-7f3a"
+
+// helmRepo writes a repository with a chart whose values have a schema
+// (pkg/chartlint's testdata) and the environments that render it: Argo CD
+// Applications with value files, valuesObject and parameters, and Flux
+// HelmReleases of a GitRepository of this repository and of a chart
+// repository.
+func helmRepo(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.CopyFS(filepath.Join(dir, "charts", "web"), os.DirFS("../chartlint/testdata/schema")); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, dir, "charts/web/values-prod.yaml", "image:\n  tag: \"2.0\"\nreplicaCount: two\n")
+	writeFile(t, dir, "apps/prod/web.yaml", `apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: web-prod
+  namespace: argocd
+spec:
+  project: default
+  source:
+    repoURL: https://github.com/example/repo.git
+    targetRevision: main
+    path: charts/web
+    helm:
+      valueFiles: [values-prod.yaml]
+      valuesObject:
+        auth:
+          password: `+canary+`
+  destination:
+    server: https://kubernetes.default.svc
+    namespace: web
+`)
+	writeFile(t, dir, "apps/staging/web.yaml", `apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: web-staging
+  namespace: argocd
+spec:
+  project: default
+  source:
+    repoURL: https://github.com/example/repo.git
+    targetRevision: main
+    path: charts/web
+    helm:
+      valueFiles: [values-staging.yaml]
+  destination:
+    server: https://kubernetes.default.svc
+    namespace: web
+`)
+	writeFile(t, dir, "apps/qa/web.yaml", `apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: web-qa
+  namespace: argocd
+spec:
+  project: default
+  source:
+    repoURL: https://github.com/example/repo.git
+    targetRevision: main
+    path: charts/web
+    helm:
+      parameters:
+        - name: replicaCount
+          value: "3"
+  destination:
+    server: https://kubernetes.default.svc
+    namespace: web
+`)
+	writeFile(t, dir, "flux/dev/web.yaml", `apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata:
+  name: repo
+  namespace: flux-system
+spec:
+  url: https://github.com/example/repo
+  ref:
+    branch: main
+---
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata:
+  name: web
+  namespace: flux-system
+spec:
+  targetNamespace: web
+  chart:
+    spec:
+      chart: ./charts/web
+      sourceRef:
+        kind: GitRepository
+        name: repo
+  values:
+    image:
+      pullPolicy: Sometimes
+    db:
+      token: `+canary+`-token
+`)
+	writeFile(t, dir, "flux/dev/podinfo.yaml", `apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata:
+  name: podinfo
+  namespace: flux-system
+spec:
+  chart:
+    spec:
+      chart: podinfo
+      sourceRef:
+        kind: HelmRepository
+        name: podinfo
+  values:
+    replicaCount: 2
+`)
+	return dir
+}
+
+// TestLintHelmCharts: a chart of the repository is linted as helm lint
+// does with its own values (clean here) and with every environment's
+// values: an Argo CD Application's value file breaking the chart's
+// schema is reported at the value's line in that file (and its inline
+// valuesObject at the Application's line), a HelmRelease's spec.values at
+// its line; an Application whose values file is missing, and a
+// HelmRelease whose chart comes from a chart repository, get a note that
+// their values were not checked; an environment whose values are fine
+// (parameters) adds nothing. The secret-like value the schema quotes
+// (pattern) is masked in every message.
+func TestLintHelmCharts(t *testing.T) {
+	dir := helmRepo(t)
+	rep := lint(t, Options{Root: dir, RepoURLs: []string{"https://github.com/example/repo"}})
+	var got []string
+	for _, f := range rep.Findings {
+		if strings.HasPrefix(f.Rule, "helm-") {
+			got = append(got, brief(f))
+		}
+		for _, s := range []string{f.Message, f.Subject} {
+			if strings.Contains(s, canary) {
+				t.Errorf("finding repeats a secret value: %s", s)
+			}
+		}
+	}
+	want := []string{
+		"apps/prod/web.yaml:16 error helm-template",
+		"apps/prod/web.yaml:16 error helm-values",
+		"apps/staging/web.yaml:1 info helm-values-not-checked",
+		"flux/dev/podinfo.yaml:1 info helm-values-not-checked",
+		"flux/dev/web.yaml:26 error helm-template",
+		"flux/dev/web.yaml:26 error helm-values",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("helm findings (-want +got):\n%s\nall:\n%s", diff, strings.Join(messages(rep.Findings), "\n"))
+	}
+	msgs := map[string]string{}
+	for _, f := range rep.Findings {
+		msgs[brief(f)] = f.Message
+	}
+	for k, w := range map[string][]string{
+		"apps/prod/web.yaml:16 error helm-values":              {"chart charts/web with the values of Application argocd/web-prod (apps/prod/web.yaml)", "- at '/auth/password': '***' does not match pattern", "- at '/replicaCount': got string, want integer"},
+		"flux/dev/web.yaml:26 error helm-values":               {"HelmRelease flux-system/web", "- at '/image/pullPolicy': value must be one of"},
+		"apps/staging/web.yaml:1 info helm-values-not-checked": {"helm.valueFiles charts/web/values-staging.yaml", "no such file"},
+		"flux/dev/podinfo.yaml:1 info helm-values-not-checked": {"podinfo comes from HelmRepository flux-system/podinfo"},
+	} {
+		for _, s := range w {
+			if !strings.Contains(msgs[k], s) {
+				t.Errorf("%s: message %q lacks %q", k, msgs[k], s)
+			}
+		}
+	}
+
+	// The chart broken: Chart.yaml and a template, found with the chart's
+	// own values, at their files and lines.
+	writeFile(t, dir, "charts/web/Chart.yaml", "apiVersion: v2\nname: web\nversion: 0.1.0\nicon: https://example.com/i.png\nsources: [\"not a url\"]\n")
+	writeFile(t, dir, "charts/web/templates/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n  a: {{ .Values.x | nosuchfunc }}\n")
+	rep = lint(t, Options{Root: dir, RepoURLs: []string{"https://github.com/example/repo"}})
+	got = nil
+	for _, f := range rep.Findings {
+		if strings.HasPrefix(f.File, "charts/web/") {
+			got = append(got, brief(f)+" "+f.Message)
+		}
+	}
+	want = []string{
+		"charts/web/Chart.yaml error helm-chart chart charts/web: invalid source URL 'not a url'",
+		`charts/web/templates/cm.yaml:6 error helm-template chart charts/web: parse error at (web/templates/cm.yaml:6): function "nosuchfunc" not defined`,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("broken chart (-want +got):\n%s", diff)
+	}
+}
