@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"path"
 	"path/filepath"
 	"strings"
@@ -140,6 +141,10 @@ func (o *LintOptions) Run(cmd *cobra.Command) error {
 		}
 		opts.DryRunner = dr
 	}
+	// Helm's engine logs what lint mode forgives (a template's fail or
+	// required message, which may quote values) through the default slog
+	// logger, to stderr, past every redaction: not in this process.
+	slog.SetDefault(slog.New(slog.DiscardHandler))
 	rep, err := repolint.Lint(cmd.Context(), opts)
 	if err != nil {
 		return err
