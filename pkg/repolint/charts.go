@@ -2,14 +2,12 @@ package repolint
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"path"
 	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/chartlint"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/gitopsapi"
@@ -86,24 +84,6 @@ func (l *linter) inRepo(u string) bool {
 	return false
 }
 
-// unstructuredOf decodes a document through JSON, as the API machinery
-// reads objects (numbers as int64 or float64).
-func unstructuredOf(o *repograph.Object) *unstructured.Unstructured {
-	var m map[string]any
-	if o.Node == nil || o.Node.Decode(&m) != nil {
-		return nil
-	}
-	data, err := json.Marshal(m)
-	if err != nil {
-		return nil
-	}
-	u := &unstructured.Unstructured{}
-	if u.UnmarshalJSON(data) != nil {
-		return nil
-	}
-	return u
-}
-
 // checkCharts lints every chart of the repository as helm lint does, with
 // the chart's own values and with those of every Argo CD Application and
 // Flux HelmRelease of the repository that renders it; a HelmRelease whose
@@ -116,8 +96,8 @@ func (l *linter) checkCharts(ctx context.Context) error {
 		if n.Kind != repograph.KindApplication || n.Group() != "argoproj.io" || n.Revision != "" || n.Replaced() {
 			continue
 		}
-		u := unstructuredOf(n.Object)
-		if u == nil {
+		u, err := chartlint.Decode(n.Object)
+		if err != nil {
 			continue
 		}
 		for _, use := range chartlint.ArgoUses(l.opts.Root, u, l.inRepo) {
@@ -166,8 +146,8 @@ func argoSources(n *yaml.Node) []*yaml.Node {
 // in it); when its chart is elsewhere, a note says its values were not
 // checked.
 func (l *linter) helmReleaseEnv(o *repograph.Object, charts []string) (chartEnv, bool) {
-	u := unstructuredOf(o)
-	if u == nil {
+	u, err := chartlint.Decode(o)
+	if err != nil {
 		return chartEnv{}, false
 	}
 	title := "HelmRelease " + o.Name

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/chartlint"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/repograph"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/repograph/picture"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/repolint"
@@ -110,9 +111,12 @@ func (o *GraphOptions) Validate() error {
 }
 
 // Run prints the graph.
-func (o *GraphOptions) Run(_ *cobra.Command) error {
+func (o *GraphOptions) Run(cmd *cobra.Command) error {
 	defer o.checkout.close()
-	g, err := repograph.Load(o.Path, o.files, o.checkout.graphOptions(o.RepoURLs))
+	gopts := o.checkout.graphOptions(o.RepoURLs)
+	// A Helm app of apps: the chart rendered with the Application's values.
+	gopts.RenderChart = chartlint.GraphRenderer(cmd.Context())
+	g, err := repograph.Load(o.Path, o.files, gopts)
 	if err != nil {
 		return err
 	}
