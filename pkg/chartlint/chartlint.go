@@ -146,9 +146,7 @@ func message(abs string, m support.Message) Message {
 	default:
 		out.Rule = RuleTemplate
 	}
-	if strings.HasSuffix(out.File, "/") {
-		out.File = strings.TrimSuffix(out.File, "/")
-	}
+	out.File = strings.TrimSuffix(out.File, "/")
 	if sm := templateLineRE.FindStringSubmatch(text); sm != nil {
 		out.File = sm[1]
 		out.Line, _ = strconv.Atoi(sm[2])

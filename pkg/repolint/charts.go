@@ -105,7 +105,7 @@ func (l *linter) checkCharts(ctx context.Context) error {
 				continue
 			}
 			env := chartEnv{use: use, obj: n.Object, title: n.Title()}
-			for _, s := range argoSources(n.Object.Node) {
+			for _, s := range argoSources(n.Node) {
 				if p, _ := repograph.Resolve(".", strings.TrimPrefix(repograph.Scalar(repograph.Lookup(s, "path")), "/")); p == use.Chart {
 					env.inline = repograph.Lookup(s, "helm", "valuesObject")
 				}
