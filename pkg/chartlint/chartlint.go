@@ -11,8 +11,11 @@ import (
 	"strings"
 
 	"helm.sh/helm/v4/pkg/chart/common"
+	"helm.sh/helm/v4/pkg/chart/common/util"
 	"helm.sh/helm/v4/pkg/chart/v2/lint"
 	"helm.sh/helm/v4/pkg/chart/v2/lint/support"
+	"helm.sh/helm/v4/pkg/chart/v2/loader"
+	chartutil "helm.sh/helm/v4/pkg/chart/v2/util"
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/secretscan"
 )
@@ -248,3 +251,43 @@ func readCheckoutFile(root, name string) ([]byte, error) {
 
 // maxValuesFile bounds a values file read from the checkout.
 const maxValuesFile = 8 << 20
+
+// CheckValues checks values against the schema of the chart at chartPath
+// (a directory or an archive, e.g. fetched from a chart repository) and of
+// its subcharts, as helm install and helm-controller check them before
+// rendering (the chart's values coalesced with opts.Values). A violation
+// is one message of rule RuleValues; none when the values fit. The error
+// is for a chart that cannot be loaded.
+func CheckValues(ctx context.Context, chartPath string, opts Options) ([]Message, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("checking values: %w", err)
+	}
+	ch, err := loader.Load(chartPath)
+	if err != nil {
+		return nil, fmt.Errorf("loading chart: %w", err)
+	}
+	caps := common.DefaultCapabilities.Copy()
+	if opts.KubeVersion != "" {
+		kv, err := common.ParseKubeVersion(opts.KubeVersion)
+		if err != nil {
+			return nil, fmt.Errorf("kube version %q: %w", opts.KubeVersion, err)
+		}
+		caps.KubeVersion = *kv
+	}
+	vals := opts.Values
+	if vals == nil {
+		vals = map[string]any{}
+	}
+	if err := chartutil.ProcessDependencies(ch, vals); err != nil {
+		return nil, fmt.Errorf("chart dependencies: %w", err)
+	}
+	rel := common.ReleaseOptions{Name: ch.Name(), Namespace: opts.Namespace, Revision: 1, IsInstall: true}
+	if _, err := util.ToRenderValuesWithSchemaValidation(ch, vals, rel, caps, opts.SkipSchemaValidation); err != nil {
+		m := Message{Severity: SeverityError, Rule: RuleValues, Path: "values.yaml", File: "values.yaml", Text: SortViolations(err.Error())}
+		if sm := schemaPathRE.FindStringSubmatch(m.Text); sm != nil && strings.Contains(m.Text, "- at '") {
+			m.ValuesPath = pointer(sm[1])
+		}
+		return []Message{m}, nil
+	}
+	return nil, nil
+}

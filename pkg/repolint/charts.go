@@ -10,6 +10,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/chartlint"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/chartsource"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/gitopsapi"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/repograph"
 )
@@ -22,6 +23,14 @@ const (
 	helmGroup       = "helm.toolkit.fluxcd.io"
 	fluxSourceGroup = "source.toolkit.fluxcd.io"
 )
+
+// ChartFetcher fetches a chart from a chart repository (pkg/chartsource).
+type ChartFetcher interface {
+	// Offline says whether the repository at url is read without the
+	// network (mapped by --repo-override): only those are fetched.
+	Offline(url string) bool
+	Fetch(ctx context.Context, ref chartsource.ChartRef) (path, digest string, err error)
+}
 
 // chartEnv is one set of values a chart of the repository is linted with:
 // the chart's own (obj nil) or those of an environment's Application or
@@ -117,7 +126,7 @@ func (l *linter) checkCharts(ctx context.Context) error {
 		if o.Group() != helmGroup || o.Kind != "HelmRelease" {
 			continue
 		}
-		if env, ok := l.helmReleaseEnv(o, charts); ok {
+		if env, ok := l.helmReleaseEnv(ctx, o, charts); ok {
 			envs[env.use.Chart] = append(envs[env.use.Chart], env)
 		}
 	}
@@ -145,7 +154,7 @@ func argoSources(n *yaml.Node) []*yaml.Node {
 // repository with (a GitRepository of this repository and a chart path
 // in it); when its chart is elsewhere, a note says its values were not
 // checked.
-func (l *linter) helmReleaseEnv(o *repograph.Object, charts []string) (chartEnv, bool) {
+func (l *linter) helmReleaseEnv(ctx context.Context, o *repograph.Object, charts []string) (chartEnv, bool) {
 	u, err := chartlint.Decode(o)
 	if err != nil {
 		return chartEnv{}, false
@@ -164,6 +173,13 @@ func (l *linter) helmReleaseEnv(o *repograph.Object, charts []string) (chartEnv,
 		return chartEnv{}, false
 	}
 	ch := src.Chart
+	if ch.SourceKind == "HelmRepository" || ch.SourceKind == "OCIRepository" {
+		why := l.checkFetchedChart(ctx, o, title, src)
+		if why == "" {
+			return chartEnv{}, false
+		}
+		return notChecked(why)
+	}
 	if ch.SourceKind != "GitRepository" {
 		what := ch.Chart
 		if what == "" {
@@ -197,6 +213,60 @@ func (l *linter) helmReleaseEnv(o *repograph.Object, charts []string) (chartEnv,
 			Message: fmt.Sprintf("%s: values from spec.valuesFrom (ConfigMaps, Secrets of the cluster) not checked; spec.values are", title)})
 	}
 	return chartEnv{use: use, obj: o, title: title, inline: repograph.Lookup(o.Node, "spec", "values")}, true
+}
+
+// checkFetchedChart checks a HelmRelease's values against the schema of
+// its chart from a chart repository, fetched when the repository is
+// available offline (--repo-override); otherwise it says why not.
+func (l *linter) checkFetchedChart(ctx context.Context, o *repograph.Object, title string, h *gitopsapi.HelmRelease) string {
+	ch := h.Chart
+	what := ch.Chart
+	if what == "" {
+		what = "the chart"
+	}
+	var srcObj *repograph.Object
+	for _, r := range l.repo.Objects {
+		if r.Group() == fluxSourceGroup && r.Kind == ch.SourceKind && r.Name == ch.SourceName &&
+			(r.Namespace == ch.SourceNamespace || r.Namespace == "" || ch.SourceNamespace == "") {
+			srcObj = r
+			break
+		}
+	}
+	from := fmt.Sprintf("%s comes from %s %s/%s", what, ch.SourceKind, ch.SourceNamespace, ch.SourceName)
+	if srcObj == nil {
+		return from + ", not from this repository (not available offline)"
+	}
+	url := repograph.Scalar(repograph.Lookup(srcObj.Node, "spec", "url"))
+	if l.opts.Charts == nil || !l.opts.Charts.Offline(url) {
+		return from + ", not from this repository (not available offline: --repo-override " + url + "=DIR checks it)"
+	}
+	ref := chartsource.ChartRef{RepoURL: url, Type: repograph.Scalar(repograph.Lookup(srcObj.Node, "spec", "type")),
+		Chart: ch.Chart, Version: ch.Version, SourceKind: ch.SourceKind, SourceNamespace: ch.SourceNamespace, SourceName: ch.SourceName}
+	if ch.SourceKind == "OCIRepository" {
+		ref.Chart, ref.Version, ref.Type = "", "", chartsource.TypeOCI
+		ref.Tag = repograph.Scalar(repograph.Lookup(srcObj.Node, "spec", "ref", "tag"))
+		ref.Semver = repograph.Scalar(repograph.Lookup(srcObj.Node, "spec", "ref", "semver"))
+		ref.Digest = repograph.Scalar(repograph.Lookup(srcObj.Node, "spec", "ref", "digest"))
+	}
+	p, _, err := l.opts.Charts.Fetch(ctx, ref)
+	if err != nil {
+		return from + ": fetching it failed: " + err.Error()
+	}
+	msgs, err := chartlint.CheckValues(ctx, p, chartlint.Options{Values: h.Values, Namespace: h.ReleaseNamespace})
+	if err != nil {
+		return from + ": " + err.Error()
+	}
+	l.helmSecrets = append(l.helmSecrets, chartlint.SecretValues(h.Values)...)
+	env := chartEnv{obj: o, title: title, inline: repograph.Lookup(o.Node, "spec", "values")}
+	for _, m := range msgs {
+		f := Finding{File: o.File, Line: o.Line, Rule: m.Rule, Severity: Severity(m.Severity), Subject: title,
+			Message: fmt.Sprintf("%s: values against the schema of chart %s (%s): %s", title, what, url, strings.TrimSpace(m.Text))}
+		if file, line := l.locateValue("", env, m.ValuesPath); file != "" && len(m.ValuesPath) > 0 {
+			f.File, f.Line = file, line
+		}
+		l.add(f)
+	}
+	return ""
 }
 
 // lintChart lints the chart in dir with its own values, then with each
@@ -258,7 +328,9 @@ func (l *linter) locateValue(dir string, env chartEnv, keys []string) (string, i
 	}
 	files := slices.Clone(env.use.ValueFiles)
 	slices.Reverse(files)
-	files = append(files, path.Join(dir, "values.yaml"))
+	if dir != "" {
+		files = append(files, path.Join(dir, "values.yaml"))
+	}
 	for _, f := range files {
 		data, err := l.readFile(f)
 		if err != nil {

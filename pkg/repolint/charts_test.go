@@ -1,12 +1,15 @@
 package repolint
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/chartsource"
 )
 
 const canary = "canary-s3cr3t-7f3a"
@@ -195,5 +198,119 @@ func TestLintHelmCharts(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("broken chart (-want +got):\n%s", diff)
+	}
+}
+
+// testCharts is a ChartFetcher of pkg/chartsource with --repo-override's
+// mapping of repository URLs to local directories.
+type testCharts struct {
+	dirs map[string]string
+	f    *chartsource.Fetcher
+}
+
+func (c *testCharts) Offline(url string) bool { return c.dirs[url] != "" }
+
+func (c *testCharts) Fetch(ctx context.Context, ref chartsource.ChartRef) (string, string, error) {
+	return c.f.Fetch(ctx, ref)
+}
+
+// TestLintHelmReleaseValuesAgainstFetchedChart: a HelmRelease whose chart
+// comes from a HelmRepository mapped to a local directory (--repo-override)
+// has its values checked against the chart's schema there, the violations
+// at their lines in spec.values and the secret-like value the schema
+// quotes masked; one from an OCIRepository that is not mapped gets a note
+// naming the flag, and with no fetcher at all both get notes.
+func TestLintHelmReleaseValuesAgainstFetchedChart(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "infra/sources.yaml", `apiVersion: source.toolkit.fluxcd.io/v1
+kind: HelmRepository
+metadata:
+  name: stable
+  namespace: flux-system
+spec:
+  url: https://charts.example.com/stable
+---
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: OCIRepository
+metadata:
+  name: web
+  namespace: flux-system
+spec:
+  url: oci://registry.example.com/charts/web
+  ref:
+    tag: 1.0.0
+`)
+	writeFile(t, dir, "apps/web.yaml", `apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata:
+  name: web
+  namespace: flux-system
+spec:
+  chart:
+    spec:
+      chart: schema
+      version: 0.1.x
+      sourceRef:
+        kind: HelmRepository
+        name: stable
+  values:
+    replicaCount: two
+    auth:
+      password: `+canary+`
+---
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata:
+  name: web-oci
+  namespace: flux-system
+spec:
+  chartRef:
+    kind: OCIRepository
+    name: web
+  values:
+    replicaCount: 1
+`)
+	mirror := t.TempDir()
+	if err := os.CopyFS(filepath.Join(mirror, "schema"), os.DirFS("../chartlint/testdata/schema")); err != nil {
+		t.Fatal(err)
+	}
+	dirs := map[string]string{"https://charts.example.com/stable": mirror}
+	f, err := chartsource.New(chartsource.Options{CacheDir: t.TempDir(), Override: func(u string) string {
+		if d := dirs[u]; d != "" {
+			return d
+		}
+		return u
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := lint(t, Options{Root: dir, Charts: &testCharts{dirs: dirs, f: f}})
+	got := messages(rep.Findings)
+	want := []string{
+		"apps/web.yaml:17: HelmRelease flux-system/web: values against the schema of chart schema (https://charts.example.com/stable): values don't meet the specifications of the schema(s) in the following chart(s):\nschema:\n- at '/auth/password': '***' does not match pattern '^[a-z]{3}$'\n- at '/replicaCount': got string, want integer [helm-values]",
+		"apps/web.yaml:19: HelmRelease flux-system/web-oci: values not checked against the chart's schema: the chart comes from OCIRepository flux-system/web, not from this repository (not available offline: --repo-override oci://registry.example.com/charts/web=DIR checks it) [helm-values-not-checked]",
+	}
+	var helm []string
+	for _, g := range got {
+		if strings.Contains(g, "[helm-") {
+			helm = append(helm, g)
+		}
+		if strings.Contains(g, canary) {
+			t.Errorf("finding repeats a secret value: %s", g)
+		}
+	}
+	if diff := cmp.Diff(want, helm); diff != "" {
+		t.Errorf("findings (-want +got):\n%s", diff)
+	}
+
+	rep = lint(t, Options{Root: dir})
+	var notes int
+	for _, f := range rep.Findings {
+		if f.Rule == RuleHelmNotChecked && strings.Contains(f.Message, "(not available offline") {
+			notes++
+		}
+	}
+	if notes != 2 {
+		t.Errorf("without a fetcher: %d not-checked notes, want 2:\n%s", notes, strings.Join(messages(rep.Findings), "\n"))
 	}
 }

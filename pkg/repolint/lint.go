@@ -50,6 +50,10 @@ type Options struct {
 	ReadRevision func(rev string) (*repograph.Repo, error)
 	// DryRunner, when set, validates every object against an API server.
 	DryRunner DryRunner
+	// Charts, when set, fetches the charts of HelmReleases that come from
+	// chart repositories available offline (--repo-override), to check
+	// their values against the charts' schemas.
+	Charts ChartFetcher
 	// Progress receives one line per step (for stderr); may be nil.
 	Progress func(format string, args ...any)
 }

@@ -1,6 +1,7 @@
 package repo
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -13,6 +14,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/chartsource"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/desired"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/repolint"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/sarif"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/version"
@@ -30,6 +33,10 @@ type LintOptions struct {
 	Path     string
 	Output   string
 	RepoURLs []string
+	// RepoOverrides map chart repository URLs to a local directory or
+	// another URL (ORIGINAL=LOCAL): HelmReleases' values are checked
+	// against the charts found there.
+	RepoOverrides []string
 	// Server is set when --context or --kubeconfig was given: every object
 	// is dry-run against that API server.
 	Server bool
@@ -90,6 +97,7 @@ when PATH holds nothing to check: no kustomization and no Kubernetes manifest).`
 	f := cmd.Flags()
 	f.StringVarP(&o.Output, "output", "o", "text", "Output format: text, json, sarif or markdown")
 	f.StringSliceVar(&o.RepoURLs, "repo-url", nil, "This repository's URL (repeatable; added to .gitops/lint.yaml repoURLs): Applications with other URLs point elsewhere")
+	f.StringArrayVar(&o.RepoOverrides, "repo-override", nil, "Read the Helm chart repository or OCI registry ORIGINAL_URL from LOCAL (a local directory or another URL), ORIGINAL_URL=LOCAL: HelmReleases' values are checked against the charts there (an ORIGINAL_URL ending in / maps every URL it starts; repeatable)")
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"text", "json", "sarif", "markdown"}, cobra.ShellCompDirectiveNoFileComp))
 	o.Comment.AddFlags(f, "repo lint", "findings", "derived from PATH")
 	return cmd
@@ -121,6 +129,11 @@ func (o *LintOptions) Validate() error {
 	if o.Output != "text" && o.Output != "json" && o.Output != "sarif" && o.Output != "markdown" {
 		return cli.Usagef("--output must be text, json, sarif or markdown, not %q", o.Output)
 	}
+	for _, ov := range o.RepoOverrides {
+		if from, to, ok := strings.Cut(ov, "="); !ok || from == "" || to == "" {
+			return cli.Usagef("invalid --repo-override %q: want ORIGINAL_URL=LOCAL", ov)
+		}
+	}
 	return o.Comment.Validate()
 }
 
@@ -134,6 +147,13 @@ func (o *LintOptions) Run(cmd *cobra.Command) error {
 	gopts := o.checkout.graphOptions(o.RepoURLs)
 	opts := repolint.Options{Root: o.Path, Files: o.files, RepoURLs: gopts.RepoURLs,
 		Revisions: gopts.Revisions, ReadRevision: gopts.ReadRevision}
+	if len(o.RepoOverrides) > 0 {
+		charts, err := newChartFetcher(o.RepoOverrides)
+		if err != nil {
+			return err
+		}
+		opts.Charts = charts
+	}
 	if o.Server {
 		dr, err := newServerDryRunner(o.env)
 		if err != nil {
@@ -183,6 +203,33 @@ func (o *LintOptions) Run(cmd *cobra.Command) error {
 	return o.Comment.Post(cmd.Context(), o.env.Streams.ErrOut, o.commentMarker(), runErr, func(w io.Writer) error {
 		return writeLintMarkdown(w, rep, o.summary(rep))
 	})
+}
+
+// chartFetcher fetches charts from the chart repositories --repo-override
+// maps, and from no other (repo lint reads no credentials and makes no
+// request a flag did not ask for).
+type chartFetcher struct {
+	overrides []string
+	f         *chartsource.Fetcher
+}
+
+func newChartFetcher(overrides []string) (*chartFetcher, error) {
+	override := func(url string) string { return desired.OverrideURL(overrides, url) }
+	f, err := chartsource.New(chartsource.Options{Override: override})
+	if err != nil {
+		return nil, fmt.Errorf("preparing the chart fetcher: %w", err)
+	}
+	return &chartFetcher{overrides: overrides, f: f}, nil
+}
+
+// Offline implements repolint.ChartFetcher.
+func (c *chartFetcher) Offline(url string) bool {
+	return url != "" && desired.OverrideURL(c.overrides, url) != url
+}
+
+// Fetch implements repolint.ChartFetcher.
+func (c *chartFetcher) Fetch(ctx context.Context, ref chartsource.ChartRef) (string, string, error) {
+	return c.f.Fetch(ctx, ref)
 }
 
 // summary is the one-line count of the findings and of what was checked.

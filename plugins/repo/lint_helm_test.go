@@ -136,3 +136,56 @@ func TestLintHelmEveryOutput(t *testing.T) {
 		t.Errorf("the Helm SDK logged the secret value: %s", logged.String())
 	}
 }
+
+// TestLintRepoOverride: --repo-override maps a HelmRepository's URL to a
+// local directory, and the HelmRelease's values are checked against the
+// chart found there; a malformed mapping is a usage error.
+func TestLintRepoOverride(t *testing.T) {
+	t.Setenv("KUBECONFIG", os.DevNull)
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	dir := t.TempDir()
+	release := `apiVersion: source.toolkit.fluxcd.io/v1
+kind: HelmRepository
+metadata:
+  name: stable
+  namespace: flux-system
+spec:
+  url: https://charts.example.com/stable
+---
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata:
+  name: web
+  namespace: flux-system
+spec:
+  chart:
+    spec:
+      chart: schema
+      sourceRef:
+        kind: HelmRepository
+        name: stable
+  values:
+    image:
+      pullPolicy: Sometimes
+`
+	if err := os.WriteFile(filepath.Join(dir, "web.yaml"), []byte(release), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mirror := t.TempDir()
+	if err := os.CopyFS(filepath.Join(mirror, "schema"), os.DirFS("../../pkg/chartlint/testdata/schema")); err != nil {
+		t.Fatal(err)
+	}
+	r := runRepo(t, "", "lint", dir)
+	if r.code != 0 || !strings.Contains(r.stdout, "--repo-override https://charts.example.com/stable=DIR checks it") {
+		t.Errorf("without --repo-override: %s", r)
+	}
+	r = runRepo(t, "", "lint", dir, "--repo-override", "https://charts.example.com/stable="+mirror)
+	want := "web.yaml:23: error: HelmRelease flux-system/web: values against the schema of chart schema (https://charts.example.com/stable): values don't meet the specifications of the schema(s) in the following chart(s):\nschema:\n- at '/image/pullPolicy': value must be one of 'Always', 'IfNotPresent', 'Never' [helm-values]\n"
+	if r.code != 1 || r.stdout != want {
+		t.Errorf("with --repo-override:\n%s\nwant stdout:\n%s", r, want)
+	}
+	r = runRepo(t, "", "lint", dir, "--repo-override", "https://charts.example.com/stable")
+	if r.code != 2 || !strings.Contains(r.stderr, "invalid --repo-override") {
+		t.Errorf("malformed --repo-override: %s", r)
+	}
+}
