@@ -26,6 +26,9 @@ import (
 // templates. Errors are swept of the Application's secret-like values.
 func GraphRenderer(ctx context.Context) func(root, dir string, app *repograph.Object) ([]*repograph.Object, error) {
 	return func(root, dir string, app *repograph.Object) ([]*repograph.Object, error) {
+		if err := Confined(root, filepath.Join(root, filepath.FromSlash(dir))); err != nil {
+			return nil, err
+		}
 		u, err := Decode(app)
 		if err != nil {
 			return nil, err

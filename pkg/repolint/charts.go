@@ -274,6 +274,11 @@ func (l *linter) checkFetchedChart(ctx context.Context, o *repograph.Object, tit
 // text) is not repeated.
 func (l *linter) lintChart(ctx context.Context, dir string, envs []chartEnv) error {
 	l.progress("linting chart %s", dir)
+	if err := chartlint.Confined(l.opts.Root, l.abs(dir)); err != nil {
+		l.add(Finding{File: path.Join(dir, "Chart.yaml"), Rule: chartlint.RuleChart, Severity: SeverityError, Subject: dir,
+			Message: fmt.Sprintf("chart %s not linted: %v", dir, err)})
+		return nil
+	}
 	seen := map[string]bool{}
 	all := append([]chartEnv{{use: chartlint.Use{Chart: dir, Options: chartlint.Options{Namespace: "default"}}}}, envs...)
 	for _, env := range all {

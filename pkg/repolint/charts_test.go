@@ -314,3 +314,58 @@ spec:
 		t.Errorf("without a fetcher: %d not-checked notes, want 2:\n%s", notes, strings.Join(messages(rep.Findings), "\n"))
 	}
 }
+
+// TestLintHelmChartConfined: a chart of the repository is untrusted: one
+// with a symbolic link leading out of the repository (Helm's loader would
+// follow it into a template or .Files) or a values schema whose $ref is a
+// file or URL outside it (the validator would read or fetch it) is not
+// linted — an error says why, and nothing outside is read.
+func TestLintHelmChartConfined(t *testing.T) {
+	outside := filepath.Join(t.TempDir(), "secret.txt")
+	if err := os.WriteFile(outside, []byte(canary), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for name, tc := range map[string]struct {
+		edit func(t *testing.T, chart string)
+		want string
+	}{
+		"symlink out": {func(t *testing.T, chart string) {
+			if err := os.Symlink(outside, filepath.Join(chart, "templates", "leak.yaml")); err != nil {
+				t.Fatal(err)
+			}
+		}, "templates/leak.yaml is a symbolic link that leads out of the repository"},
+		"schema file ref": {func(t *testing.T, chart string) {
+			writeFile(t, chart, "values.schema.json", `{"type": "object", "properties": {"a": {"$ref": "file://`+outside+`"}}}`)
+		}, "values.schema.json has a $ref to file://"},
+		"schema relative ref": {func(t *testing.T, chart string) {
+			writeFile(t, chart, "values.schema.json", `{"type": "object", "properties": {"a": {"$ref": "defs.json#/x"}}}`)
+		}, "values.schema.json has a $ref to defs.json#/x"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := helmRepo(t)
+			tc.edit(t, filepath.Join(dir, "charts", "web"))
+			rep := lint(t, Options{Root: dir, RepoURLs: []string{"https://github.com/example/repo"}})
+			var got []string
+			for _, f := range rep.Findings {
+				if strings.HasPrefix(f.Rule, "helm-") && f.Rule != RuleHelmNotChecked && strings.HasPrefix(f.File, "charts/web/") {
+					got = append(got, brief(f)+" "+f.Message)
+				}
+			}
+			want := []string{"charts/web/Chart.yaml error helm-chart chart charts/web not linted: " + tc.want}
+			if len(got) != 1 || !strings.HasPrefix(got[0], want[0]) {
+				t.Errorf("findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), want[0])
+			}
+		})
+	}
+	// A link inside the repository and $refs inside the schema are fine.
+	dir := helmRepo(t)
+	if err := os.Symlink("../values-prod.yaml", filepath.Join(dir, "charts", "web", "templates", "notes.txt")); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, dir, "charts/web/values.schema.json", `{"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object", "$defs": {"n": {"type": "integer"}}, "properties": {"replicaCount": {"$ref": "#/$defs/n"}}}`)
+	for _, f := range lint(t, Options{Root: dir}).Findings {
+		if f.Rule == "helm-chart" && strings.Contains(f.Message, "not linted") {
+			t.Errorf("confined chart not linted: %s", f.Message)
+		}
+	}
+}

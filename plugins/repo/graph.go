@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 
@@ -114,7 +115,9 @@ func (o *GraphOptions) Validate() error {
 func (o *GraphOptions) Run(cmd *cobra.Command) error {
 	defer o.checkout.close()
 	gopts := o.checkout.graphOptions(o.RepoURLs)
-	// A Helm app of apps: the chart rendered with the Application's values.
+	// A Helm app of apps: the chart rendered with the Application's values
+	// (the Helm SDK's log lines kept off stderr, as lint keeps them).
+	slog.SetDefault(slog.New(slog.DiscardHandler))
 	gopts.RenderChart = chartlint.GraphRenderer(cmd.Context())
 	g, err := repograph.Load(o.Path, o.files, gopts)
 	if err != nil {

@@ -64,4 +64,22 @@ func TestGraphHelmAppOfApps(t *testing.T) {
 		!strings.Contains(r.stdout, "bad token ***") || strings.Contains(r.stdout+r.stderr, helmCanary) {
 		t.Errorf("graph of a chart that fails:\n%s", r)
 	}
+
+	// A chart with a symbolic link out of the repository is not rendered:
+	// nothing outside is read.
+	outside := filepath.Join(t.TempDir(), "apps.yaml")
+	if err := os.WriteFile(outside, []byte("apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: "+helmCanary+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(tmpl); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, filepath.Join(dir, "apps", "templates", "outside.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	r = runRepo(t, "", "graph", dir)
+	if r.code != 0 || !strings.Contains(r.stdout, "Helm chart apps not rendered: templates/outside.yaml is a symbolic link that leads out of the repository") ||
+		strings.Contains(r.stdout+r.stderr, helmCanary) {
+		t.Errorf("graph of a chart linking outside:\n%s", r)
+	}
 }
