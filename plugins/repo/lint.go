@@ -67,6 +67,14 @@ Argo CD already manages there is dry-run as that operator applies it (kustomize-
 argocd-controller, server-side with force, or Argo CD's default client-side apply), so a field
 Git removed is removed; a generateName object (a hook) is skipped with a warning.
 
+Helm: every chart of the repository is linted as 'helm lint' does (the Helm SDK's linter), with
+its own values and with each environment's: Argo CD Applications whose path is the chart
+(valueFiles, values/valuesObject, parameters) and Flux HelmReleases of a GitRepository of this
+repository (spec.values). A HelmRelease whose chart comes from a chart repository is checked
+against the chart's values schema when --repo-override maps that repository to a local
+directory, else noted as not checked (severity info). A chart with a symbolic link out of the
+repository or a schema $ref outside the schema is not linted.
+
 Configuration: .gitops/lint.yaml (repoURLs of this repository, environments, exclude:
 [{rule, path, subject, env, reason}]). A comment '# lint:ignore RULE [SUBJECT]' in a file drops
 that file's findings of RULE (for a missing application: in the environment's
