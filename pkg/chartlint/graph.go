@@ -68,6 +68,8 @@ func GraphRenderer(ctx context.Context) func(root, dir string, app *repograph.Ob
 			if _, rest, ok := strings.Cut(o.Template, "/"); ok {
 				file = path.Join(dir, rest)
 			}
+			// Lines of the rendered text are no lines of the template.
+			zeroLines(doc.Content[0])
 			out = append(out, &repograph.Object{File: file, APIVersion: o.Obj.GetAPIVersion(), Kind: o.Obj.GetKind(),
 				Name: o.Obj.GetName(), Namespace: o.Obj.GetNamespace(), Node: doc.Content[0]})
 		}
@@ -94,4 +96,11 @@ func Decode(o *repograph.Object) (*unstructured.Unstructured, error) {
 		return nil, fmt.Errorf("decoding %s %s: %w", o.Kind, o.Name, err)
 	}
 	return u, nil
+}
+
+func zeroLines(n *yaml.Node) {
+	n.Line, n.Column = 0, 0
+	for _, c := range n.Content {
+		zeroLines(c)
+	}
 }

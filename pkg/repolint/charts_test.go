@@ -369,3 +369,30 @@ func TestLintHelmChartConfined(t *testing.T) {
 		}
 	}
 }
+
+// TestLintHelmAppOfAppsPaths: the Applications a Helm app of apps renders
+// with its Application's values are checked like written ones: one whose
+// path does not exist is a missing-path finding at the template that
+// renders it (no line: the rendered text's lines are not the
+// template's).
+func TestLintHelmAppOfAppsPaths(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, os.DirFS("../../examples/layouts/argocd-helm-app-of-apps")); err != nil {
+		t.Fatal(err)
+	}
+	if p := problems(lint(t, Options{Root: dir}).Findings); len(p) > 0 {
+		t.Errorf("findings:\n%s", strings.Join(messages(p), "\n"))
+	}
+	root := filepath.Join(dir, "bootstrap", "root.yaml")
+	data, err := os.ReadFile(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, dir, "bootstrap/root.yaml", strings.Replace(string(data), "      valueFiles:\n        - values.yaml\n",
+		"      valueFiles:\n        - values.yaml\n      valuesObject:\n        applications:\n          - name: billing\n            path: teams/billing\n            namespace: billing\n", 1))
+	got := messages(problems(lint(t, Options{Root: dir}).Findings))
+	want := []string{"apps/templates/applications.yaml: Application argocd/billing points at teams/billing, which does not exist in the repository [missing-path]"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("findings (-want +got):\n%s", diff)
+	}
+}

@@ -16,6 +16,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/chartlint"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/manifest"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/promotion"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/repograph"
@@ -147,7 +148,10 @@ func Lint(ctx context.Context, opts Options) (*Report, error) {
 		return nil, fmt.Errorf("reading the repository: %w", err)
 	}
 	l.repo = repo
-	l.graph = repograph.Build(repo, repograph.Options{RepoURLs: urls, Revisions: opts.Revisions, ReadRevision: opts.ReadRevision})
+	// A Helm app of apps is rendered: the Applications it renders are
+	// checked like the others (paths, environments).
+	l.graph = repograph.Build(repo, repograph.Options{RepoURLs: urls, Revisions: opts.Revisions, ReadRevision: opts.ReadRevision,
+		RenderChart: chartlint.GraphRenderer(ctx)})
 	for _, e := range repo.Errors {
 		l.add(Finding{File: e.File, Line: e.Line, Rule: RuleYAML, Message: "not valid YAML: " + e.Err.Error()})
 	}
