@@ -5,6 +5,10 @@
 // hold more Applications (app of apps), and Flux Kustomizations with their
 // paths and dependsOn. The graph renders as a text tree and as Graphviz DOT.
 //
+// A Helm chart an Application points at is rendered only through an
+// injected Options.RenderChart (pkg/chartlint.GraphRenderer): repograph
+// links no Helm SDK.
+//
 // It reads source files, not kustomize output: an object renamed by a
 // namePrefix or a patch is shown as written. It must not import cobra,
 // pflag, client-go or the plugins, call os.Exit or write to stdout.

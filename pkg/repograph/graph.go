@@ -66,8 +66,12 @@ type Target struct {
 	// generator's copy rules to a path of the generator's GitRepository.
 	Via string
 	// HelmChart says Dir is a Helm chart (it has a Chart.yaml) that an
-	// Argo CD Application renders: its templates are not read.
+	// Argo CD Application renders: its templates are not read as files.
 	HelmChart bool
+	// Rendered says the chart was rendered (Options.RenderChart) with the
+	// Application's values: the operators' objects it renders are the
+	// node's children.
+	Rendered bool
 }
 
 // Dep is one entry of a Flux Kustomization's dependsOn.
@@ -154,6 +158,12 @@ type Options struct {
 	// a revision that is not available is NotCheckedOut, never read from
 	// the files on disk.
 	ReadRevision func(rev string) (*Repo, error)
+	// RenderChart, when set, renders the Helm chart in dir (slash,
+	// relative to root) as the Argo CD Application app renders it, and
+	// returns the objects rendered, each located at its template (File
+	// relative to root, Line 0). nil: charts are not rendered (a note
+	// says so). Its error is a note; it must hold no value of the chart.
+	RenderChart func(root, dir string, app *Object) ([]*Object, error)
 }
 
 // Load scans root (see Scan) and builds its graph.
@@ -328,8 +338,7 @@ func (b *builder) link(g *Graph, n *Node) {
 		}
 		if n.Group() == argoGroup && tg.Repo.IsChart(t.Dir) {
 			t.HelmChart = true
-			b.notes = append(b.notes, fmt.Sprintf("%s (%s): %s not rendered: Helm chart (rendering lands with issue 16)",
-				n.Title(), n.File, t.Dir))
+			b.renderChart(tg, n, t)
 			continue
 		}
 		var files map[string]bool
@@ -350,6 +359,33 @@ func (b *builder) link(g *Graph, n *Node) {
 				}
 			}
 		}
+	}
+}
+
+// renderChart makes the operators' objects the chart of t renders with
+// n's values (Options.RenderChart) n's children, their targets followed
+// (a Helm app of apps); without a renderer, or when the chart does not
+// render, a note says it was not.
+func (b *builder) renderChart(g *Graph, n *Node, t *Target) {
+	if b.opts.RenderChart == nil {
+		b.notes = append(b.notes, fmt.Sprintf("%s (%s): %s not rendered: Helm chart", n.Title(), n.File, t.Dir))
+		return
+	}
+	objs, err := b.opts.RenderChart(g.Repo.Root, t.Dir, n.Object)
+	if err != nil {
+		b.notes = append(b.notes, fmt.Sprintf("%s (%s): Helm chart %s not rendered: %v", n.Title(), n.File, t.Dir, err))
+		return
+	}
+	t.Rendered = true
+	for _, o := range objs {
+		c := g.newNode(o, b)
+		if c == nil {
+			continue
+		}
+		g.Nodes = append(g.Nodes, c)
+		n.Children = append(n.Children, c)
+		c.Parents = append(c.Parents, n)
+		b.link(g, c)
 	}
 }
 

@@ -261,7 +261,7 @@ func TestHelmChartAppOfApps(t *testing.T) {
 	}
 	for _, want := range []string{
 		"Application argocd/apps → apps (Helm chart: not rendered) @main",
-		"note: Application argocd/apps (bootstrap/root.yaml): apps not rendered: Helm chart (rendering lands with issue 16)",
+		"note: Application argocd/apps (bootstrap/root.yaml): apps not rendered: Helm chart",
 	} {
 		if !strings.Contains(text.String(), want) {
 			t.Errorf("graph lacks %q:\n%s", want, text.String())

@@ -32,6 +32,8 @@ func targetText(t Target) string {
 		return t.Path + " (outside the repository)"
 	case !t.Exists:
 		return t.Dir + " (missing)"
+	case t.HelmChart && t.Rendered:
+		return t.Dir + " (Helm chart)"
 	case t.HelmChart:
 		return t.Dir + " (Helm chart: not rendered)"
 	}

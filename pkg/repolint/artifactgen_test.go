@@ -17,8 +17,8 @@ func TestArtifactGeneratorLayout(t *testing.T) {
 		t.Fatal(err)
 	}
 	rep := lint(t, Options{Root: dir})
-	if len(rep.Findings) > 0 {
-		t.Errorf("findings:\n%s", strings.Join(messages(rep.Findings), "\n"))
+	if p := problems(rep.Findings); len(p) > 0 {
+		t.Errorf("findings:\n%s", strings.Join(messages(p), "\n"))
 	}
 
 	apps := filepath.Join(dir, "clusters/staging/apps.yaml")
@@ -27,7 +27,7 @@ func TestArtifactGeneratorLayout(t *testing.T) {
 		t.Fatal(err)
 	}
 	writeFile(t, dir, "clusters/staging/apps.yaml", strings.Replace(string(data), "path: ./staging", "path: ./staging/eu", 1))
-	got := messages(lint(t, Options{Root: dir}).Findings)
+	got := messages(problems(lint(t, Options{Root: dir}).Findings))
 	want := "clusters/staging/apps.yaml:14: Kustomization ag-flux/apps points at apps/staging/eu, which does not exist in the repository [missing-path]"
 	if len(got) != 1 || got[0] != want {
 		t.Errorf("findings:\n%s\nwant\n%s", strings.Join(got, "\n"), want)

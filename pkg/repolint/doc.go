@@ -3,7 +3,10 @@
 // plaintext secrets (pkg/secretscan), every Argo CD Application and Flux
 // Kustomization points at a path that exists, images are pinned, the
 // promotion pipeline is valid (pkg/promotion), built-in kinds decode
-// strictly, and — through an injected DryRunner — every object is accepted by
+// strictly, every Helm chart of the repository passes helm lint with its own
+// values and each environment's (pkg/chartlint; HelmReleases' values against
+// charts of chart repositories through an injected ChartFetcher), and —
+// through an injected DryRunner — every object is accepted by
 // a real API server's server-side apply dry run. Findings are data with file,
 // line, rule and severity.
 //

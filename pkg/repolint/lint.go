@@ -16,6 +16,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/chartlint"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/manifest"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/promotion"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/repograph"
@@ -50,6 +51,10 @@ type Options struct {
 	ReadRevision func(rev string) (*repograph.Repo, error)
 	// DryRunner, when set, validates every object against an API server.
 	DryRunner DryRunner
+	// Charts, when set, fetches the charts of HelmReleases that come from
+	// chart repositories available offline (--repo-override), to check
+	// their values against the charts' schemas.
+	Charts ChartFetcher
 	// Progress receives one line per step (for stderr); may be nil.
 	Progress func(format string, args ...any)
 }
@@ -96,6 +101,9 @@ type linter struct {
 	// unnamed counts the objects not sent to the server for want of a
 	// name (generateName).
 	unnamed int
+	// helmSecrets are the values of charts' environments under secret-like
+	// keys: no finding repeats them.
+	helmSecrets []string
 }
 
 // located is an object with the file and line it was traced to.
@@ -140,7 +148,10 @@ func Lint(ctx context.Context, opts Options) (*Report, error) {
 		return nil, fmt.Errorf("reading the repository: %w", err)
 	}
 	l.repo = repo
-	l.graph = repograph.Build(repo, repograph.Options{RepoURLs: urls, Revisions: opts.Revisions, ReadRevision: opts.ReadRevision})
+	// A Helm app of apps is rendered: the Applications it renders are
+	// checked like the others (paths, environments).
+	l.graph = repograph.Build(repo, repograph.Options{RepoURLs: urls, Revisions: opts.Revisions, ReadRevision: opts.ReadRevision,
+		RenderChart: chartlint.GraphRenderer(ctx)})
 	for _, e := range repo.Errors {
 		l.add(Finding{File: e.File, Line: e.Line, Rule: RuleYAML, Message: "not valid YAML: " + e.Err.Error()})
 	}
@@ -156,6 +167,7 @@ func Lint(ctx context.Context, opts Options) (*Report, error) {
 		{"paths", l.checkPaths},
 		{"environments", l.checkEnvironments},
 		{"secrets", l.checkSecrets},
+		{"helm charts", l.checkCharts},
 	}
 	if opts.DryRunner != nil {
 		steps = append(steps, struct {

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/chartlint"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/secretscan"
 )
 
@@ -16,6 +17,8 @@ type Severity string
 const (
 	SeverityError   Severity = "error"
 	SeverityWarning Severity = "warning"
+	// SeverityInfo is helm lint's [INFO]: reported, never a failure.
+	SeverityInfo Severity = "info"
 )
 
 // Rule ids, stable in JSON output and in exclusions. The secret rules are
@@ -67,6 +70,12 @@ var Rules = []Rule{
 	{RuleSchema, SeverityError, "an unknown field or a wrong type: built-in kinds offline (strict decoding), every kind with --context/--kubeconfig"},
 	{RuleDryRun, SeverityError, "the API server rejects an object in a server-side apply dry run (--context/--kubeconfig)"},
 	{RuleDryRunSkipped, SeverityWarning, "an object could not be dry-run: its namespace or CRD is created by this repository and not on the server yet"},
+	// helm lint's rules: the severity is the one helm lint gives each message.
+	{chartlint.RuleChart, SeverityError, "helm lint of a chart of the repository: Chart.yaml metadata and dependencies"},
+	{chartlint.RuleValues, SeverityError, "helm lint: values.yaml, and the values (the chart's or an environment's) against values.schema.json"},
+	{chartlint.RuleTemplate, SeverityError, "helm lint: templates rendered (chart's and each environment's values) and parsed"},
+	{chartlint.RuleCRDs, SeverityError, "helm lint: the chart's crds/"},
+	{RuleHelmNotChecked, SeverityInfo, "a HelmRelease's or Application's Helm values were not checked against their chart (chart not in the repository, valuesFrom, unreadable values files)"},
 }
 
 func knownRule(id string) bool {
@@ -115,6 +124,8 @@ func sortFindings(fs []Finding) []Finding {
 			strings.Compare(a.Rule, b.Rule), strings.Compare(a.Subject, b.Subject), strings.Compare(a.Message, b.Message))
 	})
 	return slices.CompactFunc(fs, func(a, b Finding) bool {
-		return a.File == b.File && a.Line == b.Line && a.Rule == b.Rule && a.Subject == b.Subject && a.Env == b.Env
+		// helm lint gives several messages at one place (Chart.yaml).
+		sameText := a.Message == b.Message || !strings.HasPrefix(a.Rule, "helm-")
+		return a.File == b.File && a.Line == b.Line && a.Rule == b.Rule && a.Subject == b.Subject && a.Env == b.Env && sameText
 	})
 }

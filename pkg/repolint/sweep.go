@@ -20,6 +20,7 @@ import (
 // secretGenerator reads: its literals, its env files' values and its files.
 func (l *linter) sweeper() *redact.Sweeper {
 	s := redact.NewSweeper()
+	s.AddText(l.helmSecrets...)
 	for _, o := range l.repo.Objects {
 		if o.Kind != "Secret" || o.Node == nil {
 			continue

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
 
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/chartlint"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/repograph"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/repograph/picture"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/repolint"
@@ -110,9 +112,14 @@ func (o *GraphOptions) Validate() error {
 }
 
 // Run prints the graph.
-func (o *GraphOptions) Run(_ *cobra.Command) error {
+func (o *GraphOptions) Run(cmd *cobra.Command) error {
 	defer o.checkout.close()
-	g, err := repograph.Load(o.Path, o.files, o.checkout.graphOptions(o.RepoURLs))
+	gopts := o.checkout.graphOptions(o.RepoURLs)
+	// A Helm app of apps: the chart rendered with the Application's values
+	// (the Helm SDK's log lines kept off stderr, as lint keeps them).
+	slog.SetDefault(slog.New(slog.DiscardHandler))
+	gopts.RenderChart = chartlint.GraphRenderer(cmd.Context())
+	g, err := repograph.Load(o.Path, o.files, gopts)
 	if err != nil {
 		return err
 	}

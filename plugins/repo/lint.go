@@ -1,17 +1,21 @@
 package repo
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"path"
 	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/chartsource"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/desired"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/repolint"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/sarif"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/version"
@@ -29,6 +33,10 @@ type LintOptions struct {
 	Path     string
 	Output   string
 	RepoURLs []string
+	// RepoOverrides map chart repository URLs to a local directory or
+	// another URL (ORIGINAL=LOCAL): HelmReleases' values are checked
+	// against the charts found there.
+	RepoOverrides []string
 	// Server is set when --context or --kubeconfig was given: every object
 	// is dry-run against that API server.
 	Server bool
@@ -58,6 +66,14 @@ apply dry run (CRDs included; nothing is changed). No schemas are bundled. An ob
 Argo CD already manages there is dry-run as that operator applies it (kustomize-controller or
 argocd-controller, server-side with force, or Argo CD's default client-side apply), so a field
 Git removed is removed; a generateName object (a hook) is skipped with a warning.
+
+Helm: every chart of the repository is linted as 'helm lint' does (the Helm SDK's linter), with
+its own values and with each environment's: Argo CD Applications whose path is the chart
+(valueFiles, values/valuesObject, parameters) and Flux HelmReleases of a GitRepository of this
+repository (spec.values). A HelmRelease whose chart comes from a chart repository is checked
+against the chart's values schema when --repo-override maps that repository to a local
+directory, else noted as not checked (severity info). A chart with a symbolic link out of the
+repository or a schema $ref outside the schema is not linted.
 
 Configuration: .gitops/lint.yaml (repoURLs of this repository, environments, exclude:
 [{rule, path, subject, env, reason}]). A comment '# lint:ignore RULE [SUBJECT]' in a file drops
@@ -89,6 +105,7 @@ when PATH holds nothing to check: no kustomization and no Kubernetes manifest).`
 	f := cmd.Flags()
 	f.StringVarP(&o.Output, "output", "o", "text", "Output format: text, json, sarif or markdown")
 	f.StringSliceVar(&o.RepoURLs, "repo-url", nil, "This repository's URL (repeatable; added to .gitops/lint.yaml repoURLs): Applications with other URLs point elsewhere")
+	f.StringArrayVar(&o.RepoOverrides, "repo-override", nil, "Read the Helm chart repository or OCI registry ORIGINAL_URL from LOCAL (a local directory or another URL), ORIGINAL_URL=LOCAL: HelmReleases' values are checked against the charts there (an ORIGINAL_URL ending in / maps every URL it starts; repeatable)")
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"text", "json", "sarif", "markdown"}, cobra.ShellCompDirectiveNoFileComp))
 	o.Comment.AddFlags(f, "repo lint", "findings", "derived from PATH")
 	return cmd
@@ -120,6 +137,11 @@ func (o *LintOptions) Validate() error {
 	if o.Output != "text" && o.Output != "json" && o.Output != "sarif" && o.Output != "markdown" {
 		return cli.Usagef("--output must be text, json, sarif or markdown, not %q", o.Output)
 	}
+	for _, ov := range o.RepoOverrides {
+		if from, to, ok := strings.Cut(ov, "="); !ok || from == "" || to == "" {
+			return cli.Usagef("invalid --repo-override %q: want ORIGINAL_URL=LOCAL", ov)
+		}
+	}
 	return o.Comment.Validate()
 }
 
@@ -133,6 +155,13 @@ func (o *LintOptions) Run(cmd *cobra.Command) error {
 	gopts := o.checkout.graphOptions(o.RepoURLs)
 	opts := repolint.Options{Root: o.Path, Files: o.files, RepoURLs: gopts.RepoURLs,
 		Revisions: gopts.Revisions, ReadRevision: gopts.ReadRevision}
+	if len(o.RepoOverrides) > 0 {
+		charts, err := newChartFetcher(o.RepoOverrides)
+		if err != nil {
+			return err
+		}
+		opts.Charts = charts
+	}
 	if o.Server {
 		dr, err := newServerDryRunner(o.env)
 		if err != nil {
@@ -140,6 +169,10 @@ func (o *LintOptions) Run(cmd *cobra.Command) error {
 		}
 		opts.DryRunner = dr
 	}
+	// Helm's engine logs what lint mode forgives (a template's fail or
+	// required message, which may quote values) through the default slog
+	// logger, to stderr, past every redaction: not in this process.
+	slog.SetDefault(slog.New(slog.DiscardHandler))
 	rep, err := repolint.Lint(cmd.Context(), opts)
 	if err != nil {
 		return err
@@ -180,11 +213,46 @@ func (o *LintOptions) Run(cmd *cobra.Command) error {
 	})
 }
 
+// chartFetcher fetches charts from the chart repositories --repo-override
+// maps, and from no other (repo lint reads no credentials and makes no
+// request a flag did not ask for).
+type chartFetcher struct {
+	overrides []string
+	f         *chartsource.Fetcher
+}
+
+func newChartFetcher(overrides []string) (*chartFetcher, error) {
+	override := func(url string) string { return desired.OverrideURL(overrides, url) }
+	f, err := chartsource.New(chartsource.Options{Override: override})
+	if err != nil {
+		return nil, fmt.Errorf("preparing the chart fetcher: %w", err)
+	}
+	return &chartFetcher{overrides: overrides, f: f}, nil
+}
+
+// Offline implements repolint.ChartFetcher.
+func (c *chartFetcher) Offline(url string) bool {
+	return url != "" && desired.OverrideURL(c.overrides, url) != url
+}
+
+// Fetch implements repolint.ChartFetcher.
+func (c *chartFetcher) Fetch(ctx context.Context, ref chartsource.ChartRef) (string, string, error) {
+	return c.f.Fetch(ctx, ref)
+}
+
 // summary is the one-line count of the findings and of what was checked.
 func (o *LintOptions) summary(rep *repolint.Report) string {
-	errs := rep.Errors()
-	warns := len(rep.Findings) - errs
+	errs, infos := rep.Errors(), 0
+	for _, f := range rep.Findings {
+		if f.Severity == repolint.SeverityInfo {
+			infos++
+		}
+	}
+	warns := len(rep.Findings) - errs - infos
 	summary := fmt.Sprintf("%d error(s), %d warning(s)", errs, warns)
+	if infos > 0 {
+		summary += fmt.Sprintf(", %d note(s)", infos)
+	}
 	if rep.Excluded > 0 {
 		summary += fmt.Sprintf(", %d excluded", rep.Excluded)
 	}
@@ -242,7 +310,7 @@ func mdCell(s string) string {
 func lintSARIF(root string, findings []repolint.Finding) sarif.Log {
 	rules := make([]sarif.RuleInfo, 0, len(repolint.Rules))
 	for _, r := range repolint.Rules {
-		rules = append(rules, sarif.RuleInfo{ID: r.ID, Short: r.Summary, Level: string(r.Severity)})
+		rules = append(rules, sarif.RuleInfo{ID: r.ID, Short: r.Summary, Level: sarifLevel(r.Severity)})
 	}
 	results := make([]sarif.Finding, 0, len(findings))
 	for _, f := range findings {
@@ -250,10 +318,18 @@ func lintSARIF(root string, findings []repolint.Finding) sarif.Log {
 		if f.Env != "" {
 			msg += " (environment " + f.Env + ")"
 		}
-		results = append(results, sarif.Finding{Rule: f.Rule, Level: string(f.Severity), Message: msg,
+		results = append(results, sarif.Finding{Rule: f.Rule, Level: sarifLevel(f.Severity), Message: msg,
 			File: path.Join(filepath.ToSlash(root), f.File), Line: f.Line})
 	}
 	return sarif.Build("kubectl-gitops repo lint", version.Get().Version, "https://github.com/kubectl-gitops/kubectl-gitops", rules, results)
+}
+
+// sarifLevel is SARIF's level of a severity: helm lint's info is a note.
+func sarifLevel(s repolint.Severity) string {
+	if s == repolint.SeverityInfo {
+		return "note"
+	}
+	return string(s)
 }
 
 // writeFindings prints one line per finding:
@@ -263,8 +339,11 @@ func writeFindings(w io.Writer, findings []repolint.Finding, color bool) error {
 		sev := string(f.Severity)
 		if color {
 			code := "31"
-			if f.Severity == repolint.SeverityWarning {
+			switch f.Severity {
+			case repolint.SeverityWarning:
 				code = "33"
+			case repolint.SeverityInfo:
+				code = "36"
 			}
 			sev = "\x1b[" + code + "m" + sev + "\x1b[0m"
 		}

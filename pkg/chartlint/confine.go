@@ -1,0 +1,106 @@
+package chartlint
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Confined checks that the chart in dir (inside root) reads nothing
+// outside root when Helm loads, lints or renders it: Helm's loader follows
+// symbolic links (a template or a file .Files.Get reads could be any file
+// of the machine), and a values.schema.json "$ref" to a file:// or
+// http(s):// URL is fetched by the schema validator. A repository's chart
+// is untrusted input: such a chart is not loaded at all, and the error
+// says why (never the content). $refs inside the schema ("#/…") are fine.
+func Confined(root, dir string) error {
+	absRoot, err := filepath.Abs(root)
+	if err != nil {
+		return err
+	}
+	if real, err := filepath.EvalSymlinks(absRoot); err == nil {
+		absRoot = real
+	}
+	absDir, err := filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
+	return filepath.WalkDir(absDir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(absDir, p)
+		rel = filepath.ToSlash(rel)
+		if d.Type()&fs.ModeSymlink != 0 {
+			real, err := filepath.EvalSymlinks(p)
+			if err != nil {
+				return fmt.Errorf("%s is a dangling symbolic link", rel)
+			}
+			if r, err := filepath.Rel(absRoot, real); err != nil || r == ".." || strings.HasPrefix(r, ".."+string(filepath.Separator)) {
+				return fmt.Errorf("%s is a symbolic link that leads out of the repository", rel)
+			}
+			return nil
+		}
+		if d.IsDir() || !strings.HasSuffix(d.Name(), ".schema.json") {
+			return nil
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		if ref := externalRef(data); ref != "" {
+			return fmt.Errorf("%s has a $ref to %s, outside the chart", rel, ref)
+		}
+		return nil
+	})
+}
+
+// externalRef is the first "$ref" of a JSON schema that does not point
+// inside the document ("#…"), or "".
+func externalRef(data []byte) string {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	var doc any
+	if err := dec.Decode(&doc); err != nil {
+		// Not JSON: helm lint reports it; nothing is fetched.
+		return ""
+	}
+	var find func(v any) string
+	find = func(v any) string {
+		switch x := v.(type) {
+		case map[string]any:
+			for k, c := range x {
+				if s, ok := c.(string); ok && (k == "$ref" || k == "$dynamicRef" || k == "$schema" && !isMetaSchema(s)) && !strings.HasPrefix(s, "#") {
+					return s
+				}
+				if r := find(c); r != "" {
+					return r
+				}
+			}
+		case []any:
+			for _, c := range x {
+				if r := find(c); r != "" {
+					return r
+				}
+			}
+		}
+		return ""
+	}
+	return find(doc)
+}
+
+// isMetaSchema says whether a $schema is one of the JSON Schema drafts,
+// which the validator knows without fetching them.
+func isMetaSchema(s string) bool {
+	s = strings.TrimSuffix(strings.TrimSuffix(s, "#"), "/")
+	for _, d := range []string{"json-schema.org/draft-04/schema", "json-schema.org/draft-06/schema", "json-schema.org/draft-07/schema",
+		"json-schema.org/draft/2019-09/schema", "json-schema.org/draft/2020-12/schema", "json-schema.org/schema"} {
+		if strings.HasSuffix(s, d) {
+			return true
+		}
+	}
+	return false
+}
