@@ -48,6 +48,9 @@ type Options struct {
 	// revision is not available.
 	Revisions    []string
 	ReadRevision func(rev string) (*repograph.Repo, error)
+	// Artifacts maps OCIRepository URLs to the directories of this
+	// repository their artifacts are pushed from (repograph.Options).
+	Artifacts func(url string) (dir string, ok bool)
 	// DryRunner, when set, validates every object against an API server.
 	DryRunner DryRunner
 	// Progress receives one line per step (for stderr); may be nil.
@@ -140,7 +143,7 @@ func Lint(ctx context.Context, opts Options) (*Report, error) {
 		return nil, fmt.Errorf("reading the repository: %w", err)
 	}
 	l.repo = repo
-	l.graph = repograph.Build(repo, repograph.Options{RepoURLs: urls, Revisions: opts.Revisions, ReadRevision: opts.ReadRevision})
+	l.graph = repograph.Build(repo, repograph.Options{RepoURLs: urls, Revisions: opts.Revisions, ReadRevision: opts.ReadRevision, Artifacts: opts.Artifacts})
 	for _, e := range repo.Errors {
 		l.add(Finding{File: e.File, Line: e.Line, Rule: RuleYAML, Message: "not valid YAML: " + e.Err.Error()})
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/gitrepo"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/repolint"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/sarif"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/version"
@@ -29,6 +30,9 @@ type LintOptions struct {
 	Path     string
 	Output   string
 	RepoURLs []string
+	// RepoOverrides are ORIGINAL_URL=DIR pairs: OCI artifacts pushed from
+	// a directory of this repository (see artifactDirs).
+	RepoOverrides []string
 	// Server is set when --context or --kubeconfig was given: every object
 	// is dry-run against that API server.
 	Server bool
@@ -89,6 +93,7 @@ when PATH holds nothing to check: no kustomization and no Kubernetes manifest).`
 	f := cmd.Flags()
 	f.StringVarP(&o.Output, "output", "o", "text", "Output format: text, json, sarif or markdown")
 	f.StringSliceVar(&o.RepoURLs, "repo-url", nil, "This repository's URL (repeatable; added to .gitops/lint.yaml repoURLs): Applications with other URLs point elsewhere")
+	f.StringArrayVar(&o.RepoOverrides, "repo-override", nil, repoOverrideUsage)
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"text", "json", "sarif", "markdown"}, cobra.ShellCompDirectiveNoFileComp))
 	o.Comment.AddFlags(f, "repo lint", "findings", "derived from PATH")
 	return cmd
@@ -120,6 +125,9 @@ func (o *LintOptions) Validate() error {
 	if o.Output != "text" && o.Output != "json" && o.Output != "sarif" && o.Output != "markdown" {
 		return cli.Usagef("--output must be text, json, sarif or markdown, not %q", o.Output)
 	}
+	if err := gitrepo.CheckOverrides(o.RepoOverrides); err != nil {
+		return cli.Usagef("%v", err)
+	}
 	return o.Comment.Validate()
 }
 
@@ -130,9 +138,9 @@ func (o *LintOptions) Run(cmd *cobra.Command) error {
 	if err := o.Comment.Prepare(cmd.Context()); err != nil {
 		return err
 	}
-	gopts := o.checkout.graphOptions(o.RepoURLs)
+	gopts := o.checkout.graphOptions(o.RepoURLs, o.Path, o.RepoOverrides)
 	opts := repolint.Options{Root: o.Path, Files: o.files, RepoURLs: gopts.RepoURLs,
-		Revisions: gopts.Revisions, ReadRevision: gopts.ReadRevision}
+		Revisions: gopts.Revisions, ReadRevision: gopts.ReadRevision, Artifacts: gopts.Artifacts}
 	if o.Server {
 		dr, err := newServerDryRunner(o.env)
 		if err != nil {
