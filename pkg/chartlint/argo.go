@@ -71,19 +71,29 @@ func ArgoUses(root string, app *unstructured.Unstructured, inRepo func(repoURL s
 		u.Options = Options{Namespace: t.Namespace, KubeVersion: t.KubeVersion, SkipSchemaValidation: t.SkipSchemaValidation}
 		v := helmrender.CLIValues{Set: t.Set, SetString: t.SetString, SetFile: map[string][]byte{}}
 		for _, f := range t.ValueFiles {
-			data, err := readCheckoutFile(root, f)
+			if f.Ref != "" {
+				// A $ref value file is in another source's checkout, which
+				// repo lint does not fetch.
+				u.Err = fmt.Errorf("helm.valueFiles %s: in another source, not read by repo lint", f)
+				break
+			}
+			data, err := readCheckoutFile(root, f.Path)
 			if err != nil {
 				u.Err = fmt.Errorf("helm.valueFiles %s: %w", f, cleanErr(root, err))
 				break
 			}
 			v.Files = append(v.Files, data)
-			u.ValueFiles = append(u.ValueFiles, f)
+			u.ValueFiles = append(u.ValueFiles, f.Path)
 		}
 		if u.Err == nil && t.Values != nil {
 			v.Files = append(v.Files, t.Values)
 		}
 		for k, f := range t.SetFile {
 			if u.Err != nil {
+				break
+			}
+			if ref := t.SetFileRef[k]; ref != "" {
+				u.Err = fmt.Errorf("helm.fileParameters %s: in another source (%s), not read by repo lint", k, ref)
 				break
 			}
 			data, err := readCheckoutFile(root, strings.ReplaceAll(f, `\,`, ","))

@@ -362,6 +362,30 @@ func TestExtraneous(t *testing.T) {
 			wantLists: 1,
 		},
 		{
+			// Flux never deletes these (kustomize-controller's garbage
+			// collection exclusions); Argo CD's sync never deletes
+			// Prune=false but shows it OutOfSync.
+			name: "prune: disabled, ssa: Ignore and Prune=false",
+			live: []*unstructured.Unstructured{
+				configMap("shop", "web", flux),
+				configMap("shop", "flux-kept", flux, withAnnotations(FluxPrune, "disabled")),
+				configMap("shop", "flux-kept-label", flux, withLabels(FluxPrune, "Disabled")),
+				configMap("shop", "flux-ignored", flux, withAnnotations(FluxSSA, "Ignore")),
+				configMap("shop", "argo-kept", argo("shop"), withAnnotations(ArgoSyncOptions, "Replace=true,Prune=false")),
+				configMap("shop", "api", argo("shop")),
+			},
+			desired: []*unstructured.Unstructured{configMap("shop", "web", flux), configMap("shop", "api", argo("shop"))},
+			want: []row{
+				{ID: "ConfigMap shop/api", Status: StatusUnchanged},
+				{ID: "ConfigMap shop/argo-kept", Status: StatusExtraneous, Reason: "tracked by Argo CD application shop, not in Git (argocd.argoproj.io/sync-options: Prune=false: Argo CD shows it OutOfSync but its sync does not delete it)"},
+				{ID: "ConfigMap shop/flux-ignored", Status: StatusSkipped, Reason: "kustomize.toolkit.fluxcd.io/ssa: Ignore: not in Git, and Flux does not delete it"},
+				{ID: "ConfigMap shop/flux-kept", Status: StatusSkipped, Reason: "kustomize.toolkit.fluxcd.io/prune: disabled: not in Git, and Flux does not delete it"},
+				{ID: "ConfigMap shop/flux-kept-label", Status: StatusSkipped, Reason: "kustomize.toolkit.fluxcd.io/prune: disabled: not in Git, and Flux does not delete it"},
+				{ID: "ConfigMap shop/web", Status: StatusUnchanged},
+			},
+			wantLists: 1,
+		},
+		{
 			name: "label selector filters extraneous objects too",
 			live: []*unstructured.Unstructured{
 				configMap("shop", "web", flux, withLabels("tier", "fe")),

@@ -134,10 +134,58 @@ func (e *Engine) extraneous(ctx context.Context, items []*item, t *tracker, list
 			if declared[k.resource.String()+"|"+k.namespace+"|"+o.GetName()] || !t.tracks(o) || excludedExtraneous(o, opts) || t.argoHook(o) {
 				continue
 			}
+			if p, ok := fluxPair(o); ok && t.fluxPairs[p] {
+				if reason := fluxKeeps(o); reason != "" {
+					out = append(out, keptReport(o, reason))
+					continue
+				}
+			}
 			out = append(out, extraneousReport(o, trackedBy(o, t), sec))
 		}
 	}
 	return out, nil
+}
+
+// fluxKeeps returns why kustomize-controller never deletes o when Git no
+// longer declares it, as its garbage collection decides (deleteObjects'
+// exclusions, matched by fluxcd/pkg/ssa's AnyInMetadata on labels and
+// annotations, case-insensitively): kustomize.toolkit.fluxcd.io/prune:
+// disabled or ssa: Ignore; or "".
+func fluxKeeps(o *unstructured.Unstructured) string {
+	is := func(key, value string) bool {
+		return strings.EqualFold(o.GetLabels()[key], value) || strings.EqualFold(o.GetAnnotations()[key], value)
+	}
+	switch {
+	case is(FluxPrune, "disabled"):
+		return FluxPrune + ": disabled"
+	case is(FluxSSA, "ignore"):
+		return FluxSSA + ": Ignore"
+	}
+	return ""
+}
+
+// keptReport reports o, which Git no longer declares and that Flux leaves
+// in the cluster on purpose, as skipped: not drift, as Flux's own view
+// (the Kustomization stays Ready, flux diff shows nothing once it has
+// left the inventory).
+func keptReport(o *unstructured.Unstructured, reason string) ObjectReport {
+	return ObjectReport{
+		APIVersion: o.GetAPIVersion(), Kind: o.GetKind(), Namespace: o.GetNamespace(), Name: o.GetName(),
+		Status: StatusSkipped, Reason: reason + ": not in Git, and Flux does not delete it",
+	}
+}
+
+// ArgoPruneDisabled reports whether o carries Argo CD's
+// argocd.argoproj.io/sync-options: Prune=false: Argo CD's sync never
+// deletes it (it shows it OutOfSync, requiring pruning).
+func ArgoPruneDisabled(o map[string]any) bool {
+	u := unstructured.Unstructured{Object: o}
+	for _, opt := range strings.Split(u.GetAnnotations()[ArgoSyncOptions], ",") {
+		if strings.TrimSpace(opt) == "Prune=false" {
+			return true
+		}
+	}
+	return false
 }
 
 // excludedExtraneous reports whether a live object Git does not declare is
@@ -172,11 +220,15 @@ func extraneousReport(o *unstructured.Unstructured, reason string, sec *secrets)
 }
 
 func trackedBy(o *unstructured.Unstructured, t *tracker) string {
+	noPrune := ""
+	if ArgoPruneDisabled(o.Object) {
+		noPrune = " (" + ArgoSyncOptions + ": Prune=false: Argo CD shows it OutOfSync but its sync does not delete it)"
+	}
 	if app, ok := argoApp(o); ok && t.argoApps[app] {
-		return "tracked by Argo CD application " + app + ", not in Git"
+		return "tracked by Argo CD application " + app + ", not in Git" + noPrune
 	}
 	if app, ok := t.argoLabelApp(o); ok {
-		return "labelled as Argo CD application " + app + ", not in Git"
+		return "labelled as Argo CD application " + app + ", not in Git" + noPrune
 	}
 	if p, ok := fluxPair(o); ok && t.fluxPairs[p] {
 		return "tracked by Flux Kustomization " + p + ", not in Git"

@@ -24,6 +24,8 @@ const (
 	FluxNamespaceLabel  = "kustomize.toolkit.fluxcd.io/namespace"
 	FluxReconcile       = "kustomize.toolkit.fluxcd.io/reconcile"
 	FluxSSA             = "kustomize.toolkit.fluxcd.io/ssa"
+	FluxPrune           = "kustomize.toolkit.fluxcd.io/prune"
+	ArgoSyncOptions     = "argocd.argoproj.io/sync-options"
 	HelmFluxNameLabel   = "helm.toolkit.fluxcd.io/name"
 	DefaultFieldManager = "kubectl-gitops"
 )

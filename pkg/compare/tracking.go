@@ -132,6 +132,12 @@ func (e *Engine) inventoryExtraneous(ctx context.Context, items []*item, found [
 		if excludedExtraneous(obj, opts) {
 			continue
 		}
+		if len(opts.Tracking.FluxKustomizations) > 0 {
+			if reason := fluxKeeps(obj); reason != "" {
+				out = append(out, keptReport(obj, reason))
+				continue
+			}
+		}
 		out = append(out, extraneousReport(obj, "in the inventory of "+owner+", not in Git", sec))
 	}
 	return out, nil

@@ -14,6 +14,7 @@ import (
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/compare"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/gitopsapi"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/gitrepo"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/gitsource"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/ignore"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/manifest"
@@ -741,31 +742,13 @@ func skipError(s Source, err error) Source {
 	return s
 }
 
-// OverrideURL applies repository overrides (--repo-override): ORIG=LOCAL
-// replaces a repository URL equal to ORIG (ignoring a trailing "/" or
-// ".git"), or, when ORIG ends with "/", every URL starting with it.
-// Credentials in either URL do not matter: reports show URLs without
-// them, and that is what users copy.
+// OverrideURL applies repository overrides (--repo-override): see
+// gitrepo.OverrideURL, which repo graph and lint share.
 func OverrideURL(overrides []string, url string) string {
-	plain := gitsource.RedactURL(url)
-	for _, ov := range overrides {
-		from, to, _ := strings.Cut(ov, "=")
-		plainFrom := gitsource.RedactURL(from)
-		if strings.HasSuffix(from, "/") {
-			if strings.HasPrefix(url, from) {
-				return to + strings.TrimPrefix(url, from)
-			}
-			if strings.HasPrefix(plain, plainFrom) {
-				return to + strings.TrimPrefix(plain, plainFrom)
-			}
-		}
-		if trimRepo(plainFrom) == trimRepo(plain) {
-			return to
-		}
-	}
-	return url
+	return gitrepo.OverrideURL(overrides, url)
 }
 
+// trimRepo is a repository URL without a trailing "/" or ".git".
 func trimRepo(u string) string {
 	return strings.TrimSuffix(strings.TrimSuffix(u, "/"), ".git")
 }

@@ -301,11 +301,11 @@ func argoSourceSpec(s *Source, app, src map[string]any, field string) {
 		}
 	}
 	if k, ok := src["kustomize"].(map[string]any); ok {
-		ov, unsupported := argoOverlay(k)
+		ak, unsupported := argoKustomize(k)
 		if unsupported != "" {
 			setUnsupported(s, unsupported)
 		}
-		s.Overlay = ov
+		s.ArgoKustomize = ak
 	}
 	// Argo CD's build environment, as jsonnet options may name it.
 	s.BuildEnv = map[string]string{
@@ -335,96 +335,9 @@ func setUnsupported(s *Source, what string) {
 	}
 }
 
-// argoOverlay converts spec.source.kustomize. It returns what it cannot
-// honour.
-func argoOverlay(k map[string]any) (*Overlay, string) {
-	ov := &Overlay{
-		Namespace: str(k, "namespace"), NamePrefix: str(k, "namePrefix"), NameSuffix: str(k, "nameSuffix"),
-		Kustomization: map[string]any{},
-	}
-	if boolean(k, "commonAnnotationsEnvsubst") {
-		return nil, "spec.source.kustomize.commonAnnotationsEnvsubst"
-	}
-	if labels, ok := k["commonLabels"].(map[string]any); ok && len(labels) > 0 {
-		// commonLabels, without kustomize's deprecation warning.
-		entry := map[string]any{"pairs": labels, "includeSelectors": true}
-		if boolean(k, "labelWithoutSelector") {
-			entry = map[string]any{"pairs": labels, "includeSelectors": false, "includeTemplates": boolean(k, "labelIncludeTemplates")}
-		}
-		ov.Kustomization["labels"] = []any{entry}
-	}
-	if ann, ok := k["commonAnnotations"].(map[string]any); ok && len(ann) > 0 {
-		ov.Kustomization["commonAnnotations"] = ann
-	}
-	if imgs, ok := k["images"].([]any); ok && len(imgs) > 0 {
-		var out []any
-		for _, i := range imgs {
-			if s, ok := i.(string); ok {
-				out = append(out, parseImage(s))
-			}
-		}
-		ov.Kustomization["images"] = out
-	}
-	if reps, ok := k["replicas"].([]any); ok && len(reps) > 0 {
-		ov.Kustomization["replicas"] = reps
-	}
-	if patches, ok := k["patches"].([]any); ok && len(patches) > 0 {
-		for _, p := range patches {
-			if pm, ok := p.(map[string]any); ok && pm["path"] != nil {
-				return nil, "patch files (spec.source.kustomize.patches[].path)"
-			}
-		}
-		ov.Kustomization["patches"] = patches
-	}
-	if comps, _, _ := unstructured.NestedStringSlice(k, "components"); len(comps) > 0 {
-		ov.Components = comps
-	}
-	if ov.empty() {
-		return nil, ""
-	}
-	return ov, ""
-}
-
 func (ov *Overlay) empty() bool {
 	return ov.Namespace == "" && ov.NamePrefix == "" && ov.NameSuffix == "" && len(ov.Labels) == 0 &&
 		len(ov.Annotations) == 0 && len(ov.Kustomization) == 0 && len(ov.Components) == 0
-}
-
-// parseImage reads an image override in `kustomize edit set image` syntax,
-// as Argo CD's spec.source.kustomize.images: "name=newName:tag",
-// "name=newName@digest", "name:tag", "name@digest", "name=newName".
-func parseImage(s string) map[string]any {
-	img := map[string]any{}
-	name, rest, renamed := strings.Cut(s, "=")
-	if !renamed {
-		rest = s
-	}
-	newName, tag, digest := splitImage(rest)
-	if renamed {
-		img["name"] = name
-		img["newName"] = newName
-	} else {
-		img["name"] = newName
-	}
-	if tag != "" {
-		img["newTag"] = tag
-	}
-	if digest != "" {
-		img["digest"] = digest
-	}
-	return img
-}
-
-// splitImage splits "registry:5000/name:tag@digest".
-func splitImage(s string) (name, tag, digest string) {
-	if i := strings.Index(s, "@"); i >= 0 {
-		s, digest = s[:i], s[i+1:]
-	}
-	slash := strings.LastIndex(s, "/")
-	if i := strings.LastIndex(s, ":"); i > slash {
-		s, tag = s[:i], s[i+1:]
-	}
-	return s, tag, digest
 }
 
 func argoMessage(o map[string]any) string {

@@ -44,7 +44,9 @@ var kustomizationFiles = []string{"kustomization.yaml", "kustomization.yml", "Ku
 //     and .json files, and .jsonnet files evaluated with Directory.Jsonnet
 //     (imports never leave root), subdirectories with Directory.Recurse,
 //     filtered by Directory.Include and Exclude;
-//   - the operator's own kustomize options (Overlay) are applied on top;
+//   - the operator's own kustomize options edit the path's kustomization
+//     before the build, as the operator does (Flux: Overlay; Argo CD:
+//     ArgoKustomize, as its repo-server's kustomize edit commands);
 //   - Argo CD resource hooks and objects marked Skip are left out (listed
 //     as skipped), as Argo CD leaves them out of its comparison.
 //   - Flux post-build variables (PostBuild, read by Load) are substituted
@@ -67,7 +69,7 @@ func Render(ctx context.Context, src *Source, root string) (*manifest.Set, error
 	switch {
 	case hasKustomization || src.Kustomize:
 		set, err = renderKustomize(ctx, src, root, rel, !hasKustomization)
-	case src.Overlay != nil:
+	case src.ArgoKustomize != nil:
 		return nil, fmt.Errorf("rendering %s: spec.source.kustomize is set but %s has no kustomization file", src.ID(), rel)
 	case exists(filepath.Join(dir, "Chart.yaml")):
 		return nil, fmt.Errorf("rendering %s: %s is a Helm chart: %w", src.ID(), rel, ErrUnsupported)
@@ -229,19 +231,15 @@ func renderKustomize(ctx context.Context, src *Source, root, rel string, generat
 			skipped = append(skipped, manifest.Skipped{Source: manifest.Source{File: strings.TrimPrefix(s, "/")}, Reason: "no Kubernetes object in it"})
 		}
 	}
-	ov := src.Overlay
-	hasOverlay := ov != nil && (ov.Namespace != "" || ov.NamePrefix != "" || ov.NameSuffix != "" || len(ov.Kustomization) > 0 || len(ov.Components) > 0)
-	switch {
-	case hasOverlay && src.Operator == Flux:
+	if ov := src.Overlay; ov != nil && (ov.Namespace != "" || ov.NamePrefix != "" || ov.NameSuffix != "" || len(ov.Kustomization) > 0 || len(ov.Components) > 0) {
 		if err := mergeFluxOverlay(mem, target, ov); err != nil {
 			return nil, fmt.Errorf("rendering %s: %w", src.ID(), err)
 		}
-	case hasOverlay:
-		wrapper, err := writeOverlay(mem, target, ov)
-		if err != nil {
+	}
+	if src.ArgoKustomize != nil {
+		if err := editArgoKustomization(mem, target, src.ArgoKustomize, src.BuildEnv); err != nil {
 			return nil, fmt.Errorf("rendering %s: %w", src.ID(), err)
 		}
-		target = wrapper
 	}
 	opts := krusty.MakeDefaultOptions()
 	opts.Reorder = krusty.ReorderOptionLegacy
@@ -519,44 +517,6 @@ func mergeFluxImages(own, add any) []any {
 		}
 	}
 	return images
-}
-
-// writeOverlay writes a kustomization holding the overlay with the build
-// of target as its resource, and returns its directory.
-func writeOverlay(mem filesys.FileSystem, target string, ov *Overlay) (string, error) {
-	dir := "/.kubectl-gitops-overlay"
-	for i := 2; mem.Exists(dir); i++ {
-		dir = fmt.Sprintf("/.kubectl-gitops-overlay-%d", i)
-	}
-	up := strings.TrimSuffix(path.Join("..", target), "/")
-	k := map[string]any{"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization", "resources": []any{up}}
-	for key, v := range ov.Kustomization {
-		k[key] = v
-	}
-	if ov.Namespace != "" {
-		k["namespace"] = ov.Namespace
-	}
-	if ov.NamePrefix != "" {
-		k["namePrefix"] = ov.NamePrefix
-	}
-	if ov.NameSuffix != "" {
-		k["nameSuffix"] = ov.NameSuffix
-	}
-	if len(ov.Components) > 0 {
-		var comps []any
-		for _, c := range ov.Components {
-			comps = append(comps, path.Join(up, c))
-		}
-		k["components"] = comps
-	}
-	data, err := sigsyaml.Marshal(k)
-	if err != nil {
-		return "", err
-	}
-	if err := mem.MkdirAll(dir); err != nil {
-		return "", err
-	}
-	return dir, mem.WriteFile(path.Join(dir, "kustomization.yaml"), data)
 }
 
 // compileGlob compiles an Argo CD directory include/exclude pattern: "*"

@@ -134,9 +134,9 @@ func TestRenderKustomize(t *testing.T) {
 	}{
 		{"Argo CD kustomization", &Source{Operator: ArgoCD, Path: "overlays/prod"}, []string{
 			"ConfigMap prod/cfg <- overlays/prod (kustomize)", "Deployment prod/web <- overlays/prod (kustomize)"}},
-		{"Argo CD kustomize options", &Source{Operator: ArgoCD, Path: "overlays/prod", Overlay: &Overlay{
+		{"Argo CD kustomize options", &Source{Operator: ArgoCD, Path: "overlays/prod", ArgoKustomize: &ArgoKustomize{
 			NamePrefix: "p-", Namespace: "staging", Components: []string{"../../components/tls"},
-			Kustomization: map[string]any{"images": []any{map[string]any{"name": "nginx", "newTag": "1.27"}}, "labels": []any{map[string]any{"pairs": map[string]any{"team": "a"}, "includeSelectors": true}}},
+			Images: []string{"nginx:1.27"}, CommonLabels: map[string]string{"team": "a"},
 		}}, []string{
 			"ConfigMap staging/p-cfg <- overlays/prod (kustomize)", "ConfigMap staging/p-tls <- overlays/prod (kustomize)",
 			"Deployment staging/p-web <- overlays/prod (kustomize)"}},
@@ -159,8 +159,8 @@ func TestRenderKustomize(t *testing.T) {
 	}
 
 	t.Run("overlay content", func(t *testing.T) {
-		set, err := Render(t.Context(), &Source{Operator: ArgoCD, Path: "overlays/prod", Overlay: &Overlay{
-			Kustomization: map[string]any{"images": []any{map[string]any{"name": "nginx", "newTag": "1.27"}}, "labels": []any{map[string]any{"pairs": map[string]any{"team": "a"}, "includeSelectors": true}}},
+		set, err := Render(t.Context(), &Source{Operator: ArgoCD, Path: "overlays/prod", ArgoKustomize: &ArgoKustomize{
+			Images: []string{"nginx:1.27"}, CommonLabels: map[string]string{"team": "a"},
 		}}, root)
 		if err != nil {
 			t.Fatal(err)
@@ -211,7 +211,7 @@ func TestRenderErrors(t *testing.T) {
 		wantIs error
 	}{
 		{"Helm chart", &Source{Operator: ArgoCD, Path: "chart"}, "chart is a Helm chart", ErrUnsupported},
-		{"kustomize options without a kustomization", &Source{Operator: ArgoCD, Path: "plain", Overlay: &Overlay{NamePrefix: "x"}}, "has no kustomization file", nil},
+		{"kustomize options without a kustomization", &Source{Operator: ArgoCD, Path: "plain", ArgoKustomize: &ArgoKustomize{NamePrefix: "x"}}, "has no kustomization file", nil},
 		{"missing path", &Source{Operator: ArgoCD, Path: "nope"}, `path "nope" is not a directory`, nil},
 		{"path leaving the checkout", &Source{Operator: ArgoCD, Path: "../x"}, "outside the checkout", nil},
 		{"bad manifest names the file and line", &Source{Operator: ArgoCD, Path: "bad"}, "bad/a.yaml:3", nil},

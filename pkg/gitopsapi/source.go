@@ -77,9 +77,14 @@ type Source struct {
 	// kustomization file in the path means kustomize, and its absence a
 	// plain directory (Argo CD).
 	Kustomize bool
-	// Overlay holds the operator's own kustomize options, applied on top of
-	// the path's build; nil when there are none.
+	// Overlay holds a Flux Kustomization's own kustomize options, written
+	// into the path's kustomization (commonMetadata: set after the build);
+	// nil when there are none.
 	Overlay *Overlay
+	// ArgoKustomize holds an Argo CD source's spec.source.kustomize, run as
+	// Argo CD runs it: kustomize edits of the path's kustomization; nil
+	// when there are none.
+	ArgoKustomize *ArgoKustomize
 	// DefaultNamespace is the namespace of namespaced objects that declare
 	// none (Argo CD spec.destination.namespace).
 	DefaultNamespace string
@@ -147,8 +152,9 @@ type Directory struct {
 	Jsonnet *Jsonnet
 }
 
-// Overlay is what the operator adds on top of the path's kustomize build,
-// as the fields of a kustomization that has the build as its only resource.
+// Overlay is what a Flux Kustomization adds to the path's kustomize build:
+// fields merged into the path's kustomization (see mergeFluxOverlay), and
+// common metadata set on the objects after the build.
 type Overlay struct {
 	Namespace  string
 	NamePrefix string

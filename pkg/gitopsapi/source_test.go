@@ -6,6 +6,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/yaml"
 )
 
@@ -25,6 +26,7 @@ type view struct {
 	Directory                           Directory
 	Kustomize                           bool
 	Overlay                             *Overlay
+	ArgoKustomize                       *ArgoKustomize
 	DefaultNamespace                    string
 	Tracking                            Tracking
 	Rules                               []string
@@ -37,7 +39,7 @@ type view struct {
 
 func viewOf(s *Source) view {
 	v := view{ID: s.ID(), RepoURL: s.RepoURL, Revision: s.Revision, Semver: s.Semver, Path: s.Path, Directory: s.Directory,
-		Kustomize: s.Kustomize, Overlay: s.Overlay, DefaultNamespace: s.DefaultNamespace, Tracking: s.Tracking,
+		Kustomize: s.Kustomize, Overlay: s.Overlay, ArgoKustomize: s.ArgoKustomize, DefaultNamespace: s.DefaultNamespace, Tracking: s.Tracking,
 		Inventory: s.Inventory, Disabled: s.Disabled, Unsupported: s.Unsupported, Problem: s.Problem,
 		Suspended: s.Suspended, Warnings: s.Warnings, Status: s.Status}
 	for _, r := range s.Ignore.Rules() {
@@ -109,13 +111,8 @@ status:
 			settings: ArgoSettings{Namespace: "argocd", TrackingMethod: "annotation+label", InstanceLabelKey: "argocd.example/app", InstallationID: "prod-1"},
 			want: view{
 				ID: "argocd/team-a/api", RepoURL: "https://git.example.com/org/fleet.git", Path: "overlays/prod", DefaultNamespace: "prod",
-				Overlay: &Overlay{Namespace: "prod", NamePrefix: "p-", Components: []string{"../../components/tls"}, Kustomization: map[string]any{
-					"labels": []any{map[string]any{"pairs": map[string]any{"team": "a"}, "includeSelectors": true}},
-					"images": []any{
-						map[string]any{"name": "nginx", "newTag": "1.27"},
-						map[string]any{"name": "app", "newName": "registry:5000/app", "digest": "sha256:abc"},
-					},
-				}},
+				ArgoKustomize: &ArgoKustomize{Namespace: "prod", NamePrefix: "p-", Components: []string{"../../components/tls"},
+					CommonLabels: map[string]string{"team": "a"}, Images: []string{"nginx:1.27", "app=registry:5000/app@sha256:abc"}},
 				Tracking: Tracking{Method: "annotation+label", Instance: "team-a_api", LabelKey: "argocd.example/app", InstallationID: "prod-1"},
 				Status:   OperatorStatus{Message: "sync failed"},
 			},
@@ -398,21 +395,30 @@ func TestTrack(t *testing.T) {
 	}
 }
 
-func TestParseImage(t *testing.T) {
+func TestParseSetImage(t *testing.T) {
 	tests := []struct {
 		in   string
-		want map[string]any
+		want types.Image
 	}{
-		{"nginx:1.27", map[string]any{"name": "nginx", "newTag": "1.27"}},
-		{"nginx@sha256:abc", map[string]any{"name": "nginx", "digest": "sha256:abc"}},
-		{"nginx=ghcr.io/me/nginx:2", map[string]any{"name": "nginx", "newName": "ghcr.io/me/nginx", "newTag": "2"}},
-		{"localhost:5000/app:v1", map[string]any{"name": "localhost:5000/app", "newTag": "v1"}},
-		{"app=registry:5000/app", map[string]any{"name": "app", "newName": "registry:5000/app"}},
+		{"nginx:1.27", types.Image{Name: "nginx", NewTag: "1.27"}},
+		{"nginx@sha256:abc", types.Image{Name: "nginx", Digest: "sha256:abc"}},
+		{"nginx=ghcr.io/me/nginx:2", types.Image{Name: "nginx", NewName: "ghcr.io/me/nginx", NewTag: "2"}},
+		{"localhost:5000/app:v1", types.Image{Name: "localhost:5000/app", NewTag: "v1"}},
+		{"app=registry:5000/app", types.Image{Name: "app", NewName: "registry:5000/app"}},
+		{"app=*:v2", types.Image{Name: "app", NewName: "*", NewTag: "v2"}},
 	}
 	for _, tt := range tests {
-		if diff := cmp.Diff(tt.want, parseImage(tt.in)); diff != "" {
+		got, err := parseSetImage(tt.in)
+		if err != nil {
+			t.Errorf("%s: %v", tt.in, err)
+			continue
+		}
+		if diff := cmp.Diff(tt.want, got); diff != "" {
 			t.Errorf("%s (-want +got):\n%s", tt.in, diff)
 		}
+	}
+	if _, err := parseSetImage("nginx"); err == nil {
+		t.Error("an image without a tag, digest or new name: no error, as kustomize edit set image gives")
 	}
 }
 

@@ -53,3 +53,43 @@ func CheckNoCredentials(s string) error {
 	}
 	return redacted
 }
+
+// CheckOverrides checks repository overrides (--repo-override): each is
+// ORIGINAL=LOCAL with neither side empty.
+func CheckOverrides(overrides []string) error {
+	for _, ov := range overrides {
+		if from, to, ok := strings.Cut(ov, "="); !ok || from == "" || to == "" {
+			return fmt.Errorf("invalid --repo-override %q: want ORIGINAL_URL=LOCAL_URL", RedactURL(ov))
+		}
+	}
+	return nil
+}
+
+// OverrideURL applies repository overrides (--repo-override): ORIG=LOCAL
+// replaces a repository URL equal to ORIG (ignoring a trailing "/" or
+// ".git"), or, when ORIG ends with "/", every URL starting with it.
+// Credentials in either URL do not matter: reports show URLs without
+// them, and that is what users copy.
+func OverrideURL(overrides []string, url string) string {
+	plain := RedactURL(url)
+	for _, ov := range overrides {
+		from, to, _ := strings.Cut(ov, "=")
+		plainFrom := RedactURL(from)
+		if strings.HasSuffix(from, "/") {
+			if strings.HasPrefix(url, from) {
+				return to + strings.TrimPrefix(url, from)
+			}
+			if strings.HasPrefix(plain, plainFrom) {
+				return to + strings.TrimPrefix(plain, plainFrom)
+			}
+		}
+		if trimRepo(plainFrom) == trimRepo(plain) {
+			return to
+		}
+	}
+	return url
+}
+
+func trimRepo(u string) string {
+	return strings.TrimSuffix(strings.TrimSuffix(u, "/"), ".git")
+}

@@ -17,12 +17,26 @@ func evalKustomization(ctx context.Context, u *unstructured.Unstructured, e Expe
 	applied := str(u.Object, "status", "lastAppliedRevision")
 	if applied != "" {
 		v.live = fluxRevisionSHA(applied)
+		if isArtifactRevision(applied) {
+			// The artifact's tag, or its digest when it has none.
+			if tag, _, ok := strings.Cut(applied, "@"); ok {
+				v.live = tag
+			} else {
+				v.live = applied
+			}
+		}
 	}
 	ready, msg, since := fluxReady(u)
 	switch {
 	case applied == "":
 		v.reason = "no revision applied yet" + unless(ready, msg)
 		return v, nil
+	case isArtifactRevision(applied):
+		// An OCI artifact: tag and digest, no Git commit.
+		if reason := artifactMismatch(applied, e); reason != "" {
+			v.reason = reason + unless(ready, msg)
+			return v, nil
+		}
 	case e.Revision != "":
 		ok, err := containsRevision(ctx, e, v.live)
 		if err != nil {
@@ -170,4 +184,43 @@ func shortFlux(rev string) string {
 		return short(rev)
 	}
 	return strings.TrimSuffix(rev, sha) + short(sha)
+}
+
+// isArtifactRevision reports whether a Flux source revision is an OCI
+// artifact's ("v1.2.3@sha256:<hex>", "latest@sha256:<hex>" or
+// "sha256:<hex>"), not a Git revision ("main@sha1:<hex>").
+func isArtifactRevision(rev string) bool {
+	return strings.HasPrefix(rev, "sha256:") || strings.Contains(rev, "@sha256:")
+}
+
+// artifactMismatch returns why the OCI artifact revision applied is not
+// what e expects, or "": with e.Artifact, the digest when e.Version is one,
+// else the tag; without it, a Git commit wanted (e.Revision) cannot be
+// found in an artifact, so it is never deployed.
+func artifactMismatch(applied string, e Expect) string {
+	tag, digest, ok := strings.Cut(applied, "@")
+	if !ok {
+		tag, digest = "", applied
+	}
+	switch {
+	case e.Artifact && strings.HasPrefix(e.Version, "sha256:"):
+		if !strings.EqualFold(digest, e.Version) {
+			return fmt.Sprintf("applied artifact %s, not digest %s", shortFlux(applied), shortDigest(e.Version))
+		}
+	case e.Artifact && e.Version != "":
+		if tag != e.Version {
+			return fmt.Sprintf("applied artifact %s, not tag %s", shortFlux(applied), e.Version)
+		}
+	case e.Revision != "":
+		return fmt.Sprintf("applied revision %s is an OCI artifact: it names no Git commit to compare with %s (promote the OCIRepository's ref to gate on its tag or digest)", shortFlux(applied), short(e.Revision))
+	}
+	return ""
+}
+
+// shortDigest abbreviates "sha256:<hex>" for messages.
+func shortDigest(d string) string {
+	if algo, hex, ok := strings.Cut(d, ":"); ok && len(hex) > 12 {
+		return algo + ":" + hex[:12]
+	}
+	return d
 }

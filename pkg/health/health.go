@@ -68,6 +68,12 @@ type Expect struct {
 	// ChartVersion compares Version with the HelmRelease's applied chart
 	// version instead of checking Revision.
 	ChartVersion bool
+	// Artifact says Version is an OCI artifact's tag or digest
+	// ("sha256:<hex>"), promoted through a Flux OCIRepository's spec.ref:
+	// a Flux Kustomization reading that artifact is deployed when its
+	// applied revision ("<tag>@sha256:<hex>", or "sha256:<hex>") has that
+	// tag or digest.
+	Artifact bool
 }
 
 // Result is what the cluster shows.

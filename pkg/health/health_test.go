@@ -314,6 +314,7 @@ func TestArgoCDApplication(t *testing.T) {
 
 func TestFluxKustomization(t *testing.T) {
 	t.Parallel()
+	digest := strings.Repeat("d", 64)
 	ks := Target{Kind: FluxKustomization, Namespace: "flux-system", Name: "web"}
 	const obj = "Kustomization flux-system/web"
 	atA := Expect{Revision: shaA}
@@ -385,6 +386,35 @@ func TestFluxKustomization(t *testing.T) {
 		{
 			name: "no Ready condition", live: kustomization(conditions()), target: ks, expect: atA,
 			want: Result{Deployed: true, LiveVersion: shaA, Object: obj, Reason: obj + ": no Ready condition yet, applied main@sha1:aaaaaaaaaaaa"},
+		},
+		// A Kustomization reading an OCIRepository's artifact: its revision
+		// is the artifact's tag and digest, never a Git commit.
+		{
+			name: "OCI artifact at the promoted tag", live: kustomization(set("status.lastAppliedRevision", "v1.3.0@sha256:"+digest)), target: ks,
+			expect: Expect{Version: "v1.3.0", Revision: shaA, Artifact: true, Contains: repo.contains},
+			want: Result{Deployed: true, Healthy: true, LiveVersion: "v1.3.0", Since: t1, Object: obj,
+				Reason: obj + ": Ready, applied v1.3.0@sha256:dddddddddddd, healthy for 50m0s"},
+		},
+		{
+			name: "OCI artifact at another tag", live: kustomization(set("status.lastAppliedRevision", "v1.2.0@sha256:"+digest)), target: ks,
+			expect: Expect{Version: "v1.3.0", Revision: shaA, Artifact: true, Contains: repo.contains},
+			want:   Result{LiveVersion: "v1.2.0", Object: obj, Reason: obj + ": applied artifact v1.2.0@sha256:dddddddddddd, not tag v1.3.0"},
+		},
+		{
+			name: "OCI artifact pinned by digest", live: kustomization(set("status.lastAppliedRevision", "sha256:"+digest)), target: ks,
+			expect: Expect{Version: "sha256:" + digest, Revision: shaA, Artifact: true, Contains: repo.contains},
+			want: Result{Deployed: true, Healthy: true, LiveVersion: "sha256:" + digest, Since: t1, Object: obj,
+				Reason: obj + ": Ready, applied sha256:dddddddddddd, healthy for 50m0s"},
+		},
+		{
+			name: "OCI artifact, another digest", live: kustomization(set("status.lastAppliedRevision", "latest@sha256:"+digest)), target: ks,
+			expect: Expect{Version: "sha256:" + strings.Repeat("e", 64), Artifact: true},
+			want:   Result{LiveVersion: "latest", Object: obj, Reason: obj + ": applied artifact latest@sha256:dddddddddddd, not digest sha256:eeeeeeeeeeee"},
+		},
+		{
+			name: "OCI artifact, a Git commit wanted", live: kustomization(set("status.lastAppliedRevision", "latest@sha256:"+digest)), target: ks,
+			expect: Expect{Revision: shaA, Contains: repo.contains},
+			want:   Result{LiveVersion: "latest", Object: obj, Reason: obj + ": applied revision latest@sha256:dddddddddddd is an OCI artifact: it names no Git commit to compare with aaaaaaaaaaaa (promote the OCIRepository's ref to gate on its tag or digest)"},
 		},
 		{
 			name: "nothing applied", live: kustomization(unset("status.lastAppliedRevision"), notReady("False", "ArtifactFailed", "Source artifact not found")),

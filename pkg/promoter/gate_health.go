@@ -42,6 +42,12 @@ func (e *Engine) healthGate(ctx context.Context, env *promotion.Environment, app
 		expect.ChartVersion = true
 		expect.Revision = ""
 	}
+	// An OCIRepository's tag or digest promoted to a Kustomization that
+	// reads the artifact: its applied revision is "<tag>@sha256:<hex>",
+	// compared with the version, not with a Git commit.
+	if v := app.Versions[0]; target.Kind == health.FluxKustomization && v.OCIRepository {
+		expect.Artifact = true
+	}
 	res, err := health.Evaluate(ctx, r, target, expect, e.now())
 	if err != nil {
 		return g, res, fmt.Errorf("gating %s from %s: %w", app.Name, env.Name, err)

@@ -21,7 +21,8 @@ type Deleter interface {
 // the source, not in Git), with background propagation; nothing else. An
 // object already gone is skipped. Namespaces and CRDs go last, after what
 // they hold. An object Git declares with an error is never deleted, even if
-// reported extraneous. Per-object problems are Outcomes; the error is for the run as
+// reported extraneous, nor is one annotated argocd.argoproj.io/sync-options:
+// Prune=false (skipped, as Argo CD's sync skips it). Per-object problems are Outcomes; the error is for the run as
 // a whole, with the outcomes so far. Messages and the error have the secret
 // values of the comparison masked, as the report has.
 func Prune(ctx context.Context, d Deleter, rep *compare.Report) ([]Outcome, error) {
@@ -50,6 +51,11 @@ func prune(ctx context.Context, d Deleter, rep *compare.Report) ([]Outcome, erro
 		}
 		r := &rep.Objects[i]
 		o := newOutcome(r)
+		if compare.ArgoPruneDisabled(r.Live) {
+			o.Action, o.Message = ActionSkipped, "not deleted: "+compare.ArgoSyncOptions+": Prune=false, as Argo CD's sync leaves it"
+			out = append(out, *o)
+			continue
+		}
 		if reason, bad := inError[identity(r)]; bad {
 			o.Action, o.Message = ActionFailed, "not deleted: Git declares it, in error: "+reason
 			out = append(out, *o)

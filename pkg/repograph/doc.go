@@ -3,7 +3,10 @@
 // every kustomization with its resources and images, and the graph of the
 // operators' objects (Build): Argo CD Applications pointing at paths that
 // hold more Applications (app of apps), and Flux Kustomizations with their
-// paths and dependsOn. The graph renders as a text tree and as Graphviz DOT.
+// paths and dependsOn (through an OCIRepository whose artifact
+// Options.Artifacts says is pushed from one of its directories; other
+// OCIRepositories are external, shown by URL without credentials). The
+// graph renders as a text tree and as Graphviz DOT.
 //
 // A Helm chart an Application points at is rendered only through an
 // injected Options.RenderChart (pkg/chartlint.GraphRenderer): repograph

@@ -20,6 +20,7 @@ const (
 	KindApplicationSet = "ApplicationSet"
 	KindKustomization  = "Kustomization"
 	KindGitRepository  = "GitRepository"
+	KindOCIRepository  = "OCIRepository"
 	// KindExternalArtifact is a Flux source an ArtifactGenerator
 	// (source.extensions.fluxcd.io) produces from other sources.
 	KindExternalArtifact  = "ExternalArtifact"
@@ -72,6 +73,12 @@ type Target struct {
 	// Application's values: the operators' objects it renders are the
 	// node's children.
 	Rendered bool
+	// Artifact is the URL (credentials removed) of the OCI artifact a Flux
+	// Kustomization's OCIRepository pulls, when Options.Artifacts says it
+	// is pushed from ArtifactDir, a directory of this repository: Path is
+	// then read from there.
+	Artifact    string
+	ArtifactDir string
 }
 
 // Dep is one entry of a Flux Kustomization's dependsOn.
@@ -140,6 +147,7 @@ type Graph struct {
 	byFile  map[string][]*Node
 	rev     string
 	sources map[string]*Object
+	ocis    map[string]*Object
 	arts    map[string]generated
 }
 
@@ -164,6 +172,12 @@ type Options struct {
 	// relative to root, Line 0). nil: charts are not rendered (a note
 	// says so). Its error is a note; it must hold no value of the chart.
 	RenderChart func(root, dir string, app *Object) ([]*Object, error)
+	// Artifacts returns the directory of this repository (slash, relative
+	// to the root) an OCI artifact is pushed from (`flux push artifact
+	// oci://… --path DIR`), given an OCIRepository's spec.url; ok false
+	// when it is built elsewhere: the OCIRepository is then an external
+	// source. nil: every OCIRepository is external.
+	Artifacts func(url string) (dir string, ok bool)
 }
 
 // Load scans root (see Scan) and builds its graph.
@@ -289,11 +303,14 @@ func (b *builder) build(r *Repo, rev string) *Graph {
 	g := &Graph{Repo: r, rev: rev}
 	b.graphs[rev] = g
 	sources := map[string]*Object{}
+	ocis := map[string]*Object{}
 	arts := map[string]generated{}
 	for _, o := range r.Objects {
 		switch {
 		case o.Group() == fluxSourceGroup && o.Kind == KindGitRepository:
 			sources[o.Namespace+"/"+o.Name] = o
+		case o.Group() == fluxSourceGroup && o.Kind == KindOCIRepository:
+			ocis[o.Namespace+"/"+o.Name] = o
 		case o.Group() == fluxExtensionsGroup && o.Kind == KindArtifactGenerator:
 			if l := Lookup(o.Node, "spec", "artifacts"); l != nil && l.Kind == yaml.SequenceNode {
 				for _, a := range l.Content {
@@ -302,7 +319,7 @@ func (b *builder) build(r *Repo, rev string) *Graph {
 			}
 		}
 	}
-	g.sources, g.arts = sources, arts
+	g.sources, g.ocis, g.arts = sources, ocis, arts
 	for _, o := range r.Objects {
 		if n := g.newNode(o, b); n != nil {
 			g.Nodes = append(g.Nodes, n)
@@ -463,7 +480,7 @@ func (g *Graph) newNode(o *Object, b *builder) *Node {
 			n.Targets[i].External = true
 		}
 	case o.Group() == fluxKustomizeGroup && o.Kind == KindKustomization:
-		n = fluxNode(o, g.sources, g.arts, b.internal)
+		n = fluxNode(o, g, b)
 	default:
 		return nil
 	}
@@ -660,7 +677,8 @@ func (a generated) source(alias string) (kind, name, ns string) {
 	return "", "", ""
 }
 
-func fluxNode(o *Object, sources map[string]*Object, arts map[string]generated, internal func(string) bool) *Node {
+func fluxNode(o *Object, g *Graph, b *builder) *Node {
+	sources, arts, internal := g.sources, g.arts, b.internal
 	n := &Node{Object: o}
 	spec := Lookup(o.Node, "spec")
 	ref := Lookup(spec, "sourceRef")
@@ -684,8 +702,10 @@ func fluxNode(o *Object, sources map[string]*Object, arts map[string]generated, 
 		}
 	}
 	switch src := sources[ns+"/"+name]; {
+	case kind == KindOCIRepository && g.ocis[ns+"/"+name] != nil:
+		ociTarget(&t, g.ocis[ns+"/"+name], b.opts.Artifacts)
 	case kind != KindGitRepository:
-		t.External = true // OCIRepository, Bucket
+		t.External = true // OCIRepository not in the repository, Bucket
 		t.RepoURL = kind + " " + ns + "/" + name
 	case src != nil:
 		sspec := Lookup(src.Node, "spec")
@@ -710,8 +730,38 @@ func fluxNode(o *Object, sources map[string]*Object, arts map[string]generated, 
 	return n
 }
 
+// ociTarget points t at the OCIRepository src: into this repository when
+// artifacts says its artifact is pushed from one of its directories, else
+// at its URL (credentials removed), as an external source.
+func ociTarget(t *Target, src *Object, artifacts func(string) (string, bool)) {
+	sspec := Lookup(src.Node, "spec")
+	url := scalar(Lookup(sspec, "url"))
+	if artifacts != nil {
+		if dir, ok := artifacts(url); ok {
+			t.Artifact, t.ArtifactDir = gitrepo.RedactURL(url), dir
+			return
+		}
+	}
+	t.External = true
+	t.RepoURL = gitrepo.RedactURL(url)
+	for _, k := range []string{"tag", "semver", "digest"} {
+		if v := scalar(Lookup(sspec, "ref", k)); v != "" {
+			t.Revision = v
+		}
+	}
+}
+
 func resolveTarget(r *Repo, t *Target, base string) {
 	p := strings.TrimPrefix(strings.TrimSpace(t.Path), "/")
+	if t.ArtifactDir != "" {
+		// A path inside the artifact: it never leaves the directory the
+		// artifact is pushed from.
+		base = t.ArtifactDir
+		if d, ok := Resolve(base, p); !ok || (base != "." && d != path.Clean(base) && !strings.HasPrefix(d, path.Clean(base)+"/")) {
+			t.Escapes = true
+			return
+		}
+	}
 	dir, ok := Resolve(base, p)
 	if !ok {
 		t.Escapes = true

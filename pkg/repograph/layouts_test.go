@@ -329,3 +329,141 @@ spec:
 		t.Errorf("source: %s %s %s", k, n, ns)
 	}
 }
+
+// TestOCIArtifactLayout: the Flux d2 reference layout, where CI pushes a
+// directory of this repository as an OCI artifact (flux push artifact
+// --path ./apps) and the cluster's Kustomizations read it through an
+// OCIRepository. Mapped to its directory (repo graph --repo-override
+// oci://…=apps), the artifact is followed into the repository; otherwise,
+// and for an artifact built elsewhere, the OCIRepository is an external
+// source shown with its URL, credentials removed.
+func TestOCIArtifactLayout(t *testing.T) {
+	root := filepath.Join("../../examples/layouts", "flux-d2-oci")
+	mapped := func(url string) (string, bool) {
+		if url == "oci://ghcr.io/example/d2-fleet/apps" {
+			return "apps", true
+		}
+		return "", false
+	}
+	tests := []struct {
+		name      string
+		artifacts func(string) (string, bool)
+		want      []string
+	}{
+		{"artifact built from this repository", mapped, []string{
+			"Kustomization flux-system/apps → apps/staging",
+			"Kustomization flux-system/flux-system → clusters/staging",
+			"Kustomization flux-system/infra-controllers → oci://ghcr.io/example/d2-infra//controllers (external)",
+			"Kustomization flux-system/podinfo-alerts → apps/base/alerts",
+		}},
+		{"no mapping", nil, []string{
+			"Kustomization flux-system/apps → oci://ghcr.io/example/d2-fleet/apps//staging (external)",
+			"Kustomization flux-system/flux-system → clusters/staging",
+			"Kustomization flux-system/infra-controllers → oci://ghcr.io/example/d2-infra//controllers (external)",
+			"Kustomization flux-system/podinfo-alerts → oci://ghcr.io/example/d2-fleet/apps//base/alerts (external)",
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g, err := Load(root, nil, Options{RepoURLs: []string{"https://github.com/example/d2-fleet"}, Artifacts: tt.artifacts})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, nodeLines(g)); diff != "" {
+				t.Errorf("nodes (-want +got):\n%s", diff)
+			}
+			var text bytes.Buffer
+			if err := g.WriteText(&text); err != nil {
+				t.Fatal(err)
+			}
+			if tt.artifacts != nil {
+				// The tree: flux-system holds apps (which holds
+				// podinfo-alerts through the artifact) and infra.
+				for _, want := range []string{
+					"Kustomization flux-system/apps → apps/staging (OCI artifact oci://ghcr.io/example/d2-fleet/apps, pushed from apps)",
+					"Kustomization flux-system/podinfo-alerts → apps/base/alerts (OCI artifact",
+				} {
+					if !strings.Contains(text.String(), want) {
+						t.Errorf("text lacks %q:\n%s", want, text.String())
+					}
+				}
+				if len(g.Roots) != 1 {
+					t.Errorf("roots %d, want 1 (flux-system holds everything):\n%s", len(g.Roots), text.String())
+				}
+			}
+		})
+	}
+}
+
+// TestOCIArtifactPaths: a path of an artifact never leaves the directory
+// it is pushed from, and an OCIRepository URL is shown without its
+// credentials.
+func TestOCIArtifactPaths(t *testing.T) {
+	const canary = "canary-s3cr3t-7f3a"
+	root := t.TempDir()
+	files := map[string]string{
+		"apps/x/kustomization.yaml": "resources: []\n",
+		"other/kustomization.yaml":  "resources: []\n",
+		"clusters/k.yaml": `apiVersion: source.toolkit.fluxcd.io/v1
+kind: OCIRepository
+metadata: {name: apps, namespace: flux-system}
+spec: {url: "oci://registry.example.com/apps"}
+---
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: OCIRepository
+metadata: {name: private, namespace: flux-system}
+spec: {url: "oci://robot:` + canary + `@registry.example.com/private", ref: {semver: ">=1.0.0"}}
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: inside, namespace: flux-system}
+spec: {sourceRef: {kind: OCIRepository, name: apps}, path: ./x}
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: escapes, namespace: flux-system}
+spec: {sourceRef: {kind: OCIRepository, name: apps}, path: ../other}
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: private, namespace: flux-system}
+spec: {sourceRef: {kind: OCIRepository, name: private}, path: ./}
+`,
+	}
+	for name, content := range files {
+		p := filepath.Join(root, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	g, err := Load(root, nil, Options{Artifacts: func(url string) (string, bool) { return "apps", url == "oci://registry.example.com/apps" }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"Kustomization flux-system/escapes → ../other (outside the artifact, pushed from apps)",
+		"Kustomization flux-system/inside → apps/x",
+		"Kustomization flux-system/private → oci://registry.example.com/private (external)",
+	}
+	if diff := cmp.Diff(want, nodeLines(g)); diff != "" {
+		t.Errorf("nodes (-want +got):\n%s", diff)
+	}
+	var text, dot bytes.Buffer
+	if err := g.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.WriteDOT(&dot); err != nil {
+		t.Fatal(err)
+	}
+	for _, out := range []string{text.String(), dot.String(), strings.Join(nodeLines(g), "\n")} {
+		if strings.Contains(out, canary) {
+			t.Errorf("the OCIRepository's credentials leak:\n%s", out)
+		}
+	}
+	if !strings.Contains(text.String(), "@>=1.0.0") {
+		t.Errorf("the external artifact's semver range is not shown:\n%s", text.String())
+	}
+}

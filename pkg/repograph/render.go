@@ -28,6 +28,8 @@ func targetText(t Target) string {
 			p = "."
 		}
 		return p + " (not in this checkout: not followed)"
+	case t.Escapes && t.ArtifactDir != "":
+		return t.Path + " (outside the artifact, pushed from " + t.ArtifactDir + ")"
 	case t.Escapes:
 		return t.Path + " (outside the repository)"
 	case !t.Exists:
@@ -67,6 +69,9 @@ func (n *Node) line(parentRev string) string {
 	for _, t := range n.Targets {
 		if t.Via != "" {
 			b.WriteString(" (via ArtifactGenerator " + t.Via + ")")
+		}
+		if t.Artifact != "" {
+			b.WriteString(" (OCI artifact " + t.Artifact + ", pushed from " + t.ArtifactDir + ")")
 		}
 	}
 	if rev := revisionOf(n); rev != "" && rev != "HEAD" && rev != parentRev {

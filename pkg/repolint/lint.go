@@ -49,6 +49,9 @@ type Options struct {
 	// revision is not available.
 	Revisions    []string
 	ReadRevision func(rev string) (*repograph.Repo, error)
+	// Artifacts maps OCIRepository URLs to the directories of this
+	// repository their artifacts are pushed from (repograph.Options).
+	Artifacts func(url string) (dir string, ok bool)
 	// DryRunner, when set, validates every object against an API server.
 	DryRunner DryRunner
 	// Charts, when set, fetches the charts of HelmReleases that come from
@@ -151,7 +154,7 @@ func Lint(ctx context.Context, opts Options) (*Report, error) {
 	// A Helm app of apps is rendered: the Applications it renders are
 	// checked like the others (paths, environments).
 	l.graph = repograph.Build(repo, repograph.Options{RepoURLs: urls, Revisions: opts.Revisions, ReadRevision: opts.ReadRevision,
-		RenderChart: chartlint.GraphRenderer(ctx)})
+		RenderChart: chartlint.GraphRenderer(ctx), Artifacts: opts.Artifacts})
 	for _, e := range repo.Errors {
 		l.add(Finding{File: e.File, Line: e.Line, Rule: RuleYAML, Message: "not valid YAML: " + e.Err.Error()})
 	}

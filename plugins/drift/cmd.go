@@ -15,6 +15,7 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/cluster"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/compare"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/desired"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/gitrepo"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/ignore"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/manifest"
 	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/cli"
@@ -238,10 +239,8 @@ func (o *Options) Complete(cmd *cobra.Command) error {
 	if err := o.completeFleet(); err != nil {
 		return err
 	}
-	for _, ov := range o.RepoOverrides {
-		if from, to, ok := strings.Cut(ov, "="); !ok || from == "" || to == "" {
-			return cli.Usagef("invalid --repo-override %q: want ORIGINAL_URL=LOCAL_URL", ov)
-		}
+	if err := gitrepo.CheckOverrides(o.RepoOverrides); err != nil {
+		return cli.Usagef("%v", err)
 	}
 	return nil
 }

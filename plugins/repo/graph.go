@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/chartlint"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/gitrepo"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/repograph"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/repograph/picture"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/repolint"
@@ -25,6 +26,9 @@ type GraphOptions struct {
 	Path     string
 	Output   string
 	RepoURLs []string
+	// RepoOverrides are ORIGINAL_URL=DIR pairs: OCI artifacts pushed from
+	// a directory of this repository (see artifactDirs).
+	RepoOverrides []string
 
 	files    []string
 	checkout *checkout
@@ -55,7 +59,9 @@ A source of this repository on another branch or tag is read from git when it ha
 locally (a branch, origin's remote-tracking branch, a tag), else shown "(not in this checkout:
 not followed)"; the files on disk stand for the branch checked out and origin's default
 branch. An Argo CD Application whose path is a Helm chart is shown "(Helm chart: not rendered)"
-with a note.`,
+with a note. A Flux OCIRepository is an external source shown with its URL, unless
+--repo-override says its artifact is pushed from a directory of this repository: its
+Kustomizations' paths are then read from that directory.`,
 		Example: fmt.Sprintf(`  %[1]s graph
   %[1]s graph ./gitops -o svg > gitops.svg
   %[1]s graph ./gitops -o dot | dot -Tpdf > gitops.pdf`, env.Name),
@@ -66,6 +72,7 @@ with a note.`,
 	f := cmd.Flags()
 	f.StringVarP(&o.Output, "output", "o", "text", "Output format: text, dot, svg or png")
 	f.StringSliceVar(&o.RepoURLs, "repo-url", nil, "This repository's URL (repeatable; added to .gitops/lint.yaml repoURLs)")
+	f.StringArrayVar(&o.RepoOverrides, "repo-override", nil, repoOverrideUsage)
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"text", "dot", "svg", "png"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
@@ -108,13 +115,16 @@ func (o *GraphOptions) Validate() error {
 	default:
 		return cli.Usagef("--output must be text, dot, svg or png, not %q", o.Output)
 	}
+	if err := gitrepo.CheckOverrides(o.RepoOverrides); err != nil {
+		return cli.Usagef("%v", err)
+	}
 	return nil
 }
 
 // Run prints the graph.
 func (o *GraphOptions) Run(cmd *cobra.Command) error {
 	defer o.checkout.close()
-	gopts := o.checkout.graphOptions(o.RepoURLs)
+	gopts := o.checkout.graphOptions(o.RepoURLs, o.Path, o.RepoOverrides)
 	// A Helm app of apps: the chart rendered with the Application's values
 	// (the Helm SDK's log lines kept off stderr, as lint keeps them).
 	slog.SetDefault(slog.New(slog.DiscardHandler))

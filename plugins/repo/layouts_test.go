@@ -188,3 +188,34 @@ func TestExtractTarStaysInside(t *testing.T) {
 		}
 	}
 }
+
+// TestOCIArtifactOverride: repo graph and lint take drift's
+// --repo-override ORIGINAL_URL=DIR for an OCI artifact pushed from a
+// directory of this repository (the Flux d2 layout): the OCIRepository's
+// Kustomizations are then followed into DIR, and lint checks their paths
+// there; a malformed override is a usage error.
+func TestOCIArtifactOverride(t *testing.T) {
+	dir := filepath.Join("..", "..", "examples", "layouts", "flux-d2-oci")
+	const apps = "oci://ghcr.io/example/d2-fleet/apps"
+	r := runRepo(t, "", "graph", dir, "--repo-override", apps+"=apps")
+	if r.code != 0 || !strings.Contains(r.stdout, "Kustomization flux-system/apps → apps/staging (OCI artifact "+apps+", pushed from apps)") ||
+		!strings.Contains(r.stdout, "podinfo-alerts → apps/base/alerts") {
+		t.Errorf("graph with the artifact mapped:\n%s", r)
+	}
+	r = runRepo(t, "", "graph", dir)
+	if r.code != 0 || !strings.Contains(r.stdout, "apps → "+apps+"//staging (external)") {
+		t.Errorf("graph without a mapping:\n%s", r)
+	}
+	if r := runRepo(t, "", "lint", dir, "--repo-override", apps+"=apps"); r.code != 0 {
+		t.Errorf("lint, artifact mapped to its directory:\n%s", r)
+	}
+	r = runRepo(t, "", "lint", dir, "--repo-override", apps+"=apps/base")
+	if r.code != 1 || !strings.Contains(r.stdout, "Kustomization flux-system/apps points at apps/base/staging, which does not exist") {
+		t.Errorf("lint, artifact mapped to the wrong directory:\n%s", r)
+	}
+	for _, cmd := range []string{"graph", "lint"} {
+		if r := runRepo(t, "", cmd, dir, "--repo-override", "nope"); r.code != 2 || !strings.Contains(r.stderr, `invalid --repo-override "nope"`) {
+			t.Errorf("%s with a malformed override:\n%s", cmd, r)
+		}
+	}
+}

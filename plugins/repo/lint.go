@@ -16,6 +16,7 @@ import (
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/chartsource"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/desired"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/gitrepo"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/repolint"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/sarif"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/version"
@@ -33,9 +34,10 @@ type LintOptions struct {
 	Path     string
 	Output   string
 	RepoURLs []string
-	// RepoOverrides map chart repository URLs to a local directory or
-	// another URL (ORIGINAL=LOCAL): HelmReleases' values are checked
-	// against the charts found there.
+	// RepoOverrides are ORIGINAL_URL=LOCAL pairs, as drift's: OCI
+	// artifacts pushed from a directory of this repository (see
+	// artifactDirs), and chart repositories read from a directory or
+	// another URL, so HelmReleases' values are checked against the charts.
 	RepoOverrides []string
 	// Server is set when --context or --kubeconfig was given: every object
 	// is dry-run against that API server.
@@ -105,7 +107,7 @@ when PATH holds nothing to check: no kustomization and no Kubernetes manifest).`
 	f := cmd.Flags()
 	f.StringVarP(&o.Output, "output", "o", "text", "Output format: text, json, sarif or markdown")
 	f.StringSliceVar(&o.RepoURLs, "repo-url", nil, "This repository's URL (repeatable; added to .gitops/lint.yaml repoURLs): Applications with other URLs point elsewhere")
-	f.StringArrayVar(&o.RepoOverrides, "repo-override", nil, "Read the Helm chart repository or OCI registry ORIGINAL_URL from LOCAL (a local directory or another URL), ORIGINAL_URL=LOCAL: HelmReleases' values are checked against the charts there (an ORIGINAL_URL ending in / maps every URL it starts; repeatable)")
+	f.StringArrayVar(&o.RepoOverrides, "repo-override", nil, repoOverrideUsage+". Also a Helm chart repository or OCI registry: ORIGINAL_URL=LOCAL (a local directory or another URL) checks HelmReleases' values against the charts found there")
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"text", "json", "sarif", "markdown"}, cobra.ShellCompDirectiveNoFileComp))
 	o.Comment.AddFlags(f, "repo lint", "findings", "derived from PATH")
 	return cmd
@@ -137,10 +139,8 @@ func (o *LintOptions) Validate() error {
 	if o.Output != "text" && o.Output != "json" && o.Output != "sarif" && o.Output != "markdown" {
 		return cli.Usagef("--output must be text, json, sarif or markdown, not %q", o.Output)
 	}
-	for _, ov := range o.RepoOverrides {
-		if from, to, ok := strings.Cut(ov, "="); !ok || from == "" || to == "" {
-			return cli.Usagef("invalid --repo-override %q: want ORIGINAL_URL=LOCAL", ov)
-		}
+	if err := gitrepo.CheckOverrides(o.RepoOverrides); err != nil {
+		return cli.Usagef("%v", err)
 	}
 	return o.Comment.Validate()
 }
@@ -152,9 +152,9 @@ func (o *LintOptions) Run(cmd *cobra.Command) error {
 	if err := o.Comment.Prepare(cmd.Context()); err != nil {
 		return err
 	}
-	gopts := o.checkout.graphOptions(o.RepoURLs)
+	gopts := o.checkout.graphOptions(o.RepoURLs, o.Path, o.RepoOverrides)
 	opts := repolint.Options{Root: o.Path, Files: o.files, RepoURLs: gopts.RepoURLs,
-		Revisions: gopts.Revisions, ReadRevision: gopts.ReadRevision}
+		Revisions: gopts.Revisions, ReadRevision: gopts.ReadRevision, Artifacts: gopts.Artifacts}
 	if len(o.RepoOverrides) > 0 {
 		charts, err := newChartFetcher(o.RepoOverrides)
 		if err != nil {

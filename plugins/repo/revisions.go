@@ -187,11 +187,12 @@ func (c *checkout) close() {
 	}
 }
 
-// graphOptions are the repograph options for PATH: urls given (flags,
-// .gitops/lint.yaml) and, in a git work tree, origin's URL, the revisions
-// checked out, and other revisions read from git.
-func (c *checkout) graphOptions(urls []string) repograph.Options {
-	opts := repograph.Options{RepoURLs: urls}
+// graphOptions are the repograph options for PATH (root): urls given
+// (flags, .gitops/lint.yaml), the OCI artifacts --repo-override says are
+// pushed from its directories, and, in a git work tree, origin's URL, the
+// revisions checked out, and other revisions read from git.
+func (c *checkout) graphOptions(urls []string, root string, overrides []string) repograph.Options {
+	opts := repograph.Options{RepoURLs: urls, Artifacts: artifactDirs(root, overrides)}
 	if c == nil {
 		return opts
 	}
@@ -201,4 +202,40 @@ func (c *checkout) graphOptions(urls []string) repograph.Options {
 	opts.Revisions = c.Revisions
 	opts.ReadRevision = c.read
 	return opts
+}
+
+// repoOverrideUsage is the help of repo graph's and lint's --repo-override.
+const repoOverrideUsage = "An OCI artifact built from this repository: an OCIRepository whose spec.url is ORIGINAL_URL (oci://…) reads the Kustomization's path from DIR, the directory of PATH it is pushed from (flux push artifact --path DIR), ORIGINAL_URL=DIR (as drift's --repo-override; an ORIGINAL_URL ending in / maps every URL it starts; repeatable)"
+
+// artifactDirs maps an OCIRepository's URL to the directory of the
+// repository at root its artifact is pushed from, as --repo-override
+// ORIGINAL_URL=DIR says (DIR relative to root, or absolute or file://
+// inside it); nil without overrides. URLs mapped to anything else (a
+// registry) or outside root are not followed.
+func artifactDirs(root string, overrides []string) func(string) (string, bool) {
+	if len(overrides) == 0 {
+		return nil
+	}
+	return func(url string) (string, bool) {
+		to := gitrepo.OverrideURL(overrides, url)
+		if to == url || !strings.HasPrefix(url, "oci://") {
+			return "", false
+		}
+		to = strings.TrimPrefix(to, "file://")
+		if strings.Contains(to, "://") {
+			return "", false
+		}
+		p := filepath.FromSlash(to)
+		if filepath.IsAbs(p) {
+			absRoot, err := filepath.Abs(root)
+			if err != nil {
+				return "", false
+			}
+			if p, err = filepath.Rel(absRoot, p); err != nil {
+				return "", false
+			}
+		}
+		dir, ok := repograph.Resolve(".", filepath.ToSlash(p))
+		return dir, ok
+	}
 }
