@@ -2,7 +2,9 @@ package compare
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -10,18 +12,36 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
-// schemaCluster is a fakeCluster that also publishes OpenAPI v3 documents.
+// schemaCluster is a fakeCluster that also publishes OpenAPI v3 documents
+// (none: reading the index is forbidden), at URLs with their hash, as the
+// API server does.
 type schemaCluster struct {
 	*fakeCluster
 	docs map[schema.GroupVersion]string
 }
 
-func (s *schemaCluster) OpenAPIV3(_ context.Context, gv schema.GroupVersion) ([]byte, error) {
-	d, ok := s.docs[gv]
-	if !ok {
+func (s *schemaCluster) OpenAPIV3Paths(context.Context) (map[schema.GroupVersion]string, error) {
+	if s.docs == nil {
 		return nil, errors.New("forbidden: /openapi/v3")
 	}
-	return []byte(d), nil
+	paths := map[schema.GroupVersion]string{}
+	for gv, d := range s.docs {
+		paths[gv] = fmt.Sprintf("/openapi/v3/apis/%s/%s?hash=%x", gv.Group, gv.Version, sha256.Sum256([]byte(d)))
+	}
+	return paths, nil
+}
+
+func (s *schemaCluster) OpenAPIV3Document(ctx context.Context, u string) ([]byte, error) {
+	paths, err := s.OpenAPIV3Paths(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for gv, p := range paths {
+		if p == u {
+			return []byte(s.docs[gv]), nil
+		}
+	}
+	return nil, fmt.Errorf("%s: not found", u)
 }
 
 // A Kustomization (a made-up schema): spec.port is an integer, spec.target int-or-string, spec.size a
@@ -123,7 +143,7 @@ func TestSchemaCheckAfterSkip(t *testing.T) {
 // paths and additionalProperties decoded again for every map.
 func TestSchemaCheckValidAllocates(t *testing.T) {
 	f := &schemaCluster{fakeCluster: &fakeCluster{}, docs: map[schema.GroupVersion]string{{Group: "kustomize.toolkit.fluxcd.io", Version: "v1"}: widgetDoc}}
-	v := newValidator(f)
+	v := newValidator(f, nil)
 	obj := widget(map[string]any{"port": int64(80), "target": "http", "size": 1.5,
 		"labels": map[string]any{"a": "b", "c": "d", "e": "f"}, "extra": map[string]any{"anything": []any{int64(1)}}})
 	gvk := obj.GroupVersionKind()
