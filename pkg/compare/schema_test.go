@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -173,5 +174,62 @@ func TestSchemaCheckDecodesOnlyWhatItReaches(t *testing.T) {
 	}
 	if len(rep.Warnings) != 0 {
 		t.Errorf("warnings %q", rep.Warnings)
+	}
+}
+
+// countingSchemas counts the documents read from a schemaCluster.
+type countingSchemas struct {
+	*schemaCluster
+	mu    sync.Mutex
+	reads int
+	fail  bool
+}
+
+func (c *countingSchemas) OpenAPIV3Document(ctx context.Context, u string) ([]byte, error) {
+	c.mu.Lock()
+	c.reads++
+	fail := c.fail
+	c.mu.Unlock()
+	if fail {
+		return nil, errors.New("the server is shutting down")
+	}
+	return c.schemaCluster.OpenAPIV3Document(ctx, u)
+}
+
+// Runs that share Schemas, at once, read a document once and all check
+// against it; a read that failed is warned about in that Run and tried
+// again by the next.
+func TestSchemasSharedAcrossRuns(t *testing.T) {
+	t.Parallel()
+	f := &countingSchemas{schemaCluster: &schemaCluster{fakeCluster: &fakeCluster{live: []*unstructured.Unstructured{widget(map[string]any{"port": int64(80)})}},
+		docs: map[schema.GroupVersion]string{{Group: "kustomize.toolkit.fluxcd.io", Version: "v1"}: widgetDoc}}, fail: true}
+	shared := NewSchemas(f)
+	e := &Engine{Reader: f, Applier: f, Schemas: shared}
+	rep, err := e.Run(t.Context(), git(widget(map[string]any{"port": "8080"})), local)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Warnings) != 1 || !strings.Contains(rep.Warnings[0], "shutting down") || rep.Objects[0].Status == StatusError {
+		t.Fatalf("failed read: warnings %q, status %s", rep.Warnings, rep.Objects[0].Status)
+	}
+	f.mu.Lock()
+	f.fail, f.reads = false, 0
+	f.mu.Unlock()
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			rep, err := e.Run(t.Context(), git(widget(map[string]any{"port": "8080"})), local)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if o := rep.Objects[0]; o.Status != StatusError || !strings.Contains(o.Reason, "spec.port: expected integer") {
+				t.Errorf("status %s (%s), want refused", o.Status, o.Reason)
+			}
+		})
+	}
+	wg.Wait()
+	if f.reads != 1 {
+		t.Errorf("document read %d times by 8 runs sharing their schemas, want once", f.reads)
 	}
 }
