@@ -5,23 +5,29 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
 // SchemaReader reads the API server's published schemas.
 type SchemaReader interface {
-	// OpenAPIV3 returns the OpenAPI v3 document the server publishes for
-	// gv (/openapi/v3/apis/<group>/<version>, or /openapi/v3/api/v1), as
-	// JSON, or an error wrapping ErrKindNotServed when it publishes none.
-	OpenAPIV3(ctx context.Context, gv schema.GroupVersion) ([]byte, error)
+	// OpenAPIV3Paths reads the index /openapi/v3: the server-relative URL
+	// of each group-version's document, by group-version. A URL carries
+	// the hash of its document: it changes when the document does (a CRD
+	// updated), so a document read from it can be kept as long as the
+	// index gives the same URL.
+	OpenAPIV3Paths(ctx context.Context) (map[schema.GroupVersion]string, error)
+	// OpenAPIV3Document reads the document at a URL OpenAPIV3Paths gave,
+	// as JSON.
+	OpenAPIV3Document(ctx context.Context, serverRelativeURL string) ([]byte, error)
 }
 
 var _ SchemaReader = (*Client)(nil)
 
-// OpenAPIV3 implements SchemaReader: it reads the index /openapi/v3, then
-// the group-version's document at the URL the index gives (with its hash).
-func (c *Client) OpenAPIV3(ctx context.Context, gv schema.GroupVersion) ([]byte, error) {
+// OpenAPIV3Paths implements SchemaReader. Paths of the index that name no
+// group-version (version, .well-known/…) are left out.
+func (c *Client) OpenAPIV3Paths(ctx context.Context) (map[schema.GroupVersion]string, error) {
 	raw, err := c.rest.Get().AbsPath("/openapi/v3").Do(ctx).Raw()
 	if err != nil {
 		return nil, fmt.Errorf("reading /openapi/v3: %w", err)
@@ -34,17 +40,27 @@ func (c *Client) OpenAPIV3(ctx context.Context, gv schema.GroupVersion) ([]byte,
 	if err := json.Unmarshal(raw, &index); err != nil {
 		return nil, fmt.Errorf("reading /openapi/v3: %w", err)
 	}
-	key := "apis/" + gv.Group + "/" + gv.Version
-	if gv.Group == "" {
-		key = "api/" + gv.Version
+	paths := make(map[schema.GroupVersion]string, len(index.Paths))
+	for key, p := range index.Paths {
+		if p.ServerRelativeURL == "" {
+			continue
+		}
+		parts := strings.Split(key, "/")
+		switch {
+		case len(parts) == 2 && parts[0] == "api":
+			paths[schema.GroupVersion{Version: parts[1]}] = p.ServerRelativeURL
+		case len(parts) == 3 && parts[0] == "apis":
+			paths[schema.GroupVersion{Group: parts[1], Version: parts[2]}] = p.ServerRelativeURL
+		}
 	}
-	p, ok := index.Paths[key]
-	if !ok || p.ServerRelativeURL == "" {
-		return nil, fmt.Errorf("reading the OpenAPI schema of %s: %w", gv, ErrKindNotServed)
-	}
-	u, err := url.Parse(p.ServerRelativeURL)
+	return paths, nil
+}
+
+// OpenAPIV3Document implements SchemaReader.
+func (c *Client) OpenAPIV3Document(ctx context.Context, serverRelativeURL string) ([]byte, error) {
+	u, err := url.Parse(serverRelativeURL)
 	if err != nil {
-		return nil, fmt.Errorf("reading the OpenAPI schema of %s: %w", gv, err)
+		return nil, fmt.Errorf("reading the OpenAPI schema at %s: %w", serverRelativeURL, err)
 	}
 	req := c.rest.Get().AbsPath(u.Path).SetHeader("Accept", "application/json")
 	for k, vs := range u.Query() {
@@ -54,7 +70,25 @@ func (c *Client) OpenAPIV3(ctx context.Context, gv schema.GroupVersion) ([]byte,
 	}
 	doc, err := req.Do(ctx).Raw()
 	if err != nil {
-		return nil, fmt.Errorf("reading the OpenAPI schema of %s: %w", gv, err)
+		return nil, fmt.Errorf("reading the OpenAPI schema at %s: %w", u.Path, err)
 	}
 	return doc, nil
+}
+
+// OpenAPIV3 returns the OpenAPI v3 document the server publishes for gv
+// (/openapi/v3/apis/<group>/<version>, or /openapi/v3/api/v1), as JSON, or
+// an error wrapping ErrKindNotServed when it publishes none: it reads the
+// index, then the document at the URL the index gives (with its hash).
+// Callers that read several documents, or the same one more than once,
+// read the index once with OpenAPIV3Paths instead.
+func (c *Client) OpenAPIV3(ctx context.Context, gv schema.GroupVersion) ([]byte, error) {
+	paths, err := c.OpenAPIV3Paths(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p, ok := paths[gv]
+	if !ok {
+		return nil, fmt.Errorf("reading the OpenAPI schema of %s: %w", gv, ErrKindNotServed)
+	}
+	return c.OpenAPIV3Document(ctx, p)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -41,6 +42,21 @@ func TestOpenAPIV3(t *testing.T) {
 	}
 	if _, err := c.OpenAPIV3(t.Context(), schema.GroupVersion{Group: "example.com", Version: "v9"}); !errors.Is(err, ErrKindNotServed) {
 		t.Errorf("unserved group-version: %v, want ErrKindNotServed", err)
+	}
+	// The index gives each document a URL with its hash, the same while
+	// the document does not change.
+	paths, err := c.OpenAPIV3Paths(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := c.OpenAPIV3Paths(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, gv := range []schema.GroupVersion{{Version: "v1"}, {Group: "apps", Version: "v1"}} {
+		if p := paths[gv]; !strings.Contains(p, "hash=") || again[gv] != p {
+			t.Errorf("%s: URL %q then %q, want the same, with a hash", gv, p, again[gv])
+		}
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()

@@ -80,6 +80,10 @@ type Options struct {
 type Engine struct {
 	Reader  cluster.Reader
 	Applier cluster.Applier
+	// Schemas, when set, are the schemas of Reader's cluster shared with
+	// other Runs (other sources, later checks), read from the server at
+	// most once; nil: each Run reads the ones it needs anew.
+	Schemas *Schemas
 }
 
 // item is one desired object being compared.
@@ -142,7 +146,7 @@ func (e *Engine) Run(ctx context.Context, desired []Desired, opts Options) (*Rep
 	var hy *hybrid
 	switch opts.Mode {
 	case ModeLocal:
-		schemas = newValidator(e.Reader)
+		schemas = newValidator(e.Reader, e.Schemas)
 	case ModeHybrid:
 		if hy, err = e.newHybrid(ctx, items, lives, opts); err != nil {
 			return nil, err

@@ -77,7 +77,7 @@ type hybrid struct {
 // newHybrid reads the admission configuration and reviews the user's right
 // to patch every group of items that has live objects.
 func (e *Engine) newHybrid(ctx context.Context, items []*item, lives []*unstructured.Unstructured, opts Options) (*hybrid, error) {
-	h := &hybrid{schemas: newValidator(e.Reader), allowed: map[groupKey]bool{}, counts: map[string]int{}}
+	h := &hybrid{schemas: newValidator(e.Reader, e.Schemas), allowed: map[groupKey]bool{}, counts: map[string]int{}}
 	var err error
 	if h.admission, err = readAdmission(ctx, e.Reader); err != nil {
 		return nil, err

@@ -27,7 +27,7 @@ const mergeDoc = `{"components":{"schemas":{
 func TestExactSubset(t *testing.T) {
 	t.Parallel()
 	f := &schemaCluster{fakeCluster: &fakeCluster{}, docs: map[schema.GroupVersion]string{{Group: "example.com", Version: "v1"}: mergeDoc}}
-	root := newValidator(f).root(t.Context(), schema.GroupVersionKind{Group: "example.com", Version: "v1", Kind: "Thing"})
+	root := newValidator(f, nil).root(t.Context(), schema.GroupVersionKind{Group: "example.com", Version: "v1", Kind: "Thing"})
 	if root == nil {
 		t.Fatal("no root schema")
 	}

@@ -21,8 +21,34 @@ import (
 // server publishes, in local mode, so that an object the server would
 // refuse (a container port given as the string "8080", a field its kind
 // does not have) is an error there too rather than a change that can never
-// be applied. Documents are read once per group-version; one that cannot be
-// read is warned about and its objects are not validated.
+// be applied. A validator serves one Run: it reads the server's index of
+// documents once, takes each document from its Schemas (read and decoded
+// at most once for every Run that shares them), and remembers the
+// documents that could not be read, warned about once: their objects are
+// not validated.
+type validator struct {
+	schemas *Schemas
+	mu      sync.Mutex
+	// paths is the index read for this run (once pathsRead); pathsErr
+	// why it could not be read.
+	paths     map[schema.GroupVersion]string
+	pathsErr  error
+	pathsRead bool
+	// docs are this run's documents by group-version (nil: not available).
+	docs map[schema.GroupVersion]*schemaDoc
+	warn []string
+}
+
+// Schemas are one cluster's OpenAPI v3 schemas, shared by every Run of the
+// Engines given them (see Engine.Schemas): each group-version's document is
+// read at most once and each schema a checked kind reaches decoded and
+// compiled once, however many sources are compared. A document is kept as
+// long as the server's index (/openapi/v3, read once per Run) gives it the
+// same URL: the URL carries the document's hash, which changes when the
+// document does (a CRD updated), so a long-running caller (drift watch)
+// checks against the current schema. Schemas must not be shared between
+// clusters. Safe for concurrent use: concurrent Runs needing one document
+// read it once.
 //
 // A document holds the schemas of every kind of its group-version (the core
 // one is megabytes), and a comparison checks a few of them thousands of
@@ -30,27 +56,76 @@ import (
 // each kind's schema is compiled once (references resolved to pointers,
 // additionalProperties decoded), so that checking an object allocates
 // nothing unless it is invalid.
-type validator struct {
+type Schemas struct {
 	reader cluster.SchemaReader
 	mu     sync.Mutex
-	docs   map[schema.GroupVersion]*schemaDoc
-	warn   []string
+	docs   map[schema.GroupVersion]*sharedDoc
 }
 
-func newValidator(r cluster.Reader) *validator {
-	sr, ok := r.(cluster.SchemaReader)
-	if !ok {
-		return nil
+// NewSchemas returns an empty cache of the schemas r publishes.
+func NewSchemas(r cluster.SchemaReader) *Schemas {
+	return &Schemas{reader: r, docs: map[schema.GroupVersion]*sharedDoc{}}
+}
+
+// sharedDoc is the document of one group-version at one URL; its mutex
+// makes its reading single-flight.
+type sharedDoc struct {
+	url string
+	mu  sync.Mutex
+	doc *schemaDoc // nil: not read yet
+}
+
+// document returns gv's document at url, read and decoded on first use.
+// A failed read is not kept: the next Run tries again.
+func (s *Schemas) document(ctx context.Context, gv schema.GroupVersion, url string) (*schemaDoc, error) {
+	s.mu.Lock()
+	e := s.docs[gv]
+	if e == nil || e.url != url {
+		// New, or changed on the server: the old one is dropped.
+		e = &sharedDoc{url: url}
+		s.docs[gv] = e
 	}
-	return &validator{reader: sr, docs: map[schema.GroupVersion]*schemaDoc{}}
+	s.mu.Unlock()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.doc != nil {
+		return e.doc, nil
+	}
+	raw, err := s.reader.OpenAPIV3Document(ctx, url)
+	if err != nil {
+		return nil, err
+	}
+	var top struct {
+		Components struct {
+			Schemas map[string]json.RawMessage `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(raw, &top); err != nil {
+		return nil, fmt.Errorf("reading the OpenAPI schema of %s: %w", gv, err)
+	}
+	e.doc = &schemaDoc{gv: gv, raw: top.Components.Schemas, decoded: map[string]*jsonSchema{}, roots: map[string]*jsonSchema{}}
+	return e.doc, nil
 }
 
-// schemaDoc is one group-version's OpenAPI v3 document. Its fields other
-// than err are used under the validator's mutex; compiled schemas are read
-// without it (they do not change once compiled).
+// newValidator returns a validator for one Run, reading from shared (nil:
+// from a cache of its own, when r publishes schemas; nil when it does not).
+func newValidator(r cluster.Reader, shared *Schemas) *validator {
+	if shared == nil {
+		sr, ok := r.(cluster.SchemaReader)
+		if !ok {
+			return nil
+		}
+		shared = NewSchemas(sr)
+	}
+	return &validator{schemas: shared, docs: map[schema.GroupVersion]*schemaDoc{}}
+}
+
+// schemaDoc is one group-version's OpenAPI v3 document. Its maps are used
+// under its mutex; compiled schemas are read without it (they do not change
+// once compiled).
 type schemaDoc struct {
-	gv  schema.GroupVersion
-	err error
+	gv schema.GroupVersion
+	mu sync.Mutex
 	// raw are the document's schemas, undecoded, by name.
 	raw map[string]json.RawMessage
 	// decoded are the schemas decoded so far, by name (nil: undecodable).
@@ -127,12 +202,12 @@ func (v *validator) check(ctx context.Context, obj map[string]any, gvk schema.Gr
 
 // root returns the compiled schema of gvk's kind (nil: none available).
 func (v *validator) root(ctx context.Context, gvk schema.GroupVersionKind) *jsonSchema {
-	v.mu.Lock()
-	defer v.mu.Unlock()
 	d := v.doc(ctx, gvk.GroupVersion())
 	if d == nil {
 		return nil
 	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	if r, ok := d.roots[gvk.Kind]; ok {
 		return r
 	}
@@ -144,35 +219,44 @@ func (v *validator) root(ctx context.Context, gvk schema.GroupVersionKind) *json
 	return r
 }
 
-// doc returns gv's document (nil: not available). Called under v.mu.
+// doc returns gv's document (nil: not available), reading the index first
+// if this run has not.
 func (v *validator) doc(ctx context.Context, gv schema.GroupVersion) *schemaDoc {
+	v.mu.Lock()
 	if d, ok := v.docs[gv]; ok {
-		if d.err != nil {
-			return nil
-		}
+		v.mu.Unlock()
 		return d
 	}
-	d := &schemaDoc{gv: gv, decoded: map[string]*jsonSchema{}, roots: map[string]*jsonSchema{}}
-	raw, err := v.reader.OpenAPIV3(ctx, gv)
-	if err == nil {
-		var top struct {
-			Components struct {
-				Schemas map[string]json.RawMessage `json:"schemas"`
-			} `json:"components"`
+	if !v.pathsRead {
+		paths, err := v.schemas.reader.OpenAPIV3Paths(ctx)
+		if err != nil && ctx.Err() != nil {
+			v.mu.Unlock()
+			return nil // not kept: the run is being cancelled anyway
 		}
-		err = json.Unmarshal(raw, &top)
-		d.raw = top.Components.Schemas
+		v.paths, v.pathsErr, v.pathsRead = paths, err, true
 	}
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil // not cached: the run is being cancelled anyway
-		}
-		d.err = err
-		v.warn = append(v.warn, fmt.Sprintf("objects of %s are not checked against the server's schema: %v", gv, err))
+	url, ok := v.paths[gv]
+	err := v.pathsErr
+	v.mu.Unlock()
+	var d *schemaDoc
+	switch {
+	case err != nil:
+	case !ok:
+		err = fmt.Errorf("reading the OpenAPI schema of %s: %w", gv, cluster.ErrKindNotServed)
+	default:
+		d, err = v.schemas.document(ctx, gv, url)
+	}
+	if err != nil && ctx.Err() != nil {
+		return nil // not kept: the run is being cancelled anyway
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if prev, ok := v.docs[gv]; ok {
+		return prev // another object of this run got there first
 	}
 	v.docs[gv] = d
-	if d.err != nil {
-		return nil
+	if err != nil {
+		v.warn = append(v.warn, fmt.Sprintf("objects of %s are not checked against the server's schema: %v", gv, err))
 	}
 	return d
 }

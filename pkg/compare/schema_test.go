@@ -2,26 +2,47 @@ package compare
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
-// schemaCluster is a fakeCluster that also publishes OpenAPI v3 documents.
+// schemaCluster is a fakeCluster that also publishes OpenAPI v3 documents
+// (none: reading the index is forbidden), at URLs with their hash, as the
+// API server does.
 type schemaCluster struct {
 	*fakeCluster
 	docs map[schema.GroupVersion]string
 }
 
-func (s *schemaCluster) OpenAPIV3(_ context.Context, gv schema.GroupVersion) ([]byte, error) {
-	d, ok := s.docs[gv]
-	if !ok {
+func (s *schemaCluster) OpenAPIV3Paths(context.Context) (map[schema.GroupVersion]string, error) {
+	if s.docs == nil {
 		return nil, errors.New("forbidden: /openapi/v3")
 	}
-	return []byte(d), nil
+	paths := map[schema.GroupVersion]string{}
+	for gv, d := range s.docs {
+		paths[gv] = fmt.Sprintf("/openapi/v3/apis/%s/%s?hash=%x", gv.Group, gv.Version, sha256.Sum256([]byte(d)))
+	}
+	return paths, nil
+}
+
+func (s *schemaCluster) OpenAPIV3Document(ctx context.Context, u string) ([]byte, error) {
+	paths, err := s.OpenAPIV3Paths(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for gv, p := range paths {
+		if p == u {
+			return []byte(s.docs[gv]), nil
+		}
+	}
+	return nil, fmt.Errorf("%s: not found", u)
 }
 
 // A Kustomization (a made-up schema): spec.port is an integer, spec.target int-or-string, spec.size a
@@ -123,7 +144,7 @@ func TestSchemaCheckAfterSkip(t *testing.T) {
 // paths and additionalProperties decoded again for every map.
 func TestSchemaCheckValidAllocates(t *testing.T) {
 	f := &schemaCluster{fakeCluster: &fakeCluster{}, docs: map[schema.GroupVersion]string{{Group: "kustomize.toolkit.fluxcd.io", Version: "v1"}: widgetDoc}}
-	v := newValidator(f)
+	v := newValidator(f, nil)
 	obj := widget(map[string]any{"port": int64(80), "target": "http", "size": 1.5,
 		"labels": map[string]any{"a": "b", "c": "d", "e": "f"}, "extra": map[string]any{"anything": []any{int64(1)}}})
 	gvk := obj.GroupVersionKind()
@@ -153,5 +174,62 @@ func TestSchemaCheckDecodesOnlyWhatItReaches(t *testing.T) {
 	}
 	if len(rep.Warnings) != 0 {
 		t.Errorf("warnings %q", rep.Warnings)
+	}
+}
+
+// countingSchemas counts the documents read from a schemaCluster.
+type countingSchemas struct {
+	*schemaCluster
+	mu    sync.Mutex
+	reads int
+	fail  bool
+}
+
+func (c *countingSchemas) OpenAPIV3Document(ctx context.Context, u string) ([]byte, error) {
+	c.mu.Lock()
+	c.reads++
+	fail := c.fail
+	c.mu.Unlock()
+	if fail {
+		return nil, errors.New("the server is shutting down")
+	}
+	return c.schemaCluster.OpenAPIV3Document(ctx, u)
+}
+
+// Runs that share Schemas, at once, read a document once and all check
+// against it; a read that failed is warned about in that Run and tried
+// again by the next.
+func TestSchemasSharedAcrossRuns(t *testing.T) {
+	t.Parallel()
+	f := &countingSchemas{schemaCluster: &schemaCluster{fakeCluster: &fakeCluster{live: []*unstructured.Unstructured{widget(map[string]any{"port": int64(80)})}},
+		docs: map[schema.GroupVersion]string{{Group: "kustomize.toolkit.fluxcd.io", Version: "v1"}: widgetDoc}}, fail: true}
+	shared := NewSchemas(f)
+	e := &Engine{Reader: f, Applier: f, Schemas: shared}
+	rep, err := e.Run(t.Context(), git(widget(map[string]any{"port": "8080"})), local)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Warnings) != 1 || !strings.Contains(rep.Warnings[0], "shutting down") || rep.Objects[0].Status == StatusError {
+		t.Fatalf("failed read: warnings %q, status %s", rep.Warnings, rep.Objects[0].Status)
+	}
+	f.mu.Lock()
+	f.fail, f.reads = false, 0
+	f.mu.Unlock()
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			rep, err := e.Run(t.Context(), git(widget(map[string]any{"port": "8080"})), local)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if o := rep.Objects[0]; o.Status != StatusError || !strings.Contains(o.Reason, "spec.port: expected integer") {
+				t.Errorf("status %s (%s), want refused", o.Status, o.Reason)
+			}
+		})
+	}
+	wg.Wait()
+	if f.reads != 1 {
+		t.Errorf("document read %d times by 8 runs sharing their schemas, want once", f.reads)
 	}
 }

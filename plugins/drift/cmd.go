@@ -79,12 +79,15 @@ type Options struct {
 	selector         labels.Selector
 	ignore           *ignore.Set
 	color            bool
+	// schemas are the clusters' OpenAPI schemas, read once per cluster
+	// connection (schemas.go).
+	schemas *schemaCaches
 }
 
 // NewOptions returns options with their defaults.
 func NewOptions(env *cli.Env) *Options {
 	return &Options{env: env, Streams: env.Streams, Mode: string(compare.ModeHybrid), Concurrency: 32, Output: "diff", ExitCode: true,
-		ArgoNamespace: DefaultArgoNamespace, FluxNamespace: DefaultFluxNamespace}
+		ArgoNamespace: DefaultArgoNamespace, FluxNamespace: DefaultFluxNamespace, schemas: newSchemaCaches()}
 }
 
 // NewCmd builds the plugin's root command.
@@ -367,7 +370,7 @@ func (o *Options) compareOnce(ctx context.Context, client *cluster.Client, desir
 // stderr on a terminal for large runs.
 func (o *Options) compareSource(ctx context.Context, client *cluster.Client, s source) (*compare.Report, error) {
 	desired := s.Desired
-	engine := &compare.Engine{Reader: client, Applier: client}
+	engine := &compare.Engine{Reader: client, Applier: client, Schemas: o.schemas.of(client)}
 	opts := compare.Options{
 		Mode: compare.Mode(o.Mode), FieldManager: o.FieldManager, Concurrency: o.Concurrency,
 		Namespace: s.Namespace, EnforceNamespace: s.EnforceNamespace, Selector: o.selector,

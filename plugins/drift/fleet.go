@@ -163,6 +163,7 @@ func (o *Options) runFleet(ctx context.Context) error {
 		if err != nil {
 			return nil, err
 		}
+		defer o.schemas.forget(client)
 		var reports []sourceReport
 		if o.sourceMode() {
 			if reports, err = o.checkAll(ctx, client); err != nil {
