@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync"
 
-	"golang.org/x/sync/errgroup"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -61,6 +60,14 @@ type Options struct {
 	ListThreshold int
 	// Progress, when set, is called after each object is compared.
 	Progress func(done, total int)
+	// ListPageSize bounds each LIST response (default 500, as kubectl),
+	// when the Reader is a cluster.PageReader.
+	ListPageSize int64
+	// MaxLive bounds the live objects read and not yet compared (default
+	// 2000): a LIST page is asked for only when a full page fits. Each
+	// object is compared as its page arrives and dropped once compared, so
+	// memory does not grow with the number of objects.
+	MaxLive int
 
 	// exact, in hybrid mode's local pass, says of an object in which no
 	// change was found why the server must still compare it (see
@@ -113,17 +120,18 @@ func (e *Engine) Run(ctx context.Context, desired []Desired, opts Options) (*Rep
 	if opts.Namespace == "" {
 		opts.Namespace = "default"
 	}
+	if opts.ListPageSize <= 0 {
+		opts.ListPageSize = 500
+	}
+	if opts.MaxLive <= 0 {
+		opts.MaxLive = 2000
+	}
 	rep := &Report{Mode: opts.Mode}
 	items, err := e.prepare(ctx, desired, opts, rep)
 	if err != nil {
 		return nil, err
 	}
-	lives, undeclared, err := e.fetchLive(ctx, items, opts, rep)
-	if err != nil {
-		return nil, err
-	}
-
-	track, err := newTracker(lives, opts.PruneSelector)
+	track, err := newTracker(opts.PruneSelector)
 	if err != nil {
 		return nil, err
 	}
@@ -136,7 +144,7 @@ func (e *Engine) Run(ctx context.Context, desired []Desired, opts Options) (*Rep
 	case ModeLocal:
 		schemas = newValidator(e.Reader)
 	case ModeHybrid:
-		if hy, err = e.newHybrid(ctx, items, lives, opts); err != nil {
+		if hy, err = e.newHybrid(ctx); err != nil {
 			return nil, err
 		}
 		schemas = hy.schemas
@@ -150,11 +158,26 @@ func (e *Engine) Run(ctx context.Context, desired []Desired, opts Options) (*Rep
 	}
 	var done int
 	var mu sync.Mutex
-	finish := func(i int) {
+	// compare is called once per item, with its live object (nil when
+	// missing or unread), as the live objects arrive; the live object is
+	// dropped when it returns.
+	compare := func(ctx context.Context, i int, live *unstructured.Unstructured) {
 		it := items[i]
-		// Keep only what the report needs: large comparisons must
-		// not hold every live object and its copies to the end.
-		lives[i] = nil
+		if it.report.Status != StatusError {
+			e.compareOne(ctx, it, live, firstOpts, sweeper, schemas)
+			if hy != nil {
+				if reason := hy.serverReason(ctx, it, live); reason != "" {
+					// The server compares it, at once: its dry-run
+					// overlaps the local comparison of others.
+					hy.count(reason)
+					r := it.report
+					*r = ObjectReport{APIVersion: r.APIVersion, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name, Source: r.Source}
+					e.compareOne(ctx, it, live, serverOpts, sweeper, nil)
+				}
+			}
+		}
+		// Keep only what the report needs: large comparisons must not
+		// hold every live object and its copies to the end.
 		if it.report.Status == StatusUnchanged {
 			it.report.Live, it.report.After = nil, nil
 		}
@@ -165,34 +188,8 @@ func (e *Engine) Run(ctx context.Context, desired []Desired, opts Options) (*Rep
 			mu.Unlock()
 		}
 	}
-	// Comparisons report their own errors: none fails the group.
-	var g errgroup.Group
-	g.SetLimit(opts.Concurrency)
-	for i := range items {
-		if ctx.Err() != nil {
-			break
-		}
-		g.Go(func() error {
-			it := items[i]
-			if it.report.Status != StatusError {
-				e.compareOne(ctx, it, lives[i], firstOpts, sweeper, schemas)
-				if hy != nil {
-					if reason := hy.serverReason(it, lives[i]); reason != "" {
-						// The server compares it, at once: its dry-run
-						// overlaps the local comparison of others.
-						hy.count(reason)
-						r := it.report
-						*r = ObjectReport{APIVersion: r.APIVersion, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name, Source: r.Source}
-						e.compareOne(ctx, it, lives[i], serverOpts, sweeper, nil)
-					}
-				}
-			}
-			finish(i)
-			return nil
-		})
-	}
-	_ = g.Wait()
-	if err := ctx.Err(); err != nil {
+	undeclared, err := e.stream(ctx, items, track, opts, rep, compare)
+	if err != nil {
 		return nil, err
 	}
 	if hy != nil {
@@ -308,105 +305,6 @@ func withOwnMetadata(u *unstructured.Unstructured) *unstructured.Unstructured {
 		out["metadata"] = maps.Clone(md)
 	}
 	return &unstructured.Unstructured{Object: out}
-}
-
-// fetchLive reads the live object of every item: one LIST per kind and
-// namespace where Git has ListThreshold or more objects, GETs otherwise.
-//
-// For the kinds and namespaces it LISTs, it also returns the live objects Git
-// does not declare there, so extraneous detection need not LIST them again.
-func (e *Engine) fetchLive(ctx context.Context, items []*item, opts Options, rep *Report) ([]*unstructured.Unstructured, map[groupKey][]*unstructured.Unstructured, error) {
-	lives := make([]*unstructured.Unstructured, len(items))
-	undeclared := map[groupKey][]*unstructured.Unstructured{}
-	groups := map[groupKey][]int{}
-	for i, it := range items {
-		if it.report.Status == StatusError {
-			continue
-		}
-		k := groupKey{it.mapping.Resource.GroupResource(), it.desired.GetNamespace()}
-		groups[k] = append(groups[k], i)
-	}
-	type job struct {
-		key  groupKey
-		idxs []int
-	}
-	var jobs []job
-	for k, idxs := range groups {
-		if len(idxs) >= opts.ListThreshold {
-			jobs = append(jobs, job{k, idxs})
-			continue
-		}
-		for _, i := range idxs {
-			jobs = append(jobs, job{k, []int{i}})
-		}
-	}
-	var mu sync.Mutex
-	var fatal error
-	// The first fatal error is kept under mu, as are the reports: no job
-	// fails the group.
-	var g errgroup.Group
-	g.SetLimit(opts.Concurrency)
-	for _, j := range jobs {
-		g.Go(func() error {
-			first := items[j.idxs[0]]
-			var found map[string]*unstructured.Unstructured
-			var err error
-			if len(j.idxs) == 1 {
-				var obj *unstructured.Unstructured
-				obj, err = e.Reader.Get(ctx, first.mapping, j.key.namespace, first.desired.GetName())
-				if apierrors.IsNotFound(err) {
-					err = nil
-				}
-				found = map[string]*unstructured.Unstructured{}
-				if obj != nil && err == nil {
-					found[obj.GetName()] = obj
-				}
-			} else {
-				var list []unstructured.Unstructured
-				list, err = e.Reader.List(ctx, first.mapping, j.key.namespace, "")
-				found = make(map[string]*unstructured.Unstructured, len(list))
-				for k := range list {
-					found[list[k].GetName()] = &list[k]
-				}
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				if isFatal(err) {
-					if fatal == nil {
-						fatal = err
-					}
-					return nil
-				}
-				for _, i := range j.idxs {
-					items[i].report.Status = StatusError
-					items[i].report.Reason = "reading the live object: " + err.Error()
-				}
-				if apierrors.IsForbidden(err) {
-					rep.Warnings = append(rep.Warnings, fmt.Sprintf("forbidden to read %s in %s: those objects are reported as errors", j.key.resource, nsLabel(j.key.namespace)))
-				}
-				return nil
-			}
-			for _, i := range j.idxs {
-				name := items[i].desired.GetName()
-				lives[i] = found[name]
-				delete(found, name)
-			}
-			if len(j.idxs) > 1 {
-				rest := make([]*unstructured.Unstructured, 0, len(found))
-				for _, o := range found {
-					rest = append(rest, o)
-				}
-				undeclared[j.key] = rest
-			}
-			return nil
-		})
-	}
-	_ = g.Wait()
-	if fatal != nil {
-		return nil, nil, fatal
-	}
-	return lives, undeclared, ctx.Err()
 }
 
 func nsLabel(ns string) string {
