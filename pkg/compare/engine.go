@@ -60,13 +60,15 @@ type Options struct {
 	ListThreshold int
 	// Progress, when set, is called after each object is compared.
 	Progress func(done, total int)
-	// ListPageSize bounds each LIST response (default 500, as kubectl),
+	// ListPageSize bounds each LIST response (default 500, as kubectl;
+	// at most a quarter of MaxLive, so that four LISTs can be in flight),
 	// when the Reader is a cluster.PageReader.
 	ListPageSize int64
 	// MaxLive bounds the live objects read and not yet compared (default
-	// 2000): a LIST page is asked for only when a full page fits. Each
-	// object is compared as its page arrives and dropped once compared, so
-	// memory does not grow with the number of objects.
+	// 1000): a LIST page is asked for only when a full page fits. Each
+	// object is compared as its page arrives and dropped once compared, as
+	// is its desired object, so memory does not grow with the number of
+	// live objects.
 	MaxLive int
 
 	// exact, in hybrid mode's local pass, says of an object in which no
@@ -86,7 +88,11 @@ type Engine struct {
 
 // item is one desired object being compared.
 type item struct {
-	desired *unstructured.Unstructured
+	// desired is dropped once compared; name and namespace stay (the
+	// namespace prepare resolved).
+	desired         *unstructured.Unstructured
+	gvk             schema.GroupVersionKind
+	name, namespace string
 	source  string
 	mapping *meta.RESTMapping
 	report  *ObjectReport
@@ -124,7 +130,7 @@ func (e *Engine) Run(ctx context.Context, desired []Desired, opts Options) (*Rep
 		opts.ListPageSize = 500
 	}
 	if opts.MaxLive <= 0 {
-		opts.MaxLive = 2000
+		opts.MaxLive = 1000
 	}
 	rep := &Report{Mode: opts.Mode}
 	items, err := e.prepare(ctx, desired, opts, rep)
@@ -177,7 +183,9 @@ func (e *Engine) Run(ctx context.Context, desired []Desired, opts Options) (*Rep
 			}
 		}
 		// Keep only what the report needs: large comparisons must not
-		// hold every live object and its copies to the end.
+		// hold every live object and its copies, nor every desired
+		// object, to the end.
+		it.desired = nil
 		if it.report.Status == StatusUnchanged {
 			it.report.Live, it.report.After = nil, nil
 		}
@@ -246,12 +254,13 @@ func (e *Engine) prepare(ctx context.Context, desired []Desired, opts Options, r
 	var items []*item
 	seen := map[string]string{}
 	for _, d := range desired {
-		obj := withOwnMetadata(d.Object)
+		// The caller's object, copied only where its namespace is set.
+		obj := d.Object
 		if opts.Selector != nil && !opts.Selector.Matches(labels.Set(obj.GetLabels())) {
 			continue
 		}
 		r := &ObjectReport{APIVersion: obj.GetAPIVersion(), Kind: obj.GetKind(), Namespace: obj.GetNamespace(), Name: obj.GetName(), Source: d.Source}
-		it := &item{desired: obj, source: d.Source, report: r}
+		it := &item{desired: obj, source: d.Source, report: r, gvk: obj.GroupVersionKind(), name: obj.GetName(), namespace: obj.GetNamespace()}
 		items = append(items, it)
 		m, err := e.Reader.Mapping(ctx, obj.GroupVersionKind())
 		if err != nil {
@@ -268,7 +277,9 @@ func (e *Engine) prepare(ctx context.Context, desired []Desired, opts Options, r
 		if m.Scope.Name() == meta.RESTScopeNameNamespace {
 			switch ns := obj.GetNamespace(); {
 			case ns == "":
+				obj = withOwnMetadata(obj)
 				obj.SetNamespace(opts.Namespace)
+				it.desired = obj
 			case opts.EnforceNamespace && ns != opts.Namespace:
 				r.Status = StatusError
 				r.Reason = fmt.Sprintf("the namespace from the provided object %q does not match the namespace %q; you must pass '--namespace=%s' to perform this operation", ns, opts.Namespace, ns)
@@ -276,9 +287,12 @@ func (e *Engine) prepare(ctx context.Context, desired []Desired, opts Options, r
 			}
 		} else if obj.GetNamespace() != "" {
 			rep.Warnings = append(rep.Warnings, fmt.Sprintf("%s: %s %s is cluster-scoped; its namespace %q is ignored", d.Source, obj.GetKind(), obj.GetName(), obj.GetNamespace()))
+			obj = withOwnMetadata(obj)
 			obj.SetNamespace("")
+			it.desired = obj
 		}
 		r.Namespace = obj.GetNamespace()
+		it.namespace = r.Namespace
 		if obj.GetName() == "" {
 			r.Status = StatusError
 			r.Reason = "metadata.generateName objects get a new name on every apply and cannot be compared; give the object a metadata.name"
@@ -298,7 +312,8 @@ func (e *Engine) prepare(ctx context.Context, desired []Desired, opts Options, r
 // withOwnMetadata returns a copy of u that shares all but its top level and
 // metadata with u: prepare only sets the namespace, and nothing of the
 // engine writes into a desired object, so a deep copy (a quarter of the heap
-// at 20,000 objects) is not needed to leave the caller's objects untouched.
+// at 20,000 objects) is not needed to leave the caller's objects untouched;
+// nor is any copy of an object whose namespace stays as declared.
 func withOwnMetadata(u *unstructured.Unstructured) *unstructured.Unstructured {
 	out := maps.Clone(u.Object)
 	if md, ok := out["metadata"].(map[string]any); ok {

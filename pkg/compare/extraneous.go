@@ -135,11 +135,11 @@ func (e *Engine) extraneous(ctx context.Context, items []*item, t *tracker, list
 		if it.mapping == nil {
 			continue
 		}
-		k := groupKey{it.mapping.Resource.GroupResource(), it.desired.GetNamespace()}
+		k := groupKey{it.mapping.Resource.GroupResource(), it.namespace}
 		if groups[k] == nil {
 			groups[k] = it
 		}
-		declared[k.resource.String()+"|"+k.namespace+"|"+it.desired.GetName()] = true
+		declared[k.resource.String()+"|"+k.namespace+"|"+it.name] = true
 	}
 	var out []ObjectReport
 	for k, it := range groups {

@@ -136,7 +136,7 @@ func (h *hybrid) serverReason(ctx context.Context, it *item, live *unstructured.
 	if reason := h.admission.matches(it.mapping.Resource.GroupResource()); reason != "" {
 		return reason
 	}
-	if !h.mayPatch(ctx, groupKey{it.mapping.Resource.GroupResource(), it.desired.GetNamespace()}) {
+	if !h.mayPatch(ctx, groupKey{it.mapping.Resource.GroupResource(), it.namespace}) {
 		return hybridAccess
 	}
 	return it.exactReason

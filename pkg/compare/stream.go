@@ -41,7 +41,7 @@ func (e *Engine) stream(ctx context.Context, items []*item, track *tracker, opts
 			s.dispatch(ctx, i, nil, 0)
 			continue
 		}
-		k := groupKey{it.mapping.Resource.GroupResource(), it.desired.GetNamespace()}
+		k := groupKey{it.mapping.Resource.GroupResource(), it.namespace}
 		if groups[k] == nil {
 			keys = append(keys, k)
 		}
@@ -156,7 +156,7 @@ func (s *streamer) get(ctx context.Context, k groupKey, i int) {
 		s.failed(ctx, k, []int{i}, err)
 		return
 	}
-	obj, err := s.e.Reader.Get(ctx, it.mapping, k.namespace, it.desired.GetName())
+	obj, err := s.e.Reader.Get(ctx, it.mapping, k.namespace, it.name)
 	if apierrors.IsNotFound(err) {
 		obj, err = nil, nil
 	}
@@ -177,10 +177,10 @@ func (s *streamer) list(ctx context.Context, k groupKey, idxs []int) {
 	m := s.items[idxs[0]].mapping
 	pending := make(map[string]int, len(idxs))
 	for _, i := range idxs {
-		pending[s.items[i].desired.GetName()] = i
+		pending[s.items[i].name] = i
 	}
 	pager, paged := s.e.Reader.(cluster.PageReader)
-	page := cluster.Page{Limit: min(s.opts.ListPageSize, int64(s.opts.MaxLive))}
+	page := cluster.Page{Limit: min(s.opts.ListPageSize, int64(max(1, s.opts.MaxLive/4)))}
 	var candidates []*unstructured.Unstructured
 	for {
 		// A full page's units, or all of them for a reader that does not
@@ -205,7 +205,7 @@ func (s *streamer) list(ctx context.Context, k groupKey, idxs []int) {
 			s.budget.Release(weight)
 			rest := make([]int, 0, len(pending))
 			for _, i := range idxs {
-				if _, ok := pending[s.items[i].desired.GetName()]; ok {
+				if _, ok := pending[s.items[i].name]; ok {
 					rest = append(rest, i)
 				}
 			}
@@ -239,7 +239,7 @@ func (s *streamer) list(ctx context.Context, k groupKey, idxs []int) {
 		page.Continue = cont
 	}
 	for _, i := range idxs {
-		if _, ok := pending[s.items[i].desired.GetName()]; ok {
+		if _, ok := pending[s.items[i].name]; ok {
 			s.dispatch(ctx, i, nil, 0) // missing
 		}
 	}
