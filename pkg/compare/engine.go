@@ -93,9 +93,9 @@ type item struct {
 	desired         *unstructured.Unstructured
 	gvk             schema.GroupVersionKind
 	name, namespace string
-	source  string
-	mapping *meta.RESTMapping
-	report  *ObjectReport
+	source          string
+	mapping         *meta.RESTMapping
+	report          *ObjectReport
 
 	// Set by the local pass of hybrid mode: whether changes were found
 	// (before ignore rules), and if none, Options.exact's answer.
