@@ -41,6 +41,22 @@ type Reader interface {
 	List(ctx context.Context, m *meta.RESTMapping, namespace, labelSelector string) ([]unstructured.Unstructured, error)
 }
 
+// PageReader reads a LIST one page at a time, so that a caller can process
+// and drop each page before asking for the next.
+type PageReader interface {
+	// ListPage returns one page of what List returns and the continue
+	// token of the next page ("" after the last).
+	ListPage(ctx context.Context, m *meta.RESTMapping, namespace, labelSelector string, page Page) ([]unstructured.Unstructured, string, error)
+}
+
+// Page selects one page of a LIST.
+type Page struct {
+	// Limit bounds the objects returned (0: no limit).
+	Limit int64
+	// Continue is the token the previous page returned ("" for the first).
+	Continue string
+}
+
 // Applier applies objects with server-side apply.
 type Applier interface {
 	// Apply server-side applies obj as fieldManager. With dryRun nothing is
@@ -117,6 +133,7 @@ type Client struct {
 
 var _ interface {
 	Reader
+	PageReader
 	Applier
 } = (*Client)(nil)
 
@@ -227,18 +244,10 @@ func (c *Client) Get(ctx context.Context, m *meta.RESTMapping, namespace, name s
 
 // List implements Reader.
 func (c *Client) List(ctx context.Context, m *meta.RESTMapping, namespace, labelSelector string) ([]unstructured.Unstructured, error) {
-	ns := namespaceOf(m, namespace)
-	if err := validPathSegments(ns); err != nil {
-		return nil, err
-	}
 	var out []unstructured.Unstructured
-	opts := metav1.ListOptions{LabelSelector: labelSelector, Limit: c.ListPageSize}
+	page := Page{Limit: c.ListPageSize}
 	for {
-		res := c.rest.Get().
-			AbsPath(urlSegments(m.Resource, ns, "")...).
-			SpecificallyVersionedParams(&opts, parameterCodec, versionV1).
-			Do(ctx)
-		items, cont, err := decodeList(res)
+		items, cont, err := c.ListPage(ctx, m, namespace, labelSelector, page)
 		if err != nil {
 			return nil, err
 		}
@@ -250,8 +259,22 @@ func (c *Client) List(ctx context.Context, m *meta.RESTMapping, namespace, label
 		if cont == "" {
 			return out, nil
 		}
-		opts.Continue = cont
+		page.Continue = cont
 	}
+}
+
+// ListPage implements PageReader.
+func (c *Client) ListPage(ctx context.Context, m *meta.RESTMapping, namespace, labelSelector string, page Page) ([]unstructured.Unstructured, string, error) {
+	ns := namespaceOf(m, namespace)
+	if err := validPathSegments(ns); err != nil {
+		return nil, "", err
+	}
+	opts := metav1.ListOptions{LabelSelector: labelSelector, Limit: page.Limit, Continue: page.Continue}
+	res := c.rest.Get().
+		AbsPath(urlSegments(m.Resource, ns, "")...).
+		SpecificallyVersionedParams(&opts, parameterCodec, versionV1).
+		Do(ctx)
+	return decodeList(res)
 }
 
 // Apply implements Applier.

@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"io"
 	"os"
+	"runtime"
+	"runtime/pprof"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -22,12 +25,17 @@ import (
 // kubeconfig and KUBECTL_GITOPS_BENCH_MANIFESTS the manifests directory.
 // Skipped unless both are set. Each iteration loads the manifests, compares
 // and encodes the report as JSON, as `kubectl gitops drift -o json` does.
+// With KUBECTL_GITOPS_BENCH_HEAPPROFILE set, the first iteration writes a
+// heap profile there (after a GC) when half of the objects are compared.
 //
 //	go test -run '^$' -bench ServerMode -benchtime 3x -cpuprofile cpu.out ./pkg/compare
 func BenchmarkServerMode(b *testing.B) { benchMode(b, compare.ModeServer) }
 
 // BenchmarkLocalMode: see BenchmarkServerMode.
 func BenchmarkLocalMode(b *testing.B) { benchMode(b, compare.ModeLocal) }
+
+// BenchmarkHybridMode: see BenchmarkServerMode.
+func BenchmarkHybridMode(b *testing.B) { benchMode(b, compare.ModeHybrid) }
 
 func benchMode(b *testing.B, mode compare.Mode) {
 	kubeconfig, dir := os.Getenv("KUBECTL_GITOPS_BENCH_KUBECONFIG"), os.Getenv("KUBECTL_GITOPS_BENCH_MANIFESTS")
@@ -54,7 +62,16 @@ func benchMode(b *testing.B, mode compare.Mode) {
 			b.Fatal(err)
 		}
 		engine := &compare.Engine{Reader: client, Applier: client}
-		rep, err := engine.Run(ctx, desired, compare.Options{Mode: mode, Concurrency: 32})
+		opts := compare.Options{Mode: mode, Concurrency: 32}
+		if path := os.Getenv("KUBECTL_GITOPS_BENCH_HEAPPROFILE"); path != "" {
+			var once sync.Once
+			opts.Progress = func(done, total int) {
+				if done >= total/2 {
+					once.Do(func() { writeHeapProfile(b, path) })
+				}
+			}
+		}
+		rep, err := engine.Run(ctx, desired, opts)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -65,6 +82,22 @@ func benchMode(b *testing.B, mode compare.Mode) {
 		}
 	}
 	b.ReportMetric((cpuTime(b)-cpu0).Seconds()/float64(b.N), "cpu-s/op")
+}
+
+// writeHeapProfile writes the live heap to path, after a GC.
+func writeHeapProfile(b *testing.B, path string) {
+	runtime.GC()
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		b.Fatal(err)
+	}
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	b.Logf("heap profile at half the objects: %d MB in use, written to %s", ms.HeapInuse>>20, path)
 }
 
 // cpuTime is the user and system CPU time of the process so far.

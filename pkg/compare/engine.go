@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync"
 
-	"golang.org/x/sync/errgroup"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -66,6 +65,16 @@ type Options struct {
 	ListThreshold int
 	// Progress, when set, is called after each object is compared.
 	Progress func(done, total int)
+	// ListPageSize bounds each LIST response (default 500, as kubectl;
+	// at most a quarter of MaxLive, so that four LISTs can be in flight),
+	// when the Reader is a cluster.PageReader.
+	ListPageSize int64
+	// MaxLive bounds the live objects read and not yet compared (default
+	// 1000): a LIST page is asked for only when a full page fits. Each
+	// object is compared as its page arrives and dropped once compared, as
+	// is its desired object, so memory does not grow with the number of
+	// live objects.
+	MaxLive int
 
 	// exact, in hybrid mode's local pass, says of an object in which no
 	// change was found why the server must still compare it (see
@@ -88,10 +97,14 @@ type Engine struct {
 
 // item is one desired object being compared.
 type item struct {
-	desired *unstructured.Unstructured
-	source  string
-	mapping *meta.RESTMapping
-	report  *ObjectReport
+	// desired is dropped once compared; name and namespace stay (the
+	// namespace prepare resolved).
+	desired         *unstructured.Unstructured
+	gvk             schema.GroupVersionKind
+	name, namespace string
+	source          string
+	mapping         *meta.RESTMapping
+	report          *ObjectReport
 
 	// Set by the local pass of hybrid mode: whether changes were found
 	// (before ignore rules), and if none, Options.exact's answer.
@@ -125,17 +138,18 @@ func (e *Engine) Run(ctx context.Context, desired []Desired, opts Options) (*Rep
 	if opts.Namespace == "" {
 		opts.Namespace = "default"
 	}
+	if opts.ListPageSize <= 0 {
+		opts.ListPageSize = 500
+	}
+	if opts.MaxLive <= 0 {
+		opts.MaxLive = 1000
+	}
 	rep := &Report{Mode: opts.Mode}
 	items, err := e.prepare(ctx, desired, opts, rep)
 	if err != nil {
 		return nil, err
 	}
-	lives, undeclared, err := e.fetchLive(ctx, items, opts, rep)
-	if err != nil {
-		return nil, err
-	}
-
-	track, err := newTracker(lives, opts.PruneSelector)
+	track, err := newTracker(opts.PruneSelector)
 	if err != nil {
 		return nil, err
 	}
@@ -148,7 +162,7 @@ func (e *Engine) Run(ctx context.Context, desired []Desired, opts Options) (*Rep
 	case ModeLocal:
 		schemas = newValidator(e.Reader, e.Schemas)
 	case ModeHybrid:
-		if hy, err = e.newHybrid(ctx, items, lives, opts); err != nil {
+		if hy, err = e.newHybrid(ctx); err != nil {
 			return nil, err
 		}
 		schemas = hy.schemas
@@ -162,11 +176,28 @@ func (e *Engine) Run(ctx context.Context, desired []Desired, opts Options) (*Rep
 	}
 	var done int
 	var mu sync.Mutex
-	finish := func(i int) {
+	// compare is called once per item, with its live object (nil when
+	// missing or unread), as the live objects arrive; the live object is
+	// dropped when it returns.
+	compare := func(ctx context.Context, i int, live *unstructured.Unstructured) {
 		it := items[i]
-		// Keep only what the report needs: large comparisons must
-		// not hold every live object and its copies to the end.
-		lives[i] = nil
+		if it.report.Status != StatusError {
+			e.compareOne(ctx, it, live, firstOpts, sweeper, schemas)
+			if hy != nil {
+				if reason := hy.serverReason(ctx, it, live); reason != "" {
+					// The server compares it, at once: its dry-run
+					// overlaps the local comparison of others.
+					hy.count(reason)
+					r := it.report
+					*r = ObjectReport{APIVersion: r.APIVersion, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name, Source: r.Source}
+					e.compareOne(ctx, it, live, serverOpts, sweeper, nil)
+				}
+			}
+		}
+		// Keep only what the report needs: large comparisons must not
+		// hold every live object and its copies, nor every desired
+		// object, to the end.
+		it.desired = nil
 		if it.report.Status == StatusUnchanged {
 			it.report.Live, it.report.After = nil, nil
 		}
@@ -177,34 +208,8 @@ func (e *Engine) Run(ctx context.Context, desired []Desired, opts Options) (*Rep
 			mu.Unlock()
 		}
 	}
-	// Comparisons report their own errors: none fails the group.
-	var g errgroup.Group
-	g.SetLimit(opts.Concurrency)
-	for i := range items {
-		if ctx.Err() != nil {
-			break
-		}
-		g.Go(func() error {
-			it := items[i]
-			if it.report.Status != StatusError {
-				e.compareOne(ctx, it, lives[i], firstOpts, sweeper, schemas)
-				if hy != nil {
-					if reason := hy.serverReason(it, lives[i]); reason != "" {
-						// The server compares it, at once: its dry-run
-						// overlaps the local comparison of others.
-						hy.count(reason)
-						r := it.report
-						*r = ObjectReport{APIVersion: r.APIVersion, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name, Source: r.Source}
-						e.compareOne(ctx, it, lives[i], serverOpts, sweeper, nil)
-					}
-				}
-			}
-			finish(i)
-			return nil
-		})
-	}
-	_ = g.Wait()
-	if err := ctx.Err(); err != nil {
+	undeclared, err := e.stream(ctx, items, track, opts, rep, compare)
+	if err != nil {
 		return nil, err
 	}
 	if hy != nil {
@@ -261,12 +266,13 @@ func (e *Engine) prepare(ctx context.Context, desired []Desired, opts Options, r
 	var items []*item
 	seen := map[string]string{}
 	for _, d := range desired {
-		obj := withOwnMetadata(d.Object)
+		// The caller's object, copied only where its namespace is set.
+		obj := d.Object
 		if opts.Selector != nil && !opts.Selector.Matches(labels.Set(obj.GetLabels())) {
 			continue
 		}
 		r := &ObjectReport{APIVersion: obj.GetAPIVersion(), Kind: obj.GetKind(), Namespace: obj.GetNamespace(), Name: obj.GetName(), Source: d.Source}
-		it := &item{desired: obj, source: d.Source, report: r, ifNotPresent: d.IfNotPresent}
+		it := &item{desired: obj, source: d.Source, report: r, ifNotPresent: d.IfNotPresent, gvk: obj.GroupVersionKind(), name: obj.GetName(), namespace: obj.GetNamespace()}
 		items = append(items, it)
 		m, err := e.Reader.Mapping(ctx, obj.GroupVersionKind())
 		if err != nil {
@@ -283,7 +289,9 @@ func (e *Engine) prepare(ctx context.Context, desired []Desired, opts Options, r
 		if m.Scope.Name() == meta.RESTScopeNameNamespace {
 			switch ns := obj.GetNamespace(); {
 			case ns == "":
+				obj = withOwnMetadata(obj)
 				obj.SetNamespace(opts.Namespace)
+				it.desired = obj
 			case opts.EnforceNamespace && ns != opts.Namespace:
 				r.Status = StatusError
 				r.Reason = fmt.Sprintf("the namespace from the provided object %q does not match the namespace %q; you must pass '--namespace=%s' to perform this operation", ns, opts.Namespace, ns)
@@ -291,9 +299,12 @@ func (e *Engine) prepare(ctx context.Context, desired []Desired, opts Options, r
 			}
 		} else if obj.GetNamespace() != "" {
 			rep.Warnings = append(rep.Warnings, fmt.Sprintf("%s: %s %s is cluster-scoped; its namespace %q is ignored", d.Source, obj.GetKind(), obj.GetName(), obj.GetNamespace()))
+			obj = withOwnMetadata(obj)
 			obj.SetNamespace("")
+			it.desired = obj
 		}
 		r.Namespace = obj.GetNamespace()
+		it.namespace = r.Namespace
 		if obj.GetName() == "" {
 			r.Status = StatusError
 			r.Reason = "metadata.generateName objects get a new name on every apply and cannot be compared; give the object a metadata.name"
@@ -313,112 +324,14 @@ func (e *Engine) prepare(ctx context.Context, desired []Desired, opts Options, r
 // withOwnMetadata returns a copy of u that shares all but its top level and
 // metadata with u: prepare only sets the namespace, and nothing of the
 // engine writes into a desired object, so a deep copy (a quarter of the heap
-// at 20,000 objects) is not needed to leave the caller's objects untouched.
+// at 20,000 objects) is not needed to leave the caller's objects untouched;
+// nor is any copy of an object whose namespace stays as declared.
 func withOwnMetadata(u *unstructured.Unstructured) *unstructured.Unstructured {
 	out := maps.Clone(u.Object)
 	if md, ok := out["metadata"].(map[string]any); ok {
 		out["metadata"] = maps.Clone(md)
 	}
 	return &unstructured.Unstructured{Object: out}
-}
-
-// fetchLive reads the live object of every item: one LIST per kind and
-// namespace where Git has ListThreshold or more objects, GETs otherwise.
-//
-// For the kinds and namespaces it LISTs, it also returns the live objects Git
-// does not declare there, so extraneous detection need not LIST them again.
-func (e *Engine) fetchLive(ctx context.Context, items []*item, opts Options, rep *Report) ([]*unstructured.Unstructured, map[groupKey][]*unstructured.Unstructured, error) {
-	lives := make([]*unstructured.Unstructured, len(items))
-	undeclared := map[groupKey][]*unstructured.Unstructured{}
-	groups := map[groupKey][]int{}
-	for i, it := range items {
-		if it.report.Status == StatusError {
-			continue
-		}
-		k := groupKey{it.mapping.Resource.GroupResource(), it.desired.GetNamespace()}
-		groups[k] = append(groups[k], i)
-	}
-	type job struct {
-		key  groupKey
-		idxs []int
-	}
-	var jobs []job
-	for k, idxs := range groups {
-		if len(idxs) >= opts.ListThreshold {
-			jobs = append(jobs, job{k, idxs})
-			continue
-		}
-		for _, i := range idxs {
-			jobs = append(jobs, job{k, []int{i}})
-		}
-	}
-	var mu sync.Mutex
-	var fatal error
-	// The first fatal error is kept under mu, as are the reports: no job
-	// fails the group.
-	var g errgroup.Group
-	g.SetLimit(opts.Concurrency)
-	for _, j := range jobs {
-		g.Go(func() error {
-			first := items[j.idxs[0]]
-			var found map[string]*unstructured.Unstructured
-			var err error
-			if len(j.idxs) == 1 {
-				var obj *unstructured.Unstructured
-				obj, err = e.Reader.Get(ctx, first.mapping, j.key.namespace, first.desired.GetName())
-				if apierrors.IsNotFound(err) {
-					err = nil
-				}
-				found = map[string]*unstructured.Unstructured{}
-				if obj != nil && err == nil {
-					found[obj.GetName()] = obj
-				}
-			} else {
-				var list []unstructured.Unstructured
-				list, err = e.Reader.List(ctx, first.mapping, j.key.namespace, "")
-				found = make(map[string]*unstructured.Unstructured, len(list))
-				for k := range list {
-					found[list[k].GetName()] = &list[k]
-				}
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				if isFatal(err) {
-					if fatal == nil {
-						fatal = err
-					}
-					return nil
-				}
-				for _, i := range j.idxs {
-					items[i].report.Status = StatusError
-					items[i].report.Reason = "reading the live object: " + err.Error()
-				}
-				if apierrors.IsForbidden(err) {
-					rep.Warnings = append(rep.Warnings, fmt.Sprintf("forbidden to read %s in %s: those objects are reported as errors", j.key.resource, nsLabel(j.key.namespace)))
-				}
-				return nil
-			}
-			for _, i := range j.idxs {
-				name := items[i].desired.GetName()
-				lives[i] = found[name]
-				delete(found, name)
-			}
-			if len(j.idxs) > 1 {
-				rest := make([]*unstructured.Unstructured, 0, len(found))
-				for _, o := range found {
-					rest = append(rest, o)
-				}
-				undeclared[j.key] = rest
-			}
-			return nil
-		})
-	}
-	_ = g.Wait()
-	if fatal != nil {
-		return nil, nil, fatal
-	}
-	return lives, undeclared, ctx.Err()
 }
 
 func nsLabel(ns string) string {

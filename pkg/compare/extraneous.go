@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -13,6 +14,9 @@ import (
 // tracker decides whether a live object belongs to the same GitOps source
 // as the desired set.
 type tracker struct {
+	// mu guards argoApps and fluxPairs while observe learns them; they
+	// are read once every live object has been observed.
+	mu        sync.Mutex
 	argoApps  map[string]bool
 	argoLabel string
 	fluxPairs map[string]bool
@@ -67,21 +71,11 @@ func (t *tracker) tracks(o *unstructured.Unstructured) bool {
 	return t.selector != nil && t.selector.Matches(labels.Set(o.GetLabels()))
 }
 
-// newTracker learns this source's tracking metadata from the live objects
-// of the desired set, plus the prune selector.
-func newTracker(lives []*unstructured.Unstructured, pruneSelector string) (*tracker, error) {
+// newTracker returns a tracker that knows the prune selector; it learns
+// this source's tracking metadata from the live objects of the desired set
+// (observe) and from the source (learn).
+func newTracker(pruneSelector string) (*tracker, error) {
 	t := &tracker{argoApps: map[string]bool{}, fluxPairs: map[string]bool{}}
-	for _, l := range lives {
-		if l == nil {
-			continue
-		}
-		if app, ok := argoApp(l); ok {
-			t.argoApps[app] = true
-		}
-		if p, ok := fluxPair(l); ok {
-			t.fluxPairs[p] = true
-		}
-	}
 	if pruneSelector != "" {
 		sel, err := labels.Parse(pruneSelector)
 		if err != nil {
@@ -90,6 +84,42 @@ func newTracker(lives []*unstructured.Unstructured, pruneSelector string) (*trac
 		t.selector = sel
 	}
 	return t, nil
+}
+
+// observe learns the tracking metadata of l, the live object of a desired
+// one. Safe for concurrent use.
+func (t *tracker) observe(l *unstructured.Unstructured) {
+	app, isApp := argoApp(l)
+	pair, isPair := fluxPair(l)
+	if !isApp && !isPair {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if isApp {
+		t.argoApps[app] = true
+	}
+	if isPair {
+		t.fluxPairs[pair] = true
+	}
+}
+
+// mayTrack reports whether o carries tracking metadata that t tracks or may
+// track once it has observed every live object of the desired set: objects
+// without any cannot be extraneous.
+func (t *tracker) mayTrack(o *unstructured.Unstructured) bool {
+	if _, ok := argoApp(o); ok {
+		return true
+	}
+	if t.argoLabel != "" {
+		if _, ok := o.GetLabels()[t.argoLabel]; ok {
+			return true
+		}
+	}
+	if _, ok := fluxPair(o); ok {
+		return true
+	}
+	return t.selector != nil && t.selector.Matches(labels.Set(o.GetLabels()))
 }
 
 // extraneous lists, for every kind and namespace of the desired set, the
@@ -105,11 +135,11 @@ func (e *Engine) extraneous(ctx context.Context, items []*item, t *tracker, list
 		if it.mapping == nil {
 			continue
 		}
-		k := groupKey{it.mapping.Resource.GroupResource(), it.desired.GetNamespace()}
+		k := groupKey{it.mapping.Resource.GroupResource(), it.namespace}
 		if groups[k] == nil {
 			groups[k] = it
 		}
-		declared[k.resource.String()+"|"+k.namespace+"|"+it.desired.GetName()] = true
+		declared[k.resource.String()+"|"+k.namespace+"|"+it.name] = true
 	}
 	var out []ObjectReport
 	for k, it := range groups {

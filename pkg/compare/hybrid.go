@@ -7,7 +7,6 @@ import (
 	"strings"
 	"sync"
 
-	"golang.org/x/sync/errgroup"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -67,58 +66,59 @@ const (
 type hybrid struct {
 	schemas   *validator
 	admission *admission
-	mu        sync.Mutex
+	// reviewer reviews the user's right to patch (nil: nothing is known
+	// to be allowed).
+	reviewer cluster.SelfAccessReviewer
+	mu       sync.Mutex
 	// allowed caches the access reviews, by resource and namespace.
-	allowed map[groupKey]bool
+	allowed map[groupKey]*review
 	// counts are the objects sent to the server, by reason.
 	counts map[string]int
 }
 
-// newHybrid reads the admission configuration and reviews the user's right
-// to patch every group of items that has live objects.
-func (e *Engine) newHybrid(ctx context.Context, items []*item, lives []*unstructured.Unstructured, opts Options) (*hybrid, error) {
-	h := &hybrid{schemas: newValidator(e.Reader, e.Schemas), allowed: map[groupKey]bool{}, counts: map[string]int{}}
+// review is one access review, made once for all the objects of its
+// resource and namespace.
+type review struct {
+	once    sync.Once
+	allowed bool
+}
+
+// newHybrid reads the admission configuration.
+func (e *Engine) newHybrid(ctx context.Context) (*hybrid, error) {
+	h := &hybrid{schemas: newValidator(e.Reader, e.Schemas), allowed: map[groupKey]*review{}, counts: map[string]int{}}
 	var err error
 	if h.admission, err = readAdmission(ctx, e.Reader); err != nil {
 		return nil, err
 	}
-	reviewer, ok := e.Reader.(cluster.SelfAccessReviewer)
-	if !ok {
-		return h, nil // nothing is known to be allowed
-	}
-	keys := map[groupKey]bool{}
-	for i, it := range items {
-		if it.report.Status != StatusError && lives[i] != nil {
-			keys[groupKey{it.mapping.Resource.GroupResource(), it.desired.GetNamespace()}] = true
-		}
-	}
-	var g errgroup.Group
-	g.SetLimit(opts.Concurrency)
-	for k := range keys {
-		g.Go(func() error {
-			ok, err := reviewer.ReviewSelfAccess(ctx, authorizationv1.ResourceAttributes{
-				Verb: "patch", Group: k.resource.Group, Resource: k.resource.Resource, Namespace: k.namespace})
-			if err != nil {
-				if ctx.Err() != nil {
-					return ctx.Err()
-				}
-				ok = false // the server path will say
-			}
-			h.mu.Lock()
-			h.allowed[k] = ok
-			h.mu.Unlock()
-			return nil
-		})
-	}
-	if err := g.Wait(); err != nil {
-		return nil, err
-	}
+	h.reviewer, _ = e.Reader.(cluster.SelfAccessReviewer)
 	return h, nil
+}
+
+// mayPatch reviews, once per resource and namespace, the user's right to
+// patch the objects of k. A review that fails counts as not allowed: the
+// server path will say.
+func (h *hybrid) mayPatch(ctx context.Context, k groupKey) bool {
+	if h.reviewer == nil {
+		return false
+	}
+	h.mu.Lock()
+	r := h.allowed[k]
+	if r == nil {
+		r = &review{}
+		h.allowed[k] = r
+	}
+	h.mu.Unlock()
+	r.once.Do(func() {
+		ok, err := h.reviewer.ReviewSelfAccess(ctx, authorizationv1.ResourceAttributes{
+			Verb: "patch", Group: k.resource.Group, Resource: k.resource.Resource, Namespace: k.namespace})
+		r.allowed = ok && err == nil
+	})
+	return r.allowed
 }
 
 // serverReason says why the object of it, compared locally, must be
 // compared by the server ("" when the local result is exact).
-func (h *hybrid) serverReason(it *item, live *unstructured.Unstructured) string {
+func (h *hybrid) serverReason(ctx context.Context, it *item, live *unstructured.Unstructured) string {
 	r := it.report
 	switch {
 	case r.Status == StatusSkipped:
@@ -136,10 +136,7 @@ func (h *hybrid) serverReason(it *item, live *unstructured.Unstructured) string 
 	if reason := h.admission.matches(it.mapping.Resource.GroupResource()); reason != "" {
 		return reason
 	}
-	h.mu.Lock()
-	allowed := h.allowed[groupKey{it.mapping.Resource.GroupResource(), it.desired.GetNamespace()}]
-	h.mu.Unlock()
-	if !allowed {
+	if !h.mayPatch(ctx, groupKey{it.mapping.Resource.GroupResource(), it.namespace}) {
 		return hybridAccess
 	}
 	return it.exactReason

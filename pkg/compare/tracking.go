@@ -90,8 +90,7 @@ func (e *Engine) inventoryExtraneous(ctx context.Context, items []*item, found [
 	key := func(group, kind, ns, name string) string { return group + "|" + kind + "|" + ns + "|" + name }
 	seen := map[string]bool{}
 	for _, it := range items {
-		gvk := it.desired.GroupVersionKind()
-		seen[key(gvk.Group, gvk.Kind, it.desired.GetNamespace(), it.desired.GetName())] = true
+		seen[key(it.gvk.Group, it.gvk.Kind, it.namespace, it.name)] = true
 	}
 	for i := range found {
 		o := &found[i]

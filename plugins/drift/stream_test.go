@@ -1,0 +1,167 @@
+package drift
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/cluster"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/compare"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/desired"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/manifest"
+	"github.com/kubectl-gitops/kubectl-gitops/test/controlplane"
+)
+
+// pageCounter is the real cluster client, counting the live objects of the
+// desired set that LISTs and GETs have returned and that are not yet
+// compared (Progress counts the compared ones). held is sampled as each
+// response arrives; peak is its largest value.
+type pageCounter struct {
+	*cluster.Client
+	declared map[string]bool
+
+	mu               sync.Mutex
+	read, done, peak int
+	responses        int
+}
+
+func (c *pageCounter) arrived(names ...string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.responses++
+	for _, n := range names {
+		if c.declared[n] {
+			c.read++
+		}
+	}
+	c.peak = max(c.peak, c.read-c.done)
+}
+
+func (c *pageCounter) List(ctx context.Context, m *apimeta.RESTMapping, ns, sel string) ([]unstructured.Unstructured, error) {
+	items, err := c.Client.List(ctx, m, ns, sel)
+	c.arrived(names(items)...)
+	return items, err
+}
+
+func (c *pageCounter) ListPage(ctx context.Context, m *apimeta.RESTMapping, ns, sel string, p cluster.Page) ([]unstructured.Unstructured, string, error) {
+	items, cont, err := c.Client.ListPage(ctx, m, ns, sel, p)
+	c.arrived(names(items)...)
+	return items, cont, err
+}
+
+func (c *pageCounter) Get(ctx context.Context, m *apimeta.RESTMapping, ns, name string) (*unstructured.Unstructured, error) {
+	o, err := c.Client.Get(ctx, m, ns, name)
+	if err == nil {
+		c.arrived(name)
+	}
+	return o, err
+}
+
+func (c *pageCounter) progress(done, _ int) {
+	c.mu.Lock()
+	c.done = done
+	c.mu.Unlock()
+}
+
+func names(items []unstructured.Unstructured) []string {
+	out := make([]string, len(items))
+	for i := range items {
+		out[i] = items[i].GetName()
+	}
+	return out
+}
+
+// TestStreamHoldsOnePageOfLiveObjects pins the memory shape of a large
+// comparison on the real API server (issue 17.2): with MaxLive 40 (pages
+// of 10), no LIST page arrives while more than 40 of the desired set's live
+// objects are read and not yet compared, in every mode, so memory does not
+// grow with the number of objects. The report is the one the default
+// settings give (one page of 250 here), byte for byte, and
+// extraneous detection works across pages: an object of the first page is
+// extraneous by an Argo CD application learnt only from the last page.
+func TestStreamHoldsOnePageOfLiveObjects(t *testing.T) {
+	cp := controlplane.ForTest(t)
+	const ns, n, maxLive = "stream-pages", 240, 40
+	kubectl(t, cp, "", "create", "namespace", ns)
+	labels := "{" + fluxLabels("apps") + "}"
+	var git, live strings.Builder
+	declared := map[string]bool{}
+	for i := range n {
+		name := fmt.Sprintf("cm-%03d", i)
+		declared[name] = true
+		fmt.Fprintf(&git, "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: %s, namespace: %s, labels: %s}\ndata: {i: %q}\n", name, ns, labels, fmt.Sprint(i))
+	}
+	// The last page's object tracked by Argo CD application "shop".
+	argo := func(name string) string {
+		return fmt.Sprintf("---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: %s, namespace: %s, annotations: {argocd.argoproj.io/tracking-id: \"shop:/ConfigMap:%s/%s\"}}\ndata: {k: v}\n", name, ns, ns, name)
+	}
+	git.WriteString(argo("zz-argo"))
+	declared["zz-argo"] = true
+	live.WriteString(git.String())
+	// Not in Git: extraneous on the first page (Argo CD, learnt from the
+	// last) and in the middle (Flux); untracked, not extraneous.
+	live.WriteString(argo("aa-orphan"))
+	fmt.Fprintf(&live, "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm-100-orphan, namespace: %s, labels: %s}\n", ns, labels)
+	fmt.Fprintf(&live, "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm-200-untracked, namespace: %s}\n", ns)
+	kubectl(t, cp, live.String(), "apply", "--server-side", "--field-manager=kustomize-controller", "-f", "-")
+	// Drift on three pages: a value changed, a label added.
+	kubectl(t, cp, "", "patch", "-n", ns, "configmap", "cm-005", "--type=merge", "-p", `{"data":{"i":"changed"}}`)
+	kubectl(t, cp, "", "patch", "-n", ns, "configmap", "cm-130", "--type=merge", "-p", `{"data":{"i":"changed"}}`)
+	kubectl(t, cp, "", "label", "-n", ns, "configmap", "cm-239", "hotfix=yes")
+
+	dir := writeFiles(t, map[string]string{"cms.yaml": git.String()})
+	objs, _, err := desired.ReadFiles(t.Context(), manifest.Options{Filenames: []string{dir}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantDrift := []string{"ConfigMap/aa-orphan extraneous", "ConfigMap/cm-005 modified", "ConfigMap/cm-100-orphan extraneous", "ConfigMap/cm-130 modified", "ConfigMap/cm-239 modified"}
+	for _, mode := range []compare.Mode{compare.ModeLocal, compare.ModeHybrid, compare.ModeServer} {
+		t.Run(string(mode), func(t *testing.T) {
+			run := func(opts compare.Options) ([]byte, *pageCounter) {
+				t.Helper()
+				client, err := cluster.New(cp.RESTConfig())
+				if err != nil {
+					t.Fatal(err)
+				}
+				c := &pageCounter{Client: client, declared: declared}
+				opts.Mode, opts.Concurrency, opts.Progress = mode, 8, c.progress
+				rep, err := (&compare.Engine{Reader: c, Applier: c}).Run(t.Context(), objs, opts)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var got []string
+				for _, o := range rep.Objects {
+					if o.Status != compare.StatusUnchanged {
+						got = append(got, o.Kind+"/"+o.Name+" "+string(o.Status))
+					}
+				}
+				if diff := cmp.Diff(wantDrift, got); diff != "" {
+					t.Errorf("drifted objects (-want +got):\n%s", diff)
+				}
+				out, err := json.MarshalIndent(toJSON(rep), "", "  ")
+				if err != nil {
+					t.Fatal(err)
+				}
+				return out, c
+			}
+			paged, c := run(compare.Options{MaxLive: maxLive})
+			if c.peak > maxLive {
+				t.Errorf("%d live objects held when a response arrived, want at most MaxLive (%d)", c.peak, maxLive)
+			}
+			if want := n / (maxLive / 4); c.responses < want {
+				t.Errorf("%d responses, want at least %d pages", c.responses, want)
+			}
+			whole, _ := run(compare.Options{})
+			if diff := cmp.Diff(string(whole), string(paged)); diff != "" {
+				t.Errorf("report with MaxLive %d differs from the default's (-default +paged):\n%s", maxLive, diff)
+			}
+		})
+	}
+}
