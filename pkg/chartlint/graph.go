@@ -26,7 +26,7 @@ import (
 // templates. Errors are swept of the Application's secret-like values.
 func GraphRenderer(ctx context.Context) func(root, dir string, app *repograph.Object) ([]*repograph.Object, error) {
 	return func(root, dir string, app *repograph.Object) ([]*repograph.Object, error) {
-		if err := Confined(root, filepath.Join(root, filepath.FromSlash(dir))); err != nil {
+		if err := helmrender.Confined(root, filepath.Join(root, filepath.FromSlash(dir))); err != nil {
 			return nil, err
 		}
 		u, err := Decode(app)
@@ -104,3 +104,7 @@ func zeroLines(n *yaml.Node) {
 		zeroLines(c)
 	}
 }
+
+// Confined is helmrender.Confined: the chart in dir reads nothing outside
+// root when Helm loads, lints or renders it.
+func Confined(root, dir string) error { return helmrender.Confined(root, dir) }

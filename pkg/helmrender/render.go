@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -81,7 +83,9 @@ type Release struct {
 	// lists that charts/ lacks, as Argo CD's `helm dependency build` does
 	// (Chart.lock honoured); nil: a missing dependency is an error, as in
 	// helm-controller. Root is the checkout holding the chart, which a
-	// file:// dependency must stay in ("" for a fetched chart).
+	// file:// dependency, a symbolic link of a chart directory and its
+	// values schema must stay in ("" for a fetched chart: the chart's own
+	// directory).
 	BuildDependencies DependencyFetcher
 	Root              string
 	// SkipSchemaValidation does not check the values against the chart's
@@ -110,6 +114,18 @@ type Result struct {
 // Render renders rel as helm-controller's install would, without a
 // cluster.
 func Render(ctx context.Context, rel Release) (*Result, error) {
+	if fi, err := os.Stat(rel.Chart); err == nil && fi.IsDir() {
+		// A chart directory (in a checkout, or the chart alone): Helm's
+		// loader follows symbolic links and its schema validator reads
+		// and fetches $refs; neither may leave the checkout.
+		root := rel.Root
+		if root == "" {
+			root = rel.Chart
+		}
+		if err := Confined(root, rel.Chart); err != nil {
+			return nil, fmt.Errorf("chart %s not rendered: %w", filepath.Base(rel.Chart), err)
+		}
+	}
 	ch, err := loader.Load(rel.Chart)
 	if err != nil {
 		return nil, fmt.Errorf("loading chart: %w", err)

@@ -74,6 +74,7 @@ func renderHelmRelease(ctx context.Context, op *gitopsapi.Source, chartPath, roo
 		CRDs:          crds != "Skip",
 		PostRenderers: h.PostRenderers, CommonLabels: h.CommonLabels, CommonAnnotations: h.CommonAnnotations,
 		OriginNamespace: op.Namespace, OriginName: op.Name, ReleaseMetadata: true,
+		Root: root, // a chart of a GitRepository checkout stays in it
 	}
 	if len(h.Chart.ValuesFiles) > 0 {
 		if root == "" {

@@ -1,4 +1,4 @@
-package chartlint
+package helmrender
 
 import (
 	"bytes"

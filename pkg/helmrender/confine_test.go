@@ -1,0 +1,81 @@
+package helmrender
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestRenderConfinesRepositoryCharts: a chart in a repository checkout is
+// untrusted. Helm's loader follows symbolic links, so a template linked to
+// a file outside the checkout would be rendered (and shown in a diff), and
+// a values schema's "$ref" to a file or URL would be read or fetched.
+// Render refuses such a chart, naming the entry but never its content.
+func TestRenderConfinesRepositoryCharts(t *testing.T) {
+	const canary = "canary-s3cr3t-7f3a"
+	outside := t.TempDir()
+	secretFile := filepath.Join(outside, "kubeconfig.yaml")
+	if err := os.WriteFile(secretFile, []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: leak}\ndata: {token: "+canary+"}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	chart := func(t *testing.T, extra func(dir string)) (root, dir string) {
+		root = t.TempDir()
+		dir = filepath.Join(root, "charts", "app")
+		for name, data := range map[string]string{
+			"Chart.yaml":          "apiVersion: v2\nname: app\nversion: 0.1.0\n",
+			"values.yaml":         "replicas: 1\n",
+			"templates/cm.yaml":   "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app}\ndata: {replicas: \"{{ .Values.replicas }}\"}\n",
+			"templates/NOTES.txt": "hello\n",
+		} {
+			p := filepath.Join(dir, name)
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		extra(dir)
+		return root, dir
+	}
+	link := func(target, name string) func(string) {
+		return func(dir string) {
+			if err := os.Symlink(target, filepath.Join(dir, name)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, tc := range []struct {
+		name  string
+		extra func(dir string)
+		want  string // "" = renders
+	}{
+		{"a plain chart renders", func(string) {}, ""},
+		{"a link inside the checkout is fine", link("cm.yaml", "templates/cm2.yaml"), ""},
+		{"a template linked out of the checkout", link(secretFile, "templates/leak.yaml"), "templates/leak.yaml is a symbolic link that leads out of the repository"},
+		{"a file linked out of the checkout", link(secretFile, "files.yaml"), "files.yaml is a symbolic link that leads out of the repository"},
+		{"a values schema $ref to a file", func(dir string) {
+			if err := os.WriteFile(filepath.Join(dir, "values.schema.json"), []byte(`{"$ref": "file://`+secretFile+`"}`), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}, "values.schema.json has a $ref to file://"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root, dir := chart(t, tc.extra)
+			res, err := Render(context.Background(), Release{Name: "app", Namespace: "default", Chart: dir, Root: root})
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("Render: %v", err)
+			case tc.want != "" && err == nil:
+				t.Fatalf("Render rendered %d objects, want the error %q", len(res.Objects), tc.want)
+			case tc.want != "" && !strings.Contains(err.Error(), tc.want):
+				t.Fatalf("Render: %v, want %q", err, tc.want)
+			}
+			if err != nil && strings.Contains(err.Error(), canary) {
+				t.Fatalf("the error quotes the file: %v", err)
+			}
+		})
+	}
+}
