@@ -1,5 +1,14 @@
 package health
 
+// The rollout verdicts below port kubectl's StatusViewers (k8s.io/kubectl
+// v0.37.2 pkg/polymorphichelpers/rollout_status.go, Apache-2.0, The
+// Kubernetes Authors) to unstructured objects, with our own messages; one
+// deliberate difference: a StatefulSet or DaemonSet updated OnDelete is
+// judged by its updated replicas where kubectl refuses to judge it.
+// Ported rather than imported: polymorphichelpers links kubectl's describe
+// and pod helpers (+1.2 MB to promote). rollout_oracle_test.go holds the
+// port to the real viewers.
+
 import (
 	"fmt"
 	"strings"

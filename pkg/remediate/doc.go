@@ -15,5 +15,7 @@
 // values masked (compare.Report.SweepSecrets).
 //
 // It receives the cluster through pkg/cluster's interfaces and returns
-// results as data. It must not import cobra or the plugins, nor print.
+// results as data. --adopt edits files in place through pkg/yamlsplice, as
+// promote's version edits do. It must not import cobra or the plugins, nor
+// print.
 package remediate

@@ -8,15 +8,13 @@ import (
 	"io"
 	"maps"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
-	sigsyaml "sigs.k8s.io/yaml"
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/objpath"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/yamlsplice"
 )
 
 // This file edits YAML in place: every edit is a splice of the original
@@ -30,27 +28,18 @@ import (
 // aliases, explicit tags, multi-line plain scalars…).
 var errUnsupported = errors.New("not editable in place")
 
-// yamlFile is one file being edited.
+// yamlFile is one file being edited. Positions and splices go through
+// pkg/yamlsplice, the suite's one in-place YAML editor: lines counted as
+// yaml.v3 counts them (CRLF, CR, LF, NEL, LS, PS; the BOM skipped).
 type yamlFile struct {
 	src     []byte
-	starts  []int // byte offset of each line's start
+	lines   *yamlsplice.Source
 	docs    []*yaml.Node
-	splices []splice
-}
-
-// splice replaces src[start:end] with text.
-type splice struct {
-	start, end int
-	text       string
+	splices []yamlsplice.Edit
 }
 
 func parseYAMLFile(src []byte) (*yamlFile, error) {
-	f := &yamlFile{src: src, starts: []int{0}}
-	for i, b := range src {
-		if b == '\n' {
-			f.starts = append(f.starts, i+1)
-		}
-	}
+	f := &yamlFile{src: src, lines: yamlsplice.NewSource(src)}
 	dec := yaml.NewDecoder(bytes.NewReader(src))
 	for {
 		var n yaml.Node
@@ -66,15 +55,15 @@ func parseYAMLFile(src []byte) (*yamlFile, error) {
 	return f, nil
 }
 
-// offset returns the byte offset of a 1-based line and character column.
+// offset returns the byte offset of a 1-based line and character column
+// (the end of the line, or of the file, when the position is past it).
 func (f *yamlFile) offset(line, col int) int {
-	if line < 1 || line > len(f.starts) {
+	if line < 1 || line > f.lines.Lines() {
 		return len(f.src)
 	}
-	off := f.starts[line-1]
-	for i := 1; i < col && off < len(f.src) && f.src[off] != '\n'; i++ {
-		_, w := utf8.DecodeRune(f.src[off:])
-		off += w
+	off, err := f.lines.Offset(line, col)
+	if err != nil {
+		return f.lines.LineEnd(line)
 	}
 	return off
 }
@@ -82,28 +71,21 @@ func (f *yamlFile) offset(line, col int) int {
 func (f *yamlFile) start(n *yaml.Node) int { return f.offset(n.Line, n.Column) }
 
 // lineEnd returns the offset of the line break ending the line holding off
-// ("\n" or "\r\n"; len(src) on the last line without one).
+// (len(src) on the last line without one).
 func (f *yamlFile) lineEnd(off int) int {
-	i := bytes.IndexByte(f.src[off:], '\n')
-	if i < 0 {
-		return len(f.src)
-	}
-	if i > 0 && f.src[off+i-1] == '\r' {
-		return off + i - 1
-	}
-	return off + i
+	return f.lines.LineEnd(f.lines.LineOf(off))
 }
 
 // lineStart returns the offset of the start of the line holding off.
 func (f *yamlFile) lineStart(off int) int {
-	return bytes.LastIndexByte(f.src[:off], '\n') + 1
+	return f.lines.LineStart(f.lines.LineOf(off))
 }
 
 // nextLine returns the offset just after the line holding off and its line
 // break.
 func (f *yamlFile) nextLine(off int) int {
-	if i := bytes.IndexByte(f.src[off:], '\n'); i >= 0 {
-		return off + i + 1
+	if l := f.lines.LineOf(off); l < f.lines.Lines() {
+		return f.lines.LineStart(l + 1)
 	}
 	return len(f.src)
 }
@@ -253,35 +235,23 @@ func (f *yamlFile) afterColon(key *yaml.Node) (int, error) {
 }
 
 func (f *yamlFile) add(start, end int, text string) {
-	f.splices = append(f.splices, splice{start, end, text})
+	f.splices = append(f.splices, yamlsplice.Edit{Start: start, End: end, Text: text})
 }
 
-// result applies the splices, refusing overlapping ones.
+// result applies the splices, refusing overlapping ones; new lines get the
+// file's line breaks.
 func (f *yamlFile) result() ([]byte, error) {
-	sp := append([]splice(nil), f.splices...)
-	sort.SliceStable(sp, func(i, j int) bool {
-		if sp[i].start != sp[j].start {
-			return sp[i].start < sp[j].start
-		}
-		return sp[i].end < sp[j].end
-	})
-	crlf := bytes.Contains(f.src, []byte("\r\n"))
-	var b bytes.Buffer
-	pos := 0
-	for _, s := range sp {
-		if s.start < pos {
-			return nil, fmt.Errorf("two edits overlap: %w", errUnsupported)
-		}
-		b.Write(f.src[pos:s.start])
-		if crlf {
-			// Keep the file's line endings.
-			s.text = strings.ReplaceAll(s.text, "\n", "\r\n")
-		}
-		b.WriteString(s.text)
-		pos = s.end
+	brk := f.lines.Break()
+	sp := make([]yamlsplice.Edit, len(f.splices))
+	for i, e := range f.splices {
+		e.Text = yamlsplice.WithBreaks(e.Text, brk)
+		sp[i] = e
 	}
-	b.Write(f.src[pos:])
-	return b.Bytes(), nil
+	out, err := yamlsplice.Apply(f.src, sp)
+	if errors.Is(err, yamlsplice.ErrOverlap) {
+		return nil, fmt.Errorf("two edits overlap: %w", errUnsupported)
+	}
+	return out, err
 }
 
 // slot is where a node sits: its parent (a mapping or a sequence; nil for an
@@ -653,13 +623,7 @@ func inline(v any, flow bool, style yaml.Style) string {
 	case float64:
 		return strconv.FormatFloat(v, 'f', -1, 64)
 	case string:
-		switch {
-		case style&yaml.SingleQuotedStyle != 0 && !strings.ContainsAny(v, "\n\t"):
-			return "'" + strings.ReplaceAll(v, "'", "''") + "'"
-		case style&yaml.DoubleQuotedStyle == 0 && plainSafe(v, flow):
-			return v
-		}
-		return jsonString(v)
+		return yamlsplice.Scalar(v, style, flow)
 	}
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
@@ -670,50 +634,13 @@ func inline(v any, flow bool, style yaml.Style) string {
 	return strings.TrimSuffix(b.String(), "\n")
 }
 
-func jsonString(s string) string {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(s)
-	return strings.TrimSuffix(b.String(), "\n")
-}
+func jsonString(s string) string { return yamlsplice.DoubleQuote(s) }
 
 func renderKey(k string, flow bool) string {
-	if plainSafe(k, flow) {
+	if yamlsplice.PlainSafe(k, flow) {
 		return k
 	}
 	return jsonString(k)
-}
-
-// plainSafe reports whether s can be written unquoted and read back as the
-// same string by kubectl (YAML 1.1) and by YAML 1.2 readers.
-func plainSafe(s string, flow bool) bool {
-	if s == "" || strings.TrimSpace(s) != s || strings.ContainsAny(s, "\n\t\"'`") {
-		return false
-	}
-	if strings.ContainsAny(s[:1], ",[]{}#&*!|>%@") || strings.Contains(s, ": ") || strings.Contains(s, " #") || strings.HasSuffix(s, ":") {
-		return false
-	}
-	// "-", "?" and ":" start a plain scalar unless a space follows.
-	if strings.ContainsAny(s[:1], "-?:") && (len(s) == 1 || s[1] == ' ') || strings.HasPrefix(s, "---") || strings.HasPrefix(s, "...") {
-		return false
-	}
-	if flow && strings.ContainsAny(s, ",[]{}") {
-		return false
-	}
-	doc := "v: " + s
-	if flow {
-		doc = "{v: " + s + "}"
-	}
-	var v11 map[string]any
-	if err := sigsyaml.Unmarshal([]byte(doc), &v11); err != nil || v11["v"] != s {
-		return false
-	}
-	var v12 map[string]any
-	if err := yaml.Unmarshal([]byte(doc), &v12); err != nil || v12["v"] != s {
-		return false
-	}
-	return true
 }
 
 // afterKey renders v after "key:" in block context, the key indented by

@@ -13,9 +13,10 @@ import (
 	"os"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/cluster"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/gitrepo"
 )
 
@@ -150,23 +151,41 @@ func readSource(ctx context.Context, source string, client *http.Client) ([]byte
 	return data, nil
 }
 
+// ControllerClient is what FetchCertificate needs of the cluster (the
+// suite's one client, pkg/cluster's Client): the controller's Service, and
+// a GET through the API server's service proxy.
+type ControllerClient interface {
+	cluster.Reader
+	cluster.ServiceProxy
+}
+
+// serviceKind is the controller's Service.
+var serviceKind = schema.GroupVersionKind{Version: "v1", Kind: "Service"}
+
 // FetchCertificate gets the controller's current certificate the way
-// kubeseal does: the Service's first port name, then GET /v1/cert.pem
-// through the API server's service proxy. RBAC: get on services and
-// services/proxy in the controller's namespace.
-func FetchCertificate(ctx context.Context, cs kubernetes.Interface, namespace, name string) (*Certificate, error) {
-	svc, err := cs.CoreV1().Services(namespace).Get(ctx, name, metav1.GetOptions{})
+// kubeseal does: the Service's first port name (else its number), then
+// GET /v1/cert.pem through the API server's service proxy. RBAC: get on
+// services and services/proxy in the controller's namespace.
+func FetchCertificate(ctx context.Context, cl ControllerClient, namespace, name string) (*Certificate, error) {
+	m, err := cl.Mapping(ctx, serviceKind)
 	if err != nil {
 		return nil, fmt.Errorf("finding the sealed-secrets controller (--controller-namespace %s, --controller-name %s): %w", namespace, name, err)
 	}
-	if len(svc.Spec.Ports) == 0 {
+	svc, err := cl.Get(ctx, m, namespace, name)
+	if err != nil {
+		return nil, fmt.Errorf("finding the sealed-secrets controller (--controller-namespace %s, --controller-name %s): %w", namespace, name, err)
+	}
+	ports, _, _ := unstructured.NestedSlice(svc.Object, "spec", "ports")
+	if len(ports) == 0 {
 		return nil, fmt.Errorf("the Service %s/%s has no ports", namespace, name)
 	}
-	port := svc.Spec.Ports[0].Name
+	first, _ := ports[0].(map[string]any)
+	port, _, _ := unstructured.NestedString(first, "name")
 	if port == "" {
-		port = fmt.Sprint(svc.Spec.Ports[0].Port)
+		n, _, _ := unstructured.NestedFieldNoCopy(first, "port")
+		port = fmt.Sprint(n)
 	}
-	data, err := cs.CoreV1().Services(namespace).ProxyGet("http", name, port, "/v1/cert.pem", nil).DoRaw(ctx)
+	data, err := cl.ServiceProxyGet(ctx, namespace, name, "http", port, "/v1/cert.pem")
 	if err != nil {
 		return nil, fmt.Errorf("fetching the certificate from the controller %s/%s: %w", namespace, name, err)
 	}

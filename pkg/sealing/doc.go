@@ -9,5 +9,6 @@
 // The format is implemented with the standard library (RSA-OAEP SHA-256 and
 // AES-256-GCM), byte-compatible with kubeseal and the sealed-secrets
 // controller; it must not import sealed-secrets, cobra or pflag, nor write to
-// stdout.
+// stdout. It builds no client: FetchCertificate reads through pkg/cluster's
+// interfaces (Reader, ServiceProxy), so it imports no k8s.io/client-go.
 package sealing

@@ -15,6 +15,8 @@
 // digest or newName line.
 //
 // The package works on bytes and imports nothing from the project but
-// pkg/imageref (the image reference rule it shares with pkg/health); callers
-// read and write the files.
+// pkg/imageref (the image reference rule it shares with pkg/health) and
+// pkg/yamlsplice (the in-place YAML editor it shares with drift --adopt:
+// positions, splices, what may be written unquoted); callers read and write
+// the files.
 package versionedit

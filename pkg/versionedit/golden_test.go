@@ -200,13 +200,14 @@ func versionLines(t *testing.T, data []byte, loc Location) map[int]bool {
 func splitLines(data []byte) []string {
 	s := newSource(data)
 	var lines []string
-	for i, start := range s.lines {
+	for i := range s.Lines() {
+		start := s.LineStart(i + 1)
 		if i == 0 {
 			start = 0 // keep a BOM on line 1
 		}
 		end := len(data)
-		if i+1 < len(s.lines) {
-			end = s.lines[i+1]
+		if i+1 < s.Lines() {
+			end = s.LineStart(i + 2)
 		}
 		lines = append(lines, string(data[start:end]))
 	}

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/yamlsplice"
 )
 
 // field is a key of a kustomize images entry; key is nil when absent.
@@ -276,24 +278,24 @@ func (pl *planner) remove(e kEntry, f field, path string) {
 	}
 	if e.m.Style&yaml.FlowStyle == 0 {
 		line := ks.line
-		if strings.Trim(string(src.data[src.lines[line-1]:ks.props]), " \t") != "" {
+		if strings.Trim(string(src.data[src.LineStart(line):ks.props]), " \t") != "" {
 			cannot("it shares its line with the entry's dash or another key; move it to a line of its own")
 			return
 		}
-		if src.lineOf(vs.start) != line {
+		if src.LineOf(vs.start) != line {
 			cannot("its value is on another line")
 			return
 		}
-		rest := strings.Trim(string(src.data[vs.end:src.lineEnd(line)]), " \t")
+		rest := strings.Trim(string(src.data[vs.end:src.LineEnd(line)]), " \t")
 		if rest != "" && rest[0] != '#' {
 			cannot("it shares its line with other content")
 			return
 		}
-		start, end := src.lines[line-1], len(src.data)
-		if line < len(src.lines) {
-			end = src.lines[line]
+		start, end := src.LineStart(line), len(src.data)
+		if line < src.Lines() {
+			end = src.LineStart(line + 1)
 		} else if line > 1 {
-			start = src.lineEnd(line - 1)
+			start = src.LineEnd(line - 1)
 		} else {
 			cannot("it is the only line")
 			return
@@ -319,7 +321,7 @@ func (pl *planner) remove(e kEntry, f field, path string) {
 			start, end = ks.props, vs.end
 		}
 		for j := start; j < end; j++ {
-			if breakLen(src.data[j:]) > 0 {
+			if yamlsplice.BreakLen(src.data[j:]) > 0 {
 				cannot("it is not on one line with its neighbour in a flow mapping")
 				return
 			}
@@ -365,10 +367,10 @@ func (pl *planner) insert(e kEntry, after field, fields []kv) {
 		pl.fail(fmt.Errorf("line %d: %s: cannot indent an inserted field", vs.line, e.path))
 		return
 	}
-	line := src.lineOf(vs.end)
-	eol := src.lineBreak(line)
+	line := src.LineOf(vs.end)
+	eol := src.LineBreak(line)
 	if eol == "" {
-		eol = src.lineBreak(1)
+		eol = src.LineBreak(1)
 		if eol == "" {
 			eol = "\n"
 		}
@@ -378,6 +380,6 @@ func (pl *planner) insert(e kEntry, after field, fields []kv) {
 		b.WriteString(eol + indent + f.key + ": " + render(f.value, style, false))
 		pl.changes = append(pl.changes, Change{Path: e.path + "." + f.key, Line: line + 1 + i, New: f.value})
 	}
-	at := src.lineEnd(line)
+	at := src.LineEnd(line)
 	pl.edits = append(pl.edits, edit{start: at, end: at, text: b.String()})
 }

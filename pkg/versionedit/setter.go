@@ -29,9 +29,9 @@ func (p *parsed) markers(setter string) ([]marker, error) {
 		byLine  map[int][]valueNode
 		markers []marker
 	)
-	for line := 1; line <= len(src.lines); line++ {
-		start := src.lines[line-1]
-		text := src.data[start:src.lineEnd(line)]
+	for line := 1; line <= src.Lines(); line++ {
+		start := src.LineStart(line)
+		text := src.data[start:src.LineEnd(line)]
 		m := markerRE.FindSubmatchIndex(text)
 		if m == nil {
 			continue

@@ -5,96 +5,21 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
-	"sort"
-	"strings"
-	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/yamlsplice"
 )
 
-const bom = "\xef\xbb\xbf"
-
-// source maps yaml.v3 positions (1-based line, column counted in
-// characters, the BOM not counted) to byte offsets in the original data.
+// source is a file being edited, indexed by pkg/yamlsplice (the suite's one
+// in-place YAML editor): lines and columns as yaml.v3 counts them.
 type source struct {
-	data  []byte
-	lines []int // lines[i] is the byte offset where line i+1 starts
+	*yamlsplice.Source
+	data []byte
 }
 
 func newSource(data []byte) *source {
-	s := &source{data: data}
-	i := 0
-	if bytes.HasPrefix(data, []byte(bom)) {
-		i = len(bom)
-	}
-	s.lines = append(s.lines, i)
-	for i < len(data) {
-		if n := breakLen(data[i:]); n > 0 {
-			i += n
-			s.lines = append(s.lines, i)
-			continue
-		}
-		i++
-	}
-	return s
-}
-
-// breakLen returns the length of the line break starting b, 0 if none. These
-// are the breaks yaml.v3 counts lines by: CRLF, CR, LF, NEL, LS and PS.
-func breakLen(b []byte) int {
-	switch {
-	case len(b) >= 2 && b[0] == '\r' && b[1] == '\n':
-		return 2
-	case len(b) >= 1 && (b[0] == '\r' || b[0] == '\n'):
-		return 1
-	case len(b) >= 2 && b[0] == 0xc2 && b[1] == 0x85:
-		return 2
-	case len(b) >= 3 && b[0] == 0xe2 && b[1] == 0x80 && (b[2] == 0xa8 || b[2] == 0xa9):
-		return 3
-	}
-	return 0
-}
-
-// lineEnd returns the offset of the break ending line (1-based), or the end
-// of the data.
-func (s *source) lineEnd(line int) int {
-	i := s.lines[line-1]
-	for i < len(s.data) && breakLen(s.data[i:]) == 0 {
-		i++
-	}
-	return i
-}
-
-// lineBreak returns the break ending line, "" for a last line without one.
-func (s *source) lineBreak(line int) string {
-	e := s.lineEnd(line)
-	return string(s.data[e : e+breakLen(s.data[e:])])
-}
-
-// lineOf returns the 1-based line holding offset off.
-func (s *source) lineOf(off int) int {
-	return sort.Search(len(s.lines), func(i int) bool { return s.lines[i] > off })
-}
-
-// column returns the 1-based column, in characters, of offset off.
-func (s *source) column(off int) int {
-	return utf8.RuneCount(s.data[s.lines[s.lineOf(off)-1]:off]) + 1
-}
-
-func (s *source) offset(line, col int) (int, error) {
-	if line < 1 || line > len(s.lines) || col < 1 {
-		return 0, fmt.Errorf("line %d: position out of range", line)
-	}
-	off := s.lines[line-1]
-	for c := 1; c < col; c++ {
-		if off >= len(s.data) || breakLen(s.data[off:]) > 0 {
-			return 0, fmt.Errorf("line %d: column %d out of range", line, col)
-		}
-		_, n := utf8.DecodeRune(s.data[off:])
-		off += n
-	}
-	return off, nil
+	return &source{Source: yamlsplice.NewSource(data), data: data}
 }
 
 // span is where a scalar or alias token lies in the source.
@@ -113,7 +38,7 @@ func isBlank(b byte) bool { return b == ' ' || b == '\t' }
 // values, empty plain values) and verifies that the bytes found decode to
 // the node's value.
 func (s *source) tokenSpan(n *yaml.Node) (span, error) {
-	off, err := s.offset(n.Line, n.Column)
+	off, err := s.Offset(n.Line, n.Column)
 	if err != nil {
 		return span{}, err
 	}
@@ -132,14 +57,14 @@ func (s *source) tokenSpan(n *yaml.Node) (span, error) {
 		return span{}, fmt.Errorf("line %d: %s is not a scalar", n.Line, kindName(n))
 	}
 	for off < len(d) && (d[off] == '&' || d[off] == '!') {
-		for off < len(d) && !isBlank(d[off]) && breakLen(d[off:]) == 0 {
+		for off < len(d) && !isBlank(d[off]) && yamlsplice.BreakLen(d[off:]) == 0 {
 			off++
 		}
 		for off < len(d) && isBlank(d[off]) {
 			off++
 		}
 	}
-	if off >= len(d) || breakLen(d[off:]) > 0 {
+	if off >= len(d) || yamlsplice.BreakLen(d[off:]) > 0 {
 		if n.Value == "" {
 			return span{}, fmt.Errorf("line %d: the value is empty", n.Line)
 		}
@@ -156,12 +81,12 @@ func (s *source) tokenSpan(n *yaml.Node) (span, error) {
 		}
 		end := off + 1
 		for ; end < len(d); end++ {
-			if breakLen(d[end:]) > 0 {
+			if yamlsplice.BreakLen(d[end:]) > 0 {
 				return span{}, fmt.Errorf("line %d: %w not supported", n.Line, errMultiLine)
 			}
 			if q == '"' && d[end] == '\\' {
 				end++
-				if end < len(d) && breakLen(d[end:]) > 0 {
+				if end < len(d) && yamlsplice.BreakLen(d[end:]) > 0 {
 					return span{}, fmt.Errorf("line %d: %w not supported", n.Line, errMultiLine)
 				}
 				continue
@@ -187,7 +112,7 @@ func (s *source) tokenSpan(n *yaml.Node) (span, error) {
 			return span{}, fmt.Errorf("line %d: the value is empty", n.Line)
 		}
 		if !bytes.HasPrefix(d[off:], []byte(n.Value)) {
-			if s.lineEnd(n.Line) < off+len(n.Value) {
+			if s.LineEnd(n.Line) < off+len(n.Value) {
 				return span{}, fmt.Errorf("line %d: %w not supported", n.Line, errMultiLine)
 			}
 			return span{}, mismatch
@@ -331,77 +256,18 @@ type edit struct {
 	text       string
 }
 
+// applyEdits splices the edits into data (yamlsplice.Apply).
 func applyEdits(data []byte, edits []edit) ([]byte, error) {
-	edits = slices.Clone(edits)
-	slices.SortStableFunc(edits, func(a, b edit) int { return a.start - b.start })
-	edits = slices.Compact(edits)
-	out := make([]byte, 0, len(data)+64)
-	last := 0
-	for _, e := range edits {
-		if e.start < last {
-			return nil, errors.New("conflicting edits: two changes touch the same bytes")
-		}
-		out = append(out, data[last:e.start]...)
-		out = append(out, e.text...)
-		last = e.end
+	es := make([]yamlsplice.Edit, len(edits))
+	for i, e := range edits {
+		es[i] = yamlsplice.Edit{Start: e.start, End: e.end, Text: e.text}
 	}
-	return append(out, data[last:]...), nil
+	return yamlsplice.Apply(data, es)
 }
 
 // render writes v as a scalar in the given style (plain, single or double
-// quoted). A plain scalar that would not read back as the string v (a
-// number, a boolean, a comment, an indicator) is double quoted instead.
+// quoted): plain only when YAML 1.1 and 1.2 readers both read it back as v
+// (yamlsplice.Scalar).
 func render(v string, style yaml.Style, flow bool) string {
-	switch {
-	case style&yaml.SingleQuotedStyle != 0:
-		return "'" + strings.ReplaceAll(v, "'", "''") + "'"
-	case style&yaml.DoubleQuotedStyle != 0:
-		return doubleQuote(v)
-	case plainSafe(v, flow):
-		return v
-	}
-	return doubleQuote(v)
-}
-
-// doubleQuote quotes a string that passed checkValue.
-func doubleQuote(v string) string {
-	var b strings.Builder
-	b.WriteByte('"')
-	for _, r := range v {
-		if r == '\\' || r == '"' {
-			b.WriteByte('\\')
-		}
-		b.WriteRune(r)
-	}
-	b.WriteByte('"')
-	return b.String()
-}
-
-// plainSafe reports whether v written unquoted in a block mapping value (or
-// a flow collection) reads back as the string v.
-func plainSafe(v string, flow bool) bool {
-	probes := []string{"k: " + v + "\n"}
-	if flow {
-		probes = []string{"[" + v + "]\n", "{k: " + v + "}\n"}
-	}
-	for _, probe := range probes {
-		var doc yaml.Node
-		if err := yaml.Unmarshal([]byte(probe), &doc); err != nil || len(doc.Content) != 1 {
-			return false
-		}
-		c := doc.Content[0].Content
-		var val *yaml.Node
-		switch {
-		case doc.Content[0].Kind == yaml.MappingNode && len(c) == 2:
-			val = c[1]
-		case doc.Content[0].Kind == yaml.SequenceNode && len(c) == 1:
-			val = c[0]
-		default:
-			return false
-		}
-		if val.Kind != yaml.ScalarNode || val.Style != 0 || val.Tag != "!!str" || val.Value != v || val.LineComment != "" {
-			return false
-		}
-	}
-	return true
+	return yamlsplice.Scalar(v, style, flow)
 }

@@ -304,7 +304,7 @@ func (p *parsed) foundAt(n *yaml.Node, version, path string) Found {
 	t := resolve(n)
 	f := Found{Version: version, Path: path, Line: t.Line, Column: t.Column}
 	if sp, err := p.src.tokenSpan(t); err == nil {
-		f.Line, f.Column = sp.line, p.src.column(sp.start)
+		f.Line, f.Column = sp.line, p.src.Column(sp.start)
 	}
 	return f
 }

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/yamlsplice"
 )
 
 func TestParseVersion(t *testing.T) {
@@ -143,7 +145,7 @@ func TestReadFound(t *testing.T) {
 		},
 	}, {
 		name: "columns count characters after a BOM",
-		data: bom + "é:\n  ü: &a !!str 1.4.1\n",
+		data: yamlsplice.BOM + "é:\n  ü: &a !!str 1.4.1\n",
 		loc:  Location{HelmValues: "é.ü"},
 		want: []Found{{Version: "1.4.1", Path: "é.ü", Line: 2, Column: 15}},
 	}, {

@@ -8,15 +8,22 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	kdiff "k8s.io/kubectl/pkg/cmd/diff"
+	"k8s.io/utils/exec"
+	testingexec "k8s.io/utils/exec/testing"
 )
 
-// recordScript is a KUBECTL_EXTERNAL_DIFF program: it appends the name and
-// content of every file in its two directory arguments to OUT, their paths
-// to OUT.dirs, and exits with STATUS.
+// recordScript is a KUBECTL_EXTERNAL_DIFF program: it appends its arguments
+// to $RECORD_OUT.args, the name and content of every file in its first two
+// (directory) arguments to $RECORD_OUT, their paths to $RECORD_OUT.dirs, and
+// exits with $RECORD_STATUS. (Paths cannot be its arguments: as kubectl
+// diff, drift passes on only arguments of letters, digits, '-' and '='.)
 const recordScript = `#!/bin/sh
 export LC_ALL=C
-out=$1; status=$2; shift 2
-for d in "$@"; do
+out=$RECORD_OUT
+printf '%s\n' "$*" >> "$out.args"
+for d in "$1" "$2"; do
   printf '%s\n' "$d" >> "$out.dirs"
   printf '== %s\n' "$(basename "$d")" >> "$out"
   for f in "$d"/*; do
@@ -25,12 +32,12 @@ for d in "$@"; do
   done
 done
 echo "external diff ran"
-exit "$status"
+exit "$RECORD_STATUS"
 `
 
 // externalDiffSetup writes the script and points KUBECTL_EXTERNAL_DIFF at
-// it; it returns the recording's path.
-func externalDiffSetup(t *testing.T, status string) string {
+// it, followed by args; it returns the recording's path.
+func externalDiffSetup(t *testing.T, status string, args ...string) string {
 	t.Helper()
 	dir := t.TempDir()
 	script := filepath.Join(dir, "record.sh")
@@ -38,7 +45,9 @@ func externalDiffSetup(t *testing.T, status string) string {
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, "recording")
-	t.Setenv("KUBECTL_EXTERNAL_DIFF", script+" "+out+" "+status)
+	t.Setenv("RECORD_OUT", out)
+	t.Setenv("RECORD_STATUS", status)
+	t.Setenv("KUBECTL_EXTERNAL_DIFF", strings.Join(append([]string{script}, args...), " "))
 	return out
 }
 
@@ -114,5 +123,82 @@ func TestExternalDiffBlank(t *testing.T) {
 	var out bytes.Buffer
 	if err := render(&out, &bytes.Buffer{}, goldenReport(), "diff", false, false); err != nil {
 		t.Logf("render: %v", err) // an error or the built-in diff are both fine
+	}
+}
+
+// hostileDiffArgs are KUBECTL_EXTERNAL_DIFF arguments kubectl diff does not
+// pass on: paths, shell syntax, quotes, globs, options with paths.
+var hostileDiffArgs = []string{"--output=/tmp/pwned", ";", "rm;id", "$HOME", "`id`", "$(id)", "../../etc/passwd",
+	"a|b", "x>y", "'-u'", "*", "%s", "-x.yaml", "--opt=a,b", "--from-file=~/.ssh/id_rsa"}
+
+// KUBECTL_EXTERNAL_DIFF's arguments are filtered as kubectl diff filters
+// them: the program gets only words of letters, digits, '-' and '=', and
+// stderr says which were dropped (masked as every quoted user value is).
+func TestExternalDiffArgumentsFilteredAsKubectl(t *testing.T) {
+	recording := externalDiffSetup(t, "1", append([]string{"-u", "-N", "--color=always", "-U3"}, hostileDiffArgs...)...)
+	var out, errOut bytes.Buffer
+	if err := render(&out, &errOut, goldenReport(), "diff", false, false); err != nil {
+		t.Fatalf("render: %v", err)
+	}
+	data, err := os.ReadFile(recording + ".args")
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := strings.Fields(string(data))
+	if len(args) != 6 {
+		t.Fatalf("external diff got arguments %q, want LIVE MERGED -u -N --color=always -U3", args)
+	}
+	if diff := cmp.Diff([]string{"-u", "-N", "--color=always", "-U3"}, args[2:]); diff != "" {
+		t.Errorf("arguments passed on (-want +got):\n%s", diff)
+	}
+	diffDirs(t, recording)
+	if got := strings.Count(errOut.String(), "warning: KUBECTL_EXTERNAL_DIFF: argument "); got != len(hostileDiffArgs) {
+		t.Errorf("%d warnings about dropped arguments, want one per dropped word; stderr:\n%s", got, errOut.String())
+	}
+	if strings.Contains(errOut.String(), "/tmp/pwned") || strings.Contains(errOut.String(), "etc/passwd") {
+		t.Errorf("a dropped argument is quoted whole on stderr:\n%s", errOut.String())
+	}
+}
+
+// kubectlDiffCommand is the command kubectl diff's own DiffProgram runs for
+// the value of KUBECTL_EXTERNAL_DIFF: the oracle for externalDiffCommand.
+func kubectlDiffCommand(t *testing.T, value string) []string {
+	t.Helper()
+	t.Setenv("KUBECTL_EXTERNAL_DIFF", value)
+	var argv []string
+	fake := &testingexec.FakeExec{CommandScript: []testingexec.FakeCommandAction{
+		func(cmd string, args ...string) exec.Cmd {
+			argv = append([]string{cmd}, args...)
+			return &testingexec.FakeCmd{DisableScripts: true}
+		},
+	}}
+	p := &kdiff.DiffProgram{Exec: fake, IOStreams: genericiooptions.NewTestIOStreamsDiscard()}
+	if err := p.Run("FROM", "TO"); err != nil {
+		t.Fatalf("kubectl's DiffProgram: %v", err)
+	}
+	return argv
+}
+
+func TestExternalDiffCommandAsKubectl(t *testing.T) {
+	values := []string{
+		"diff",
+		"colordiff -N -u",
+		"diff -u -N --color=always",
+		"meld",
+		"/usr/local/bin/my-diff -u",
+		"diff  -u", // two spaces: an empty word, dropped by both
+		"dyff between --omit-header",
+		"diff --label=x -u",
+	}
+	for _, a := range hostileDiffArgs {
+		values = append(values, "diff -u "+a)
+	}
+	for _, v := range values {
+		want := kubectlDiffCommand(t, v)
+		prog, args, _ := externalDiffCommand(v)
+		got := append([]string{prog, "FROM", "TO"}, args...)
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("KUBECTL_EXTERNAL_DIFF=%q: command (-kubectl +ours):\n%s", v, diff)
+		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -20,6 +21,7 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/compare"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/ignore"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/objdiff"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/redact"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/textdiff"
 )
 
@@ -408,8 +410,11 @@ func externalDiff(w, errw io.Writer, rep *compare.Report, command string) error 
 			return err
 		}
 	}
-	args := strings.Fields(command)
-	cmd := exec.Command(args[0], append(args[1:], live, merged)...)
+	prog, args, dropped := externalDiffCommand(command)
+	for _, a := range dropped {
+		fmt.Fprintf(errw, "warning: KUBECTL_EXTERNAL_DIFF: argument %s ignored: as kubectl diff, only letters, digits, '-' and '=' are passed on\n", redact.Quote(a))
+	}
+	cmd := exec.Command(prog, append([]string{live, merged}, args...)...)
 	cmd.Stdout, cmd.Stderr = w, errw
 	err = cmd.Run()
 	var ee *exec.ExitError
@@ -420,6 +425,34 @@ func externalDiff(w, errw io.Writer, rep *compare.Report, command string) error 
 		return fmt.Errorf("running KUBECTL_EXTERNAL_DIFF %q: %w", command, err)
 	}
 	return nil
+}
+
+// externalDiffArg is what kubectl diff passes on of KUBECTL_EXTERNAL_DIFF's
+// arguments (k8s.io/kubectl v0.37.2 pkg/cmd/diff DiffProgram.getCommand):
+// letters, digits, '-' and '='. Flags such as -u, -N or --color=always pass;
+// paths, quotes, globs, '$' and ';' do not.
+var externalDiffArg = regexp.MustCompile(`^[a-zA-Z0-9-=]+$`)
+
+// externalDiffCommand splits KUBECTL_EXTERNAL_DIFF as kubectl diff does: the
+// first word is the program (looked up on PATH), the other words are its
+// arguments if externalDiffArg allows them, else dropped (returned so the
+// caller can say so; kubectl drops them silently). Words are separated by
+// white space (kubectl splits on single spaces and drops the empty words
+// that makes, so only tabs and newlines differ). As kubectl, the caller
+// passes the two directories first, then these arguments.
+func externalDiffCommand(value string) (prog string, args, dropped []string) {
+	words := strings.Fields(value)
+	if len(words) == 0 {
+		return "", nil, nil
+	}
+	for _, w := range words[1:] {
+		if externalDiffArg.MatchString(w) {
+			args = append(args, w)
+		} else {
+			dropped = append(dropped, w)
+		}
+	}
+	return words[0], args, dropped
 }
 
 // ruleView is how --list-ignore-rules shows a rule in JSON and YAML.

@@ -81,6 +81,24 @@ func (k *kubeClusters) restConfig(env *promotion.Environment) (*rest.Config, err
 
 // reader is promoter.Engine.Cluster.
 func (k *kubeClusters) reader(_ context.Context, env *promotion.Environment) (cluster.Reader, error) {
+	cl, err := k.client(env)
+	if err != nil {
+		return nil, err
+	}
+	return cl, nil
+}
+
+// driftReader is the drift gate's cluster (driftGate).
+func (k *kubeClusters) driftReader(_ context.Context, env *promotion.Environment) (driftCluster, error) {
+	cl, err := k.client(env)
+	if err != nil {
+		return nil, err
+	}
+	return cl, nil
+}
+
+// client is the one client of the environment's context.
+func (k *kubeClusters) client(env *promotion.Environment) (*cluster.Client, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if cl, ok := k.clients[env.Context]; ok {

@@ -184,7 +184,7 @@ func (c *common) open(ctx context.Context) (*session, error) {
 		Forge:            c.forge(repo, p),
 		Progress:         func(format string, args ...any) { fmt.Fprintf(c.env.Streams.ErrOut, format+"\n", args...) },
 	}
-	s.engine.Drift = c.drift(s.engine)
+	s.engine.Drift = driftGate(s.engine, kc.driftReader)
 	return s, nil
 }
 

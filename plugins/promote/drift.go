@@ -13,11 +13,20 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/promotion"
 )
 
-// drift returns the drift gate: the drift engine in local mode (reads only)
-// on the environment's directory at the commit, read as drift --repo --path
-// reads it (pkg/desired), with the repository's ignore rules, against its
-// cluster.
-func (c *common) drift(e *promoter.Engine) func(ctx context.Context, env *promotion.Environment, commit string) (string, error) {
+// driftCluster is what the drift gate needs of an environment's cluster:
+// the drift engine in local mode reads live objects and the server's
+// OpenAPI schemas (to refuse what the server would refuse to apply), and
+// sends no write request, so it needs no Applier.
+type driftCluster interface {
+	cluster.Reader
+	cluster.SchemaReader
+}
+
+// driftGate returns the drift gate: the drift engine in local mode (reads
+// only) on the environment's directory at the commit, read as drift --repo
+// --path reads it (pkg/desired), with the repository's ignore rules,
+// against the cluster clusterFor opens for the environment.
+func driftGate(e *promoter.Engine, clusterFor func(ctx context.Context, env *promotion.Environment) (driftCluster, error)) func(ctx context.Context, env *promotion.Environment, commit string) (string, error) {
 	return func(ctx context.Context, env *promotion.Environment, commit string) (string, error) {
 		tmp, err := os.MkdirTemp("", "kubectl-gitops-promote-")
 		if err != nil {
@@ -36,15 +45,11 @@ func (c *common) drift(e *promoter.Engine) func(ctx context.Context, env *promot
 		if err != nil {
 			return "", err
 		}
-		r, err := e.Cluster(ctx, env)
+		cl, err := clusterFor(ctx, env)
 		if err != nil {
 			return "", fmt.Errorf("connecting to the cluster of %s: %w", env.Name, err)
 		}
-		reader, ok := r.(*cluster.Client)
-		if !ok {
-			return "", fmt.Errorf("drift check needs a cluster client")
-		}
-		engine := &compare.Engine{Reader: reader, Applier: reader}
+		engine := &compare.Engine{Reader: cl}
 		rep, err := engine.Run(ctx, objs, compare.Options{Mode: compare.ModeLocal, Namespace: env.Namespace, Ignore: rules, Concurrency: 16})
 		if err != nil {
 			return "", err

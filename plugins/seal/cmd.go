@@ -464,11 +464,11 @@ func (o *Options) certificate(cmd *cobra.Command) (*sealing.Certificate, error) 
 		if cerr != nil {
 			return nil, fmt.Errorf("no --cert given and no cluster to fetch it from (%w); pass --cert, or --age for sops", cerr)
 		}
-		cs, cerr := cluster.NewClientset(cfg)
+		cl, cerr := cluster.New(cfg)
 		if cerr != nil {
 			return nil, cerr
 		}
-		c, err = sealing.FetchCertificate(cmd.Context(), cs, o.ControllerNamespace, o.ControllerName)
+		c, err = sealing.FetchCertificate(cmd.Context(), cl, o.ControllerNamespace, o.ControllerName)
 		if err != nil && !o.formatGiven {
 			// Keep the hint: the user may have meant another format. Not
 			// wrapped, so the message is not replaced by kubectl's wording.

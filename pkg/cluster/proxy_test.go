@@ -1,0 +1,120 @@
+package cluster
+
+import (
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kubectl-gitops/kubectl-gitops/test/controlplane"
+)
+
+// nonLoopbackIP is an address of this host the API server will proxy to
+// (it refuses loopback and link-local endpoints).
+func nonLoopbackIP(t *testing.T) string {
+	t.Helper()
+	addrs, err := net.InterfaceAddrs()
+	if err == nil {
+		for _, a := range addrs {
+			if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil && !n.IP.IsLoopback() && !n.IP.IsLinkLocalUnicast() {
+				return n.IP.String()
+			}
+		}
+	}
+	t.Skip("no non-loopback IPv4 address: the API server does not proxy to loopback")
+	return ""
+}
+
+// TestServiceProxyGet: a GET through the API server's service proxy, by
+// port name and by port number, reaches the Service's endpoint with the
+// path asked for; a missing Service is an apierrors.IsNotFound error.
+func TestServiceProxyGet(t *testing.T) {
+	cp := controlplane.ForTest(t)
+	ctx := t.Context()
+	ip := nonLoopbackIP(t)
+	ln, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte("path " + r.URL.Path))
+	}))
+	srv.Listener = ln
+	srv.Start()
+	t.Cleanup(srv.Close)
+	port := int32(ln.Addr().(*net.TCPAddr).Port)
+
+	cs, err := NewClientset(cp.RESTConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	const ns = "proxy-get"
+	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// No kubelet runs here: the Pod's IP is written through its status, a
+	// selector-less Service gets a manual EndpointSlice.
+	pod, err := cs.CoreV1().Pods(ns).Create(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "server"},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "server", Image: "server"}}}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pod.Status.PodIP, pod.Status.PodIPs = ip, []corev1.PodIP{{IP: ip}}
+	if _, err := cs.CoreV1().Pods(ns).UpdateStatus(ctx, pod, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, svc := range []corev1.Service{
+		{ObjectMeta: metav1.ObjectMeta{Name: "named"}, Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "http", Port: 8080}}}},
+		{ObjectMeta: metav1.ObjectMeta{Name: "numbered"}, Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Port: 8080}}}},
+	} {
+		if _, err := cs.CoreV1().Services(ns).Create(ctx, &svc, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		name := svc.Spec.Ports[0].Name
+		slice := &discoveryv1.EndpointSlice{
+			ObjectMeta:  metav1.ObjectMeta{Name: svc.Name + "-manual", Labels: map[string]string{discoveryv1.LabelServiceName: svc.Name}},
+			AddressType: discoveryv1.AddressTypeIPv4,
+			Endpoints: []discoveryv1.Endpoint{{Addresses: []string{ip},
+				TargetRef: &corev1.ObjectReference{Kind: "Pod", Namespace: ns, Name: "server"}}},
+			Ports: []discoveryv1.EndpointPort{{Name: &name, Port: &port}},
+		}
+		if _, err := cs.DiscoveryV1().EndpointSlices(ns).Create(ctx, slice, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	c, err := New(cp.RESTConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct{ name, port string }{{"named", "http"}, {"numbered", "8080"}} {
+		var got string
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			data, err := c.ServiceProxyGet(ctx, ns, tt.name, "http", tt.port, "/v1/cert.pem")
+			if err == nil {
+				got = string(data)
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("GET through the proxy of %s port %s: %v", tt.name, tt.port, err)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		if got != "path /v1/cert.pem" {
+			t.Errorf("service %s port %s: the endpoint answered %q, want the path /v1/cert.pem", tt.name, tt.port, got)
+		}
+	}
+
+	_, err = c.ServiceProxyGet(ctx, ns, "missing", "http", strconv.Itoa(8080), "/v1/cert.pem")
+	if !apierrors.IsNotFound(err) {
+		t.Errorf("missing Service: %v, want a NotFound error", err)
+	}
+}
