@@ -100,9 +100,13 @@ func (c *countingCluster) List(ctx context.Context, m *meta.RESTMapping, namespa
 	return c.client.List(ctx, m, namespace, labelSelector)
 }
 
-func (c *countingCluster) OpenAPIV3(ctx context.Context, gv schema.GroupVersion) ([]byte, error) {
+func (c *countingCluster) OpenAPIV3Paths(ctx context.Context) (map[schema.GroupVersion]string, error) {
+	return c.client.OpenAPIV3Paths(ctx)
+}
+
+func (c *countingCluster) OpenAPIV3Document(ctx context.Context, url string) ([]byte, error) {
 	c.schemas.Add(1)
-	return c.client.OpenAPIV3(ctx, gv)
+	return c.client.OpenAPIV3Document(ctx, url)
 }
 
 // TestDriftGateNeedsOnlyReads: the drift gate works on the interfaces it
