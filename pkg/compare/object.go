@@ -207,8 +207,15 @@ func (e *Engine) compareOne(ctx context.Context, it *item, live *unstructured.Un
 	changes = mergeChanges(changes, orders)
 	noteOperatorKeys(changes)
 	for i := range changes {
-		if changes[i].Owners == nil && changes[i].Type != objdiff.Missing {
-			changes[i].Owners = own.Owners(changes[i].Path)
+		switch c := &changes[i]; {
+		case c.Owners != nil || c.Type == objdiff.Missing:
+		case c.Type == objdiff.Reordered && c.Key != "":
+			// Who ordered the items that differ, not who added others
+			// around them.
+			keys, _ := c.Live.([]any)
+			c.Owners = own.ItemOwners(liveN, c.Path, c.Key, keys)
+		default:
+			c.Owners = own.Owners(c.Path)
 		}
 	}
 

@@ -42,6 +42,9 @@ type Change struct {
 	Owners []Owner
 	// Note explains an Extra field: "added by another manager" or "not in Git".
 	Note string
+	// Key is the merge key of a Reordered change's list (Live and Desired
+	// hold its values).
+	Key string
 }
 
 // Full compares two complete objects, live and what it would become after
@@ -190,7 +193,7 @@ func orderChange(p objpath.Path, live, other []any, key string) (Change, bool) {
 	otherKeys := sharedKeys(other, live, key)
 	for i := range liveKeys {
 		if !Equal(liveKeys[i], otherKeys[i]) {
-			return Change{Path: p, Type: Reordered, Live: liveKeys, Desired: otherKeys}, true
+			return Change{Path: p, Type: Reordered, Live: liveKeys, Desired: otherKeys, Key: key}, true
 		}
 	}
 	return Change{}, false

@@ -3,6 +3,7 @@ package objdiff
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -266,6 +267,36 @@ func (o *Ownership) Owners(p objpath.Path) []Owner {
 			if p.Equal(op.path) || (op.whole && p.HasPrefix(op.path)) || (len(op.path) > len(p) && op.path.HasPrefix(p)) {
 				out = append(out, e.owner)
 				break
+			}
+		}
+	}
+	sortOwners(out)
+	return out
+}
+
+// ItemOwners returns the managers owning the items of the associative
+// list at p in live whose merge key (key) has one of the values keys: the
+// owners of a Reordered change are those of the items whose order differs,
+// not of another manager's items around them. Sorted by time, most recent
+// first.
+func (o *Ownership) ItemOwners(live map[string]any, p objpath.Path, key string, keys []any) []Owner {
+	v, ok := objpath.Get(live, p)
+	if !ok {
+		return o.Owners(p)
+	}
+	list, _ := v.([]any)
+	var out []Owner
+	seen := map[Owner]bool{}
+	for i, item := range list {
+		m, ok := item.(map[string]any)
+		if !ok || !slices.ContainsFunc(keys, func(k any) bool { return Equal(k, m[key]) }) {
+			continue
+		}
+		for _, owner := range o.Owners(p.Index(i)) {
+			id := Owner{Manager: owner.Manager, Operation: owner.Operation, Subresource: owner.Subresource}
+			if !seen[id] {
+				seen[id] = true
+				out = append(out, owner)
 			}
 		}
 	}

@@ -1,6 +1,7 @@
 package objdiff
 
 import (
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -417,5 +418,49 @@ func TestClassifyAgents(t *testing.T) {
 	}
 	if got := own.Owners(objpath.Path{"data", "a"}); len(got) != 1 || got[0].Class != ClassAgent {
 		t.Errorf("Owners after ClassifyAgents: %+v", got)
+	}
+}
+
+// TestItemOwners: the owners of a reordered list are the managers of the
+// items whose order differs, not of another manager's item placed among
+// them, however recent (TestListOrderDriftWithForeignItem depended on
+// kubectl set env landing in the same second as the apply).
+func TestItemOwners(t *testing.T) {
+	t.Parallel()
+	entry := func(manager, op, ts string, names ...string) map[string]any {
+		fields := map[string]any{}
+		for _, n := range names {
+			fields[`k:{"name":"`+n+`"}`] = map[string]any{".": map[string]any{}, "f:name": map[string]any{}, "f:value": map[string]any{}}
+		}
+		return map[string]any{"manager": manager, "operation": op, "time": ts, "apiVersion": "v1", "fieldsType": "FieldsV1",
+			"fieldsV1": map[string]any{"f:spec": map[string]any{"f:env": fields}}}
+	}
+	obj := map[string]any{
+		"metadata": map[string]any{"managedFields": []any{
+			entry("argocd-controller", "Apply", "2026-12-07T10:00:00Z", "A", "B"),
+			entry("kubectl-set", "Update", "2026-12-07T10:00:05Z", "C"),
+		}},
+		"spec": map[string]any{"env": []any{
+			map[string]any{"name": "A", "value": "1"},
+			map[string]any{"name": "C", "value": "3"},
+			map[string]any{"name": "B", "value": "2"},
+		}},
+	}
+	own := mustOwnership(t, obj)
+	p := objpath.Path{"spec", "env"}
+	if got := managers(own.Owners(p)); !slices.Equal(got, []string{"kubectl-set(Update)", "argocd-controller(Apply)"}) {
+		t.Fatalf("Owners of the list = %v (the fixture is not what the test means)", got)
+	}
+	for _, tc := range []struct {
+		keys []any
+		want []string
+	}{
+		{[]any{"A", "B"}, []string{"argocd-controller(Apply)"}},
+		{[]any{"B", "C"}, []string{"kubectl-set(Update)", "argocd-controller(Apply)"}},
+		{[]any{"Z"}, nil},
+	} {
+		if got := managers(own.ItemOwners(obj, p, "name", tc.keys)); !slices.Equal(got, tc.want) {
+			t.Errorf("ItemOwners(%v) = %v, want %v", tc.keys, got, tc.want)
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kubectl-gitops/kubectl-gitops/test/controlplane"
 )
@@ -106,6 +107,10 @@ func TestListOrderDriftWithForeignItem(t *testing.T) {
 	ns := "listorder-foreign"
 	kubectl(t, cp, "", "create", "namespace", ns)
 	kubectl(t, cp, orderedDeployment(ns, "web", nil), "apply", "--server-side", "--field-manager=argocd-controller", "-f", "-")
+	// managedFields times have a resolution of one second: the foreign
+	// item's manager is made the most recent one, so that an attribution
+	// by recency (rather than by the items reordered) shows.
+	time.Sleep(1100 * time.Millisecond)
 	kubectl(t, cp, "", "set", "env", "-n", ns, "deployment/web", "-c", "app", "C=3")
 	dry := kubectl(t, cp, orderedDeployment(ns, "web", map[string]string{"env": "BA"}), "apply", "--server-side", "--dry-run=server", "--force-conflicts", "--field-manager=argocd-controller", "-f", "-",
 		"-o", `jsonpath={.spec.template.spec.containers[?(@.name=="app")].env[*].name}`)
