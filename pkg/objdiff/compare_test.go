@@ -42,7 +42,7 @@ func TestFull(t *testing.T) {
 			live:  podSpec(container("a", "a:1"), container("b", "b:1")),
 			after: podSpec(container("b", "b:2"), container("a", "a:1")),
 			want: []Change{
-				{Path: p("spec", "template", "spec", "containers"), Type: Reordered, Live: l("a", "b"), Desired: l("b", "a")},
+				{Path: p("spec", "template", "spec", "containers"), Type: Reordered, Live: l("a", "b"), Desired: l("b", "a"), Key: "name"},
 				{Path: p("spec", "template", "spec", "containers", 1, "image"), Type: Modified, Live: "b:1", Desired: "b:2"},
 			},
 		},
@@ -60,7 +60,7 @@ func TestFull(t *testing.T) {
 			live:  m("ports", l(m("containerPort", int64(80), "protocol", "TCP"), m("containerPort", int64(443), "protocol", "TCP"))),
 			after: m("ports", l(m("containerPort", int64(443), "protocol", "TCP"), m("containerPort", int64(80), "protocol", "UDP"))),
 			want: []Change{
-				{Path: p("ports"), Type: Reordered, Live: l(int64(80), int64(443)), Desired: l(int64(443), int64(80))},
+				{Path: p("ports"), Type: Reordered, Live: l(int64(80), int64(443)), Desired: l(int64(443), int64(80)), Key: "containerPort"},
 				{Path: p("ports", 0, "protocol"), Type: Modified, Live: "TCP", Desired: "UDP"},
 			},
 		},
@@ -193,7 +193,7 @@ func TestSubset(t *testing.T) {
 			desired: m("env", env("A", "1", "B", "2")),
 			live:    m("env", env("B", "3", "A", "1")),
 			want: []Change{
-				{Path: p("env"), Type: Reordered, Live: l("B", "A"), Desired: l("A", "B")},
+				{Path: p("env"), Type: Reordered, Live: l("B", "A"), Desired: l("A", "B"), Key: "name"},
 				{Path: p("env", 0, "value"), Type: Modified, Live: "3", Desired: "2"},
 			},
 		},

@@ -39,18 +39,18 @@ func TestListOrder(t *testing.T) {
 		{
 			name: "swapped",
 			live: envOf("A", "B"), git: envOf("B", "A"),
-			want: []Change{{Path: envPath, Type: Reordered, Live: []any{"A", "B"}, Desired: []any{"B", "A"}}},
+			want: []Change{{Path: envPath, Type: Reordered, Live: []any{"A", "B"}, Desired: []any{"B", "A"}, Key: "name"}},
 		},
 		{
 			name: "numeric keys",
 			live: portsOf(8080, 9090), git: portsOf(9090, 8080),
-			want: []Change{{Path: envPath, Type: Reordered, Live: []any{int64(8080), int64(9090)}, Desired: []any{int64(9090), int64(8080)}}},
+			want: []Change{{Path: envPath, Type: Reordered, Live: []any{int64(8080), int64(9090)}, Desired: []any{int64(9090), int64(8080)}, Key: "containerPort"}},
 		},
 		{name: "an item only live has, shared order unchanged", live: envOf("A", "C", "B"), git: envOf("A", "B")},
 		{
 			name: "an item only live has, shared order changed",
 			live: envOf("B", "C", "A"), git: envOf("A", "B"),
-			want: []Change{{Path: envPath, Type: Reordered, Live: []any{"B", "A"}, Desired: []any{"A", "B"}}},
+			want: []Change{{Path: envPath, Type: Reordered, Live: []any{"B", "A"}, Desired: []any{"A", "B"}, Key: "name"}},
 		},
 	}
 	for _, tt := range tests {
@@ -71,7 +71,7 @@ func TestListOrder(t *testing.T) {
 	// What the server returns: Git's shared items in Git's order, the
 	// other manager's C kept among them.
 	got := Full(m("spec", m("env", envOf("A", "B", "C"))), m("spec", m("env", envOf("B", "C", "A"))))
-	want := []Change{{Path: envPath, Type: Reordered, Live: []any{"A", "B", "C"}, Desired: []any{"B", "C", "A"}}}
+	want := []Change{{Path: envPath, Type: Reordered, Live: []any{"A", "B", "C"}, Desired: []any{"B", "C", "A"}, Key: "name"}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Full (-want +got):\n%s", diff)
 	}
