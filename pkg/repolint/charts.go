@@ -105,6 +105,18 @@ func (l *linter) checkCharts(ctx context.Context) error {
 		if n.Kind != repograph.KindApplication || n.Group() != "argoproj.io" || n.Revision != "" || n.Replaced() {
 			continue
 		}
+		for _, s := range argoSources(n.Node) {
+			// A chart from a Helm repository or registry: repo lint does
+			// not fetch it, and says so rather than pass in silence.
+			if chart := repograph.Scalar(repograph.Lookup(s, "chart")); chart != "" {
+				line := s.Line
+				if c := repograph.Lookup(s, "chart"); c != nil {
+					line = c.Line
+				}
+				l.add(Finding{File: n.Object.File, Line: line, Rule: RuleHelmNotChecked, Subject: n.Title(),
+					Message: fmt.Sprintf("%s: values not checked against the schema of chart %s: it comes from a Helm repository or registry, which repo lint does not fetch for Argo CD Applications", n.Title(), chart)})
+			}
+		}
 		u, err := chartlint.Decode(n.Object)
 		if err != nil {
 			continue

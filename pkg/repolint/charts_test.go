@@ -2,6 +2,7 @@ package repolint
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -394,5 +395,41 @@ func TestLintHelmAppOfAppsPaths(t *testing.T) {
 	want := []string{"apps/templates/applications.yaml: Application argocd/billing points at teams/billing, which does not exist in the repository [missing-path]"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("findings (-want +got):\n%s", diff)
+	}
+}
+
+// TestLintArgoChartFromARepositoryIsNoted: an Argo CD Application whose
+// chart comes from a Helm repository (or an OCI registry) is not fetched by
+// repo lint; a note says its values were not checked, never a silent pass,
+// and the repository URL (with its credentials) is not repeated.
+func TestLintArgoChartFromARepositoryIsNoted(t *testing.T) {
+	dir := writeTree(t, map[string]string{
+		"apps/redis.yaml": `apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {name: redis, namespace: argocd}
+spec:
+  project: default
+  source:
+    repoURL: https://user:canary-s3cr3t-7f3a@charts.example.com/stable
+    chart: redis
+    targetRevision: 18.1.0
+    helm:
+      valuesObject: {replicaCount: 2}
+  destination: {server: https://kubernetes.default.svc, namespace: redis}
+`,
+	})
+	rep := lint(t, Options{Root: dir})
+	var notes []string
+	for _, f := range rep.Findings {
+		if strings.Contains(f.Message, "canary-s3cr3t-7f3a") {
+			t.Errorf("a finding repeats the URL's password: %s", f.Message)
+		}
+		if f.Rule == RuleHelmNotChecked {
+			notes = append(notes, fmt.Sprintf("%s:%d: %s", f.File, f.Line, f.Message))
+		}
+	}
+	want := []string{"apps/redis.yaml:8: Application argocd/redis: values not checked against the schema of chart redis: it comes from a Helm repository or registry, which repo lint does not fetch for Argo CD Applications"}
+	if diff := cmp.Diff(want, notes); diff != "" {
+		t.Errorf("not-checked notes (-want +got):\n%s", diff)
 	}
 }
