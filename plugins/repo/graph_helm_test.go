@@ -15,7 +15,13 @@ import (
 // not render with the Application's values is a note, which repeats no
 // secret-like value.
 func TestGraphHelmAppOfApps(t *testing.T) {
-	r := runRepo(t, "", "graph", "../../examples/layouts/argocd-helm-app-of-apps")
+	// A copy outside this checkout: in a clone, the origin remote's URL
+	// would make the example's repoURL another repository.
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, os.DirFS("../../examples/layouts/argocd-helm-app-of-apps")); err != nil {
+		t.Fatal(err)
+	}
+	r := runRepo(t, "", "graph", dir)
 	want := "bootstrap/\n" +
 		"└── Application argocd/apps → apps (Helm chart) @main\n" +
 		"    └── Application argocd/guestbook → guestbook\n"
@@ -23,10 +29,6 @@ func TestGraphHelmAppOfApps(t *testing.T) {
 		t.Errorf("graph:\n%s\nwant stdout:\n%s", r, want)
 	}
 
-	dir := t.TempDir()
-	if err := os.CopyFS(dir, os.DirFS("../../examples/layouts/argocd-helm-app-of-apps")); err != nil {
-		t.Fatal(err)
-	}
 	root := filepath.Join(dir, "bootstrap", "root.yaml")
 	data, err := os.ReadFile(root)
 	if err != nil {
