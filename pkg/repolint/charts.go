@@ -113,7 +113,7 @@ func (l *linter) checkCharts(ctx context.Context) error {
 				if c := repograph.Lookup(s, "chart"); c != nil {
 					line = c.Line
 				}
-				l.add(Finding{File: n.Object.File, Line: line, Rule: RuleHelmNotChecked, Subject: n.Title(),
+				l.add(Finding{File: n.File, Line: line, Rule: RuleHelmNotChecked, Subject: n.Title(),
 					Message: fmt.Sprintf("%s: values not checked against the schema of chart %s: it comes from a Helm repository or registry, which repo lint does not fetch for Argo CD Applications", n.Title(), chart)})
 			}
 		}
