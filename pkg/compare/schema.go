@@ -238,6 +238,19 @@ func (v *validator) doc(ctx context.Context, gv schema.GroupVersion) *schemaDoc 
 	url, ok := v.paths[gv]
 	err := v.pathsErr
 	v.mu.Unlock()
+	if err == nil && !ok {
+		// Not in the index this run read first: a CRD created a moment
+		// ago reaches the index a little after it is Established. Read
+		// the index again before saying the kind has no schema.
+		if paths, perr := v.schemas.reader.OpenAPIV3Paths(ctx); perr == nil {
+			url, ok = paths[gv]
+			if ok {
+				v.mu.Lock()
+				v.paths = paths
+				v.mu.Unlock()
+			}
+		}
+	}
 	var d *schemaDoc
 	switch {
 	case err != nil:

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
 	"github.com/kubectl-gitops/kubectl-gitops/test/controlplane"
 )
 
@@ -51,6 +53,9 @@ func TestHybridUndecidable(t *testing.T) {
 	cp := controlplane.ForTest(t)
 	kubectl(t, cp, hybridCRD, "apply", "--server-side", "-f", "-")
 	kubectl(t, cp, "", "wait", "--for=condition=established", "--timeout=60s", "crd/gadgets.hybrid.example.com")
+	// Its schema reaches the OpenAPI index a moment later: until then
+	// local and hybrid mode compare Gadgets unchecked.
+	waitPublished(t, cp, schema.GroupVersion{Group: "hybrid.example.com", Version: "v1"})
 	gadget := func(ns, spec string) string {
 		return "apiVersion: hybrid.example.com/v1\nkind: Gadget\nmetadata: {name: g, namespace: " + ns + "}\nspec: " + spec + "\n"
 	}
