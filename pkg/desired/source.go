@@ -663,7 +663,7 @@ func (f *Fetcher) refRoots(ctx context.Context, part *gitopsapi.Source, commit s
 // (git.NormalizeGitURL, near enough): without credentials, case, a
 // trailing "/" or ".git".
 func normalizeRepo(u string) string {
-	return strings.ToLower(trimRepo(gitsource.RedactURL(u)))
+	return strings.ToLower(gitrepo.TrimRepoURL(gitsource.RedactURL(u)))
 }
 
 func revisionLabel(op *gitopsapi.Source) string {
@@ -746,9 +746,4 @@ func skipError(s Source, err error) Source {
 // gitrepo.OverrideURL, which repo graph and lint share.
 func OverrideURL(overrides []string, url string) string {
 	return gitrepo.OverrideURL(overrides, url)
-}
-
-// trimRepo is a repository URL without a trailing "/" or ".git".
-func trimRepo(u string) string {
-	return strings.TrimSuffix(strings.TrimSuffix(u, "/"), ".git")
 }

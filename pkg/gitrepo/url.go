@@ -83,13 +83,14 @@ func OverrideURL(overrides []string, url string) string {
 				return to + strings.TrimPrefix(plain, plainFrom)
 			}
 		}
-		if trimRepo(plainFrom) == trimRepo(plain) {
+		if TrimRepoURL(plainFrom) == TrimRepoURL(plain) {
 			return to
 		}
 	}
 	return url
 }
 
-func trimRepo(u string) string {
+// TrimRepoURL is a repository URL without a trailing "/" or ".git".
+func TrimRepoURL(u string) string {
 	return strings.TrimSuffix(strings.TrimSuffix(u, "/"), ".git")
 }

@@ -108,12 +108,9 @@ func (l *linter) checkCharts(ctx context.Context) error {
 		for _, s := range argoSources(n.Node) {
 			// A chart from a Helm repository or registry: repo lint does
 			// not fetch it, and says so rather than pass in silence.
-			if chart := repograph.Scalar(repograph.Lookup(s, "chart")); chart != "" {
-				line := s.Line
-				if c := repograph.Lookup(s, "chart"); c != nil {
-					line = c.Line
-				}
-				l.add(Finding{File: n.File, Line: line, Rule: RuleHelmNotChecked, Subject: n.Title(),
+			if c := repograph.Lookup(s, "chart"); repograph.Scalar(c) != "" {
+				chart := repograph.Scalar(c)
+				l.add(Finding{File: n.File, Line: c.Line, Rule: RuleHelmNotChecked, Subject: n.Title(),
 					Message: fmt.Sprintf("%s: values not checked against the schema of chart %s: it comes from a Helm repository or registry, which repo lint does not fetch for Argo CD Applications", n.Title(), chart)})
 			}
 		}
