@@ -168,14 +168,10 @@ func itoa(n int) string {
 // Secret's value never appears in any output; a HelmRelease that cannot be
 // rendered is an error of its source.
 func TestFluxHelmRelease(t *testing.T) {
-	// A control plane of its own: on the shared one, the hand-added label
-	// went unreported twice in full-package runs (never alone); until the
-	// interfering test is found, this scenario runs where nothing else acts.
-	cp, err := controlplane.Start(t.Context(), controlplane.Options{ControllerManager: true, CRDs: true})
-	if err != nil {
-		t.Fatalf("starting a control plane: %v", err)
-	}
-	t.Cleanup(func() { _ = cp.Stop() })
+	// The shared control plane: the hand-added label that went unreported
+	// in fast runs was no other test's doing but a rule of drift's (see
+	// TestHelmReleasePersonsChangeInCreationSecond).
+	cp := controlplane.ForTest(t)
 	for _, kv := range gitEnv {
 		k, v, _ := strings.Cut(kv, "=")
 		t.Setenv(k, v)
