@@ -20,10 +20,18 @@ import (
 //	<cache>/sha256/<hex>.tgz
 //
 // and, for references that name one version (an exact chart version, an
-// OCI digest), what they resolved to, so that a second run fetches
-// nothing:
+// OCI digest) fetched without credentials, what they resolved to, so that a
+// second run fetches nothing:
 //
-//	<cache>/refs/<sha256 of the reference>.json
+//	<cache>/refs/anonymous/<sha256 of the reference>.json
+//
+// A fetch with credentials (a secretRef's, or a registry configuration's)
+// is not remembered: a later run, with other credentials or none, must ask
+// the repository (its index, the manifest) as if nothing were cached, and
+// gets an archive from the cache only by the digest the repository then
+// answered — a user the repository refuses gets nothing from here. The
+// cache holds no credential, not even a hash of one. (References remembered
+// before this rule, directly under refs/, are never read.)
 //
 // Paths are built from digests this package computed or validated, never
 // from names a repository sent. Every file is written atomically
@@ -96,11 +104,12 @@ type resolution struct {
 }
 
 func (f *Fetcher) refPath(key string) string {
-	return filepath.Join(f.cacheDir, "refs", sha256Hex([]byte(key))+".json")
+	return filepath.Join(f.cacheDir, "refs", "anonymous", sha256Hex([]byte(key))+".json")
 }
 
 // lookupRef returns the chart a remembered reference resolved to, if its
-// archive is still in the cache and intact.
+// archive is still in the cache and intact. Only for fetches without
+// credentials.
 func (f *Fetcher) lookupRef(key string) (*Chart, bool) {
 	b, err := os.ReadFile(f.refPath(key))
 	if err != nil || len(b) > 64<<10 {
@@ -122,8 +131,8 @@ func (f *Fetcher) lookupRef(key string) (*Chart, bool) {
 		ManifestDigest: r.ManifestDigest, Cached: true}, true
 }
 
-// rememberRef records what a reference resolved to. A failure only costs
-// a fetch next time.
+// rememberRef records what a reference fetched without credentials
+// resolved to. A failure only costs a fetch next time.
 func (f *Fetcher) rememberRef(key string, c *Chart) {
 	b, err := json.Marshal(resolution{Digest: c.Digest, Name: c.Name, Version: c.Version, URL: c.URL, ManifestDigest: c.ManifestDigest})
 	if err != nil {

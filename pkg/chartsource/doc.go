@@ -9,7 +9,9 @@
 //
 // Fetched charts are cached by the SHA-256 digest of the archive in the
 // user cache directory; an entry whose content does not match its digest is
-// refetched. Repository and registry responses are untrusted: the index,
+// refetched. A fetch with credentials always asks the repository (index or
+// manifest) with the run's own credentials before a cached archive is used,
+// so a run the repository refuses gets nothing from the cache. Repository and registry responses are untrusted: the index,
 // the tag list, manifests and layers are size-bounded, chart URLs must be
 // http or https, and cache paths are built from validated digests only.
 // Credentials (a HelmRepository's secretRef, passed in as data; Docker and

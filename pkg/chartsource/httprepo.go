@@ -38,7 +38,9 @@ func (f *Fetcher) fetchHTTP(ctx context.Context, ref ChartRef) (*Chart, error) {
 		return nil, errors.New("no chart name")
 	}
 	key := "http\x00" + ref.RepoURL + "\x00" + ref.Chart + "\x00" + ref.Version
-	exact := isExactVersion(ref.Version)
+	// Remembered only without credentials: with them, this run's index
+	// request is what shows the repository still lets them in.
+	exact := isExactVersion(ref.Version) && ref.Credentials == nil
 	if exact {
 		if c, ok := f.lookupRef(key); ok {
 			return c, nil
@@ -95,14 +97,17 @@ func (f *Fetcher) fetchHTTP(ctx context.Context, ref ChartRef) (*Chart, error) {
 	return c, nil
 }
 
-// index returns the repository's index, downloaded once per Fetcher.
+// index returns the repository's index, downloaded once per Fetcher and
+// credential.
 func (f *Fetcher) index(ctx context.Context, client *http.Client, ref ChartRef, base *url.URL) (*repo.IndexFile, error) {
 	u := *base
 	u.RawPath = ""
 	u.Path = path.Join(u.Path, "index.yaml")
 	key := u.String()
 	if ref.Credentials != nil {
-		key += "\x00" + ref.Credentials.Username
+		// The whole credential (in memory only): an index read with one
+		// password is not another password's.
+		key += "\x00" + ref.Credentials.Username + "\x00" + ref.Credentials.Password
 	}
 	f.mu.Lock()
 	e := f.indexes[key]

@@ -52,7 +52,7 @@ func (f *Fetcher) fetchOCI(ctx context.Context, ref ChartRef) (_ *Chart, err err
 	if err != nil {
 		return nil, fmt.Errorf("repository %q: %w", repoPath, err)
 	}
-	opts, secrets, err := f.remoteOptions(ctx, ref, repository)
+	opts, secrets, anonymous, err := f.remoteOptions(ctx, ref, repository)
 	if err != nil {
 		return nil, err
 	}
@@ -96,6 +96,9 @@ func (f *Fetcher) fetchOCI(ctx context.Context, ref ChartRef) (_ *Chart, err err
 		}
 		target = repository.Tag(tag)
 	}
+	// Remembered only without credentials: with them, this run's manifest
+	// request is what shows the registry still lets them in.
+	remember = remember && anonymous
 	if remember {
 		if c, ok := f.lookupRef(key); ok {
 			return c, nil
@@ -181,8 +184,9 @@ func (f *Fetcher) pullLayer(repository name.Repository, layer *v1.Descriptor, op
 // remoteOptions: the context, the guard (credentials only to their host,
 // never over plain http but to loopback, every response bounded) and the
 // credentials: the source's secretRef, else the keychain's for the
-// repository. It returns the secrets to keep out of errors.
-func (f *Fetcher) remoteOptions(ctx context.Context, ref ChartRef, repository name.Repository) ([]remote.Option, []string, error) {
+// repository. It returns the secrets to keep out of errors, and whether
+// there are none (anonymous).
+func (f *Fetcher) remoteOptions(ctx context.Context, ref ChartRef, repository name.Repository) (_ []remote.Option, _ []string, anonymous bool, _ error) {
 	g := &guard{inner: f.opts.Transport, maxReq: 1000, registry: repository.RegistryStr(), bodyLimit: func(r *http.Request) int64 {
 		if strings.Contains(r.URL.Path, "/blobs/") {
 			return f.limits.ChartSize
@@ -198,20 +202,20 @@ func (f *Fetcher) remoteOptions(ctx context.Context, ref ChartRef, repository na
 		if ref.DockerConfig != nil && len(ref.DockerConfig.JSON) > 0 {
 			secret, err := ocisource.DockerConfigKeychain(ref.DockerConfig.JSON)
 			if err != nil {
-				return nil, nil, fmt.Errorf("secretRef: %w", err)
+				return nil, nil, false, fmt.Errorf("secretRef: %w", err)
 			}
 			kc = authn.NewMultiKeychain(secret, kc)
 		}
 		a, err := authn.Resolve(ctx, kc, repository)
 		if err != nil {
-			return nil, nil, fmt.Errorf("reading registry credentials for %s: %w", repository.RegistryStr(), err)
+			return nil, nil, false, fmt.Errorf("reading registry credentials for %s: %w", repository.RegistryStr(), err)
 		}
 		auth = a
 	}
 	cfg, err := authn.Authorization(ctx, auth)
 	if err != nil {
-		return nil, nil, fmt.Errorf("reading registry credentials for %s: %w", repository.RegistryStr(), err)
+		return nil, nil, false, fmt.Errorf("reading registry credentials for %s: %w", repository.RegistryStr(), err)
 	}
 	secrets := []string{cfg.Password, cfg.Auth, cfg.IdentityToken, cfg.RegistryToken, cfg.Username + ":" + cfg.Password}
-	return append(opts, remote.WithAuth(auth)), secrets, nil
+	return append(opts, remote.WithAuth(auth)), secrets, *cfg == (authn.AuthConfig{}), nil
 }

@@ -163,10 +163,10 @@ func (e *Engine) compareOne(ctx context.Context, it *item, live *unstructured.Un
 
 	liveN := normalize(live.Object)
 	created := live.GetCreationTimestamp().Time
-	appliedAtCreation := false
+	creatorKnown := false
 	for _, o := range own.Entries() {
-		if o.Operation == "Apply" && o.Subresource == "" && o.Time != nil && o.Time.Unix() == created.Unix() {
-			appliedAtCreation = true
+		if createdBy(o, created) {
+			creatorKnown = true
 		}
 	}
 
@@ -187,7 +187,7 @@ func (e *Engine) compareOne(ctx context.Context, it *item, live *unstructured.Un
 	}
 	// Fields people and unknown tools added, which apply keeps.
 	foreign := objdiff.Foreign(desiredN, liveN, own, func(o objdiff.Owner) bool {
-		return (o.Class == objdiff.ClassHuman || o.Class == objdiff.ClassUnknown) && (appliedAtCreation || !isCreator(o, created))
+		return (o.Class == objdiff.ClassHuman || o.Class == objdiff.ClassUnknown) && (creatorKnown || !isCreator(o, created))
 	})
 	changes = mergeChanges(changes, foreign)
 	// Fields an agent applying client-side applied before and Git no longer
@@ -342,12 +342,23 @@ func splitOrders(changes []objdiff.Change) (rest, orders []objdiff.Change) {
 // isCreator reports whether o may be the Update that created the object
 // (managedFields times have one-second resolution): such an entry owns every
 // server default of what it wrote, so its fields cannot be told apart from
-// defaults and are not reported as added by another manager. When an Apply
-// entry dates from the creation second too, the object was created by apply
-// and no Update is taken for its creator.
+// defaults and are not reported as added by another manager. Only when no
+// entry is known to be the creator (createdBy): an object has one creator,
+// and a person's change landing in its creation second is still drift.
 func isCreator(o objdiff.Owner, created time.Time) bool {
 	return o.Operation == "Update" && o.Subresource == "" && o.Time != nil && !created.IsZero() &&
 		o.Time.Unix() == created.Unix()
+}
+
+// createdBy reports whether o, dating from the object's creation second, is
+// taken for its creator over any Update of people or unknown tools of that
+// second: an Apply (the object was created by apply), or an Update of the
+// GitOps agent (which creates its objects; people change them after).
+func createdBy(o objdiff.Owner, created time.Time) bool {
+	if o.Subresource != "" || o.Time == nil || created.IsZero() || o.Time.Unix() != created.Unix() {
+		return false
+	}
+	return o.Operation == "Apply" || o.Operation == "Update" && o.Class == objdiff.ClassAgent
 }
 
 // deleteAll deletes paths from obj, later list items first so that earlier

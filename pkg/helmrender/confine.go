@@ -2,12 +2,14 @@ package helmrender
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 )
 
 // Confined checks that the chart in dir (inside root) reads nothing
@@ -18,6 +20,55 @@ import (
 // is untrusted input: such a chart is not loaded at all, and the error
 // says why (never the content). $refs inside the schema ("#/…") are fine.
 func Confined(root, dir string) error {
+	var c *Confiner
+	return c.Check(root, dir)
+}
+
+// maxVerdicts bounds what a Confiner remembers; past it, it starts again.
+const maxVerdicts = 4096
+
+// Confiner is Confined with a memory, for a caller that renders the same
+// charts again and again (drift watch, at every check, from a fresh
+// checkout): the verdict on each values schema is remembered by the
+// SHA-256 of its content, and parsing the schema — nearly all of the
+// check's cost, a few milliseconds for the schemas of large charts — is
+// not done again. Nothing else is remembered: every check walks the chart
+// again, resolves every symbolic link again (a link swapped in since is
+// refused) and reads every schema again (changed content is another
+// digest). The zero value is ready; a nil *Confiner remembers nothing. It
+// is safe for concurrent use.
+type Confiner struct {
+	mu       sync.Mutex
+	verdicts map[[sha256.Size]byte]string // by digest: the schema's external $ref, "" for none
+	parsed   int                          // schemas parsed, for tests
+}
+
+// externalRef is externalRef(data), remembered by data's digest.
+func (c *Confiner) externalRef(data []byte) string {
+	if c == nil {
+		return externalRef(data)
+	}
+	sum := sha256.Sum256(data)
+	c.mu.Lock()
+	ref, ok := c.verdicts[sum]
+	c.mu.Unlock()
+	if ok {
+		return ref
+	}
+	ref = externalRef(data)
+	c.mu.Lock()
+	if c.verdicts == nil || len(c.verdicts) >= maxVerdicts {
+		c.verdicts = map[[sha256.Size]byte]string{}
+	}
+	c.verdicts[sum] = ref
+	c.parsed++
+	c.mu.Unlock()
+	return ref
+}
+
+// Check is Confined(root, dir), the verdicts on schemas seen before
+// remembered.
+func (c *Confiner) Check(root, dir string) error {
 	absRoot, err := filepath.Abs(root)
 	if err != nil {
 		return err
@@ -52,7 +103,7 @@ func Confined(root, dir string) error {
 		if err != nil {
 			return err
 		}
-		if ref := externalRef(data); ref != "" {
+		if ref := c.externalRef(data); ref != "" {
 			return fmt.Errorf("%s has a $ref to %s, outside the chart", rel, ref)
 		}
 		return nil

@@ -79,3 +79,79 @@ func TestRenderConfinesRepositoryCharts(t *testing.T) {
 		})
 	}
 }
+
+// TestConfinerRemembersSchemasOnly: drift watch renders the same charts at
+// every check, from a fresh checkout. A Confiner does not parse a values
+// schema it has seen (same content, any directory) again, but every render
+// still walks the chart: a template swapped for a symbolic link out of the
+// checkout since the last render is refused, and so is a schema whose
+// content changed (to the same size) to a $ref out of the chart.
+func TestConfinerRemembersSchemasOnly(t *testing.T) {
+	outside := filepath.Join(t.TempDir(), "secret.yaml")
+	if err := os.WriteFile(outside, []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: leak}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	schema := `{"$schema": "http://json-schema.org/draft-07/schema#", "definitions": {"n": {"type": "integer"}}, "properties": {"replicas": {"$ref": "#/definitions/n"}}}`
+	checkout := func(t *testing.T) (root, dir string) {
+		root = t.TempDir()
+		dir = filepath.Join(root, "charts", "app")
+		for name, data := range map[string]string{
+			"Chart.yaml":         "apiVersion: v2\nname: app\nversion: 0.1.0\n",
+			"values.yaml":        "replicas: 1\n",
+			"values.schema.json": schema,
+			"templates/cm.yaml":  "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app}\ndata: {replicas: \"{{ .Values.replicas }}\"}\n",
+		} {
+			p := filepath.Join(dir, name)
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return root, dir
+	}
+	c := &Confiner{}
+	render := func(root, dir string) error {
+		_, err := Render(context.Background(), Release{Name: "app", Namespace: "default", Chart: dir, Root: root, Confiner: c})
+		return err
+	}
+	root, dir := checkout(t)
+	for i := range 3 {
+		if err := render(root, dir); err != nil {
+			t.Fatalf("render %d: %v", i, err)
+		}
+	}
+	root2, dir2 := checkout(t) // the next check's fresh checkout
+	if err := render(root2, dir2); err != nil {
+		t.Fatal(err)
+	}
+	if c.parsed != 1 {
+		t.Errorf("the schema was parsed %d times in 4 renders of the same content, want once", c.parsed)
+	}
+
+	// A template swapped for a link out of the checkout since.
+	tpl := filepath.Join(dir, "templates", "cm.yaml")
+	if err := os.Remove(tpl); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, tpl); err != nil {
+		t.Fatal(err)
+	}
+	if err := render(root, dir); err == nil || !strings.Contains(err.Error(), "templates/cm.yaml is a symbolic link that leads out of the repository") {
+		t.Errorf("after a link was swapped in: %v, want it refused", err)
+	}
+
+	// The schema changed to a $ref out of the chart, same size.
+	bad := `{"$ref": "file://` + outside + `"}`
+	bad += strings.Repeat(" ", len(schema)-len(bad))
+	if len(bad) != len(schema) {
+		t.Fatalf("the test's schemas differ in size: %d, %d", len(bad), len(schema))
+	}
+	if err := os.WriteFile(filepath.Join(dir2, "values.schema.json"), []byte(bad), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := render(root2, dir2); err == nil || !strings.Contains(err.Error(), "values.schema.json has a $ref to file://") {
+		t.Errorf("after the schema changed: %v, want it refused", err)
+	}
+}

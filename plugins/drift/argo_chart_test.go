@@ -85,7 +85,7 @@ spec:
 	}
 	caps := helmrender.Capabilities{KubeVersion: "v1.37.2", APIVersions: []string{"policy/v1/PodDisruptionBudget"}}
 	render := func(ctx context.Context, op *gitopsapi.Source, chartPath, root string) (*desired.HelmRender, error) {
-		return renderArgoHelm(ctx, op, chartPath, root, caps, argoDependencies(chartsourceFetcher{cf}, op))
+		return renderArgoHelm(ctx, op, chartPath, root, caps, argoDependencies(chartsourceFetcher{cf}, op), nil)
 	}
 	f := desired.NewFetcher(desired.Options{Helm: render, Charts: chartsourceFetcher{cf}})
 	defer f.Close()

@@ -154,7 +154,7 @@ func TestArgoChartDependencies(t *testing.T) {
 	}
 	caps := helmrender.Capabilities{KubeVersion: "v1.37.2", APIVersions: []string{"policy/v1/PodDisruptionBudget"}}
 	render := func(ctx context.Context, op *gitopsapi.Source, chartPath, root string) (*desired.HelmRender, error) {
-		return renderArgoHelm(ctx, op, chartPath, root, caps, argoDependencies(chartsourceFetcher{cf}, op))
+		return renderArgoHelm(ctx, op, chartPath, root, caps, argoDependencies(chartsourceFetcher{cf}, op), nil)
 	}
 	f := desired.NewFetcher(desired.Options{Helm: render, Charts: chartsourceFetcher{cf}})
 	defer f.Close()

@@ -23,7 +23,7 @@ import (
 // leave out by Argo CD's rules (gitopsapi.DropArgoHooks), dependencies
 // not vendored in charts/ fetched with deps (Argo CD's helm dependency
 // build). Errors are swept of the values drift masks.
-func renderArgoHelm(ctx context.Context, op *gitopsapi.Source, chartPath, root string, caps helmrender.Capabilities, deps helmrender.DependencyFetcher) (*desired.HelmRender, error) {
+func renderArgoHelm(ctx context.Context, op *gitopsapi.Source, chartPath, root string, caps helmrender.Capabilities, deps helmrender.DependencyFetcher, confiner *helmrender.Confiner) (*desired.HelmRender, error) {
 	var secrets []string
 	if op.ArgoHelm != nil {
 		secrets = op.ArgoHelm.SecretValues
@@ -50,7 +50,7 @@ func renderArgoHelm(ctx context.Context, op *gitopsapi.Source, chartPath, root s
 	}
 	rel := helmrender.Release{Name: t.Name, Namespace: t.Namespace, Chart: chartPath,
 		Values: vals, Capabilities: caps, CRDs: !t.SkipCrds, KeepHooks: true, SkipSchemaValidation: t.SkipSchemaValidation,
-		BuildDependencies: deps, Root: root}
+		BuildDependencies: deps, Root: root, Confiner: confiner}
 	res, err := helmrender.Render(ctx, rel)
 	if err != nil {
 		return nil, sweep(err)

@@ -77,7 +77,7 @@ func TestArgoHelmMatchesHelmCLI(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			src := argoHelmSource(t, tc.source)
-			r, err := renderArgoHelm(t.Context(), src, filepath.Join(root, "helm-guestbook"), root, caps, nil)
+			r, err := renderArgoHelm(t.Context(), src, filepath.Join(root, "helm-guestbook"), root, caps, nil, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -16,6 +16,7 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/compare"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/desired"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/gitrepo"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/helmrender"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/ignore"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/manifest"
 	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/cli"
@@ -82,12 +83,16 @@ type Options struct {
 	// schemas are the clusters' OpenAPI schemas, read once per cluster
 	// connection (schemas.go).
 	schemas *schemaCaches
+	// confiner remembers the charts' values schemas found confined, for
+	// every render of the process (drift watch: every check).
+	confiner *helmrender.Confiner
 }
 
 // NewOptions returns options with their defaults.
 func NewOptions(env *cli.Env) *Options {
 	return &Options{env: env, Streams: env.Streams, Mode: string(compare.ModeHybrid), Concurrency: 32, Output: "diff", ExitCode: true,
-		ArgoNamespace: DefaultArgoNamespace, FluxNamespace: DefaultFluxNamespace, schemas: newSchemaCaches()}
+		ArgoNamespace: DefaultArgoNamespace, FluxNamespace: DefaultFluxNamespace, schemas: newSchemaCaches(),
+		confiner: &helmrender.Confiner{}}
 }
 
 // NewCmd builds the plugin's root command.

@@ -27,8 +27,9 @@ const maxValuesFile = 8 << 20
 // helmRenderer renders Flux HelmReleases with pkg/helmrender, as
 // helm-controller does, with the capabilities of the cluster behind
 // client (read once); Argo CD charts as Argo CD's repo-server does, their
-// dependencies not vendored fetched through charts.
-func helmRenderer(client *cluster.Client, charts desired.ChartFetcher) desired.HelmRenderer {
+// dependencies not vendored fetched through charts. confiner (nil: none)
+// remembers the chart schemas found confined across renders.
+func helmRenderer(client *cluster.Client, charts desired.ChartFetcher, confiner *helmrender.Confiner) desired.HelmRenderer {
 	var once sync.Once
 	var caps helmrender.Capabilities
 	var capsErr error
@@ -40,15 +41,15 @@ func helmRenderer(client *cluster.Client, charts desired.ChartFetcher) desired.H
 			return nil, capsErr
 		}
 		if op.Helm == nil && op.Operator == gitopsapi.ArgoCD {
-			return renderArgoHelm(ctx, op, chartPath, root, caps, argoDependencies(charts, op))
+			return renderArgoHelm(ctx, op, chartPath, root, caps, argoDependencies(charts, op), confiner)
 		}
-		return renderHelmRelease(ctx, op, chartPath, root, caps)
+		return renderHelmRelease(ctx, op, chartPath, root, caps, confiner)
 	}
 }
 
 // renderHelmRelease composes a HelmRelease's values and renders its chart.
 // Errors are swept of the values that came from Secrets.
-func renderHelmRelease(ctx context.Context, op *gitopsapi.Source, chartPath, root string, caps helmrender.Capabilities) (*desired.HelmRender, error) {
+func renderHelmRelease(ctx context.Context, op *gitopsapi.Source, chartPath, root string, caps helmrender.Capabilities, confiner *helmrender.Confiner) (*desired.HelmRender, error) {
 	h := op.Helm
 	refs := make([]helmrender.ValuesRef, 0, len(h.ValuesFrom))
 	var secretData []string
@@ -74,7 +75,8 @@ func renderHelmRelease(ctx context.Context, op *gitopsapi.Source, chartPath, roo
 		CRDs:          crds != "Skip",
 		PostRenderers: h.PostRenderers, CommonLabels: h.CommonLabels, CommonAnnotations: h.CommonAnnotations,
 		OriginNamespace: op.Namespace, OriginName: op.Name, ReleaseMetadata: true,
-		Root: root, // a chart of a GitRepository checkout stays in it
+		Root:     root, // a chart of a GitRepository checkout stays in it
+		Confiner: confiner,
 	}
 	if len(h.Chart.ValuesFiles) > 0 {
 		if root == "" {

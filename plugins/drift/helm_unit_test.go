@@ -41,7 +41,7 @@ func TestHelmValuesFiles(t *testing.T) {
 			"valuesFiles": []any{"env/prod.yaml", "env/eu.yaml"}, "sourceRef": map[string]any{"kind": "GitRepository", "name": "fleet"}}}},
 	}})
 	caps := helmrender.Capabilities{KubeVersion: "v1.37.2"}
-	r, err := renderHelmRelease(context.Background(), op, filepath.Join(root, "charts/webapp"), root, caps)
+	r, err := renderHelmRelease(context.Background(), op, filepath.Join(root, "charts/webapp"), root, caps, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +58,7 @@ func TestHelmValuesFiles(t *testing.T) {
 		t.Errorf("replicas %d image %q, want 9 and the prod file's image", replicas, image)
 	}
 	op.Helm.Chart.ValuesFiles = []string{"../outside.yaml"}
-	if _, err := renderHelmRelease(context.Background(), op, filepath.Join(root, "charts/webapp"), root, caps); err == nil || !strings.Contains(err.Error(), "outside.yaml") {
+	if _, err := renderHelmRelease(context.Background(), op, filepath.Join(root, "charts/webapp"), root, caps, nil); err == nil || !strings.Contains(err.Error(), "outside.yaml") {
 		t.Errorf("a values file out of the checkout: err = %v", err)
 	}
 }

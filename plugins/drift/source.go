@@ -67,7 +67,7 @@ func (o *Options) loadSources(ctx context.Context, client *cluster.Client) ([]so
 	if err != nil {
 		return nil, err
 	}
-	dopts.Helm = helmRenderer(client, charts)
+	dopts.Helm = helmRenderer(client, charts, o.confiner)
 	dopts.Charts = charts
 	dopts.ReadSecret = secretData(client)
 	var f *desired.Fetcher
