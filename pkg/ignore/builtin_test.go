@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kubectl-gitops/kubectl-gitops/test/golden"
+
 	"github.com/google/go-cmp/cmp"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
@@ -155,7 +157,7 @@ func TestBuiltinGolden(t *testing.T) {
 			fmt.Fprintf(&b, "  owned by: %s\n", strings.Join(r.OwnedBy, ", "))
 		}
 	}
-	golden(t, filepath.Join("testdata", "builtin.golden"), b.String())
+	golden.CheckString(t, filepath.Join("testdata", "builtin.golden"), b.String())
 }
 
 // TestBuiltinDocumented checks that the package documentation's table lists

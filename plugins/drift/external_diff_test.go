@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kubectl-gitops/kubectl-gitops/test/golden"
+
 	"github.com/google/go-cmp/cmp"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	kdiff "k8s.io/kubectl/pkg/cmd/diff"
@@ -86,7 +88,7 @@ func TestExternalDiff(t *testing.T) {
 	}
 	got := string(data)
 	// The drifted objects only, as the report holds them: masked.
-	golden(t, "external-diff", got)
+	golden.CheckString(t, "testdata/external-diff.golden", got)
 	for _, want := range []string{"-- v1.Secret.shop.db\n", "password: '*** (before)'", "password: '*** (after)'"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("recording lacks %q", want)

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kubectl-gitops/kubectl-gitops/test/golden"
+
 	"github.com/google/go-cmp/cmp"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
@@ -273,19 +275,7 @@ func TestAdopt(t *testing.T) {
 		t.Fatal("app.yaml unchanged")
 	}
 	patch := strings.ReplaceAll(r.stdout, dir, "DIR")
-	golden := filepath.Join("testdata", "adopt.patch.golden")
-	if *update {
-		if err := os.WriteFile(golden, []byte(patch), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run with -update)", err)
-	}
-	if diff := cmp.Diff(string(want), patch); diff != "" {
-		t.Errorf("adopt patch (-want +got):\n%s", diff)
-	}
+	golden.CheckString(t, filepath.Join("testdata", "adopt.patch.golden"), patch)
 	// Only the drifted fields' lines differ; the label joins its flow map.
 	var plus, minus []string
 	for _, l := range strings.Split(patch, "\n") {

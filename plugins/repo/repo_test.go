@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -12,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/kubectl-gitops/kubectl-gitops/test/golden"
 
 	"github.com/google/go-cmp/cmp"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -29,8 +30,6 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/cli"
 	"github.com/kubectl-gitops/kubectl-gitops/test/controlplane"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files")
 
 var nsResource = schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}
 
@@ -360,26 +359,6 @@ func TestInitBranches(t *testing.T) {
 	}
 }
 
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	p := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(string(want), got); diff != "" {
-		t.Errorf("%s (-want +got):\n%s", p, diff)
-	}
-}
-
 // onlyNotes says the text output has only notes: examples/gitops-repo's
 // HelmRelease takes its chart from a chart repository, so its values are
 // noted as not checked against the chart's schema.
@@ -398,7 +377,7 @@ func TestLintCLI(t *testing.T) {
 	if r.code != 1 || r.stderr != "11 error(s), 1 warning(s), 3 excluded (13 kustomizations and 10 objects checked)\n" {
 		t.Errorf("broken-repo: %s", r)
 	}
-	golden(t, "lint-broken-repo.golden", r.stdout)
+	golden.CheckString(t, "testdata/lint-broken-repo.golden", r.stdout)
 
 	r = runRepo(t, "", "lint", "../../examples/broken-repo", "-o", "json")
 	var rep repolint.Report
