@@ -1,18 +1,17 @@
 package drift
 
 import (
-	"bytes"
-	"context"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/clitest"
+
 	"github.com/kubectl-gitops/kubectl-gitops/test/golden"
 
 	"github.com/google/go-cmp/cmp"
-	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/cli"
 	"github.com/kubectl-gitops/kubectl-gitops/test/controlplane"
@@ -21,11 +20,8 @@ import (
 // runDriftIn runs the drift command with stdin in.
 func runDriftIn(t *testing.T, cp *controlplane.ControlPlane, in io.Reader, args ...string) runResult {
 	t.Helper()
-	var out, errOut bytes.Buffer
-	streams := genericiooptions.IOStreams{In: in, Out: &out, ErrOut: &errOut}
-	argv := append([]string{"kubectl-gitops-drift", "--kubeconfig", cp.Kubeconfig}, args...)
-	code := cli.Run(context.Background(), argv, streams, NewCmd)
-	return runResult{code, out.String(), errOut.String()}
+	r := clitest.Run(t, NewCmd, clitest.Options{Binary: "kubectl-gitops-drift", Kubeconfig: cp.Kubeconfig, Stdin: in}, args...)
+	return runResult{r.Code, r.Stdout, r.Stderr}
 }
 
 // remedyFixtures is a small application tracked by its own Flux

@@ -1,8 +1,6 @@
 package repo
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -11,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/clitest"
 
 	"github.com/kubectl-gitops/kubectl-gitops/test/golden"
 
@@ -21,13 +21,11 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/dynamic"
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/cluster"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/manifest"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/repolint"
-	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/cli"
 	"github.com/kubectl-gitops/kubectl-gitops/test/controlplane"
 )
 
@@ -45,14 +43,8 @@ type runResult struct {
 // runRepo runs the repo command in-process; kubeconfig may be "".
 func runRepo(t *testing.T, kubeconfig string, args ...string) runResult {
 	t.Helper()
-	var out, errOut bytes.Buffer
-	streams := genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}
-	argv := []string{"kubectl-gitops-repo"}
-	if kubeconfig != "" {
-		argv = append(argv, "--kubeconfig", kubeconfig)
-	}
-	code := cli.Run(context.Background(), append(argv, args...), streams, NewCmd)
-	return runResult{code, out.String(), errOut.String()}
+	r := clitest.Run(t, NewCmd, clitest.Options{Binary: "kubectl-gitops-repo", Kubeconfig: kubeconfig}, args...)
+	return runResult{r.Code, r.Stdout, r.Stderr}
 }
 
 func (r runResult) String() string {

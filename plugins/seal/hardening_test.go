@@ -1,7 +1,6 @@
 package seal
 
 import (
-	"bytes"
 	"context"
 	"net/http"
 	"net/http/httptest"
@@ -10,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kubectl-gitops/kubectl-gitops/test/hung"
+	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/clitest"
 
-	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"github.com/kubectl-gitops/kubectl-gitops/test/hung"
 
 	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/cli"
 )
@@ -88,10 +87,8 @@ func TestCertURLCancelledByContext(t *testing.T) {
 // runSealCtx runs the plugin in-process with ctx as the signal context and
 // no cluster.
 func runSealCtx(ctx context.Context, args ...string) result {
-	var out, errOut bytes.Buffer
-	streams := genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}
-	code := cli.Run(ctx, append([]string{"kubectl-gitops-seal", "--kubeconfig", os.DevNull}, args...), streams, NewCmd)
-	return result{code, out.String(), errOut.String()}
+	r := clitest.Run(nil, NewCmd, clitest.Options{Binary: "kubectl-gitops-seal", Kubeconfig: os.DevNull, Ctx: ctx}, args...)
+	return result{r.Code, r.Stdout, r.Stderr}
 }
 
 // TestCertURLErrorsRedacted: a --cert server answering 404 or garbage: the
