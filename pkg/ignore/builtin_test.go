@@ -8,12 +8,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kubectl-gitops/kubectl-gitops/test/golden"
-
 	"github.com/google/go-cmp/cmp"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/objpath"
+	"github.com/kubectl-gitops/kubectl-gitops/test/golden"
 )
 
 func TestBuiltinOnObjects(t *testing.T) {

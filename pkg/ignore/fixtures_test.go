@@ -11,40 +11,15 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/objpath"
+	"github.com/kubectl-gitops/kubectl-gitops/test/builders"
 )
 
-// object builds an object with the given identity; mods add to it.
-func object(apiVersion, kind, namespace, name string, mods ...func(*unstructured.Unstructured)) *unstructured.Unstructured {
-	u := &unstructured.Unstructured{Object: map[string]any{}}
-	u.SetAPIVersion(apiVersion)
-	u.SetKind(kind)
-	u.SetName(name)
-	if namespace != "" {
-		u.SetNamespace(namespace)
-	}
-	for _, m := range mods {
-		m(u)
-	}
-	return u
-}
-
-// withLabels sets labels from key, value pairs.
-func withLabels(kv ...string) func(*unstructured.Unstructured) {
-	return func(u *unstructured.Unstructured) { u.SetLabels(pairs(kv)) }
-}
-
-// withAnnotations sets annotations from key, value pairs.
-func withAnnotations(kv ...string) func(*unstructured.Unstructured) {
-	return func(u *unstructured.Unstructured) { u.SetAnnotations(pairs(kv)) }
-}
-
-func pairs(kv []string) map[string]string {
-	m := map[string]string{}
-	for i := 0; i+1 < len(kv); i += 2 {
-		m[kv[i]] = kv[i+1]
-	}
-	return m
-}
+// The object builders are test/builders'.
+var (
+	object          = builders.Object
+	withLabels      = builders.Labels
+	withAnnotations = builders.Annotations
+)
 
 // loadObject reads a YAML manifest from testdata the way the engine gets
 // objects: through JSON, so integers are int64.

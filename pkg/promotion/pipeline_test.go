@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kubectl-gitops/kubectl-gitops/test/golden"
-
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/kubectl-gitops/kubectl-gitops/test/golden"
 )
 
 // mustParse parses a pipeline that must be valid.

@@ -7,25 +7,17 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kubectl-gitops/kubectl-gitops/test/golden"
-
 	"go.yaml.in/yaml/v3"
 	sigsyaml "sigs.k8s.io/yaml"
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/compare"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/objdiff"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/objpath"
+	"github.com/kubectl-gitops/kubectl-gitops/test/builders"
+	"github.com/kubectl-gitops/kubectl-gitops/test/golden"
 )
 
-// obj decodes YAML as kubectl does.
-func obj(t *testing.T, y string) map[string]any {
-	t.Helper()
-	var m map[string]any
-	if err := sigsyaml.Unmarshal([]byte(y), &m); err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
+var obj = builders.YAMLMap
 
 func p(elems ...any) objpath.Path { return objpath.Path(elems) }
 

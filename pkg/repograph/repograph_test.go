@@ -7,11 +7,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kubectl-gitops/kubectl-gitops/test/golden"
-
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/repolayout"
+	"github.com/kubectl-gitops/kubectl-gitops/test/golden"
 )
 
 // initRepo writes a repo init skeleton into a temporary directory.

@@ -12,8 +12,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kubectl-gitops/kubectl-gitops/test/golden"
-
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/ignore"
@@ -21,6 +19,7 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/promotion"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/sopsfile"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/tenancy"
+	"github.com/kubectl-gitops/kubectl-gitops/test/golden"
 )
 
 // specs are every operator × layout × environment strategy.

@@ -5,10 +5,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kubectl-gitops/kubectl-gitops/test/golden"
-
 	"github.com/google/go-cmp/cmp"
 	"sigs.k8s.io/yaml"
+
+	"github.com/kubectl-gitops/kubectl-gitops/test/golden"
 )
 
 func readTestdata(t *testing.T, name string) []byte {

@@ -13,9 +13,9 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/kubectl-gitops/kubectl-gitops/test/golden"
-
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/kubectl-gitops/kubectl-gitops/test/golden"
 )
 
 // numbered returns lines "1\n" … "n\n", with line k replaced by repl[k].

@@ -8,9 +8,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kubectl-gitops/kubectl-gitops/test/golden"
-
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/kubectl-gitops/kubectl-gitops/test/golden"
 )
 
 const (

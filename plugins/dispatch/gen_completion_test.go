@@ -6,9 +6,9 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/kubectl-gitops/kubectl-gitops/test/golden"
-
 	"github.com/spf13/cobra"
+
+	"github.com/kubectl-gitops/kubectl-gitops/test/golden"
 )
 
 // cobraScripts generates cobra's completion scripts for a command named

@@ -7,8 +7,6 @@ import (
 	"encoding/json"
 	"os"
 
-	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/clitest"
-
 	"fmt"
 	"path/filepath"
 	"reflect"
@@ -22,6 +20,7 @@ import (
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/jsonneteval"
 	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/cli"
+	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/clitest"
 	"github.com/kubectl-gitops/kubectl-gitops/test/controlplane"
 )
 

@@ -7,13 +7,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kubectl-gitops/kubectl-gitops/test/golden"
-
 	"github.com/google/go-cmp/cmp"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	kdiff "k8s.io/kubectl/pkg/cmd/diff"
 	"k8s.io/utils/exec"
 	testingexec "k8s.io/utils/exec/testing"
+
+	"github.com/kubectl-gitops/kubectl-gitops/test/golden"
 )
 
 // recordScript is a KUBECTL_EXTERNAL_DIFF program: it appends its arguments

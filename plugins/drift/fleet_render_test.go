@@ -7,10 +7,9 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/kubectl-gitops/kubectl-gitops/test/golden"
-
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/compare"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/fleet"
+	"github.com/kubectl-gitops/kubectl-gitops/test/golden"
 )
 
 // TestFleetRenderGolden renders a matrix of two sources on three clusters,

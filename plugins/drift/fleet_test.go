@@ -6,13 +6,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/clitest"
-
 	"github.com/google/go-cmp/cmp"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/cli"
+	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/clitest"
 	"github.com/kubectl-gitops/kubectl-gitops/test/controlplane"
 )
 

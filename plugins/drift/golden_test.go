@@ -8,14 +8,13 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/kubectl-gitops/kubectl-gitops/test/golden"
-
 	"github.com/google/go-cmp/cmp"
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/compare"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/objdiff"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/objpath"
+	"github.com/kubectl-gitops/kubectl-gitops/test/golden"
 )
 
 // goldenCanary is a secret value that appears only in an unchanged object of

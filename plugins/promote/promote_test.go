@@ -11,8 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/clitest"
-
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -21,6 +19,7 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/cluster"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/jsonneteval"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/manifest"
+	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/clitest"
 	"github.com/kubectl-gitops/kubectl-gitops/test/controlplane"
 	"github.com/kubectl-gitops/kubectl-gitops/test/gitea"
 )

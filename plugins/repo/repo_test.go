@@ -10,10 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/clitest"
-
-	"github.com/kubectl-gitops/kubectl-gitops/test/golden"
-
 	"github.com/google/go-cmp/cmp"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -26,7 +22,9 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/cluster"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/manifest"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/repolint"
+	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/clitest"
 	"github.com/kubectl-gitops/kubectl-gitops/test/controlplane"
+	"github.com/kubectl-gitops/kubectl-gitops/test/golden"
 )
 
 var nsResource = schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}

@@ -9,11 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/clitest"
-
 	"github.com/kubectl-gitops/kubectl-gitops/test/hung"
 
 	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/cli"
+	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/clitest"
 )
 
 // Canaries for the credentials of a --cert URL.

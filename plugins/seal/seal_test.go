@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/clitest"
-
 	"github.com/kubectl-gitops/kubectl-gitops/test/controlplane"
 )
 

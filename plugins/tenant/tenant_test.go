@@ -11,8 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/clitest"
-
 	"github.com/google/go-cmp/cmp"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -24,6 +22,7 @@ import (
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/cluster"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/tenancy"
+	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/clitest"
 	"github.com/kubectl-gitops/kubectl-gitops/test/controlplane"
 )
 

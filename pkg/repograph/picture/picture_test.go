@@ -15,10 +15,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kubectl-gitops/kubectl-gitops/test/golden"
-
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/repograph"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/repolayout"
+	"github.com/kubectl-gitops/kubectl-gitops/test/golden"
 )
 
 // repos are generated skeletons of every operator × layout × environment
