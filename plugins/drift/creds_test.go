@@ -298,9 +298,7 @@ func TestFluxHelmReleaseDockerConfigSecret(t *testing.T) {
 	cp := controlplane.ForTest(t)
 	tmp := t.TempDir()
 	archives := packageSealedSecrets(t, tmp, "1.1.0")
-	t.Setenv("XDG_CACHE_HOME", filepath.Join(tmp, "cache"))
-	t.Setenv("DOCKER_CONFIG", filepath.Join(tmp, "docker"))
-	t.Setenv("HELM_REGISTRY_CONFIG", filepath.Join(tmp, "helm-registry.json"))
+	isolateHelm(t, tmp)
 
 	inner := ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0)))
 	reg := newRecorder(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

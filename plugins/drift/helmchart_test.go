@@ -120,9 +120,7 @@ func TestFluxHelmReleaseChartRepositories(t *testing.T) {
 	// A fresh chart cache, and no Docker or Helm registry configuration of
 	// the user's (after the peer tools and the module were found, which
 	// live under the user's cache).
-	t.Setenv("XDG_CACHE_HOME", filepath.Join(tmp, "cache"))
-	t.Setenv("DOCKER_CONFIG", filepath.Join(tmp, "docker"))
-	t.Setenv("HELM_REGISTRY_CONFIG", filepath.Join(tmp, "helm-registry.json"))
+	isolateHelm(t, tmp)
 	// A copy without an index, for --repo-override to a directory.
 	mirror := filepath.Join(tmp, "mirror")
 	if err := os.CopyFS(mirror, os.DirFS(repoDir)); err != nil {
