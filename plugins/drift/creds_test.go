@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"io"
-	"log"
 	"net/http"
 	"net/http/cgi"
 	"net/http/httptest"
@@ -16,10 +15,10 @@ import (
 	"sync"
 	"testing"
 
-	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
 	"helm.sh/helm/v4/pkg/registry"
 
 	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/cli"
+	"github.com/kubectl-gitops/kubectl-gitops/test/chartrepo"
 	"github.com/kubectl-gitops/kubectl-gitops/test/controlplane"
 )
 
@@ -300,7 +299,7 @@ func TestFluxHelmReleaseDockerConfigSecret(t *testing.T) {
 	archives := packageSealedSecrets(t, tmp, "1.1.0")
 	isolateHelm(t, tmp)
 
-	inner := ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0)))
+	inner := chartrepo.OCIHandler()
 	reg := newRecorder(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if u, p, ok := r.BasicAuth(); !ok || u != "flux" || p != credsCanary {
 			w.Header().Set("WWW-Authenticate", `Basic realm="registry"`)
