@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/cluster"
+	"github.com/kubectl-gitops/kubectl-gitops/test/builders"
 )
 
 // served are the kinds the fake API server knows: resource name and whether
@@ -195,69 +196,17 @@ func merge(dst, src map[string]any) {
 	}
 }
 
-// Fixture builders.
+// Fixture builders: test/builders' and the few only these tests use.
 
-// object builds an object; mods add to it.
-func object(apiVersion, kind, namespace, name string, mods ...func(*unstructured.Unstructured)) *unstructured.Unstructured {
-	u := &unstructured.Unstructured{Object: map[string]any{}}
-	u.SetAPIVersion(apiVersion)
-	u.SetKind(kind)
-	u.SetName(name)
-	if namespace != "" {
-		u.SetNamespace(namespace)
-	}
-	for _, m := range mods {
-		m(u)
-	}
-	return u
-}
+var (
+	object          = builders.Object
+	configMap       = builders.ConfigMap
+	withLabels      = builders.Labels
+	withAnnotations = builders.Annotations
+	withField       = builders.Set
+)
 
-func configMap(namespace, name string, mods ...func(*unstructured.Unstructured)) *unstructured.Unstructured {
-	return object("v1", "ConfigMap", namespace, name, mods...)
-}
-
-func pairs(kv []string) map[string]string {
-	m := map[string]string{}
-	for i := 0; i+1 < len(kv); i += 2 {
-		m[kv[i]] = kv[i+1]
-	}
-	return m
-}
-
-func withLabels(kv ...string) func(*unstructured.Unstructured) {
-	return func(u *unstructured.Unstructured) {
-		l := u.GetLabels()
-		if l == nil {
-			l = map[string]string{}
-		}
-		for k, v := range pairs(kv) {
-			l[k] = v
-		}
-		u.SetLabels(l)
-	}
-}
-
-func withAnnotations(kv ...string) func(*unstructured.Unstructured) {
-	return func(u *unstructured.Unstructured) {
-		a := u.GetAnnotations()
-		if a == nil {
-			a = map[string]string{}
-		}
-		for k, v := range pairs(kv) {
-			a[k] = v
-		}
-		u.SetAnnotations(a)
-	}
-}
-
-// withField sets a field at a dotted path (no dots in keys).
-func withField(path string, v any) func(*unstructured.Unstructured) {
-	return func(u *unstructured.Unstructured) {
-		if err := unstructured.SetNestedField(u.Object, v, strings.Split(path, ".")...); err != nil {
-			panic(err)
-		}
-	}
-}
+func pairs(kv []string) map[string]string { return builders.Pairs(kv...) }
 
 func withData(kv ...string) func(*unstructured.Unstructured) {
 	return func(u *unstructured.Unstructured) {

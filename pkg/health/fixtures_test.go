@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/cluster"
+	"github.com/kubectl-gitops/kubectl-gitops/test/builders"
 )
 
 // Fixed times: the fixtures' conditions and the evaluation time.
@@ -79,38 +80,16 @@ func (f *fakeReader) List(context.Context, *meta.RESTMapping, string, string) ([
 
 // Fixture builders.
 
-type mod func(*unstructured.Unstructured)
+type mod = builders.Mod
 
 func object(apiVersion, kind, namespace, name string, mods ...mod) *unstructured.Unstructured {
-	u := &unstructured.Unstructured{Object: map[string]any{}}
-	u.SetAPIVersion(apiVersion)
-	u.SetKind(kind)
-	u.SetNamespace(namespace)
-	u.SetName(name)
-	u.SetGeneration(1)
-	for _, m := range mods {
-		m(u)
-	}
-	return u
+	return builders.Object(apiVersion, kind, namespace, name, append([]mod{generation(1)}, mods...)...)
 }
 
-// set sets a field at a dotted path ("status.sync.revision").
-func set(path string, value any) mod {
-	return func(u *unstructured.Unstructured) {
-		if n, ok := value.(int); ok {
-			value = int64(n)
-		}
-		if err := unstructured.SetNestedField(u.Object, value, strings.Split(path, ".")...); err != nil {
-			panic(err)
-		}
-	}
-}
-
-func unset(path string) mod {
-	return func(u *unstructured.Unstructured) {
-		unstructured.RemoveNestedField(u.Object, strings.Split(path, ".")...)
-	}
-}
+var (
+	set   = builders.Set
+	unset = builders.Unset
+)
 
 func generation(g int64) mod { return func(u *unstructured.Unstructured) { u.SetGeneration(g) } }
 

@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/objpath"
+	"github.com/kubectl-gitops/kubectl-gitops/test/golden"
 )
 
 func TestBuiltinOnObjects(t *testing.T) {
@@ -155,7 +156,7 @@ func TestBuiltinGolden(t *testing.T) {
 			fmt.Fprintf(&b, "  owned by: %s\n", strings.Join(r.OwnedBy, ", "))
 		}
 	}
-	golden(t, filepath.Join("testdata", "builtin.golden"), b.String())
+	golden.CheckString(t, filepath.Join("testdata", "builtin.golden"), b.String())
 }
 
 // TestBuiltinDocumented checks that the package documentation's table lists

@@ -2,53 +2,24 @@ package ignore
 
 import (
 	"errors"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/objpath"
+	"github.com/kubectl-gitops/kubectl-gitops/test/builders"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
-
-// object builds an object with the given identity; mods add to it.
-func object(apiVersion, kind, namespace, name string, mods ...func(*unstructured.Unstructured)) *unstructured.Unstructured {
-	u := &unstructured.Unstructured{Object: map[string]any{}}
-	u.SetAPIVersion(apiVersion)
-	u.SetKind(kind)
-	u.SetName(name)
-	if namespace != "" {
-		u.SetNamespace(namespace)
-	}
-	for _, m := range mods {
-		m(u)
-	}
-	return u
-}
-
-// withLabels sets labels from key, value pairs.
-func withLabels(kv ...string) func(*unstructured.Unstructured) {
-	return func(u *unstructured.Unstructured) { u.SetLabels(pairs(kv)) }
-}
-
-// withAnnotations sets annotations from key, value pairs.
-func withAnnotations(kv ...string) func(*unstructured.Unstructured) {
-	return func(u *unstructured.Unstructured) { u.SetAnnotations(pairs(kv)) }
-}
-
-func pairs(kv []string) map[string]string {
-	m := map[string]string{}
-	for i := 0; i+1 < len(kv); i += 2 {
-		m[kv[i]] = kv[i+1]
-	}
-	return m
-}
+// The object builders are test/builders'.
+var (
+	object          = builders.Object
+	withLabels      = builders.Labels
+	withAnnotations = builders.Annotations
+)
 
 // loadObject reads a YAML manifest from testdata the way the engine gets
 // objects: through JSON, so integers are int64.
@@ -132,23 +103,6 @@ func pointers(ps []objpath.Path) []string {
 		out = append(out, p.Pointer())
 	}
 	return out
-}
-
-func golden(t *testing.T, path, got string) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("reading golden file (run go test -update to create it): %v", err)
-	}
-	if diff := cmp.Diff(string(want), got); diff != "" {
-		t.Errorf("%s mismatch (-want +got):\n%s", path, diff)
-	}
 }
 
 // indent strips the common tab indentation of a raw string literal, so rule

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io/fs"
 	"os"
@@ -14,9 +13,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
+	"github.com/kubectl-gitops/kubectl-gitops/test/golden"
+)
 
 // summary is one line per object: source, document, apiVersion/kind and
 // namespace/name (generateName with a trailing "*").
@@ -480,7 +479,7 @@ func TestKustomize(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}
-	checkGolden(t, "testdata/kustomize-prod.golden", render(t, set))
+	golden.CheckString(t, "testdata/kustomize-prod.golden", render(t, set))
 
 	// The points of the overlay, checked directly as well as in the golden.
 	byKind := map[string]*unstructured.Unstructured{}
@@ -561,22 +560,6 @@ func render(t *testing.T, set *Set) string {
 		fmt.Fprintf(&b, "# skipped %s doc=%d: %s\n", s.Source, s.Source.Doc, s.Reason)
 	}
 	return b.String()
-}
-
-func checkGolden(t *testing.T, path, got string) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./pkg/manifest -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), got); diff != "" {
-		t.Errorf("%s differs (-want +got):\n%s", filepath.Base(path), diff)
-	}
 }
 
 func TestSourceString(t *testing.T) {

@@ -2,7 +2,6 @@ package promotion
 
 import (
 	"errors"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,9 +9,9 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+	"github.com/kubectl-gitops/kubectl-gitops/test/golden"
+)
 
 // mustParse parses a pipeline that must be valid.
 func mustParse(t *testing.T, text string) *Pipeline {
@@ -123,23 +122,7 @@ func TestParseBroken(t *testing.T) {
 	if strings.Contains(err.Error(), "s3cr3t") {
 		t.Errorf("the error shows the URL's password:\n%v", err)
 	}
-	golden(t, "testdata/broken.golden", err.Error()+"\n")
-}
-
-func golden(t *testing.T, file, got string) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(file, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatalf("%v (run go test -update)", err)
-	}
-	if diff := cmp.Diff(string(want), got); diff != "" {
-		t.Errorf("%s (-want +got):\n%s", filepath.Base(file), diff)
-	}
+	golden.CheckString(t, "testdata/broken.golden", err.Error()+"\n")
 }
 
 func TestParseErrors(t *testing.T) {

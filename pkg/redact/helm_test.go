@@ -6,19 +6,12 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/objpath"
+	"github.com/kubectl-gitops/kubectl-gitops/test/builders"
 )
 
-func obj(t *testing.T, y string) map[string]any {
-	t.Helper()
-	var m map[string]any
-	if err := yaml.Unmarshal([]byte(y), &m); err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
+var obj = builders.YAMLMap
 
 func get(t *testing.T, o map[string]any, p ...any) any {
 	t.Helper()

@@ -1,33 +1,23 @@
 package remediate
 
 import (
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
 	"go.yaml.in/yaml/v3"
 	sigsyaml "sigs.k8s.io/yaml"
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/compare"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/objdiff"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/objpath"
+	"github.com/kubectl-gitops/kubectl-gitops/test/builders"
+	"github.com/kubectl-gitops/kubectl-gitops/test/golden"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
-
-// obj decodes YAML as kubectl does.
-func obj(t *testing.T, y string) map[string]any {
-	t.Helper()
-	var m map[string]any
-	if err := sigsyaml.Unmarshal([]byte(y), &m); err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
+var obj = builders.YAMLMap
 
 func p(elems ...any) objpath.Path { return objpath.Path(elems) }
 
@@ -334,22 +324,7 @@ data: {k: v}
 			}
 			got := strings.ReplaceAll(render(a), dir+string(filepath.Separator), "")
 			got = strings.ReplaceAll(got, "\r", "␍")
-			golden := filepath.Join("testdata", "adopt", strings.NewReplacer(" ", "-", ",", "", ":", "").Replace(tt.name)+".golden")
-			if *update {
-				if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run with -update)", err)
-			}
-			if diff := cmp.Diff(string(want), got); diff != "" {
-				t.Errorf("adoption (-want +got):\n%s", diff)
-			}
+			golden.CheckString(t, filepath.Join("testdata", "adopt", strings.NewReplacer(" ", "-", ",", "", ":", "").Replace(tt.name)+".golden"), got)
 
 			// Nothing is written before Write; Write keeps the mode.
 			for name, content := range tt.files {

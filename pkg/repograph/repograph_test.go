@@ -2,7 +2,6 @@ package repograph
 
 import (
 	"bytes"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,9 +10,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/repolayout"
+	"github.com/kubectl-gitops/kubectl-gitops/test/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files")
 
 // initRepo writes a repo init skeleton into a temporary directory.
 func initRepo(t *testing.T, s repolayout.Spec) string {
@@ -27,23 +25,6 @@ func initRepo(t *testing.T, s repolayout.Spec) string {
 		t.Fatal(err)
 	}
 	return dir
-}
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	p := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.WriteFile(p, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("%s (-want +got):\n%s", p, diff)
-	}
 }
 
 // The text tree and DOT of generated and hand-written repositories
@@ -87,8 +68,8 @@ func TestGraphGolden(t *testing.T) {
 			if err := g.WriteDOT(&dot); err != nil {
 				t.Fatal(err)
 			}
-			golden(t, tt.name+".txt", text.Bytes())
-			golden(t, tt.name+".dot", dot.Bytes())
+			golden.Check(t, "testdata/"+tt.name+".txt.golden", text.Bytes())
+			golden.Check(t, "testdata/"+tt.name+".dot.golden", dot.Bytes())
 		})
 	}
 }

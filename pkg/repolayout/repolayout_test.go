@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"path"
@@ -20,9 +19,8 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/promotion"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/sopsfile"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/tenancy"
+	"github.com/kubectl-gitops/kubectl-gitops/test/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files")
 
 // specs are every operator × layout × environment strategy.
 func specs() []Spec {
@@ -165,19 +163,7 @@ func TestGenerateGolden(t *testing.T) {
 			for _, f := range files {
 				fmt.Fprintf(&b, "=== %s\n%s", f.Path, f.Data)
 			}
-			golden := filepath.Join("testdata", name(s)+".golden")
-			if *update {
-				if err := os.WriteFile(golden, b.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(string(want), b.String()); diff != "" {
-				t.Errorf("%s (-want +got):\n%s", golden, diff)
-			}
+			golden.Check(t, filepath.Join("testdata", name(s)+".golden"), b.Bytes())
 		})
 	}
 }

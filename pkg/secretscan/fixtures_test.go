@@ -2,7 +2,6 @@ package secretscan
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,9 +10,9 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+	"github.com/kubectl-gitops/kubectl-gitops/test/golden"
+)
 
 // render is the textual form of findings compared with the golden files.
 func render(findings []Finding) string {
@@ -72,19 +71,7 @@ func TestScanFixtures(t *testing.T) {
 			if strings.Contains(text, canary) {
 				t.Errorf("a secret value leaked into the findings:\n%s", text)
 			}
-			golden := filepath.Join("testdata", "scan", tt.golden+".golden")
-			if *update {
-				if err := os.WriteFile(golden, []byte(text), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if d := cmp.Diff(string(want), text); d != "" {
-				t.Errorf("findings (-want +got):\n%s", d)
-			}
+			golden.CheckString(t, filepath.Join("testdata", "scan", tt.golden+".golden"), text)
 		})
 	}
 }

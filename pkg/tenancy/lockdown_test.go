@@ -7,6 +7,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"sigs.k8s.io/yaml"
+
+	"github.com/kubectl-gitops/kubectl-gitops/test/golden"
 )
 
 func readTestdata(t *testing.T, name string) []byte {
@@ -30,15 +32,7 @@ func TestLockdownGolden(t *testing.T) {
 	if len(added) != 4 {
 		t.Errorf("added %d patches, want 4", len(added))
 	}
-	golden := "testdata/lockdown/bootstrap.golden"
-	if *update {
-		if err := os.WriteFile(golden, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if diff := cmp.Diff(string(readTestdata(t, "bootstrap.golden")), string(got)); diff != "" {
-		t.Errorf("lockdown differs from %s (-want +got):\n%s", golden, diff)
-	}
+	golden.Check(t, "testdata/lockdown/bootstrap.golden", got)
 	if !strings.HasPrefix(string(got), "# flux-system, as `flux bootstrap` writes it\n") {
 		t.Errorf("comment lost:\n%s", got)
 	}

@@ -2,7 +2,6 @@ package tenancy
 
 import (
 	"bytes"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,9 +9,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+	"github.com/kubectl-gitops/kubectl-gitops/test/golden"
+)
 
 func loadExample(t *testing.T) []*Tenant {
 	t.Helper()
@@ -54,19 +53,7 @@ func TestRenderGolden(t *testing.T) {
 				files = append(files, RenderedFile{Path: env + "/" + FileKustomization, Data: data})
 			}
 			got := concat(files)
-			golden := filepath.Join("testdata", tn.Name+".golden")
-			if *update {
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -update)", err)
-			}
-			if diff := cmp.Diff(string(want), string(got)); diff != "" {
-				t.Errorf("render differs from %s (-want +got):\n%s", golden, diff)
-			}
+			golden.Check(t, filepath.Join("testdata", tn.Name+".golden"), got)
 		})
 	}
 }

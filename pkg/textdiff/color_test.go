@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/kubectl-gitops/kubectl-gitops/test/golden"
 )
 
 func TestColorize(t *testing.T) {
@@ -57,7 +59,7 @@ func TestColorizeGolden(t *testing.T) {
 		"diff v1/ConfigMap/prod/settings\n" +
 		Unified("live", "merged", "a: 1\nb: 2", "a: 1\nb: 3", 3)
 	got := Colorize(in)
-	golden(t, filepath.Join("testdata", "colorize.golden"), got)
+	golden.CheckString(t, filepath.Join("testdata", "colorize.golden"), got)
 	plain := strings.NewReplacer(bold, "", cyan, "", red, "", green, "", reset, "").Replace(got)
 	if diff := cmp.Diff(in, plain); diff != "" {
 		t.Errorf("Colorize changed the text (-in +uncoloured):\n%s", diff)

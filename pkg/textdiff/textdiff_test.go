@@ -3,7 +3,6 @@ package textdiff
 import (
 	"bytes"
 	"errors"
-	"flag"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -15,9 +14,9 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+	"github.com/kubectl-gitops/kubectl-gitops/test/golden"
+)
 
 // numbered returns lines "1\n" … "n\n", with line k replaced by repl[k].
 func numbered(n int, repl map[int]string) string {
@@ -82,7 +81,7 @@ func TestUnified(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			got := Unified("a/file", "b/file", tt.a, tt.b, tt.n)
-			golden(t, filepath.Join("testdata", "unified", tt.name+".golden"), got)
+			golden.CheckString(t, filepath.Join("testdata", "unified", tt.name+".golden"), got)
 			if want, ok := gnuDiff(t, tt.a, tt.b, tt.n); ok {
 				if diff := cmp.Diff(want, got); diff != "" {
 					t.Errorf("Unified differs from diff -u (-diff +Unified):\n%s", diff)
@@ -400,26 +399,4 @@ func gnuDiff(t *testing.T, a, b string, n int) (out string, ok bool) {
 		t.Fatalf("running diff: %v", err)
 	}
 	return string(stdout), true
-}
-
-// golden compares got with the golden file at path, or rewrites the file
-// with -update.
-func golden(t *testing.T, path, got string) {
-	t.Helper()
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("reading golden file (run go test -update to create it): %v", err)
-	}
-	if diff := cmp.Diff(string(want), got); diff != "" {
-		t.Errorf("%s mismatch (-want +got):\n%s", path, diff)
-	}
 }

@@ -2,7 +2,6 @@ package versionedit
 
 import (
 	"bytes"
-	"flag"
 	"os"
 	"path/filepath"
 	"slices"
@@ -10,9 +9,9 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+	"github.com/kubectl-gitops/kubectl-gitops/test/golden"
+)
 
 const (
 	digest1 = "sha256:1111111111111111111111111111111111111111111111111111111111111111"
@@ -75,19 +74,7 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatalf("set: %v", err)
 			}
-			golden := filepath.Join(dir, "after.yaml")
-			if *update {
-				if err := os.WriteFile(golden, after, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(string(want), string(after)); diff != "" {
-				t.Errorf("after.yaml mismatch (-want +got):\n%s", diff)
-			}
+			golden.Check(t, filepath.Join(dir, "after.yaml"), after)
 			if len(changes) == 0 {
 				t.Fatal("no changes reported")
 			}

@@ -2,15 +2,14 @@ package dispatch
 
 import (
 	"bytes"
-	"flag"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/spf13/cobra"
-)
 
-var updateCompletion = flag.Bool("update", false, "rewrite the embedded completion scripts")
+	"github.com/kubectl-gitops/kubectl-gitops/test/golden"
+)
 
 // cobraScripts generates cobra's completion scripts for a command named
 // kubectl-gitops: they drive completion through `kubectl-gitops __complete`,
@@ -40,7 +39,7 @@ func cobraScripts(t *testing.T) map[string][]byte {
 func TestEmbeddedCompletionScriptsAreCobras(t *testing.T) {
 	for shell, want := range cobraScripts(t) {
 		path := filepath.Join("completion", shell)
-		if *updateCompletion {
+		if golden.Update() {
 			if err := os.WriteFile(path, want, 0o644); err != nil {
 				t.Fatal(err)
 			}
@@ -49,7 +48,7 @@ func TestEmbeddedCompletionScriptsAreCobras(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", shell, err)
 		}
-		if !*updateCompletion && !bytes.Equal(got, want) {
+		if !golden.Update() && !bytes.Equal(got, want) {
 			t.Errorf("%s: embedded script differs from cobra's; run go test ./plugins/dispatch -update", shell)
 		}
 	}

@@ -12,7 +12,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	utiljson "k8s.io/apimachinery/pkg/util/json"
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/chartsource"
@@ -122,22 +121,7 @@ spec:
 	args := tpl.Args("", vf, "1.37.2", caps.APIVersions)
 	args[1] = filepath.Join(repoDir, "helm-guestbook-0.2.0.tgz")
 	out := run(args...)
-	theirs := map[string]map[string]any{}
-	for _, doc := range strings.Split(out, "\n---") {
-		js, err := yaml.YAMLToJSON([]byte(doc))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var m map[string]any
-		if err := utiljson.Unmarshal(js, &m); err != nil {
-			t.Fatal(err)
-		}
-		u := unstructured.Unstructured{Object: m}
-		if len(m) == 0 || u.GetAnnotations()["helm.sh/hook"] != "" {
-			continue
-		}
-		theirs[u.GetKind()+"/"+u.GetName()] = m
-	}
+	theirs := helmTemplateObjects(t, out)
 	if len(theirs) != 5 || !strings.Contains(out, "chart: helm-guestbook-0.2.0") || !strings.Contains(out, "from-repo") {
 		t.Fatalf("helm template printed %d objects:\n%s", len(theirs), out)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"io"
-	"log"
 	"net/http"
 	"net/http/cgi"
 	"net/http/httptest"
@@ -16,10 +15,10 @@ import (
 	"sync"
 	"testing"
 
-	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
 	"helm.sh/helm/v4/pkg/registry"
 
 	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/cli"
+	"github.com/kubectl-gitops/kubectl-gitops/test/chartrepo"
 	"github.com/kubectl-gitops/kubectl-gitops/test/controlplane"
 )
 
@@ -298,11 +297,9 @@ func TestFluxHelmReleaseDockerConfigSecret(t *testing.T) {
 	cp := controlplane.ForTest(t)
 	tmp := t.TempDir()
 	archives := packageSealedSecrets(t, tmp, "1.1.0")
-	t.Setenv("XDG_CACHE_HOME", filepath.Join(tmp, "cache"))
-	t.Setenv("DOCKER_CONFIG", filepath.Join(tmp, "docker"))
-	t.Setenv("HELM_REGISTRY_CONFIG", filepath.Join(tmp, "helm-registry.json"))
+	isolateHelm(t, tmp)
 
-	inner := ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0)))
+	inner := chartrepo.OCIHandler()
 	reg := newRecorder(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if u, p, ok := r.BasicAuth(); !ok || u != "flux" || p != credsCanary {
 			w.Header().Set("WWW-Authenticate", `Basic realm="registry"`)

@@ -20,6 +20,7 @@ import (
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/jsonneteval"
 	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/cli"
+	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/clitest"
 	"github.com/kubectl-gitops/kubectl-gitops/test/controlplane"
 )
 
@@ -74,11 +75,8 @@ func runDrift(t *testing.T, cp *controlplane.ControlPlane, args ...string) runRe
 var hybridRuns atomic.Int64
 
 func runDriftOnce(cp *controlplane.ControlPlane, args ...string) runResult {
-	var out, errOut bytes.Buffer
-	streams := genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}
-	argv := append([]string{"kubectl-gitops-drift", "--kubeconfig", cp.Kubeconfig}, args...)
-	code := cli.Run(context.Background(), argv, streams, NewCmd)
-	return runResult{code, out.String(), errOut.String()}
+	r := clitest.Run(nil, NewCmd, clitest.Options{Binary: "kubectl-gitops-drift", Kubeconfig: cp.Kubeconfig}, args...)
+	return runResult{r.Code, r.Stdout, r.Stderr}
 }
 
 // differential returns the mode a one-shot drift report as JSON is asked

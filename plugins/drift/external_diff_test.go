@@ -12,6 +12,8 @@ import (
 	kdiff "k8s.io/kubectl/pkg/cmd/diff"
 	"k8s.io/utils/exec"
 	testingexec "k8s.io/utils/exec/testing"
+
+	"github.com/kubectl-gitops/kubectl-gitops/test/golden"
 )
 
 // recordScript is a KUBECTL_EXTERNAL_DIFF program: it appends its arguments
@@ -86,7 +88,7 @@ func TestExternalDiff(t *testing.T) {
 	}
 	got := string(data)
 	// The drifted objects only, as the report holds them: masked.
-	golden(t, "external-diff", got)
+	golden.CheckString(t, "testdata/external-diff.golden", got)
 	for _, want := range []string{"-- v1.Secret.shop.db\n", "password: '*** (before)'", "password: '*** (after)'"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("recording lacks %q", want)

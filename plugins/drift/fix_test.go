@@ -1,8 +1,6 @@
 package drift
 
 import (
-	"bytes"
-	"context"
 	"io"
 	"os"
 	"path/filepath"
@@ -10,20 +8,18 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/cli"
+	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/clitest"
 	"github.com/kubectl-gitops/kubectl-gitops/test/controlplane"
+	"github.com/kubectl-gitops/kubectl-gitops/test/golden"
 )
 
 // runDriftIn runs the drift command with stdin in.
 func runDriftIn(t *testing.T, cp *controlplane.ControlPlane, in io.Reader, args ...string) runResult {
 	t.Helper()
-	var out, errOut bytes.Buffer
-	streams := genericiooptions.IOStreams{In: in, Out: &out, ErrOut: &errOut}
-	argv := append([]string{"kubectl-gitops-drift", "--kubeconfig", cp.Kubeconfig}, args...)
-	code := cli.Run(context.Background(), argv, streams, NewCmd)
-	return runResult{code, out.String(), errOut.String()}
+	r := clitest.Run(t, NewCmd, clitest.Options{Binary: "kubectl-gitops-drift", Kubeconfig: cp.Kubeconfig, Stdin: in}, args...)
+	return runResult{r.Code, r.Stdout, r.Stderr}
 }
 
 // remedyFixtures is a small application tracked by its own Flux
@@ -273,19 +269,7 @@ func TestAdopt(t *testing.T) {
 		t.Fatal("app.yaml unchanged")
 	}
 	patch := strings.ReplaceAll(r.stdout, dir, "DIR")
-	golden := filepath.Join("testdata", "adopt.patch.golden")
-	if *update {
-		if err := os.WriteFile(golden, []byte(patch), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run with -update)", err)
-	}
-	if diff := cmp.Diff(string(want), patch); diff != "" {
-		t.Errorf("adopt patch (-want +got):\n%s", diff)
-	}
+	golden.CheckString(t, filepath.Join("testdata", "adopt.patch.golden"), patch)
 	// Only the drifted fields' lines differ; the label joins its flow map.
 	var plus, minus []string
 	for _, l := range strings.Split(patch, "\n") {

@@ -4,14 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"os"
 	"path/filepath"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/compare"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/fleet"
+	"github.com/kubectl-gitops/kubectl-gitops/test/golden"
 )
 
 // TestFleetRenderGolden renders a matrix of two sources on three clusters,
@@ -46,18 +44,6 @@ func TestFleetRenderGolden(t *testing.T) {
 		if err := renderFleet(&b, m, format); err != nil {
 			t.Fatal(err)
 		}
-		golden := filepath.Join("testdata", "fleet."+format+".golden")
-		if *update {
-			if err := os.WriteFile(golden, b.Bytes(), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		want, err := os.ReadFile(golden)
-		if err != nil {
-			t.Fatalf("%v (run with -update)", err)
-		}
-		if diff := cmp.Diff(string(want), b.String()); diff != "" {
-			t.Errorf("-o %s (-want +got):\n%s", format, diff)
-		}
+		golden.Check(t, filepath.Join("testdata", "fleet."+format+".golden"), b.Bytes())
 	}
 }

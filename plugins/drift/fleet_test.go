@@ -1,19 +1,17 @@
 package drift
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/cli"
+	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/clitest"
 	"github.com/kubectl-gitops/kubectl-gitops/test/controlplane"
 )
 
@@ -42,11 +40,8 @@ func mergeKubeconfigs(t *testing.T, cps map[string]*controlplane.ControlPlane) s
 
 func runDriftKubeconfig(t *testing.T, kubeconfig string, args ...string) runResult {
 	t.Helper()
-	var out, errOut bytes.Buffer
-	streams := genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}
-	argv := append([]string{"kubectl-gitops-drift", "--kubeconfig", kubeconfig}, args...)
-	code := cli.Run(context.Background(), argv, streams, NewCmd)
-	return runResult{code, out.String(), errOut.String()}
+	r := clitest.Run(t, NewCmd, clitest.Options{Binary: "kubectl-gitops-drift", Kubeconfig: kubeconfig}, args...)
+	return runResult{r.Code, r.Stdout, r.Stderr}
 }
 
 type fleetCell struct {

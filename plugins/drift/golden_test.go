@@ -3,9 +3,6 @@ package drift
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -17,9 +14,8 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/compare"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/objdiff"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/objpath"
+	"github.com/kubectl-gitops/kubectl-gitops/test/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 // goldenCanary is a secret value that appears only in an unchanged object of
 // the golden report: no output may show it.
@@ -187,29 +183,6 @@ func goldenReport() *compare.Report {
 	}
 }
 
-// golden compares got with testdata/<name>.golden, or rewrites the file
-// with -update.
-func golden(t *testing.T, name string, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./plugins/drift -run %s -update)", err, t.Name())
-	}
-	if diff := cmp.Diff(string(want), got); diff != "" {
-		t.Errorf("%s differs (-want +got); if the change is intended, run go test ./plugins/drift -run %s -update:\n%s", path, t.Name(), diff)
-	}
-}
-
 func TestRenderGolden(t *testing.T) {
 	t.Setenv("KUBECTL_EXTERNAL_DIFF", "")
 	tests := []struct {
@@ -230,7 +203,7 @@ func TestRenderGolden(t *testing.T) {
 			if err := render(&out, &errOut, goldenReport(), tt.format, tt.color, false); err != nil {
 				t.Fatalf("render: %v", err)
 			}
-			golden(t, tt.name, out.String())
+			golden.CheckString(t, "testdata/"+tt.name+".golden", out.String())
 			if strings.Contains(out.String()+errOut.String(), goldenCanary) {
 				t.Error("an unchanged object's content is in the output")
 			}

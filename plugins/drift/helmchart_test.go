@@ -3,26 +3,18 @@ package drift
 import (
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"io"
-	"log"
 	"net/http"
-	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 
-	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
-	"helm.sh/helm/v4/pkg/chart/v2/loader"
-	chartutil "helm.sh/helm/v4/pkg/chart/v2/util"
 	"helm.sh/helm/v4/pkg/registry"
-	repo "helm.sh/helm/v4/pkg/repo/v1"
 
 	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/cli"
+	"github.com/kubectl-gitops/kubectl-gitops/test/chartrepo"
 	"github.com/kubectl-gitops/kubectl-gitops/test/controlplane"
 	"github.com/kubectl-gitops/kubectl-gitops/test/peertools"
 )
@@ -30,71 +22,43 @@ import (
 // chartCanary is the HelmRepository's basic-auth password.
 const chartCanary = "canary-s3cr3t-7f3a-chartrepo"
 
-// sealedSecretsChartDir is the sealed-secrets chart shipped in its Go
-// module: a real chart other people wrote.
-func sealedSecretsChartDir(t *testing.T) string {
-	t.Helper()
-	out, err := exec.Command("go", "mod", "download", "-json", "github.com/bitnami-labs/sealed-secrets@v0.40.0").Output()
-	if err != nil {
-		t.Fatalf("go mod download sealed-secrets: %v", err)
-	}
-	var mod struct{ Dir string }
-	if err := json.Unmarshal(out, &mod); err != nil || mod.Dir == "" {
-		t.Fatalf("go mod download sealed-secrets: %s (%v)", out, err)
-	}
-	return filepath.Join(mod.Dir, "helm", "sealed-secrets")
-}
-
-// packageSealedSecrets packages the chart at each version into dir with
-// Helm's own code (as helm package does) and returns the archives by
-// version.
+// packageSealedSecrets packages the real sealed-secrets chart at each
+// version into dir (test/chartrepo) and returns the archives by version.
 func packageSealedSecrets(t *testing.T, dir string, versions ...string) map[string]string {
 	t.Helper()
-	src := sealedSecretsChartDir(t)
+	src, err := chartrepo.ModuleChart(chartrepo.SealedSecrets)
+	if err != nil {
+		t.Fatal(err)
+	}
 	out := map[string]string{}
 	for _, v := range versions {
-		ch, err := loader.LoadDir(src)
-		if err != nil {
-			t.Fatalf("loading %s: %v", src, err)
+		if out[v], err = chartrepo.Package(src, dir, v); err != nil {
+			t.Fatal(err)
 		}
-		ch.Metadata.Version = v
-		p, err := chartutil.Save(ch, dir)
-		if err != nil {
-			t.Fatalf("packaging %s: %v", v, err)
-		}
-		out[v] = p
 	}
 	return out
 }
 
-// recorder is an httptest server recording, per request, the path and the
-// Authorization header it saw.
+// recorder is a loopback server (test/chartrepo) recording, per request,
+// the path and the Authorization header it saw.
 type recorder struct {
-	*httptest.Server
-	mu    sync.Mutex
-	paths []string
-	auths []string
+	*chartrepo.Server
+	rec chartrepo.Recorder
 }
 
 func newRecorder(t *testing.T, h http.Handler) *recorder {
 	t.Helper()
 	r := &recorder{}
-	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		r.mu.Lock()
-		r.paths = append(r.paths, req.URL.Path)
-		r.auths = append(r.auths, req.Header.Get("Authorization"))
-		r.mu.Unlock()
-		h.ServeHTTP(w, req)
-	}))
-	t.Cleanup(r.Close)
+	srv, err := chartrepo.Serve(r.rec.Wrap(h))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Server = srv
+	t.Cleanup(func() { _ = srv.Close() })
 	return r
 }
 
-func (r *recorder) seen() (paths, auths []string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]string(nil), r.paths...), append([]string(nil), r.auths...)
-}
+func (r *recorder) seen() (paths, auths []string) { return r.rec.Requests() }
 
 // TestFluxHelmReleaseChartRepositories is issue 16's chart-repository
 // scenario on the real control plane: the real sealed-secrets chart served
@@ -120,9 +84,7 @@ func TestFluxHelmReleaseChartRepositories(t *testing.T) {
 	// A fresh chart cache, and no Docker or Helm registry configuration of
 	// the user's (after the peer tools and the module were found, which
 	// live under the user's cache).
-	t.Setenv("XDG_CACHE_HOME", filepath.Join(tmp, "cache"))
-	t.Setenv("DOCKER_CONFIG", filepath.Join(tmp, "docker"))
-	t.Setenv("HELM_REGISTRY_CONFIG", filepath.Join(tmp, "helm-registry.json"))
+	isolateHelm(t, tmp)
 	// A copy without an index, for --repo-override to a directory.
 	mirror := filepath.Join(tmp, "mirror")
 	if err := os.CopyFS(mirror, os.DirFS(repoDir)); err != nil {
@@ -131,12 +93,10 @@ func TestFluxHelmReleaseChartRepositories(t *testing.T) {
 
 	// The archives are on another host (port) than the index.
 	files := newRecorder(t, http.FileServer(http.Dir(repoDir)))
-	idx, err := repo.IndexDirectory(repoDir, files.URL)
-	if err != nil {
+	if err := chartrepo.WriteIndex(repoDir, files.URL); err != nil {
 		t.Fatal(err)
 	}
-	idx.SortEntries()
-	if err := idx.WriteFile(filepath.Join(tmp, "index.yaml"), 0o644); err != nil {
+	if err := os.Rename(filepath.Join(repoDir, "index.yaml"), filepath.Join(tmp, "index.yaml")); err != nil {
 		t.Fatal(err)
 	}
 	index := newRecorder(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -148,7 +108,7 @@ func TestFluxHelmReleaseChartRepositories(t *testing.T) {
 		http.ServeFile(w, r, filepath.Join(tmp, "index.yaml"))
 	}))
 
-	reg := newRecorder(t, ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0))))
+	reg := newRecorder(t, chartrepo.OCIHandler())
 	host := strings.TrimPrefix(reg.URL, "http://")
 	rc, err := registry.NewClient(registry.ClientOptPlainHTTP(), registry.ClientOptWriter(io.Discard),
 		registry.ClientOptCredentialsFile(filepath.Join(tmp, "push.json")))

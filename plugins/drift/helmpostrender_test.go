@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/cli"
-	"github.com/kubectl-gitops/kubectl-gitops/test/chartrepo"
 	"github.com/kubectl-gitops/kubectl-gitops/test/controlplane"
 	"github.com/kubectl-gitops/kubectl-gitops/test/peertools"
 )
@@ -27,22 +26,7 @@ func TestFluxHelmReleasePostRenderers(t *testing.T) {
 	cp := controlplane.ForTest(t)
 	peertools.Require(t, peertools.Helm, "helm")
 	tmp := t.TempDir()
-	t.Setenv("XDG_CACHE_HOME", filepath.Join(tmp, "cache"))
-	t.Setenv("DOCKER_CONFIG", filepath.Join(tmp, "docker"))
-	t.Setenv("HELM_REGISTRY_CONFIG", filepath.Join(tmp, "helm-registry.json"))
-	src, err := chartrepo.ModuleChart(chartrepo.SealedSecrets)
-	if err != nil {
-		t.Fatal(err)
-	}
-	archive, err := chartrepo.Package(src, filepath.Join(tmp, "repo"), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	repoSrv, err := chartrepo.ServeHTTP(filepath.Join(tmp, "repo"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = repoSrv.Close() })
+	_, archive, repoSrv := serveSealedSecrets(t, tmp)
 
 	const hrNS, relNS, hr = "pr-flux", "pr-apps", "sealed"
 	const full = relNS + "-" + hr + "-sealed-secrets" // the chart's fullname

@@ -2,7 +2,6 @@ package promote
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -15,13 +14,12 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/dynamic"
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/cluster"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/jsonneteval"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/manifest"
-	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/cli"
+	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/clitest"
 	"github.com/kubectl-gitops/kubectl-gitops/test/controlplane"
 	"github.com/kubectl-gitops/kubectl-gitops/test/gitea"
 )
@@ -54,15 +52,8 @@ func (r result) String() string {
 // promote runs the plugin in-process in dir.
 func promote(t *testing.T, kubeconfig, dir string, args ...string) result {
 	t.Helper()
-	var out, errOut bytes.Buffer
-	streams := genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}
-	argv := []string{"kubectl-gitops-promote"}
-	if kubeconfig != "" {
-		argv = append(argv, "--kubeconfig", kubeconfig)
-	}
-	argv = append(argv, "-C", dir)
-	code := cli.Run(context.Background(), append(argv, args...), streams, NewCmd)
-	return result{code, out.String(), errOut.String()}
+	r := clitest.Run(t, NewCmd, clitest.Options{Binary: "kubectl-gitops-promote", Kubeconfig: kubeconfig}, append([]string{"-C", dir}, args...)...)
+	return result{r.Code, r.Stdout, r.Stderr}
 }
 
 func git(t *testing.T, dir string, args ...string) string {

@@ -1,10 +1,7 @@
 package repo
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -20,17 +17,15 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/dynamic"
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/cluster"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/manifest"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/repolint"
-	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/cli"
+	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/clitest"
 	"github.com/kubectl-gitops/kubectl-gitops/test/controlplane"
+	"github.com/kubectl-gitops/kubectl-gitops/test/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files")
 
 var nsResource = schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}
 
@@ -46,14 +41,8 @@ type runResult struct {
 // runRepo runs the repo command in-process; kubeconfig may be "".
 func runRepo(t *testing.T, kubeconfig string, args ...string) runResult {
 	t.Helper()
-	var out, errOut bytes.Buffer
-	streams := genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}
-	argv := []string{"kubectl-gitops-repo"}
-	if kubeconfig != "" {
-		argv = append(argv, "--kubeconfig", kubeconfig)
-	}
-	code := cli.Run(context.Background(), append(argv, args...), streams, NewCmd)
-	return runResult{code, out.String(), errOut.String()}
+	r := clitest.Run(t, NewCmd, clitest.Options{Binary: "kubectl-gitops-repo", Kubeconfig: kubeconfig}, args...)
+	return runResult{r.Code, r.Stdout, r.Stderr}
 }
 
 func (r runResult) String() string {
@@ -360,26 +349,6 @@ func TestInitBranches(t *testing.T) {
 	}
 }
 
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	p := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(string(want), got); diff != "" {
-		t.Errorf("%s (-want +got):\n%s", p, diff)
-	}
-}
-
 // onlyNotes says the text output has only notes: examples/gitops-repo's
 // HelmRelease takes its chart from a chart repository, so its values are
 // noted as not checked against the chart's schema.
@@ -398,7 +367,7 @@ func TestLintCLI(t *testing.T) {
 	if r.code != 1 || r.stderr != "11 error(s), 1 warning(s), 3 excluded (13 kustomizations and 10 objects checked)\n" {
 		t.Errorf("broken-repo: %s", r)
 	}
-	golden(t, "lint-broken-repo.golden", r.stdout)
+	golden.CheckString(t, "testdata/lint-broken-repo.golden", r.stdout)
 
 	r = runRepo(t, "", "lint", "../../examples/broken-repo", "-o", "json")
 	var rep repolint.Report

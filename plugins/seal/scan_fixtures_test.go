@@ -2,7 +2,6 @@ package seal
 
 import (
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io/fs"
 	"os"
@@ -13,10 +12,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
+	"github.com/kubectl-gitops/kubectl-gitops/test/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 // scanTestdata is testdata/scan, absolute: tests change directory.
 var scanTestdata = func() string {
@@ -70,19 +67,7 @@ func fixtureRepo(t *testing.T, inGit bool) string {
 func checkGolden(t *testing.T, name string, code int, stdout, stderr string) {
 	t.Helper()
 	got := fmt.Sprintf("exit %d\n--- stdout\n%s--- stderr\n%s", code, stdout, stderr)
-	golden := filepath.Join(scanTestdata, name+".golden")
-	if *update {
-		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d := cmp.Diff(string(want), got); d != "" {
-		t.Errorf("%s (-want +got):\n%s", name, d)
-	}
+	golden.CheckString(t, filepath.Join(scanTestdata, name+".golden"), got)
 }
 
 // TestScanFixtureRepo scans testdata/scan/repo: every kind of finding, as a

@@ -1,8 +1,6 @@
 package seal
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -10,22 +8,18 @@ import (
 	"strings"
 	"testing"
 
-	"k8s.io/cli-runtime/pkg/genericiooptions"
-
-	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/cli"
+	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/clitest"
 )
 
 const scanCanary = "CANARY-scan-9d2e41"
 
 func runScan(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
-	var out, errOut bytes.Buffer
-	streams := genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}
-	code := cli.Run(context.Background(), append([]string{"kubectl-gitops-seal", "scan"}, args...), streams, NewCmd)
-	if strings.Contains(out.String()+errOut.String(), scanCanary) {
-		t.Errorf("the canary leaked: %s%s", out.String(), errOut.String())
+	r := clitest.Run(t, NewCmd, clitest.Options{Binary: "kubectl-gitops-seal"}, append([]string{"scan"}, args...)...)
+	if strings.Contains(r.Stdout+r.Stderr, scanCanary) {
+		t.Errorf("the canary leaked: %s%s", r.Stdout, r.Stderr)
 	}
-	return code, out.String(), errOut.String()
+	return r.Code, r.Stdout, r.Stderr
 }
 
 func scanTree(t *testing.T, files map[string]string) string {

@@ -1,16 +1,13 @@
 package seal
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"os"
 	"strings"
 	"testing"
 
-	"k8s.io/cli-runtime/pkg/genericiooptions"
-
-	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/cli"
+	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/clitest"
 	"github.com/kubectl-gitops/kubectl-gitops/test/controlplane"
 )
 
@@ -30,15 +27,12 @@ type result struct {
 // without it, no cluster at all.
 func runSeal(t *testing.T, cp *controlplane.ControlPlane, stdin string, args ...string) result {
 	t.Helper()
-	var out, errOut bytes.Buffer
-	streams := genericiooptions.IOStreams{In: strings.NewReader(stdin), Out: &out, ErrOut: &errOut}
 	kc := os.DevNull
 	if cp != nil {
 		kc = cp.Kubeconfig
 	}
-	argv := append([]string{"kubectl-gitops-seal", "--kubeconfig", kc}, args...)
-	code := cli.Run(context.Background(), argv, streams, NewCmd)
-	return result{code, out.String(), errOut.String()}
+	r := clitest.Run(t, NewCmd, clitest.Options{Binary: "kubectl-gitops-seal", Kubeconfig: kc, Stdin: strings.NewReader(stdin)}, args...)
+	return result{r.Code, r.Stdout, r.Stderr}
 }
 
 // zeros is an endless stream of zero bytes.

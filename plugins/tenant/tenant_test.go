@@ -1,7 +1,6 @@
 package tenant
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"net/url"
@@ -17,14 +16,13 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/metrics"
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/cluster"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/tenancy"
-	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/cli"
+	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/clitest"
 	"github.com/kubectl-gitops/kubectl-gitops/test/controlplane"
 )
 
@@ -40,14 +38,8 @@ type runResult struct {
 // runTenant runs the tenant command in-process; kubeconfig may be "".
 func runTenant(t *testing.T, kubeconfig string, args ...string) runResult {
 	t.Helper()
-	var out, errOut bytes.Buffer
-	streams := genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}
-	argv := []string{"kubectl-gitops-tenant"}
-	if kubeconfig != "" {
-		argv = append(argv, "--kubeconfig", kubeconfig)
-	}
-	code := cli.Run(context.Background(), append(argv, args...), streams, NewCmd)
-	return runResult{code, out.String(), errOut.String()}
+	r := clitest.Run(t, NewCmd, clitest.Options{Binary: "kubectl-gitops-tenant", Kubeconfig: kubeconfig}, args...)
+	return runResult{r.Code, r.Stdout, r.Stderr}
 }
 
 func kubectl(t *testing.T, cp *controlplane.ControlPlane, args ...string) string {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 
 	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
 	"helm.sh/helm/v4/pkg/chart/v2/loader"
@@ -87,6 +88,10 @@ func (s *Server) Close() error { return s.srv.Close() }
 // Host is the server's host:port.
 func (s *Server) Host() string { return s.URL[len("http://"):] }
 
+// Serve serves h on loopback: a test's own handler in front of a chart
+// repository or OCIHandler (authentication, a Recorder).
+func Serve(h http.Handler) (*Server, error) { return serve(h) }
+
 func serve(h http.Handler) (*Server, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -101,21 +106,70 @@ func serve(h http.Handler) (*Server, error) {
 // it writes dir/index.yaml with Helm's repo.IndexDirectory (the archives'
 // URLs relative to it) and serves the directory.
 func ServeHTTP(dir string) (*Server, error) {
-	idx, err := repo.IndexDirectory(dir, "")
+	if err := WriteIndex(dir, ""); err != nil {
+		return nil, err
+	}
+	return serve(http.FileServer(http.Dir(dir)))
+}
+
+// WriteIndex writes dir/index.yaml for the chart archives in dir with
+// Helm's repo.IndexDirectory, their URLs under baseURL ("" for URLs
+// relative to the index).
+func WriteIndex(dir, baseURL string) error {
+	idx, err := repo.IndexDirectory(dir, baseURL)
 	if err != nil {
-		return nil, fmt.Errorf("indexing %s: %w", dir, err)
+		return fmt.Errorf("indexing %s: %w", dir, err)
 	}
 	idx.SortEntries()
 	if err := idx.WriteFile(filepath.Join(dir, "index.yaml"), 0o644); err != nil {
-		return nil, fmt.Errorf("writing the index: %w", err)
+		return fmt.Errorf("writing the index: %w", err)
 	}
-	return serve(http.FileServer(http.Dir(dir)))
+	return nil
+}
+
+// OCIHandler is go-containerregistry's in-process registry (plain HTTP,
+// no authentication), to Serve behind a test's own handler.
+func OCIHandler() http.Handler {
+	return ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0)))
+}
+
+// Recorder records the path and the Authorization header ("" when none)
+// of every request to the handler it wraps. Its zero value is ready.
+type Recorder struct {
+	mu           sync.Mutex
+	paths, auths []string
+}
+
+// Wrap records each request, then passes it to h.
+func (r *Recorder) Wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		r.mu.Lock()
+		r.paths = append(r.paths, req.URL.Path)
+		r.auths = append(r.auths, req.Header.Get("Authorization"))
+		r.mu.Unlock()
+		h.ServeHTTP(w, req)
+	})
+}
+
+// Requests returns the paths and Authorization headers seen so far, in
+// order (one of each per request).
+func (r *Recorder) Requests() (paths, auths []string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.paths...), append([]string(nil), r.auths...)
+}
+
+// Reset forgets the requests seen so far.
+func (r *Recorder) Reset() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.paths, r.auths = nil, nil
 }
 
 // ServeOCI starts go-containerregistry's in-process registry on loopback
 // (plain HTTP, no authentication).
 func ServeOCI() (*Server, error) {
-	return serve(ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0))))
+	return serve(OCIHandler())
 }
 
 // Push pushes the chart archive to oci://host/repository/<chart

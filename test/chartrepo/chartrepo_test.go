@@ -74,3 +74,36 @@ func TestServe(t *testing.T) {
 		t.Errorf("the registry's tags: %s", tags)
 	}
 }
+
+// TestRecorder: Serve behind a Recorder sees every request's path and
+// Authorization header, in order, until Reset.
+func TestRecorder(t *testing.T) {
+	var rec chartrepo.Recorder
+	srv, err := chartrepo.Serve(rec.Wrap(http.NotFoundHandler()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = srv.Close() }()
+	do := func(path, auth string) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+path, nil)
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+	}
+	do("/index.yaml", "Basic abc")
+	do("/a.tgz", "")
+	paths, auths := rec.Requests()
+	if strings.Join(paths, ",") != "/index.yaml,/a.tgz" || strings.Join(auths, ",") != "Basic abc," {
+		t.Errorf("recorded %q %q", paths, auths)
+	}
+	rec.Reset()
+	if p, a := rec.Requests(); len(p)+len(a) != 0 {
+		t.Errorf("after Reset: %q %q", p, a)
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/xml"
 	"errors"
-	"flag"
 	"fmt"
 	"image/color"
 	"image/png"
@@ -16,13 +15,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/repograph"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/repolayout"
+	"github.com/kubectl-gitops/kubectl-gitops/test/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files")
 
 // repos are generated skeletons of every operator × layout × environment
 // strategy, and the example repositories.
@@ -168,22 +164,6 @@ func TestLayoutInvariants(t *testing.T) {
 	}
 }
 
-func golden(t *testing.T, p string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(p, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("%s (-want +got):\n%s", p, diff)
-	}
-}
-
 // The SVG of examples/gitops-repo, which is also the picture in
 // docs/repo-structure.md (go test ./pkg/repograph/picture -update
 // rewrites both).
@@ -203,9 +183,9 @@ func TestSVGGolden(t *testing.T) {
 				t.Error("two renderings differ")
 			}
 			checkXML(t, a.Bytes())
-			golden(t, filepath.Join("testdata", name+".svg.golden"), a.Bytes())
+			golden.Check(t, filepath.Join("testdata", name+".svg.golden"), a.Bytes())
 			if len(d.Nodes) > 0 {
-				golden(t, filepath.Join("../../../docs/img", "repo-graph-"+name+".svg"), a.Bytes())
+				golden.Check(t, filepath.Join("../../../docs/img", "repo-graph-"+name+".svg"), a.Bytes())
 			}
 		})
 	}

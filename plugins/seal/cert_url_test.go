@@ -1,7 +1,6 @@
 package seal
 
 import (
-	"bytes"
 	"context"
 	"net/http"
 	"net/http/httptest"
@@ -12,9 +11,8 @@ import (
 
 	"github.com/kubectl-gitops/kubectl-gitops/test/hung"
 
-	"k8s.io/cli-runtime/pkg/genericiooptions"
-
 	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/cli"
+	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/clitest"
 )
 
 // Canaries for the credentials of a --cert URL.
@@ -88,10 +86,8 @@ func TestCertURLCancelledByContext(t *testing.T) {
 // runSealCtx runs the plugin in-process with ctx as the signal context and
 // no cluster.
 func runSealCtx(ctx context.Context, args ...string) result {
-	var out, errOut bytes.Buffer
-	streams := genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}
-	code := cli.Run(ctx, append([]string{"kubectl-gitops-seal", "--kubeconfig", os.DevNull}, args...), streams, NewCmd)
-	return result{code, out.String(), errOut.String()}
+	r := clitest.Run(nil, NewCmd, clitest.Options{Binary: "kubectl-gitops-seal", Kubeconfig: os.DevNull, Ctx: ctx}, args...)
+	return result{r.Code, r.Stdout, r.Stderr}
 }
 
 // TestCertURLErrorsRedacted: a --cert server answering 404 or garbage: the
