@@ -1,10 +1,8 @@
 package tenant
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -12,7 +10,6 @@ import (
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
-	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/gitrepo"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/tenancy"
@@ -134,31 +131,6 @@ const (
 	outputName = "name"
 )
 
-func checkOutput(o string, allowed ...string) error {
-	for _, a := range allowed {
-		if o == a {
-			return nil
-		}
-	}
-	return cli.Usagef("--output must be one of %s, not %q", strings.Join(allowed[1:], ", "), o)
-}
-
-func writeData(w io.Writer, v any, format string) error {
-	switch format {
-	case outputJSON:
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(v)
-	default:
-		data, err := yaml.Marshal(v)
-		if err != nil {
-			return err
-		}
-		_, err = w.Write(data)
-		return err
-	}
-}
-
 // tenantSummary is a tenant as list prints it.
 type tenantSummary struct {
 	Name       string   `json:"name"`
@@ -175,7 +147,7 @@ type tenantSummary struct {
 }
 
 func newListCmd(env *cli.Env, dir *string) *cobra.Command {
-	var output string
+	output := cli.NewOutputFlag(outputText, outputText, outputJSON, outputYAML, outputName, outputWide)
 	var noHeaders bool
 	cmd := &cobra.Command{
 		Use:   "list",
@@ -189,7 +161,7 @@ cluster labelled with either. SOURCE says where each was found.`,
   %[1]s list --dir clusters/prod/tenants -o json`, env.Name),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkOutput(output, outputText, outputJSON, outputYAML, outputName, outputWide); err != nil {
+			if err := output.Validate(); err != nil {
 				return err
 			}
 			tenants, err := loadDir(*dir)
@@ -230,9 +202,9 @@ cluster labelled with either. SOURCE says where each was found.`,
 			for _, f := range tenancy.ForeignTenants(tenants, claims) {
 				sums = append(sums, tenantSummary{Name: f.Name, Namespaces: f.Namespaces, Operator: string(f.Operator), Sources: f.Sources})
 			}
-			switch output {
+			switch output.Format {
 			case outputJSON, outputYAML:
-				return writeData(env.Streams.Out, sums, output)
+				return cli.WriteData(env.Streams.Out, output.Format, sums)
 			case outputName:
 				// A tenant is no API object: its bare name, one per line,
 				// as the other tenant commands take it.
@@ -248,7 +220,7 @@ cluster labelled with either. SOURCE says where each was found.`,
 			tw := tabwriter.NewWriter(env.Streams.Out, 0, 4, 3, ' ', 0)
 			if !noHeaders {
 				header := "NAME\tNAMESPACES\tOPERATOR\tOWNERS\tSOURCE"
-				if output == outputWide {
+				if output.Format == outputWide {
 					header += "\tREPOS\tDIR"
 				}
 				fmt.Fprintln(tw, header)
@@ -260,7 +232,7 @@ cluster labelled with either. SOURCE says where each was found.`,
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s", s.Name, orDash(strings.Join(s.Namespaces, ",")), orDash(s.Operator),
 					orDash(strings.Join(s.Owners, ",")), source)
-				if output == outputWide {
+				if output.Format == outputWide {
 					fmt.Fprintf(tw, "\t%s\t%s", orDash(strings.Join(s.Repos, ",")), orDash(s.Dir))
 				}
 				fmt.Fprintln(tw)
@@ -268,9 +240,8 @@ cluster labelled with either. SOURCE says where each was found.`,
 			return tw.Flush()
 		},
 	}
-	cmd.Flags().StringVarP(&output, "output", "o", "", "Output format: json, yaml, name (the tenant names, one per line) or wide (the table with REPOS and DIR) (default: a table)")
+	output.AddFlag(cmd, cmd.Flags(), "Output format: json, yaml, name (the tenant names, one per line) or wide (the table with REPOS and DIR) (default: a table)")
 	cmd.Flags().BoolVar(&noHeaders, "no-headers", false, "When using the default or wide output format, don't print headers (default print headers).")
-	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"json", "yaml", "name", "wide"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 

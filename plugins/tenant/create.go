@@ -35,7 +35,7 @@ type CreateOptions struct {
 	FluxInterval     string
 	Envs             []string
 	Cluster          string
-	Output           string
+	Output           cli.OutputFlag
 	DryRun           bool
 	Force            bool
 
@@ -45,7 +45,7 @@ type CreateOptions struct {
 }
 
 func newCreateCmd(env *cli.Env, dir *string) *cobra.Command {
-	o := &CreateOptions{env: env, dir: dir, Operator: string(tenancy.OperatorNone), PodSecurity: tenancy.PodSecurityRestricted}
+	o := &CreateOptions{env: env, dir: dir, Output: cli.NewOutputFlag(outputText, outputText, outputYAML, outputJSON), Operator: string(tenancy.OperatorNone), PodSecurity: tenancy.PodSecurityRestricted}
 	cmd := &cobra.Command{
 		Use:   "create NAME --namespace NS... (--admin-group G... | --admin-user U...)",
 		Short: "Generate one tenant into the tenants directory",
@@ -76,16 +76,7 @@ printed and nothing is written; --dry-run lists the files that would change.`,
   # Let an ingress controller reach the tenant's pods
   %[1]s create team-c -n team-c --admin-group c --ingress-namespace ingress-nginx`, env.Name),
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			o.Name = args[0]
-			if err := o.Complete(cmd.Context()); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd)
-		},
+		RunE: cli.RunE(o),
 	}
 	f := cmd.Flags()
 	f.StringSliceVarP(&o.Namespaces, "namespace", "n", nil, "Namespace of the tenant (repeatable; required)")
@@ -105,7 +96,7 @@ printed and nothing is written; --dry-run lists the files that would change.`,
 	f.StringVar(&o.FluxInterval, "flux-interval", tenancy.DefaultFluxInterval, "Flux reconciliation interval")
 	f.StringSliceVar(&o.Envs, "envs", nil, "Environments (e.g. staging,production): write DIR/base/NAME and an overlay DIR/<env> per environment patching the Flux Kustomization's path to ./<env>, as Flux's multi-tenancy layout does (needs --operator flux or both)")
 	f.StringVar(&o.Cluster, "cluster", "", clusterFlagUsage)
-	f.StringVarP(&o.Output, "output", "o", "", "Print the objects as yaml or json instead of writing files")
+	o.Output.AddFlag(cmd, f, "Print the objects as yaml or json instead of writing files")
 	f.BoolVar(&o.DryRun, "dry-run", false, "List the files that would be written; write nothing")
 	f.BoolVar(&o.Force, "force", false, "Overwrite generated files that were edited by hand")
 	ops := make([]string, len(tenancy.Operators))
@@ -114,7 +105,6 @@ printed and nothing is written; --dry-run lists the files that would change.`,
 	}
 	_ = cmd.RegisterFlagCompletionFunc("operator", cobra.FixedCompletions(ops, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("pod-security", cobra.FixedCompletions([]string{"restricted", "baseline"}, cobra.ShellCompDirectiveNoFileComp))
-	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"yaml", "json"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 
@@ -123,7 +113,8 @@ printed and nothing is written; --dry-run lists the files that would change.`,
 // (tenant.yaml, or the tenant label of a Namespace manifest in a directory
 // this tool did not write) or on the cluster of the kubeconfig (the tenant
 // label of the live Namespace), cannot be taken.
-func (o *CreateOptions) Complete(ctx context.Context) error {
+func (o *CreateOptions) Complete(ctx context.Context, _ *cobra.Command, args []string) error {
+	o.Name = args[0]
 	t := &tenancy.Tenant{
 		Name: o.Name, Namespaces: o.Namespaces,
 		Owners:   tenancy.Owners{Users: o.AdminUsers, Groups: o.AdminGroups},
@@ -188,7 +179,7 @@ func (o *CreateOptions) Complete(ctx context.Context) error {
 
 // Validate checks the flags and the tenant against the others.
 func (o *CreateOptions) Validate() error {
-	if err := checkOutput(o.Output, outputText, outputYAML, outputJSON); err != nil {
+	if err := o.Output.Validate(); err != nil {
 		return err
 	}
 	if err := tenancy.Validate(append(append([]*tenancy.Tenant{}, o.others...), o.tenant)); err != nil {
@@ -201,13 +192,13 @@ func (o *CreateOptions) Validate() error {
 }
 
 // Run prints or writes the tenant.
-func (o *CreateOptions) Run(_ *cobra.Command) error {
-	if o.Output != outputText {
+func (o *CreateOptions) Run(context.Context) error {
+	if o.Output.Format != outputText {
 		groups, err := tenancy.Generate(o.tenant)
 		if err != nil {
 			return err
 		}
-		return printObjects(o.env, tenancy.Objects(groups), o.Output)
+		return printObjects(o.env, tenancy.Objects(groups), o.Output.Format)
 	}
 	w := &writer{root: *o.dir, force: o.Force, dryRun: o.DryRun, out: o.env.Streams.Out}
 	if err := w.checkWire(o.Cluster, []*tenancy.Tenant{o.tenant}); err != nil {
