@@ -29,13 +29,17 @@ to be promoted. --no-live reads Git only.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			// -o wide is status's own: the table with FROM and
 			// FROM-VERSION on the right.
-			wide := c.Output == "wide"
+			if err := c.Output.ValidateIn(cmd); err != nil {
+				return err
+			}
+			wide := c.Output.Format == "wide"
 			if wide {
-				c.Output = "text"
+				c.Output.Format = "text"
 			}
 			return runStatus(cmd.Context(), c, !noLive, noHeaders, wide)
 		},
 	}
+	c.Output.AllowIn(cmd, "text", "wide", "json", "yaml")
 	cmd.Flags().BoolVar(&noLive, "no-live", false, "Do not read the clusters: versions in Git only")
 	cmd.Flags().BoolVar(&noHeaders, "no-headers", false, "When using the default output format, don't print headers (default print headers).")
 	return cmd
@@ -74,13 +78,13 @@ func runStatus(ctx context.Context, c *common, live, noHeaders, wide bool) error
 	if err != nil {
 		return err
 	}
-	if c.Output != "text" {
+	if c.Output.Format != "text" {
 		j := JSONStatus{APIVersion: "gitops.kubectl-gitops.dev/v1alpha1", Kind: "PromotionStatus", Rows: []JSONStatusRow{}}
 		for _, r := range rows {
 			j.Rows = append(j.Rows, JSONStatusRow{App: r.App, Environment: r.Env, Version: r.Version, Source: r.Source,
 				SourceVersion: r.SourceVersion, Pending: r.Pending, Live: r.Live, Checked: r.Checked, Deployed: r.Deployed, Healthy: r.Healthy, Detail: r.Detail, Error: r.Err})
 		}
-		return writeData(c.env.Streams.Out, j, c.Output)
+		return cli.WriteData(c.env.Streams.Out, c.Output.Format, j)
 	}
 	return writeStatus(c.env.Streams.Out, rows, live, cli.ColorEnabled(c.env.Streams.Out), noHeaders, wide)
 }
@@ -194,7 +198,7 @@ func newHistoryCmd(c *common) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return writeHistory(c.env.Streams.Out, entries, c.Output)
+			return writeHistory(c.env.Streams.Out, entries, c.Output.Format)
 		},
 	}
 	cmd.Flags().StringVar(&env, "env", "", "Only promotions into this environment")
@@ -227,7 +231,7 @@ func writeHistory(w io.Writer, entries []promotion.Entry, format string) error {
 			}
 			out = append(out, j)
 		}
-		return writeData(w, out, format)
+		return cli.WriteData(w, format, out)
 	}
 	if len(entries) == 0 {
 		_, err := fmt.Fprintln(w, "No promotions found.")
@@ -285,10 +289,10 @@ environment's policy (a pull request for pull-request environments).`,
 			out, err := s.engine.Rollback(ctx, args[0], env, promoter.Options{Request: promotion.Request{Version: to}, DryRun: dryRun})
 			if errors.Is(err, promotion.ErrNoChange) {
 				fmt.Fprintf(c.env.Streams.ErrOut, "nothing to roll back: %v\n", err)
-				return writeNothing(c.env.Streams.Out, c.Output, env)
+				return writeNothing(c.env.Streams.Out, c.Output.Format, env)
 			}
 			if out != nil {
-				if werr := writeOutcome(c.env.Streams.Out, out, c.Output, cli.ColorEnabled(c.env.Streams.Out)); werr != nil && err == nil {
+				if werr := writeOutcome(c.env.Streams.Out, out, c.Output.Format, cli.ColorEnabled(c.env.Streams.Out)); werr != nil && err == nil {
 					err = werr
 				}
 			}

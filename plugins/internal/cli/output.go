@@ -31,6 +31,9 @@ type OutputFlag struct {
 	// Allowed are the formats the command prints, in the order completion
 	// offers them. "" stands for a default format that has no name.
 	Allowed []string
+	// in are the formats of subcommands that print others than Allowed,
+	// for a persistent -o (AllowIn).
+	in map[*cobra.Command][]string
 }
 
 // NewOutputFlag returns an -o flag defaulting to def that allows the given
@@ -43,12 +46,35 @@ func NewOutputFlag(def string, allowed ...string) OutputFlag {
 // completes the allowed formats.
 func (f *OutputFlag) AddFlag(cmd *cobra.Command, flags *pflag.FlagSet, usage string) {
 	flags.StringVarP(&f.Format, "output", "o", f.Format, usage)
-	named := slices.DeleteFunc(slices.Clone(f.Allowed), func(s string) bool { return s == "" })
-	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(named, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("output", func(c *cobra.Command, _ []string, _ string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		return slices.DeleteFunc(slices.Clone(f.allowed(c)), func(s string) bool { return s == "" }), cobra.ShellCompDirectiveNoFileComp
+	})
+}
+
+// AllowIn sets the formats sub allows instead of Allowed: a subcommand of
+// the command whose persistent -o this is, which prints other formats.
+func (f *OutputFlag) AllowIn(sub *cobra.Command, formats ...string) {
+	if f.in == nil {
+		f.in = map[*cobra.Command][]string{}
+	}
+	f.in[sub] = formats
+}
+
+func (f *OutputFlag) allowed(cmd *cobra.Command) []string {
+	if formats, ok := f.in[cmd]; ok {
+		return formats
+	}
+	return f.Allowed
 }
 
 // Validate returns a usage error unless Format is one of Allowed.
 func (f *OutputFlag) Validate() error { return ValidateOutput(f.Format, f.Allowed...) }
+
+// ValidateIn returns a usage error unless Format is one of the formats cmd
+// allows (AllowIn, else Allowed).
+func (f *OutputFlag) ValidateIn(cmd *cobra.Command) error {
+	return ValidateOutput(f.Format, f.allowed(cmd)...)
+}
 
 // Is reports whether Format is one of formats.
 func (f *OutputFlag) Is(formats ...string) bool { return slices.Contains(formats, f.Format) }

@@ -202,3 +202,36 @@ func TestRunE(t *testing.T) {
 		})
 	}
 }
+
+// TestOutputFlagAllowIn: a persistent -o whose subcommand prints one more
+// format completes and validates it there only.
+func TestOutputFlagAllowIn(t *testing.T) {
+	root := &cobra.Command{Use: "root"}
+	status := &cobra.Command{Use: "status", Run: func(*cobra.Command, []string) {}}
+	history := &cobra.Command{Use: "history", Run: func(*cobra.Command, []string) {}}
+	root.AddCommand(status, history)
+	o := NewOutputFlag("text", "text", "json")
+	o.AddFlag(root, root.PersistentFlags(), "Output format")
+	o.AllowIn(status, "text", "wide", "json")
+	for _, tt := range []struct {
+		sub  *cobra.Command
+		want string
+	}{{status, "text\nwide\njson\n:4\n"}, {history, "text\njson\n:4\n"}} {
+		var out bytes.Buffer
+		root.SetOut(&out)
+		root.SetArgs([]string{"__complete", tt.sub.Name(), "-o", ""})
+		if err := root.Execute(); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(out.String(), tt.want) {
+			t.Errorf("%s: completion = %q, want prefix %q", tt.sub.Name(), out.String(), tt.want)
+		}
+	}
+	o.Format = "wide"
+	if err := o.ValidateIn(status); err != nil {
+		t.Errorf("status -o wide: %v", err)
+	}
+	if err := o.ValidateIn(history); err == nil || !strings.HasSuffix(err.Error(), "allowed formats are: json,text") {
+		t.Errorf("history -o wide: %v", err)
+	}
+}
