@@ -218,9 +218,18 @@ func (o *CreateOptions) Run(context.Context) error {
 
 const clusterFlagUsage = "Cluster directory (e.g. clusters/staging) to wire the tenants into: its tenants.yaml Flux Kustomization (with a flux-system directory) or an entry of its kustomization.yaml; else print what to add"
 
+// renderOptions are the options of `tenant render`.
+type renderOptions struct {
+	env        *cli.Env
+	dir        *string
+	filename   string
+	clusterDir string
+	dryRun     bool
+	force      bool
+}
+
 func newRenderCmd(env *cli.Env, dir *string) *cobra.Command {
-	var filename, clusterDir string
-	var dryRun, force bool
+	o := &renderOptions{env: env, dir: dir}
 	cmd := &cobra.Command{
 		Use:   "render -f tenants.yaml",
 		Short: "Generate every tenant of a tenants.yaml file",
@@ -248,55 +257,69 @@ The file format (docs/tenancy.md has every field):
 		Example: fmt.Sprintf(`  %[1]s render -f tenants.yaml
   %[1]s render -f tenants.yaml --dir clusters/prod/tenants --dry-run`, env.Name),
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if filename == "" {
-				return cli.Usagef("must specify -f tenants.yaml")
-			}
-			tenants, err := readTenantsFile(filename)
-			if err != nil {
-				return err
-			}
-			// Tenants already in the directory but not in the file must not
-			// overlap either.
-			existing, err := loadDir(*dir)
-			if err != nil {
-				return err
-			}
-			inFile := map[string]bool{}
-			for _, t := range tenants {
-				inFile[t.Name] = true
-			}
-			all := append([]*tenancy.Tenant{}, tenants...)
-			for _, t := range existing {
-				if !inFile[t.Name] {
-					all = append(all, t)
-				}
-			}
-			if err := tenancy.Validate(all); err != nil {
-				return specErrors(err)
-			}
-			w := &writer{root: *dir, force: force, dryRun: dryRun, out: env.Streams.Out}
-			if err := w.checkWire(clusterDir, tenants); err != nil {
-				return err
-			}
-			if err := w.writeTenants(tenants); err != nil {
-				return err
-			}
-			if clusterDir != "" {
-				if err := w.wire(clusterDir, tenants); err != nil {
-					return err
-				}
-			}
-			w.summary()
-			return nil
-		},
+		RunE: cli.RunE(o),
 	}
-	cmd.Flags().StringVarP(&filename, "filename", "f", "", "The tenants.yaml file")
-	cmd.Flags().StringVar(&clusterDir, "cluster", "", clusterFlagUsage)
-	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "List the files that would be written; write nothing")
-	cmd.Flags().BoolVar(&force, "force", false, "Overwrite generated files that were edited by hand")
+	cmd.Flags().StringVarP(&o.filename, "filename", "f", "", "The tenants.yaml file")
+	cmd.Flags().StringVar(&o.clusterDir, "cluster", "", clusterFlagUsage)
+	cmd.Flags().BoolVar(&o.dryRun, "dry-run", false, "List the files that would be written; write nothing")
+	cmd.Flags().BoolVar(&o.force, "force", false, "Overwrite generated files that were edited by hand")
 	_ = cmd.MarkFlagFilename("filename", "yaml", "yml")
 	return cmd
+}
+
+// Complete has nothing to resolve.
+func (o *renderOptions) Complete(context.Context, *cobra.Command, []string) error { return nil }
+
+// Validate checks the flags.
+func (o *renderOptions) Validate() error {
+	if o.filename == "" {
+		return cli.Usagef("must specify -f tenants.yaml")
+	}
+	return nil
+}
+
+// Run writes every tenant of the file.
+func (o *renderOptions) Run(context.Context) error {
+	if o.filename == "" {
+		return cli.Usagef("must specify -f tenants.yaml")
+	}
+	tenants, err := readTenantsFile(o.filename)
+	if err != nil {
+		return err
+	}
+	// Tenants already in the directory but not in the file must not
+	// overlap either.
+	existing, err := loadDir(*o.dir)
+	if err != nil {
+		return err
+	}
+	inFile := map[string]bool{}
+	for _, t := range tenants {
+		inFile[t.Name] = true
+	}
+	all := append([]*tenancy.Tenant{}, tenants...)
+	for _, t := range existing {
+		if !inFile[t.Name] {
+			all = append(all, t)
+		}
+	}
+	if err := tenancy.Validate(all); err != nil {
+		return specErrors(err)
+	}
+	w := &writer{root: *o.dir, force: o.force, dryRun: o.dryRun, out: o.env.Streams.Out}
+	if err := w.checkWire(o.clusterDir, tenants); err != nil {
+		return err
+	}
+	if err := w.writeTenants(tenants); err != nil {
+		return err
+	}
+	if o.clusterDir != "" {
+		if err := w.wire(o.clusterDir, tenants); err != nil {
+			return err
+		}
+	}
+	w.summary()
+	return nil
 }
 
 func readTenantsFile(name string) ([]*tenancy.Tenant, error) {
@@ -311,8 +334,17 @@ func readTenantsFile(name string) ([]*tenancy.Tenant, error) {
 	return tenants, nil
 }
 
+// deleteOptions are the options of `tenant delete`.
+type deleteOptions struct {
+	env    *cli.Env
+	dir    *string
+	name   string
+	dryRun bool
+	force  bool
+}
+
 func newDeleteCmd(env *cli.Env, dir *string) *cobra.Command {
-	var dryRun, force bool
+	o := &deleteOptions{env: env, dir: dir}
 	cmd := &cobra.Command{
 		Use:   "delete NAME",
 		Short: "Remove a tenant's directory and its entry in the tenants kustomization",
@@ -321,25 +353,38 @@ cluster: once the change is merged, the GitOps operator prunes the tenant's obje
 		Example: fmt.Sprintf(`  %[1]s delete team-a
   %[1]s delete team-a --dry-run`, env.Name),
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			name := args[0]
-			tenants, err := loadDir(*dir)
-			if err != nil {
-				return err
-			}
-			t, _, err := findTenant(tenants, name, *dir)
-			if err != nil {
-				return err
-			}
-			w := &writer{root: *dir, force: force, dryRun: dryRun, out: env.Streams.Out}
-			if err := w.deleteTenant(t); err != nil {
-				return err
-			}
-			w.summary()
-			return nil
-		},
+		RunE: cli.RunE(o),
 	}
-	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "List what would be removed; remove nothing")
-	cmd.Flags().BoolVar(&force, "force", false, "Also remove files in the tenant's directory that were edited or added by hand")
+	cmd.Flags().BoolVar(&o.dryRun, "dry-run", false, "List what would be removed; remove nothing")
+	cmd.Flags().BoolVar(&o.force, "force", false, "Also remove files in the tenant's directory that were edited or added by hand")
 	return cmd
+}
+
+// Complete takes the tenant's name.
+func (o *deleteOptions) Complete(_ context.Context, _ *cobra.Command, args []string) error {
+	o.name = args[0]
+	return nil
+}
+
+// Validate checks the flags.
+func (o *deleteOptions) Validate() error {
+	return nil
+}
+
+// Run removes the tenant.
+func (o *deleteOptions) Run(context.Context) error {
+	tenants, err := loadDir(*o.dir)
+	if err != nil {
+		return err
+	}
+	t, _, err := findTenant(tenants, o.name, *o.dir)
+	if err != nil {
+		return err
+	}
+	w := &writer{root: *o.dir, force: o.force, dryRun: o.dryRun, out: o.env.Streams.Out}
+	if err := w.deleteTenant(t); err != nil {
+		return err
+	}
+	w.summary()
+	return nil
 }

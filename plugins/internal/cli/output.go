@@ -51,8 +51,9 @@ func (f *OutputFlag) AddFlag(cmd *cobra.Command, flags *pflag.FlagSet, usage str
 	})
 }
 
-// AllowIn sets the formats sub allows instead of Allowed: a subcommand of
-// the command whose persistent -o this is, which prints other formats.
+// AllowIn sets the formats completion offers in sub instead of Allowed: a
+// subcommand of the command whose persistent -o this is, which prints
+// other formats (and validates them with ValidateOutput).
 func (f *OutputFlag) AllowIn(sub *cobra.Command, formats ...string) {
 	if f.in == nil {
 		f.in = map[*cobra.Command][]string{}
@@ -69,12 +70,6 @@ func (f *OutputFlag) allowed(cmd *cobra.Command) []string {
 
 // Validate returns a usage error unless Format is one of Allowed.
 func (f *OutputFlag) Validate() error { return ValidateOutput(f.Format, f.Allowed...) }
-
-// ValidateIn returns a usage error unless Format is one of the formats cmd
-// allows (AllowIn, else Allowed).
-func (f *OutputFlag) ValidateIn(cmd *cobra.Command) error {
-	return ValidateOutput(f.Format, f.allowed(cmd)...)
-}
 
 // Is reports whether Format is one of formats.
 func (f *OutputFlag) Is(formats ...string) bool { return slices.Contains(formats, f.Format) }
