@@ -33,45 +33,24 @@ const DefaultIgnoreFile = desired.IgnoreFile
 // Output formats.
 var outputs = []string{"diff", "summary", "wide", "json", "yaml", "markdown", "name"}
 
-// Options are the drift command's options.
+// Options are the drift command's options, one embedded struct per
+// concern: where the desired state comes from (SourceFlags), how it is
+// compared with the cluster (CompareFlags), how the report is printed
+// (OutputFlags), what is done about drift (FixFlags), several clusters at
+// once (FleetFlags) and the pull-request comment (CommentFlags). watch adds
+// its loop's own (watchOptions), status its table's (statusOptions).
 type Options struct {
 	env     *cli.Env
 	Streams genericiooptions.IOStreams
 
-	Filenames        []string
-	Recursive        bool
-	Kustomize        string
-	Selector         string
-	Mode             string
-	FieldManager     string
-	Concurrency      int
-	IgnoreFile       string
-	NoBuiltinIgnores bool
-	ListIgnoreRules  bool
-	PruneSelector    string
-	ShowSecrets      bool
-	Output           string
-	NoHeaders        bool
-	ExitCode         bool
-
-	// Sources other than -f/-k (source.go).
-	Repo               string
-	Revision           string
-	Path               string
-	ArgoApps           []string
-	AllArgoApps        bool
-	ArgoNamespace      string
-	FluxKustomizations []string
-	FluxHelmReleases   []string
-	AllFlux            bool
-	FluxNamespace      string
-	RepoOverrides      []string
-	AppliedRevision    bool
-
-	// Remediation (fix.go) and fleets of clusters (fleet.go).
+	SourceFlags
+	// RepoOverrides redirect fetching, for every source kind and for
+	// drift status alike.
+	RepoOverrides []string
+	CompareFlags
+	OutputFlags
 	FixFlags
 	FleetFlags
-	// A pull-request comment with the report (comment.go).
 	CommentFlags
 
 	// Set by Complete.
@@ -88,11 +67,55 @@ type Options struct {
 	confiner *helmrender.Confiner
 }
 
+// SourceFlags select the desired state: files (-f, -k) or sources read
+// from Git, Argo CD and Flux (source.go).
+type SourceFlags struct {
+	Filenames []string
+	Recursive bool
+	Kustomize string
+
+	Repo               string
+	Revision           string
+	Path               string
+	ArgoApps           []string
+	AllArgoApps        bool
+	ArgoNamespace      string
+	FluxKustomizations []string
+	FluxHelmReleases   []string
+	AllFlux            bool
+	FluxNamespace      string
+	AppliedRevision    bool
+}
+
+// CompareFlags say how the desired state is compared with the cluster:
+// the mode and its field manager, the objects in scope, the ignore rules.
+type CompareFlags struct {
+	Mode             string
+	FieldManager     string
+	Concurrency      int
+	Selector         string
+	PruneSelector    string
+	IgnoreFile       string
+	NoBuiltinIgnores bool
+	ListIgnoreRules  bool
+}
+
+// OutputFlags say how the report is printed and what the exit code says.
+type OutputFlags struct {
+	Output      cli.OutputFlag
+	NoHeaders   bool
+	ShowSecrets bool
+	ExitCode    bool
+}
+
 // NewOptions returns options with their defaults.
 func NewOptions(env *cli.Env) *Options {
-	return &Options{env: env, Streams: env.Streams, Mode: string(compare.ModeHybrid), Concurrency: 32, Output: "diff", ExitCode: true,
-		ArgoNamespace: DefaultArgoNamespace, FluxNamespace: DefaultFluxNamespace, schemas: newSchemaCaches(),
-		confiner: &helmrender.Confiner{}}
+	return &Options{env: env, Streams: env.Streams,
+		SourceFlags:  SourceFlags{ArgoNamespace: DefaultArgoNamespace, FluxNamespace: DefaultFluxNamespace},
+		CompareFlags: CompareFlags{Mode: string(compare.ModeHybrid), Concurrency: 32},
+		OutputFlags:  OutputFlags{Output: cli.NewOutputFlag("diff", outputs...), ExitCode: true},
+		schemas:      newSchemaCaches(),
+		confiner:     &helmrender.Confiner{}}
 }
 
 // NewCmd builds the plugin's root command.
@@ -177,15 +200,7 @@ compared, after reporting the others). --exit-code=false exits 0 on drift.`,
   # The Application's repository is not reachable from here: use a local mirror
   %[1]s --argocd-app guestbook --repo-override https://git.internal/org/fleet.git=file:///srv/mirror/fleet.git`, env.Name),
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := o.Complete(cmd); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd)
-		},
+		RunE: cli.RunE(o),
 	}
 	f := cmd.Flags()
 	f.StringSliceVarP(&o.Filenames, "filename", "f", nil, "Files, directories or - (stdin) with the desired objects (repeatable)")
@@ -201,10 +216,9 @@ compared, after reporting the others). --exit-code=false exits 0 on drift.`,
 	f.StringVar(&o.PruneSelector, "prune-selector", "", "Also report live objects matching this label selector that Git does not declare as extraneous")
 	f.BoolVar(&o.ShowSecrets, "show-secrets", false, "Show Secret values instead of masking them")
 	f.BoolVar(&o.NoHeaders, "no-headers", false, "With -o summary or wide, print the rows only: no header line, no totals line (default print them)")
-	f.StringVarP(&o.Output, "output", "o", o.Output, "Output format: "+strings.Join(outputs, ", ")+" (wide: summary with SOURCE; name: the drifted objects, as kubectl get -o name prints them); with --contexts or --all-contexts: text (the matrix, also for diff and summary), json, yaml, markdown")
+	o.Output.AddFlag(cmd, f, "Output format: "+strings.Join(outputs, ", ")+" (wide: summary with SOURCE; name: the drifted objects, as kubectl get -o name prints them); with --contexts or --all-contexts: text (the matrix, also for diff and summary), json, yaml, markdown")
 	f.BoolVar(&o.ExitCode, "exit-code", true, "Exit 1 when drift is found (false: exit 0)")
 	addSourceFlags(f, o)
-	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(outputs, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("mode", cobra.FixedCompletions([]string{"server", "local", "hybrid"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.MarkFlagFilename("filename", "yaml", "yml", "json")
 	_ = cmd.MarkFlagDirname("kustomize")
@@ -221,7 +235,7 @@ compared, after reporting the others). --exit-code=false exits 0 on drift.`,
 }
 
 // Complete resolves the namespace, selectors and ignore rules.
-func (o *Options) Complete(cmd *cobra.Command) error {
+func (o *Options) Complete(_ context.Context, cmd *cobra.Command, _ []string) error {
 	ns, explicit, err := o.env.ConfigFlags.ToRawKubeConfigLoader().Namespace()
 	if err != nil && !o.ListIgnoreRules {
 		return fmt.Errorf("loading kubeconfig: %w", err)
@@ -256,7 +270,7 @@ func (o *Options) Complete(cmd *cobra.Command) error {
 // Validate checks the flags.
 func (o *Options) Validate() error {
 	if o.ListIgnoreRules {
-		if o.Output == "name" {
+		if o.Output.Format == "name" {
 			return cli.Usagef("-o name lists drifted objects: it does not apply to --list-ignore-rules")
 		}
 		return o.validateComment()
@@ -276,8 +290,8 @@ func (o *Options) Validate() error {
 	if !validMode(o.Mode) {
 		return cli.Usagef("--mode must be server, local or hybrid, not %q", o.Mode)
 	}
-	if !isOutput(o.Output) {
-		return cli.Usagef("--output must be one of %s, not %q", strings.Join(outputs, ", "), o.Output)
+	if err := o.Output.Validate(); err != nil {
+		return err
 	}
 	if o.Concurrency < 1 {
 		return cli.Usagef("--concurrency must be at least 1")
@@ -285,21 +299,11 @@ func (o *Options) Validate() error {
 	return nil
 }
 
-func isOutput(s string) bool {
-	for _, o := range outputs {
-		if s == o {
-			return true
-		}
-	}
-	return false
-}
-
 // Run loads the manifests, compares them with the cluster and renders the
 // report.
-func (o *Options) Run(cmd *cobra.Command) error {
-	ctx := cmd.Context()
+func (o *Options) Run(ctx context.Context) error {
 	if o.ListIgnoreRules {
-		return writeRules(o.Streams.Out, o.ignore, o.Output)
+		return writeRules(o.Streams.Out, o.ignore, o.Output.Format)
 	}
 	if o.fleetMode() {
 		return o.runFleet(ctx)
@@ -328,7 +332,7 @@ func (o *Options) Run(cmd *cobra.Command) error {
 	for _, w := range rep.Warnings {
 		fmt.Fprintln(o.Streams.ErrOut, "warning:", w)
 	}
-	if err := render(o.Streams.Out, o.Streams.ErrOut, rep, o.Output, o.color, o.NoHeaders); err != nil {
+	if err := render(o.Streams.Out, o.Streams.ErrOut, rep, o.Output.Format, o.color, o.NoHeaders); err != nil {
 		return err
 	}
 	return o.postComment(ctx, result(rep, o.ExitCode), func(w io.Writer) error { return renderMarkdown(w, rep) })

@@ -58,8 +58,8 @@ func (o *Options) validateFix() error {
 		return cli.Usagef("--adopt edits local files: use it with -f (Git sources are temporary checkouts)")
 	case o.Adopt && slices.Contains(o.Filenames, "-"):
 		return cli.Usagef("--adopt edits files: it cannot adopt into stdin")
-	case o.Adopt && o.Output != "diff":
-		return cli.Usagef("--adopt prints the patch it writes to the files: -o %s does not apply", o.Output)
+	case o.Adopt && o.Output.Format != "diff":
+		return cli.Usagef("--adopt prints the patch it writes to the files: -o %s does not apply", o.Output.Format)
 	}
 	return nil
 }
@@ -93,10 +93,10 @@ func (o *Options) renderReports(reports []sourceReport) error {
 		for _, w := range rep.Warnings {
 			fmt.Fprintln(o.Streams.ErrOut, "warning:", w)
 		}
-		return render(o.Streams.Out, o.Streams.ErrOut, rep, o.Output, o.color, o.NoHeaders)
+		return render(o.Streams.Out, o.Streams.ErrOut, rep, o.Output.Format, o.color, o.NoHeaders)
 	}
 	warnSources(o, reports)
-	return renderSources(o.Streams.Out, o.Streams.ErrOut, reports, o.Output, o.Mode, o.color, o.NoHeaders)
+	return renderSources(o.Streams.Out, o.Streams.ErrOut, reports, o.Output.Format, o.Mode, o.color, o.NoHeaders)
 }
 
 // runFix asks for confirmation (unless --yes), applies Git's state and

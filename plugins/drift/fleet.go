@@ -2,7 +2,6 @@ package drift
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -14,7 +13,6 @@ import (
 
 	"github.com/spf13/pflag"
 	"k8s.io/client-go/tools/clientcmd"
-	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/cluster"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/compare"
@@ -64,8 +62,8 @@ func (o *Options) completeFleet() error {
 	if !o.fleetMode() {
 		return nil
 	}
-	if o.Output == "text" {
-		o.Output = "summary"
+	if o.Output.Format == "text" {
+		o.Output.Format = "summary"
 	}
 	raw, err := o.env.ConfigFlags.ToRawKubeConfigLoader().RawConfig()
 	if err != nil {
@@ -113,8 +111,8 @@ func (o *Options) validateFleet() error {
 		return cli.Usagef("--parallel must be at least 1")
 	case o.ContextTimeout <= 0:
 		return cli.Usagef("--context-timeout must be positive")
-	case o.Output == "name" || o.Output == "wide":
-		return cli.Usagef("-o %s is about the objects of one cluster: with --contexts or --all-contexts use text, json, yaml or markdown", o.Output)
+	case o.Output.Is("name", "wide"):
+		return cli.Usagef("-o %s is about the objects of one cluster: with --contexts or --all-contexts use text, json, yaml or markdown", o.Output.Format)
 	}
 	return nil
 }
@@ -211,7 +209,7 @@ func (o *Options) runFleet(ctx context.Context) error {
 			fmt.Fprintf(o.Streams.ErrOut, "warning: checks stopped at --context-timeout did not end within %s: temporary clones may be left in %s\n", fleetDrain, os.TempDir())
 		}
 	}()
-	if err := renderFleet(o.Streams.Out, m, o.Output); err != nil {
+	if err := renderFleet(o.Streams.Out, m, o.Output.Format); err != nil {
 		return err
 	}
 	return fleetResult(m, o.ExitCode)
@@ -243,17 +241,8 @@ type FleetReport struct {
 
 func renderFleet(w io.Writer, m *fleet.Matrix, format string) error {
 	switch format {
-	case "json":
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(FleetReport{APIVersion: ReportAPIVersion, Kind: FleetReportKind, Matrix: m})
-	case "yaml":
-		data, err := yaml.Marshal(FleetReport{APIVersion: ReportAPIVersion, Kind: FleetReportKind, Matrix: m})
-		if err != nil {
-			return err
-		}
-		_, err = w.Write(data)
-		return err
+	case "json", "yaml":
+		return cli.WriteData(w, format, FleetReport{APIVersion: ReportAPIVersion, Kind: FleetReportKind, Matrix: m})
 	case "markdown":
 		return renderFleetMarkdown(w, m)
 	default:

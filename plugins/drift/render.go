@@ -23,6 +23,7 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/objdiff"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/redact"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/textdiff"
+	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/cli"
 )
 
 // ReportAPIVersion and ReportKind identify the JSON/YAML report schema
@@ -98,17 +99,8 @@ func toJSON(rep *compare.Report) JSONReport {
 
 func render(w, errw io.Writer, rep *compare.Report, format string, color, noHeaders bool) error {
 	switch format {
-	case "json":
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(toJSON(rep))
-	case "yaml":
-		data, err := yaml.Marshal(toJSON(rep))
-		if err != nil {
-			return err
-		}
-		_, err = w.Write(data)
-		return err
+	case "json", "yaml":
+		return cli.WriteData(w, format, toJSON(rep))
 	case "summary", "wide":
 		return renderSummary(w, rep, noHeaders, format == "wide")
 	case "markdown":
@@ -481,17 +473,8 @@ func writeRules(w io.Writer, set *ignore.Set, format string) error {
 		views = append(views, v)
 	}
 	switch format {
-	case "json":
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(views)
-	case "yaml":
-		data, err := yaml.Marshal(views)
-		if err != nil {
-			return err
-		}
-		_, err = w.Write(data)
-		return err
+	case "json", "yaml":
+		return cli.WriteData(w, format, views)
 	}
 	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tSOURCE\tFIELDS")

@@ -77,7 +77,7 @@ func schemaCacheOptions(t *testing.T, cp *controlplane.ControlPlane, mode string
 	o := NewOptions(env)
 	o.Mode = mode
 	o.Filenames = []string{dir}
-	if err := o.Complete(&cobra.Command{}); err != nil {
+	if err := o.Complete(t.Context(), &cobra.Command{}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := o.Validate(); err != nil {

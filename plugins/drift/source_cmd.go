@@ -65,7 +65,7 @@ func (o *Options) runSources(ctx context.Context) error {
 	}
 	defer cleanupReports(reports)
 	warnSources(o, reports)
-	if err := renderSources(o.Streams.Out, o.Streams.ErrOut, reports, o.Output, o.Mode, o.color, o.NoHeaders); err != nil {
+	if err := renderSources(o.Streams.Out, o.Streams.ErrOut, reports, o.Output.Format, o.Mode, o.color, o.NoHeaders); err != nil {
 		return err
 	}
 	return o.postComment(ctx, resultAll(reports, o.ExitCode), func(w io.Writer) error {

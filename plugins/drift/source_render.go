@@ -2,15 +2,13 @@ package drift
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"strings"
 
-	"sigs.k8s.io/yaml"
-
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/compare"
+	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/cli"
 )
 
 // SourcesReportKind identifies the -o json / -o yaml schema of a run with
@@ -158,17 +156,8 @@ func sourceHeading(r *sourceReport) string {
 // renderSources renders one report per source in the given format.
 func renderSources(w, errw io.Writer, reports []sourceReport, format, mode string, color, noHeaders bool) error {
 	switch format {
-	case "json":
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(toSourcesJSON(reports, mode))
-	case "yaml":
-		data, err := yaml.Marshal(toSourcesJSON(reports, mode))
-		if err != nil {
-			return err
-		}
-		_, err = w.Write(data)
-		return err
+	case "json", "yaml":
+		return cli.WriteData(w, format, toSourcesJSON(reports, mode))
 	case "markdown":
 		return renderSourcesMarkdown(w, reports)
 	case "name":

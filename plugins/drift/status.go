@@ -1,7 +1,7 @@
 package drift
 
 import (
-	"encoding/json"
+	"context"
 	"fmt"
 	"io"
 	"sort"
@@ -13,7 +13,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/cli-runtime/pkg/printers"
-	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/compare"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/gitopsapi"
@@ -28,7 +27,7 @@ var statusOutputs = []string{"table", "wide", "json", "yaml", "name"}
 // statusOptions are the options of `drift status`.
 type statusOptions struct {
 	*Options
-	output    string
+	output    cli.OutputFlag
 	noHeaders bool
 }
 
@@ -37,7 +36,7 @@ type statusOptions struct {
 func newStatusCmd(env *cli.Env) *cobra.Command {
 	o := NewOptions(env)
 	o.AllArgoApps, o.AllFlux = true, true
-	s := &statusOptions{Options: o, output: "table"}
+	s := &statusOptions{Options: o, output: cli.NewOutputFlag("table", statusOutputs...)}
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Show every Argo CD Application, Flux Kustomization and HelmRelease: the operator's view next to the drift found",
@@ -57,18 +56,10 @@ showing the others). --exit-code=false exits 0 on drift.`,
   # For a dashboard or a script
   %[1]s status -o json`, env.Name),
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := s.Complete(cmd); err != nil {
-				return err
-			}
-			if err := s.validate(); err != nil {
-				return err
-			}
-			return s.run(cmd)
-		},
+		RunE: cli.RunE(s),
 	}
 	f := cmd.Flags()
-	f.StringVarP(&s.output, "output", "o", s.output, "Output format: "+strings.Join(statusOutputs, ", "))
+	s.output.AddFlag(cmd, f, "Output format: "+strings.Join(statusOutputs, ", "))
 	f.BoolVar(&s.noHeaders, "no-headers", false, "When using the table output format, don't print headers (default print headers).")
 	f.StringVar(&o.Mode, "mode", o.Mode, "How to compute what Git would change: server, local or hybrid")
 	f.StringVar(&o.FieldManager, "field-manager", "", "Field manager to dry-run apply with (default: detected)")
@@ -79,27 +70,25 @@ showing the others). --exit-code=false exits 0 on drift.`,
 	f.StringArrayVar(&o.RepoOverrides, "repo-override", nil, "Fetch ORIGINAL_URL from LOCAL_URL instead, ORIGINAL_URL=LOCAL_URL (repeatable)")
 	f.BoolVar(&o.AppliedRevision, "applied-revision", false, "Compare with the commit each operator last synced or applied")
 	f.BoolVar(&o.ExitCode, "exit-code", true, "Exit 1 when drift is found (false: exit 0)")
-	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(statusOutputs, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 
-func (s *statusOptions) validate() error {
+// Validate checks status's flags (not drift's: status has no sources).
+func (s *statusOptions) Validate() error {
 	if !validMode(s.Mode) {
 		return cli.Usagef("--mode must be server, local or hybrid, not %q", s.Mode)
 	}
-	for _, v := range statusOutputs {
-		if s.output == v {
-			if s.Concurrency < 1 {
-				return cli.Usagef("--concurrency must be at least 1")
-			}
-			return nil
-		}
+	if err := s.output.Validate(); err != nil {
+		return err
 	}
-	return cli.Usagef("--output must be one of %s, not %q", strings.Join(statusOutputs, ", "), s.output)
+	if s.Concurrency < 1 {
+		return cli.Usagef("--concurrency must be at least 1")
+	}
+	return nil
 }
 
-func (s *statusOptions) run(cmd *cobra.Command) error {
-	ctx := cmd.Context()
+// Run compares every operator source and prints the table.
+func (s *statusOptions) Run(ctx context.Context) error {
 	client, err := s.newClient(s.env.ConfigFlags)
 	if err != nil {
 		return err
@@ -121,7 +110,7 @@ func (s *statusOptions) run(cmd *cobra.Command) error {
 		}
 	}
 	st := toStatus(reports, s.Mode)
-	if err := writeStatus(s.Streams.Out, st, s.output, s.noHeaders); err != nil {
+	if err := writeStatus(s.Streams.Out, st, s.output.Format, s.noHeaders); err != nil {
 		return err
 	}
 	if len(st.Sources) == 0 {
@@ -263,17 +252,8 @@ func driftManagers(rep *compare.Report) []JSONManagerCount {
 
 func writeStatus(w io.Writer, st JSONStatus, format string, noHeaders bool) error {
 	switch format {
-	case "json":
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(st)
-	case "yaml":
-		data, err := yaml.Marshal(st)
-		if err != nil {
-			return err
-		}
-		_, err = w.Write(data)
-		return err
+	case "json", "yaml":
+		return cli.WriteData(w, format, st)
 	case "name":
 		return writeStatusNames(w, st)
 	}

@@ -104,15 +104,7 @@ Exit status: 0 when stopped by a signal; 2 when it cannot start (bad flags, port
   # A remediation loop: revert drift and delete extraneous objects after each check
   %[1]s watch -f ./deploy -R --fix --prune --yes`, o.env.Name),
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := w.Complete(cmd); err != nil {
-				return err
-			}
-			if err := w.Validate(); err != nil {
-				return err
-			}
-			return w.Run(cmd.Context())
-		},
+		RunE: cli.RunE(w),
 	}
 	parent.Flags().VisitAll(func(f *pflag.Flag) {
 		if watchSharesFlag(f.Name) {

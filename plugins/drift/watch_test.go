@@ -183,7 +183,7 @@ func startWatch(t *testing.T, cp *controlplane.ControlPlane, dir string, configu
 	}
 	addrs := make(chan string, 1)
 	w.listening = func(a net.Addr) { addrs <- a.String() }
-	if err := o.Complete(&cobra.Command{}); err != nil {
+	if err := o.Complete(t.Context(), &cobra.Command{}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := o.Validate(); err != nil {

@@ -28,7 +28,7 @@ type common struct {
 	env      *cli.Env
 	Repo     string
 	Pipeline string
-	Output   string
+	Output   cli.OutputFlag
 	// TrustForgeHosts are forge API hosts other than the remote's that may
 	// receive the token (--trust-forge-host, KUBECTL_GITOPS_TRUST_FORGE_HOSTS).
 	TrustForgeHosts []string
@@ -42,7 +42,7 @@ type common struct {
 // NewCmd builds the plugin's root command: `promote APP… --to ENV` and its
 // status, history and rollback subcommands.
 func NewCmd(env *cli.Env) *cobra.Command {
-	c := &common{env: env}
+	c := &common{env: env, Output: cli.NewOutputFlag("text", "text", "json", "yaml")}
 	o := &promoteOptions{common: c}
 	root := &cobra.Command{
 		Use:   "promote [APP...] --to ENV [--from ENV] [--version V]",
@@ -96,43 +96,22 @@ Exit status: 0 promoted (or nothing to do), 1 refused by a gate, 2 on any other 
 			if len(args) == 0 && o.To == "" {
 				return cmd.Help()
 			}
-			o.Apps = args
-			if err := o.Complete(); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
+			return cli.RunE(o)(cmd, args)
 		},
 		ValidArgsFunction: c.completeApps,
 	}
 	pf := root.PersistentFlags()
 	pf.StringVarP(&c.Repo, "repo", "C", ".", "The GitOps repository (a directory inside its working tree)")
 	pf.StringVar(&c.Pipeline, "pipeline", "", "The pipeline file (default <repo>/"+promotion.DefaultFile+")")
-	pf.StringVarP(&c.Output, "output", "o", "text", "Output format: text, json or yaml; status also wide (the table with FROM and FROM-VERSION)")
+	c.Output.AddFlag(root, pf, "Output format: text, json or yaml; status also wide (the table with FROM and FROM-VERSION)")
 	pf.StringSliceVar(&c.TrustForgeHosts, "trust-forge-host", nil, "A forge API host other than the remote's that may receive the forge token (repeatable; also KUBECTL_GITOPS_TRUST_FORGE_HOSTS, comma-separated)")
 	pf.BoolVar(&c.AllowHTTPForge, "allow-http-forge", false, "Send the forge token over plain http to a host that is not a loopback address")
 	_ = root.MarkPersistentFlagDirname("repo")
 	_ = root.MarkPersistentFlagFilename("pipeline", "yaml", "yml")
-	_ = root.RegisterFlagCompletionFunc("output", func(cmd *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCompDirective) {
-		if cmd.Name() == "status" {
-			return []string{"text", "wide", "json", "yaml"}, cobra.ShellCompDirectiveNoFileComp
-		}
-		return []string{"text", "json", "yaml"}, cobra.ShellCompDirectiveNoFileComp
-	})
 	o.bindFlags(root)
 	root.AddCommand(newStatusCmd(c), newHistoryCmd(c), newRollbackCmd(c))
 	c.root = root
 	return root
-}
-
-func checkOutput(o string) error {
-	switch o {
-	case "text", "json", "yaml":
-		return nil
-	}
-	return cli.Usagef("--output must be one of text, json, yaml, not %q", o)
 }
 
 // session is an opened repository and pipeline.
@@ -145,7 +124,7 @@ type session struct {
 // open opens the repository and the pipeline and wires the engine to the
 // clusters, the forge and the drift engine.
 func (c *common) open(ctx context.Context) (*session, error) {
-	if err := checkOutput(c.Output); err != nil {
+	if err := c.Output.Validate(); err != nil {
 		return nil, err
 	}
 	repo, err := gitrepo.Open(ctx, c.Repo)

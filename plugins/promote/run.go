@@ -2,14 +2,12 @@ package promote
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
-	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/gitrepo"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/promoter"
@@ -46,8 +44,12 @@ func (o *promoteOptions) bindFlags(cmd *cobra.Command) {
 	_ = cmd.RegisterFlagCompletionFunc("from", o.completeEnvs)
 }
 
-// Complete has nothing to resolve before the repository is opened.
-func (o *promoteOptions) Complete() error { return nil }
+// Complete takes the applications; nothing else is resolved before the
+// repository is opened.
+func (o *promoteOptions) Complete(_ context.Context, _ *cobra.Command, args []string) error {
+	o.Apps = args
+	return nil
+}
 
 // Validate checks the flags.
 func (o *promoteOptions) Validate() error {
@@ -68,7 +70,7 @@ func (o *promoteOptions) Validate() error {
 	if o.SkipGates && o.AllowDrift {
 		return cli.Usagef("--allow-drift is implied by --skip-gates")
 	}
-	return checkOutput(o.Output)
+	return o.Output.Validate()
 }
 
 // Run promotes.
@@ -84,10 +86,10 @@ func (o *promoteOptions) Run(ctx context.Context) error {
 	})
 	if errors.Is(err, promotion.ErrNoChange) {
 		fmt.Fprintf(o.env.Streams.ErrOut, "nothing to promote: %v\n", err)
-		return writeNothing(o.env.Streams.Out, o.Output, o.To)
+		return writeNothing(o.env.Streams.Out, o.Output.Format, o.To)
 	}
 	if out != nil {
-		if werr := writeOutcome(o.env.Streams.Out, out, o.Output, cli.ColorEnabled(o.env.Streams.Out)); werr != nil && err == nil {
+		if werr := writeOutcome(o.env.Streams.Out, out, o.Output.Format, cli.ColorEnabled(o.env.Streams.Out)); werr != nil && err == nil {
 			err = werr
 		}
 	}
@@ -191,23 +193,6 @@ func fileDiff(f promoter.FileDiff) string {
 	return textdiff.Unified("a/"+f.Path, "b/"+f.Path, string(f.Old), string(f.New), 3)
 }
 
-func writeData(w io.Writer, v any, format string) error {
-	switch format {
-	case "json":
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(v)
-	case "yaml":
-		b, err := yaml.Marshal(v)
-		if err != nil {
-			return err
-		}
-		_, err = w.Write(b)
-		return err
-	}
-	return fmt.Errorf("unknown output format %q", format)
-}
-
 const (
 	green = "\033[32m"
 	red   = "\033[31m"
@@ -224,7 +209,7 @@ func paint(color bool, code, s string) string {
 
 func writeOutcome(w io.Writer, out *promoter.Outcome, format string, color bool) error {
 	if format != "text" {
-		return writeData(w, toJSON(out), format)
+		return cli.WriteData(w, format, toJSON(out))
 	}
 	var b strings.Builder
 	verb := "Promoting"
@@ -317,6 +302,6 @@ func writeNothing(w io.Writer, format, env string) error {
 	if format == "text" {
 		return nil
 	}
-	return writeData(w, JSONOutcome{APIVersion: "gitops.kubectl-gitops.dev/v1alpha1", Kind: "Promotion", Environment: env,
-		Apps: []JSONApp{}, Files: []JSONFile{}}, format)
+	return cli.WriteData(w, format, JSONOutcome{APIVersion: "gitops.kubectl-gitops.dev/v1alpha1", Kind: "Promotion", Environment: env,
+		Apps: []JSONApp{}, Files: []JSONFile{}})
 }

@@ -16,8 +16,19 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/cli"
 )
 
+// statusOutputs are status's formats: -o wide is its own, the table with
+// FROM and FROM-VERSION on the right.
+var statusOutputs = []string{"text", "wide", "json", "yaml"}
+
+// statusOptions are the options of `promote status`.
+type statusOptions struct {
+	*common
+	noLive, noHeaders bool
+	wide              bool
+}
+
 func newStatusCmd(c *common) *cobra.Command {
-	noLive, noHeaders := false, false
+	o := &statusOptions{common: c}
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Versions in Git and live, per application and environment, and what is pending",
@@ -26,19 +37,32 @@ environment's cluster with its health, and whether the source environment has a 
 to be promoted. --no-live reads Git only.`,
 		Example: fmt.Sprintf("  %[1]s status\n  %[1]s status -o wide\n  %[1]s status -o json\n  %[1]s status --no-live", c.env.Name),
 		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			// -o wide is status's own: the table with FROM and
-			// FROM-VERSION on the right.
-			wide := c.Output == "wide"
-			if wide {
-				c.Output = "text"
-			}
-			return runStatus(cmd.Context(), c, !noLive, noHeaders, wide)
-		},
+		RunE:    cli.RunE(o),
 	}
-	cmd.Flags().BoolVar(&noLive, "no-live", false, "Do not read the clusters: versions in Git only")
-	cmd.Flags().BoolVar(&noHeaders, "no-headers", false, "When using the default output format, don't print headers (default print headers).")
+	c.Output.AllowIn(cmd, statusOutputs...)
+	cmd.Flags().BoolVar(&o.noLive, "no-live", false, "Do not read the clusters: versions in Git only")
+	cmd.Flags().BoolVar(&o.noHeaders, "no-headers", false, "When using the default output format, don't print headers (default print headers).")
 	return cmd
+}
+
+// Complete has nothing to resolve before the repository is opened.
+func (o *statusOptions) Complete(context.Context, *cobra.Command, []string) error { return nil }
+
+// Validate checks -o against status's formats; wide is the text table with
+// two more columns.
+func (o *statusOptions) Validate() error {
+	if err := cli.ValidateOutput(o.Output.Format, statusOutputs...); err != nil {
+		return err
+	}
+	if o.wide = o.Output.Format == "wide"; o.wide {
+		o.Output.Format = "text"
+	}
+	return nil
+}
+
+// Run prints the status.
+func (o *statusOptions) Run(ctx context.Context) error {
+	return runStatus(ctx, o.common, !o.noLive, o.noHeaders, o.wide)
 }
 
 // JSONStatus is the -o json / -o yaml schema of `promote status`.
@@ -74,13 +98,13 @@ func runStatus(ctx context.Context, c *common, live, noHeaders, wide bool) error
 	if err != nil {
 		return err
 	}
-	if c.Output != "text" {
+	if c.Output.Format != "text" {
 		j := JSONStatus{APIVersion: "gitops.kubectl-gitops.dev/v1alpha1", Kind: "PromotionStatus", Rows: []JSONStatusRow{}}
 		for _, r := range rows {
 			j.Rows = append(j.Rows, JSONStatusRow{App: r.App, Environment: r.Env, Version: r.Version, Source: r.Source,
 				SourceVersion: r.SourceVersion, Pending: r.Pending, Live: r.Live, Checked: r.Checked, Deployed: r.Deployed, Healthy: r.Healthy, Detail: r.Detail, Error: r.Err})
 		}
-		return writeData(c.env.Streams.Out, j, c.Output)
+		return cli.WriteData(c.env.Streams.Out, c.Output.Format, j)
 	}
 	return writeStatus(c.env.Streams.Out, rows, live, cli.ColorEnabled(c.env.Streams.Out), noHeaders, wide)
 }
@@ -156,50 +180,71 @@ func dash(s string) string {
 	return s
 }
 
+// historyOptions are the options of `promote history`.
+type historyOptions struct {
+	*common
+	env string
+	app string
+}
+
 func newHistoryCmd(c *common) *cobra.Command {
-	env := ""
+	o := &historyOptions{common: c}
 	cmd := &cobra.Command{
 		Use:               "history [APP]",
 		Short:             "Past promotions, from the commits' Promoted-* trailers",
 		Example:           fmt.Sprintf("  %[1]s history\n  %[1]s history web --env prod\n  %[1]s history -o json", c.env.Name),
 		Args:              cobra.MaximumNArgs(1),
 		ValidArgsFunction: c.completeApps,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			s, err := c.open(ctx)
-			if err != nil {
-				return err
-			}
-			f := promotion.Filter{Env: env}
-			if len(args) == 1 {
-				if _, ok := s.pipeline.App(args[0]); !ok {
-					return cli.Usagef("unknown application %q (the pipeline has %s)", args[0], join(s.pipeline.AppNames()))
-				}
-				f.App = args[0]
-			}
-			if env != "" {
-				if _, ok := s.pipeline.Env(env); !ok {
-					return cli.Usagef("unknown environment %q (the pipeline has %s)", env, join(s.pipeline.Order()))
-				}
-			}
-			s.engine.Progress = warningsOnly(c.env.Streams.ErrOut)
-			// History reads only: no clean checkout needed, unlike Preflight.
-			if err := s.engine.ResolveBranch(ctx); err != nil {
-				return err
-			}
-			if err := s.engine.Fetch(ctx); err != nil {
-				return err
-			}
-			entries, err := s.engine.History(ctx, f)
-			if err != nil {
-				return err
-			}
-			return writeHistory(c.env.Streams.Out, entries, c.Output)
-		},
+		RunE:              cli.RunE(o),
 	}
-	cmd.Flags().StringVar(&env, "env", "", "Only promotions into this environment")
+	cmd.Flags().StringVar(&o.env, "env", "", "Only promotions into this environment")
 	_ = cmd.RegisterFlagCompletionFunc("env", c.completeEnvs)
 	return cmd
+}
+
+// Complete takes the application, if one is given.
+func (o *historyOptions) Complete(_ context.Context, _ *cobra.Command, args []string) error {
+	if len(args) == 1 {
+		o.app = args[0]
+	}
+	return nil
+}
+
+// Validate has nothing to check before the pipeline is read (Run checks
+// the application and environment against it).
+func (o *historyOptions) Validate() error { return nil }
+
+// Run prints the promotions of the history.
+func (o *historyOptions) Run(ctx context.Context) error {
+	s, err := o.open(ctx)
+	if err != nil {
+		return err
+	}
+	f := promotion.Filter{Env: o.env}
+	if o.app != "" {
+		if _, ok := s.pipeline.App(o.app); !ok {
+			return cli.Usagef("unknown application %q (the pipeline has %s)", o.app, join(s.pipeline.AppNames()))
+		}
+		f.App = o.app
+	}
+	if o.env != "" {
+		if _, ok := s.pipeline.Env(o.env); !ok {
+			return cli.Usagef("unknown environment %q (the pipeline has %s)", o.env, join(s.pipeline.Order()))
+		}
+	}
+	s.engine.Progress = warningsOnly(o.common.env.Streams.ErrOut)
+	// History reads only: no clean checkout needed, unlike Preflight.
+	if err := s.engine.ResolveBranch(ctx); err != nil {
+		return err
+	}
+	if err := s.engine.Fetch(ctx); err != nil {
+		return err
+	}
+	entries, err := s.engine.History(ctx, f)
+	if err != nil {
+		return err
+	}
+	return writeHistory(o.common.env.Streams.Out, entries, o.Output.Format)
 }
 
 // JSONHistoryEntry is one promotion of `promote history -o json`.
@@ -227,7 +272,7 @@ func writeHistory(w io.Writer, entries []promotion.Entry, format string) error {
 			}
 			out = append(out, j)
 		}
-		return writeData(w, out, format)
+		return cli.WriteData(w, format, out)
 	}
 	if len(entries) == 0 {
 		_, err := fmt.Fprintln(w, "No promotions found.")
@@ -256,9 +301,16 @@ func writeHistory(w io.Writer, entries []promotion.Entry, format string) error {
 	return tw.Flush()
 }
 
+// rollbackOptions are the options of `promote rollback`.
+type rollbackOptions struct {
+	*common
+	env, to string
+	dryRun  bool
+	app     string
+}
+
 func newRollbackCmd(c *common) *cobra.Command {
-	var env, to string
-	dryRun := false
+	o := &rollbackOptions{common: c}
 	cmd := &cobra.Command{
 		Use:   "rollback APP --env ENV [--to VERSION]",
 		Short: "Promote an application back to its previous (or a given) version, as a new commit",
@@ -268,39 +320,53 @@ environment's policy (a pull request for pull-request environments).`,
 		Example:           fmt.Sprintf("  %[1]s rollback web --env prod\n  %[1]s rollback web --env staging --to 1.4.1 --dry-run", c.env.Name),
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: c.completeApps,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if env == "" {
-				return cli.Usagef("--env is required")
-			}
-			if to != "" {
-				if err := promotion.ValidVersion(to); err != nil {
-					return cli.Usagef("invalid --to: %v", err)
-				}
-			}
-			ctx := cmd.Context()
-			s, err := c.open(ctx)
-			if err != nil {
-				return err
-			}
-			out, err := s.engine.Rollback(ctx, args[0], env, promoter.Options{Request: promotion.Request{Version: to}, DryRun: dryRun})
-			if errors.Is(err, promotion.ErrNoChange) {
-				fmt.Fprintf(c.env.Streams.ErrOut, "nothing to roll back: %v\n", err)
-				return writeNothing(c.env.Streams.Out, c.Output, env)
-			}
-			if out != nil {
-				if werr := writeOutcome(c.env.Streams.Out, out, c.Output, cli.ColorEnabled(c.env.Streams.Out)); werr != nil && err == nil {
-					err = werr
-				}
-			}
-			c.interrupted(out, err)
-			return refusal(err)
-		},
+		RunE:              cli.RunE(o),
 	}
-	cmd.Flags().StringVar(&env, "env", "", "The environment to roll back (required)")
-	cmd.Flags().StringVar(&to, "to", "", "The version to go back to (default: the one before the current, from the history)")
-	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "Show the diff, commit nothing")
+	cmd.Flags().StringVar(&o.env, "env", "", "The environment to roll back (required)")
+	cmd.Flags().StringVar(&o.to, "to", "", "The version to go back to (default: the one before the current, from the history)")
+	cmd.Flags().BoolVar(&o.dryRun, "dry-run", false, "Show the diff, commit nothing")
 	_ = cmd.RegisterFlagCompletionFunc("env", c.completeEnvs)
 	return cmd
+}
+
+// Complete takes the application.
+func (o *rollbackOptions) Complete(_ context.Context, _ *cobra.Command, args []string) error {
+	o.app = args[0]
+	return nil
+}
+
+// Validate checks --env and --to.
+func (o *rollbackOptions) Validate() error {
+	if o.env == "" {
+		return cli.Usagef("--env is required")
+	}
+	if o.to != "" {
+		if err := promotion.ValidVersion(o.to); err != nil {
+			return cli.Usagef("invalid --to: %v", err)
+		}
+	}
+	return nil
+}
+
+// Run rolls the application back.
+func (o *rollbackOptions) Run(ctx context.Context) error {
+	s, err := o.open(ctx)
+	if err != nil {
+		return err
+	}
+	streams := o.common.env.Streams
+	out, err := s.engine.Rollback(ctx, o.app, o.env, promoter.Options{Request: promotion.Request{Version: o.to}, DryRun: o.dryRun})
+	if errors.Is(err, promotion.ErrNoChange) {
+		fmt.Fprintf(streams.ErrOut, "nothing to roll back: %v\n", err)
+		return writeNothing(streams.Out, o.Output.Format, o.env)
+	}
+	if out != nil {
+		if werr := writeOutcome(streams.Out, out, o.Output.Format, cli.ColorEnabled(streams.Out)); werr != nil && err == nil {
+			err = werr
+		}
+	}
+	o.interrupted(out, err)
+	return refusal(err)
 }
 
 // warningsOnly passes the engine's warnings to w and drops its progress

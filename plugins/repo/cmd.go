@@ -50,19 +50,6 @@ See docs/repo-structure.md for the layouts and their trade-offs.`,
 	return root
 }
 
-// runE runs an options lifecycle as a cobra RunE.
-func runE(complete func(*cobra.Command, []string) error, validate func() error, run func(*cobra.Command) error) func(*cobra.Command, []string) error {
-	return func(cmd *cobra.Command, args []string) error {
-		if err := complete(cmd, args); err != nil {
-			return err
-		}
-		if err := validate(); err != nil {
-			return err
-		}
-		return run(cmd)
-	}
-}
-
 // completeDir completes the PATH argument with directories.
 func completeDir(_ *cobra.Command, args []string, _ string) ([]cobra.Completion, cobra.ShellCompDirective) {
 	if len(args) > 0 {

@@ -2,6 +2,7 @@ package repo
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -24,7 +25,7 @@ type GraphOptions struct {
 	env *cli.Env
 
 	Path     string
-	Output   string
+	Output   cli.OutputFlag
 	RepoURLs []string
 	// RepoOverrides are ORIGINAL_URL=DIR pairs: OCI artifacts pushed from
 	// a directory of this repository (see artifactDirs).
@@ -35,7 +36,7 @@ type GraphOptions struct {
 }
 
 func newGraphCmd(env *cli.Env) *cobra.Command {
-	o := &GraphOptions{env: env}
+	o := &GraphOptions{env: env, Output: cli.NewOutputFlag("text", "text", "dot", "svg", "png")}
 	cmd := &cobra.Command{
 		Use:   "graph [PATH]",
 		Short: "Show the app-of-apps / Kustomization tree of a GitOps repository",
@@ -67,31 +68,30 @@ Kustomizations' paths are then read from that directory.`,
   %[1]s graph ./gitops -o dot | dot -Tpdf > gitops.pdf`, env.Name),
 		Args:              cobra.MaximumNArgs(1),
 		ValidArgsFunction: completeDir,
-		RunE:              runE(o.Complete, o.Validate, o.Run),
+		RunE:              cli.RunE(o),
 	}
 	f := cmd.Flags()
-	f.StringVarP(&o.Output, "output", "o", "text", "Output format: text, dot, svg or png")
+	o.Output.AddFlag(cmd, f, "Output format: text, dot, svg or png")
 	f.StringSliceVar(&o.RepoURLs, "repo-url", nil, "This repository's URL (repeatable; added to .gitops/lint.yaml repoURLs)")
 	f.StringArrayVar(&o.RepoOverrides, "repo-override", nil, repoOverrideUsage)
-	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"text", "dot", "svg", "png"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 
 // Complete resolves PATH, its files and this repository's URLs.
-func (o *GraphOptions) Complete(cmd *cobra.Command, args []string) error {
+func (o *GraphOptions) Complete(ctx context.Context, _ *cobra.Command, args []string) error {
 	p, err := repoPath(args)
 	if err != nil {
 		return err
 	}
 	o.Path = p
-	files, ok, err := gitFiles(cmd.Context(), p)
+	files, ok, err := gitFiles(ctx, p)
 	if err != nil {
 		return err
 	}
 	if ok {
 		o.files = files
 	}
-	if o.checkout, err = gitCheckout(cmd.Context(), p); err != nil {
+	if o.checkout, err = gitCheckout(ctx, p); err != nil {
 		return err
 	}
 	data, err := os.ReadFile(filepath.Join(p, filepath.FromSlash(repolint.ConfigFile)))
@@ -110,10 +110,8 @@ func (o *GraphOptions) Complete(cmd *cobra.Command, args []string) error {
 
 // Validate checks the flags.
 func (o *GraphOptions) Validate() error {
-	switch o.Output {
-	case "text", "dot", "svg", "png":
-	default:
-		return cli.Usagef("--output must be text, dot, svg or png, not %q", o.Output)
+	if err := o.Output.Validate(); err != nil {
+		return err
 	}
 	if err := gitrepo.CheckOverrides(o.RepoOverrides); err != nil {
 		return cli.Usagef("%v", err)
@@ -122,25 +120,25 @@ func (o *GraphOptions) Validate() error {
 }
 
 // Run prints the graph.
-func (o *GraphOptions) Run(cmd *cobra.Command) error {
+func (o *GraphOptions) Run(ctx context.Context) error {
 	defer o.checkout.close()
 	gopts := o.checkout.graphOptions(o.RepoURLs, o.Path, o.RepoOverrides)
 	// A Helm app of apps: the chart rendered with the Application's values
 	// (the Helm SDK's log lines kept off stderr, as lint keeps them).
 	slog.SetDefault(slog.New(slog.DiscardHandler))
-	gopts.RenderChart = chartlint.GraphRenderer(cmd.Context())
+	gopts.RenderChart = chartlint.GraphRenderer(ctx)
 	g, err := repograph.Load(o.Path, o.files, gopts)
 	if err != nil {
 		return err
 	}
-	switch o.Output {
+	switch o.Output.Format {
 	case "dot":
 		return g.WriteDOT(o.env.Streams.Out)
 	case "svg", "png":
 		// The whole image first: nothing is written when drawing fails.
 		var b bytes.Buffer
 		draw := picture.WriteSVG
-		if o.Output == "png" {
+		if o.Output.Format == "png" {
 			draw = writePNG
 		}
 		if err := draw(&b, g.Diagram()); err != nil {

@@ -71,7 +71,7 @@ overwritten without --force, and then nothing at all is written.`,
   # What would be written
   %[1]s init --operator flux --dry-run`, env.Name),
 		Args: cobra.NoArgs,
-		RunE: runE(o.Complete, o.Validate, o.Run),
+		RunE: cli.RunE(o),
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.Operator, "operator", "", "GitOps operator: argocd or flux (required)")
@@ -94,7 +94,7 @@ overwritten without --force, and then nothing at all is written.`,
 }
 
 // Complete builds the spec from the flags.
-func (o *InitOptions) Complete(_ *cobra.Command, _ []string) error {
+func (o *InitOptions) Complete(context.Context, *cobra.Command, []string) error {
 	layout := repolayout.Layout(o.Layout)
 	apps, err := repolayout.ParseApps(o.Apps, layout)
 	if err != nil {
@@ -130,8 +130,7 @@ func (o *InitOptions) Validate() error {
 }
 
 // Run writes the skeleton.
-func (o *InitOptions) Run(cmd *cobra.Command) error {
-	ctx := cmd.Context()
+func (o *InitOptions) Run(ctx context.Context) error {
 	w := o.env.Streams.Out
 	if st, err := os.Stat(o.Dir); err == nil && !st.IsDir() {
 		return cli.Usagef("--dir %s is not a directory", o.Dir)

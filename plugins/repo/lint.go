@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -32,7 +31,7 @@ type LintOptions struct {
 	env *cli.Env
 
 	Path     string
-	Output   string
+	Output   cli.OutputFlag
 	RepoURLs []string
 	// RepoOverrides are ORIGINAL_URL=LOCAL pairs, as drift's: OCI
 	// artifacts pushed from a directory of this repository (see
@@ -50,7 +49,7 @@ type LintOptions struct {
 }
 
 func newLintCmd(env *cli.Env) *cobra.Command {
-	o := &LintOptions{env: env}
+	o := &LintOptions{env: env, Output: cli.NewOutputFlag("text", "text", "json", "sarif", "markdown")}
 	var rules strings.Builder
 	for _, r := range repolint.Rules {
 		fmt.Fprintf(&rules, "  %-30s %-7s %s\n", r.ID, r.Severity, r.Summary)
@@ -102,33 +101,32 @@ when PATH holds nothing to check: no kustomization and no Kubernetes manifest).`
   %[1]s lint --context staging`, env.Name),
 		Args:              cobra.MaximumNArgs(1),
 		ValidArgsFunction: completeDir,
-		RunE:              runE(o.Complete, o.Validate, o.Run),
+		RunE:              cli.RunE(o),
 	}
 	f := cmd.Flags()
-	f.StringVarP(&o.Output, "output", "o", "text", "Output format: text, json, sarif or markdown")
+	o.Output.AddFlag(cmd, f, "Output format: text, json, sarif or markdown")
 	f.StringSliceVar(&o.RepoURLs, "repo-url", nil, "This repository's URL (repeatable; added to .gitops/lint.yaml repoURLs): Applications with other URLs point elsewhere")
 	f.StringArrayVar(&o.RepoOverrides, "repo-override", nil, repoOverrideUsage+". Also a Helm chart repository or OCI registry: ORIGINAL_URL=LOCAL (a local directory or another URL) checks HelmReleases' values against the charts found there")
-	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"text", "json", "sarif", "markdown"}, cobra.ShellCompDirectiveNoFileComp))
 	o.Comment.AddFlags(f, "repo lint", "findings", "derived from PATH")
 	return cmd
 }
 
 // Complete resolves PATH, its files and whether a server was named.
-func (o *LintOptions) Complete(cmd *cobra.Command, args []string) error {
+func (o *LintOptions) Complete(ctx context.Context, cmd *cobra.Command, args []string) error {
 	p, err := repoPath(args)
 	if err != nil {
 		return err
 	}
 	o.Path = p
 	o.Server = cmd.Flags().Changed("context") || cmd.Flags().Changed("kubeconfig")
-	files, ok, err := gitFiles(cmd.Context(), p)
+	files, ok, err := gitFiles(ctx, p)
 	if err != nil {
 		return err
 	}
 	if ok {
 		o.files = files
 	}
-	if o.checkout, err = gitCheckout(cmd.Context(), p); err != nil {
+	if o.checkout, err = gitCheckout(ctx, p); err != nil {
 		return err
 	}
 	return nil
@@ -136,8 +134,8 @@ func (o *LintOptions) Complete(cmd *cobra.Command, args []string) error {
 
 // Validate checks the flags.
 func (o *LintOptions) Validate() error {
-	if o.Output != "text" && o.Output != "json" && o.Output != "sarif" && o.Output != "markdown" {
-		return cli.Usagef("--output must be text, json, sarif or markdown, not %q", o.Output)
+	if err := o.Output.Validate(); err != nil {
+		return err
 	}
 	if err := gitrepo.CheckOverrides(o.RepoOverrides); err != nil {
 		return cli.Usagef("%v", err)
@@ -146,10 +144,10 @@ func (o *LintOptions) Validate() error {
 }
 
 // Run lints and prints the findings.
-func (o *LintOptions) Run(cmd *cobra.Command) error {
+func (o *LintOptions) Run(ctx context.Context) error {
 	defer o.checkout.close()
 	// A run that cannot comment fails before it lints.
-	if err := o.Comment.Prepare(cmd.Context()); err != nil {
+	if err := o.Comment.Prepare(ctx); err != nil {
 		return err
 	}
 	gopts := o.checkout.graphOptions(o.RepoURLs, o.Path, o.RepoOverrides)
@@ -173,7 +171,7 @@ func (o *LintOptions) Run(cmd *cobra.Command) error {
 	// required message, which may quote values) through the default slog
 	// logger, to stderr, past every redaction: not in this process.
 	slog.SetDefault(slog.New(slog.DiscardHandler))
-	rep, err := repolint.Lint(cmd.Context(), opts)
+	rep, err := repolint.Lint(ctx, opts)
 	if err != nil {
 		return err
 	}
@@ -182,11 +180,9 @@ func (o *LintOptions) Run(cmd *cobra.Command) error {
 		return fmt.Errorf("%s: nothing to check: no kustomization and no Kubernetes manifest (is it the GitOps repository?)", o.Path)
 	}
 	w := o.env.Streams.Out
-	switch o.Output {
+	switch o.Output.Format {
 	case "json":
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
+		if err := cli.WriteData(w, cli.FormatJSON, rep); err != nil {
 			return err
 		}
 	case "sarif":
@@ -208,7 +204,7 @@ func (o *LintOptions) Run(cmd *cobra.Command) error {
 	} else {
 		fmt.Fprintf(o.env.Streams.ErrOut, "%s: %s\n", o.Path, o.summary(rep))
 	}
-	return o.Comment.Post(cmd.Context(), o.env.Streams.ErrOut, o.commentMarker(), runErr, func(w io.Writer) error {
+	return o.Comment.Post(ctx, o.env.Streams.ErrOut, o.commentMarker(), runErr, func(w io.Writer) error {
 		return writeLintMarkdown(w, rep, o.summary(rep))
 	})
 }

@@ -384,10 +384,10 @@ func TestLintCLI(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"lint", "-o", "yaml"}, `--output must be text, json, sarif or markdown, not "yaml"`},
+		{[]string{"lint", "-o", "yaml"}, `unable to match a printer suitable for the output format "ya…", allowed formats are: json,markdown,sarif,text`},
 		{[]string{"lint", "/nonexistent"}, "PATH /nonexistent: no such file or directory"},
 		{[]string{"lint", "a", "b"}, "accepts at most 1 arg(s)"},
-		{[]string{"graph", "-o", "pdf"}, `--output must be text, dot, svg or png, not "pdf"`},
+		{[]string{"graph", "-o", "pdf"}, `unable to match a printer suitable for the output format "p…", allowed formats are: dot,png,svg,text`},
 		{[]string{"lint", "../../examples/gitops-repo", "--kubeconfig", os.DevNull, "--server", "https://127.0.0.1:1"}, "The connection to the server 127.0.0.1:1 was refused"},
 	} {
 		r := runRepo(t, "", tt.args...)

@@ -1,6 +1,7 @@
 package tenant
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -19,8 +20,17 @@ import (
 // FieldManager is the server-side apply field manager of `tenant apply`.
 const FieldManager = "kubectl-gitops-tenant"
 
+// applyOptions are the options of `tenant apply`.
+type applyOptions struct {
+	env            *cli.Env
+	dir            *string
+	names          []string
+	dryRun         bool
+	forceConflicts bool
+}
+
 func newApplyCmd(env *cli.Env, dir *string) *cobra.Command {
-	var dryRun, forceConflicts bool
+	o := &applyOptions{env: env, dir: dir}
 	cmd := &cobra.Command{
 		Use:   "apply NAME...",
 		Short: "Server-side apply a tenant's directory, namespaces first (bootstrapping without an operator)",
@@ -33,48 +43,61 @@ namespace that does not exist yet cannot be checked and are reported as such.`,
 		Example: fmt.Sprintf(`  %[1]s apply team-a
   %[1]s apply team-a team-b --dry-run --context prod`, env.Name),
 		Args: cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			tenants, err := loadDir(*dir)
-			if err != nil {
-				return err
-			}
-			dirs := map[string]string{}
-			for _, name := range args {
-				t, _, err := findTenant(tenants, name, *dir)
-				if err != nil {
-					return err
-				}
-				dirs[name] = filepath.Join(*dir, filepath.FromSlash(t.Dir()))
-			}
-			cfg, err := env.ConfigFlags.ToRESTConfig()
-			if err != nil {
-				return fmt.Errorf("loading kubeconfig: %w", err)
-			}
-			client, err := cluster.New(cfg)
-			if err != nil {
-				return err
-			}
-			var objs []*unstructured.Unstructured
-			for _, name := range args {
-				set, err := manifest.Load(cmd.Context(), manifest.Options{Kustomize: dirs[name]})
-				if err != nil {
-					return fmt.Errorf("reading tenant %s: %w", name, err)
-				}
-				for _, o := range set.Objects {
-					objs = append(objs, o.Obj)
-				}
-			}
-			return applyObjects(cmd, env, client, objs, dryRun, forceConflicts)
-		},
+		RunE: cli.RunE(o),
 	}
-	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "Server-side dry run: validate every object, persist nothing")
-	cmd.Flags().BoolVar(&forceConflicts, "force-conflicts", false, "Take over fields owned by another field manager")
+	cmd.Flags().BoolVar(&o.dryRun, "dry-run", false, "Server-side dry run: validate every object, persist nothing")
+	cmd.Flags().BoolVar(&o.forceConflicts, "force-conflicts", false, "Take over fields owned by another field manager")
 	return cmd
 }
 
-func applyObjects(cmd *cobra.Command, env *cli.Env, client *cluster.Client, objs []*unstructured.Unstructured, dryRun, force bool) error {
+// Complete takes the tenants' names.
+func (o *applyOptions) Complete(_ context.Context, _ *cobra.Command, args []string) error {
+	o.names = args
+	return nil
+}
+
+// Validate checks the flags.
+func (o *applyOptions) Validate() error {
+	return nil
+}
+
+// Run applies the tenants' objects, Namespaces first.
+func (o *applyOptions) Run(ctx context.Context) error {
+	tenants, err := loadDir(*o.dir)
+	if err != nil {
+		return err
+	}
+	dirs := map[string]string{}
+	for _, name := range o.names {
+		t, _, err := findTenant(tenants, name, *o.dir)
+		if err != nil {
+			return err
+		}
+		dirs[name] = filepath.Join(*o.dir, filepath.FromSlash(t.Dir()))
+	}
+	cfg, err := o.env.ConfigFlags.ToRESTConfig()
+	if err != nil {
+		return fmt.Errorf("loading kubeconfig: %w", err)
+	}
+	client, err := cluster.New(cfg)
+	if err != nil {
+		return err
+	}
+	var objs []*unstructured.Unstructured
+	for _, name := range o.names {
+		set, err := manifest.Load(ctx, manifest.Options{Kustomize: dirs[name]})
+		if err != nil {
+			return fmt.Errorf("reading tenant %s: %w", name, err)
+		}
+		for _, obj := range set.Objects {
+			objs = append(objs, obj.Obj)
+		}
+	}
+	return applyObjects(ctx, o.env, client, objs, o.dryRun, o.forceConflicts)
+}
+
+func applyObjects(ctx context.Context, env *cli.Env, client *cluster.Client, objs []*unstructured.Unstructured, dryRun, force bool) error {
 	sort.SliceStable(objs, func(i, j int) bool { return kindOrder(objs[i]) < kindOrder(objs[j]) })
-	ctx := cmd.Context()
 	suffix := ""
 	if dryRun {
 		suffix = " (server dry run)"

@@ -1,10 +1,9 @@
 package tenant
 
 import (
-	"encoding/json"
+	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -12,7 +11,6 @@ import (
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
-	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/gitrepo"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/tenancy"
@@ -134,31 +132,6 @@ const (
 	outputName = "name"
 )
 
-func checkOutput(o string, allowed ...string) error {
-	for _, a := range allowed {
-		if o == a {
-			return nil
-		}
-	}
-	return cli.Usagef("--output must be one of %s, not %q", strings.Join(allowed[1:], ", "), o)
-}
-
-func writeData(w io.Writer, v any, format string) error {
-	switch format {
-	case outputJSON:
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(v)
-	default:
-		data, err := yaml.Marshal(v)
-		if err != nil {
-			return err
-		}
-		_, err = w.Write(data)
-		return err
-	}
-}
-
 // tenantSummary is a tenant as list prints it.
 type tenantSummary struct {
 	Name       string   `json:"name"`
@@ -174,9 +147,16 @@ type tenantSummary struct {
 	Sources []string `json:"sources,omitempty"`
 }
 
+// listOptions are the options of `tenant list`.
+type listOptions struct {
+	env       *cli.Env
+	dir       *string
+	output    cli.OutputFlag
+	noHeaders bool
+}
+
 func newListCmd(env *cli.Env, dir *string) *cobra.Command {
-	var output string
-	var noHeaders bool
+	o := &listOptions{env: env, dir: dir, output: cli.NewOutputFlag(outputText, outputText, outputJSON, outputYAML, outputName, outputWide)}
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List the tenants of the tenants directory and those found elsewhere",
@@ -188,90 +168,97 @@ cluster labelled with either. SOURCE says where each was found.`,
 		Example: fmt.Sprintf(`  %[1]s list
   %[1]s list --dir clusters/prod/tenants -o json`, env.Name),
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkOutput(output, outputText, outputJSON, outputYAML, outputName, outputWide); err != nil {
-				return err
-			}
-			tenants, err := loadDir(*dir)
-			if err != nil {
-				return err
-			}
-			sums := make([]tenantSummary, 0, len(tenants))
-			for _, t := range tenants {
-				var owners []string
-				for _, g := range t.Owners.Groups {
-					owners = append(owners, "group:"+g)
-				}
-				owners = append(owners, t.Owners.Users...)
-				// Validation refuses URLs with credentials; the redactor
-				// still stands between a repository file and the output.
-				repos := make([]string, len(t.Repos))
-				for i, r := range t.Repos {
-					repos[i] = gitrepo.RedactURL(r)
-				}
-				sums = append(sums, tenantSummary{Name: t.Name, Namespaces: t.Namespaces, Operator: string(t.Operator),
-					Owners: owners, Repos: repos, Dir: filepath.Join(*dir, filepath.FromSlash(t.Dir())), Managed: true})
-			}
-			claims, err := dirClaims(*dir)
-			if err != nil {
-				return err
-			}
-			client, err := liveClient(env)
-			if err != nil {
-				return err
-			}
-			if client != nil {
-				live, err := liveTenantClaims(cmd.Context(), client)
-				if err != nil {
-					return fmt.Errorf("listing tenants on the cluster (give --kubeconfig /dev/null to work offline): %w", err)
-				}
-				claims = append(claims, live...)
-			}
-			for _, f := range tenancy.ForeignTenants(tenants, claims) {
-				sums = append(sums, tenantSummary{Name: f.Name, Namespaces: f.Namespaces, Operator: string(f.Operator), Sources: f.Sources})
-			}
-			switch output {
-			case outputJSON, outputYAML:
-				return writeData(env.Streams.Out, sums, output)
-			case outputName:
-				// A tenant is no API object: its bare name, one per line,
-				// as the other tenant commands take it.
-				for _, s := range sums {
-					fmt.Fprintln(env.Streams.Out, s.Name)
-				}
-				return nil
-			}
-			if len(sums) == 0 {
-				fmt.Fprintf(env.Streams.ErrOut, "No tenants in %s.\n", *dir)
-				return nil
-			}
-			tw := tabwriter.NewWriter(env.Streams.Out, 0, 4, 3, ' ', 0)
-			if !noHeaders {
-				header := "NAME\tNAMESPACES\tOPERATOR\tOWNERS\tSOURCE"
-				if output == outputWide {
-					header += "\tREPOS\tDIR"
-				}
-				fmt.Fprintln(tw, header)
-			}
-			for _, s := range sums {
-				source := "tenant.yaml"
-				if !s.Managed {
-					source = strings.Join(s.Sources, ",")
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s", s.Name, orDash(strings.Join(s.Namespaces, ",")), orDash(s.Operator),
-					orDash(strings.Join(s.Owners, ",")), source)
-				if output == outputWide {
-					fmt.Fprintf(tw, "\t%s\t%s", orDash(strings.Join(s.Repos, ",")), orDash(s.Dir))
-				}
-				fmt.Fprintln(tw)
-			}
-			return tw.Flush()
-		},
+		RunE: cli.RunE(o),
 	}
-	cmd.Flags().StringVarP(&output, "output", "o", "", "Output format: json, yaml, name (the tenant names, one per line) or wide (the table with REPOS and DIR) (default: a table)")
-	cmd.Flags().BoolVar(&noHeaders, "no-headers", false, "When using the default or wide output format, don't print headers (default print headers).")
-	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"json", "yaml", "name", "wide"}, cobra.ShellCompDirectiveNoFileComp))
+	o.output.AddFlag(cmd, cmd.Flags(), "Output format: json, yaml, name (the tenant names, one per line) or wide (the table with REPOS and DIR) (default: a table)")
+	cmd.Flags().BoolVar(&o.noHeaders, "no-headers", false, "When using the default or wide output format, don't print headers (default print headers).")
 	return cmd
+}
+
+// Complete has nothing to resolve.
+func (o *listOptions) Complete(context.Context, *cobra.Command, []string) error { return nil }
+
+// Validate checks the flags.
+func (o *listOptions) Validate() error {
+	return o.output.Validate()
+}
+
+// Run lists the tenants.
+func (o *listOptions) Run(ctx context.Context) error {
+	tenants, err := loadDir(*o.dir)
+	if err != nil {
+		return err
+	}
+	sums := make([]tenantSummary, 0, len(tenants))
+	for _, t := range tenants {
+		var owners []string
+		for _, g := range t.Owners.Groups {
+			owners = append(owners, "group:"+g)
+		}
+		owners = append(owners, t.Owners.Users...)
+		// Validation refuses URLs with credentials; the redactor
+		// still stands between a repository file and the output.
+		repos := make([]string, len(t.Repos))
+		for i, r := range t.Repos {
+			repos[i] = gitrepo.RedactURL(r)
+		}
+		sums = append(sums, tenantSummary{Name: t.Name, Namespaces: t.Namespaces, Operator: string(t.Operator),
+			Owners: owners, Repos: repos, Dir: filepath.Join(*o.dir, filepath.FromSlash(t.Dir())), Managed: true})
+	}
+	claims, err := dirClaims(*o.dir)
+	if err != nil {
+		return err
+	}
+	client, err := liveClient(o.env)
+	if err != nil {
+		return err
+	}
+	if client != nil {
+		live, err := liveTenantClaims(ctx, client)
+		if err != nil {
+			return fmt.Errorf("listing tenants on the cluster (give --kubeconfig /dev/null to work offline): %w", err)
+		}
+		claims = append(claims, live...)
+	}
+	for _, f := range tenancy.ForeignTenants(tenants, claims) {
+		sums = append(sums, tenantSummary{Name: f.Name, Namespaces: f.Namespaces, Operator: string(f.Operator), Sources: f.Sources})
+	}
+	switch o.output.Format {
+	case outputJSON, outputYAML:
+		return cli.WriteData(o.env.Streams.Out, o.output.Format, sums)
+	case outputName:
+		// A tenant is no API object: its bare name, one per line,
+		// as the other tenant commands take it.
+		for _, s := range sums {
+			fmt.Fprintln(o.env.Streams.Out, s.Name)
+		}
+		return nil
+	}
+	if len(sums) == 0 {
+		fmt.Fprintf(o.env.Streams.ErrOut, "No tenants in %s.\n", *o.dir)
+		return nil
+	}
+	tw := tabwriter.NewWriter(o.env.Streams.Out, 0, 4, 3, ' ', 0)
+	if !o.noHeaders {
+		header := "NAME\tNAMESPACES\tOPERATOR\tOWNERS\tSOURCE"
+		if o.output.Format == outputWide {
+			header += "\tREPOS\tDIR"
+		}
+		fmt.Fprintln(tw, header)
+	}
+	for _, s := range sums {
+		source := "tenant.yaml"
+		if !s.Managed {
+			source = strings.Join(s.Sources, ",")
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s", s.Name, orDash(strings.Join(s.Namespaces, ",")), orDash(s.Operator),
+			orDash(strings.Join(s.Owners, ",")), source)
+		if o.output.Format == outputWide {
+			fmt.Fprintf(tw, "\t%s\t%s", orDash(strings.Join(s.Repos, ",")), orDash(s.Dir))
+		}
+		fmt.Fprintln(tw)
+	}
+	return tw.Flush()
 }
 
 func orDash(s string) string {

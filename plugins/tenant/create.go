@@ -35,7 +35,7 @@ type CreateOptions struct {
 	FluxInterval     string
 	Envs             []string
 	Cluster          string
-	Output           string
+	Output           cli.OutputFlag
 	DryRun           bool
 	Force            bool
 
@@ -45,7 +45,7 @@ type CreateOptions struct {
 }
 
 func newCreateCmd(env *cli.Env, dir *string) *cobra.Command {
-	o := &CreateOptions{env: env, dir: dir, Operator: string(tenancy.OperatorNone), PodSecurity: tenancy.PodSecurityRestricted}
+	o := &CreateOptions{env: env, dir: dir, Output: cli.NewOutputFlag(outputText, outputText, outputYAML, outputJSON), Operator: string(tenancy.OperatorNone), PodSecurity: tenancy.PodSecurityRestricted}
 	cmd := &cobra.Command{
 		Use:   "create NAME --namespace NS... (--admin-group G... | --admin-user U...)",
 		Short: "Generate one tenant into the tenants directory",
@@ -76,16 +76,7 @@ printed and nothing is written; --dry-run lists the files that would change.`,
   # Let an ingress controller reach the tenant's pods
   %[1]s create team-c -n team-c --admin-group c --ingress-namespace ingress-nginx`, env.Name),
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			o.Name = args[0]
-			if err := o.Complete(cmd.Context()); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd)
-		},
+		RunE: cli.RunE(o),
 	}
 	f := cmd.Flags()
 	f.StringSliceVarP(&o.Namespaces, "namespace", "n", nil, "Namespace of the tenant (repeatable; required)")
@@ -105,7 +96,7 @@ printed and nothing is written; --dry-run lists the files that would change.`,
 	f.StringVar(&o.FluxInterval, "flux-interval", tenancy.DefaultFluxInterval, "Flux reconciliation interval")
 	f.StringSliceVar(&o.Envs, "envs", nil, "Environments (e.g. staging,production): write DIR/base/NAME and an overlay DIR/<env> per environment patching the Flux Kustomization's path to ./<env>, as Flux's multi-tenancy layout does (needs --operator flux or both)")
 	f.StringVar(&o.Cluster, "cluster", "", clusterFlagUsage)
-	f.StringVarP(&o.Output, "output", "o", "", "Print the objects as yaml or json instead of writing files")
+	o.Output.AddFlag(cmd, f, "Print the objects as yaml or json instead of writing files")
 	f.BoolVar(&o.DryRun, "dry-run", false, "List the files that would be written; write nothing")
 	f.BoolVar(&o.Force, "force", false, "Overwrite generated files that were edited by hand")
 	ops := make([]string, len(tenancy.Operators))
@@ -114,7 +105,6 @@ printed and nothing is written; --dry-run lists the files that would change.`,
 	}
 	_ = cmd.RegisterFlagCompletionFunc("operator", cobra.FixedCompletions(ops, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("pod-security", cobra.FixedCompletions([]string{"restricted", "baseline"}, cobra.ShellCompDirectiveNoFileComp))
-	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"yaml", "json"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 
@@ -123,7 +113,8 @@ printed and nothing is written; --dry-run lists the files that would change.`,
 // (tenant.yaml, or the tenant label of a Namespace manifest in a directory
 // this tool did not write) or on the cluster of the kubeconfig (the tenant
 // label of the live Namespace), cannot be taken.
-func (o *CreateOptions) Complete(ctx context.Context) error {
+func (o *CreateOptions) Complete(ctx context.Context, _ *cobra.Command, args []string) error {
+	o.Name = args[0]
 	t := &tenancy.Tenant{
 		Name: o.Name, Namespaces: o.Namespaces,
 		Owners:   tenancy.Owners{Users: o.AdminUsers, Groups: o.AdminGroups},
@@ -188,7 +179,7 @@ func (o *CreateOptions) Complete(ctx context.Context) error {
 
 // Validate checks the flags and the tenant against the others.
 func (o *CreateOptions) Validate() error {
-	if err := checkOutput(o.Output, outputText, outputYAML, outputJSON); err != nil {
+	if err := o.Output.Validate(); err != nil {
 		return err
 	}
 	if err := tenancy.Validate(append(append([]*tenancy.Tenant{}, o.others...), o.tenant)); err != nil {
@@ -201,13 +192,13 @@ func (o *CreateOptions) Validate() error {
 }
 
 // Run prints or writes the tenant.
-func (o *CreateOptions) Run(_ *cobra.Command) error {
-	if o.Output != outputText {
+func (o *CreateOptions) Run(context.Context) error {
+	if o.Output.Format != outputText {
 		groups, err := tenancy.Generate(o.tenant)
 		if err != nil {
 			return err
 		}
-		return printObjects(o.env, tenancy.Objects(groups), o.Output)
+		return printObjects(o.env, tenancy.Objects(groups), o.Output.Format)
 	}
 	w := &writer{root: *o.dir, force: o.Force, dryRun: o.DryRun, out: o.env.Streams.Out}
 	if err := w.checkWire(o.Cluster, []*tenancy.Tenant{o.tenant}); err != nil {
@@ -227,9 +218,18 @@ func (o *CreateOptions) Run(_ *cobra.Command) error {
 
 const clusterFlagUsage = "Cluster directory (e.g. clusters/staging) to wire the tenants into: its tenants.yaml Flux Kustomization (with a flux-system directory) or an entry of its kustomization.yaml; else print what to add"
 
+// renderOptions are the options of `tenant render`.
+type renderOptions struct {
+	env        *cli.Env
+	dir        *string
+	filename   string
+	clusterDir string
+	dryRun     bool
+	force      bool
+}
+
 func newRenderCmd(env *cli.Env, dir *string) *cobra.Command {
-	var filename, clusterDir string
-	var dryRun, force bool
+	o := &renderOptions{env: env, dir: dir}
 	cmd := &cobra.Command{
 		Use:   "render -f tenants.yaml",
 		Short: "Generate every tenant of a tenants.yaml file",
@@ -257,55 +257,69 @@ The file format (docs/tenancy.md has every field):
 		Example: fmt.Sprintf(`  %[1]s render -f tenants.yaml
   %[1]s render -f tenants.yaml --dir clusters/prod/tenants --dry-run`, env.Name),
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if filename == "" {
-				return cli.Usagef("must specify -f tenants.yaml")
-			}
-			tenants, err := readTenantsFile(filename)
-			if err != nil {
-				return err
-			}
-			// Tenants already in the directory but not in the file must not
-			// overlap either.
-			existing, err := loadDir(*dir)
-			if err != nil {
-				return err
-			}
-			inFile := map[string]bool{}
-			for _, t := range tenants {
-				inFile[t.Name] = true
-			}
-			all := append([]*tenancy.Tenant{}, tenants...)
-			for _, t := range existing {
-				if !inFile[t.Name] {
-					all = append(all, t)
-				}
-			}
-			if err := tenancy.Validate(all); err != nil {
-				return specErrors(err)
-			}
-			w := &writer{root: *dir, force: force, dryRun: dryRun, out: env.Streams.Out}
-			if err := w.checkWire(clusterDir, tenants); err != nil {
-				return err
-			}
-			if err := w.writeTenants(tenants); err != nil {
-				return err
-			}
-			if clusterDir != "" {
-				if err := w.wire(clusterDir, tenants); err != nil {
-					return err
-				}
-			}
-			w.summary()
-			return nil
-		},
+		RunE: cli.RunE(o),
 	}
-	cmd.Flags().StringVarP(&filename, "filename", "f", "", "The tenants.yaml file")
-	cmd.Flags().StringVar(&clusterDir, "cluster", "", clusterFlagUsage)
-	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "List the files that would be written; write nothing")
-	cmd.Flags().BoolVar(&force, "force", false, "Overwrite generated files that were edited by hand")
+	cmd.Flags().StringVarP(&o.filename, "filename", "f", "", "The tenants.yaml file")
+	cmd.Flags().StringVar(&o.clusterDir, "cluster", "", clusterFlagUsage)
+	cmd.Flags().BoolVar(&o.dryRun, "dry-run", false, "List the files that would be written; write nothing")
+	cmd.Flags().BoolVar(&o.force, "force", false, "Overwrite generated files that were edited by hand")
 	_ = cmd.MarkFlagFilename("filename", "yaml", "yml")
 	return cmd
+}
+
+// Complete has nothing to resolve.
+func (o *renderOptions) Complete(context.Context, *cobra.Command, []string) error { return nil }
+
+// Validate checks the flags.
+func (o *renderOptions) Validate() error {
+	if o.filename == "" {
+		return cli.Usagef("must specify -f tenants.yaml")
+	}
+	return nil
+}
+
+// Run writes every tenant of the file.
+func (o *renderOptions) Run(context.Context) error {
+	if o.filename == "" {
+		return cli.Usagef("must specify -f tenants.yaml")
+	}
+	tenants, err := readTenantsFile(o.filename)
+	if err != nil {
+		return err
+	}
+	// Tenants already in the directory but not in the file must not
+	// overlap either.
+	existing, err := loadDir(*o.dir)
+	if err != nil {
+		return err
+	}
+	inFile := map[string]bool{}
+	for _, t := range tenants {
+		inFile[t.Name] = true
+	}
+	all := append([]*tenancy.Tenant{}, tenants...)
+	for _, t := range existing {
+		if !inFile[t.Name] {
+			all = append(all, t)
+		}
+	}
+	if err := tenancy.Validate(all); err != nil {
+		return specErrors(err)
+	}
+	w := &writer{root: *o.dir, force: o.force, dryRun: o.dryRun, out: o.env.Streams.Out}
+	if err := w.checkWire(o.clusterDir, tenants); err != nil {
+		return err
+	}
+	if err := w.writeTenants(tenants); err != nil {
+		return err
+	}
+	if o.clusterDir != "" {
+		if err := w.wire(o.clusterDir, tenants); err != nil {
+			return err
+		}
+	}
+	w.summary()
+	return nil
 }
 
 func readTenantsFile(name string) ([]*tenancy.Tenant, error) {
@@ -320,8 +334,17 @@ func readTenantsFile(name string) ([]*tenancy.Tenant, error) {
 	return tenants, nil
 }
 
+// deleteOptions are the options of `tenant delete`.
+type deleteOptions struct {
+	env    *cli.Env
+	dir    *string
+	name   string
+	dryRun bool
+	force  bool
+}
+
 func newDeleteCmd(env *cli.Env, dir *string) *cobra.Command {
-	var dryRun, force bool
+	o := &deleteOptions{env: env, dir: dir}
 	cmd := &cobra.Command{
 		Use:   "delete NAME",
 		Short: "Remove a tenant's directory and its entry in the tenants kustomization",
@@ -330,25 +353,38 @@ cluster: once the change is merged, the GitOps operator prunes the tenant's obje
 		Example: fmt.Sprintf(`  %[1]s delete team-a
   %[1]s delete team-a --dry-run`, env.Name),
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			name := args[0]
-			tenants, err := loadDir(*dir)
-			if err != nil {
-				return err
-			}
-			t, _, err := findTenant(tenants, name, *dir)
-			if err != nil {
-				return err
-			}
-			w := &writer{root: *dir, force: force, dryRun: dryRun, out: env.Streams.Out}
-			if err := w.deleteTenant(t); err != nil {
-				return err
-			}
-			w.summary()
-			return nil
-		},
+		RunE: cli.RunE(o),
 	}
-	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "List what would be removed; remove nothing")
-	cmd.Flags().BoolVar(&force, "force", false, "Also remove files in the tenant's directory that were edited or added by hand")
+	cmd.Flags().BoolVar(&o.dryRun, "dry-run", false, "List what would be removed; remove nothing")
+	cmd.Flags().BoolVar(&o.force, "force", false, "Also remove files in the tenant's directory that were edited or added by hand")
 	return cmd
+}
+
+// Complete takes the tenant's name.
+func (o *deleteOptions) Complete(_ context.Context, _ *cobra.Command, args []string) error {
+	o.name = args[0]
+	return nil
+}
+
+// Validate checks the flags.
+func (o *deleteOptions) Validate() error {
+	return nil
+}
+
+// Run removes the tenant.
+func (o *deleteOptions) Run(context.Context) error {
+	tenants, err := loadDir(*o.dir)
+	if err != nil {
+		return err
+	}
+	t, _, err := findTenant(tenants, o.name, *o.dir)
+	if err != nil {
+		return err
+	}
+	w := &writer{root: *o.dir, force: o.force, dryRun: o.dryRun, out: o.env.Streams.Out}
+	if err := w.deleteTenant(t); err != nil {
+		return err
+	}
+	w.summary()
+	return nil
 }

@@ -324,7 +324,7 @@ func printObjects(env *cli.Env, objs []*unstructured.Unstructured, format string
 		for i, o := range objs {
 			items[i] = o.Object
 		}
-		return writeData(env.Streams.Out, map[string]any{"apiVersion": "v1", "kind": "List", "items": items}, outputJSON)
+		return cli.WriteData(env.Streams.Out, cli.FormatJSON, map[string]any{"apiVersion": "v1", "kind": "List", "items": items})
 	}
 	data, err := tenancy.MarshalObjects(objs)
 	if err != nil {

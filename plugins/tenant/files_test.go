@@ -222,7 +222,7 @@ func TestCreateErrorsNameTheFlag(t *testing.T) {
 		{"reserved namespace", []string{"create", "b", "-n", "kube-system"}, []string{`--namespace: namespace "kube-system" is reserved`}},
 		{"operator's namespace", []string{"create", "b", "-n", "argocd"}, []string{`--namespace: namespace "argocd" is reserved`}},
 		{"suite's namespace", []string{"create", "b", "-n", "kubectl-gitops"}, []string{`--namespace: namespace "kubectl-gitops" is reserved`}},
-		{"bad output", []string{"create", "b", "-n", "b", "-o", "xml"}, []string{`--output must be one of yaml, json, not "xml"`}},
+		{"bad output", []string{"create", "b", "-n", "b", "-o", "xml"}, []string{`unable to match a printer suitable for the output format "x…", allowed formats are: json,yaml`}},
 		{"reconciler name", []string{"create", "b", "-n", "b", "--reconciler-service-account", "Bad_SA"}, []string{`--reconciler-service-account: invalid name "Bad_SA"`}},
 	}
 	for _, tt := range tests {

@@ -24,7 +24,7 @@ type VerifyOptions struct {
 
 	Name        string
 	Filename    string
-	Output      string
+	Output      cli.OutputFlag
 	Concurrency int
 }
 
@@ -38,7 +38,7 @@ type verifyReport struct {
 }
 
 func newVerifyCmd(env *cli.Env, dir *string) *cobra.Command {
-	o := &VerifyOptions{env: env, dir: dir, Concurrency: 16}
+	o := &VerifyOptions{env: env, dir: dir, Concurrency: 16, Output: cli.NewOutputFlag(outputText, outputText, outputWide, outputJSON, outputYAML)}
 	cmd := &cobra.Command{
 		Use:   "verify NAME",
 		Short: "Prove a tenant's isolation on the live cluster with SubjectAccessReviews",
@@ -72,23 +72,30 @@ named; 2 on error.`,
   %[1]s verify team-a -o wide       # every review, not just the matrix
   %[1]s verify team-a -o json --context prod`, env.Name),
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			o.Name = args[0]
-			if err := checkOutput(o.Output, outputText, outputWide, outputJSON, outputYAML); err != nil {
-				return err
-			}
-			if o.Concurrency < 1 {
-				return cli.Usagef("--concurrency must be at least 1")
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE: cli.RunE(o),
 	}
 	cmd.Flags().StringVarP(&o.Filename, "filename", "f", "", "Read tenants from this tenants.yaml instead of the tenants directory")
-	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "Output format: wide, json or yaml (default: the matrix)")
+	o.Output.AddFlag(cmd, cmd.Flags(), "Output format: wide, json or yaml (default: the matrix)")
 	cmd.Flags().IntVar(&o.Concurrency, "concurrency", o.Concurrency, "SubjectAccessReviews in flight at once")
-	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"wide", "json", "yaml"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.MarkFlagFilename("filename", "yaml", "yml")
 	return cmd
+}
+
+// Complete takes the tenant's name.
+func (o *VerifyOptions) Complete(_ context.Context, _ *cobra.Command, args []string) error {
+	o.Name = args[0]
+	return nil
+}
+
+// Validate checks the flags.
+func (o *VerifyOptions) Validate() error {
+	if err := o.Output.Validate(); err != nil {
+		return err
+	}
+	if o.Concurrency < 1 {
+		return cli.Usagef("--concurrency must be at least 1")
+	}
+	return nil
 }
 
 // Run verifies the tenant and renders the report.
@@ -138,13 +145,13 @@ func (o *VerifyOptions) Run(ctx context.Context) error {
 	}
 	out := verifyReport{Report: rep, Isolated: rep.Isolated(), Leaks: len(rep.Leaks()),
 		Missing: len(rep.Failures()) - len(rep.Leaks()) - len(reviewErrs), Guards: len(rep.FailedGuards())}
-	switch o.Output {
+	switch o.Output.Format {
 	case outputJSON, outputYAML:
-		if err := writeData(o.env.Streams.Out, out, o.Output); err != nil {
+		if err := cli.WriteData(o.env.Streams.Out, o.Output.Format, out); err != nil {
 			return err
 		}
 	default:
-		if err := renderVerify(o.env.Streams.Out, rep, o.Output == outputWide); err != nil {
+		if err := renderVerify(o.env.Streams.Out, rep, o.Output.Format == outputWide); err != nil {
 			return err
 		}
 	}

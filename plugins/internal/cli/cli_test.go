@@ -199,7 +199,7 @@ func TestRun(t *testing.T) {
 			wantOut: []string{"kubectl gitops drift version "},
 			wantErr: []string{"The connection to the server 127.0.0.1:1 was refused - did you specify the right host or port?\n"}},
 		{name: "version bad format", args: []string{"version", "--client", "-o", "xml"}, wantCode: ExitUsage,
-			wantErr: []string{`--output must be json or yaml, not "xml"`}},
+			wantErr: []string{`error: unable to match a printer suitable for the output format "x…", allowed formats are: json,yaml` + "\n"}},
 		{name: "completion bash", args: []string{"completion", "bash"}, wantCode: 0,
 			wantOut: []string{"kubectl-gitops-drift", "__start_kubectl-gitops-drift"}},
 		{name: "completion zsh", args: []string{"completion", "zsh"}, wantCode: 0, wantOut: []string{"#compdef kubectl-gitops-drift"}},

@@ -78,7 +78,7 @@ func markRuns(c *cobra.Command, ran *bool) {
 }
 
 func newVersionCmd(env *Env) *cobra.Command {
-	var output string
+	output := NewOutputFlag(version.FormatText, version.FormatText, version.FormatJSON, version.FormatYAML)
 	var clientOnly bool
 	cmd := &cobra.Command{
 		Use:   "version",
@@ -90,23 +90,22 @@ of the current context (like 'kubectl version').`,
   %[1]s version --context prod`, env.Name),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if output != version.FormatText && output != version.FormatJSON && output != version.FormatYAML {
-				return Usagef("--output must be json or yaml, not %q", output)
+			if err := output.Validate(); err != nil {
+				return err
 			}
 			report := version.Report{ClientVersion: version.Get()}
 			var serverErr error
 			if !clientOnly {
 				report.ServerVersion, serverErr = serverVersion(cmd.Context(), env)
 			}
-			if err := report.Write(env.Streams.Out, env.Name, output); err != nil {
+			if err := report.Write(env.Streams.Out, env.Name, output.Format); err != nil {
 				return err
 			}
 			return serverErr
 		},
 	}
-	cmd.Flags().StringVarP(&output, "output", "o", "", "Output format: json or yaml (default: text)")
+	output.AddFlag(cmd, cmd.Flags(), "Output format: json or yaml (default: text)")
 	cmd.Flags().BoolVar(&clientOnly, "client", false, "Print the plugin's version only; do not contact the API server")
-	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"json", "yaml"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 

@@ -1,0 +1,13 @@
+package drift
+
+import (
+	"testing"
+
+	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/clitest"
+)
+
+// TestHelpText holds the --help text of every drift command to a golden file,
+// byte for byte (go test -run TestHelpText -update rewrites it).
+func TestHelpText(t *testing.T) {
+	clitest.HelpGolden(t, "kubectl-gitops-drift", NewCmd, "testdata/help.golden")
+}

@@ -1,0 +1,13 @@
+package tenant
+
+import (
+	"testing"
+
+	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/clitest"
+)
+
+// TestHelpText holds the --help text of every tenant command to a golden file,
+// byte for byte (go test -run TestHelpText -update rewrites it).
+func TestHelpText(t *testing.T) {
+	clitest.HelpGolden(t, "kubectl-gitops-tenant", NewCmd, "testdata/help.golden")
+}
