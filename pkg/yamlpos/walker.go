@@ -73,10 +73,11 @@ func (w *Walker) say(msg, def string, n *yaml.Node) string {
 }
 
 // Mapping walks the mapping n (aliases resolved) in file order and calls
-// each for every key in known with the key node and the value (aliases
-// resolved). It reports a node of another kind (and then returns false),
-// keys that are not strings, repeated keys and keys not in known; each is
-// not called for those.
+// each for every key in known (every key when known is nil: a map of the
+// user's names) with the key node and the value (aliases resolved). It
+// reports a node of another kind (and then returns false), keys that are
+// not strings, repeated keys and keys not in known; each is not called
+// for those.
 func (w *Walker) Mapping(n *yaml.Node, field string, known []string, each func(key string, k, v *yaml.Node)) bool {
 	n = Deref(n)
 	if n.Kind != yaml.MappingNode {
@@ -94,7 +95,7 @@ func (w *Walker) Mapping(n *yaml.Node, field string, known []string, each func(k
 		switch {
 		case seen[k.Value]:
 			w.Errorf(k, f, "%s", w.say(w.Words.Twice, DefaultWords.Twice, k))
-		case !slices.Contains(known, k.Value):
+		case known != nil && !slices.Contains(known, k.Value):
 			unknown := w.Words.Unknown
 			if unknown == nil {
 				unknown = DefaultWords.Unknown
