@@ -126,6 +126,7 @@ type aliasError struct {
 // nodes, or at an alias inside its own anchor's value.
 func checkAliases(root *yaml.Node) *aliasError {
 	var decodes, aliased, depth int
+	var outer *yaml.Node // the alias being expanded, reported
 	active := map[*yaml.Node]bool{}
 	var walk func(n *yaml.Node) *aliasError
 	walk = func(n *yaml.Node) *aliasError {
@@ -134,7 +135,7 @@ func checkAliases(root *yaml.Node) *aliasError {
 			aliased++
 		}
 		if aliased > 100 && decodes > 1000 && float64(aliased)/float64(decodes) > allowedAliasRatio(decodes) {
-			return &aliasError{n, "document contains excessive aliasing"}
+			return &aliasError{outer, "document contains excessive aliasing"}
 		}
 		if n.Kind == yaml.AliasNode {
 			if n.Alias == nil {
@@ -144,6 +145,9 @@ func checkAliases(root *yaml.Node) *aliasError {
 				return &aliasError{n, fmt.Sprintf("anchor '%s' value contains itself", n.Value)}
 			}
 			active[n] = true
+			if depth == 0 {
+				outer = n
+			}
 			depth++
 			err := walk(n.Alias)
 			depth--
