@@ -60,46 +60,11 @@ var words = yamlpos.Words{
 		return keyField, "unknown field (want " + strings.Join(known, ", ") + ")"
 	},
 	Value: kindName,
+	Text:  gitrepo.RedactURL,
 }
 
 type parser struct {
 	yamlpos.Walker
-	// prefix is the current tenant's field prefix ("tenants[1]."), cut from
-	// the field paths recorded in Tenant.pos.
-	prefix string
-}
-
-func (p *parser) scalar(n *yaml.Node, field string) string {
-	s, _ := p.String(n, field)
-	return s
-}
-
-func (p *parser) list(n *yaml.Node, field string, pos map[string]yamlpos.Pos) []string {
-	n = yamlpos.Deref(n)
-	if n.Kind == yaml.ScalarNode && !yamlpos.IsNull(n) {
-		p.Errorf(n, field, "must be a list of strings, not a single value (write [%s])", gitrepo.RedactURL(n.Value))
-		return nil
-	}
-	if n.Kind != yaml.SequenceNode {
-		p.Errorf(n, field, "must be a list of strings, not %s", kindName(n))
-		return nil
-	}
-	out := make([]string, 0, len(n.Content))
-	for i, item := range n.Content {
-		f := yamlpos.Index(field, i)
-		pos[strings.TrimPrefix(f, p.prefix)] = yamlpos.At(item)
-		out = append(out, p.scalar(item, f))
-	}
-	return out
-}
-
-func (p *parser) stringMap(n *yaml.Node, field string, pos map[string]yamlpos.Pos) map[string]string {
-	out := map[string]string{}
-	p.Mapping(n, field, nil, func(key string, k, v *yaml.Node) {
-		pos[strings.TrimPrefix(yamlpos.Join(field, key), p.prefix)] = yamlpos.At(k)
-		out[key] = p.scalar(v, yamlpos.Join(field, key))
-	})
-	return out
 }
 
 func (p *parser) file0(root *yaml.Node) []*Tenant {
@@ -113,12 +78,12 @@ func (p *parser) file0(root *yaml.Node) []*Tenant {
 	p.Mapping(root, "", []string{"apiVersion", "kind", "tenants"}, func(key string, _, v *yaml.Node) {
 		switch key {
 		case "apiVersion":
-			apiVersion = p.scalar(v, key)
+			apiVersion, _ = p.String(v, key)
 			if apiVersion != FileAPIVersion {
 				p.Errorf(v, key, "must be %s, not %q", FileAPIVersion, apiVersion)
 			}
 		case "kind":
-			kind = p.scalar(v, key)
+			kind, _ = p.String(v, key)
 			if kind != FileKind {
 				p.Errorf(v, key, "must be %s, not %q", FileKind, kind)
 			}
@@ -152,85 +117,11 @@ func (p *parser) file0(root *yaml.Node) []*Tenant {
 	return tenants
 }
 
-var (
-	tenantFields   = []string{"name", "namespaces", "owners", "operator", "repos", "quota", "limits", "podSecurity", "ingressNamespace", "extraResources", "reconcilerServiceAccount", "argocd", "flux"}
-	ownersFields   = []string{"users", "groups"}
-	limitsFields   = []string{"default", "defaultRequest", "max", "min"}
-	argoCDFields   = []string{"namespace", "server"}
-	fluxFieldNames = []string{"branch", "path", "interval", "environments"}
-)
-
 func (p *parser) tenant(n *yaml.Node, index int) *Tenant {
 	t := &Tenant{file: p.File, index: index, pos: map[string]yamlpos.Pos{"": yamlpos.At(n)}}
 	prefix := yamlpos.Index("tenants", index)
-	p.prefix = prefix + "."
-	f := func(s string) string { return yamlpos.Join(prefix, s) }
-	// sub walks a nested mapping, recording its keys' positions.
-	sub := func(key string, v *yaml.Node, known []string, each func(key2, field string, v2 *yaml.Node)) {
-		p.Mapping(v, f(key), known, func(key2 string, k2, v2 *yaml.Node) {
-			field := key + "." + key2
-			t.pos[field] = yamlpos.At(k2)
-			each(key2, field, v2)
-		})
-	}
-	p.Mapping(n, prefix, tenantFields, func(key string, k, v *yaml.Node) {
-		t.pos[key] = yamlpos.At(k)
-		switch key {
-		case "name":
-			t.Name = p.scalar(v, f(key))
-		case "namespaces":
-			t.Namespaces = p.list(v, f(key), t.pos)
-		case "owners":
-			sub(key, v, ownersFields, func(key2, field string, v2 *yaml.Node) {
-				if key2 == "users" {
-					t.Owners.Users = p.list(v2, f(field), t.pos)
-				} else {
-					t.Owners.Groups = p.list(v2, f(field), t.pos)
-				}
-			})
-		case "operator":
-			t.Operator = Operator(p.scalar(v, f(key)))
-		case "repos":
-			t.Repos = p.list(v, f(key), t.pos)
-		case "quota":
-			t.Quota = p.stringMap(v, f(key), t.pos)
-		case "limits":
-			t.Limits = &Limits{}
-			sub(key, v, limitsFields, func(key2, field string, v2 *yaml.Node) {
-				m := map[string]*map[string]string{"default": &t.Limits.Default, "defaultRequest": &t.Limits.DefaultRequest,
-					"max": &t.Limits.Max, "min": &t.Limits.Min}[key2]
-				*m = p.stringMap(v2, f(field), t.pos)
-			})
-		case "podSecurity":
-			t.PodSecurity = p.scalar(v, f(key))
-		case "ingressNamespace":
-			t.IngressNamespace = p.scalar(v, f(key))
-		case "extraResources":
-			t.ExtraResources = p.list(v, f(key), t.pos)
-		case "reconcilerServiceAccount":
-			t.ReconcilerServiceAccount = p.scalar(v, f(key))
-		case "argocd":
-			sub(key, v, argoCDFields, func(key2, field string, v2 *yaml.Node) {
-				if key2 == "namespace" {
-					t.ArgoCD.Namespace = p.scalar(v2, f(field))
-				} else {
-					t.ArgoCD.Server = p.scalar(v2, f(field))
-				}
-			})
-		case "flux":
-			sub(key, v, fluxFieldNames, func(key2, field string, v2 *yaml.Node) {
-				switch key2 {
-				case "branch":
-					t.Flux.Branch = p.scalar(v2, f(field))
-				case "path":
-					t.Flux.Path = p.scalar(v2, f(field))
-				case "interval":
-					t.Flux.Interval = p.scalar(v2, f(field))
-				case "environments":
-					t.Flux.Environments = p.list(v2, f(field), t.pos)
-				}
-			})
-		}
+	p.Decode(n, prefix, t, func(field string, at yamlpos.Pos) {
+		t.pos[strings.TrimPrefix(field, prefix+".")] = at
 	})
 	return t
 }

@@ -9,7 +9,12 @@
 // *Error at file:line:column and a field path such as
 // "environments[2].policy". Every mistake is collected, not just the first.
 //
-// Callers keep their own wording where their messages are pinned (Words).
+// Walker.Decode fills a struct by its json field names in one call (string
+// kinds, []string, map[string]string, nested structs), reporting the
+// position of every key and list item for the caller's later checks;
+// Mapping, List and String are the steps for parsers that check values as
+// they go. Callers keep their own wording where their messages are pinned
+// (Words).
 // pkg/yamlsplice is its counterpart for editing YAML in place.
 //
 // It imports nothing from the project and no cluster client, cobra or

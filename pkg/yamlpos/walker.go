@@ -24,6 +24,9 @@ type Words struct {
 	Unknown func(mapField, keyField, key string, known []string) (field, msg string)
 	// Value names an offending value; default Describe.
 	Value func(*yaml.Node) string
+	// Text is a value's own text as a message may echo it (Decode's "write
+	// [x]" hint); default as it is.
+	Text func(string) string
 }
 
 // DefaultWords are the messages a Walker uses where its Words leave a

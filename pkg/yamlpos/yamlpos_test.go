@@ -258,3 +258,65 @@ func FuzzLoadAndWalk(f *testing.F) {
 		}
 	})
 }
+
+type spec struct {
+	Name   string            `json:"name"`
+	Tags   []string          `json:"tags,omitempty"`
+	Limit  map[string]string `json:"limit,omitempty"`
+	Owner  *owner            `json:"owner,omitempty"`
+	hidden string
+}
+
+type owner struct {
+	Users []string `json:"users"`
+}
+
+func TestDecode(t *testing.T) {
+	tests := []struct {
+		name, text string
+		want       spec
+		errs       []string
+		seen       []string
+	}{
+		{"fills the struct, reporting where each key and item is", "name: web\ntags: [a, b]\nlimit: {cpu: '1'}\nowner:\n  users: [u]\n",
+			spec{Name: "web", Tags: []string{"a", "b"}, Limit: map[string]string{"cpu": "1"}, Owner: &owner{Users: []string{"u"}}}, nil,
+			[]string{"x.name 1:1", "x.tags 2:1", "x.tags[0] 2:8", "x.tags[1] 2:11", "x.limit 3:1", "x.limit.cpu 3:9", "x.owner 4:1", "x.owner.users 5:3", "x.owner.users[0] 5:11"}},
+		{"unknown fields are listed in the struct's order; unexported ones are not fields", "hidden: x\nowner: {groups: [g]}\n", spec{Owner: &owner{}}, []string{
+			"f.yaml:1:1: x.hidden: unknown field (want one of name, tags, limit, owner)",
+			"f.yaml:2:9: x.owner.groups: unknown field (want one of users)",
+		}, []string{"x.owner 2:1"}},
+		{"want a list, got a string", "tags: web\nname: [a]\n", spec{}, []string{
+			"f.yaml:1:7: x.tags: must be a list of strings, not a single value (write [web])",
+			`f.yaml:2:7: x.name: must be a string, not a list`,
+		}, []string{"x.tags 1:1", "x.name 2:1"}},
+		{"want a list, got a mapping; a map's keys once each", "tags: {a: b}\nlimit: {cpu: 1, cpu: 2}\n", spec{Limit: map[string]string{"cpu": "1"}}, []string{
+			"f.yaml:1:7: x.tags: must be a list of strings, not a mapping",
+			"f.yaml:2:17: x.limit.cpu: given twice",
+		}, []string{"x.tags 1:1", "x.limit 2:1", "x.limit.cpu 2:9"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root, err := Load("f.yaml", []byte(tt.text))
+			if err != nil {
+				t.Fatal(err)
+			}
+			w := &Walker{File: "f.yaml"}
+			var got spec
+			var seen []string
+			w.Decode(root, "x", &got, func(field string, at Pos) { seen = append(seen, field+" "+at.String()) })
+			var errs []string
+			for _, e := range w.Errs {
+				errs = append(errs, e.Error())
+			}
+			if diff := cmp.Diff(tt.want, got, cmp.AllowUnexported(spec{})); diff != "" {
+				t.Errorf("decoded (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.errs, errs); diff != "" {
+				t.Errorf("errors (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.seen, seen); diff != "" {
+				t.Errorf("seen (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
