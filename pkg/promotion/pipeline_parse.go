@@ -41,24 +41,16 @@ var (
 func Parse(name string, data []byte) (*Pipeline, error) {
 	root, err := yamlpos.Load(name, data)
 	if err != nil {
-		var e *yamlpos.Error
+		var e *FieldError
 		errors.As(err, &e)
-		return nil, newValidationError([]*FieldError{fieldError(e)})
+		return nil, newValidationError([]*FieldError{e})
 	}
 	p := &parser{Walker: yamlpos.Walker{File: name, Words: words}}
 	pl := p.pipeline(root)
-	errs := make([]*FieldError, len(p.Errs))
-	for i, e := range p.Errs {
-		errs[i] = fieldError(e)
-	}
-	if err := newValidationError(errs); err != nil {
+	if err := newValidationError(p.Errs); err != nil {
 		return nil, err
 	}
 	return pl, nil
-}
-
-func fieldError(e *yamlpos.Error) *FieldError {
-	return &FieldError{File: e.File, Pos: Position(e.Pos), Field: e.Field, Msg: e.Msg}
 }
 
 // words are the pipeline's messages: an unknown field is given a

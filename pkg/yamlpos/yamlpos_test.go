@@ -239,6 +239,8 @@ func FuzzLoadAndWalk(f *testing.F) {
 		}
 		w := &Walker{File: "f.yaml"}
 		walk(w, root)
+		var s spec
+		w.Decode(root, "", &s, nil)
 		visited := 0
 		var all func(n *yaml.Node)
 		all = func(n *yaml.Node) {
