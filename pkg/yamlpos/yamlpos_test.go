@@ -266,7 +266,7 @@ type spec struct {
 	Tags   []string          `json:"tags,omitempty"`
 	Limit  map[string]string `json:"limit,omitempty"`
 	Owner  *owner            `json:"owner,omitempty"`
-	hidden string
+	hidden string            //nolint:unused // an unexported field is no YAML field
 }
 
 type owner struct {
