@@ -30,7 +30,7 @@ func fromDecoded(entries []any, source, field string, compile func(*parser, *yam
 	if err := n.Encode(entries); err != nil {
 		return nil, &ParseError{File: source, Field: field, Err: err}
 	}
-	p := &parser{file: source}
+	p := newParser(source)
 	var rules []*Rule
 	p.list(&n, field, func(i int, item *yaml.Node) {
 		at := fmt.Sprintf("%s[%d]", field, i)

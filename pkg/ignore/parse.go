@@ -1,24 +1,25 @@
 package ignore
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"os"
-	"strconv"
 	"strings"
 
 	"github.com/itchyny/gojq"
 	"go.yaml.in/yaml/v3"
 	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/yamlpos"
 )
 
 // ParseError is one problem in a rule file, with its position. Parse joins
 // all it finds with errors.Join; errors.As finds the first.
 type ParseError struct {
 	File string
-	Line int
+	// Line and Column are 1-based, 0 when unknown (a syntax error has no
+	// column).
+	Line, Column int
 	// Field is where in the file's structure the problem is, e.g.
 	// "ignoreDifferences[0].kind"; "" for the file as a whole.
 	Field string
@@ -27,8 +28,8 @@ type ParseError struct {
 
 func (e *ParseError) Error() string {
 	loc := e.File
-	if e.Line > 0 {
-		loc += ":" + strconv.Itoa(e.Line)
+	if p := (yamlpos.Pos{Line: e.Line, Column: e.Column}).String(); p != "" {
+		loc += ":" + p
 	}
 	if e.Field == "" {
 		return fmt.Sprintf("parsing %s: %v", loc, e.Err)
@@ -63,36 +64,22 @@ func Parse(data []byte, file string) (*Set, error) {
 	if file == "" {
 		file = "<input>"
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var doc yaml.Node
-	if err := dec.Decode(&doc); err != nil {
-		if errors.Is(err, io.EOF) {
-			return &Set{}, nil
-		}
-		return nil, &ParseError{File: file, Err: err}
+	root, err := yamlpos.Load(file, data)
+	if err != nil {
+		var e *yamlpos.Error
+		errors.As(err, &e)
+		return nil, parseError(e)
 	}
-	var extra yaml.Node
-	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
-		if err != nil {
-			return nil, &ParseError{File: file, Err: err}
-		}
-		return nil, &ParseError{File: file, Line: extra.Line, Err: errors.New("only one YAML document is allowed")}
-	}
-
-	p := &parser{file: file}
-	root := deref(&doc)
-	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
-		root = deref(root.Content[0])
-	}
+	p := newParser(file)
 	switch {
-	case isNull(root):
+	case root == nil, isNull(root):
 		return &Set{}, nil
 	case root.Kind != yaml.MappingNode:
 		p.fail(root, "", "the file must be a mapping with ignoreDifferences (Argo CD) and/or ignore (Flux)")
 		return nil, p.err()
 	}
 	var rules []*Rule
-	p.mapping(root, "", func(key string, v *yaml.Node) bool {
+	p.Mapping(root, "", []string{"ignoreDifferences", "ignore"}, func(key string, _, v *yaml.Node) {
 		switch key {
 		case "ignoreDifferences":
 			p.list(v, key, func(i int, item *yaml.Node) {
@@ -106,10 +93,7 @@ func Parse(data []byte, file string) (*Set, error) {
 					rules = append(rules, r)
 				}
 			})
-		default:
-			return false
 		}
-		return true
 	})
 	if err := p.err(); err != nil {
 		return nil, err
@@ -119,19 +103,49 @@ func Parse(data []byte, file string) (*Set, error) {
 
 // parser collects the problems of one file.
 type parser struct {
-	file string
-	errs []error
+	yamlpos.Walker
+}
+
+// words are the rule files' messages.
+var words = yamlpos.Words{
+	NotMapping: "must be a mapping",
+	NotList:    "must be a list",
+	NotString:  "must be a string",
+	KeyNotText: "keys must be strings",
+	Twice:      "repeated key",
+	Unknown: func(mapField, _, key string, _ []string) (string, string) {
+		if mapField == "" {
+			mapField = "top level"
+		}
+		return mapField, fmt.Sprintf("unknown field %q", key)
+	},
+}
+
+func newParser(file string) *parser {
+	return &parser{Walker: yamlpos.Walker{File: file, Words: words}}
 }
 
 func (p *parser) fail(n *yaml.Node, field, format string, args ...any) {
-	p.errs = append(p.errs, &ParseError{File: p.file, Line: n.Line, Field: field, Err: fmt.Errorf(format, args...)})
+	p.Wrap(n, field, fmt.Errorf(format, args...))
 }
 
-func (p *parser) wrap(n *yaml.Node, field string, err error) {
-	p.errs = append(p.errs, &ParseError{File: p.file, Line: n.Line, Field: field, Err: err})
+func (p *parser) wrap(n *yaml.Node, field string, err error) { p.Wrap(n, field, err) }
+
+func (p *parser) err() error {
+	errs := make([]error, len(p.Errs))
+	for i, e := range p.Errs {
+		errs[i] = parseError(e)
+	}
+	return errors.Join(errs...)
 }
 
-func (p *parser) err() error { return errors.Join(p.errs...) }
+func parseError(e *yamlpos.Error) *ParseError {
+	err := e.Err
+	if err == nil || err.Error() != e.Msg {
+		err = errors.New(e.Msg)
+	}
+	return &ParseError{File: e.File, Line: e.Pos.Line, Column: e.Pos.Column, Field: e.Field, Err: err}
+}
 
 // argo compiles one ignoreDifferences entry:
 //
@@ -149,8 +163,8 @@ func (p *parser) argo(n *yaml.Node, at string) *Rule {
 	r := p.newRule(n, at+" (Argo CD ignoreDifferences)")
 	var group, kind, name, namespace string
 	var hasKind bool
-	nerr := len(p.errs)
-	p.mapping(n, at, func(key string, v *yaml.Node) bool {
+	nerr := len(p.Errs)
+	p.Mapping(n, at, argoFields, func(key string, _, v *yaml.Node) {
 		f := at + "." + key
 		switch key {
 		case "group":
@@ -171,15 +185,12 @@ func (p *parser) argo(n *yaml.Node, at string) *Rule {
 			r.JQPathExpressions, r.jq = p.jqs(v, f)
 		case "managedFieldsManagers":
 			r.ManagedFieldsManagers = p.strs(v, f)
-		default:
-			return false
 		}
-		return true
 	})
 	if !hasKind {
 		p.fail(n, at+".kind", "required (\"*\" for any kind)")
 	}
-	if len(r.JSONPointers)+len(r.JQPathExpressions)+len(r.ManagedFieldsManagers) == 0 && len(p.errs) == nerr {
+	if len(r.JSONPointers)+len(r.JQPathExpressions)+len(r.ManagedFieldsManagers) == 0 && len(p.Errs) == nerr {
 		p.fail(n, at, "ignores nothing: set jsonPointers, jqPathExpressions or managedFieldsManagers")
 	}
 	t := Target{group: glob(group), kind: glob(kind)}
@@ -207,7 +218,7 @@ func (p *parser) flux(n *yaml.Node, at string) *Rule {
 	r := p.newRule(n, at+" (Flux ignore)")
 	var t Target
 	var hasPaths bool
-	p.mapping(n, at, func(key string, v *yaml.Node) bool {
+	p.Mapping(n, at, []string{"paths", "target"}, func(key string, _, v *yaml.Node) {
 		f := at + "." + key
 		switch key {
 		case "paths":
@@ -218,10 +229,7 @@ func (p *parser) flux(n *yaml.Node, at string) *Rule {
 			}
 		case "target":
 			t = p.fluxTarget(v, f)
-		default:
-			return false
 		}
-		return true
 	})
 	if !hasPaths {
 		p.fail(n, at+".paths", "required")
@@ -235,7 +243,7 @@ func (p *parser) fluxTarget(n *yaml.Node, at string) Target {
 	if isNull(n) || !p.isMapping(n, at) {
 		return t
 	}
-	p.mapping(n, at, func(key string, v *yaml.Node) bool {
+	p.Mapping(n, at, fluxTargetFields, func(key string, _, v *yaml.Node) {
 		f := at + "." + key
 		var dst *field
 		switch key {
@@ -252,72 +260,37 @@ func (p *parser) fluxTarget(n *yaml.Node, at string) Target {
 		case "labelSelector", "annotationSelector":
 			s, ok := p.str(v, f)
 			if !ok || s == "" {
-				return true
+				return
 			}
 			sel, err := labels.Parse(s)
 			if err != nil {
 				p.wrap(v, f, fmt.Errorf("invalid selector %q: %w", s, err))
-				return true
+				return
 			}
 			if key == "labelSelector" {
 				t.labels = sel
 			} else {
 				t.annotations = sel
 			}
-			return true
-		default:
-			return false
+			return
 		}
 		s, ok := p.str(v, f)
 		if !ok {
-			return true
+			return
 		}
 		fl, err := anchored(s)
 		if err != nil {
 			p.wrap(v, f, fmt.Errorf("invalid regular expression %q: %w", s, err))
-			return true
+			return
 		}
 		*dst = fl
-		return true
 	})
 	return t
 }
 
 func (p *parser) newRule(n *yaml.Node, desc string) *Rule {
-	pos := fmt.Sprintf("%s:%d", p.file, n.Line)
+	pos := fmt.Sprintf("%s:%d", p.File, n.Line)
 	return &Rule{Name: pos, Description: desc, Source: pos}
-}
-
-// mapping calls fn for every key of the mapping n, in order, reporting
-// repeated keys and the keys fn does not know (fn returns false).
-func (p *parser) mapping(n *yaml.Node, at string, fn func(key string, v *yaml.Node) bool) {
-	seen := map[string]bool{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := deref(n.Content[i]), n.Content[i+1]
-		where := at
-		if where == "" {
-			where = "top level"
-		}
-		if k.Kind != yaml.ScalarNode {
-			p.fail(k, at, "keys must be strings")
-			continue
-		}
-		if seen[k.Value] {
-			p.fail(k, joinField(at, k.Value), "repeated key")
-			continue
-		}
-		seen[k.Value] = true
-		if !fn(k.Value, v) {
-			p.fail(k, where, "unknown field %q", k.Value)
-		}
-	}
-}
-
-func joinField(at, key string) string {
-	if at == "" {
-		return key
-	}
-	return at + "." + key
 }
 
 func (p *parser) isMapping(n *yaml.Node, at string) bool {
@@ -330,30 +303,21 @@ func (p *parser) isMapping(n *yaml.Node, at string) bool {
 
 // list calls fn for every item of the sequence n; null is an empty list.
 func (p *parser) list(n *yaml.Node, at string, fn func(i int, item *yaml.Node)) {
-	n = deref(n)
 	if isNull(n) {
 		return
 	}
-	if n.Kind != yaml.SequenceNode {
-		p.fail(n, at, "must be a list")
-		return
-	}
-	for i, item := range n.Content {
-		fn(i, deref(item))
+	items, _ := p.List(n, at)
+	for i, item := range items {
+		fn(i, item)
 	}
 }
 
 // str returns the scalar n as a string; null is "".
 func (p *parser) str(n *yaml.Node, at string) (string, bool) {
-	n = deref(n)
 	if isNull(n) {
 		return "", true
 	}
-	if n.Kind != yaml.ScalarNode {
-		p.fail(n, at, "must be a string")
-		return "", false
-	}
-	return n.Value, true
+	return p.String(n, at)
 }
 
 func (p *parser) strs(n *yaml.Node, at string) []string {
@@ -420,14 +384,10 @@ func checkPointer(s string) error {
 	return nil
 }
 
-func deref(n *yaml.Node) *yaml.Node {
-	for n.Kind == yaml.AliasNode && n.Alias != nil {
-		n = n.Alias
-	}
-	return n
-}
+var (
+	deref  = yamlpos.Deref
+	isNull = yamlpos.IsNull
 
-func isNull(n *yaml.Node) bool {
-	n = deref(n)
-	return n.Kind == 0 || (n.Kind == yaml.ScalarNode && n.Tag == "!!null")
-}
+	argoFields       = []string{"group", "kind", "name", "namespace", "jsonPointers", "jqPathExpressions", "managedFieldsManagers"}
+	fluxTargetFields = []string{"group", "version", "kind", "name", "namespace", "labelSelector", "annotationSelector"}
+)

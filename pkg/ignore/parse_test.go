@@ -161,37 +161,37 @@ func TestParseErrors(t *testing.T) {
 		{
 			"not yaml",
 			"ignore: [\n",
-			[]string{"parsing f.yaml: yaml: line 1: did not find expected node content"},
+			[]string{"parsing f.yaml:1: invalid YAML: did not find expected node content"},
 		},
 		{
 			"two documents",
 			"ignore: []\n---\nignore: []\n",
-			[]string{"parsing f.yaml:2: only one YAML document is allowed"},
+			[]string{"parsing f.yaml:2:1: only one YAML document is allowed"},
 		},
 		{
 			"top level not a mapping",
 			"- kind: Deployment\n",
-			[]string{"parsing f.yaml:1: the file must be a mapping with ignoreDifferences (Argo CD) and/or ignore (Flux)"},
+			[]string{"parsing f.yaml:1:1: the file must be a mapping with ignoreDifferences (Argo CD) and/or ignore (Flux)"},
 		},
 		{
 			"unknown top-level key",
 			"ignoreDifferences: []\nignoreDiferences: []\n",
-			[]string{`parsing f.yaml:2: top level: unknown field "ignoreDiferences"`},
+			[]string{`parsing f.yaml:2:1: top level: unknown field "ignoreDiferences"`},
 		},
 		{
 			"repeated key",
 			"ignore: []\nignore: []\n",
-			[]string{`parsing f.yaml:2: ignore: repeated key`},
+			[]string{`parsing f.yaml:2:1: ignore: repeated key`},
 		},
 		{
 			"list expected",
 			"ignoreDifferences:\n  kind: Deployment\n",
-			[]string{`parsing f.yaml:2: ignoreDifferences: must be a list`},
+			[]string{`parsing f.yaml:2:3: ignoreDifferences: must be a list`},
 		},
 		{
 			"argo entry not a mapping",
 			"ignoreDifferences:\n- Deployment\n",
-			[]string{`parsing f.yaml:2: ignoreDifferences[0]: must be a mapping`},
+			[]string{`parsing f.yaml:2:3: ignoreDifferences[0]: must be a mapping`},
 		},
 		{
 			"argo unknown key and missing kind",
@@ -202,8 +202,8 @@ func TestParseErrors(t *testing.T) {
 				  jsonPointers: [/spec/replicas]
 			`),
 			[]string{
-				`parsing f.yaml:3: ignoreDifferences[0]: unknown field "knd"`,
-				`parsing f.yaml:2: ignoreDifferences[0].kind: required ("*" for any kind)`,
+				`parsing f.yaml:3:3: ignoreDifferences[0]: unknown field "knd"`,
+				`parsing f.yaml:2:3: ignoreDifferences[0].kind: required ("*" for any kind)`,
 			},
 		},
 		{
@@ -213,7 +213,7 @@ func TestParseErrors(t *testing.T) {
 				- kind: ""
 				  jsonPointers: [/spec/replicas]
 			`),
-			[]string{`parsing f.yaml:2: ignoreDifferences[0].kind: required ("*" for any kind)`},
+			[]string{`parsing f.yaml:2:9: ignoreDifferences[0].kind: required ("*" for any kind)`},
 		},
 		{
 			"argo ignores nothing",
@@ -222,7 +222,7 @@ func TestParseErrors(t *testing.T) {
 				- kind: Deployment
 				  group: apps
 			`),
-			[]string{`parsing f.yaml:2: ignoreDifferences[0]: ignores nothing: set jsonPointers, jqPathExpressions or managedFieldsManagers`},
+			[]string{`parsing f.yaml:2:3: ignoreDifferences[0]: ignores nothing: set jsonPointers, jqPathExpressions or managedFieldsManagers`},
 		},
 		{
 			"argo wrong types",
@@ -233,9 +233,9 @@ func TestParseErrors(t *testing.T) {
 				  managedFieldsManagers: [{name: x}]
 			`),
 			[]string{
-				`parsing f.yaml:2: ignoreDifferences[0].kind: must be a string`,
-				`parsing f.yaml:3: ignoreDifferences[0].jsonPointers: must be a list`,
-				`parsing f.yaml:4: ignoreDifferences[0].managedFieldsManagers[0]: must be a string`,
+				`parsing f.yaml:2:9: ignoreDifferences[0].kind: must be a string`,
+				`parsing f.yaml:3:17: ignoreDifferences[0].jsonPointers: must be a list`,
+				`parsing f.yaml:4:27: ignoreDifferences[0].managedFieldsManagers[0]: must be a string`,
 			},
 		},
 		{
@@ -250,9 +250,9 @@ func TestParseErrors(t *testing.T) {
 				  - ""
 			`),
 			[]string{
-				`parsing f.yaml:5: ignoreDifferences[0].jsonPointers[1]: invalid JSON pointer "spec/replicas": must start with "/"`,
-				`parsing f.yaml:6: ignoreDifferences[0].jsonPointers[2]: invalid JSON pointer "/metadata/annotations/a~2b": "~" must be followed by 0 or 1 ("~0" is "~", "~1" is "/")`,
-				`parsing f.yaml:7: ignoreDifferences[0].jsonPointers[3]: invalid JSON pointer "": the empty pointer would ignore the whole object`,
+				`parsing f.yaml:5:5: ignoreDifferences[0].jsonPointers[1]: invalid JSON pointer "spec/replicas": must start with "/"`,
+				`parsing f.yaml:6:5: ignoreDifferences[0].jsonPointers[2]: invalid JSON pointer "/metadata/annotations/a~2b": "~" must be followed by 0 or 1 ("~0" is "~", "~1" is "/")`,
+				`parsing f.yaml:7:5: ignoreDifferences[0].jsonPointers[3]: invalid JSON pointer "": the empty pointer would ignore the whole object`,
 			},
 		},
 		{
@@ -267,10 +267,10 @@ func TestParseErrors(t *testing.T) {
 				  - input
 			`),
 			[]string{
-				`parsing f.yaml:4: ignoreDifferences[0].jqPathExpressions[0]: invalid jq expression ".spec.template.spec.containers[": unexpected EOF`,
-				`parsing f.yaml:5: ignoreDifferences[0].jqPathExpressions[1]: invalid jq expression "undefined_function(1)": function not defined: undefined_function/1`,
-				`parsing f.yaml:6: ignoreDifferences[0].jqPathExpressions[2]: invalid jq expression "import \"foo\" as foo; .a": module directives (import, include, module) are not supported`,
-				`parsing f.yaml:7: ignoreDifferences[0].jqPathExpressions[3]: invalid jq expression "input": input(s)/0 is not allowed`,
+				`parsing f.yaml:4:5: ignoreDifferences[0].jqPathExpressions[0]: invalid jq expression ".spec.template.spec.containers[": unexpected EOF`,
+				`parsing f.yaml:5:5: ignoreDifferences[0].jqPathExpressions[1]: invalid jq expression "undefined_function(1)": function not defined: undefined_function/1`,
+				`parsing f.yaml:6:5: ignoreDifferences[0].jqPathExpressions[2]: invalid jq expression "import \"foo\" as foo; .a": module directives (import, include, module) are not supported`,
+				`parsing f.yaml:7:5: ignoreDifferences[0].jqPathExpressions[3]: invalid jq expression "input": input(s)/0 is not allowed`,
 			},
 		},
 		{
@@ -287,10 +287,10 @@ func TestParseErrors(t *testing.T) {
 				    apiVersion: apps/v1
 			`),
 			[]string{
-				`parsing f.yaml:2: ignore[0].paths: required`,
-				`parsing f.yaml:4: ignore[1].paths: must not be empty`,
-				`parsing f.yaml:6: ignore[2]: unknown field "targets"`,
-				`parsing f.yaml:9: ignore[3].target: unknown field "apiVersion"`,
+				`parsing f.yaml:2:3: ignore[0].paths: required`,
+				`parsing f.yaml:4:10: ignore[1].paths: must not be empty`,
+				`parsing f.yaml:6:3: ignore[2]: unknown field "targets"`,
+				`parsing f.yaml:9:5: ignore[3].target: unknown field "apiVersion"`,
 			},
 		},
 		{
@@ -305,10 +305,10 @@ func TestParseErrors(t *testing.T) {
 				    annotationSelector: "team in (a"
 			`),
 			[]string{
-				"parsing f.yaml:4: ignore[0].target.name: invalid regular expression \"web-[\": error parsing regexp: missing closing ]: `[)$`",
-				"parsing f.yaml:5: ignore[0].target.kind: invalid regular expression \"(Deployment\": error parsing regexp: missing closing ): `^(?:(Deployment)$`",
-				`parsing f.yaml:6: ignore[0].target.labelSelector: invalid selector "app=web,": found '', expected: identifier after ','`,
-				`parsing f.yaml:7: ignore[0].target.annotationSelector: invalid selector "team in (a": unable to parse requirement: found '', expected: ',' or ')'`,
+				"parsing f.yaml:4:11: ignore[0].target.name: invalid regular expression \"web-[\": error parsing regexp: missing closing ]: `[)$`",
+				"parsing f.yaml:5:11: ignore[0].target.kind: invalid regular expression \"(Deployment\": error parsing regexp: missing closing ): `^(?:(Deployment)$`",
+				`parsing f.yaml:6:20: ignore[0].target.labelSelector: invalid selector "app=web,": found '', expected: identifier after ','`,
+				`parsing f.yaml:7:25: ignore[0].target.annotationSelector: invalid selector "team in (a": unable to parse requirement: found '', expected: ',' or ')'`,
 			},
 		},
 		{
@@ -319,8 +319,8 @@ func TestParseErrors(t *testing.T) {
 				  target: Deployment
 			`),
 			[]string{
-				`parsing f.yaml:2: ignore[0].paths[0]: invalid JSON pointer "spec": must start with "/"`,
-				`parsing f.yaml:3: ignore[0].target: must be a mapping`,
+				`parsing f.yaml:2:11: ignore[0].paths[0]: invalid JSON pointer "spec": must start with "/"`,
+				`parsing f.yaml:3:11: ignore[0].target: must be a mapping`,
 			},
 		},
 	}
@@ -370,7 +370,7 @@ func TestLoadFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = LoadFile(bad)
-	if want := "parsing " + bad + ":2: ignore[0].paths[0]: invalid JSON pointer \"spec\": must start with \"/\""; err == nil || err.Error() != want {
+	if want := "parsing " + bad + ":2:11: ignore[0].paths[0]: invalid JSON pointer \"spec\": must start with \"/\""; err == nil || err.Error() != want {
 		t.Errorf("LoadFile(bad) error = %v, want %s", err, want)
 	}
 }

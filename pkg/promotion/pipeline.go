@@ -6,6 +6,8 @@ import (
 	"path"
 	"strings"
 	"time"
+
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/yamlpos"
 )
 
 // Pipeline file format.
@@ -89,7 +91,7 @@ type Forge struct {
 // FieldError is a mistake found after parsing (for instance when the forge
 // is resolved against the remote), at a position of this pipeline's file.
 func (p *Pipeline) FieldError(pos Position, field, msg string) *FieldError {
-	return &FieldError{File: p.File, Pos: pos, Field: field, Msg: msg}
+	return &FieldError{File: p.File, Pos: yamlpos.Pos(pos), Field: field, Msg: msg}
 }
 
 // Environment is one stage of the pipeline.

@@ -5,34 +5,14 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/yamlpos"
 )
 
 // FieldError is one mistake in a pipeline file, at a line and column (0 when
-// unknown) and a field path such as "environments[2].policy".
-type FieldError struct {
-	File  string
-	Pos   Position
-	Field string
-	Msg   string
-}
-
-func (e *FieldError) Error() string {
-	var b strings.Builder
-	b.WriteString(e.File)
-	if e.Pos.Line > 0 {
-		fmt.Fprintf(&b, ":%d", e.Pos.Line)
-		if e.Pos.Column > 0 {
-			fmt.Fprintf(&b, ":%d", e.Pos.Column)
-		}
-	}
-	b.WriteString(": ")
-	if e.Field != "" {
-		b.WriteString(e.Field)
-		b.WriteString(": ")
-	}
-	b.WriteString(e.Msg)
-	return b.String()
-}
+// unknown) and a field path such as "environments[2].policy":
+// file:line:column: field: message.
+type FieldError = yamlpos.Error
 
 // ValidationError is every mistake found in a pipeline file, in file order.
 // errors.As finds each *FieldError through Unwrap.

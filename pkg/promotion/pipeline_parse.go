@@ -1,15 +1,12 @@
 package promotion
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"net/url"
 	"path"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -18,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/redact"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/yamlpos"
 )
 
 // The keys of each mapping, in the order the documentation lists them.
@@ -41,130 +39,45 @@ var (
 // validated as a whole. The error, if any, is a *ValidationError listing
 // every mistake as file:line:column: field: message.
 func Parse(name string, data []byte) (*Pipeline, error) {
-	fail := func(line int, msg string) (*Pipeline, error) {
-		return nil, newValidationError([]*FieldError{{File: name, Pos: Position{Line: line}, Msg: msg}})
+	root, err := yamlpos.Load(name, data)
+	if err != nil {
+		var e *FieldError
+		errors.As(err, &e)
+		return nil, newValidationError([]*FieldError{e})
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var doc yaml.Node
-	if err := dec.Decode(&doc); err != nil {
-		if errors.Is(err, io.EOF) {
-			return fail(0, "the file is empty")
-		}
-		return fail(syntaxError(err))
-	}
-	var extra yaml.Node
-	if err := dec.Decode(&extra); err == nil {
-		return fail(extra.Line, "only one YAML document is allowed")
-	} else if !errors.Is(err, io.EOF) {
-		return fail(syntaxError(err))
-	}
-	p := &parser{file: name}
-	pl := p.pipeline(&doc)
-	if err := newValidationError(p.errs); err != nil {
+	p := &parser{Walker: yamlpos.Walker{File: name, Words: words}}
+	pl := p.pipeline(root)
+	if err := newValidationError(p.Errs); err != nil {
 		return nil, err
 	}
 	return pl, nil
 }
 
-var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-
-// syntaxError splits a YAML error into its line and message.
-func syntaxError(err error) (int, string) {
-	msg := err.Error()
-	if m := yamlLine.FindStringSubmatch(msg); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		return line, "invalid YAML: " + m[2]
-	}
-	return 0, "invalid YAML: " + strings.TrimPrefix(msg, "yaml: ")
+// words are the pipeline's messages: an unknown field is given a
+// suggestion for a near miss.
+var words = yamlpos.Words{
+	Unknown: func(_, keyField, key string, known []string) (string, string) {
+		if s := suggest(key, known); s != "" {
+			return keyField, "unknown field" + s
+		}
+		return keyField, "unknown field (want one of " + strings.Join(known, ", ") + ")"
+	},
 }
 
 type parser struct {
-	file string
-	errs []*FieldError
+	yamlpos.Walker
 }
 
-func posOf(n *yaml.Node) Position { return Position{Line: n.Line, Column: n.Column} }
-
-func (p *parser) errorf(n *yaml.Node, field, format string, args ...any) {
-	p.errs = append(p.errs, &FieldError{File: p.file, Pos: posOf(n), Field: field, Msg: fmt.Sprintf(format, args...)})
-}
-
-func join(prefix, field string) string {
-	if prefix == "" {
-		return field
-	}
-	return prefix + "." + field
-}
-
-func deref(n *yaml.Node) *yaml.Node {
-	for n.Kind == yaml.AliasNode && n.Alias != nil {
-		n = n.Alias
-	}
-	return n
-}
-
-func isNull(n *yaml.Node) bool { return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" }
-
-// describe names a node's value for "must be X, not Y" messages.
-func describe(n *yaml.Node) string {
-	switch {
-	case n.Kind == yaml.MappingNode:
-		return "a mapping"
-	case n.Kind == yaml.SequenceNode:
-		return "a list"
-	case isNull(n):
-		return "empty"
-	case n.Kind == yaml.ScalarNode:
-		return strconv.Quote(n.Value)
-	}
-	return "an alias"
-}
-
-// fields walks a mapping, reporting repeated and unknown keys (with a
-// suggestion for near misses), and calls each for the known ones in file
-// order with the value dereferenced. It reports false when n is not a mapping.
-func (p *parser) fields(n *yaml.Node, field string, known []string, each func(key string, k, v *yaml.Node)) bool {
-	n = deref(n)
-	if n.Kind != yaml.MappingNode {
-		p.errorf(n, field, "must be a mapping, not %s", describe(n))
-		return false
-	}
-	seen := map[string]bool{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := deref(n.Content[i]), n.Content[i+1]
-		if k.Kind != yaml.ScalarNode {
-			p.errorf(k, field, "keys must be strings, not %s", describe(k))
-			continue
-		}
-		f := join(field, k.Value)
-		switch {
-		case seen[k.Value]:
-			p.errorf(k, f, "given twice")
-		case !slices.Contains(known, k.Value):
-			if s := suggest(k.Value, known); s != "" {
-				p.errorf(k, f, "unknown field%s", s)
-			} else {
-				p.errorf(k, f, "unknown field (want one of %s)", strings.Join(known, ", "))
-			}
-		default:
-			each(k.Value, k, deref(v))
-		}
-		seen[k.Value] = true
-	}
-	return true
-}
+func posOf(n *yaml.Node) Position { return Position(yamlpos.At(n)) }
 
 // str is a non-empty scalar's text ("" after reporting anything else).
 func (p *parser) str(n *yaml.Node, field string) string {
-	if n.Kind != yaml.ScalarNode || isNull(n) {
-		p.errorf(n, field, "must be a string, not %s", describe(n))
+	s, ok := p.String(n, field)
+	if ok && strings.TrimSpace(s) == "" {
+		p.Errorf(n, field, "must not be empty")
 		return ""
 	}
-	if strings.TrimSpace(n.Value) == "" {
-		p.errorf(n, field, "must not be empty")
-		return ""
-	}
-	return n.Value
+	return s
 }
 
 // boolean is a true or false; ok is false after reporting anything else.
@@ -172,30 +85,23 @@ func (p *parser) boolean(n *yaml.Node, field string) (b, ok bool) {
 	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!bool" && n.Decode(&b) == nil {
 		return b, true
 	}
-	p.errorf(n, field, "must be true or false, not %s", describe(n))
+	p.Errorf(n, field, "must be true or false, not %s", yamlpos.Describe(n))
 	return false, false
 }
 
 // items is a list's elements (aliases resolved), reporting another kind and
 // an empty list (what names one element).
 func (p *parser) items(n *yaml.Node, field, what string) []*yaml.Node {
-	if n.Kind != yaml.SequenceNode {
-		p.errorf(n, field, "must be a list, not %s", describe(n))
-		return nil
-	}
-	if len(n.Content) == 0 {
-		p.errorf(n, field, "must list at least one %s", what)
-	}
-	out := make([]*yaml.Node, len(n.Content))
-	for i, c := range n.Content {
-		out[i] = deref(c)
+	out, ok := p.List(n, field)
+	if ok && len(out) == 0 {
+		p.Errorf(n, field, "must list at least one %s", what)
 	}
 	return out
 }
 
 func (p *parser) strList(n *yaml.Node, field string) []string {
-	if n.Kind == yaml.ScalarNode && !isNull(n) {
-		p.errorf(n, field, "must be a list of strings, not a single value (write [%s])", n.Value)
+	if n.Kind == yaml.ScalarNode && !yamlpos.IsNull(n) {
+		p.Errorf(n, field, "must be a list of strings, not a single value (write [%s])", n.Value)
 		return nil
 	}
 	var out []string
@@ -207,7 +113,7 @@ func (p *parser) strList(n *yaml.Node, field string) []string {
 			continue
 		}
 		if seen[s] {
-			p.errorf(item, f, "%q is listed twice", s)
+			p.Errorf(item, f, "%q is listed twice", s)
 			continue
 		}
 		seen[s] = true
@@ -224,7 +130,7 @@ func (p *parser) label(n *yaml.Node, field string) string {
 		return ""
 	}
 	if len(validation.IsDNS1123Label(s)) > 0 {
-		p.errorf(n, field, "%q is not a valid name: %s", s, labelRule)
+		p.Errorf(n, field, "%q is not a valid name: %s", s, labelRule)
 		return ""
 	}
 	return s
@@ -257,13 +163,13 @@ func (p *parser) relPath(n *yaml.Node, field string, file bool) string {
 	case s == "":
 		return ""
 	case strings.Contains(s, `\`):
-		p.errorf(n, field, "%q: use forward slashes", s)
+		p.Errorf(n, field, "%q: use forward slashes", s)
 	case strings.HasPrefix(s, "/") || windowsAbs.MatchString(s):
-		p.errorf(n, field, "%q must be relative, not absolute", s)
+		p.Errorf(n, field, "%q must be relative, not absolute", s)
 	case slices.Contains(strings.Split(s, "/"), ".."):
-		p.errorf(n, field, "%q must not contain ..", s)
+		p.Errorf(n, field, "%q must not contain ..", s)
 	case file && (path.Clean(s) == "." || strings.HasSuffix(s, "/")):
-		p.errorf(n, field, "%q must name a file", s)
+		p.Errorf(n, field, "%q must name a file", s)
 	default:
 		return path.Clean(s)
 	}
@@ -298,7 +204,7 @@ func (p *parser) branchName(n *yaml.Node, field string) string {
 		}
 	}
 	if bad != "" {
-		p.errorf(n, field, "%q: %s", s, bad)
+		p.Errorf(n, field, "%q: %s", s, bad)
 		return ""
 	}
 	return s
@@ -311,11 +217,11 @@ func (p *parser) oneOf(n *yaml.Node, field string, choices []string) string {
 		return s
 	}
 	if len(choices) == 1 {
-		p.errorf(n, field, "must be %s, not %q", choices[0], s)
+		p.Errorf(n, field, "must be %s, not %q", choices[0], s)
 		return ""
 	}
 	want := strings.Join(choices[:len(choices)-1], ", ") + " or " + choices[len(choices)-1]
-	p.errorf(n, field, "must be %s, not %q%s", want, s, suggest(s, choices))
+	p.Errorf(n, field, "must be %s, not %q%s", want, s, suggest(s, choices))
 	return ""
 }
 
@@ -331,19 +237,19 @@ func (p *parser) template(n *yaml.Node, field string, valid func(string) []strin
 	ok := true
 	for _, ph := range placeholder.FindAllString(s, -1) {
 		if ph != "{env}" && ph != "{namespace}" {
-			p.errorf(n, field, "unknown placeholder %s%s (want {env} or {namespace})", ph,
+			p.Errorf(n, field, "unknown placeholder %s%s (want {env} or {namespace})", ph,
 				suggest(ph, []string{"{env}", "{namespace}"}))
 			ok = false
 		}
 	}
 	rest := placeholder.ReplaceAllString(s, "x")
 	if ok && strings.ContainsAny(rest, "{}") {
-		p.errorf(n, field, "%q has an unclosed placeholder (want {env} or {namespace})", s)
+		p.Errorf(n, field, "%q has an unclosed placeholder (want {env} or {namespace})", s)
 		ok = false
 	}
 	if ok {
 		if msgs := valid(rest); len(msgs) > 0 {
-			p.errorf(n, field, "%q is not a valid name: %s", s, strings.Join(msgs, "; "))
+			p.Errorf(n, field, "%q is not a valid name: %s", s, strings.Join(msgs, "; "))
 			ok = false
 		}
 	}
@@ -376,23 +282,19 @@ type appInfo struct {
 	uses  []nsUse
 }
 
-func (p *parser) pipeline(doc *yaml.Node) *Pipeline {
-	pl := &Pipeline{File: p.file, Remote: DefaultRemote}
-	root := doc
-	if doc.Kind == yaml.DocumentNode {
-		if len(doc.Content) == 0 {
-			p.errorf(doc, "", "the file is empty")
-			return pl
-		}
-		root = deref(doc.Content[0])
+func (p *parser) pipeline(root *yaml.Node) *Pipeline {
+	pl := &Pipeline{File: p.File, Remote: DefaultRemote}
+	if root == nil {
+		p.Errs = append(p.Errs, &yamlpos.Error{File: p.File, Msg: "the file is empty"})
+		return pl
 	}
-	if isNull(root) {
-		p.errorf(root, "", "the file is empty")
+	if yamlpos.IsNull(root) {
+		p.Errorf(root, "", "the file is empty")
 		return pl
 	}
 	var envsNode, appsNode *yaml.Node
 	have := map[string]bool{}
-	ok := p.fields(root, "", pipelineFields, func(key string, _, v *yaml.Node) {
+	ok := p.Mapping(root, "", pipelineFields, func(key string, _, v *yaml.Node) {
 		have[key] = true
 		switch key {
 		case "apiVersion":
@@ -402,7 +304,7 @@ func (p *parser) pipeline(doc *yaml.Node) *Pipeline {
 		case "remote":
 			if s := p.str(v, key); s != "" {
 				if strings.ContainsAny(s, " \t/:") || strings.HasPrefix(s, "-") {
-					p.errorf(v, key, "%q is not a remote name (see git remote)", redactUserinfo(s))
+					p.Errorf(v, key, "%q is not a remote name (see git remote)", redactUserinfo(s))
 				} else {
 					pl.Remote = s
 				}
@@ -427,7 +329,7 @@ func (p *parser) pipeline(doc *yaml.Node) *Pipeline {
 		{"applications", "what moves, and where its version is written"},
 	} {
 		if !have[want.key] {
-			p.errorf(root, want.key, "missing (%s)", want.hint)
+			p.Errorf(root, want.key, "missing (%s)", want.hint)
 		}
 	}
 	var envs []envInfo
@@ -470,8 +372,8 @@ var (
 
 func (p *parser) forge(n *yaml.Node, field string) Forge {
 	var f Forge
-	p.fields(n, field, forgeFields, func(key string, _, v *yaml.Node) {
-		fk := join(field, key)
+	p.Mapping(n, field, forgeFields, func(key string, _, v *yaml.Node) {
+		fk := yamlpos.Join(field, key)
 		switch key {
 		case "type":
 			f.Type = ForgeType(p.oneOf(v, fk, forgeTypes))
@@ -487,11 +389,11 @@ func (p *parser) forge(n *yaml.Node, field string) Forge {
 			u, err := url.Parse(s)
 			switch {
 			case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
-				p.errorf(v, fk, "must be an http:// or https:// URL")
+				p.Errorf(v, fk, "must be an http:// or https:// URL")
 			case u.User != nil:
-				p.errorf(v, fk, "must not contain credentials (name the token's variable in tokenEnv)")
+				p.Errorf(v, fk, "must not contain credentials (name the token's variable in tokenEnv)")
 			case u.RawQuery != "" || u.Fragment != "":
-				p.errorf(v, fk, "must not have a query or fragment")
+				p.Errorf(v, fk, "must not have a query or fragment")
 			default:
 				f.URL, f.URLPos = strings.TrimSuffix(s, "/"), posOf(v)
 			}
@@ -502,12 +404,12 @@ func (p *parser) forge(n *yaml.Node, field string) Forge {
 				return
 			case !envVarName.MatchString(s):
 				// Masked: this may be the token itself.
-				p.errorf(v, fk, "%s is not an environment variable name (the token itself never goes in this file)", redact.Quote(s))
+				p.Errorf(v, fk, "%s is not an environment variable name (the token itself never goes in this file)", redact.Quote(s))
 				return
 			case !tokenVarName.MatchString(s) || slices.Contains(notForgeTokens, s):
 				// The file comes from a repository: it may not pick any
 				// variable of the user's environment to send to a forge.
-				p.errorf(v, fk, "%s is not a forge token variable: name one in capitals ending in _TOKEN (like GITEA_TOKEN), not a cloud or CI credential", redact.Quote(s))
+				p.Errorf(v, fk, "%s is not a forge token variable: name one in capitals ending in _TOKEN (like GITEA_TOKEN), not a cloud or CI credential", redact.Quote(s))
 				return
 			}
 			f.TokenEnv, f.TokenEnvPos = s, posOf(v)
@@ -519,8 +421,8 @@ func (p *parser) forge(n *yaml.Node, field string) Forge {
 func (p *parser) environment(n *yaml.Node, field string) envInfo {
 	e := &Environment{Pos: posOf(n), Policy: PolicyAuto}
 	info := envInfo{env: e, field: field, node: n}
-	p.fields(n, field, environmentFields, func(key string, k, v *yaml.Node) {
-		f := join(field, key)
+	p.Mapping(n, field, environmentFields, func(key string, k, v *yaml.Node) {
+		f := yamlpos.Join(field, key)
 		switch key {
 		case "name":
 			info.name = v
@@ -555,9 +457,9 @@ func (p *parser) environment(n *yaml.Node, field string) envInfo {
 			d, err := time.ParseDuration(s)
 			switch {
 			case err != nil:
-				p.errorf(v, f, "must be a duration such as 10m or 1h30m, not %q", s)
+				p.Errorf(v, f, "must be a duration such as 10m or 1h30m, not %q", s)
 			case d <= 0:
-				p.errorf(v, f, "must be positive, not %q", s)
+				p.Errorf(v, f, "must be positive, not %q", s)
 			default:
 				e.Soak = d
 			}
@@ -566,14 +468,14 @@ func (p *parser) environment(n *yaml.Node, field string) envInfo {
 			e.RequiredChecks = p.strList(v, f)
 		}
 	})
-	if deref(n).Kind != yaml.MappingNode {
+	if yamlpos.Deref(n).Kind != yaml.MappingNode {
 		return info
 	}
 	if info.name == nil {
-		p.errorf(n, field, "missing name")
+		p.Errorf(n, field, "missing name")
 	}
 	if !info.hasPathOrBranch {
-		p.errorf(n, field, "needs path (a directory on the pipeline's branch) or branch (a branch of its own), or both (a directory on its own branch)")
+		p.Errorf(n, field, "needs path (a directory on the pipeline's branch) or branch (a branch of its own), or both (a directory on its own branch)")
 	}
 	if e.Path == "" && e.Branch != "" {
 		e.Path = "."
@@ -589,7 +491,7 @@ func (p *parser) checkEnvironments(envs []envInfo) {
 			continue
 		}
 		if j, dup := index[e.env.Name]; dup {
-			p.errorf(e.name, e.field+".name", "%q is already the name of environments[%d]", e.env.Name, j)
+			p.Errorf(e.name, e.field+".name", "%q is already the name of environments[%d]", e.env.Name, j)
 			continue
 		}
 		index[e.env.Name] = i
@@ -598,14 +500,14 @@ func (p *parser) checkEnvironments(envs []envInfo) {
 	for i, e := range envs {
 		if i == 0 {
 			if e.from != nil {
-				p.errorf(e.from, e.field+".from", "the first environment has no source: versions enter the pipeline here")
+				p.Errorf(e.from, e.field+".from", "the first environment has no source: versions enter the pipeline here")
 				e.env.From = ""
 			}
 			if e.soak != nil {
-				p.errorf(e.soak, e.field+".soak", "the first environment has no source to soak")
+				p.Errorf(e.soak, e.field+".soak", "the first environment has no source to soak")
 			}
 			if e.checks != nil {
-				p.errorf(e.checks, e.field+".requiredChecks", "the first environment has no source commit to check")
+				p.Errorf(e.checks, e.field+".requiredChecks", "the first environment has no source commit to check")
 			}
 			continue
 		}
@@ -620,11 +522,11 @@ func (p *parser) checkEnvironments(envs []envInfo) {
 		j, known := index[src]
 		switch {
 		case !known:
-			p.errorf(e.from, e.field+".from", "unknown environment %q%s", src, suggest(src, names))
+			p.Errorf(e.from, e.field+".from", "unknown environment %q%s", src, suggest(src, names))
 		case j == i:
-			p.errorf(e.from, e.field+".from", "an environment cannot promote from itself")
+			p.Errorf(e.from, e.field+".from", "an environment cannot promote from itself")
 		case j > i:
-			p.errorf(e.from, e.field+".from", "%q comes later in the list: list environments in promotion order (a source before the environments it feeds, so there are no cycles)", src)
+			p.Errorf(e.from, e.field+".from", "%q comes later in the list: list environments in promotion order (a source before the environments it feeds, so there are no cycles)", src)
 		default:
 			continue
 		}
@@ -636,8 +538,8 @@ func (p *parser) application(n *yaml.Node, field string) appInfo {
 	a := &Application{Pos: posOf(n)}
 	info := appInfo{app: a, field: field}
 	hasVersions := false
-	p.fields(n, field, applicationFields, func(key string, _, v *yaml.Node) {
-		f := join(field, key)
+	p.Mapping(n, field, applicationFields, func(key string, _, v *yaml.Node) {
+		f := yamlpos.Join(field, key)
 		switch key {
 		case "name":
 			info.name = v
@@ -651,19 +553,19 @@ func (p *parser) application(n *yaml.Node, field string) appInfo {
 			a.Health = p.health(v, f, &info.uses)
 		}
 	})
-	if deref(n).Kind != yaml.MappingNode {
+	if yamlpos.Deref(n).Kind != yaml.MappingNode {
 		return info
 	}
 	if info.name == nil {
-		p.errorf(n, field, "missing name")
+		p.Errorf(n, field, "missing name")
 	}
 	if !hasVersions {
-		p.errorf(n, field, "missing versions (where the version is written in each environment)")
+		p.Errorf(n, field, "missing versions (where the version is written in each environment)")
 	}
 	for i, l := range a.Versions {
 		for j := range i {
 			if a.Versions[j] == withPos(l, a.Versions[j].Pos) && l.File != "" && l.Kind() != "" {
-				p.errs = append(p.errs, &FieldError{File: p.file, Pos: l.Pos, Field: fmt.Sprintf("%s.versions[%d]", field, i),
+				p.Errs = append(p.Errs, &yamlpos.Error{File: p.File, Pos: yamlpos.Pos(l.Pos), Field: fmt.Sprintf("%s.versions[%d]", field, i),
 					Msg: fmt.Sprintf("repeats versions[%d]", j)})
 				break
 			}
@@ -681,8 +583,8 @@ func (p *parser) location(n *yaml.Node, field string) Location {
 	l := Location{Pos: posOf(n)}
 	var kinds []string
 	hasFile := false
-	ok := p.fields(n, field, locationFields, func(key string, _, v *yaml.Node) {
-		f := join(field, key)
+	ok := p.Mapping(n, field, locationFields, func(key string, _, v *yaml.Node) {
+		f := yamlpos.Join(field, key)
 		switch key {
 		case "file":
 			hasFile = true
@@ -725,14 +627,14 @@ func (p *parser) location(n *yaml.Node, field string) Location {
 		return l
 	}
 	if !hasFile {
-		p.errorf(n, field, "missing file (relative to the environment's path)")
+		p.Errorf(n, field, "missing file (relative to the environment's path)")
 	}
 	switch len(kinds) {
 	case 0:
-		p.errorf(n, field, "needs one of %s", strings.Join(locationFields[1:], ", "))
+		p.Errorf(n, field, "needs one of %s", strings.Join(locationFields[1:], ", "))
 	case 1:
 	default:
-		p.errorf(n, field, "give only one of %s (found %s)", strings.Join(locationFields[1:], ", "), strings.Join(kinds, " and "))
+		p.Errorf(n, field, "give only one of %s (found %s)", strings.Join(locationFields[1:], ", "), strings.Join(kinds, " and "))
 	}
 	return l
 }
@@ -741,7 +643,7 @@ func (p *parser) location(n *yaml.Node, field string) Location {
 // only one. An unknown or unclosed one is reported at its own column (when
 // the file name is a plain or quoted scalar on one line).
 func (p *parser) filePlaceholders(n *yaml.Node, field string) bool {
-	if n.Kind != yaml.ScalarNode || isNull(n) {
+	if n.Kind != yaml.ScalarNode || yamlpos.IsNull(n) {
 		return true // str reports it
 	}
 	s := n.Value
@@ -758,7 +660,7 @@ func (p *parser) filePlaceholders(n *yaml.Node, field string) bool {
 	}
 	for _, m := range placeholder.FindAllStringIndex(s, -1) {
 		if ph := s[m[0]:m[1]]; ph != EnvPlaceholder {
-			p.errorf(at(m[0]), field, "unknown placeholder %s%s (a versions file may hold only {env}, the environment's name)", ph,
+			p.Errorf(at(m[0]), field, "unknown placeholder %s%s (a versions file may hold only {env}, the environment's name)", ph,
 				suggest(ph, []string{EnvPlaceholder}))
 			ok = false
 		}
@@ -774,7 +676,7 @@ func (p *parser) filePlaceholders(n *yaml.Node, field string) bool {
 			continue
 		}
 		if s[i] == '{' || s[i] == '}' {
-			p.errorf(at(i), field, "%q has an unclosed placeholder (a versions file may hold only {env})", s)
+			p.Errorf(at(i), field, "%q has an unclosed placeholder (a versions file may hold only {env})", s)
 			return false
 		}
 	}
@@ -787,7 +689,7 @@ func (p *parser) noEnvPlaceholder(n *yaml.Node, field string) bool {
 	if n.Kind != yaml.ScalarNode || !placeholder.MatchString(n.Value) {
 		return true
 	}
-	p.errorf(n, field, "%q: an environment's %s is its own and expands no placeholder (write it out)", n.Value, field[strings.LastIndex(field, ".")+1:])
+	p.Errorf(n, field, "%q: an environment's %s is its own and expands no placeholder (write it out)", n.Value, field[strings.LastIndex(field, ".")+1:])
 	return false
 }
 
@@ -797,7 +699,7 @@ func (p *parser) noPlaceholder(n *yaml.Node, field string) bool {
 	if n.Kind != yaml.ScalarNode || !placeholder.MatchString(n.Value) {
 		return true
 	}
-	p.errorf(n, field, "%q: placeholders are expanded only in file (as values-{env}.yaml)", n.Value)
+	p.Errorf(n, field, "%q: placeholders are expanded only in file (as values-{env}.yaml)", n.Value)
 	return false
 }
 
@@ -807,9 +709,9 @@ func (p *parser) imageName(n *yaml.Node, field string) string {
 	switch {
 	case s == "":
 	case strings.ContainsAny(s, " \t"):
-		p.errorf(n, field, "%q is not an image name", s)
+		p.Errorf(n, field, "%q is not an image name", s)
 	case strings.Contains(s, "@") || strings.Contains(last, ":"):
-		p.errorf(n, field, "%q must be the image name without a tag or digest (the tag is the version)", s)
+		p.Errorf(n, field, "%q must be the image name without a tag or digest (the tag is the version)", s)
 	default:
 		return s
 	}
@@ -822,7 +724,7 @@ func (p *parser) valuesPath(n *yaml.Node, field string) string {
 		return ""
 	}
 	if strings.ContainsAny(s, " \t") || slices.Contains(strings.Split(s, "."), "") {
-		p.errorf(n, field, "%q must be a dotted path such as image.tag", s)
+		p.Errorf(n, field, "%q must be a dotted path such as image.tag", s)
 		return ""
 	}
 	return s
@@ -835,11 +737,11 @@ func (p *parser) setter(n *yaml.Node, field string) string {
 	}
 	parts := strings.Split(s, ":")
 	if len(parts) == 3 && (parts[2] == "tag" || parts[2] == "name" || parts[2] == "digest") {
-		p.errorf(n, field, "%q: give the image policy as namespace:name; its :%s markers are found from it", s, parts[2])
+		p.Errorf(n, field, "%q: give the image policy as namespace:name; its :%s markers are found from it", s, parts[2])
 		return ""
 	}
 	if len(parts) != 2 || len(validation.IsDNS1123Label(parts[0])) > 0 || len(validation.IsDNS1123Subdomain(parts[1])) > 0 {
-		p.errorf(n, field, "%q must name a Flux image policy as namespace:name", s)
+		p.Errorf(n, field, "%q must name a Flux image policy as namespace:name", s)
 		return ""
 	}
 	return s
@@ -848,8 +750,8 @@ func (p *parser) setter(n *yaml.Node, field string) string {
 func (p *parser) health(n *yaml.Node, field string, uses *[]nsUse) Health {
 	var h Health
 	var kinds []string
-	ok := p.fields(n, field, healthFields, func(key string, _, v *yaml.Node) {
-		f := join(field, key)
+	ok := p.Mapping(n, field, healthFields, func(key string, _, v *yaml.Node) {
+		f := yamlpos.Join(field, key)
 		kinds = append(kinds, key)
 		switch key {
 		case "workload":
@@ -863,7 +765,7 @@ func (p *parser) health(n *yaml.Node, field string, uses *[]nsUse) Health {
 		}
 	})
 	if ok && len(kinds) > 1 {
-		p.errorf(n, field, "give at most one of %s (found %s)", strings.Join(healthFields, ", "), strings.Join(kinds, " and "))
+		p.Errorf(n, field, "give at most one of %s (found %s)", strings.Join(healthFields, ", "), strings.Join(kinds, " and "))
 	}
 	return h
 }
@@ -871,8 +773,8 @@ func (p *parser) health(n *yaml.Node, field string, uses *[]nsUse) Health {
 func (p *parser) workload(n *yaml.Node, field string, uses *[]nsUse) *Workload {
 	w := &Workload{}
 	have := map[string]bool{}
-	ok := p.fields(n, field, workloadFields, func(key string, _, v *yaml.Node) {
-		f := join(field, key)
+	ok := p.Mapping(n, field, workloadFields, func(key string, _, v *yaml.Node) {
+		f := yamlpos.Join(field, key)
 		have[key] = true
 		switch key {
 		case "kind":
@@ -886,7 +788,7 @@ func (p *parser) workload(n *yaml.Node, field string, uses *[]nsUse) *Workload {
 	if ok {
 		for _, key := range []string{"kind", "name"} {
 			if !have[key] {
-				p.errorf(n, field, "missing %s", key)
+				p.Errorf(n, field, "missing %s", key)
 			}
 		}
 	}
@@ -896,8 +798,8 @@ func (p *parser) workload(n *yaml.Node, field string, uses *[]nsUse) *Workload {
 func (p *parser) objectRef(n *yaml.Node, field string, uses *[]nsUse) *ObjectRef {
 	o := &ObjectRef{}
 	hasName := false
-	ok := p.fields(n, field, objectRefFields, func(key string, _, v *yaml.Node) {
-		f := join(field, key)
+	ok := p.Mapping(n, field, objectRefFields, func(key string, _, v *yaml.Node) {
+		f := yamlpos.Join(field, key)
 		switch key {
 		case "name":
 			hasName = true
@@ -907,7 +809,7 @@ func (p *parser) objectRef(n *yaml.Node, field string, uses *[]nsUse) *ObjectRef
 		}
 	})
 	if ok && !hasName {
-		p.errorf(n, field, "missing name")
+		p.Errorf(n, field, "missing name")
 	}
 	return o
 }
@@ -940,7 +842,7 @@ func (p *parser) checkPaths(envs []envInfo, apps []appInfo) {
 		if n == nil {
 			n = e.node
 		}
-		p.errorf(n, e.field+".path", "%q is already where environments[%d] (%s) lives (environments share a path only when every versions file holds {env})", e.env.Path, j, envs[j].env.Name)
+		p.Errorf(n, e.field+".path", "%q is already where environments[%d] (%s) lives (environments share a path only when every versions file holds {env})", e.env.Path, j, envs[j].env.Name)
 	}
 }
 
@@ -951,7 +853,7 @@ func (p *parser) checkApplications(apps []appInfo, envs []envInfo) {
 			continue
 		}
 		if j, dup := index[a.app.Name]; dup {
-			p.errorf(a.name, a.field+".name", "%q is already the name of applications[%d]", a.app.Name, j)
+			p.Errorf(a.name, a.field+".name", "%q is already the name of applications[%d]", a.app.Name, j)
 			continue
 		}
 		index[a.app.Name] = i
@@ -968,9 +870,9 @@ func (p *parser) checkApplications(apps []appInfo, envs []envInfo) {
 	for _, a := range apps {
 		for _, u := range a.uses {
 			if len(bare) == 1 {
-				p.errorf(u.node, u.field, "uses {namespace}, but environment %s sets no namespace", bare[0])
+				p.Errorf(u.node, u.field, "uses {namespace}, but environment %s sets no namespace", bare[0])
 			} else {
-				p.errorf(u.node, u.field, "uses {namespace}, but environments %s set no namespace", strings.Join(bare, ", "))
+				p.Errorf(u.node, u.field, "uses {namespace}, but environments %s set no namespace", strings.Join(bare, ", "))
 			}
 		}
 	}

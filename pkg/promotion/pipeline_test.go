@@ -135,7 +135,7 @@ func TestParseErrors(t *testing.T) {
 		{"empty file", "", []string{": the file is empty"}},
 		{"comments only", "# nothing\n", []string{": the file is empty"}},
 		{"syntax", header + "environments: [\n", []string{":3: invalid YAML: did not find expected node content"}},
-		{"two documents", header + envs + apps + "---\nkind: Pipeline\n", []string{":5: only one YAML document is allowed"}},
+		{"two documents", header + envs + apps + "---\nkind: Pipeline\n", []string{":5:1: only one YAML document is allowed"}},
 		{"not a mapping", "- a\n", []string{":1:1: must be a mapping, not a list"}},
 		{"missing everything", "remote: upstream\n", []string{
 			":1:1: apiVersion: missing (want gitops.kubectl-gitops.dev/v1alpha1)",

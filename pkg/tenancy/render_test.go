@@ -192,7 +192,7 @@ func TestReconcilerServiceAccountInvalid(t *testing.T) {
 	if err == nil {
 		t.Fatal("no error for an invalid reconcilerServiceAccount")
 	}
-	if !strings.Contains(err.Error(), "tenants.yaml:7: tenants[0].reconcilerServiceAccount") {
+	if !strings.Contains(err.Error(), "tenants.yaml:7:3: tenants[0].reconcilerServiceAccount") {
 		t.Errorf("error %q does not name the field and line", err)
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"path"
 	"sort"
 	"strings"
+
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/yamlpos"
 )
 
 // Operator names the GitOps operator a tenant is generated for.
@@ -103,9 +105,9 @@ type Tenant struct {
 	// Flux holds Flux settings.
 	Flux FluxSettings `json:"flux,omitzero"`
 
-	// lines maps field paths ("quota.cpu") to their line in the file the
+	// pos maps field paths ("quota.cpu") to their position in the file the
 	// tenant was read from; empty for tenants built from flags.
-	lines map[string]int
+	pos map[string]yamlpos.Pos
 	// file is the file the tenant was read from.
 	file string
 	// index is the tenant's position in that file.
@@ -234,9 +236,10 @@ func (t *Tenant) Source() string {
 
 // FieldError is an invalid field of a tenant spec.
 type FieldError struct {
-	// File and Line locate the field when the tenant was read from a file.
-	File string
-	Line int
+	// File, Line and Column locate the field when the tenant was read from
+	// a file (Column 0 when unknown).
+	File         string
+	Line, Column int
 	// Field is the field's path, e.g. "tenants[1].quota.cpu", or for a
 	// tenant built from flags its spec path, e.g. "quota.cpu".
 	Field string
@@ -249,8 +252,8 @@ func (e *FieldError) Error() string {
 	var b strings.Builder
 	if e.File != "" {
 		b.WriteString(e.File)
-		if e.Line > 0 {
-			fmt.Fprintf(&b, ":%d", e.Line)
+		if p := (yamlpos.Pos{Line: e.Line, Column: e.Column}).String(); p != "" {
+			b.WriteString(":" + p)
 		}
 		b.WriteString(": ")
 	}
@@ -303,8 +306,8 @@ func (t *Tenant) fieldErr(field, format string, args ...any) *FieldError {
 	e.File = t.file
 	e.Field = fmt.Sprintf("tenants[%d].%s", t.index, field)
 	for p := field; p != ""; {
-		if l, ok := t.lines[p]; ok {
-			e.Line = l
+		if l, ok := t.pos[p]; ok {
+			e.Line, e.Column = l.Line, l.Column
 			break
 		}
 		i := strings.LastIndexAny(p, ".[")
@@ -314,7 +317,7 @@ func (t *Tenant) fieldErr(field, format string, args ...any) *FieldError {
 		p = p[:i]
 	}
 	if e.Line == 0 {
-		e.Line = t.lines[""]
+		e.Line, e.Column = t.pos[""].Line, t.pos[""].Column
 	}
 	return e
 }

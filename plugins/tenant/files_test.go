@@ -344,9 +344,9 @@ tenants:
 			"--repo", "https://bob:" + canary + "@github.com/example/acme.git", "-o", "yaml"},
 			`credentials do not belong in the URL`},
 		{"password in tenants.yaml", []string{"render", "-f", spec("list.yaml", "[https://bob:"+canary+"@github.com/example/acme.git]")},
-			`list.yaml:8: tenants[0].repos[0]: "https://github.com/example/acme.git": credentials do not belong in the URL`},
+			`list.yaml:8:11: tenants[0].repos[0]: "https://github.com/example/acme.git": credentials do not belong in the URL`},
 		{"password in a mistyped repos scalar", []string{"render", "-f", spec("scalar.yaml", "https://bob:"+canary+"@github.com/example/acme.git")},
-			`scalar.yaml:8: tenants[0].repos: must be a list of strings, not a single value (write [https://github.com/example/acme.git])`},
+			`scalar.yaml:8:10: tenants[0].repos: must be a list of strings, not a single value (write [https://github.com/example/acme.git])`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
