@@ -10,7 +10,12 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/kubectl-gitops/kubectl-gitops/test/builders"
 )
+
+// writeTree is test/builders' WriteTree.
+var writeTree = builders.WriteTree
 
 // nodeLines lists every node of a graph (disk and other revisions) as
 // "Title → targets", sorted.
@@ -111,22 +116,6 @@ func TestInheritedNamespaceDependsOn(t *testing.T) {
 	if checked != 2 {
 		t.Errorf("%d dependsOn entries checked, want 2", checked)
 	}
-}
-
-// writeTree writes files (slash path → content) under a new directory.
-func writeTree(t *testing.T, files map[string]string) string {
-	t.Helper()
-	dir := t.TempDir()
-	for p, c := range files {
-		f := filepath.Join(dir, filepath.FromSlash(p))
-		if err := os.MkdirAll(filepath.Dir(f), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(f, []byte(c), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
 }
 
 const tenantSync = `apiVersion: source.toolkit.fluxcd.io/v1

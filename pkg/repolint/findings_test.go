@@ -3,8 +3,6 @@ package repolint
 import (
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -12,23 +10,11 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/sopsfile"
+	"github.com/kubectl-gitops/kubectl-gitops/test/builders"
 )
 
-// writeTree writes files (slash paths → content) under a new directory.
-func writeTree(t *testing.T, files map[string]string) string {
-	t.Helper()
-	dir := t.TempDir()
-	for p, data := range files {
-		full := filepath.Join(dir, filepath.FromSlash(p))
-		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(full, []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
+// writeTree is test/builders' WriteTree.
+var writeTree = builders.WriteTree
 
 // TestNoSecretValueInFindings: kustomize's build error quotes every
 // literal of a secretGenerator when one is malformed, and the secret

@@ -4,27 +4,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/kubectl-gitops/kubectl-gitops/test/builders"
 )
 
-const canary = "CANARY-s3cr3t-VALUE-7f3a"
+// writeTree is test/builders' WriteTree.
+var writeTree = builders.WriteTree
 
-func writeTree(t *testing.T, files map[string]string) string {
-	t.Helper()
-	dir := t.TempDir()
-	for name, content := range files {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
+const canary = "CANARY-s3cr3t-VALUE-7f3a"
 
 func TestScan(t *testing.T) {
 	t.Parallel()

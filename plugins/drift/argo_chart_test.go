@@ -95,19 +95,7 @@ spec:
 	if !strings.HasPrefix(s.Origin.Commit, "sha256:") || s.Origin.Path != "helm-guestbook" {
 		t.Errorf("origin %+v", s.Origin)
 	}
-	ours := map[string]map[string]any{}
-	for _, d := range s.Desired {
-		o := d.Object.DeepCopy()
-		// What drift adds for comparison, as Argo CD's controller does.
-		ann := o.GetAnnotations()
-		delete(ann, gitopsapi.ArgoTrackingID)
-		o.SetAnnotations(ann)
-		if len(ann) == 0 {
-			o.SetAnnotations(nil)
-		}
-		o.SetNamespace("")
-		ours[o.GetKind()+"/"+o.GetName()] = o.Object
-	}
+	ours := desiredObjects(s)
 
 	// helm template of the 0.2.0 archive with Argo CD's command line.
 	tpl, err := gitopsapi.ArgoHelmTemplate(op, "")

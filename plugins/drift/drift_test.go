@@ -21,8 +21,12 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/jsonneteval"
 	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/cli"
 	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/clitest"
+	"github.com/kubectl-gitops/kubectl-gitops/test/builders"
 	"github.com/kubectl-gitops/kubectl-gitops/test/controlplane"
 )
+
+// writeFiles is test/builders' WriteTree.
+var writeFiles = builders.WriteTree
 
 func TestMain(m *testing.M) {
 	jsonneteval.Worker()
@@ -176,21 +180,6 @@ func kubectl(t *testing.T, cp *controlplane.ControlPlane, stdin string, args ...
 		t.Fatalf("kubectl %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
 	return string(out)
-}
-
-func writeFiles(t *testing.T, files map[string]string) string {
-	t.Helper()
-	dir := t.TempDir()
-	for name, content := range files {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
 }
 
 func fluxLabels(name string) string {

@@ -296,8 +296,8 @@ spec:
 	})
 
 	t.Run("--repo-override to a directory, the repository stopped", func(t *testing.T) {
-		index.Close()
-		files.Close()
+		_ = index.Close()
+		_ = files.Close()
 		// The credentials of an overridden URL are never read: without
 		// the Secret, reading them would fail.
 		kubectl(t, cp, "", "delete", "secret", "-n", hrNS, "charts-auth")

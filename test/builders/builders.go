@@ -1,6 +1,8 @@
 package builders
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -100,4 +102,21 @@ func FromYAML(t testing.TB, y string) *unstructured.Unstructured {
 		t.Fatal(err)
 	}
 	return u
+}
+
+// WriteTree writes files (slash path → content) under a new temporary
+// directory, creating directories as needed, and returns the directory.
+func WriteTree(t testing.TB, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, content := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
 }

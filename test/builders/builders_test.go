@@ -1,6 +1,8 @@
 package builders
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -36,5 +38,15 @@ func TestFromYAML(t *testing.T) {
 	}
 	if d := cmp.Diff(u.Object, YAMLMap(t, y)); d != "" {
 		t.Errorf("YAMLMap differs from FromYAML (-want +got):\n%s", d)
+	}
+}
+
+func TestWriteTree(t *testing.T) {
+	dir := WriteTree(t, map[string]string{"a.yaml": "a", "sub/dir/b.yaml": "b"})
+	for name, want := range map[string]string{"a.yaml": "a", "sub/dir/b.yaml": "b"} {
+		got, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(name)))
+		if err != nil || string(got) != want {
+			t.Errorf("%s: %q, %v", name, got, err)
+		}
 	}
 }
