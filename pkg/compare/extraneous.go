@@ -19,8 +19,13 @@ type tracker struct {
 	mu        sync.Mutex
 	argoApps  map[string]bool
 	argoLabel string
+	// argoPrune is the applications' own Prune sync option ("" if none).
+	argoPrune string
 	fluxPairs map[string]bool
-	selector  labels.Selector
+	// fluxNoPrune holds the fluxPairs whose Kustomization has spec.prune
+	// false.
+	fluxNoPrune map[string]bool
+	selector    labels.Selector
 }
 
 func (t *tracker) empty() bool {
@@ -75,7 +80,7 @@ func (t *tracker) tracks(o *unstructured.Unstructured) bool {
 // this source's tracking metadata from the live objects of the desired set
 // (observe) and from the source (learn).
 func newTracker(pruneSelector string) (*tracker, error) {
-	t := &tracker{argoApps: map[string]bool{}, fluxPairs: map[string]bool{}}
+	t := &tracker{argoApps: map[string]bool{}, fluxPairs: map[string]bool{}, fluxNoPrune: map[string]bool{}}
 	if pruneSelector != "" {
 		sel, err := labels.Parse(pruneSelector)
 		if err != nil {
@@ -165,12 +170,20 @@ func (e *Engine) extraneous(ctx context.Context, items []*item, t *tracker, list
 				continue
 			}
 			if p, ok := fluxPair(o); ok && t.fluxPairs[p] {
-				if reason := fluxKeeps(o); reason != "" {
-					out = append(out, keptReport(o, reason))
+				reason := fluxKeeps(o)
+				if t.fluxNoPrune[p] {
+					// kustomize-controller's prune returns before
+					// looking at any object.
+					reason = "spec.prune is false on Flux Kustomization " + p
+				}
+				if reason != "" {
+					out = append(out, keptReport(o, fluxKept(reason)))
 					continue
 				}
 			}
-			out = append(out, extraneousReport(o, trackedBy(o, t), sec))
+			r := extraneousReport(o, "", sec)
+			r.Reason, r.NoPrune = trackedBy(o, t)
+			out = append(out, r)
 		}
 	}
 	return out, nil
@@ -194,14 +207,20 @@ func fluxKeeps(o *unstructured.Unstructured) string {
 	return ""
 }
 
-// keptReport reports o, which Git no longer declares and that Flux leaves
-// in the cluster on purpose, as skipped: not drift, as Flux's own view
-// (the Kustomization stays Ready, flux diff shows nothing once it has
-// left the inventory).
+// fluxKept is the reason of an object Flux leaves in the cluster on
+// purpose, for why.
+func fluxKept(why string) string {
+	return why + ": not in Git, and Flux does not delete it"
+}
+
+// keptReport reports o, which Git no longer declares and that the
+// operator leaves in the cluster on purpose, as skipped, for reason: not
+// drift, as the operator's own view (the Kustomization or HelmRelease
+// stays Ready, flux diff shows nothing once it has left the inventory).
 func keptReport(o *unstructured.Unstructured, reason string) ObjectReport {
 	return ObjectReport{
 		APIVersion: o.GetAPIVersion(), Kind: o.GetKind(), Namespace: o.GetNamespace(), Name: o.GetName(),
-		Status: StatusSkipped, Reason: reason + ": not in Git, and Flux does not delete it",
+		Status: StatusSkipped, Reason: reason,
 	}
 }
 
@@ -209,13 +228,37 @@ func keptReport(o *unstructured.Unstructured, reason string) ObjectReport {
 // argocd.argoproj.io/sync-options: Prune=false: Argo CD's sync never
 // deletes it (it shows it OutOfSync, requiring pruning).
 func ArgoPruneDisabled(o map[string]any) bool {
-	u := unstructured.Unstructured{Object: o}
-	for _, opt := range strings.Split(u.GetAnnotations()[ArgoSyncOptions], ",") {
-		if strings.TrimSpace(opt) == "Prune=false" {
-			return true
+	v, _ := argoPruneOption(&unstructured.Unstructured{Object: o})
+	return v == "false"
+}
+
+// argoPruneOption returns the value of the first "Prune=" option of o's
+// argocd.argoproj.io/sync-options (its comma-separated items trimmed), as
+// gitops-engine's GetAnnotationOptionValue reads it.
+func argoPruneOption(o *unstructured.Unstructured) (string, bool) {
+	for _, opt := range strings.Split(o.GetAnnotations()[ArgoSyncOptions], ",") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(opt), "Prune="); ok {
+			return v, true
 		}
 	}
-	return false
+	return "", false
+}
+
+// argoNoPrune returns why Argo CD's sync never deletes o, as
+// gitops-engine's isPruningDisabled decides: the object's own Prune sync
+// option, else the application's (spec.syncPolicy.syncOptions), is
+// "false"; or "".
+func argoNoPrune(o *unstructured.Unstructured, appDefault string) string {
+	if v, ok := argoPruneOption(o); ok {
+		if v == "false" {
+			return ArgoSyncOptions + ": Prune=false"
+		}
+		return ""
+	}
+	if appDefault == "false" {
+		return "the application's spec.syncPolicy.syncOptions: Prune=false"
+	}
+	return ""
 }
 
 // excludedExtraneous reports whether a live object Git does not declare is
@@ -249,19 +292,24 @@ func extraneousReport(o *unstructured.Unstructured, reason string, sec *secrets)
 	}
 }
 
-func trackedBy(o *unstructured.Unstructured, t *tracker) string {
-	noPrune := ""
-	if ArgoPruneDisabled(o.Object) {
-		noPrune = " (" + ArgoSyncOptions + ": Prune=false: Argo CD shows it OutOfSync but its sync does not delete it)"
+// trackedBy returns why o is extraneous, and why the operator's sync
+// never deletes it ("" when it does).
+func trackedBy(o *unstructured.Unstructured, t *tracker) (reason, noPrune string) {
+	argo := func(reason string) (string, string) {
+		why := argoNoPrune(o, t.argoPrune)
+		if why == "" {
+			return reason, ""
+		}
+		return reason + " (" + why + ": Argo CD shows it OutOfSync but its sync does not delete it)", why
 	}
 	if app, ok := argoApp(o); ok && t.argoApps[app] {
-		return "tracked by Argo CD application " + app + ", not in Git" + noPrune
+		return argo("tracked by Argo CD application " + app + ", not in Git")
 	}
 	if app, ok := t.argoLabelApp(o); ok {
-		return "labelled as Argo CD application " + app + ", not in Git" + noPrune
+		return argo("labelled as Argo CD application " + app + ", not in Git")
 	}
 	if p, ok := fluxPair(o); ok && t.fluxPairs[p] {
-		return "tracked by Flux Kustomization " + p + ", not in Git"
+		return "tracked by Flux Kustomization " + p + ", not in Git", ""
 	}
-	return "matches --prune-selector, not in Git"
+	return "matches --prune-selector, not in Git", ""
 }

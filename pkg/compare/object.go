@@ -27,6 +27,7 @@ const (
 	FluxPrune           = "kustomize.toolkit.fluxcd.io/prune"
 	ArgoSyncOptions     = "argocd.argoproj.io/sync-options"
 	HelmFluxNameLabel   = "helm.toolkit.fluxcd.io/name"
+	HelmResourcePolicy  = "helm.sh/resource-policy"
 	DefaultFieldManager = "kubectl-gitops"
 )
 

@@ -42,6 +42,11 @@ type ObjectReport struct {
 	Status Status
 	// Reason explains an error, a skip or a missing namespace.
 	Reason string
+	// NoPrune, for an extraneous object, says why the operator's own sync
+	// never deletes it although it shows it out of sync (Argo CD's
+	// Prune=false, on the object or the application): remediation leaves
+	// it too. "" when the operator's sync with pruning deletes it.
+	NoPrune string
 	// FieldManager is the manager Git's state is applied with (detected or
 	// given).
 	FieldManager string

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -57,6 +59,18 @@ type Tracking struct {
 	// InventoryOwner names the inventory's owner in reasons, e.g. "Flux
 	// Kustomization flux-system/apps".
 	InventoryOwner string
+	// FluxNoPrune: the FluxKustomizations' spec.prune is false, so
+	// kustomize-controller deletes nothing Git no longer declares: their
+	// objects are skipped, not extraneous.
+	FluxNoPrune bool
+	// HelmRelease: Inventory is a Helm release's last manifest, so an
+	// object annotated helm.sh/resource-policy: keep is skipped, as Helm's
+	// upgrade leaves it.
+	HelmRelease bool
+	// ArgoPrune is the value of the Argo CD application's own Prune sync
+	// option ("false", "confirm"…; "" when none): the default of objects
+	// without one in argocd.argoproj.io/sync-options.
+	ArgoPrune string
 }
 
 // learn adds the source's own tracking metadata to t.
@@ -66,8 +80,12 @@ func (t *tracker) learn(tr Tracking) {
 	}
 	for _, p := range tr.FluxKustomizations {
 		t.fluxPairs[p] = true
+		if tr.FluxNoPrune {
+			t.fluxNoPrune[p] = true
+		}
 	}
 	t.argoLabel = tr.ArgoInstanceLabel
+	t.argoPrune = tr.ArgoPrune
 }
 
 // argoLabelApp returns the application named by the instance label, when
@@ -131,13 +149,41 @@ func (e *Engine) inventoryExtraneous(ctx context.Context, items []*item, found [
 		if excludedExtraneous(obj, opts) {
 			continue
 		}
-		if len(opts.Tracking.FluxKustomizations) > 0 {
-			if reason := fluxKeeps(obj); reason != "" {
-				out = append(out, keptReport(obj, reason))
-				continue
-			}
+		if reason := inventoryKeeps(obj, opts.Tracking); reason != "" {
+			out = append(out, keptReport(obj, reason))
+			continue
 		}
 		out = append(out, extraneousReport(obj, "in the inventory of "+owner+", not in Git", sec))
 	}
 	return out, nil
+}
+
+// inventoryKeeps returns why the inventory's owner never deletes o, an
+// object of its inventory that Git no longer declares; or "". For a Flux
+// Kustomization, as kustomize-controller's garbage collection decides
+// (its prune, then fluxcd/pkg/ssa's Delete): nothing with spec.prune
+// false; an object whose kustomize.toolkit.fluxcd.io/name and namespace
+// labels do not name the Kustomization (a person removed or changed them)
+// is skipped; then the prune: disabled exclusions (fluxKeeps). For a Helm
+// release, as Helm's upgrade decides (kube.Client.Update): an object
+// whose live annotation helm.sh/resource-policy is exactly "keep".
+func inventoryKeeps(o *unstructured.Unstructured, tr Tracking) string {
+	if tr.HelmRelease && o.GetAnnotations()[HelmResourcePolicy] == "keep" {
+		return HelmResourcePolicy + ": keep: no longer in the chart, and Helm does not delete it"
+	}
+	if len(tr.FluxKustomizations) == 0 {
+		return ""
+	}
+	owner := strings.Join(tr.FluxKustomizations, ", ")
+	if tr.FluxNoPrune {
+		return fluxKept("spec.prune is false on Flux Kustomization " + owner)
+	}
+	if p, ok := fluxPair(o); !ok || !slices.Contains(tr.FluxKustomizations, p) {
+		return fluxKept("in the inventory of Flux Kustomization " + owner + ", but its " + FluxNameLabel + " and " + FluxNamespaceLabel +
+			" labels do not name it (removed or changed), so its garbage collection skips it")
+	}
+	if reason := fluxKeeps(o); reason != "" {
+		return fluxKept(reason)
+	}
+	return ""
 }

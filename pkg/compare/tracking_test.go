@@ -34,22 +34,75 @@ func TestTrackingOption(t *testing.T) {
 			name: "Flux inventory finds extraneous objects of any kind and namespace",
 			live: []*unstructured.Unstructured{
 				configMap("shop", "web", flux),
-				configMap("shop", "old"), // labels removed by someone: the inventory still knows it
+				configMap("shop", "old"), // labels removed by someone: kustomize-controller skips it
 				configMap("shop", "stray", flux),
 				configMap("shop", "kept", withAnnotations(ArgoCompareOptions, "IgnoreExtraneous")),
 				object("apps/v1", "Deployment", "other", "api", flux),
-				object("rbac.authorization.k8s.io/v1", "ClusterRole", "", "r"),
+				object("rbac.authorization.k8s.io/v1", "ClusterRole", "", "r", flux),
 			},
 			desired: []*unstructured.Unstructured{configMap("shop", "web", flux)},
 			opts: Options{Tracking: Tracking{
 				FluxKustomizations: []string{"flux-system/apps"}, Inventory: inventory, InventoryOwner: "Flux Kustomization flux-system/apps",
 			}},
 			want: []row{
-				{ID: "ConfigMap shop/old", Status: StatusExtraneous, Reason: "in the inventory of Flux Kustomization flux-system/apps, not in Git"},
+				{ID: "ConfigMap shop/old", Status: StatusSkipped, Reason: "in the inventory of Flux Kustomization flux-system/apps, but its kustomize.toolkit.fluxcd.io/name and kustomize.toolkit.fluxcd.io/namespace labels do not name it (removed or changed), so its garbage collection skips it: not in Git, and Flux does not delete it"},
 				{ID: "ConfigMap shop/stray", Status: StatusExtraneous, Reason: "tracked by Flux Kustomization flux-system/apps, not in Git"},
 				{ID: "ConfigMap shop/web", Status: StatusUnchanged},
 				{ID: "Deployment other/api", Status: StatusExtraneous, Reason: "in the inventory of Flux Kustomization flux-system/apps, not in Git"},
 				{ID: "ClusterRole r", Status: StatusExtraneous, Reason: "in the inventory of Flux Kustomization flux-system/apps, not in Git"},
+			},
+		},
+		{
+			// kustomize-controller's prune returns before looking at any
+			// object.
+			name: "Flux Kustomization with spec.prune false",
+			live: []*unstructured.Unstructured{
+				configMap("shop", "web", flux),
+				configMap("shop", "stray", flux),
+				object("apps/v1", "Deployment", "other", "api", flux),
+			},
+			desired: []*unstructured.Unstructured{configMap("shop", "web", flux)},
+			opts: Options{Tracking: Tracking{
+				FluxKustomizations: []string{"flux-system/apps"}, FluxNoPrune: true, Inventory: inventory, InventoryOwner: "Flux Kustomization flux-system/apps",
+			}},
+			want: []row{
+				{ID: "ConfigMap shop/stray", Status: StatusSkipped, Reason: "spec.prune is false on Flux Kustomization flux-system/apps: not in Git, and Flux does not delete it"},
+				{ID: "ConfigMap shop/web", Status: StatusUnchanged},
+				{ID: "Deployment other/api", Status: StatusSkipped, Reason: "spec.prune is false on Flux Kustomization flux-system/apps: not in Git, and Flux does not delete it"},
+			},
+		},
+		{
+			// Helm's upgrade reads the live object's annotation, exactly.
+			name: "Helm release keeps helm.sh/resource-policy: keep",
+			live: []*unstructured.Unstructured{
+				configMap("shop", "web"),
+				configMap("shop", "old", withAnnotations(HelmResourcePolicy, "keep")),
+				configMap("shop", "stray", withAnnotations(HelmResourcePolicy, "Keep")),
+			},
+			desired: []*unstructured.Unstructured{configMap("shop", "web")},
+			opts: Options{Tracking: Tracking{
+				HelmRelease: true, Inventory: inventory, InventoryOwner: "Helm release shop/web v2",
+			}},
+			want: []row{
+				{ID: "ConfigMap shop/old", Status: StatusSkipped, Reason: "helm.sh/resource-policy: keep: no longer in the chart, and Helm does not delete it"},
+				{ID: "ConfigMap shop/stray", Status: StatusExtraneous, Reason: "in the inventory of Helm release shop/web v2, not in Git"},
+				{ID: "ConfigMap shop/web", Status: StatusUnchanged},
+			},
+		},
+		{
+			// gitops-engine's isPruningDisabled: the object's own Prune
+			// option, else the application's.
+			name: "Argo CD application sync option Prune=false",
+			live: []*unstructured.Unstructured{
+				configMap("shop", "stray", argoTracked("shop")),
+				configMap("shop", "pruned", argoTracked("shop"), withAnnotations(ArgoSyncOptions, "Prune=true")),
+			},
+			desired: []*unstructured.Unstructured{configMap("shop", "web")},
+			opts:    Options{Tracking: Tracking{ArgoApps: []string{"shop"}, ArgoPrune: "false"}},
+			want: []row{
+				{ID: "ConfigMap shop/pruned", Status: StatusExtraneous, Reason: "tracked by Argo CD application shop, not in Git"},
+				{ID: "ConfigMap shop/stray", Status: StatusExtraneous, Reason: "tracked by Argo CD application shop, not in Git (the application's spec.syncPolicy.syncOptions: Prune=false: Argo CD shows it OutOfSync but its sync does not delete it)"},
+				{ID: "ConfigMap shop/web", Status: StatusMissing},
 			},
 		},
 		{

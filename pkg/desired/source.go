@@ -682,10 +682,12 @@ func Tracking(op *gitopsapi.Source) compare.Tracking {
 	switch op.Operator {
 	case gitopsapi.ArgoCD:
 		t.ArgoApps = []string{op.Tracking.Instance}
+		t.ArgoPrune = op.Tracking.ArgoPrune
 	case gitopsapi.Flux:
 		if op.Helm != nil {
 			if st := op.Helm.Stored; st != nil {
 				t.InventoryOwner = fmt.Sprintf("Helm release %s/%s v%d (HelmRelease %s)", op.Helm.StorageNamespace, op.Helm.ReleaseName, st.Version, op.Tracking.Instance)
+				t.HelmRelease = true
 				for _, r := range op.Inventory {
 					t.Inventory = append(t.Inventory, compare.ObjectRef{Group: r.Group, Version: r.Version, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name})
 				}
@@ -693,6 +695,7 @@ func Tracking(op *gitopsapi.Source) compare.Tracking {
 			break
 		}
 		t.FluxKustomizations = []string{op.Tracking.Instance}
+		t.FluxNoPrune = op.Tracking.NoPrune
 		if op.Inventory != nil {
 			t.InventoryOwner = "Flux Kustomization " + op.Tracking.Instance
 			for _, r := range op.Inventory {

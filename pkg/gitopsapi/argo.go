@@ -151,6 +151,14 @@ func ArgoSource(app *unstructured.Unstructured, st ArgoSettings) *Source {
 		method = TrackingAnnotation
 	}
 	s.Tracking = Tracking{Method: method, Instance: instance, LabelKey: st.InstanceLabelKey, InstallationID: st.InstallationID}
+	opts, _, _ := unstructured.NestedStringSlice(o, "spec", "syncPolicy", "syncOptions")
+	for _, opt := range opts {
+		// The first "Prune=" option, as Argo CD's SyncOptions.GetOptionValue.
+		if v, ok := strings.CutPrefix(opt, "Prune="); ok {
+			s.Tracking.ArgoPrune = v
+			break
+		}
+	}
 	s.DefaultNamespace = str(o, "spec", "destination", "namespace")
 
 	if entries, ok, _ := unstructured.NestedSlice(o, "spec", "ignoreDifferences"); ok {

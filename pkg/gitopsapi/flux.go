@@ -142,7 +142,7 @@ func fluxPostBuildLoad(ctx context.Context, r cluster.Reader, s *Source) (*Sourc
 func FluxSource(ks, repo *unstructured.Unstructured) *Source {
 	o := ks.Object
 	s := &Source{Operator: Flux, Kind: "Kustomization", Namespace: ks.GetNamespace(), Name: ks.GetName(), Kustomize: true}
-	s.Tracking = Tracking{Method: "labels", Instance: s.Namespace + "/" + s.Name}
+	s.Tracking = Tracking{Method: "labels", Instance: s.Namespace + "/" + s.Name, NoPrune: !boolean(o, "spec", "prune")}
 	s.Path = str(o, "spec", "path")
 	s.Suspended = boolean(o, "spec", "suspend")
 	s.Status = OperatorStatus{Revision: str(o, "status", "lastAppliedRevision")}

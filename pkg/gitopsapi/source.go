@@ -187,6 +187,14 @@ type Tracking struct {
 	LabelKey string
 	// InstallationID is Argo CD's installationID, when set.
 	InstallationID string
+	// NoPrune: the Flux Kustomization's spec.prune is false, so its
+	// garbage collection deletes nothing Git no longer declares.
+	NoPrune bool
+	// ArgoPrune is the value of the Argo CD application's own Prune sync
+	// option (spec.syncPolicy.syncOptions "Prune=<value>": false,
+	// confirm…), the default of objects without their own in
+	// argocd.argoproj.io/sync-options; "" when it has none.
+	ArgoPrune string
 }
 
 // ObjectRef names one object in the cluster.

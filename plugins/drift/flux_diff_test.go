@@ -469,7 +469,7 @@ func TestFluxDiffDifferential(t *testing.T) {
 		}
 		kubectl(t, cp, built+"\n---\n"+stale, "apply", "--server-side", "--force-conflicts", "--field-manager=kustomize-controller", "-f", "-")
 	}
-	compareWithFlux := func(t *testing.T, fluxSays, extra []string) {
+	compareWithFlux := func(t *testing.T, fluxSays, extra []string, differs map[string]string) {
 		t.Helper()
 		out, stderr, err := fluxCLI(t, cp, bin, "diff", "kustomization", ks, "-n", "flux-system", "--path", dir, "--kustomization-file", ksFile)
 		var ee *exec.ExitError
@@ -482,6 +482,11 @@ func TestFluxDiffDifferential(t *testing.T) {
 		fluxSays = slices.Sorted(slices.Values(fluxSays))
 		if diff := cmp.Diff(fluxSays, want); diff != "" {
 			t.Errorf("flux diff reports (-expected +flux diff):\n%s\n%s", diff, out)
+		}
+		for i, line := range want {
+			if d, ok := differs[line]; ok {
+				want[i] = d
+			}
 		}
 		want = append(want, extra...)
 		sort.Strings(want)
@@ -508,6 +513,9 @@ func TestFluxDiffDifferential(t *testing.T) {
 		flux []string
 		// extra: what drift reports beyond flux diff, and why.
 		extra []string
+		// differs: what drift reports otherwise than flux diff, on
+		// purpose, by flux diff's line.
+		differs map[string]string
 	}{
 		{name: "as applied, a stale object pruned", flux: []string{stalePruned, seedSkipped}},
 		{
@@ -550,6 +558,22 @@ func TestFluxDiffDifferential(t *testing.T) {
 			extra: []string{"Deployment/shop/web drifted"},
 		},
 		{
+			// flux diff lists the inventory's stale objects without
+			// reading them; kustomize-controller's garbage collection
+			// (fluxcd/pkg/ssa Delete) skips one whose owner labels do not
+			// match, and one annotated prune: disabled.
+			name:    "a stale object whose owner label a person removed (flux diff says deleted, the controller skips it)",
+			edit:    [][]string{{"label", "-n", ns, "configmap/web-legacy", "kustomize.toolkit.fluxcd.io/name-"}},
+			flux:    []string{stalePruned, seedSkipped},
+			differs: map[string]string{stalePruned: "ConfigMap/shop/web-legacy skipped"},
+		},
+		{
+			name:    "a stale object annotated prune: disabled (flux diff says deleted, the controller skips it)",
+			edit:    [][]string{{"annotate", "-n", ns, "configmap/web-legacy", "kustomize.toolkit.fluxcd.io/prune=disabled"}},
+			flux:    []string{stalePruned, seedSkipped},
+			differs: map[string]string{stalePruned: "ConfigMap/shop/web-legacy skipped"},
+		},
+		{
 			name: "a seeded object (ssa: IfNotPresent) changed: not drift for Flux",
 			edit: [][]string{{"patch", "-n", ns, "configmap/web-seed", "--type=merge", "-p", `{"data":{"admin-email":"oncall@example.org"}}`}},
 			flux: []string{stalePruned, seedSkipped},
@@ -572,7 +596,7 @@ func TestFluxDiffDifferential(t *testing.T) {
 			for _, args := range e.edit {
 				kubectl(t, cp, "", args...)
 			}
-			compareWithFlux(t, e.flux, e.extra)
+			compareWithFlux(t, e.flux, e.extra, e.differs)
 		})
 	}
 }

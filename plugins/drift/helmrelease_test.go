@@ -311,20 +311,39 @@ spec:
 		}
 	})
 
+	// An object annotated helm.sh/resource-policy: keep is one Helm's
+	// upgrade never deletes (kube.Client.Update): skipped, saying so, and
+	// --prune leaves it.
 	t.Run("extraneous: in the last stored manifest, no longer rendered", func(t *testing.T) {
 		legacy := "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: " + release + "-legacy\n  labels: {helm.toolkit.fluxcd.io/name: web, helm.toolkit.fluxcd.io/namespace: " + hrNS + "}\ndata: {old: \"yes\"}\n"
-		kubectl(t, cp, legacy, "create", "-n", relNS, "--field-manager=helm-controller", "-f", "-")
-		helmRecord(t, cp, hrNS, release, 2, manifest+"---\n"+legacy, values)
+		kept := "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: " + release + "-kept\n  labels: {helm.toolkit.fluxcd.io/name: web, helm.toolkit.fluxcd.io/namespace: " + hrNS + "}\n  annotations: {helm.sh/resource-policy: keep}\ndata: {old: \"yes\"}\n"
+		kubectl(t, cp, legacy+"---\n"+kept, "create", "-n", relNS, "--field-manager=helm-controller", "-f", "-")
+		helmRecord(t, cp, hrNS, release, 2, manifest+"---\n"+legacy+"---\n"+kept, values)
 		for _, mode := range []string{"server", "local"} {
 			r := runDrift(t, cp, append(args, "--mode", mode, "-o", "json")...)
 			got := driftBySource(parseSources(t, r))[name]
 			if !strings.Contains(got, "ConfigMap/"+release+"-legacy extraneous") {
 				t.Errorf("%s: the legacy ConfigMap is not extraneous:\n%s", mode, got)
 			}
+			if !strings.Contains(got, "ConfigMap/"+release+"-kept skipped") {
+				t.Errorf("%s: the ConfigMap Helm keeps is not skipped:\n%s", mode, got)
+			}
 			if !strings.Contains(r.stdout, "Helm release "+hrNS+"/"+release+" v2") {
 				t.Errorf("%s: the reason does not name the release record", mode)
 			}
+			if !strings.Contains(r.stdout, "helm.sh/resource-policy: keep: no longer in the chart, and Helm does not delete it") {
+				t.Errorf("%s: the reason does not say Helm keeps it", mode)
+			}
 			noLeak(t, mode, r)
+		}
+		r := runDrift(t, cp, append(args, "--prune", "--yes")...)
+		if r.code != cli.ExitOK && r.code != cli.ExitFindings {
+			t.Fatalf("--prune: exit %d\nstderr: %s", r.code, r.stderr)
+		}
+		noLeak(t, "--prune", r)
+		left := kubectl(t, cp, "", "get", "configmaps", "-n", relNS, "-o", "name")
+		if strings.Contains(left, release+"-legacy") || !strings.Contains(left, release+"-kept") {
+			t.Errorf("after --prune, want the legacy ConfigMap deleted and the kept one left:\n%s", left)
 		}
 	})
 

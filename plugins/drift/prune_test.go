@@ -19,7 +19,8 @@ import (
 // its labels or the inventory find it. Argo CD's sync never deletes an
 // object annotated argocd.argoproj.io/sync-options: Prune=false, but shows
 // it OutOfSync (requiring pruning): drift reports it extraneous, saying
-// so, and --prune leaves it, as Argo CD's sync does.
+// so, and --prune leaves it, as Argo CD's sync does. (An inventory object
+// whose labels no longer name the Kustomization: TestPruneOperatorRules.)
 func TestPruneDisabled(t *testing.T) {
 	cp := controlplane.ForTest(t)
 	for _, kv := range gitEnv {
@@ -78,7 +79,8 @@ apiVersion: v1
 kind: ConfigMap
 metadata:
   name: flux-kept-inventory
-  namespace: prune-flux
+  namespace: prune-t
+  labels: {kustomize.toolkit.fluxcd.io/name: apps, kustomize.toolkit.fluxcd.io/namespace: prune-t}
   annotations: {kustomize.toolkit.fluxcd.io/prune: disabled}
 ---
 apiVersion: v1
@@ -119,7 +121,7 @@ spec:
 	kubectl(t, cp, "", "patch", "-n", "prune-t", "kustomization/apps", "--subresource=status", "--type=merge", "-p",
 		`{"status":{"lastAppliedRevision":"v1@sha1:`+repo.v1+`",
 		  "conditions":[{"type":"Ready","status":"True","reason":"ReconciliationSucceeded","message":"Applied revision: v1@sha1:`+repo.v1+`","lastTransitionTime":"2026-01-01T00:00:00Z"}],
-		  "inventory":{"entries":[{"id":"prune-flux_flux-config__ConfigMap","v":"v1"},{"id":"prune-flux_flux-gone__ConfigMap","v":"v1"},{"id":"prune-flux_flux-kept-inventory__ConfigMap","v":"v1"}]}}}`)
+		  "inventory":{"entries":[{"id":"prune-flux_flux-config__ConfigMap","v":"v1"},{"id":"prune-flux_flux-gone__ConfigMap","v":"v1"},{"id":"prune-t_flux-kept-inventory__ConfigMap","v":"v1"}]}}}`)
 
 	sources := []string{"--argocd-app", "prune-t/web", "--flux-kustomization", "apps", "--flux-namespace", "prune-t", override}
 	argo, flux := "argocd/prune-t/web", "flux/prune-t/apps"
@@ -160,7 +162,7 @@ spec:
 		t.Errorf("--prune does not say why argo-kept stays:\n%s", r.stderr)
 	}
 	left := map[string]bool{}
-	for _, ns := range []string{"prune-argo", "prune-flux"} {
+	for _, ns := range []string{"prune-argo", "prune-flux", "prune-t"} {
 		for _, name := range strings.Fields(kubectl(t, cp, "", "get", "configmaps", "-n", ns, "-o", "name")) {
 			left[strings.TrimPrefix(name, "configmap/")] = true
 		}

@@ -337,7 +337,7 @@ spec: {interval: 10m, prune: true, path: ./flux/apps, sourceRef: {kind: GitRepos
 	kubectl(t, cp, "", "patch", "-n", "gitops-t", "kustomization/apps", "--subresource=status", "--type=merge", "-p",
 		`{"status":{"lastAppliedRevision":"main@sha1:`+repo.v1+`",
 		  "conditions":[{"type":"Ready","status":"True","reason":"ReconciliationSucceeded","message":"Applied revision: main@sha1:`+repo.v1+`","lastTransitionTime":"2026-01-01T00:00:00Z"}],
-		  "inventory":{"entries":[{"id":"flux-shop_flux-config__ConfigMap","v":"v1"},{"id":"flux-shop_flux-gone__ConfigMap","v":"v1"},{"id":"flux-shop_flux-old__ConfigMap","v":"v1"}]}}}`)
+		  "inventory":{"entries":[{"id":"flux-shop_flux-config__ConfigMap","v":"v1"},{"id":"flux-shop_flux-gone__ConfigMap","v":"v1"},{"id":"gitops-t_flux-old__ConfigMap","v":"v1"}]}}}`)
 
 	sources := []string{"--argocd-app", "gitops-t/web", "--flux-kustomization", "apps", "--flux-namespace", "gitops-t", override}
 	argo, flux := "argocd/gitops-t/web", "flux/gitops-t/apps"
@@ -367,9 +367,11 @@ spec: {interval: 10m, prune: true, path: ./flux/apps, sourceRef: {kind: GitRepos
 	kubectl(t, cp, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: other-app, namespace: argo-shop, annotations: {argocd.argoproj.io/tracking-id: 'other:/ConfigMap:argo-shop/other-app'}}\n", "create", "-f", "-")
 	kubectl(t, cp, "", "patch", "-n", "flux-shop", "configmap/flux-config", "-p", `{"data":{"level":"debug","mode":"dev"}}`) // level: ignored by spec.ignore
 	kubectl(t, cp, "", "delete", "-n", "flux-shop", "configmap/flux-gone")
-	// An object Flux applied before Git dropped it, its labels since
-	// removed: only the inventory still knows it.
-	kubectl(t, cp, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: flux-old, namespace: flux-shop}\ndata: {x: \"1\"}\n", "create", "-f", "-")
+	// An object Flux applied before Git dropped it, in a namespace Git no
+	// longer has: only the inventory still knows it. (Its labels still
+	// name the Kustomization: without them kustomize-controller would not
+	// delete it, see TestPruneOperatorRules.)
+	kubectl(t, cp, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: flux-old, namespace: gitops-t, labels: {kustomize.toolkit.fluxcd.io/name: apps, kustomize.toolkit.fluxcd.io/namespace: gitops-t}}\ndata: {x: \"1\"}\n", "create", "-f", "-")
 	kubectl(t, cp, "", "patch", "-n", "git-shop", "configmap/k-config", "-p", `{"data":{"mode":"dev"}}`)
 
 	wantArgo := strings.Join([]string{
@@ -486,7 +488,7 @@ spec: {interval: 10m, prune: true, path: ./flux/apps, sourceRef: {kind: GitRepos
 		lit := regexp.QuoteMeta
 		for format, want := range map[string][]string{
 			"diff":     {lit("# source " + argo + ": " + origURL + "@v1 ("), lit("# source " + flux + ": " + httpURL + "/fleet.git@main ("), lit("+++ git/v1.ConfigMap.argo-shop.app-config")},
-			"summary":  {lit("# source " + argo), `ConfigMap\s+argo-shop\s+stray\s+extraneous`, lit("# source " + flux), `ConfigMap\s+flux-shop\s+flux-old\s+extraneous`},
+			"summary":  {lit("# source " + argo), `ConfigMap\s+argo-shop\s+stray\s+extraneous`, lit("# source " + flux), `ConfigMap\s+gitops-t\s+flux-old\s+extraneous`},
 			"markdown": {lit("| " + argo + " | compared: "), lit("#### " + flux)},
 			"yaml":     {lit("kind: DriftReportList"), lit("name: " + argo)},
 			// Names only, for xargs: no "# source" line on stdout.

@@ -123,6 +123,14 @@ func deploy(t *testing.T, cp *controlplane.ControlPlane, dir, env string) {
 		t.Fatal(err)
 	}
 	for _, o := range set.Objects {
+		// kustomize-controller's owner labels, which Git does not hold:
+		// the drift gate must read them as the operator's, not as drift.
+		labels := o.Obj.GetLabels()
+		if labels == nil {
+			labels = map[string]string{}
+		}
+		labels["kustomize.toolkit.fluxcd.io/name"], labels["kustomize.toolkit.fluxcd.io/namespace"] = env, "flux-system"
+		o.Obj.SetLabels(labels)
 		m, err := client.Mapping(t.Context(), o.Obj.GroupVersionKind())
 		if err != nil {
 			t.Fatal(err)
