@@ -360,8 +360,8 @@ func (g *git) run(ctx context.Context, args ...string) (string, error) {
 // fetchError turns a failed fetch into an error saying what was not found,
 // when git says so.
 func (g *git) fetchError(safe, rev string, err error) error {
-	if hk := g.auth.hostKeyError(g.url, err); hk != err {
-		return fmt.Errorf("fetching %s: %w", safe, hk)
+	if errors.Is(err, ErrHostKeyVerification) {
+		return fmt.Errorf("fetching %s: %w", safe, g.auth.hostKeyError(g.url, err))
 	}
 	msg := err.Error()
 	if strings.Contains(msg, "couldn't find remote ref") || strings.Contains(msg, "unadvertised object") || strings.Contains(msg, "not our ref") {

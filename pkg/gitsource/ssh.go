@@ -102,7 +102,7 @@ func parseSSHURL(raw string) (sshTarget, error) {
 // is an error before git runs. No error holds a value of the Secret.
 func sshAuthFromSecret(secret string, data map[string][]byte, rawURL string) (*Auth, string, error) {
 	if _, err := parseSSHURL(rawURL); err != nil {
-		return nil, "", fmt.Errorf("secretRef %s: %w: the SSH key is used only with an ssh:// or user@host:path URL: %v", secret, ErrCredentialsRefused, err)
+		return nil, "", fmt.Errorf("secretRef %s: %w: the SSH key is used only with an ssh:// or user@host:path URL: %w", secret, ErrCredentialsRefused, err)
 	}
 	a := &Auth{Secret: secret, Identity: string(data["identity"]), KnownHosts: string(data["known_hosts"]), Password: string(data["password"])}
 	switch {
@@ -221,7 +221,7 @@ func (a *Auth) sshSecrets() []string {
 func (a *Auth) sshEnv(rawURL, tempDir string) (env []string, cleanup func(), err error) {
 	target, err := parseSSHURL(rawURL)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: the SSH key of Secret %s is used only with an ssh:// or user@host:path URL: %v", ErrCredentialsRefused, a.Secret, err)
+		return nil, nil, fmt.Errorf("%w: the SSH key of Secret %s is used only with an ssh:// or user@host:path URL: %w", ErrCredentialsRefused, a.Secret, err)
 	}
 	key, err := a.privateKeyPEM()
 	if err != nil {
