@@ -6,6 +6,7 @@ import (
 	"encoding/pem"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -26,6 +27,12 @@ import (
 // known_hosts that does not list the server's host key is an error of the
 // source saying so.
 func TestFluxGitRepositorySSHSecretRef(t *testing.T) {
+	if _, err := exec.LookPath("ssh"); err != nil {
+		if os.Getenv("KUBECTL_GITOPS_REQUIRE_CLUSTER") != "" {
+			t.Fatal("no ssh client: apt-get install openssh-client")
+		}
+		t.Skip("no ssh client (apt-get install openssh-client)")
+	}
 	cp := controlplane.ForTest(t)
 	srv := gitea.Start(t, gitea.WithSSH())
 	tmp := t.TempDir()
