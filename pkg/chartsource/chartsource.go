@@ -318,22 +318,9 @@ func scrubSecrets(err error, secrets ...string) error {
 			sw.AddText(s)
 		}
 	}
-	msg := sw.String(err.Error())
-	if msg == err.Error() {
-		return err
-	}
-	return &scrubbedError{msg: msg, err: err}
+	// The result still unwraps to context and HTTP status errors.
+	return redact.MaskError(err, sw.String)
 }
-
-type scrubbedError struct {
-	msg string
-	err error
-}
-
-func (e *scrubbedError) Error() string { return e.msg }
-
-// Unwrap keeps context and HTTP status errors visible to errors.Is/As.
-func (e *scrubbedError) Unwrap() error { return e.err }
 
 // ErrDigestMismatch is returned when a chart's content does not match the
 // digest its repository declared.

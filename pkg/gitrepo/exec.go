@@ -98,32 +98,47 @@ var queryRE = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.\-]*://[^\s?#'"]*\?)([^\s
 // a revision or a version, never a credential. Every other value is masked.
 var plainQueryParams = map[string]bool{"ref": true, "rev": true, "revision": true, "version": true, "branch": true, "tag": true, "depth": true, "timeout": true}
 
+// scpUserinfoRE matches an scp-like address with a password,
+// user:password@host:path, at the start of s or after a space, a quote,
+// a bracket, "=" or ",": the user information goes up to the last "@"
+// before the host, so a password holding an "@" goes whole.
+var scpUserinfoRE = regexp.MustCompile(`(^|[\s'"(<\[=,;])[^\s'"(<\[=,;/@:]+:[^\s'"]*@([A-Za-z0-9_][A-Za-z0-9._-]*:)`)
+
 // RedactURL removes the user information (user name, password, token) of
-// every scheme://user:password@host URL in s, and masks ("***") the query
-// parameter values that may be credentials (access_token, X-Amz-Signature,
-// sig, …: all but ref, version and a few like them). Any text may be
-// passed: an error message or a command line.
+// every scheme://user:password@host URL in s and of every scp-like
+// user:password@host:path (an scp-like user name alone, git@host:path, is
+// no secret and stays), and masks ("***") the query parameter values that
+// may be credentials (access_token, X-Amz-Signature, sig, …: all but ref,
+// version and a few like them). Any text may be passed: an error message
+// or a command line. It is the project's one URL redactor.
 func RedactURL(s string) string {
 	if strings.Contains(s, "@") {
 		s = userinfoRE.ReplaceAllString(s, "$1")
+		s = scpUserinfoRE.ReplaceAllString(s, "$1$2")
 	}
-	if strings.Contains(s, "?") {
-		s = queryRE.ReplaceAllStringFunc(s, func(m string) string {
-			head, query, _ := strings.Cut(m, "?")
-			params := strings.Split(query, "&")
-			for i, p := range params {
-				k, v, ok := strings.Cut(p, "=")
-				switch {
-				case !ok && p != "":
-					params[i] = "***"
-				case ok && v != "" && !plainQueryParams[strings.ToLower(k)]:
-					params[i] = k + "=***"
-				}
+	return redactQuery(s)
+}
+
+// redactQuery masks the query parameter values of the URLs in s that may
+// be credentials (RedactURL).
+func redactQuery(s string) string {
+	if !strings.Contains(s, "?") {
+		return s
+	}
+	return queryRE.ReplaceAllStringFunc(s, func(m string) string {
+		head, query, _ := strings.Cut(m, "?")
+		params := strings.Split(query, "&")
+		for i, p := range params {
+			k, v, ok := strings.Cut(p, "=")
+			switch {
+			case !ok && p != "":
+				params[i] = "***"
+			case ok && v != "" && !plainQueryParams[strings.ToLower(k)]:
+				params[i] = k + "=***"
 			}
-			return head + "?" + strings.Join(params, "&")
-		})
-	}
-	return s
+		}
+		return head + "?" + strings.Join(params, "&")
+	})
 }
 
 // scrubbedEnv lists variables that would make git use another repository,

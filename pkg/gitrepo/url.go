@@ -15,11 +15,13 @@ var ErrCredentialsInURL = errors.New("credentials do not belong in the URL")
 // (https://user:token@host/…, ssh://git:pw@host/…, user:pw@host:path) or,
 // outside SSH, a user name alone (https://token@host/…, which is how forges
 // take tokens). An SSH user name alone (ssh://git@host/…, git@host:org/repo)
-// is not a secret. A URL that is written into files (a repository skeleton,
-// a tenant's AppProject or GitRepository) must not hold one: the
-// credentials belong in the operator's Secret.
+// is not a secret. Nor may its query hold a value RedactURL would mask
+// (?token=, access_token, private_token, X-Amz-Signature, …: any but ref,
+// version and a few like them). A URL that is written into files (a
+// repository skeleton, a tenant's AppProject or GitRepository) must not
+// hold one: the credentials belong in the operator's Secret.
 //
-// The error shows s without its user information (RedactURL).
+// The error shows s redacted (RedactURL).
 func CheckNoCredentials(s string) error {
 	scheme, rest, hasScheme := strings.Cut(s, "://")
 	if !hasScheme {
@@ -29,6 +31,9 @@ func CheckNoCredentials(s string) error {
 			return fmt.Errorf("%q: %w", s[strings.LastIndex(s, "@")+1:], ErrCredentialsInURL)
 		}
 		return nil
+	}
+	if redactQuery(s) != s {
+		return fmt.Errorf("%q: %w (a token in the query)", RedactURL(s), ErrCredentialsInURL)
 	}
 	authority := rest
 	if i := strings.IndexAny(rest, "/?#"); i >= 0 {

@@ -23,6 +23,14 @@ func TestCheckNoCredentials(t *testing.T) {
 		{"https://user:" + canary + "%zz@github.com/example/repo.git", true},
 		{"https://user:p@ss:" + canary + "@github.com/example/repo.git", true},
 		{"user:" + canary + "@github.com:example/repo.git", true},
+		// What RedactURL masks in a query is a credential too.
+		{"https://github.com/example/repo.git?token=" + canary, true},
+		{"https://gitlab.example.com/repo.git?private_token=" + canary, true},
+		{"https://github.com/example/repo.git?ref=main&access_token=" + canary, true},
+		{"https://bucket.github.com/repo.tgz?X-Amz-Credential=AKIA&X-Amz-Signature=" + canary, true},
+		{"https://github.com/example/repo.git?" + canary, true},
+		{"https://github.com/example/repo.git?ref=main&version=1.2.3", false},
+		{"https://github.com/example/repo.git?", false},
 	}
 	for _, tt := range tests {
 		err := CheckNoCredentials(tt.url)

@@ -12,27 +12,41 @@ import (
 	"strings"
 )
 
-// Auth are the HTTP credentials of a Flux GitRepository's spec.secretRef,
-// as source-controller uses them: basic auth (username, password) or a
-// bearer token.
+// Auth are the credentials of a Flux GitRepository's spec.secretRef, as
+// source-controller uses them: for http(s), basic auth (username,
+// password) or a bearer token; for SSH, a private key (identity, its
+// passphrase in password) and the server's host keys (known_hosts).
 //
-// git receives them as an Authorization header (http.<url>.extraHeader)
-// scoped to the repository URL's scheme, host and port, through the
-// environment of its own process only (GIT_CONFIG_COUNT, GIT_CONFIG_KEY_n,
-// GIT_CONFIG_VALUE_n): never in its arguments, which every user of the
-// machine can read, nor in a file or the checkout's configuration. An
-// environment is readable only by its owner, like this process's memory.
-// git does not know them as credentials: none of the user's credential
-// helpers is asked (the list is emptied) or told to store them. They are
-// sent only over https, or plain http to a loopback address, and HTTP
-// redirects are not followed, so they never reach another host.
+// Over http(s), git receives them as an Authorization header
+// (http.<url>.extraHeader) scoped to the repository URL's scheme, host and
+// port, through the environment of its own process only (GIT_CONFIG_COUNT,
+// GIT_CONFIG_KEY_n, GIT_CONFIG_VALUE_n): never in its arguments, which
+// every user of the machine can read, nor in a file or the checkout's
+// configuration. An environment is readable only by its owner, like this
+// process's memory. git does not know them as credentials: none of the
+// user's credential helpers is asked (the list is emptied) or told to
+// store them. They are sent only over https, or plain http to a loopback
+// address, and HTTP redirects are not followed, so they never reach
+// another host.
+//
+// Over SSH, the key (decrypted, written anew in the OpenSSH format) and
+// the known_hosts (parsed, written anew) are files readable by their
+// owner only, in a directory of their own removed when git is done,
+// whatever happened; git's ssh (GIT_SSH_COMMAND) reads no configuration of
+// the user or the system, offers that key only (no agent) and checks the
+// server's host key strictly against those known_hosts only. The URL must
+// be ssh:// or scp-like user@host:path with a plain host name: no option,
+// no remote helper (ext::).
 type Auth struct {
 	// Secret names the Secret, "<namespace>/<name>", for messages.
 	Secret string
 	// Username and Password are basic auth; BearerToken, when set, is
-	// used instead.
+	// used instead. Over SSH, Password is the passphrase of Identity.
 	Username, Password string
 	BearerToken        string
+	// Identity, when set, is the SSH private key (PEM or OpenSSH format)
+	// and KnownHosts the host keys the SSH server may present (required).
+	Identity, KnownHosts string
 }
 
 // ErrCredentialsRefused is wrapped by a fetch that would send credentials
@@ -44,19 +58,16 @@ var ErrCredentialsRefused = errors.New("credentials refused")
 // ("<namespace>/<name>"), the spec.secretRef of a GitRepository with URL
 // rawURL, into Auth as source-controller reads it (fluxcd/pkg/git
 // NewAuthOptions): for http(s), bearerToken, else username and password; a
-// password needs a username. Nothing to send is nil. SSH keys (identity,
-// known_hosts) are not supported: a warning says git uses the user's own
-// SSH configuration. Neither the warning nor the error holds a value of
-// the Secret.
+// password needs a username. For SSH (ssh:// or user@host:path), identity
+// and known_hosts are required, and password decrypts an encrypted
+// identity; the key and the known_hosts are checked here. Nothing to send
+// is nil. Neither the warning nor the error holds a value of the Secret.
 func AuthFromSecret(secret string, data map[string][]byte, rawURL string) (auth *Auth, warning string, err error) {
 	if !isHTTP(rawURL) {
-		switch {
-		case !isSSH(rawURL):
+		if !isSSH(rawURL) {
 			return nil, fmt.Sprintf("the credentials of Secret %s (spec.secretRef) are not used: only http(s) and SSH repositories take credentials", secret), nil
-		case len(data["identity"]) > 0 || len(data["password"]) > 0:
-			return nil, fmt.Sprintf("the SSH credentials of Secret %s (spec.secretRef) are not used (not supported): git uses your own SSH configuration (agent, keys, known_hosts)", secret), nil
 		}
-		return nil, "", nil
+		return sshAuthFromSecret(secret, data, rawURL)
 	}
 	if _, ok := data["ca.crt"]; ok {
 		warning = fmt.Sprintf("the ca.crt of Secret %s (spec.secretRef) is not used: the server's certificate is checked against the system's CAs", secret)
@@ -96,6 +107,9 @@ func (a *Auth) Key() string {
 	if a == nil {
 		return ""
 	}
+	if a.Identity != "" {
+		return a.sshKey()
+	}
 	sum := sha256.Sum256([]byte(a.header()))
 	return hex.EncodeToString(sum[:])
 }
@@ -108,11 +122,14 @@ func isHTTP(rawURL string) bool {
 }
 
 // Secrets are the values of a to mask wherever they might show (the
-// password or the token; a user name is no secret).
+// password or the token; the SSH key and its passphrase; a user name is no
+// secret).
 func (a *Auth) Secrets() []string {
 	switch {
 	case a == nil:
 		return nil
+	case a.Identity != "":
+		return a.sshSecrets()
 	case a.BearerToken != "":
 		return []string{a.BearerToken}
 	case a.Password != "":
@@ -129,13 +146,26 @@ func (a *Auth) header() string {
 	return "Authorization: Basic " + base64.StdEncoding.EncodeToString([]byte(a.Username+":"+a.Password))
 }
 
+// prepare returns the environment that makes git use a's credentials
+// with rawURL and nowhere else, and a function to call when git is done
+// (it removes the SSH key's directory, created under tempDir); an error
+// when rawURL may not receive them. Neither the error nor the
+// environment's names hold a value.
+func (a *Auth) prepare(rawURL, tempDir string) (env []string, cleanup func(), err error) {
+	if a == nil {
+		return nil, func() {}, nil
+	}
+	if a.Identity != "" {
+		return a.sshEnv(rawURL, tempDir)
+	}
+	env, err = a.env(rawURL)
+	return env, func() {}, err
+}
+
 // env returns the environment that makes git send a's header to the host
 // of rawURL and nowhere else; an error when rawURL may not receive it.
 // Neither the error nor the environment's names hold a value.
 func (a *Auth) env(rawURL string) ([]string, error) {
-	if a == nil {
-		return nil, nil
-	}
 	u, err := url.Parse(rawURL)
 	if err != nil || u.Host == "" || !isHTTP(rawURL) {
 		return nil, fmt.Errorf("%w: the credentials of Secret %s are sent only over http(s), not to %s", ErrCredentialsRefused, a.Secret, RedactURL(rawURL))

@@ -199,7 +199,8 @@ func TestCredentialsStayOnTheirHost(t *testing.T) {
 }
 
 // TestAuthFromSecret: the Secret's keys read as source-controller reads
-// them; SSH keys are a warning naming the Secret, never its data.
+// them; a warning or an error names the Secret, never its data (SSH:
+// TestAuthFromSecretSSH).
 func TestAuthFromSecret(t *testing.T) {
 	const https = "https://git.example.com/org/repo.git"
 	tests := []struct {
@@ -216,10 +217,10 @@ func TestAuthFromSecret(t *testing.T) {
 		{"password alone", map[string]string{"password": authCanary}, https, nil, "", "secretRef ns/s: 'password' requires 'username' to be set"},
 		{"nothing to send", map[string]string{"other": "x"}, https, nil, "", ""},
 		{"ca.crt", map[string]string{"username": "flux", "ca.crt": "pem"}, https, &Auth{Secret: "ns/s", Username: "flux"}, "the ca.crt of Secret ns/s (spec.secretRef) is not used", ""},
-		{"ssh identity", map[string]string{"identity": authCanary, "known_hosts": "h"}, "ssh://git@git.example.com/org/repo.git", nil, "the SSH credentials of Secret ns/s (spec.secretRef) are not used (not supported)", ""},
-		{"scp-like", map[string]string{"identity": authCanary}, "git@git.example.com:org/repo.git", nil, "the SSH credentials of Secret ns/s", ""},
+		{"ssh identity not a key", map[string]string{"identity": authCanary, "known_hosts": "h"}, "ssh://git@git.example.com/org/repo.git", nil, "", "secretRef ns/s: the 'identity' is not a private key (RSA, ECDSA or Ed25519, PEM or OpenSSH format) that can be read"},
+		{"scp-like without known_hosts", map[string]string{"identity": authCanary}, "git@git.example.com:org/repo.git", nil, "", "secretRef ns/s: 'known_hosts' is required for an SSH repository (the server's host key is checked against it)"},
 		{"git://", map[string]string{"username": "flux", "password": authCanary}, "git://git.example.com/org/repo.git", nil, "the credentials of Secret ns/s (spec.secretRef) are not used: only http(s) and SSH", ""},
-		{"ssh without keys", map[string]string{"other": "x"}, "ssh://git@git.example.com/org/repo.git", nil, "", ""},
+		{"ssh without keys", map[string]string{"other": "x"}, "ssh://git@git.example.com/org/repo.git", nil, "", "secretRef ns/s: 'identity' is required for an SSH repository"},
 	}
 	for _, tt := range tests {
 		data := map[string][]byte{}

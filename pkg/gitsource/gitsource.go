@@ -40,8 +40,10 @@ type Spec struct {
 	// the real repository (drift --repo-override): such a branch is as
 	// recent as the clone's last fetch, which Checkout.Warning says.
 	RemoteTracking bool
-	// Auth, when set, are the HTTP credentials of URL (see Auth): sent
-	// only to its host, only over https or to a loopback address.
+	// Auth, when set, are the credentials of URL (see Auth): HTTP ones
+	// sent only to its host, only over https or to a loopback address; an
+	// SSH key used only with an ssh:// or user@host:path URL, the host key
+	// checked against Auth.KnownHosts.
 	Auth *Auth
 }
 
@@ -118,10 +120,11 @@ func Fetch(ctx context.Context, spec Spec) (co *Checkout, err error) {
 	if strings.HasPrefix(rev, "-") || strings.ContainsAny(rev, " \t\n") {
 		return nil, fmt.Errorf("fetching %s: invalid revision %q", safe, rev)
 	}
-	env, err := spec.Auth.env(spec.URL)
+	env, cleanup, err := spec.Auth.prepare(spec.URL, spec.TempDir)
 	if err != nil {
 		return nil, fmt.Errorf("fetching %s: %w", safe, err)
 	}
+	defer cleanup()
 	root, err := os.MkdirTemp(spec.TempDir, "kubectl-gitops-src-")
 	if err != nil {
 		return nil, fmt.Errorf("fetching %s: %w", safe, err)
@@ -132,7 +135,7 @@ func Fetch(ctx context.Context, spec Spec) (co *Checkout, err error) {
 			co = nil
 		}
 	}()
-	g := &git{dir: root, env: env}
+	g := &git{dir: root, env: env, auth: spec.Auth, url: spec.URL}
 	if _, err := g.run(ctx, "init", "--quiet"); err != nil {
 		return nil, fmt.Errorf("fetching %s: %w", safe, err)
 	}
@@ -307,6 +310,10 @@ type git struct {
 	dir string
 	// env is added to git's environment (the credentials of Spec.Auth).
 	env []string
+	// auth and url, when set, are the credentials env holds and the
+	// repository they are for, for errors.
+	auth *Auth
+	url  string
 }
 
 // run runs git with a non-interactive environment and returns its stdout.
@@ -333,6 +340,10 @@ func (g *git) run(ctx context.Context, args ...string) (string, error) {
 		shown = append(shown, RedactURL(a))
 	}
 	msg := "git " + strings.Join(shown, " ")
+	if ctx.Err() == nil && strings.Contains(stderr.String(), "Host key verification failed.") {
+		// ssh's banner would fill the lines shown: say it plainly.
+		return "", fmt.Errorf("%s: %w", msg, ErrHostKeyVerification)
+	}
 	if s := firstLines(RedactURL(stderr.String()), 3); s != "" {
 		msg += ": " + s
 	}
@@ -349,6 +360,9 @@ func (g *git) run(ctx context.Context, args ...string) (string, error) {
 // fetchError turns a failed fetch into an error saying what was not found,
 // when git says so.
 func (g *git) fetchError(safe, rev string, err error) error {
+	if errors.Is(err, ErrHostKeyVerification) {
+		return fmt.Errorf("fetching %s: %w", safe, g.auth.hostKeyError(g.url, err))
+	}
 	msg := err.Error()
 	if strings.Contains(msg, "couldn't find remote ref") || strings.Contains(msg, "unadvertised object") || strings.Contains(msg, "not our ref") {
 		return fmt.Errorf("fetching %s: %w: %s", safe, ErrRevisionNotFound, rev)

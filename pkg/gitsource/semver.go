@@ -29,14 +29,15 @@ func ResolveSemverAuth(ctx context.Context, url, constraint string, auth *Auth) 
 	if strings.HasPrefix(url, "-") {
 		return "", fmt.Errorf("listing tags: invalid repository URL %q", safe)
 	}
-	env, err := auth.env(url)
+	env, cleanup, err := auth.prepare(url, "")
 	if err != nil {
 		return "", fmt.Errorf("listing the tags of %s: %w", safe, err)
 	}
+	defer cleanup()
 	g := &git{dir: os.TempDir(), env: env}
 	out, err := g.run(ctx, "ls-remote", "--tags", "--refs", url)
 	if err != nil {
-		return "", fmt.Errorf("listing the tags of %s: %w", safe, err)
+		return "", fmt.Errorf("listing the tags of %s: %w", safe, auth.hostKeyError(url, err))
 	}
 	tag, err := pickSemver(out, c)
 	if err != nil {

@@ -8,7 +8,8 @@
 // values embedded in Helm values (a Flux HelmRelease's spec.values, an Argo
 // CD Application's helm values, valuesObject and parameters), by the key
 // rule of pkg/secretscan, so that what seal scan flags and what drift masks
-// are one definition.
+// are one definition. MaskError gives an error a masked message while it
+// still unwraps to the original, the one such wrapper of the project.
 //
 // It is pure and must not import the cluster, cobra or the plugins.
 package redact

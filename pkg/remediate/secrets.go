@@ -1,6 +1,9 @@
 package remediate
 
-import "github.com/kubectl-gitops/kubectl-gitops/pkg/compare"
+import (
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/compare"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/redact"
+)
 
 // sweepSecrets masks, in every message that leaves the package, the secret
 // values rep's comparison saw (see compare.Report.SweepSecrets): a server or
@@ -14,21 +17,7 @@ func sweepSecrets(rep *compare.Report, outcomes []Outcome, err error) ([]Outcome
 			o.Removed[j] = rep.SweepSecrets(o.Removed[j])
 		}
 	}
-	if err != nil {
-		if msg := rep.SweepSecrets(err.Error()); msg != err.Error() {
-			err = &sweptError{msg: msg, err: err}
-		}
-	}
-	return outcomes, err
+	// The original stays reachable for errors.Is and errors.As (a
+	// cancelled context, an API status), not for printing.
+	return outcomes, redact.MaskError(err, rep.SweepSecrets)
 }
-
-// sweptError is an error whose message had secret values masked; the
-// original stays reachable for errors.Is and errors.As (a cancelled
-// context, an API status), not for printing.
-type sweptError struct {
-	msg string
-	err error
-}
-
-func (e *sweptError) Error() string { return e.msg }
-func (e *sweptError) Unwrap() error { return e.err }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/cluster"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/gitrepo"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/redact"
 )
 
 // Defaults of kubeseal for finding the controller.
@@ -85,27 +86,13 @@ func (c *Certificate) CheckValidity(now time.Time, allowInvalid bool) error {
 func ReadCertificate(ctx context.Context, source string, client *http.Client) (*Certificate, error) {
 	data, err := readSource(ctx, source, client)
 	if err != nil {
-		return nil, redacted(err)
+		return nil, redact.MaskError(err, gitrepo.RedactURL)
 	}
 	c, err := ParseCertificate(data)
 	if err != nil {
 		return nil, fmt.Errorf("certificate %s: %w", gitrepo.RedactURL(source), err)
 	}
 	return c, nil
-}
-
-// redactedError shows err's message with URL credentials removed
-// (gitrepo.RedactURL) and still unwraps to err, for errors.Is/As.
-type redactedError struct {
-	msg string
-	err error
-}
-
-func (e *redactedError) Error() string { return e.msg }
-func (e *redactedError) Unwrap() error { return e.err }
-
-func redacted(err error) error {
-	return &redactedError{msg: gitrepo.RedactURL(err.Error()), err: err}
 }
 
 func readSource(ctx context.Context, source string, client *http.Client) ([]byte, error) {

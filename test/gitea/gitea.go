@@ -3,9 +3,11 @@ package gitea
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"net/http"
@@ -18,6 +20,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/knownhosts"
 
 	"github.com/kubectl-gitops/kubectl-gitops/test/childproc"
 	"github.com/kubectl-gitops/kubectl-gitops/test/peertools"
@@ -36,6 +41,11 @@ type Server struct {
 	Dir      string // work directory (config, database, repositories, log)
 	// Startup is how long Start took (migrate, admin user, token, ready).
 	Startup time.Duration
+	// SSHPort is the port of the built-in SSH server (WithSSH), else 0;
+	// SSHKnownHosts the known_hosts line of its host key
+	// ("[127.0.0.1]:<port> ssh-ed25519 …").
+	SSHPort       int
+	SSHKnownHosts string
 
 	log string
 }
@@ -49,8 +59,12 @@ const dirPrefix = "kubectl-gitops-gitea-"
 // /api/healthz. t.Cleanup stops it and removes the directory. Without a
 // built binary the test is skipped (failed when KUBECTL_GITOPS_REQUIRE_CLUSTER
 // is set).
-func Start(t testing.TB) *Server {
+func Start(t testing.TB, opts ...Option) *Server {
 	t.Helper()
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	bin := peertools.Require(t, peertools.Gitea, "gitea")
 	began := time.Now()
 
@@ -71,7 +85,7 @@ func Start(t testing.TB) *Server {
 		t.Fatal(err)
 	}
 
-	ports, err := childproc.FreePorts(1)
+	ports, err := childproc.FreePorts(2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,8 +93,22 @@ func Start(t testing.TB) *Server {
 	s.URL = "http://127.0.0.1:" + strconv.Itoa(port)
 	s.APIURL = s.URL + "/api/v1"
 	s.Password = randomHex(16)
+	ini := appINI(dir, port)
+	if o.ssh {
+		s.SSHPort = ports[1]
+		var sshINI string
+		sshINI, s.SSHKnownHosts, err = sshServer(dir, s.SSHPort)
+		if err != nil {
+			t.Fatal(err)
+		}
+		const noSSH = "DISABLE_SSH = true\nSTART_SSH_SERVER = false\n"
+		if !strings.Contains(ini, noSSH) {
+			t.Fatal("app.ini: no SSH settings to replace")
+		}
+		ini = strings.Replace(ini, noSSH, sshINI, 1)
+	}
 	conf := filepath.Join(dir, "app.ini")
-	if err := os.WriteFile(conf, []byte(appINI(dir, port)), 0o600); err != nil {
+	if err := os.WriteFile(conf, []byte(ini), 0o600); err != nil {
 		t.Fatal(err)
 	}
 
@@ -153,6 +181,63 @@ func Start(t testing.TB) *Server {
 	s.Startup = time.Since(began)
 	t.Logf("gitea %s started in %s", s.URL, s.Startup.Round(time.Millisecond))
 	return s
+}
+
+// Option changes what Start runs.
+type Option func(*options)
+
+type options struct{ ssh bool }
+
+// WithSSH starts Gitea's built-in SSH server too (Go, no sshd needed) on
+// 127.0.0.1:SSHPort, user "git", with a new Ed25519 host key whose
+// known_hosts line is SSHKnownHosts.
+func WithSSH() Option { return func(o *options) { o.ssh = true } }
+
+// sshServer writes a new Ed25519 host key under dir and returns the
+// [server] settings of the built-in SSH server on port and the
+// known_hosts line of the key.
+func sshServer(dir string, port int) (ini, knownHosts string, err error) {
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return "", "", err
+	}
+	block, err := ssh.MarshalPrivateKey(priv, "")
+	if err != nil {
+		return "", "", err
+	}
+	keyFile := filepath.Join(dir, "ssh_host_ed25519_key")
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(block), 0o600); err != nil {
+		return "", "", err
+	}
+	sshPub, err := ssh.NewPublicKey(pub)
+	if err != nil {
+		return "", "", err
+	}
+	ini = fmt.Sprintf(`DISABLE_SSH = false
+START_SSH_SERVER = true
+BUILTIN_SSH_SERVER_USER = git
+SSH_DOMAIN = 127.0.0.1
+SSH_LISTEN_HOST = 127.0.0.1
+SSH_PORT = %[1]d
+SSH_LISTEN_PORT = %[1]d
+SSH_SERVER_HOST_KEYS = %[2]s
+SSH_CREATE_AUTHORIZED_KEYS_FILE = false
+`, port, keyFile)
+	return ini, knownhosts.Line([]string{fmt.Sprintf("127.0.0.1:%d", port)}, sshPub), nil
+}
+
+// SSHURL is the ssh:// clone URL of the administrator's repository repo
+// (WithSSH).
+func (s *Server) SSHURL(repo string) string {
+	return fmt.Sprintf("ssh://git@127.0.0.1:%d/%s/%s.git", s.SSHPort, s.Admin, repo)
+}
+
+// AddDeployKey adds the public key authorizedKey (authorized_keys format)
+// as a read-only deploy key of the administrator's repository repo.
+func (s *Server) AddDeployKey(t testing.TB, repo, title, authorizedKey string) {
+	t.Helper()
+	s.API(t, http.MethodPost, "/repos/"+url.PathEscape(s.Admin)+"/"+url.PathEscape(repo)+"/keys",
+		map[string]any{"title": title, "key": authorizedKey, "read_only": true}, nil)
 }
 
 // appINI is a minimal, offline, single-user configuration.
