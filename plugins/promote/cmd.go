@@ -15,6 +15,7 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/gitrepo"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/promoter"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/promotion"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/redact"
 	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/cli"
 )
 
@@ -143,7 +144,7 @@ func (c *common) open(ctx context.Context) (*session, error) {
 		// Every mistake is reported, one per line (a *cli.UsageError would
 		// print the first line only), exit 2; a URL given where a remote
 		// name belongs is not echoed with its credentials.
-		return nil, redacted{err}
+		return nil, redact.MaskError(err, gitrepo.RedactURL)
 	}
 	// A pipeline file comes from the repository: before anything runs,
 	// refuse a forge.url that would receive the token somewhere the user
@@ -283,12 +284,6 @@ func (c *common) timeoutGiven() bool {
 	f := c.root.PersistentFlags().Lookup("request-timeout")
 	return f != nil && f.Changed
 }
-
-// redacted is an error whose message has the credentials of URLs removed.
-type redacted struct{ err error }
-
-func (r redacted) Error() string { return gitrepo.RedactURL(r.err.Error()) }
-func (r redacted) Unwrap() error { return r.err }
 
 // refusal maps engine errors to the exit-code contract: a failed gate is a
 // finding (exit 1); planning mistakes are usage errors (exit 2).
