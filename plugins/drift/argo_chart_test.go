@@ -98,7 +98,7 @@ spec:
 	}
 	ours := map[string]map[string]any{}
 	for _, d := range s.Desired {
-		o := d.Object.DeepCopy()
+		o := desiredObject(t, d)
 		// What drift adds for comparison, as Argo CD's controller does.
 		ann := o.GetAnnotations()
 		delete(ann, gitopsapi.ArgoTrackingID)
@@ -185,7 +185,7 @@ spec:
 	if !strings.Contains(out, "hello from production") || !strings.Contains(out, "welcome to the guestbook") {
 		t.Fatalf("helm template did not use the chart's files:\n%s", out)
 	}
-	if diff := cmp.Diff(helmTemplateObjects(t, out), desiredObjects(s)); diff != "" {
+	if diff := cmp.Diff(helmTemplateObjects(t, out), desiredObjects(t, s)); diff != "" {
 		t.Errorf("with the chart's value files: objects (-helm +drift):\n%s", diff)
 	}
 
@@ -215,11 +215,12 @@ spec:
 	var greeting string
 	var replicas int64
 	for _, d := range s.Desired {
-		switch d.Object.GetKind() {
+		o := desiredObject(t, d)
+		switch o.GetKind() {
 		case "ConfigMap":
-			greeting, _, _ = unstructured.NestedString(d.Object.Object, "data", "GREETING")
+			greeting, _, _ = unstructured.NestedString(o.Object, "data", "GREETING")
 		case "Deployment":
-			replicas, _, _ = unstructured.NestedInt64(d.Object.Object, "spec", "replicas")
+			replicas, _, _ = unstructured.NestedInt64(o.Object, "spec", "replicas")
 		}
 	}
 	if greeting != "from-the-values-repo" || replicas != 2 {
