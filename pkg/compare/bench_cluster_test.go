@@ -49,13 +49,14 @@ func benchMode(b *testing.B, mode compare.Mode) {
 	ctx := context.Background()
 	cpu0 := cpuTime(b)
 	for b.Loop() {
-		set, err := manifest.Load(ctx, manifest.Options{Filenames: []string{dir}})
+		// Packed as they are read, as drift's reader (desired.ReadFiles)
+		// gives them.
+		var desired []compare.Desired
+		_, err := manifest.Load(ctx, manifest.Options{Filenames: []string{dir}, Each: func(o manifest.Object) {
+			desired = append(desired, compare.Pack(o.Obj, o.Source.String()))
+		}})
 		if err != nil {
 			b.Fatal(err)
-		}
-		desired := make([]compare.Desired, 0, len(set.Objects))
-		for _, o := range set.Objects {
-			desired = append(desired, compare.Desired{Object: o.Obj, Source: o.Source.String()})
 		}
 		client, err := cluster.New(cfg)
 		if err != nil {

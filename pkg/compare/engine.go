@@ -19,7 +19,8 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/ignore"
 )
 
-// Desired is one object as Git declares it.
+// Desired is one object as Git declares it: Object, or an object read only
+// when compared (Lazy, Pack; Object is nil then: read it with Load).
 type Desired struct {
 	Object *unstructured.Unstructured
 	// Source is where it was read from, e.g. "apps/web.yaml:3".
@@ -29,6 +30,8 @@ type Desired struct {
 	// (helm-controller's CRD policy Create). Once it exists it is skipped
 	// with this reason; missing, it is reported missing.
 	IfNotPresent string
+
+	lazy *lazy
 }
 
 // Options tune a comparison.
@@ -98,8 +101,11 @@ type Engine struct {
 // item is one desired object being compared.
 type item struct {
 	// desired is dropped once compared; name and namespace stay (the
-	// namespace prepare resolved).
+	// namespace prepare resolved). A lazy one is read (load) when it is
+	// compared; setNamespace says prepare set its namespace.
 	desired         *unstructured.Unstructured
+	lazy            *lazy
+	setNamespace    bool
 	gvk             schema.GroupVersionKind
 	name, namespace string
 	source          string
@@ -182,6 +188,11 @@ func (e *Engine) Run(ctx context.Context, desired []Desired, opts Options) (*Rep
 	compare := func(ctx context.Context, i int, live *unstructured.Unstructured) {
 		it := items[i]
 		if it.report.Status != StatusError {
+			if err := it.load(); err != nil {
+				it.report.Status, it.report.Reason = StatusError, err.Error()
+			}
+		}
+		if it.report.Status != StatusError {
 			e.compareOne(ctx, it, live, firstOpts, sweeper, schemas)
 			if hy != nil {
 				if reason := hy.serverReason(ctx, it, live); reason != "" {
@@ -261,20 +272,31 @@ func groupOf(apiVersion string) string {
 	return ""
 }
 
-// prepare resolves kinds and namespaces and filters by selector.
+// prepare resolves kinds and namespaces and filters by selector. It reads
+// a lazy desired object only to match a selector; each is read again when
+// compared (see item.load).
 func (e *Engine) prepare(ctx context.Context, desired []Desired, opts Options, rep *Report) ([]*item, error) {
 	var items []*item
 	seen := map[string]string{}
 	for _, d := range desired {
+		h := d.Head()
+		r := &ObjectReport{APIVersion: h.APIVersion, Kind: h.Kind, Namespace: h.Namespace, Name: h.Name, Source: d.Source}
 		// The caller's object, copied only where its namespace is set.
 		obj := d.Object
-		if opts.Selector != nil && !opts.Selector.Matches(labels.Set(obj.GetLabels())) {
-			continue
+		if opts.Selector != nil {
+			o, err := d.Load()
+			if err != nil {
+				items = append(items, &item{source: d.Source, report: r, gvk: gvkOf(h), name: h.Name, namespace: h.Namespace})
+				r.Status, r.Reason = StatusError, err.Error()
+				continue
+			}
+			if !opts.Selector.Matches(labels.Set(o.GetLabels())) {
+				continue
+			}
 		}
-		r := &ObjectReport{APIVersion: obj.GetAPIVersion(), Kind: obj.GetKind(), Namespace: obj.GetNamespace(), Name: obj.GetName(), Source: d.Source}
-		it := &item{desired: obj, source: d.Source, report: r, ifNotPresent: d.IfNotPresent, gvk: obj.GroupVersionKind(), name: obj.GetName(), namespace: obj.GetNamespace()}
+		it := &item{desired: obj, lazy: d.lazy, source: d.Source, report: r, ifNotPresent: d.IfNotPresent, gvk: gvkOf(h), name: h.Name, namespace: h.Namespace}
 		items = append(items, it)
-		m, err := e.Reader.Mapping(ctx, obj.GroupVersionKind())
+		m, err := e.Reader.Mapping(ctx, it.gvk)
 		if err != nil {
 			if errors.Is(err, cluster.ErrKindNotServed) {
 				r.Status, r.Reason = StatusError, err.Error()
@@ -287,30 +309,30 @@ func (e *Engine) prepare(ctx context.Context, desired []Desired, opts Options, r
 		}
 		it.mapping = m
 		if m.Scope.Name() == meta.RESTScopeNameNamespace {
-			switch ns := obj.GetNamespace(); {
+			switch ns := h.Namespace; {
 			case ns == "":
-				obj = withOwnMetadata(obj)
-				obj.SetNamespace(opts.Namespace)
-				it.desired = obj
+				it.namespace, it.setNamespace = opts.Namespace, true
 			case opts.EnforceNamespace && ns != opts.Namespace:
 				r.Status = StatusError
 				r.Reason = fmt.Sprintf("the namespace from the provided object %q does not match the namespace %q; you must pass '--namespace=%s' to perform this operation", ns, opts.Namespace, ns)
 				continue
 			}
-		} else if obj.GetNamespace() != "" {
-			rep.Warnings = append(rep.Warnings, fmt.Sprintf("%s: %s %s is cluster-scoped; its namespace %q is ignored", d.Source, obj.GetKind(), obj.GetName(), obj.GetNamespace()))
+		} else if h.Namespace != "" {
+			rep.Warnings = append(rep.Warnings, fmt.Sprintf("%s: %s %s is cluster-scoped; its namespace %q is ignored", d.Source, h.Kind, h.Name, h.Namespace))
+			it.namespace, it.setNamespace = "", true
+		}
+		if it.setNamespace && obj != nil {
 			obj = withOwnMetadata(obj)
-			obj.SetNamespace("")
+			obj.SetNamespace(it.namespace)
 			it.desired = obj
 		}
-		r.Namespace = obj.GetNamespace()
-		it.namespace = r.Namespace
-		if obj.GetName() == "" {
+		r.Namespace = it.namespace
+		if h.Name == "" {
 			r.Status = StatusError
 			r.Reason = "metadata.generateName objects get a new name on every apply and cannot be compared; give the object a metadata.name"
 			continue
 		}
-		key := m.Resource.GroupResource().String() + "|" + obj.GetNamespace() + "|" + obj.GetName()
+		key := m.Resource.GroupResource().String() + "|" + it.namespace + "|" + h.Name
 		if prev, dup := seen[key]; dup {
 			r.Status = StatusError
 			r.Reason = "declared twice in Git (also at " + prev + ")"
@@ -319,6 +341,32 @@ func (e *Engine) prepare(ctx context.Context, desired []Desired, opts Options, r
 		seen[key] = d.Source
 	}
 	return items, nil
+}
+
+// gvkOf is the kind h names, as Unstructured.GroupVersionKind reads it.
+func gvkOf(h Head) schema.GroupVersionKind {
+	gv, err := schema.ParseGroupVersion(h.APIVersion)
+	if err != nil {
+		return schema.GroupVersionKind{}
+	}
+	return gv.WithKind(h.Kind)
+}
+
+// load reads a lazy desired object into it.desired, with the namespace
+// prepare resolved; the caller drops it once compared.
+func (it *item) load() error {
+	if it.desired != nil || it.lazy == nil {
+		return nil
+	}
+	obj, err := it.lazy.load()
+	if err != nil {
+		return fmt.Errorf("reading the desired object: %w", err)
+	}
+	if it.setNamespace {
+		obj.SetNamespace(it.namespace)
+	}
+	it.desired = obj
+	return nil
 }
 
 // withOwnMetadata returns a copy of u that shares all but its top level and

@@ -272,11 +272,13 @@ func argoTracked(app string) func(*unstructured.Unstructured) {
 	}
 }
 
-// git wraps objects as desired objects from file.yaml, numbering lines.
+// git wraps objects as desired objects from file.yaml, numbering lines,
+// packed as drift's readers give them (Pack), so that every test of the
+// engine reads them lazily.
 func git(objs ...*unstructured.Unstructured) []Desired {
 	out := make([]Desired, 0, len(objs))
 	for i, o := range objs {
-		out = append(out, Desired{Object: o, Source: fmt.Sprintf("file.yaml:%d", 1+10*i)})
+		out = append(out, Pack(o, fmt.Sprintf("file.yaml:%d", 1+10*i)))
 	}
 	return out
 }

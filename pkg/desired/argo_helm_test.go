@@ -67,7 +67,7 @@ spec:
 	if g := charts.got; g.URL != "oci://registry.example.com/charts" || g.Type != "oci" || g.Chart != "redis" || g.Version != "18.x" {
 		t.Errorf("fetched %+v", g)
 	}
-	d := s.Desired[0].Object
+	d := loaded(t, s.Desired[0])
 	if d.GetNamespace() != "cache" || d.GetAnnotations()[gitopsapi.ArgoTrackingID] != "redis:/ConfigMap:cache/redis" {
 		t.Errorf("object %s/%s annotations %v", d.GetNamespace(), d.GetName(), d.GetAnnotations())
 	}

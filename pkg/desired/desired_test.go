@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/compare"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/ignore"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/manifest"
 	"github.com/kubectl-gitops/kubectl-gitops/test/builders"
@@ -199,7 +200,7 @@ func TestFetcherGit(t *testing.T) {
 	if s.Name != "git/"+url+"@main/envs/dev" || s.Type != TypeGit || s.Namespace != "default" {
 		t.Errorf("name %q, type %q, namespace %q", s.Name, s.Type, s.Namespace)
 	}
-	if len(s.Desired) != 1 || s.Desired[0].Source != "envs/dev (kustomize)" || s.Desired[0].Object.GetNamespace() != "shop-dev" {
+	if len(s.Desired) != 1 || s.Desired[0].Source != "envs/dev (kustomize)" || loaded(t, s.Desired[0]).GetNamespace() != "shop-dev" {
 		t.Fatalf("desired: %+v", s.Desired)
 	}
 	again := f.Git(t.Context(), url, "main", "base")
@@ -315,7 +316,7 @@ func TestFetcherOverrideToRemoteTrackingBranch(t *testing.T) {
 	if s.Origin.Commit != feature || len(s.Desired) != 1 {
 		t.Fatalf("commit %s (want %s), desired %+v", s.Origin.Commit, feature, s.Desired)
 	}
-	if v, _, _ := unstructured.NestedString(s.Desired[0].Object.Object, "data", "v"); v != "feature" {
+	if v, _, _ := unstructured.NestedString(loaded(t, s.Desired[0]).Object, "data", "v"); v != "feature" {
 		t.Errorf("data.v = %q, want feature", v)
 	}
 	if len(s.Warnings) != 1 || !strings.Contains(s.Warnings[0], "refs/remotes/origin/feature/new-web") {
@@ -327,4 +328,14 @@ func TestFetcherOverrideToRemoteTrackingBranch(t *testing.T) {
 	if s := plain.Git(t.Context(), clone, "feature/new-web", "apps"); s.Skip == "" || !strings.Contains(s.Skip, "revision not found") {
 		t.Errorf("not overridden: skip %q", s.Skip)
 	}
+}
+
+// loaded reads d's object (a new one when d is packed).
+func loaded(t *testing.T, d compare.Desired) *unstructured.Unstructured {
+	t.Helper()
+	o, err := d.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o
 }

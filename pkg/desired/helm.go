@@ -125,11 +125,8 @@ func (f *Fetcher) helmRelease(ctx context.Context, s Source, op *gitopsapi.Sourc
 		return skipError(s, err)
 	}
 	s.SecretValues = append(s.SecretValues, r.SecretValues...)
-	s.Desired = FromSet(r.Set, op, namespaced)
-	for i := range s.Desired {
-		s.Desired[i].IfNotPresent = r.IfNotPresent[s.Desired[i].Object]
-	}
 	s.Warnings = append(s.Warnings, SkippedWarnings(r.Set)...)
+	s.Desired = fromSet(r.Set, op, namespaced, r.IfNotPresent)
 	// The release record names objects without their namespace when their
 	// template declares none: Helm put them in the release namespace.
 	for i := range op.Inventory {

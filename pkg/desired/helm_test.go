@@ -64,8 +64,8 @@ func TestHelmReleaseChartSources(t *testing.T) {
 	if want := (ChartRef{SourceKind: "OCIRepository", SourceNamespace: "flux-system", SourceName: "charts", URL: "oci://ghcr.io/org/charts", Chart: "web", Version: "1.x"}); charts.got.URL != want.URL || charts.got.Chart != want.Chart || charts.got.SourceName != want.SourceName || charts.got.Version != want.Version {
 		t.Errorf("fetched %+v, want %+v", charts.got, want)
 	}
-	if s.Origin.Commit != "sha256:abc" || s.Desired[0].Object.GetNamespace() != "prod" || s.Desired[0].Source != "web/templates/cm.yaml" {
-		t.Errorf("origin %+v, object namespace %q, source %q", s.Origin, s.Desired[0].Object.GetNamespace(), s.Desired[0].Source)
+	if s.Origin.Commit != "sha256:abc" || loaded(t, s.Desired[0]).GetNamespace() != "prod" || s.Desired[0].Source != "web/templates/cm.yaml" {
+		t.Errorf("origin %+v, object namespace %q, source %q", s.Origin, loaded(t, s.Desired[0]).GetNamespace(), s.Desired[0].Source)
 	}
 	if len(s.SecretValues) != 1 {
 		t.Errorf("secret values not carried: %v", s.SecretValues)

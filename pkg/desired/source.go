@@ -118,8 +118,15 @@ func (o Options) Files(desired []compare.Desired) Source {
 }
 
 // ReadFiles reads the manifests -f/-k name (opts), as kubectl does. The
-// warnings say which files were skipped and why, in the order read.
+// warnings say which files were skipped and why, in the order read. Each
+// object is packed (compare.Pack) as its file is read: the desired set is
+// never held parsed all at once, and each object is parsed again only
+// when compared.
 func ReadFiles(ctx context.Context, opts manifest.Options) ([]compare.Desired, []string, error) {
+	var out []compare.Desired
+	opts.Each = func(o manifest.Object) {
+		out = append(out, compare.Pack(o.Obj, o.Source.String()))
+	}
 	set, err := manifest.Load(ctx, opts)
 	if err != nil {
 		return nil, nil, err
@@ -128,7 +135,7 @@ func ReadFiles(ctx context.Context, opts manifest.Options) ([]compare.Desired, [
 	for _, s := range set.Skipped {
 		warnings = append(warnings, fmt.Sprintf("skipped %s: %s", s.Source, s.Reason))
 	}
-	return FromSet(set, nil, nil), warnings, nil
+	return out, warnings, nil
 }
 
 // Fetcher reads Git and operator sources, fetching each repository and
@@ -711,15 +718,26 @@ func Tracking(op *gitopsapi.Source) compare.Tracking {
 
 // FromSet turns rendered objects into desired ones, with the operator's
 // tracking metadata when op is set (namespaced then tells whether a
-// kind is namespaced).
+// kind is namespaced). Each is packed (compare.Pack) and dropped from set,
+// so that the desired set is not held parsed while it is compared.
 func FromSet(set *manifest.Set, op *gitopsapi.Source, namespaced func(*unstructured.Unstructured) bool) []compare.Desired {
+	return fromSet(set, op, namespaced, nil)
+}
+
+// fromSet is FromSet, with the IfNotPresent reason of each object (nil:
+// none).
+func fromSet(set *manifest.Set, op *gitopsapi.Source, namespaced func(*unstructured.Unstructured) bool, ifNotPresent map[*unstructured.Unstructured]string) []compare.Desired {
 	out := make([]compare.Desired, 0, len(set.Objects))
-	for _, obj := range set.Objects {
+	for i, obj := range set.Objects {
 		if op != nil {
 			op.Track(obj.Obj, namespaced(obj.Obj))
 		}
-		out = append(out, compare.Desired{Object: obj.Obj, Source: obj.Source.String()})
+		d := compare.Pack(obj.Obj, obj.Source.String())
+		d.IfNotPresent = ifNotPresent[obj.Obj]
+		out = append(out, d)
+		set.Objects[i].Obj = nil
 	}
+	set.Objects = nil
 	return out
 }
 

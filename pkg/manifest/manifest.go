@@ -62,6 +62,11 @@ type Options struct {
 	Kustomize string
 	// Stdin is read for the filename "-".
 	Stdin io.Reader
+	// Each, when set, is given every object as soon as its file is read,
+	// in Set.Objects' order, and Set.Objects stays empty: a caller that
+	// keeps the objects in another form need not hold them all parsed at
+	// once. When Load fails, the objects Each was given are not a Set.
+	Each func(Object)
 }
 
 // Validate checks the options without touching the file system: exactly one
@@ -158,9 +163,16 @@ func Load(ctx context.Context, opts Options) (*Set, error) {
 		return nil, err
 	}
 	if opts.Kustomize != "" {
-		return loadKustomize(ctx, opts.Kustomize)
+		set, err := loadKustomize(ctx, opts.Kustomize)
+		if err == nil && opts.Each != nil {
+			for _, o := range set.Objects {
+				opts.Each(o)
+			}
+			set.Objects = nil
+		}
+		return set, err
 	}
-	l := &loader{}
+	l := &loader{each: opts.Each}
 	for _, name := range opts.Filenames {
 		for _, f := range l.expand(name, opts.Recursive) {
 			if err := ctx.Err(); err != nil {
@@ -189,6 +201,16 @@ type loader struct {
 	set        Set
 	errs       []error
 	yamlSyntax bool // a YAML syntax error was seen
+	// each, when set, takes the objects instead of set.Objects.
+	each func(Object)
+}
+
+func (l *loader) add(o Object) {
+	if l.each != nil {
+		l.each(o)
+		return
+	}
+	l.set.Objects = append(l.set.Objects, o)
 }
 
 func (l *loader) fail(file string, line int, format string, args ...any) {

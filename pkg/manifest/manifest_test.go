@@ -666,3 +666,43 @@ func TestErrorsShowNoValues(t *testing.T) {
 		})
 	}
 }
+
+// TestEach: with Options.Each, Load gives every object to Each, in
+// Set.Objects' order with the same sources and values, and keeps none in
+// the Set (what it skipped stays there): for files, a directory, a JSON
+// file read as YAML, and a kustomization.
+func TestEach(t *testing.T) {
+	t.Parallel()
+	for _, opts := range []Options{
+		{Filenames: []string{"testdata/multidoc.yaml", "testdata/lists.yaml", "testdata/list.json", "testdata/stream.json", "testdata/types.yaml"}},
+		{Filenames: []string{"testdata/dir"}, Recursive: true},
+		{Filenames: []string{"testdata/other/flow.json"}},
+		{Kustomize: "testdata/kustomize/overlays/prod"},
+	} {
+		t.Run(fmt.Sprint(opts.Filenames, opts.Kustomize), func(t *testing.T) {
+			t.Parallel()
+			want, err := Load(context.Background(), opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []Object
+			opts.Each = func(o Object) { got = append(got, o) }
+			set, err := Load(context.Background(), opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(set.Objects) != 0 {
+				t.Errorf("%d objects kept in the Set", len(set.Objects))
+			}
+			if len(want.Objects) == 0 {
+				t.Fatal("no objects read")
+			}
+			if diff := cmp.Diff(want.Objects, got); diff != "" {
+				t.Errorf("objects given to Each (-Set.Objects +Each):\n%s", diff)
+			}
+			if diff := cmp.Diff(want.Skipped, set.Skipped); diff != "" {
+				t.Errorf("skipped (-without Each +with Each):\n%s", diff)
+			}
+		})
+	}
+}

@@ -37,7 +37,9 @@ func (l *loader) parse(file string, data []byte) {
 			yl := &loader{}
 			yl.parseYAML(file, data)
 			if !yl.yamlSyntax {
-				l.set.Objects = append(l.set.Objects, yl.set.Objects...)
+				for _, o := range yl.set.Objects {
+					l.add(o)
+				}
 				l.set.Skipped = append(l.set.Skipped, yl.set.Skipped...)
 				l.errs = append(l.errs, yl.errs...)
 				return
@@ -247,7 +249,7 @@ func (l *loader) object(src Source, m map[string]any, p pos) {
 		l.fail(src.File, src.Line, "%s", err)
 		return
 	}
-	l.set.Objects = append(l.set.Objects, Object{Obj: &unstructured.Unstructured{Object: m}, Source: src})
+	l.add(Object{Obj: &unstructured.Unstructured{Object: m}, Source: src})
 }
 
 // listItems returns the items of a List kind: any kind ending in "List"

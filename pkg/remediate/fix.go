@@ -429,14 +429,17 @@ func fatal(err error) bool {
 func findDesired(r *compare.ObjectReport, desired []compare.Desired) *unstructured.Unstructured {
 	group := groupOf(r.APIVersion)
 	for _, d := range desired {
-		o := d.Object
-		if o == nil || d.Source != r.Source || o.GetKind() != r.Kind || o.GetName() != r.Name || o.GroupVersionKind().Group != group {
+		h := d.Head()
+		if d.Source != r.Source || h.Kind != r.Kind || h.Name != r.Name || groupOf(h.APIVersion) != group {
 			continue
 		}
-		if ns := o.GetNamespace(); ns != "" && r.Namespace != "" && ns != r.Namespace {
+		if ns := h.Namespace; ns != "" && r.Namespace != "" && ns != r.Namespace {
 			continue
 		}
-		return o
+		// A packed object (compare.Pack) is parsed here, only once found.
+		if o, err := d.Load(); err == nil && o != nil {
+			return o
+		}
 	}
 	return nil
 }

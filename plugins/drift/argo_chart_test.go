@@ -95,7 +95,7 @@ spec:
 	if !strings.HasPrefix(s.Origin.Commit, "sha256:") || s.Origin.Path != "helm-guestbook" {
 		t.Errorf("origin %+v", s.Origin)
 	}
-	ours := desiredObjects(s)
+	ours := desiredObjects(t, s)
 
 	// helm template of the 0.2.0 archive with Argo CD's command line.
 	tpl, err := gitopsapi.ArgoHelmTemplate(op, "")
@@ -157,7 +157,7 @@ spec:
 	if !strings.Contains(out, "hello from production") || !strings.Contains(out, "welcome to the guestbook") {
 		t.Fatalf("helm template did not use the chart's files:\n%s", out)
 	}
-	if diff := cmp.Diff(helmTemplateObjects(t, out), desiredObjects(s)); diff != "" {
+	if diff := cmp.Diff(helmTemplateObjects(t, out), desiredObjects(t, s)); diff != "" {
 		t.Errorf("with the chart's value files: objects (-helm +drift):\n%s", diff)
 	}
 
@@ -187,11 +187,12 @@ spec:
 	var greeting string
 	var replicas int64
 	for _, d := range s.Desired {
-		switch d.Object.GetKind() {
+		o := desiredObject(t, d)
+		switch o.GetKind() {
 		case "ConfigMap":
-			greeting, _, _ = unstructured.NestedString(d.Object.Object, "data", "GREETING")
+			greeting, _, _ = unstructured.NestedString(o.Object, "data", "GREETING")
 		case "Deployment":
-			replicas, _, _ = unstructured.NestedInt64(d.Object.Object, "spec", "replicas")
+			replicas, _, _ = unstructured.NestedInt64(o.Object, "spec", "replicas")
 		}
 	}
 	if greeting != "from-the-values-repo" || replicas != 2 {

@@ -207,7 +207,7 @@ spec:
 			if s.Skip != "" {
 				t.Fatalf("skipped: %s", s.Skip)
 			}
-			ours := desiredObjects(s)
+			ours := desiredObjects(t, s)
 			if got := ours["Deployment/shop-helm-guestbook"]; got == nil || !strings.Contains(mustJSON(t, got), "helm-guestbook-"+tc.version) {
 				t.Errorf("the dependency rendered is not helm-guestbook %s: %v", tc.version, got)
 			}
@@ -260,10 +260,10 @@ func helmTemplateObjects(t *testing.T, out string) map[string]map[string]any {
 
 // desiredObjects are s's objects by kind and name, without what drift adds
 // for comparison (the tracking annotation, the destination namespace).
-func desiredObjects(s desired.Source) map[string]map[string]any {
+func desiredObjects(t *testing.T, s desired.Source) map[string]map[string]any {
 	objs := map[string]map[string]any{}
 	for _, d := range s.Desired {
-		o := d.Object.DeepCopy()
+		o := desiredObject(t, d)
 		ann := o.GetAnnotations()
 		delete(ann, gitopsapi.ArgoTrackingID)
 		o.SetAnnotations(ann)

@@ -283,7 +283,7 @@ func ourDesired(t *testing.T, client *cluster.Client, repo fluxRepo, name string
 	}
 	out := map[string]map[string]any{}
 	for _, d := range s.Desired {
-		o := jsonObject(t, d.Object.Object)
+		o := jsonObject(t, desiredObject(t, d).Object)
 		k := objectKey(o)
 		if _, dup := out[k]; dup {
 			t.Fatalf("drift renders %s twice", k)

@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/cluster"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/compare"
@@ -164,4 +165,153 @@ func TestStreamHoldsOnePageOfLiveObjects(t *testing.T) {
 			}
 		})
 	}
+}
+
+// parseCounter counts the desired objects parsed (loaded) and not yet
+// compared (Progress counts the compared ones); peak is the largest count
+// seen when an object is parsed.
+type parseCounter struct {
+	mu                sync.Mutex
+	loads, done, peak int
+}
+
+func (c *parseCounter) wrap(d compare.Desired) compare.Desired {
+	w := compare.Lazy(d.Head(), d.Source, func() (*unstructured.Unstructured, error) {
+		c.mu.Lock()
+		c.loads++
+		c.peak = max(c.peak, c.loads-c.done)
+		c.mu.Unlock()
+		return d.Load()
+	})
+	w.IfNotPresent = d.IfNotPresent
+	return w
+}
+
+func (c *parseCounter) progress(done, _ int) {
+	c.mu.Lock()
+	c.done = done
+	c.mu.Unlock()
+}
+
+// TestStreamParsesDesiredObjectsWhenCompared pins the other half of the
+// memory shape (issue 17.2) on the real API server: drift's reader gives
+// every desired object packed (compare.Pack: never all parsed at once), and
+// the engine parses each only when it compares it and drops it after, so
+// that, in every mode, no more desired objects are parsed at a time than
+// comparisons run (--concurrency, 4 here), fewer than one kind and
+// namespace's group (60), whatever the number of objects. Each is parsed
+// once, and the report is the one the same objects given parsed give, byte
+// for byte (namespaces set by -n and dropped from a cluster-scoped object,
+// drift, missing objects, a label selector).
+func TestStreamParsesDesiredObjectsWhenCompared(t *testing.T) {
+	cp := controlplane.ForTest(t)
+	const perGroup, concurrency = 60, 4
+	namespaces := []string{"lazy-a", "lazy-b", "lazy-c"}
+	var git, live strings.Builder
+	for _, ns := range namespaces {
+		kubectl(t, cp, "", "create", "namespace", ns)
+		for i := range perGroup {
+			doc := fmt.Sprintf("---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm-%03d, namespace: %s, labels: {tier: t%d}}\ndata: {i: %q, n: \"1\"}\n", i, ns, i%2, fmt.Sprint(i))
+			git.WriteString(doc)
+			if i != 7 { // missing
+				live.WriteString(doc)
+			}
+		}
+	}
+	// No namespace: -n lazy-a's; a cluster-scoped object declaring one.
+	git.WriteString("---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: no-ns, labels: {tier: t0}}\ndata: {k: v}\n")
+	live.WriteString("---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: no-ns, namespace: lazy-a, labels: {tier: t0}}\ndata: {k: live}\n")
+	clusterRole := "---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: lazy-reader, namespace: lazy-b, labels: {tier: t0}}\nrules: [{apiGroups: [\"\"], resources: [configmaps], verbs: [get]}]\n"
+	git.WriteString(clusterRole)
+	live.WriteString(strings.Replace(clusterRole, "namespace: lazy-b, ", "", 1))
+	kubectl(t, cp, live.String(), "apply", "--server-side", "--field-manager=kustomize-controller", "-f", "-")
+	kubectl(t, cp, "", "patch", "-n", "lazy-b", "configmap", "cm-030", "--type=merge", "-p", `{"data":{"i":"changed"}}`)
+
+	dir := writeFiles(t, map[string]string{"cms.yaml": git.String()})
+	objs, _, err := desired.ReadFiles(t.Context(), manifest.Options{Filenames: []string{dir}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := len(namespaces)*perGroup + 2
+	if len(objs) != total {
+		t.Fatalf("%d desired objects, want %d", len(objs), total)
+	}
+	var parsed []compare.Desired
+	for _, d := range objs {
+		if d.Object != nil {
+			t.Fatalf("ReadFiles gave %s parsed, want it packed", d.Source)
+		}
+		parsed = append(parsed, compare.Desired{Object: desiredObject(t, d), Source: d.Source})
+	}
+	client, err := cluster.New(cp.RESTConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mode := range []compare.Mode{compare.ModeLocal, compare.ModeHybrid, compare.ModeServer} {
+		for _, sel := range []string{"", "tier=t0"} {
+			t.Run(string(mode)+"/"+sel, func(t *testing.T) {
+				opts := compare.Options{Mode: mode, Concurrency: concurrency, Namespace: "lazy-a"}
+				if sel != "" {
+					s, err := labels.Parse(sel)
+					if err != nil {
+						t.Fatal(err)
+					}
+					opts.Selector = s
+				}
+				run := func(desired []compare.Desired, progress func(done, total int)) string {
+					t.Helper()
+					opts.Progress = progress
+					rep, err := (&compare.Engine{Reader: client, Applier: client}).Run(t.Context(), desired, opts)
+					if err != nil {
+						t.Fatal(err)
+					}
+					var drifted int
+					for _, o := range rep.Objects {
+						if o.Status != compare.StatusUnchanged {
+							drifted++
+						}
+					}
+					if drifted == 0 {
+						t.Error("no drift found")
+					}
+					out, err := json.MarshalIndent(toJSON(rep), "", "  ")
+					if err != nil {
+						t.Fatal(err)
+					}
+					return string(out)
+				}
+				c := &parseCounter{}
+				wrapped := make([]compare.Desired, len(objs))
+				for i, d := range objs {
+					wrapped[i] = c.wrap(d)
+				}
+				lazy := run(wrapped, c.progress)
+				// Matching a selector reads each object once more, before any
+				// comparison, and drops it at once: the count cannot tell.
+				if sel == "" && c.peak > concurrency {
+					t.Errorf("%d desired objects parsed and not yet compared at once, want at most --concurrency (%d)", c.peak, concurrency)
+				}
+				compared := c.done
+				if sel != "" {
+					compared += total // each read once more to match the selector
+				}
+				if c.loads != compared {
+					t.Errorf("%d desired objects parsed, want %d (each once when compared)", c.loads, compared)
+				}
+				if diff := cmp.Diff(run(parsed, nil), lazy); diff != "" {
+					t.Errorf("report of the packed objects differs from the parsed ones' (-parsed +packed):\n%s", diff)
+				}
+			})
+		}
+	}
+}
+
+// desiredObject reads d's object (a new one when d is packed).
+func desiredObject(t *testing.T, d compare.Desired) *unstructured.Unstructured {
+	t.Helper()
+	o, err := d.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o
 }
