@@ -12,7 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/kubectl-gitops/kubectl-gitops/pkg/cluster"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/cluster/lite"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/sealing"
 	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/cli"
 )
@@ -28,7 +28,7 @@ func (o *Options) certificate(cmd *cobra.Command) (*sealing.Certificate, error) 
 		if cerr != nil {
 			return nil, fmt.Errorf("no --cert given and no cluster to fetch it from (%w); pass --cert, or --age for sops", cerr)
 		}
-		cl, cerr := cluster.New(cfg)
+		cl, cerr := lite.New(cfg)
 		if cerr != nil {
 			return nil, cerr
 		}
