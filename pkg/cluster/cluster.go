@@ -22,6 +22,8 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
+
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/cluster/lite"
 )
 
 // Mapper resolves kinds to REST resources.
@@ -110,6 +112,9 @@ func VersionNotServed(err error) bool {
 
 // Client is the real implementation of Reader and Applier.
 type Client struct {
+	// lite is the part of the client that needs no discovery (GET, the
+	// service proxy, the server's version): rest and dyn are its.
+	lite *lite.Client
 	// rest is the dynamic client's REST client: LIST and apply responses
 	// are decoded from it directly (see decodeList).
 	rest rest.Interface
@@ -141,17 +146,9 @@ var _ interface {
 // (no client-side rate limit unless cfg asks for one).
 func New(cfg *rest.Config) (*Client, error) {
 	cfg = Config(cfg)
-	// What dynamic.NewForConfig does, keeping the REST client.
-	dcfg := dynamic.ConfigFor(cfg)
-	dcfg.GroupVersion = nil
-	dcfg.APIPath = "/if-you-see-this-search-for-the-break"
-	httpClient, err := rest.HTTPClientFor(dcfg)
+	lc, err := lite.New(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("creating dynamic client: %w", err)
-	}
-	rc, err := rest.UnversionedRESTClientForConfigAndClient(dcfg, httpClient)
-	if err != nil {
-		return nil, fmt.Errorf("creating dynamic client: %w", err)
+		return nil, err
 	}
 	disco, err := discovery.NewDiscoveryClientForConfig(cfg)
 	if err != nil {
@@ -159,8 +156,9 @@ func New(cfg *rest.Config) (*Client, error) {
 	}
 	cached := memory.NewMemCacheClientWithContext(disco)
 	return &Client{
-		rest:         rc,
-		dyn:          dynamic.New(rc),
+		lite:         lc,
+		rest:         lc.RESTClient(),
+		dyn:          lc.Dynamic(),
 		disco:        cached,
 		mapper:       restmapper.NewDeferredDiscoveryRESTMapperWithContext(cached),
 		ListPageSize: 500,
@@ -231,10 +229,7 @@ func gvkString(gvk schema.GroupVersionKind) string {
 }
 
 func (c *Client) resource(m *meta.RESTMapping, namespace string) dynamic.ResourceInterface {
-	if m.Scope.Name() == meta.RESTScopeNameNamespace && namespace != "" {
-		return c.dyn.Resource(m.Resource).Namespace(namespace)
-	}
-	return c.dyn.Resource(m.Resource)
+	return c.lite.Resource(m, namespace)
 }
 
 // Get implements Reader.

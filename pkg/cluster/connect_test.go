@@ -1,37 +1,43 @@
 package cluster
 
 import (
+	"context"
 	"testing"
 	"time"
 
-	"k8s.io/client-go/rest"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/cluster/lite"
 	"github.com/kubectl-gitops/kubectl-gitops/test/controlplane"
 )
 
-// TestNewClientsetFollowsThePolicy checks the typed client that seal and
-// the CLI plumbing use against the real API server: no client-side rate
-// limiter (client-go's default is a 5 QPS token bucket), the config's
-// timeout (what --request-timeout sets) as the HTTP client's, and a
-// limiter the caller asks for kept.
-func TestNewClientsetFollowsThePolicy(t *testing.T) {
+// TestLiteNewFollowsThePolicy checks the client (pkg/cluster/lite) that
+// seal and the CLI plumbing build, against the real API server (this
+// package's control plane): no client-side rate limiter (client-go's
+// default is a 5 QPS token bucket), the config's timeout (what
+// --request-timeout sets) as the HTTP client's, a limiter the caller asks
+// for kept, and GET and /version answered.
+func TestLiteNewFollowsThePolicy(t *testing.T) {
 	cp := controlplane.ForTest(t)
 	cfg := cp.RESTConfig()
 	// As the kubeconfig flags build it: no QPS of its own (the control
 	// plane's config sets one).
 	cfg.QPS, cfg.Burst, cfg.RateLimiter = 0, 0, nil
 	cfg.Timeout = 7 * time.Second
-	cs, err := NewClientset(cfg)
+	c, err := lite.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := cs.Discovery().ServerVersion(); err != nil {
-		t.Fatalf("server version: %v", err)
+	ctx := context.Background()
+	if v, err := c.ServerVersion(ctx); err != nil || v.GitVersion == "" {
+		t.Fatalf("server version: %+v, %v", v, err)
 	}
-	rc, ok := cs.CoreV1().RESTClient().(*rest.RESTClient)
-	if !ok {
-		t.Fatalf("REST client is %T", cs.CoreV1().RESTClient())
+	ns := &meta.RESTMapping{Resource: schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}, Scope: meta.RESTScopeRoot}
+	if obj, err := c.Get(ctx, ns, "", "default"); err != nil || obj.GetName() != "default" {
+		t.Fatalf("get namespace default: %v, %v", obj, err)
 	}
+	rc := c.RESTClient()
 	if rl := rc.GetRateLimiter(); rl != nil {
 		t.Errorf("client-side rate limiter %T, want none", rl)
 	}
@@ -43,11 +49,10 @@ func TestNewClientsetFollowsThePolicy(t *testing.T) {
 	}
 
 	cfg.QPS, cfg.Burst = 50, 100
-	cs, err = NewClientset(cfg)
-	if err != nil {
+	if c, err = lite.New(cfg); err != nil {
 		t.Fatal(err)
 	}
-	if rl := cs.CoreV1().RESTClient().GetRateLimiter(); rl == nil || rl.QPS() != 50 {
+	if rl := c.RESTClient().GetRateLimiter(); rl == nil || rl.QPS() != 50 {
 		t.Errorf("rate limiter %v, want the 50 QPS the config asks for", rl)
 	}
 }

@@ -2,9 +2,8 @@ package cluster
 
 import (
 	"context"
-	"strings"
 
-	utilnet "k8s.io/apimachinery/pkg/util/net"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/cluster/lite"
 )
 
 // ServiceProxy reads from a Service through the API server's service proxy,
@@ -23,9 +22,5 @@ var _ ServiceProxy = (*Client)(nil)
 // ServiceProxyGet implements ServiceProxy through the client's REST client
 // (one HTTP connection pool, the policy of Config).
 func (c *Client) ServiceProxyGet(ctx context.Context, namespace, name, scheme, port, path string) ([]byte, error) {
-	segments := []string{"/api/v1/namespaces", namespace, "services", utilnet.JoinSchemeNamePort(scheme, name, port), "proxy"}
-	if p := strings.TrimPrefix(path, "/"); p != "" {
-		segments = append(segments, p)
-	}
-	return c.rest.Get().AbsPath(segments...).DoRaw(ctx)
+	return lite.ServiceProxyGet(ctx, c.rest, namespace, name, scheme, port, path)
 }

@@ -12,6 +12,7 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/kubectl-gitops/kubectl-gitops/test/controlplane"
 )
@@ -51,7 +52,7 @@ func TestServiceProxyGet(t *testing.T) {
 	t.Cleanup(srv.Close)
 	port := int32(ln.Addr().(*net.TCPAddr).Port)
 
-	cs, err := NewClientset(cp.RESTConfig())
+	cs, err := kubernetes.NewForConfig(Config(cp.RESTConfig()))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,10 +13,10 @@ import (
 	"os"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
-	"github.com/kubectl-gitops/kubectl-gitops/pkg/cluster"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/gitrepo"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/redact"
 )
@@ -138,27 +138,34 @@ func readSource(ctx context.Context, source string, client *http.Client) ([]byte
 	return data, nil
 }
 
-// ControllerClient is what FetchCertificate needs of the cluster (the
-// suite's one client, pkg/cluster's Client): the controller's Service, and
-// a GET through the API server's service proxy.
+// ControllerClient is what FetchCertificate needs of the cluster: the
+// controller's Service, and a GET through the API server's service proxy.
+// Both of the suite's clients satisfy it (pkg/cluster's Client and
+// pkg/cluster/lite's, which seal uses: it needs no discovery); the methods
+// are those of cluster.Reader's Get and cluster.ServiceProxy, named here so
+// that this package does not link pkg/cluster.
 type ControllerClient interface {
-	cluster.Reader
-	cluster.ServiceProxy
+	// Get returns the live object, or an error satisfying apierrors.IsNotFound.
+	Get(ctx context.Context, m *meta.RESTMapping, namespace, name string) (*unstructured.Unstructured, error)
+	// ServiceProxyGet GETs path from port (a name or number) of the Service
+	// namespace/name over scheme, through the API server's service proxy.
+	ServiceProxyGet(ctx context.Context, namespace, name, scheme, port, path string) ([]byte, error)
 }
 
-// serviceKind is the controller's Service.
-var serviceKind = schema.GroupVersionKind{Version: "v1", Kind: "Service"}
+// serviceMapping is the controller's Service: core v1, served by every API
+// server, so it is not discovered (kubeseal's typed client does not either).
+var serviceMapping = &meta.RESTMapping{
+	Resource:         schema.GroupVersionResource{Version: "v1", Resource: "services"},
+	GroupVersionKind: schema.GroupVersionKind{Version: "v1", Kind: "Service"},
+	Scope:            meta.RESTScopeNamespace,
+}
 
 // FetchCertificate gets the controller's current certificate the way
 // kubeseal does: the Service's first port name (else its number), then
 // GET /v1/cert.pem through the API server's service proxy. RBAC: get on
 // services and services/proxy in the controller's namespace.
 func FetchCertificate(ctx context.Context, cl ControllerClient, namespace, name string) (*Certificate, error) {
-	m, err := cl.Mapping(ctx, serviceKind)
-	if err != nil {
-		return nil, fmt.Errorf("finding the sealed-secrets controller (--controller-namespace %s, --controller-name %s): %w", namespace, name, err)
-	}
-	svc, err := cl.Get(ctx, m, namespace, name)
+	svc, err := cl.Get(ctx, serviceMapping, namespace, name)
 	if err != nil {
 		return nil, fmt.Errorf("finding the sealed-secrets controller (--controller-namespace %s, --controller-name %s): %w", namespace, name, err)
 	}

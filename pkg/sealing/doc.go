@@ -9,6 +9,9 @@
 // The format is implemented with the standard library (RSA-OAEP SHA-256 and
 // AES-256-GCM), byte-compatible with kubeseal and the sealed-secrets
 // controller; it must not import sealed-secrets, cobra or pflag, nor write to
-// stdout. It builds no client: FetchCertificate reads through pkg/cluster's
-// interfaces (Reader, ServiceProxy), so it imports no k8s.io/client-go.
+// stdout. It builds no client: FetchCertificate reads through its
+// ControllerClient interface (a GET and the service proxy, which both
+// pkg/cluster's and pkg/cluster/lite's clients provide), so it imports no
+// k8s.io/client-go, nor pkg/cluster (whose discovery would link client-go's
+// scheme of every built-in kind into seal).
 package sealing

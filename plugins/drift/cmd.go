@@ -9,7 +9,6 @@ import (
 
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/cluster"
@@ -358,7 +357,7 @@ func (o *Options) loadDesired(ctx context.Context) ([]compare.Desired, error) {
 }
 
 // newClient connects to the cluster the given kubeconfig flags select.
-func (o *Options) newClient(flags *genericclioptions.ConfigFlags) (*cluster.Client, error) {
+func (o *Options) newClient(flags *cli.ConfigFlags) (*cluster.Client, error) {
 	cfg, err := flags.ToRESTConfig()
 	if err != nil {
 		return nil, fmt.Errorf("loading kubeconfig: %w", err)

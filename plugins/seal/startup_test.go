@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -37,6 +38,44 @@ func TestStartupInitWork(t *testing.T) {
 	for _, m := range ms {
 		if n, _ := strconv.Atoi(m[2]); n > budget {
 			t.Errorf("init of %s allocates %s bytes (%s allocs); want at most %d: compile or build it on first use", m[1], m[2], m[3], budget)
+		}
+	}
+}
+
+// TestSealBinaryLinksNoClientsetOrScheme guards the other half of a seal
+// call's start-up: package initialisation of what the binary links. client-go's
+// typed clientset, its scheme (every built-in kind registered at init: a
+// fifth of a seal call) and discovery (which imports that scheme) must not
+// come back, through pkg/cluster, the CLI plumbing or the kubeconfig flags.
+// It reads `go list -deps` of the binary's main package, and checks that
+// the listing holds what it must (seal itself and client-go's rest), so it
+// cannot pass on an empty or failed listing.
+func TestSealBinaryLinksNoClientsetOrScheme(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "../../cmd/kubectl-gitops-seal").Output()
+	if err != nil {
+		t.Fatalf("go list -deps: %v", err)
+	}
+	deps := map[string]bool{}
+	for _, p := range strings.Fields(string(out)) {
+		deps[p] = true
+	}
+	for _, must := range []string{"github.com/kubectl-gitops/kubectl-gitops/plugins/seal", "k8s.io/client-go/rest"} {
+		if !deps[must] {
+			t.Fatalf("go list -deps does not list %s: the check cannot run\n%s", must, out)
+		}
+	}
+	forbidden := []string{
+		"k8s.io/client-go/kubernetes",                          // the typed clientset (and kubernetes/typed/...)
+		"k8s.io/client-go/discovery",                           // imports kubernetes/scheme
+		"k8s.io/client-go/restmapper",                          // discovery's
+		"k8s.io/cli-runtime/pkg/resource",                      // imports kubernetes/scheme
+		"github.com/kubectl-gitops/kubectl-gitops/pkg/cluster", // its discovery; pkg/cluster/lite is the seal path's
+	}
+	for p := range deps {
+		for _, f := range forbidden {
+			if (p == f || strings.HasPrefix(p, f+"/")) && !strings.HasPrefix(p, "github.com/kubectl-gitops/kubectl-gitops/pkg/cluster/lite") {
+				t.Errorf("the seal binary links %s (forbidden: %s)", p, f)
+			}
 		}
 	}
 }

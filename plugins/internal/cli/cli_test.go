@@ -18,7 +18,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"k8s.io/client-go/rest"
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/version"
 )
@@ -282,11 +281,11 @@ func TestRunCanceledContext(t *testing.T) {
 	}
 }
 
-// TestClientsetFollowsThePolicy checks that the CLI's typed client (the
+// TestClientFollowsThePolicy checks that the CLI's client (the
 // version command, --namespace completion) is built under pkg/cluster's
 // policy: no client-side rate limiter, --request-timeout as the
 // per-request timeout. The server is never contacted.
-func TestClientsetFollowsThePolicy(t *testing.T) {
+func TestClientFollowsThePolicy(t *testing.T) {
 	kubeconfig := filepath.Join(t.TempDir(), "config")
 	if err := os.WriteFile(kubeconfig, []byte(`apiVersion: v1
 kind: Config
@@ -307,14 +306,11 @@ users:
 	env := NewEnv("kubectl-gitops-drift", genericiooptions.IOStreams{In: strings.NewReader(""), Out: &bytes.Buffer{}, ErrOut: &bytes.Buffer{}})
 	*env.ConfigFlags.KubeConfig = kubeconfig
 	*env.ConfigFlags.Timeout = "9s"
-	cs, err := env.Clientset()
+	cl, err := env.Client()
 	if err != nil {
 		t.Fatal(err)
 	}
-	rc, ok := cs.CoreV1().RESTClient().(*rest.RESTClient)
-	if !ok {
-		t.Fatalf("REST client is %T", cs.CoreV1().RESTClient())
-	}
+	rc := cl.RESTClient()
 	if rl := rc.GetRateLimiter(); rl != nil {
 		t.Errorf("client-side rate limiter %T (%v QPS), want none", rl, rl.QPS())
 	}

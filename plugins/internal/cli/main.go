@@ -13,7 +13,6 @@ import (
 
 	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/klog/v2"
 )
@@ -23,7 +22,7 @@ import (
 // command, and the names the binary is known by.
 type Env struct {
 	Streams     genericiooptions.IOStreams
-	ConfigFlags *genericclioptions.ConfigFlags
+	ConfigFlags *ConfigFlags
 	// Name is the display name, e.g. "kubectl gitops drift".
 	Name string
 	// Binary is the executable's base name, e.g. "kubectl-gitops-drift".
@@ -34,7 +33,7 @@ type Env struct {
 func NewEnv(argv0 string, streams genericiooptions.IOStreams) *Env {
 	return &Env{
 		Streams:     streams,
-		ConfigFlags: genericclioptions.NewConfigFlags(true),
+		ConfigFlags: NewConfigFlags(),
 		Name:        DisplayName(argv0),
 		Binary:      strings.TrimSuffix(filepath.Base(argv0), ".exe"),
 	}

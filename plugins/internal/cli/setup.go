@@ -8,11 +8,11 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/discovery"
-	"k8s.io/client-go/kubernetes"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
-	"github.com/kubectl-gitops/kubectl-gitops/pkg/cluster"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/cluster/lite"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/version"
 )
 
@@ -109,30 +109,36 @@ of the current context (like 'kubectl version').`,
 	return cmd
 }
 
-// Clientset builds a typed client for the kubeconfig flags' context
-// through pkg/cluster, so that it follows the suite's one client policy
-// (cluster.Config: no client-side rate limit, --request-timeout as the
-// per-request timeout).
-func (env *Env) Clientset() (kubernetes.Interface, error) {
+// Client builds a client for the kubeconfig flags' context through
+// pkg/cluster/lite, so that it follows the suite's one client policy
+// (no client-side rate limit, --request-timeout as the per-request
+// timeout) and links no discovery or typed clientset: every plugin's
+// start-up pays for what this package links (seal is called once per
+// Secret from scripts).
+func (env *Env) Client() (*lite.Client, error) {
 	cfg, err := env.ConfigFlags.ToRESTConfig()
 	if err != nil {
 		return nil, fmt.Errorf("loading kubeconfig: %w", err)
 	}
-	return cluster.NewClientset(cfg)
+	return lite.New(cfg)
 }
 
 func serverVersion(ctx context.Context, env *Env) (*version.Server, error) {
-	cs, err := env.Clientset()
+	cl, err := env.Client()
 	if err != nil {
 		return nil, err
 	}
-	// The WithContext variant: Ctrl-C leaves a hung API server at once.
-	sv, err := discovery.ToDiscoveryInterfaceWithContext(cs.Discovery()).ServerVersionWithContext(ctx)
+	// Under ctx: Ctrl-C leaves a hung API server at once.
+	sv, err := cl.ServerVersion(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("getting server version: %w", err)
 	}
 	return &version.Server{GitVersion: sv.GitVersion, GoVersion: sv.GoVersion, Platform: sv.Platform}, nil
 }
+
+// namespaces is the core v1 Namespace resource, served by every API server
+// (not discovered).
+var namespaces = &meta.RESTMapping{Resource: schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}, Scope: meta.RESTScopeRoot}
 
 // registerKubeconfigCompletion completes --context, --cluster and --user from
 // the kubeconfig, and --namespace from the API server.
@@ -162,17 +168,17 @@ func registerKubeconfigCompletion(root *cobra.Command, env *Env) {
 	_ = root.RegisterFlagCompletionFunc("cluster", fromConfig(func(n *kubeconfigNames) []string { return n.clusters }))
 	_ = root.RegisterFlagCompletionFunc("user", fromConfig(func(n *kubeconfigNames) []string { return n.users }))
 	_ = root.RegisterFlagCompletionFunc("namespace", func(cmd *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCompDirective) {
-		cs, err := env.Clientset()
+		cl, err := env.Client()
 		if err != nil {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
-		list, err := cs.CoreV1().Namespaces().List(cmd.Context(), metav1.ListOptions{})
+		list, err := cl.Resource(namespaces, "").List(cmd.Context(), metav1.ListOptions{})
 		if err != nil {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
 		out := make([]string, 0, len(list.Items))
 		for _, ns := range list.Items {
-			out = append(out, ns.Name)
+			out = append(out, ns.GetName())
 		}
 		return out, cobra.ShellCompDirectiveNoFileComp
 	})
