@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/compare"
 )
 
@@ -185,23 +187,21 @@ func Run(ctx context.Context, clusters []string, opts Options, check CheckFunc) 
 	}
 	results := make([]clusterResult, len(clusters))
 	checks := &sync.WaitGroup{}
-	sem := make(chan struct{}, opts.Parallel)
-	var wg sync.WaitGroup
+	// runOne returns at once when ctx is cancelled, so the clusters waiting
+	// for a slot get it at once, and are error cells without starting.
+	var pool errgroup.Group
+	pool.SetLimit(opts.Parallel)
 	for i, name := range clusters {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				results[i] = clusterResult{err: ctx.Err()}
-				return
+		pool.Go(func() error {
+			if err := ctx.Err(); err != nil {
+				results[i] = clusterResult{err: err}
+				return nil
 			}
-			defer func() { <-sem }()
 			results[i] = runOne(ctx, checks, name, opts.Timeout, check)
-		}()
+			return nil
+		})
 	}
-	wg.Wait()
+	_ = pool.Wait() // the errors are in results
 	m := build(clusters, results)
 	m.checks = checks
 	return m

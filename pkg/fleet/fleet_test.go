@@ -176,3 +176,31 @@ func TestTimeoutHonouringCheck(t *testing.T) {
 		t.Errorf("cell = %+v", c)
 	}
 }
+
+// TestCancelWhileWaiting: clusters waiting for a free slot when ctx is
+// cancelled are error cells, and their checks never start.
+func TestCancelWhileWaiting(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var mu sync.Mutex
+	var called []string
+	clusters := []string{"a", "b", "c", "d", "e", "f"}
+	m := Run(ctx, clusters, Options{Parallel: 1}, func(cctx context.Context, cl string) ([]SourceResult, error) {
+		mu.Lock()
+		called = append(called, cl)
+		mu.Unlock()
+		cancel()
+		<-cctx.Done()
+		return nil, cctx.Err()
+	})
+	if len(called) != 1 {
+		t.Errorf("checks started: %v, want only the first", called)
+	}
+	for _, cl := range clusters {
+		c, ok := m.Cell("", cl)
+		if !ok || c.State != StateError || !strings.Contains(c.Error, context.Canceled.Error()) {
+			t.Errorf("cell of %s = %+v, want a %q error", cl, c, context.Canceled)
+		}
+	}
+}

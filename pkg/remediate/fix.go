@@ -8,8 +8,9 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-	"sync"
+	"sync/atomic"
 
+	"golang.org/x/sync/errgroup"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -230,40 +231,26 @@ func isFoundation(r *compare.ObjectReport) bool {
 }
 
 // parallel runs fn over idxs with at most n at once, stopping at the first
-// fatal error.
+// fatal error: no index is handed out once it is seen (nor once ctx is
+// done), the ones running finish, and it is returned (else ctx's error).
 func parallel(ctx context.Context, idxs []int, n int, fn func(int) error) error {
-	var mu sync.Mutex
-	var fatal error
-	work := make(chan int)
-	var wg sync.WaitGroup
-	for range min(n, max(len(idxs), 1)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range work {
-				if err := fn(i); err != nil {
-					mu.Lock()
-					if fatal == nil {
-						fatal = err
-					}
-					mu.Unlock()
-				}
-			}
-		}()
-	}
+	var g errgroup.Group
+	g.SetLimit(n)
+	var failed atomic.Bool
 	for _, i := range idxs {
-		mu.Lock()
-		stop := fatal != nil
-		mu.Unlock()
-		if stop || ctx.Err() != nil {
+		if failed.Load() || ctx.Err() != nil {
 			break
 		}
-		work <- i
+		g.Go(func() error {
+			err := fn(i)
+			if err != nil {
+				failed.Store(true)
+			}
+			return err
+		})
 	}
-	close(work)
-	wg.Wait()
-	if fatal != nil {
-		return fatal
+	if err := g.Wait(); err != nil {
+		return err
 	}
 	return ctx.Err()
 }

@@ -31,6 +31,7 @@ var writeFiles = builders.WriteTree
 func TestMain(m *testing.M) {
 	jsonneteval.Worker()
 	code := controlplane.RunTests(m, controlplane.Options{ControllerManager: true, CRDs: true})
+	removeDriftBinaries()
 	if testing.Verbose() {
 		fmt.Fprintf(os.Stderr, "hybrid mode compared with server mode in %d runs\n", hybridRuns.Load())
 	}

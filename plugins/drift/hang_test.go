@@ -85,7 +85,7 @@ func (s *hungServer) waitArrived(t *testing.T) {
 // signal and `drift -f` and `drift status` exited only after discovery's
 // 32 s timeout (and survived a second Ctrl-C).
 func TestSignalAgainstHungAPIServer(t *testing.T) {
-	bin := buildDrift(t)
+	bin := driftBinary(t)
 	dir := writeFiles(t, map[string]string{"cm.yaml": watchConfigMap})
 	tests := []struct {
 		name string
@@ -156,7 +156,7 @@ func TestSignalAgainstHungAPIServer(t *testing.T) {
 // API server fails after --check-timeout (it used to run for discovery's
 // 32 s), watch goes on, and SIGTERM stops it cleanly.
 func TestWatchCheckTimeoutAgainstHungAPIServer(t *testing.T) {
-	bin := buildDrift(t)
+	bin := driftBinary(t)
 	dir := writeFiles(t, map[string]string{"cm.yaml": watchConfigMap})
 	for _, useTLS := range []bool{false, true} {
 		t.Run(fmt.Sprintf("tls=%t", useTLS), func(t *testing.T) {

@@ -347,16 +347,8 @@ func TestWatchInCluster(t *testing.T) {
 		t.Fatalf("starting a control plane: %v", err)
 	}
 	t.Cleanup(func() { _ = cp.Stop() })
-	binDir := t.TempDir()
-	if err := os.Chmod(binDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(binDir, "kubectl-gitops-drift")
-	build := exec.Command("go", "build", "-o", bin, "../../cmd/kubectl-gitops-drift")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0") // static, as the image's
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	// Alone in a directory of mode 0755, mounted as /usr/local/bin.
+	bin := driftBinary(t, "CGO_ENABLED=0") // static, as the image's
 
 	// deploy/ as `kubectl apply -k` would send it, strictly validated.
 	rendered := kubectl(t, cp, "", "kustomize", deployDir)

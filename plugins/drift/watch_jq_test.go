@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -15,17 +14,6 @@ import (
 
 	"github.com/kubectl-gitops/kubectl-gitops/test/controlplane"
 )
-
-// buildDrift builds the real kubectl-gitops-drift binary into a temporary
-// directory.
-func buildDrift(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "kubectl-gitops-drift")
-	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/kubectl-gitops-drift").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
 
 // peakRSS reads a process's peak resident set size (VmHWM) from /proc.
 func peakRSS(t *testing.T, pid int) int64 {
@@ -56,7 +44,7 @@ func peakRSS(t *testing.T, pid int) int64 {
 // SIGTERM stops it cleanly.
 func TestWatchHostileJQRule(t *testing.T) {
 	cp := controlplane.ForTest(t)
-	bin := buildDrift(t)
+	bin := driftBinary(t)
 	tmp := t.TempDir()
 	for _, kv := range gitEnv {
 		k, v, _ := strings.Cut(kv, "=")

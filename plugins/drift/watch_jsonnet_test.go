@@ -52,7 +52,7 @@ func jsonnetWorkers(t *testing.T, pid int) []int {
 // worker is left, and SIGTERM stops it cleanly.
 func TestWatchHostileJsonnet(t *testing.T) {
 	cp := controlplane.ForTest(t)
-	bin := buildDrift(t)
+	bin := driftBinary(t)
 	tmp := t.TempDir()
 	for _, kv := range gitEnv {
 		k, v, _ := strings.Cut(kv, "=")

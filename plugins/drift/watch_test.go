@@ -428,10 +428,7 @@ func TestWatchFlags(t *testing.T) {
 // SIGINT: it shuts down cleanly and exits 0.
 func TestWatchBinarySignals(t *testing.T) {
 	cp := controlplane.ForTest(t)
-	bin := filepath.Join(t.TempDir(), "kubectl-gitops-drift")
-	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/kubectl-gitops-drift").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := driftBinary(t)
 	kubectl(t, cp, "", "create", "namespace", "watch-bin")
 	cm := strings.ReplaceAll(watchConfigMap, "namespace: watch", "namespace: watch-bin")
 	dir := writeFiles(t, map[string]string{"cm.yaml": cm})
