@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"hash/crc32"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -122,6 +123,10 @@ func deploy(t *testing.T, cp *controlplane.ControlPlane, dir, env string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// One Kustomization per test's environment: tests share the control
+	// plane, and the same name would make another test's objects this
+	// one's extraneous leftovers.
+	kustomization := fmt.Sprintf("%s-%08x", env, crc32.ChecksumIEEE([]byte(dir)))
 	for _, o := range set.Objects {
 		// kustomize-controller's owner labels, which Git does not hold:
 		// the drift gate must read them as the operator's, not as drift.
@@ -129,7 +134,7 @@ func deploy(t *testing.T, cp *controlplane.ControlPlane, dir, env string) {
 		if labels == nil {
 			labels = map[string]string{}
 		}
-		labels["kustomize.toolkit.fluxcd.io/name"], labels["kustomize.toolkit.fluxcd.io/namespace"] = env, "flux-system"
+		labels["kustomize.toolkit.fluxcd.io/name"], labels["kustomize.toolkit.fluxcd.io/namespace"] = kustomization, "flux-system"
 		o.Obj.SetLabels(labels)
 		m, err := client.Mapping(t.Context(), o.Obj.GroupVersionKind())
 		if err != nil {

@@ -395,7 +395,7 @@ func TestListRedactsRepoURLs(t *testing.T) {
 	const clean = "https://git.example/acme.git"
 	tests := []struct{ name, url, want string }{
 		{"token in the query", clean + "?ref=main&token=" + canary + "&" + canary,
-			`tenants[0].repos[0]: "` + clean + `?ref=main&token=***&***" is a pattern`},
+			`tenants[0].repos[0]: "` + clean + `?ref=main&token=***&***": credentials do not belong in the URL (a token in the query)`},
 		{"password", "https://bob:" + canary + "@git.example/acme.git",
 			`tenants[0].repos[0]: "` + clean + `": credentials do not belong in the URL`},
 	}
