@@ -110,6 +110,17 @@ type fluxRepo struct {
 	// source, when set, is the source object instead of a GitRepository,
 	// and overrideArg drift's --repo-override for it (the OCI fixture).
 	source, overrideArg string
+	// overrides, when set, are all of drift's --repo-override flags
+	// (TestFluxArtifacts' fleet: an include reads a second repository).
+	overrides []string
+}
+
+// overrideArgs are drift's --repo-override values for r.
+func (r fluxRepo) overrideArgs() []string {
+	if r.overrides != nil {
+		return r.overrides
+	}
+	return []string{r.override()}
 }
 
 func newFluxRepo(t *testing.T, base, name, src string, files map[string]string) fluxRepo {
@@ -128,7 +139,7 @@ func (r fluxRepo) override() string {
 
 // gitRepository is the GitRepository of r, as flux bootstrap writes it.
 func (r fluxRepo) gitRepository() string {
-	if r.source != "" {
+	if r.source != "" || r.name == "" {
 		return r.source
 	}
 	return fmt.Sprintf(`apiVersion: source.toolkit.fluxcd.io/v1
@@ -156,6 +167,13 @@ type fluxRow struct {
 	// path, given to flux build and flux diff as --ignore-paths: they read
 	// a directory, where source-controller's artifact has it applied.
 	ignore string
+	// ns is the Kustomization's namespace, flux-system when empty.
+	ns string
+	// dir, when set, is the directory flux reads, relative to the
+	// checkout, instead of spec.path: the source is an artifact assembled
+	// from it (an ExternalArtifact, a GitRepository's include), which the
+	// Flux CLI cannot assemble.
+	dir string
 	// rejected is an object (flux diff's Kind/ns/name) the API server
 	// refuses as kustomize-controller renders it: left out of what
 	// TestFluxDiffDifferential applies.
@@ -163,16 +181,16 @@ type fluxRow struct {
 }
 
 var fluxRows = []fluxRow{
-	{"kustomize-helm-example apps/staging: a base and an overlay patching its HelmRelease from a file", "fluxdiff", "clusters/staging/apps.yaml", "apps", false, "", "", "", ""},
-	{"no kustomization.yaml: plain files, a nested plain directory, a kustomization subdirectory, a README", "fluxdiff", "clusters/staging/infrastructure.yaml", "infra-configs", false, "", "", "", ""},
-	{"flux2-multi-tenancy tenants/staging: a tenant base and a per-environment patch", "fluxdiff", "clusters/staging/tenants.yaml", "tenants", false, "", "", "", ""},
-	{"targetNamespace; a configMapGenerator (hashed name) the Deployment refers to; an ssa: IfNotPresent object", "fluxdiff", "clusters/staging/shop.yaml", "shop", false, "", "", "", ""},
-	{"namePrefix and nameSuffix", "fluxdiff", "clusters/staging/shop.yaml", "shop-named", false, "", "", "", ""},
-	{"commonMetadata labels and annotations", "fluxdiff", "clusters/staging/shop.yaml", "shop-metadata", false, "", "", "", ""},
-	{"patches: strategic merge by label selector, JSON 6902 by name", "fluxdiff", "clusters/staging/shop.yaml", "shop-patched", false, "", "", "", ""},
-	{"images: newName and newTag, digest", "fluxdiff", "clusters/staging/shop.yaml", "shop-images", false, "", "", "", ""},
-	{"components: a patch and a resource, a generator merging a ConfigMap", "fluxdiff", "clusters/staging/shop.yaml", "shop-components", false, "", "", "", ""},
-	{"components with ignoreMissingComponents: a component that does not exist is left out", "fluxdiff", "clusters/staging/shop.yaml", "shop-optional", false, "", "", "", ""},
+	{"kustomize-helm-example apps/staging: a base and an overlay patching its HelmRelease from a file", "fluxdiff", "clusters/staging/apps.yaml", "apps", false, "", "", "", "", "", ""},
+	{"no kustomization.yaml: plain files, a nested plain directory, a kustomization subdirectory, a README", "fluxdiff", "clusters/staging/infrastructure.yaml", "infra-configs", false, "", "", "", "", "", ""},
+	{"flux2-multi-tenancy tenants/staging: a tenant base and a per-environment patch", "fluxdiff", "clusters/staging/tenants.yaml", "tenants", false, "", "", "", "", "", ""},
+	{"targetNamespace; a configMapGenerator (hashed name) the Deployment refers to; an ssa: IfNotPresent object", "fluxdiff", "clusters/staging/shop.yaml", "shop", false, "", "", "", "", "", ""},
+	{"namePrefix and nameSuffix", "fluxdiff", "clusters/staging/shop.yaml", "shop-named", false, "", "", "", "", "", ""},
+	{"commonMetadata labels and annotations", "fluxdiff", "clusters/staging/shop.yaml", "shop-metadata", false, "", "", "", "", "", ""},
+	{"patches: strategic merge by label selector, JSON 6902 by name", "fluxdiff", "clusters/staging/shop.yaml", "shop-patched", false, "", "", "", "", "", ""},
+	{"images: newName and newTag, digest", "fluxdiff", "clusters/staging/shop.yaml", "shop-images", false, "", "", "", "", "", ""},
+	{"components: a patch and a resource, a generator merging a ConfigMap", "fluxdiff", "clusters/staging/shop.yaml", "shop-components", false, "", "", "", "", "", ""},
+	{"components with ignoreMissingComponents: a component that does not exist is left out", "fluxdiff", "clusters/staging/shop.yaml", "shop-optional", false, "", "", "", "", "", ""},
 	{
 		idiom: "postBuild.substitute: ${var:=default}, ${var:-default}, $${escaped}, substitute: disabled",
 		repo:  "fluxdiff", file: "clusters/staging/shop.yaml", name: "shop-postbuild",
@@ -181,11 +199,27 @@ var fluxRows = []fluxRow{
 		// in a ConfigMap's data, which the API server refuses.
 		rejected: "ConfigMap/shop-postbuild/web-config",
 	},
-	{"namePrefix over a kustomization.yaml with its own namePrefix", "fluxdiff", "clusters/staging/shop.yaml", "shop-prefixed", false, "", "", "", ""},
-	{"images over a kustomization.yaml that renames the same image", "fluxdiff", "clusters/staging/shop.yaml", "shop-pinned", false, "", "", "", ""},
-	{"postBuild.substituteFrom: ConfigMaps, a Secret, an optional missing ConfigMap (pkg/gitopsapi testdata)", "postbuild", "clusters/prod/web.yaml", "web", true, "", "", "", ""},
-	{"postBuild: a kustomization listing another directory's file (pkg/gitopsapi testdata)", "postbuild", "clusters/prod/web.yaml", "scripts-only", true, "", "", "", ""},
-	{"no kustomization.yaml, targetNamespace, spec.ignore (TestSourcesAcceptance's repository)", "fleet", "clusters/fleet/apps.yaml", "fleet-apps", false, "", "", "", ""},
+	{"namePrefix over a kustomization.yaml with its own namePrefix", "fluxdiff", "clusters/staging/shop.yaml", "shop-prefixed", false, "", "", "", "", "", ""},
+	{"images over a kustomization.yaml that renames the same image", "fluxdiff", "clusters/staging/shop.yaml", "shop-pinned", false, "", "", "", "", "", ""},
+	{"postBuild.substituteFrom: ConfigMaps, a Secret, an optional missing ConfigMap (pkg/gitopsapi testdata)", "postbuild", "clusters/prod/web.yaml", "web", true, "", "", "", "", "", ""},
+	{"postBuild: a kustomization listing another directory's file (pkg/gitopsapi testdata)", "postbuild", "clusters/prod/web.yaml", "scripts-only", true, "", "", "", "", "", ""},
+	{"no kustomization.yaml, targetNamespace, spec.ignore (TestSourcesAcceptance's repository)", "fleet", "clusters/fleet/apps.yaml", "fleet-apps", false, "", "", "", "", "", ""},
+	{
+		idiom: "ExternalArtifact built by an ArtifactGenerator (TestFluxArtifacts, Flux's current reference example): a copied base and staging overlay",
+		repo:  "artifacts", file: "clusters/fd.yaml", name: "apps", ns: artifactDiffNS, dir: "apps/staging",
+	},
+	{
+		idiom: "ExternalArtifact built by an ArtifactGenerator: a copied directory, the Kustomization's JSON 6902 patch",
+		repo:  "artifacts", file: "clusters/fd.yaml", name: "infra-configs", ns: artifactDiffNS, dir: "infrastructure/configs",
+	},
+	{
+		idiom: "GitRepository spec.ignore leaving a file out (TestFluxArtifacts)",
+		repo:  "artifacts", file: "clusters/fd.yaml", name: "tenants", ns: artifactDiffNS, ignore: "scratch.yaml",
+	},
+	{
+		idiom: "GitRepository spec.include: another repository's base at ./shared (TestFluxArtifacts)",
+		repo:  "ag-shared", file: "clusters/fd.yaml", name: "shared", ns: artifactDiffNS, dir: "base",
+	},
 	{
 		idiom: "OCIRepository (TestFluxOCIRepository's artifact, pushed by the real flux push artifact): no kustomization.yaml, the source's spec.ignore, a README",
 		repo:  "oci", file: "clusters/oci.yaml", name: "oci-app", ignore: "scratch.yaml",
@@ -196,6 +230,18 @@ var fluxRows = []fluxRow{
 		fluxErr: "failed to decode Kubernetes YAML from", warning: "skipped apps/legacy/values.yaml: no Kubernetes object in it",
 	},
 }
+
+// namespace is the row's Kustomization's namespace.
+func (row fluxRow) namespace() string {
+	if row.ns != "" {
+		return row.ns
+	}
+	return "flux-system"
+}
+
+// artifactDiffNS holds TestFluxArtifacts' Flux objects in the
+// differentials (its own ag-flux may still be terminating).
+const artifactDiffNS = "fd-ag-flux"
 
 // postBuildKustomizations are the Kustomizations of pkg/gitopsapi's
 // post-build fixture, committed with it.
@@ -263,6 +309,7 @@ func fluxFixtureRepos(t *testing.T, cp *controlplane.ControlPlane, flux string) 
 		"fleet":     newFluxRepo(t, base, "fleet", "", fleet),
 		"oci":       ociDiffRepo(t, flux),
 	}
+	artifactDiffRepos(t, cp, base, repos)
 	kubectl(t, cp, "apiVersion: v1\nkind: Namespace\nmetadata: {name: flux-system}\n", "apply", "-f", "-")
 	vars, err := os.ReadFile(filepath.Join(postBuildFixtures, "cluster/vars.yaml"))
 	if err != nil {
@@ -271,7 +318,9 @@ func fluxFixtureRepos(t *testing.T, cp *controlplane.ControlPlane, flux string) 
 	kubectl(t, cp, string(vars), "apply", "-f", "-")
 	var objs []string
 	for _, r := range repos {
-		objs = append(objs, r.gitRepository())
+		if src := r.gitRepository(); src != "" {
+			objs = append(objs, src)
+		}
 	}
 	seen := map[string]bool{}
 	for _, row := range fluxRows {
@@ -300,14 +349,14 @@ func fluxFixtureRepos(t *testing.T, cp *controlplane.ControlPlane, flux string) 
 // flux-system/name: read from the cluster with its GitRepository, fetched
 // through --repo-override, rendered and tracked as the drift command does
 // (pkg/desired, the same calls as loadSources).
-func ourDesired(t *testing.T, client *cluster.Client, repo fluxRepo, name string) (map[string]map[string]any, []string) {
+func ourDesired(t *testing.T, client *cluster.Client, repo fluxRepo, row fluxRow) (map[string]map[string]any, []string) {
 	t.Helper()
 	ctx := t.Context()
-	src, err := gitopsapi.GetFluxKustomization(ctx, client, "flux-system", name)
+	src, err := gitopsapi.GetFluxKustomization(ctx, client, row.namespace(), row.name)
 	if err != nil {
 		t.Fatalf("reading the Kustomization: %v", err)
 	}
-	f := desired.NewFetcher(desired.Options{RepoOverrides: []string{repo.override()}})
+	f := desired.NewFetcher(desired.Options{RepoOverrides: repo.overrideArgs()})
 	defer f.Close()
 	s := f.Operator(ctx, src, true, func(obj *unstructured.Unstructured) bool { return namespaced(ctx, client, obj) })
 	if s.Skip != "" {
@@ -329,7 +378,7 @@ func ourDesired(t *testing.T, client *cluster.Client, repo fluxRepo, name string
 func fluxBuild(t *testing.T, cp *controlplane.ControlPlane, bin string, repo fluxRepo, row fluxRow) (map[string]map[string]any, string) {
 	t.Helper()
 	dir, ksFile := fluxRowPaths(t, repo, row)
-	args := []string{"build", "kustomization", row.name, "-n", "flux-system", "--path", dir, "--kustomization-file", ksFile}
+	args := []string{"build", "kustomization", row.name, "-n", row.namespace(), "--path", dir, "--kustomization-file", ksFile}
 	if !row.live {
 		args = append(args, "--dry-run")
 	}
@@ -363,11 +412,11 @@ func TestFluxBuildDifferential(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, row := range fluxRows {
-		t.Run(row.name, func(t *testing.T) {
+		t.Run(row.namespace()+"/"+row.name, func(t *testing.T) {
 			t.Logf("idiom: %s", row.idiom)
 			repo := repos[row.repo]
 			want, fluxErr := fluxBuild(t, cp, bin, repo, row)
-			got, warnings := ourDesired(t, client, repo, row.name)
+			got, warnings := ourDesired(t, client, repo, row)
 			if row.fluxErr != "" {
 				if !strings.Contains(fluxErr, row.fluxErr) {
 					t.Errorf("flux build did not fail with %q: %q", row.fluxErr, fluxErr)
@@ -643,7 +692,7 @@ func TestFluxDiffDifferential(t *testing.T) {
 			// diff to compare; TestFluxBuildDifferential pins the refusal.
 			continue
 		}
-		t.Run("fixture "+row.name, func(t *testing.T) {
+		t.Run("fixture "+row.namespace()+"/"+row.name, func(t *testing.T) {
 			t.Logf("idiom: %s", row.idiom)
 			fluxDiffFixture(t, cp, client, bin, repos[row.repo], row)
 		})
@@ -726,7 +775,7 @@ func fluxDiffFixture(t *testing.T, cp *controlplane.ControlPlane, client *cluste
 		}
 	})
 	kubectl(t, cp, `{"status":{"inventory":{"entries":[`+strings.Join(entries, ",")+`]}}}`,
-		"patch", "-n", "flux-system", "kustomization", row.name, "--subresource=status", "--type=merge", "--patch-file=/dev/stdin")
+		"patch", "-n", row.namespace(), "kustomization", row.name, "--subresource=status", "--type=merge", "--patch-file=/dev/stdin")
 	apply := func(t *testing.T) {
 		t.Helper()
 		cmd := cp.Kubectl(t.Context(), "delete", "--ignore-not-found", "-f", "-")
@@ -742,7 +791,7 @@ func fluxDiffFixture(t *testing.T, cp *controlplane.ControlPlane, client *cluste
 	}
 	compare := func(t *testing.T, fluxSays []string) {
 		t.Helper()
-		args := []string{"diff", "kustomization", row.name, "-n", "flux-system", "--path", dir, "--kustomization-file", ksFile}
+		args := []string{"diff", "kustomization", row.name, "-n", row.namespace(), "--path", dir, "--kustomization-file", ksFile}
 		if row.ignore != "" {
 			args = append(args, "--ignore-paths", row.ignore)
 		}
@@ -761,7 +810,11 @@ func fluxDiffFixture(t *testing.T, cp *controlplane.ControlPlane, client *cluste
 			t.Errorf("flux diff reports (-expected +flux diff):\n%s\n%s%s", diff, out, stderr)
 		}
 		for _, mode := range []string{"server", "local"} {
-			r := runDrift(t, cp, "--flux-kustomization", "flux-system/"+row.name, "--repo-override="+repo.override(), "--mode", mode, "-o", "json")
+			args := []string{"--flux-kustomization", row.namespace() + "/" + row.name, "--mode", mode, "-o", "json"}
+			for _, o := range repo.overrideArgs() {
+				args = append(args, "--repo-override="+o)
+			}
+			r := runDrift(t, cp, args...)
 			s := parseSources(t, r)
 			if len(s.Sources) != 1 || s.Sources[0].Report == nil {
 				t.Fatalf("%s: exit %d, sources %v\nstderr: %s", mode, r.code, driftBySource(s), r.stderr)
@@ -842,5 +895,63 @@ func fluxRowPaths(t *testing.T, repo fluxRepo, row fluxRow) (string, string) {
 	if path == "" {
 		t.Fatalf("%s: no Kustomization %s with a path", row.file, row.name)
 	}
+	if row.dir != "" {
+		path = row.dir
+	}
 	return filepath.Join(repo.work, filepath.FromSlash(path)), ksFile
+}
+
+// artifactDiffRepos adds TestFluxArtifacts' repositories to repos: its
+// fleet (GitRepository, ArtifactGenerator, ExternalArtifacts,
+// Kustomizations, moved to artifactDiffNS) and the repository the fleet's
+// GitRepository includes. Their Kustomizations are also written to
+// clusters/fd.yaml in both checkouts, after the commit, for flux's
+// --kustomization-file.
+func artifactDiffRepos(t *testing.T, cp *controlplane.ControlPlane, base string, repos map[string]fluxRepo) {
+	t.Helper()
+	fleet := newFluxRepo(t, base, "fd-fleet", filepath.Join(artifactFixtures, "repo"), nil)
+	shared := newFluxRepo(t, base, "fd-shared", filepath.Join(artifactFixtures, "shared"), nil)
+	overrides := []string{
+		"https://git.example.com/org/fleet.git=file://" + fleet.bare,
+		"https://git.example.com/org/shared.git=file://" + shared.bare,
+	}
+	crd, err := os.ReadFile(filepath.Join(artifactFixtures, "crds/source.extensions.fluxcd.io_artifactgenerators.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kubectl(t, cp, string(crd), "apply", "--server-side", "-f", "-")
+	kubectl(t, cp, "", "wait", "--for=condition=Established", "--timeout=60s", "crd/artifactgenerators.source.extensions.fluxcd.io")
+	kubectl(t, cp, "apiVersion: v1\nkind: Namespace\nmetadata: {name: "+artifactDiffNS+"}\n", "apply", "-f", "-")
+	var docs []string
+	for _, f := range []string{"artifacts.yaml", "apps.yaml", "infrastructure.yaml"} {
+		data, err := os.ReadFile(filepath.Join(artifactFixtures, "repo/clusters/staging", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		docs = append(docs, string(data))
+	}
+	all := strings.ReplaceAll(strings.Join(docs, "\n---\n")+"\n---\n"+artifactFlux, "ag-flux", artifactDiffNS)
+	var sources, kustomizations []string
+	for _, doc := range strings.Split(all, "\n---\n") {
+		if strings.Contains(doc, "kind: Kustomization\n") {
+			kustomizations = append(kustomizations, doc)
+		} else if strings.TrimSpace(strings.Trim(doc, "-\n")) != "" {
+			sources = append(sources, doc)
+		}
+	}
+	ks := strings.Join(kustomizations, "\n---\n")
+	for _, r := range []*fluxRepo{&fleet, &shared} {
+		if err := os.MkdirAll(filepath.Join(r.work, "clusters"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(r.work, "clusters/fd.yaml"), []byte(ks), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		r.overrides = overrides
+	}
+	// The sources go with the fleet; the shared repository has none of
+	// its own (its GitRepository is among them).
+	fleet.source = strings.Join(sources, "\n---\n")
+	shared.name = ""
+	repos["artifacts"], repos["ag-shared"] = fleet, shared
 }
