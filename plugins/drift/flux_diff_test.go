@@ -508,7 +508,9 @@ func inventoryPatch(objs ...string) string {
 // those the real `flux diff kustomization` reports ("► … drifted", created,
 // deleted), except what flux diff cannot see: a field another manager added
 // (its server-side dry-run apply keeps other managers' fields), which drift
-// reports and the row names.
+// reports and the row names. Then every other Flux fixture (each row of
+// fluxRows but the one kustomize-controller refuses) by the same rules,
+// with the edits every fixture allows (fluxDiffFixture).
 func TestFluxDiffDifferential(t *testing.T) {
 	cp := controlplane.ForTest(t)
 	bin := peertools.Require(t, peertools.Flux, "flux")
@@ -726,6 +728,8 @@ func diffID(o map[string]any) string {
 // the inventory), then: as applied, one object deleted, one ConfigMap value
 // edited; each time drift's drifted objects in both modes equal flux
 // diff's, and flux diff's equal what the edit makes them.
+// row.rejected is left out of what is applied and of the inventory (the
+// previous revision had none): flux diff's dry-run of it fails, drift's too.
 func fluxDiffFixture(t *testing.T, cp *controlplane.ControlPlane, client *cluster.Client, bin string, repo fluxRepo, row fluxRow) {
 	built, _ := fluxBuild(t, cp, bin, repo, row)
 	if len(built) == 0 {
