@@ -372,3 +372,66 @@ data: {.dockerconfigjson: `+config+`}
 		t.Errorf("artifacts left behind: %v", left)
 	}
 }
+
+// ociDiffKustomization is the OCI fixture's Kustomization for the Flux
+// differentials (flux_diff_test.go), in flux-system like their other rows;
+// its OCIRepository (ociDiffSource) keeps deploy/scratch.yaml out with
+// spec.ignore, as TestFluxOCIRepository's does.
+const ociDiffKustomization = `apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: oci-app, namespace: flux-system}
+spec:
+  interval: 10m
+  prune: true
+  path: ./deploy
+  targetNamespace: fd-oci-shop
+  sourceRef: {kind: OCIRepository, name: oci-app}
+`
+
+const ociDiffSource = `apiVersion: source.toolkit.fluxcd.io/v1
+kind: OCIRepository
+metadata: {name: oci-app, namespace: flux-system}
+spec:
+  interval: 5m
+  url: oci://registry.example.com/fleet/oci-app
+  ref: {tag: 1.1.0}
+  ignore: |
+    deploy/scratch.yaml
+`
+
+// ociDiffRepo is the OCI fixture as the Flux differentials use it: the
+// directory ociApp("green") is written to, pushed from it by the real
+// `flux push artifact` to a registry the test starts; flux build and flux
+// diff read that directory (they read no registry), drift pulls the
+// artifact through --repo-override. The Kustomization's file is written
+// into the directory after the push, so it is not in the artifact.
+func ociDiffRepo(t *testing.T, flux string) fluxRepo {
+	t.Helper()
+	host := ociRegistry(t, false)
+	dir := t.TempDir()
+	for _, e := range ociApp("green") {
+		p := filepath.Join(dir, filepath.FromSlash(e.Name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(e.body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command(flux, "push", "artifact", "oci://"+host+"/oci-app:1.1.0", "--path="+dir, "--insecure-registry",
+		"--source=https://github.com/example/fleet", "--revision=main@sha1:0123456789abcdef0123456789abcdef01234567")
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+filepath.Join(t.TempDir(), "none"), "HOME="+t.TempDir(), "DOCKER_CONFIG="+t.TempDir())
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("flux push artifact: %v\n%s", err, out)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "clusters"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "clusters/oci.yaml"), []byte(ociDiffKustomization), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return fluxRepo{
+		name: "oci-app", work: dir, source: ociDiffSource,
+		overrideArg: "oci://registry.example.com/fleet/oci-app=oci://" + host + "/oci-app",
+	}
+}
