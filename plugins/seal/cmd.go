@@ -2,6 +2,7 @@ package seal
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/sealing"
@@ -36,7 +38,7 @@ type Options struct {
 
 	Filename   string
 	Format     string
-	Output     string
+	Output     cli.OutputFlag
 	OutputFile string
 	InPlace    bool
 
@@ -75,13 +77,14 @@ type Options struct {
 	now              func() time.Time
 	certFlagSet      bool
 	formatGiven      bool
+	requestTimeout   *pflag.Flag
 }
 
 // NewOptions returns options with their defaults.
 func NewOptions(env *cli.Env) *Options {
 	return &Options{
 		env:                 env,
-		Output:              "yaml",
+		Output:              cli.NewOutputFlag(cli.FormatYAML, cli.FormatYAML, cli.FormatJSON),
 		ControllerName:      envOr("SEALED_SECRETS_CONTROLLER_NAME", sealing.DefaultControllerName),
 		ControllerNamespace: envOr("SEALED_SECRETS_CONTROLLER_NAMESPACE", sealing.DefaultControllerNamespace),
 		Cert:                os.Getenv("SEALED_SECRETS_CERT"),
@@ -147,20 +150,12 @@ having written nothing. No value is ever printed in a message.`,
   # An ExternalSecret reading the same keys from a ClusterSecretStore
   %[1]s -f secret.yaml --secret-store vault --secret-store-kind ClusterSecretStore`, env.Name),
 		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := o.Complete(cmd); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd)
-		},
+		RunE: cli.RunE(o),
 	}
 	f := cmd.Flags()
 	f.StringVarP(&o.Filename, "filename", "f", "", "Secret manifest(s) to encrypt, or - for stdin")
 	f.StringVar(&o.Format, "format", "", "Output format: "+strings.Join(formats, ", ")+" (default: inferred)")
-	f.StringVarP(&o.Output, "output", "o", o.Output, "Manifest encoding for sealed-secrets and external-secrets: yaml or json")
+	o.Output.AddFlag(cmd, f, "Manifest encoding for sealed-secrets and external-secrets: yaml or json")
 	f.StringVar(&o.OutputFile, "output-file", "", "Write to this file (atomically, mode 0600) instead of stdout")
 	f.BoolVarP(&o.InPlace, "in-place", "i", false, "Replace the -f file with its encrypted form")
 	f.StringVar(&o.Name, "name", "", "Name of the Secret built from --from-literal/--from-file (and of --raw values)")
@@ -181,7 +176,6 @@ having written nothing. No value is ever printed in a message.`,
 	f.StringVar(&o.RemoteKey, "remote-key", "{namespace}/{name}", "External Secrets: the key in the store ({namespace} and {name} are replaced)")
 	f.StringVar(&o.RefreshInterval, "refresh-interval", "1h", "External Secrets: how often the operator syncs")
 	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions(formats, cobra.ShellCompDirectiveNoFileComp))
-	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"yaml", "json"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("scope", cobra.FixedCompletions(sealing.Scopes, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("secret-store-kind", cobra.FixedCompletions([]string{"SecretStore", "ClusterSecretStore"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.MarkFlagFilename("filename", "yaml", "yml", "json")
@@ -192,7 +186,7 @@ having written nothing. No value is ever printed in a message.`,
 }
 
 // Complete resolves the namespace, the input and the format.
-func (o *Options) Complete(cmd *cobra.Command) error {
+func (o *Options) Complete(ctx context.Context, cmd *cobra.Command, _ []string) error {
 	loader := o.env.ConfigFlags.ToRawKubeConfigLoader()
 	ns, explicit, err := loader.Namespace()
 	if err == nil {
@@ -205,6 +199,7 @@ func (o *Options) Complete(cmd *cobra.Command) error {
 		}
 	}
 	o.certFlagSet = cmd.Flags().Changed("cert")
+	o.requestTimeout = cmd.Flags().Lookup("request-timeout")
 	if o.Scope != "" {
 		s, err := sealing.ParseScope(o.Scope)
 		if err != nil {
@@ -221,7 +216,7 @@ func (o *Options) Complete(cmd *cobra.Command) error {
 		}
 	}
 	if o.Filename != "" {
-		if o.input, err = readInput(cmd.Context(), o.Filename, cmd.InOrStdin()); err != nil {
+		if o.input, err = readInput(ctx, o.Filename, cmd.InOrStdin()); err != nil {
 			return err
 		}
 	}
@@ -269,8 +264,8 @@ func (o *Options) Validate() error {
 	if !contains(formats, o.Format) {
 		return cli.Usagef("--format must be one of %s, not %s", strings.Join(formats, ", "), maskArg(o.Format))
 	}
-	if o.Output != "yaml" && o.Output != "json" {
-		return cli.Usagef("--output must be yaml or json, not %s", maskArg(o.Output))
+	if err := o.Output.Validate(); err != nil {
+		return err
 	}
 	hasFlags := len(o.Literals)+len(o.Files) > 0
 	switch {
@@ -317,7 +312,7 @@ func contains(list []string, s string) bool {
 }
 
 // Run encrypts and writes the result.
-func (o *Options) Run(cmd *cobra.Command) error {
+func (o *Options) Run(ctx context.Context) error {
 	out, err := outputFor(o.env.Streams.Out, o.Filename, o.OutputFile, o.InPlace)
 	if err != nil {
 		return err
@@ -330,14 +325,14 @@ func (o *Options) Run(cmd *cobra.Command) error {
 		result, err = o.runExternalSecrets()
 	default:
 		if o.MergeInto != "" {
-			return o.runMergeInto(cmd)
+			return o.runMergeInto(ctx)
 		}
-		result, err = o.runSealedSecrets(cmd)
+		result, err = o.runSealedSecrets(ctx)
 	}
 	if err != nil {
 		return err
 	}
-	return out.write(cmd.Context(), result)
+	return out.write(ctx, result)
 }
 
 func (o *Options) secrets() ([]*corev1.Secret, error) {

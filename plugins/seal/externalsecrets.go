@@ -2,7 +2,6 @@ package seal
 
 import (
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/externalsecrets"
-	"github.com/kubectl-gitops/kubectl-gitops/pkg/sealing"
 	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/cli"
 )
 
@@ -23,5 +22,5 @@ func (o *Options) runExternalSecrets() ([]byte, error) {
 		}
 		objs = append(objs, es)
 	}
-	return sealing.Marshal(o.Output, objs...)
+	return marshal(o.Output.Format, objs...)
 }

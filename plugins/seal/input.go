@@ -1,6 +1,7 @@
 package seal
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -10,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/clientcmd"
@@ -162,9 +163,9 @@ const defaultCertTimeout = time.Minute
 // certClient is the HTTP client for a --cert URL: --request-timeout (as
 // kubectl parses it; 0 means none) bounds the whole fetch, and the
 // command's context (Ctrl-C) still cancels it.
-func certClient(cmd *cobra.Command) (*http.Client, error) {
+func certClient(requestTimeout *pflag.Flag) (*http.Client, error) {
 	timeout := defaultCertTimeout
-	if f := cmd.Flags().Lookup("request-timeout"); f != nil && f.Changed {
+	if f := requestTimeout; f != nil && f.Changed {
 		t, err := clientcmd.ParseTimeout(f.Value.String())
 		if err != nil {
 			return nil, cli.Usagef("--request-timeout: %v", err)
@@ -174,9 +175,10 @@ func certClient(cmd *cobra.Command) (*http.Client, error) {
 	return &http.Client{Timeout: timeout}, nil
 }
 
-// readCertificate loads --cert (a file or a URL) for the command.
-func readCertificate(cmd *cobra.Command, source string) (*sealing.Certificate, error) {
-	client, err := certClient(cmd)
+// readCertificate loads --cert (a file or a URL) within the command's
+// --request-timeout flag (nil: none).
+func readCertificate(ctx context.Context, requestTimeout *pflag.Flag, source string) (*sealing.Certificate, error) {
+	client, err := certClient(requestTimeout)
 	if err != nil {
 		return nil, err
 	}
@@ -185,5 +187,24 @@ func readCertificate(cmd *cobra.Command, source string) (*sealing.Certificate, e
 			return nil, fmt.Errorf("reading the certificate: %w", pathErr(err))
 		}
 	}
-	return sealing.ReadCertificate(cmd.Context(), source, client)
+	return sealing.ReadCertificate(ctx, source, client)
+}
+
+// marshal renders objects (SealedSecrets, Secrets, ExternalSecrets) with
+// the kit's -o writer: YAML documents separated by "---", or JSON (one
+// object, or a v1 List of several).
+func marshal(format string, objs ...any) ([]byte, error) {
+	if format == cli.FormatJSON && len(objs) != 1 {
+		objs = []any{map[string]any{"apiVersion": "v1", "kind": "List", "items": objs}}
+	}
+	var buf bytes.Buffer
+	for i, obj := range objs {
+		if i > 0 {
+			buf.WriteString("---\n")
+		}
+		if err := cli.WriteData(&buf, format, obj); err != nil {
+			return nil, err
+		}
+	}
+	return buf.Bytes(), nil
 }

@@ -2,7 +2,6 @@ package seal
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -27,7 +26,7 @@ const DefaultAllowFile = ".gitops/scan-allow.yaml"
 type ScanOptions struct {
 	env         *cli.Env
 	Paths       []string
-	Output      string
+	Output      cli.OutputFlag
 	NoHeaders   bool
 	AllowFile   string
 	Staged      bool
@@ -38,7 +37,7 @@ type ScanOptions struct {
 }
 
 func newScanCmd(env *cli.Env) *cobra.Command {
-	o := &ScanOptions{env: env}
+	o := &ScanOptions{env: env, Output: cli.NewOutputFlag("", "", "table", cli.FormatJSON, "sarif")}
 	cmd := &cobra.Command{
 		Use:   "scan [PATH...]",
 		Short: "Report plaintext Secrets and credentials in a repository (exit 1 when found)",
@@ -86,21 +85,20 @@ Exit codes: 0 nothing found, 1 findings, 2 error.`,
   # Run the scan on the staged files before every commit
   %[1]s scan --install-hook`, env.Name),
 		Args: cobra.ArbitraryArgs,
-		RunE: runE(o),
+		RunE: cli.RunE(o),
 	}
 	f := cmd.Flags()
-	f.StringVarP(&o.Output, "output", "o", "", "Output format: table (default), json or sarif")
+	o.Output.AddFlag(cmd, f, "Output format: table (default), json or sarif")
 	f.BoolVar(&o.NoHeaders, "no-headers", false, "When using the table output format, don't print headers (default print headers).")
 	f.StringVar(&o.AllowFile, "allow", "", "Allow-list file (default: "+DefaultAllowFile+" when it exists)")
 	f.BoolVar(&o.Staged, "staged", false, "Scan the files staged in the git index, as staged (what the next commit holds)")
 	f.BoolVar(&o.InstallHook, "install-hook", false, "Install a git pre-commit hook in the repository that runs scan --staged")
 	f.BoolVar(&o.Force, "force", false, "With --install-hook: overwrite an existing, different pre-commit hook")
-	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"table", "json", "sarif"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 
 // Complete reads the allow-list.
-func (o *ScanOptions) Complete(_ *cobra.Command, args []string) error {
+func (o *ScanOptions) Complete(_ context.Context, _ *cobra.Command, args []string) error {
 	o.Paths = args
 	if len(o.Paths) == 0 {
 		o.Paths = []string{"."}
@@ -124,8 +122,8 @@ func (o *ScanOptions) Complete(_ *cobra.Command, args []string) error {
 
 // Validate checks the flags.
 func (o *ScanOptions) Validate() error {
-	if o.Output != "" && o.Output != "table" && o.Output != "json" && o.Output != "sarif" {
-		return cli.Usagef("--output must be table, json or sarif, not %s", maskArg(o.Output))
+	if err := o.Output.Validate(); err != nil {
+		return err
 	}
 	if o.Force && !o.InstallHook {
 		return cli.Usagef("--force is for --install-hook")
@@ -137,11 +135,10 @@ func (o *ScanOptions) Validate() error {
 }
 
 // Run scans, or installs the hook.
-func (o *ScanOptions) Run(cmd *cobra.Command) error {
+func (o *ScanOptions) Run(ctx context.Context) error {
 	if o.InstallHook {
-		return o.installHook(cmd.Context())
+		return o.installHook(ctx)
 	}
-	ctx := cmd.Context()
 	var all []secretscan.Finding
 	if o.Staged {
 		found, err := scanStaged(ctx, o.Paths)
@@ -169,7 +166,7 @@ func (o *ScanOptions) Run(cmd *cobra.Command) error {
 		}
 	}
 	w := o.env.Streams.Out
-	switch o.Output {
+	switch o.Output.Format {
 	case "sarif":
 		if err := sarif.Write(w, scanSARIF(all)); err != nil {
 			return err
@@ -178,11 +175,7 @@ func (o *ScanOptions) Run(cmd *cobra.Command) error {
 		if all == nil {
 			all = []secretscan.Finding{}
 		}
-		b, err := json.MarshalIndent(all, "", "  ")
-		if err != nil {
-			return err
-		}
-		if _, err := fmt.Fprintf(w, "%s\n", b); err != nil {
+		if err := cli.WriteData(w, cli.FormatJSON, all); err != nil {
 			return err
 		}
 	default:

@@ -2,6 +2,7 @@ package seal
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"maps"
 	"os"
@@ -10,19 +11,17 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/spf13/cobra"
-
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/cluster/lite"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/sealing"
 	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/cli"
 )
 
 // certificate loads and checks the controller's certificate.
-func (o *Options) certificate(cmd *cobra.Command) (*sealing.Certificate, error) {
+func (o *Options) certificate(ctx context.Context) (*sealing.Certificate, error) {
 	var c *sealing.Certificate
 	var err error
 	if o.Cert != "" {
-		c, err = readCertificate(cmd, o.Cert)
+		c, err = readCertificate(ctx, o.requestTimeout, o.Cert)
 	} else {
 		cfg, cerr := o.env.ConfigFlags.ToRESTConfig()
 		if cerr != nil {
@@ -32,7 +31,7 @@ func (o *Options) certificate(cmd *cobra.Command) (*sealing.Certificate, error) 
 		if cerr != nil {
 			return nil, cerr
 		}
-		c, err = sealing.FetchCertificate(cmd.Context(), cl, o.ControllerNamespace, o.ControllerName)
+		c, err = sealing.FetchCertificate(ctx, cl, o.ControllerNamespace, o.ControllerName)
 		if err != nil && !o.formatGiven {
 			// Keep the hint: the user may have meant another format. Not
 			// wrapped, so the message is not replaced by kubectl's wording.
@@ -52,8 +51,8 @@ func (o *Options) sealOptions() sealing.SealOptions {
 	return sealing.SealOptions{Scope: o.scope, Namespace: o.namespace, EnforceNamespace: o.enforceNamespace, AllowEmptyData: o.AllowEmptyData}
 }
 
-func (o *Options) runSealedSecrets(cmd *cobra.Command) ([]byte, error) {
-	cert, err := o.certificate(cmd)
+func (o *Options) runSealedSecrets(ctx context.Context) ([]byte, error) {
+	cert, err := o.certificate(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -76,7 +75,6 @@ func (o *Options) runSealedSecrets(cmd *cobra.Command) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	ctx := cmd.Context()
 	// Each Secret is sealed independently (crypto/rand is safe for
 	// concurrent use): spread them over the CPUs, keeping input order.
 	// Ctrl-C stops handing out work; what is sealed is dropped.
@@ -111,10 +109,10 @@ feed:
 			return nil, err
 		}
 	}
-	return sealing.Marshal(o.Output, objs...)
+	return marshal(o.Output.Format, objs...)
 }
 
-func (o *Options) runMergeInto(cmd *cobra.Command) error {
+func (o *Options) runMergeInto(ctx context.Context) error {
 	existing, err := os.ReadFile(o.MergeInto)
 	if err != nil {
 		return fmt.Errorf("reading --merge-into %w", pathErr(err))
@@ -126,7 +124,7 @@ func (o *Options) runMergeInto(cmd *cobra.Command) error {
 	if len(secrets) != 1 {
 		return cli.Usagef("--merge-into takes exactly one Secret, not %d", len(secrets))
 	}
-	cert, err := o.certificate(cmd)
+	cert, err := o.certificate(ctx)
 	if err != nil {
 		return err
 	}
@@ -155,7 +153,7 @@ func (o *Options) runMergeInto(cmd *cobra.Command) error {
 	if err != nil {
 		return fmt.Errorf("--merge-into %s: %w", o.MergeInto, err)
 	}
-	if err := (output{file: o.MergeInto, inPlace: true}).write(cmd.Context(), merged); err != nil {
+	if err := (output{file: o.MergeInto, inPlace: true}).write(ctx, merged); err != nil {
 		return err
 	}
 	fmt.Fprintf(o.env.Streams.ErrOut, "merged %s into %s\n", strings.Join(slices.Sorted(maps.Keys(ss.Spec.EncryptedData)), ", "), o.MergeInto)

@@ -6,7 +6,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/kubectl-gitops/kubectl-gitops/pkg/sealing"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/sopsfile"
 	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/cli"
 )
@@ -108,7 +107,7 @@ func (o *Options) runSOPS() ([]byte, error) {
 	in := o.input
 	if o.secret != nil {
 		var err error
-		if in, err = sealing.Marshal("yaml", o.secret); err != nil {
+		if in, err = marshal(cli.FormatYAML, o.secret); err != nil {
 			return nil, err
 		}
 	}

@@ -2,39 +2,22 @@ package seal
 
 import (
 	"bytes"
+	"context"
 	"crypto/rsa"
-	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
 
 	"filippo.io/age"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/sealing"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/sopsfile"
 	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/cli"
 )
-
-// runE wires Complete → Validate → Run for a subcommand's options.
-type lifecycle interface {
-	Complete(cmd *cobra.Command, args []string) error
-	Validate() error
-	Run(cmd *cobra.Command) error
-}
-
-func runE(o lifecycle) func(*cobra.Command, []string) error {
-	return func(cmd *cobra.Command, args []string) error {
-		if err := o.Complete(cmd, args); err != nil {
-			return err
-		}
-		if err := o.Validate(); err != nil {
-			return err
-		}
-		return o.Run(cmd)
-	}
-}
 
 // ---- unseal ----
 
@@ -43,14 +26,14 @@ type UnsealOptions struct {
 	env         *cli.Env
 	Filename    string
 	PrivateKeys []string
-	Output      string
+	Output      cli.OutputFlag
 	OutputFile  string
 
 	input []byte
 }
 
 func newUnsealCmd(env *cli.Env) *cobra.Command {
-	o := &UnsealOptions{env: env, Output: "yaml"}
+	o := &UnsealOptions{env: env, Output: cli.NewOutputFlag(cli.FormatYAML, cli.FormatYAML, cli.FormatJSON)}
 	cmd := &cobra.Command{
 		Use:   "unseal -f SEALED.yaml --private-key KEY",
 		Short: "Decrypt SealedSecrets with the controller's private key (recovery)",
@@ -69,24 +52,23 @@ Template data with Go template actions is not rendered (an error).`,
   # With a PEM key, as JSON, into a private file
   %[1]s unseal -f sealed-secret.yaml --private-key tls.key -o json --output-file secret.json`, env.Name),
 		Args: noArgs,
-		RunE: runE(o),
+		RunE: cli.RunE(o),
 	}
 	f := cmd.Flags()
 	f.StringVarP(&o.Filename, "filename", "f", "", "SealedSecret file(s), or - for stdin")
 	f.StringSliceVar(&o.PrivateKeys, "private-key", nil, "Private key file: PEM, or the controller's key Secret / List YAML (repeatable, comma-separated)")
-	f.StringVarP(&o.Output, "output", "o", o.Output, "yaml or json")
+	o.Output.AddFlag(cmd, f, "yaml or json")
 	f.StringVar(&o.OutputFile, "output-file", "", "Write the Secret to this file (atomically, mode 0600) instead of stdout")
-	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"yaml", "json"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 
 // Complete reads the input.
-func (o *UnsealOptions) Complete(cmd *cobra.Command, _ []string) error {
+func (o *UnsealOptions) Complete(ctx context.Context, cmd *cobra.Command, _ []string) error {
 	if o.Filename == "" {
 		return cli.Usagef("-f is required")
 	}
 	var err error
-	o.input, err = readInput(cmd.Context(), o.Filename, cmd.InOrStdin())
+	o.input, err = readInput(ctx, o.Filename, cmd.InOrStdin())
 	return err
 }
 
@@ -95,14 +77,11 @@ func (o *UnsealOptions) Validate() error {
 	if len(o.PrivateKeys) == 0 {
 		return cli.Usagef("--private-key is required")
 	}
-	if o.Output != "yaml" && o.Output != "json" {
-		return cli.Usagef("--output must be yaml or json, not %s", maskArg(o.Output))
-	}
-	return nil
+	return o.Output.Validate()
 }
 
 // Run unseals.
-func (o *UnsealOptions) Run(cmd *cobra.Command) error {
+func (o *UnsealOptions) Run(ctx context.Context) error {
 	keys, err := loadPrivateKeys(o.PrivateKeys)
 	if err != nil {
 		return err
@@ -116,7 +95,7 @@ func (o *UnsealOptions) Run(cmd *cobra.Command) error {
 	}
 	var objs []any
 	for _, ss := range sealed {
-		if err := cmd.Context().Err(); err != nil {
+		if err := ctx.Err(); err != nil {
 			return err
 		}
 		sec, err := sealing.Unseal(ss, keys)
@@ -125,11 +104,11 @@ func (o *UnsealOptions) Run(cmd *cobra.Command) error {
 		}
 		objs = append(objs, sec)
 	}
-	b, err := sealing.Marshal(o.Output, objs...)
+	b, err := marshal(o.Output.Format, objs...)
 	if err != nil {
 		return err
 	}
-	return output{stdout: o.env.Streams.Out, file: o.OutputFile}.write(cmd.Context(), b)
+	return output{stdout: o.env.Streams.Out, file: o.OutputFile}.write(ctx, b)
 }
 
 func loadPrivateKeys(files []string) ([]*rsa.PrivateKey, error) {
@@ -159,11 +138,14 @@ type ReencryptOptions struct {
 	AllowExpiredCert bool
 	OutputFile       string
 	InPlace          bool
-	Output           string
+	Output           cli.OutputFlag
+
+	stdin          io.Reader
+	requestTimeout *pflag.Flag
 }
 
 func newReencryptCmd(env *cli.Env) *cobra.Command {
-	o := &ReencryptOptions{env: env, Output: "yaml"}
+	o := &ReencryptOptions{env: env, Output: cli.NewOutputFlag(cli.FormatYAML, cli.FormatYAML, cli.FormatJSON)}
 	cmd := &cobra.Command{
 		Use:   "reencrypt -f SEALED.yaml --private-key OLD_KEY --cert NEW_CERT",
 		Short: "Re-encrypt SealedSecrets to a new certificate offline, with the old private key",
@@ -174,7 +156,7 @@ Plaintext stays in memory.`,
 		Example: fmt.Sprintf(`  # Move a SealedSecret to another cluster's controller, in place
   %[1]s reencrypt -f sealed.yaml --private-key old-keys.yaml --cert new-cert.pem -i`, env.Name),
 		Args: noArgs,
-		RunE: runE(o),
+		RunE: cli.RunE(o),
 	}
 	f := cmd.Flags()
 	f.StringVarP(&o.Filename, "filename", "f", "", "SealedSecret file, or - for stdin")
@@ -183,12 +165,15 @@ Plaintext stays in memory.`,
 	f.BoolVar(&o.AllowExpiredCert, "allow-expired-cert", false, "Accept an expired or not-yet-valid certificate")
 	f.StringVar(&o.OutputFile, "output-file", "", "Write to this file (atomically, mode 0600) instead of stdout")
 	f.BoolVarP(&o.InPlace, "in-place", "i", false, "Replace the -f file")
-	f.StringVarP(&o.Output, "output", "o", o.Output, "yaml or json")
+	o.Output.AddFlag(cmd, f, "yaml or json")
 	return cmd
 }
 
-// Complete has nothing to resolve.
-func (o *ReencryptOptions) Complete(*cobra.Command, []string) error { return nil }
+// Complete takes the command's stdin and --request-timeout.
+func (o *ReencryptOptions) Complete(_ context.Context, cmd *cobra.Command, _ []string) error {
+	o.stdin, o.requestTimeout = cmd.InOrStdin(), cmd.Flags().Lookup("request-timeout")
+	return nil
+}
 
 // Validate checks the flags.
 func (o *ReencryptOptions) Validate() error {
@@ -202,16 +187,16 @@ func (o *ReencryptOptions) Validate() error {
 	case o.InPlace && o.OutputFile != "":
 		return cli.Usagef("--in-place and --output-file cannot be combined")
 	}
-	return nil
+	return o.Output.Validate()
 }
 
 // Run re-encrypts.
-func (o *ReencryptOptions) Run(cmd *cobra.Command) error {
+func (o *ReencryptOptions) Run(ctx context.Context) error {
 	out, err := outputFor(o.env.Streams.Out, o.Filename, o.OutputFile, o.InPlace)
 	if err != nil {
 		return err
 	}
-	in, err := readInput(cmd.Context(), o.Filename, cmd.InOrStdin())
+	in, err := readInput(ctx, o.Filename, o.stdin)
 	if err != nil {
 		return err
 	}
@@ -219,7 +204,7 @@ func (o *ReencryptOptions) Run(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	cert, err := readCertificate(cmd, o.Cert)
+	cert, err := readCertificate(ctx, o.requestTimeout, o.Cert)
 	if err != nil {
 		return err
 	}
@@ -232,7 +217,7 @@ func (o *ReencryptOptions) Run(cmd *cobra.Command) error {
 	}
 	var objs []any
 	for _, ss := range sealed {
-		if err := cmd.Context().Err(); err != nil {
+		if err := ctx.Err(); err != nil {
 			return err
 		}
 		re, err := sealing.Reencrypt(ss, keys, cert.Key, nil)
@@ -241,11 +226,11 @@ func (o *ReencryptOptions) Run(cmd *cobra.Command) error {
 		}
 		objs = append(objs, re)
 	}
-	b, err := sealing.Marshal(o.Output, objs...)
+	b, err := marshal(o.Output.Format, objs...)
 	if err != nil {
 		return err
 	}
-	return out.write(cmd.Context(), b)
+	return out.write(ctx, b)
 }
 
 // ---- decrypt ----
@@ -271,6 +256,8 @@ type DecryptOptions struct {
 	OutputFile string
 	InPlace    bool
 	IgnoreMAC  bool
+
+	stdin io.Reader
 }
 
 func newDecryptCmd(env *cli.Env) *cobra.Command {
@@ -284,7 +271,7 @@ Files with only PGP/KMS keys or with Shamir key groups are refused with a messag
 		Example: fmt.Sprintf(`  SOPS_AGE_KEY_FILE=~/.config/sops/age/keys.txt %[1]s decrypt -f secret.enc.yaml
   %[1]s decrypt -f secret.enc.yaml --age-identity age.agekey --output-file /dev/shm/secret.yaml`, env.Name),
 		Args: noArgs,
-		RunE: runE(o),
+		RunE: cli.RunE(o),
 	}
 	f := cmd.Flags()
 	f.StringVarP(&o.Filename, "filename", "f", "", "SOPS file, or - for stdin")
@@ -295,8 +282,11 @@ Files with only PGP/KMS keys or with Shamir key groups are refused with a messag
 	return cmd
 }
 
-// Complete has nothing to resolve.
-func (o *DecryptOptions) Complete(*cobra.Command, []string) error { return nil }
+// Complete takes the command's stdin.
+func (o *DecryptOptions) Complete(_ context.Context, cmd *cobra.Command, _ []string) error {
+	o.stdin = cmd.InOrStdin()
+	return nil
+}
 
 // Validate checks the flags.
 func (o *DecryptOptions) Validate() error {
@@ -310,12 +300,12 @@ func (o *DecryptOptions) Validate() error {
 }
 
 // Run decrypts.
-func (o *DecryptOptions) Run(cmd *cobra.Command) error {
+func (o *DecryptOptions) Run(ctx context.Context) error {
 	out, err := outputFor(o.env.Streams.Out, o.Filename, o.OutputFile, o.InPlace)
 	if err != nil {
 		return err
 	}
-	in, err := readInput(cmd.Context(), o.Filename, cmd.InOrStdin())
+	in, err := readInput(ctx, o.Filename, o.stdin)
 	if err != nil {
 		return err
 	}
@@ -327,7 +317,7 @@ func (o *DecryptOptions) Run(cmd *cobra.Command) error {
 	if err != nil {
 		return fmt.Errorf("decrypting %s: %w", o.Filename, err)
 	}
-	return out.write(cmd.Context(), plain)
+	return out.write(ctx, plain)
 }
 
 // ---- updatekeys and rotate ----
@@ -339,8 +329,10 @@ type KeysOptions struct {
 	sopsFlags
 	rotate    bool
 	Filenames []string
-	Output    string
+	Output    cli.OutputFlag
 	DryRun    bool
+
+	useConfig bool
 }
 
 // KeysReport is one file's result, for -o json.
@@ -353,7 +345,7 @@ type KeysReport struct {
 }
 
 func newUpdateKeysCmd(env *cli.Env) *cobra.Command {
-	o := &KeysOptions{env: env, Output: "text"}
+	o := &KeysOptions{env: env, Output: keysOutput()}
 	cmd := &cobra.Command{
 		Use:   "updatekeys -f FILE...",
 		Short: "Re-wrap SOPS files' data keys for the recipients in .sops.yaml (or --age)",
@@ -368,14 +360,14 @@ atomically. To also change the data key, run 'rotate' afterwards.`,
   # What would change, as JSON
   %[1]s updatekeys -f secrets/db.yaml --dry-run -o json`, env.Name),
 		Args: noArgs,
-		RunE: runE(o),
+		RunE: cli.RunE(o),
 	}
 	o.bind(cmd)
 	return cmd
 }
 
 func newRotateCmd(env *cli.Env) *cobra.Command {
-	o := &KeysOptions{env: env, Output: "text", rotate: true}
+	o := &KeysOptions{env: env, Output: keysOutput(), rotate: true}
 	cmd := &cobra.Command{
 		Use:   "rotate -f FILE...",
 		Short: "Re-encrypt SOPS files with a new data key (optionally for new recipients)",
@@ -390,25 +382,34 @@ atomically.`,
   # Rotate and move to the recipients of .sops.yaml
   %[1]s rotate -f secrets/db.yaml --use-sops-config`, env.Name),
 		Args: noArgs,
-		RunE: runE(o),
+		RunE: cli.RunE(o),
 	}
 	o.bind(cmd)
 	cmd.Flags().Bool("use-sops-config", false, "Take the recipients from the file's .sops.yaml creation rule")
 	return cmd
 }
 
+func keysOutput() cli.OutputFlag { return cli.NewOutputFlag("text", "text", cli.FormatJSON) }
+
 func (o *KeysOptions) bind(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringArrayVarP(&o.Filenames, "filename", "f", nil, "SOPS file(s) to update in place (repeatable)")
-	f.StringVarP(&o.Output, "output", "o", o.Output, "Report format: text or json")
+	o.Output.AddFlag(cmd, f, "Report format: text or json")
 	f.BoolVar(&o.DryRun, "dry-run", false, "Report what would change without writing")
 	f.StringArrayVar(&o.Age, "age", nil, "age recipients the files must have (default: the .sops.yaml creation rule)")
 	f.StringVar(&o.SopsConfig, "sops-config", "", "creation rules file (default: .sops.yaml in the working directory or a parent)")
 	o.identityFlags.bind(cmd)
 }
 
-// Complete has nothing to resolve.
-func (o *KeysOptions) Complete(*cobra.Command, []string) error { return nil }
+// Complete resolves where the recipients come from: updatekeys takes
+// .sops.yaml's, rotate only with --use-sops-config.
+func (o *KeysOptions) Complete(_ context.Context, cmd *cobra.Command, _ []string) error {
+	o.useConfig = !o.rotate
+	if o.rotate {
+		o.useConfig, _ = cmd.Flags().GetBool("use-sops-config")
+	}
+	return nil
+}
 
 // Validate checks the flags.
 func (o *KeysOptions) Validate() error {
@@ -420,26 +421,19 @@ func (o *KeysOptions) Validate() error {
 			return cli.Usagef("files are updated in place: stdin is not accepted")
 		}
 	}
-	if o.Output != "text" && o.Output != "json" {
-		return cli.Usagef("--output must be text or json, not %s", maskArg(o.Output))
-	}
-	return nil
+	return o.Output.Validate()
 }
 
 // Run updates every file; it stops at the first error, leaving that file
 // and the following ones untouched.
-func (o *KeysOptions) Run(cmd *cobra.Command) error {
+func (o *KeysOptions) Run(ctx context.Context) error {
 	ids, err := o.load()
 	if err != nil {
 		return err
 	}
-	useConfig := !o.rotate
-	if o.rotate {
-		useConfig, _ = cmd.Flags().GetBool("use-sops-config")
-	}
 	var reports []KeysReport
 	for _, f := range o.Filenames {
-		if err := cmd.Context().Err(); err != nil {
+		if err := ctx.Err(); err != nil {
 			return err
 		}
 		in, err := os.ReadFile(f)
@@ -450,7 +444,7 @@ func (o *KeysOptions) Run(cmd *cobra.Command) error {
 		switch {
 		case len(o.Age) > 0:
 			recips = o.Age
-		case useConfig:
+		case o.useConfig:
 			rule, err := o.loadRule(f)
 			if err != nil {
 				return err
@@ -477,7 +471,7 @@ func (o *KeysOptions) Run(cmd *cobra.Command) error {
 			if err != nil {
 				return err
 			}
-			if err := (output{file: f, inPlace: true}).writeMode(cmd.Context(), out, st.Mode().Perm()); err != nil {
+			if err := (output{file: f, inPlace: true}).writeMode(ctx, out, st.Mode().Perm()); err != nil {
 				return err
 			}
 		}
@@ -487,13 +481,8 @@ func (o *KeysOptions) Run(cmd *cobra.Command) error {
 
 func (o *KeysOptions) report(reports []KeysReport) error {
 	w := o.env.Streams.Out
-	if o.Output == "json" {
-		b, err := json.MarshalIndent(reports, "", "  ")
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprintf(w, "%s\n", b)
-		return err
+	if o.Output.Is(cli.FormatJSON) {
+		return cli.WriteData(w, cli.FormatJSON, reports)
 	}
 	verb := "updated"
 	if o.rotate {
