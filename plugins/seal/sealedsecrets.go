@@ -9,7 +9,8 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"sync"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/cluster/lite"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/sealing"
@@ -80,27 +81,18 @@ func (o *Options) runSealedSecrets(ctx context.Context) ([]byte, error) {
 	// Ctrl-C stops handing out work; what is sealed is dropped.
 	objs := make([]any, len(secrets))
 	errs := make([]error, len(secrets))
-	work := make(chan int)
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), len(secrets)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range work {
-				objs[i], errs[i] = sealing.Seal(secrets[i], cert.Key, o.sealOptions())
-			}
-		}()
-	}
-feed:
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
 	for i := range secrets {
-		select {
-		case work <- i:
-		case <-ctx.Done():
-			break feed
+		if ctx.Err() != nil {
+			break
 		}
+		g.Go(func() error {
+			objs[i], errs[i] = sealing.Seal(secrets[i], cert.Key, o.sealOptions())
+			return nil
+		})
 	}
-	close(work)
-	wg.Wait()
+	_ = g.Wait() // every error is in errs, reported in input order below
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
