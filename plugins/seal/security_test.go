@@ -279,3 +279,24 @@ func mustReplace(t *testing.T, s, old, repl string) string {
 	}
 	return strings.Replace(s, old, repl, 1)
 }
+
+// TestReencryptRefusesAFileWithoutSealedSecrets: reencrypt -i on a file
+// that holds no document at all (comments, an empty `---`) is an error and leaves the file as it was; it used to write an empty
+// document over it and exit 0.
+func TestReencryptRefusesAFileWithoutSealedSecrets(t *testing.T) {
+	f := newFixture(t)
+	plain := "# the sealed secrets of prod go here\n---\n"
+	file := writeTestFile(t, f.dir, "app.yaml", []byte(plain))
+	for _, args := range [][]string{
+		{"reencrypt", "-f", file, "--private-key", f.key, "--cert", f.cert, "-i"},
+		{"reencrypt", "-f", file, "--private-key", f.key, "--cert", f.cert, "-o", "json"},
+	} {
+		r := runSeal(t, nil, "", args...)
+		if r.code != 2 || !strings.Contains(r.stderr, "no SealedSecret found") {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and \"no SealedSecret found\"", args, r.code, r.stderr)
+		}
+		if got, err := os.ReadFile(file); err != nil || string(got) != plain {
+			t.Errorf("%v: the file changed (%v):\n%s", args, err, got)
+		}
+	}
+}

@@ -215,6 +215,10 @@ func (o *ReencryptOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("reading %s: %w", o.Filename, err)
 	}
+	if len(sealed) == 0 {
+		// Nothing to re-encrypt: never write an empty document over the file.
+		return fmt.Errorf("reading %s: no SealedSecret found", o.Filename)
+	}
 	var objs []any
 	for _, ss := range sealed {
 		if err := ctx.Err(); err != nil {
