@@ -25,7 +25,11 @@ type tracker struct {
 	// fluxNoPrune holds the fluxPairs whose Kustomization has spec.prune
 	// false.
 	fluxNoPrune map[string]bool
-	selector    labels.Selector
+	// fluxInventory holds the fluxPairs whose Kustomization has a
+	// status.inventory, and inventory the objects it lists.
+	fluxInventory map[string]bool
+	inventory     map[string]bool
+	selector      labels.Selector
 }
 
 func (t *tracker) empty() bool {
@@ -80,7 +84,8 @@ func (t *tracker) tracks(o *unstructured.Unstructured) bool {
 // this source's tracking metadata from the live objects of the desired set
 // (observe) and from the source (learn).
 func newTracker(pruneSelector string) (*tracker, error) {
-	t := &tracker{argoApps: map[string]bool{}, fluxPairs: map[string]bool{}, fluxNoPrune: map[string]bool{}}
+	t := &tracker{argoApps: map[string]bool{}, fluxPairs: map[string]bool{}, fluxNoPrune: map[string]bool{},
+		fluxInventory: map[string]bool{}, inventory: map[string]bool{}}
 	if pruneSelector != "" {
 		sel, err := labels.Parse(pruneSelector)
 		if err != nil {
@@ -171,10 +176,15 @@ func (e *Engine) extraneous(ctx context.Context, items []*item, t *tracker, list
 			}
 			if p, ok := fluxPair(o); ok && t.fluxPairs[p] {
 				reason := fluxKeeps(o)
-				if t.fluxNoPrune[p] {
+				switch {
+				case t.fluxNoPrune[p]:
 					// kustomize-controller's prune returns before
 					// looking at any object.
 					reason = "spec.prune is false on Flux Kustomization " + p
+				case t.notInInventory(o, p):
+					// Its prune deletes only the stale entries of
+					// the inventory (fluxcd/pkg/ssa DeleteAll).
+					reason = "carries the labels of Flux Kustomization " + p + " but its inventory does not list it, so its garbage collection never deletes it"
 				}
 				if reason != "" {
 					out = append(out, keptReport(o, fluxKept(reason)))

@@ -63,6 +63,13 @@ type Tracking struct {
 	// kustomize-controller deletes nothing Git no longer declares: their
 	// objects are skipped, not extraneous.
 	FluxNoPrune bool
+	// FluxInventory: the FluxKustomizations have a status.inventory
+	// (Inventory, which may be empty). kustomize-controller's garbage
+	// collection deletes only what it lists, so a live object carrying
+	// their labels that Git does not declare and Inventory does not list
+	// is skipped, not extraneous. Without it (no inventory yet, -k/-f
+	// runs) the labels alone decide.
+	FluxInventory bool
 	// HelmRelease: Inventory is a Helm release's last manifest, so an
 	// object annotated helm.sh/resource-policy: keep is skipped, as Helm's
 	// upgrade leaves it.
@@ -83,9 +90,29 @@ func (t *tracker) learn(tr Tracking) {
 		if tr.FluxNoPrune {
 			t.fluxNoPrune[p] = true
 		}
+		if tr.FluxInventory {
+			t.fluxInventory[p] = true
+		}
+	}
+	if tr.FluxInventory {
+		for _, r := range tr.Inventory {
+			t.inventory[inventoryKey(r.Group, r.Kind, r.Namespace, r.Name)] = true
+		}
 	}
 	t.argoLabel = tr.ArgoInstanceLabel
 	t.argoPrune = tr.ArgoPrune
+}
+
+// inventoryKey identifies an object of an inventory, whatever its version.
+func inventoryKey(group, kind, namespace, name string) string {
+	return group + "|" + kind + "|" + namespace + "|" + name
+}
+
+// notInInventory reports whether o carries the labels of p, a Flux
+// Kustomization with an inventory, and that inventory does not list it:
+// kustomize-controller's garbage collection never sees it.
+func (t *tracker) notInInventory(o *unstructured.Unstructured, p string) bool {
+	return t.fluxInventory[p] && !t.inventory[inventoryKey(o.GroupVersionKind().Group, o.GetKind(), o.GetNamespace(), o.GetName())]
 }
 
 // argoLabelApp returns the application named by the instance label, when
@@ -105,7 +132,7 @@ func (e *Engine) inventoryExtraneous(ctx context.Context, items []*item, found [
 	if len(inv) == 0 {
 		return nil, nil
 	}
-	key := func(group, kind, ns, name string) string { return group + "|" + kind + "|" + ns + "|" + name }
+	key := inventoryKey
 	seen := map[string]bool{}
 	for _, it := range items {
 		seen[key(it.gvk.Group, it.gvk.Kind, it.namespace, it.name)] = true

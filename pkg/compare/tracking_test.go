@@ -72,6 +72,55 @@ func TestTrackingOption(t *testing.T) {
 			},
 		},
 		{
+			// kustomize-controller's prune deletes only the inventory's
+			// stale entries: an object carrying the labels that the
+			// inventory does not list is never deleted.
+			name: "Flux Kustomization with an inventory: labels alone are not enough",
+			live: []*unstructured.Unstructured{
+				configMap("shop", "web", flux),
+				configMap("shop", "stray", flux),                                     // listed: extraneous
+				configMap("shop", "unlisted", flux),                                  // not listed: skipped
+				object("rbac.authorization.k8s.io/v1", "ClusterRole", "", "r", flux), // listed
+				object("rbac.authorization.k8s.io/v1", "ClusterRole", "", "unlisted", flux),
+			},
+			desired: []*unstructured.Unstructured{configMap("shop", "web", flux), object("rbac.authorization.k8s.io/v1", "ClusterRole", "", "kept", flux)},
+			opts: Options{Tracking: Tracking{
+				FluxKustomizations: []string{"flux-system/apps"}, FluxInventory: true, Inventory: inventory, InventoryOwner: "Flux Kustomization flux-system/apps",
+			}},
+			want: []row{
+				{ID: "ConfigMap shop/stray", Status: StatusExtraneous, Reason: "tracked by Flux Kustomization flux-system/apps, not in Git"},
+				{ID: "ConfigMap shop/unlisted", Status: StatusSkipped, Reason: "carries the labels of Flux Kustomization flux-system/apps but its inventory does not list it, so its garbage collection never deletes it: not in Git, and Flux does not delete it"},
+				{ID: "ConfigMap shop/web", Status: StatusUnchanged},
+				{ID: "ClusterRole kept", Status: StatusMissing},
+				{ID: "ClusterRole r", Status: StatusExtraneous, Reason: "tracked by Flux Kustomization flux-system/apps, not in Git"},
+				{ID: "ClusterRole unlisted", Status: StatusSkipped, Reason: "carries the labels of Flux Kustomization flux-system/apps but its inventory does not list it, so its garbage collection never deletes it: not in Git, and Flux does not delete it"},
+			},
+		},
+		{
+			// An empty status.inventory lists nothing: nothing is Flux's
+			// to delete.
+			name:    "Flux Kustomization with an empty inventory",
+			live:    []*unstructured.Unstructured{configMap("shop", "web", flux), configMap("shop", "stray", flux)},
+			desired: []*unstructured.Unstructured{configMap("shop", "web", flux)},
+			opts:    Options{Tracking: Tracking{FluxKustomizations: []string{"flux-system/apps"}, FluxInventory: true}},
+			want: []row{
+				{ID: "ConfigMap shop/stray", Status: StatusSkipped, Reason: "carries the labels of Flux Kustomization flux-system/apps but its inventory does not list it, so its garbage collection never deletes it: not in Git, and Flux does not delete it"},
+				{ID: "ConfigMap shop/web", Status: StatusUnchanged},
+			},
+		},
+		{
+			// No status.inventory (never reconciled; -k/-f runs): the
+			// labels decide, as before.
+			name:    "Flux Kustomization without an inventory",
+			live:    []*unstructured.Unstructured{configMap("shop", "web", flux), configMap("shop", "stray", flux)},
+			desired: []*unstructured.Unstructured{configMap("shop", "web", flux)},
+			opts:    Options{Tracking: Tracking{FluxKustomizations: []string{"flux-system/apps"}}},
+			want: []row{
+				{ID: "ConfigMap shop/stray", Status: StatusExtraneous, Reason: "tracked by Flux Kustomization flux-system/apps, not in Git"},
+				{ID: "ConfigMap shop/web", Status: StatusUnchanged},
+			},
+		},
+		{
 			// Helm's upgrade reads the live object's annotation, exactly.
 			name: "Helm release keeps helm.sh/resource-policy: keep",
 			live: []*unstructured.Unstructured{

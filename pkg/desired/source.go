@@ -704,6 +704,7 @@ func Tracking(op *gitopsapi.Source) compare.Tracking {
 		t.FluxKustomizations = []string{op.Tracking.Instance}
 		t.FluxNoPrune = op.Tracking.NoPrune
 		if op.Inventory != nil {
+			t.FluxInventory = true
 			t.InventoryOwner = "Flux Kustomization " + op.Tracking.Instance
 			for _, r := range op.Inventory {
 				t.Inventory = append(t.Inventory, compare.ObjectRef{Group: r.Group, Version: r.Version, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name})

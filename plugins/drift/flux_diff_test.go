@@ -684,8 +684,10 @@ func TestFluxDiffDifferential(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The shop edits' stale object would be extraneous by its labels
-	// (drift reads them, flux diff only the inventory): not this fixture's.
+	// The shop edits' stale object would be found by its labels (drift
+	// reads them, flux diff only the inventory; skipped where a fixture's
+	// inventory does not list it, extraneous where it has none): not this
+	// fixture's.
 	kubectl(t, cp, "", "delete", "-n", ns, "configmap/web-legacy", "--ignore-not-found")
 	for _, row := range fluxRows {
 		if row.fluxErr != "" {

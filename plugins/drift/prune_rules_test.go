@@ -16,7 +16,9 @@ import (
 // for a Kustomization with spec.prune false (its prune returns first), and
 // skips an inventory object whose kustomize.toolkit.fluxcd.io/name and
 // namespace labels do not name the Kustomization (fluxcd/pkg/ssa's
-// Delete): drift reports those skipped, saying why, and --prune leaves
+// Delete), and never sees an object carrying those labels that its
+// inventory does not list (its prune deletes only the inventory's stale
+// entries): drift reports those skipped, saying why, and --prune leaves
 // them. Argo CD's sync honours the application's own
 // spec.syncPolicy.syncOptions Prune=false as the object's annotation
 // (gitops-engine's isPruningDisabled), the object's own Prune option
@@ -59,6 +61,7 @@ func TestPruneOperatorRules(t *testing.T) {
 	}
 	const appsLabels, keepLabels = ", labels: {kustomize.toolkit.fluxcd.io/name: apps, kustomize.toolkit.fluxcd.io/namespace: pr-t}", ", labels: {kustomize.toolkit.fluxcd.io/name: keep, kustomize.toolkit.fluxcd.io/namespace: pr-t}"
 	kubectl(t, cp, cm("pr-flux", "stray", appsLabels)+
+		cm("pr-flux", "unlisted", appsLabels)+
 		cm("pr-flux", "unlabelled", "")+
 		cm("pr-flux", "relabelled", ", labels: {kustomize.toolkit.fluxcd.io/name: other, kustomize.toolkit.fluxcd.io/namespace: pr-t}")+
 		cm("pr-flux-np", "np-stray", keepLabels)+
@@ -126,12 +129,13 @@ spec: {interval: 1m, url: "`+origURL+`", ref: {tag: v1}}
 	want := map[string]string{
 		"argocd/pr-t/web":    "ConfigMap/stray extraneous",
 		"argocd/pr-t/web-np": "ConfigMap/np-override extraneous\nConfigMap/np-stray extraneous",
-		"flux/pr-t/apps":     "ConfigMap/relabelled skipped\nConfigMap/stray extraneous\nConfigMap/unlabelled skipped",
+		"flux/pr-t/apps":     "ConfigMap/relabelled skipped\nConfigMap/stray extraneous\nConfigMap/unlabelled skipped\nConfigMap/unlisted skipped",
 		"flux/pr-t/keep":     "ConfigMap/np-inventory skipped\nConfigMap/np-stray skipped",
 	}
 	wantReason := map[string]string{
 		"pr-flux/relabelled":     "in the inventory of Flux Kustomization pr-t/apps, but its kustomize.toolkit.fluxcd.io/name and kustomize.toolkit.fluxcd.io/namespace labels do not name it (removed or changed), so its garbage collection skips it: not in Git, and Flux does not delete it",
 		"pr-flux/unlabelled":     "in the inventory of Flux Kustomization pr-t/apps, but its kustomize.toolkit.fluxcd.io/name and kustomize.toolkit.fluxcd.io/namespace labels do not name it (removed or changed), so its garbage collection skips it: not in Git, and Flux does not delete it",
+		"pr-flux/unlisted":       "carries the labels of Flux Kustomization pr-t/apps but its inventory does not list it, so its garbage collection never deletes it: not in Git, and Flux does not delete it",
 		"pr-flux-np/np-stray":    "spec.prune is false on Flux Kustomization pr-t/keep: not in Git, and Flux does not delete it",
 		"pr-t/np-inventory":      "spec.prune is false on Flux Kustomization pr-t/keep: not in Git, and Flux does not delete it",
 		"pr-argo-np/np-stray":    "tracked by Argo CD application pr-t_web-np, not in Git (the application's spec.syncPolicy.syncOptions: Prune=false: Argo CD shows it OutOfSync but its sync does not delete it)",
@@ -179,7 +183,7 @@ spec: {interval: 1m, url: "`+origURL+`", ref: {tag: v1}}
 		}
 	}
 	for name, kept := range map[string]bool{
-		"pr-flux/stray": false, "pr-flux/unlabelled": true, "pr-flux/relabelled": true,
+		"pr-flux/stray": false, "pr-flux/unlabelled": true, "pr-flux/relabelled": true, "pr-flux/unlisted": true,
 		"pr-flux-np/np-stray": true, "pr-t/np-inventory": true,
 		"pr-argo/stray": false, "pr-argo-np/np-stray": true, "pr-argo-np/np-override": false,
 	} {

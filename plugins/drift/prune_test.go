@@ -117,11 +117,14 @@ spec:
   sourceRef: {kind: GitRepository, name: fleet}
 `, "apply", "-f", "-")
 	// The inventory as kustomize-controller leaves it between a commit
-	// and the garbage collection that skips the object.
+	// and the garbage collection that skips the objects: it lists every
+	// object Git dropped (one its labels find but the inventory does not
+	// list is never Flux's to delete: TestPruneOperatorRules).
 	kubectl(t, cp, "", "patch", "-n", "prune-t", "kustomization/apps", "--subresource=status", "--type=merge", "-p",
 		`{"status":{"lastAppliedRevision":"v1@sha1:`+repo.v1+`",
 		  "conditions":[{"type":"Ready","status":"True","reason":"ReconciliationSucceeded","message":"Applied revision: v1@sha1:`+repo.v1+`","lastTransitionTime":"2026-01-01T00:00:00Z"}],
-		  "inventory":{"entries":[{"id":"prune-flux_flux-config__ConfigMap","v":"v1"},{"id":"prune-flux_flux-gone__ConfigMap","v":"v1"},{"id":"prune-t_flux-kept-inventory__ConfigMap","v":"v1"}]}}}`)
+		  "inventory":{"entries":[{"id":"prune-flux_flux-config__ConfigMap","v":"v1"},{"id":"prune-flux_flux-gone__ConfigMap","v":"v1"},{"id":"prune-t_flux-kept-inventory__ConfigMap","v":"v1"},
+		    {"id":"prune-flux_flux-kept__ConfigMap","v":"v1"},{"id":"prune-flux_flux-kept-label__ConfigMap","v":"v1"},{"id":"prune-flux_flux-stray__ConfigMap","v":"v1"}]}}}`)
 
 	sources := []string{"--argocd-app", "prune-t/web", "--flux-kustomization", "apps", "--flux-namespace", "prune-t", override}
 	argo, flux := "argocd/prune-t/web", "flux/prune-t/apps"
