@@ -52,29 +52,9 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 record() { local IFS=$'\t'; printf '%s\n' "$n	$*" >>"$BENCH_RESULTS"; }
 
-# run_once ID — runs command ID once, checks its exit code and adds its wall
-# and CPU (user+sys) times, and its peak RSS where measured, to the lists.
-run_once() {
-	local id=$1 out wall user sys rc=0 cpu
-	if [ -n "$BENCH_HYPERFINE" ]; then
-		"$BENCH_HYPERFINE" -N -i --style none --runs 1 --export-json "$BENCH_TMP/run.json" "${cmd[$id]}" \
-			>"$BENCH_TMP/hyperfine.log" 2>&1 || { cat "$BENCH_TMP/hyperfine.log" >&2; die "hyperfine failed on ${cmd[$id]}"; }
-		out=$("$BENCH_FLOOR" times -want "${want[$id]}" "$BENCH_TMP/run.json") || die "${cmd[$id]} did not exit ${want[$id]}"
-	else
-		local TIMEFORMAT='%3R %3U %3S'
-		{ time bash -c "${cmd[$id]}" >/dev/null 2>&1; } 2>"$BENCH_TMP/time" || rc=$?
-		[ "$rc" -eq "${want[$id]}" ] || die "${cmd[$id]} exited $rc, not ${want[$id]}"
-		out=$(tail -n 1 "$BENCH_TMP/time")
-	fi
-	read -r wall user sys <<<"$out"
-	cpu=$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.3f", u + s }')
-	walls[$id]+=${walls[$id]:+,}$wall
-	cpus[$id]+=${cpus[$id]:+,}$cpu
-	if [ -n "${rssfile[$id]:-}" ]; then
-		rsss[$id]+=${rsss[$id]:+,}$(tail -n 1 "${rssfile[$id]}")
-	fi
-	say "[N=$n]   $(printf '%-7s %8.3f s wall, %7.3f s CPU' "$id" "$wall" "$cpu")${rssfile[$id]:+, $(tail -n 1 "${rssfile[$id]}") kB}"
-}
+# run_once: hack/bench-lib.sh.
+# shellcheck source=hack/bench-lib.sh
+. "$root/hack/bench-lib.sh"
 
 # inside N — one benchmark run against the control plane localcluster
 # started. The labels of the timed commands are Markdown: their backticks
@@ -172,7 +152,8 @@ inside() {
 	kubectl api-resources >/dev/null # kubectl's discovery cache, as a user has it
 
 	# The commands, run by hyperfine -N (or bash -c): output is discarded.
-	local -A label cmd want rssfile walls cpus rsss
+	local -A label cmd prep want rssfile walls cpus rsss
+	local run_once_tag="[N=$n] " run_once_width=7
 	local ids=(kdiff server local hybrid kget list listns dryrun) id timer=
 	if [ -n "$BENCH_FLUX" ]; then
 		ids=(kdiff fluxdiff server local hybrid kget list listns dryrun)

@@ -43,32 +43,9 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 record() { local IFS=$'\t'; printf '%s\n' "$*" >>"$BENCH_RESULTS"; }
 
-# run_once ID — runs command ID once (its prepare step, if any, untimed),
-# checks its exit code and adds its wall and CPU times and peak RSS.
-run_once() {
-	local id=$1 out wall user sys rc=0 cpu
-	if [ -n "${prep[$id]:-}" ]; then
-		bash -c "${prep[$id]}"
-	fi
-	if [ -n "$BENCH_HYPERFINE" ]; then
-		"$BENCH_HYPERFINE" -N -i --style none --runs 1 --export-json "$BENCH_TMP/run.json" "${cmd[$id]}" \
-			>"$BENCH_TMP/hyperfine.log" 2>&1 || { cat "$BENCH_TMP/hyperfine.log" >&2; die "hyperfine failed on ${cmd[$id]}"; }
-		out=$("$BENCH_FLOOR" times -want 1 "$BENCH_TMP/run.json") || die "${cmd[$id]} did not exit 1"
-	else
-		local TIMEFORMAT='%3R %3U %3S'
-		{ time bash -c "${cmd[$id]}" >/dev/null 2>&1; } 2>"$BENCH_TMP/time" || rc=$?
-		[ "$rc" -eq 1 ] || die "${cmd[$id]} exited $rc, not 1"
-		out=$(tail -n 1 "$BENCH_TMP/time")
-	fi
-	read -r wall user sys <<<"$out"
-	cpu=$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.3f", u + s }')
-	walls[$id]+=${walls[$id]:+,}$wall
-	cpus[$id]+=${cpus[$id]:+,}$cpu
-	if [ -n "${rssfile[$id]:-}" ]; then
-		rsss[$id]+=${rsss[$id]:+,}$(tail -n 1 "${rssfile[$id]}")
-	fi
-	say "  $(printf '%-12s %8.3f s wall, %7.3f s CPU' "$id" "$wall" "$cpu")${rssfile[$id]:+, $(tail -n 1 "${rssfile[$id]}") kB}"
-}
+# run_once: hack/bench-lib.sh.
+# shellcheck source=hack/bench-lib.sh
+. "$root/hack/bench-lib.sh"
 
 # shellcheck disable=SC2016
 inside() {
@@ -109,7 +86,7 @@ inside() {
 	say "helm template | kubectl diff (exit $rc): $v"
 	record meta "found by helm template + kubectl diff --server-side" "exit $rc; $v"
 
-	local -A label cmd prep rssfile walls cpus rsss
+	local -A label cmd prep want rssfile walls cpus rsss
 	local ids=(helm drift-cold-hybrid drift-warm-hybrid drift-cold-server drift-warm-server) id temp timer=
 	label[helm]="\`helm template … \\| kubectl diff --server-side …\`, one release after another (helm v4.3.2, kubectl v1.37.2)"
 	cmd[helm]="bash $dir/helm-diff.sh"

@@ -20,7 +20,7 @@ import (
 // release (apply/NN-<release>.yaml: the chart rendered by the real helm
 // CLI with the release's values, hooks left out, helm-controller's origin
 // labels and Helm's release metadata added; the namespaces first), the
-// release records helm-controller's Helm stores (apply/records.yaml), the
+// release records helm-controller's Helm stores (records.yaml), the
 // kubectl commands that drift some objects by hand (drift.sh) and the
 // objects they drift (expected.tsv: kind, namespace, name, how).
 func renderCmd(args []string) error {
