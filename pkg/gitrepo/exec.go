@@ -101,7 +101,9 @@ var plainQueryParams = map[string]bool{"ref": true, "rev": true, "revision": tru
 // scpUserinfoRE matches an scp-like address with a password,
 // user:password@host:path, at the start of s or after a space, a quote,
 // a bracket, "=" or ",": the user information goes up to the last "@"
-// before the host, so a password holding an "@" goes whole.
+// before the host, so a password holding an "@" goes whole. An image
+// reference with a tag and a digest (name:tag@sha256:…) looks the same and
+// stays (scpUserinfo).
 var scpUserinfoRE = regexp.MustCompile(`(^|[\s'"(<\[=,;])[^\s'"(<\[=,;/@:]+:[^\s'"]*@([A-Za-z0-9_][A-Za-z0-9._-]*:)`)
 
 // RedactURL removes the user information (user name, password, token) of
@@ -114,9 +116,21 @@ var scpUserinfoRE = regexp.MustCompile(`(^|[\s'"(<\[=,;])[^\s'"(<\[=,;/@:]+:[^\s
 func RedactURL(s string) string {
 	if strings.Contains(s, "@") {
 		s = userinfoRE.ReplaceAllString(s, "$1")
-		s = scpUserinfoRE.ReplaceAllString(s, "$1$2")
+		s = scpUserinfoRE.ReplaceAllStringFunc(s, scpUserinfo)
 	}
 	return redactQuery(s)
+}
+
+// scpUserinfo is an scpUserinfoRE match without its user information,
+// unless its "host" is a digest algorithm: an image reference
+// (nginx:1.25@sha256:…), no password.
+func scpUserinfo(m string) string {
+	sub := scpUserinfoRE.FindStringSubmatch(m)
+	switch strings.ToLower(strings.TrimSuffix(sub[2], ":")) {
+	case "sha256", "sha384", "sha512":
+		return m
+	}
+	return sub[1] + sub[2]
 }
 
 // redactQuery masks the query parameter values of the URLs in s that may

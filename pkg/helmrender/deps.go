@@ -41,7 +41,7 @@ type DependencyFetcher func(ctx context.Context, dep Dependency) (string, error)
 // must be inside root (the checkout). A repository named "@name" or
 // "alias:name" is one of Argo CD's configured repositories, which drift does
 // not know. ch is changed in memory only: the checkout is never written.
-func buildDependencies(ctx context.Context, ch *chart.Chart, chartDir, root string, fetch DependencyFetcher) error {
+func buildDependencies(ctx context.Context, ch *chart.Chart, chartDir, root string, fetch DependencyFetcher, confiner *Confiner) error {
 	have := map[string]bool{}
 	for _, sub := range ch.Dependencies() {
 		have[sub.Name()] = true
@@ -73,7 +73,7 @@ func buildDependencies(ctx context.Context, ch *chart.Chart, chartDir, root stri
 		if l, ok := locked[d.Name]; ok {
 			dep.Version, dep.Repository = l.Version, l.Repository
 		}
-		sub, err := loadDependency(ctx, dep, chartDir, root, fetch)
+		sub, err := loadDependency(ctx, dep, chartDir, root, fetch, confiner)
 		if err != nil {
 			return fmt.Errorf("dependency %s: %w", d.Name, err)
 		}
@@ -85,7 +85,7 @@ func buildDependencies(ctx context.Context, ch *chart.Chart, chartDir, root stri
 	return nil
 }
 
-func loadDependency(ctx context.Context, dep Dependency, chartDir, root string, fetch DependencyFetcher) (*chart.Chart, error) {
+func loadDependency(ctx context.Context, dep Dependency, chartDir, root string, fetch DependencyFetcher, confiner *Confiner) (*chart.Chart, error) {
 	repo := dep.Repository
 	switch {
 	case repo == "":
@@ -94,7 +94,7 @@ func loadDependency(ctx context.Context, dep Dependency, chartDir, root string, 
 	case strings.HasPrefix(repo, "@"), strings.HasPrefix(repo, "alias:"):
 		return nil, fmt.Errorf("repository %s names a repository of Argo CD's configuration, which drift does not read: not supported", repo)
 	case strings.HasPrefix(repo, "file://"):
-		return loadLocalDependency(strings.TrimPrefix(repo, "file://"), chartDir, root)
+		return loadLocalDependency(strings.TrimPrefix(repo, "file://"), chartDir, root, confiner)
 	}
 	u, err := url.Parse(repo)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http" && u.Scheme != "oci") || u.Host == "" {
@@ -111,8 +111,10 @@ func loadDependency(ctx context.Context, dep Dependency, chartDir, root string, 
 }
 
 // loadLocalDependency loads the chart at p (relative to chartDir, or
-// absolute: Helm's resolver.GetLocalPath), refusing one outside root.
-func loadLocalDependency(p, chartDir, root string) (*chart.Chart, error) {
+// absolute: Helm's resolver.GetLocalPath), refusing one outside root or
+// one that reads outside root (Confined: its directory is not under the
+// chart's, which Render checked).
+func loadLocalDependency(p, chartDir, root string, confiner *Confiner) (*chart.Chart, error) {
 	if root == "" {
 		return nil, fmt.Errorf("file://%s: a local dependency of a chart that is not in a checkout", p)
 	}
@@ -130,6 +132,9 @@ func loadLocalDependency(p, chartDir, root string) (*chart.Chart, error) {
 	}
 	if rel, err := filepath.Rel(realRoot, real); err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
 		return nil, fmt.Errorf("file://%s: outside the repository", p)
+	}
+	if err := confiner.Check(realRoot, real); err != nil {
+		return nil, fmt.Errorf("file://%s: %w", p, err)
 	}
 	return loader.Load(real)
 }

@@ -37,6 +37,11 @@ func TestLocalDependency(t *testing.T) {
 	if err := os.Symlink(outside, filepath.Join(root, "linked")); err != nil {
 		t.Fatal(err)
 	}
+	// A dependency inside the checkout whose template links out of it.
+	write(filepath.Join(root, "charts-src", "leaky"), sub)
+	if err := os.Symlink(filepath.Join(outside, "values.yaml"), filepath.Join(root, "charts-src", "leaky", "templates", "leak.yaml")); err != nil {
+		t.Fatal(err)
+	}
 	parent := func(name, repository string) string {
 		dir := filepath.Join(root, name)
 		write(dir, map[string]string{
@@ -59,6 +64,7 @@ func TestLocalDependency(t *testing.T) {
 	for _, tc := range []struct{ chart, root, want string }{
 		{parent("dotdot", "file://../../"+filepath.Base(outside)), root, "outside the repository"},
 		{parent("link", "file://../linked"), root, "outside the repository"},
+		{parent("leaky", "file://../charts-src/leaky"), root, "leads out of the repository"},
 		{parent("fetched", "file://../charts-src/sub"), "", "a local dependency of a chart that is not in a checkout"},
 	} {
 		_, err := Render(t.Context(), Release{Name: "r", Namespace: "ns", Chart: tc.chart, Root: tc.root, BuildDependencies: noFetch})

@@ -138,7 +138,7 @@ func Render(ctx context.Context, rel Release) (*Result, error) {
 		return nil, fmt.Errorf("chart %s: %s charts are not installable", ch.Name(), ch.Metadata.Type)
 	}
 	if rel.BuildDependencies != nil {
-		if err := buildDependencies(ctx, ch, rel.Chart, rel.Root, rel.BuildDependencies); err != nil {
+		if err := buildDependencies(ctx, ch, rel.Chart, rel.Root, rel.BuildDependencies, rel.Confiner); err != nil {
 			return nil, fmt.Errorf("chart %s: building dependencies: %w", ch.Name(), err)
 		}
 	}
