@@ -10,8 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/cli-runtime/pkg/printers"
+	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/redact"
 )
@@ -92,8 +91,8 @@ func ValidateOutput(format string, allowed ...string) error {
 // WriteData writes v as an -o json or -o yaml document: JSON indented by
 // two spaces (cli-runtime's JSONPrinter indents by four, and the suite's
 // documents and golden files have always used two), YAML through
-// cli-runtime's YAMLPrinter (the same bytes as sigs.k8s.io/yaml: v's JSON
-// turned into YAML).
+// sigs.k8s.io/yaml (v's JSON turned into YAML: the bytes cli-runtime's
+// YAMLPrinter writes for a runtime.Unknown).
 func WriteData(w io.Writer, format string, v any) error {
 	switch format {
 	case FormatJSON:
@@ -101,13 +100,12 @@ func WriteData(w io.Writer, format string, v any) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(v)
 	case FormatYAML:
-		data, err := json.Marshal(v)
+		data, err := yaml.Marshal(v)
 		if err != nil {
 			return err
 		}
-		// runtime.Unknown: our documents are plain structs, not API
-		// objects; the printer turns the raw JSON into YAML.
-		return (&printers.YAMLPrinter{}).PrintObj(&runtime.Unknown{Raw: data}, w)
+		_, err = w.Write(data)
+		return err
 	}
 	return fmt.Errorf("writing %s: not a data format (json or yaml)", format)
 }
