@@ -163,10 +163,7 @@ spec:
 
 	// Argo CD's own multi-source example: the chart from the repository,
 	// its values from a Git repository (a ref source).
-	for _, kv := range gitEnv {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	setGitEnv(t)
 	valuesRepo := bareRepo(t, t.TempDir(), "values", "", map[string]string{"envs/prod/values.yaml": "replicaCount: 2\nconfig: {greeting: from-the-values-repo}\n"})
 	if err := yaml.Unmarshal([]byte(`apiVersion: argoproj.io/v1alpha1
 kind: Application

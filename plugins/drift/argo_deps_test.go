@@ -41,10 +41,7 @@ import (
 // configuration ("@stable") an error saying so.
 func TestArgoChartDependencies(t *testing.T) {
 	helm := peertools.Require(t, peertools.Helm, "helm")
-	for _, kv := range gitEnv {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	setGitEnv(t)
 	home := t.TempDir()
 	env := append(os.Environ(), "HELM_CONFIG_HOME="+home, "HELM_CACHE_HOME="+home, "HELM_DATA_HOME="+home)
 	run := func(dir string, args ...string) string {

@@ -128,10 +128,7 @@ func TestFluxGitRepositorySecretRef(t *testing.T) {
 	cp := controlplane.ForTest(t)
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp)
-	for _, kv := range gitEnv {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	setGitEnv(t)
 	repo := newFleetRepo(t)
 	url := serveGitHTTPAuth(t, repo.base) + "/fleet.git"
 

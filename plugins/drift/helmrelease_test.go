@@ -172,10 +172,7 @@ func TestFluxHelmRelease(t *testing.T) {
 	// in fast runs was no other test's doing but a rule of drift's (see
 	// TestHelmReleasePersonsChangeInCreationSecond).
 	cp := controlplane.ForTest(t)
-	for _, kv := range gitEnv {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	setGitEnv(t)
 	base := t.TempDir()
 	work, bare := filepath.Join(base, "work"), filepath.Join(base, "fleet.git")
 	if err := os.CopyFS(filepath.Join(work, "charts/webapp"), os.DirFS(helmChartFixture)); err != nil {
@@ -396,10 +393,7 @@ spec:
 // is the person's drift in both modes, and nothing else of the Service is.
 func TestHelmReleasePersonsChangeInCreationSecond(t *testing.T) {
 	cp := controlplane.ForTest(t)
-	for _, kv := range gitEnv {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	setGitEnv(t)
 	base := t.TempDir()
 	work, bare := filepath.Join(base, "work"), filepath.Join(base, "fleet.git")
 	if err := os.CopyFS(filepath.Join(work, "charts/webapp"), os.DirFS(helmChartFixture)); err != nil {
