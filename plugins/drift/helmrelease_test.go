@@ -173,16 +173,7 @@ func TestFluxHelmRelease(t *testing.T) {
 	// TestHelmReleasePersonsChangeInCreationSecond).
 	cp := controlplane.ForTest(t)
 	setGitEnv(t)
-	base := t.TempDir()
-	work, bare := filepath.Join(base, "work"), filepath.Join(base, "fleet.git")
-	if err := os.CopyFS(filepath.Join(work, "charts/webapp"), os.DirFS(helmChartFixture)); err != nil {
-		t.Fatal(err)
-	}
-	gitRun(t, base, "init", "--quiet", work)
-	gitRun(t, base, "init", "--quiet", "--bare", bare)
-	gitRun(t, work, "add", "-A")
-	gitRun(t, work, "commit", "--quiet", "-m", "fleet")
-	gitRun(t, work, "push", "--quiet", bare, "main")
+	bare := webappFleetRepo(t)
 
 	const hrNS, relNS, release = "hr-flux", "hr-apps", "hr-apps-web"
 	const full = release + "-webapp"
@@ -394,16 +385,7 @@ spec:
 func TestHelmReleasePersonsChangeInCreationSecond(t *testing.T) {
 	cp := controlplane.ForTest(t)
 	setGitEnv(t)
-	base := t.TempDir()
-	work, bare := filepath.Join(base, "work"), filepath.Join(base, "fleet.git")
-	if err := os.CopyFS(filepath.Join(work, "charts/webapp"), os.DirFS(helmChartFixture)); err != nil {
-		t.Fatal(err)
-	}
-	gitRun(t, base, "init", "--quiet", work)
-	gitRun(t, base, "init", "--quiet", "--bare", bare)
-	gitRun(t, work, "add", "-A")
-	gitRun(t, work, "commit", "--quiet", "-m", "fleet")
-	gitRun(t, work, "push", "--quiet", bare, "main")
+	bare := webappFleetRepo(t)
 
 	const ns, release = "hr-second", "hr-second-web"
 	const full = release + "-webapp"
@@ -479,4 +461,21 @@ spec:
 			t.Errorf("%s: exit %d, the Service's drift\n%s\nwant\n%s\nstderr: %s", mode, r.code, strings.Join(service, "\n"), want, r.stderr)
 		}
 	}
+}
+
+// webappFleetRepo is a bare Git repository (branch main) holding the
+// helmChartFixture chart at charts/webapp.
+func webappFleetRepo(t *testing.T) string {
+	t.Helper()
+	base := t.TempDir()
+	work, bare := filepath.Join(base, "work"), filepath.Join(base, "fleet.git")
+	if err := os.CopyFS(filepath.Join(work, "charts/webapp"), os.DirFS(helmChartFixture)); err != nil {
+		t.Fatal(err)
+	}
+	gitRun(t, base, "init", "--quiet", work)
+	gitRun(t, base, "init", "--quiet", "--bare", bare)
+	gitRun(t, work, "add", "-A")
+	gitRun(t, work, "commit", "--quiet", "-m", "fleet")
+	gitRun(t, work, "push", "--quiet", bare, "main")
+	return bare
 }
