@@ -39,29 +39,18 @@ func (c chartsourceFetcher) Fetch(ctx context.Context, ref desired.ChartRef) (st
 // left out; the chart's digest is the origin.
 func TestArgoChartFromHelmRepository(t *testing.T) {
 	helm := peertools.Require(t, peertools.Helm, "helm")
-	home := t.TempDir()
-	env := append(os.Environ(), "HELM_CONFIG_HOME="+home, "HELM_CACHE_HOME="+home, "HELM_DATA_HOME="+home)
-	run := func(args ...string) string {
-		t.Helper()
-		cmd := exec.Command(helm, args...)
-		cmd.Env = env
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("helm %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-		return string(out)
-	}
+	run := helmCLI(t, helm)
 	repoDir := t.TempDir()
 	chartDir, err := filepath.Abs(filepath.Join(argoExampleApps, "helm-guestbook"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	run("package", chartDir, "-d", repoDir)
-	run("package", chartDir, "-d", repoDir, "--version", "0.2.0")
-	run("package", chartDir, "-d", repoDir, "--version", "1.0.0")
+	run("", "package", chartDir, "-d", repoDir)
+	run("", "package", chartDir, "-d", repoDir, "--version", "0.2.0")
+	run("", "package", chartDir, "-d", repoDir, "--version", "1.0.0")
 	srv := httptest.NewServer(http.FileServer(http.Dir(repoDir)))
 	defer srv.Close()
-	run("repo", "index", repoDir, "--url", srv.URL)
+	run("", "repo", "index", repoDir, "--url", srv.URL)
 
 	var app map[string]any
 	if err := yaml.Unmarshal([]byte(`apiVersion: argoproj.io/v1alpha1
@@ -108,7 +97,7 @@ spec:
 	}
 	args := tpl.Args("", vf, "1.37.2", caps.APIVersions)
 	args[1] = filepath.Join(repoDir, "helm-guestbook-0.2.0.tgz")
-	out := run(args...)
+	out := run("", args...)
 	theirs := helmTemplateObjects(t, out)
 	if len(theirs) != 5 || !strings.Contains(out, "chart: helm-guestbook-0.2.0") || !strings.Contains(out, "from-repo") {
 		t.Fatalf("helm template printed %d objects:\n%s", len(theirs), out)
@@ -153,7 +142,7 @@ spec:
 			break
 		}
 	}
-	out = run(args...)
+	out = run("", args...)
 	if !strings.Contains(out, "hello from production") || !strings.Contains(out, "welcome to the guestbook") {
 		t.Fatalf("helm template did not use the chart's files:\n%s", out)
 	}
@@ -163,10 +152,7 @@ spec:
 
 	// Argo CD's own multi-source example: the chart from the repository,
 	// its values from a Git repository (a ref source).
-	for _, kv := range gitEnv {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	setGitEnv(t)
 	valuesRepo := bareRepo(t, t.TempDir(), "values", "", map[string]string{"envs/prod/values.yaml": "replicaCount: 2\nconfig: {greeting: from-the-values-repo}\n"})
 	if err := yaml.Unmarshal([]byte(`apiVersion: argoproj.io/v1alpha1
 kind: Application
@@ -197,5 +183,24 @@ spec:
 	}
 	if greeting != "from-the-values-repo" || replicas != 2 {
 		t.Errorf("with a ref source: greeting %q, replicas %d: the ref source's values file was not used", greeting, replicas)
+	}
+}
+
+// helmCLI returns a runner of the Helm CLI at helm, in dir ("": the
+// current directory), its configuration, cache and data in a temporary
+// directory of t; it returns the output, failing t on an error.
+func helmCLI(t *testing.T, helm string) func(dir string, args ...string) string {
+	t.Helper()
+	home := t.TempDir()
+	env := append(os.Environ(), "HELM_CONFIG_HOME="+home, "HELM_CACHE_HOME="+home, "HELM_DATA_HOME="+home)
+	return func(dir string, args ...string) string {
+		t.Helper()
+		cmd := exec.Command(helm, args...)
+		cmd.Env, cmd.Dir = env, dir
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("helm %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
 	}
 }

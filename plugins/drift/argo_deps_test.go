@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -41,22 +40,8 @@ import (
 // configuration ("@stable") an error saying so.
 func TestArgoChartDependencies(t *testing.T) {
 	helm := peertools.Require(t, peertools.Helm, "helm")
-	for _, kv := range gitEnv {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
-	home := t.TempDir()
-	env := append(os.Environ(), "HELM_CONFIG_HOME="+home, "HELM_CACHE_HOME="+home, "HELM_DATA_HOME="+home)
-	run := func(dir string, args ...string) string {
-		t.Helper()
-		cmd := exec.Command(helm, args...)
-		cmd.Env, cmd.Dir = env, dir
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("helm %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-		return string(out)
-	}
+	setGitEnv(t)
+	run := helmCLI(t, helm)
 	repoDir := t.TempDir()
 	guestbook, err := filepath.Abs(filepath.Join(argoExampleApps, "helm-guestbook"))
 	if err != nil {

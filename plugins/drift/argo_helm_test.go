@@ -35,10 +35,7 @@ func TestArgoHelmApplication(t *testing.T) {
 	helm := peertools.Require(t, peertools.Helm, "helm")
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp)
-	for _, kv := range gitEnv {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	setGitEnv(t)
 	repo := bareRepo(t, t.TempDir(), "example-apps", argoExampleApps, nil)
 	const origin = "https://git.example.com/org/argocd-example-apps.git"
 	override := "--repo-override=" + origin + "=file://" + repo

@@ -21,10 +21,7 @@ import (
 // drift, attributed to them.
 func TestArgoLabelTracking(t *testing.T) {
 	cp := controlplane.ForTest(t)
-	for _, kv := range gitEnv {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	setGitEnv(t)
 	repo := newFleetRepo(t)
 	const origURL = "https://git.example.com/org/fleet.git"
 	// Argo CD's namespace of its own: other tests read argocd-cm in

@@ -38,10 +38,7 @@ func TestArgoHelmRefValueFiles(t *testing.T) {
 	helm := peertools.Require(t, peertools.Helm, "helm")
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp)
-	for _, kv := range gitEnv {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	setGitEnv(t)
 	base := t.TempDir()
 	apps := bareRepo(t, base, "example-apps", argoExampleApps, nil)
 	values := bareRepo(t, base, "values", "", map[string]string{

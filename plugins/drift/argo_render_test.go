@@ -3,7 +3,6 @@ package drift
 import (
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/cli"
@@ -48,10 +47,7 @@ func TestArgoHooksJsonnetMultiSource(t *testing.T) {
 	cp := controlplane.ForTest(t)
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp)
-	for _, kv := range gitEnv {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	setGitEnv(t)
 	base := t.TempDir()
 	apps := bareRepo(t, base, "example-apps", filepath.Join("..", "..", "pkg", "gitopsapi", "testdata", "argocd-example-apps"), nil)
 	extra := bareRepo(t, base, "extra", "", map[string]string{

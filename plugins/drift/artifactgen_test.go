@@ -201,10 +201,7 @@ func TestFluxArtifacts(t *testing.T) {
 	cp := controlplane.ForTest(t)
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp) // every clone and artifact goes here: none may stay
-	for _, kv := range gitEnv {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	setGitEnv(t)
 	base := t.TempDir()
 	fleet := pushFixture(t, base, "fleet", filepath.Join(artifactFixtures, "repo"))
 	shared := pushFixture(t, base, "shared", filepath.Join(artifactFixtures, "shared"))

@@ -125,22 +125,7 @@ spec:
 	args := []string{"--flux-kustomization", ns + "/apps"}
 
 	kubectl(t, cp, objects(srv.SSHKnownHosts), "apply", "-f", "-")
-	for _, o := range outputs {
-		r := runDriftOnce(cp, append(args, "-o", o)...)
-		// Nothing is applied: the ConfigMaps are missing, so compared.
-		if r.code != cli.ExitFindings {
-			t.Errorf("-o %s: exit %d, want %d:\n%s%s", o, r.code, cli.ExitFindings, r.stdout, r.stderr)
-		}
-		leaks(t, "-o "+o, r.stdout+r.stderr)
-	}
-	r := runDrift(t, cp, append(args, "-o", "json")...)
-	if got := driftBySource(parseSources(t, r))[src]; !strings.Contains(got, "ConfigMap/flux-config missing") {
-		t.Errorf("drift %q, want the missing ConfigMaps", got)
-	}
-	for _, o := range statusOutputs {
-		r := runDriftOnce(cp, "status", "-n", ns, "-o", o)
-		leaks(t, "status -o "+o, r.stdout+r.stderr)
-	}
+	checkFluxCredsRun(t, cp, ns, src, args, leaks)
 
 	t.Run("a known_hosts without the server's host key", func(t *testing.T) {
 		_, other, _ := ed25519.GenerateKey(rand.Reader)

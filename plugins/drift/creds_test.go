@@ -128,10 +128,7 @@ func TestFluxGitRepositorySecretRef(t *testing.T) {
 	cp := controlplane.ForTest(t)
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp)
-	for _, kv := range gitEnv {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	setGitEnv(t)
 	repo := newFleetRepo(t)
 	url := serveGitHTTPAuth(t, repo.base) + "/fleet.git"
 
@@ -197,22 +194,7 @@ spec:
 	args := []string{"--flux-kustomization", ns + "/apps"}
 
 	kubectl(t, cp, objects("  secretRef: {name: git-auth}\n"), "apply", "-f", "-")
-	for _, o := range outputs {
-		r := runDriftOnce(cp, append(args, "-o", o)...)
-		// Nothing is applied: the ConfigMaps are missing, so compared.
-		if r.code != cli.ExitFindings {
-			t.Errorf("-o %s: exit %d, want %d:\n%s%s", o, r.code, cli.ExitFindings, r.stdout, r.stderr)
-		}
-		leaks(t, "-o "+o, r.stdout+r.stderr)
-	}
-	r := runDrift(t, cp, append(args, "-o", "json")...)
-	if got := driftBySource(parseSources(t, r))[src]; !strings.Contains(got, "ConfigMap/flux-config missing") {
-		t.Errorf("drift %q, want the missing ConfigMaps", got)
-	}
-	for _, o := range statusOutputs {
-		r := runDriftOnce(cp, "status", "-n", ns, "-o", o)
-		leaks(t, "status -o "+o, r.stdout+r.stderr)
-	}
+	checkFluxCredsRun(t, cp, ns, src, args, leaks)
 	data, err := os.ReadFile(argv)
 	if err != nil || !strings.Contains(string(data), "fetch") {
 		t.Fatalf("git was not run through the wrapper: %v\n%s", err, data)
@@ -421,4 +403,28 @@ spec:
 		t.Errorf("anonymous: exit %d", r.code)
 	}
 	leaks(t, "the anonymous run", r.stdout+r.stderr)
+}
+
+// checkFluxCredsRun runs drift on args (the Kustomization src of namespace
+// ns, its GitRepository read with credentials) in every output format, and
+// drift status in every format: src is compared (its ConfigMaps missing:
+// nothing is applied) and leaks finds no credential in any output.
+func checkFluxCredsRun(t *testing.T, cp *controlplane.ControlPlane, ns, src string, args []string, leaks func(t *testing.T, what, s string)) {
+	t.Helper()
+	for _, o := range outputs {
+		r := runDriftOnce(cp, append(args, "-o", o)...)
+		// Nothing is applied: the ConfigMaps are missing, so compared.
+		if r.code != cli.ExitFindings {
+			t.Errorf("-o %s: exit %d, want %d:\n%s%s", o, r.code, cli.ExitFindings, r.stdout, r.stderr)
+		}
+		leaks(t, "-o "+o, r.stdout+r.stderr)
+	}
+	r := runDrift(t, cp, append(args, "-o", "json")...)
+	if got := driftBySource(parseSources(t, r))[src]; !strings.Contains(got, "ConfigMap/flux-config missing") {
+		t.Errorf("drift %q, want the missing ConfigMaps", got)
+	}
+	for _, o := range statusOutputs {
+		r := runDriftOnce(cp, "status", "-n", ns, "-o", o)
+		leaks(t, "status -o "+o, r.stdout+r.stderr)
+	}
 }

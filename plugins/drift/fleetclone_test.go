@@ -81,10 +81,7 @@ func TestFleetFetchesOncePerRun(t *testing.T) {
 
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp) // every clone goes here: none may stay
-	for _, kv := range gitEnv {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	setGitEnv(t)
 	repo := newFleetRepo(t)
 	git := serveCountingGit(t, repo.base)
 	repoURL := git.URL + "/fleet.git"

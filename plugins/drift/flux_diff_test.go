@@ -294,10 +294,7 @@ spec:
 // flux-system; all are deleted when the test ends.
 func fluxFixtureRepos(t *testing.T, cp *controlplane.ControlPlane, flux string) map[string]fluxRepo {
 	t.Helper()
-	for _, kv := range gitEnv {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	setGitEnv(t)
 	base := t.TempDir()
 	fleet := map[string]string{"clusters/fleet/apps.yaml": fleetKustomization}
 	for k, v := range fleetFiles {

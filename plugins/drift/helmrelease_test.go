@@ -172,20 +172,8 @@ func TestFluxHelmRelease(t *testing.T) {
 	// in fast runs was no other test's doing but a rule of drift's (see
 	// TestHelmReleasePersonsChangeInCreationSecond).
 	cp := controlplane.ForTest(t)
-	for _, kv := range gitEnv {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
-	base := t.TempDir()
-	work, bare := filepath.Join(base, "work"), filepath.Join(base, "fleet.git")
-	if err := os.CopyFS(filepath.Join(work, "charts/webapp"), os.DirFS(helmChartFixture)); err != nil {
-		t.Fatal(err)
-	}
-	gitRun(t, base, "init", "--quiet", work)
-	gitRun(t, base, "init", "--quiet", "--bare", bare)
-	gitRun(t, work, "add", "-A")
-	gitRun(t, work, "commit", "--quiet", "-m", "fleet")
-	gitRun(t, work, "push", "--quiet", bare, "main")
+	setGitEnv(t)
+	bare := webappFleetRepo(t)
 
 	const hrNS, relNS, release = "hr-flux", "hr-apps", "hr-apps-web"
 	const full = release + "-webapp"
@@ -396,20 +384,8 @@ spec:
 // is the person's drift in both modes, and nothing else of the Service is.
 func TestHelmReleasePersonsChangeInCreationSecond(t *testing.T) {
 	cp := controlplane.ForTest(t)
-	for _, kv := range gitEnv {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
-	base := t.TempDir()
-	work, bare := filepath.Join(base, "work"), filepath.Join(base, "fleet.git")
-	if err := os.CopyFS(filepath.Join(work, "charts/webapp"), os.DirFS(helmChartFixture)); err != nil {
-		t.Fatal(err)
-	}
-	gitRun(t, base, "init", "--quiet", work)
-	gitRun(t, base, "init", "--quiet", "--bare", bare)
-	gitRun(t, work, "add", "-A")
-	gitRun(t, work, "commit", "--quiet", "-m", "fleet")
-	gitRun(t, work, "push", "--quiet", bare, "main")
+	setGitEnv(t)
+	bare := webappFleetRepo(t)
 
 	const ns, release = "hr-second", "hr-second-web"
 	const full = release + "-webapp"
@@ -485,4 +461,21 @@ spec:
 			t.Errorf("%s: exit %d, the Service's drift\n%s\nwant\n%s\nstderr: %s", mode, r.code, strings.Join(service, "\n"), want, r.stderr)
 		}
 	}
+}
+
+// webappFleetRepo is a bare Git repository (branch main) holding the
+// helmChartFixture chart at charts/webapp.
+func webappFleetRepo(t *testing.T) string {
+	t.Helper()
+	base := t.TempDir()
+	work, bare := filepath.Join(base, "work"), filepath.Join(base, "fleet.git")
+	if err := os.CopyFS(filepath.Join(work, "charts/webapp"), os.DirFS(helmChartFixture)); err != nil {
+		t.Fatal(err)
+	}
+	gitRun(t, base, "init", "--quiet", work)
+	gitRun(t, base, "init", "--quiet", "--bare", bare)
+	gitRun(t, work, "add", "-A")
+	gitRun(t, work, "commit", "--quiet", "-m", "fleet")
+	gitRun(t, work, "push", "--quiet", bare, "main")
+	return bare
 }

@@ -81,10 +81,7 @@ data:
 // ConfigMap is an error of the source.
 func TestFluxPostBuild(t *testing.T) {
 	cp := controlplane.ForTest(t)
-	for _, kv := range gitEnv {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	setGitEnv(t)
 	base := t.TempDir()
 	work, bare := filepath.Join(base, "work"), filepath.Join(base, "fleet.git")
 	if err := os.CopyFS(work, os.DirFS(filepath.Join(postBuildFixtures, "repo"))); err != nil {

@@ -27,10 +27,7 @@ import (
 // automated syncs: a manual sync with prune, as --prune, deletes.
 func TestPruneOperatorRules(t *testing.T) {
 	cp := controlplane.ForTest(t)
-	for _, kv := range gitEnv {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	setGitEnv(t)
 	repo := newFleetRepo(t)
 	const origURL = "https://git.example.com/org/fleet.git"
 	override := "--repo-override=" + origURL + "=file://" + repo.bare

@@ -23,10 +23,7 @@ import (
 // whose labels no longer name the Kustomization: TestPruneOperatorRules.)
 func TestPruneDisabled(t *testing.T) {
 	cp := controlplane.ForTest(t)
-	for _, kv := range gitEnv {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	setGitEnv(t)
 	repo := newFleetRepo(t)
 	const origURL = "https://git.example.com/org/fleet.git"
 	override := "--repo-override=" + origURL + "=file://" + repo.bare

@@ -28,6 +28,16 @@ var gitEnv = []string{
 	"GIT_COMMITTER_NAME=Test", "GIT_COMMITTER_EMAIL=test@example.com",
 }
 
+// setGitEnv sets gitEnv in the test's environment, for the git the code under
+// test runs.
+func setGitEnv(t *testing.T) {
+	t.Helper()
+	for _, kv := range gitEnv {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+}
+
 func gitRun(t *testing.T, dir string, args ...string) string {
 	t.Helper()
 	cmd := exec.Command("git", append([]string{"-c", "init.defaultBranch=main"}, args...)...)
@@ -262,10 +272,7 @@ func TestSourcesAcceptance(t *testing.T) {
 	cp := controlplane.ForTest(t)
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp) // every clone goes here: none may stay
-	for _, kv := range gitEnv {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	setGitEnv(t)
 	repo := newFleetRepo(t)
 	daemon := serveGitDaemon(t, repo.base)
 	httpURL := serveGitHTTP(t, repo.base)

@@ -24,10 +24,7 @@ func TestStatusTellsTheTruth(t *testing.T) {
 	cp := controlplane.ForTest(t)
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp)
-	for _, kv := range gitEnv {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	setGitEnv(t)
 	const ns = "gitops-truth"
 	kubectl(t, cp, "", "create", "namespace", ns)
 

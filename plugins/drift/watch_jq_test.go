@@ -46,10 +46,7 @@ func TestWatchHostileJQRule(t *testing.T) {
 	cp := controlplane.ForTest(t)
 	bin := driftBinary(t)
 	tmp := t.TempDir()
-	for _, kv := range gitEnv {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	setGitEnv(t)
 	repo := newFleetRepo(t)
 	const origURL = "https://git.example.com/org/fleet.git"
 	kubectl(t, cp, "", "create", "namespace", "gitops-jq")

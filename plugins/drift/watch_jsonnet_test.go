@@ -54,10 +54,7 @@ func TestWatchHostileJsonnet(t *testing.T) {
 	cp := controlplane.ForTest(t)
 	bin := driftBinary(t)
 	tmp := t.TempDir()
-	for _, kv := range gitEnv {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	setGitEnv(t)
 	repo := newFleetRepo(t)
 	const canary = "canary-s3cr3t-7f3a"
 	gitRun(t, repo.work, "checkout", "--quiet", "-b", "hostile", "v1")
