@@ -196,14 +196,7 @@ func (l *linter) helmReleaseEnv(ctx context.Context, o *repograph.Object, charts
 		}
 		return notChecked(fmt.Sprintf("%s comes from %s %s/%s, not from this repository (not available offline)", what, ch.SourceKind, ch.SourceNamespace, ch.SourceName))
 	}
-	var repo *repograph.Object
-	for _, r := range l.repo.Objects {
-		if r.Group() == fluxSourceGroup && r.Kind == "GitRepository" && r.Name == ch.SourceName &&
-			(r.Namespace == ch.SourceNamespace || r.Namespace == "" || ch.SourceNamespace == "") {
-			repo = r
-			break
-		}
-	}
+	repo := l.fluxSource(ch)
 	if repo == nil {
 		return notChecked(fmt.Sprintf("GitRepository %s/%s is not in this repository", ch.SourceNamespace, ch.SourceName))
 	}
@@ -224,6 +217,18 @@ func (l *linter) helmReleaseEnv(ctx context.Context, o *repograph.Object, charts
 	return chartEnv{use: use, obj: o, title: title, inline: repograph.Lookup(o.Node, "spec", "values")}, true
 }
 
+// fluxSource is the Flux source object of the repository a HelmRelease's
+// chart comes from (its sourceRef kind, name and namespace), nil when none.
+func (l *linter) fluxSource(ch gitopsapi.HelmChartRef) *repograph.Object {
+	for _, r := range l.repo.Objects {
+		if r.Group() == fluxSourceGroup && r.Kind == ch.SourceKind && r.Name == ch.SourceName &&
+			(r.Namespace == ch.SourceNamespace || r.Namespace == "" || ch.SourceNamespace == "") {
+			return r
+		}
+	}
+	return nil
+}
+
 // checkFetchedChart checks a HelmRelease's values against the schema of
 // its chart from a chart repository, fetched when the repository is
 // available offline (--repo-override); otherwise it says why not.
@@ -233,14 +238,7 @@ func (l *linter) checkFetchedChart(ctx context.Context, o *repograph.Object, tit
 	if what == "" {
 		what = "the chart"
 	}
-	var srcObj *repograph.Object
-	for _, r := range l.repo.Objects {
-		if r.Group() == fluxSourceGroup && r.Kind == ch.SourceKind && r.Name == ch.SourceName &&
-			(r.Namespace == ch.SourceNamespace || r.Namespace == "" || ch.SourceNamespace == "") {
-			srcObj = r
-			break
-		}
-	}
+	srcObj := l.fluxSource(ch)
 	from := fmt.Sprintf("%s comes from %s %s/%s", what, ch.SourceKind, ch.SourceNamespace, ch.SourceName)
 	if srcObj == nil {
 		return from + ", not from this repository (not available offline)"

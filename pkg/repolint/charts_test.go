@@ -27,62 +27,16 @@ func helmRepo(t *testing.T) string {
 		t.Fatal(err)
 	}
 	writeFile(t, dir, "charts/web/values-prod.yaml", "image:\n  tag: \"2.0\"\nreplicaCount: two\n")
-	writeFile(t, dir, "apps/prod/web.yaml", `apiVersion: argoproj.io/v1alpha1
-kind: Application
-metadata:
-  name: web-prod
-  namespace: argocd
-spec:
-  project: default
-  source:
-    repoURL: https://github.com/example/repo.git
-    targetRevision: main
-    path: charts/web
-    helm:
-      valueFiles: [values-prod.yaml]
+	writeFile(t, dir, "apps/prod/web.yaml", webApp("prod", `      valueFiles: [values-prod.yaml]
       valuesObject:
         auth:
           password: `+canary+`
-  destination:
-    server: https://kubernetes.default.svc
-    namespace: web
-`)
-	writeFile(t, dir, "apps/staging/web.yaml", `apiVersion: argoproj.io/v1alpha1
-kind: Application
-metadata:
-  name: web-staging
-  namespace: argocd
-spec:
-  project: default
-  source:
-    repoURL: https://github.com/example/repo.git
-    targetRevision: main
-    path: charts/web
-    helm:
-      valueFiles: [values-staging.yaml]
-  destination:
-    server: https://kubernetes.default.svc
-    namespace: web
-`)
-	writeFile(t, dir, "apps/qa/web.yaml", `apiVersion: argoproj.io/v1alpha1
-kind: Application
-metadata:
-  name: web-qa
-  namespace: argocd
-spec:
-  project: default
-  source:
-    repoURL: https://github.com/example/repo.git
-    targetRevision: main
-    path: charts/web
-    helm:
-      parameters:
+`))
+	writeFile(t, dir, "apps/staging/web.yaml", webApp("staging", "      valueFiles: [values-staging.yaml]\n"))
+	writeFile(t, dir, "apps/qa/web.yaml", webApp("qa", `      parameters:
         - name: replicaCount
           value: "3"
-  destination:
-    server: https://kubernetes.default.svc
-    namespace: web
-`)
+`))
 	writeFile(t, dir, "flux/dev/web.yaml", `apiVersion: source.toolkit.fluxcd.io/v1
 kind: GitRepository
 metadata:
@@ -128,6 +82,28 @@ spec:
     replicaCount: 2
 `)
 	return dir
+}
+
+// webApp is an Argo CD Application named web-<env> rendering
+// charts/web of this repository with the given spec.source.helm lines
+// (indented six spaces); the helm lines start at line 13.
+func webApp(env, helm string) string {
+	return `apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: web-` + env + `
+  namespace: argocd
+spec:
+  project: default
+  source:
+    repoURL: https://github.com/example/repo.git
+    targetRevision: main
+    path: charts/web
+    helm:
+` + helm + `  destination:
+    server: https://kubernetes.default.svc
+    namespace: web
+`
 }
 
 // TestLintHelmCharts: a chart of the repository is linted as helm lint
