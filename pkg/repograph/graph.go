@@ -294,6 +294,9 @@ type builder struct {
 	variants map[variantKey]*Node
 	ids      int
 	notes    []string
+	// rendering holds the charts (repository root and directory) being
+	// rendered on the current path: a chart met again there is a cycle.
+	rendering map[string]bool
 }
 
 func (b *builder) internal(u string) bool { return len(b.known) == 0 || b.known[NormalizeURL(u)] }
@@ -388,6 +391,19 @@ func (b *builder) renderChart(g *Graph, n *Node, t *Target) {
 		b.notes = append(b.notes, fmt.Sprintf("%s (%s): %s not rendered: Helm chart", n.Title(), n.File, t.Dir))
 		return
 	}
+	// A chart that renders an Application of itself (directly or through
+	// other charts) is a cycle: the repository decides it, so it is
+	// stopped here with a note, not rendered until memory runs out.
+	key := g.Repo.Root + "\x00" + t.Dir
+	if b.rendering[key] {
+		b.notes = append(b.notes, fmt.Sprintf("%s (%s): Helm chart %s not rendered again: it renders an application of itself (a cycle)", n.Title(), n.File, t.Dir))
+		return
+	}
+	if b.rendering == nil {
+		b.rendering = map[string]bool{}
+	}
+	b.rendering[key] = true
+	defer delete(b.rendering, key)
 	objs, err := b.opts.RenderChart(g.Repo.Root, t.Dir, n.Object)
 	if err != nil {
 		b.notes = append(b.notes, fmt.Sprintf("%s (%s): Helm chart %s not rendered: %v", n.Title(), n.File, t.Dir, err))

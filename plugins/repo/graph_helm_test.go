@@ -85,3 +85,30 @@ func TestGraphHelmAppOfApps(t *testing.T) {
 		t.Errorf("graph of a chart linking outside:\n%s", r)
 	}
 }
+
+// TestGraphHelmAppOfAppsCycle: a chart whose values make it render an
+// Application of itself (repository input) is a cycle: the graph stops
+// there with a note, instead of rendering until memory runs out.
+func TestGraphHelmAppOfAppsCycle(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, os.DirFS("../../examples/layouts/argocd-helm-app-of-apps")); err != nil {
+		t.Fatal(err)
+	}
+	root := filepath.Join(dir, "bootstrap", "root.yaml")
+	data, err := os.ReadFile(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	self := strings.Replace(string(data), "      valueFiles:\n        - values.yaml\n",
+		"      valueFiles:\n        - values.yaml\n      valuesObject:\n        applications:\n          - name: self\n            path: apps\n            namespace: argocd\n", 1)
+	if self == string(data) {
+		t.Fatal("the example's root Application changed: no valueFiles block to extend")
+	}
+	if err := os.WriteFile(root, []byte(self), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := runRepo(t, "", "graph", dir)
+	if r.code != 0 || !strings.Contains(r.stdout, "Helm chart apps not rendered again: it renders an application of itself (a cycle)") {
+		t.Errorf("graph of a chart rendering itself:\n%s", r)
+	}
+}
