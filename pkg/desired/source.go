@@ -569,7 +569,7 @@ func (f *Fetcher) renderParts(ctx context.Context, s *Source, op *gitopsapi.Sour
 		if part.ArgoChart != nil {
 			rp, err := f.refRoots(ctx, part, "")
 			if err != nil {
-				return nil, fmt.Errorf("source %d (%s): %w", i+1, gitsource.RedactURL(part.RepoURL), err)
+				return nil, fmt.Errorf("source %d (%s): %w", i+1, shownRepoURL(part), err)
 			}
 			set, err := f.argoChart(ctx, s, rp)
 			if err != nil {
