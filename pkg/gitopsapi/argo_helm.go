@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/gitsource"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/jsonneteval"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/manifest"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/redact"
 )
@@ -464,7 +465,7 @@ func resolveValueFile(root, appPath, f string, schemes []string) (string, error)
 		if err != nil {
 			return "", err
 		}
-		if !inside(r, real) {
+		if !jsonneteval.Inside(r, real) {
 			return "", errors.New("a symbolic link to outside the repository")
 		}
 	}
@@ -572,11 +573,4 @@ func ArgoValuesFileSecrets(data []byte) []string {
 		return nil
 	}
 	return argoHelmSecrets(map[string]any{"valuesObject": vals})
-}
-
-// inside reports whether p (cleaned, symbolic links not resolved) is root
-// or below it.
-func inside(root, p string) bool {
-	r, err := filepath.Rel(root, p)
-	return err == nil && r != ".." && !strings.HasPrefix(r, ".."+string(filepath.Separator)) && !filepath.IsAbs(r)
 }
