@@ -3,12 +3,12 @@ package gitopsapi
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"os"
 	"path"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/version"
@@ -204,12 +204,7 @@ func ArgoRefsUsed(src *Source) (map[string]*ArgoRef, error) {
 		case !ok && len(src.ArgoRefs) == 0:
 			return nil, fmt.Errorf("source referenced %q, but no source has a 'ref' field defined", key)
 		case !ok:
-			keys := make([]string, 0, len(src.ArgoRefs))
-			for k := range src.ArgoRefs {
-				keys = append(keys, k)
-			}
-			sort.Strings(keys)
-			return nil, fmt.Errorf("source referenced %q, which is not one of the available sources (%s)", key, strings.Join(keys, ", "))
+			return nil, fmt.Errorf("source referenced %q, which is not one of the available sources (%s)", key, strings.Join(slices.Sorted(maps.Keys(src.ArgoRefs)), ", "))
 		case r.Chart != "":
 			return nil, errors.New("source has a 'chart' field defined, but Helm charts are not yet not supported for 'ref' sources")
 		}
@@ -539,12 +534,7 @@ func (t *HelmTemplate) Args(root, valuesFile, kubeVersion string, apiVersions []
 }
 
 func sortedKeys(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
+	return slices.Sorted(maps.Keys(m))
 }
 
 // DropArgoHooks removes Argo CD's resource hooks and objects marked Skip
