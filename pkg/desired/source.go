@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -625,11 +627,7 @@ func (f *Fetcher) refRoots(ctx context.Context, part *gitopsapi.Source, commit s
 	if err != nil || len(refs) == 0 {
 		return part, err
 	}
-	keys := make([]string, 0, len(refs))
-	for k := range refs {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(refs))
 	type seen struct{ key, revision string }
 	byRepo := map[string]seen{}
 	cp := *part
