@@ -3,6 +3,7 @@ package compare
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -164,12 +165,7 @@ func (e *Engine) compareOne(ctx context.Context, it *item, live *unstructured.Un
 
 	liveN := normalize(live.Object)
 	created := live.GetCreationTimestamp().Time
-	creatorKnown := false
-	for _, o := range own.Entries() {
-		if createdBy(o, created) {
-			creatorKnown = true
-		}
-	}
+	creatorKnown := slices.ContainsFunc(own.Entries(), func(o objdiff.Owner) bool { return createdBy(o, created) })
 
 	var changes, orders []objdiff.Change
 	if after != nil {

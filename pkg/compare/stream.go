@@ -94,35 +94,21 @@ type streamer struct {
 	mu     sync.Mutex
 	fatal  error
 	listed map[groupKey][]*unstructured.Unstructured
-	// held counts the live objects held (read, not yet compared), for
-	// tests: maxHeld is its largest value.
-	held, maxHeld int
 }
 
 // dispatch compares item i with live in the pool, then drops live and
 // returns weight units to the budget.
 func (s *streamer) dispatch(ctx context.Context, i int, live *unstructured.Unstructured, weight int64) {
-	if live != nil {
-		s.hold(1)
-	}
 	s.pool.Go(func() error {
 		s.compare(ctx, i, live)
 		if live != nil {
 			// The page's array still refers to the object: drop it
 			// there too, so that it is freed before the page's last.
 			live.Object = nil
-			s.hold(-1)
 		}
 		s.budget.Release(weight)
 		return nil
 	})
-}
-
-func (s *streamer) hold(n int) {
-	s.mu.Lock()
-	s.held += n
-	s.maxHeld = max(s.maxHeld, s.held)
-	s.mu.Unlock()
 }
 
 // failed records err for the items of idxs: a fatal error ends the run,

@@ -86,12 +86,12 @@ func TestListPageError(t *testing.T) {
 
 	// Without a failure, pages give the report one LIST gives.
 	p = &pagedCluster{fakeCluster: &fakeCluster{live: live}}
-	paged := rows(run(t, p.fakeCluster, opts, git(desired...)))
+	oneList := rows(run(t, p.fakeCluster, opts, git(desired...)))
 	rep, err = (&Engine{Reader: p, Applier: p}).Run(t.Context(), git(desired...), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(paged, rows(rep)); diff != "" {
+	if diff := cmp.Diff(oneList, rows(rep)); diff != "" {
 		t.Errorf("paged report (-one LIST +pages):\n%s", diff)
 	}
 }

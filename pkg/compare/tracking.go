@@ -132,14 +132,13 @@ func (e *Engine) inventoryExtraneous(ctx context.Context, items []*item, found [
 	if len(inv) == 0 {
 		return nil, nil
 	}
-	key := inventoryKey
 	seen := map[string]bool{}
 	for _, it := range items {
-		seen[key(it.gvk.Group, it.gvk.Kind, it.namespace, it.name)] = true
+		seen[inventoryKey(it.gvk.Group, it.gvk.Kind, it.namespace, it.name)] = true
 	}
 	for i := range found {
 		o := &found[i]
-		seen[key(groupOf(o.APIVersion), o.Kind, o.Namespace, o.Name)] = true
+		seen[inventoryKey(groupOf(o.APIVersion), o.Kind, o.Namespace, o.Name)] = true
 	}
 	owner := opts.Tracking.InventoryOwner
 	if owner == "" {
@@ -147,7 +146,7 @@ func (e *Engine) inventoryExtraneous(ctx context.Context, items []*item, found [
 	}
 	var out []ObjectReport
 	for _, ref := range inv {
-		k := key(ref.Group, ref.Kind, ref.Namespace, ref.Name)
+		k := inventoryKey(ref.Group, ref.Kind, ref.Namespace, ref.Name)
 		if seen[k] {
 			continue
 		}

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -569,7 +571,7 @@ func (f *Fetcher) renderParts(ctx context.Context, s *Source, op *gitopsapi.Sour
 		if part.ArgoChart != nil {
 			rp, err := f.refRoots(ctx, part, "")
 			if err != nil {
-				return nil, fmt.Errorf("source %d (%s): %w", i+1, gitsource.RedactURL(part.RepoURL), err)
+				return nil, fmt.Errorf("source %d (%s): %w", i+1, shownRepoURL(part), err)
 			}
 			set, err := f.argoChart(ctx, s, rp)
 			if err != nil {
@@ -625,11 +627,7 @@ func (f *Fetcher) refRoots(ctx context.Context, part *gitopsapi.Source, commit s
 	if err != nil || len(refs) == 0 {
 		return part, err
 	}
-	keys := make([]string, 0, len(refs))
-	for k := range refs {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(refs))
 	type seen struct{ key, revision string }
 	byRepo := map[string]seen{}
 	cp := *part

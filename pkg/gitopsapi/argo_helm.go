@@ -3,18 +3,19 @@ package gitopsapi
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"os"
 	"path"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/version"
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/gitsource"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/jsonneteval"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/manifest"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/redact"
 )
@@ -203,12 +204,7 @@ func ArgoRefsUsed(src *Source) (map[string]*ArgoRef, error) {
 		case !ok && len(src.ArgoRefs) == 0:
 			return nil, fmt.Errorf("source referenced %q, but no source has a 'ref' field defined", key)
 		case !ok:
-			keys := make([]string, 0, len(src.ArgoRefs))
-			for k := range src.ArgoRefs {
-				keys = append(keys, k)
-			}
-			sort.Strings(keys)
-			return nil, fmt.Errorf("source referenced %q, which is not one of the available sources (%s)", key, strings.Join(keys, ", "))
+			return nil, fmt.Errorf("source referenced %q, which is not one of the available sources (%s)", key, strings.Join(slices.Sorted(maps.Keys(src.ArgoRefs)), ", "))
 		case r.Chart != "":
 			return nil, errors.New("source has a 'chart' field defined, but Helm charts are not yet not supported for 'ref' sources")
 		}
@@ -464,7 +460,7 @@ func resolveValueFile(root, appPath, f string, schemes []string) (string, error)
 		if err != nil {
 			return "", err
 		}
-		if !inside(r, real) {
+		if !jsonneteval.Inside(r, real) {
 			return "", errors.New("a symbolic link to outside the repository")
 		}
 	}
@@ -538,12 +534,7 @@ func (t *HelmTemplate) Args(root, valuesFile, kubeVersion string, apiVersions []
 }
 
 func sortedKeys(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
+	return slices.Sorted(maps.Keys(m))
 }
 
 // DropArgoHooks removes Argo CD's resource hooks and objects marked Skip
@@ -572,11 +563,4 @@ func ArgoValuesFileSecrets(data []byte) []string {
 		return nil
 	}
 	return argoHelmSecrets(map[string]any{"valuesObject": vals})
-}
-
-// inside reports whether p (cleaned, symbolic links not resolved) is root
-// or below it.
-func inside(root, p string) bool {
-	r, err := filepath.Rel(root, p)
-	return err == nil && r != ".." && !strings.HasPrefix(r, ".."+string(filepath.Separator)) && !filepath.IsAbs(r)
 }
