@@ -12,6 +12,7 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/chartlint"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/chartsource"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/gitopsapi"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/gitrepo"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/repograph"
 )
 
@@ -245,7 +246,7 @@ func (l *linter) checkFetchedChart(ctx context.Context, o *repograph.Object, tit
 	}
 	url := repograph.Scalar(repograph.Lookup(srcObj.Node, "spec", "url"))
 	if l.opts.Charts == nil || !l.opts.Charts.Offline(url) {
-		return from + ", not from this repository (not available offline: --repo-override " + url + "=DIR checks it)"
+		return from + ", not from this repository (not available offline: --repo-override " + gitrepo.RedactURL(url) + "=DIR checks it)"
 	}
 	ref := chartsource.ChartRef{RepoURL: url, Type: repograph.Scalar(repograph.Lookup(srcObj.Node, "spec", "type")),
 		Chart: ch.Chart, Version: ch.Version, SourceKind: ch.SourceKind, SourceNamespace: ch.SourceNamespace, SourceName: ch.SourceName}
@@ -267,7 +268,7 @@ func (l *linter) checkFetchedChart(ctx context.Context, o *repograph.Object, tit
 	env := chartEnv{obj: o, title: title, inline: repograph.Lookup(o.Node, "spec", "values")}
 	for _, m := range msgs {
 		f := Finding{File: o.File, Line: o.Line, Rule: m.Rule, Severity: Severity(m.Severity), Subject: title,
-			Message: fmt.Sprintf("%s: values against the schema of chart %s (%s): %s", title, what, url, strings.TrimSpace(m.Text))}
+			Message: fmt.Sprintf("%s: values against the schema of chart %s (%s): %s", title, what, gitrepo.RedactURL(url), strings.TrimSpace(m.Text))}
 		if file, line := l.locateValue("", env, m.ValuesPath); file != "" && len(m.ValuesPath) > 0 {
 			f.File, f.Line = file, line
 		}
