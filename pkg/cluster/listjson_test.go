@@ -1,13 +1,16 @@
 package cluster
 
 import (
+	"bytes"
 	"compress/gzip"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -294,21 +297,99 @@ func decodeProtobuf(body []byte, convert bool) ([]unstructured.Unstructured, err
 	return items, nil
 }
 
+// decodeListStreaming is the streaming decode of LIST items measured for
+// issue 17.3 and not adopted (docs/benchmarks.md, "Decoding LIST
+// responses"): encoding/json's Decoder reads the body as a stream and
+// decodes one item at a time, so that no whole body need be held; numbers
+// as utiljson gives them (int64 when they fit, else float64).
+func decodeListStreaming(r io.Reader) ([]unstructured.Unstructured, error) {
+	dec := json.NewDecoder(r)
+	dec.UseNumber()
+	var lb listBody
+	if _, err := dec.Token(); err != nil {
+		return nil, err
+	}
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		switch key {
+		case "items":
+			if _, err := dec.Token(); err != nil {
+				return nil, err
+			}
+			for dec.More() {
+				var m map[string]any
+				if err := dec.Decode(&m); err != nil {
+					return nil, err
+				}
+				lb.Items = append(lb.Items, withInts(m).(map[string]any))
+			}
+			if _, err := dec.Token(); err != nil {
+				return nil, err
+			}
+		case "apiVersion":
+			err = dec.Decode(&lb.APIVersion)
+		case "kind":
+			err = dec.Decode(&lb.Kind)
+		case "metadata":
+			err = dec.Decode(&lb.Metadata)
+		default:
+			var skip json.RawMessage
+			err = dec.Decode(&skip)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	items, _, err := listItems(lb)
+	return items, err
+}
+
+// withInts turns v's json.Numbers into int64 or float64, as utiljson does.
+func withInts(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, x := range t {
+			t[k] = withInts(x)
+		}
+	case []any:
+		for i, x := range t {
+			t[i] = withInts(x)
+		}
+	case json.Number:
+		if i, err := strconv.ParseInt(string(t), 10, 64); err == nil {
+			return i
+		}
+		f, _ := t.Float64()
+		return f
+	}
+	return v
+}
+
 // TestListFormatsDecodeAlike records, for docs/benchmarks.md, whether the
-// protobuf and CBOR decodings give the objects the JSON decoding gives
-// (they must, to replace it).
+// protobuf and CBOR decodings, and the streaming decode of JSON, give the
+// objects the JSON decoding gives (they must, to replace it).
 func TestListFormatsDecodeAlike(t *testing.T) {
 	jsonBodies := listBodies(t, "json")
-	for _, format := range []string{"protobuf", "cbor"} {
-		for name, body := range listBodies(t, format) {
+	for _, format := range []string{"protobuf", "cbor", "json-streaming"} {
+		bodies := jsonBodies
+		if format != "json-streaming" {
+			bodies = listBodies(t, format)
+		}
+		for name, body := range bodies {
 			want, _, err := decodeListJSON(jsonBodies[name])
 			if err != nil {
 				t.Fatal(err)
 			}
 			var got []unstructured.Unstructured
-			if format == "cbor" {
+			switch format {
+			case "cbor":
 				got, err = decodeCBOR(body)
-			} else {
+			case "json-streaming":
+				got, err = decodeListStreaming(bytes.NewReader(body))
+			default:
 				got, err = decodeProtobuf(body, true)
 			}
 			if err != nil {
@@ -363,4 +444,5 @@ func BenchmarkDecodeList(b *testing.B) {
 	b.Run("protobuf-typed", run("protobuf", func(body []byte) error { _, err := decodeProtobuf(body, false); return err }))
 	b.Run("protobuf-unstructured", run("protobuf", func(body []byte) error { _, err := decodeProtobuf(body, true); return err }))
 	b.Run("cbor-unstructured", run("cbor", func(body []byte) error { _, err := decodeCBOR(body); return err }))
+	b.Run("json-streaming", run("json", func(body []byte) error { _, err := decodeListStreaming(bytes.NewReader(body)); return err }))
 }
