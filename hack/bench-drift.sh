@@ -35,6 +35,16 @@
 #                              nice level (needs root; for a shared machine)
 #   BENCH_TIMER=bash           time with bash's `time` even when hyperfine is there
 #   BENCH_NO_INSTALL=1         never apt-get install hyperfine / time
+#   BENCH_FLUX=0               no flux diff column and no flux diff check, even
+#                              when the Flux CLI is built (at 50000 one flux diff
+#                              takes over 20 minutes)
+#   BENCH_MEMORY=1             memory runs instead of the timed rounds: after
+#                              the checks, each drift mode runs once under
+#                              /usr/bin/time -f '%e %M %U %S' (needs it), and the
+#                              results are one Markdown table of wall time,
+#                              client CPU (user+sys), CPU per object and peak RSS
+#                              per mode and N (as run L of docs/benchmarks.md);
+#                              no kubectl diff, flux diff or floors
 set -euo pipefail
 
 die() {
@@ -116,6 +126,11 @@ inside() {
 		say "[N=$n] WARNING: drift --mode=hybrid's report differs from server mode's"
 	fi
 	record meta check-hybrid-same "$verdict"
+	if [ -n "$BENCH_MEMORY" ]; then
+		memory_runs "$n" "$m"
+		rm -rf "$dir"
+		return
+	fi
 
 	if [ -n "$BENCH_FLUX" ]; then
 		# flux --in-memory-build reads only below the working directory
@@ -205,6 +220,28 @@ inside() {
 	rm -rf "$dir"
 }
 
+# memory_runs N DIR — BENCH_MEMORY: runs each drift mode once on the N
+# objects under DIR, under /usr/bin/time, and records its wall time, peak RSS
+# and CPU as `N mem MODE WALL KB USER SYS` in $BENCH_MEMORY_RESULTS. The
+# plugin's binary is run itself (not through kubectl), as in run L.
+memory_runs() {
+	local n=$1 m=$2 mode rc out wall kb user sys
+	for mode in server local hybrid; do
+		say "[N=$n] memory run: drift --mode=$mode under /usr/bin/time"
+		rc=0
+		"$BENCH_TIME" -f '%e %M %U %S' -o "$BENCH_TMP/mem-$mode" \
+			kubectl-gitops-drift --mode="$mode" -f "$m" -o json >/dev/null || rc=$?
+		[ "$rc" -eq 1 ] || die "drift --mode=$mode exited $rc, not 1"
+		# /usr/bin/time writes "Command exited with non-zero status 1" first.
+		out=$(tail -n 1 "$BENCH_TMP/mem-$mode")
+		read -r wall kb user sys <<<"$out"
+		[[ $kb =~ ^[0-9]+$ ]] || die "/usr/bin/time wrote '$out'"
+		printf '%s\tmem\t%s\t%s\t%s\t%s\t%s\n' "$n" "$mode" "$wall" "$kb" "$user" "$sys" >>"$BENCH_MEMORY_RESULTS"
+		say "[N=$n]   $(printf '%-7s %8.2f s wall, %7.2f s CPU, %5.0f MB peak RSS' "$mode" "$wall" \
+			"$(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }')" "$(awk -v k="$kb" 'BEGIN { print k / 1024 }')")"
+	done
+}
+
 if [ "${1:-}" = --inside ]; then
 	[ $# -eq 2 ] || die "usage: $0 --inside N"
 	inside "$2"
@@ -263,6 +300,22 @@ say "building hack/benchfloor and test/cmd/localcluster"
 mkdir "$BENCH_TMP/bin"
 cp "$root/bin/kubectl-gitops" "$root/bin/kubectl-gitops-drift" "$BENCH_TMP/bin/"
 cp "$root/hack/bench-drift.sh" "$BENCH_TMP/bench-drift.sh"
+# no_flux — BENCH_FLUX=0 or BENCH_MEMORY: no flux diff (nor Flux's CRDs),
+# even when the Flux CLI is built.
+no_flux() {
+	if [ -n "$BENCH_FLUX" ] && { [ "$flux_wanted" = 0 ] || [ -n "$BENCH_MEMORY" ]; }; then
+		say "BENCH_FLUX=0 or BENCH_MEMORY: no flux diff column"
+		BENCH_FLUX='' crds=false
+	fi
+}
+
+# BENCH_FLUX and BENCH_MEMORY as the user set them (BENCH_FLUX is then the
+# path of the Flux CLI, or empty).
+flux_wanted=${BENCH_FLUX:-}
+BENCH_MEMORY=${BENCH_MEMORY:-}
+[ "$BENCH_MEMORY" != 0 ] || BENCH_MEMORY=
+[ -z "$BENCH_MEMORY" ] || [ -n "$BENCH_TIME" ] || die "BENCH_MEMORY needs /usr/bin/time (Debian package 'time')"
+BENCH_MEMORY_RESULTS=$BENCH_TMP/memory.tsv
 # The Flux CLI, when hack/peer-tools.sh built it: the flux diff column.
 BENCH_FLUX= crds=false
 flux_dir=$(bash "$root/hack/peer-tools.sh" env 2>/dev/null | sed -n 's/^KUBECTL_GITOPS_FLUX=//p')
@@ -273,8 +326,10 @@ else
 	say "the Flux CLI is not built (hack/peer-tools.sh build flux): no flux diff column"
 fi
 : >"$BENCH_RESULTS"
+no_flux
 
 export BENCH_TMP BENCH_FLOOR BENCH_RESULTS BENCH_HYPERFINE BENCH_TIME BENCH_NICE BENCH_FLUX
+export BENCH_MEMORY BENCH_MEMORY_RESULTS
 export BENCH_RUNS=${BENCH_RUNS:-} BENCH_SLOW_RUNS=${BENCH_SLOW_RUNS:-}
 export BENCH_PER_NAMESPACE=${BENCH_PER_NAMESPACE:-200} BENCH_SWEEP=${BENCH_SWEEP:-1,4,8,16,32,64}
 export BENCH_SWEEP_SAMPLE=${BENCH_SWEEP_SAMPLE:-2000}
@@ -282,8 +337,43 @@ export PATH="$BENCH_TMP/bin:$PATH"
 nice=()
 [ -z "${BENCH_NICE:-}" ] || nice=(nice -n "$BENCH_NICE")
 
+# report_memory [NOTE] — BENCH_MEMORY's report: the memory runs recorded so
+# far, one Markdown table (mode, N), and what each mode's check found.
+report_memory() {
+	[ -s "$BENCH_MEMORY_RESULTS" ] || return 0
+	local cpu
+	cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
+	echo "## kubectl gitops drift memory runs"
+	echo
+	echo "\`BENCH_MEMORY=1 hack/bench-drift.sh ${ns[*]}\`: started $started, took $(((SECONDS - t0) / 60)) min;" \
+		"$(nproc) × ${cpu:-unknown CPU}, $(awk '/MemTotal/ { printf "%.0f GB", $2 / 1048576 }' /proc/meminfo) RAM;" \
+		"load average $(cut -d ' ' -f 1-3 /proc/loadavg) at the end;" \
+		"$("$BENCH_TMP/bin/kubectl-gitops-drift" version --client 2>/dev/null | head -n 1 || echo 'drift version unknown');" \
+		"one run per mode and N: \`/usr/bin/time -f '%e %M %U %S' kubectl-gitops-drift --mode=MODE -f DIR -o json\`${BENCH_NICE:+, everything at nice $BENCH_NICE}${1:+; **$1**}."
+	echo
+	echo "| mode | N | wall | client CPU (user+sys) | CPU per object | peak RSS |"
+	echo "|---|--:|--:|--:|--:|--:|"
+	# Rows by mode (server, local, hybrid), then N.
+	awk -F '\t' '$2 == "mem" {
+		order = ($3 == "server" ? 1 : $3 == "local" ? 2 : 3)
+		cpu = $6 + $7
+		printf "%d\t%012d\t| %s | %d | %.2f s | %.2f s | %.3f ms | %.0f MB |\n", order, $1, $3, $1, $4, cpu, cpu / $1 * 1000, $5 / 1024
+	}' "$BENCH_MEMORY_RESULTS" | sort -t "$(printf '\t')" -k1,1n -k2,2n | cut -f 3-
+	echo
+	# What each mode's check found (benchfloor check; hybrid's report against server mode's).
+	awk -F '\t' '$2 == "meta" { m[$1, $3] = $4; if (!($1 in seen)) { seen[$1] = 1; ns[++k] = $1 } }
+	END {
+		for (i = 1; i <= k; i++) {
+			n = ns[i]
+			printf "N = %d: %s namespaces, %s drifted; drift reported: server mode %s; local mode %s; hybrid mode %s, its report the same as server mode'"'"'s: %s.\n",
+				n, m[n, "namespaces"], m[n, "drifted"], m[n, "check-server"], m[n, "check-local"], m[n, "check-hybrid"], m[n, "check-hybrid-same"]
+		}
+	}' "$BENCH_RESULTS"
+}
+
 # report [NOTE] — prints the results recorded so far (nothing if none).
 report() {
+	[ -z "$BENCH_MEMORY" ] || { report_memory "$@"; return; }
 	[ -s "$BENCH_RESULTS" ] || return 0
 	local cpu timer=bash
 	cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
