@@ -299,7 +299,7 @@ say "building hack/benchfloor and test/cmd/localcluster"
 # during the run changes nothing.
 mkdir "$BENCH_TMP/bin"
 cp "$root/bin/kubectl-gitops" "$root/bin/kubectl-gitops-drift" "$BENCH_TMP/bin/"
-cp "$root/hack/bench-drift.sh" "$BENCH_TMP/bench-drift.sh"
+mkdir "$BENCH_TMP/hack" && cp "$root/hack/bench-drift.sh" "$root/hack/bench-lib.sh" "$BENCH_TMP/hack/" # the copy sources bench-lib.sh from ../hack
 # no_flux — BENCH_FLUX=0 or BENCH_MEMORY: no flux diff (nor Flux's CRDs),
 # even when the Flux CLI is built.
 no_flux() {
@@ -392,7 +392,7 @@ started=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 t0=$SECONDS
 for n in "${ns[@]}"; do
 	say "N=$n: starting a control plane"
-	if ! "${nice[@]}" "$BENCH_TMP/localcluster" --controller-manager=false --crds="$crds" -- "$BENCH_TMP/bench-drift.sh" --inside "$n"; then
+	if ! "${nice[@]}" "$BENCH_TMP/localcluster" --controller-manager=false --crds="$crds" -- "$BENCH_TMP/hack/bench-drift.sh" --inside "$n"; then
 		report "the run for N=$n failed: only the Ns before it are shown"
 		die "the run for N=$n failed"
 	fi

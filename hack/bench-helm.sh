@@ -150,7 +150,7 @@ say "building hack/benchhelm, hack/benchfloor and test/cmd/localcluster"
 	go build -o "$BENCH_TMP/localcluster" ./test/cmd/localcluster)
 mkdir "$BENCH_TMP/bin"
 cp "$root/bin/kubectl-gitops" "$root/bin/kubectl-gitops-drift" "$helm_dir/helm" "$BENCH_TMP/bin/"
-cp "$root/hack/bench-helm.sh" "$BENCH_TMP/bench-helm.sh"
+mkdir "$BENCH_TMP/hack" && cp "$root/hack/bench-helm.sh" "$root/hack/bench-lib.sh" "$BENCH_TMP/hack/" # the copy sources bench-lib.sh from ../hack
 : >"$BENCH_RESULTS"
 
 say "serving the charts"
@@ -168,7 +168,7 @@ export BENCH_RUNS=${BENCH_RUNS:-5}
 export PATH="$BENCH_TMP/bin:$PATH"
 started=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 t0=$SECONDS
-"$BENCH_TMP/localcluster" --controller-manager=false --crds=true -- "$BENCH_TMP/bench-helm.sh" --inside "$n" ||
+"$BENCH_TMP/localcluster" --controller-manager=false --crds=true -- "$BENCH_TMP/hack/bench-helm.sh" --inside "$n" ||
 	die "the run failed"
 timer=bash
 [ -z "$BENCH_HYPERFINE" ] || timer=$("$BENCH_HYPERFINE" --version)
