@@ -149,3 +149,105 @@ spec:
 		t.Errorf("three clusters: the repository was fetched %d times, want %d, as for one cluster", fleet, single)
 	}
 }
+
+// TestFleetFetchesArgoSourcesOncePerRun: two real control planes, each
+// with an Argo CD Application whose source is main of one repository (and
+// a Flux GitRepository + Kustomization following the same branch). A fleet
+// run over both with --argocd-app fetches the repository once, as a run
+// against one cluster does, not once per cluster; so does a run with the
+// Argo CD and the Flux sources together (issue 17.4). The fetches are
+// counted by the git server.
+func TestFleetFetchesArgoSourcesOncePerRun(t *testing.T) {
+	one := controlplane.ForTest(t)
+	two, err := controlplane.Start(t.Context(), controlplane.Options{CRDs: true})
+	if err != nil {
+		t.Fatalf("starting the second control plane: %v", err)
+	}
+	t.Cleanup(func() { _ = two.Stop() })
+	cps := map[string]*controlplane.ControlPlane{"one": one, "two": two}
+	kubeconfig := mergeKubeconfigs(t, cps)
+
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp) // every clone goes here: none may stay
+	setGitEnv(t)
+	repo := newFleetRepo(t)
+	git := serveCountingGit(t, repo.base)
+	repoURL := git.URL + "/fleet.git"
+
+	for _, cp := range cps {
+		kubectl(t, cp, "", "create", "namespace", "fleet-argo")
+		kubectl(t, cp, `apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {name: web, namespace: fleet-argo}
+spec:
+  project: default
+  source: {repoURL: "`+repoURL+`", targetRevision: main, path: apps/web, directory: {recurse: true}}
+  destination: {server: "https://kubernetes.default.svc", namespace: fleet-argo}
+---
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: fleet, namespace: fleet-argo}
+spec: {interval: 1m, url: "`+repoURL+`", ref: {branch: main}}
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: apps, namespace: fleet-argo}
+spec:
+  interval: 10m
+  prune: true
+  path: ./flux/apps
+  targetNamespace: fleet-argo
+  sourceRef: {kind: GitRepository, name: fleet}
+`, "apply", "-f", "-")
+	}
+
+	type cell struct {
+		Source, Cluster, State, Error string
+	}
+	run := func(contexts string, sources ...string) (int64, []cell) {
+		t.Helper()
+		before := git.fetches.Load()
+		r := runDriftKubeconfig(t, kubeconfig, append(sources, "-o", "json", "--contexts", contexts)...)
+		fetches := git.fetches.Load() - before
+		if r.code == cli.ExitError {
+			t.Errorf("%v --contexts %s: exit %d\n%s%s", sources, contexts, r.code, r.stdout, r.stderr)
+		}
+		var rep struct {
+			Kind  string `json:"kind"`
+			Cells []cell `json:"cells"`
+		}
+		if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil || rep.Kind != FleetReportKind {
+			t.Fatalf("%v --contexts %s: not a fleet report (%v):\n%s", sources, contexts, err, r.stdout)
+		}
+		for _, c := range rep.Cells {
+			if c.State == "error" || c.State == "skipped" {
+				t.Errorf("%v --contexts %s: cell %+v was not compared", sources, contexts, c)
+			}
+		}
+		assertNoCheckouts(t, tmp)
+		return fetches, rep.Cells
+	}
+
+	argo := []string{"--argocd-app", "fleet-argo/web"}
+	single, cells := run("one", argo...)
+	if len(cells) != 1 {
+		t.Fatalf("one cluster: %d cells, want 1 (the Application): %+v", len(cells), cells)
+	}
+	if single != 1 {
+		t.Errorf("one cluster: the Application's repository was fetched %d times, want 1", single)
+	}
+	fleet, cells := run("one,two", argo...)
+	if len(cells) != 2 {
+		t.Fatalf("two clusters: %d cells, want 2: %+v", len(cells), cells)
+	}
+	if fleet != 1 {
+		t.Errorf("two clusters: the Applications' repository was fetched %d times, want 1, as for one cluster", fleet)
+	}
+	both, cells := run("one,two", append(argo, "--flux-kustomization", "fleet-argo/apps")...)
+	if len(cells) != 4 {
+		t.Fatalf("two clusters, Application and Kustomization: %d cells, want 4: %+v", len(cells), cells)
+	}
+	if both != 1 {
+		t.Errorf("two clusters: the repository of the Applications and GitRepositories (both at main) was fetched %d times, want 1", both)
+	}
+}
