@@ -573,8 +573,7 @@ stringData: {k: v}
 
 func TestImmutableFieldChange(t *testing.T) {
 	cp := controlplane.ForTest(t)
-	ns := "immutable"
-	kubectl(t, cp, "", "create", "namespace", ns)
+	ns := cp.Namespace(t, "immutable")
 	dep := func(app string) string {
 		return `apiVersion: apps/v1
 kind: Deployment

@@ -55,6 +55,12 @@ type ControlPlane struct {
 	ca    *authority
 	procs []*process
 	once  sync.Once
+
+	// controllers: kube-controller-manager runs (namespaces finish
+	// deleting). nsRuns counts the namespaces Namespace created, by name.
+	controllers bool
+	nsMu        sync.Mutex
+	nsRuns      map[string]int
 }
 
 // ContextName is the kubeconfig context Start writes.
@@ -90,7 +96,7 @@ func Start(ctx context.Context, opts Options) (cp *ControlPlane, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating control-plane directory: %w", err)
 	}
-	cp = &ControlPlane{Dir: dir, Paths: *paths}
+	cp = &ControlPlane{Dir: dir, Paths: *paths, controllers: opts.ControllerManager}
 	defer func() {
 		if err != nil {
 			_ = cp.Stop()
