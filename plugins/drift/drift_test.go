@@ -30,8 +30,7 @@ var writeFiles = builders.WriteTree
 
 func TestMain(m *testing.M) {
 	jsonneteval.Worker()
-	code := controlplane.RunTests(m, controlplane.Options{ControllerManager: true, CRDs: true})
-	removeDriftBinaries()
+	code := controlplane.RunTests(m, controlplane.Options{ControllerManager: true, CRDs: true, Cleanup: removeDriftBinaries})
 	if testing.Verbose() {
 		fmt.Fprintf(os.Stderr, "hybrid mode compared with server mode in %d runs\n", hybridRuns.Load())
 	}

@@ -40,6 +40,12 @@ type Options struct {
 	// FeatureGates is kube-apiserver's --feature-gates (e.g.
 	// "CBORServingAndStorage=true"); empty for the defaults.
 	FeatureGates string
+	// Cleanup, when set, is what the package's TestMain removes once the
+	// tests are done (a binary built for them, say): RunTests calls it
+	// after stopping the control plane, also when SIGINT or SIGTERM
+	// interrupts the tests, where RunTests exits 130 itself and TestMain's
+	// code after it never runs.
+	Cleanup func()
 }
 
 // ControlPlane is a running etcd + kube-apiserver (+ controller-manager).
