@@ -20,7 +20,9 @@ func TestDriftBinaryHelperProcess(t *testing.T) {
 	if os.Getenv(binaryHelperEnv) != "1" {
 		t.Skip("helper process for TestInterruptRemovesDriftBinary")
 	}
-	os.Stdout.WriteString(driftBinary(t) + "\n")
+	if _, err := os.Stdout.WriteString(driftBinary(t) + "\n"); err != nil {
+		t.Fatal(err)
+	}
 	select {}
 }
 
