@@ -65,6 +65,9 @@ var ErrCredentialsRefused = errors.New("credentials refused")
 func AuthFromSecret(secret string, data map[string][]byte, rawURL string) (auth *Auth, warning string, err error) {
 	if !isHTTP(rawURL) {
 		if !isSSH(rawURL) {
+			if !holdsCredentials(data) {
+				return nil, "", nil
+			}
 			return nil, fmt.Sprintf("the credentials of Secret %s (spec.secretRef) are not used: only http(s) and SSH repositories take credentials", secret), nil
 		}
 		return sshAuthFromSecret(secret, data, rawURL)
@@ -85,6 +88,27 @@ func AuthFromSecret(secret string, data map[string][]byte, rawURL string) (auth 
 		return nil, warning, nil
 	}
 	return &Auth{Secret: secret, Username: user, Password: pass}, warning, nil
+}
+
+// credentialKeys are the keys of a GitRepository's Secret that
+// source-controller reads as credentials or TLS material (fluxcd/pkg/git
+// NewAuthOptions, fluxcd/pkg/runtime/secrets).
+var credentialKeys = []string{
+	"username", "password", "bearerToken",
+	"identity", "identity.pub", "known_hosts",
+	"ca.crt", "caFile", "tls.crt", "tls.key", "certFile", "keyFile",
+}
+
+// holdsCredentials reports whether data has a credential key with a value:
+// a Secret that is empty or holds other keys only has nothing to leave
+// unused.
+func holdsCredentials(data map[string][]byte) bool {
+	for _, k := range credentialKeys {
+		if len(data[k]) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // isSSH reports whether rawURL is an SSH URL: ssh:// (or git+ssh://,

@@ -220,6 +220,10 @@ func TestAuthFromSecret(t *testing.T) {
 		{"ssh identity not a key", map[string]string{"identity": authCanary, "known_hosts": "h"}, "ssh://git@git.example.com/org/repo.git", nil, "", "secretRef ns/s: the 'identity' is not a private key (RSA, ECDSA or Ed25519, PEM or OpenSSH format) that can be read"},
 		{"scp-like without known_hosts", map[string]string{"identity": authCanary}, "git@git.example.com:org/repo.git", nil, "", "secretRef ns/s: 'known_hosts' is required for an SSH repository (the server's host key is checked against it)"},
 		{"git://", map[string]string{"username": "flux", "password": authCanary}, "git://git.example.com/org/repo.git", nil, "the credentials of Secret ns/s (spec.secretRef) are not used: only http(s) and SSH", ""},
+		{"file:// with credentials", map[string]string{"password": authCanary}, "file:///srv/git/repo.git", nil, "the credentials of Secret ns/s (spec.secretRef) are not used: only http(s) and SSH", ""},
+		{"file:// empty Secret", nil, "file:///srv/git/repo.git", nil, "", ""},
+		{"file:// empty values", map[string]string{"username": "", "password": ""}, "file:///srv/git/repo.git", nil, "", ""},
+		{"file:// other keys only", map[string]string{"other": "x"}, "file:///srv/git/repo.git", nil, "", ""},
 		{"ssh without keys", map[string]string{"other": "x"}, "ssh://git@git.example.com/org/repo.git", nil, "", "secretRef ns/s: 'identity' is required for an SSH repository"},
 	}
 	for _, tt := range tests {

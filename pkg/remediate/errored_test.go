@@ -21,7 +21,7 @@ func TestFixNeverWritesObjectsInError(t *testing.T) {
 		t.Fatal(err)
 	}
 	ns := "fix-twice"
-	kubectl(t, cp, "", "create", "namespace", ns)
+	ns = cp.Namespace(t, ns)
 	git := `apiVersion: v1
 kind: ConfigMap
 metadata: {name: twice, namespace: ` + ns + `}
@@ -76,7 +76,7 @@ func TestPruneNeverDeletesObjectsInError(t *testing.T) {
 		t.Fatal(err)
 	}
 	ns := "prune-errored"
-	kubectl(t, cp, "", "create", "namespace", ns)
+	ns = cp.Namespace(t, ns)
 	kubectl(t, cp, "", "create", "configmap", "-n", ns, "declared")
 	kubectl(t, cp, "", "create", "configmap", "-n", ns, "stray")
 	rep := &compare.Report{Objects: []compare.ObjectReport{

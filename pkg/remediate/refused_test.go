@@ -83,7 +83,7 @@ func TestFixRefusedLeavesObjectUntouched(t *testing.T) {
 		t.Fatal(err)
 	}
 	ns := "fix-refused"
-	kubectl(t, cp, "", "create", "namespace", ns)
+	ns = cp.Namespace(t, ns)
 	cm := func(name string) string {
 		return `apiVersion: v1
 kind: ConfigMap

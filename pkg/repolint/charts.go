@@ -169,6 +169,11 @@ func (l *linter) helmReleaseEnv(ctx context.Context, o *repograph.Object, charts
 	if err != nil {
 		return chartEnv{}, false
 	}
+	if o.Namespace != "" {
+		// The namespace kustomize gives it, which its sourceRef's
+		// namespace defaults to.
+		u.SetNamespace(o.Namespace)
+	}
 	title := "HelmRelease " + o.Name
 	if o.Namespace != "" {
 		title = "HelmRelease " + o.Namespace + "/" + o.Name
@@ -220,10 +225,14 @@ func (l *linter) helmReleaseEnv(ctx context.Context, o *repograph.Object, charts
 
 // fluxSource is the Flux source object of the repository a HelmRelease's
 // chart comes from (its sourceRef kind, name and namespace), nil when none.
+// Namespaces are resolved as Flux does: the sourceRef's defaults to the
+// HelmRelease's (gitopsapi), and an object's is its metadata.namespace or
+// the one kustomize sets (repograph). One still unknown ("") is the
+// namespace of whatever applies the file: it matches only another unknown
+// one, never a namespace that is written.
 func (l *linter) fluxSource(ch gitopsapi.HelmChartRef) *repograph.Object {
 	for _, r := range l.repo.Objects {
-		if r.Group() == fluxSourceGroup && r.Kind == ch.SourceKind && r.Name == ch.SourceName &&
-			(r.Namespace == ch.SourceNamespace || r.Namespace == "" || ch.SourceNamespace == "") {
+		if r.Group() == fluxSourceGroup && r.Kind == ch.SourceKind && r.Name == ch.SourceName && r.Namespace == ch.SourceNamespace {
 			return r
 		}
 	}

@@ -409,3 +409,70 @@ spec:
 		t.Errorf("not-checked notes (-want +got):\n%s", diff)
 	}
 }
+
+// TestLintHelmReleaseSourceNamespace: a HelmRelease's GitRepository is the
+// one in the namespace Flux resolves: the sourceRef's, else the
+// HelmRelease's own, written or set by kustomize; a GitRepository without
+// a namespace matches only a HelmRelease without one. The chart's values
+// are checked (a helm-values error) only when the source is found.
+func TestLintHelmReleaseSourceNamespace(t *testing.T) {
+	gitRepo := func(ns string) string {
+		meta := ""
+		if ns != "" {
+			meta = "\n  namespace: " + ns
+		}
+		return "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: repo" + meta +
+			"\nspec:\n  url: https://github.com/example/repo\n  ref:\n    branch: main\n"
+	}
+	release := func(ns, refNs string) string {
+		meta, ref := "", ""
+		if ns != "" {
+			meta = "\n  namespace: " + ns
+		}
+		if refNs != "" {
+			ref = "\n        namespace: " + refNs
+		}
+		return "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: web" + meta +
+			"\nspec:\n  chart:\n    spec:\n      chart: ./charts/web\n      sourceRef:\n        kind: GitRepository\n        name: repo" + ref +
+			"\n  values:\n    replicaCount: two\n"
+	}
+	kust := func(ns string) string {
+		return "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: " + ns + "\nresources: [release.yaml]\n"
+	}
+	tests := []struct {
+		name  string
+		files map[string]string
+		found bool
+	}{
+		{"same namespace written", map[string]string{"src/repo.yaml": gitRepo("flux-system"), "app/release.yaml": release("flux-system", "")}, true},
+		{"sourceRef namespace", map[string]string{"src/repo.yaml": gitRepo("flux-system"), "app/release.yaml": release("apps", "flux-system")}, true},
+		{"namespace from kustomize", map[string]string{"src/repo.yaml": gitRepo("flux-system"), "app/release.yaml": release("", ""), "app/kustomization.yaml": kust("flux-system")}, true},
+		{"kustomize overrides the written one", map[string]string{"src/repo.yaml": gitRepo("flux-system"), "app/release.yaml": release("apps", ""), "app/kustomization.yaml": kust("flux-system")}, true},
+		{"neither has a namespace", map[string]string{"src/repo.yaml": gitRepo(""), "app/release.yaml": release("", "")}, true},
+		{"source in another namespace", map[string]string{"src/repo.yaml": gitRepo("other"), "app/release.yaml": release("flux-system", "")}, false},
+		{"source without namespace, release with one", map[string]string{"src/repo.yaml": gitRepo(""), "app/release.yaml": release("flux-system", "")}, false},
+		{"source without namespace, sourceRef with one", map[string]string{"src/repo.yaml": gitRepo(""), "app/release.yaml": release("", "flux-system")}, false},
+		{"release without namespace, source with one", map[string]string{"src/repo.yaml": gitRepo("flux-system"), "app/release.yaml": release("", "")}, false},
+		{"kustomize gives the release another namespace", map[string]string{"src/repo.yaml": gitRepo("flux-system"), "app/release.yaml": release("", ""), "app/kustomization.yaml": kust("apps")}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := os.CopyFS(filepath.Join(dir, "charts", "web"), os.DirFS("../chartlint/testdata/schema")); err != nil {
+				t.Fatal(err)
+			}
+			for p, c := range tt.files {
+				writeFile(t, dir, p, c)
+			}
+			rep := lint(t, Options{Root: dir, RepoURLs: []string{"https://github.com/example/repo"}})
+			checked, notFound := false, false
+			for _, f := range rep.Findings {
+				checked = checked || (f.File == "app/release.yaml" && f.Rule == "helm-values")
+				notFound = notFound || (f.Rule == RuleHelmNotChecked && strings.Contains(f.Message, "is not in this repository"))
+			}
+			if checked != tt.found || notFound == tt.found {
+				t.Errorf("values checked %v, source not found %v; want found %v; findings:\n%s", checked, notFound, tt.found, strings.Join(messages(rep.Findings), "\n"))
+			}
+		})
+	}
+}

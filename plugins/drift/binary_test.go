@@ -1,6 +1,7 @@
 package drift
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -13,11 +14,14 @@ import (
 
 // The real kubectl-gitops-drift binary is built once per test binary and
 // flag set (not once per test): the tests that run it share it. The
-// directory is removed by TestMain (removeDriftBinaries).
+// directory is removed when the tests end or are interrupted (controlplane
+// Options.Cleanup: removeDriftBinaries).
 var (
 	driftBinMu    sync.Mutex
 	driftBinDir   string
 	driftBinBuild = map[string]func() (string, error){}
+	// driftBinRemoved: removeDriftBinaries ran; nothing more is built.
+	driftBinRemoved bool
 )
 
 // driftBinary returns the path of the real kubectl-gitops-drift binary,
@@ -47,6 +51,10 @@ func driftBinary(t *testing.T, env ...string) string {
 // driftBinDir.
 func buildDriftBinary(sub int, env []string) (string, error) {
 	driftBinMu.Lock()
+	if driftBinRemoved {
+		driftBinMu.Unlock()
+		return "", errors.New("the test binaries were removed: the tests are over")
+	}
 	if driftBinDir == "" {
 		dir, err := os.MkdirTemp("", "kubectl-gitops-drift-test-")
 		if err != nil {
@@ -70,11 +78,14 @@ func buildDriftBinary(sub int, env []string) (string, error) {
 	return bin, nil
 }
 
-// removeDriftBinaries removes what driftBinary built.
+// removeDriftBinaries removes what driftBinary built (controlplane's
+// Cleanup: also when the tests are interrupted). A build finishing later
+// finds no directory: driftBinaries starts no new one.
 func removeDriftBinaries() {
 	driftBinMu.Lock()
 	defer driftBinMu.Unlock()
 	if driftBinDir != "" {
 		_ = os.RemoveAll(driftBinDir)
 	}
+	driftBinRemoved = true
 }

@@ -30,8 +30,7 @@ var writeFiles = builders.WriteTree
 
 func TestMain(m *testing.M) {
 	jsonneteval.Worker()
-	code := controlplane.RunTests(m, controlplane.Options{ControllerManager: true, CRDs: true})
-	removeDriftBinaries()
+	code := controlplane.RunTests(m, controlplane.Options{ControllerManager: true, CRDs: true, Cleanup: removeDriftBinaries})
 	if testing.Verbose() {
 		fmt.Fprintf(os.Stderr, "hybrid mode compared with server mode in %d runs\n", hybridRuns.Load())
 	}
@@ -573,8 +572,7 @@ stringData: {k: v}
 
 func TestImmutableFieldChange(t *testing.T) {
 	cp := controlplane.ForTest(t)
-	ns := "immutable"
-	kubectl(t, cp, "", "create", "namespace", ns)
+	ns := cp.Namespace(t, "immutable")
 	dep := func(app string) string {
 		return `apiVersion: apps/v1
 kind: Deployment

@@ -1,7 +1,6 @@
 package drift
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -14,8 +13,7 @@ import (
 func TestStatusNoHeaders(t *testing.T) {
 	cp := controlplane.ForTest(t)
 	ns := "status-no-headers"
-	kubectl(t, cp, "", "create", "namespace", ns)
-	t.Cleanup(func() { _ = cp.Kubectl(context.Background(), "delete", "namespace", ns, "--wait=false").Run() })
+	ns = cp.Namespace(t, ns)
 	kubectl(t, cp, fmt.Sprintf(`apiVersion: argoproj.io/v1alpha1
 kind: Application
 metadata: {name: web, namespace: %s}

@@ -1,7 +1,6 @@
 package drift
 
 import (
-	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -18,8 +17,7 @@ import (
 func TestOutputName(t *testing.T) {
 	cp := controlplane.ForTest(t)
 	ns := "output-name"
-	kubectl(t, cp, "", "create", "namespace", ns)
-	t.Cleanup(func() { _ = cp.Kubectl(context.Background(), "delete", "namespace", ns, "--wait=false").Run() })
+	ns = cp.Namespace(t, ns)
 	manifest := func(replicas int, value string) string {
 		return fmt.Sprintf(`apiVersion: apps/v1
 kind: Deployment
@@ -82,8 +80,7 @@ func sorted(s []string) []string {
 func TestStatusOutputName(t *testing.T) {
 	cp := controlplane.ForTest(t)
 	ns := "status-output-name"
-	kubectl(t, cp, "", "create", "namespace", ns)
-	t.Cleanup(func() { _ = cp.Kubectl(context.Background(), "delete", "namespace", ns, "--wait=false").Run() })
+	ns = cp.Namespace(t, ns)
 	kubectl(t, cp, fmt.Sprintf(`apiVersion: argoproj.io/v1alpha1
 kind: Application
 metadata: {name: web, namespace: %s}

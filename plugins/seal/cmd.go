@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/pflag"
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/redact"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/sealing"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/sopsfile"
 	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/cli"
@@ -262,7 +263,7 @@ func (o *Options) inferFormat() (string, error) {
 // Validate checks flag combinations.
 func (o *Options) Validate() error {
 	if !contains(formats, o.Format) {
-		return cli.Usagef("--format must be one of %s, not %s", strings.Join(formats, ", "), maskArg(o.Format))
+		return cli.Usagef("--format must be one of %s, not %s", strings.Join(formats, ", "), redact.Quote(o.Format))
 	}
 	if err := o.Output.Validate(); err != nil {
 		return err

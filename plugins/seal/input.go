@@ -16,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/redact"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/safefile"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/sealing"
 	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/cli"
@@ -141,7 +142,7 @@ func secretFromFlags(name, namespace, typ string, literals, files []string) (*co
 			k, p = filepath.Base(f), f
 		}
 		if k == "" || p == "" {
-			return nil, cli.Usagef("--from-file must be [KEY=]PATH, not %s", maskArg(f))
+			return nil, cli.Usagef("--from-file must be [KEY=]PATH, not %s", redact.Quote(f))
 		}
 		if _, dup := s.Data[k]; dup {
 			return nil, cli.Usagef("key %q given twice", k)

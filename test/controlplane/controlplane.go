@@ -40,6 +40,12 @@ type Options struct {
 	// FeatureGates is kube-apiserver's --feature-gates (e.g.
 	// "CBORServingAndStorage=true"); empty for the defaults.
 	FeatureGates string
+	// Cleanup, when set, is what the package's TestMain removes once the
+	// tests are done (a binary built for them, say): RunTests calls it
+	// after stopping the control plane, also when SIGINT or SIGTERM
+	// interrupts the tests, where RunTests exits 130 itself and TestMain's
+	// code after it never runs.
+	Cleanup func()
 }
 
 // ControlPlane is a running etcd + kube-apiserver (+ controller-manager).
@@ -55,6 +61,12 @@ type ControlPlane struct {
 	ca    *authority
 	procs []*process
 	once  sync.Once
+
+	// controllers: kube-controller-manager runs (namespaces finish
+	// deleting). nsRuns counts the namespaces Namespace created, by name.
+	controllers bool
+	nsMu        sync.Mutex
+	nsRuns      map[string]int
 }
 
 // ContextName is the kubeconfig context Start writes.
@@ -90,7 +102,7 @@ func Start(ctx context.Context, opts Options) (cp *ControlPlane, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating control-plane directory: %w", err)
 	}
-	cp = &ControlPlane{Dir: dir, Paths: *paths}
+	cp = &ControlPlane{Dir: dir, Paths: *paths, controllers: opts.ControllerManager}
 	defer func() {
 		if err != nil {
 			_ = cp.Stop()

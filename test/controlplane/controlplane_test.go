@@ -346,3 +346,31 @@ func running(pid int) bool {
 	i := strings.LastIndexByte(s, ')')
 	return i >= 0 && i+2 < len(s) && s[i+2] != 'Z'
 }
+
+// TestNamespaceTwice: a test using Namespace can run twice on one control
+// plane (go test -count=2): the second run gets the same namespace, created
+// anew and empty, because the first run's cleanup waited until it was gone.
+func TestNamespaceTwice(t *testing.T) {
+	cs, _ := clients(t)
+	cp := ForTest(t)
+	for run := range 2 {
+		t.Run("run", func(t *testing.T) {
+			ns := cp.Namespace(t, "twice")
+			if ns != "twice" {
+				t.Errorf("run %d: namespace %q, want twice", run, ns)
+			}
+			cms, err := cs.CoreV1().ConfigMaps(ns).List(t.Context(), metav1.ListOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, cm := range cms.Items {
+				if cm.Name == "left" {
+					t.Errorf("run %d: the first run's ConfigMap is still there", run)
+				}
+			}
+			if _, err := cs.CoreV1().ConfigMaps(ns).Create(t.Context(), &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "left"}}, metav1.CreateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}

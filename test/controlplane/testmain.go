@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"testing"
 )
@@ -23,6 +24,11 @@ var (
 func RunTests(m *testing.M, opts Options) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	cleanup := sync.OnceFunc(func() {
+		if opts.Cleanup != nil {
+			opts.Cleanup()
+		}
+	})
 	cp, err := Start(ctx, opts)
 	switch {
 	case err == nil:
@@ -32,10 +38,12 @@ func RunTests(m *testing.M, opts Options) int {
 		fmt.Fprintln(os.Stderr, "SKIP:", skipReason)
 	default:
 		fmt.Fprintln(os.Stderr, "FAIL: starting the control plane:", err)
+		cleanup()
 		return 1
 	}
 
-	// Stop the control plane when interrupted, even mid-test.
+	// Stop the control plane and clean up when interrupted, even
+	// mid-test, before exiting: nothing after RunTests runs then.
 	done := make(chan struct{})
 	go func() {
 		select {
@@ -43,6 +51,7 @@ func RunTests(m *testing.M, opts Options) int {
 			if shared != nil {
 				_ = shared.Stop()
 			}
+			cleanup()
 			fmt.Fprintln(os.Stderr, "interrupted: control plane stopped")
 			os.Exit(130)
 		case <-done:
@@ -58,6 +67,7 @@ func RunTests(m *testing.M, opts Options) int {
 			}
 		}
 	}
+	cleanup()
 	return code
 }
 

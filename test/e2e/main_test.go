@@ -35,7 +35,8 @@ func testMain(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "building binaries: %v\n%s", err, out)
 		return 1
 	}
-	return controlplane.RunTests(m, controlplane.Options{})
+	// Cleanup: also when interrupted, where RunTests exits itself.
+	return controlplane.RunTests(m, controlplane.Options{Cleanup: func() { _ = os.RemoveAll(dir) }})
 }
 
 type result struct {

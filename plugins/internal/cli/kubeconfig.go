@@ -83,6 +83,9 @@ func NewConfigFlags() *ConfigFlags {
 	}
 }
 
+// cacheDirDeprecated is the warning --cache-dir prints.
+const cacheDirDeprecated = "it has no effect: the plugins keep no discovery cache on disk (downloaded charts are cached in the user cache directory, under kubectl-gitops/charts)"
+
 func defaultCacheDir() string {
 	if kcd := os.Getenv("KUBECACHEDIR"); kcd != "" {
 		return kcd
@@ -196,6 +199,10 @@ func (f *ConfigFlags) AddFlags(flags *pflag.FlagSet) {
 	}
 	if f.CacheDir != nil {
 		flags.StringVar(f.CacheDir, "cache-dir", *f.CacheDir, "Default cache directory")
+		// kubectl's discovery cache: the plugins keep discovery in memory
+		// for one run, so the flag is accepted (scripts pass it) but says
+		// it does nothing.
+		_ = flags.MarkDeprecated("cache-dir", cacheDirDeprecated)
 	}
 	// add config options
 	if f.CertFile != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 
@@ -54,7 +55,17 @@ func Setup(root *cobra.Command, env *Env) *bool {
 
 	ran := new(bool)
 	markRuns(root, ran)
+	warnToStderr(root, env.Streams.ErrOut)
 	return ran
+}
+
+// warnToStderr sends pflag's warnings (a deprecated flag used) to stderr:
+// cobra would print them on standard output, into a JSON report.
+func warnToStderr(c *cobra.Command, w io.Writer) {
+	c.Flags().SetOutput(w)
+	for _, sub := range c.Commands() {
+		warnToStderr(sub, w)
+	}
 }
 
 // markRuns wraps every command's Run/RunE so that *ran is set when one starts.
