@@ -234,14 +234,6 @@ func keptReport(o *unstructured.Unstructured, reason string) ObjectReport {
 	}
 }
 
-// ArgoPruneDisabled reports whether o carries Argo CD's
-// argocd.argoproj.io/sync-options: Prune=false: Argo CD's sync never
-// deletes it (it shows it OutOfSync, requiring pruning).
-func ArgoPruneDisabled(o map[string]any) bool {
-	v, _ := argoPruneOption(&unstructured.Unstructured{Object: o})
-	return v == "false"
-}
-
 // argoPruneOption returns the value of the first "Prune=" option of o's
 // argocd.argoproj.io/sync-options (its comma-separated items trimmed), as
 // gitops-engine's GetAnnotationOptionValue reads it.

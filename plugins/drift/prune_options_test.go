@@ -1,0 +1,158 @@
+package drift
+
+import (
+	"strings"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/cli"
+	"github.com/kubectl-gitops/kubectl-gitops/test/controlplane"
+)
+
+// pruneOptionsFixture is a Flux Kustomization (prune: true, an inventory
+// listing its strays) and two Argo CD applications (one with the
+// application-level sync option Prune=confirm) whose objects Git dropped,
+// each carrying Argo CD's argocd.argoproj.io/sync-options, on the real
+// server; prefix makes its namespaces and names unique.
+type pruneOptionsFixture struct {
+	cp      *controlplane.ControlPlane
+	ns      []string
+	sources []string
+}
+
+func newPruneOptionsFixture(t *testing.T, prefix string) pruneOptionsFixture {
+	cp := controlplane.ForTest(t)
+	setGitEnv(t)
+	repo := newFleetRepo(t)
+	const origURL = "https://git.example.com/org/fleet.git"
+	ops, flux, argo, argoC := prefix+"-t", prefix+"-flux", prefix+"-argo", prefix+"-argo-c"
+	f := pruneOptionsFixture{cp: cp, ns: []string{ops, flux, argo, argoC}}
+	for _, ns := range f.ns {
+		kubectl(t, cp, "", "create", "namespace", ns)
+	}
+	argoID := func(app, ns string) func(*unstructured.Unstructured) map[string]string {
+		return func(u *unstructured.Unstructured) map[string]string {
+			gvk := u.GroupVersionKind()
+			return map[string]string{"argocd.argoproj.io/tracking-id": ops + "_" + app + ":" + gvk.Group + "/" + gvk.Kind + ":" + ns + "/" + u.GetName()}
+		}
+	}
+	for _, file := range []string{"apps/web/web.yaml", "apps/web/config.yaml", "apps/web/sub/svc.yaml"} {
+		kubectl(t, cp, tracked(t, file, argo, nil, argoID("web", argo)), "apply", "--server-side", "--field-manager=argocd-controller", "-f", "-")
+		kubectl(t, cp, tracked(t, file, argoC, nil, argoID("web-c", argoC)), "apply", "--server-side", "--field-manager=argocd-controller", "-f", "-")
+	}
+	fluxMeta := func(*unstructured.Unstructured) map[string]string {
+		return map[string]string{"kustomize.toolkit.fluxcd.io/name": "apps", "kustomize.toolkit.fluxcd.io/namespace": ops}
+	}
+	kubectl(t, cp, tracked(t, "flux/apps/cm.yaml", flux, fluxMeta, nil), "apply", "--server-side", "--field-manager=kustomize-controller", "-f", "-")
+
+	cm := func(ns, name, meta string) string {
+		return "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: " + name + ", namespace: " + ns + meta + "}\n---\n"
+	}
+	fluxStray := func(name, opts string) string {
+		return cm(flux, name, ", labels: {kustomize.toolkit.fluxcd.io/name: apps, kustomize.toolkit.fluxcd.io/namespace: "+ops+"}, annotations: {argocd.argoproj.io/sync-options: '"+opts+"'}")
+	}
+	argoStray := func(app, ns, name, opts string) string {
+		meta := ", annotations: {argocd.argoproj.io/tracking-id: '" + ops + "_" + app + ":/ConfigMap:" + ns + "/" + name + "'"
+		if opts != "" {
+			meta += ", argocd.argoproj.io/sync-options: '" + opts + "'"
+		}
+		return cm(ns, name, meta+"}")
+	}
+	kubectl(t, cp, fluxStray("flux-np", "Prune=false")+
+		fluxStray("flux-confirm", "ServerSideApply=true, Prune=confirm")+
+		argoStray("web", argo, "argo-np", "Prune=false")+
+		argoStray("web", argo, "argo-confirm", "ServerSideApply=true, Prune=confirm")+
+		argoStray("web", argo, "argo-plain", "")+
+		argoStray("web-c", argoC, "app-confirm", "")+
+		argoStray("web-c", argoC, "app-confirm-override", "Prune=true"),
+		"create", "-f", "-")
+
+	app := func(name, ns, syncOptions string) string {
+		return `apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {name: ` + name + `, namespace: ` + ops + `}
+spec:
+  project: default
+  source: {repoURL: ` + origURL + `, targetRevision: v1, path: apps/web, directory: {recurse: true}}
+  destination: {server: "https://kubernetes.default.svc", namespace: ` + ns + `}
+  syncPolicy: {automated: {prune: true}, syncOptions: [` + syncOptions + `]}
+status:
+  sync: {status: OutOfSync, revision: "` + repo.v1 + `"}
+---
+`
+	}
+	kubectl(t, cp, app("web", argo, "CreateNamespace=true")+app("web-c", argoC, "CreateNamespace=true, Prune=confirm")+
+		`apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: apps, namespace: `+ops+`}
+spec:
+  interval: 10m
+  prune: true
+  path: ./flux/apps
+  targetNamespace: `+flux+`
+  sourceRef: {kind: GitRepository, name: fleet}
+---
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: fleet, namespace: `+ops+`}
+spec: {interval: 1m, url: "`+origURL+`", ref: {tag: v1}}
+`, "apply", "-f", "-")
+	kubectl(t, cp, "", "patch", "-n", ops, "kustomization/apps", "--subresource=status", "--type=merge", "-p",
+		`{"status":{"lastAppliedRevision":"v1@sha1:`+repo.v1+`",
+		  "conditions":[{"type":"Ready","status":"True","reason":"ReconciliationSucceeded","message":"Applied revision: v1@sha1:`+repo.v1+`","lastTransitionTime":"2026-01-01T00:00:00Z"}],
+		  "inventory":{"entries":[{"id":"`+flux+`_flux-config__ConfigMap","v":"v1"},{"id":"`+flux+`_flux-np__ConfigMap","v":"v1"},{"id":"`+flux+`_flux-confirm__ConfigMap","v":"v1"}]}}}`)
+	f.sources = []string{"--argocd-app", ops + "/web", "--argocd-app", ops + "/web-c", "--flux-kustomization", "apps", "--flux-namespace", ops,
+		"--repo-override=" + origURL + "=file://" + repo.bare}
+	return f
+}
+
+// left returns "<namespace>/<name>" of the ConfigMaps left in f's
+// namespaces.
+func (f pruneOptionsFixture) left(t *testing.T) map[string]bool {
+	t.Helper()
+	left := map[string]bool{}
+	for _, ns := range f.ns {
+		for _, name := range strings.Fields(kubectl(t, f.cp, "", "get", "configmaps", "-n", ns, "-o", "name")) {
+			left[ns+"/"+strings.TrimPrefix(name, "configmap/")] = true
+		}
+	}
+	return left
+}
+
+func (f pruneOptionsFixture) wantLeft(t *testing.T, prefix string, want map[string]bool) {
+	t.Helper()
+	left := f.left(t)
+	for name, kept := range want {
+		if left[prefix+name] != kept {
+			t.Errorf("after --prune: %s exists %v, want %v", prefix+name, left[prefix+name], kept)
+		}
+	}
+}
+
+// TestPruneArgoOptionsOnlyForArgo: Argo CD's sync options decide what
+// --prune leaves only for the objects Argo CD manages, as the comparison
+// decided them. A Flux-managed object Git dropped is deleted by
+// kustomize-controller's garbage collection whatever Argo CD annotation it
+// carries, so --prune --yes deletes it, Prune=false or Prune=confirm; an
+// Argo CD object with Prune=false stays.
+func TestPruneArgoOptionsOnlyForArgo(t *testing.T) {
+	const p = "pao"
+	f := newPruneOptionsFixture(t, p)
+	r := runDrift(t, f.cp, append(append([]string{}, f.sources...), "--prune", "--yes")...)
+	if r.code != cli.ExitOK && r.code != cli.ExitFindings {
+		t.Fatalf("--prune: exit %d\nstderr: %s", r.code, r.stderr)
+	}
+	for _, want := range []string{
+		"not deleted: argocd.argoproj.io/sync-options: Prune=false, as Argo CD's sync leaves it",
+	} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("--prune --yes does not say %q:\n%s", want, r.stderr)
+		}
+	}
+	f.wantLeft(t, p, map[string]bool{
+		"-flux/flux-config": true, "-flux/flux-np": false, "-flux/flux-confirm": false,
+		"-argo/argo-np": true, "-argo/argo-plain": false,
+		"-argo-c/app-confirm-override": false,
+	})
+}
