@@ -234,16 +234,28 @@ func keptReport(o *unstructured.Unstructured, reason string) ObjectReport {
 	}
 }
 
-// argoPruneOption returns the value of the first "Prune=" option of o's
-// argocd.argoproj.io/sync-options (its comma-separated items trimmed), as
-// gitops-engine's GetAnnotationOptionValue reads it.
-func argoPruneOption(o *unstructured.Unstructured) (string, bool) {
-	for _, opt := range strings.Split(o.GetAnnotations()[ArgoSyncOptions], ",") {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(opt), "Prune="); ok {
+// ArgoPruneOption returns the value of the first "Prune=" item of Argo CD
+// sync options, as Argo CD's SyncOptions.GetOptionValue reads an
+// application's spec.syncPolicy.syncOptions (items as they are) and
+// gitops-engine's GetAnnotationOptionValue an object's
+// argocd.argoproj.io/sync-options (argoPruneOption: items trimmed).
+func ArgoPruneOption(options []string) (string, bool) {
+	for _, opt := range options {
+		if v, ok := strings.CutPrefix(opt, "Prune="); ok {
 			return v, true
 		}
 	}
 	return "", false
+}
+
+// argoPruneOption returns the value of the first "Prune=" option of o's
+// argocd.argoproj.io/sync-options, its comma-separated items trimmed.
+func argoPruneOption(o *unstructured.Unstructured) (string, bool) {
+	items := strings.Split(o.GetAnnotations()[ArgoSyncOptions], ",")
+	for i := range items {
+		items[i] = strings.TrimSpace(items[i])
+	}
+	return ArgoPruneOption(items)
 }
 
 // argoNoPrune returns why Argo CD's sync never deletes o, as
