@@ -1,12 +1,17 @@
 package drift
 
 import (
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+	"golang.org/x/sys/unix"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/cli"
+	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/clitest"
 	"github.com/kubectl-gitops/kubectl-gitops/test/controlplane"
 )
 
@@ -135,16 +140,45 @@ func (f pruneOptionsFixture) wantLeft(t *testing.T, prefix string, want map[stri
 // decided them. A Flux-managed object Git dropped is deleted by
 // kustomize-controller's garbage collection whatever Argo CD annotation it
 // carries, so --prune --yes deletes it, Prune=false or Prune=confirm; an
-// Argo CD object with Prune=false stays.
+// Argo CD object with Prune=false stays. Prune=confirm, on the object or
+// as the application's sync option (the object's own Prune option
+// winning), is pruned by Argo CD only once a person confirms: --yes is no
+// confirmation, so --prune --yes leaves those, saying why.
 func TestPruneArgoOptionsOnlyForArgo(t *testing.T) {
 	const p = "pao"
 	f := newPruneOptionsFixture(t, p)
+	wantReason := map[string]string{
+		p + "-flux/flux-np":                "tracked by Flux Kustomization " + p + "-t/apps, not in Git",
+		p + "-flux/flux-confirm":           "tracked by Flux Kustomization " + p + "-t/apps, not in Git",
+		p + "-argo/argo-np":                "tracked by Argo CD application " + p + "-t_web, not in Git (argocd.argoproj.io/sync-options: Prune=false: Argo CD shows it OutOfSync but its sync does not delete it)",
+		p + "-argo/argo-confirm":           "tracked by Argo CD application " + p + "-t_web, not in Git (argocd.argoproj.io/sync-options: Prune=confirm: Argo CD shows it OutOfSync and deletes it only once a person confirms the pruning)",
+		p + "-argo-c/app-confirm":          "tracked by Argo CD application " + p + "-t_web-c, not in Git (the application's spec.syncPolicy.syncOptions: Prune=confirm: Argo CD shows it OutOfSync and deletes it only once a person confirms the pruning)",
+		p + "-argo-c/app-confirm-override": "tracked by Argo CD application " + p + "-t_web-c, not in Git",
+	}
+	got := map[string]string{}
+	for _, src := range parseSources(t, runDrift(t, f.cp, append(append([]string{}, f.sources...), "-o", "json")...)).Sources {
+		if src.Report == nil {
+			continue
+		}
+		for _, o := range src.Report.Objects {
+			if _, ok := wantReason[o.Namespace+"/"+o.Name]; ok {
+				got[o.Namespace+"/"+o.Name] = o.Reason
+			}
+		}
+	}
+	if diff := cmp.Diff(wantReason, got); diff != "" {
+		t.Errorf("reasons (-want +got):\n%s", diff)
+	}
+
 	r := runDrift(t, f.cp, append(append([]string{}, f.sources...), "--prune", "--yes")...)
 	if r.code != cli.ExitOK && r.code != cli.ExitFindings {
 		t.Fatalf("--prune: exit %d\nstderr: %s", r.code, r.stderr)
 	}
 	for _, want := range []string{
 		"not deleted: argocd.argoproj.io/sync-options: Prune=false, as Argo CD's sync leaves it",
+		"skipped v1 ConfigMap pao-argo/argo-confirm: not deleted: argocd.argoproj.io/sync-options: Prune=confirm: Argo CD deletes it only once a person confirms the pruning, and this run was not confirmed",
+		"skipped v1 ConfigMap pao-argo-c/app-confirm: not deleted: the application's spec.syncPolicy.syncOptions: Prune=confirm: Argo CD deletes it only once a person confirms the pruning, and this run was not confirmed",
+		"2 objects marked Prune=confirm left: --yes is not the confirmation Argo CD waits for; run --prune without --yes on a terminal and answer the question to delete them",
 	} {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("--prune --yes does not say %q:\n%s", want, r.stderr)
@@ -152,7 +186,58 @@ func TestPruneArgoOptionsOnlyForArgo(t *testing.T) {
 	}
 	f.wantLeft(t, p, map[string]bool{
 		"-flux/flux-config": true, "-flux/flux-np": false, "-flux/flux-confirm": false,
-		"-argo/argo-np": true, "-argo/argo-plain": false,
-		"-argo-c/app-confirm-override": false,
+		"-argo/argo-np": true, "-argo/argo-confirm": true, "-argo/argo-plain": false,
+		"-argo-c/app-confirm": true, "-argo-c/app-confirm-override": false,
 	})
+}
+
+// TestPruneConfirmAnswered: answering yes to --prune's question on a
+// terminal is the confirmation Argo CD waits for (as a person confirming
+// the pruning in its UI): the objects with Prune=confirm, on the object or
+// the application, are deleted then; Prune=false ones still stay.
+func TestPruneConfirmAnswered(t *testing.T) {
+	const p = "pca"
+	f := newPruneOptionsFixture(t, p)
+	tty, answer := openPTY(t)
+	if _, err := answer.WriteString("y\n"); err != nil {
+		t.Fatal(err)
+	}
+	res := clitest.Run(nil, NewCmd, clitest.Options{Binary: "kubectl-gitops-drift", Kubeconfig: f.cp.Kubeconfig, Stdin: tty},
+		append(append([]string{}, f.sources...), "--prune")...)
+	if res.Code != cli.ExitOK && res.Code != cli.ExitFindings {
+		t.Fatalf("--prune: exit %d\nstderr: %s", res.Code, res.Stderr)
+	}
+	if !strings.Contains(res.Stderr, "Delete 7 extraneous objects (2 of them marked Prune=confirm, which Argo CD deletes only on confirmation)? [y/N]") {
+		t.Errorf("--prune does not ask about the objects marked Prune=confirm:\n%s", res.Stderr)
+	}
+	f.wantLeft(t, p, map[string]bool{
+		"-flux/flux-config": true, "-flux/flux-np": false, "-flux/flux-confirm": false,
+		"-argo/argo-np": true, "-argo/argo-confirm": false, "-argo/argo-plain": false,
+		"-argo-c/app-confirm": false, "-argo-c/app-confirm-override": false,
+	})
+}
+
+// openPTY returns the terminal end of a new pseudo-terminal, as the
+// command's stdin, and the end a person types into.
+func openPTY(t *testing.T) (tty, typed *os.File) {
+	t.Helper()
+	ptmx, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatalf("opening a pseudo-terminal: %v", err)
+	}
+	t.Cleanup(func() { ptmx.Close() })
+	fd := int(ptmx.Fd())
+	if err := unix.IoctlSetPointerInt(fd, unix.TIOCSPTLCK, 0); err != nil {
+		t.Fatalf("unlocking the pseudo-terminal: %v", err)
+	}
+	n, err := unix.IoctlGetInt(fd, unix.TIOCGPTN)
+	if err != nil {
+		t.Fatalf("naming the pseudo-terminal: %v", err)
+	}
+	tty, err = os.OpenFile("/dev/pts/"+strconv.Itoa(n), os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatalf("opening the pseudo-terminal: %v", err)
+	}
+	t.Cleanup(func() { tty.Close() })
+	return tty, ptmx
 }
