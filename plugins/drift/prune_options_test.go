@@ -112,27 +112,46 @@ spec: {interval: 1m, url: "`+origURL+`", ref: {tag: v1}}
 	return f
 }
 
-// left returns "<namespace>/<name>" of the ConfigMaps left in f's
+// wantLeft checks which ConfigMaps of f's namespaces are left, by
+// "<namespace>/<name>" after prefix.
+func (f pruneOptionsFixture) wantLeft(t *testing.T, prefix string, want map[string]bool) {
+	t.Helper()
+	left := configMapsLeft(t, f.cp, f.ns...)
+	for name, kept := range want {
+		if left[prefix+name] != kept {
+			t.Errorf("after --prune: %s exists %v, want %v", prefix+name, left[prefix+name], kept)
+		}
+	}
+}
+
+// configMapsLeft returns "<namespace>/<name>" of the ConfigMaps in
 // namespaces.
-func (f pruneOptionsFixture) left(t *testing.T) map[string]bool {
+func configMapsLeft(t *testing.T, cp *controlplane.ControlPlane, namespaces ...string) map[string]bool {
 	t.Helper()
 	left := map[string]bool{}
-	for _, ns := range f.ns {
-		for _, name := range strings.Fields(kubectl(t, f.cp, "", "get", "configmaps", "-n", ns, "-o", "name")) {
+	for _, ns := range namespaces {
+		for _, name := range strings.Fields(kubectl(t, cp, "", "get", "configmaps", "-n", ns, "-o", "name")) {
 			left[ns+"/"+strings.TrimPrefix(name, "configmap/")] = true
 		}
 	}
 	return left
 }
 
-func (f pruneOptionsFixture) wantLeft(t *testing.T, prefix string, want map[string]bool) {
-	t.Helper()
-	left := f.left(t)
-	for name, kept := range want {
-		if left[prefix+name] != kept {
-			t.Errorf("after --prune: %s exists %v, want %v", prefix+name, left[prefix+name], kept)
+// reasonsOf returns the reasons of the sources' objects named in want
+// ("<namespace>/<name>"), for comparing with want.
+func reasonsOf(s sourcesReport, want map[string]string) map[string]string {
+	got := map[string]string{}
+	for _, src := range s.Sources {
+		if src.Report == nil {
+			continue
+		}
+		for _, o := range src.Report.Objects {
+			if _, ok := want[o.Namespace+"/"+o.Name]; ok {
+				got[o.Namespace+"/"+o.Name] = o.Reason
+			}
 		}
 	}
+	return got
 }
 
 // TestPruneArgoOptionsOnlyForArgo: Argo CD's sync options decide what
@@ -155,17 +174,7 @@ func TestPruneArgoOptionsOnlyForArgo(t *testing.T) {
 		p + "-argo-c/app-confirm":          "tracked by Argo CD application " + p + "-t_web-c, not in Git (the application's spec.syncPolicy.syncOptions: Prune=confirm: Argo CD shows it OutOfSync and deletes it only once a person confirms the pruning)",
 		p + "-argo-c/app-confirm-override": "tracked by Argo CD application " + p + "-t_web-c, not in Git",
 	}
-	got := map[string]string{}
-	for _, src := range parseSources(t, runDrift(t, f.cp, append(append([]string{}, f.sources...), "-o", "json")...)).Sources {
-		if src.Report == nil {
-			continue
-		}
-		for _, o := range src.Report.Objects {
-			if _, ok := wantReason[o.Namespace+"/"+o.Name]; ok {
-				got[o.Namespace+"/"+o.Name] = o.Reason
-			}
-		}
-	}
+	got := reasonsOf(parseSources(t, runDrift(t, f.cp, append(append([]string{}, f.sources...), "-o", "json")...)), wantReason)
 	if diff := cmp.Diff(wantReason, got); diff != "" {
 		t.Errorf("reasons (-want +got):\n%s", diff)
 	}
