@@ -328,5 +328,10 @@ func trackedBy(o *unstructured.Unstructured, t *tracker) (reason, noPrune, confi
 	if p, ok := fluxPair(o); ok && t.fluxPairs[p] {
 		return "tracked by Flux Kustomization " + p + ", not in Git", "", ""
 	}
+	if _, ok := argoApp(o); ok {
+		// Another application's object: Argo CD's options still
+		// say what its sync deletes.
+		return argo("matches --prune-selector, not in Git")
+	}
 	return "matches --prune-selector, not in Git", "", ""
 }
