@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/kubectl-gitops/kubectl-gitops/hack/internal/benchstat"
 )
 
 // checkCmd reads a drift -o json report on stdin and checks that it has
@@ -149,7 +151,7 @@ func readResults(r io.Reader) (*results, error) {
 			}
 			res.load[n] = append(res.load[n], v)
 		case res.series[kind] != nil:
-			if res.series[kind][n][id], err = floats(value); err != nil {
+			if res.series[kind][n][id], err = benchstat.Floats(value); err != nil {
 				return nil, fmt.Errorf("line %d: %w", line, err)
 			}
 			if kind == "time" && len(f) == 5 {
@@ -164,30 +166,6 @@ func readResults(r io.Reader) (*results, error) {
 	}
 	slices.Sort(res.ns)
 	return res, sc.Err()
-}
-
-func floats(s string) ([]float64, error) {
-	var out []float64
-	for _, p := range strings.Split(s, ",") {
-		v, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
-		if err != nil {
-			return nil, fmt.Errorf("bad number %q", p)
-		}
-		out = append(out, v)
-	}
-	return out, nil
-}
-
-func median(v []float64) float64 {
-	s := slices.Clone(v)
-	slices.Sort(s)
-	switch {
-	case len(s) == 0:
-		return 0
-	case len(s)%2 == 1:
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
 // reportCmd prints, for each N, the Markdown table of times and the targets
@@ -216,7 +194,7 @@ func reportCmd(args []string) error {
 // med returns the median of a series.
 func (r *results) med(kind string, n int, id string) (float64, bool) {
 	v := r.series[kind][n][id]
-	return median(v), len(v) > 0
+	return benchstat.Median(v), len(v) > 0
 }
 
 func (r *results) writeN(w io.Writer, n int) {
@@ -253,7 +231,7 @@ func (r *results) writeN(w io.Writer, n int) {
 		if kb := r.series["rss"][n][id]; len(kb) > 0 {
 			rss = fmt.Sprintf("%.0f MB", slices.Max(kb)/1024)
 		}
-		med := median(t)
+		med := benchstat.Median(t)
 		fmt.Fprintf(w, "| %s | %.2f s | %.2f – %.2f s | %d | %.3f ms | %s | %s |\n",
 			r.label[id], med, slices.Min(t), slices.Max(t), len(t), med/float64(n)*1000, cpu, rss)
 	}

@@ -5,8 +5,9 @@ import (
 	"fmt"
 	"os"
 	"sort"
-	"strconv"
 	"strings"
+
+	"github.com/kubectl-gitops/kubectl-gitops/hack/internal/benchstat"
 )
 
 // reportCmd prints the Markdown results of a run from its results file:
@@ -58,9 +59,9 @@ func reportCmd(args []string) error {
 	fmt.Println()
 	fmt.Println("| command | wall (median) | runs | client CPU | peak RSS | helm + kubectl diff ÷ this |")
 	fmt.Println("|---|--:|--:|--:|--:|--:|")
-	base := median(walls["helm"])
+	base := benchstat.Median(walls["helm"])
 	for _, id := range ids {
-		w := median(walls[id])
+		w := benchstat.Median(walls[id])
 		rss := "–"
 		if len(rsss[id]) > 0 {
 			sort.Float64s(rsss[id])
@@ -70,29 +71,13 @@ func reportCmd(args []string) error {
 		if base > 0 && w > 0 && id != "helm" {
 			ratio = fmt.Sprintf("**%.1f×**", base/w)
 		}
-		fmt.Printf("| %s | %.2f s | %d | %.2f s | %s | %s |\n", label[id], w, len(walls[id]), median(cpus[id]), rss, ratio)
+		fmt.Printf("| %s | %.2f s | %d | %.2f s | %s | %s |\n", label[id], w, len(walls[id]), benchstat.Median(cpus[id]), rss, ratio)
 	}
 	return nil
 }
 
+// floats is the series s, its items that are not numbers left out.
 func floats(s string) []float64 {
-	var out []float64
-	for _, p := range strings.Split(s, ",") {
-		if v, err := strconv.ParseFloat(strings.TrimSpace(p), 64); err == nil {
-			out = append(out, v)
-		}
-	}
-	return out
-}
-
-func median(v []float64) float64 {
-	if len(v) == 0 {
-		return 0
-	}
-	s := append([]float64(nil), v...)
-	sort.Float64s(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+	v, _ := benchstat.Floats(s)
+	return v
 }

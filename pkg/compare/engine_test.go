@@ -350,6 +350,26 @@ func TestExtraneous(t *testing.T) {
 			wantLists: 1,
 		},
 		{
+			// Argo CD's Prune options count only on objects Argo CD
+			// tracks, whatever selected them.
+			name: "prune selector, Argo CD's Prune options",
+			live: []*unstructured.Unstructured{
+				configMap("shop", "web", withLabels("app", "shop")),
+				configMap("shop", "argo-kept", withLabels("app", "shop"), argo("billing"), withAnnotations(ArgoSyncOptions, "Prune=false")),
+				configMap("shop", "argo-confirm", withLabels("app", "shop"), argo("billing"), withAnnotations(ArgoSyncOptions, "Prune=confirm")),
+				configMap("shop", "flux-stray", withLabels("app", "shop"), flux, withAnnotations(ArgoSyncOptions, "Prune=false")),
+			},
+			desired: []*unstructured.Unstructured{configMap("shop", "web", withLabels("app", "shop"))},
+			opts:    Options{PruneSelector: "app=shop"},
+			want: []row{
+				{ID: "ConfigMap shop/argo-confirm", Status: StatusExtraneous, Reason: "matches --prune-selector, not in Git (argocd.argoproj.io/sync-options: Prune=confirm: Argo CD shows it OutOfSync and deletes it only once a person confirms the pruning)"},
+				{ID: "ConfigMap shop/argo-kept", Status: StatusExtraneous, Reason: "matches --prune-selector, not in Git (argocd.argoproj.io/sync-options: Prune=false: Argo CD shows it OutOfSync but its sync does not delete it)"},
+				{ID: "ConfigMap shop/flux-stray", Status: StatusExtraneous, Reason: "matches --prune-selector, not in Git"},
+				{ID: "ConfigMap shop/web", Status: StatusUnchanged},
+			},
+			wantLists: 1,
+		},
+		{
 			name: "IgnoreExtraneous and reconcile: disabled",
 			live: []*unstructured.Unstructured{
 				configMap("shop", "web", flux),

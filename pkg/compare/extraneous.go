@@ -192,7 +192,7 @@ func (e *Engine) extraneous(ctx context.Context, items []*item, t *tracker, list
 				}
 			}
 			r := extraneousReport(o, "", sec)
-			r.Reason, r.NoPrune = trackedBy(o, t)
+			r.Reason, r.NoPrune, r.PruneConfirm = trackedBy(o, t)
 			out = append(out, r)
 		}
 	}
@@ -234,41 +234,43 @@ func keptReport(o *unstructured.Unstructured, reason string) ObjectReport {
 	}
 }
 
-// ArgoPruneDisabled reports whether o carries Argo CD's
-// argocd.argoproj.io/sync-options: Prune=false: Argo CD's sync never
-// deletes it (it shows it OutOfSync, requiring pruning).
-func ArgoPruneDisabled(o map[string]any) bool {
-	v, _ := argoPruneOption(&unstructured.Unstructured{Object: o})
-	return v == "false"
-}
-
-// argoPruneOption returns the value of the first "Prune=" option of o's
-// argocd.argoproj.io/sync-options (its comma-separated items trimmed), as
-// gitops-engine's GetAnnotationOptionValue reads it.
-func argoPruneOption(o *unstructured.Unstructured) (string, bool) {
-	for _, opt := range strings.Split(o.GetAnnotations()[ArgoSyncOptions], ",") {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(opt), "Prune="); ok {
+// ArgoPruneOption returns the value of the first "Prune=" item of Argo CD
+// sync options, as Argo CD's SyncOptions.GetOptionValue reads an
+// application's spec.syncPolicy.syncOptions (items as they are) and
+// gitops-engine's GetAnnotationOptionValue an object's
+// argocd.argoproj.io/sync-options (argoPruneOption: items trimmed).
+func ArgoPruneOption(options []string) (string, bool) {
+	for _, opt := range options {
+		if v, ok := strings.CutPrefix(opt, "Prune="); ok {
 			return v, true
 		}
 	}
 	return "", false
 }
 
-// argoNoPrune returns why Argo CD's sync never deletes o, as
-// gitops-engine's isPruningDisabled decides: the object's own Prune sync
-// option, else the application's (spec.syncPolicy.syncOptions), is
-// "false"; or "".
-func argoNoPrune(o *unstructured.Unstructured, appDefault string) string {
+// argoPruneOption returns the value of the first "Prune=" option of o's
+// argocd.argoproj.io/sync-options, its comma-separated items trimmed.
+func argoPruneOption(o *unstructured.Unstructured) (string, bool) {
+	items := strings.Split(o.GetAnnotations()[ArgoSyncOptions], ",")
+	for i := range items {
+		items[i] = strings.TrimSpace(items[i])
+	}
+	return ArgoPruneOption(items)
+}
+
+// argoPruneRule returns the Prune sync option that decides how Argo CD's
+// sync prunes o, as gitops-engine's isPruningDisabled and
+// objRequiresPruneConfirmation read it: the object's own Prune option,
+// else the application's (spec.syncPolicy.syncOptions); with where it
+// comes from, for reasons ("" when neither has one).
+func argoPruneRule(o *unstructured.Unstructured, appDefault string) (value, where string) {
 	if v, ok := argoPruneOption(o); ok {
-		if v == "false" {
-			return ArgoSyncOptions + ": Prune=false"
-		}
-		return ""
+		return v, ArgoSyncOptions + ": Prune=" + v
 	}
-	if appDefault == "false" {
-		return "the application's spec.syncPolicy.syncOptions: Prune=false"
+	if appDefault != "" {
+		return appDefault, "the application's spec.syncPolicy.syncOptions: Prune=" + appDefault
 	}
-	return ""
+	return "", ""
 }
 
 // excludedExtraneous reports whether a live object Git does not declare is
@@ -302,15 +304,20 @@ func extraneousReport(o *unstructured.Unstructured, reason string, sec *secrets)
 	}
 }
 
-// trackedBy returns why o is extraneous, and why the operator's sync
-// never deletes it ("" when it does).
-func trackedBy(o *unstructured.Unstructured, t *tracker) (reason, noPrune string) {
-	argo := func(reason string) (string, string) {
-		why := argoNoPrune(o, t.argoPrune)
-		if why == "" {
-			return reason, ""
+// trackedBy returns why o is extraneous, why the operator's sync never
+// deletes it, and why it deletes it only once a person confirms ("" when
+// it simply deletes it).
+func trackedBy(o *unstructured.Unstructured, t *tracker) (reason, noPrune, confirm string) {
+	argo := func(reason string) (string, string, string) {
+		switch value, where := argoPruneRule(o, t.argoPrune); value {
+		case "false":
+			return reason + " (" + where + ": Argo CD shows it OutOfSync but its sync does not delete it)", where, ""
+		case "confirm":
+			// The sync waits until a person confirms the pruning
+			// (the application's deletion-approved annotation).
+			return reason + " (" + where + ": Argo CD shows it OutOfSync and deletes it only once a person confirms the pruning)", "", where
 		}
-		return reason + " (" + why + ": Argo CD shows it OutOfSync but its sync does not delete it)", why
+		return reason, "", ""
 	}
 	if app, ok := argoApp(o); ok && t.argoApps[app] {
 		return argo("tracked by Argo CD application " + app + ", not in Git")
@@ -319,7 +326,12 @@ func trackedBy(o *unstructured.Unstructured, t *tracker) (reason, noPrune string
 		return argo("labelled as Argo CD application " + app + ", not in Git")
 	}
 	if p, ok := fluxPair(o); ok && t.fluxPairs[p] {
-		return "tracked by Flux Kustomization " + p + ", not in Git", ""
+		return "tracked by Flux Kustomization " + p + ", not in Git", "", ""
 	}
-	return "matches --prune-selector, not in Git", ""
+	if _, ok := argoApp(o); ok {
+		// Another application's object: Argo CD's options still
+		// say what its sync deletes.
+		return argo("matches --prune-selector, not in Git")
+	}
+	return "matches --prune-selector, not in Git", "", ""
 }

@@ -47,6 +47,11 @@ type ObjectReport struct {
 	// Prune=false, on the object or the application): remediation leaves
 	// it too. "" when the operator's sync with pruning deletes it.
 	NoPrune string
+	// PruneConfirm, for an extraneous object, says why the operator's
+	// sync deletes it only once a person confirms the pruning (Argo CD's
+	// Prune=confirm, on the object or the application): remediation
+	// deletes it only when told the user confirmed. "" when not needed.
+	PruneConfirm string
 	// FieldManager is the manager Git's state is applied with (detected or
 	// given).
 	FieldManager string

@@ -19,6 +19,7 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/gitrepo"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/gitsource"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/ignore"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/jsonneteval"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/manifest"
 )
 
@@ -282,7 +283,7 @@ func checkLinks(root, rel string) error {
 	if err != nil {
 		return nil // missing: rendering says so
 	}
-	if !within(realRoot, dir) {
+	if !jsonneteval.Inside(realRoot, dir) {
 		return fmt.Errorf("path %q: %w", rel, gitsource.ErrOutsideCheckout)
 	}
 	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
@@ -293,17 +294,12 @@ func checkLinks(root, rel string) error {
 		if err != nil {
 			return nil // dangling: nothing is read through it
 		}
-		if !within(realRoot, target) {
+		if !jsonneteval.Inside(realRoot, target) {
 			name, _ := filepath.Rel(realRoot, p)
 			return fmt.Errorf("symbolic link %s: %w", filepath.ToSlash(name), gitsource.ErrOutsideCheckout)
 		}
 		return nil
 	})
-}
-
-func within(root, p string) bool {
-	r, err := filepath.Rel(root, p)
-	return err == nil && r != ".." && !strings.HasPrefix(r, ".."+string(filepath.Separator)) && !filepath.IsAbs(r)
 }
 
 func directory(ctx context.Context, root, path, name string) (*manifest.Set, error) {

@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/cluster"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/compare"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/gitsource"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/ignore"
 )
@@ -152,13 +153,7 @@ func ArgoSource(app *unstructured.Unstructured, st ArgoSettings) *Source {
 	}
 	s.Tracking = Tracking{Method: method, Instance: instance, LabelKey: st.InstanceLabelKey, InstallationID: st.InstallationID}
 	opts, _, _ := unstructured.NestedStringSlice(o, "spec", "syncPolicy", "syncOptions")
-	for _, opt := range opts {
-		// The first "Prune=" option, as Argo CD's SyncOptions.GetOptionValue.
-		if v, ok := strings.CutPrefix(opt, "Prune="); ok {
-			s.Tracking.ArgoPrune = v
-			break
-		}
-	}
+	s.Tracking.ArgoPrune, _ = compare.ArgoPruneOption(opts)
 	s.DefaultNamespace = str(o, "spec", "destination", "namespace")
 
 	if entries, ok, _ := unstructured.NestedSlice(o, "spec", "ignoreDifferences"); ok {

@@ -235,12 +235,18 @@ func (t *HelmTemplate) InChart(f HelmFile) bool {
 }
 
 // File returns where f is: under root (the source's checkout) or under
-// the checkout of its ref source.
+// the checkout of its ref source (FileRoot).
 func (t *HelmTemplate) File(root string, f HelmFile) string {
+	return filepath.Join(t.FileRoot(root, f), filepath.FromSlash(f.Path))
+}
+
+// FileRoot returns the checkout f is read from: root (the source's
+// checkout), or the checkout of the ref source f names.
+func (t *HelmTemplate) FileRoot(root string, f HelmFile) string {
 	if f.Ref != "" {
-		root = t.RefRoots[f.Ref]
+		return t.RefRoots[f.Ref]
 	}
-	return filepath.Join(root, filepath.FromSlash(f.Path))
+	return root
 }
 
 func nestedStrings(m map[string]any, key string) ([]string, bool, error) {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/gitrepo"
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/jsonneteval"
 )
 
 // Spec says what to check out.
@@ -274,7 +275,7 @@ func resolveInside(root, rel string) (string, error) {
 			}
 			target = filepath.Clean(link)
 		}
-		if !within(realRoot, target) {
+		if !jsonneteval.Inside(realRoot, target) {
 			return fmt.Errorf("symbolic link %s: %w", filepath.ToSlash(name), ErrOutsideCheckout)
 		}
 		return nil
@@ -289,7 +290,7 @@ func resolveInside(root, rel string) (string, error) {
 		}
 		return "", err
 	}
-	if !within(realRoot, dir) {
+	if !jsonneteval.Inside(realRoot, dir) {
 		return "", fmt.Errorf("path %q: %w", rel, ErrOutsideCheckout)
 	}
 	if fi, err := os.Stat(dir); err != nil {
@@ -298,11 +299,6 @@ func resolveInside(root, rel string) (string, error) {
 		return "", fmt.Errorf("path %q is not a directory", rel)
 	}
 	return dir, nil
-}
-
-func within(root, p string) bool {
-	r, err := filepath.Rel(root, p)
-	return err == nil && r != ".." && !strings.HasPrefix(r, ".."+string(filepath.Separator)) && !filepath.IsAbs(r)
 }
 
 // git runs git in one directory.

@@ -84,7 +84,7 @@ func TestPruneNeverDeletesObjectsInError(t *testing.T) {
 		{APIVersion: "v1", Kind: "ConfigMap", Namespace: ns, Name: "declared", Status: compare.StatusExtraneous},
 		{APIVersion: "v1", Kind: "ConfigMap", Namespace: ns, Name: "stray", Status: compare.StatusExtraneous},
 	}}
-	got, err := Prune(t.Context(), client, rep)
+	got, err := Prune(t.Context(), client, rep, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

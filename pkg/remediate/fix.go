@@ -42,6 +42,11 @@ type Options struct {
 	FieldManager string
 	// Concurrency bounds the objects fixed at once (default 8).
 	Concurrency int
+	// PruneConfirmed: a person confirmed deleting the objects the
+	// operator deletes only once a person confirms (ObjectReport's
+	// PruneConfirm: Argo CD's Prune=confirm). Without it Prune leaves
+	// them, as Argo CD's sync waits for that confirmation.
+	PruneConfirmed bool
 }
 
 // Action is what happened to one object.
@@ -133,6 +138,18 @@ func ToFix(rep *compare.Report) int {
 // ToPrune counts the objects Prune would delete in rep.
 func ToPrune(rep *compare.Report) int {
 	return rep.Counts()[compare.StatusExtraneous]
+}
+
+// ToConfirm counts the objects of rep Prune deletes only with
+// Options.PruneConfirmed.
+func ToConfirm(rep *compare.Report) int {
+	n := 0
+	for i := range rep.Objects {
+		if r := &rep.Objects[i]; r.Status == compare.StatusExtraneous && r.NoPrune == "" && r.PruneConfirm != "" {
+			n++
+		}
+	}
+	return n
 }
 
 func fixable(r *compare.ObjectReport) bool {

@@ -182,7 +182,7 @@ metadata: {name: stray, namespace: `+ns+`, labels: `+flux(ns)+`}
 				t.Errorf("drift after fixing (-want +got):\n%s", diff)
 			}
 
-			pruned, err := Prune(t.Context(), client, rep)
+			pruned, err := Prune(t.Context(), client, rep, Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -193,7 +193,7 @@ metadata: {name: stray, namespace: `+ns+`, labels: `+flux(ns)+`}
 				t.Errorf("still drifted after fix and prune: %v", statuses(rep))
 			}
 			// Pruning again: already gone.
-			again, err := Prune(t.Context(), client, rep)
+			again, err := Prune(t.Context(), client, rep, Options{})
 			if err != nil || len(again) != 1 || again[0].Action != ActionSkipped {
 				t.Errorf("second prune = %+v, %v", again, err)
 			}

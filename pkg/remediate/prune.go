@@ -21,17 +21,19 @@ type Deleter interface {
 // the source, not in Git), with background propagation; nothing else. An
 // object already gone is skipped. Namespaces and CRDs go last, after what
 // they hold. An object Git declares with an error is never deleted, even if
-// reported extraneous, nor is one annotated argocd.argoproj.io/sync-options:
-// Prune=false or whose Argo CD application has that sync option (skipped,
-// as Argo CD's sync skips it). Per-object problems are Outcomes; the error is for the run as
-// a whole, with the outcomes so far. Messages and the error have the secret
+// reported extraneous, nor is one the comparison found the operator's sync
+// never deletes (its NoPrune: Argo CD's Prune=false on an object Argo CD
+// tracks; skipped, as Argo CD's sync skips it), nor one it deletes only
+// once a person confirms (its PruneConfirm: Argo CD's Prune=confirm)
+// unless opts.PruneConfirmed. Per-object problems are Outcomes; the error
+// is for the run as a whole, with the outcomes so far. Messages and the error have the secret
 // values of the comparison masked, as the report has.
-func Prune(ctx context.Context, d Deleter, rep *compare.Report) ([]Outcome, error) {
-	out, err := prune(ctx, d, rep)
+func Prune(ctx context.Context, d Deleter, rep *compare.Report, opts Options) ([]Outcome, error) {
+	out, err := prune(ctx, d, rep, opts)
 	return sweepSecrets(rep, out, err)
 }
 
-func prune(ctx context.Context, d Deleter, rep *compare.Report) ([]Outcome, error) {
+func prune(ctx context.Context, d Deleter, rep *compare.Report, opts Options) ([]Outcome, error) {
 	var first, last []int
 	for i := range rep.Objects {
 		r := &rep.Objects[i]
@@ -52,8 +54,15 @@ func prune(ctx context.Context, d Deleter, rep *compare.Report) ([]Outcome, erro
 		}
 		r := &rep.Objects[i]
 		o := newOutcome(r)
-		if why := noPrune(r); why != "" {
-			o.Action, o.Message = ActionSkipped, "not deleted: "+why+", as Argo CD's sync leaves it"
+		// The comparison decided which operator's rule applies to r
+		// (Argo CD's sync options only to what Argo CD tracks).
+		if r.NoPrune != "" {
+			o.Action, o.Message = ActionSkipped, "not deleted: "+r.NoPrune+", as Argo CD's sync leaves it"
+			out = append(out, *o)
+			continue
+		}
+		if r.PruneConfirm != "" && !opts.PruneConfirmed {
+			o.Action, o.Message = ActionSkipped, "not deleted: "+r.PruneConfirm+": Argo CD deletes it only once a person confirms the pruning, and this run was not confirmed"
 			out = append(out, *o)
 			continue
 		}
@@ -90,15 +99,4 @@ func prune(ctx context.Context, d Deleter, rep *compare.Report) ([]Outcome, erro
 		out = append(out, *o)
 	}
 	return out, nil
-}
-
-// noPrune returns why the operator's sync never deletes r, or "".
-func noPrune(r *compare.ObjectReport) string {
-	if r.NoPrune != "" {
-		return r.NoPrune
-	}
-	if compare.ArgoPruneDisabled(r.Live) {
-		return compare.ArgoSyncOptions + ": Prune=false"
-	}
-	return ""
 }

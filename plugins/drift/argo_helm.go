@@ -74,7 +74,7 @@ func argoHelmValues(t *gitopsapi.HelmTemplate, root, chartPath string) (map[stri
 	var chartFiles map[string][]byte
 	read := func(f gitopsapi.HelmFile) ([]byte, error) {
 		if !t.InChart(f) {
-			return readCheckoutFile(fileRoot(t, root, f.Ref), f.Path)
+			return readCheckoutFile(t.FileRoot(root, f), f.Path)
 		}
 		if chartFiles == nil {
 			var err error
@@ -111,15 +111,6 @@ func argoHelmValues(t *gitopsapi.HelmTemplate, root, chartPath string) (map[stri
 	}
 	vals, err := helmrender.ComposeCLIValues(v)
 	return vals, secrets, err
-}
-
-// fileRoot is the checkout a value file of t is read from: root, or the
-// checkout of the ref source ref names.
-func fileRoot(t *gitopsapi.HelmTemplate, root, ref string) string {
-	if ref != "" {
-		return t.RefRoots[ref]
-	}
-	return root
 }
 
 // argoDependencies fetches the dependencies of an Argo CD source's chart

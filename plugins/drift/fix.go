@@ -104,7 +104,7 @@ func (o *Options) renderReports(reports []sourceReport) error {
 // the exit status of that second comparison.
 func (o *Options) runFix(ctx context.Context, client *cluster.Client, reports []sourceReport) error {
 	errOut := o.Streams.ErrOut
-	nFix, nPrune := 0, 0
+	nFix, nPrune, nConfirm := 0, 0, 0
 	for _, r := range reports {
 		if r.Report == nil {
 			continue
@@ -114,6 +114,7 @@ func (o *Options) runFix(ctx context.Context, client *cluster.Client, reports []
 		}
 		if o.Prune {
 			nPrune += remediate.ToPrune(r.Report)
+			nConfirm += remediate.ToConfirm(r.Report)
 		}
 	}
 	if nFix+nPrune == 0 {
@@ -124,7 +125,13 @@ func (o *Options) runFix(ctx context.Context, client *cluster.Client, reports []
 		if !isTerminal(o.Streams.In) {
 			return cli.Usagef("refusing to change the cluster without confirmation: stdin is not a terminal; pass --yes to %s", question(nFix, nPrune, false))
 		}
-		ok, err := confirm(o.Streams.In, errOut, question(nFix, nPrune, true)+"? [y/N] ")
+		// Answering yes is the confirmation Argo CD's Prune=confirm
+		// waits for: the question names those objects.
+		q := question(nFix, nPrune, true)
+		if nConfirm > 0 {
+			q += fmt.Sprintf(" (%d of them marked Prune=confirm, which Argo CD deletes only on confirmation)", nConfirm)
+		}
+		ok, err := confirm(o.Streams.In, errOut, q+"? [y/N] ")
 		if err != nil {
 			return err
 		}
@@ -151,7 +158,7 @@ func (o *Options) runFix(ctx context.Context, client *cluster.Client, reports []
 			}
 		}
 		if o.Prune {
-			outcomes, err := remediate.Prune(ctx, client, r.Report)
+			outcomes, err := remediate.Prune(ctx, client, r.Report, remediate.Options{PruneConfirmed: !o.Yes})
 			failed += printOutcomes(errOut, outcomes)
 			if err != nil {
 				return fmt.Errorf("pruning: %w", err)
@@ -163,6 +170,9 @@ func (o *Options) runFix(ctx context.Context, client *cluster.Client, reports []
 			return again.Err
 		}
 		after = append(after, again)
+	}
+	if o.Yes && nConfirm > 0 {
+		fmt.Fprintf(errOut, "%s marked Prune=confirm left: --yes is not the confirmation Argo CD waits for; run --prune without --yes on a terminal and answer the question to delete them\n", plural(nConfirm, "object"))
 	}
 	stillDrifted(errOut, after, "in sync with Git")
 	if failed > 0 {

@@ -149,18 +149,7 @@ spec: {interval: 1m, url: "`+origURL+`", ref: {tag: v1}}
 		if diff := cmp.Diff(want, driftBySource(s)); diff != "" {
 			t.Errorf("%s (-want +got):\n%s", mode, diff)
 		}
-		got := map[string]string{}
-		for _, src := range s.Sources {
-			if src.Report == nil {
-				continue
-			}
-			for _, o := range src.Report.Objects {
-				if _, ok := wantReason[o.Namespace+"/"+o.Name]; ok {
-					got[o.Namespace+"/"+o.Name] = o.Reason
-				}
-			}
-		}
-		if diff := cmp.Diff(wantReason, got); diff != "" {
+		if diff := cmp.Diff(wantReason, reasonsOf(s, wantReason)); diff != "" {
 			t.Errorf("%s: reasons (-want +got):\n%s", mode, diff)
 		}
 	}
@@ -173,12 +162,7 @@ spec: {interval: 1m, url: "`+origURL+`", ref: {tag: v1}}
 	if !strings.Contains(r.stderr, "not deleted: the application's spec.syncPolicy.syncOptions: Prune=false, as Argo CD's sync leaves it") {
 		t.Errorf("--prune does not say why np-stray stays:\n%s", r.stderr)
 	}
-	left := map[string]bool{}
-	for _, ns := range []string{"pr-t", "pr-flux", "pr-flux-np", "pr-argo", "pr-argo-np"} {
-		for _, name := range strings.Fields(kubectl(t, cp, "", "get", "configmaps", "-n", ns, "-o", "name")) {
-			left[ns+"/"+strings.TrimPrefix(name, "configmap/")] = true
-		}
-	}
+	left := configMapsLeft(t, cp, "pr-t", "pr-flux", "pr-flux-np", "pr-argo", "pr-argo-np")
 	for name, kept := range map[string]bool{
 		"pr-flux/stray": false, "pr-flux/unlabelled": true, "pr-flux/relabelled": true, "pr-flux/unlisted": true,
 		"pr-flux-np/np-stray": true, "pr-t/np-inventory": true,

@@ -303,7 +303,9 @@ func (w *watchOptions) remediation(client *cluster.Client, logger *slog.Logger) 
 			}
 		}
 		if w.Prune && remediate.ToPrune(r.Report) > 0 {
-			out, err := remediate.Prune(ctx, client, r.Report)
+			// Never asks, so never confirms: Argo CD's Prune=confirm
+			// objects stay.
+			out, err := remediate.Prune(ctx, client, r.Report, remediate.Options{})
 			outcomes = append(outcomes, out...)
 			if err != nil {
 				return driftwatch.FixFailed, err

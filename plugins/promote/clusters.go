@@ -79,22 +79,18 @@ func (k *kubeClusters) restConfig(env *promotion.Environment) (*rest.Config, err
 	return cfg, nil
 }
 
-// reader is promoter.Engine.Cluster.
-func (k *kubeClusters) reader(_ context.Context, env *promotion.Environment) (cluster.Reader, error) {
-	cl, err := k.client(env)
-	if err != nil {
-		return nil, err
+// opener returns the function that opens an environment's cluster as the
+// one client of its context, seen as T: cluster.Reader for
+// promoter.Engine.Cluster, driftCluster for the drift gate (driftGate).
+func opener[T any](k *kubeClusters, as func(*cluster.Client) T) func(context.Context, *promotion.Environment) (T, error) {
+	return func(_ context.Context, env *promotion.Environment) (T, error) {
+		cl, err := k.client(env)
+		if err != nil {
+			var none T
+			return none, err
+		}
+		return as(cl), nil
 	}
-	return cl, nil
-}
-
-// driftReader is the drift gate's cluster (driftGate).
-func (k *kubeClusters) driftReader(_ context.Context, env *promotion.Environment) (driftCluster, error) {
-	cl, err := k.client(env)
-	if err != nil {
-		return nil, err
-	}
-	return cl, nil
 }
 
 // client is the one client of the environment's context.

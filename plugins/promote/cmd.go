@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/cluster"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/forge"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/gitrepo"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/promoter"
@@ -159,12 +160,12 @@ func (c *common) open(ctx context.Context) (*session, error) {
 	kc := newKubeClusters(c.env, c.timeoutGiven)
 	s.engine = &promoter.Engine{
 		Repo: repo, Pipeline: p,
-		Cluster:          kc.reader,
+		Cluster:          opener(kc, func(cl *cluster.Client) cluster.Reader { return cl }),
 		DefaultNamespace: kc.namespace,
 		Forge:            c.forge(repo, p),
 		Progress:         func(format string, args ...any) { fmt.Fprintf(c.env.Streams.ErrOut, format+"\n", args...) },
 	}
-	s.engine.Drift = driftGate(s.engine, kc.driftReader)
+	s.engine.Drift = driftGate(s.engine, opener(kc, func(cl *cluster.Client) driftCluster { return cl }))
 	return s, nil
 }
 
