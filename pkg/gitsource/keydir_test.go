@@ -3,12 +3,18 @@
 package gitsource
 
 import (
+	"context"
+	"encoding/json"
+	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 )
 
 // TestSweepKeyDirs: a process killed while git runs (SIGKILL runs no
@@ -99,5 +105,124 @@ func TestKeyDirInMemory(t *testing.T) {
 	asked := t.TempDir()
 	if dir, err := keyDir(asked); err != nil || filepath.Dir(dir) != asked {
 		t.Errorf("keyDir(%s) = %s, %v: want a directory under the one asked for", asked, dir, err)
+	}
+}
+
+// killedFetchEnv names the file of the fetch TestKilledFetchKeySwept's
+// child process runs.
+const killedFetchEnv = "GITSOURCE_TEST_KILLED_FETCH"
+
+// TestKilledFetchKeySwept: a process fetching over SSH is killed outright
+// (SIGKILL) while ssh runs: its decrypted key stays on disk, as nothing of
+// it runs again. The next fetch over SSH (another process) removes it
+// before it writes its own key.
+func TestKilledFetchKeySwept(t *testing.T) {
+	if spec := os.Getenv(killedFetchEnv); spec != "" {
+		// The child: fetch from the server that never answers.
+		data, err := os.ReadFile(spec)
+		if err != nil {
+			os.Exit(3)
+		}
+		var s struct{ URL, TempDir, Key, KnownHosts string }
+		if err := json.Unmarshal(data, &s); err != nil {
+			os.Exit(3)
+		}
+		_, _ = Fetch(context.Background(), Spec{URL: s.URL, TempDir: s.TempDir,
+			Auth: &Auth{Secret: "ns/s", Identity: s.Key, Password: authCanary, KnownHosts: s.KnownHosts}})
+		os.Exit(0)
+	}
+	argv := sshWrapper(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu    sync.Mutex
+		open  []net.Conn
+		conns sync.WaitGroup
+	)
+	t.Cleanup(func() {
+		_ = ln.Close()
+		mu.Lock()
+		for _, c := range open { // ssh, orphaned by the kill, then exits
+			_ = c.Close()
+		}
+		mu.Unlock()
+		conns.Wait()
+	})
+	conns.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			open = append(open, c)
+			mu.Unlock()
+			conns.Go(func() { _, _ = io.Copy(io.Discard, c) }) // never answers
+		}
+	})
+	private, _, canaries := sshKey(t, authCanary)
+	knownHosts := "127.0.0.1 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\n"
+	tmp := t.TempDir()
+	url := "ssh://git@" + ln.Addr().String() + "/org/repo.git"
+	spec, err := json.Marshal(map[string]string{"URL": url, "TempDir": tmp, "Key": private, "KnownHosts": knownHosts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	specFile := filepath.Join(t.TempDir(), "spec.json")
+	if err := os.WriteFile(specFile, spec, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	child := exec.Command(os.Args[0], "-test.run=^TestKilledFetchKeySwept$")
+	child.Env = append(os.Environ(), killedFetchEnv+"="+specFile)
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	killed := false
+	t.Cleanup(func() {
+		if !killed {
+			_ = child.Process.Kill()
+			_ = child.Wait()
+		}
+	})
+	// Wait for ssh to run with the key written.
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if data, _ := os.ReadFile(argv); len(data) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("ssh did not start")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	dirs, _ := filepath.Glob(filepath.Join(tmp, keyDirPrefix+strconv.Itoa(child.Process.Pid)+"-*"))
+	if len(dirs) != 1 {
+		t.Fatalf("key directories %v of the child, want one", dirs)
+	}
+	if err := child.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = child.Wait()
+	killed = true
+	if _, err := os.Stat(filepath.Join(dirs[0], "identity")); err != nil {
+		t.Fatalf("the killed process's key is not left behind (%v): the test shows nothing", err)
+	}
+
+	// The next fetch over SSH (cancelled at once: the sweep comes first).
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	_, err = Fetch(ctx, Spec{URL: url, TempDir: tmp, Auth: &Auth{Secret: "ns/s", Identity: private, Password: authCanary, KnownHosts: knownHosts}})
+	if err == nil {
+		t.Fatal("a cancelled fetch succeeded")
+	}
+	if leaked(err.Error(), canaries) != "" {
+		t.Errorf("the error holds the key: %v", err)
+	}
+	// (The killed fetch's partial checkout, kubectl-gitops-src-…, holds
+	// no credential and is not swept.)
+	if left, _ := filepath.Glob(filepath.Join(tmp, keyDirPrefix+"*")); len(left) != 0 {
+		t.Errorf("key directories left: %v", left)
 	}
 }
