@@ -3,6 +3,7 @@ package drift
 import (
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -72,9 +73,17 @@ func TestArgoChartValueFilesBoundedLoadedOnce(t *testing.T) {
 	t.Run("a value file of the chart larger than the bound", func(t *testing.T) {
 		op := argoHelmSource(t, "    {repoURL: "+srv.URL+", chart: web, targetRevision: 0.1.0, helm: {valueFiles: [values-big.yaml]}}\n")
 		l := &countingLoader{c: &helmrender.Confiner{}}
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
 		_, err := renderArgoHelm(t.Context(), op, archive, "", caps, nil, l)
+		runtime.ReadMemStats(&after)
 		if err == nil || !strings.Contains(err.Error(), "values-big.yaml") || !strings.Contains(err.Error(), "larger than 8388608 bytes") {
 			t.Fatalf("render: %v, want values-big.yaml refused as larger than 8388608 bytes", err)
+		}
+		// Loading the chart takes some 32 MiB; parsing the file, which
+		// the bound prevents, some 300 more.
+		if n := (after.TotalAlloc - before.TotalAlloc) >> 20; n > 160 {
+			t.Errorf("%d MiB allocated: the file was parsed", n)
 		}
 	})
 	t.Run("the chart is loaded once", func(t *testing.T) {
