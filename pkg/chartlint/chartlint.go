@@ -14,9 +14,9 @@ import (
 	"helm.sh/helm/v4/pkg/chart/common/util"
 	"helm.sh/helm/v4/pkg/chart/v2/lint"
 	"helm.sh/helm/v4/pkg/chart/v2/lint/support"
-	"helm.sh/helm/v4/pkg/chart/v2/loader"
 	chartutil "helm.sh/helm/v4/pkg/chart/v2/util"
 
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/helmrender"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/secretscan"
 )
 
@@ -262,9 +262,11 @@ func CheckValues(ctx context.Context, chartPath string, opts Options) ([]Message
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("checking values: %w", err)
 	}
-	ch, err := loader.Load(chartPath)
+	// The schemas' $refs, which the validator would read or fetch, are
+	// checked as a render checks them (a fetched chart is untrusted).
+	ch, err := helmrender.LoadChart(chartPath)
 	if err != nil {
-		return nil, fmt.Errorf("loading chart: %w", err)
+		return nil, err
 	}
 	caps := common.DefaultCapabilities.Copy()
 	if opts.KubeVersion != "" {

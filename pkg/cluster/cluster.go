@@ -113,7 +113,7 @@ func VersionNotServed(err error) bool {
 // Client is the real implementation of Reader and Applier.
 type Client struct {
 	// lite is the part of the client that needs no discovery (GET, the
-	// service proxy, the server's version): rest and dyn are its.
+	// server's version): rest and dyn are its.
 	lite *lite.Client
 	// rest is the dynamic client's REST client: LIST and apply responses
 	// are decoded from it directly (see decodeList).

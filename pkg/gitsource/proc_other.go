@@ -12,3 +12,9 @@ import (
 func interruptGroup(cmd *exec.Cmd) {
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
 }
+
+// ramDir is "": no memory directory is looked for.
+func ramDir() string { return "" }
+
+// sweepKeyDirs does nothing: process liveness is a Unix notion here.
+func sweepKeyDirs(string) {}

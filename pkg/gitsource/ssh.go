@@ -209,7 +209,9 @@ func (a *Auth) sshSecrets() []string {
 }
 
 // sshEnv writes the key and the known_hosts into a new directory (0700,
-// the files 0600) under tempDir and returns the environment that makes
+// the files 0600; keyDir: under tempDir, else in memory when it can, its
+// name holding this process's pid so that a later run sweeps it if this
+// one is killed) and returns the environment that makes
 // git's ssh use them and nothing else, with a function removing the
 // directory, which the caller must call on every path.
 //
@@ -235,7 +237,7 @@ func (a *Auth) sshEnv(rawURL, tempDir string) (env []string, cleanup func(), err
 	if err != nil {
 		return nil, nil, fmt.Errorf("fetching over SSH needs the ssh command (OpenSSH): %w", err)
 	}
-	dir, err := os.MkdirTemp(tempDir, "kubectl-gitops-ssh-")
+	dir, err := keyDir(tempDir)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -10,13 +10,16 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+
+	"helm.sh/helm/v4/pkg/chart/v2/loader"
 )
 
 // Confined checks that the chart in dir (inside root) reads nothing
 // outside root when Helm loads, lints or renders it: Helm's loader follows
 // symbolic links (a template or a file .Files.Get reads could be any file
 // of the machine), and a values.schema.json "$ref" to a file:// or
-// http(s):// URL is fetched by the schema validator. A repository's chart
+// http(s):// URL is fetched by the schema validator — a subchart vendored
+// in charts/ as an archive included. A repository's chart
 // is untrusted input: such a chart is not loaded at all, and the error
 // says why (never the content). $refs inside the schema ("#/…") are fine.
 func Confined(root, dir string) error {
@@ -40,6 +43,7 @@ const maxVerdicts = 4096
 type Confiner struct {
 	mu       sync.Mutex
 	verdicts map[[sha256.Size]byte]string // by digest: the schema's external $ref, "" for none
+	archives map[[sha256.Size]byte]string // by digest: why a vendored chart archive is refused, "" when it is not
 	parsed   int                          // schemas parsed, for tests
 }
 
@@ -64,6 +68,36 @@ func (c *Confiner) externalRef(data []byte) string {
 	c.parsed++
 	c.mu.Unlock()
 	return ref
+}
+
+// archiveVerdict is why the chart archive data may not be loaded
+// (checkSchemas), "" when it may, remembered by data's digest; an archive
+// Helm cannot load is left to Helm, which reports it.
+func (c *Confiner) archiveVerdict(data []byte) string {
+	sum := sha256.Sum256(data)
+	if c != nil {
+		c.mu.Lock()
+		msg, ok := c.archives[sum]
+		c.mu.Unlock()
+		if ok {
+			return msg
+		}
+	}
+	msg := ""
+	if ch, err := loader.LoadArchive(bytes.NewReader(data)); err == nil {
+		if err := c.checkSchemas(ch); err != nil {
+			msg = err.Error()
+		}
+	}
+	if c != nil {
+		c.mu.Lock()
+		if c.archives == nil || len(c.archives) >= maxVerdicts {
+			c.archives = map[[sha256.Size]byte]string{}
+		}
+		c.archives[sum] = msg
+		c.mu.Unlock()
+	}
+	return msg
 }
 
 // Check is Confined(root, dir), the verdicts on schemas seen before
@@ -93,6 +127,18 @@ func (c *Confiner) Check(root, dir string) error {
 			}
 			if r, err := filepath.Rel(absRoot, real); err != nil || r == ".." || strings.HasPrefix(r, ".."+string(filepath.Separator)) {
 				return fmt.Errorf("%s is a symbolic link that leads out of the repository", rel)
+			}
+			return nil
+		}
+		if !d.IsDir() && strings.HasSuffix(d.Name(), ".tgz") && filepath.Base(filepath.Dir(p)) == "charts" {
+			// A subchart vendored as an archive: Helm loads it, and
+			// validates values against its schema, unpacked.
+			data, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			if msg := c.archiveVerdict(data); msg != "" {
+				return fmt.Errorf("%s: %s", rel, msg)
 			}
 			return nil
 		}

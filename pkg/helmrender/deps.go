@@ -13,7 +13,6 @@ import (
 	"strings"
 
 	chart "helm.sh/helm/v4/pkg/chart/v2"
-	"helm.sh/helm/v4/pkg/chart/v2/loader"
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/gitrepo"
 )
@@ -107,7 +106,7 @@ func loadDependency(ctx context.Context, dep Dependency, chartDir, root string, 
 	if err != nil {
 		return nil, err
 	}
-	return loader.Load(path)
+	return confiner.load(path)
 }
 
 // loadLocalDependency loads the chart at p (relative to chartDir, or
@@ -136,7 +135,7 @@ func loadLocalDependency(p, chartDir, root string, confiner *Confiner) (*chart.C
 	if err := confiner.Check(realRoot, real); err != nil {
 		return nil, fmt.Errorf("file://%s: %w", p, err)
 	}
-	return loader.Load(real)
+	return confiner.load(real)
 }
 
 // hashReq is Helm's digest of a chart's dependencies and their lock
@@ -148,20 +147,4 @@ func hashReq(req, lock []*chart.Dependency) (string, error) {
 	}
 	sum := sha256.Sum256(data)
 	return "sha256:" + hex.EncodeToString(sum[:]), nil
-}
-
-// ChartFiles returns the files of the chart at path (a .tgz archive or a
-// directory) by their slash-separated path in the chart, as Helm's loader
-// reads them (with its bounds): where Argo CD finds the value files of a
-// chart it fetched from a Helm repository, its application path.
-func ChartFiles(path string) (map[string][]byte, error) {
-	ch, err := loader.Load(path)
-	if err != nil {
-		return nil, fmt.Errorf("loading chart: %w", err)
-	}
-	out := make(map[string][]byte, len(ch.Raw))
-	for _, f := range ch.Raw {
-		out[f.Name] = f.Data
-	}
-	return out, nil
 }

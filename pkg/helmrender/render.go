@@ -5,8 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -14,7 +12,6 @@ import (
 	"helm.sh/helm/v4/pkg/chart/common"
 	"helm.sh/helm/v4/pkg/chart/common/util"
 	chart "helm.sh/helm/v4/pkg/chart/v2"
-	"helm.sh/helm/v4/pkg/chart/v2/loader"
 	chartutil "helm.sh/helm/v4/pkg/chart/v2/util"
 	"helm.sh/helm/v4/pkg/engine"
 	release "helm.sh/helm/v4/pkg/release/v1"
@@ -54,6 +51,9 @@ type Release struct {
 	Namespace string
 	// Chart is the path of the chart: a directory or a .tgz archive.
 	Chart string
+	// Loaded, when set, is the chart at Chart, loaded already
+	// (Confiner.Load): it is rendered, and not loaded again.
+	Loaded *Chart
 	// ChartValues, when not nil, replace the chart's values.yaml
 	// (source-controller's valuesFiles).
 	ChartValues map[string]any
@@ -91,9 +91,9 @@ type Release struct {
 	// SkipSchemaValidation does not check the values against the chart's
 	// values.schema.json (helm template --skip-schema-validation).
 	SkipSchemaValidation bool
-	// Confiner, when set, checks a chart directory (Confined) remembering
+	// Confiner, when set, loads the chart (Confiner.Load) remembering
 	// its verdicts on values schemas across renders; nil remembers
-	// nothing.
+	// nothing. A Loaded chart keeps the Confiner it was loaded with.
 	Confiner *Confiner
 }
 
@@ -118,27 +118,20 @@ type Result struct {
 // Render renders rel as helm-controller's install would, without a
 // cluster.
 func Render(ctx context.Context, rel Release) (*Result, error) {
-	if fi, err := os.Stat(rel.Chart); err == nil && fi.IsDir() {
-		// A chart directory (in a checkout, or the chart alone): Helm's
-		// loader follows symbolic links and its schema validator reads
-		// and fetches $refs; neither may leave the checkout.
-		root := rel.Root
-		if root == "" {
-			root = rel.Chart
-		}
-		if err := rel.Confiner.Check(root, rel.Chart); err != nil {
-			return nil, fmt.Errorf("chart %s not rendered: %w", filepath.Base(rel.Chart), err)
+	loaded := rel.Loaded
+	if loaded == nil {
+		var err error
+		if loaded, err = rel.Confiner.Load(rel.Chart, rel.Root); err != nil {
+			return nil, err
 		}
 	}
-	ch, err := loader.Load(rel.Chart)
-	if err != nil {
-		return nil, fmt.Errorf("loading chart: %w", err)
-	}
+	ch := loaded.ch
+	var err error
 	if ch.Metadata.Type != "" && ch.Metadata.Type != "application" {
 		return nil, fmt.Errorf("chart %s: %s charts are not installable", ch.Name(), ch.Metadata.Type)
 	}
 	if rel.BuildDependencies != nil {
-		if err := buildDependencies(ctx, ch, rel.Chart, rel.Root, rel.BuildDependencies, rel.Confiner); err != nil {
+		if err := buildDependencies(ctx, ch, rel.Chart, rel.Root, rel.BuildDependencies, loaded.confiner); err != nil {
 			return nil, fmt.Errorf("chart %s: building dependencies: %w", ch.Name(), err)
 		}
 	}

@@ -3,14 +3,18 @@ package repolint
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/chartsource"
+	"github.com/kubectl-gitops/kubectl-gitops/test/chartrepo"
 )
 
 const canary = "canary-s3cr3t-7f3a"
@@ -298,6 +302,17 @@ spec:
 // file or URL outside it (the validator would read or fetch it) is not
 // linted — an error says why, and nothing outside is read.
 func TestLintHelmChartConfined(t *testing.T) {
+	var hits atomic.Int32
+	web := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		_, _ = w.Write([]byte(`{"type": "string"}`))
+	}))
+	t.Cleanup(web.Close)
+	t.Cleanup(func() {
+		if n := hits.Load(); n != 0 {
+			t.Errorf("a schema's $ref'd URL was asked %d times", n)
+		}
+	})
 	outside := filepath.Join(t.TempDir(), "secret.txt")
 	if err := os.WriteFile(outside, []byte(canary), 0o600); err != nil {
 		t.Fatal(err)
@@ -317,6 +332,18 @@ func TestLintHelmChartConfined(t *testing.T) {
 		"schema relative ref": {func(t *testing.T, chart string) {
 			writeFile(t, chart, "values.schema.json", `{"type": "object", "properties": {"a": {"$ref": "defs.json#/x"}}}`)
 		}, "values.schema.json has a $ref to defs.json#/x"},
+		// helm lint validates the values of a subchart vendored as an
+		// archive against its schema too.
+		"a vendored archive's schema URL ref": {func(t *testing.T, chart string) {
+			sub := t.TempDir()
+			writeFile(t, sub, "Chart.yaml", "apiVersion: v2\nname: sub\nversion: 0.1.0\n")
+			writeFile(t, sub, "values.yaml", "a: 1\n")
+			writeFile(t, sub, "values.schema.json", `{"type": "object", "properties": {"a": {"$ref": "`+web.URL+`/a.json"}}}`)
+			if _, err := chartrepo.Package(sub, filepath.Join(chart, "charts"), ""); err != nil {
+				t.Fatal(err)
+			}
+			writeFile(t, chart, "values.yaml", "sub: {a: 2}\n")
+		}, "charts/sub-0.1.0.tgz: chart sub 0.1.0 not loaded: values.schema.json has a $ref to " + web.URL + "/a.json, outside the chart"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			dir := helmRepo(t)

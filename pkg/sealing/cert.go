@@ -27,7 +27,10 @@ const (
 	DefaultControllerName      = "sealed-secrets-controller"
 )
 
-// maxCertSize bounds what is read from a certificate source.
+// maxCertSize bounds what is read from a certificate source: a file, a
+// URL, the controller through the API server's service proxy (cluster
+// data: whatever answers on the Service's port). A certificate PEM is a
+// few KB.
 const maxCertSize = 1 << 20
 
 // Certificate is a controller's public certificate.
@@ -148,8 +151,10 @@ type ControllerClient interface {
 	// Get returns the live object, or an error satisfying apierrors.IsNotFound.
 	Get(ctx context.Context, m *meta.RESTMapping, namespace, name string) (*unstructured.Unstructured, error)
 	// ServiceProxyGet GETs path from port (a name or number) of the Service
-	// namespace/name over scheme, through the API server's service proxy.
-	ServiceProxyGet(ctx context.Context, namespace, name, scheme, port, path string) ([]byte, error)
+	// namespace/name over scheme, through the API server's service proxy,
+	// reading at most limit bytes of the response (a longer one is an
+	// error).
+	ServiceProxyGet(ctx context.Context, namespace, name, scheme, port, path string, limit int64) ([]byte, error)
 }
 
 // serviceMapping is the controller's Service: core v1, served by every API
@@ -162,8 +167,9 @@ var serviceMapping = &meta.RESTMapping{
 
 // FetchCertificate gets the controller's current certificate the way
 // kubeseal does: the Service's first port name (else its number), then
-// GET /v1/cert.pem through the API server's service proxy. RBAC: get on
-// services and services/proxy in the controller's namespace.
+// GET /v1/cert.pem through the API server's service proxy, reading at
+// most maxCertSize bytes. RBAC: get on services and services/proxy
+// in the controller's namespace.
 func FetchCertificate(ctx context.Context, cl ControllerClient, namespace, name string) (*Certificate, error) {
 	svc, err := cl.Get(ctx, serviceMapping, namespace, name)
 	if err != nil {
@@ -179,7 +185,10 @@ func FetchCertificate(ctx context.Context, cl ControllerClient, namespace, name 
 		n, _, _ := unstructured.NestedFieldNoCopy(first, "port")
 		port = fmt.Sprint(n)
 	}
-	data, err := cl.ServiceProxyGet(ctx, namespace, name, "http", port, "/v1/cert.pem")
+	data, err := cl.ServiceProxyGet(ctx, namespace, name, "http", port, "/v1/cert.pem", maxCertSize)
+	if err == nil && len(data) > maxCertSize {
+		err = fmt.Errorf("the response is larger than %d bytes", maxCertSize)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("fetching the certificate from the controller %s/%s: %w", namespace, name, err)
 	}

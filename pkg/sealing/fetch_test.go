@@ -14,12 +14,13 @@ import (
 
 // fakeController serves one Service and answers proxy GETs with cert,
 // recording the port and path asked for. (The real API server's proxy is
-// TestServiceProxyGet in pkg/cluster; the real controller,
+// TestServiceProxyGet in pkg/cluster/lite; the real controller,
 // TestRealControllerUnsealsOurSealedSecrets in plugins/seal.)
 type fakeController struct {
 	svc        *unstructured.Unstructured
 	cert       []byte
 	port, path string
+	limit      int64
 }
 
 var _ ControllerClient = (*fakeController)(nil)
@@ -39,8 +40,8 @@ func (f *fakeController) List(context.Context, *meta.RESTMapping, string, string
 	return nil, errors.New("not used")
 }
 
-func (f *fakeController) ServiceProxyGet(_ context.Context, _, _, _, port, path string) ([]byte, error) {
-	f.port, f.path = port, path
+func (f *fakeController) ServiceProxyGet(_ context.Context, _, _, _, port, path string, limit int64) ([]byte, error) {
+	f.port, f.path, f.limit = port, path, limit
 	return f.cert, nil
 }
 
@@ -88,5 +89,26 @@ func TestFetchCertificatePortAsKubeseal(t *testing.T) {
 				t.Error("not the controller's certificate")
 			}
 		})
+	}
+}
+
+// TestFetchCertificateBounded: what answers on the controller's Service is
+// cluster data. FetchCertificate asks the proxy for 1 MiB at most (the
+// real proxy's bound is TestServiceProxyGet in pkg/cluster/lite) and
+// refuses a longer answer a client returned anyway.
+func TestFetchCertificateBounded(t *testing.T) {
+	kp, _ := testKeys(t)
+	svc := service(map[string]any{"name": "http", "port": int64(8080)})
+	f := &fakeController{svc: svc, cert: kp.certPEM}
+	if _, err := FetchCertificate(t.Context(), f, DefaultControllerNamespace, DefaultControllerName); err != nil {
+		t.Fatal(err)
+	}
+	if f.limit != 1<<20 {
+		t.Errorf("asked for at most %d bytes, want 1 MiB", f.limit)
+	}
+	f.cert = append(append([]byte{}, kp.certPEM...), make([]byte, 1<<20)...)
+	_, err := FetchCertificate(t.Context(), f, DefaultControllerNamespace, DefaultControllerName)
+	if err == nil || !strings.Contains(err.Error(), "fetching the certificate from the controller kube-system/sealed-secrets-controller: the response is larger than 1048576 bytes") {
+		t.Errorf("a certificate of %d bytes: %v, want it refused as larger than 1048576 bytes", len(f.cert), err)
 	}
 }

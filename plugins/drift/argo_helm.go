@@ -22,8 +22,12 @@ import (
 // source sets them, CRDs unless skipCrds, hooks kept for the caller to
 // leave out by Argo CD's rules (gitopsapi.DropArgoHooks), dependencies
 // not vendored in charts/ fetched with deps (Argo CD's helm dependency
-// build). Errors are swept of the values drift masks.
-func renderArgoHelm(ctx context.Context, op *gitopsapi.Source, chartPath, root string, caps helmrender.Capabilities, deps helmrender.DependencyFetcher, confiner *helmrender.Confiner) (*desired.HelmRender, error) {
+// build). The chart is loaded once, with loader, for its value files and
+// its render. Errors are swept of the values drift masks.
+func renderArgoHelm(ctx context.Context, op *gitopsapi.Source, chartPath, root string, caps helmrender.Capabilities, deps helmrender.DependencyFetcher, loader chartLoader) (*desired.HelmRender, error) {
+	if loader == nil {
+		loader = (*helmrender.Confiner)(nil)
+	}
 	var secrets []string
 	if op.ArgoHelm != nil {
 		secrets = op.ArgoHelm.SecretValues
@@ -37,7 +41,11 @@ func renderArgoHelm(ctx context.Context, op *gitopsapi.Source, chartPath, root s
 	if err != nil {
 		return nil, err
 	}
-	vals, fileSecrets, err := argoHelmValues(t, root, chartPath)
+	ch, err := loader.Load(chartPath, root)
+	if err != nil {
+		return nil, sweep(err)
+	}
+	vals, fileSecrets, err := argoHelmValues(t, root, ch)
 	secrets = append(secrets, fileSecrets...)
 	if err != nil {
 		return nil, sweep(err)
@@ -48,9 +56,9 @@ func renderArgoHelm(ctx context.Context, op *gitopsapi.Source, chartPath, root s
 	if len(t.APIVersions) > 0 {
 		caps.APIVersions = t.APIVersions
 	}
-	rel := helmrender.Release{Name: t.Name, Namespace: t.Namespace, Chart: chartPath,
+	rel := helmrender.Release{Name: t.Name, Namespace: t.Namespace, Chart: chartPath, Loaded: ch,
 		Values: vals, Capabilities: caps, CRDs: !t.SkipCrds, KeepHooks: true, SkipSchemaValidation: t.SkipSchemaValidation,
-		BuildDependencies: deps, Root: root, Confiner: confiner}
+		BuildDependencies: deps, Root: root}
 	res, err := helmrender.Render(ctx, rel)
 	if err != nil {
 		return nil, sweep(err)
@@ -62,29 +70,33 @@ func renderArgoHelm(ctx context.Context, op *gitopsapi.Source, chartPath, root s
 	return &desired.HelmRender{Set: set, SecretValues: secrets, Chart: res.Chart, Version: res.Version}, nil
 }
 
+// chartLoader loads a chart (*helmrender.Confiner: the chart confined to
+// its checkout, its values schemas checked).
+type chartLoader interface {
+	Load(path, root string) (*helmrender.Chart, error)
+}
+
 // argoHelmValues composes t's values as the helm CLI does, reading its
 // files from the checkout root or a ref source's checkout (never outside
-// them), or, for a chart fetched from a Helm repository, from the chart at
-// chartPath (Argo CD's application path). It also returns the values under secret-like keys of the value
-// files, masked as valuesObject's are: a ref source is often a
-// repository of its own, private values included.
-func argoHelmValues(t *gitopsapi.HelmTemplate, root, chartPath string) (map[string]any, []string, error) {
+// them), or, for a chart fetched from a Helm repository, from the chart ch
+// (Argo CD's application path). Every file is bounded as the checkout's
+// are (maxValuesFile): it is parsed whole. It also returns the values
+// under secret-like keys of the value files, masked as valuesObject's
+// are: a ref source is often a repository of its own, private values
+// included.
+func argoHelmValues(t *gitopsapi.HelmTemplate, root string, ch *helmrender.Chart) (map[string]any, []string, error) {
 	v := helmrender.CLIValues{Set: t.Set, SetString: t.SetString, SetFile: map[string][]byte{}}
 	var secrets []string
-	var chartFiles map[string][]byte
 	read := func(f gitopsapi.HelmFile) ([]byte, error) {
 		if !t.InChart(f) {
 			return readCheckoutFile(t.FileRoot(root, f), f.Path)
 		}
-		if chartFiles == nil {
-			var err error
-			if chartFiles, err = helmrender.ChartFiles(chartPath); err != nil {
-				return nil, err
-			}
-		}
-		data, ok := chartFiles[f.Path]
+		data, ok := ch.File(f.Path)
 		if !ok {
 			return nil, fmt.Errorf("not in the chart: %w", os.ErrNotExist)
+		}
+		if len(data) > maxValuesFile {
+			return nil, fmt.Errorf("larger than %d bytes", maxValuesFile)
 		}
 		return data, nil
 	}

@@ -3,8 +3,12 @@ package lite
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"strings"
+	"sync/atomic"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -36,8 +40,9 @@ func Config(cfg *rest.Config) *rest.Config {
 // Client reads resources whose REST mapping the caller knows, under
 // Config's policy, through one HTTP connection pool.
 type Client struct {
-	rest *rest.RESTClient
-	dyn  *dynamic.DynamicClient
+	rest  *rest.RESTClient
+	dyn   *dynamic.DynamicClient
+	proxy *rest.RESTClient // rest's, its response bodies bounded (ServiceProxyGet)
 }
 
 // New builds a Client for the API server described by cfg, under Config's
@@ -57,7 +62,18 @@ func New(cfg *rest.Config) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating dynamic client: %w", err)
 	}
-	return &Client{rest: rc, dyn: dynamic.New(rc)}, nil
+	// The same connections, the response bodies bounded.
+	capped := *httpClient
+	rt := httpClient.Transport
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	capped.Transport = cappedTransport{rt: rt}
+	proxy, err := rest.UnversionedRESTClientForConfigAndClient(dcfg, &capped)
+	if err != nil {
+		return nil, fmt.Errorf("creating dynamic client: %w", err)
+	}
+	return &Client{rest: rc, dyn: dynamic.New(rc), proxy: proxy}, nil
 }
 
 // RESTClient is the client's REST client (absolute paths only: it has no
@@ -84,20 +100,84 @@ func (c *Client) Get(ctx context.Context, m *meta.RESTMapping, namespace, name s
 // ServiceProxyGet GETs path from port (a port name or number) of the
 // Service namespace/name over scheme ("http" or "https"), through
 // /api/v1/namespaces/NS/services/SCHEME:NAME:PORT/proxy/PATH (RBAC: get on
-// services/proxy). API errors are returned as they are.
-func (c *Client) ServiceProxyGet(ctx context.Context, namespace, name, scheme, port, path string) ([]byte, error) {
-	return ServiceProxyGet(ctx, c.rest, namespace, name, scheme, port, path)
-}
-
-// ServiceProxyGet is Client.ServiceProxyGet through any REST client whose
-// requests take absolute paths.
-func ServiceProxyGet(ctx context.Context, rc rest.Interface, namespace, name, scheme, port, path string) ([]byte, error) {
+// services/proxy), reading at most limit bytes of the response: what the
+// Service's endpoint answers (an error's body too) is cluster data, as
+// large as it likes. A larger response is an error wrapping
+// ErrResponseTooLarge; API errors are returned as they are.
+func (c *Client) ServiceProxyGet(ctx context.Context, namespace, name, scheme, port, path string, limit int64) ([]byte, error) {
 	segments := []string{"/api/v1/namespaces", namespace, "services", utilnet.JoinSchemeNamePort(scheme, name, port), "proxy"}
 	if p := strings.TrimPrefix(path, "/"); p != "" {
 		segments = append(segments, p)
 	}
-	return rc.Get().AbsPath(segments...).DoRaw(ctx)
+	// The proxy's REST client bounds response bodies (cappedTransport):
+	// client-go reads a body whole, an error's included.
+	// An error's body is read by DoRaw whole and quoted in its error: the
+	// bound's being hit is kept apart.
+	b := &bound{limit: limit}
+	data, err := c.proxy.Get().AbsPath(segments...).DoRaw(context.WithValue(ctx, boundKey{}, b))
+	if b.hit.Load() || errors.Is(err, ErrResponseTooLarge) {
+		return nil, fmt.Errorf("the response of service %s/%s port %s: %w (%d bytes)", namespace, name, port, ErrResponseTooLarge, limit)
+	}
+	return data, err
 }
+
+// ErrResponseTooLarge is the error of a response longer than its bound.
+var ErrResponseTooLarge = errors.New("response larger than its bound")
+
+// boundKey is the context key of a request's bound on its response body.
+type boundKey struct{}
+
+// bound is a bound on a response body, and whether it was hit.
+type bound struct {
+	limit int64
+	hit   atomic.Bool
+}
+
+// cappedTransport fails the read of a response body past the bound of the
+// request's context (boundKey), when it has one.
+type cappedTransport struct {
+	rt http.RoundTripper
+}
+
+func (t cappedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := t.rt.RoundTrip(req)
+	b, ok := req.Context().Value(boundKey{}).(*bound)
+	if err != nil || !ok || resp.Body == nil {
+		return resp, err
+	}
+	if resp.ContentLength > b.limit {
+		_ = resp.Body.Close()
+		b.hit.Store(true)
+		return nil, ErrResponseTooLarge
+	}
+	resp.Body = &cappedBody{rc: resp.Body, left: b.limit, b: b}
+	return resp, nil
+}
+
+// cappedBody reads rc until left bytes are read; one more is an error.
+type cappedBody struct {
+	rc   io.ReadCloser
+	left int64
+	b    *bound
+}
+
+func (b *cappedBody) Read(p []byte) (int, error) {
+	if b.left < 0 {
+		return 0, ErrResponseTooLarge
+	}
+	if int64(len(p)) > b.left+1 {
+		p = p[:b.left+1]
+	}
+	n, err := b.rc.Read(p)
+	b.left -= int64(n)
+	if b.left < 0 {
+		b.b.hit.Store(true)
+		return 0, ErrResponseTooLarge
+	}
+	return n, err
+}
+
+func (b *cappedBody) Close() error { return b.rc.Close() }
 
 // ServerVersion asks the API server its version (GET /version), as
 // discovery's ServerVersion does, under ctx.

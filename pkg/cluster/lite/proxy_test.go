@@ -1,10 +1,13 @@
-package cluster
+package lite_test
 
 import (
+	"errors"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,6 +17,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/kubectl-gitops/kubectl-gitops/pkg/cluster/lite"
 	"github.com/kubectl-gitops/kubectl-gitops/test/controlplane"
 )
 
@@ -35,7 +39,10 @@ func nonLoopbackIP(t *testing.T) string {
 
 // TestServiceProxyGet: a GET through the API server's service proxy, by
 // port name and by port number, reaches the Service's endpoint with the
-// path asked for; a missing Service is an apierrors.IsNotFound error.
+// path asked for; a missing Service is an apierrors.IsNotFound error. What
+// the endpoint answers is cluster data: a body longer than the bound asked
+// for (an error's body too) is an error wrapping ErrResponseTooLarge, read
+// no further than the bound.
 func TestServiceProxyGet(t *testing.T) {
 	cp := controlplane.ForTest(t)
 	ctx := t.Context()
@@ -44,15 +51,34 @@ func TestServiceProxyGet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	const bound = 1 << 20
+	var sent atomic.Int64 // bytes the endpoint wrote to the flood paths
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = w.Write([]byte("path " + r.URL.Path))
+		switch r.URL.Path {
+		case "/flood", "/flood-error":
+			// Far more than the bound, without a Content-Length.
+			if r.URL.Path == "/flood-error" {
+				w.WriteHeader(http.StatusInternalServerError)
+			}
+			chunk := []byte(strings.Repeat("x", 64<<10))
+			for range 1024 { // 64 MiB
+				n, err := w.Write(chunk)
+				sent.Add(int64(n))
+				if err != nil {
+					return
+				}
+				w.(http.Flusher).Flush()
+			}
+		default:
+			_, _ = w.Write([]byte("path " + r.URL.Path))
+		}
 	}))
 	srv.Listener = ln
 	srv.Start()
 	t.Cleanup(srv.Close)
 	port := int32(ln.Addr().(*net.TCPAddr).Port)
 
-	cs, err := kubernetes.NewForConfig(Config(cp.RESTConfig()))
+	cs, err := kubernetes.NewForConfig(lite.Config(cp.RESTConfig()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +117,7 @@ func TestServiceProxyGet(t *testing.T) {
 		}
 	}
 
-	c, err := New(cp.RESTConfig())
+	c, err := lite.New(cp.RESTConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +125,7 @@ func TestServiceProxyGet(t *testing.T) {
 		var got string
 		deadline := time.Now().Add(20 * time.Second)
 		for {
-			data, err := c.ServiceProxyGet(ctx, ns, tt.name, "http", tt.port, "/v1/cert.pem")
+			data, err := c.ServiceProxyGet(ctx, ns, tt.name, "http", tt.port, "/v1/cert.pem", bound)
 			if err == nil {
 				got = string(data)
 				break
@@ -114,8 +140,22 @@ func TestServiceProxyGet(t *testing.T) {
 		}
 	}
 
-	_, err = c.ServiceProxyGet(ctx, ns, "missing", "http", strconv.Itoa(8080), "/v1/cert.pem")
+	_, err = c.ServiceProxyGet(ctx, ns, "missing", "http", strconv.Itoa(8080), "/v1/cert.pem", bound)
 	if !apierrors.IsNotFound(err) {
 		t.Errorf("missing Service: %v, want a NotFound error", err)
+	}
+
+	for _, path := range []string{"/flood", "/flood-error"} {
+		data, err := c.ServiceProxyGet(ctx, ns, "named", "http", "http", path, bound)
+		if !errors.Is(err, lite.ErrResponseTooLarge) {
+			t.Errorf("%s: %d bytes, %v, want an error wrapping ErrResponseTooLarge", path, len(data), err)
+		} else if !strings.Contains(err.Error(), "service proxy-get/named port http") || !strings.Contains(err.Error(), "1048576 bytes") {
+			t.Errorf("%s: %v, want the Service and the bound named", path, err)
+		}
+	}
+	// The endpoint was stopped long before its 64 MiB (the proxy and the
+	// connection buffer some).
+	if n := sent.Load(); n >= 32<<20 {
+		t.Errorf("the endpoint wrote %d bytes: the client read past its bound", n)
 	}
 }
