@@ -134,7 +134,10 @@ func readSource(ctx context.Context, source string, client *http.Client) ([]byte
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("fetching the certificate from %s: %s", source, resp.Status)
 	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxCertSize))
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxCertSize+1))
+	if err == nil && len(data) > maxCertSize {
+		err = fmt.Errorf("the response is larger than %d bytes", maxCertSize)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("fetching the certificate from %s: %w", source, err)
 	}

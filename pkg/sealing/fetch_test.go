@@ -1,8 +1,11 @@
 package sealing
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -110,5 +113,34 @@ func TestFetchCertificateBounded(t *testing.T) {
 	_, err := FetchCertificate(t.Context(), f, DefaultControllerNamespace, DefaultControllerName)
 	if err == nil || !strings.Contains(err.Error(), "fetching the certificate from the controller kube-system/sealed-secrets-controller: the response is larger than 1048576 bytes") {
 		t.Errorf("a certificate of %d bytes: %v, want it refused as larger than 1048576 bytes", len(f.cert), err)
+	}
+}
+
+// TestReadCertificateURLBounded: what a --cert URL answers is a server's
+// data. A certificate over 1 MiB is refused, not cut at 1 MiB and then
+// parsed (before, the cut made it an unclear parse error, or a certificate
+// with trailing garbage dropped without a word).
+func TestReadCertificateURLBounded(t *testing.T) {
+	kp, _ := testKeys(t)
+	for _, tc := range []struct {
+		name string
+		body []byte
+		want string
+	}{
+		{"a certificate", kp.certPEM, ""},
+		{"padded to exactly 1 MiB", append(append([]byte{}, kp.certPEM...), bytes.Repeat([]byte("\n"), 1<<20-len(kp.certPEM))...), ""},
+		{"one byte over 1 MiB", append(append([]byte{}, kp.certPEM...), bytes.Repeat([]byte("\n"), 1<<20-len(kp.certPEM)+1)...), "the response is larger than 1048576 bytes"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write(tc.body) }))
+			defer srv.Close()
+			_, err := ReadCertificate(t.Context(), srv.URL+"/v1/cert.pem", srv.Client())
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("ReadCertificate: %v", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Fatalf("ReadCertificate of %d bytes: %v, want %q", len(tc.body), err, tc.want)
+			}
+		})
 	}
 }
