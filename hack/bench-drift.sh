@@ -31,10 +31,6 @@
 #   BENCH_PER_NAMESPACE=200    objects per namespace
 #   BENCH_SWEEP=1,4,8,16,32,64 concurrencies tried for the dry-run floor
 #   BENCH_SWEEP_SAMPLE=2000    objects dry-run per sweep step
-#   BENCH_NICE=-10             run the control plane and every command at this
-#                              nice level (needs root; for a shared machine)
-#   BENCH_TIMER=bash           time with bash's `time` even when hyperfine is there
-#   BENCH_NO_INSTALL=1         never apt-get install hyperfine / time
 #   BENCH_DRIFT_SWEEP=1,2,5,10,20
 #                              also, per N, on a control plane of its own: drift
 #                              1%, then 2%, … of the objects (the same kubectl
@@ -43,6 +39,10 @@
 #                              step, with the API server's CPU (unset: no sweep)
 #   BENCH_DRIFT_SWEEP_RUNS=3   timed rounds per sweep step
 #   BENCH_DRIFT_SWEEP_ONLY=1   run only the sweep, not the benchmark above
+#   BENCH_NICE=-10             run the control plane and every command at this
+#                              nice level (needs root; for a shared machine)
+#   BENCH_TIMER=bash           time with bash's `time` even when hyperfine is there
+#   BENCH_NO_INSTALL=1         never apt-get install hyperfine / time
 set -euo pipefail
 
 die() {
@@ -213,6 +213,12 @@ inside() {
 	rm -rf "$dir"
 }
 
+if [ "${1:-}" = --inside ]; then
+	[ $# -eq 2 ] || die "usage: $0 --inside N"
+	inside "$2"
+	exit 0
+fi
+
 # drift_objects DIR — the drift of hack/bench-drift.sh, on the objects the
 # lists in DIR name (DIR/<kind>.yaml; a missing list is skipped).
 drift_objects() {
@@ -297,11 +303,6 @@ inside_sweep() {
 	rm -rf "$dir"
 }
 
-if [ "${1:-}" = --inside ]; then
-	[ $# -eq 2 ] || die "usage: $0 --inside N"
-	inside "$2"
-	exit 0
-fi
 if [ "${1:-}" = --inside-sweep ]; then
 	[ $# -eq 2 ] || die "usage: $0 --inside-sweep N"
 	inside_sweep "$2"
@@ -350,19 +351,18 @@ BENCH_TIME=$(ensure_tool /usr/bin/time time)
 BENCH_TMP=$(mktemp -d "${TMPDIR:-/tmp}/bench-drift.XXXXXX")
 trap 'rm -rf "$BENCH_TMP"' EXIT
 # Interrupted: print what the finished Ns measured, then stop.
-trap 'say "interrupted"; report "interrupted: only the Ns finished are shown"; exit 130' INT TERM
+trap 'say "interrupted"; report "interrupted: only the Ns finished are shown"; report_sweep "interrupted"; exit 130' INT TERM
 BENCH_FLOOR=$BENCH_TMP/benchfloor
 BENCH_RESULTS=$BENCH_TMP/results.tsv
 BENCH_SWEEP_RESULTS=$BENCH_TMP/sweep.tsv
+: >"$BENCH_SWEEP_RESULTS"
 say "building hack/benchfloor and test/cmd/localcluster"
 (cd "$root" && go build -o "$BENCH_FLOOR" ./hack/benchfloor && go build -o "$BENCH_TMP/localcluster" ./test/cmd/localcluster)
 # Copies of the plugin and of this script, so that a `make build` or an edit
 # during the run changes nothing.
 mkdir "$BENCH_TMP/bin"
 cp "$root/bin/kubectl-gitops" "$root/bin/kubectl-gitops-drift" "$BENCH_TMP/bin/"
-# (under hack/, with the bench-lib.sh it sources from beside it).
-mkdir "$BENCH_TMP/hack"
-cp "$root/hack/bench-drift.sh" "$root/hack/bench-lib.sh" "$BENCH_TMP/hack/"
+mkdir "$BENCH_TMP/hack" && cp "$root/hack/bench-drift.sh" "$root/hack/bench-lib.sh" "$BENCH_TMP/hack/" # the copy sources bench-lib.sh from ../hack
 # The Flux CLI, when hack/peer-tools.sh built it: the flux diff column.
 BENCH_FLUX= crds=false
 flux_dir=$(bash "$root/hack/peer-tools.sh" env 2>/dev/null | sed -n 's/^KUBECTL_GITOPS_FLUX=//p')
@@ -373,13 +373,12 @@ else
 	say "the Flux CLI is not built (hack/peer-tools.sh build flux): no flux diff column"
 fi
 : >"$BENCH_RESULTS"
-: >"$BENCH_SWEEP_RESULTS"
 
-export BENCH_TMP BENCH_FLOOR BENCH_RESULTS BENCH_SWEEP_RESULTS BENCH_HYPERFINE BENCH_TIME BENCH_NICE BENCH_FLUX
+export BENCH_TMP BENCH_FLOOR BENCH_RESULTS BENCH_HYPERFINE BENCH_TIME BENCH_NICE BENCH_FLUX
 export BENCH_RUNS=${BENCH_RUNS:-} BENCH_SLOW_RUNS=${BENCH_SLOW_RUNS:-}
 export BENCH_PER_NAMESPACE=${BENCH_PER_NAMESPACE:-200} BENCH_SWEEP=${BENCH_SWEEP:-1,4,8,16,32,64}
 export BENCH_SWEEP_SAMPLE=${BENCH_SWEEP_SAMPLE:-2000}
-export BENCH_DRIFT_SWEEP=${BENCH_DRIFT_SWEEP:-} BENCH_DRIFT_SWEEP_RUNS=${BENCH_DRIFT_SWEEP_RUNS:-3}
+export BENCH_DRIFT_SWEEP=${BENCH_DRIFT_SWEEP:-} BENCH_DRIFT_SWEEP_RUNS=${BENCH_DRIFT_SWEEP_RUNS:-3} BENCH_SWEEP_RESULTS
 if [ -n "${BENCH_DRIFT_SWEEP_ONLY:-}" ] && [ -z "$BENCH_DRIFT_SWEEP" ]; then
 	die "BENCH_DRIFT_SWEEP_ONLY needs BENCH_DRIFT_SWEEP (e.g. 1,2,5,10,20)"
 fi
@@ -389,7 +388,7 @@ nice=()
 
 # report [NOTE] — prints the results recorded so far (nothing if none).
 report() {
-	[ -s "$BENCH_RESULTS" ] || [ -s "$BENCH_SWEEP_RESULTS" ] || return 0
+	[ -s "$BENCH_RESULTS" ] || return 0
 	local cpu timer=bash
 	cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 	[ -z "$BENCH_HYPERFINE" ] || timer=$("$BENCH_HYPERFINE" --version)
@@ -400,26 +399,40 @@ report() {
 		"$("$BENCH_TMP/bin/kubectl-gitops-drift" version --client 2>/dev/null | head -n 1 || echo 'drift version unknown');" \
 		"timed by $timer${BENCH_NICE:+, everything at nice $BENCH_NICE}${1:+; **$1**}."
 	echo
-	[ ! -s "$BENCH_RESULTS" ] || "$BENCH_FLOOR" report "$BENCH_RESULTS"
-	[ ! -s "$BENCH_SWEEP_RESULTS" ] || "$BENCH_FLOOR" driftsweep "$BENCH_SWEEP_RESULTS"
+	"$BENCH_FLOOR" report "$BENCH_RESULTS"
+}
+
+# report_sweep [NOTE] — prints the drift-fraction sweep's steps recorded so
+# far (nothing if none).
+report_sweep() {
+	[ -s "$BENCH_SWEEP_RESULTS" ] || return 0
+	echo "## kubectl gitops drift: local and hybrid mode by drift fraction"
+	echo
+	echo "\`BENCH_DRIFT_SWEEP=$BENCH_DRIFT_SWEEP hack/bench-drift.sh ${ns[*]}\`: started $started;" \
+		"$(nproc) CPUs; load average $(cut -d ' ' -f 1-3 /proc/loadavg) at the end;" \
+		"$BENCH_DRIFT_SWEEP_RUNS rounds per step${BENCH_NICE:+, everything at nice $BENCH_NICE}${1:+; **$1**}."
+	echo
+	"$BENCH_FLOOR" driftsweep "$BENCH_SWEEP_RESULTS"
 }
 
 started=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 t0=$SECONDS
 for n in "${ns[@]}"; do
-	if [ -z "${BENCH_DRIFT_SWEEP_ONLY:-}" ]; then
-		say "N=$n: starting a control plane"
-		if ! "${nice[@]}" "$BENCH_TMP/localcluster" --controller-manager=false --crds="$crds" -- "$BENCH_TMP/hack/bench-drift.sh" --inside "$n"; then
-			report "the run for N=$n failed: only the Ns before it are shown"
-			die "the run for N=$n failed"
-		fi
-	fi
-	if [ -n "$BENCH_DRIFT_SWEEP" ]; then
-		say "N=$n: starting a control plane for the drift-fraction sweep ($BENCH_DRIFT_SWEEP percent)"
-		if ! "${nice[@]}" "$BENCH_TMP/localcluster" --controller-manager=false --crds=false -- "$BENCH_TMP/hack/bench-drift.sh" --inside-sweep "$n"; then
-			report "the sweep for N=$n failed: only what finished before it is shown"
-			die "the sweep for N=$n failed"
-		fi
+	[ -z "${BENCH_DRIFT_SWEEP_ONLY:-}" ] || break
+	say "N=$n: starting a control plane"
+	if ! "${nice[@]}" "$BENCH_TMP/localcluster" --controller-manager=false --crds="$crds" -- "$BENCH_TMP/hack/bench-drift.sh" --inside "$n"; then
+		report "the run for N=$n failed: only the Ns before it are shown"
+		die "the run for N=$n failed"
 	fi
 done
 report ""
+# The drift-fraction sweep (BENCH_DRIFT_SWEEP), a control plane per N.
+for n in "${ns[@]}"; do
+	[ -n "$BENCH_DRIFT_SWEEP" ] || break
+	say "N=$n: starting a control plane for the drift-fraction sweep ($BENCH_DRIFT_SWEEP percent)"
+	if ! "${nice[@]}" "$BENCH_TMP/localcluster" --controller-manager=false --crds=false -- "$BENCH_TMP/hack/bench-drift.sh" --inside-sweep "$n"; then
+		report_sweep "the sweep for N=$n failed: only the steps before it are shown"
+		die "the sweep for N=$n failed"
+	fi
+done
+report_sweep ""
