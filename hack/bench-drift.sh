@@ -31,6 +31,14 @@
 #   BENCH_PER_NAMESPACE=200    objects per namespace
 #   BENCH_SWEEP=1,4,8,16,32,64 concurrencies tried for the dry-run floor
 #   BENCH_SWEEP_SAMPLE=2000    objects dry-run per sweep step
+#   BENCH_DRIFT_SWEEP=1,2,5,10,20
+#                              also, per N, on a control plane of its own: drift
+#                              1%, then 2%, … of the objects (the same kubectl
+#                              commands, the drift accumulating), and time
+#                              local and hybrid mode, interleaved, at each
+#                              step, with the API server's CPU (unset: no sweep)
+#   BENCH_DRIFT_SWEEP_RUNS=3   timed rounds per sweep step
+#   BENCH_DRIFT_SWEEP_ONLY=1   run only the sweep, not the benchmark above
 #   BENCH_NICE=-10             run the control plane and every command at this
 #                              nice level (needs root; for a shared machine)
 #   BENCH_TIMER=bash           time with bash's `time` even when hyperfine is there
@@ -248,6 +256,96 @@ if [ "${1:-}" = --inside ]; then
 	exit 0
 fi
 
+# drift_objects DIR — the drift of hack/bench-drift.sh, on the objects the
+# lists in DIR name (DIR/<kind>.yaml; a missing list is skipped).
+drift_objects() {
+	local d=$1
+	[ ! -e "$d/deployments.yaml" ] || kubectl scale -f "$d/deployments.yaml" --replicas=5 >/dev/null
+	[ ! -e "$d/configmaps.yaml" ] || kubectl patch -f "$d/configmaps.yaml" --type=merge -p '{"data":{"log-level":"debug"}}' >/dev/null
+	[ ! -e "$d/services.yaml" ] || kubectl label -f "$d/services.yaml" hotfix=incident-4711 >/dev/null
+	[ ! -e "$d/rolebindings.yaml" ] || kubectl patch -f "$d/rolebindings.yaml" --type=json \
+		-p '[{"op":"add","path":"/subjects/-","value":{"kind":"User","apiGroup":"rbac.authorization.k8s.io","name":"oncall@example.com"}}]' >/dev/null
+}
+
+# inside_sweep N — the drift-fraction sweep (BENCH_DRIFT_SWEEP) against the
+# control plane localcluster started: at each step the drift grows to P
+# percent of the objects, both modes' reports are checked, and local and
+# hybrid mode are timed in interleaved rounds, with the CPU time the API
+# server spent meanwhile. Records go to BENCH_SWEEP_RESULTS:
+#
+#	N  P  DRIFTED  MODE  WALL,…  CPU,…  APISERVER-CPU,…  CHECK  LOAD,…
+# shellcheck disable=SC2016
+inside_sweep() {
+	n=$1
+	local dir="$BENCH_TMP/s$n" fm=kustomize-controller runs=${BENCH_DRIFT_SWEEP_RUNS:-3}
+	local m=$dir/manifests server port apiserver total=0 p k mode r rc v verdict
+	local -a steps
+	say "[N=$n sweep] writing $n objects and the sweep's drift lists ($BENCH_DRIFT_SWEEP percent)"
+	"$BENCH_FLOOR" gen -n "$n" -per-namespace "$BENCH_PER_NAMESPACE" -sweep "$BENCH_DRIFT_SWEEP" -out "$dir" >/dev/null
+	say "[N=$n sweep] loading them (server-side apply as $fm)"
+	"$BENCH_FLOOR" apply -v -field-manager "$fm" -f "$dir/namespaces.yaml"
+	"$BENCH_FLOOR" apply -v -field-manager "$fm" -concurrency 32 -f "$m"
+	# The API server of this control plane: the one serving KUBECONFIG's port.
+	server=$(kubectl config view --minify -o jsonpath='{.clusters[0].cluster.server}')
+	port=${server##*:}
+	apiserver=$(ps -eo pid=,args= | awk -v p="--secure-port=$port" '$2 ~ /kube-apiserver$/ { for (i = 3; i <= NF; i++) if ($i == p) print $1 }')
+	if [ -z "$apiserver" ] || [ ! -r "/proc/$apiserver/stat" ]; then
+		die "no kube-apiserver serving port $port"
+	fi
+	local tck
+	tck=$(getconf CLK_TCK)
+	local -A label cmd prep want rssfile walls cpus rsss apis
+	local run_once_tag="[N=$n sweep] " run_once_width=7
+	for mode in local hybrid; do
+		cmd[$mode]="kubectl gitops drift --mode=$mode -f '$m' -o json"
+		want[$mode]=1
+	done
+	IFS=, read -r -a steps <<<"$BENCH_DRIFT_SWEEP"
+	for p in "${steps[@]}"; do
+		p=${p// /}
+		k=$(cat "$dir/sweep/$p/"*.yaml 2>/dev/null | grep -c '^kind:' || true)
+		say "[N=$n sweep] $p%: drifting $k more objects with kubectl (scale, patch, label)"
+		drift_objects "$dir/sweep/$p"
+		total=$((total + k))
+		verdict=
+		for mode in local hybrid; do
+			rc=0
+			kubectl gitops drift --mode="$mode" -f "$m" -o json >"$dir/report-$mode.json" || rc=$?
+			if [ "$rc" -ne 1 ]; then
+				v="$mode: **exit $rc**"
+			else
+				v="$mode: $("$BENCH_FLOOR" check -want "$total" -total "$n" <"$dir/report-$mode.json" || true)"
+			fi
+			[ "$v" = "$mode: ok" ] || say "[N=$n sweep] WARNING: $v"
+			verdict+=${verdict:+; }$v
+		done
+		walls=() cpus=() apis=()
+		local loads=
+		for ((r = 1; r <= runs; r++)); do
+			loads+=${loads:+,}$(cut -d ' ' -f 1 /proc/loadavg)
+			for mode in local hybrid; do
+				local a0 a1
+				a0=$(awk '{ print $14 + $15 }' "/proc/$apiserver/stat")
+				run_once "$mode"
+				a1=$(awk '{ print $14 + $15 }' "/proc/$apiserver/stat")
+				apis[$mode]+=${apis[$mode]:+,}$(awk -v a="$a0" -v b="$a1" -v t="$tck" 'BEGIN { printf "%.3f", (b - a) / t }')
+			done
+		done
+		for mode in local hybrid; do
+			printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$n" "$p" "$total" "$mode" \
+				"${walls[$mode]}" "${cpus[$mode]}" "${apis[$mode]}" "$verdict" "$loads" >>"$BENCH_SWEEP_RESULTS"
+		done
+	done
+	cd "$BENCH_TMP"
+	rm -rf "$dir"
+}
+
+if [ "${1:-}" = --inside-sweep ]; then
+	[ $# -eq 2 ] || die "usage: $0 --inside-sweep N"
+	inside_sweep "$2"
+	exit 0
+fi
+
 # ---------------------------------------------------------------------------
 # Outside: check the tools, then one control plane per N.
 # ---------------------------------------------------------------------------
@@ -290,9 +388,11 @@ BENCH_TIME=$(ensure_tool /usr/bin/time time)
 BENCH_TMP=$(mktemp -d "${TMPDIR:-/tmp}/bench-drift.XXXXXX")
 trap 'rm -rf "$BENCH_TMP"' EXIT
 # Interrupted: print what the finished Ns measured, then stop.
-trap 'say "interrupted"; report "interrupted: only the Ns finished are shown"; exit 130' INT TERM
+trap 'say "interrupted"; report "interrupted: only the Ns finished are shown"; report_sweep "interrupted"; exit 130' INT TERM
 BENCH_FLOOR=$BENCH_TMP/benchfloor
 BENCH_RESULTS=$BENCH_TMP/results.tsv
+BENCH_SWEEP_RESULTS=$BENCH_TMP/sweep.tsv
+: >"$BENCH_SWEEP_RESULTS"
 say "building hack/benchfloor and test/cmd/localcluster"
 (cd "$root" && go build -o "$BENCH_FLOOR" ./hack/benchfloor && go build -o "$BENCH_TMP/localcluster" ./test/cmd/localcluster)
 # Copies of the plugin and of this script, so that a `make build` or an edit
@@ -333,6 +433,10 @@ export BENCH_MEMORY BENCH_MEMORY_RESULTS
 export BENCH_RUNS=${BENCH_RUNS:-} BENCH_SLOW_RUNS=${BENCH_SLOW_RUNS:-}
 export BENCH_PER_NAMESPACE=${BENCH_PER_NAMESPACE:-200} BENCH_SWEEP=${BENCH_SWEEP:-1,4,8,16,32,64}
 export BENCH_SWEEP_SAMPLE=${BENCH_SWEEP_SAMPLE:-2000}
+export BENCH_DRIFT_SWEEP=${BENCH_DRIFT_SWEEP:-} BENCH_DRIFT_SWEEP_RUNS=${BENCH_DRIFT_SWEEP_RUNS:-3} BENCH_SWEEP_RESULTS
+if [ -n "${BENCH_DRIFT_SWEEP_ONLY:-}" ] && [ -z "$BENCH_DRIFT_SWEEP" ]; then
+	die "BENCH_DRIFT_SWEEP_ONLY needs BENCH_DRIFT_SWEEP (e.g. 1,2,5,10,20)"
+fi
 export PATH="$BENCH_TMP/bin:$PATH"
 nice=()
 [ -z "${BENCH_NICE:-}" ] || nice=(nice -n "$BENCH_NICE")
@@ -388,9 +492,23 @@ report() {
 	"$BENCH_FLOOR" report "$BENCH_RESULTS"
 }
 
+# report_sweep [NOTE] — prints the drift-fraction sweep's steps recorded so
+# far (nothing if none).
+report_sweep() {
+	[ -s "$BENCH_SWEEP_RESULTS" ] || return 0
+	echo "## kubectl gitops drift: local and hybrid mode by drift fraction"
+	echo
+	echo "\`BENCH_DRIFT_SWEEP=$BENCH_DRIFT_SWEEP hack/bench-drift.sh ${ns[*]}\`: started $started;" \
+		"$(nproc) CPUs; load average $(cut -d ' ' -f 1-3 /proc/loadavg) at the end;" \
+		"$BENCH_DRIFT_SWEEP_RUNS rounds per step${BENCH_NICE:+, everything at nice $BENCH_NICE}${1:+; **$1**}."
+	echo
+	"$BENCH_FLOOR" driftsweep "$BENCH_SWEEP_RESULTS"
+}
+
 started=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 t0=$SECONDS
 for n in "${ns[@]}"; do
+	[ -z "${BENCH_DRIFT_SWEEP_ONLY:-}" ] || break
 	say "N=$n: starting a control plane"
 	if ! "${nice[@]}" "$BENCH_TMP/localcluster" --controller-manager=false --crds="$crds" -- "$BENCH_TMP/hack/bench-drift.sh" --inside "$n"; then
 		report "the run for N=$n failed: only the Ns before it are shown"
@@ -398,3 +516,13 @@ for n in "${ns[@]}"; do
 	fi
 done
 report ""
+# The drift-fraction sweep (BENCH_DRIFT_SWEEP), a control plane per N.
+for n in "${ns[@]}"; do
+	[ -n "$BENCH_DRIFT_SWEEP" ] || break
+	say "N=$n: starting a control plane for the drift-fraction sweep ($BENCH_DRIFT_SWEEP percent)"
+	if ! "${nice[@]}" "$BENCH_TMP/localcluster" --controller-manager=false --crds=false -- "$BENCH_TMP/hack/bench-drift.sh" --inside-sweep "$n"; then
+		report_sweep "the sweep for N=$n failed: only the steps before it are shown"
+		die "the sweep for N=$n failed"
+	fi
+done
+report_sweep ""

@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
 )
 
 // The objects come in "apps" of four: a ConfigMap, a Deployment, a headless
@@ -135,13 +138,22 @@ func genCmd(args []string) error {
 	n := fs.Int("n", 2000, "number of objects")
 	perNS := fs.Int("per-namespace", 200, "objects per namespace (a multiple of 4)")
 	out := fs.String("out", "", "output directory (created)")
+	sweep := fs.String("sweep", "", "drift percentages, e.g. 1,2,5,10,20: also write OUT/sweep/<P>/<kind>.yaml (see sweepSteps)")
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	steps, err := sweepSteps(*sweep)
+	if err != nil {
 		return err
 	}
 	if *n < 4 || *perNS < 4 || *perNS%4 != 0 || *out == "" {
 		return fmt.Errorf("need -n ≥ 4, -per-namespace a multiple of 4, and -out")
 	}
-	for _, d := range []string{"manifests", "drift"} {
+	dirs := []string{"manifests", "drift"}
+	for _, p := range steps {
+		dirs = append(dirs, filepath.Join("sweep", strconv.Itoa(p)))
+	}
+	for _, d := range dirs {
 		if err := os.MkdirAll(filepath.Join(*out, d), 0o755); err != nil {
 			return err
 		}
@@ -165,6 +177,13 @@ func genCmd(args []string) error {
 			return err
 		}
 		fmt.Fprintf(w, k.tmpl, name, ns)
+		if step := sweepStep(steps, app); step > 0 {
+			sw, err := files.get(filepath.Join(*out, "sweep", strconv.Itoa(step), k.driftFile))
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(sw, "---\napiVersion: %s\nkind: %s\nmetadata:\n  name: %s%s\n  namespace: %s\n", k.apiVersion, k.kind, name, k.suffix, ns)
+		}
 		if app%10 != 0 {
 			continue
 		}
@@ -180,6 +199,42 @@ func genCmd(args []string) error {
 	}
 	fmt.Println(namespaces, drifted)
 	return nil
+}
+
+// The drift-fraction sweep (BENCH_DRIFT_SWEEP): an app is drifted at P
+// percent when sweepRank(app) < P, so each step's apps include the previous
+// step's (the drift made accumulates) and are spread evenly: P of every 100
+// consecutive apps, in every namespace alike. OUT/sweep/<P>/ lists the apps
+// a step adds to the previous one's.
+func sweepRank(app int) int { return app * 37 % 100 } // 37 is prime to 100: a permutation of each 100
+
+// sweepSteps parses the percentages, ascending, each in 1–100.
+func sweepSteps(s string) ([]int, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var steps []int
+	for _, f := range strings.Split(s, ",") {
+		p, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || p < 1 || p > 100 {
+			return nil, fmt.Errorf("-sweep: %q is not a percentage from 1 to 100", f)
+		}
+		steps = append(steps, p)
+	}
+	if !slices.IsSorted(steps) || len(slices.Compact(slices.Clone(steps))) != len(steps) {
+		return nil, fmt.Errorf("-sweep: the percentages must be ascending: %s", s)
+	}
+	return steps, nil
+}
+
+// sweepStep is the first step at which app is drifted (0: none).
+func sweepStep(steps []int, app int) int {
+	for _, p := range steps {
+		if sweepRank(app) < p {
+			return p
+		}
+	}
+	return 0
 }
 
 func nsName(i int) string { return fmt.Sprintf("bench-%03d", i) }

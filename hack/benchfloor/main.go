@@ -5,7 +5,7 @@
 // net/http client built by client-go from $KUBECONFIG, and does as little as
 // it can per object, so that its times are the server's.
 //
-//	benchfloor gen -n N -per-namespace P -out DIR        manifests, namespaces, drift lists
+//	benchfloor gen -n N -per-namespace P -out DIR        manifests, namespaces, drift lists (-sweep 1,2,5: and the sweep's)
 //	benchfloor apply -f PATH [-dry-run] [-concurrency C] server-side apply every object in PATH
 //	benchfloor sweep -f PATH -concurrency 1,4,16 …       dry-run apply at each concurrency, print the best
 //	benchfloor list [-per-namespace] [-save DIR]         LIST the four kinds, bodies discarded (or kept in DIR)
@@ -13,6 +13,7 @@
 //	benchfloor same SERVER.json HYBRID.json              hybrid's report is server's (but for its mode)
 //	benchfloor times FILE.json                           a hyperfine export's times, comma-separated
 //	benchfloor report RESULTS.tsv                        the Markdown table and the targets
+//	benchfloor driftsweep SWEEP.tsv                      the drift-fraction sweep's table (BENCH_DRIFT_SWEEP)
 //
 // It is a development tool: it must not be imported, and imports nothing of
 // the project.
@@ -29,12 +30,12 @@ func main() { os.Exit(run(os.Args[1:])) }
 
 func run(args []string) int {
 	if len(args) == 0 {
-		fmt.Fprintln(os.Stderr, "usage: benchfloor gen|apply|sweep|list|check|same|times|report [flags]")
+		fmt.Fprintln(os.Stderr, "usage: benchfloor gen|apply|sweep|list|check|same|times|report|driftsweep [flags]")
 		return 2
 	}
 	cmds := map[string]func([]string) error{
 		"gen": genCmd, "apply": applyCmd, "sweep": sweepCmd, "list": listCmd,
-		"check": checkCmd, "times": timesCmd, "report": reportCmd, "same": sameCmd,
+		"check": checkCmd, "times": timesCmd, "report": reportCmd, "same": sameCmd, "driftsweep": driftSweepCmd,
 	}
 	cmd, ok := cmds[args[0]]
 	if !ok {

@@ -42,3 +42,41 @@ func TestFluxSkip(t *testing.T) {
 		})
 	}
 }
+
+// metadataValue reads a label or an annotation as GetLabels and
+// GetAnnotations do, without their copy: nulls read as "", and a map with a
+// value that is not a string reads as no map.
+func TestMetadataValue(t *testing.T) {
+	t.Parallel()
+	objs := []map[string]any{
+		{},
+		{"metadata": "not a map"},
+		{"metadata": map[string]any{"labels": "not a map", "annotations": nil}},
+		{"metadata": map[string]any{"labels": map[string]any{"k": "v", "n": nil}, "annotations": map[string]any{"k": "a"}}},
+		{"metadata": map[string]any{"labels": map[string]any{"k": "v", "bad": int64(1)}, "annotations": map[string]any{"k": "a", "bad": true}}},
+		{"metadata": map[string]any{"labels": map[string]any{"k": nil}, "annotations": map[string]any{"other": "x"}}},
+	}
+	for i, obj := range objs {
+		u := &unstructured.Unstructured{Object: obj}
+		for _, key := range []string{"k", "n", "bad", "other", "absent"} {
+			if got, want := metadataValue(u, "labels", key), u.GetLabels()[key]; got != want {
+				t.Errorf("object %d, label %q: %q, want %q", i, key, got, want)
+			}
+			if got, want := metadataValue(u, "annotations", key), u.GetAnnotations()[key]; got != want {
+				t.Errorf("object %d, annotation %q: %q, want %q", i, key, got, want)
+			}
+		}
+	}
+}
+
+// fluxSkip runs for every object compared (twice for each one hybrid mode
+// dry-runs): it reads labels and annotations without copying them.
+func TestFluxSkipAllocatesNothing(t *testing.T) {
+	u := &unstructured.Unstructured{Object: map[string]any{"metadata": map[string]any{
+		"labels":      map[string]any{"app": "web", "kustomize.toolkit.fluxcd.io/name": "apps"},
+		"annotations": map[string]any{"note": "x", FluxSSA: "Merge"},
+	}}}
+	if n := testing.AllocsPerRun(100, func() { _ = fluxSkip(u, u) }); n != 0 {
+		t.Errorf("fluxSkip allocates %v times per call, want 0", n)
+	}
+}

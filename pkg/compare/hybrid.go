@@ -70,14 +70,15 @@ type hybrid struct {
 	// to be allowed).
 	reviewer cluster.SelfAccessReviewer
 	mu       sync.Mutex
-	// allowed caches the access reviews, by resource and namespace.
+	// allowed caches the access reviews, by resource and namespace ("":
+	// all namespaces).
 	allowed map[groupKey]*review
 	// counts are the objects sent to the server, by reason.
 	counts map[string]int
 }
 
 // review is one access review, made once for all the objects of its
-// resource and namespace.
+// resource and namespace (or all namespaces).
 type review struct {
 	once    sync.Once
 	allowed bool
@@ -94,13 +95,25 @@ func (e *Engine) newHybrid(ctx context.Context) (*hybrid, error) {
 	return h, nil
 }
 
-// mayPatch reviews, once per resource and namespace, the user's right to
-// patch the objects of k. A review that fails counts as not allowed: the
-// server path will say.
+// mayPatch reviews the user's right to patch the objects of k: first once
+// per resource in all namespaces (a review of namespace "" asks about every
+// namespace at once: one review instead of one per namespace, for the usual
+// user allowed everywhere), and only when that is not allowed, once per
+// resource and namespace (a user allowed in some namespaces only). A review
+// that fails counts as not allowed: the server path will say.
 func (h *hybrid) mayPatch(ctx context.Context, k groupKey) bool {
 	if h.reviewer == nil {
 		return false
 	}
+	if k.namespace != "" && h.review(ctx, groupKey{resource: k.resource}) {
+		return true
+	}
+	return h.review(ctx, k)
+}
+
+// review makes, once, the access review of k (namespace "": all
+// namespaces, or the cluster scope).
+func (h *hybrid) review(ctx context.Context, k groupKey) bool {
 	h.mu.Lock()
 	r := h.allowed[k]
 	if r == nil {

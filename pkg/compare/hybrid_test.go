@@ -1,9 +1,15 @@
 package compare
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
 	"testing"
 
+	authorizationv1 "k8s.io/api/authorization/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
@@ -108,5 +114,79 @@ func TestAdmissionMatches(t *testing.T) {
 	}
 	if got := (&admission{unknown: true}).matches(schema.GroupResource{Resource: "services"}); got != hybridAdmissionUnknown {
 		t.Errorf("unreadable configuration: %q", got)
+	}
+}
+
+// reviewer answers access reviews from allowed (namespace "" for all
+// namespaces) and records them.
+type reviewer struct {
+	mu      sync.Mutex
+	allowed map[string]bool
+	asked   []string
+}
+
+func (r *reviewer) ReviewSelfAccess(_ context.Context, a authorizationv1.ResourceAttributes) (bool, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if a.Verb != "patch" {
+		return false, fmt.Errorf("verb %q", a.Verb)
+	}
+	key := a.Resource + "/" + a.Namespace
+	r.asked = append(r.asked, key)
+	return r.allowed[key], nil
+}
+
+// mayPatch reviews each resource once for all namespaces, and per namespace
+// only when that is not allowed: a user allowed everywhere costs one review
+// per resource, however many namespaces; one allowed in some namespaces gets
+// the same answers as with a review per namespace.
+func TestMayPatchReviewsAllNamespacesFirst(t *testing.T) {
+	t.Parallel()
+	cms := schema.GroupResource{Resource: "configmaps"}
+	svcs := schema.GroupResource{Resource: "services"}
+	nodes := schema.GroupResource{Resource: "nodes"}
+	tests := []struct {
+		name    string
+		allowed map[string]bool
+		want    map[string]bool // resource/namespace: mayPatch's answer
+		asked   []string
+	}{
+		{name: "allowed everywhere",
+			allowed: map[string]bool{"configmaps/": true, "services/": true, "nodes/": true},
+			want:    map[string]bool{"configmaps/a": true, "configmaps/b": true, "services/a": true, "services/b": true, "nodes/": true},
+			asked:   []string{"configmaps/", "nodes/", "services/"}},
+		{name: "allowed in one namespace only",
+			allowed: map[string]bool{"configmaps/a": true, "services/a": true},
+			want:    map[string]bool{"configmaps/a": true, "configmaps/b": false, "services/a": true, "services/b": false, "nodes/": false},
+			asked:   []string{"configmaps/", "configmaps/a", "configmaps/b", "nodes/", "services/", "services/a", "services/b"}},
+		{name: "configmaps everywhere, services in one namespace",
+			allowed: map[string]bool{"configmaps/": true, "services/b": true},
+			want:    map[string]bool{"configmaps/a": true, "configmaps/b": true, "services/a": false, "services/b": true},
+			asked:   []string{"configmaps/", "services/", "services/a", "services/b"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := &reviewer{allowed: tt.allowed}
+			h := &hybrid{reviewer: r, allowed: map[groupKey]*review{}}
+			// Many objects per resource and namespace, in parallel.
+			var wg sync.WaitGroup
+			for range 20 {
+				for key, want := range tt.want {
+					wg.Go(func() {
+						res, ns, _ := strings.Cut(key, "/")
+						gr := map[string]schema.GroupResource{"configmaps": cms, "services": svcs, "nodes": nodes}[res]
+						if got := h.mayPatch(t.Context(), groupKey{gr, ns}); got != want {
+							t.Errorf("mayPatch(%s) = %v, want %v", key, got, want)
+						}
+					})
+				}
+			}
+			wg.Wait()
+			slices.Sort(r.asked)
+			if !slices.Equal(r.asked, tt.asked) {
+				t.Errorf("reviews asked: %q, want %q", r.asked, tt.asked)
+			}
+		})
 	}
 }

@@ -63,7 +63,7 @@ func reconcileDisabled(o *unstructured.Unstructured) bool {
 // IfNotPresent on the desired object once the object exists.
 func fluxSkip(desired, live *unstructured.Unstructured) string {
 	is := func(o *unstructured.Unstructured, key, value string) bool {
-		return o != nil && (strings.EqualFold(o.GetAnnotations()[key], value) || strings.EqualFold(o.GetLabels()[key], value))
+		return o != nil && (strings.EqualFold(metadataValue(o, "annotations", key), value) || strings.EqualFold(metadataValue(o, "labels", key), value))
 	}
 	for _, o := range []*unstructured.Unstructured{desired, live} {
 		if is(o, FluxReconcile, "disabled") {
@@ -77,6 +77,26 @@ func fluxSkip(desired, live *unstructured.Unstructured) string {
 		return FluxSSA + ": IfNotPresent, and it exists"
 	}
 	return ""
+}
+
+// metadataValue is o.GetLabels()[key] (field "labels") or
+// o.GetAnnotations()[key] ("annotations"), without copying the map: ""
+// also when the map holds a value that is not a string (null aside), as
+// then Get… return no map. Called for every object compared, twice for
+// each one hybrid mode's server pass compares.
+func metadataValue(o *unstructured.Unstructured, field, key string) string {
+	md, _ := o.Object["metadata"].(map[string]any)
+	m, _ := md[field].(map[string]any)
+	if _, ok := m[key]; !ok {
+		return ""
+	}
+	for _, v := range m {
+		if _, ok := v.(string); !ok && v != nil {
+			return ""
+		}
+	}
+	v, _ := m[key].(string)
+	return v
 }
 
 // compareOne fills it.report. In local mode, schemas (nil: none) check
