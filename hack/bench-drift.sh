@@ -417,7 +417,7 @@ BENCH_MEMORY=${BENCH_MEMORY:-}
 [ -z "$BENCH_MEMORY" ] || [ -n "$BENCH_TIME" ] || die "BENCH_MEMORY needs /usr/bin/time (Debian package 'time')"
 BENCH_MEMORY_RESULTS=$BENCH_TMP/memory.tsv
 # The Flux CLI, when hack/peer-tools.sh built it: the flux diff column.
-BENCH_FLUX= crds=false
+BENCH_FLUX='' crds=false
 flux_dir=$(bash "$root/hack/peer-tools.sh" env 2>/dev/null | sed -n 's/^KUBECTL_GITOPS_FLUX=//p')
 if [ -n "$flux_dir" ] && [ -e "$flux_dir/.complete" ] && [ -x "$flux_dir/flux" ]; then
 	cp "$flux_dir/flux" "$BENCH_TMP/bin/flux"

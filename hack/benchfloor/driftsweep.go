@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/kubectl-gitops/kubectl-gitops/hack/internal/benchstat"
 )
 
 // sweepRow is one step of the drift-fraction sweep (hack/bench-drift.sh,
@@ -61,7 +63,7 @@ func readSweep(r io.Reader) ([]sweepRow, error) {
 		}
 		row.mode, row.check = f[3], f[7]
 		for i, p := range []*[]float64{&row.wall, &row.cpu, &row.api, &row.load} {
-			if *p, err = floats(f[[]int{4, 5, 6, 8}[i]]); err != nil {
+			if *p, err = benchstat.Floats(f[[]int{4, 5, 6, 8}[i]]); err != nil {
 				return nil, fmt.Errorf("line %d: %w", line, err)
 			}
 		}
@@ -106,15 +108,15 @@ func writeSweep(w io.Writer, rows []sweepRow) {
 				continue
 			}
 			loads = append(append(loads, l.load...), h.load...)
-			ratio := median(h.wall) / median(l.wall)
+			ratio := benchstat.Median(h.wall) / benchstat.Median(l.wall)
 			if ratio > maxRatio {
 				exceeded = true
 			} else if !exceeded {
 				within = h.percent
 			}
 			fmt.Fprintf(w, "| %d%% | %d | %.2f s | %.2f s | %.2f× | %.2f / %.2f s | %.2f / %.2f s | %d | %s |\n",
-				h.percent, h.drifted, median(l.wall), median(h.wall), ratio,
-				median(l.cpu), median(h.cpu), median(l.api), median(h.api), len(h.wall), h.check)
+				h.percent, h.drifted, benchstat.Median(l.wall), benchstat.Median(h.wall), ratio,
+				benchstat.Median(l.cpu), benchstat.Median(h.cpu), benchstat.Median(l.api), benchstat.Median(h.api), len(h.wall), h.check)
 		}
 		fmt.Fprintln(w)
 		if len(loads) > 0 {
