@@ -135,9 +135,17 @@ func ToFix(rep *compare.Report) int {
 	return n
 }
 
-// ToPrune counts the objects Prune would delete in rep.
+// ToPrune counts the objects Prune would delete in rep: the extraneous
+// ones the operator's rules do not keep (NoPrune). Those marked Prune=confirm
+// are counted: they are deleted when the run is confirmed (ToConfirm).
 func ToPrune(rep *compare.Report) int {
-	return rep.Counts()[compare.StatusExtraneous]
+	n := 0
+	for i := range rep.Objects {
+		if r := &rep.Objects[i]; r.Status == compare.StatusExtraneous && r.NoPrune == "" {
+			n++
+		}
+	}
+	return n
 }
 
 // ToConfirm counts the objects of rep Prune deletes only with
