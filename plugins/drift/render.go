@@ -1,6 +1,8 @@
 package drift
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -85,22 +87,92 @@ func toJSON(rep *compare.Report) JSONReport {
 		out.Summary[string(s)] = n
 	}
 	for i := range rep.Objects {
-		o := &rep.Objects[i]
-		jo := JSONObject{APIVersion: o.APIVersion, Kind: o.Kind, Namespace: o.Namespace, Name: o.Name, Source: o.Source,
-			Status: string(o.Status), Reason: o.Reason, FieldManager: o.FieldManager}
-		for _, c := range o.Changes {
-			jo.Changes = append(jo.Changes, JSONChange{Path: c.Path.String(), Pointer: c.Path.Pointer(), Type: string(c.Type),
-				Live: c.Live, Desired: c.Desired, Note: c.Note, Managers: c.Owners})
-		}
-		out.Objects = append(out.Objects, jo)
+		out.Objects = append(out.Objects, toJSONObject(&rep.Objects[i]))
 	}
 	return out
+}
+
+// toJSONHead is toJSON without the objects (an empty list); the summary
+// counts them.
+func toJSONHead(rep *compare.Report) JSONReport {
+	out := toJSON(&compare.Report{Mode: rep.Mode, Warnings: rep.Warnings, ServerReasons: rep.ServerReasons})
+	for s, n := range rep.Counts() {
+		out.Summary[string(s)] = n
+	}
+	return out
+}
+
+func toJSONObject(o *compare.ObjectReport) JSONObject {
+	jo := JSONObject{APIVersion: o.APIVersion, Kind: o.Kind, Namespace: o.Namespace, Name: o.Name, Source: o.Source,
+		Status: string(o.Status), Reason: o.Reason, FieldManager: o.FieldManager}
+	for _, c := range o.Changes {
+		jo.Changes = append(jo.Changes, JSONChange{Path: c.Path.String(), Pointer: c.Path.Pointer(), Type: string(c.Type),
+			Live: c.Live, Desired: c.Desired, Note: c.Note, Managers: c.Owners})
+	}
+	return jo
+}
+
+// writeReport writes rep with -o json or -o yaml: the bytes
+// cli.WriteData(w, format, toJSON(rep)) writes, but converting and
+// encoding one object at a time, so that the document is never held whole
+// (16 MB of JSON at 50,000 objects, and several times that while encoding
+// it, or as the YAML converter's tree). The document without its objects is
+// encoded as before; the objects are written where its empty list is.
+func writeReport(w io.Writer, format string, rep *compare.Report) error {
+	var head bytes.Buffer
+	if err := cli.WriteData(&head, format, toJSONHead(rep)); err != nil {
+		return err
+	}
+	// The empty list, in either encoding, where the document has its
+	// "objects" key: at the top level, which only these keys are.
+	empty, open, closing := "\n  \"objects\": []", "\n  \"objects\": [", "\n  ]"
+	if format == cli.FormatYAML {
+		empty, open, closing = "\nobjects: []\n", "\nobjects:\n", ""
+	}
+	before, after, ok := bytes.Cut(head.Bytes(), []byte(empty))
+	if !ok || len(rep.Objects) == 0 {
+		if !ok && len(rep.Objects) > 0 {
+			return fmt.Errorf("writing the report: no objects list in its %s encoding", format)
+		}
+		_, err := w.Write(head.Bytes())
+		return err
+	}
+	bw := bufio.NewWriterSize(w, 64<<10)
+	bw.Write(before)
+	bw.WriteString(open)
+	for i := range rep.Objects {
+		jo := toJSONObject(&rep.Objects[i])
+		if format == cli.FormatYAML {
+			// A one-item list at the top level is the item as the
+			// whole list, at the top level, has it.
+			data, err := yaml.Marshal([]JSONObject{jo})
+			if err != nil {
+				return fmt.Errorf("writing the report: %w", err)
+			}
+			bw.Write(data)
+			continue
+		}
+		// Indented as json.Encoder.SetIndent("", "  ") indents the
+		// objects list's items: two levels deep.
+		data, err := json.MarshalIndent(jo, "    ", "  ")
+		if err != nil {
+			return fmt.Errorf("writing the report: %w", err)
+		}
+		if i > 0 {
+			bw.WriteByte(',')
+		}
+		bw.WriteString("\n    ")
+		bw.Write(data)
+	}
+	bw.WriteString(closing)
+	bw.Write(after)
+	return bw.Flush()
 }
 
 func render(w, errw io.Writer, rep *compare.Report, format string, color, noHeaders bool) error {
 	switch format {
 	case "json", "yaml":
-		return cli.WriteData(w, format, toJSON(rep))
+		return writeReport(w, format, rep)
 	case "summary", "wide":
 		return renderSummary(w, rep, noHeaders, format == "wide")
 	case "markdown":
