@@ -138,34 +138,47 @@ func writeReport(w io.Writer, format string, rep *compare.Report) error {
 		return err
 	}
 	bw := bufio.NewWriterSize(w, 64<<10)
-	bw.Write(before)
-	bw.WriteString(open)
+	// put writes parts, stopping at the first error (a closed pipe ends
+	// the encoding too).
+	put := func(parts ...[]byte) error {
+		for _, p := range parts {
+			if _, err := bw.Write(p); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := put(before, []byte(open)); err != nil {
+		return err
+	}
 	for i := range rep.Objects {
 		jo := toJSONObject(&rep.Objects[i])
+		var sep []byte
+		var data []byte
+		var err error
 		if format == cli.FormatYAML {
 			// A one-item list at the top level is the item as the
 			// whole list, at the top level, has it.
-			data, err := yaml.Marshal([]JSONObject{jo})
-			if err != nil {
-				return fmt.Errorf("writing the report: %w", err)
+			data, err = yaml.Marshal([]JSONObject{jo})
+		} else {
+			// Indented as json.Encoder.SetIndent("", "  ") indents
+			// the objects list's items: two levels deep.
+			data, err = json.MarshalIndent(jo, "    ", "  ")
+			sep = []byte(",\n    ")
+			if i == 0 {
+				sep = sep[1:]
 			}
-			bw.Write(data)
-			continue
 		}
-		// Indented as json.Encoder.SetIndent("", "  ") indents the
-		// objects list's items: two levels deep.
-		data, err := json.MarshalIndent(jo, "    ", "  ")
 		if err != nil {
 			return fmt.Errorf("writing the report: %w", err)
 		}
-		if i > 0 {
-			bw.WriteByte(',')
+		if err := put(sep, data); err != nil {
+			return err
 		}
-		bw.WriteString("\n    ")
-		bw.Write(data)
 	}
-	bw.WriteString(closing)
-	bw.Write(after)
+	if err := put([]byte(closing), after); err != nil {
+		return err
+	}
 	return bw.Flush()
 }
 
