@@ -207,8 +207,11 @@ func (e *Engine) Run(ctx context.Context, desired []Desired, opts Options) (*Rep
 		}
 		// Keep only what the report needs: large comparisons must not
 		// hold every live object and its copies, nor every desired
-		// object, to the end.
-		it.desired = nil
+		// object, to the end. Nor its packed form (Pack): once prepare
+		// has run, the items hold the only reference to it that the
+		// engine keeps, so a caller that keeps no desired set of its own
+		// (drift without --fix or watch) frees it as it is compared.
+		it.desired, it.lazy = nil, nil
 		if it.report.Status == StatusUnchanged {
 			it.report.Live, it.report.After = nil, nil
 		}
