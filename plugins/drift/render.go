@@ -414,14 +414,17 @@ func summaryLine(rep *compare.Report) string {
 		c[compare.StatusExtraneous], c[compare.StatusSkipped], c[compare.StatusError])
 }
 
+// renderMarkdown writes the -o markdown report (and the pull request
+// comment's body) section by section through a buffer, so that the diffs
+// of many drifted objects are never held as one string.
 func renderMarkdown(w io.Writer, rep *compare.Report) error {
-	var b strings.Builder
-	b.WriteString("### kubectl gitops drift\n\n")
+	b := bufio.NewWriterSize(w, 64<<10)
+	fmt.Fprint(b, "### kubectl gitops drift\n\n")
 	if !rep.Drifted() && !rep.Errored() {
-		b.WriteString("No drift: the cluster matches Git.\n\n")
+		fmt.Fprint(b, "No drift: the cluster matches Git.\n\n")
 	}
-	b.WriteString(summaryLine(rep) + "\n\n")
-	b.WriteString("| Kind | Namespace | Name | Status | Changed | Who |\n|---|---|---|---|---|---|\n")
+	fmt.Fprint(b, summaryLine(rep)+"\n\n")
+	fmt.Fprint(b, "| Kind | Namespace | Name | Status | Changed | Who |\n|---|---|---|---|---|---|\n")
 	for i := range rep.Objects {
 		o := &rep.Objects[i]
 		if o.Status == compare.StatusUnchanged {
@@ -431,7 +434,7 @@ func renderMarkdown(w io.Writer, rep *compare.Report) error {
 		if o.Status == compare.StatusError || o.Status == compare.StatusSkipped {
 			changed = o.Reason
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", mdEscape(kindGroup(o)), mdEscape(dash(o.Namespace)),
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s |\n", mdEscape(kindGroup(o)), mdEscape(dash(o.Namespace)),
 			mdEscape(o.Name), o.Status, mdEscape(dash(changed)), mdEscape(dash(who(o))))
 	}
 	for i := range rep.Objects {
@@ -439,21 +442,21 @@ func renderMarkdown(w io.Writer, rep *compare.Report) error {
 		if !o.Drifted() {
 			continue
 		}
-		fmt.Fprintf(&b, "\n<details><summary>%s: %s</summary>\n\n", mdEscape(objectID(o)), o.Status)
+		fmt.Fprintf(b, "\n<details><summary>%s: %s</summary>\n\n", mdEscape(objectID(o)), o.Status)
 		for _, c := range o.Changes {
-			fmt.Fprintf(&b, "- `%s`\n", strings.ReplaceAll(describeChange(c), "`", "'"))
+			fmt.Fprintf(b, "- `%s`\n", strings.ReplaceAll(describeChange(c), "`", "'"))
 		}
 		d := textdiff.Unified("live/"+fileName(o), "git/"+fileName(o), toYAML(o.Live), toYAML(o.After), 3)
-		fmt.Fprintf(&b, "\n```diff\n%s```\n\n</details>\n", d)
+		fmt.Fprintf(b, "\n```diff\n%s```\n\n</details>\n", d)
 	}
 	if len(rep.Warnings) > 0 {
-		b.WriteString("\n**Warnings**\n\n")
+		fmt.Fprint(b, "\n**Warnings**\n\n")
 		for _, wn := range rep.Warnings {
-			fmt.Fprintf(&b, "- %s\n", mdEscape(wn))
+			fmt.Fprintf(b, "- %s\n", mdEscape(wn))
 		}
 	}
-	_, err := io.WriteString(w, b.String())
-	return err
+	// A bufio.Writer keeps its first write error and returns it here.
+	return b.Flush()
 }
 
 func mdEscape(s string) string {
