@@ -151,7 +151,7 @@ func (e *Engine) Run(ctx context.Context, desired []Desired, opts Options) (*Rep
 		opts.MaxLive = 1000
 	}
 	rep := &Report{Mode: opts.Mode}
-	items, err := e.prepare(ctx, desired, opts, rep)
+	items, reports, err := e.prepare(ctx, desired, opts, rep)
 	if err != nil {
 		return nil, err
 	}
@@ -207,8 +207,11 @@ func (e *Engine) Run(ctx context.Context, desired []Desired, opts Options) (*Rep
 		}
 		// Keep only what the report needs: large comparisons must not
 		// hold every live object and its copies, nor every desired
-		// object, to the end.
-		it.desired = nil
+		// object, to the end. Nor its packed form (Pack): once prepare
+		// has run, the items hold the only reference to it that the
+		// engine keeps, so a caller that keeps no desired set of its own
+		// (drift without --fix or watch) frees it as it is compared.
+		it.desired, it.lazy = nil, nil
 		if it.report.Status == StatusUnchanged {
 			it.report.Live, it.report.After = nil, nil
 		}
@@ -229,9 +232,8 @@ func (e *Engine) Run(ctx context.Context, desired []Desired, opts Options) (*Rep
 		}
 		rep.ServerReasons = hy.counts
 	}
-	for _, it := range items {
-		rep.Objects = append(rep.Objects, *it.report)
-	}
+	// The items' reports are the report's objects: not copied.
+	rep.Objects = reports
 	extraneous, err := e.extraneous(ctx, items, track, undeclared, opts, rep, sweeper)
 	if err != nil {
 		return nil, err
@@ -274,13 +276,18 @@ func groupOf(apiVersion string) string {
 
 // prepare resolves kinds and namespaces and filters by selector. It reads
 // a lazy desired object only to match a selector; each is read again when
-// compared (see item.load).
-func (e *Engine) prepare(ctx context.Context, desired []Desired, opts Options, rep *Report) ([]*item, error) {
+// compared (see item.load). The reports it returns are the items', in the
+// same order: one array, which the report keeps as its objects, so that a
+// large comparison holds each object's report once, not also a copy.
+func (e *Engine) prepare(ctx context.Context, desired []Desired, opts Options, rep *Report) ([]*item, []ObjectReport, error) {
 	var items []*item
+	// Never grown past its capacity: the items point into it.
+	reports := make([]ObjectReport, 0, len(desired))
 	seen := map[string]string{}
 	for _, d := range desired {
 		h := d.Head()
-		r := &ObjectReport{APIVersion: h.APIVersion, Kind: h.Kind, Namespace: h.Namespace, Name: h.Name, Source: d.Source}
+		reports = append(reports, ObjectReport{APIVersion: h.APIVersion, Kind: h.Kind, Namespace: h.Namespace, Name: h.Name, Source: d.Source})
+		r := &reports[len(reports)-1]
 		// The caller's object, copied only where its namespace is set.
 		obj := d.Object
 		if opts.Selector != nil {
@@ -291,6 +298,7 @@ func (e *Engine) prepare(ctx context.Context, desired []Desired, opts Options, r
 				continue
 			}
 			if !opts.Selector.Matches(labels.Set(o.GetLabels())) {
+				reports = reports[:len(reports)-1]
 				continue
 			}
 		}
@@ -305,7 +313,7 @@ func (e *Engine) prepare(ctx context.Context, desired []Desired, opts Options, r
 				}
 				continue
 			}
-			return nil, err
+			return nil, nil, err
 		}
 		it.mapping = m
 		if m.Scope.Name() == meta.RESTScopeNameNamespace {
@@ -340,7 +348,7 @@ func (e *Engine) prepare(ctx context.Context, desired []Desired, opts Options, r
 		}
 		seen[key] = d.Source
 	}
-	return items, nil
+	return items, reports, nil
 }
 
 // gvkOf is the kind h names, as Unstructured.GroupVersionKind reads it.

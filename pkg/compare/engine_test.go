@@ -1234,7 +1234,7 @@ func TestPrepareCopiesOnlyMetadata(t *testing.T) {
 	opts := Options{Namespace: "shop"}
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
-	items, err := e.prepare(t.Context(), desired, opts, &Report{})
+	items, _, err := e.prepare(t.Context(), desired, opts, &Report{})
 	runtime.ReadMemStats(&after)
 	if err != nil {
 		t.Fatal(err)

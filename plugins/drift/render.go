@@ -1,6 +1,8 @@
 package drift
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -85,22 +87,105 @@ func toJSON(rep *compare.Report) JSONReport {
 		out.Summary[string(s)] = n
 	}
 	for i := range rep.Objects {
-		o := &rep.Objects[i]
-		jo := JSONObject{APIVersion: o.APIVersion, Kind: o.Kind, Namespace: o.Namespace, Name: o.Name, Source: o.Source,
-			Status: string(o.Status), Reason: o.Reason, FieldManager: o.FieldManager}
-		for _, c := range o.Changes {
-			jo.Changes = append(jo.Changes, JSONChange{Path: c.Path.String(), Pointer: c.Path.Pointer(), Type: string(c.Type),
-				Live: c.Live, Desired: c.Desired, Note: c.Note, Managers: c.Owners})
-		}
-		out.Objects = append(out.Objects, jo)
+		out.Objects = append(out.Objects, toJSONObject(&rep.Objects[i]))
 	}
 	return out
+}
+
+// toJSONHead is toJSON without the objects (an empty list); the summary
+// counts them.
+func toJSONHead(rep *compare.Report) JSONReport {
+	out := toJSON(&compare.Report{Mode: rep.Mode, Warnings: rep.Warnings, ServerReasons: rep.ServerReasons})
+	for s, n := range rep.Counts() {
+		out.Summary[string(s)] = n
+	}
+	return out
+}
+
+func toJSONObject(o *compare.ObjectReport) JSONObject {
+	jo := JSONObject{APIVersion: o.APIVersion, Kind: o.Kind, Namespace: o.Namespace, Name: o.Name, Source: o.Source,
+		Status: string(o.Status), Reason: o.Reason, FieldManager: o.FieldManager}
+	for _, c := range o.Changes {
+		jo.Changes = append(jo.Changes, JSONChange{Path: c.Path.String(), Pointer: c.Path.Pointer(), Type: string(c.Type),
+			Live: c.Live, Desired: c.Desired, Note: c.Note, Managers: c.Owners})
+	}
+	return jo
+}
+
+// writeReport writes rep with -o json or -o yaml: the bytes
+// cli.WriteData(w, format, toJSON(rep)) writes, but converting and
+// encoding one object at a time, so that the document is never held whole
+// (16 MB of JSON at 50,000 objects, and several times that while encoding
+// it, or as the YAML converter's tree). The document without its objects is
+// encoded as before; the objects are written where its empty list is.
+func writeReport(w io.Writer, format string, rep *compare.Report) error {
+	var head bytes.Buffer
+	if err := cli.WriteData(&head, format, toJSONHead(rep)); err != nil {
+		return err
+	}
+	// The empty list, in either encoding, where the document has its
+	// "objects" key: at the top level, which only these keys are.
+	empty, open, closing := "\n  \"objects\": []", "\n  \"objects\": [", "\n  ]"
+	if format == cli.FormatYAML {
+		empty, open, closing = "\nobjects: []\n", "\nobjects:\n", ""
+	}
+	before, after, ok := bytes.Cut(head.Bytes(), []byte(empty))
+	if !ok || len(rep.Objects) == 0 {
+		if !ok && len(rep.Objects) > 0 {
+			return fmt.Errorf("writing the report: no objects list in its %s encoding", format)
+		}
+		_, err := w.Write(head.Bytes())
+		return err
+	}
+	bw := bufio.NewWriterSize(w, 64<<10)
+	// put writes parts, stopping at the first error (a closed pipe ends
+	// the encoding too).
+	put := func(parts ...[]byte) error {
+		for _, p := range parts {
+			if _, err := bw.Write(p); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := put(before, []byte(open)); err != nil {
+		return err
+	}
+	for i := range rep.Objects {
+		jo := toJSONObject(&rep.Objects[i])
+		var sep []byte
+		var data []byte
+		var err error
+		if format == cli.FormatYAML {
+			// A one-item list at the top level is the item as the
+			// whole list, at the top level, has it.
+			data, err = yaml.Marshal([]JSONObject{jo})
+		} else {
+			// Indented as json.Encoder.SetIndent("", "  ") indents
+			// the objects list's items: two levels deep.
+			data, err = json.MarshalIndent(jo, "    ", "  ")
+			sep = []byte(",\n    ")
+			if i == 0 {
+				sep = sep[1:]
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("writing the report: %w", err)
+		}
+		if err := put(sep, data); err != nil {
+			return err
+		}
+	}
+	if err := put([]byte(closing), after); err != nil {
+		return err
+	}
+	return bw.Flush()
 }
 
 func render(w, errw io.Writer, rep *compare.Report, format string, color, noHeaders bool) error {
 	switch format {
 	case "json", "yaml":
-		return cli.WriteData(w, format, toJSON(rep))
+		return writeReport(w, format, rep)
 	case "summary", "wide":
 		return renderSummary(w, rep, noHeaders, format == "wide")
 	case "markdown":
@@ -329,14 +414,17 @@ func summaryLine(rep *compare.Report) string {
 		c[compare.StatusExtraneous], c[compare.StatusSkipped], c[compare.StatusError])
 }
 
+// renderMarkdown writes the -o markdown report (and the pull request
+// comment's body) section by section through a buffer, so that the diffs
+// of many drifted objects are never held as one string.
 func renderMarkdown(w io.Writer, rep *compare.Report) error {
-	var b strings.Builder
-	b.WriteString("### kubectl gitops drift\n\n")
+	b := bufio.NewWriterSize(w, 64<<10)
+	fmt.Fprint(b, "### kubectl gitops drift\n\n")
 	if !rep.Drifted() && !rep.Errored() {
-		b.WriteString("No drift: the cluster matches Git.\n\n")
+		fmt.Fprint(b, "No drift: the cluster matches Git.\n\n")
 	}
-	b.WriteString(summaryLine(rep) + "\n\n")
-	b.WriteString("| Kind | Namespace | Name | Status | Changed | Who |\n|---|---|---|---|---|---|\n")
+	fmt.Fprint(b, summaryLine(rep)+"\n\n")
+	fmt.Fprint(b, "| Kind | Namespace | Name | Status | Changed | Who |\n|---|---|---|---|---|---|\n")
 	for i := range rep.Objects {
 		o := &rep.Objects[i]
 		if o.Status == compare.StatusUnchanged {
@@ -346,7 +434,7 @@ func renderMarkdown(w io.Writer, rep *compare.Report) error {
 		if o.Status == compare.StatusError || o.Status == compare.StatusSkipped {
 			changed = o.Reason
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", mdEscape(kindGroup(o)), mdEscape(dash(o.Namespace)),
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s |\n", mdEscape(kindGroup(o)), mdEscape(dash(o.Namespace)),
 			mdEscape(o.Name), o.Status, mdEscape(dash(changed)), mdEscape(dash(who(o))))
 	}
 	for i := range rep.Objects {
@@ -354,21 +442,21 @@ func renderMarkdown(w io.Writer, rep *compare.Report) error {
 		if !o.Drifted() {
 			continue
 		}
-		fmt.Fprintf(&b, "\n<details><summary>%s: %s</summary>\n\n", mdEscape(objectID(o)), o.Status)
+		fmt.Fprintf(b, "\n<details><summary>%s: %s</summary>\n\n", mdEscape(objectID(o)), o.Status)
 		for _, c := range o.Changes {
-			fmt.Fprintf(&b, "- `%s`\n", strings.ReplaceAll(describeChange(c), "`", "'"))
+			fmt.Fprintf(b, "- `%s`\n", strings.ReplaceAll(describeChange(c), "`", "'"))
 		}
 		d := textdiff.Unified("live/"+fileName(o), "git/"+fileName(o), toYAML(o.Live), toYAML(o.After), 3)
-		fmt.Fprintf(&b, "\n```diff\n%s```\n\n</details>\n", d)
+		fmt.Fprintf(b, "\n```diff\n%s```\n\n</details>\n", d)
 	}
 	if len(rep.Warnings) > 0 {
-		b.WriteString("\n**Warnings**\n\n")
+		fmt.Fprint(b, "\n**Warnings**\n\n")
 		for _, wn := range rep.Warnings {
-			fmt.Fprintf(&b, "- %s\n", mdEscape(wn))
+			fmt.Fprintf(b, "- %s\n", mdEscape(wn))
 		}
 	}
-	_, err := io.WriteString(w, b.String())
-	return err
+	// A bufio.Writer keeps its first write error and returns it here.
+	return b.Flush()
 }
 
 func mdEscape(s string) string {

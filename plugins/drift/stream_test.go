@@ -4,9 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
@@ -314,4 +317,85 @@ func desiredObject(t *testing.T, d compare.Desired) *unstructured.Unstructured {
 		t.Fatal(err)
 	}
 	return o
+}
+
+// packedToken stands for a packed desired object's bytes: a finalizer
+// counts it freed.
+type packedToken struct{ _ [256]byte }
+
+// TestStreamFreesPackedObjectsWhenCompared pins the third part of the
+// memory shape (issue 17.2) on the real API server: once the engine has
+// compared a desired object it holds no reference to its packed form, so a
+// caller that keeps no desired set of its own (drift without --fix or
+// watch) has it freed as the comparison goes, not at the end. Each packed
+// object here also holds a token whose finalizer counts it freed; by the
+// last Progress call (every object compared, the report not yet returned)
+// the tokens of nearly all of them must be freed, in every mode. Before,
+// the items held every packed object until Run returned: none was.
+func TestStreamFreesPackedObjectsWhenCompared(t *testing.T) {
+	cp := controlplane.ForTest(t)
+	const ns, n = "stream-free", 120
+	kubectl(t, cp, "", "create", "namespace", ns)
+	var git strings.Builder
+	for i := range n {
+		fmt.Fprintf(&git, "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm-%03d, namespace: %s}\ndata: {i: %q}\n", i, ns, fmt.Sprint(i))
+	}
+	kubectl(t, cp, git.String(), "apply", "--server-side", "--field-manager=kustomize-controller", "-f", "-")
+	kubectl(t, cp, "", "patch", "-n", ns, "configmap", "cm-042", "--type=merge", "-p", `{"data":{"i":"changed"}}`)
+	dir := writeFiles(t, map[string]string{"cms.yaml": git.String()})
+	client, err := cluster.New(cp.RESTConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mode := range []compare.Mode{compare.ModeLocal, compare.ModeHybrid, compare.ModeServer} {
+		t.Run(string(mode), func(t *testing.T) {
+			var freed atomic.Int64
+			// tokened reads the desired set and gives each object a token,
+			// referenced only from the object's packed form: nothing of the
+			// test holds the set once it is handed to Run.
+			tokened := func() []compare.Desired {
+				objs, _, err := desired.ReadFiles(t.Context(), manifest.Options{Filenames: []string{dir}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				out := make([]compare.Desired, len(objs))
+				for i, d := range objs {
+					tok := &packedToken{}
+					runtime.SetFinalizer(tok, func(*packedToken) { freed.Add(1) })
+					out[i] = compare.Lazy(d.Head(), d.Source, func() (*unstructured.Unstructured, error) {
+						runtime.KeepAlive(tok)
+						return d.Load()
+					})
+				}
+				return out
+			}
+			var atEnd int64 = -1
+			opts := compare.Options{Mode: mode, Concurrency: 4, Progress: func(done, total int) {
+				if done < total {
+					return
+				}
+				// Finalizers run after a collection, on their own
+				// goroutine: collect until they have, a bounded number
+				// of times.
+				for range 50 {
+					runtime.GC()
+					if freed.Load() >= n {
+						break
+					}
+					time.Sleep(time.Millisecond)
+				}
+				atEnd = freed.Load()
+			}}
+			rep, err := (&compare.Engine{Reader: client, Applier: client}).Run(t.Context(), tokened(), opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := rep.Counts(); got[compare.StatusModified] != 1 || got[compare.StatusUnchanged] != n-1 {
+				t.Fatalf("counts %v, want 1 modified and %d unchanged", got, n-1)
+			}
+			if atEnd < n*9/10 {
+				t.Errorf("%d of %d packed desired objects freed when the last was compared, want nearly all: the engine holds them to the end", atEnd, n)
+			}
+		})
+	}
 }
