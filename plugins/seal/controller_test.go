@@ -256,7 +256,18 @@ stringData:
 		t.Fatalf("seal: %s", res.stderr)
 	}
 	kubectl(t, cp, strings.ReplaceAll(res.stdout, "name: renamed-src", "name: renamed-dst"), "apply", "-f", "-")
-	time.Sleep(3 * time.Second)
+	// Wait for the controller's own decision (its Synced condition), not
+	// for a fixed time: a busy machine could still be queueing the object
+	// and the check below would then prove nothing.
+	var synced string
+	waitFor(t, 60*time.Second, "the controller's Synced condition on SealedSecret renamed-dst", func() bool {
+		out, err := kubectlMaybe(cp, "", "get", "sealedsecret", "renamed-dst", "-n", ns, "-o", `jsonpath={.status.conditions[?(@.type=="Synced")].status} {.status.conditions[?(@.type=="Synced")].message}`)
+		synced = out
+		return err == nil && (strings.HasPrefix(out, "False ") || strings.HasPrefix(out, "True "))
+	})
+	if !strings.HasPrefix(synced, "False ") || !strings.Contains(synced, "no key could decrypt secret") {
+		t.Errorf("the controller did not refuse the renamed strict SealedSecret as undecryptable: Synced %q", synced)
+	}
 	if _, err := kubectlMaybe(cp, "", "get", "secret", "renamed-dst", "-n", ns); err == nil {
 		t.Errorf("the controller unsealed a strict SealedSecret under another name")
 	}
