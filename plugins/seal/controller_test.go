@@ -117,21 +117,44 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool)
 	}
 }
 
-// kubectlMaybe runs kubectl and returns its output and error.
+// kubectlMaybe runs kubectl and returns its stdout, which callers parse
+// (a token, JSON, a certificate): its stderr (klog lines, API warnings,
+// client-side throttling under load) is only in the error.
 func kubectlMaybe(cp *controlplane.ControlPlane, stdin string, args ...string) (string, error) {
 	cmd := cp.Kubectl(context.Background(), args...)
 	cmd.Stdin = strings.NewReader(stdin)
-	out, err := cmd.CombinedOutput()
-	return string(out), err
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return string(out), fmt.Errorf("kubectl %s: %w\n%s", strings.Join(args, " "), err, stderr.String())
+	}
+	return string(out), nil
 }
 
 func kubectl(t *testing.T, cp *controlplane.ControlPlane, stdin string, args ...string) string {
 	t.Helper()
 	out, err := kubectlMaybe(cp, stdin, args...)
 	if err != nil {
-		t.Fatalf("kubectl %s: %v\n%s", strings.Join(args, " "), err, out)
+		t.Fatalf("%v\n%s", err, out)
 	}
 	return out
+}
+
+// TestKubectlHelperParsesStdoutOnly: what the controller tests parse from
+// kubectl (the ServiceAccount token handed to the controller, the JSON of
+// its key Secret, the certificate through the proxy) is kubectl's stdout;
+// its stderr (klog lines, API warnings, client-side throttling under load)
+// is not part of it. -v=6 makes kubectl log every request to stderr.
+func TestKubectlHelperParsesStdoutOnly(t *testing.T) {
+	cp := controlplane.ForTest(t)
+	if got := kubectl(t, cp, "", "get", "namespace", "default", "-o", "jsonpath={.metadata.name}", "-v=6"); got != "default" {
+		t.Fatalf("kubectl output %q, want %q", got, "default")
+	}
+	_, err := kubectlMaybe(cp, "", "get", "namespace", "no-such-namespace", "-v=6")
+	if err == nil || !strings.Contains(err.Error(), `namespaces "no-such-namespace" not found`) {
+		t.Fatalf("error %v does not carry kubectl's stderr", err)
+	}
 }
 
 // controllerCert waits for the key Secret the controller creates and
@@ -233,7 +256,18 @@ stringData:
 		t.Fatalf("seal: %s", res.stderr)
 	}
 	kubectl(t, cp, strings.ReplaceAll(res.stdout, "name: renamed-src", "name: renamed-dst"), "apply", "-f", "-")
-	time.Sleep(3 * time.Second)
+	// Wait for the controller's own decision (its Synced condition), not
+	// for a fixed time: a busy machine could still be queueing the object
+	// and the check below would then prove nothing.
+	var synced string
+	waitFor(t, 60*time.Second, "the controller's Synced condition on SealedSecret renamed-dst", func() bool {
+		out, err := kubectlMaybe(cp, "", "get", "sealedsecret", "renamed-dst", "-n", ns, "-o", `jsonpath={.status.conditions[?(@.type=="Synced")].status} {.status.conditions[?(@.type=="Synced")].message}`)
+		synced = out
+		return err == nil && (strings.HasPrefix(out, "False ") || strings.HasPrefix(out, "True "))
+	})
+	if !strings.HasPrefix(synced, "False ") || !strings.Contains(synced, "no key could decrypt secret") {
+		t.Errorf("the controller did not refuse the renamed strict SealedSecret as undecryptable: Synced %q", synced)
+	}
 	if _, err := kubectlMaybe(cp, "", "get", "secret", "renamed-dst", "-n", ns); err == nil {
 		t.Errorf("the controller unsealed a strict SealedSecret under another name")
 	}

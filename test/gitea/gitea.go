@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -113,29 +114,26 @@ func Start(t testing.TB, opts ...Option) *Server {
 	}
 
 	env := giteaEnv(dir)
-	run := func(args ...string) string {
+	run := func(args ...string) (stdout, stderr string) {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
 		args = append(args, "--config", conf, "--work-path", dir)
 		cmd := exec.CommandContext(ctx, bin, args...)
 		cmd.Env, cmd.Dir = env, dir
-		var stdout, stderr bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		var outBuf, errBuf bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &outBuf, &errBuf
 		if err := cmd.Run(); err != nil {
-			t.Fatalf("gitea %s: %v\n%s%s", args[0], err, stdout.String(), stderr.String())
+			t.Fatalf("gitea %s: %v\n%s", args[0], err, giteaOutput(outBuf.String(), errBuf.String()))
 		}
-		return strings.TrimSpace(stdout.String())
+		return outBuf.String(), errBuf.String()
 	}
 	run("migrate")
 	run("admin", "user", "create", "--admin", "--username", Admin, "--password", s.Password,
 		"--email", Admin+"@example.com", "--must-change-password=false")
-	// Log lines may precede the token on stdout: it is the last line.
-	out := run("admin", "user", "generate-access-token", "--username", Admin,
-		"--token-name", "tests", "--scopes", "all", "--raw")
-	s.Token = out[strings.LastIndex(out, "\n")+1:]
-	if s.Token == "" || strings.ContainsAny(s.Token, " \t") {
-		t.Fatalf("gitea admin user generate-access-token printed no token")
+	if s.Token, err = parseToken(run("admin", "user", "generate-access-token", "--username", Admin,
+		"--token-name", "tests", "--scopes", "all", "--raw")); err != nil {
+		t.Fatal(err)
 	}
 
 	logFile, err := os.Create(s.log)
@@ -434,6 +432,34 @@ func GitEnv() []string {
 		"GIT_AUTHOR_NAME=Test", "GIT_AUTHOR_EMAIL=test@example.com",
 		"GIT_COMMITTER_NAME=Test", "GIT_COMMITTER_EMAIL=test@example.com",
 	)
+}
+
+// tokenLine is a line holding only an access token: Gitea prints 20 random
+// bytes in hex (models/auth.NewAccessToken). tokenShaped is anything
+// token-like, masked wherever Gitea's output is quoted.
+var (
+	tokenLine   = regexp.MustCompile(`(?m)^[0-9a-f]{40}$`)
+	tokenShaped = regexp.MustCompile(`[0-9a-fA-F]{40,}`)
+)
+
+// parseToken returns the token `gitea admin user generate-access-token
+// --raw` printed to stdout. That stdout is also where Gitea's console
+// logger writes (as root, an [E] line on every run), from its own
+// goroutine: a line logged before the token was printed may land after
+// it, so neither "last line" nor "first line" is the token; the one line
+// shaped as a token is. Its error quotes what Gitea printed, token-shaped
+// strings masked.
+func parseToken(stdout, stderr string) (string, error) {
+	if m := tokenLine.FindAllString(stdout, -1); len(m) == 1 {
+		return m[0], nil
+	}
+	return "", fmt.Errorf("gitea admin user generate-access-token printed no token (one line of 40 hex digits, printed once):\n%s", giteaOutput(stdout, stderr))
+}
+
+// giteaOutput quotes what a gitea command printed, anything shaped as an
+// access token masked.
+func giteaOutput(stdout, stderr string) string {
+	return tokenShaped.ReplaceAllString(fmt.Sprintf("stdout:\n%s\nstderr:\n%s", stdout, stderr), "<token redacted>")
 }
 
 func healthy(u string) bool {
