@@ -10,6 +10,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -166,14 +167,14 @@ func Start(t testing.TB, opts ...Option) *Server {
 	})
 
 	deadline := time.Now().Add(90 * time.Second)
-	for !healthy(s.URL + "/api/healthz") {
+	for !ready(s.URL+"/api/healthz", s.SSHPort) {
 		select {
 		case <-done:
 			t.Fatalf("gitea web exited (%v):\n%s", exitErr, childproc.Tail(s.log, 30))
 		case <-time.After(100 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("gitea not ready after 90s:\n%s", childproc.Tail(s.log, 30))
+			t.Fatalf("gitea not ready after 90s (healthz, and the SSH port when WithSSH):\n%s", childproc.Tail(s.log, 30))
 		}
 	}
 	s.Startup = time.Since(began)
@@ -460,6 +461,25 @@ func parseToken(stdout, stderr string) (string, error) {
 // access token masked.
 func giteaOutput(stdout, stderr string) string {
 	return tokenShaped.ReplaceAllString(fmt.Sprintf("stdout:\n%s\nstderr:\n%s", stdout, stderr), "<token redacted>")
+}
+
+// ready reports whether Gitea answers healthURL and, when sshPort is not
+// 0, accepts TCP connections on 127.0.0.1:sshPort: the built-in SSH server
+// listens on its own goroutine, so a healthy web server does not mean the
+// SSH port is open yet.
+func ready(healthURL string, sshPort int) bool {
+	if !healthy(healthURL) {
+		return false
+	}
+	if sshPort == 0 {
+		return true
+	}
+	c, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(sshPort)), 2*time.Second)
+	if err != nil {
+		return false
+	}
+	_ = c.Close()
+	return true
 }
 
 func healthy(u string) bool {

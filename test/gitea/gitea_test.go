@@ -1,6 +1,9 @@
 package gitea
 
 import (
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 )
@@ -68,5 +71,28 @@ func TestParseTokenErrorQuotesStderr(t *testing.T) {
 	}
 	if msg := err.Error(); !strings.Contains(msg, "database is locked <token redacted>") || strings.Contains(msg, token) {
 		t.Fatalf("error: %s", msg)
+	}
+}
+
+// TestReadyWaitsForSSHPort: with WithSSH, Start must not return while only
+// the web server answers; Gitea opens the SSH port on its own goroutine,
+// so a healthy /api/healthz alone let TestFetchSSH dial a closed port.
+func TestReadyWaitsForSSHPort(t *testing.T) {
+	web := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}))
+	defer web.Close()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sshPort := l.Addr().(*net.TCPAddr).Port
+	if !ready(web.URL, sshPort) {
+		t.Fatal("ready = false with healthz answering and the SSH port accepting")
+	}
+	if !ready(web.URL, 0) {
+		t.Fatal("ready = false without SSH and healthz answering")
+	}
+	_ = l.Close() // the SSH server is not listening (yet)
+	if ready(web.URL, sshPort) {
+		t.Fatal("ready = true while the SSH port refuses connections")
 	}
 }
