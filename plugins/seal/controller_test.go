@@ -10,12 +10,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/kubectl-gitops/kubectl-gitops/test/childproc"
 	"github.com/kubectl-gitops/kubectl-gitops/test/controlplane"
 	"github.com/kubectl-gitops/kubectl-gitops/test/peertools"
 )
@@ -63,7 +65,12 @@ func startController(t *testing.T, cp *controlplane.ControlPlane) string {
 		t.Fatal(err)
 	}
 	host, port, _ := net.SplitHostPort(u.Host)
-	httpPort, metricsPort := freePort(t), freePort(t)
+	// Both ports at once: two separate probes could return the same port.
+	ports, err := childproc.FreePorts(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	httpPort, metricsPort := strconv.Itoa(ports[0]), strconv.Itoa(ports[1])
 	script := `set -e
 mount -t tmpfs none /run
 mkdir -p /run/secrets/kubernetes.io/serviceaccount
@@ -92,17 +99,6 @@ exec "$CONTROLLER" --listen-addr ":$HTTP_PORT" --listen-metrics-addr "127.0.0.1:
 		}
 	})
 	return httpPort
-}
-
-func freePort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	_, p, _ := net.SplitHostPort(l.Addr().String())
-	return p
 }
 
 // waitFor polls cond every 200 ms until it is true or timeout passes.
