@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/kubectl-gitops/kubectl-gitops/test/childproc"
 	"github.com/kubectl-gitops/kubectl-gitops/test/peertools"
 )
 
@@ -39,9 +40,9 @@ func TestPullWhatTheFluxCLIPushes(t *testing.T) {
 	cmd := exec.Command(flux, "push", "artifact", "oci://"+host+"/fleet/app:v1.2.3", "--path="+dir,
 		"--source=https://github.com/example/fleet", "--revision="+rev, "--insecure-registry", "--output=json")
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+filepath.Join(t.TempDir(), "none"))
-	out, err := cmd.Output()
+	out, err := childproc.Output(cmd)
 	if err != nil {
-		t.Fatalf("flux push artifact: %v\n%s", err, out)
+		t.Fatalf("flux push artifact: %v", err)
 	}
 	var pushed struct{ Digest string }
 	if err := json.Unmarshal(out, &pushed); err != nil || !strings.HasPrefix(pushed.Digest, "sha256:") {

@@ -28,6 +28,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/kubectl-gitops/kubectl-gitops/plugins/internal/cli"
+	"github.com/kubectl-gitops/kubectl-gitops/test/childproc"
 	"github.com/kubectl-gitops/kubectl-gitops/test/controlplane"
 	"github.com/kubectl-gitops/kubectl-gitops/test/peertools"
 )
@@ -357,10 +358,13 @@ data: {.dockerconfigjson: `+config+`}
 		cmd := exec.Command(flux, "push", "artifact", "oci://"+host+"/app:from-flux", "--path="+dir, "--insecure-registry",
 			"--source=https://github.com/example/fleet", "--revision=main@sha1:0123456789abcdef0123456789abcdef01234567", "--output=json")
 		cmd.Env = append(os.Environ(), "KUBECONFIG="+filepath.Join(t.TempDir(), "none"))
-		out, err := cmd.Output()
+		out, err := childproc.Output(cmd)
+		if err != nil {
+			t.Fatalf("flux push artifact: %v", err)
+		}
 		var pushed struct{ Digest string }
-		if err != nil || json.Unmarshal(out, &pushed) != nil {
-			t.Fatalf("flux push artifact: %v\n%s", err, out)
+		if err := json.Unmarshal(out, &pushed); err != nil {
+			t.Fatalf("flux push artifact output %q: %v", out, err)
 		}
 		apply("{tag: from-flux}", "")
 		for _, mode := range []string{"server", "local"} {

@@ -1,9 +1,11 @@
 package childproc
 
 import (
+	"bytes"
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -83,4 +85,16 @@ func Tail(path string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// Output runs cmd and returns its stdout, for the caller to parse. When
+// cmd fails, the error carries both stdout and stderr (where tools say
+// why), which exec.Cmd.Output's error does not show.
+func Output(cmd *exec.Cmd) ([]byte, error) {
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return stdout.Bytes(), fmt.Errorf("%s: %w\nstdout:\n%s\nstderr:\n%s", filepath.Base(cmd.Path), err, stdout.Bytes(), stderr.Bytes())
+	}
+	return stdout.Bytes(), nil
 }

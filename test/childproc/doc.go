@@ -2,7 +2,8 @@
 // (test/controlplane, test/gitea) share about their child processes: process
 // attributes that take a child down with the test process, temp directories
 // claimed by their owner's pid and swept once that owner is gone, free
-// loopback ports, and the tail of a log for failure messages.
+// loopback ports, the tail of a log for failure messages, and a command's
+// stdout with its stderr in the error when it fails.
 //
 // It is test support: pkg/ and plugins/ must not import it.
 package childproc
