@@ -16,6 +16,7 @@ import (
 
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/gitopsapi"
 	"github.com/kubectl-gitops/kubectl-gitops/pkg/helmrender"
+	"github.com/kubectl-gitops/kubectl-gitops/test/childproc"
 	"github.com/kubectl-gitops/kubectl-gitops/test/peertools"
 )
 
@@ -99,10 +100,13 @@ func TestArgoHelmMatchesHelmCLI(t *testing.T) {
 			home := t.TempDir()
 			args := tpl.Args(root, vf, strings.TrimPrefix(caps.KubeVersion, "v"), caps.APIVersions)
 			cmd := exec.Command(helm, args...)
-			cmd.Env = append(os.Environ(), "HELM_CONFIG_HOME="+home, "HELM_CACHE_HOME="+home, "HELM_DATA_HOME="+home)
-			out, err := cmd.CombinedOutput()
+			// HELM_DEBUG (as a user's shell may set it) makes helm log to
+			// stderr: only stdout is the rendered YAML, stderr goes in the
+			// error.
+			cmd.Env = append(os.Environ(), "HELM_CONFIG_HOME="+home, "HELM_CACHE_HOME="+home, "HELM_DATA_HOME="+home, "HELM_DEBUG=true")
+			out, err := childproc.Output(cmd)
 			if err != nil {
-				t.Fatalf("helm %s: %v\n%s", strings.Join(args, " "), err, out)
+				t.Fatalf("helm %s: %v", strings.Join(args, " "), err)
 			}
 			theirs := map[string]map[string]any{}
 			for _, doc := range strings.Split(string(out), "\n---") {
