@@ -128,3 +128,37 @@ func TestGitRepositorySecretRef(t *testing.T) {
 		}
 	}
 }
+
+// TestSecretRefOfURLWithoutCredentials: for a repository URL that takes no
+// credentials (file://, git://) nothing of the Secret would be sent, so a
+// Secret drift cannot read (forbidden, not found) is no warning; one it
+// reads still warns when it holds credentials that go unused.
+func TestSecretRefOfURLWithoutCredentials(t *testing.T) {
+	t.Parallel()
+	namespaced := func(*unstructured.Unstructured) bool { return true }
+	for _, url := range []string{"file:///nonexistent/fleet.git", "git://127.0.0.1:1/fleet.git"} {
+		op := func() *gitopsapi.Source {
+			return &gitopsapi.Source{Operator: gitopsapi.Flux, Kind: "Kustomization", Namespace: "apps", Name: "web", RepoURL: url, Revision: "main", Path: "deploy",
+				Git: &gitopsapi.GitRepository{Namespace: "flux-system", Name: "fleet", URL: url, Revision: "main", SecretName: "git-auth"}}
+		}
+		for _, readErr := range []string{`secrets "git-auth" is forbidden`, `secrets "git-auth" not found`} {
+			unreadable := func(context.Context, string, string) (map[string][]byte, error) { return nil, errors.New(readErr) }
+			s := NewFetcher(Options{ReadSecret: unreadable}).Operator(context.Background(), op(), true, namespaced)
+			for _, w := range s.Warnings {
+				if strings.Contains(w, "git-auth") {
+					t.Errorf("%s, %s: warning %q", url, readErr, w)
+				}
+			}
+		}
+		withCredentials := func(context.Context, string, string) (map[string][]byte, error) {
+			return map[string][]byte{"username": []byte("flux"), "password": []byte("canary-s3cr3t-7f3a")}, nil
+		}
+		s := NewFetcher(Options{ReadSecret: withCredentials}).Operator(context.Background(), op(), true, namespaced)
+		if want := "the credentials of Secret flux-system/git-auth (spec.secretRef) are not used: only http(s) and SSH repositories take credentials"; !slices.Contains(s.Warnings, want) {
+			t.Errorf("%s, Secret with credentials: warnings %q", url, s.Warnings)
+		}
+		if strings.Contains(strings.Join(s.Warnings, "\n")+s.Skip, "canary") {
+			t.Errorf("%s: a Secret value in warnings %q or skip %q", url, s.Warnings, s.Skip)
+		}
+	}
+}

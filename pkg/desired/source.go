@@ -509,8 +509,9 @@ func (f *Fetcher) externalArtifact(ctx context.Context, art *gitopsapi.ExternalA
 // when no Secret reader is wired, or when url is overridden: a mirror gets
 // none of the original's credentials, and the Secret is not read. A Secret
 // that cannot be read is a warning, and git uses the user's own
-// configuration (as it did before secretRef was read); an interruption is
-// an error. Neither holds a value of the Secret.
+// configuration (as it did before secretRef was read), except for a URL
+// that takes no credentials (file://, git://), where nothing is lost; an
+// interruption is an error. Neither holds a value of the Secret.
 func (f *Fetcher) gitAuth(ctx context.Context, url, namespace, secret string) (*gitsource.Auth, string, error) {
 	if secret == "" || f.opts.ReadSecret == nil || OverrideURL(f.opts.RepoOverrides, url) != url {
 		return nil, "", nil
@@ -525,6 +526,8 @@ func (f *Fetcher) gitAuth(ctx context.Context, url, namespace, secret string) (*
 	switch {
 	case err != nil && ctx.Err() != nil:
 		return nil, "", fmt.Errorf("reading Secret %s (spec.secretRef): %w", id, ctx.Err())
+	case err != nil && !gitsource.TakesCredentials(url):
+		// Nothing of the Secret would be sent: nothing is lost.
 	case err != nil:
 		a.warning = fmt.Sprintf("the credentials of Secret %s (spec.secretRef) are not used: %v; git uses your own configuration", id, err)
 	default:

@@ -64,7 +64,7 @@ var ErrCredentialsRefused = errors.New("credentials refused")
 // is nil. Neither the warning nor the error holds a value of the Secret.
 func AuthFromSecret(secret string, data map[string][]byte, rawURL string) (auth *Auth, warning string, err error) {
 	if !isHTTP(rawURL) {
-		if !isSSH(rawURL) {
+		if !TakesCredentials(rawURL) {
 			if !holdsCredentials(data) {
 				return nil, "", nil
 			}
@@ -139,6 +139,10 @@ func (a *Auth) Key() string {
 }
 
 // isHTTP reports whether rawURL is an http or https URL.
+// TakesCredentials reports whether a fetch of rawURL can send a Secret's
+// credentials: http(s) and SSH URLs do; others (file://, git://) never do.
+func TakesCredentials(rawURL string) bool { return isHTTP(rawURL) || isSSH(rawURL) }
+
 func isHTTP(rawURL string) bool {
 	scheme, _, ok := strings.Cut(rawURL, "://")
 	s := strings.ToLower(scheme)
