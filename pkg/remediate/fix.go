@@ -141,7 +141,7 @@ func ToFix(rep *compare.Report) int {
 func ToPrune(rep *compare.Report) int {
 	n := 0
 	for i := range rep.Objects {
-		if r := &rep.Objects[i]; r.Status == compare.StatusExtraneous && r.NoPrune == "" {
+		if prunable(&rep.Objects[i]) {
 			n++
 		}
 	}
@@ -153,11 +153,17 @@ func ToPrune(rep *compare.Report) int {
 func ToConfirm(rep *compare.Report) int {
 	n := 0
 	for i := range rep.Objects {
-		if r := &rep.Objects[i]; r.Status == compare.StatusExtraneous && r.NoPrune == "" && r.PruneConfirm != "" {
+		if r := &rep.Objects[i]; prunable(r) && r.PruneConfirm != "" {
 			n++
 		}
 	}
 	return n
+}
+
+// prunable reports whether r is extraneous and the operator's rules do not
+// keep it (NoPrune), as ToPrune counts.
+func prunable(r *compare.ObjectReport) bool {
+	return r.Status == compare.StatusExtraneous && r.NoPrune == ""
 }
 
 func fixable(r *compare.ObjectReport) bool {
