@@ -370,6 +370,28 @@ func TestExtraneous(t *testing.T) {
 			wantLists: 1,
 		},
 		{
+			// Another application's objects, by tracking id or by the
+			// instance label, keep their own Prune option; the compared
+			// application's syncOptions (Prune=false) are not theirs.
+			name: "prune selector, another application's Prune options",
+			live: []*unstructured.Unstructured{
+				configMap("shop", "web", argo("shop"), withLabels("app", "shop")),
+				configMap("shop", "billing-plain", withLabels("app", "shop"), argo("billing")),
+				configMap("shop", "billing-label-kept", withLabels("app", "shop", "app.kubernetes.io/instance", "billing"), withAnnotations(ArgoSyncOptions, "Prune=false")),
+				configMap("shop", "unlabelled-kept", withLabels("app", "shop"), withAnnotations(ArgoSyncOptions, "Prune=false")),
+			},
+			desired: []*unstructured.Unstructured{configMap("shop", "web", argo("shop"), withLabels("app", "shop"))},
+			opts: Options{PruneSelector: "app=shop", Tracking: Tracking{
+				ArgoApps: []string{"shop"}, ArgoInstanceLabel: "app.kubernetes.io/instance", ArgoPrune: "false"}},
+			want: []row{
+				{ID: "ConfigMap shop/billing-label-kept", Status: StatusExtraneous, Reason: "matches --prune-selector, not in Git (argocd.argoproj.io/sync-options: Prune=false: Argo CD shows it OutOfSync but its sync does not delete it)"},
+				{ID: "ConfigMap shop/billing-plain", Status: StatusExtraneous, Reason: "matches --prune-selector, not in Git"},
+				{ID: "ConfigMap shop/unlabelled-kept", Status: StatusExtraneous, Reason: "matches --prune-selector, not in Git"},
+				{ID: "ConfigMap shop/web", Status: StatusUnchanged},
+			},
+			wantLists: 1,
+		},
+		{
 			name: "IgnoreExtraneous and reconcile: disabled",
 			live: []*unstructured.Unstructured{
 				configMap("shop", "web", flux),

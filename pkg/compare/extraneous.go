@@ -308,8 +308,10 @@ func extraneousReport(o *unstructured.Unstructured, reason string, sec *secrets)
 // deletes it, and why it deletes it only once a person confirms ("" when
 // it simply deletes it).
 func trackedBy(o *unstructured.Unstructured, t *tracker) (reason, noPrune, confirm string) {
-	argo := func(reason string) (string, string, string) {
-		switch value, where := argoPruneRule(o, t.argoPrune); value {
+	// argoWith: what Argo CD's sync does with o, given its application's
+	// Prune option (appDefault).
+	argoWith := func(reason, appDefault string) (string, string, string) {
+		switch value, where := argoPruneRule(o, appDefault); value {
 		case "false":
 			return reason + " (" + where + ": Argo CD shows it OutOfSync but its sync does not delete it)", where, ""
 		case "confirm":
@@ -319,6 +321,7 @@ func trackedBy(o *unstructured.Unstructured, t *tracker) (reason, noPrune, confi
 		}
 		return reason, "", ""
 	}
+	argo := func(reason string) (string, string, string) { return argoWith(reason, t.argoPrune) }
 	if app, ok := argoApp(o); ok && t.argoApps[app] {
 		return argo("tracked by Argo CD application " + app + ", not in Git")
 	}
@@ -328,10 +331,12 @@ func trackedBy(o *unstructured.Unstructured, t *tracker) (reason, noPrune, confi
 	if p, ok := fluxPair(o); ok && t.fluxPairs[p] {
 		return "tracked by Flux Kustomization " + p + ", not in Git", "", ""
 	}
-	if _, ok := argoApp(o); ok {
-		// Another application's object: Argo CD's options still
-		// say what its sync deletes.
-		return argo("matches --prune-selector, not in Git")
+	if t.otherArgoApp(o) {
+		// Another application's object (its tracking id, or the
+		// instance label naming an application not compared): its own
+		// Prune option still says what its sync deletes. The compared
+		// application's syncOptions are not its application's.
+		return argoWith("matches --prune-selector, not in Git", "")
 	}
 	return "matches --prune-selector, not in Git", "", ""
 }

@@ -125,6 +125,20 @@ func (t *tracker) argoLabelApp(o *unstructured.Unstructured) (string, bool) {
 	return app, ok && t.argoApps[app]
 }
 
+// otherArgoApp reports whether o is tracked by an Argo CD application this
+// run does not compare: a self-referencing tracking id, or the instance
+// label of label tracking.
+func (t *tracker) otherArgoApp(o *unstructured.Unstructured) bool {
+	if _, ok := argoApp(o); ok {
+		return true
+	}
+	if t.argoLabel == "" {
+		return false
+	}
+	_, ok := o.GetLabels()[t.argoLabel]
+	return ok
+}
+
 // inventoryExtraneous reports the inventory's objects that Git does not
 // declare and that still exist, except those already reported (found).
 func (e *Engine) inventoryExtraneous(ctx context.Context, items []*item, found []ObjectReport, opts Options, rep *Report, sec *secrets) ([]ObjectReport, error) {

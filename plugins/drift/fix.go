@@ -123,7 +123,12 @@ func (o *Options) runFix(ctx context.Context, client *cluster.Client, reports []
 	}
 	if !o.Yes {
 		if !isTerminal(o.Streams.In) {
-			return cli.Usagef("refusing to change the cluster without confirmation: stdin is not a terminal; pass --yes to %s", question(nFix, nPrune, false))
+			// --yes leaves the objects marked Prune=confirm (it is not
+			// the confirmation Argo CD waits for): not counted.
+			if nFix+nPrune-nConfirm == 0 {
+				return cli.Usagef("refusing to change the cluster without confirmation: stdin is not a terminal, and the %s to delete marked Prune=confirm need a yes on a terminal", plural(nConfirm, "object"))
+			}
+			return cli.Usagef("refusing to change the cluster without confirmation: stdin is not a terminal; pass --yes to %s", question(nFix, nPrune-nConfirm, false))
 		}
 		// Answering yes is the confirmation Argo CD's Prune=confirm
 		// waits for: the question names those objects.

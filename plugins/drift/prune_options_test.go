@@ -179,7 +179,15 @@ func TestPruneArgoOptionsOnlyForArgo(t *testing.T) {
 		t.Errorf("reasons (-want +got):\n%s", diff)
 	}
 
-	r := runDrift(t, f.cp, append(append([]string{}, f.sources...), "--prune", "--yes")...)
+	// Without a terminal, the refusal counts what --yes would delete: the
+	// seven extraneous objects but argo-np (kept) and the two marked
+	// Prune=confirm (--yes leaves them).
+	r := runDrift(t, f.cp, append(append([]string{}, f.sources...), "--prune")...)
+	if want := "stdin is not a terminal; pass --yes to delete 4 extraneous objects"; r.code != cli.ExitError || !strings.Contains(r.stderr, want) {
+		t.Errorf("--prune without a terminal: exit %d, want %d and %q:\n%s", r.code, cli.ExitError, want, r.stderr)
+	}
+
+	r = runDrift(t, f.cp, append(append([]string{}, f.sources...), "--prune", "--yes")...)
 	if r.code != cli.ExitOK && r.code != cli.ExitFindings {
 		t.Fatalf("--prune: exit %d\nstderr: %s", r.code, r.stderr)
 	}
