@@ -439,6 +439,13 @@ export BENCH_RUNS=${BENCH_RUNS:-} BENCH_SLOW_RUNS=${BENCH_SLOW_RUNS:-}
 export BENCH_PER_NAMESPACE=${BENCH_PER_NAMESPACE:-200} BENCH_SWEEP=${BENCH_SWEEP:-1,4,8,16,32,64}
 export BENCH_SWEEP_SAMPLE=${BENCH_SWEEP_SAMPLE:-2000}
 export BENCH_DRIFT_SWEEP=${BENCH_DRIFT_SWEEP:-} BENCH_DRIFT_SWEEP_RUNS=${BENCH_DRIFT_SWEEP_RUNS:-3} BENCH_SWEEP_RESULTS
+# The sweep's percentages, checked now by the generator that reads them,
+# not once the benchmark above has run.
+if [ -n "$BENCH_DRIFT_SWEEP" ]; then
+	"$BENCH_FLOOR" gen -n 4 -per-namespace 4 -sweep "$BENCH_DRIFT_SWEEP" -out "$BENCH_TMP/sweep-check" >/dev/null ||
+		die "BENCH_DRIFT_SWEEP must be ascending percentages from 1 to 100, e.g. 1,2,5,10,20"
+	rm -rf "$BENCH_TMP/sweep-check"
+fi
 export PATH="$BENCH_TMP/bin:$PATH"
 nice=()
 [ -z "${BENCH_NICE:-}" ] || nice=(nice -n "$BENCH_NICE")
