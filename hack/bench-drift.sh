@@ -398,8 +398,9 @@ fi
 
 BENCH_TMP=$(mktemp -d "${TMPDIR:-/tmp}/bench-drift.XXXXXX")
 trap 'rm -rf "$BENCH_TMP"' EXIT
-# Interrupted: print what the finished Ns measured, then stop.
-trap 'say "interrupted"; report "interrupted: only the Ns finished are shown"; report_sweep "interrupted"; exit 130' INT TERM
+# Interrupted: print what the finished Ns measured (nothing before report
+# is defined, during the build), then stop.
+trap 'say "interrupted"; if declare -F report >/dev/null; then report "interrupted: only the Ns finished are shown"; report_sweep "interrupted"; fi; exit 130' INT TERM
 BENCH_FLOOR=$BENCH_TMP/benchfloor
 BENCH_RESULTS=$BENCH_TMP/results.tsv
 BENCH_SWEEP_RESULTS=$BENCH_TMP/sweep.tsv
