@@ -385,10 +385,22 @@ BENCH_TIME=$(ensure_tool /usr/bin/time time)
 [ -n "$BENCH_HYPERFINE" ] || say "hyperfine not available: timing with bash's time"
 [ -n "$BENCH_TIME" ] || say "/usr/bin/time not available (Debian package 'time'): peak RSS is not measured"
 
+# BENCH_FLUX and BENCH_MEMORY as the user set them (BENCH_FLUX is then the
+# path of the Flux CLI, or empty); checked before the build, so that a
+# mistake is told at once.
+flux_wanted=${BENCH_FLUX:-}
+BENCH_MEMORY=${BENCH_MEMORY:-}
+[ "$BENCH_MEMORY" != 0 ] || BENCH_MEMORY=
+[ -z "$BENCH_MEMORY" ] || [ -n "$BENCH_TIME" ] || die "BENCH_MEMORY needs /usr/bin/time (Debian package 'time')"
+if [ -n "${BENCH_DRIFT_SWEEP_ONLY:-}" ] && [ -z "${BENCH_DRIFT_SWEEP:-}" ]; then
+	die "BENCH_DRIFT_SWEEP_ONLY needs BENCH_DRIFT_SWEEP (e.g. 1,2,5,10,20)"
+fi
+
 BENCH_TMP=$(mktemp -d "${TMPDIR:-/tmp}/bench-drift.XXXXXX")
 trap 'rm -rf "$BENCH_TMP"' EXIT
-# Interrupted: print what the finished Ns measured, then stop.
-trap 'say "interrupted"; report "interrupted: only the Ns finished are shown"; report_sweep "interrupted"; exit 130' INT TERM
+# Interrupted: print what the finished Ns measured (nothing before report
+# is defined, during the build), then stop.
+trap 'say "interrupted"; if declare -F report >/dev/null; then report "interrupted: only the Ns finished are shown"; report_sweep "interrupted"; fi; exit 130' INT TERM
 BENCH_FLOOR=$BENCH_TMP/benchfloor
 BENCH_RESULTS=$BENCH_TMP/results.tsv
 BENCH_SWEEP_RESULTS=$BENCH_TMP/sweep.tsv
@@ -409,12 +421,6 @@ no_flux() {
 	fi
 }
 
-# BENCH_FLUX and BENCH_MEMORY as the user set them (BENCH_FLUX is then the
-# path of the Flux CLI, or empty).
-flux_wanted=${BENCH_FLUX:-}
-BENCH_MEMORY=${BENCH_MEMORY:-}
-[ "$BENCH_MEMORY" != 0 ] || BENCH_MEMORY=
-[ -z "$BENCH_MEMORY" ] || [ -n "$BENCH_TIME" ] || die "BENCH_MEMORY needs /usr/bin/time (Debian package 'time')"
 BENCH_MEMORY_RESULTS=$BENCH_TMP/memory.tsv
 # The Flux CLI, when hack/peer-tools.sh built it: the flux diff column.
 BENCH_FLUX='' crds=false
@@ -434,8 +440,12 @@ export BENCH_RUNS=${BENCH_RUNS:-} BENCH_SLOW_RUNS=${BENCH_SLOW_RUNS:-}
 export BENCH_PER_NAMESPACE=${BENCH_PER_NAMESPACE:-200} BENCH_SWEEP=${BENCH_SWEEP:-1,4,8,16,32,64}
 export BENCH_SWEEP_SAMPLE=${BENCH_SWEEP_SAMPLE:-2000}
 export BENCH_DRIFT_SWEEP=${BENCH_DRIFT_SWEEP:-} BENCH_DRIFT_SWEEP_RUNS=${BENCH_DRIFT_SWEEP_RUNS:-3} BENCH_SWEEP_RESULTS
-if [ -n "${BENCH_DRIFT_SWEEP_ONLY:-}" ] && [ -z "$BENCH_DRIFT_SWEEP" ]; then
-	die "BENCH_DRIFT_SWEEP_ONLY needs BENCH_DRIFT_SWEEP (e.g. 1,2,5,10,20)"
+# The sweep's percentages, checked now by the generator that reads them,
+# not once the benchmark above has run.
+if [ -n "$BENCH_DRIFT_SWEEP" ]; then
+	"$BENCH_FLOOR" gen -n 4 -per-namespace 4 -sweep "$BENCH_DRIFT_SWEEP" -out "$BENCH_TMP/sweep-check" >/dev/null ||
+		die "BENCH_DRIFT_SWEEP must be ascending percentages from 1 to 100, e.g. 1,2,5,10,20"
+	rm -rf "$BENCH_TMP/sweep-check"
 fi
 export PATH="$BENCH_TMP/bin:$PATH"
 nice=()

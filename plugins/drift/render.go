@@ -73,6 +73,16 @@ type JSONChange struct {
 }
 
 func toJSON(rep *compare.Report) JSONReport {
+	out := toJSONHead(rep)
+	for i := range rep.Objects {
+		out.Objects = append(out.Objects, toJSONObject(&rep.Objects[i]))
+	}
+	return out
+}
+
+// toJSONHead is toJSON without the objects (an empty list); the summary
+// counts them.
+func toJSONHead(rep *compare.Report) JSONReport {
 	out := JSONReport{APIVersion: ReportAPIVersion, Kind: ReportKind, Mode: string(rep.Mode), Summary: map[string]int{}, Objects: []JSONObject{}, Warnings: rep.Warnings}
 	if rep.Mode == compare.ModeHybrid {
 		out.ServerCompared = map[string]int{}
@@ -83,19 +93,6 @@ func toJSON(rep *compare.Report) JSONReport {
 	for _, s := range []compare.Status{compare.StatusUnchanged, compare.StatusModified, compare.StatusMissing, compare.StatusExtraneous, compare.StatusSkipped, compare.StatusError} {
 		out.Summary[string(s)] = 0
 	}
-	for s, n := range rep.Counts() {
-		out.Summary[string(s)] = n
-	}
-	for i := range rep.Objects {
-		out.Objects = append(out.Objects, toJSONObject(&rep.Objects[i]))
-	}
-	return out
-}
-
-// toJSONHead is toJSON without the objects (an empty list); the summary
-// counts them.
-func toJSONHead(rep *compare.Report) JSONReport {
-	out := toJSON(&compare.Report{Mode: rep.Mode, Warnings: rep.Warnings, ServerReasons: rep.ServerReasons})
 	for s, n := range rep.Counts() {
 		out.Summary[string(s)] = n
 	}
@@ -129,13 +126,13 @@ func writeReport(w io.Writer, format string, rep *compare.Report) error {
 	if format == cli.FormatYAML {
 		empty, open, closing = "\nobjects: []\n", "\nobjects:\n", ""
 	}
-	before, after, ok := bytes.Cut(head.Bytes(), []byte(empty))
-	if !ok || len(rep.Objects) == 0 {
-		if !ok && len(rep.Objects) > 0 {
-			return fmt.Errorf("writing the report: no objects list in its %s encoding", format)
-		}
+	if len(rep.Objects) == 0 {
 		_, err := w.Write(head.Bytes())
 		return err
+	}
+	before, after, ok := bytes.Cut(head.Bytes(), []byte(empty))
+	if !ok {
+		return fmt.Errorf("writing the report: no objects list in its %s encoding", format)
 	}
 	bw := bufio.NewWriterSize(w, 64<<10)
 	// put writes parts, stopping at the first error (a closed pipe ends

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kubectl-gitops/kubectl-gitops/test/childproc"
 )
 
 // namespaceGone bounds the wait for a namespace's deletion: the namespace
@@ -41,7 +43,8 @@ func (cp *ControlPlane) Namespace(t testing.TB, name string) string {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), namespaceGone)
 	defer cancel()
-	phase, err := cp.Kubectl(ctx, "get", "namespace", name, "--ignore-not-found", "-o", "jsonpath={.status.phase}").Output()
+	// childproc.Output: the error carries kubectl's stderr, the reason.
+	phase, err := childproc.Output(cp.Kubectl(ctx, "get", "namespace", name, "--ignore-not-found", "-o", "jsonpath={.status.phase}"))
 	if err != nil {
 		t.Fatalf("kubectl get namespace %s: %v", name, err)
 	}
