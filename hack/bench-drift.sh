@@ -303,6 +303,7 @@ inside_sweep() {
 	IFS=, read -r -a steps <<<"$BENCH_DRIFT_SWEEP"
 	for p in "${steps[@]}"; do
 		p=${p// /}
+		p=$((10#$p)) # benchfloor names the directory by the number: 05 is sweep/5
 		k=$(cat "$dir/sweep/$p/"*.yaml 2>/dev/null | grep -c '^kind:' || true)
 		say "[N=$n sweep] $p%: drifting $k more objects with kubectl (scale, patch, label)"
 		drift_objects "$dir/sweep/$p"
