@@ -128,7 +128,11 @@ func (c *Confiner) Check(root, dir string) error {
 			if r, err := filepath.Rel(absRoot, real); err != nil || r == ".." || strings.HasPrefix(r, ".."+string(filepath.Separator)) {
 				return fmt.Errorf("%s is a symbolic link that leads out of the repository", rel)
 			}
-			return nil
+			if fi, err := os.Stat(real); err != nil || fi.IsDir() {
+				return nil
+			}
+			// A file's link: Helm reads the target under the link's name
+			// (a values.schema.json, a charts/*.tgz), checked as that file.
 		}
 		if !d.IsDir() && strings.HasSuffix(d.Name(), ".tgz") && filepath.Base(filepath.Dir(p)) == "charts" {
 			// A subchart vendored as an archive: Helm loads it, and

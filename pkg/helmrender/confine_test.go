@@ -155,3 +155,40 @@ func TestConfinerRemembersSchemasOnly(t *testing.T) {
 		t.Errorf("after the schema changed: %v, want it refused", err)
 	}
 }
+
+// TestConfinedChecksLinkedFiles: a values.schema.json that is a symbolic
+// link to a file inside the checkout is read by Helm (helm lint's values
+// rule, the validator) under the link's name: Confined checks the target's
+// $refs as the schema's, not only where the link leads.
+func TestConfinedChecksLinkedFiles(t *testing.T) {
+	for _, tc := range []struct {
+		name, schema, want string
+	}{
+		{"a linked schema with a $ref out of it", `{"$ref": "file:///etc/hostname"}`, "values.schema.json has a $ref to file:///etc/hostname"},
+		{"a linked schema without one", `{"type": "object"}`, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root := t.TempDir()
+			dir := filepath.Join(root, "app")
+			for name, data := range map[string]string{"app/Chart.yaml": "apiVersion: v2\nname: app\nversion: 0.1.0\n", "shared/schema.json": tc.schema} {
+				p := filepath.Join(root, name)
+				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := os.Symlink("../shared/schema.json", filepath.Join(dir, "values.schema.json")); err != nil {
+				t.Fatal(err)
+			}
+			err := Confined(root, dir)
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("Confined: %v", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Fatalf("Confined: %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
