@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -114,12 +115,23 @@ func (c *Confiner) Check(root, dir string) error {
 	if err != nil {
 		return err
 	}
+	seen := map[string]bool{}
+	if real, err := filepath.EvalSymlinks(absDir); err == nil {
+		seen[real] = true
+	}
+	return c.walk(absRoot, absDir, "", seen)
+}
+
+// walk checks the entries under absDir, naming them prefix+their path in
+// it. Helm's loader walks a linked directory too: one inside absRoot is
+// walked as well (once: seen holds those walked), its links judged alike.
+func (c *Confiner) walk(absRoot, absDir, prefix string, seen map[string]bool) error {
 	return filepath.WalkDir(absDir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
 		rel, _ := filepath.Rel(absDir, p)
-		rel = filepath.ToSlash(rel)
+		rel = prefix + filepath.ToSlash(rel)
 		if d.Type()&fs.ModeSymlink != 0 {
 			real, err := filepath.EvalSymlinks(p)
 			if err != nil {
@@ -128,13 +140,21 @@ func (c *Confiner) Check(root, dir string) error {
 			if r, err := filepath.Rel(absRoot, real); err != nil || r == ".." || strings.HasPrefix(r, ".."+string(filepath.Separator)) {
 				return fmt.Errorf("%s is a symbolic link that leads out of the repository", rel)
 			}
-			if fi, err := os.Stat(real); err != nil || fi.IsDir() {
+			fi, err := os.Stat(real)
+			if err != nil {
 				return nil
+			}
+			if fi.IsDir() {
+				if seen[real] {
+					return nil
+				}
+				seen[real] = true
+				return c.walk(absRoot, real, rel+"/", seen)
 			}
 			// A file's link: Helm reads the target under the link's name
 			// (a values.schema.json, a charts/*.tgz), checked as that file.
 		}
-		if !d.IsDir() && strings.HasSuffix(d.Name(), ".tgz") && filepath.Base(filepath.Dir(p)) == "charts" {
+		if !d.IsDir() && strings.HasSuffix(d.Name(), ".tgz") && path.Base(path.Dir(rel)) == "charts" {
 			// A subchart vendored as an archive: Helm loads it, and
 			// validates values against its schema, unpacked.
 			data, err := os.ReadFile(p)

@@ -192,3 +192,61 @@ func TestConfinedChecksLinkedFiles(t *testing.T) {
 		})
 	}
 }
+
+// TestConfinedWalksLinkedDirectories: Helm's loader walks a directory a
+// symbolic link leads to; so does Confined, when it is inside the
+// checkout: a link out of the checkout in it (a template rendered from
+// any file of the machine) or a schema $ref is refused there too, and a
+// link to a directory already walked (a cycle) ends the walk.
+func TestConfinedWalksLinkedDirectories(t *testing.T) {
+	outside := filepath.Join(t.TempDir(), "secret.yaml")
+	if err := os.WriteFile(outside, []byte("k: v\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name  string
+		links map[string]string // name in the checkout: target
+		files map[string]string
+		want  string
+	}{
+		{"a link out of the checkout in a linked directory", map[string]string{"app/templates/ext": "../../lib", "lib/leak.yaml": outside}, nil,
+			"templates/ext/leak.yaml is a symbolic link that leads out of the repository"},
+		{"a schema $ref in a linked subchart", map[string]string{"app/charts/sub": "../../lib/sub"},
+			map[string]string{"lib/sub/Chart.yaml": "apiVersion: v2\nname: sub\nversion: 0.1.0\n", "lib/sub/values.schema.json": `{"$ref": "https://example.com/s.json"}`},
+			"charts/sub/values.schema.json has a $ref to https://example.com/s.json"},
+		{"a cycle", map[string]string{"app/templates/loop": "..", "app/lib": "../lib", "lib/back": "../app"}, map[string]string{"lib/x.yaml": "k: v\n"}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root := t.TempDir()
+			files := map[string]string{"app/Chart.yaml": "apiVersion: v2\nname: app\nversion: 0.1.0\n", "app/templates/cm.yaml": "k: v\n"}
+			for name, data := range tc.files {
+				files[name] = data
+			}
+			for name, data := range files {
+				p := filepath.Join(root, name)
+				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for name, target := range tc.links {
+				p := filepath.Join(root, name)
+				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Symlink(target, p); err != nil {
+					t.Fatal(err)
+				}
+			}
+			err := Confined(root, filepath.Join(root, "app"))
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("Confined: %v", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Fatalf("Confined: %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
