@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"sync"
 
+	"helm.sh/helm/v4/pkg/chart/loader/archive"
 	"helm.sh/helm/v4/pkg/chart/v2/loader"
 )
 
@@ -157,7 +159,7 @@ func (c *Confiner) walk(absRoot, absDir, prefix string, seen map[string]bool) er
 		if !d.IsDir() && strings.HasSuffix(d.Name(), ".tgz") && path.Base(path.Dir(rel)) == "charts" {
 			// A subchart vendored as an archive: Helm loads it, and
 			// validates values against its schema, unpacked.
-			data, err := os.ReadFile(p)
+			data, err := readBounded(p, rel)
 			if err != nil {
 				return err
 			}
@@ -169,7 +171,7 @@ func (c *Confiner) walk(absRoot, absDir, prefix string, seen map[string]bool) er
 		if d.IsDir() || !strings.HasSuffix(d.Name(), ".schema.json") {
 			return nil
 		}
-		data, err := os.ReadFile(p)
+		data, err := readBounded(p, rel)
 		if err != nil {
 			return err
 		}
@@ -178,6 +180,22 @@ func (c *Confiner) walk(absRoot, absDir, prefix string, seen map[string]bool) er
 		}
 		return nil
 	})
+}
+
+// readBounded reads the file p (rel in the chart), at most what Helm's
+// loader reads of a whole chart (archive.MaxDecompressedChartSize): a
+// larger one is an error, as it is Helm's, before it is held in memory.
+func readBounded(p, rel string) ([]byte, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = f.Close() }()
+	data, err := io.ReadAll(io.LimitReader(f, archive.MaxDecompressedChartSize+1))
+	if err == nil && int64(len(data)) > archive.MaxDecompressedChartSize {
+		err = fmt.Errorf("%s is larger than a chart Helm loads (%d bytes)", rel, archive.MaxDecompressedChartSize)
+	}
+	return data, err
 }
 
 // externalRef is the first "$ref" of a JSON schema that does not point

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"helm.sh/helm/v4/pkg/chart/loader/archive"
 )
 
 // TestRenderConfinesRepositoryCharts: a chart in a repository checkout is
@@ -248,5 +250,23 @@ func TestConfinedWalksLinkedDirectories(t *testing.T) {
 				t.Fatalf("Confined: %v, want %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestConfinedBoundsWhatItReads: a values schema (or a vendored archive)
+// larger than Helm's loader reads of a whole chart is refused before it is
+// held in memory, as Helm's loader refuses it.
+func TestConfinedBoundsWhatItReads(t *testing.T) {
+	defer func(n int64) { archive.MaxDecompressedChartSize = n }(archive.MaxDecompressedChartSize)
+	archive.MaxDecompressedChartSize = 64
+	root := t.TempDir()
+	for name, data := range map[string]string{"Chart.yaml": "apiVersion: v2\nname: app\nversion: 0.1.0\n",
+		"values.schema.json": `{"type": "object", "description": "` + strings.Repeat("x", 64) + `"}`} {
+		if err := os.WriteFile(filepath.Join(root, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := Confined(root, root); err == nil || !strings.Contains(err.Error(), "values.schema.json is larger than a chart Helm loads (64 bytes)") {
+		t.Fatalf("Confined: %v, want the schema refused as too large", err)
 	}
 }
