@@ -5,12 +5,15 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"sync"
 
+	"helm.sh/helm/v4/pkg/chart/loader/archive"
 	"helm.sh/helm/v4/pkg/chart/v2/loader"
 )
 
@@ -114,12 +117,23 @@ func (c *Confiner) Check(root, dir string) error {
 	if err != nil {
 		return err
 	}
+	seen := map[string]bool{}
+	if real, err := filepath.EvalSymlinks(absDir); err == nil {
+		seen[real] = true
+	}
+	return c.walk(absRoot, absDir, "", seen)
+}
+
+// walk checks the entries under absDir, naming them prefix+their path in
+// it. Helm's loader walks a linked directory too: one inside absRoot is
+// walked as well (once: seen holds those walked), its links judged alike.
+func (c *Confiner) walk(absRoot, absDir, prefix string, seen map[string]bool) error {
 	return filepath.WalkDir(absDir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
 		rel, _ := filepath.Rel(absDir, p)
-		rel = filepath.ToSlash(rel)
+		rel = prefix + filepath.ToSlash(rel)
 		if d.Type()&fs.ModeSymlink != 0 {
 			real, err := filepath.EvalSymlinks(p)
 			if err != nil {
@@ -128,12 +142,24 @@ func (c *Confiner) Check(root, dir string) error {
 			if r, err := filepath.Rel(absRoot, real); err != nil || r == ".." || strings.HasPrefix(r, ".."+string(filepath.Separator)) {
 				return fmt.Errorf("%s is a symbolic link that leads out of the repository", rel)
 			}
-			return nil
+			fi, err := os.Stat(real)
+			if err != nil {
+				return nil
+			}
+			if fi.IsDir() {
+				if seen[real] {
+					return nil
+				}
+				seen[real] = true
+				return c.walk(absRoot, real, rel+"/", seen)
+			}
+			// A file's link: Helm reads the target under the link's name
+			// (a values.schema.json, a charts/*.tgz), checked as that file.
 		}
-		if !d.IsDir() && strings.HasSuffix(d.Name(), ".tgz") && filepath.Base(filepath.Dir(p)) == "charts" {
+		if !d.IsDir() && strings.HasSuffix(d.Name(), ".tgz") && path.Base(path.Dir(rel)) == "charts" {
 			// A subchart vendored as an archive: Helm loads it, and
 			// validates values against its schema, unpacked.
-			data, err := os.ReadFile(p)
+			data, err := readBounded(p, rel)
 			if err != nil {
 				return err
 			}
@@ -145,7 +171,7 @@ func (c *Confiner) Check(root, dir string) error {
 		if d.IsDir() || !strings.HasSuffix(d.Name(), ".schema.json") {
 			return nil
 		}
-		data, err := os.ReadFile(p)
+		data, err := readBounded(p, rel)
 		if err != nil {
 			return err
 		}
@@ -154,6 +180,22 @@ func (c *Confiner) Check(root, dir string) error {
 		}
 		return nil
 	})
+}
+
+// readBounded reads the file p (rel in the chart), at most what Helm's
+// loader reads of a whole chart (archive.MaxDecompressedChartSize): a
+// larger one is an error, as it is Helm's, before it is held in memory.
+func readBounded(p, rel string) ([]byte, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = f.Close() }()
+	data, err := io.ReadAll(io.LimitReader(f, archive.MaxDecompressedChartSize+1))
+	if err == nil && int64(len(data)) > archive.MaxDecompressedChartSize {
+		err = fmt.Errorf("%s is larger than a chart Helm loads (%d bytes)", rel, archive.MaxDecompressedChartSize)
+	}
+	return data, err
 }
 
 // externalRef is the first "$ref" of a JSON schema that does not point

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"helm.sh/helm/v4/pkg/chart/loader/archive"
 )
 
 // TestRenderConfinesRepositoryCharts: a chart in a repository checkout is
@@ -153,5 +155,118 @@ func TestConfinerRemembersSchemasOnly(t *testing.T) {
 	}
 	if err := render(root2, dir2); err == nil || !strings.Contains(err.Error(), "values.schema.json has a $ref to file://") {
 		t.Errorf("after the schema changed: %v, want it refused", err)
+	}
+}
+
+// TestConfinedChecksLinkedFiles: a values.schema.json that is a symbolic
+// link to a file inside the checkout is read by Helm (helm lint's values
+// rule, the validator) under the link's name: Confined checks the target's
+// $refs as the schema's, not only where the link leads.
+func TestConfinedChecksLinkedFiles(t *testing.T) {
+	for _, tc := range []struct {
+		name, schema, want string
+	}{
+		{"a linked schema with a $ref out of it", `{"$ref": "file:///etc/hostname"}`, "values.schema.json has a $ref to file:///etc/hostname"},
+		{"a linked schema without one", `{"type": "object"}`, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root := t.TempDir()
+			dir := filepath.Join(root, "app")
+			for name, data := range map[string]string{"app/Chart.yaml": "apiVersion: v2\nname: app\nversion: 0.1.0\n", "shared/schema.json": tc.schema} {
+				p := filepath.Join(root, name)
+				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := os.Symlink("../shared/schema.json", filepath.Join(dir, "values.schema.json")); err != nil {
+				t.Fatal(err)
+			}
+			err := Confined(root, dir)
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("Confined: %v", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Fatalf("Confined: %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestConfinedWalksLinkedDirectories: Helm's loader walks a directory a
+// symbolic link leads to; so does Confined, when it is inside the
+// checkout: a link out of the checkout in it (a template rendered from
+// any file of the machine) or a schema $ref is refused there too, and a
+// link to a directory already walked (a cycle) ends the walk.
+func TestConfinedWalksLinkedDirectories(t *testing.T) {
+	outside := filepath.Join(t.TempDir(), "secret.yaml")
+	if err := os.WriteFile(outside, []byte("k: v\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name  string
+		links map[string]string // name in the checkout: target
+		files map[string]string
+		want  string
+	}{
+		{"a link out of the checkout in a linked directory", map[string]string{"app/templates/ext": "../../lib", "lib/leak.yaml": outside}, nil,
+			"templates/ext/leak.yaml is a symbolic link that leads out of the repository"},
+		{"a schema $ref in a linked subchart", map[string]string{"app/charts/sub": "../../lib/sub"},
+			map[string]string{"lib/sub/Chart.yaml": "apiVersion: v2\nname: sub\nversion: 0.1.0\n", "lib/sub/values.schema.json": `{"$ref": "https://example.com/s.json"}`},
+			"charts/sub/values.schema.json has a $ref to https://example.com/s.json"},
+		{"a cycle", map[string]string{"app/templates/loop": "..", "app/lib": "../lib", "lib/back": "../app"}, map[string]string{"lib/x.yaml": "k: v\n"}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root := t.TempDir()
+			files := map[string]string{"app/Chart.yaml": "apiVersion: v2\nname: app\nversion: 0.1.0\n", "app/templates/cm.yaml": "k: v\n"}
+			for name, data := range tc.files {
+				files[name] = data
+			}
+			for name, data := range files {
+				p := filepath.Join(root, name)
+				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for name, target := range tc.links {
+				p := filepath.Join(root, name)
+				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Symlink(target, p); err != nil {
+					t.Fatal(err)
+				}
+			}
+			err := Confined(root, filepath.Join(root, "app"))
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("Confined: %v", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Fatalf("Confined: %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestConfinedBoundsWhatItReads: a values schema (or a vendored archive)
+// larger than Helm's loader reads of a whole chart is refused before it is
+// held in memory, as Helm's loader refuses it.
+func TestConfinedBoundsWhatItReads(t *testing.T) {
+	defer func(n int64) { archive.MaxDecompressedChartSize = n }(archive.MaxDecompressedChartSize)
+	archive.MaxDecompressedChartSize = 64
+	root := t.TempDir()
+	for name, data := range map[string]string{"Chart.yaml": "apiVersion: v2\nname: app\nversion: 0.1.0\n",
+		"values.schema.json": `{"type": "object", "description": "` + strings.Repeat("x", 64) + `"}`} {
+		if err := os.WriteFile(filepath.Join(root, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := Confined(root, root); err == nil || !strings.Contains(err.Error(), "values.schema.json is larger than a chart Helm loads (64 bytes)") {
+		t.Fatalf("Confined: %v, want the schema refused as too large", err)
 	}
 }

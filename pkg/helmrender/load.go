@@ -42,7 +42,7 @@ func (c *Chart) File(name string) ([]byte, bool) {
 // root (the checkout holding it; "" for the directory itself), and the
 // values schema of the chart and of every subchart it carries (vendored
 // in charts/, as a directory or an archive) may have no "$ref" outside
-// itself (CheckSchemas). An archive fetched from a chart repository or a
+// itself (checkSchemas). An archive fetched from a chart repository or a
 // registry is checked as a repository's directory is. The verdicts on
 // schemas are remembered as Check remembers them.
 func (c *Confiner) Load(path, root string) (*Chart, error) {
@@ -64,7 +64,7 @@ func (c *Confiner) Load(path, root string) (*Chart, error) {
 }
 
 // LoadChart loads the chart at path (a directory or an archive) as Helm's
-// loader does, then CheckSchemas: for a caller that validates values
+// loader does, then checkSchemas: for a caller that validates values
 // against the chart's schemas itself (helm lint's checks of a fetched
 // chart).
 func LoadChart(path string) (*chart.Chart, error) {
@@ -84,17 +84,12 @@ func (c *Confiner) load(path string) (*chart.Chart, error) {
 	return ch, nil
 }
 
-// CheckSchemas refuses a chart whose values schema, or a subchart's, has a
+// checkSchemas refuses a chart whose values schema, or a subchart's, has a
 // "$ref" (or "$dynamicRef", or a "$schema" that is not a JSON Schema
 // draft) outside the schema: Helm's validator (helm v4.3.2
 // ValidateAgainstSchema) would read a file:// one from this machine and
 // GET an http(s):// one, from the chart's say-so. The error names the
 // chart and the schema's file in it, never what the $ref would read.
-func CheckSchemas(ch *chart.Chart) error {
-	var c *Confiner
-	return c.checkSchemas(ch)
-}
-
 func (c *Confiner) checkSchemas(ch *chart.Chart) error {
 	top := ch.ChartFullPath()
 	var walk func(*chart.Chart) error

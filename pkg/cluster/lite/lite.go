@@ -71,7 +71,7 @@ func New(cfg *rest.Config) (*Client, error) {
 	capped.Transport = cappedTransport{rt: rt}
 	proxy, err := rest.UnversionedRESTClientForConfigAndClient(dcfg, &capped)
 	if err != nil {
-		return nil, fmt.Errorf("creating dynamic client: %w", err)
+		return nil, fmt.Errorf("creating the service proxy client: %w", err)
 	}
 	return &Client{rest: rc, dyn: dynamic.New(rc), proxy: proxy}, nil
 }
