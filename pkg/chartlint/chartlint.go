@@ -85,17 +85,38 @@ func (m Message) String() string {
 	return "[" + strings.ToUpper(string(m.Severity)) + "] " + m.Path + ": " + m.Text
 }
 
-// Lint lints the chart in dir as `helm lint dir` does with opts (the SDK's
-// lint.RunAll, as the lint action calls it). The error is for a directory
-// that is not a chart; problems of the chart are messages, in Helm's
-// order.
-func Lint(ctx context.Context, dir string, opts Options) ([]Message, error) {
+// NotConfinedError is Lint's error for a chart that would read outside the
+// checkout (helmrender.Confined): it is not linted, and Err says why.
+type NotConfinedError struct {
+	Dir string
+	Err error
+}
+
+func (e *NotConfinedError) Error() string {
+	return fmt.Sprintf("linting chart %s: not linted: %v", e.Dir, e.Err)
+}
+
+func (e *NotConfinedError) Unwrap() error { return e.Err }
+
+// Lint lints the chart in dir, a directory of the checkout root, as `helm
+// lint dir` does with opts (the SDK's lint.RunAll, as the lint action
+// calls it). The chart is untrusted: one that would read outside root
+// (helmrender.Confined) is not loaded, the error a *NotConfinedError. The
+// error is otherwise for a directory that is not a chart; problems of the
+// chart are messages, in Helm's order.
+func Lint(ctx context.Context, root, dir string, opts Options) ([]Message, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("linting chart %s: %w", dir, err)
 	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, fmt.Errorf("linting chart %s: %w", dir, err)
+	}
+	if root == "" {
+		return nil, fmt.Errorf("linting chart %s: no checkout root to confine it to", dir)
+	}
+	if err := helmrender.Confined(root, abs); err != nil {
+		return nil, &NotConfinedError{Dir: dir, Err: err}
 	}
 	// The lint action's guard.
 	if _, err := os.Stat(filepath.Join(abs, "Chart.yaml")); err != nil {

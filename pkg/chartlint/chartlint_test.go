@@ -239,7 +239,7 @@ func TestLintSameAsHelmCLI(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			msgs, err := Lint(context.Background(), c.dir, Options{Values: vals, Namespace: "ns1", KubeVersion: c.kubeVersion})
+			msgs, err := Lint(context.Background(), c.dir, c.dir, Options{Values: vals, Namespace: "ns1", KubeVersion: c.kubeVersion})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -267,9 +267,85 @@ func TestLintSameAsHelmCLI(t *testing.T) {
 // TestLintNotAChart: a directory without Chart.yaml is an error, as the
 // lint action's guard makes it.
 func TestLintNotAChart(t *testing.T) {
-	_, err := Lint(context.Background(), t.TempDir(), Options{})
+	dir := t.TempDir()
+	_, err := Lint(context.Background(), dir, dir, Options{})
 	if err == nil || !strings.Contains(err.Error(), "not a chart") {
 		t.Fatalf("error %v", err)
+	}
+}
+
+// TestLintConfinesTheChart: Lint itself refuses a chart that would read
+// outside the checkout it is given — a template that is a symbolic link
+// out of it, one inside a directory linked inside it — so no caller can
+// lint a repository's chart unchecked: the error is a *NotConfinedError
+// naming the link, and the outside file's content is in no message. A
+// link that stays inside the checkout is linted.
+func TestLintConfinesTheChart(t *testing.T) {
+	const canary = "canary-s3cr3t-7f3a"
+	outside := filepath.Join(t.TempDir(), "secret.yaml")
+	if err := os.WriteFile(outside, []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: "+canary+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	write := func(t *testing.T, root, name, data string) {
+		t.Helper()
+		p := filepath.Join(root, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	chart := func(t *testing.T) (root, dir string) {
+		root = t.TempDir()
+		dir = filepath.Join(root, "charts", "web")
+		write(t, root, "charts/web/Chart.yaml", "apiVersion: v2\nname: web\nversion: 0.1.0\n")
+		write(t, root, "charts/web/values.yaml", "replicaCount: 1\n")
+		write(t, root, "charts/web/templates/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\n")
+		return root, dir
+	}
+	for name, tc := range map[string]struct {
+		link func(t *testing.T, root, dir string)
+		want string
+	}{
+		"template linked out": {func(t *testing.T, root, dir string) {
+			if err := os.Symlink(outside, filepath.Join(dir, "templates", "leak.yaml")); err != nil {
+				t.Fatal(err)
+			}
+		}, "templates/leak.yaml is a symbolic link that leads out of the repository"},
+		"through a linked directory": {func(t *testing.T, root, dir string) {
+			write(t, root, "lib/README.md", "lib")
+			if err := os.Symlink(outside, filepath.Join(root, "lib", "leak.yaml")); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(filepath.Join("..", "..", "..", "lib"), filepath.Join(dir, "templates", "ext")); err != nil {
+				t.Fatal(err)
+			}
+		}, "templates/ext/leak.yaml is a symbolic link that leads out of the repository"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			root, dir := chart(t)
+			tc.link(t, root, dir)
+			msgs, err := Lint(t.Context(), root, dir, Options{Namespace: "default"})
+			var nc *NotConfinedError
+			if !errors.As(err, &nc) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Lint = %+v, %v; want a *NotConfinedError saying %q", msgs, err, tc.want)
+			}
+			if strings.Contains(err.Error(), canary) {
+				t.Errorf("the error shows the outside file: %v", err)
+			}
+		})
+	}
+	root, dir := chart(t)
+	write(t, root, "shared/notes.txt", "notes")
+	if err := os.Symlink(filepath.Join("..", "..", "..", "shared", "notes.txt"), filepath.Join(dir, "templates", "NOTES.txt")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Lint(t.Context(), root, dir, Options{Namespace: "default"}); err != nil {
+		t.Errorf("a link inside the checkout: %v", err)
+	}
+	if _, err := Lint(t.Context(), "", dir, Options{}); err == nil {
+		t.Error("linted with no checkout root")
 	}
 }
 

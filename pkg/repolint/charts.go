@@ -2,6 +2,7 @@ package repolint
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path"
 	"slices"
@@ -291,11 +292,6 @@ func (l *linter) checkFetchedChart(ctx context.Context, o *repograph.Object, tit
 // text) is not repeated.
 func (l *linter) lintChart(ctx context.Context, dir string, envs []chartEnv) error {
 	l.progress("linting chart %s", dir)
-	if err := chartlint.Confined(l.opts.Root, l.abs(dir)); err != nil {
-		l.add(Finding{File: path.Join(dir, "Chart.yaml"), Rule: chartlint.RuleChart, Severity: SeverityError, Subject: dir,
-			Message: fmt.Sprintf("chart %s not linted: %v", dir, err)})
-		return nil
-	}
 	seen := map[string]bool{}
 	all := append([]chartEnv{{use: chartlint.Use{Chart: dir, Options: chartlint.Options{Namespace: "default"}}}}, envs...)
 	for _, env := range all {
@@ -305,7 +301,13 @@ func (l *linter) lintChart(ctx context.Context, dir string, envs []chartEnv) err
 				Message: fmt.Sprintf("%s: chart %s not linted with its values: %v", env.title, dir, env.use.Err)})
 			continue
 		}
-		msgs, err := chartlint.Lint(ctx, l.abs(dir), env.use.Options)
+		msgs, err := chartlint.Lint(ctx, l.opts.Root, l.abs(dir), env.use.Options)
+		var nc *chartlint.NotConfinedError
+		if errors.As(err, &nc) {
+			l.add(Finding{File: path.Join(dir, "Chart.yaml"), Rule: chartlint.RuleChart, Severity: SeverityError, Subject: dir,
+				Message: fmt.Sprintf("chart %s not linted: %v", dir, nc.Err)})
+			return nil
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return fmt.Errorf("linting chart %s: %w", dir, ctx.Err())
