@@ -71,8 +71,12 @@ func keyDirPID(name string) int {
 	return pid
 }
 
+// unknownPIDNamespace is pidNamespace where /proc cannot be read.
+const unknownPIDNamespace = "0"
+
 // pidNamespace is the inode of this process's pid namespace
-// (/proc/self/ns/pid), "0" where it cannot be read.
+// (/proc/self/ns/pid), unknownPIDNamespace where it cannot be read. A
+// test replaces it.
 var pidNamespace = sync.OnceValue(func() string {
 	link, err := os.Readlink("/proc/self/ns/pid")
 	if ino, ok := strings.CutPrefix(link, "pid:["); err == nil && ok && strings.HasSuffix(ino, "]") {
@@ -80,5 +84,5 @@ var pidNamespace = sync.OnceValue(func() string {
 			return strconv.FormatUint(n, 10)
 		}
 	}
-	return "0"
+	return unknownPIDNamespace
 })

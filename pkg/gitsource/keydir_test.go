@@ -84,6 +84,50 @@ func TestSweepKeyDirs(t *testing.T) {
 	}
 }
 
+// TestSweepKeyDirsUnknownPIDNamespace: where /proc cannot be read the pid
+// namespace is unknown ("0"), and two containers without /proc sharing a
+// temporary directory and a uid would each judge the other's pids in its
+// own namespace — a live process's key directory removed as another's
+// dead pid. With the namespace unknown, the sweep removes nothing.
+func TestSweepKeyDirsUnknownPIDNamespace(t *testing.T) {
+	known := pidNamespace
+	t.Cleanup(func() { pidNamespace = known })
+	pidNamespace = func() string { return unknownPIDNamespace }
+	base := t.TempDir()
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Fatal(err)
+	}
+	// Another container's, its pid dead here (perhaps alive there).
+	other := filepath.Join(base, keyDirPrefix+strconv.Itoa(dead.Process.Pid)+"-"+unknownPIDNamespace+"-1")
+	if err := os.MkdirAll(other, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(other, "identity"), []byte("canary-s3cr3t-7f3a"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	sweepKeyDirs(base)
+
+	if _, err := os.Stat(filepath.Join(other, "identity")); err != nil {
+		t.Errorf("a key directory was swept with the pid namespace unknown: %v", err)
+	}
+	// With the namespace known again, such a directory is not this
+	// namespace's and is kept too; one named with it is swept.
+	pidNamespace = known
+	mine := filepath.Join(base, keyDirPrefix+strconv.Itoa(dead.Process.Pid)+"-"+pidNamespace()+"-2")
+	if err := os.MkdirAll(mine, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	sweepKeyDirs(base)
+	if _, err := os.Stat(other); err != nil {
+		t.Errorf("another namespace's key directory was swept: %v", err)
+	}
+	if _, err := os.Lstat(mine); !os.IsNotExist(err) {
+		t.Errorf("the dead process's key directory is still there (%v)", err)
+	}
+}
+
 // TestKeyDirInMemory: with no directory asked for, the key goes to
 // /dev/shm (a memory file system: it never reaches a disk), in a
 // directory named with this process's pid and pid namespace.

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"syscall"
 )
 
@@ -49,8 +50,14 @@ func ramDir() string {
 // that are ours (owned by this user, real directories: a symbolic link is
 // never followed nor removed) and whose process is gone. A directory of a
 // live process, of another user's, or of a process whose liveness cannot
-// be told is kept. Errors are ignored: the sweep is best effort.
+// be told is kept. Errors are ignored: the sweep is best effort. On Linux
+// a process with its pid namespace unknown (no /proc) sweeps nothing: a
+// pid only means something in its namespace, and another container
+// without /proc, sharing base and the uid, names its directories alike.
 func sweepKeyDirs(base string) {
+	if runtime.GOOS == "linux" && pidNamespace() == unknownPIDNamespace {
+		return
+	}
 	entries, err := os.ReadDir(base)
 	if err != nil {
 		return
