@@ -104,7 +104,3 @@ func zeroLines(n *yaml.Node) {
 		zeroLines(c)
 	}
 }
-
-// Confined is helmrender.Confined: the chart in dir reads nothing outside
-// root when Helm loads, lints or renders it.
-func Confined(root, dir string) error { return helmrender.Confined(root, dir) }
