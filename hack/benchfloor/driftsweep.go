@@ -2,10 +2,8 @@ package main
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -27,21 +25,14 @@ type sweepRow struct {
 // and drift percentage, local and hybrid mode's median wall time, their
 // ratio, drift's CPU and the API server's.
 func driftSweepCmd(args []string) error {
-	if len(args) != 1 {
-		return errors.New("usage: benchfloor driftsweep SWEEP.tsv")
-	}
-	f, err := os.Open(args[0])
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	rows, err := readSweep(f)
-	if err != nil {
-		return fmt.Errorf("%s: %w", args[0], err)
-	}
-	w := bufio.NewWriter(os.Stdout)
-	writeSweep(w, rows)
-	return w.Flush()
+	return tableCmd(args, "usage: benchfloor driftsweep SWEEP.tsv", func(r io.Reader, w *bufio.Writer) error {
+		rows, err := readSweep(r)
+		if err != nil {
+			return err
+		}
+		writeSweep(w, rows)
+		return nil
+	})
 }
 
 // readSweep reads records of N, P, DRIFTED, MODE, WALL,…, CPU,…,

@@ -171,23 +171,34 @@ func readResults(r io.Reader) (*results, error) {
 // reportCmd prints, for each N, the Markdown table of times and the targets
 // of the drift issue, then how time per object scales.
 func reportCmd(args []string) error {
+	return tableCmd(args, "usage: benchfloor report RESULTS.tsv", func(r io.Reader, w *bufio.Writer) error {
+		res, err := readResults(r)
+		if err != nil {
+			return err
+		}
+		for _, n := range res.ns {
+			res.writeN(w, n)
+		}
+		res.writeScaling(w)
+		return nil
+	})
+}
+
+// tableCmd reads the one TSV file args names and writes what table makes
+// of it to stdout (the report and driftsweep commands).
+func tableCmd(args []string, usage string, table func(r io.Reader, w *bufio.Writer) error) error {
 	if len(args) != 1 {
-		return errors.New("usage: benchfloor report RESULTS.tsv")
+		return errors.New(usage)
 	}
 	f, err := os.Open(args[0])
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	res, err := readResults(f)
-	if err != nil {
+	w := bufio.NewWriter(os.Stdout)
+	if err := table(f, w); err != nil {
 		return fmt.Errorf("%s: %w", args[0], err)
 	}
-	w := bufio.NewWriter(os.Stdout)
-	for _, n := range res.ns {
-		res.writeN(w, n)
-	}
-	res.writeScaling(w)
 	return w.Flush()
 }
 
