@@ -65,6 +65,16 @@ func TestMetadataValue(t *testing.T) {
 			if got, want := metadataValue(u, "annotations", key), u.GetAnnotations()[key]; got != want {
 				t.Errorf("object %d, annotation %q: %q, want %q", i, key, got, want)
 			}
+			for _, field := range []string{"labels", "annotations"} {
+				m := u.GetLabels()
+				if field == "annotations" {
+					m = u.GetAnnotations()
+				}
+				want, wantOK := m[key]
+				if got, ok := metadataLookup(u, field, key); got != want || ok != wantOK {
+					t.Errorf("object %d, %s %q: (%q, %v), want (%q, %v)", i, field, key, got, ok, want, wantOK)
+				}
+			}
 		}
 	}
 }
@@ -78,5 +88,20 @@ func TestFluxSkipAllocatesNothing(t *testing.T) {
 	}}}
 	if n := testing.AllocsPerRun(100, func() { _ = fluxSkip(u, u) }); n != 0 {
 		t.Errorf("fluxSkip allocates %v times per call, want 0", n)
+	}
+}
+
+// agentManager and reconcileDisabled run for every object compared: they
+// read labels and annotations without copying them either.
+func TestAgentManagerAllocatesNothing(t *testing.T) {
+	u := &unstructured.Unstructured{Object: map[string]any{"metadata": map[string]any{
+		"labels":      map[string]any{"app": "web", HelmFluxNameLabel: "web"},
+		"annotations": map[string]any{"note": "x", FluxReconcile: "enabled"},
+	}}}
+	if got := agentManager(u); got != "helm-controller" {
+		t.Fatalf("agentManager = %q, want helm-controller", got)
+	}
+	if n := testing.AllocsPerRun(100, func() { _, _ = agentManager(u), reconcileDisabled(u) }); n != 0 {
+		t.Errorf("agentManager and reconcileDisabled allocate %v times per call, want 0", n)
 	}
 }

@@ -39,14 +39,13 @@ func agentManager(objs ...*unstructured.Unstructured) string {
 		if o == nil {
 			continue
 		}
-		if _, ok := o.GetAnnotations()[ArgoTrackingID]; ok {
+		if _, ok := metadataLookup(o, "annotations", ArgoTrackingID); ok {
 			return "argocd-controller"
 		}
-		l := o.GetLabels()
-		if _, ok := l[FluxNameLabel]; ok {
+		if _, ok := metadataLookup(o, "labels", FluxNameLabel); ok {
 			return "kustomize-controller"
 		}
-		if _, ok := l[HelmFluxNameLabel]; ok {
+		if _, ok := metadataLookup(o, "labels", HelmFluxNameLabel); ok {
 			return "helm-controller"
 		}
 	}
@@ -54,7 +53,7 @@ func agentManager(objs ...*unstructured.Unstructured) string {
 }
 
 func reconcileDisabled(o *unstructured.Unstructured) bool {
-	return o != nil && strings.EqualFold(o.GetAnnotations()[FluxReconcile], "disabled")
+	return o != nil && strings.EqualFold(metadataValue(o, "annotations", FluxReconcile), "disabled")
 }
 
 // fluxSkip returns why kustomize-controller leaves the object alone, as its
@@ -85,18 +84,25 @@ func fluxSkip(desired, live *unstructured.Unstructured) string {
 // then Get… return no map. Called for every object compared, twice for
 // each one hybrid mode's server pass compares.
 func metadataValue(o *unstructured.Unstructured, field, key string) string {
+	v, _ := metadataLookup(o, field, key)
+	return v
+}
+
+// metadataLookup is metadataValue, and whether key is there (what
+// `_, ok := o.GetLabels()[key]` says).
+func metadataLookup(o *unstructured.Unstructured, field, key string) (string, bool) {
 	md, _ := o.Object["metadata"].(map[string]any)
 	m, _ := md[field].(map[string]any)
 	if _, ok := m[key]; !ok {
-		return ""
+		return "", false
 	}
 	for _, v := range m {
 		if _, ok := v.(string); !ok && v != nil {
-			return ""
+			return "", false
 		}
 	}
 	v, _ := m[key].(string)
-	return v
+	return v, true
 }
 
 // compareOne fills it.report. In local mode, schemas (nil: none) check
