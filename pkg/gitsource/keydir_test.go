@@ -231,16 +231,7 @@ func TestKilledFetchKeySwept(t *testing.T) {
 		}
 	})
 	// Wait for ssh to run with the key written.
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		if data, _ := os.ReadFile(argv); len(data) > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("ssh did not start")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitSSHStarted(t, argv, 60*time.Second)
 	dirs, _ := filepath.Glob(filepath.Join(tmp, keyDirPrefix+strconv.Itoa(child.Process.Pid)+"-*"))
 	if len(dirs) != 1 {
 		t.Fatalf("key directories %v of the child, want one", dirs)

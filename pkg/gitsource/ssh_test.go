@@ -109,6 +109,22 @@ func sshWrapper(t *testing.T, extra ...string) (argv string) {
 	return argv
 }
 
+// waitSSHStarted waits up to timeout for the ssh of sshWrapper to record
+// its arguments in argv.
+func waitSSHStarted(t *testing.T, argv string, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		if data, _ := os.ReadFile(argv); len(data) > 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("ssh did not start")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // TestParseSSHURL: the SSH URLs git takes, and what it would read as an
 // option or a remote helper refused.
 func TestParseSSHURL(t *testing.T) {
@@ -433,16 +449,7 @@ func TestFetchSSHInterrupted(t *testing.T) {
 		done <- err
 	}()
 	// Wait for ssh to run, then look at the key's directory.
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if data, _ := os.ReadFile(argv); len(data) > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("ssh did not start")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitSSHStarted(t, argv, 30*time.Second)
 	dirs, _ := filepath.Glob(filepath.Join(tmp, "kubectl-gitops-ssh-*"))
 	if len(dirs) != 1 {
 		t.Fatalf("key directories %v, want one", dirs)
