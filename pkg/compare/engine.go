@@ -281,7 +281,9 @@ func groupOf(apiVersion string) string {
 // large comparison holds each object's report once, not also a copy.
 func (e *Engine) prepare(ctx context.Context, desired []Desired, opts Options, rep *Report) ([]*item, []ObjectReport, error) {
 	var items []*item
-	// Never grown past its capacity: the items point into it.
+	// Never grown past its capacity here: the items point into it. Run
+	// appends the extraneous objects and sorts once every item is
+	// compared; the items' report pointers are dead from then on.
 	reports := make([]ObjectReport, 0, len(desired))
 	seen := map[string]string{}
 	for _, d := range desired {
