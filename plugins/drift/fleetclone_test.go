@@ -43,6 +43,26 @@ func serveCountingGit(t *testing.T, base string) *countingGitServer {
 	return s
 }
 
+// fleetFluxObjects is the fleet's Flux source in namespace ns: a
+// GitRepository of repoURL and a Kustomization of its ./flux/apps.
+func fleetFluxObjects(ns, repoURL string) string {
+	return `apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: fleet, namespace: ` + ns + `}
+spec: {interval: 1m, url: "` + repoURL + `", ref: {branch: main}}
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: apps, namespace: ` + ns + `}
+spec:
+  interval: 10m
+  prune: true
+  path: ./flux/apps
+  targetNamespace: ` + ns + `
+  sourceRef: {kind: GitRepository, name: fleet}
+`
+}
+
 // TestFleetFetchesOncePerRun: three real control planes, each with a Flux
 // GitRepository + Kustomization following main of one repository, and
 // --repo naming the same repository and revision. A fleet run over the
@@ -88,21 +108,7 @@ func TestFleetFetchesOncePerRun(t *testing.T) {
 
 	for _, cp := range cps {
 		kubectl(t, cp, "", "create", "namespace", "fleet-t")
-		kubectl(t, cp, `apiVersion: source.toolkit.fluxcd.io/v1
-kind: GitRepository
-metadata: {name: fleet, namespace: fleet-t}
-spec: {interval: 1m, url: "`+repoURL+`", ref: {branch: main}}
----
-apiVersion: kustomize.toolkit.fluxcd.io/v1
-kind: Kustomization
-metadata: {name: apps, namespace: fleet-t}
-spec:
-  interval: 10m
-  prune: true
-  path: ./flux/apps
-  targetNamespace: fleet-t
-  sourceRef: {kind: GitRepository, name: fleet}
-`, "apply", "-f", "-")
+		kubectl(t, cp, fleetFluxObjects("fleet-t", repoURL), "apply", "-f", "-")
 	}
 
 	args := []string{"--repo", repoURL, "--revision", "main", "--path", "kustomized",
@@ -184,21 +190,7 @@ spec:
   source: {repoURL: "`+repoURL+`", targetRevision: main, path: apps/web, directory: {recurse: true}}
   destination: {server: "https://kubernetes.default.svc", namespace: fleet-argo}
 ---
-apiVersion: source.toolkit.fluxcd.io/v1
-kind: GitRepository
-metadata: {name: fleet, namespace: fleet-argo}
-spec: {interval: 1m, url: "`+repoURL+`", ref: {branch: main}}
----
-apiVersion: kustomize.toolkit.fluxcd.io/v1
-kind: Kustomization
-metadata: {name: apps, namespace: fleet-argo}
-spec:
-  interval: 10m
-  prune: true
-  path: ./flux/apps
-  targetNamespace: fleet-argo
-  sourceRef: {kind: GitRepository, name: fleet}
-`, "apply", "-f", "-")
+`+fleetFluxObjects("fleet-argo", repoURL), "apply", "-f", "-")
 	}
 
 	type cell struct {

@@ -115,6 +115,20 @@ type ociEntry struct {
 
 func ociFile(name, body string) ociEntry { return ociEntry{Header: tar.Header{Name: name}, body: body} }
 
+// ociWrite writes the entries' files under dir, as they would be unpacked.
+func ociWrite(t *testing.T, dir string, entries ...ociEntry) {
+	t.Helper()
+	for _, e := range entries {
+		p := filepath.Join(dir, filepath.FromSlash(e.Name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(e.body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // ociApp is the artifact's content: the Kustomization reads deploy/ (no
 // kustomization file: kustomize-controller generates one), and its
 // spec.ignore leaves deploy/scratch.yaml out.
@@ -283,15 +297,7 @@ func TestFluxOCIRepository(t *testing.T) {
 	t.Run("--repo-override to the unpacked artifact", func(t *testing.T) {
 		apply("{tag: '1.1.0'}", "")
 		dir := t.TempDir()
-		for _, e := range ociApp("green")[:1] {
-			p := filepath.Join(dir, filepath.FromSlash(e.Name))
-			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(p, []byte(e.body), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
+		ociWrite(t, dir, ociApp("green")[:1]...)
 		r := runDrift(t, cp, "--flux-kustomization", "oci-flux/app", "--repo-override=oci://registry.example.com/fleet/app="+dir, "-o", "json")
 		s := parseSources(t, r)
 		if r.code != cli.ExitOK || len(s.Sources) != 1 || !strings.Contains(s.Sources[0].Revision, dir) {
@@ -346,15 +352,7 @@ data: {.dockerconfigjson: `+config+`}
 	t.Run("an artifact pushed by the real flux CLI", func(t *testing.T) {
 		flux := peertools.Require(t, peertools.Flux, "flux")
 		dir := t.TempDir()
-		for _, e := range ociApp("green") {
-			p := filepath.Join(dir, filepath.FromSlash(e.Name))
-			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(p, []byte(e.body), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
+		ociWrite(t, dir, ociApp("green")...)
 		cmd := exec.Command(flux, "push", "artifact", "oci://"+host+"/app:from-flux", "--path="+dir, "--insecure-registry",
 			"--source=https://github.com/example/fleet", "--revision=main@sha1:0123456789abcdef0123456789abcdef01234567", "--output=json")
 		cmd.Env = append(os.Environ(), "KUBECONFIG="+filepath.Join(t.TempDir(), "none"))
@@ -413,15 +411,7 @@ func ociDiffRepo(t *testing.T, flux string) fluxRepo {
 	t.Helper()
 	host := ociRegistry(t, false)
 	dir := t.TempDir()
-	for _, e := range ociApp("green") {
-		p := filepath.Join(dir, filepath.FromSlash(e.Name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(e.body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	ociWrite(t, dir, ociApp("green")...)
 	cmd := exec.Command(flux, "push", "artifact", "oci://"+host+"/oci-app:1.1.0", "--path="+dir, "--insecure-registry",
 		"--source=https://github.com/example/fleet", "--revision=main@sha1:0123456789abcdef0123456789abcdef01234567")
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+filepath.Join(t.TempDir(), "none"), "HOME="+t.TempDir(), "DOCKER_CONFIG="+t.TempDir())

@@ -269,7 +269,7 @@ stringData:
 	}
 
 	t.Run("certificate fetched through the API server proxy", func(t *testing.T) {
-		ip := nonLoopbackIP(t)
+		ip := controlplane.NonLoopbackIP(t)
 		// The API server proxies only to endpoints backed by a Pod with that
 		// IP. No kubelet runs here: the test creates the Pod and writes its
 		// status (podIPs) itself, through the status subresource.
@@ -337,20 +337,6 @@ ports: [{name: http, port: %[2]s}]
 			t.Errorf("the file was rewritten:\n%s", read(t, local))
 		}
 	})
-}
-
-func nonLoopbackIP(t *testing.T) string {
-	t.Helper()
-	addrs, err := net.InterfaceAddrs()
-	if err == nil {
-		for _, a := range addrs {
-			if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil && !n.IP.IsLoopback() && !n.IP.IsLinkLocalUnicast() {
-				return n.IP.String()
-			}
-		}
-	}
-	t.Skip("no non-loopback IPv4 address: the API server does not proxy to loopback")
-	return ""
 }
 
 func writeTestFile(t *testing.T, dir, name string, data []byte) string {

@@ -21,22 +21,6 @@ import (
 	"github.com/kubectl-gitops/kubectl-gitops/test/controlplane"
 )
 
-// nonLoopbackIP is an address of this host the API server will proxy to
-// (it refuses loopback and link-local endpoints).
-func nonLoopbackIP(t *testing.T) string {
-	t.Helper()
-	addrs, err := net.InterfaceAddrs()
-	if err == nil {
-		for _, a := range addrs {
-			if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil && !n.IP.IsLoopback() && !n.IP.IsLinkLocalUnicast() {
-				return n.IP.String()
-			}
-		}
-	}
-	t.Skip("no non-loopback IPv4 address: the API server does not proxy to loopback")
-	return ""
-}
-
 // TestServiceProxyGet: a GET through the API server's service proxy, by
 // port name and by port number, reaches the Service's endpoint with the
 // path asked for; a missing Service is an apierrors.IsNotFound error. What
@@ -46,7 +30,7 @@ func nonLoopbackIP(t *testing.T) string {
 func TestServiceProxyGet(t *testing.T) {
 	cp := controlplane.ForTest(t)
 	ctx := t.Context()
-	ip := nonLoopbackIP(t)
+	ip := controlplane.NonLoopbackIP(t)
 	ln, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
 	if err != nil {
 		t.Fatal(err)
